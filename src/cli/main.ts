@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerControlplane } from './controlplane.js';
+
+const program = new Command();
+program
+  .name('trellis')
+  .description('Trellis: an Istio-compatible service mesh (xDS control plane, sidecar proxy, interception)')
+  .version('0.1.0');
+
+registerControlplane(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`trellis: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

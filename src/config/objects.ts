@@ -1,0 +1,385 @@
+/**
+ * The Kubernetes and Istio objects Trellis reads, as plain data in the shape
+ * of their YAML (camelCase field names, as the API server serves them).
+ * Only the fields Trellis acts on are typed; validation (validate/) rejects
+ * unknown fields so that a typo is reported, not silently ignored.
+ */
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  generation?: number;
+}
+
+/** Where an object came from: "file.yaml:12" for the directory source, "k8s" for the API. */
+export interface Origin {
+  file: string;
+  line: number;
+}
+
+export interface KObject<K extends string = string, S = unknown> {
+  apiVersion: string;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: S;
+  /** Set by the loader, never part of the user's YAML. */
+  origin?: Origin;
+}
+
+// ---- core/v1 --------------------------------------------------------------
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  targetPort?: number | string;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  appProtocol?: string;
+  nodePort?: number;
+}
+export interface ServiceSpec {
+  type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  clusterIP?: string;
+  clusterIPs?: string[];
+  ports?: ServicePort[];
+  selector?: Record<string, string>;
+  externalName?: string;
+}
+export type Service = KObject<'Service', ServiceSpec>;
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+export interface PodSpec {
+  serviceAccountName?: string;
+  nodeName?: string;
+  containers?: { name: string; image?: string; ports?: ContainerPort[] }[];
+}
+export interface PodStatus {
+  podIP?: string;
+  podIPs?: { ip: string }[];
+  phase?: string;
+  conditions?: { type: string; status: string }[];
+}
+export interface Pod extends KObject<'Pod', PodSpec> {
+  status?: PodStatus;
+}
+
+export type Namespace = KObject<'Namespace', Record<string, unknown>>;
+export type ServiceAccount = KObject<'ServiceAccount', undefined>;
+
+// ---- discovery.k8s.io/v1 --------------------------------------------------
+
+export interface EndpointSliceEndpoint {
+  addresses: string[];
+  conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+  targetRef?: { kind?: string; name?: string; namespace?: string };
+  nodeName?: string;
+  zone?: string;
+}
+export interface EndpointSlice extends KObject<'EndpointSlice', undefined> {
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints?: EndpointSliceEndpoint[];
+  ports?: { name?: string; port?: number; protocol?: string; appProtocol?: string }[];
+}
+
+// ---- networking.istio.io ---------------------------------------------------
+
+export interface StringMatch {
+  exact?: string;
+  prefix?: string;
+  regex?: string;
+}
+export interface HTTPMatchRequest {
+  name?: string;
+  uri?: StringMatch;
+  scheme?: StringMatch;
+  method?: StringMatch;
+  authority?: StringMatch;
+  headers?: Record<string, StringMatch>;
+  withoutHeaders?: Record<string, StringMatch>;
+  queryParams?: Record<string, StringMatch>;
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  sourceNamespace?: string;
+  gateways?: string[];
+  ignoreUriCase?: boolean;
+}
+export interface PortSelector {
+  number?: number;
+}
+export interface Destination {
+  host: string;
+  subset?: string;
+  port?: PortSelector;
+}
+export interface HeaderOperations {
+  set?: Record<string, string>;
+  add?: Record<string, string>;
+  remove?: string[];
+}
+export interface Headers {
+  request?: HeaderOperations;
+  response?: HeaderOperations;
+}
+export interface HTTPRouteDestination {
+  destination: Destination;
+  weight?: number;
+  headers?: Headers;
+}
+export interface HTTPRetry {
+  attempts?: number;
+  perTryTimeout?: string;
+  retryOn?: string;
+  retryRemoteLocalities?: boolean;
+}
+export interface Percent {
+  value?: number;
+}
+export interface HTTPFaultInjection {
+  delay?: { fixedDelay?: string; percentage?: Percent; percent?: number };
+  abort?: { httpStatus?: number; grpcStatus?: string; percentage?: Percent };
+}
+export interface HTTPRewrite {
+  uri?: string;
+  authority?: string;
+  uriRegexRewrite?: { match?: string; rewrite?: string };
+}
+export interface HTTPRedirect {
+  uri?: string;
+  authority?: string;
+  port?: number;
+  scheme?: string;
+  redirectCode?: number;
+}
+export interface HTTPDirectResponse {
+  status: number;
+  body?: { string?: string; bytes?: string };
+}
+export interface HTTPRoute {
+  name?: string;
+  match?: HTTPMatchRequest[];
+  route?: HTTPRouteDestination[];
+  redirect?: HTTPRedirect;
+  directResponse?: HTTPDirectResponse;
+  rewrite?: HTTPRewrite;
+  timeout?: string;
+  retries?: HTTPRetry;
+  fault?: HTTPFaultInjection;
+  mirror?: Destination;
+  mirrorPercentage?: Percent;
+  mirrors?: { destination: Destination; percentage?: Percent }[];
+  headers?: Headers;
+  corsPolicy?: Record<string, unknown>;
+}
+export interface L4MatchAttributes {
+  destinationSubnets?: string[];
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  gateways?: string[];
+  sourceNamespace?: string;
+}
+export interface TLSMatchAttributes extends L4MatchAttributes {
+  sniHosts: string[];
+}
+export interface RouteDestination {
+  destination: Destination;
+  weight?: number;
+}
+export interface TCPRoute {
+  match?: L4MatchAttributes[];
+  route?: RouteDestination[];
+}
+export interface TLSRoute {
+  match: TLSMatchAttributes[];
+  route?: RouteDestination[];
+}
+export interface VirtualServiceSpec {
+  hosts?: string[];
+  gateways?: string[];
+  http?: HTTPRoute[];
+  tcp?: TCPRoute[];
+  tls?: TLSRoute[];
+  exportTo?: string[];
+}
+export type VirtualService = KObject<'VirtualService', VirtualServiceSpec>;
+
+export interface LoadBalancerSettings {
+  simple?: 'UNSPECIFIED' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH' | 'ROUND_ROBIN' | 'LEAST_REQUEST';
+  consistentHash?: {
+    httpHeaderName?: string;
+    httpCookie?: { name: string; path?: string; ttl?: string };
+    useSourceIp?: boolean;
+    httpQueryParameterName?: string;
+    ringHash?: { minimumRingSize?: number };
+    maglev?: { tableSize?: number };
+    minimumRingSize?: number;
+  };
+  localityLbSetting?: Record<string, unknown>;
+  warmupDurationSecs?: string;
+}
+export interface ConnectionPoolSettings {
+  tcp?: { maxConnections?: number; connectTimeout?: string; tcpKeepalive?: Record<string, unknown>; maxConnectionDuration?: string; idleTimeout?: string };
+  http?: {
+    http1MaxPendingRequests?: number;
+    http2MaxRequests?: number;
+    maxRequestsPerConnection?: number;
+    maxRetries?: number;
+    idleTimeout?: string;
+    h2UpgradePolicy?: 'DEFAULT' | 'DO_NOT_UPGRADE' | 'UPGRADE';
+    useClientProtocol?: boolean;
+    maxConcurrentStreams?: number;
+  };
+}
+export interface OutlierDetection {
+  consecutiveErrors?: number;
+  consecutive5xxErrors?: number;
+  consecutiveGatewayErrors?: number;
+  consecutiveLocalOriginFailures?: number;
+  splitExternalLocalOriginErrors?: boolean;
+  interval?: string;
+  baseEjectionTime?: string;
+  maxEjectionPercent?: number;
+  minHealthPercent?: number;
+}
+export interface ClientTLSSettings {
+  mode?: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+  clientCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  credentialName?: string;
+  subjectAltNames?: string[];
+  sni?: string;
+  insecureSkipVerify?: boolean;
+}
+export interface TrafficPolicy {
+  loadBalancer?: LoadBalancerSettings;
+  connectionPool?: ConnectionPoolSettings;
+  outlierDetection?: OutlierDetection;
+  tls?: ClientTLSSettings;
+  portLevelSettings?: (Omit<TrafficPolicy, 'portLevelSettings'> & { port?: PortSelector })[];
+}
+export interface Subset {
+  name: string;
+  labels?: Record<string, string>;
+  trafficPolicy?: TrafficPolicy;
+}
+export interface DestinationRuleSpec {
+  host: string;
+  trafficPolicy?: TrafficPolicy;
+  subsets?: Subset[];
+  exportTo?: string[];
+  workloadSelector?: { matchLabels?: Record<string, string> };
+}
+export type DestinationRule = KObject<'DestinationRule', DestinationRuleSpec>;
+
+export interface ServiceEntryPort {
+  number: number;
+  protocol?: string;
+  name: string;
+  targetPort?: number;
+}
+export interface WorkloadEntrySpec {
+  address?: string;
+  ports?: Record<string, number>;
+  labels?: Record<string, string>;
+  network?: string;
+  locality?: string;
+  weight?: number;
+  serviceAccount?: string;
+}
+export interface ServiceEntrySpec {
+  hosts: string[];
+  addresses?: string[];
+  ports?: ServiceEntryPort[];
+  location?: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
+  resolution?: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
+  endpoints?: WorkloadEntrySpec[];
+  workloadSelector?: { labels?: Record<string, string> };
+  exportTo?: string[];
+  subjectAltNames?: string[];
+}
+export type ServiceEntry = KObject<'ServiceEntry', ServiceEntrySpec>;
+export type WorkloadEntry = KObject<'WorkloadEntry', WorkloadEntrySpec>;
+
+export interface IstioEgressListener {
+  port?: { number?: number; protocol?: string; name?: string };
+  bind?: string;
+  captureMode?: string;
+  hosts: string[];
+}
+export interface SidecarSpec {
+  workloadSelector?: { labels?: Record<string, string> };
+  ingress?: Record<string, unknown>[];
+  egress?: IstioEgressListener[];
+  outboundTrafficPolicy?: { mode?: 'REGISTRY_ONLY' | 'ALLOW_ANY' };
+}
+export type Sidecar = KObject<'Sidecar', SidecarSpec>;
+
+// ---- security.istio.io -----------------------------------------------------
+
+export type MutualTLSMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+export interface PeerAuthenticationSpec {
+  selector?: { matchLabels?: Record<string, string> };
+  mtls?: { mode?: MutualTLSMode };
+  portLevelMtls?: Record<string, { mode?: MutualTLSMode }>;
+}
+export type PeerAuthentication = KObject<'PeerAuthentication', PeerAuthenticationSpec>;
+
+export interface AuthorizationPolicySpec {
+  selector?: { matchLabels?: Record<string, string> };
+  action?: 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
+  rules?: {
+    from?: { source: Record<string, string[] | undefined> }[];
+    to?: { operation: Record<string, string[] | undefined> }[];
+    when?: { key: string; values?: string[]; notValues?: string[] }[];
+  }[];
+  provider?: { name: string };
+}
+export type AuthorizationPolicy = KObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
+
+export type AnyObject =
+  | Service
+  | Pod
+  | Namespace
+  | ServiceAccount
+  | EndpointSlice
+  | VirtualService
+  | DestinationRule
+  | ServiceEntry
+  | WorkloadEntry
+  | Sidecar
+  | PeerAuthentication
+  | AuthorizationPolicy;
+
+export type Kind = AnyObject['kind'];
+
+/** The API groups and versions accepted for each kind (Istio's three networking versions). */
+export const kindVersions: Record<Kind, readonly string[]> = {
+  Namespace: ['v1'],
+  Service: ['v1'],
+  Pod: ['v1'],
+  ServiceAccount: ['v1'],
+  EndpointSlice: ['discovery.k8s.io/v1'],
+  VirtualService: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  DestinationRule: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  ServiceEntry: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  WorkloadEntry: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  Sidecar: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  PeerAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
+  AuthorizationPolicy: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
+};
+
+/** Cluster-scoped kinds have no namespace; everything else defaults to "default". */
+export const clusterScoped: ReadonlySet<Kind> = new Set(['Namespace']);
+
+/** "Kind/namespace/name": the identity used for conflicts and change tracking. */
+export function objectKey(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
+  return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}

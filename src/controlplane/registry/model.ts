@@ -1,0 +1,93 @@
+import type {
+  AuthorizationPolicy,
+  DestinationRule,
+  PeerAuthentication,
+  Sidecar,
+  VirtualService,
+} from '../../config/objects.js';
+
+/**
+ * The service model: what the mesh knows, indexed for the translators.
+ * Built from a ConfigState by registry/build-model.ts; immutable once built.
+ */
+
+/** Istio's protocol selection: from the port name prefix ("http-web") or appProtocol. */
+export type Protocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'HTTPS' | 'TLS' | 'TCP' | 'MONGO' | 'REDIS' | 'MYSQL' | 'UDP' | 'UNKNOWN';
+
+export interface MeshServicePort {
+  name: string;
+  port: number;
+  /** Number, or a container port name resolved per endpoint. */
+  targetPort: number | string;
+  protocol: Protocol;
+}
+
+export interface MeshService {
+  /** FQDN: reviews.default.svc.cluster.local, or a ServiceEntry host. */
+  hostname: string;
+  name: string;
+  namespace: string;
+  /** ClusterIP (or ServiceEntry address); undefined for headless / no VIP. */
+  vip?: string;
+  ports: readonly MeshServicePort[];
+  labels: Readonly<Record<string, string>>;
+  /** "." (own namespace), "*" (all) or namespace names; default ["*"]. */
+  exportTo: readonly string[];
+  origin: 'Service' | 'ServiceEntry';
+  resolution: 'STATIC' | 'DNS' | 'NONE';
+  meshExternal: boolean;
+}
+
+export interface MeshEndpoint {
+  address: string;
+  /** The port on the workload (targetPort resolved). */
+  port: number;
+  /** The service port this endpoint serves. */
+  servicePort: number;
+  labels: Readonly<Record<string, string>>;
+  serviceAccount?: string;
+  namespace: string;
+  ready: boolean;
+  locality?: string;
+  weight?: number;
+  /** "Pod/ns/name", "WorkloadEntry/ns/name" or undefined (EndpointSlice without targetRef). */
+  workload?: string;
+}
+
+/** A pod or workload entry: who a connecting proxy is. */
+export interface Workload {
+  name: string;
+  namespace: string;
+  address: string;
+  labels: Readonly<Record<string, string>>;
+  serviceAccount: string;
+  kind: 'Pod' | 'WorkloadEntry';
+}
+
+export interface MeshModel {
+  /** Bumped with every rebuild; used as part of cache keys. */
+  readonly revision: number;
+  readonly domainSuffix: string;
+  readonly trustDomain: string;
+  readonly rootNamespace: string;
+
+  /** All services, sorted by hostname. */
+  readonly services: readonly MeshService[];
+  service(hostname: string): MeshService | undefined;
+  /** Ready and not-ready endpoints of one service port, sorted by address. */
+  endpoints(hostname: string, servicePort: number): readonly MeshEndpoint[];
+
+  /** Pod / WorkloadEntry by IP address. */
+  workloadByIp(ip: string): Workload | undefined;
+  /** Services whose selector matches these labels in that namespace (inbound). */
+  servicesForWorkload(namespace: string, labels: Readonly<Record<string, string>>): readonly MeshService[];
+
+  /** VirtualServices visible from a namespace, sorted by creation then name (Istio's precedence). */
+  virtualServices(fromNamespace: string): readonly VirtualService[];
+  /** The DestinationRule that applies to `hostname` for a proxy in `fromNamespace` (own ns > service ns > root ns). */
+  destinationRule(hostname: string, fromNamespace: string): DestinationRule | undefined;
+  /** The Sidecar resource that scopes a proxy: workloadSelector match first, then the namespace default, then the root namespace. */
+  sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined;
+  peerAuthentications(namespace: string): readonly PeerAuthentication[];
+  authorizationPolicies(namespace: string): readonly AuthorizationPolicy[];
+}

@@ -1,0 +1,51 @@
+import { env } from './env.js';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const rank: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Per-component levels, changeable at run time (the proxy's /logging uses this). */
+const levels = new Map<string, Level>();
+let defaultLevel: Level = 'info';
+
+export function setLogLevels(spec: string): void {
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [a, b] = part.split('=');
+    if (b === undefined) {
+      if (isLevel(a)) defaultLevel = a;
+    } else if (isLevel(b)) {
+      levels.set(a, b);
+    }
+  }
+}
+
+function isLevel(s: string | undefined): s is Level {
+  return s !== undefined && s in rank;
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  enabled(level: Level): boolean;
+}
+
+/** Logs are one line each on stderr: time, level, component, message, key=value fields. */
+export function logger(component: string): Logger {
+  const enabled = (level: Level) => rank[level] >= rank[levels.get(component) ?? defaultLevel];
+  const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+    if (!enabled(level)) return;
+    let line = `${new Date().toISOString()} ${level} ${component} ${msg}`;
+    if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? 'undefined'}`;
+    process.stderr.write(line + '\n');
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    enabled,
+  };
+}
+
+setLogLevels(env.log);

@@ -1,0 +1,51 @@
+import { createRegistry, type Registry } from '@bufbuild/protobuf';
+import { file_envoy_admin_v3_config_dump } from '../gen/envoy/admin/v3/config_dump_pb.js';
+import { file_envoy_config_cluster_v3_cluster } from '../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { file_envoy_config_endpoint_v3_endpoint } from '../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import { file_envoy_config_listener_v3_listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
+import { file_envoy_config_route_v3_route } from '../gen/envoy/config/route/v3/route_pb.js';
+import { file_envoy_extensions_access_loggers_file_v3_file } from '../gen/envoy/extensions/access_loggers/file/v3/file_pb.js';
+import { file_envoy_extensions_access_loggers_stream_v3_stream } from '../gen/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
+import { file_envoy_extensions_filters_http_fault_v3_fault } from '../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
+import { file_envoy_extensions_filters_http_rbac_v3_rbac } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
+import { file_envoy_extensions_filters_http_router_v3_router } from '../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
+import { file_envoy_extensions_filters_listener_http_inspector_v3_http_inspector } from '../gen/envoy/extensions/filters/listener/http_inspector/v3/http_inspector_pb.js';
+import { file_envoy_extensions_filters_listener_original_dst_v3_original_dst } from '../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
+import { file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector } from '../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
+import { file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { file_envoy_extensions_filters_network_rbac_v3_rbac } from '../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
+import { file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { file_envoy_extensions_load_balancing_policies_round_robin_v3_round_robin } from '../gen/envoy/extensions/load_balancing_policies/round_robin/v3/round_robin_pb.js';
+import { file_envoy_extensions_transport_sockets_raw_buffer_v3_raw_buffer } from '../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
+import { file_envoy_extensions_transport_sockets_tls_v3_tls } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { file_envoy_extensions_upstreams_http_v3_http_protocol_options } from '../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import { file_envoy_service_discovery_v3_discovery } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
+
+/**
+ * Every message type that may appear inside a google.protobuf.Any in what we
+ * send or receive. Needed to print resources as JSON (config_dump) and to
+ * unpack typed_config in the proxy.
+ */
+export const xdsRegistry: Registry = createRegistry(
+  file_envoy_admin_v3_config_dump,
+  file_envoy_config_cluster_v3_cluster,
+  file_envoy_config_endpoint_v3_endpoint,
+  file_envoy_config_listener_v3_listener,
+  file_envoy_config_route_v3_route,
+  file_envoy_extensions_access_loggers_file_v3_file,
+  file_envoy_extensions_access_loggers_stream_v3_stream,
+  file_envoy_extensions_filters_http_fault_v3_fault,
+  file_envoy_extensions_filters_http_rbac_v3_rbac,
+  file_envoy_extensions_filters_http_router_v3_router,
+  file_envoy_extensions_filters_listener_http_inspector_v3_http_inspector,
+  file_envoy_extensions_filters_listener_original_dst_v3_original_dst,
+  file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector,
+  file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager,
+  file_envoy_extensions_filters_network_rbac_v3_rbac,
+  file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy,
+  file_envoy_extensions_load_balancing_policies_round_robin_v3_round_robin,
+  file_envoy_extensions_transport_sockets_raw_buffer_v3_raw_buffer,
+  file_envoy_extensions_transport_sockets_tls_v3_tls,
+  file_envoy_extensions_upstreams_http_v3_http_protocol_options,
+  file_envoy_service_discovery_v3_discovery,
+);
