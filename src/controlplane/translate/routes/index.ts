@@ -1,0 +1,23 @@
+/**
+ * VirtualService → Envoy routing. Entry points used by the listener and
+ * generator translators (translate/listeners, translate/generator-impl).
+ * Owned by the routes translator; signatures are the contract.
+ */
+import type { RouteConfiguration } from '../../../gen/envoy/config/route/v3/route_pb.js';
+import type { TcpProxy } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import type { MeshModel, MeshService } from '../../registry/model.js';
+import type { ProxyNode } from '../../../xds/proxy-node.js';
+
+/** What a proxy can see: computed once per scope (namespace + Sidecar + generator). */
+export interface RouteScope {
+  readonly model: MeshModel;
+  /** Namespace of the proxy (VirtualService/DestinationRule visibility). */
+  readonly namespace: string;
+  /** Services visible to the proxy after exportTo and Sidecar egress hosts, sorted by hostname. */
+  readonly services: readonly MeshService[];
+  readonly node?: ProxyNode;
+}
+
+export type BuildOutboundRouteConfig = (scope: RouteScope, port: number) => RouteConfiguration;
+export type BuildGrpcRouteConfig = (scope: RouteScope, hostname: string, port: number) => RouteConfiguration | undefined;
+export type BuildTcpProxy = (scope: RouteScope, service: MeshService, port: number) => TcpProxy;
