@@ -1,4 +1,22 @@
 import type { Command } from 'commander';
+import { ControlPlane } from '../controlplane/control-plane.js';
+import { DirectorySource } from '../controlplane/sources/directory-source.js';
+import { TrellisError } from '../errors.js';
+
+interface Flags {
+  configDir: string;
+  bind: string;
+  xdsPort: string;
+  debugPort: string;
+  trustDomain: string;
+  debounceMs: string;
+}
+
+function port(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new TrellisError('CLI_USAGE', `${name}: not a port number: ${v}`);
+  return n;
+}
 
 export function registerControlplane(program: Command): void {
   program
@@ -6,11 +24,24 @@ export function registerControlplane(program: Command): void {
     .description('run the control plane (istiod): watch a config directory, serve xDS')
     .requiredOption('--config-dir <dir>', 'directory of Kubernetes/Istio YAML, watched for changes')
     .option('--bind <addr>', 'address to listen on', '127.0.0.1')
-    .option('--xds-port <port>', 'ADS gRPC port', '15010')
-    .option('--debug-port <port>', 'debug HTTP port (/debug/syncz, /metrics, /ready)', '15014')
+    .option('--xds-port <port>', 'ADS gRPC port (0: any free port)', '15010')
+    .option('--debug-port <port>', 'debug HTTP port: /debug/syncz, /debug/config_dump, /metrics, /ready (0: any)', '15014')
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
     .option('--debounce-ms <ms>', 'quiet time before a config change is pushed', '100')
-    .action(async () => {
-      throw new Error('controlplane: not wired yet');
+    .action(async (f: Flags) => {
+      const cp = new ControlPlane({
+        source: new DirectorySource(f.configDir),
+        bind: f.bind,
+        xdsPort: port('--xds-port', f.xdsPort),
+        debugPort: port('--debug-port', f.debugPort),
+        trustDomain: f.trustDomain,
+        debounceMs: Number(f.debounceMs),
+      });
+      const ports = await cp.start();
+      // One machine-readable line on stdout: where to connect (tests and scripts read it).
+      process.stdout.write(JSON.stringify({ xds: `${f.bind}:${ports.xdsPort}`, debug: `${f.bind}:${ports.debugPort}` }) + '\n');
+      const stop = () => void cp.stop().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
     });
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerControlplane } from './controlplane.js';
+import { registerDemo } from './demo.js';
+import { registerIptables } from './iptables.js';
+import { registerProxy } from './proxy.js';
 
 const program = new Command();
 program
@@ -9,6 +12,9 @@ program
   .version('0.1.0');
 
 registerControlplane(program);
+registerDemo(program);
+registerIptables(program);
+registerProxy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${err instanceof Error ? err.message : String(err)}\n`);

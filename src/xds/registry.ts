@@ -1,5 +1,6 @@
 import { createRegistry, type Registry } from '@bufbuild/protobuf';
 import { file_envoy_admin_v3_config_dump } from '../gen/envoy/admin/v3/config_dump_pb.js';
+import { file_envoy_admin_v3_config_dump_shared } from '../gen/envoy/admin/v3/config_dump_shared_pb.js';
 import { file_envoy_config_cluster_v3_cluster } from '../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { file_envoy_config_endpoint_v3_endpoint } from '../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { file_envoy_config_listener_v3_listener } from '../gen/envoy/config/listener/v3/listener_pb.js';
@@ -28,6 +29,7 @@ import { file_envoy_service_discovery_v3_discovery } from '../gen/envoy/service/
  */
 export const xdsRegistry: Registry = createRegistry(
   file_envoy_admin_v3_config_dump,
+  file_envoy_admin_v3_config_dump_shared,
   file_envoy_config_cluster_v3_cluster,
   file_envoy_config_endpoint_v3_endpoint,
   file_envoy_config_listener_v3_listener,

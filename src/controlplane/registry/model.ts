@@ -36,6 +36,8 @@ export interface MeshService {
   origin: 'Service' | 'ServiceEntry';
   resolution: 'STATIC' | 'DNS' | 'NONE';
   meshExternal: boolean;
+  /** Pods / WorkloadEntries this service selects (Service selector, ServiceEntry workloadSelector); undefined selects none. */
+  selector?: Readonly<Record<string, string>>;
 }
 
 export interface MeshEndpoint {
@@ -62,6 +64,10 @@ export interface Workload {
   labels: Readonly<Record<string, string>>;
   serviceAccount: string;
   kind: 'Pod' | 'WorkloadEntry';
+  /** Named ports (Pod container ports, WorkloadEntry ports), to resolve named targetPorts. */
+  ports?: Readonly<Record<string, number>>;
+  /** "region/zone/subzone", when known. */
+  locality?: string;
 }
 
 export interface MeshModel {
@@ -79,6 +85,8 @@ export interface MeshModel {
 
   /** Pod / WorkloadEntry by IP address. */
   workloadByIp(ip: string): Workload | undefined;
+  /** Pod / WorkloadEntry by namespace and name (a proxy whose node id names its pod). */
+  workload(namespace: string, name: string): Workload | undefined;
   /** Services whose selector matches these labels in that namespace (inbound). */
   servicesForWorkload(namespace: string, labels: Readonly<Record<string, string>>): readonly MeshService[];
 

@@ -7,6 +7,11 @@ import type { RouteConfiguration } from '../../../gen/envoy/config/route/v3/rout
 import type { TcpProxy } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import type { MeshModel, MeshService } from '../../registry/model.js';
 import type { ProxyNode } from '../../../xds/proxy-node.js';
+import { buildGrpcRouteConfig, buildOutboundRouteConfig } from './build.js';
+import { buildTcpProxy, buildTlsFilterChainMatches } from './tcp.js';
+
+export { buildOutboundRouteConfig, buildGrpcRouteConfig, serviceRoutes, isHttpPort } from './build.js';
+export { buildTcpProxy, buildTlsFilterChainMatches, type TlsFilterChainMatch } from './tcp.js';
 
 /** What a proxy can see: computed once per scope (namespace + Sidecar + generator). */
 export interface RouteScope {
@@ -21,3 +26,13 @@ export interface RouteScope {
 export type BuildOutboundRouteConfig = (scope: RouteScope, port: number) => RouteConfiguration;
 export type BuildGrpcRouteConfig = (scope: RouteScope, hostname: string, port: number) => RouteConfiguration | undefined;
 export type BuildTcpProxy = (scope: RouteScope, service: MeshService, port: number) => TcpProxy;
+
+/** The route entry points as one value, for the generator (createGenerator(model, routeBuilders)). */
+export interface RouteBuilders {
+  buildOutboundRouteConfig: BuildOutboundRouteConfig;
+  buildGrpcRouteConfig: BuildGrpcRouteConfig;
+  buildTcpProxy: BuildTcpProxy;
+  buildTlsFilterChainMatches: typeof buildTlsFilterChainMatches;
+}
+
+export const routeBuilders: RouteBuilders = { buildOutboundRouteConfig, buildGrpcRouteConfig, buildTcpProxy, buildTlsFilterChainMatches };

@@ -1,0 +1,128 @@
+import * as grpc from '@grpc/grpc-js';
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { adsServiceDefinition } from '../../src/xds/ads-service.js';
+import { TypeUrl } from '../../src/xds/type-urls.js';
+import {
+  DeltaDiscoveryRequestSchema,
+  DiscoveryRequestSchema,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
+import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
+import { ClusterSchema, Cluster_DiscoveryType } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { HttpConnectionManagerSchema } from '../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { NodeSchema } from '../../src/gen/envoy/config/core/v3/base_pb.js';
+
+const AdsClient = grpc.makeGenericClientConstructor(adsServiceDefinition, 'AggregatedDiscoveryService');
+type AdsCall = grpc.ClientDuplexStream<DiscoveryRequest | DeltaDiscoveryRequest, DiscoveryResponse | DeltaDiscoveryResponse>;
+
+/**
+ * A simulated Envoy sidecar for load tests: one gRPC connection of its own,
+ * one ADS stream, and Envoy's dependency walk (LDS → the RDS names in its
+ * HTTP connection managers, CDS → the EDS names of its EDS clusters). It ACKs
+ * every response at once and remembers when each type last changed.
+ */
+export class SimProxy {
+  readonly id: string;
+  /** Last version_info (SotW) or system version (Delta) received per type. */
+  readonly versions = new Map<string, string>();
+  /** When each type last received a response. */
+  readonly receivedAt = new Map<string, number>();
+  onResponse: (typeUrl: string) => void = () => undefined;
+  #client: grpc.Client;
+  #call: AdsCall | undefined;
+  #routes = new Set<string>();
+  #edsNames = new Set<string>();
+  #first = true;
+
+  constructor(
+    address: string,
+    id: string,
+    private readonly mode: 'sotw' | 'delta',
+  ) {
+    this.id = id;
+    this.#client = new AdsClient(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  }
+
+  start(): void {
+    const method = this.mode === 'sotw' ? 'StreamAggregatedResources' : 'DeltaAggregatedResources';
+    this.#call = (this.#client as unknown as Record<string, () => AdsCall>)[method]!.call(this.#client);
+    this.#call!.on('data', (r: DiscoveryResponse | DeltaDiscoveryResponse) => this.#onData(r));
+    this.#call!.on('error', () => undefined);
+    this.#subscribe(TypeUrl.Cluster, []);
+    this.#subscribe(TypeUrl.Listener, []);
+  }
+
+  close(): void {
+    this.#call?.cancel();
+    this.#client.close();
+  }
+
+  #node() {
+    if (!this.#first) return undefined;
+    this.#first = false;
+    return create(NodeSchema, { id: this.id });
+  }
+
+  #subscribe(typeUrl: string, names: string[]): void {
+    if (this.mode === 'sotw') {
+      this.#call!.write(create(DiscoveryRequestSchema, { node: this.#node(), typeUrl, resourceNames: names }));
+    } else {
+      this.#call!.write(create(DeltaDiscoveryRequestSchema, { node: this.#node(), typeUrl, resourceNamesSubscribe: names }));
+    }
+  }
+
+  #onData(r: DiscoveryResponse | DeltaDiscoveryResponse): void {
+    const typeUrl = r.typeUrl;
+    const sotw = r.$typeName === 'envoy.service.discovery.v3.DiscoveryResponse';
+    const anys = sotw ? (r as DiscoveryResponse).resources : (r as DeltaDiscoveryResponse).resources.flatMap((x) => (x.resource ? [x.resource] : []));
+    if (typeUrl === TypeUrl.Listener) this.#follow(anys.flatMap(routeNames), this.#routes, TypeUrl.RouteConfiguration);
+    if (typeUrl === TypeUrl.Cluster) this.#follow(anys.flatMap(edsNames), this.#edsNames, TypeUrl.ClusterLoadAssignment);
+    // ACK: same type, the response's nonce, no error.
+    if (sotw) {
+      const s = r as DiscoveryResponse;
+      this.versions.set(typeUrl, s.versionInfo);
+      const names = typeUrl === TypeUrl.RouteConfiguration ? [...this.#routes] : typeUrl === TypeUrl.ClusterLoadAssignment ? [...this.#edsNames] : [];
+      this.#call!.write(create(DiscoveryRequestSchema, { typeUrl, versionInfo: s.versionInfo, responseNonce: s.nonce, resourceNames: names }));
+    } else {
+      const d = r as DeltaDiscoveryResponse;
+      this.versions.set(typeUrl, d.systemVersionInfo + '/' + d.nonce);
+      this.#call!.write(create(DeltaDiscoveryRequestSchema, { typeUrl, responseNonce: d.nonce }));
+    }
+    this.receivedAt.set(typeUrl, performance.now());
+    this.onResponse(typeUrl);
+  }
+
+  /** Subscribes to names newly referenced (SotW: the whole set; Delta: only the additions). */
+  #follow(names: string[], known: Set<string>, typeUrl: string): void {
+    const added = names.filter((n) => !known.has(n));
+    if (added.length === 0) return;
+    for (const n of added) known.add(n);
+    this.#subscribe(typeUrl, this.mode === 'sotw' ? [...known] : added);
+  }
+}
+
+function routeNames(any: { typeUrl: string; value: Uint8Array }): string[] {
+  const l = fromBinary(ListenerSchema, any.value);
+  const out: string[] = [];
+  const hcms = [...l.filterChains.flatMap((c) => c.filters), ...(l.defaultFilterChain?.filters ?? [])];
+  for (const f of hcms) {
+    if (f.configType.case !== 'typedConfig') continue;
+    const hcm = anyUnpack(f.configType.value, HttpConnectionManagerSchema);
+    if (hcm?.routeSpecifier.case === 'rds') out.push(hcm.routeSpecifier.value.routeConfigName);
+  }
+  if (l.apiListener?.apiListener) {
+    const hcm = anyUnpack(l.apiListener.apiListener, HttpConnectionManagerSchema);
+    if (hcm?.routeSpecifier.case === 'rds') out.push(hcm.routeSpecifier.value.routeConfigName);
+  }
+  return out;
+}
+
+function edsNames(any: { value: Uint8Array }): string[] {
+  const c = fromBinary(ClusterSchema, any.value);
+  if (c.clusterDiscoveryType.case !== 'type' || c.clusterDiscoveryType.value !== Cluster_DiscoveryType.EDS) return [];
+  return [c.edsClusterConfig?.serviceName || c.name];
+}

@@ -1,0 +1,93 @@
+import type { AnyObject } from '../../src/config/objects.js';
+
+export interface MeshSize {
+  namespaces: number;
+  services: number;
+  endpointsPerService: number;
+}
+
+/**
+ * A synthetic mesh for benchmarks: `services` spread over `namespaces`, each
+ * with an HTTP port and a gRPC port, an EndpointSlice of `endpointsPerService`
+ * endpoints (labels version v1/v2 alternating), a DestinationRule with two
+ * subsets, and a 90/10 VirtualService on every second service. Addresses are
+ * in 10.0.0.0/8 but nothing ever connects to them: they are data.
+ */
+export function syntheticMesh(size: MeshSize): AnyObject[] {
+  const out: AnyObject[] = [];
+  for (let n = 0; n < size.namespaces; n++) {
+    out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${n}` }, spec: {} });
+  }
+  for (let s = 0; s < size.services; s++) {
+    const ns = `ns-${s % size.namespaces}`;
+    const name = `svc-${s}`;
+    const vip = `10.96.${Math.floor(s / 250)}.${(s % 250) + 1}`;
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace: ns, labels: { app: name } },
+      spec: {
+        clusterIP: vip,
+        selector: { app: name },
+        ports: [
+          { name: 'http', port: 9080, targetPort: 9080 },
+          { name: 'grpc', port: 9090, targetPort: 9090 },
+        ],
+      },
+    });
+    const endpoints = [];
+    for (let e = 0; e < size.endpointsPerService; e++) {
+      const idx = s * size.endpointsPerService + e;
+      endpoints.push({
+        addresses: [`10.${Math.floor(idx / 65536) + 1}.${Math.floor(idx / 256) % 256}.${idx % 256}`],
+        conditions: { ready: true },
+        targetRef: { kind: 'Pod', name: `${name}-${e}`, namespace: ns },
+      });
+    }
+    out.push({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${name}-abc`, namespace: ns, labels: { 'kubernetes.io/service-name': name } },
+      spec: undefined,
+      addressType: 'IPv4',
+      endpoints,
+      ports: [
+        { name: 'http', port: 9080, protocol: 'TCP' },
+        { name: 'grpc', port: 9090, protocol: 'TCP' },
+      ],
+    });
+    out.push({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name, namespace: ns },
+      spec: {
+        host: `${name}.${ns}.svc.cluster.local`,
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      },
+    });
+    if (s % 2 === 0) out.push(splitVirtualService(name, ns, 90));
+  }
+  return out;
+}
+
+export function splitVirtualService(name: string, ns: string, v1Weight: number): AnyObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name, namespace: ns },
+    spec: {
+      hosts: [name],
+      http: [
+        {
+          route: [
+            { destination: { host: name, subset: 'v1' }, weight: v1Weight },
+            { destination: { host: name, subset: 'v2' }, weight: 100 - v1Weight },
+          ],
+        },
+      ],
+    },
+  };
+}

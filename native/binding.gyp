@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "trellis_native",
+      "sources": ["src/trellis_native.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

@@ -1,0 +1,57 @@
+/**
+ * `trellis iptables`: the istio-init equivalent. Writes (or with --cleanup
+ * removes) the capture rules in the current network namespace; --dry-run
+ * prints the iptables-restore input instead. Failures are one line on
+ * stderr and exit code 2, never a stack trace.
+ */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { errorMessage } from '../errors.js';
+import {
+  addIptablesOptions, applyCapture, buildCaptureRules, cleanupCapture, configFromOptions, renderRestore,
+} from '../iptables/index.js';
+
+export const EXIT_FAILURE = 2;
+
+function readResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function runIptables(opts: Record<string, unknown>): Promise<void> {
+  const parsed = configFromOptions(opts, opts.redirectDns === true && opts.dnsServers === undefined ? readResolvConf() : '');
+  if (parsed.errors.length > 0) {
+    process.stderr.write(parsed.errors.map((e) => `trellis iptables: ${e}\n`).join(''));
+    process.exitCode = EXIT_FAILURE;
+    return;
+  }
+  const { config } = parsed;
+  if (parsed.dryRun) {
+    const rules = buildCaptureRules(config);
+    process.stdout.write(`# iptables-restore --noflush\n${renderRestore(rules.v4)}`);
+    if (config.ipv6) process.stdout.write(`# ip6tables-restore --noflush\n${renderRestore(rules.v6)}`);
+    return;
+  }
+  const opt = parsed.backend ? { backend: parsed.backend } : {};
+  const result = parsed.cleanup ? await cleanupCapture(config, opt) : await applyCapture(config, opt);
+  const what = parsed.cleanup ? 'removed capture rules' : `applied capture rules (${config.inboundMode}${config.ipv6 ? ', IPv4+IPv6' : ', IPv4'})`;
+  process.stdout.write(`trellis iptables: ${what} using iptables back end ${result.backend.kind} (${result.backend.version})\n`);
+}
+
+/** Registers `trellis iptables [istio-iptables flags] [--dry-run] [--cleanup]`. */
+export function registerIptables(program: Command): void {
+  const cmd = program
+    .command('iptables')
+    .description('set up transparent capture of the pod\'s traffic to the sidecar (istio-iptables flags)');
+  addIptablesOptions(cmd).action(async (opts: Record<string, unknown>) => {
+    try {
+      await runIptables(opts);
+    } catch (err) {
+      process.stderr.write(`trellis iptables: ${errorMessage(err)}\n`);
+      process.exitCode = EXIT_FAILURE;
+    }
+  });
+}

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { TrellisError } from '../errors.js';
+import { Proxy } from '../proxy/proxy.js';
+
+interface ProxyFlags {
+  xdsAddress: string;
+  nodeId: string;
+  adminPort: string;
+  drainSeconds: string;
+  xdsProtocol: string;
+}
+
+export function registerProxy(program: Command): void {
+  program
+    .command('proxy')
+    .description('run the sidecar proxy: listeners, routes and clusters from xDS (ADS)')
+    .requiredOption('--xds-address <host:port>', 'ADS server (plaintext gRPC)')
+    .requiredOption('--node-id <id>', 'xDS node id, e.g. sidecar~10.0.0.5~pod.ns~ns.svc.cluster.local')
+    .option('--admin-port <port>', 'admin API port on 127.0.0.1 (0 = any free port)', '15000')
+    .option('--drain-seconds <s>', 'how long connections of a removed listener may drain', '5')
+    .option('--xds-protocol <delta|sotw>', 'ADS variant', 'delta')
+    .action(async (flags: ProxyFlags) => {
+      const protocol = flags.xdsProtocol;
+      if (protocol !== 'delta' && protocol !== 'sotw') throw new TrellisError('CLI_USAGE', `--xds-protocol must be delta or sotw, not ${protocol}`);
+      const adminPort = Number(flags.adminPort);
+      const drainSeconds = Number(flags.drainSeconds);
+      if (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) throw new TrellisError('CLI_USAGE', `--admin-port: not a port: ${flags.adminPort}`);
+      if (!(drainSeconds >= 0)) throw new TrellisError('CLI_USAGE', `--drain-seconds: not a number: ${flags.drainSeconds}`);
+      let stopping = false;
+      const stop = async (code: number) => {
+        if (stopping) return;
+        stopping = true;
+        await proxy.stop().catch(() => undefined);
+        process.exit(code);
+      };
+      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, onQuit: () => void stop(0) });
+      process.once('SIGTERM', () => void stop(0));
+      process.once('SIGINT', () => void stop(0));
+      await proxy.start();
+      // Tests and supervisors read the admin port from this line.
+      process.stdout.write(`trellis proxy: admin listening on 127.0.0.1:${proxy.adminPort}\n`);
+    });
+}

@@ -1,0 +1,103 @@
+/**
+ * Kubernetes kinds. Only what Trellis acts on is checked in depth (ports,
+ * selectors, addresses); the rest of a Pod or Service is listed by name so
+ * that typos are still caught, and accepted as it is.
+ */
+import { dnsLabelProblem, portNumber, topLevel } from './common.js';
+import { arr, bool, enumOf, int, intOrString, obj, opaque, req, str, stringMap, strings, type ObjectSchema, type Schema } from './schema.js';
+
+const protocol = () => enumOf('TCP', 'UDP', 'SCTP');
+
+const servicePort = obj({
+  name: str({ check: dnsLabelProblem }),
+  port: req(portNumber()),
+  targetPort: intOrString(),
+  protocol: protocol(),
+  appProtocol: str(),
+  nodePort: int(0, 65535),
+});
+
+const serviceSpec = obj({
+  type: enumOf('ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'),
+  clusterIP: str(),
+  clusterIPs: strings(),
+  ports: arr(servicePort),
+  selector: stringMap(),
+  externalName: str(),
+  externalIPs: strings(),
+  sessionAffinity: enumOf('None', 'ClientIP'),
+  sessionAffinityConfig: opaque(),
+  loadBalancerIP: str(),
+  loadBalancerSourceRanges: strings(),
+  loadBalancerClass: str(),
+  externalTrafficPolicy: enumOf('Cluster', 'Local'),
+  internalTrafficPolicy: enumOf('Cluster', 'Local'),
+  healthCheckNodePort: int(0, 65535),
+  publishNotReadyAddresses: bool(),
+  ipFamilies: strings(),
+  ipFamilyPolicy: str(),
+  allocateLoadBalancerNodePorts: bool(),
+  trafficDistribution: str(),
+});
+
+const containerPort = obj({
+  name: str(),
+  containerPort: req(portNumber()),
+  protocol: protocol(),
+  hostPort: int(0, 65535),
+  hostIP: str(),
+});
+
+const unchecked = (...names: string[]): Record<string, Schema> => Object.fromEntries(names.map((n) => [n, opaque()]));
+
+const container = obj({
+  name: req(str()),
+  image: str(),
+  ports: arr(containerPort),
+  ...unchecked(
+    'command', 'args', 'workingDir', 'envFrom', 'env', 'resources', 'resizePolicy', 'restartPolicy', 'volumeMounts',
+    'volumeDevices', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'terminationMessagePath',
+    'terminationMessagePolicy', 'imagePullPolicy', 'securityContext', 'stdin', 'stdinOnce', 'tty',
+  ),
+});
+
+const podSpec = obj({
+  containers: arr(container),
+  initContainers: arr(container),
+  serviceAccountName: str(),
+  serviceAccount: str(),
+  nodeName: str(),
+  hostNetwork: bool(),
+  ...unchecked(
+    'volumes', 'ephemeralContainers', 'restartPolicy', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds',
+    'dnsPolicy', 'nodeSelector', 'automountServiceAccountToken', 'hostPID', 'hostIPC', 'shareProcessNamespace',
+    'securityContext', 'imagePullSecrets', 'hostname', 'subdomain', 'affinity', 'schedulerName', 'tolerations',
+    'hostAliases', 'priorityClassName', 'priority', 'dnsConfig', 'readinessGates', 'runtimeClassName',
+    'enableServiceLinks', 'preemptionPolicy', 'overhead', 'topologySpreadConstraints', 'setHostnameAsFQDN', 'os',
+    'hostUsers', 'schedulingGates', 'resourceClaims', 'resources',
+  ),
+});
+
+const endpoint = obj({
+  addresses: req(strings()),
+  conditions: obj({ ready: bool(), serving: bool(), terminating: bool() }),
+  hostname: str(),
+  targetRef: obj({ kind: str(), name: str(), namespace: str(), uid: str(), apiVersion: str(), resourceVersion: str(), fieldPath: str() }),
+  nodeName: str(),
+  zone: str(),
+  hints: opaque(),
+  deprecatedTopology: stringMap(),
+});
+
+/** Top-level schemas of the Kubernetes kinds, by kind. */
+export const kubernetesSchemas: Record<'Service' | 'Pod' | 'Namespace' | 'ServiceAccount' | 'EndpointSlice', ObjectSchema> = {
+  Service: topLevel({ spec: serviceSpec }),
+  Pod: topLevel({ spec: podSpec }),
+  Namespace: topLevel({ spec: obj({ finalizers: strings() }) }),
+  ServiceAccount: topLevel({ secrets: opaque(), imagePullSecrets: opaque(), automountServiceAccountToken: bool() }),
+  EndpointSlice: topLevel({
+    addressType: req(enumOf('IPv4', 'IPv6', 'FQDN')),
+    endpoints: arr(endpoint),
+    ports: arr(obj({ name: str(), port: int(0, 65535), protocol: protocol(), appProtocol: str() })),
+  }),
+};

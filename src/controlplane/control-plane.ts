@@ -1,0 +1,96 @@
+import type { Logger } from '../log.js';
+import { logger } from '../log.js';
+import type { ConfigProblem, ConfigSource, ConfigState } from './sources/source.js';
+import { buildModel } from './registry/build-model.js';
+import { createGenerator } from './translate/generator-impl.js';
+import { routeBuilders } from './translate/routes/index.js';
+import { AdsServer } from './server/ads-server.js';
+import { startDebugServer } from './debug/debug-server.js';
+import { Metrics } from './metrics/metrics.js';
+import { xdsMetrics } from './metrics/xds-metrics.js';
+import { parseNode } from '../xds/parse-node.js';
+import { Debouncer } from './debounce.js';
+
+export interface ControlPlaneOptions {
+  source: ConfigSource;
+  bind: string;
+  xdsPort: number;
+  debugPort: number;
+  trustDomain: string;
+  domainSuffix?: string;
+  debounceMs: number;
+  /** Upper bound on how long a burst of changes may delay a push (istiod's PILOT_DEBOUNCE_MAX). */
+  debounceMaxMs?: number;
+}
+
+/**
+ * istiod's job in one object: config source → model → translation → ADS
+ * pushes, plus the debug endpoints. Owns every server it starts.
+ */
+export class ControlPlane {
+  readonly metrics = new Metrics();
+  readonly #log: Logger = logger('controlplane');
+  readonly #opts: ControlPlaneOptions;
+  readonly #ads: AdsServer;
+  readonly #debouncer: Debouncer;
+  #state: ConfigState | undefined;
+  #pushedRevision = -1;
+  #debug: { port: number; close(): Promise<void> } | undefined;
+
+  constructor(opts: ControlPlaneOptions) {
+    this.#opts = opts;
+    // Until the first config is translated (before listen), nothing is served.
+    this.#ads = new AdsServer({ generator: { generate: () => new Map() }, parseNode, metrics: this.metrics });
+    this.#debouncer = new Debouncer(opts.debounceMs, opts.debounceMaxMs ?? Math.max(1000, opts.debounceMs * 10), () => this.#push());
+  }
+
+  /** Loads the first config, applies it, then starts serving. Resolves with the bound ports. */
+  async start(): Promise<{ xdsPort: number; debugPort: number }> {
+    await this.#opts.source.start((state) => {
+      this.#state = state;
+      xdsMetrics(this.metrics).configProblems.set(state.problems.length);
+      xdsMetrics(this.metrics).cfgEvents.set(state.problems.length);
+      // The first state is applied before listening; later ones are debounced.
+      if (this.#pushedRevision < 0) this.#push();
+      else this.#debouncer.trigger();
+    });
+    const xdsPort = await this.#ads.listen(this.#opts.bind, this.#opts.xdsPort);
+    this.#debug = await startDebugServer({
+      host: this.#opts.bind,
+      port: this.#opts.debugPort,
+      server: this.#ads,
+      metrics: this.metrics,
+      configProblems: () => this.problems(),
+      ready: () => this.#pushedRevision >= 0,
+    });
+    return { xdsPort, debugPort: this.#debug.port };
+  }
+
+  problems(): readonly ConfigProblem[] {
+    return this.#state?.problems ?? [];
+  }
+
+  #push(): void {
+    const state = this.#state;
+    if (!state || state.revision === this.#pushedRevision) return;
+    const t0 = performance.now();
+    try {
+      const model = buildModel(state, { trustDomain: this.#opts.trustDomain, domainSuffix: this.#opts.domainSuffix ?? 'cluster.local' });
+      this.#ads.setGenerator(createGenerator(model, routeBuilders));
+      this.#pushedRevision = state.revision;
+      const stats = this.#ads.push();
+      this.#log.info('pushed', { revision: state.revision, ms: +(performance.now() - t0).toFixed(1), ...stats });
+    } catch (err) {
+      // A translation bug must not take the control plane down: keep serving the last generator.
+      xdsMetrics(this.metrics).internalErrors.inc();
+      this.#log.error('push failed; keeping the last config', { revision: state.revision, error: String(err), stack: (err as Error).stack });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#debouncer.cancel();
+    await this.#opts.source.stop();
+    await this.#debug?.close();
+    await this.#ads.close();
+  }
+}

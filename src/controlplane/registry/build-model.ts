@@ -1,0 +1,183 @@
+import type {
+  AnyObject,
+  AuthorizationPolicy,
+  DestinationRule,
+  EndpointSlice,
+  PeerAuthentication,
+  Pod,
+  Service,
+  ServiceEntry,
+  Sidecar,
+  VirtualService,
+  WorkloadEntry,
+} from '../../config/objects.js';
+import type { ConfigState } from '../sources/source.js';
+import type { MeshEndpoint, MeshModel, MeshService, Workload } from './model.js';
+import { serviceEntryToMesh, serviceToMesh } from './services.js';
+import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload } from './workloads.js';
+import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
+import { PolicyIndex } from './policies.js';
+import { byKey, isEmpty, selectorMatches } from './labels.js';
+
+export interface BuildModelOptions {
+  /** Default "cluster.local". */
+  domainSuffix?: string;
+  /** Default: the domain suffix, as in Istio. */
+  trustDomain?: string;
+  /** Default "istio-system". */
+  rootNamespace?: string;
+}
+
+interface Buckets {
+  services: Service[];
+  serviceEntries: ServiceEntry[];
+  pods: Pod[];
+  workloadEntries: WorkloadEntry[];
+  slices: EndpointSlice[];
+  dr: DestinationRule[];
+  vs: VirtualService[];
+  sidecars: Sidecar[];
+  pa: PeerAuthentication[];
+  ap: AuthorizationPolicy[];
+}
+
+function bucket(objects: Iterable<AnyObject>): Buckets {
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], pa: [], ap: [] };
+  for (const o of objects) {
+    switch (o.kind) {
+      case 'Service': b.services.push(o); break;
+      case 'ServiceEntry': b.serviceEntries.push(o); break;
+      case 'Pod': b.pods.push(o); break;
+      case 'WorkloadEntry': b.workloadEntries.push(o); break;
+      case 'EndpointSlice': b.slices.push(o); break;
+      case 'DestinationRule': b.dr.push(o); break;
+      case 'VirtualService': b.vs.push(o); break;
+      case 'Sidecar': b.sidecars.push(o); break;
+      case 'PeerAuthentication': b.pa.push(o); break;
+      case 'AuthorizationPolicy': b.ap.push(o); break;
+      default: break;
+    }
+  }
+  return b;
+}
+
+function meshServices(b: Buckets, domainSuffix: string): Map<string, MeshService> {
+  const byHost = new Map<string, MeshService>();
+  // Kubernetes Services first: a ServiceEntry never shadows a Service of the same name.
+  for (const s of b.services) {
+    const m = serviceToMesh(s, domainSuffix);
+    if (m) byHost.set(m.hostname, m);
+  }
+  const entries = [...b.serviceEntries].sort(byKey((e) => `${e.metadata.creationTimestamp ?? ''}/${e.metadata.namespace ?? ''}/${e.metadata.name}`));
+  for (const se of entries) for (const m of serviceEntryToMesh(se)) if (!byHost.has(m.hostname)) byHost.set(m.hostname, m);
+  return byHost;
+}
+
+function slicesByService(slices: EndpointSlice[]): Map<string, EndpointSlice[]> {
+  const out = new Map<string, EndpointSlice[]>();
+  for (const s of [...slices].sort(byKey((x) => `${x.metadata.namespace ?? ''}/${x.metadata.name}`))) {
+    const svc = s.metadata.labels?.['kubernetes.io/service-name'];
+    if (!svc) continue;
+    const key = `${s.metadata.namespace ?? 'default'}/${svc}`;
+    let list = out.get(key);
+    if (!list) out.set(key, (list = []));
+    list.push(s);
+  }
+  return out;
+}
+
+/**
+ * Builds the immutable, indexed service model from one configuration state.
+ * Pure: equal states give equal models (everything is sorted).
+ */
+export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): MeshModel {
+  const domainSuffix = opts.domainSuffix ?? 'cluster.local';
+  const rootNamespace = opts.rootNamespace ?? 'istio-system';
+  const b = bucket(state.objects.values());
+  const byHost = meshServices(b, domainSuffix);
+  const services = [...byHost.values()].sort(byKey((s) => s.hostname));
+
+  const workloads: Workload[] = [];
+  const ready = new Map<string, boolean>();
+  for (const p of b.pods) {
+    const w = podToWorkload(p);
+    if (!w) continue;
+    workloads.push(w);
+    ready.set(`${w.namespace}/${w.name}`, podReady(p));
+  }
+  for (const we of b.workloadEntries) {
+    const w = workloadEntryToWorkload(we);
+    if (w) workloads.push(w);
+  }
+  const wIndex = indexWorkloads(workloads);
+  const seByName = new Map(b.serviceEntries.map((se) => [`${se.metadata.namespace ?? 'default'}/${se.metadata.name}`, se]));
+  const endpoints = buildEndpoints(services, { workloads: wIndex, podReady: ready, slices: slicesByService(b.slices), serviceEntries: seByName });
+  const policies = new PolicyIndex(b, domainSuffix, rootNamespace);
+  return new Model(state.revision, domainSuffix, opts.trustDomain ?? domainSuffix, rootNamespace, services, byHost, endpoints, wIndex, policies);
+}
+
+const none: readonly never[] = Object.freeze([]);
+
+class Model implements MeshModel {
+  readonly #selecting = new Map<string, MeshService[]>();
+
+  constructor(
+    readonly revision: number,
+    readonly domainSuffix: string,
+    readonly trustDomain: string,
+    readonly rootNamespace: string,
+    readonly services: readonly MeshService[],
+    private readonly byHost: ReadonlyMap<string, MeshService>,
+    private readonly eps: EndpointIndex,
+    private readonly wl: ReturnType<typeof indexWorkloads>,
+    private readonly policies: PolicyIndex,
+  ) {
+    // Services with a selector, by namespace: the candidates for servicesForWorkload.
+    for (const s of services) {
+      if (isEmpty(s.selector)) continue;
+      let list = this.#selecting.get(s.namespace);
+      if (!list) this.#selecting.set(s.namespace, (list = []));
+      list.push(s);
+    }
+  }
+
+  service(hostname: string): MeshService | undefined {
+    return this.byHost.get(hostname);
+  }
+
+  endpoints(hostname: string, servicePort: number): readonly MeshEndpoint[] {
+    return this.eps.get(hostname)?.get(servicePort) ?? none;
+  }
+
+  workloadByIp(ip: string): Workload | undefined {
+    return this.wl.byIp.get(ip);
+  }
+
+  workload(namespace: string, name: string): Workload | undefined {
+    return this.wl.byName.get(`${namespace}/${name}`);
+  }
+
+  servicesForWorkload(namespace: string, labels: Readonly<Record<string, string>>): readonly MeshService[] {
+    return (this.#selecting.get(namespace) ?? []).filter((s) => selectorMatches(s.selector, labels));
+  }
+
+  virtualServices(fromNamespace: string): readonly VirtualService[] {
+    return this.policies.virtualServices(fromNamespace);
+  }
+
+  destinationRule(hostname: string, fromNamespace: string): DestinationRule | undefined {
+    return this.policies.destinationRule(hostname, fromNamespace, this.byHost.get(hostname)?.namespace);
+  }
+
+  sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined {
+    return this.policies.sidecarFor(namespace, labels);
+  }
+
+  peerAuthentications(namespace: string): readonly PeerAuthentication[] {
+    return this.policies.peerAuthentications(namespace);
+  }
+
+  authorizationPolicies(namespace: string): readonly AuthorizationPolicy[] {
+    return this.policies.authorizationPolicies(namespace);
+  }
+}

@@ -1,0 +1,134 @@
+import type { EndpointSlice, ServiceEntry, WorkloadEntrySpec } from '../../config/objects.js';
+import type { MeshEndpoint, MeshService, MeshServicePort, Workload } from './model.js';
+import type { WorkloadIndex } from './workloads.js';
+import { isEmpty, selectorMatches } from './labels.js';
+
+/** Endpoints by hostname, then by service port; each list sorted by address and port. */
+export type EndpointIndex = Map<string, Map<number, MeshEndpoint[]>>;
+
+export interface EndpointInputs {
+  workloads: WorkloadIndex;
+  /** Readiness of pods by "ns/name" (WorkloadEntries are always ready). */
+  podReady: ReadonlyMap<string, boolean>;
+  /** EndpointSlices by "ns/service-name" (label kubernetes.io/service-name). */
+  slices: ReadonlyMap<string, EndpointSlice[]>;
+  /** ServiceEntry objects by "ns/name", for their inline endpoints. */
+  serviceEntries: ReadonlyMap<string, ServiceEntry>;
+}
+
+function add(index: EndpointIndex, hostname: string, ep: MeshEndpoint): void {
+  let byPort = index.get(hostname);
+  if (!byPort) index.set(hostname, (byPort = new Map()));
+  let list = byPort.get(ep.servicePort);
+  if (!list) byPort.set(ep.servicePort, (list = []));
+  list.push(ep);
+}
+
+function fromWorkload(w: Workload, port: number, servicePort: number, ready: boolean): MeshEndpoint {
+  return {
+    address: w.address,
+    port,
+    servicePort,
+    labels: w.labels,
+    serviceAccount: w.serviceAccount,
+    namespace: w.namespace,
+    ready,
+    locality: w.locality,
+    workload: `${w.kind}/${w.namespace}/${w.name}`,
+  };
+}
+
+/** A targetPort on a workload: a number as is, a name through the workload's named ports. */
+export function resolveTargetPort(p: MeshServicePort, w: Workload | undefined): number | undefined {
+  if (typeof p.targetPort === 'number') return p.targetPort;
+  const n = Number(p.targetPort);
+  if (Number.isInteger(n) && p.targetPort !== '') return n;
+  return w?.ports?.[p.targetPort];
+}
+
+function isReady(w: Workload, inputs: EndpointInputs): boolean {
+  return w.kind === 'WorkloadEntry' || (inputs.podReady.get(`${w.namespace}/${w.name}`) ?? false);
+}
+
+function fromSlices(index: EndpointIndex, svc: MeshService, slices: EndpointSlice[], inputs: EndpointInputs): void {
+  for (const slice of slices) {
+    for (const sp of slice.ports ?? []) {
+      const port = svc.ports.find((p) => p.name === (sp.name ?? ''));
+      if (!port || sp.port === undefined) continue;
+      for (const e of slice.endpoints ?? []) {
+        const ready = e.conditions?.ready ?? true;
+        for (const address of e.addresses) {
+          const ref = e.targetRef;
+          const w = ref?.kind === 'Pod' && ref.name
+            ? inputs.workloads.byName.get(`${ref.namespace ?? svc.namespace}/${ref.name}`)
+            : inputs.workloads.byIp.get(address);
+          if (w) {
+            add(index, svc.hostname, { ...fromWorkload(w, sp.port, port.port, ready), address, locality: w.locality ?? zoneLocality(e.zone) });
+          } else {
+            add(index, svc.hostname, { address, port: sp.port, servicePort: port.port, labels: {}, namespace: svc.namespace, ready, locality: zoneLocality(e.zone) });
+          }
+        }
+      }
+    }
+  }
+}
+
+function zoneLocality(zone: string | undefined): string | undefined {
+  return zone ? `/${zone}` : undefined;
+}
+
+/** Selected workloads in the service's namespace (Pods for Services; Pods and WorkloadEntries for ServiceEntries). */
+function fromSelector(index: EndpointIndex, svc: MeshService, inputs: EndpointInputs, kinds: ReadonlySet<string>): void {
+  if (isEmpty(svc.selector)) return;
+  for (const w of inputs.workloads.byNamespace.get(svc.namespace) ?? []) {
+    if (!kinds.has(w.kind) || !selectorMatches(svc.selector, w.labels)) continue;
+    const ready = isReady(w, inputs);
+    for (const p of svc.ports) {
+      const target = resolveTargetPort(p, w);
+      if (target !== undefined) add(index, svc.hostname, fromWorkload(w, target, p.port, ready));
+    }
+  }
+}
+
+function fromInline(index: EndpointIndex, svc: MeshService, eps: WorkloadEntrySpec[]): void {
+  for (const e of eps) {
+    if (!e.address) continue;
+    for (const p of svc.ports) {
+      const port = e.ports?.[p.name] ?? (typeof p.targetPort === 'number' ? p.targetPort : p.port);
+      add(index, svc.hostname, {
+        address: e.address,
+        port,
+        servicePort: p.port,
+        labels: e.labels ?? {},
+        serviceAccount: e.serviceAccount,
+        namespace: svc.namespace,
+        ready: true,
+        locality: e.locality,
+        weight: e.weight,
+      });
+    }
+  }
+}
+
+const podKinds: ReadonlySet<string> = new Set(['Pod']);
+const allKinds: ReadonlySet<string> = new Set(['Pod', 'WorkloadEntry']);
+
+/** Builds every service's endpoints. Cost is linear in slices plus (services × workloads) per namespace. */
+export function buildEndpoints(services: readonly MeshService[], inputs: EndpointInputs): EndpointIndex {
+  const index: EndpointIndex = new Map();
+  for (const svc of services) {
+    if (svc.origin === 'Service') {
+      const slices = inputs.slices.get(`${svc.namespace}/${svc.name}`);
+      if (slices && slices.length > 0) fromSlices(index, svc, slices, inputs);
+      else fromSelector(index, svc, inputs, podKinds);
+    } else {
+      const se = inputs.serviceEntries.get(`${svc.namespace}/${svc.name}`);
+      if (se?.spec.endpoints && se.spec.endpoints.length > 0) fromInline(index, svc, se.spec.endpoints);
+      else fromSelector(index, svc, inputs, allKinds);
+    }
+  }
+  for (const byPort of index.values()) {
+    for (const list of byPort.values()) list.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+  }
+  return index;
+}

@@ -1,0 +1,178 @@
+import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { TrellisError } from '../../errors.js';
+import { logger, type Logger } from '../../log.js';
+import { adsServiceDefinition } from '../../xds/ads-service.js';
+import type {
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+  DiscoveryRequest,
+  DiscoveryResponse,
+} from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import type { Generator } from '../translate/generator.js';
+import { Metrics } from '../metrics/metrics.js';
+import { xdsMetrics, type XdsMetrics } from '../metrics/xds-metrics.js';
+import { nonceFactory, versionMemo, type PushTarget, type StreamContext } from './context.js';
+import { serveDelta } from './delta-stream.js';
+import { serveSotw } from './sotw-stream.js';
+import type { ParseNode } from './stream-call.js';
+import { proxyId, proxySyncStatus, type ProxySyncStatus } from './sync-status.js';
+
+export interface AdsServerOptions {
+  /** The generator of the current MeshModel; replaced with setGenerator() on every push. */
+  generator: Generator;
+  /** Turns the first request's Node into a ProxyNode (src/xds/parse-node.ts in production). */
+  parseNode: ParseNode;
+  log?: Logger;
+  /** Registry for the pilot_* metrics; a private one when absent. */
+  metrics?: Metrics;
+}
+
+/** What one push() did. */
+export interface PushStats {
+  /** Proxies connected when the push ran. */
+  proxies: number;
+  /** Proxies that were sent at least one response. */
+  proxiesUpdated: number;
+  /** Responses sent, all types together. */
+  responses: number;
+  durationMs: number;
+}
+
+/** A connected stream (SotwConnection or DeltaConnection), as the push loop and debug endpoints see it. */
+export type Connection = PushTarget;
+
+/**
+ * Keepalive for many long-lived streams: ping idle connections so dead peers
+ * are noticed, but let clients ping us no more often than every 10 s.
+ */
+const serverOptions = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+};
+
+/**
+ * The ADS server: SotW and Delta streams over one gRPC service. Owns the
+ * connections; a push swaps the generator and re-evaluates every connected
+ * proxy, sending only types whose set version changed.
+ */
+export class AdsServer {
+  readonly #log: Logger;
+  readonly #metrics: XdsMetrics;
+  readonly #parseNode: ParseNode;
+  readonly #connections = new Set<Connection>();
+  #generator: Generator;
+  #versionOf = versionMemo();
+  #server: Server | undefined;
+
+  constructor(opts: AdsServerOptions) {
+    this.#generator = opts.generator;
+    this.#parseNode = opts.parseNode;
+    this.#log = opts.log ?? logger('xds');
+    this.#metrics = xdsMetrics(opts.metrics ?? new Metrics());
+  }
+
+  /** Binds and starts serving; resolves with the bound port (useful with port 0). */
+  async listen(host: string, port: number): Promise<number> {
+    if (this.#server) throw new TrellisError('XDS_PROTOCOL', 'AdsServer is already listening');
+    const server = new Server(serverOptions);
+    const ctx = this.#context();
+    server.addService(adsServiceDefinition, {
+      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => serveSotw(call, ctx, this.#parseNode),
+      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => serveDelta(call, ctx, this.#parseNode),
+    });
+    const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+    const bound = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(new TrellisError('IO', `xDS server cannot listen on ${addr}`, { cause: err })) : resolve(p),
+      );
+    });
+    this.#server = server;
+    this.#log.info('xDS server listening', { address: `${host}:${bound}` });
+    return bound;
+  }
+
+  #context(): StreamContext {
+    return {
+      generator: () => this.#generator,
+      versionOf: (set) => this.#versionOf(set),
+      log: this.#log,
+      metrics: this.#metrics,
+      nonce: nonceFactory(),
+      connected: (c) => {
+        this.#connections.add(c);
+        this.#metrics.connected.set(this.#connections.size);
+        this.#log.info('proxy connected', { proxy: c.node.id, stream: c.kind });
+      },
+      disconnected: (c) => {
+        if (!this.#connections.delete(c)) return;
+        this.#metrics.connected.set(this.#connections.size);
+        this.#log.info('proxy disconnected', { proxy: c.node.id });
+      },
+    };
+  }
+
+  /** Replaces the generator; takes effect for new requests at once and for everyone on push(). */
+  setGenerator(g: Generator): void {
+    this.#generator = g;
+    this.#versionOf = versionMemo();
+  }
+
+  /** Recomputes every connected proxy's resources and sends what changed (CDS, EDS, LDS, RDS order). */
+  push(): PushStats {
+    const started = performance.now();
+    let responses = 0;
+    let proxiesUpdated = 0;
+    const targets = [...this.#connections];
+    for (const c of targets) {
+      const n = c.push(started);
+      responses += n;
+      if (n > 0) proxiesUpdated++;
+    }
+    const durationMs = performance.now() - started;
+    this.#metrics.pushTime.observe(durationMs / 1000);
+    this.#log.debug('push', { proxies: targets.length, proxiesUpdated, responses, durationMs });
+    return { proxies: targets.length, proxiesUpdated, responses, durationMs };
+  }
+
+  /** The connected streams, oldest first. */
+  connections(): readonly Connection[] {
+    return [...this.#connections];
+  }
+
+  /** /debug/syncz: one entry per connected stream. */
+  syncStatus(): ProxySyncStatus[] {
+    return this.connections().map((c) => proxySyncStatus(c));
+  }
+
+  /** The newest stream of a proxy, found by full node id or by "pod.namespace". */
+  findProxy(id: string): Connection | undefined {
+    const all = this.connections();
+    for (let i = all.length - 1; i >= 0; i--) {
+      if (all[i].node.id === id || proxyId(all[i].node) === id) return all[i];
+    }
+    return undefined;
+  }
+
+  /** Ends every stream and stops the server; streams get a clean OK status. */
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const c of this.#connections) c.close();
+    this.#connections.clear();
+    this.#metrics.connected.set(0);
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2000);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,151 @@
+import { create } from '@bufbuild/protobuf';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  DiscoveryResponseSchema,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import type { ProxyNode } from '../../xds/proxy-node.js';
+import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
+import type { ResourceSet } from '../cache/resource.js';
+import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
+import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
+import { TypeSync, type SyncSource } from './sync-status.js';
+
+/** One type's subscription on a SotW stream. */
+interface SotwWatch {
+  wildcard: boolean;
+  names: Set<string>;
+  sync: TypeSync;
+}
+
+const controlPlane = { identifier: 'trellis' };
+
+/**
+ * One State-of-the-World ADS stream. Every response carries the full set of
+ * the type; version_info is setVersion(set), so a push compares strings and
+ * sends nothing when the proxy's set did not change.
+ */
+export class SotwConnection implements PushTarget, SyncSource {
+  readonly kind = 'sotw' as const;
+  readonly connectedAt = new Date();
+  readonly types = new Map<TypeUrl, TypeSync>();
+  readonly #watches = new Map<TypeUrl, SotwWatch>();
+
+  constructor(
+    readonly node: ProxyNode,
+    readonly call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
+    readonly ctx: StreamContext,
+  ) {}
+
+  onRequest(req: DiscoveryRequest): void {
+    if (!isKnownType(req.typeUrl)) {
+      this.ctx.log.warn('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      return;
+    }
+    const type = req.typeUrl;
+    const watch = this.#watches.get(type);
+    // No nonce, or a nonce from before this stream existed (reconnect): a new subscription.
+    if (!watch || req.responseNonce === '') {
+      this.#subscribe(type, req.resourceNames, watch);
+      return;
+    }
+    if (req.responseNonce !== watch.sync.sent?.nonce) {
+      this.ctx.log.debug('ignoring stale nonce', { proxy: this.node.id, type: shortName[type], nonce: req.responseNonce });
+      return;
+    }
+    if (req.errorDetail) {
+      this.#nack(watch, req.responseNonce, req.errorDetail.message);
+      return;
+    }
+    watch.sync.recordAck(req.responseNonce);
+    if (!sameSubscription(watch, type, req.resourceNames)) this.#subscribe(type, req.resourceNames, watch);
+  }
+
+  #subscribe(type: TypeUrl, names: readonly string[], existing: SotwWatch | undefined): void {
+    const wildcard = wildcardTypes.has(type) && (names.length === 0 || names.includes('*'));
+    const watch: SotwWatch = existing ?? { wildcard, names: new Set(), sync: new TypeSync(type) };
+    watch.wildcard = wildcard;
+    watch.names = new Set(names.filter((n) => n !== '*'));
+    if (!existing) {
+      this.#watches.set(type, watch);
+      this.types.set(type, watch.sync);
+    }
+    // Always answer a (re)subscription, even with an unchanged or empty set: the client is waiting.
+    const set = this.#generate(type, watch);
+    if (set) this.#send(type, watch, set, this.ctx.versionOf(set));
+  }
+
+  #nack(watch: SotwWatch, nonce: string, error: string): void {
+    watch.sync.recordNack(nonce, error);
+    this.ctx.metrics.rejects.inc({ type: typeLabel(watch.sync.typeUrl) });
+    this.ctx.log.warn('NACK', { proxy: this.node.id, type: shortName[watch.sync.typeUrl], nonce, version: watch.sync.sent?.version, error });
+  }
+
+  #generate(type: TypeUrl, watch: SotwWatch): ResourceSet | undefined {
+    return generateSafely(this.ctx, this.node, type, watch.wildcard ? undefined : watch.names);
+  }
+
+  #send(type: TypeUrl, watch: SotwWatch, set: ResourceSet, version: string): void {
+    const nonce = this.ctx.nonce();
+    const resources = [];
+    for (const r of set.values()) resources.push(r.any);
+    const res = create(DiscoveryResponseSchema, { versionInfo: version, resources, typeUrl: type, nonce, controlPlane });
+    watch.sync.recordSent(version, nonce, set);
+    this.ctx.metrics.pushes.inc({ type: typeLabel(type) });
+    this.ctx.metrics.configSize.observe(sizeOf(set.values()), { type: typeLabel(type) });
+    this.call.write(res);
+  }
+
+  push(started: number): number {
+    let sent = 0;
+    for (const type of pushOrder) {
+      const watch = this.#watches.get(type);
+      if (!watch) continue;
+      const set = this.#generate(type, watch);
+      if (!set) continue;
+      const version = this.ctx.versionOf(set);
+      // Also covers a NACKed version: it is the last sent one, so it is not sent again.
+      if (version === watch.sync.sent?.version) continue;
+      this.#send(type, watch, set, version);
+      sent++;
+    }
+    if (sent > 0) this.ctx.metrics.convergence.observe((performance.now() - started) / 1000);
+    return sent;
+  }
+
+  close(): void {
+    this.call.end();
+  }
+}
+
+function sameSubscription(watch: SotwWatch, type: TypeUrl, names: readonly string[]): boolean {
+  const wildcard = wildcardTypes.has(type) && (names.length === 0 || names.includes('*'));
+  if (wildcard !== watch.wildcard) return false;
+  const explicit = names.filter((n) => n !== '*');
+  if (new Set(explicit).size !== watch.names.size) return false;
+  return explicit.every((n) => watch.names.has(n));
+}
+
+/** Serves one StreamAggregatedResources call until it ends. */
+export function serveSotw(
+  call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
+  ctx: StreamContext,
+  parseNode: ParseNode,
+): void {
+  let conn: SotwConnection | undefined;
+  driveStream(
+    call,
+    ctx,
+    (req) => {
+      if (!conn) {
+        conn = new SotwConnection(nodeOf(req.node, parseNode), call, ctx);
+        ctx.connected(conn);
+      }
+      conn.onRequest(req);
+    },
+    () => {
+      if (conn) ctx.disconnected(conn);
+    },
+  );
+}

@@ -1,0 +1,62 @@
+import { status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { errorMessage } from '../../errors.js';
+import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import type { ProxyNode } from '../../xds/proxy-node.js';
+import type { StreamContext } from './context.js';
+
+/** Parses the first request's node; the server is given this function (src/xds/parse-node.ts in production). */
+export type ParseNode = (n: Node) => ProxyNode;
+
+/**
+ * Wires a duplex ADS call to a handler: requests in order, one cleanup when
+ * the stream goes away however it goes (client half-close, cancel, error).
+ * A throw from the handler ends the stream with the error's status rather
+ * than crashing the server.
+ */
+export function driveStream<Req, Res>(
+  call: ServerDuplexStream<Req, Res>,
+  ctx: StreamContext,
+  onRequest: (req: Req) => void,
+  onGone: () => void,
+): void {
+  let gone = false;
+  const cleanup = () => {
+    if (gone) return;
+    gone = true;
+    onGone();
+  };
+  call.on('data', (req: Req) => {
+    if (gone) return;
+    try {
+      onRequest(req);
+    } catch (err) {
+      const code = (err as { grpcCode?: number }).grpcCode ?? status.INTERNAL;
+      if (code === status.INTERNAL) ctx.metrics.internalErrors.inc();
+      ctx.log.warn('closing xDS stream', { peer: call.getPeer(), error: errorMessage(err) });
+      cleanup();
+      call.emit('error', { code, details: errorMessage(err) });
+    }
+  });
+  call.on('end', () => {
+    cleanup();
+    call.end();
+  });
+  call.on('cancelled', cleanup);
+  call.on('close', cleanup);
+  call.on('error', cleanup);
+}
+
+/** An error that ends the stream with INVALID_ARGUMENT (bad first request). */
+export function invalidArgument(message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, { cause }), { grpcCode: status.INVALID_ARGUMENT });
+}
+
+/** Parses the node of a stream's first request, or throws INVALID_ARGUMENT. */
+export function nodeOf(node: Node | undefined, parse: ParseNode): ProxyNode {
+  if (!node) throw invalidArgument('first request of an xDS stream must carry a node');
+  try {
+    return parse(node);
+  } catch (err) {
+    throw invalidArgument(`invalid node: ${errorMessage(err)}`, err);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Pure functions of the directory source: what one file contributes given its
+ * previous contribution (last good config), and how files are merged into one
+ * state (conflicts: the lexicographically first file, then first document, wins).
+ */
+import { objectKey, type AnyObject } from '../../config/objects.js';
+import { fileProblems, type LoadedFile } from '../../config/load-config.js';
+import type { ConfigProblem } from './source.js';
+
+/** The accepted objects of one file (in document order) and its problems. */
+export interface FileContribution {
+  readonly objects: readonly AnyObject[];
+  readonly problems: readonly ConfigProblem[];
+  /** False when the file has never been read successfully; then nothing is kept on a syntax error. */
+  readonly parsedOnce: boolean;
+}
+
+export const emptyContribution: FileContribution = { objects: [], problems: [], parsedOnce: false };
+
+/**
+ * What a file contributes now. A syntax error keeps the previous objects of
+ * the file; an invalid document keeps the previous version of the same object
+ * (same key, same file); objects never seen valid are skipped.
+ */
+export function acceptFile(prev: FileContribution | undefined, loaded: LoadedFile): FileContribution {
+  if (loaded.syntaxError && prev?.parsedOnce) {
+    const kept = ` (keeping the last good version of this file: ${prev.objects.length} object(s))`;
+    const problems = fileProblems(loaded).map((p) => (p.code === 'CONFIG_PARSE' ? { ...p, reason: p.reason + kept } : p));
+    return { objects: prev.objects, problems, parsedOnce: true };
+  }
+  const previous = new Map((prev?.objects ?? []).map((o) => [objectKey(o), o]));
+  const objects: AnyObject[] = [];
+  const problems: ConfigProblem[] = [...loaded.parseProblems];
+  for (const doc of loaded.documents) {
+    if (doc.object) {
+      objects.push(doc.object);
+      continue;
+    }
+    const old = doc.key === undefined ? undefined : previous.get(doc.key);
+    if (old) objects.push(old);
+    const note = old ? ' (keeping the previous version)' : '';
+    for (const p of doc.problems) problems.push({ ...p, reason: p.reason + note });
+  }
+  return { objects, problems, parsedOnce: !loaded.syntaxError || (prev?.parsedOnce ?? false) };
+}
+
+/** A file that cannot be read keeps what it had, with a problem saying why. */
+export function unreadableFile(prev: FileContribution | undefined, file: string, reason: string): FileContribution {
+  const problem: ConfigProblem = { code: 'CONFIG_PARSE', file, line: 1, reason: `cannot read file: ${reason}` };
+  return { objects: prev?.objects ?? [], problems: [problem], parsedOnce: prev?.parsedOnce ?? false };
+}
+
+export interface MergedConfig {
+  /** By objectKey, sorted by key. */
+  readonly objects: ReadonlyMap<string, AnyObject>;
+  /** Sorted by file then line. */
+  readonly problems: readonly ConfigProblem[];
+}
+
+/** Merges contributions; `files` must be sorted by path (the conflict order). */
+export function mergeFiles(files: readonly (readonly [string, FileContribution])[]): MergedConfig {
+  const winners = new Map<string, AnyObject>();
+  const problems: ConfigProblem[] = [];
+  for (const [file, contribution] of files) {
+    problems.push(...contribution.problems);
+    for (const o of contribution.objects) {
+      const key = objectKey(o);
+      const winner = winners.get(key);
+      if (winner === undefined) {
+        winners.set(key, o);
+        continue;
+      }
+      const ns = o.metadata.namespace === undefined ? '' : `${o.metadata.namespace}/`;
+      const at = winner.origin ? `${winner.origin.file}:${winner.origin.line}` : 'another source';
+      problems.push({
+        code: 'CONFIG_CONFLICT',
+        file: o.origin?.file ?? file,
+        line: o.origin?.line ?? 1,
+        reason: `${o.kind} ${ns}${o.metadata.name} is also defined at ${at}; this one is ignored`,
+      });
+    }
+  }
+  const objects = new Map([...winners.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+  const rank = new Map(files.map(([f], i) => [f, i]));
+  const order = (p: ConfigProblem) => rank.get(p.file) ?? files.length;
+  problems.sort((a, b) => order(a) - order(b) || a.line - b.line);
+  return { objects, problems };
+}

@@ -1,0 +1,125 @@
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection as IstioOutlier } from '../../config/objects.js';
+import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema, type CircuitBreakers } from '../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js';
+import {
+  Cluster_CommonLbConfigSchema,
+  Cluster_DiscoveryType,
+  Cluster_LbPolicy,
+  Cluster_MaglevLbConfigSchema,
+  Cluster_RingHashLbConfigSchema,
+  type Cluster,
+} from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { OutlierDetectionSchema, type OutlierDetection } from '../../gen/envoy/config/cluster/v3/outlier_detection_pb.js';
+import { Http1ProtocolOptionsSchema, Http2ProtocolOptionsSchema, HttpProtocolOptionsSchema as CoreHttpOptionsSchema } from '../../gen/envoy/config/core/v3/protocol_pb.js';
+import { HttpProtocolOptionsSchema, HttpProtocolOptions_ExplicitHttpConfigSchema } from '../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import { PercentSchema } from '../../gen/envoy/type/v3/percent_pb.js';
+import { istioDuration } from './common.js';
+
+/** The typed_extension_protocol_options key Envoy reads upstream HTTP options from. */
+export const HttpProtocolOptionsKey = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+const MaxU32 = 0xffffffff;
+/** Istio's default ring size when consistentHash sets none. */
+const DefaultRingSize = 1024n;
+
+/** Load balancer: simple policies, consistent hashing (RING_HASH / MAGLEV), PASSTHROUGH (ORIGINAL_DST). */
+export function applyLoadBalancer(c: Cluster, lb: LoadBalancerSettings | undefined): void {
+  if (!lb) return;
+  const ch = lb.consistentHash;
+  if (ch) {
+    if (ch.maglev) {
+      c.lbPolicy = Cluster_LbPolicy.MAGLEV;
+      c.lbConfig = { case: 'maglevLbConfig', value: create(Cluster_MaglevLbConfigSchema, { tableSize: ch.maglev.tableSize ? BigInt(ch.maglev.tableSize) : undefined }) };
+    } else {
+      c.lbPolicy = Cluster_LbPolicy.RING_HASH;
+      const size = ch.ringHash?.minimumRingSize ?? ch.minimumRingSize;
+      c.lbConfig = { case: 'ringHashLbConfig', value: create(Cluster_RingHashLbConfigSchema, { minimumRingSize: size ? BigInt(size) : DefaultRingSize }) };
+    }
+    return;
+  }
+  switch (lb.simple) {
+    case 'LEAST_CONN':
+    case 'LEAST_REQUEST': c.lbPolicy = Cluster_LbPolicy.LEAST_REQUEST; break;
+    case 'RANDOM': c.lbPolicy = Cluster_LbPolicy.RANDOM; break;
+    case 'PASSTHROUGH':
+      c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST };
+      c.lbPolicy = Cluster_LbPolicy.CLUSTER_PROVIDED;
+      c.edsClusterConfig = undefined;
+      break;
+    default: c.lbPolicy = Cluster_LbPolicy.ROUND_ROBIN;
+  }
+}
+
+/** Istio puts "unlimited" thresholds on every outbound cluster; connectionPool lowers them. */
+export function circuitBreakers(pool: ConnectionPoolSettings | undefined): CircuitBreakers {
+  if (!pool) return (defaultBreakers ??= makeBreakers(undefined));
+  return makeBreakers(pool);
+}
+
+let defaultBreakers: CircuitBreakers | undefined;
+
+function makeBreakers(pool: ConnectionPoolSettings | undefined): CircuitBreakers {
+  const t = create(CircuitBreakers_ThresholdsSchema, {
+    maxConnections: pool?.tcp?.maxConnections ?? MaxU32,
+    maxPendingRequests: pool?.http?.http1MaxPendingRequests ?? MaxU32,
+    maxRequests: pool?.http?.http2MaxRequests ?? MaxU32,
+    maxRetries: pool?.http?.maxRetries ?? MaxU32,
+    trackRemaining: true,
+  });
+  return create(CircuitBreakersSchema, { thresholds: [t] });
+}
+
+/**
+ * Upstream HTTP options: h2 for HTTP2/GRPC ports (or h2UpgradePolicy UPGRADE
+ * on HTTP ports), idle timeout and requests per connection from connectionPool.
+ * Nothing is set when there is nothing to say.
+ */
+export function applyHttpOptions(c: Cluster, pool: ConnectionPoolSettings | undefined, h2: boolean, http: boolean): void {
+  const upgrade = http && pool?.http?.h2UpgradePolicy === 'UPGRADE';
+  const idle = istioDuration(pool?.http?.idleTimeout);
+  const perConn = pool?.http?.maxRequestsPerConnection;
+  if (!h2 && !upgrade && !idle && !perConn) return;
+  const common = idle || perConn ? create(CoreHttpOptionsSchema, { idleTimeout: idle, maxRequestsPerConnection: perConn || undefined }) : undefined;
+  const opts = create(HttpProtocolOptionsSchema, {
+    commonHttpProtocolOptions: common,
+    upstreamProtocolOptions: {
+      case: 'explicitHttpConfig',
+      value: create(HttpProtocolOptions_ExplicitHttpConfigSchema, {
+        protocolConfig: h2 || upgrade
+          ? { case: 'http2ProtocolOptions', value: create(Http2ProtocolOptionsSchema, { maxConcurrentStreams: pool?.http?.maxConcurrentStreams }) }
+          : { case: 'httpProtocolOptions', value: create(Http1ProtocolOptionsSchema, {}) },
+      }),
+    },
+  });
+  c.typedExtensionProtocolOptions[HttpProtocolOptionsKey] = anyPack(HttpProtocolOptionsSchema, opts);
+}
+
+/** Istio's outlier detection mapping; minHealthPercent becomes the panic threshold. */
+export function applyOutlierDetection(c: Cluster, o: IstioOutlier | undefined): void {
+  if (!o) return;
+  const out: OutlierDetection = create(OutlierDetectionSchema, {
+    interval: istioDuration(o.interval),
+    baseEjectionTime: istioDuration(o.baseEjectionTime),
+    maxEjectionPercent: o.maxEjectionPercent,
+  });
+  const c5xx = o.consecutive5xxErrors ?? o.consecutiveErrors;
+  if (c5xx !== undefined) {
+    out.consecutive5xx = c5xx;
+    out.enforcingConsecutive5xx = c5xx > 0 ? 100 : 0;
+  }
+  if (o.consecutiveGatewayErrors !== undefined) {
+    out.consecutiveGatewayFailure = o.consecutiveGatewayErrors;
+    out.enforcingConsecutiveGatewayFailure = o.consecutiveGatewayErrors > 0 ? 100 : 0;
+  }
+  if (o.splitExternalLocalOriginErrors) {
+    out.splitExternalLocalOriginErrors = true;
+    if (o.consecutiveLocalOriginFailures !== undefined) {
+      out.consecutiveLocalOriginFailure = o.consecutiveLocalOriginFailures;
+      out.enforcingConsecutiveLocalOriginFailure = 100;
+    }
+  }
+  c.outlierDetection = out;
+  c.commonLbConfig ??= create(Cluster_CommonLbConfigSchema, {});
+  c.commonLbConfig.healthyPanicThreshold = create(PercentSchema, { value: o.minHealthPercent ?? 0 });
+}

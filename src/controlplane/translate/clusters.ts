@@ -1,0 +1,131 @@
+import { create } from '@bufbuild/protobuf';
+import type { DestinationRule, Subset } from '../../config/objects.js';
+import {
+  ClusterSchema,
+  Cluster_DiscoveryType,
+  Cluster_EdsClusterConfigSchema,
+  Cluster_LbPolicy,
+  type Cluster,
+} from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { BindConfigSchema, SocketAddressSchema } from '../../gen/envoy/config/core/v3/address_pb.js';
+import type { MeshEndpoint, MeshService, MeshServicePort } from '../registry/model.js';
+import { isHttp2Protocol, isHttpProtocol } from '../registry/protocol.js';
+import { selectorMatches } from '../registry/labels.js';
+import { adsConfigSource, durationMs, istioDuration } from './common.js';
+import { effectivePolicy } from './destination-rule.js';
+import { applyHttpOptions, applyLoadBalancer, applyOutlierDetection, circuitBreakers } from './cluster-policy.js';
+import { buildLoadAssignment } from './endpoints.js';
+import { istioMtlsSni, upstreamTransportSocket } from './upstream-tls.js';
+import { BlackHoleCluster, InboundPassthroughCluster, PassthroughCluster, inboundClusterName, outboundClusterName } from './names.js';
+
+const DefaultConnectTimeoutMs = 10_000;
+const defaultConnectTimeout = durationMs(DefaultConnectTimeoutMs);
+/** Inbound traffic is sent to the app from this address, so iptables can tell it from the app's own traffic. */
+export const InboundSourceAddress = '127.0.0.6';
+
+export type GeneratorKind = 'envoy' | 'grpc';
+
+/** How a cluster finds its endpoints: EDS for known endpoints, else what the service's resolution says. */
+function discovery(c: Cluster, svc: MeshService, port: number, generator: GeneratorKind, endpoints: readonly MeshEndpoint[]): void {
+  if (generator === 'envoy' && svc.resolution === 'NONE') {
+    c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST };
+    c.lbPolicy = Cluster_LbPolicy.CLUSTER_PROVIDED;
+  } else if (generator === 'envoy' && svc.resolution === 'DNS') {
+    c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STRICT_DNS };
+    c.loadAssignment = buildLoadAssignment(c.name, endpoints.length ? endpoints : [dnsSelf(svc, port)]);
+  } else {
+    c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.EDS };
+    c.edsClusterConfig = create(Cluster_EdsClusterConfigSchema, { edsConfig: adsConfigSource(), serviceName: c.name });
+  }
+}
+
+/** A DNS ServiceEntry without endpoints resolves its own host name. */
+function dnsSelf(svc: MeshService, port: number): MeshEndpoint {
+  return { address: svc.hostname, port, servicePort: port, labels: {}, namespace: svc.namespace, ready: true };
+}
+
+/**
+ * One outbound cluster (subset undefined for the default one). The DestinationRule
+ * is the one that applies to the proxy's namespace; its policies are merged in
+ * Istio's order (destination-rule.ts).
+ */
+export function outboundCluster(
+  svc: MeshService,
+  port: MeshServicePort,
+  dr: DestinationRule | undefined,
+  subset: Subset | undefined,
+  generator: GeneratorKind,
+  endpoints: readonly MeshEndpoint[],
+): Cluster {
+  const name = outboundClusterName(port.port, subset?.name, svc.hostname);
+  const policy = effectivePolicy(dr, port.port, subset?.name);
+  const c = create(ClusterSchema, {
+    name,
+    connectTimeout: istioDuration(policy.connectionPool?.tcp?.connectTimeout) ?? defaultConnectTimeout,
+    circuitBreakers: circuitBreakers(policy.connectionPool),
+  });
+  discovery(c, svc, port.port, generator, subset?.labels ? endpoints.filter((e) => selectorMatches(subset.labels, e.labels)) : endpoints);
+  // An ORIGINAL_DST cluster has no load balancer of its own to choose.
+  if (c.lbPolicy !== Cluster_LbPolicy.CLUSTER_PROVIDED) applyLoadBalancer(c, policy.loadBalancer);
+  if (generator === 'envoy') applyHttpOptions(c, policy.connectionPool, isHttp2Protocol(port.protocol), isHttpProtocol(port.protocol));
+  applyOutlierDetection(c, policy.outlierDetection);
+  c.transportSocket = upstreamTransportSocket(policy.tls, istioMtlsSni(port.port, subset?.name, svc.hostname), svc.hostname);
+  return c;
+}
+
+/** The default cluster and one per DestinationRule subset, for every port of a service. */
+export function serviceClusters(svc: MeshService, dr: DestinationRule | undefined, generator: GeneratorKind, endpointsOf: (port: number) => readonly MeshEndpoint[]): Cluster[] {
+  const out: Cluster[] = [];
+  for (const port of svc.ports) {
+    if (port.protocol === 'UDP') continue;
+    const eps = endpointsOf(port.port);
+    out.push(outboundCluster(svc, port, dr, undefined, generator, eps));
+    for (const s of dr?.spec.subsets ?? []) out.push(outboundCluster(svc, port, dr, s, generator, eps));
+  }
+  return out;
+}
+
+function originalDst(name: string, bindLocal: boolean): Cluster {
+  return create(ClusterSchema, {
+    name,
+    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST },
+    lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
+    connectTimeout: durationMs(DefaultConnectTimeoutMs),
+    upstreamBindConfig: bindLocal ? bindTo(InboundSourceAddress) : undefined,
+  });
+}
+
+function bindTo(address: string) {
+  return create(BindConfigSchema, { sourceAddress: create(SocketAddressSchema, { address, portSpecifier: { case: 'portValue', value: 0 } }) });
+}
+
+/** Where unmatched outbound traffic goes under ALLOW_ANY: to the original destination. */
+export function passthroughCluster(): Cluster {
+  return originalDst(PassthroughCluster, false);
+}
+
+/** Inbound traffic to a port no service declares: to the original destination, from 127.0.0.6. */
+export function inboundPassthroughCluster(): Cluster {
+  return originalDst(InboundPassthroughCluster, true);
+}
+
+/** Where REGISTRY_ONLY sends unknown destinations: a cluster with no endpoints. */
+export function blackHoleCluster(): Cluster {
+  return create(ClusterSchema, {
+    name: BlackHoleCluster,
+    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC },
+    connectTimeout: durationMs(DefaultConnectTimeoutMs),
+  });
+}
+
+/** Istio's inbound cluster: the app on 127.0.0.1:targetPort, connected to from 127.0.0.6. */
+export function inboundCluster(targetPort: number): Cluster {
+  const name = inboundClusterName(targetPort);
+  return create(ClusterSchema, {
+    name,
+    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC },
+    connectTimeout: durationMs(DefaultConnectTimeoutMs),
+    loadAssignment: buildLoadAssignment(name, [{ address: '127.0.0.1', port: targetPort, servicePort: targetPort, labels: {}, namespace: '', ready: true }]),
+    upstreamBindConfig: bindTo(InboundSourceAddress),
+  });
+}

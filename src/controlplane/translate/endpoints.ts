@@ -1,0 +1,61 @@
+import { create } from '@bufbuild/protobuf';
+import {
+  ClusterLoadAssignmentSchema,
+  type ClusterLoadAssignment,
+} from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import { EndpointSchema, LbEndpointSchema, LocalityLbEndpointsSchema, type LbEndpoint } from '../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
+import { LocalitySchema } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
+import type { MeshEndpoint } from '../registry/model.js';
+import { selectorMatches } from '../registry/labels.js';
+import { socketAddress } from './common.js';
+
+function localityOf(text: string) {
+  const [region = '', zone = '', subZone = ''] = text.split('/');
+  return create(LocalitySchema, { region, zone, subZone });
+}
+
+function lbEndpoint(ep: MeshEndpoint): LbEndpoint {
+  return create(LbEndpointSchema, {
+    hostIdentifier: { case: 'endpoint', value: create(EndpointSchema, { address: socketAddress(ep.address, ep.port) }) },
+    healthStatus: HealthStatus.HEALTHY,
+    loadBalancingWeight: ep.weight && ep.weight > 0 ? ep.weight : 1,
+  });
+}
+
+function cachedLbEndpoint(ep: MeshEndpoint, cache: Map<string, LbEndpoint>): LbEndpoint {
+  const key = `${ep.address}|${ep.port}|${ep.weight ?? ''}`;
+  let hit = cache.get(key);
+  if (!hit) cache.set(key, (hit = lbEndpoint(ep)));
+  return hit;
+}
+
+/**
+ * One cluster's endpoints: only ready ones, only those carrying the subset's
+ * labels, grouped by locality (sorted). Every locality and every endpoint
+ * gets a load-balancing weight: gRPC ignores localities without one, and a
+ * locality's weight is the sum of its endpoints' weights, as in Istio.
+ */
+export function buildLoadAssignment(
+  clusterName: string,
+  endpoints: readonly MeshEndpoint[],
+  subsetLabels?: Readonly<Record<string, string>>,
+  /** Shares LbEndpoint messages between clusters (a subset cluster repeats its service's endpoints). */
+  cache?: Map<string, LbEndpoint>,
+): ClusterLoadAssignment {
+  const toLb = cache ? (ep: MeshEndpoint) => cachedLbEndpoint(ep, cache) : lbEndpoint;
+  const groups = new Map<string, MeshEndpoint[]>();
+  for (const ep of endpoints) {
+    if (!ep.ready || !selectorMatches(subsetLabels, ep.labels)) continue;
+    const key = ep.locality ?? '';
+    let list = groups.get(key);
+    if (!list) groups.set(key, (list = []));
+    list.push(ep);
+  }
+  const localities = [...groups.keys()].sort().map((key) => {
+    const lbEndpoints = groups.get(key)!.map(toLb);
+    const weight = lbEndpoints.reduce((sum, e) => sum + (e.loadBalancingWeight ?? 1), 0);
+    return create(LocalityLbEndpointsSchema, { locality: localityOf(key), lbEndpoints, loadBalancingWeight: weight });
+  });
+  return create(ClusterLoadAssignmentSchema, { clusterName, endpoints: localities });
+}

@@ -1,0 +1,161 @@
+import type { ProxyNode } from '../../xds/proxy-node.js';
+import { TypeUrl } from '../../xds/type-urls.js';
+import type { ResourceSet, XdsResource } from '../cache/resource.js';
+import type { MeshModel } from '../registry/model.js';
+import type { Generator } from './generator.js';
+import type { RouteBuilders as RoutesModule } from './routes/index.js';
+import { identify, scopeKey } from './scope.js';
+import { inboundKey, inboundPorts, type InboundPort } from './inbound.js';
+import { ScopeResources, type RouteBuilders } from './scope-resources.js';
+import { SharedCache } from './shared-cache.js';
+
+export type { RouteBuilders } from './scope-resources.js';
+
+/** A Generator that can also say which RDS/EDS names a proxy's listeners and clusters reference. */
+export interface TranslateGenerator extends Generator {
+  /**
+   * The names a proxy subscribes to after receiving its listeners (RDS) or
+   * clusters (EDS); the full name set for LDS/CDS; empty for SDS. The same
+   * Set object is returned for every proxy of a scope, and passing it back to
+   * generate() hits the scope's memo.
+   */
+  referencedNames(node: ProxyNode, typeUrl: TypeUrl): ReadonlySet<string>;
+}
+
+/** What one proxy resolves to: its scope, and its own inbound side (Envoy only). */
+interface ProxyState {
+  scope: ScopeResources;
+  inbound: InboundState;
+}
+
+interface InboundState {
+  clusters: ResourceSet;
+  listeners: ResourceSet;
+  clusterNames?: ReadonlySet<string>;
+  listenerNames?: ReadonlySet<string>;
+}
+
+const emptySet: ResourceSet = new Map();
+const noNames: ReadonlySet<string> = new Set();
+
+class GeneratorImpl implements TranslateGenerator {
+  readonly #shared: SharedCache;
+  readonly #scopes = new Map<string, ScopeResources>();
+  readonly #inbound = new Map<string, InboundState>();
+  readonly #nodes = new WeakMap<ProxyNode, ProxyState>();
+  readonly #sourceLabelNs = new Map<string, boolean>();
+  readonly #filtered = new WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>();
+
+  constructor(readonly model: MeshModel, readonly routes: RouteBuilders) {
+    this.#shared = new SharedCache(model);
+  }
+
+  generate(node: ProxyNode, typeUrl: TypeUrl, names: ReadonlySet<string> | undefined): ResourceSet {
+    const st = this.#state(node);
+    switch (typeUrl) {
+      case TypeUrl.Cluster:
+        return this.#filter(st.inbound.clusters, names);
+      case TypeUrl.Listener:
+        if (names && node.generator === 'grpc') return this.#grpcListeners(st.scope, names);
+        return this.#filter(st.inbound.listeners, names);
+      case TypeUrl.ClusterLoadAssignment:
+        return st.scope.endpoints(names ?? st.scope.edsNames());
+      case TypeUrl.RouteConfiguration:
+        return st.scope.routeConfigs(names ?? st.scope.routeNames());
+      default:
+        // Identity (SDS) is served elsewhere; nothing here yet.
+        return emptySet;
+    }
+  }
+
+  referencedNames(node: ProxyNode, typeUrl: TypeUrl): ReadonlySet<string> {
+    const st = this.#state(node);
+    switch (typeUrl) {
+      case TypeUrl.ClusterLoadAssignment: return st.scope.edsNames();
+      case TypeUrl.RouteConfiguration: return st.scope.routeNames();
+      case TypeUrl.Cluster: return (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
+      case TypeUrl.Listener: return (st.inbound.listenerNames ??= new Set(st.inbound.listeners.keys()));
+      default: return noNames;
+    }
+  }
+
+  #state(node: ProxyNode): ProxyState {
+    const hit = this.#nodes.get(node);
+    if (hit) return hit;
+    const id = identify(this.model, node);
+    const { key, make } = scopeKey(this.model, node, id, this.#sourceLabelNs);
+    let scope = this.#scopes.get(key);
+    if (!scope) this.#scopes.set(key, (scope = new ScopeResources(make(), this.#shared, this.routes)));
+    const ports = node.generator === 'grpc' ? [] : inboundPorts(this.model, id.namespace, id.labels, id.workload);
+    const st: ProxyState = { scope, inbound: this.#inboundState(scope, ports) };
+    this.#nodes.set(node, st);
+    return st;
+  }
+
+  /** Scope resources plus the workload's inbound side; shared by workloads with the same inbound ports. */
+  #inboundState(scope: ScopeResources, ports: readonly InboundPort[]): InboundState {
+    const ikey = inboundKey(ports);
+    const key = `${scope.key}#${ikey}`;
+    let st = this.#inbound.get(key);
+    if (st) return st;
+    if (scope.spec.generator === 'grpc') {
+      st = { clusters: scope.clusters(), listeners: scope.listeners() };
+    } else {
+      // Without inbound ports the scope's own Map is used as is (no copy per workload kind).
+      const clusters = ports.length === 0 ? scope.clusters() : new Map<string, XdsResource>(scope.clusters());
+      for (const p of ports) {
+        const r = this.#shared.inboundCluster(p.port);
+        (clusters as Map<string, XdsResource>).set(r.name, r);
+      }
+      const listeners = new Map<string, XdsResource>(scope.listeners());
+      const vin = this.#shared.virtualInbound(ikey, ports);
+      listeners.set(vin.name, vin);
+      st = { clusters, listeners };
+    }
+    this.#inbound.set(key, st);
+    return st;
+  }
+
+  /** gRPC asks for listeners by name ("HOST:PORT"), including names not in the wildcard set (short host names). */
+  #grpcListeners(scope: ScopeResources, names: ReadonlySet<string>): ResourceSet {
+    const out = new Map<string, XdsResource>();
+    for (const n of names) {
+      const r = scope.grpcListener(n);
+      if (r) out.set(n, r);
+    }
+    return out;
+  }
+
+  /** The named subset of a full set; memoised on both identities so repeated asks return the same Map. */
+  #filter(full: ResourceSet, names: ReadonlySet<string> | undefined): ResourceSet {
+    if (!names) return full;
+    let byNames = this.#filtered.get(full);
+    if (!byNames) this.#filtered.set(full, (byNames = new WeakMap()));
+    let hit = byNames.get(names);
+    if (!hit) {
+      const out = new Map<string, XdsResource>();
+      for (const n of names) {
+        const r = full.get(n);
+        if (r) out.set(n, r);
+      }
+      byNames.set(names, (hit = out));
+    }
+    return hit;
+  }
+}
+
+/**
+ * The translation Generator for one immutable model (one push). Scopes,
+ * inbound sides and every XdsResource are memoised for its lifetime.
+ */
+export function createGenerator(model: MeshModel, routes: RouteBuildersInput): TranslateGenerator {
+  return new GeneratorImpl(model, normalise(routes));
+}
+
+/** Either the short form ({ outbound, grpc, tcp }) or routes/index.ts's routeBuilders value. */
+export type RouteBuildersInput = RouteBuilders | RoutesModule;
+
+function normalise(r: RouteBuildersInput): RouteBuilders {
+  if ('outbound' in r) return r;
+  return { outbound: r.buildOutboundRouteConfig, grpc: r.buildGrpcRouteConfig, tcp: r.buildTcpProxy, tls: r.buildTlsFilterChainMatches };
+}

@@ -1,0 +1,84 @@
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { AccessLogSchema } from '../../gen/envoy/config/accesslog/v3/accesslog_pb.js';
+import { FilterSchema, type Filter } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
+import { StdoutAccessLogSchema } from '../../gen/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
+import { HTTPFaultSchema } from '../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
+import { RouterSchema } from '../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
+import {
+  HttpConnectionManagerSchema,
+  HttpConnectionManager_CodecType,
+  HttpFilterSchema,
+  RdsSchema,
+  type HttpConnectionManager,
+  type HttpFilter,
+} from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { TcpProxySchema, type TcpProxy } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { adsConfigSource, typed } from './common.js';
+
+/** Envoy's well-known extension names, as Istio writes them. */
+export const FilterName = {
+  hcm: 'envoy.filters.network.http_connection_manager',
+  tcpProxy: 'envoy.filters.network.tcp_proxy',
+  router: 'envoy.filters.http.router',
+  fault: 'envoy.filters.http.fault',
+  originalDst: 'envoy.filters.listener.original_dst',
+  tlsInspector: 'envoy.filters.listener.tls_inspector',
+  stdoutLog: 'envoy.access_loggers.stdout',
+} as const;
+
+function routerFilter(): HttpFilter {
+  return create(HttpFilterSchema, { name: FilterName.router, configType: { case: 'typedConfig', value: typed(RouterSchema, {}) } });
+}
+
+function faultFilter(): HttpFilter {
+  return create(HttpFilterSchema, { name: FilterName.fault, configType: { case: 'typedConfig', value: typed(HTTPFaultSchema, {}) } });
+}
+
+function stdoutAccessLog() {
+  return create(AccessLogSchema, { name: FilterName.stdoutLog, configType: { case: 'typedConfig', value: typed(StdoutAccessLogSchema, {}) } });
+}
+
+export type RouteSource = { rds: string } | { inline: RouteConfiguration };
+
+/**
+ * A sidecar's HTTP connection manager: AUTO codec, access log to stdout,
+ * no remote-address trust (we are not the edge), request ids, no tracing.
+ * `fault` adds the fault filter (outbound: VirtualService fault injection);
+ * the router is always last.
+ */
+export function sidecarHcm(statPrefix: string, routes: RouteSource, fault: boolean): HttpConnectionManager {
+  return create(HttpConnectionManagerSchema, {
+    statPrefix,
+    codecType: HttpConnectionManager_CodecType.AUTO,
+    routeSpecifier: 'rds' in routes
+      ? { case: 'rds', value: create(RdsSchema, { configSource: adsConfigSource(), routeConfigName: routes.rds }) }
+      : { case: 'routeConfig', value: routes.inline },
+    httpFilters: fault ? [faultFilter(), routerFilter()] : [routerFilter()],
+    accessLog: [stdoutAccessLog()],
+    useRemoteAddress: false,
+    generateRequestId: true,
+  });
+}
+
+/** The HCM gRPC's xDS client expects inside an API listener: RDS over ADS and the router. */
+export function grpcHcm(routeConfigName: string): HttpConnectionManager {
+  return create(HttpConnectionManagerSchema, {
+    statPrefix: routeConfigName,
+    routeSpecifier: { case: 'rds', value: create(RdsSchema, { configSource: adsConfigSource(), routeConfigName }) },
+    httpFilters: [routerFilter()],
+  });
+}
+
+export function hcmFilter(hcm: HttpConnectionManager): Filter {
+  return create(FilterSchema, { name: FilterName.hcm, configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } });
+}
+
+export function tcpProxyFilter(tcp: TcpProxy): Filter {
+  return create(FilterSchema, { name: FilterName.tcpProxy, configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, tcp) } });
+}
+
+export function tcpProxyTo(cluster: string, statPrefix = cluster): TcpProxy {
+  return create(TcpProxySchema, { statPrefix, clusterSpecifier: { case: 'cluster', value: cluster } });
+}

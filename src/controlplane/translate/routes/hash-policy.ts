@@ -1,0 +1,47 @@
+/**
+ * DestinationRule consistentHash → RouteAction hash policy (Istio's
+ * consistentHashToHashPolicy). Subset settings override port-level settings,
+ * which override the rule's top-level traffic policy.
+ */
+import { create } from '@bufbuild/protobuf';
+import {
+  RouteAction_HashPolicySchema,
+  RouteAction_HashPolicy_ConnectionPropertiesSchema,
+  RouteAction_HashPolicy_CookieSchema,
+  RouteAction_HashPolicy_HeaderSchema,
+  RouteAction_HashPolicy_QueryParameterSchema,
+  type RouteAction_HashPolicy,
+} from '../../../gen/envoy/config/route/v3/route_components_pb.js';
+import type { LoadBalancerSettings, TrafficPolicy } from '../../../config/objects.js';
+import type { MeshModel } from '../../registry/model.js';
+import { parseDuration } from './values.js';
+
+type Policy = Omit<TrafficPolicy, 'portLevelSettings'>;
+
+function loadBalancerFor(policy: TrafficPolicy | undefined, port: number): LoadBalancerSettings | undefined {
+  const portLevel: Policy | undefined = policy?.portLevelSettings?.find((p) => p.port?.number === port);
+  return portLevel?.loadBalancer ?? policy?.loadBalancer;
+}
+
+export function hashPolicies(model: MeshModel, hostname: string, port: number, subset: string | undefined, namespace: string): RouteAction_HashPolicy[] {
+  const dr = model.destinationRule(hostname, namespace);
+  if (dr === undefined) return [];
+  const sub = subset === undefined ? undefined : dr.spec.subsets?.find((s) => s.name === subset);
+  const lb = loadBalancerFor(sub?.trafficPolicy, port) ?? loadBalancerFor(dr.spec.trafficPolicy, port);
+  const ch = lb?.consistentHash;
+  if (ch === undefined) return [];
+  let spec: RouteAction_HashPolicy['policySpecifier'] | undefined;
+  if (ch.httpHeaderName !== undefined) {
+    spec = { case: 'header', value: create(RouteAction_HashPolicy_HeaderSchema, { headerName: ch.httpHeaderName }) };
+  } else if (ch.httpCookie !== undefined) {
+    const cookie = create(RouteAction_HashPolicy_CookieSchema, { name: ch.httpCookie.name, path: ch.httpCookie.path ?? '' });
+    const ttl = parseDuration(ch.httpCookie.ttl, 'consistentHash.httpCookie.ttl');
+    if (ttl !== undefined) cookie.ttl = ttl;
+    spec = { case: 'cookie', value: cookie };
+  } else if (ch.useSourceIp) {
+    spec = { case: 'connectionProperties', value: create(RouteAction_HashPolicy_ConnectionPropertiesSchema, { sourceIp: true }) };
+  } else if (ch.httpQueryParameterName !== undefined) {
+    spec = { case: 'queryParameter', value: create(RouteAction_HashPolicy_QueryParameterSchema, { name: ch.httpQueryParameterName }) };
+  }
+  return spec === undefined ? [] : [create(RouteAction_HashPolicySchema, { policySpecifier: spec })];
+}

@@ -1,0 +1,170 @@
+import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
+import { RouteConfigurationSchema, type RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
+import { logger } from '../../log.js';
+import { errorMessage } from '../../errors.js';
+import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
+import type { MeshService } from '../registry/model.js';
+import type { BuildGrpcRouteConfig, BuildOutboundRouteConfig, BuildTcpProxy, RouteScope, TlsFilterChainMatch } from './routes/index.js';
+import type { MeshService as Svc } from '../registry/model.js';
+
+export type BuildTlsFilterChainMatches = (scope: RouteScope, service: Svc, port: number) => TlsFilterChainMatch[];
+import { grpcListener, outboundPorts, portKind, tcpOutboundListener } from './listeners.js';
+import { resolveGrpcTarget, type ScopeSpec } from './scope.js';
+import type { ClusterGroup, ServiceClusterSet, SharedCache } from './shared-cache.js';
+
+const log = logger('translate');
+
+/** The route builders the generator calls (owned by translate/routes); `tls` adds SNI filter chains on TLS/HTTPS ports. */
+export interface RouteBuilders {
+  outbound: BuildOutboundRouteConfig;
+  grpc: BuildGrpcRouteConfig;
+  tcp: BuildTcpProxy;
+  tls?: BuildTlsFilterChainMatches;
+}
+
+/** Runs one resource's translation; a failure drops that resource (logged), not the whole response. */
+function guarded<T>(what: string, f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (err) {
+    log.warn('translation failed; resource skipped', { resource: what, error: errorMessage(err) });
+    return undefined;
+  }
+}
+
+/**
+ * Everything one scope (namespace + Sidecar + generator) sees, computed on
+ * first use and kept for the Generator's lifetime. Proxies of the same scope
+ * get the same Map and XdsResource objects.
+ */
+export class ScopeResources {
+  readonly #byHost: ReadonlyMap<string, MeshService>;
+  #group?: ClusterGroup;
+  #listeners?: Map<string, XdsResource>;
+  #routeNames?: ReadonlySet<string>;
+  readonly #routes = new Map<string, XdsResource | null>();
+  readonly #grpcListeners = new Map<string, XdsResource | null>();
+  readonly #namedRoutes = new WeakMap<ReadonlySet<string>, ResourceSet>();
+
+  constructor(readonly spec: ScopeSpec, readonly shared: SharedCache, readonly routes: RouteBuilders) {
+    this.#byHost = new Map(spec.scope.services.map((s) => [s.hostname, s]));
+  }
+
+  get key(): string {
+    return this.spec.key;
+  }
+
+  /** Outbound clusters (plus, for Envoy, the passthrough and black-hole clusters), shared with scopes that see the same. */
+  clusterGroup(): ClusterGroup {
+    if (this.#group) return this.#group;
+    const { model, namespace, services } = this.spec.scope;
+    const sets: ServiceClusterSet[] = [];
+    for (const svc of services) {
+      const set = guarded(svc.hostname, () => this.shared.serviceClusters(svc, model.destinationRule(svc.hostname, namespace), this.spec.generator));
+      if (set) sets.push(set);
+    }
+    return (this.#group = this.shared.clusterGroup(sets, this.spec.generator));
+  }
+
+  clusters(): Map<string, XdsResource> {
+    return this.clusterGroup().clusters;
+  }
+
+  /** Names of the EDS clusters: what an Envoy subscribes to for endpoints. */
+  edsNames(): ReadonlySet<string> {
+    return this.clusterGroup().edsNames;
+  }
+
+  endpoints(names: ReadonlySet<string>): ResourceSet {
+    const group = this.clusterGroup();
+    return namedSet(group.named, names, (name) => {
+      const t = group.eds.get(name);
+      return t && guarded(name, () => this.shared.loadAssignment(t));
+    });
+  }
+
+  /** Envoy: virtualOutbound, 0.0.0.0_PORT for HTTP ports, VIP_PORT for TCP ports (virtualInbound is per workload). gRPC: HOST:PORT for every port. */
+  listeners(): Map<string, XdsResource> {
+    if (this.#listeners) return this.#listeners;
+    const out = new Map<string, XdsResource>();
+    const { services } = this.spec.scope;
+    if (this.spec.generator === 'grpc') {
+      for (const name of this.routeNames()) {
+        const r = this.grpcListener(name);
+        if (r) out.set(name, r);
+      }
+      return (this.#listeners = out);
+    }
+    const vout = this.shared.virtualOutbound(this.spec.registryOnly);
+    out.set(vout.name, vout);
+    const ports = outboundPorts(services);
+    for (const port of ports.http) {
+      const r = this.shared.httpListener(port);
+      out.set(r.name, r);
+    }
+    for (const { svc, port } of ports.tcp) {
+      const l = guarded(`${svc.hostname}:${port}`, () => tcpOutboundListener(this.spec.scope, svc, port, this.routes.tcp, this.routes.tls));
+      if (l) out.set(l.name, toResource(ListenerSchema, l.name, l));
+    }
+    return (this.#listeners = out);
+  }
+
+  /** A gRPC API listener by name, when the name is a visible HOST:PORT. */
+  grpcListener(name: string): XdsResource | undefined {
+    let hit = this.#grpcListeners.get(name);
+    if (hit === undefined) {
+      const { model, namespace } = this.spec.scope;
+      const target = resolveGrpcTarget(this.#byHost, name, namespace, model.domainSuffix);
+      hit = target ? toResource(ListenerSchema, name, grpcListener(name)) : null;
+      this.#grpcListeners.set(name, hit);
+    }
+    return hit ?? undefined;
+  }
+
+  /** Route config names the scope's listeners reference: "PORT" for Envoy, "HOST:PORT" for gRPC. */
+  routeNames(): ReadonlySet<string> {
+    if (this.#routeNames) return this.#routeNames;
+    const names: string[] = [];
+    for (const svc of this.spec.scope.services) {
+      for (const p of svc.ports) {
+        if (this.spec.generator === 'grpc' ? p.protocol !== 'UDP' : portKind(p) === 'http') names.push(this.spec.generator === 'grpc' ? `${svc.hostname}:${p.port}` : String(p.port));
+      }
+    }
+    return (this.#routeNames = new Set(this.spec.generator === 'grpc' ? names : [...new Set(names)].sort((a, b) => Number(a) - Number(b))));
+  }
+
+  routeConfigs(names: ReadonlySet<string>): ResourceSet {
+    return namedSet(this.#namedRoutes, names, (name) => {
+      let hit = this.#routes.get(name);
+      if (hit === undefined) {
+        const rc = guarded(name, () => this.#buildRoute(name));
+        hit = rc ? toResource(RouteConfigurationSchema, name, rc.name === name ? rc : { ...rc, name }) : null;
+        this.#routes.set(name, hit);
+      }
+      return hit ?? undefined;
+    });
+  }
+
+  #buildRoute(name: string): RouteConfiguration | undefined {
+    const { scope } = this.spec;
+    if (this.spec.generator === 'grpc') {
+      const t = resolveGrpcTarget(this.#byHost, name, scope.namespace, scope.model.domainSuffix);
+      return t && this.routes.grpc(scope, t.svc.hostname, t.port);
+    }
+    return this.routeNames().has(name) ? this.routes.outbound(scope, Number(name)) : undefined;
+  }
+}
+
+/** A set for a named subscription, memoised on the identity of the names set. */
+function namedSet(memo: WeakMap<ReadonlySet<string>, ResourceSet>, names: ReadonlySet<string>, one: (name: string) => XdsResource | undefined): ResourceSet {
+  let hit = memo.get(names);
+  if (!hit) {
+    const out = new Map<string, XdsResource>();
+    for (const n of names) {
+      const r = one(n);
+      if (r) out.set(n, r);
+    }
+    memo.set(names, (hit = out));
+  }
+  return hit;
+}

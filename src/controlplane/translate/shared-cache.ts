@@ -1,0 +1,147 @@
+import type { DestinationRule } from '../../config/objects.js';
+import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import type { LbEndpoint } from '../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
+import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
+import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
+import type { MeshModel, MeshService } from '../registry/model.js';
+import { parseClusterName } from './names.js';
+import { blackHoleCluster, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type GeneratorKind } from './clusters.js';
+import { buildLoadAssignment } from './endpoints.js';
+import { findSubset } from './destination-rule.js';
+import { virtualInboundListener, type InboundPort } from './inbound.js';
+import { httpOutboundListener, virtualOutboundListener } from './listeners.js';
+
+/** What an EDS cluster name stands for; carries its ClusterLoadAssignment once built. */
+export interface EdsTarget {
+  name: string;
+  hostname: string;
+  port: number;
+  subsetLabels?: Readonly<Record<string, string>>;
+  cla?: XdsResource;
+}
+
+/** One service's clusters for one DestinationRule and generator kind. */
+export interface ServiceClusterSet {
+  readonly id: number;
+  readonly resources: XdsResource[];
+  readonly eds: EdsTarget[];
+}
+
+/**
+ * The clusters of every scope that sees the same services with the same
+ * rules (typically every namespace without its own Sidecar): one Map, one
+ * EDS name set, one memo of named EDS answers.
+ */
+export interface ClusterGroup {
+  readonly clusters: Map<string, XdsResource>;
+  readonly eds: Map<string, EdsTarget>;
+  readonly edsNames: ReadonlySet<string>;
+  readonly named: WeakMap<ReadonlySet<string>, ResourceSet>;
+}
+
+function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) map.set(key, (v = make()));
+  return v;
+}
+
+function isEds(c: Cluster): boolean {
+  return c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS;
+}
+
+/**
+ * Resources shared by every scope of one Generator: a service's clusters
+ * depend only on the service, the applicable DestinationRule and the
+ * generator kind, so ten namespaces without their own rules encode each
+ * cluster once. Keys are object identities (the model is immutable).
+ */
+export class SharedCache {
+  readonly #svc = new Map<GeneratorKind, Map<MeshService, Map<DestinationRule | null, ServiceClusterSet>>>();
+  readonly #groups = new Map<string, ClusterGroup>();
+  readonly #http = new Map<number, XdsResource>();
+  readonly #inCluster = new Map<number, XdsResource>();
+  readonly #vin = new Map<string, XdsResource>();
+  readonly #vout = new Map<boolean, XdsResource>();
+  readonly #fixed = new Map<string, XdsResource>();
+  readonly #lbEndpoints = new Map<string, LbEndpoint>();
+  #nextId = 0;
+
+  constructor(readonly model: MeshModel) {}
+
+  serviceClusters(svc: MeshService, dr: DestinationRule | undefined, generator: GeneratorKind): ServiceClusterSet {
+    const bySvc = memo(this.#svc, generator, () => new Map());
+    const byDr = memo(bySvc, svc, () => new Map<DestinationRule | null, ServiceClusterSet>());
+    return memo(byDr, dr ?? null, () => {
+      const clusters = serviceClusters(svc, dr, generator, (port) => this.model.endpoints(svc.hostname, port));
+      const eds: EdsTarget[] = [];
+      for (const c of clusters) {
+        if (!isEds(c)) continue;
+        const parsed = parseClusterName(c.name)!;
+        const subsetLabels = parsed.subset ? findSubset(dr, parsed.subset)?.labels ?? {} : undefined;
+        eds.push({ name: c.name, hostname: svc.hostname, port: parsed.port, subsetLabels });
+      }
+      return { id: this.#nextId++, resources: clusters.map((c) => toResource(ClusterSchema, c.name, c)), eds };
+    });
+  }
+
+  /** The group for this list of service cluster sets (plus the fixed clusters for Envoy). */
+  clusterGroup(sets: readonly ServiceClusterSet[], generator: GeneratorKind): ClusterGroup {
+    const key = `${generator}|${sets.map((s) => s.id).join(',')}`;
+    return memo(this.#groups, key, () => {
+      const clusters = new Map<string, XdsResource>();
+      const eds = new Map<string, EdsTarget>();
+      for (const set of sets) {
+        for (const r of set.resources) clusters.set(r.name, r);
+        for (const t of set.eds) eds.set(t.name, t);
+      }
+      if (generator === 'envoy') for (const r of this.#fixedClusters()) clusters.set(r.name, r);
+      return { clusters, eds, edsNames: new Set(eds.keys()), named: new WeakMap() };
+    });
+  }
+
+  loadAssignment(t: EdsTarget): XdsResource {
+    return (t.cla ??= toResource(
+      ClusterLoadAssignmentSchema,
+      t.name,
+      buildLoadAssignment(t.name, this.model.endpoints(t.hostname, t.port), t.subsetLabels, this.#lbEndpoints),
+    ));
+  }
+
+  httpListener(port: number): XdsResource {
+    return memo(this.#http, port, () => {
+      const l = httpOutboundListener(port);
+      return toResource(ListenerSchema, l.name, l);
+    });
+  }
+
+  virtualOutbound(registryOnly: boolean): XdsResource {
+    return memo(this.#vout, registryOnly, () => {
+      const l = virtualOutboundListener(registryOnly);
+      return toResource(ListenerSchema, l.name, l);
+    });
+  }
+
+  virtualInbound(key: string, ports: readonly InboundPort[]): XdsResource {
+    return memo(this.#vin, key, () => {
+      const l = virtualInboundListener(ports);
+      return toResource(ListenerSchema, l.name, l);
+    });
+  }
+
+  inboundCluster(port: number): XdsResource {
+    return memo(this.#inCluster, port, () => {
+      const c = inboundCluster(port);
+      return toResource(ClusterSchema, c.name, c);
+    });
+  }
+
+  /** PassthroughCluster, BlackHoleCluster, InboundPassthroughCluster. */
+  #fixedClusters(): XdsResource[] {
+    return [passthroughCluster, blackHoleCluster, inboundPassthroughCluster].map((make) =>
+      memo(this.#fixed, make.name, () => {
+        const c = make();
+        return toResource(ClusterSchema, c.name, c);
+      }));
+  }
+}

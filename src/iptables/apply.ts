@@ -1,0 +1,104 @@
+/**
+ * Applying and removing the capture rules in the current network namespace.
+ * Each family is one `iptables-restore --noflush` run that removes what a
+ * previous run left and writes the new rules in the same COMMIT, so running
+ * twice gives the same rules, and other people's rules are never touched.
+ */
+import { logger } from '../log.js';
+import { buildCaptureRules } from './capture.js';
+import type { CaptureConfig } from './config.js';
+import { detectBackend, type Backend, type BackendKind } from './backend.js';
+import { run, runChecked } from './exec.js';
+import { renderRestore } from './render.js';
+import { findStale } from './restore-text.js';
+import type { Family, Rule } from './rules.js';
+
+const log = logger('iptables');
+
+export interface ApplyOptions {
+  /** Use iptables-nft-* or iptables-legacy-* explicitly instead of the system's iptables. */
+  backend?: BackendKind;
+}
+
+export interface ApplyResult {
+  backend: Backend;
+  /** The restore input each family was given ('' when there was nothing to do). */
+  restoreInput: Partial<Record<Family, string>>;
+}
+
+/** Writes the capture rules for `cfg` (replacing any earlier ones of ours). */
+export async function applyCapture(cfg: CaptureConfig, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const backend = await detectBackend(opts.backend);
+  const rules = buildCaptureRules(cfg);
+  const restoreInput: ApplyResult['restoreInput'] = {};
+  restoreInput.v4 = await replaceFamily(backend, 'v4', rules.v4, true);
+  restoreInput.v6 = await replaceFamily(backend, 'v6', rules.v6, cfg.ipv6);
+  if (cfg.inboundMode === 'TPROXY') await setupTproxyRouting(cfg);
+  else await removeTproxyRouting(cfg);
+  log.debug('capture rules applied', { backend: backend.kind, ipv6: cfg.ipv6, mode: cfg.inboundMode });
+  return { backend, restoreInput };
+}
+
+/** Removes exactly what applyCapture added (our chains, our rules in built-in chains, TPROXY routes). */
+export async function cleanupCapture(cfg: CaptureConfig, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const backend = await detectBackend(opts.backend);
+  const restoreInput: ApplyResult['restoreInput'] = {};
+  restoreInput.v4 = await replaceFamily(backend, 'v4', [], true);
+  restoreInput.v6 = await replaceFamily(backend, 'v6', [], false);
+  await removeTproxyRouting(cfg);
+  log.debug('capture rules removed', { backend: backend.kind });
+  return { backend, restoreInput };
+}
+
+/**
+ * One family: read what is there, then one restore. `required` false means
+ * a family the kernel lacks (IPv6 disabled) is skipped instead of failing.
+ */
+async function replaceFamily(backend: Backend, family: Family, rules: Rule[], required: boolean): Promise<string> {
+  let saved: string;
+  try {
+    saved = await runChecked(backend.save(family), []);
+  } catch (err) {
+    if (required || rules.length > 0) throw err;
+    log.debug('skipping family', { family, reason: String(err) });
+    return '';
+  }
+  const input = renderRestore(rules, findStale(saved));
+  if (input !== '') await runChecked(backend.restore(family), ['--noflush'], input);
+  return input;
+}
+
+function routeArgs(cfg: CaptureConfig, fam: '-4' | '-6') {
+  const mark = String(cfg.tproxyMark);
+  const table = String(cfg.tproxyRouteTable);
+  return {
+    rule: [fam, 'rule', 'add', 'fwmark', mark, 'lookup', table],
+    route: [fam, 'route', 'replace', 'local', fam === '-4' ? '0.0.0.0/0' : '::/0', 'dev', 'lo', 'table', table],
+    ruleDel: [fam, 'rule', 'del', 'fwmark', mark, 'lookup', table],
+    flush: [fam, 'route', 'flush', 'table', table],
+  };
+}
+
+/** TPROXY needs marked packets routed to lo: one policy rule and one local route per family. */
+async function setupTproxyRouting(cfg: CaptureConfig): Promise<void> {
+  await removeTproxyRouting(cfg);
+  for (const fam of cfg.ipv6 ? (['-4', '-6'] as const) : (['-4'] as const)) {
+    const a = routeArgs(cfg, fam);
+    await runChecked('ip', a.rule);
+    await runChecked('ip', a.route);
+  }
+}
+
+/** Best effort: nothing to remove (or no `ip` binary in REDIRECT-only setups) is not an error. */
+async function removeTproxyRouting(cfg: CaptureConfig): Promise<void> {
+  try {
+    for (const fam of ['-4', '-6'] as const) {
+      const a = routeArgs(cfg, fam);
+      // Duplicates may exist after a crash between add and record; bounded.
+      for (let i = 0; i < 8; i++) if ((await run('ip', a.ruleDel)).code !== 0) break;
+      await run('ip', a.flush);
+    }
+  } catch (err) {
+    log.debug('policy routing not removed', { reason: String(err) });
+  }
+}

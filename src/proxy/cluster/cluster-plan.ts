@@ -1,0 +1,136 @@
+/** Validates a CDS Cluster / EDS ClusterLoadAssignment and compiles it into what the proxy runs. */
+import { Cluster_DiscoveryType as Type, Cluster_LbPolicy as Lb, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
+import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
+import type { Address } from '../../gen/envoy/config/core/v3/address_pb.js';
+import { durationMs } from '../util.js';
+
+export type LbKind = 'round_robin' | 'least_request' | 'random';
+
+export interface Thresholds {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
+}
+
+export interface ClusterPlan {
+  name: string;
+  type: 'STATIC' | 'EDS' | 'ORIGINAL_DST';
+  /** EDS resource name (service_name, or the cluster name). */
+  edsName: string | undefined;
+  lb: LbKind;
+  connectTimeoutMs: number;
+  thresholds: Thresholds;
+  staticEndpoints: EndpointSpec[];
+}
+
+export interface EndpointSpec {
+  address: string;
+  port: number;
+  weight: number;
+  healthy: boolean;
+}
+
+export interface EndpointsPlan {
+  clusterName: string;
+  endpoints: EndpointSpec[];
+}
+
+/** Envoy's defaults for the DEFAULT priority. */
+const DEFAULT_THRESHOLDS: Thresholds = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
+
+export type PlanResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
+
+export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
+  const errors: string[] = [];
+  if (!c.name) errors.push('name: missing');
+  const type = clusterType(c, errors);
+  const t = c.circuitBreakers?.thresholds.find((x) => x.priority === 0);
+  const thresholds: Thresholds = {
+    maxConnections: t?.maxConnections ?? DEFAULT_THRESHOLDS.maxConnections,
+    maxPendingRequests: t?.maxPendingRequests ?? DEFAULT_THRESHOLDS.maxPendingRequests,
+    maxRequests: t?.maxRequests ?? DEFAULT_THRESHOLDS.maxRequests,
+    maxRetries: t?.maxRetries ?? DEFAULT_THRESHOLDS.maxRetries,
+  };
+  const staticEndpoints = type === 'STATIC' && c.loadAssignment ? endpointsOf(c.loadAssignment, 'loadAssignment', errors) : [];
+  if (type === 'STATIC' && !c.loadAssignment) errors.push('loadAssignment: missing for a STATIC cluster');
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      name: c.name,
+      type: type!,
+      edsName: type === 'EDS' ? c.edsClusterConfig?.serviceName || c.name : undefined,
+      lb: lbKind(c.lbPolicy),
+      connectTimeoutMs: durationMs(c.connectTimeout) ?? 5000,
+      thresholds,
+      staticEndpoints,
+    },
+  };
+}
+
+function clusterType(c: Cluster, errors: string[]): ClusterPlan['type'] | undefined {
+  const d = c.clusterDiscoveryType;
+  if (d.case === 'clusterType') {
+    errors.push(`clusterDiscoveryType.clusterType: unknown cluster type ${JSON.stringify(d.value.name)}`);
+    return undefined;
+  }
+  const t = d.case === 'type' ? d.value : Type.STATIC;
+  switch (t) {
+    case Type.STATIC: return 'STATIC';
+    case Type.EDS: return 'EDS';
+    case Type.ORIGINAL_DST: return 'ORIGINAL_DST';
+    default:
+      errors.push(`type: unknown cluster type ${Type[t] ?? t} (supported: STATIC, EDS, ORIGINAL_DST)`);
+      return undefined;
+  }
+}
+
+/** Ring hash and maglev are not implemented yet: they fall back to round robin rather than rejecting the mesh's config. */
+function lbKind(p: Lb): LbKind {
+  if (p === Lb.LEAST_REQUEST) return 'least_request';
+  if (p === Lb.RANDOM) return 'random';
+  return 'round_robin';
+}
+
+export function compileEndpoints(cla: ClusterLoadAssignment): PlanResult<EndpointsPlan> {
+  const errors: string[] = [];
+  if (!cla.clusterName) errors.push('clusterName: missing');
+  const endpoints = endpointsOf(cla, '', errors);
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: { clusterName: cla.clusterName, endpoints } };
+}
+
+function endpointsOf(cla: ClusterLoadAssignment, prefix: string, errors: string[]): EndpointSpec[] {
+  const out: EndpointSpec[] = [];
+  const pre = prefix ? `${prefix}.` : '';
+  cla.endpoints.forEach((loc, i) => {
+    loc.lbEndpoints.forEach((e, j) => {
+      const path = `${pre}endpoints[${i}].lbEndpoints[${j}]`;
+      if (e.hostIdentifier.case !== 'endpoint') {
+        errors.push(`${path}.endpoint: missing`);
+        return;
+      }
+      const sa = socketAddress(e.hostIdentifier.value.address, `${path}.endpoint.address`, errors);
+      if (!sa) return;
+      const hs = e.healthStatus;
+      out.push({ ...sa, weight: e.loadBalancingWeight ?? 1, healthy: hs === HealthStatus.UNKNOWN || hs === HealthStatus.HEALTHY });
+    });
+  });
+  return out;
+}
+
+/** host:port of a SocketAddress; errors with the field path. */
+export function socketAddress(a: Address | undefined, path: string, errors: string[]): { address: string; port: number } | undefined {
+  if (a?.address.case !== 'socketAddress') {
+    errors.push(`${path}.socketAddress: missing`);
+    return undefined;
+  }
+  const s = a.address.value;
+  if (!s.address) errors.push(`${path}.socketAddress.address: missing`);
+  if (s.portSpecifier.case !== 'portValue') {
+    errors.push(`${path}.socketAddress.portValue: missing`);
+    return undefined;
+  }
+  return { address: s.address, port: s.portSpecifier.value };
+}

@@ -1,0 +1,127 @@
+/**
+ * A cluster as the proxy runs it: its endpoints (each with a pool), its load
+ * balancer, circuit breaker counters and Envoy-style statistics.
+ */
+import type { ClusterPlan, EndpointSpec } from './cluster-plan.js';
+import { Host, hostKey, type PoolSettings } from './host.js';
+import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+
+/** Envoy's cluster.<name>.* counters (the subset we maintain). */
+export interface ClusterStats {
+  upstream_rq_total: number;
+  upstream_rq_2xx: number;
+  upstream_rq_3xx: number;
+  upstream_rq_4xx: number;
+  upstream_rq_5xx: number;
+  upstream_rq_timeout: number;
+  upstream_rq_retry: number;
+  upstream_rq_retry_overflow: number;
+  upstream_rq_pending_overflow: number;
+  upstream_cx_connect_fail: number;
+  upstream_rq_rx_reset: number;
+  upstream_cx_none_healthy: number;
+}
+
+const zeroStats = (): ClusterStats => ({
+  upstream_rq_total: 0, upstream_rq_2xx: 0, upstream_rq_3xx: 0, upstream_rq_4xx: 0, upstream_rq_5xx: 0,
+  upstream_rq_timeout: 0, upstream_rq_retry: 0, upstream_rq_retry_overflow: 0, upstream_rq_pending_overflow: 0,
+  upstream_cx_connect_fail: 0, upstream_rq_rx_reset: 0, upstream_cx_none_healthy: 0,
+});
+
+export class UpstreamCluster {
+  readonly plan: ClusterPlan;
+  readonly stats: ClusterStats;
+  readonly #lb: LoadBalancer;
+  readonly #hosts = new Map<string, Host>();
+  #healthy: Host[] = [];
+  readonly #settings: PoolSettings;
+  /** Requests admitted and not finished (Envoy's rq_active). */
+  active = 0;
+  retriesActive = 0;
+
+  constructor(plan: ClusterPlan, previous?: UpstreamCluster) {
+    this.plan = plan;
+    this.stats = previous?.stats ?? zeroStats();
+    this.#lb = createLoadBalancer(plan.lb);
+    this.#settings = { connections: plan.thresholds.maxConnections, connectTimeoutMs: plan.connectTimeoutMs };
+    if (plan.type === 'STATIC') this.setEndpoints(plan.staticEndpoints);
+  }
+
+  /** Reuses the hosts (and their open connections) of `previous` when the pool settings did not change. */
+  adoptHosts(previous: UpstreamCluster): Host[] {
+    const dropped: Host[] = [];
+    const same = previous.#settings.connections === this.#settings.connections && previous.#settings.connectTimeoutMs === this.#settings.connectTimeoutMs;
+    for (const h of previous.#hosts.values()) {
+      if (same && this.plan.type !== 'STATIC') this.#hosts.set(h.key, h);
+      else dropped.push(h);
+    }
+    this.#refreshHealthy();
+    return dropped;
+  }
+
+  /** Replaces the endpoint set; returns hosts no longer used (the caller closes them gracefully). */
+  setEndpoints(specs: readonly EndpointSpec[]): Host[] {
+    const next = new Map<string, Host>();
+    for (const s of specs) {
+      const key = hostKey(s.address, s.port);
+      const h = this.#hosts.get(key) ?? new Host(s.address, s.port, s.weight, s.healthy, this.#settings);
+      h.weight = s.weight;
+      h.healthy = s.healthy;
+      next.set(key, h);
+    }
+    const dropped = [...this.#hosts.values()].filter((h) => !next.has(h.key));
+    this.#hosts.clear();
+    for (const [k, h] of next) this.#hosts.set(k, h);
+    this.#refreshHealthy();
+    return dropped;
+  }
+
+  #refreshHealthy(): void {
+    this.#healthy = [...this.#hosts.values()].filter((h) => h.healthy);
+  }
+
+  get hosts(): readonly Host[] {
+    return [...this.#hosts.values()];
+  }
+
+  /** Picks an endpoint; ORIGINAL_DST clusters use the connection's original destination. */
+  pick(originalDst: { address: string; port: number } | undefined): Host | undefined {
+    if (this.plan.type === 'ORIGINAL_DST') {
+      if (!originalDst) return undefined;
+      const key = hostKey(originalDst.address, originalDst.port);
+      let h = this.#hosts.get(key);
+      if (!h) {
+        h = new Host(originalDst.address, originalDst.port, 1, true, this.#settings);
+        this.#hosts.set(key, h);
+      }
+      return h;
+    }
+    return this.#healthy.length === 0 ? undefined : this.#lb.pick(this.#healthy);
+  }
+
+  /**
+   * Circuit breaker admission (HTTP/1.1: one request per connection, so
+   * requests beyond max_connections are pending). False = overflow, answer 503 UO.
+   */
+  admit(): boolean {
+    const t = this.plan.thresholds;
+    if (this.active >= t.maxRequests) return false;
+    if (this.active >= t.maxConnections && this.active - t.maxConnections >= t.maxPendingRequests) return false;
+    this.active++;
+    return true;
+  }
+
+  release(): void {
+    this.active--;
+  }
+
+  admitRetry(): boolean {
+    if (this.retriesActive >= this.plan.thresholds.maxRetries) return false;
+    this.retriesActive++;
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#hosts.values()].map((h) => h.close()));
+  }
+}

@@ -1,0 +1,46 @@
+/** The per-request state the router stages share (one object, no per-stage closures). */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { StreamInfo } from '../accesslog/stream-info.js';
+import type { UpstreamCluster } from '../cluster/upstream-cluster.js';
+import type { HcmPlan } from './hcm-plan.js';
+import type { HeaderOp } from './header-ops.js';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
+/** What the listener knows about the downstream connection. */
+export interface ConnContext {
+  /** The original destination (SO_ORIGINAL_DST, or the listener's own address). */
+  originalDst: { address: string; port: number };
+  local: string;
+  remote: string;
+  inbound: boolean;
+  serverName: string;
+}
+
+export interface Exchange {
+  req: DownstreamRequest;
+  res: DownstreamResponse;
+  plan: HcmPlan;
+  conn: ConnContext;
+  info: StreamInfo;
+  cluster: UpstreamCluster | undefined;
+  /** Weighted-cluster header ops, applied before the route's. */
+  clusterRequestOps: readonly HeaderOp[];
+  clusterResponseOps: readonly HeaderOp[];
+  /** Set when the downstream went away before the response completed. */
+  downstreamGone: boolean;
+  finished: boolean;
+}
+
+/** Envoy's local reply bodies, so clients and tests see the familiar text. */
+export const LOCAL_BODY: Record<string, string> = {
+  NR: '',
+  NC: '',
+  UH: 'no healthy upstream',
+  UF: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+  UO: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+  UR: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+  UT: 'upstream request timeout',
+};

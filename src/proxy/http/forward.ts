@@ -1,0 +1,194 @@
+/**
+ * Sends a routed request upstream: endpoint choice, the route timeout, retries
+ * with Envoy's conditions and back-off, response header mutations, then
+ * streams the response back with back-pressure.
+ */
+import { pipeline } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Host } from '../cluster/host.js';
+import type { Exchange } from './exchange.js';
+import { applyHeaderOps, type HeaderOp, type Headers } from './header-ops.js';
+import type { ActionPlan, RetryPlan } from './route-action.js';
+import type { CompiledRoute } from './route-table.js';
+import type { Router } from './router.js';
+import { classifyError, retriable, type AttemptOutcome } from './retry.js';
+
+type Forward = Extract<ActionPlan, { kind: 'forward' }>;
+
+/** Connection-level headers never forwarded (RFC 9110 §7.6.1), plus HTTP/2 pseudo-headers. */
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings']);
+/** Envoy buffers request bodies up to this size so a retry can resend them. */
+const RETRY_BUFFER_LIMIT = 1 << 20;
+
+export function forward(ex: Exchange, route: CompiledRoute, a: Forward, router: Router): void {
+  const headers = upstreamHeaders(ex, route, a);
+  const path = rewritePath(ex.info.path, a, headers);
+  void run(ex, a, router, headers, path, route.responseOps).catch((err: unknown) => {
+    ex.info.responseCodeDetails = `internal_error: ${String(err)}`;
+    router.localReply(ex, 500, undefined, 'internal_error');
+  });
+}
+
+function upstreamHeaders(ex: Exchange, route: CompiledRoute, a: Forward): Headers {
+  const src = ex.req.headers;
+  const out: Headers = {};
+  for (const k in src) {
+    if (k.charCodeAt(0) === 58 /* : */ || HOP.has(k)) continue;
+    out[k] = src[k];
+  }
+  out.host = a.hostRewrite ?? ex.info.authority;
+  out['x-forwarded-proto'] ??= 'http';
+  if (ex.clusterRequestOps.length > 0) applyHeaderOps(out, ex.clusterRequestOps);
+  if (route.requestOps.length > 0) applyHeaderOps(out, route.requestOps);
+  return out;
+}
+
+function rewritePath(path: string, a: Forward, headers: Headers): string {
+  if (!a.prefixRewrite || a.matchedPrefix === undefined || !path.startsWith(a.matchedPrefix)) return path;
+  headers['x-envoy-original-path'] = path;
+  return a.prefixRewrite + path.slice(a.matchedPrefix.length);
+}
+
+function hasBody(ex: Exchange): boolean {
+  const h = ex.req.headers;
+  if (h['transfer-encoding'] !== undefined) return true;
+  const cl = h['content-length'];
+  if (cl !== undefined) return cl !== '0';
+  return ex.req.httpVersionMajor === 2 && !(ex.req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders;
+}
+
+async function readBody(ex: Exchange): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of ex.req as AsyncIterable<Buffer>) {
+    chunks.push(c);
+    size += c.length;
+    if (size > RETRY_BUFFER_LIMIT) throw new Error('request body exceeds the retry buffer');
+  }
+  return Buffer.concat(chunks);
+}
+
+async function run(ex: Exchange, a: Forward, router: Router, headers: Headers, path: string, responseOps: readonly HeaderOp[]): Promise<void> {
+  const retry = a.retry;
+  const cluster = ex.cluster!;
+  const withBody = hasBody(ex);
+  // Retries need the body again: buffer it; otherwise stream it through.
+  const buffered = withBody && retry && retry.numRetries > 0 ? await readBody(ex) : undefined;
+  const info = ex.info;
+  if (buffered) info.bytesReceived = buffered.length;
+  else if (withBody) info.bytesReceived = Number(ex.req.headers['content-length'] ?? 0);
+  const global = new AbortController();
+  let globalTimedOut = false;
+  const timer = a.timeoutMs > 0 ? setTimeout(() => { globalTimedOut = true; global.abort(); }, a.timeoutMs) : undefined;
+  ex.res.once('close', () => { if (!ex.res.writableFinished) global.abort(); });
+  const max = retry ? retry.numRetries : 0;
+  try {
+    for (let attempt = 0; attempt <= max; attempt++) {
+      const host = cluster.pick(ex.conn.originalDst);
+      if (!host) {
+        cluster.stats.upstream_cx_none_healthy++;
+        return router.localReply(ex, 503, 'UH', 'no_healthy_upstream');
+      }
+      info.upstreamHost = host.key;
+      const body = buffered ?? (withBody ? (ex.req as NodeJS.ReadableStream) : undefined);
+      const outcome = await attemptOnce(ex, host, path, headers, body, retry, global.signal);
+      if (ex.downstreamGone) {
+        if (outcome.kind === 'response') outcome.data.body.destroy();
+        return router.finish(ex);
+      }
+      if (globalTimedOut && outcome.kind !== 'response') {
+        cluster.stats.upstream_rq_timeout++;
+        return router.localReply(ex, 504, 'UT', 'upstream_response_timeout');
+      }
+      const canRetry = retry !== undefined && retriable(retry, outcome) && (buffered !== undefined || !withBody);
+      if (canRetry && attempt < max) {
+        if (cluster.admitRetry()) {
+          cluster.stats.upstream_rq_retry++;
+          if (outcome.kind === 'response') outcome.data.body.dump().catch(() => undefined);
+          await backoff(retry!, attempt);
+          cluster.retriesActive--;
+          if (!globalTimedOut && !ex.downstreamGone) continue;
+          if (ex.downstreamGone) return router.finish(ex);
+          cluster.stats.upstream_rq_timeout++;
+          return router.localReply(ex, 504, 'UT', 'upstream_response_timeout');
+        }
+        cluster.stats.upstream_rq_retry_overflow++;
+      }
+      if (canRetry && max > 0) info.addFlag('URX');
+      clearTimeout(timer);
+      return respond(ex, outcome, router, responseOps);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function attemptOnce(
+  ex: Exchange, host: Host, path: string, headers: Headers, body: Buffer | NodeJS.ReadableStream | undefined,
+  retry: RetryPlan | undefined, global: AbortSignal,
+): Promise<AttemptOutcome> {
+  const ac = new AbortController();
+  const onGlobal = () => ac.abort();
+  global.addEventListener('abort', onGlobal, { once: true });
+  let perTryTimedOut = false;
+  const t = retry && retry.perTryTimeoutMs > 0 ? setTimeout(() => { perTryTimedOut = true; ac.abort(); }, retry.perTryTimeoutMs) : undefined;
+  const started = performance.now();
+  host.active++;
+  host.rqTotal++;
+  try {
+    const data = await host.pool.request({
+      path, method: ex.req.method as Dispatcher.HttpMethod, headers: headers as Record<string, string | string[]>,
+      body: body as Dispatcher.DispatchOptions['body'], signal: ac.signal,
+    });
+    ex.info.upstreamServiceTimeMs = Math.round(performance.now() - started);
+    return { kind: 'response', data, host };
+  } catch (err) {
+    host.rqError++;
+    const reason = perTryTimedOut ? 'per-try-timeout' : global.aborted ? 'aborted' : classifyError(err);
+    if (reason === 'connect-failure') {
+      host.cxConnectFail++;
+      ex.cluster!.stats.upstream_cx_connect_fail++;
+    } else if (reason === 'reset') ex.cluster!.stats.upstream_rq_rx_reset++;
+    else if (reason === 'per-try-timeout') ex.cluster!.stats.upstream_rq_timeout++;
+    return { kind: 'error', reason, error: err };
+  } finally {
+    clearTimeout(t);
+    global.removeEventListener('abort', onGlobal);
+    host.active--;
+  }
+}
+
+function backoff(r: RetryPlan, attempt: number): Promise<void> {
+  // Envoy: fully jittered, uniform in [0, base·2^attempt), capped at max_interval.
+  const ceiling = Math.min(r.maxMs, r.baseMs * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * ceiling)));
+}
+
+function respond(ex: Exchange, o: AttemptOutcome, router: Router, responseOps: readonly HeaderOp[]): void {
+  if (o.kind === 'error') {
+    if (o.reason === 'per-try-timeout') return router.localReply(ex, 504, 'UT', 'upstream_per_try_timeout');
+    if (o.reason === 'connect-failure') return router.localReply(ex, 503, 'UF', 'upstream_reset_before_response_started{connection_failure}');
+    return router.localReply(ex, 503, 'UR', 'upstream_reset_before_response_started{connection_termination}');
+  }
+  const { statusCode, headers, body } = o.data;
+  const out = headers as Headers;
+  for (const k of HOP) delete out[k];
+  out['x-envoy-upstream-service-time'] = String(ex.info.upstreamServiceTimeMs ?? 0);
+  if (ex.clusterResponseOps.length > 0) applyHeaderOps(out, ex.clusterResponseOps);
+  if (responseOps.length > 0) applyHeaderOps(out, responseOps);
+  ex.info.responseCode = statusCode;
+  ex.info.responseHeaders = out;
+  ex.info.responseCodeDetails = 'via_upstream';
+  const res = ex.res;
+  try {
+    (res as import('node:http').ServerResponse).writeHead(statusCode, out as import('node:http').OutgoingHttpHeaders);
+  } catch (err) {
+    body.destroy();
+    return router.localReply(ex, 502, 'UPE', `invalid_upstream_headers: ${String(err)}`);
+  }
+  body.on('data', (c: Buffer) => { ex.info.bytesSent += c.length; });
+  pipeline(body, res as NodeJS.WritableStream, (err) => {
+    if (err && !ex.downstreamGone) ex.info.addFlag('UR');
+    router.finish(ex);
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * Filter chain selection with Envoy's order and most-specific-wins rule:
+ * destination port, destination IP (longest prefix), server name (exact, then
+ * longest wildcard), transport protocol, application protocols, then source
+ * type. At each step a chain naming the value beats a chain that leaves the
+ * field empty; there is no backtracking to wildcard chains after a narrowing.
+ */
+import { isIPv4 } from 'node:net';
+import type { FilterChainMatch } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+
+export interface Cidr {
+  /** Address as a bigint in a 128-bit space (IPv4 mapped to ::ffff:0:0/96). */
+  base: bigint;
+  len: number;
+}
+
+export interface CompiledMatch {
+  destinationPort: number | undefined;
+  prefixRanges: Cidr[];
+  serverNames: string[];
+  transportProtocol: string;
+  applicationProtocols: string[];
+}
+
+export interface MatchInput {
+  port: number;
+  address: string;
+  serverName: string;
+  transportProtocol: string;
+  applicationProtocols: string[];
+}
+
+export function ipToBigInt(ip: string): bigint | undefined {
+  if (isIPv4(ip)) return 0xffff00000000n | BigInt(ip.split('.').reduce((a, o) => a * 256 + Number(o), 0));
+  if (!ip.includes(':')) return undefined;
+  const [head, tail] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined ? (tail ? tail.split(':') : []) : [];
+  if (t.length > 0 && t[t.length - 1].includes('.')) return undefined;
+  const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) return undefined;
+  return groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
+}
+
+export function compileMatch(m: FilterChainMatch | undefined, path: string, errors: string[]): CompiledMatch {
+  const prefixRanges: Cidr[] = [];
+  (m?.prefixRanges ?? []).forEach((r, i) => {
+    const base = ipToBigInt(r.addressPrefix);
+    if (base === undefined) {
+      errors.push(`${path}.prefixRanges[${i}].addressPrefix: invalid address ${JSON.stringify(r.addressPrefix)}`);
+      return;
+    }
+    const len = (r.prefixLen ?? (isIPv4(r.addressPrefix) ? 32 : 128)) + (isIPv4(r.addressPrefix) ? 96 : 0);
+    prefixRanges.push({ base: mask(base, len), len });
+  });
+  return {
+    destinationPort: m?.destinationPort,
+    prefixRanges,
+    serverNames: (m?.serverNames ?? []).map((s) => s.toLowerCase()),
+    transportProtocol: m?.transportProtocol ?? '',
+    applicationProtocols: m?.applicationProtocols ?? [],
+  };
+}
+
+function mask(v: bigint, len: number): bigint {
+  if (len <= 0) return 0n;
+  const bits = 128n - BigInt(len);
+  return (v >> bits) << bits;
+}
+
+type Matchable = { match: CompiledMatch };
+
+/** Narrows `cands` to the best level of `score` (higher is more specific; -1 = does not match, 0 = wildcard). */
+function narrow<T extends Matchable>(cands: readonly T[], score: (m: CompiledMatch) => number): readonly T[] {
+  let best = -1;
+  for (const c of cands) best = Math.max(best, score(c.match));
+  return best < 0 ? [] : cands.filter((c) => score(c.match) === best);
+}
+
+/** The chain to use, or undefined (then the listener's default chain applies). */
+export function selectChain<T extends Matchable>(chains: readonly T[], input: MatchInput): T | undefined {
+  const ip = ipToBigInt(input.address);
+  let c = chains;
+  c = narrow(c, (m) => (m.destinationPort === undefined ? 0 : m.destinationPort === input.port ? 1 : -1));
+  c = narrow(c, (m) => {
+    if (m.prefixRanges.length === 0) return 0;
+    let best = -1;
+    for (const r of m.prefixRanges) if (ip !== undefined && mask(ip, r.len) === r.base) best = Math.max(best, r.len + 1);
+    return best;
+  });
+  c = narrow(c, (m) => serverNameScore(m.serverNames, input.serverName));
+  c = narrow(c, (m) => (m.transportProtocol === '' ? 0 : m.transportProtocol === input.transportProtocol ? 1 : -1));
+  c = narrow(c, (m) => (m.applicationProtocols.length === 0 ? 0 : m.applicationProtocols.some((p) => input.applicationProtocols.includes(p)) ? 1 : -1));
+  return c[0];
+}
+
+function serverNameScore(names: string[], sni: string): number {
+  if (names.length === 0) return 0;
+  let best = -1;
+  for (const n of names) {
+    if (n === sni) return 1_000_000;
+    if (n.startsWith('*.') && sni.endsWith(n.slice(1))) best = Math.max(best, n.length);
+  }
+  return best;
+}

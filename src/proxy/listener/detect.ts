@@ -1,0 +1,77 @@
+/**
+ * Protocol detection on a connection's first bytes (Envoy's tls_inspector and
+ * http_inspector): TLS ClientHello (with SNI/ALPN), the HTTP/2 preface (h2c),
+ * an HTTP/1.x request line, or opaque TCP. Server-first protocols send
+ * nothing: after a short timeout the connection is treated as raw TCP. The
+ * bytes read are pushed back (unshift) for whoever takes the socket next.
+ */
+import type { Socket } from 'node:net';
+import { parseClientHello } from './tls-hello.js';
+
+export interface Detected {
+  transport: 'tls' | 'raw_buffer';
+  /** 'http/1.1', 'h2c', or the TLS ALPN list. */
+  applicationProtocols: string[];
+  serverName: string;
+  http: 'h1' | 'h2' | undefined;
+}
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+const REQUEST_LINE = /^[A-Z][A-Z-]{0,19} \S+ HTTP\/1\.[01]\r?$/;
+const MAX_PEEK = 16 * 1024;
+const RAW: Detected = { transport: 'raw_buffer', applicationProtocols: [], serverName: '', http: undefined };
+
+/** Classifies what is buffered so far, or 'more' when more bytes could change the answer. */
+export function classify(b: Buffer): Detected | 'more' {
+  if (b.length === 0) return 'more';
+  if (b[0] === 0x16) {
+    const hello = parseClientHello(b);
+    if (hello === 'incomplete') return b.length < MAX_PEEK ? 'more' : RAW;
+    if (hello === 'invalid') return RAW;
+    return { transport: 'tls', applicationProtocols: hello.alpn, serverName: hello.serverName, http: undefined };
+  }
+  const n = Math.min(b.length, PREFACE.length);
+  if (b.subarray(0, n).equals(PREFACE.subarray(0, n))) {
+    if (b.length < PREFACE.length) return 'more';
+    return { transport: 'raw_buffer', applicationProtocols: ['h2c'], serverName: '', http: 'h2' };
+  }
+  const eol = b.indexOf(10);
+  if (eol < 0) {
+    // Still inside the first line: keep reading while it can be a request line.
+    return b.length < MAX_PEEK && /^[A-Z][A-Z-]*( \S*)?( H?T?T?P?\/?1?\.?[01]?)?$/.test(b.toString('latin1')) ? 'more' : RAW;
+  }
+  const line = b.subarray(0, eol).toString('latin1');
+  if (REQUEST_LINE.test(line)) return { transport: 'raw_buffer', applicationProtocols: ['http/1.1'], serverName: '', http: 'h1' };
+  return RAW;
+}
+
+/** Reads until classify() decides or `timeoutMs` passes; resolves undefined if the socket closed first. */
+export function detect(socket: Socket, timeoutMs: number): Promise<Detected | undefined> {
+  return new Promise((resolve) => {
+    let buf: Buffer = Buffer.alloc(0);
+    const done = (d: Detected | undefined) => {
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onEnd);
+      socket.removeListener('close', onEnd);
+      socket.pause();
+      if (buf.length > 0) socket.unshift(buf);
+      resolve(d);
+    };
+    const onData = (c: Buffer) => {
+      buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
+      const r = classify(buf);
+      if (r !== 'more') done(r);
+    };
+    const onEnd = () => done(buf.length > 0 ? decideNow(buf) : socket.destroyed ? undefined : RAW);
+    const timer = setTimeout(() => done(decideNow(buf)), timeoutMs);
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+  });
+}
+
+function decideNow(b: Buffer): Detected {
+  const r = classify(b);
+  return r === 'more' ? RAW : r;
+}

@@ -1,0 +1,167 @@
+/**
+ * Binds the listeners LDS asks for and dispatches accepted connections:
+ * original destination → (use_original_dst hand-off to the listener owning
+ * that address) → protocol detection → filter chain → HTTP connection manager
+ * or TCP proxy. Updating a listener keeps its socket and open connections;
+ * a removed listener stops accepting and its connections drain.
+ */
+import net, { type Socket } from 'node:net';
+import { logger } from '../../log.js';
+import { ConnectionManager } from '../http/connection-manager.js';
+import type { ConnContext } from '../http/exchange.js';
+import type { HcmPlan } from '../http/hcm-plan.js';
+import type { Router } from '../http/router.js';
+import { proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
+import { selectChain } from './chain-match.js';
+import { detect, type Detected } from './detect.js';
+import type { ChainPlan, ListenerPlan } from './listener-plan.js';
+import { normalize, originalDestination, type Destination } from './original-dst.js';
+
+const log = logger('listener');
+const NO_DETECTION: Detected = { transport: 'raw_buffer', applicationProtocols: [], serverName: '', http: undefined };
+
+interface Bound {
+  plan: ListenerPlan;
+  server: net.Server;
+  sockets: Set<Socket>;
+  /** The address actually bound (port 0 resolves to a real port). */
+  local: Destination | undefined;
+  error: string | undefined;
+}
+
+export interface ListenerStatus {
+  name: string;
+  address: string;
+  port: number;
+  error: string | undefined;
+}
+
+export class ListenerManager {
+  readonly #bound = new Map<string, Bound>();
+  /** Every listener (bound or not) by "ip:port", for use_original_dst hand-off. */
+  #byAddress = new Map<string, ListenerPlan>();
+  readonly #managers = new WeakMap<HcmPlan, ConnectionManager>();
+  readonly #router: Router;
+  readonly #tcp: TcpDeps;
+  readonly #drainMs: number;
+
+  constructor(router: Router, tcp: TcpDeps, drainMs: number) {
+    this.#router = router;
+    this.#tcp = tcp;
+    this.#drainMs = drainMs;
+  }
+
+  /** Applies the complete LDS set; resolves when new sockets are bound (or failed to bind). */
+  async apply(plans: readonly ListenerPlan[]): Promise<void> {
+    const next = new Map(plans.map((p) => [p.name, p]));
+    this.#byAddress = new Map(plans.map((p) => [`${p.address}:${p.port}`, p]));
+    for (const [name, b] of this.#bound) {
+      const p = next.get(name);
+      if (!p || !p.bindToPort || p.address !== b.plan.address || p.port !== b.plan.port) this.#retire(name, b);
+    }
+    const binds: Promise<void>[] = [];
+    for (const p of plans) {
+      if (!p.bindToPort) continue;
+      const b = this.#bound.get(p.name);
+      if (b) b.plan = p;
+      else binds.push(this.#bind(p));
+    }
+    await Promise.all(binds);
+  }
+
+  #bind(plan: ListenerPlan): Promise<void> {
+    const b: Bound = { plan, server: net.createServer({ allowHalfOpen: true }), sockets: new Set(), local: undefined, error: undefined };
+    this.#bound.set(plan.name, b);
+    b.server.on('connection', (s) => this.#onConnection(b, s));
+    return new Promise((resolve) => {
+      b.server.once('error', (err) => {
+        b.error = err.message;
+        log.error('listener bind failed', { listener: plan.name, address: `${plan.address}:${plan.port}`, error: err.message });
+        resolve();
+      });
+      b.server.listen({ host: plan.address, port: plan.port, backlog: 1024 }, () => {
+        const a = b.server.address() as net.AddressInfo;
+        b.local = { address: normalize(a.address), port: a.port };
+        log.info('listener bound', { listener: plan.name, address: `${a.address}:${a.port}` });
+        resolve();
+      });
+    });
+  }
+
+  #retire(name: string, b: Bound): void {
+    this.#bound.delete(name);
+    b.server.close();
+    const timer = setTimeout(() => { for (const s of b.sockets) s.destroy(); }, this.#drainMs);
+    timer.unref();
+  }
+
+  #onConnection(b: Bound, socket: Socket): void {
+    b.sockets.add(socket);
+    socket.once('close', () => b.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const dst = originalDestination(socket);
+    let plan = b.plan;
+    if (plan.useOriginalDst) {
+      plan = this.#byAddress.get(`${dst.address}:${dst.port}`) ?? this.#byAddress.get(`0.0.0.0:${dst.port}`) ?? plan;
+    }
+    const conn: ConnContext = {
+      originalDst: dst,
+      local: `${dst.address}:${dst.port}`,
+      remote: `${normalize(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`,
+      inbound: plan.inbound,
+      serverName: '',
+    };
+    if (!plan.needsDetection) return this.#dispatch(plan, socket, NO_DETECTION, conn);
+    void detect(socket, plan.detectTimeoutMs).then((d) => {
+      if (d && !socket.destroyed) this.#dispatch(plan, socket, d, conn);
+      else socket.destroy();
+    });
+  }
+
+  #dispatch(plan: ListenerPlan, socket: Socket, d: Detected, conn: ConnContext): void {
+    conn.serverName = d.serverName;
+    const chain: ChainPlan | undefined = selectChain(plan.chains, {
+      port: conn.originalDst.port,
+      address: conn.originalDst.address,
+      serverName: d.serverName,
+      transportProtocol: d.transport,
+      applicationProtocols: d.applicationProtocols,
+    }) ?? plan.defaultChain;
+    const net = chain?.network;
+    if (!net || net.kind === 'none') {
+      log.debug('no filter chain matched; closing', { listener: plan.name, dst: conn.local });
+      socket.destroy();
+      return;
+    }
+    if (net.kind === 'tcp') return proxyTcp(socket, net.tcp, conn, this.#tcp);
+    let cm = this.#managers.get(net.hcm);
+    if (!cm) this.#managers.set(net.hcm, (cm = new ConnectionManager(net.hcm, this.#router)));
+    const proto = d.http ?? 'h1';
+    cm.accept(socket, proto, conn);
+    // The HTTP/2 session drains what detection unshifted by itself; HTTP/1 needs the stream flowing again.
+    if (proto === 'h1' && net.hcm.codec !== 'http2') socket.resume();
+  }
+
+  statuses(): ListenerStatus[] {
+    return [...this.#bound.values()].map((b) => ({
+      name: b.plan.name,
+      address: b.local?.address ?? b.plan.address,
+      port: b.local?.port ?? b.plan.port,
+      error: b.error,
+    }));
+  }
+
+  /** Stops accepting on every listener (Envoy's /drain_listeners). */
+  drainAll(): void {
+    for (const [name, b] of [...this.#bound]) this.#retire(name, b);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#bound.values()];
+    this.#bound.clear();
+    for (const b of all) {
+      b.server.close();
+      for (const s of b.sockets) s.destroy();
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/** Validates an LDS Listener and compiles its filter chains (HCM or TCP proxy) once, at config time. */
+import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
+import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
+import type { Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
+import type { FilterChain } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { TcpProxySchema } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { socketAddress } from '../cluster/cluster-plan.js';
+import { compileHcm, type HcmPlan } from '../http/hcm-plan.js';
+import { compileTcpProxy, type TcpPlan } from '../tcp/tcp-plan.js';
+import { durationMs } from '../util.js';
+import { compileMatch, type CompiledMatch } from './chain-match.js';
+
+export type NetworkPlan = { kind: 'http'; hcm: HcmPlan } | { kind: 'tcp'; tcp: TcpPlan } | { kind: 'none' };
+
+export interface ChainPlan {
+  name: string;
+  match: CompiledMatch;
+  network: NetworkPlan;
+}
+
+export interface ListenerPlan {
+  name: string;
+  address: string;
+  port: number;
+  bindToPort: boolean;
+  useOriginalDst: boolean;
+  inbound: boolean;
+  chains: ChainPlan[];
+  defaultChain: ChainPlan | undefined;
+  /** Whether chain selection or the HTTP codec needs the first bytes. */
+  needsDetection: boolean;
+  detectTimeoutMs: number;
+  message: Listener;
+}
+
+const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const TCP_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+const DEFAULT_DETECT_MS = 100;
+
+export type ListenerResult = { ok: true; value: ListenerPlan } | { ok: false; errors: string[] };
+
+export function compileListener(l: Listener): ListenerResult {
+  const errors: string[] = [];
+  if (!l.name) errors.push('name: missing');
+  const sa = socketAddress(l.address, 'address', errors);
+  const chains = l.filterChains.map((fc, i) => compileChain(fc, `filterChains[${i}]`, errors));
+  const defaultChain = l.defaultFilterChain ? compileChain(l.defaultFilterChain, 'defaultFilterChain', errors) : undefined;
+  if (chains.length === 0 && !defaultChain) errors.push('filterChains: empty and no defaultFilterChain');
+  if (errors.length > 0 || !sa) return { ok: false, errors };
+  const all = defaultChain ? [...chains, defaultChain] : chains;
+  const needsDetection = all.some((c) =>
+    c.match.transportProtocol !== '' || c.match.applicationProtocols.length > 0 || c.match.serverNames.length > 0 ||
+    (c.network.kind === 'http' && c.network.hcm.codec === 'auto'));
+  const t = durationMs(l.listenerFiltersTimeout);
+  return {
+    ok: true,
+    value: {
+      name: l.name,
+      address: sa.address,
+      port: sa.port,
+      bindToPort: l.bindToPort ?? true,
+      useOriginalDst: l.useOriginalDst ?? false,
+      inbound: l.trafficDirection === TrafficDirection.INBOUND || l.name === 'virtualInbound',
+      chains,
+      defaultChain,
+      needsDetection,
+      detectTimeoutMs: t && t > 0 ? t : DEFAULT_DETECT_MS,
+      message: l,
+    },
+  };
+}
+
+function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPlan {
+  const match = compileMatch(fc.filterChainMatch, `${path}.filterChainMatch`, errors);
+  let network: NetworkPlan = { kind: 'none' };
+  fc.filters.forEach((f, i) => {
+    const p = `${path}.filters[${i}]`;
+    if (f.configType.case !== 'typedConfig') {
+      errors.push(`${p}.typedConfig: missing`);
+      return;
+    }
+    const any: Any = f.configType.value;
+    if (any.typeUrl === HCM_TYPE) {
+      const hcm = unpack(any, HttpConnectionManagerSchema, p, errors);
+      if (hcm) network = { kind: 'http', hcm: compileHcm(hcm, `${p}.typedConfig`, errors) };
+    } else if (any.typeUrl === TCP_TYPE) {
+      const tp = unpack(any, TcpProxySchema, p, errors);
+      if (tp) network = { kind: 'tcp', tcp: compileTcpProxy(tp, `${p}.typedConfig`, errors) };
+    }
+    // Other network filters (metadata exchange, RBAC, ...) are not implemented yet and are passed over.
+  });
+  return { name: fc.name, match, network };
+}
+
+function unpack<T extends Parameters<typeof anyUnpack>[1]>(any: Any, schema: T, path: string, errors: string[]) {
+  try {
+    const m = anyUnpack(any, schema);
+    if (!m) errors.push(`${path}.typedConfig: cannot decode ${any.typeUrl}`);
+    return m;
+  } catch (err) {
+    errors.push(`${path}.typedConfig: cannot decode ${any.typeUrl}: ${(err as Error).message}`);
+    return undefined;
+  }
+}

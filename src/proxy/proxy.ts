@@ -1,0 +1,118 @@
+/**
+ * `trellis proxy`: wires the stages together. xDS updates flow from the ADS
+ * client into the cluster manager (CDS/EDS), the route tables (RDS) and the
+ * listener manager (LDS); the admin API reads them all.
+ */
+import type http from 'node:http';
+import { logger } from '../log.js';
+import { TypeUrl } from '../xds/type-urls.js';
+import { adminPort, startAdmin } from './admin/admin-server.js';
+import { ClusterManager } from './cluster/cluster-manager.js';
+import type { ClusterPlan, EndpointsPlan } from './cluster/cluster-plan.js';
+import { Router } from './http/router.js';
+import type { RouteTable } from './http/route-table.js';
+import { ListenerManager } from './listener/listener-manager.js';
+import type { ListenerPlan } from './listener/listener-plan.js';
+import { ProxyStats } from './stats/stats.js';
+import { XdsClient, type XdsProtocol } from './xds-client/ads-client.js';
+import { Backoff } from './xds-client/backoff.js';
+import { buildNode } from './xds-client/node-info.js';
+import { proxyTypes } from './xds-client/proxy-types.js';
+import type { AppliedResource } from './xds-client/resource-type.js';
+
+const log = logger('proxy');
+
+export interface ProxyOptions {
+  xdsAddress: string;
+  nodeId: string;
+  /** 0 picks a free port (tests). */
+  adminPort: number;
+  adminAddress?: string;
+  drainSeconds: number;
+  protocol: XdsProtocol;
+  environ?: NodeJS.ProcessEnv;
+  /** Reconnect back-off base and cap in ms. */
+  backoff?: { baseMs: number; maxMs: number };
+  /** Called when /quitquitquit was requested. */
+  onQuit?: () => void;
+}
+
+export class Proxy {
+  readonly #opts: ProxyOptions;
+  readonly clusters = new ClusterManager();
+  readonly routes = new Map<string, RouteTable>();
+  readonly stats: ProxyStats;
+  readonly listeners: ListenerManager;
+  readonly xds: XdsClient;
+  #admin: http.Server | undefined;
+  /** Serialises listener updates: a bind must finish before the next LDS applies. */
+  #ldsChain: Promise<void> = Promise.resolve();
+
+  constructor(opts: ProxyOptions) {
+    this.#opts = opts;
+    const node = buildNode(opts.nodeId, opts.environ);
+    const md = node.metadata ?? {};
+    const str = (k: string) => (typeof md[k] === 'string' ? (md[k] as string) : 'unknown');
+    const labels = typeof md.LABELS === 'object' && md.LABELS && !Array.isArray(md.LABELS) ? (md.LABELS as Record<string, unknown>) : {};
+    this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace: str('NAMESPACE'), app: typeof labels.app === 'string' ? labels.app : 'unknown' });
+    const router = new Router({ clusters: this.clusters, routes: this.routes, stats: this.stats });
+    this.listeners = new ListenerManager(router, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000);
+    this.xds = new XdsClient({
+      address: opts.xdsAddress,
+      node,
+      protocol: opts.protocol,
+      types: proxyTypes,
+      onUpdate: (t, r) => this.#apply(t, r),
+      backoff: opts.backoff ? new Backoff(opts.backoff.baseMs, opts.backoff.maxMs) : undefined,
+    });
+  }
+
+  #apply(typeUrl: string, resources: ReadonlyMap<string, AppliedResource>): void {
+    const values = [...resources.values()].map((r) => r.value);
+    switch (typeUrl) {
+      case TypeUrl.Cluster: this.clusters.applyClusters(values as ClusterPlan[]); break;
+      case TypeUrl.ClusterLoadAssignment:
+        this.clusters.applyEndpoints(new Map([...resources].map(([k, r]) => [k, r.value as EndpointsPlan])));
+        break;
+      case TypeUrl.RouteConfiguration:
+        this.routes.clear();
+        for (const [k, r] of resources) this.routes.set(k, r.value as RouteTable);
+        break;
+      case TypeUrl.Listener: {
+        const plans = values as ListenerPlan[];
+        this.#ldsChain = this.#ldsChain.then(() => this.listeners.apply(plans));
+        break;
+      }
+    }
+    log.debug('config applied', { type: typeUrl, count: resources.size });
+  }
+
+  /** Binds the admin API and starts the ADS stream. Resolves once the admin API listens. */
+  async start(): Promise<void> {
+    this.#admin = await startAdmin(this.#opts.adminPort, this.#opts.adminAddress ?? '127.0.0.1', {
+      xds: this.xds,
+      clusters: this.clusters,
+      listeners: this.listeners,
+      stats: this.stats,
+      nodeId: this.#opts.nodeId,
+      startedAt: new Date(),
+      quit: () => this.#opts.onQuit?.(),
+    });
+    log.info('admin listening', { port: this.adminPort });
+    this.xds.start();
+  }
+
+  get adminPort(): number {
+    return this.#admin ? adminPort(this.#admin) : 0;
+  }
+
+  /** Stops accepting, lets requests drain for up to drainSeconds, then closes everything. */
+  async stop(): Promise<void> {
+    this.xds.close();
+    this.listeners.drainAll();
+    await this.listeners.close();
+    await this.clusters.close();
+    await new Promise<void>((r) => (this.#admin ? this.#admin.close(() => r()) : r()));
+    this.#admin?.closeAllConnections();
+  }
+}

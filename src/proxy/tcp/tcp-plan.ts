@@ -1,0 +1,33 @@
+/** Compiles the TcpProxy network filter config. */
+import type { TcpProxy } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { durationMs } from '../util.js';
+
+export interface TcpPlan {
+  statPrefix: string;
+  /** Cumulative weights; a single cluster is one entry. */
+  clusters: Array<{ name: string; upTo: number }>;
+  total: number;
+  /** Envoy's default idle timeout is 1 h; 0 disables it. */
+  idleTimeoutMs: number;
+}
+
+export function compileTcpProxy(tp: TcpProxy, path: string, errors: string[]): TcpPlan {
+  const s = tp.clusterSpecifier;
+  const clusters: TcpPlan['clusters'] = [];
+  let total = 0;
+  if (s.case === 'cluster') {
+    if (!s.value) errors.push(`${path}.cluster: empty`);
+    clusters.push({ name: s.value, upTo: (total = 1) });
+  } else if (s.case === 'weightedClusters') {
+    s.value.clusters.forEach((c, i) => {
+      if (!c.name) errors.push(`${path}.weightedClusters.clusters[${i}].name: missing`);
+      if (c.weight === 0) return;
+      total += c.weight;
+      clusters.push({ name: c.name, upTo: total });
+    });
+    if (total === 0) errors.push(`${path}.weightedClusters: total weight is 0`);
+  } else {
+    errors.push(`${path}.clusterSpecifier: missing`);
+  }
+  return { statPrefix: tp.statPrefix, clusters, total, idleTimeoutMs: durationMs(tp.idleTimeout) ?? 3_600_000 };
+}

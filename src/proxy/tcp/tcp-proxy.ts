@@ -1,0 +1,73 @@
+/**
+ * The TCP proxy filter: picks a cluster (weighted) and an endpoint, connects,
+ * and pipes bytes both ways with back-pressure. Half-close is honoured: a FIN
+ * from one side is passed on while the other direction keeps flowing.
+ */
+import net, { type Socket } from 'node:net';
+import type { ClusterManager } from '../cluster/cluster-manager.js';
+import type { ConnContext } from '../http/exchange.js';
+import type { ProxyStats } from '../stats/stats.js';
+import { logger } from '../../log.js';
+import type { TcpPlan } from './tcp-plan.js';
+
+const log = logger('tcp');
+
+export interface TcpDeps {
+  clusters: ClusterManager;
+  stats: ProxyStats;
+}
+
+function pickCluster(plan: TcpPlan): string | undefined {
+  if (plan.clusters.length === 1) return plan.clusters[0].name;
+  const r = Math.random() * plan.total;
+  return plan.clusters.find((c) => r < c.upTo)?.name;
+}
+
+export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: TcpDeps): void {
+  const name = pickCluster(plan);
+  const cluster = name ? deps.clusters.get(name) : undefined;
+  const host = cluster?.pick(conn.originalDst);
+  if (!cluster || !host) {
+    if (cluster) cluster.stats.upstream_cx_none_healthy++;
+    log.debug('no upstream for tcp connection', { cluster: name });
+    down.destroy();
+    return;
+  }
+  if (!cluster.admit()) {
+    cluster.stats.upstream_rq_pending_overflow++;
+    down.destroy();
+    return;
+  }
+  deps.stats.recordTcp(cluster.plan.name, 'open');
+  host.active++;
+  const up = net.connect({ host: host.address, port: host.port, allowHalfOpen: true });
+  const connectTimer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.plan.connectTimeoutMs);
+  let sent = 0;
+  let received = 0;
+  let closed = 0;
+  const onClose = () => {
+    if (++closed < 2) return;
+    host.active--;
+    cluster.release();
+    deps.stats.recordTcp(cluster.plan.name, 'close', sent, received);
+  };
+  up.once('connect', () => clearTimeout(connectTimer));
+  up.on('error', (err) => {
+    if (!up.connecting) log.debug('upstream tcp error', { error: err.message });
+    else cluster.stats.upstream_cx_connect_fail++;
+    down.destroy();
+  });
+  down.on('error', () => up.destroy());
+  down.on('data', (c: Buffer) => { received += c.length; });
+  up.on('data', (c: Buffer) => { sent += c.length; });
+  down.pipe(up);
+  up.pipe(down);
+  down.resume();
+  up.once('close', () => { clearTimeout(connectTimer); down.destroy(); onClose(); });
+  down.once('close', () => { if (up.writableFinished || up.destroyed) up.destroy(); else up.end(); onClose(); });
+  if (plan.idleTimeoutMs > 0) {
+    const idle = () => { down.destroy(); up.destroy(); };
+    down.setTimeout(plan.idleTimeoutMs, idle);
+    up.setTimeout(plan.idleTimeoutMs, idle);
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The proxy's ADS client over grpc-js: Delta (default) or State-of-the-World.
+ * Resources are decoded and validated through the resource-type table; a
+ * response is applied completely or not at all: an invalid resource NACKs the
+ * whole response with every error and its field path, keeping the last good
+ * config. The stream reconnects with jittered back-off; the applied config
+ * stays in force while disconnected.
+ */
+import { create } from '@bufbuild/protobuf';
+import { credentials, makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import { adsServiceDefinition } from '../../xds/ads-service.js';
+import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import {
+  DeltaDiscoveryRequestSchema,
+  DiscoveryRequestSchema,
+  type DeltaDiscoveryResponse,
+  type DiscoveryResponse,
+} from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
+import { logger } from '../../log.js';
+import { Backoff } from './backoff.js';
+import type { AppliedResource, ResourceType, UpdateHandler } from './resource-type.js';
+import { TypeState } from './type-state.js';
+import { decodeAll } from './decode-all.js';
+
+const log = logger('xds');
+const INVALID_ARGUMENT = 3;
+
+export type XdsProtocol = 'delta' | 'sotw';
+
+export interface XdsClientOptions {
+  /** host:port of the ADS server (plaintext). */
+  address: string;
+  node: Node;
+  protocol: XdsProtocol;
+  /** Subscription order: the first types are requested first (CDS before LDS). */
+  types: ResourceType[];
+  onUpdate: UpdateHandler;
+  backoff?: Backoff;
+}
+
+type AnyStream = ClientDuplexStream<unknown, unknown>;
+const AdsClient = makeGenericClientConstructor(adsServiceDefinition, 'AggregatedDiscoveryService');
+
+export class XdsClient {
+  readonly #opts: XdsClientOptions;
+  readonly #states = new Map<string, TypeState>();
+  readonly #backoff: Backoff;
+  #client: Client | undefined;
+  #stream: AnyStream | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #connected = false;
+  /** Counters shown on the admin API. */
+  readonly counters = { acks: 0, nacks: 0, streams: 0, streamErrors: 0 };
+
+  constructor(opts: XdsClientOptions) {
+    this.#opts = opts;
+    this.#backoff = opts.backoff ?? new Backoff();
+    for (const t of opts.types) this.#states.set(t.typeUrl, new TypeState(t));
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Per-type state (read-only use: admin API, readiness). */
+  state(typeUrl: string): TypeState | undefined {
+    return this.#states.get(typeUrl);
+  }
+
+  start(): void {
+    this.#client = new AdsClient(this.#opts.address, credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 30_000,
+    });
+    this.#open();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#stream?.cancel();
+    this.#client?.close();
+  }
+
+  #open(): void {
+    if (this.#closed || !this.#client) return;
+    const c = this.#client as unknown as Record<string, () => AnyStream>;
+    const stream = this.#opts.protocol === 'delta' ? c.DeltaAggregatedResources() : c.StreamAggregatedResources();
+    this.#stream = stream;
+    this.counters.streams++;
+    let first = true;
+    stream.on('data', (msg: unknown) => {
+      if (first) {
+        first = false;
+        this.#connected = true;
+        this.#backoff.reset();
+        log.info('ads stream established', { address: this.#opts.address, protocol: this.#opts.protocol });
+      }
+      try {
+        if (this.#opts.protocol === 'delta') this.#onDelta(msg as DeltaDiscoveryResponse);
+        else this.#onSotw(msg as DiscoveryResponse);
+      } catch (err) {
+        log.error('applying xds response failed', { error: String(err) });
+      }
+    });
+    stream.on('error', (err: Error) => {
+      this.counters.streamErrors++;
+      if (!this.#closed) log.warn('ads stream error', { error: err.message });
+    });
+    stream.on('close', () => this.#retry(stream));
+    stream.on('end', () => this.#retry(stream));
+    this.#sendInitial(stream);
+  }
+
+  #retry(stream: AnyStream): void {
+    if (this.#stream !== stream || this.#closed) return;
+    this.#stream = undefined;
+    this.#connected = false;
+    stream.cancel();
+    const delay = this.#backoff.next();
+    log.info('ads stream closed; reconnecting', { delayMs: delay });
+    this.#timer = setTimeout(() => this.#open(), delay);
+  }
+
+  #sendInitial(stream: AnyStream): void {
+    let node: Node | undefined = this.#opts.node;
+    for (const st of this.#states.values()) {
+      st.sent = new Set();
+      if (!st.subscribed) continue;
+      this.#request(stream, st, node, undefined, true);
+      node = undefined;
+    }
+  }
+
+  #request(stream: AnyStream, st: TypeState, node?: Node, nack?: { nonce: string; detail: string }, first = false): void {
+    if (this.#opts.protocol === 'delta') {
+      const subscribe = st.type.wildcard ? [] : [...st.names].filter((n) => !st.sent.has(n));
+      const unsubscribe = st.type.wildcard ? [] : [...st.sent].filter((n) => !st.names.has(n));
+      // Known versions go only in a stream's first request for the type, so the server can skip unchanged resources.
+      const initial = first ? st.versions() : {};
+      st.sent = new Set(st.names);
+      stream.write(create(DeltaDiscoveryRequestSchema, {
+        node,
+        typeUrl: st.type.typeUrl,
+        resourceNamesSubscribe: subscribe,
+        resourceNamesUnsubscribe: unsubscribe,
+        initialResourceVersions: initial,
+      }));
+      return;
+    }
+    stream.write(create(DiscoveryRequestSchema, {
+      node,
+      typeUrl: st.type.typeUrl,
+      versionInfo: st.version,
+      responseNonce: nack?.nonce ?? st.nonce,
+      resourceNames: st.type.wildcard ? [] : [...st.names].sort(),
+      errorDetail: nack ? create(StatusSchema, { code: INVALID_ARGUMENT, message: nack.detail }) : undefined,
+    }));
+  }
+
+  #ackDelta(st: TypeState, nonce: string, detail?: string): void {
+    this.#stream?.write(create(DeltaDiscoveryRequestSchema, {
+      typeUrl: st.type.typeUrl,
+      responseNonce: nonce,
+      errorDetail: detail === undefined ? undefined : create(StatusSchema, { code: INVALID_ARGUMENT, message: detail }),
+    }));
+  }
+
+  #onDelta(resp: DeltaDiscoveryResponse): void {
+    const st = this.#states.get(resp.typeUrl);
+    if (!st) {
+      log.warn('response for an unknown type', { typeUrl: resp.typeUrl });
+      return;
+    }
+    const result = decodeAll(st.type, resp.resources.map((r) => ({ any: r.resource, name: r.name, version: r.version })));
+    if (!result.ok) return this.#nack(st, resp.nonce, result.detail);
+    for (const r of result.applied) st.resources.set(r.name, r);
+    for (const name of resp.removedResources) st.resources.delete(name);
+    this.#accepted(st, resp.systemVersionInfo, resp.nonce);
+    this.#ackDelta(st, resp.nonce);
+    this.#followDependencies(st);
+  }
+
+  #onSotw(resp: DiscoveryResponse): void {
+    const st = this.#states.get(resp.typeUrl);
+    if (!st) return;
+    const result = decodeAll(st.type, resp.resources.map((any) => ({ any, name: undefined, version: resp.versionInfo })));
+    if (!result.ok) return this.#nack(st, resp.nonce, result.detail);
+    if (st.type.wildcard) st.resources.clear();
+    for (const r of result.applied) st.resources.set(r.name, r);
+    st.version = resp.versionInfo;
+    this.#accepted(st, resp.versionInfo, resp.nonce);
+    if (this.#stream) this.#request(this.#stream, st);
+    this.#followDependencies(st);
+  }
+
+  #nack(st: TypeState, nonce: string, detail: string): void {
+    this.counters.nacks++;
+    st.rejected++;
+    st.nonce = nonce;
+    st.lastNack = { detail, nonce, at: new Date() };
+    log.warn('rejecting xds update (NACK); keeping the last good config', { type: st.type.short, detail });
+    if (this.#opts.protocol === 'delta') this.#ackDelta(st, nonce, detail);
+    else if (this.#stream) this.#request(this.#stream, st, undefined, { nonce, detail });
+  }
+
+  /** Applies before acknowledging: the handler has run when the server sees the ACK. */
+  #accepted(st: TypeState, version: string, nonce: string): void {
+    this.counters.acks++;
+    st.accepted++;
+    st.nonce = nonce;
+    st.received = true;
+    st.lastNack = undefined;
+    if (version) st.version = version;
+    this.#opts.onUpdate(st.type.typeUrl, st.resources);
+  }
+
+  /** LDS → RDS and CDS → EDS: subscribe to what the accepted resources reference, drop the rest. */
+  #followDependencies(st: TypeState): void {
+    const dep = st.type.dependency;
+    if (!dep) return;
+    const child = this.#states.get(dep.typeUrl);
+    if (!child) return;
+    const names = dep.names([...st.resources.values()].map((r) => r.value));
+    if (sameSet(names, child.names)) return;
+    child.names = names;
+    let removed = false;
+    for (const name of [...child.resources.keys()]) {
+      if (!names.has(name)) {
+        child.resources.delete(name);
+        removed = true;
+      }
+    }
+    if (removed) this.#opts.onUpdate(child.type.typeUrl, child.resources);
+    if (this.#stream) this.#request(this.#stream, child);
+  }
+
+  /** True once LDS and CDS were accepted and every referenced RDS/EDS resource arrived. */
+  initialFetchDone(): boolean {
+    for (const st of this.#states.values()) {
+      if (st.type.wildcard && !st.received) return false;
+      if (!st.type.wildcard) for (const n of st.names) if (!st.resources.has(n)) return false;
+    }
+    return true;
+  }
+
+  /** Snapshot for the admin API. */
+  resources(typeUrl: string): ReadonlyMap<string, AppliedResource> {
+    return this.#states.get(typeUrl)?.resources ?? new Map();
+  }
+}
+
+function sameSet(a: Set<string>, b: Set<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}

@@ -1,0 +1,35 @@
+/**
+ * The resource-type table shared by the proxy's xDS client (grpc-js-xds's
+ * structure): for each type URL, how to decode and validate a resource, and
+ * which resources of another type it depends on (LDS → RDS, CDS → EDS).
+ */
+import type { Any } from '@bufbuild/protobuf/wkt';
+
+/** Result of decoding one resource: a compiled value, or every problem found with its field path. */
+export type Decoded<T> =
+  | { ok: true; name: string; value: T }
+  | { ok: false; name: string; errors: string[] };
+
+export interface ResourceType<T = unknown> {
+  readonly typeUrl: string;
+  /** "LDS", "RDS", ... for logs and error details. */
+  readonly short: string;
+  /** Listener and Cluster: an empty subscription means all resources. */
+  readonly wildcard: boolean;
+  /** Decodes the Any, validates it and compiles it for use; never throws. */
+  decode(any: Any): Decoded<T>;
+  /** Names of resources of `dependency.typeUrl` that the given resources reference. */
+  readonly dependency?: { typeUrl: string; names(values: Iterable<T>): Set<string> };
+}
+
+/** One accepted resource as the client holds it (also what /config_dump shows). */
+export interface AppliedResource<T = unknown> {
+  name: string;
+  version: string;
+  value: T;
+  raw: Any;
+  lastUpdated: Date;
+}
+
+/** Receives each accepted update of one type: the complete current set of that type. */
+export type UpdateHandler = (typeUrl: string, resources: ReadonlyMap<string, AppliedResource>) => void;

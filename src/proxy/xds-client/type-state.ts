@@ -1,0 +1,41 @@
+/** What the client knows about one resource type on the current and previous streams. */
+import type { AppliedResource, ResourceType } from './resource-type.js';
+
+export interface NackRecord {
+  detail: string;
+  nonce: string;
+  at: Date;
+}
+
+export class TypeState {
+  readonly type: ResourceType;
+  /** Explicit names; ignored while `type.wildcard`. */
+  names = new Set<string>();
+  readonly resources = new Map<string, AppliedResource>();
+  /** SotW version_info of the last accepted response. */
+  version = '';
+  nonce = '';
+  /** Whether at least one response (or removal) for this type was accepted. */
+  received = false;
+  lastNack: NackRecord | undefined;
+  /** Envoy's <type>.update_success / update_rejected. */
+  accepted = 0;
+  rejected = 0;
+  /** Names subscribed on the current stream (Delta diffing). */
+  sent = new Set<string>();
+
+  constructor(type: ResourceType) {
+    this.type = type;
+  }
+
+  get subscribed(): boolean {
+    return this.type.wildcard || this.names.size > 0;
+  }
+
+  /** Initial resource versions for a Delta reconnect. */
+  versions(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const r of this.resources.values()) out[r.name] = r.version;
+    return out;
+  }
+}

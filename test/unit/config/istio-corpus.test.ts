@@ -1,0 +1,74 @@
+/**
+ * Real Istio YAML (istioctl analyze's test data) as a corpus of valid input:
+ * every document of a supported kind must validate, except the documented
+ * cases below, which are invalid on purpose or invalid for Kubernetes itself.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileProblems, loadConfigText } from '../../../src/config/load-config.js';
+
+const corpus = '/work/shared/conformance/istio-analyze';
+
+/** file → the reasons (substrings) of its expected problems, with why. */
+const expected: Record<string, string[]> = {
+  // MeshConfig / MeshNetworks documents, not Kubernetes objects.
+  'common/meshconfig.yaml': ['apiVersion and kind must be set'],
+  'common/meshnetworks.yaml': ['apiVersion and kind must be set'],
+  'mesh-with-automtls.yaml': ['apiVersion and kind must be set'],
+  'serviceentry-address-allocated-mesh-cfg.yaml': ['apiVersion and kind must be set'],
+  'serviceentry-missing-addresses-protocol-mesh-cfg.yaml': ['apiVersion and kind must be set'],
+  'telemetry-lightstep-meshconfig.yaml': ['apiVersion and kind must be set'],
+  // An upper-case name and no spec: the API server would refuse it.
+  'condition-analyzer.yaml': ['spec: required field is missing', 'metadata.name: "negative-condition-svcEntry" is not a valid DNS-1123 name'],
+  // Service port protocol HTTP/HTTPS: Kubernetes accepts only TCP, UDP, SCTP (the analyzer tests bypass the API server).
+  'deployment-multi-service-different-ns.yaml': ['protocol: must be one of TCP, UDP, SCTP (got "HTTP")'],
+  'deployment-multi-service.yaml': Array<string>(5).fill('protocol: must be one of TCP, UDP, SCTP (got "HTTP")'),
+  'virtualservice_route_rule_no_effects_ingress.yaml': ['protocol: must be one of TCP, UDP, SCTP (got "HTTP")'],
+  'virtualservice_destinationhosts.yaml': [
+    'protocol: must be one of TCP, UDP, SCTP (got "HTTP")',
+    'protocol: must be one of TCP, UDP, SCTP (got "HTTPS")',
+    // "test destination null": invalid on purpose, and Istio's webhook says "total destination weight 0 != 100".
+    'weights of 2 destinations must sum to 100 (got 0)',
+    'route[0].destination: required field is missing',
+  ],
+  // An http route with only a deprecated fault.delay.percent: Istio's webhook rejects it too.
+  'deprecation.yaml': ['one of route, redirect, directResponse or delegate must be set', 'one of fixedDelay, exponentialDelay must be set'],
+  // A container without a name: the API server requires one.
+  'sidecar-default-selector.yaml': ['spec.containers[0].name: required field is missing'],
+};
+
+function corpusFiles(dir: string, rel = ''): string[] {
+  return readdirSync(join(dir, rel))
+    .sort()
+    .flatMap((name) => {
+      const r = rel === '' ? name : `${rel}/${name}`;
+      if (statSync(join(dir, r)).isDirectory()) return corpusFiles(dir, r);
+      return /\.ya?ml$/.test(name) ? [r] : [];
+    });
+}
+
+test('istio-analyze corpus: supported kinds validate, unknown kinds are only reported as such', { skip: !existsSync(corpus) && `${corpus} not present` }, () => {
+  const files = corpusFiles(corpus);
+  assert.ok(files.length > 50, `corpus has ${files.length} files`);
+  let accepted = 0;
+  for (const file of files) {
+    const loaded = loadConfigText(file, readFileSync(join(corpus, file), 'utf8'));
+    accepted += loaded.documents.filter((d) => d.object).length;
+    const problems = fileProblems(loaded).filter((p) => !p.reason.startsWith('unknown kind '));
+    assert.ok(problems.every((p) => !p.reason.includes('unknown field')), `${file}: ${problems.map((p) => p.reason).join('\n')}`);
+    const want = expected[file] ?? [];
+    assert.equal(problems.length, want.length, `${file}:\n${problems.map((p) => `${p.line}: ${p.reason}`).join('\n')}`);
+    for (const w of want) assert.ok(problems.some((p) => p.reason.includes(w)), `${file}: expected a problem containing ${w}`);
+  }
+  // Hundreds of real objects were accepted, not just skipped.
+  assert.ok(accepted > 300, `accepted ${accepted}`);
+});
+
+test('istio-analyze corpus: kind List items are expanded and validated', { skip: !existsSync(corpus) && `${corpus} not present` }, () => {
+  const loaded = loadConfigText('analyze-list-type.yaml', readFileSync(join(corpus, 'analyze-list-type.yaml'), 'utf8'));
+  const kinds = fileProblems(loaded).filter((p) => p.reason.startsWith('unknown kind Gateway'));
+  assert.ok(kinds.length >= 3);
+  assert.ok(kinds.every((p) => p.line > 1));
+});

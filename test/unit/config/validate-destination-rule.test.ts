@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { problemsOf, reasonsOf, yaml } from './helpers.js';
+
+const dr = yaml`
+  apiVersion: networking.istio.io/v1
+  kind: DestinationRule
+  metadata:
+    name: reviews
+    namespace: bookinfo
+  spec:
+    host: reviews.bookinfo.svc.cluster.local
+    trafficPolicy:
+      loadBalancer:
+        simple: LEAST_REQUEST
+      connectionPool:
+        tcp: {maxConnections: 100, connectTimeout: 30ms}
+        http: {http1MaxPendingRequests: 10, maxRequestsPerConnection: 1, idleTimeout: 1h}
+      outlierDetection:
+        consecutive5xxErrors: 7
+        interval: 5m
+        baseEjectionTime: 15m
+      tls:
+        mode: ISTIO_MUTUAL
+    subsets:
+    - name: v1
+      labels:
+        version: v1
+    - name: v2
+      labels:
+        version: v2
+      trafficPolicy:
+        loadBalancer:
+          consistentHash:
+            httpCookie: {name: user, ttl: 0s}
+        portLevelSettings:
+        - port: {number: 9080}
+          tls: {mode: DISABLE}
+`;
+
+test('a full DestinationRule is valid', () => {
+  assert.deepEqual(reasonsOf(dr), []);
+});
+
+test('subset names are unique', () => {
+  const problems = problemsOf(dr.replace('- name: v2', '- name: v1'));
+  assert.deepEqual(problems.map((p) => [p.line, p.reason]), [
+    [24, 'DestinationRule bookinfo/reviews: spec.subsets[1].name: duplicate subset name "v1" (first at subsets[0])'],
+  ]);
+});
+
+test('loadBalancer.simple is an enum', () => {
+  assert.deepEqual(problemsOf(dr.replace('LEAST_REQUEST', 'ROUNDROBIN')).map((p) => [p.line, p.reason]), [
+    [10, 'DestinationRule bookinfo/reviews: spec.trafficPolicy.loadBalancer.simple: must be one of UNSPECIFIED, LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST (got "ROUNDROBIN")'],
+  ]);
+  for (const ok of ['ROUND_ROBIN', 'RANDOM', 'LEAST_CONN', 'PASSTHROUGH']) assert.deepEqual(reasonsOf(dr.replace('LEAST_REQUEST', ok)), [], ok);
+});
+
+test('tls.mode is an enum, at every level', () => {
+  assert.deepEqual(reasonsOf(dr.replace('mode: ISTIO_MUTUAL', 'mode: STRICT').replace('mode: DISABLE', 'mode: OFF')), [
+    'DestinationRule bookinfo/reviews: spec.trafficPolicy.tls.mode: must be one of DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL (got "STRICT")',
+    'DestinationRule bookinfo/reviews: spec.subsets[1].trafficPolicy.portLevelSettings[0].tls.mode: must be one of DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL (got "OFF")',
+  ]);
+  for (const ok of ['SIMPLE', 'MUTUAL', 'DISABLE']) assert.deepEqual(reasonsOf(dr.replace('ISTIO_MUTUAL', ok)), [], ok);
+});
+
+test('durations in traffic policies must parse', () => {
+  assert.deepEqual(reasonsOf(dr.replace('interval: 5m', 'interval: 5 minutes').replace('ttl: 0s', 'ttl: forever')), [
+    'DestinationRule bookinfo/reviews: spec.trafficPolicy.outlierDetection.interval: "5 minutes" is not a duration (e.g. "1.5s", "100ms", "2m")',
+    'DestinationRule bookinfo/reviews: spec.subsets[1].trafficPolicy.loadBalancer.consistentHash.httpCookie.ttl: "forever" is not a duration (e.g. "1.5s", "100ms", "2m")',
+  ]);
+});
+
+test('host is required; simple and consistentHash exclude each other', () => {
+  assert.deepEqual(reasonsOf(dr.replace('  host: reviews.bookinfo.svc.cluster.local\n', '')), [
+    'DestinationRule bookinfo/reviews: spec.host: required field is missing',
+  ]);
+  const both = dr.replace('simple: LEAST_REQUEST', 'simple: LEAST_REQUEST\n      consistentHash: {useSourceIp: true}');
+  assert.deepEqual(reasonsOf(both), ['DestinationRule bookinfo/reviews: spec.trafficPolicy.loadBalancer.consistentHash: simple and consistentHash cannot be used together']);
+});
+
+test('numeric limits are non-negative integers', () => {
+  assert.deepEqual(reasonsOf(dr.replace('maxConnections: 100', 'maxConnections: -1').replace('consecutive5xxErrors: 7', 'consecutive5xxErrors: "7"')), [
+    'DestinationRule bookinfo/reviews: spec.trafficPolicy.connectionPool.tcp.maxConnections: must be an integer >= 0 (got -1)',
+    'DestinationRule bookinfo/reviews: spec.trafficPolicy.outlierDetection.consecutive5xxErrors: must be an integer >= 0',
+  ]);
+});
