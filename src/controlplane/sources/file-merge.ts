@@ -15,7 +15,6 @@ export interface FileContribution {
   readonly parsedOnce: boolean;
 }
 
-export const emptyContribution: FileContribution = { objects: [], problems: [], parsedOnce: false };
 
 /**
  * What a file contributes now. A syntax error keeps the previous objects of

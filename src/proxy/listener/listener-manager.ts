@@ -97,6 +97,7 @@ export class ListenerManager {
 
   #onConnection(b: Bound, socket: Socket): void {
     b.sockets.add(socket);
+    socket.setNoDelay(true);
     socket.once('close', () => b.sockets.delete(socket));
     socket.on('error', () => undefined);
     const dst = originalDestination(socket);

@@ -8,7 +8,7 @@ import { Agent, request } from 'undici';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { echoBackend, eventually, startProxy, type Backend, type RunningProxy } from './harness.js';
-import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig } from './xds-builders.js';
+import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig, type RouteInit } from './xds-builders.js';
 
 describe('proxy: HTTP routing', () => {
   const ads = new FakeAdsServer();
@@ -61,7 +61,7 @@ describe('proxy: HTTP routing', () => {
             requestHeadersToRemove: ['x-secret'],
             responseHeadersToAdd: [{ header: { key: 'x-resp', value: 'yes' } }],
             responseHeadersToRemove: ['x-backend'],
-          },
+          } as RouteInit,
           { ...prefixRoute('/nohost', 'empty'), name: 'nohost' },
           { ...prefixRoute('/nocluster', 'missing'), name: 'nocluster' },
           { ...prefixRoute('/api', 'a', { prefixRewrite: '/v2' }), name: 'rewrite' },

@@ -287,6 +287,11 @@ const actionCases: Case[] = [
       assert.deepEqual([cookie.name, cookie.ttl!.seconds], ['sess', 10n]);
     },
   },
+  {
+    feature: 'decorator: destination host:port or VirtualService name:port, then the path',
+    http: '- match: [{uri: {prefix: /api}}]\n  route: [{destination: {host: reviews}}]\n- route: [{destination: {host: reviews, subset: a}, weight: 1}, {destination: {host: reviews, subset: b}, weight: 1}]',
+    check: ([a, b]) => assert.deepEqual([a!.decorator!.operation, b!.decorator!.operation], [`${reviews}:9080/api*`, 'reviews:9080/*']),
+  },
   { feature: 'route name is http[].name', http: '- name: reviews-v2-route\n  route: [{destination: {host: reviews}}]', check: ([r]) => assert.equal(r!.name, 'reviews-v2-route') },
 ];
 
