@@ -64,7 +64,8 @@ async function replaceFamily(backend: Backend, family: Family, rules: Rule[], re
     return '';
   }
   const input = renderRestore(rules, findStale(saved));
-  if (input !== '') await runChecked(backend.restore(family), ['--noflush'], input);
+  // --wait: the legacy back end's xtables lock is shared by every namespace (pods starting together).
+  if (input !== '') await runChecked(backend.restore(family), ['--noflush', '--wait', '10'], input);
   return input;
 }
 

@@ -14,7 +14,7 @@ import type {
 import type { ConfigState } from '../sources/source.js';
 import type { MeshEndpoint, MeshModel, MeshService, Workload } from './model.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
-import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload } from './workloads.js';
+import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload, type WorkloadIndex } from './workloads.js';
 import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
 import { PolicyIndex } from './policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
@@ -113,13 +113,17 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const seByName = new Map(b.serviceEntries.map((se) => [`${se.metadata.namespace ?? 'default'}/${se.metadata.name}`, se]));
   const endpoints = buildEndpoints(services, { workloads: wIndex, podReady: ready, slices: slicesByService(b.slices), serviceEntries: seByName });
   const policies = new PolicyIndex(b, domainSuffix, rootNamespace);
-  return new Model(state.revision, domainSuffix, opts.trustDomain ?? domainSuffix, rootNamespace, services, byHost, endpoints, wIndex, policies);
+  return new Model(state.revision, domainSuffix, opts.trustDomain ?? domainSuffix, rootNamespace, services, { byHost, endpoints, workloads: wIndex, policies });
 }
 
 const none: readonly never[] = Object.freeze([]);
 
 class Model implements MeshModel {
   readonly #selecting = new Map<string, MeshService[]>();
+  readonly #byHost: ReadonlyMap<string, MeshService>;
+  readonly #eps: EndpointIndex;
+  readonly #wl: WorkloadIndex;
+  readonly #policies: PolicyIndex;
 
   constructor(
     readonly revision: number,
@@ -127,11 +131,12 @@ class Model implements MeshModel {
     readonly trustDomain: string,
     readonly rootNamespace: string,
     readonly services: readonly MeshService[],
-    private readonly byHost: ReadonlyMap<string, MeshService>,
-    private readonly eps: EndpointIndex,
-    private readonly wl: ReturnType<typeof indexWorkloads>,
-    private readonly policies: PolicyIndex,
+    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex },
   ) {
+    this.#byHost = indexes.byHost;
+    this.#eps = indexes.endpoints;
+    this.#wl = indexes.workloads;
+    this.#policies = indexes.policies;
     // Services with a selector, by namespace: the candidates for servicesForWorkload.
     for (const s of services) {
       if (isEmpty(s.selector)) continue;
@@ -142,19 +147,19 @@ class Model implements MeshModel {
   }
 
   service(hostname: string): MeshService | undefined {
-    return this.byHost.get(hostname);
+    return this.#byHost.get(hostname);
   }
 
   endpoints(hostname: string, servicePort: number): readonly MeshEndpoint[] {
-    return this.eps.get(hostname)?.get(servicePort) ?? none;
+    return this.#eps.get(hostname)?.get(servicePort) ?? none;
   }
 
   workloadByIp(ip: string): Workload | undefined {
-    return this.wl.byIp.get(ip);
+    return this.#wl.byIp.get(ip);
   }
 
   workload(namespace: string, name: string): Workload | undefined {
-    return this.wl.byName.get(`${namespace}/${name}`);
+    return this.#wl.byName.get(`${namespace}/${name}`);
   }
 
   servicesForWorkload(namespace: string, labels: Readonly<Record<string, string>>): readonly MeshService[] {
@@ -162,22 +167,22 @@ class Model implements MeshModel {
   }
 
   virtualServices(fromNamespace: string): readonly VirtualService[] {
-    return this.policies.virtualServices(fromNamespace);
+    return this.#policies.virtualServices(fromNamespace);
   }
 
   destinationRule(hostname: string, fromNamespace: string): DestinationRule | undefined {
-    return this.policies.destinationRule(hostname, fromNamespace, this.byHost.get(hostname)?.namespace);
+    return this.#policies.destinationRule(hostname, fromNamespace, this.#byHost.get(hostname)?.namespace);
   }
 
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined {
-    return this.policies.sidecarFor(namespace, labels);
+    return this.#policies.sidecarFor(namespace, labels);
   }
 
   peerAuthentications(namespace: string): readonly PeerAuthentication[] {
-    return this.policies.peerAuthentications(namespace);
+    return this.#policies.peerAuthentications(namespace);
   }
 
   authorizationPolicies(namespace: string): readonly AuthorizationPolicy[] {
-    return this.policies.authorizationPolicies(namespace);
+    return this.#policies.authorizationPolicies(namespace);
   }
 }

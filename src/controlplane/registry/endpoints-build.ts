@@ -52,6 +52,8 @@ function isReady(w: Workload, inputs: EndpointInputs): boolean {
 
 function fromSlices(index: EndpointIndex, svc: MeshService, slices: EndpointSlice[], inputs: EndpointInputs): void {
   for (const slice of slices) {
+    // FQDN slices carry host names, which EDS cannot express.
+    if (slice.addressType === 'FQDN') continue;
     for (const sp of slice.ports ?? []) {
       const port = svc.ports.find((p) => p.name === (sp.name ?? ''));
       if (!port || sp.port === undefined) continue;

@@ -45,6 +45,21 @@ function dnsSelf(svc: MeshService, port: number): MeshEndpoint {
 }
 
 /**
+ * gRPC's xDS client knows ROUND_ROBIN and RING_HASH only and rejects the
+ * whole cluster otherwise: other simple policies become ROUND_ROBIN, MAGLEV
+ * becomes RING_HASH (the same hash policy on the route still applies).
+ */
+function grpcLoadBalancer(c: Cluster): void {
+  if (c.lbPolicy === Cluster_LbPolicy.MAGLEV) {
+    c.lbPolicy = Cluster_LbPolicy.RING_HASH;
+    c.lbConfig = { case: undefined };
+  } else if (c.lbPolicy !== Cluster_LbPolicy.RING_HASH) {
+    c.lbPolicy = Cluster_LbPolicy.ROUND_ROBIN;
+    c.lbConfig = { case: undefined };
+  }
+}
+
+/**
  * One outbound cluster (subset undefined for the default one). The DestinationRule
  * is the one that applies to the proxy's namespace; its policies are merged in
  * Istio's order (destination-rule.ts).
@@ -66,7 +81,10 @@ export function outboundCluster(
   });
   discovery(c, svc, port.port, generator, subset?.labels ? endpoints.filter((e) => selectorMatches(subset.labels, e.labels)) : endpoints);
   // An ORIGINAL_DST cluster has no load balancer of its own to choose.
-  if (c.lbPolicy !== Cluster_LbPolicy.CLUSTER_PROVIDED) applyLoadBalancer(c, policy.loadBalancer);
+  // gRPC has no ORIGINAL_DST: PASSTHROUGH is ignored for it, like any policy it cannot run.
+  const lb = generator === 'grpc' && policy.loadBalancer?.simple === 'PASSTHROUGH' ? undefined : policy.loadBalancer;
+  if (c.lbPolicy !== Cluster_LbPolicy.CLUSTER_PROVIDED) applyLoadBalancer(c, lb);
+  if (generator === 'grpc') grpcLoadBalancer(c);
   if (generator === 'envoy') applyHttpOptions(c, policy.connectionPool, isHttp2Protocol(port.protocol), isHttpProtocol(port.protocol));
   applyOutlierDetection(c, policy.outlierDetection);
   c.transportSocket = upstreamTransportSocket(policy.tls, istioMtlsSni(port.port, subset?.name, svc.hostname), svc.hostname);

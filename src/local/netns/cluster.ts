@@ -87,9 +87,11 @@ export class NetnsCluster {
     await sh('ip', '-n', ns, 'addr', 'add', `${this.gateway}/24`, 'dev', 'br0');
     await sh('ip', '-n', ns, 'link', 'set', 'br0', 'up');
     // The node routes between pods (all pod traffic comes via the gateway); it has no uplink.
-    await sh('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
-    await sh('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.send_redirects=0');
-    await sh('ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.br0.send_redirects=0');
+    // Written through /proc (per network namespace) rather than sysctl(8), which minimal images lack.
+    const sysctls = ['ip_forward=1', 'conf/all/send_redirects=0', 'conf/br0/send_redirects=0']
+      .map((kv) => kv.split('='))
+      .map(([k, v]) => `echo ${v} > /proc/sys/net/ipv4/${k}`);
+    await sh('ip', 'netns', 'exec', ns, 'sh', '-c', sysctls.join(' && '));
   }
 
   pods(): Pod[] {
@@ -143,6 +145,22 @@ export class NetnsCluster {
   async addService(svc: ServicePort): Promise<void> {
     await sh('ip', 'netns', 'exec', this.nodeNetns, 'iptables', '-t', 'nat', '-A', 'PREROUTING', '-d', `${svc.clusterIp}/32`, '-p', 'tcp',
       '--dport', String(svc.port), '-j', 'DNAT', '--to-destination', `${svc.target.ip}:${svc.target.port}`);
+  }
+
+  /**
+   * Tears the cluster down on SIGINT/SIGTERM, then exits (130/143). Returns
+   * a function that removes the handlers (call it after a normal teardown).
+   */
+  teardownOnSignals(): () => void {
+    const handler = (signal: NodeJS.Signals) => {
+      void this.teardown().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
   }
 
   /** Removes every namespace, veth, /etc/netns entry and marker this run created. Safe to call twice. */

@@ -67,9 +67,9 @@ export async function destroyMesh(mesh: Mesh): Promise<void> {
 
 /** Starts an identity server in the pod and waits (bounded) for its "ready". */
 export async function startServer(
-  mesh: Mesh, pod: Pod, name: string, ports: number[], uid: number | undefined, transparent = false,
+  mesh: Mesh, pod: Pod, name: string, ports: number[], uid: number | undefined, transparent = false, udp = false,
 ): Promise<ChildProcess> {
-  const args = [SCRIPTS.server, name, ports.join(','), ...(transparent ? ['--transparent'] : [])];
+  const args = [SCRIPTS.server, name, ports.join(','), ...(transparent ? ['--transparent'] : []), ...(udp ? ['--udp'] : [])];
   // A TPROXY listener needs IP_TRANSPARENT, hence NET_ADMIN, as Istio's proxy has in that mode.
   const caps = transparent ? { ambientCaps: ['net_admin'] } : {};
   const child = spawnInPod(pod, process.execPath, args, uid === undefined ? {} : { uid, ...caps });
@@ -97,8 +97,11 @@ export async function stopChild(mesh: Mesh, child: ChildProcess): Promise<void> 
 }
 
 /** Connects from the pod as `uid` and returns what answered (or {error}). */
-export async function connectFrom(pod: Pod, uid: number, host: string, port: number): Promise<Partial<Identity> & { error?: string }> {
-  const r = await runInPod(pod, process.execPath, [SCRIPTS.client, host, String(port)], { uid, timeoutMs: 10_000 });
+export async function connectFrom(
+  pod: Pod, uid: number, host: string, port: number, udp = false,
+): Promise<Partial<Identity> & { error?: string }> {
+  const args = [SCRIPTS.client, host, String(port), ...(udp ? ['--udp'] : [])];
+  const r = await runInPod(pod, process.execPath, args, { uid, timeoutMs: 10_000 });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Partial<Identity> & { error?: string };

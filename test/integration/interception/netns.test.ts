@@ -92,6 +92,22 @@ describe('pods as network namespaces', { skip: skipReason() }, () => {
     assert.ok(!existsSync(`/etc/netns/trellis-${runId}-x`));
   });
 
+  test('Ctrl-C (SIGINT) tears the cluster down', async () => {
+    const script = `const m = await import(${JSON.stringify(NETNS_INDEX)});
+      const c = await m.NetnsCluster.create({ removeStale: false }); await c.addPod('s'); c.teardownOnSignals();
+      console.log(c.runId); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const runId = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('run did not start')), 15_000);
+      child.stdout.setEncoding('utf8').once('data', (d: string) => { clearTimeout(timer); resolve(d.trim()); });
+    });
+    assert.ok((await listOurNamespaces()).includes(`trellis-${runId}-s`));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    assert.ok(!(await listOurNamespaces()).some((n) => n.includes(`-${runId}-`)));
+  });
+
   test('teardown removes everything it created', async () => {
     const c2 = await NetnsCluster.create({ removeStale: false });
     const p = await c2.addPod('t');

@@ -5,6 +5,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { runInPod } from '../../../src/local/netns/index.js';
 import {
   APP_UID, PROXY_UID, applyIn, connectFrom, createMesh, destroyMesh, skipReason, startServer, type Mesh,
 } from './fixture.js';
@@ -15,6 +16,8 @@ describe('REDIRECT interception', { skip: skipReason() }, () => {
   before(async () => {
     mesh = await createMesh();
     await startServer(mesh, mesh.app, 'proxy', [15001, 15006], PROXY_UID);
+    await startServer(mesh, mesh.app, 'dns', [15053], PROXY_UID, false, true);
+    await startServer(mesh, mesh.app, 'dns-tcp', [15053], PROXY_UID);
   });
   after(async () => {
     if (mesh) await destroyMesh(mesh);
@@ -33,6 +36,18 @@ describe('REDIRECT interception', { skip: skipReason() }, () => {
     assert.equal(r.listener, 15001);
     assert.equal(r.orig, '10.96.0.10:80');
     assert.equal(r.peer?.split(':')[0], mesh.app.ip);
+  });
+
+  test('IPv6: outbound connections are captured by the ip6tables rules', async (t) => {
+    const addr = await runInPod(mesh.app, 'ip', ['-6', 'addr', 'add', 'fd00:244::10/128', 'dev', 'eth0', 'nodad']);
+    if (addr.code !== 0) return t.skip(`no IPv6 in the pod namespace: ${addr.stderr.trim()}`);
+    // A route is needed for the routing decision; capture happens before any neighbour lookup.
+    assert.equal((await runInPod(mesh.app, 'ip', ['-6', 'route', 'add', 'fd00:96::/64', 'dev', 'eth0'])).code, 0);
+    await applyIn(mesh.app, []);
+    const r = await connectFrom(mesh.app, APP_UID, 'fd00:96::1', 80);
+    assert.equal(r.name, 'proxy');
+    assert.equal(r.listener, 15001);
+    assert.equal(r.orig, 'fd00:96::1:80');
   });
 
   test('the proxy uid is not captured', async () => {
@@ -86,6 +101,20 @@ describe('REDIRECT interception', { skip: skipReason() }, () => {
     await applyIn(mesh.app, ['-b', '9090']);
     assert.equal((await connectFrom(mesh.peer, APP_UID, mesh.app.ip, 9090)).name, 'proxy');
     assert.equal((await connectFrom(mesh.peer, APP_UID, mesh.app.ip, 8080)).name, 'app');
+  });
+
+  test('DNS capture: udp and tcp 53 to the listed servers land on 15053, other servers do not', async () => {
+    await applyIn(mesh.app, ['--redirect-dns', '--dns-servers', '10.96.0.53']);
+    const viaUdp = await connectFrom(mesh.app, APP_UID, '10.96.0.53', 53, true);
+    assert.equal(viaUdp.name, 'dns');
+    assert.equal(viaUdp.listener, 15053);
+    const viaTcp = await connectFrom(mesh.app, APP_UID, '10.96.0.53', 53);
+    assert.equal(viaTcp.name, 'dns-tcp');
+    assert.equal(viaTcp.orig, '10.96.0.53:53');
+    // TCP to another server's port 53 is ordinary outbound traffic (the outbound listener)...
+    assert.equal((await connectFrom(mesh.app, APP_UID, '10.96.0.99', 53)).listener, 15001);
+    // ...and UDP to it is not captured at all (nobody answers there).
+    assert.equal((await connectFrom(mesh.app, APP_UID, '10.96.0.99', 53, true)).error, 'ETIMEDOUT');
   });
 
   test('localhost traffic of the app is left alone', async () => {

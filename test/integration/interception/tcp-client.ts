@@ -1,13 +1,35 @@
 /**
  * Test helper process (not a test): connects to HOST PORT, prints the one
  * line the server answers, or {"error": CODE}. Stands in for an unmodified
- * application. Without arguments it exits at once.
+ * application. With --udp, sends one datagram and prints the answer.
+ * Without arguments it exits at once.
  */
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 
+function udp(host: string, port: number): void {
+  const sock = createSocket('udp4');
+  const timer = setTimeout(() => {
+    process.stdout.write(JSON.stringify({ error: 'ETIMEDOUT' }) + '\n');
+    sock.close();
+  }, 3000);
+  sock.on('message', (msg) => {
+    clearTimeout(timer);
+    process.stdout.write(msg.toString('utf8').trim() + '\n');
+    sock.close();
+  });
+  sock.on('error', (err: NodeJS.ErrnoException) => {
+    clearTimeout(timer);
+    process.stdout.write(JSON.stringify({ error: err.code ?? err.message }) + '\n');
+    sock.close();
+  });
+  sock.send('query', port, host);
+}
+
 function main(argv: string[]): void {
-  const [host, port] = argv;
+  const [host, port, flag] = argv;
   if (!host || !port) return;
+  if (flag === '--udp') return udp(host, Number(port));
   let data = '';
   const s = connect({ host, port: Number(port) });
   s.setTimeout(3000, () => s.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));

@@ -109,6 +109,8 @@ describe('proxy: HTTP resilience', () => {
     assert.equal(attempts.get('a1'), 3);
     const stats = (await proxy.admin('/stats')).body;
     assert.match(stats, /cluster\.flaky\.upstream_rq_retry: [3-9]/);
+    const prom = (await proxy.admin('/stats/prometheus')).body;
+    assert.match(prom, /istio_requests_total\{[^}]*response_code="503",response_flags="URX"[^}]*\} 1/);
   });
 
   test('route timeout answers 504 with "upstream request timeout"', async () => {

@@ -1,45 +1,24 @@
 /**
- * One VirtualService per feature → the Envoy Route fields istiod would emit.
+ * Route actions and options: one VirtualService per feature → the Envoy
+ * Route fields istiod would emit.
  * Each case builds the whole RouteConfiguration "9080" from YAML and checks
  * the real generated message (after a protobuf and JSON round trip).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
-import { buildOutboundRouteConfig } from '../../../src/controlplane/translate/routes/index.js';
 import type { Route } from '../../../src/gen/envoy/config/route/v3/route_components_pb.js';
 import { RedirectAction_RedirectResponseCode as Code } from '../../../src/gen/envoy/config/route/v3/route_components_pb.js';
 import { HeaderValueOption_HeaderAppendAction as Append } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
 import { FractionalPercent_DenominatorType as Denom } from '../../../src/gen/envoy/type/v3/percent_pb.js';
 import { HTTPFaultSchema } from '../../../src/gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { xdsRegistry } from '../../../src/xds/registry.js';
-import { bookinfo, fqdn, scopeOf } from './fixture.js';
-import { actionOf, clusterOf, reviewsVs, serialised, vhost } from './check.js';
+import { fqdn } from './fixture.js';
+import { actionOf, clusterOf } from './check.js';
+import { routesFor, type Case } from './feature-case.js';
 
 const reviews = fqdn('reviews');
 const c = (subset = '', host = reviews, port = 9080) => `outbound|${port}|${subset}|${host}`;
-
-interface Case {
-  feature: string;
-  http: string;
-  extra?: string;
-  /** Further YAML documents (DestinationRules). */
-  docs?: string;
-  labels?: Record<string, string>;
-  check(routes: Route[]): void;
-}
-
-function routesFor(k: Case): Route[] {
-  const model = bookinfo(reviewsVs(k.http, k.extra) + (k.docs === undefined ? '' : `---\n${k.docs}\n`));
-  const rc = serialised(buildOutboundRouteConfig(scopeOf(model, 'default', k.labels), 9080));
-  return vhost(rc, `${reviews}:9080`).routes;
-}
-
-function headerMatch(r: Route, name: string) {
-  const h = r.match!.headers.find((x) => x.name === name);
-  assert.ok(h, `no header matcher ${name}`);
-  return h;
-}
 
 const fault = (r: Route) => {
   const any = r.typedPerFilterConfig['envoy.filters.http.fault'];
@@ -47,80 +26,6 @@ const fault = (r: Route) => {
   assert.equal(any.typeUrl, 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault');
   return anyUnpack(any, HTTPFaultSchema)!;
 };
-
-const matchCases: Case[] = [
-  { feature: 'uri exact → path', http: '- match: [{uri: {exact: /a}}]\n  route: [{destination: {host: reviews}}]', check: ([r]) => assert.deepEqual(r!.match!.pathSpecifier, { case: 'path', value: '/a' }) },
-  { feature: 'uri prefix → prefix', http: '- match: [{uri: {prefix: /api}}]\n  route: [{destination: {host: reviews}}]', check: ([r]) => assert.deepEqual(r!.match!.pathSpecifier, { case: 'prefix', value: '/api' }) },
-  {
-    feature: 'uri regex → safeRegex with googleRe2',
-    http: '- match: [{uri: {regex: "/v[0-9]+/.*"}}]\n  route: [{destination: {host: reviews}}]',
-    check: ([r]) => {
-      const p = r!.match!.pathSpecifier;
-      assert.equal(p.case, 'safeRegex');
-      assert.equal(p.case === 'safeRegex' && p.value.regex, '/v[0-9]+/.*');
-      assert.equal(p.case === 'safeRegex' && p.value.engineType.case, 'googleRe2');
-    },
-  },
-  { feature: 'ignoreUriCase → caseSensitive false', http: '- match: [{uri: {prefix: /A}, ignoreUriCase: true}]\n  route: [{destination: {host: reviews}}]', check: ([r]) => assert.equal(r!.match!.caseSensitive, false) },
-  {
-    feature: 'headers exact/prefix/regex → stringMatch',
-    http: '- match: [{headers: {end-user: {exact: jason}, x-p: {prefix: ab}, x-r: {regex: "a.*"}}}]\n  route: [{destination: {host: reviews}}]',
-    check: ([r]) => {
-      const e = headerMatch(r!, 'end-user').headerMatchSpecifier;
-      assert.equal(e.case === 'stringMatch' && e.value.matchPattern.case === 'exact' && e.value.matchPattern.value, 'jason');
-      const p = headerMatch(r!, 'x-p').headerMatchSpecifier;
-      assert.equal(p.case === 'stringMatch' && p.value.matchPattern.case === 'prefix' && p.value.matchPattern.value, 'ab');
-      const x = headerMatch(r!, 'x-r').headerMatchSpecifier;
-      assert.equal(x.case === 'stringMatch' && x.value.matchPattern.case === 'safeRegex' && x.value.matchPattern.value.regex, 'a.*');
-      assert.equal(r!.match!.headers.some((h) => h.invertMatch), false);
-    },
-  },
-  { feature: 'empty header match → presentMatch', http: '- match: [{headers: {x-any: {}}}]\n  route: [{destination: {host: reviews}}]', check: ([r]) => assert.deepEqual(headerMatch(r!, 'x-any').headerMatchSpecifier, { case: 'presentMatch', value: true }) },
-  {
-    feature: 'withoutHeaders → invertMatch',
-    http: '- match: [{withoutHeaders: {x-debug: {exact: "1"}}}]\n  route: [{destination: {host: reviews}}]',
-    check: ([r]) => assert.equal(headerMatch(r!, 'x-debug').invertMatch, true),
-  },
-  {
-    feature: 'method, authority, scheme → pseudo-headers',
-    http: '- match: [{method: {exact: GET}, authority: {prefix: reviews}, scheme: {exact: https}}]\n  route: [{destination: {host: reviews}}]',
-    check: ([r]) => {
-      for (const [n, v] of [[':method', 'GET'], [':authority', 'reviews'], [':scheme', 'https']]) {
-        const s = headerMatch(r!, n!).headerMatchSpecifier;
-        assert.equal(s.case === 'stringMatch' && s.value.matchPattern.value, v);
-      }
-    },
-  },
-  {
-    feature: 'queryParams exact/regex/prefix',
-    http: '- match: [{queryParams: {a: {exact: "1"}, b: {regex: "[0-9]+"}, c: {prefix: x}}}]\n  route: [{destination: {host: reviews}}]',
-    check: ([r]) => {
-      const q = r!.match!.queryParameters.map((p) => [p.name, p.queryParameterMatchSpecifier.case === 'stringMatch' ? p.queryParameterMatchSpecifier.value.matchPattern.case : '']);
-      assert.deepEqual(q, [['a', 'exact'], ['b', 'safeRegex'], ['c', 'prefix']]);
-    },
-  },
-  {
-    feature: 'port match: only blocks for this port, ORed blocks become routes',
-    http: '- name: r\n  match: [{name: a, port: 9080, uri: {prefix: /a}}, {name: b, port: 7000, uri: {prefix: /b}}, {name: c, uri: {prefix: /c}}]\n  route: [{destination: {host: reviews}}]',
-    check: (rs) => assert.deepEqual(rs.map((r) => [r.name, r.match!.pathSpecifier.value]), [['r.a', '/a'], ['r.c', '/c']]),
-  },
-  {
-    feature: 'sourceLabels: block applies only to matching proxies',
-    http: '- match: [{sourceLabels: {app: productpage}, uri: {prefix: /pp}}, {sourceLabels: {app: other}, uri: {prefix: /o}}]\n  route: [{destination: {host: reviews}}]',
-    labels: { app: 'productpage', version: 'v1' },
-    check: (rs) => assert.deepEqual(rs.map((r) => r.match!.pathSpecifier.value), ['/pp']),
-  },
-  {
-    feature: 'sourceNamespace: block for another namespace is skipped',
-    http: '- match: [{sourceNamespace: other, uri: {prefix: /o}}, {sourceNamespace: default, uri: {prefix: /d}}]\n  route: [{destination: {host: reviews}}]',
-    check: (rs) => assert.deepEqual(rs.map((r) => r.match!.pathSpecifier.value), ['/d']),
-  },
-  {
-    feature: 'no match block → catch-all prefix "/", later routes dropped',
-    http: '- name: first\n  route: [{destination: {host: reviews, subset: v1}}]\n- name: never\n  route: [{destination: {host: reviews, subset: v2}}]',
-    check: (rs) => assert.deepEqual(rs.map((r) => [r.name, r.match!.pathSpecifier.value, clusterOf(r)]), [['first', '/', c('v1')]]),
-  },
-];
 
 const actionCases: Case[] = [
   { feature: 'single destination with subset → cluster', http: '- route: [{destination: {host: reviews, subset: v2}}]', check: ([r]) => assert.equal(clusterOf(r!), c('v2')) },
@@ -162,8 +67,8 @@ const actionCases: Case[] = [
     },
   },
   {
-    feature: 'single destination header ops → route header ops',
-    http: '- route: [{destination: {host: reviews}, headers: {request: {add: {x-d: d}}}}]',
+    feature: 'single (live) destination header ops → route header ops',
+    http: '- route: [{destination: {host: reviews}, weight: 100, headers: {request: {add: {x-d: d}}}}, {destination: {host: reviews, subset: off}, weight: 0}]',
     check: ([r]) => assert.deepEqual(r!.requestHeadersToAdd.map((h) => [h.header!.key, h.appendAction]), [['x-d', Append.APPEND_IF_EXISTS_OR_ADD]]),
   },
   {
@@ -296,7 +201,7 @@ const actionCases: Case[] = [
 ];
 
 describe('HTTPRoute features → Envoy routes', () => {
-  for (const k of [...matchCases, ...actionCases]) test(k.feature, () => k.check(routesFor(k)));
+  for (const k of actionCases) test(k.feature, () => k.check(routesFor(k)));
 
   test('fault config unpacks through the xDS registry (typed_per_filter_config resolves)', () => {
     const [r] = routesFor({ feature: '', http: '- fault: {abort: {httpStatus: 500, percentage: {value: 1}}}\n  route: [{destination: {host: reviews}}]', check: () => {} });

@@ -53,7 +53,7 @@ export function destinationCluster(dst: Destination, ctx: RouteContext): { clust
 }
 
 /** Weight-0 destinations are dropped when others carry traffic (Istio); all-zero weights split evenly. */
-function effectiveWeights(route: readonly HTTPRouteDestination[]): { d: HTTPRouteDestination; weight: number }[] {
+export function effectiveWeights(route: readonly HTTPRouteDestination[]): { d: HTTPRouteDestination; weight: number }[] {
   const weighted = route.map((d) => ({ d, weight: d.weight ?? 0 }));
   const live = weighted.filter((w) => w.weight > 0);
   return live.length > 0 ? live : weighted.map((w) => ({ d: w.d, weight: 1 }));
@@ -81,7 +81,7 @@ export function routeAction(r: HTTPRoute, match: HTTPMatchRequest | undefined, c
     });
     action.clusterSpecifier = { case: 'weightedClusters', value: create(WeightedClusterSchema, { clusters }) };
   }
-  setTimeout(action, parseDuration(r.timeout, `${field}.timeout`), ctx.grpc);
+  applyTimeout(action, parseDuration(r.timeout, `${field}.timeout`), ctx.grpc);
   const retry = retryPolicy(r.retries, `${field}.retries`);
   if (retry !== undefined) action.retryPolicy = retry;
   action.requestMirrorPolicies = mirrorPolicies(r, ctx);
@@ -90,7 +90,7 @@ export function routeAction(r: HTTPRoute, match: HTTPMatchRequest | undefined, c
 }
 
 /** Istio's setTimeout: 0s (disabled) by default; gRPC clients read max_stream_duration instead. */
-function setTimeout(action: RouteAction, timeout: ReturnType<typeof parseDuration>, grpc: boolean): void {
+function applyTimeout(action: RouteAction, timeout: ReturnType<typeof parseDuration>, grpc: boolean): void {
   const t = timeout ?? zeroDuration();
   action.timeout = t;
   action.maxStreamDuration = grpc

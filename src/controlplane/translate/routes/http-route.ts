@@ -14,7 +14,7 @@ import {
 import { DataSourceSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import type { HTTPDirectResponse, HTTPMatchRequest, HTTPRedirect, HTTPRoute } from '../../../config/objects.js';
 import { logger } from '../../../log.js';
-import { routeAction, type RouteContext } from './action.js';
+import { effectiveWeights, routeAction, type RouteContext } from './action.js';
 import { FaultFilterName, faultConfig } from './fault.js';
 import { headerOps, mergeHeaderOps } from './headers.js';
 import { catchAllMatch, translateMatch } from './match.js';
@@ -64,7 +64,8 @@ function buildRoute(r: HTTPRoute, m: HTTPMatchRequest | undefined, ctx: RouteCon
   } else {
     route.action = { case: 'route', value: routeAction(r, m, ctx, field) };
     // A single destination's header operations belong to the route itself (Istio).
-    const only = r.route?.length === 1 ? r.route[0] : undefined;
+    const live = effectiveWeights(r.route ?? []);
+    const only = live.length === 1 ? live[0]!.d : undefined;
     req = mergeHeaderOps(req, headerOps(only?.headers?.request));
     resp = mergeHeaderOps(resp, headerOps(only?.headers?.response));
   }

@@ -27,7 +27,16 @@ export function catchAllMatch(): RouteMatch {
   return create(RouteMatchSchema, { pathSpecifier: { case: 'prefix', value: '/' } });
 }
 
-export function matchApplies(m: HTTPMatchRequest | { port?: number; sourceLabels?: Record<string, string>; sourceNamespace?: string; gateways?: string[] }, ctx: MatchContext): boolean {
+/** The conditions HTTP, TCP and TLS match blocks share: about the proxy and port, not the request. */
+export interface ProxyConditions {
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  sourceNamespace?: string;
+  gateways?: string[];
+}
+
+/** Does a match block apply to this proxy on this port? (Istio skips blocks that do not.) */
+export function matchApplies(m: ProxyConditions, ctx: MatchContext): boolean {
   if (m.port !== undefined && m.port !== ctx.port) return false;
   if (m.gateways !== undefined && m.gateways.length > 0 && !m.gateways.includes('mesh')) return false;
   if (m.sourceNamespace !== undefined && m.sourceNamespace !== ctx.namespace) return false;

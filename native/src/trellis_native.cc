@@ -1,5 +1,5 @@
 /*
- * Trellis native addon (plain N-API, no node-addon-api):
+ * Trellis native addon (C++ against the plain C N-API of node_api.h; no node-addon-api):
  *   getOriginalDst(fd) -> { address, port, family }   SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST
  *   setTransparent(fd)  -> undefined                   IP_TRANSPARENT / IPV6_TRANSPARENT
  * Errors are thrown as JS Errors whose `code` is the errno name (e.g. "ENOENT"

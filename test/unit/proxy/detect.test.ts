@@ -1,0 +1,83 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import tls from 'node:tls';
+import { classify, detect } from '../../../src/proxy/listener/detect.js';
+
+/** Captures the real ClientHello Node's TLS client sends, from a plain TCP server. */
+async function clientHello(servername: string, alpn: string[]): Promise<Buffer> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const got = new Promise<Buffer>((resolve) => server.once('connection', (s) => s.once('data', (d: Buffer) => { resolve(d); s.destroy(); })));
+  const c = tls.connect({ port, host: '127.0.0.1', servername, ALPNProtocols: alpn, rejectUnauthorized: false });
+  c.on('error', () => undefined);
+  const hello = await got;
+  c.destroy();
+  await new Promise<void>((r) => server.close(() => r()));
+  return hello;
+}
+
+describe('protocol detection', () => {
+  test('TLS ClientHello: SNI and ALPN', async () => {
+    const hello = await clientHello('reviews.default.svc.cluster.local', ['istio', 'h2']);
+    const d = classify(hello);
+    assert.notEqual(d, 'more');
+    if (d === 'more') return;
+    assert.equal(d.transport, 'tls');
+    assert.equal(d.serverName, 'reviews.default.svc.cluster.local');
+    assert.deepEqual(d.applicationProtocols, ['istio', 'h2']);
+    assert.equal(classify(hello.subarray(0, 20)), 'more');
+  });
+
+  test('HTTP/2 preface and HTTP/1.1 request line', () => {
+    const h2 = classify(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+    assert.deepEqual(h2 !== 'more' && h2.applicationProtocols, ['h2c']);
+    assert.equal(classify(Buffer.from('PRI * HTTP/2')), 'more');
+    const h1 = classify(Buffer.from('GET /index.html HTTP/1.1\r\nHost: x\r\n'));
+    assert.deepEqual(h1 !== 'more' && h1.applicationProtocols, ['http/1.1']);
+    assert.equal(classify(Buffer.from('GET /ind')), 'more');
+  });
+
+  test('anything else is raw TCP', () => {
+    for (const s of ['\x00\x01binary', 'hello world\n', 'get / HTTP/1.1\r\n']) {
+      const d = classify(Buffer.from(s, 'latin1'));
+      assert.ok(d !== 'more' && d.transport === 'raw_buffer' && d.applicationProtocols.length === 0, s);
+    }
+  });
+
+  describe('on a socket', () => {
+    let server: net.Server;
+    let port = 0;
+    before(async () => {
+      server = net.createServer();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      port = (server.address() as net.AddressInfo).port;
+    });
+    after(() => new Promise<void>((r) => server.close(() => r())));
+
+    test('bytes read are pushed back for the next reader', async () => {
+      const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+      const c = net.connect(port, '127.0.0.1', () => c.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n'));
+      const s = await accepted;
+      const d = await detect(s, 1000);
+      assert.equal(d?.http, 'h1');
+      const first = await new Promise<Buffer>((r) => s.once('data', r));
+      assert.match(first.toString(), /^GET \/ HTTP\/1\.1/);
+      c.destroy();
+      s.destroy();
+    });
+
+    test('a silent client (server-first protocol) is raw TCP after the timeout', async () => {
+      const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+      const c = net.connect(port, '127.0.0.1');
+      const s = await accepted;
+      const t0 = Date.now();
+      const d = await detect(s, 50);
+      assert.equal(d?.transport, 'raw_buffer');
+      assert.ok(Date.now() - t0 >= 40);
+      c.destroy();
+      s.destroy();
+    });
+  });
+});
