@@ -29,6 +29,12 @@ async function runIptables(opts: Record<string, unknown>): Promise<void> {
     return;
   }
   const { config } = parsed;
+  if (parsed.dryRun && parsed.cleanup) {
+    // What cleanup removes depends on what is installed; apply's dry run shows what would be.
+    process.stdout.write('# --cleanup removes every TRELLIS_* chain, every rule commented "trellis" in built-in chains,\n'
+      + `# and the TPROXY policy route (fwmark ${config.tproxyMark} lookup ${config.tproxyRouteTable}); nothing else.\n`);
+    return;
+  }
   if (parsed.dryRun) {
     const rules = buildCaptureRules(config);
     process.stdout.write(`# iptables-restore --noflush\n${renderRestore(rules.v4)}`);

@@ -127,6 +127,29 @@ spec:
     assert.ok(gen.generate(sidecarNode('10.7.0.2', 'c', 'other'), TypeUrl.Cluster, undefined).has(`outbound|5432||${db}`));
   });
 
+  test('VirtualServices with sourceLabels make the proxy labels part of the scope (and give routes the node)', () => {
+    const vs = `
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http: [{match: [{sourceLabels: {app: canary}}], route: [{destination: {host: reviews, subset: v2}}]}, {route: [{destination: {host: reviews}}]}]
+`;
+    const seen: (Record<string, string> | undefined)[] = [];
+    const gen = createGenerator(modelOf(mesh + vs), { ...testRoutes, outbound: (scope, port) => (seen.push(scope.node?.labels), testRoutes.outbound(scope, port)) });
+    const nodes = [{ ...sidecarNode('10.7.0.1', 'a', 'default'), labels: { app: 'canary' } }, sidecarNode('10.7.0.2', 'b', 'default')];
+    const rds = nodes.map((n) => gen.generate(n, TypeUrl.RouteConfiguration, new Set(['9080'])).get('9080'));
+    assert.notEqual(rds[0], undefined);
+    assert.deepEqual(seen, [{ app: 'canary' }, {}]);
+    // Without sourceLabels anywhere, the same two proxies share one scope and one build.
+    seen.length = 0;
+    const plain = createGenerator(modelOf(mesh), { ...testRoutes, outbound: (scope, port) => (seen.push(scope.node?.labels), testRoutes.outbound(scope, port)) });
+    for (const n of nodes) plain.generate(n, TypeUrl.RouteConfiguration, new Set(['9080']));
+    assert.deepEqual(seen, [undefined]);
+  });
+
   test('a route builder that throws drops that resource only', () => {
     const gen = createGenerator(modelOf(mesh), { ...testRoutes, tcp: () => { throw new Error('boom'); } });
     const node = sidecarNode('10.7.0.1', 'c', 'default');

@@ -86,3 +86,17 @@ test('gRPC API listener "HOST:PORT": HCM with RDS "HOST:PORT" and the router onl
   assert.equal(hcm.routeSpecifier.case === 'rds' && hcm.routeSpecifier.value.routeConfigName, 'reviews.default.svc.cluster.local:9080');
   assert.deepEqual(hcm.httpFilters.map((f) => f.name), ['envoy.filters.http.router']);
 });
+
+test('TLS ports: SNI filter chains from the routes translator before the default chain, with the TLS inspector', () => {
+  const m = modelOf(bookinfo.replace('name: tcp-pg', 'name: tls-pg'));
+  const db = m.service('db.other.svc.cluster.local')!;
+  const scope = { model: m, namespace: 'other', services: m.services };
+  const tls = () => [{ serverNames: ['a.example.com', 'b.example.com'], tcpProxy: testRoutes.tcp(scope, db, 5432) }];
+  const l = tcpOutboundListener(scope, db, 5432, testRoutes.tcp, tls);
+  assert.deepEqual(l.listenerFilters.map((f) => f.name), ['envoy.filters.listener.tls_inspector']);
+  assert.deepEqual(l.filterChains.map((c) => c.filterChainMatch?.serverNames ?? []), [['a.example.com', 'b.example.com'], []]);
+  // Plain TCP ports never ask for SNI chains.
+  const plain = modelOf(bookinfo);
+  const l2 = tcpOutboundListener(scope, plain.service('db.other.svc.cluster.local')!, 5432, testRoutes.tcp, () => assert.fail('not a TLS port'));
+  assert.equal(l2.filterChains.length, 1);
+});
