@@ -109,7 +109,7 @@ export class Proxy {
   /** Stops accepting, lets requests drain for up to drainSeconds, then closes everything. */
   async stop(): Promise<void> {
     this.xds.close();
-    this.listeners.drainAll();
+    await this.listeners.drainAndClose();
     await this.listeners.close();
     await this.clusters.close();
     await new Promise<void>((r) => (this.#admin ? this.#admin.close(() => r()) : r()));

@@ -111,7 +111,11 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   }
   const wIndex = indexWorkloads(workloads);
   const seByName = new Map(b.serviceEntries.map((se) => [`${se.metadata.namespace ?? 'default'}/${se.metadata.name}`, se]));
-  const endpoints = buildEndpoints(services, { workloads: wIndex, podReady: ready, slices: slicesByService(b.slices), serviceEntries: seByName });
+  const externalNames = new Map<string, string>();
+  for (const s of b.services) {
+    if (s.spec?.type === 'ExternalName' && s.spec.externalName) externalNames.set(`${s.metadata.name}.${s.metadata.namespace ?? 'default'}.svc.${domainSuffix}`, s.spec.externalName);
+  }
+  const endpoints = buildEndpoints(services, { workloads: wIndex, podReady: ready, slices: slicesByService(b.slices), serviceEntries: seByName, externalNames });
   const policies = new PolicyIndex(b, domainSuffix, rootNamespace);
   return new Model(state.revision, domainSuffix, opts.trustDomain ?? domainSuffix, rootNamespace, services, { byHost, endpoints, workloads: wIndex, policies });
 }

@@ -14,6 +14,8 @@ export interface EndpointInputs {
   slices: ReadonlyMap<string, EndpointSlice[]>;
   /** ServiceEntry objects by "ns/name", for their inline endpoints. */
   serviceEntries: ReadonlyMap<string, ServiceEntry>;
+  /** externalName of ExternalName Services, by hostname. */
+  externalNames: ReadonlyMap<string, string>;
 }
 
 function add(index: EndpointIndex, hostname: string, ep: MeshEndpoint): void {
@@ -119,7 +121,10 @@ const allKinds: ReadonlySet<string> = new Set(['Pod', 'WorkloadEntry']);
 export function buildEndpoints(services: readonly MeshService[], inputs: EndpointInputs): EndpointIndex {
   const index: EndpointIndex = new Map();
   for (const svc of services) {
-    if (svc.origin === 'Service') {
+    const externalName = inputs.externalNames.get(svc.hostname);
+    if (externalName !== undefined) {
+      fromInline(index, svc, [{ address: externalName }]);
+    } else if (svc.origin === 'Service') {
       const slices = inputs.slices.get(`${svc.namespace}/${svc.name}`);
       if (slices && slices.length > 0) fromSlices(index, svc, slices, inputs);
       else fromSelector(index, svc, inputs, podKinds);
@@ -130,7 +135,24 @@ export function buildEndpoints(services: readonly MeshService[], inputs: Endpoin
     }
   }
   for (const byPort of index.values()) {
-    for (const list of byPort.values()) list.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+    for (const [port, list] of byPort) {
+      list.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
+      byPort.set(port, dedupe(list));
+    }
   }
   return index;
+}
+
+/** The same address:port in two slices (during a slice rebalance) is one endpoint; ready wins. Input sorted. */
+function dedupe(list: MeshEndpoint[]): MeshEndpoint[] {
+  const out: MeshEndpoint[] = [];
+  for (const ep of list) {
+    const last = out[out.length - 1];
+    if (last && last.address === ep.address && last.port === ep.port) {
+      if (!last.ready && ep.ready) out[out.length - 1] = ep;
+      continue;
+    }
+    out.push(ep);
+  }
+  return out;
 }

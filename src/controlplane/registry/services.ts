@@ -2,10 +2,15 @@ import type { Service, ServiceEntry } from '../../config/objects.js';
 import type { MeshService, MeshServicePort } from './model.js';
 import { parseProtocol, servicePortProtocol } from './protocol.js';
 
-/** Kubernetes Service → MeshService (ExternalName services are not part of the mesh model). */
+/**
+ * Kubernetes Service → MeshService. An ExternalName service becomes a DNS
+ * service whose one endpoint is the external name (as in Istio); one without
+ * an external name is skipped.
+ */
 export function serviceToMesh(svc: Service, domainSuffix: string): MeshService | undefined {
   const spec = svc.spec ?? {};
-  if (spec.type === 'ExternalName') return undefined;
+  const external = spec.type === 'ExternalName';
+  if (external && !spec.externalName) return undefined;
   const namespace = svc.metadata.namespace ?? 'default';
   const ip = spec.clusterIP ?? spec.clusterIPs?.[0];
   const headless = ip === 'None';
@@ -19,15 +24,15 @@ export function serviceToMesh(svc: Service, domainSuffix: string): MeshService |
     hostname: `${svc.metadata.name}.${namespace}.svc.${domainSuffix}`,
     name: svc.metadata.name,
     namespace,
-    vip: ip && !headless ? ip : undefined,
+    vip: ip && !headless && !external ? ip : undefined,
     ports: ports.sort((a, b) => a.port - b.port),
     labels: svc.metadata.labels ?? {},
     exportTo: exportToOf(svc.metadata.annotations?.['networking.istio.io/exportTo']),
     origin: 'Service',
     // Istio treats headless services as passthrough: the caller's destination is kept.
-    resolution: headless ? 'NONE' : 'STATIC',
+    resolution: external ? 'DNS' : headless ? 'NONE' : 'STATIC',
     meshExternal: false,
-    selector: spec.selector,
+    selector: external ? undefined : spec.selector,
   };
 }
 

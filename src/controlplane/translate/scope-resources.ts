@@ -5,14 +5,14 @@ import { errorMessage } from '../../errors.js';
 import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
 import type { MeshService } from '../registry/model.js';
 import type { BuildGrpcRouteConfig, BuildOutboundRouteConfig, BuildTcpProxy, RouteScope, TlsFilterChainMatch } from './routes/index.js';
-import type { MeshService as Svc } from '../registry/model.js';
-
-export type BuildTlsFilterChainMatches = (scope: RouteScope, service: Svc, port: number) => TlsFilterChainMatch[];
 import { grpcListener, outboundPorts, portKind, tcpOutboundListener } from './listeners.js';
 import { resolveGrpcTarget, type ScopeSpec } from './scope.js';
 import type { ClusterGroup, ServiceClusterSet, SharedCache } from './shared-cache.js';
 
 const log = logger('translate');
+
+/** SNI-matched filter chains for a TLS/HTTPS port (routes/tcp.ts buildTlsFilterChainMatches). */
+export type BuildTlsFilterChainMatches = (scope: RouteScope, service: MeshService, port: number) => TlsFilterChainMatch[];
 
 /** The route builders the generator calls (owned by translate/routes); `tls` adds SNI filter chains on TLS/HTTPS ports. */
 export interface RouteBuilders {
@@ -77,10 +77,11 @@ export class ScopeResources {
 
   endpoints(names: ReadonlySet<string>): ResourceSet {
     const group = this.clusterGroup();
-    return namedSet(group.named, names, (name) => {
+    const one = (name: string) => {
       const t = group.eds.get(name);
       return t && guarded(name, () => this.shared.loadAssignment(t));
-    });
+    };
+    return namedSet(group.named, canonical(names, group.edsNames), one);
   }
 
   /** Envoy: virtualOutbound, 0.0.0.0_PORT for HTTP ports, VIP_PORT for TCP ports (virtualInbound is per workload). gRPC: HOST:PORT for every port. */
@@ -124,17 +125,21 @@ export class ScopeResources {
   /** Route config names the scope's listeners reference: "PORT" for Envoy, "HOST:PORT" for gRPC. */
   routeNames(): ReadonlySet<string> {
     if (this.#routeNames) return this.#routeNames;
+    const grpc = this.spec.generator === 'grpc';
     const names: string[] = [];
+    const ports = new Set<number>();
     for (const svc of this.spec.scope.services) {
       for (const p of svc.ports) {
-        if (this.spec.generator === 'grpc' ? p.protocol !== 'UDP' : portKind(p) === 'http') names.push(this.spec.generator === 'grpc' ? `${svc.hostname}:${p.port}` : String(p.port));
+        if (grpc && p.protocol !== 'UDP') names.push(`${svc.hostname}:${p.port}`);
+        if (!grpc && portKind(p) === 'http') ports.add(p.port);
       }
     }
-    return (this.#routeNames = new Set(this.spec.generator === 'grpc' ? names : [...new Set(names)].sort((a, b) => Number(a) - Number(b))));
+    if (!grpc) for (const p of [...ports].sort((a, b) => a - b)) names.push(String(p));
+    return (this.#routeNames = new Set(names));
   }
 
   routeConfigs(names: ReadonlySet<string>): ResourceSet {
-    return namedSet(this.#namedRoutes, names, (name) => {
+    return namedSet(this.#namedRoutes, canonical(names, this.routeNames()), (name) => {
       let hit = this.#routes.get(name);
       if (hit === undefined) {
         const rc = guarded(name, () => this.#buildRoute(name));
@@ -153,6 +158,17 @@ export class ScopeResources {
     }
     return this.routeNames().has(name) ? this.routes.outbound(scope, Number(name)) : undefined;
   }
+}
+
+/**
+ * Proxies subscribe to all the names their listeners or clusters reference,
+ * each stream with its own Set: such a Set is swapped for the scope's own, so
+ * all of them get one shared Map instead of one copy per proxy.
+ */
+function canonical(names: ReadonlySet<string>, full: ReadonlySet<string>): ReadonlySet<string> {
+  if (names === full || names.size !== full.size) return names;
+  for (const n of names) if (!full.has(n)) return names;
+  return full;
 }
 
 /** A set for a named subscription, memoised on the identity of the names set. */

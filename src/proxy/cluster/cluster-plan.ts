@@ -4,6 +4,8 @@ import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/e
 import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
 import type { Address } from '../../gen/envoy/config/core/v3/address_pb.js';
 import { durationMs } from '../util.js';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { HttpProtocolOptionsSchema } from '../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 
 export type LbKind = 'round_robin' | 'least_request' | 'random';
 
@@ -23,6 +25,10 @@ export interface ClusterPlan {
   connectTimeoutMs: number;
   thresholds: Thresholds;
   staticEndpoints: EndpointSpec[];
+  /** Upstream HTTP protocol: Envoy's HttpProtocolOptions (explicit or downstream's). */
+  upstreamHttp: 'http1' | 'http2' | 'downstream';
+  /** upstream_bind_config source address (Istio binds inbound connections to 127.0.0.6). */
+  sourceAddress: string | undefined;
 }
 
 export interface EndpointSpec {
@@ -66,6 +72,8 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       connectTimeoutMs: durationMs(c.connectTimeout) ?? 5000,
       thresholds,
       staticEndpoints,
+      upstreamHttp: upstreamHttp(c, errors),
+      sourceAddress: c.upstreamBindConfig?.sourceAddress?.address || undefined,
     },
   };
 }
@@ -85,6 +93,25 @@ function clusterType(c: Cluster, errors: string[]): ClusterPlan['type'] | undefi
       errors.push(`type: unknown cluster type ${Type[t] ?? t} (supported: STATIC, EDS, ORIGINAL_DST)`);
       return undefined;
   }
+}
+
+const HTTP_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+function upstreamHttp(c: Cluster, errors: string[]): ClusterPlan['upstreamHttp'] {
+  const any = c.typedExtensionProtocolOptions[HTTP_OPTIONS];
+  if (any) {
+    let o;
+    try {
+      o = anyUnpack(any, HttpProtocolOptionsSchema);
+    } catch (err) {
+      errors.push(`typedExtensionProtocolOptions["${HTTP_OPTIONS}"]: cannot decode: ${(err as Error).message}`);
+    }
+    const p = o?.upstreamProtocolOptions;
+    if (p?.case === 'useDownstreamProtocolConfig') return 'downstream';
+    if (p?.case === 'explicitHttpConfig' && p.value.protocolConfig.case === 'http2ProtocolOptions') return 'http2';
+    return 'http1';
+  }
+  return c.http2ProtocolOptions ? 'http2' : 'http1';
 }
 
 /** Ring hash and maglev are not implemented yet: they fall back to round robin rather than rejecting the mesh's config. */

@@ -1,11 +1,14 @@
 /** One upstream endpoint and its HTTP/1.1 connection pool (an undici Pool, created on first use). */
 import { Pool } from 'undici';
+import { H2Client } from './h2-client.js';
 import { isIPv6 } from 'node:net';
 
 export interface PoolSettings {
   /** Upper bound of connections to this endpoint (the cluster's max_connections). */
   connections: number;
   connectTimeoutMs: number;
+  /** Local address upstream connections are made from (upstream_bind_config). */
+  sourceAddress?: string | undefined;
 }
 
 export class Host {
@@ -21,6 +24,7 @@ export class Host {
   cxConnectFail = 0;
   readonly #settings: PoolSettings;
   #pool: Pool | undefined;
+  #h2: H2Client | undefined;
 
   constructor(address: string, port: number, weight: number, healthy: boolean, settings: PoolSettings) {
     this.address = address;
@@ -40,6 +44,7 @@ export class Host {
       connections: this.#settings.connections,
       pipelining: 1,
       connect: { timeout: this.#settings.connectTimeoutMs },
+      localAddress: this.#settings.sourceAddress,
       keepAliveTimeout: 60_000,
       // The route timeout governs; undici's own defaults (300 s) must not cut long requests short first.
       headersTimeout: 0,
@@ -48,11 +53,20 @@ export class Host {
     return this.#pool;
   }
 
+  /** One multiplexed HTTP/2 (h2c) connection, for gRPC and clusters configured for HTTP/2. */
+  get h2(): H2Client {
+    this.#h2 ??= new H2Client(`http://${this.key}`, this.#settings.connectTimeoutMs, this.#settings.sourceAddress);
+    return this.#h2;
+  }
+
   /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
     const p = this.#pool;
+    const h2 = this.#h2;
     this.#pool = undefined;
-    if (p) await p.close().catch(() => undefined);
+    this.#h2 = undefined;
+    h2?.close();
+    await p?.close().catch(() => undefined);
   }
 }
 

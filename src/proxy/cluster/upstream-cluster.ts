@@ -43,14 +43,15 @@ export class UpstreamCluster {
     this.plan = plan;
     this.stats = previous?.stats ?? zeroStats();
     this.#lb = createLoadBalancer(plan.lb);
-    this.#settings = { connections: plan.thresholds.maxConnections, connectTimeoutMs: plan.connectTimeoutMs };
+    this.#settings = { connections: plan.thresholds.maxConnections, connectTimeoutMs: plan.connectTimeoutMs, sourceAddress: plan.sourceAddress };
     if (plan.type === 'STATIC') this.setEndpoints(plan.staticEndpoints);
   }
 
   /** Reuses the hosts (and their open connections) of `previous` when the pool settings did not change. */
   adoptHosts(previous: UpstreamCluster): Host[] {
     const dropped: Host[] = [];
-    const same = previous.#settings.connections === this.#settings.connections && previous.#settings.connectTimeoutMs === this.#settings.connectTimeoutMs;
+    const p = previous.#settings;
+    const same = p.connections === this.#settings.connections && p.connectTimeoutMs === this.#settings.connectTimeoutMs && p.sourceAddress === this.#settings.sourceAddress;
     for (const h of previous.#hosts.values()) {
       if (same && this.plan.type !== 'STATIC') this.#hosts.set(h.key, h);
       else dropped.push(h);

@@ -17,6 +17,15 @@ export interface ConnContext {
   remote: string;
   inbound: boolean;
   serverName: string;
+  /** Set when the listener drains: HTTP/1.1 responses then carry "connection: close". */
+  draining: boolean;
+  /** What the connection turned out to carry, once dispatched. */
+  protocol: 'h1' | 'h2' | 'tcp' | undefined;
+}
+
+/** During a drain, ends HTTP/1.1 keep-alive after this response (Envoy's drain behaviour). */
+export function closeIfDraining(ex: { conn: ConnContext; req: { httpVersionMajor: number }; res: { setHeader(n: string, v: string): unknown } }): void {
+  if (ex.conn.draining && ex.req.httpVersionMajor === 1) ex.res.setHeader('connection', 'close');
 }
 
 export interface Exchange {
@@ -32,6 +41,8 @@ export interface Exchange {
   /** Set when the downstream went away before the response completed. */
   downstreamGone: boolean;
   finished: boolean;
+  /** Cancels whatever is in flight upstream when the downstream goes away. */
+  abortUpstream: (() => void) | undefined;
 }
 
 /** Envoy's local reply bodies, so clients and tests see the familiar text. */

@@ -3,10 +3,12 @@
  * with Envoy's conditions and back-off, response header mutations, then
  * streams the response back with back-pressure.
  */
-import { pipeline } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { Abort } from './abort.js';
+import type { UpstreamResponse } from '../cluster/upstream-response.js';
 import type { Dispatcher } from 'undici';
 import type { Host } from '../cluster/host.js';
-import type { Exchange } from './exchange.js';
+import { closeIfDraining, type Exchange } from './exchange.js';
 import { applyHeaderOps, type HeaderOp, type Headers } from './header-ops.js';
 import type { ActionPlan, RetryPlan } from './route-action.js';
 import type { CompiledRoute } from './route-table.js';
@@ -36,6 +38,8 @@ function upstreamHeaders(ex: Exchange, route: CompiledRoute, a: Forward): Header
     if (k.charCodeAt(0) === 58 /* : */ || HOP.has(k)) continue;
     out[k] = src[k];
   }
+  // gRPC needs "te: trailers"; it is the one TE value a proxy may pass on.
+  if (src.te === 'trailers') out.te = 'trailers';
   out.host = a.hostRewrite ?? ex.info.authority;
   out['x-forwarded-proto'] ??= 'http';
   if (ex.clusterRequestOps.length > 0) applyHeaderOps(out, ex.clusterRequestOps);
@@ -77,10 +81,10 @@ async function run(ex: Exchange, a: Forward, router: Router, headers: Headers, p
   const info = ex.info;
   if (buffered) info.bytesReceived = buffered.length;
   else if (withBody) info.bytesReceived = Number(ex.req.headers['content-length'] ?? 0);
-  const global = new AbortController();
+  const global = new Abort();
   let globalTimedOut = false;
   const timer = a.timeoutMs > 0 ? setTimeout(() => { globalTimedOut = true; global.abort(); }, a.timeoutMs) : undefined;
-  ex.res.once('close', () => { if (!ex.res.writableFinished) global.abort(); });
+  ex.abortUpstream = () => global.abort();
   const max = retry ? retry.numRetries : 0;
   try {
     for (let attempt = 0; attempt <= max; attempt++) {
@@ -91,7 +95,7 @@ async function run(ex: Exchange, a: Forward, router: Router, headers: Headers, p
       }
       info.upstreamHost = host.key;
       const body = buffered ?? (withBody ? (ex.req as NodeJS.ReadableStream) : undefined);
-      const outcome = await attemptOnce(ex, host, path, headers, body, retry, global.signal);
+      const outcome = await attemptOnce(ex, host, path, headers, body, retry, global);
       if (ex.downstreamGone) {
         if (outcome.kind === 'response') outcome.data.body.destroy();
         return router.finish(ex);
@@ -104,7 +108,7 @@ async function run(ex: Exchange, a: Forward, router: Router, headers: Headers, p
       if (canRetry && attempt < max) {
         if (cluster.admitRetry()) {
           cluster.stats.upstream_rq_retry++;
-          if (outcome.kind === 'response') outcome.data.body.dump().catch(() => undefined);
+          if (outcome.kind === 'response') outcome.data.discard();
           await backoff(retry!, attempt);
           cluster.retriesActive--;
           if (!globalTimedOut && !ex.downstreamGone) continue;
@@ -125,21 +129,22 @@ async function run(ex: Exchange, a: Forward, router: Router, headers: Headers, p
 
 async function attemptOnce(
   ex: Exchange, host: Host, path: string, headers: Headers, body: Buffer | NodeJS.ReadableStream | undefined,
-  retry: RetryPlan | undefined, global: AbortSignal,
+  retry: RetryPlan | undefined, global: Abort,
 ): Promise<AttemptOutcome> {
-  const ac = new AbortController();
+  // Only a per-try timeout needs a signal of its own; otherwise the request's signal serves.
+  const perTry = retry !== undefined && retry.perTryTimeoutMs > 0;
+  const ac = perTry ? new Abort() : global;
   const onGlobal = () => ac.abort();
-  global.addEventListener('abort', onGlobal, { once: true });
+  if (perTry) global.once('abort', onGlobal);
   let perTryTimedOut = false;
-  const t = retry && retry.perTryTimeoutMs > 0 ? setTimeout(() => { perTryTimedOut = true; ac.abort(); }, retry.perTryTimeoutMs) : undefined;
+  const t = perTry ? setTimeout(() => { perTryTimedOut = true; ac.abort(); }, retry.perTryTimeoutMs) : undefined;
   const started = performance.now();
   host.active++;
   host.rqTotal++;
   try {
-    const data = await host.pool.request({
-      path, method: ex.req.method as Dispatcher.HttpMethod, headers: headers as Record<string, string | string[]>,
-      body: body as Dispatcher.DispatchOptions['body'], signal: ac.signal,
-    });
+    const up = ex.cluster!.plan.upstreamHttp;
+    const h2 = up === 'http2' || (up === 'downstream' && ex.req.httpVersionMajor === 2);
+    const data = h2 ? await host.h2.request({ path, method: ex.req.method ?? 'GET', headers, body: body as Buffer | Readable | undefined, signal: ac }) : await h1Request(host, path, ex.req.method ?? 'GET', headers, body, ac);
     ex.info.upstreamServiceTimeMs = Math.round(performance.now() - started);
     return { kind: 'response', data, host };
   } catch (err) {
@@ -152,10 +157,20 @@ async function attemptOnce(
     else if (reason === 'per-try-timeout') ex.cluster!.stats.upstream_rq_timeout++;
     return { kind: 'error', reason, error: err };
   } finally {
-    clearTimeout(t);
-    global.removeEventListener('abort', onGlobal);
+    if (perTry) {
+      clearTimeout(t);
+      global.off('abort', onGlobal);
+    }
     host.active--;
   }
+}
+
+async function h1Request(host: Host, path: string, method: string, headers: Headers, body: unknown, signal: Abort): Promise<UpstreamResponse> {
+  const d = await host.pool.request({
+    path, method: method as Dispatcher.HttpMethod, headers: headers as Record<string, string | string[]>,
+    body: body as Dispatcher.DispatchOptions['body'], signal,
+  });
+  return { statusCode: d.statusCode, headers: d.headers, body: d.body, trailers: () => d.trailers, discard: () => { d.body.dump().catch(() => undefined); } };
 }
 
 function backoff(r: RetryPlan, attempt: number): Promise<void> {
@@ -180,6 +195,13 @@ function respond(ex: Exchange, o: AttemptOutcome, router: Router, responseOps: r
   ex.info.responseHeaders = out;
   ex.info.responseCodeDetails = 'via_upstream';
   const res = ex.res;
+  if (ex.req.httpVersionMajor === 2 && o.data.headersOnly === true) {
+    // A gRPC "trailers-only" response: one HEADERS frame that ends the stream, passed on as such.
+    (res as import('node:http2').Http2ServerResponse).stream.respond({ ...out, ':status': statusCode } as import('node:http2').OutgoingHttpHeaders, { endStream: true });
+    o.data.discard();
+    return router.finish(ex);
+  }
+  closeIfDraining(ex);
   try {
     (res as import('node:http').ServerResponse).writeHead(statusCode, out as import('node:http').OutgoingHttpHeaders);
   } catch (err) {
@@ -187,8 +209,20 @@ function respond(ex: Exchange, o: AttemptOutcome, router: Router, responseOps: r
     return router.localReply(ex, 502, 'UPE', `invalid_upstream_headers: ${String(err)}`);
   }
   body.on('data', (c: Buffer) => { ex.info.bytesSent += c.length; });
-  pipeline(body, res as NodeJS.WritableStream, (err) => {
-    if (err && !ex.downstreamGone) ex.info.addFlag('UR');
+  if (ex.req.httpVersionMajor === 2) {
+    // gRPC status travels in trailers; undici fills them in before the body ends.
+    body.once('end', () => {
+      const t = o.data.trailers();
+      if (t && Object.keys(t).length > 0) (res as import('node:http2').Http2ServerResponse).addTrailers(t as import('node:http').OutgoingHttpHeaders);
+    });
+  }
+  // pipe() rather than pipeline(): pipeline allocates an AbortController and a DOMException per response.
+  ex.abortUpstream = () => body.destroy();
+  body.once('error', () => {
+    if (!ex.downstreamGone) ex.info.addFlag('UR');
+    res.destroy();
     router.finish(ex);
   });
+  (res as NodeJS.WritableStream).once('finish', () => router.finish(ex));
+  body.pipe(res as NodeJS.WritableStream);
 }

@@ -28,6 +28,8 @@ export interface HcmPlan {
   accessLogs: AccessLogSink[];
   generateRequestId: boolean;
   streamIdleTimeoutMs: number;
+  /** Envoy's http.<stat_prefix>.downstream_rq_* counter names, built once. */
+  statNames: { total: string; byClass: string[] };
 }
 
 export function compileHcm(hcm: HttpConnectionManager, path: string, errors: string[]): HcmPlan {
@@ -52,6 +54,10 @@ export function compileHcm(hcm: HttpConnectionManager, path: string, errors: str
     accessLogs: hcm.accessLog.map((a, i) => compileAccessLog(a, `${path}.accessLog[${i}]`, errors)).filter((x): x is AccessLogSink => !!x),
     generateRequestId: hcm.generateRequestId ?? true,
     streamIdleTimeoutMs: durationMs(hcm.streamIdleTimeout) ?? 300_000,
+    statNames: {
+      total: `http.${hcm.statPrefix}.downstream_rq_total`,
+      byClass: [0, 1, 2, 3, 4, 5].map((c) => `http.${hcm.statPrefix}.downstream_rq_${c}xx`),
+    },
   };
 }
 

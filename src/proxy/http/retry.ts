@@ -1,12 +1,12 @@
 /** Envoy's retry conditions (retry_on) applied to one attempt's outcome. */
-import type { Dispatcher } from 'undici';
 import type { Host } from '../cluster/host.js';
+import type { UpstreamResponse } from '../cluster/upstream-response.js';
 import type { RetryPlan } from './route-action.js';
 
 export type FailureReason = 'connect-failure' | 'reset' | 'per-try-timeout' | 'aborted';
 
 export type AttemptOutcome =
-  | { kind: 'response'; data: Dispatcher.ResponseData; host: Host }
+  | { kind: 'response'; data: UpstreamResponse; host: Host }
   | { kind: 'error'; reason: FailureReason; error: unknown };
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND']);

@@ -8,7 +8,7 @@ import type { ClusterManager } from '../cluster/cluster-manager.js';
 import { StreamInfo } from '../accesslog/stream-info.js';
 import type { ProxyStats } from '../stats/stats.js';
 import { fnv1a } from '../util.js';
-import { LOCAL_BODY, type ConnContext, type DownstreamRequest, type DownstreamResponse, type Exchange } from './exchange.js';
+import { closeIfDraining, LOCAL_BODY, type ConnContext, type DownstreamRequest, type DownstreamResponse, type Exchange } from './exchange.js';
 import type { HcmPlan } from './hcm-plan.js';
 import type { ClusterTarget } from './route-action.js';
 import type { RouteTable } from './route-table.js';
@@ -42,7 +42,7 @@ export class Router {
     info.downstreamRemote = conn.remote;
     info.requestedServerName = conn.serverName;
     if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
-    const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false };
+    const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false, abortUpstream: undefined };
     res.once('close', () => this.#onClose(ex));
 
     const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);
@@ -111,6 +111,7 @@ export class Router {
     ex.info.bytesSent = len;
     res.statusCode = status;
     if (len > 0) res.setHeader('content-type', 'text/plain');
+    closeIfDraining(ex);
     res.setHeader('content-length', len);
     res.end(body);
     this.finish(ex);
@@ -121,6 +122,9 @@ export class Router {
     if (!ex.res.writableFinished) {
       ex.downstreamGone = true;
       ex.info.addFlag('DC');
+      ex.abortUpstream?.();
+      // Nothing is waiting on an upstream response any more (or nothing was sent): account for the request now.
+      if (ex.info.responseCode !== 0 || !ex.abortUpstream) this.finish(ex);
     }
   }
 
@@ -140,8 +144,11 @@ export class Router {
       else if (c === 4) s.upstream_rq_4xx++;
       else if (c === 5) s.upstream_rq_5xx++;
     }
+    const stats = this.#deps.stats;
+    stats.inc(ex.plan.statNames.total);
+    stats.inc(ex.plan.statNames.byClass[Math.floor(info.responseCode / 100)] ?? ex.plan.statNames.byClass[0]);
     const ct = ex.req.headers['content-type'];
-    this.#deps.stats.recordHttp(info, ex.conn.inbound, typeof ct === 'string' && ct.startsWith('application/grpc'));
+    stats.recordHttp(info, ex.conn.inbound, typeof ct === 'string' && ct.startsWith('application/grpc'));
     for (const log of ex.plan.accessLogs) log.write(log.format(info));
   }
 }

@@ -23,7 +23,8 @@ const NO_DETECTION: Detected = { transport: 'raw_buffer', applicationProtocols: 
 interface Bound {
   plan: ListenerPlan;
   server: net.Server;
-  sockets: Set<Socket>;
+  /** Open connections and what they carry (for draining). */
+  sockets: Map<Socket, ConnContext>;
   /** The address actually bound (port 0 resolves to a real port). */
   local: Destination | undefined;
   error: string | undefined;
@@ -38,6 +39,8 @@ export interface ListenerStatus {
 
 export class ListenerManager {
   readonly #bound = new Map<string, Bound>();
+  /** Retired listeners whose connections are still draining. */
+  readonly #draining = new Set<Bound>();
   /** Every listener (bound or not) by "ip:port", for use_original_dst hand-off. */
   #byAddress = new Map<string, ListenerPlan>();
   readonly #managers = new WeakMap<HcmPlan, ConnectionManager>();
@@ -54,10 +57,12 @@ export class ListenerManager {
   /** Applies the complete LDS set; resolves when new sockets are bound (or failed to bind). */
   async apply(plans: readonly ListenerPlan[]): Promise<void> {
     const next = new Map(plans.map((p) => [p.name, p]));
-    this.#byAddress = new Map(plans.map((p) => [`${p.address}:${p.port}`, p]));
+    // The hand-off target for an address is the listener that owns it, never a use_original_dst listener itself.
+    this.#byAddress = new Map(plans.filter((p) => !p.useOriginalDst).map((p) => [`${p.address}:${p.port}`, p]));
     for (const [name, b] of this.#bound) {
       const p = next.get(name);
-      if (!p || !p.bindToPort || p.address !== b.plan.address || p.port !== b.plan.port) this.#retire(name, b);
+      // A listener that failed to bind is retried on the next update.
+      if (!p || !p.bindToPort || p.address !== b.plan.address || p.port !== b.plan.port || b.error) this.#retire(name, b);
     }
     const binds: Promise<void>[] = [];
     for (const p of plans) {
@@ -70,11 +75,15 @@ export class ListenerManager {
   }
 
   #bind(plan: ListenerPlan): Promise<void> {
-    const b: Bound = { plan, server: net.createServer({ allowHalfOpen: true }), sockets: new Set(), local: undefined, error: undefined };
+    const b: Bound = { plan, server: net.createServer({ allowHalfOpen: true }), sockets: new Map(), local: undefined, error: undefined };
     this.#bound.set(plan.name, b);
     b.server.on('connection', (s) => this.#onConnection(b, s));
     return new Promise((resolve) => {
-      b.server.once('error', (err) => {
+      b.server.on('error', (err) => {
+        if (b.local) {
+          log.warn('listener error', { listener: plan.name, error: err.message });
+          return;
+        }
         b.error = err.message;
         log.error('listener bind failed', { listener: plan.name, address: `${plan.address}:${plan.port}`, error: err.message });
         resolve();
@@ -88,19 +97,42 @@ export class ListenerManager {
     });
   }
 
+  /**
+   * Stops accepting; open HTTP/1.1 connections close after their current
+   * response (idle ones now), everything left is closed after the drain time.
+   */
   #retire(name: string, b: Bound): void {
     this.#bound.delete(name);
+    this.#draining.add(b);
     b.server.close();
-    const timer = setTimeout(() => { for (const s of b.sockets) s.destroy(); }, this.#drainMs);
+    for (const [s, ctx] of b.sockets) {
+      ctx.draining = true;
+      // An HTTP/1.1 socket between requests has no response in progress.
+      if (ctx.protocol === 'h1' && (s as { _httpMessage?: unknown })._httpMessage == null) s.end();
+    }
+    const timer = setTimeout(() => {
+      for (const s of b.sockets.keys()) s.destroy();
+      this.#draining.delete(b);
+    }, this.#drainMs);
     timer.unref();
   }
 
+  /** Drains every listener, waits for their connections to finish (at most drainMs), then closes the rest. */
+  async drainAndClose(): Promise<void> {
+    this.drainAll();
+    const deadline = Date.now() + this.#drainMs;
+    const open = () => [...this.#draining].reduce((n, b) => n + b.sockets.size, 0);
+    while (open() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    for (const b of this.#draining) for (const s of b.sockets.keys()) s.destroy();
+    this.#draining.clear();
+  }
+
   #onConnection(b: Bound, socket: Socket): void {
-    b.sockets.add(socket);
     socket.setNoDelay(true);
     socket.once('close', () => b.sockets.delete(socket));
     socket.on('error', () => undefined);
     const dst = originalDestination(socket);
+    this.#tcp.stats.inc(b.plan.statCx);
     let plan = b.plan;
     if (plan.useOriginalDst) {
       plan = this.#byAddress.get(`${dst.address}:${dst.port}`) ?? this.#byAddress.get(`0.0.0.0:${dst.port}`) ?? plan;
@@ -111,7 +143,10 @@ export class ListenerManager {
       remote: `${normalize(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`,
       inbound: plan.inbound,
       serverName: '',
+      draining: false,
+      protocol: undefined,
     };
+    b.sockets.set(socket, conn);
     if (!plan.needsDetection) return this.#dispatch(plan, socket, NO_DETECTION, conn);
     void detect(socket, plan.detectTimeoutMs).then((d) => {
       if (d && !socket.destroyed) this.#dispatch(plan, socket, d, conn);
@@ -134,10 +169,14 @@ export class ListenerManager {
       socket.destroy();
       return;
     }
-    if (net.kind === 'tcp') return proxyTcp(socket, net.tcp, conn, this.#tcp);
+    if (net.kind === 'tcp') {
+      conn.protocol = 'tcp';
+      return proxyTcp(socket, net.tcp, conn, this.#tcp);
+    }
     let cm = this.#managers.get(net.hcm);
     if (!cm) this.#managers.set(net.hcm, (cm = new ConnectionManager(net.hcm, this.#router)));
     const proto = d.http ?? 'h1';
+    conn.protocol = proto;
     cm.accept(socket, proto, conn);
     // The HTTP/2 session drains what detection unshifted by itself; HTTP/1 needs the stream flowing again.
     if (proto === 'h1' && net.hcm.codec !== 'http2') socket.resume();
@@ -160,9 +199,10 @@ export class ListenerManager {
   async close(): Promise<void> {
     const all = [...this.#bound.values()];
     this.#bound.clear();
-    for (const b of all) {
+    for (const b of [...all, ...this.#draining]) {
       b.server.close();
-      for (const s of b.sockets) s.destroy();
+      for (const s of b.sockets.keys()) s.destroy();
     }
+    this.#draining.clear();
   }
 }

@@ -31,6 +31,8 @@ export interface ListenerPlan {
   /** Whether chain selection or the HTTP codec needs the first bytes. */
   needsDetection: boolean;
   detectTimeoutMs: number;
+  /** listener.<address>_<port>.downstream_cx_total */
+  statCx: string;
   message: Listener;
 }
 
@@ -66,6 +68,7 @@ export function compileListener(l: Listener): ListenerResult {
       defaultChain,
       needsDetection,
       detectTimeoutMs: t && t > 0 ? t : DEFAULT_DETECT_MS,
+      statCx: `listener.${sa.address}_${sa.port}.downstream_cx_total`,
       message: l,
     },
   };

@@ -40,7 +40,7 @@ export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: T
   }
   deps.stats.recordTcp(cluster.plan.name, 'open');
   host.active++;
-  const up = net.connect({ host: host.address, port: host.port, allowHalfOpen: true });
+  const up = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, localAddress: cluster.plan.sourceAddress });
   const connectTimer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.plan.connectTimeoutMs);
   let sent = 0;
   let received = 0;

@@ -19,7 +19,7 @@ import {
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
 import { logger } from '../../log.js';
 import { Backoff } from './backoff.js';
-import type { AppliedResource, ResourceType, UpdateHandler } from './resource-type.js';
+import type { AppliedResource, ResourceType, ResourceWatcher, UpdateHandler } from './resource-type.js';
 import { TypeState } from './type-state.js';
 import { decodeAll } from './decode-all.js';
 
@@ -46,6 +46,8 @@ export class XdsClient {
   readonly #opts: XdsClientOptions;
   readonly #states = new Map<string, TypeState>();
   readonly #backoff: Backoff;
+  /** typeUrl → name → watchers. */
+  readonly #watchers = new Map<string, Map<string, Set<ResourceWatcher>>>();
   #client: Client | undefined;
   #stream: AnyStream | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -67,6 +69,33 @@ export class XdsClient {
   /** Per-type state (read-only use: admin API, readiness). */
   state(typeUrl: string): TypeState | undefined {
     return this.#states.get(typeUrl);
+  }
+
+  /**
+   * Watches one resource. For RDS/EDS the proxy subscribes through the
+   * dependency walk; watching does not add subscriptions by itself.
+   * Returns the function that cancels the watch.
+   */
+  watch<T>(typeUrl: string, name: string, w: ResourceWatcher<T>): () => void {
+    let byName = this.#watchers.get(typeUrl);
+    if (!byName) this.#watchers.set(typeUrl, (byName = new Map()));
+    let set = byName.get(name);
+    if (!set) byName.set(name, (set = new Set()));
+    set.add(w as ResourceWatcher);
+    const known = this.#states.get(typeUrl)?.resources.get(name);
+    if (known) w.onChanged(known.value as T, known as AppliedResource<T>);
+    return () => set.delete(w as ResourceWatcher);
+  }
+
+  #notify(st: TypeState, before: ReadonlyMap<string, AppliedResource>): void {
+    const byName = this.#watchers.get(st.type.typeUrl);
+    if (!byName) return;
+    for (const [name, set] of byName) {
+      const now = st.resources.get(name);
+      const was = before.get(name);
+      if (now && now !== was) for (const w of set) w.onChanged(now.value, now);
+      else if (!now && was) for (const w of set) w.onDoesNotExist();
+    }
   }
 
   start(): void {
@@ -175,9 +204,10 @@ export class XdsClient {
     }
     const result = decodeAll(st.type, resp.resources.map((r) => ({ any: r.resource, name: r.name, version: r.version })));
     if (!result.ok) return this.#nack(st, resp.nonce, result.detail);
+    const before = new Map(st.resources);
     for (const r of result.applied) st.resources.set(r.name, r);
     for (const name of resp.removedResources) st.resources.delete(name);
-    this.#accepted(st, resp.systemVersionInfo, resp.nonce);
+    this.#accepted(st, resp.systemVersionInfo, resp.nonce, before);
     this.#ackDelta(st, resp.nonce);
     this.#followDependencies(st);
   }
@@ -187,10 +217,11 @@ export class XdsClient {
     if (!st) return;
     const result = decodeAll(st.type, resp.resources.map((any) => ({ any, name: undefined, version: resp.versionInfo })));
     if (!result.ok) return this.#nack(st, resp.nonce, result.detail);
+    const before = new Map(st.resources);
     if (st.type.wildcard) st.resources.clear();
     for (const r of result.applied) st.resources.set(r.name, r);
     st.version = resp.versionInfo;
-    this.#accepted(st, resp.versionInfo, resp.nonce);
+    this.#accepted(st, resp.versionInfo, resp.nonce, before);
     if (this.#stream) this.#request(this.#stream, st);
     this.#followDependencies(st);
   }
@@ -201,12 +232,13 @@ export class XdsClient {
     st.nonce = nonce;
     st.lastNack = { detail, nonce, at: new Date() };
     log.warn('rejecting xds update (NACK); keeping the last good config', { type: st.type.short, detail });
+    for (const set of this.#watchers.get(st.type.typeUrl)?.values() ?? []) for (const w of set) w.onError(detail);
     if (this.#opts.protocol === 'delta') this.#ackDelta(st, nonce, detail);
     else if (this.#stream) this.#request(this.#stream, st, undefined, { nonce, detail });
   }
 
   /** Applies before acknowledging: the handler has run when the server sees the ACK. */
-  #accepted(st: TypeState, version: string, nonce: string): void {
+  #accepted(st: TypeState, version: string, nonce: string, before: ReadonlyMap<string, AppliedResource>): void {
     this.counters.acks++;
     st.accepted++;
     st.nonce = nonce;
@@ -214,6 +246,7 @@ export class XdsClient {
     st.lastNack = undefined;
     if (version) st.version = version;
     this.#opts.onUpdate(st.type.typeUrl, st.resources);
+    this.#notify(st, before);
   }
 
   /** LDS → RDS and CDS → EDS: subscribe to what the accepted resources reference, drop the rest. */
@@ -225,14 +258,12 @@ export class XdsClient {
     const names = dep.names([...st.resources.values()].map((r) => r.value));
     if (sameSet(names, child.names)) return;
     child.names = names;
-    let removed = false;
-    for (const name of [...child.resources.keys()]) {
-      if (!names.has(name)) {
-        child.resources.delete(name);
-        removed = true;
-      }
+    const before = new Map(child.resources);
+    for (const name of before.keys()) if (!names.has(name)) child.resources.delete(name);
+    if (child.resources.size !== before.size) {
+      this.#opts.onUpdate(child.type.typeUrl, child.resources);
+      this.#notify(child, before);
     }
-    if (removed) this.#opts.onUpdate(child.type.typeUrl, child.resources);
     if (this.#stream) this.#request(this.#stream, child);
   }
 

@@ -33,3 +33,13 @@ export interface AppliedResource<T = unknown> {
 
 /** Receives each accepted update of one type: the complete current set of that type. */
 export type UpdateHandler = (typeUrl: string, resources: ReadonlyMap<string, AppliedResource>) => void;
+
+/** grpc-js-xds's watcher: one resource by name, three outcomes. */
+export interface ResourceWatcher<T = unknown> {
+  /** The resource was added or changed (also called once on watch() when it is already known). */
+  onChanged(value: T, resource: AppliedResource<T>): void;
+  /** An update for this type was rejected; the last good value stays in force. */
+  onError(detail: string): void;
+  /** The resource was removed, or the server does not have it. */
+  onDoesNotExist(): void;
+}

@@ -77,6 +77,18 @@ describe('proxy: admin API', () => {
     assert.match(prom, /envoy_cluster_upstream_rq_2xx\{cluster_name="outbound\|8080\|\|web\.default\.svc\.cluster\.local"\} 1/);
   });
 
+  test('/stats has Envoy-style listener, HTTP and cluster counters', async () => {
+    const port = await proxy.listenerPort('http');
+    const stats = (await proxy.admin('/stats')).body;
+    assert.match(stats, /^http\.http\.downstream_rq_total: 1$/m);
+    assert.match(stats, /^http\.http\.downstream_rq_2xx: 1$/m);
+    assert.match(stats, new RegExp(`^listener\\.127\\.0\\.0\\.1_0\\.downstream_cx_total: 1$`, 'm'), `bound on ${port}`);
+    assert.match(stats, /^listener_manager\.lds\.update_success: [1-9]/m);
+    assert.match(stats, /^control_plane\.connected_state: 1$/m);
+    const json = JSON.parse((await proxy.admin('/stats?format=json')).body) as { stats: Array<{ name: string; value: number }> };
+    assert.ok(json.stats.some((s) => s.name === 'http.http.downstream_rq_total' && s.value === 1));
+  });
+
   test('/server_info reports LIVE and the node id; unknown paths are 404', async () => {
     const info = JSON.parse((await proxy.admin('/server_info')).body) as { state: string; command_line_options: { service_node: string } };
     assert.equal(info.state, 'LIVE');

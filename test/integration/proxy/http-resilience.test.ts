@@ -121,6 +121,14 @@ describe('proxy: HTTP resilience', () => {
     assert.ok(Date.now() - started < 1500, 'timed out near the 300 ms route timeout');
   });
 
+  test('a client that goes away mid-request is recorded as downstream disconnect (DC)', async () => {
+    const ac = new AbortController();
+    const pending = request(`http://127.0.0.1:${port}/timeout`, { dispatcher: agent, signal: ac.signal }).catch((e: Error) => e);
+    setTimeout(() => ac.abort(), 100);
+    assert.ok((await pending) instanceof Error);
+    await eventually(async () => /istio_requests_total\{[^}]*response_code="0",response_flags="DC"[^}]*\} 1/.test((await proxy.admin('/stats/prometheus')).body), 3000, 'DC recorded');
+  });
+
   test('per-try timeout is retried, then answers 504', async () => {
     const started = Date.now();
     const r = await get('/pertry');

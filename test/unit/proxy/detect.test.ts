@@ -62,7 +62,8 @@ describe('protocol detection', () => {
       const s = await accepted;
       const d = await detect(s, 1000);
       assert.equal(d?.http, 'h1');
-      const first = await new Promise<Buffer>((r) => s.once('data', r));
+      // detect() leaves the socket paused: the next owner decides when data flows.
+      const first = await new Promise<Buffer>((r) => { s.once('data', r); s.resume(); });
       assert.match(first.toString(), /^GET \/ HTTP\/1\.1/);
       c.destroy();
       s.destroy();

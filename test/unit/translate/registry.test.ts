@@ -52,6 +52,19 @@ describe('services and endpoints', () => {
     assert.equal(eps[1]?.locality, '/z1');
   });
 
+  test('the same endpoint in two slices is listed once, ready if either says so', () => {
+    const slice = (name: string, ready: boolean) => `
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${name}, namespace: default, labels: {kubernetes.io/service-name: reviews}}
+addressType: IPv4
+ports: [{name: http, port: 9080}]
+endpoints: [{addresses: [10.9.9.9], conditions: {ready: ${ready}}}, {addresses: [10.9.9.${name === 'a' ? 1 : 2}]}]`;
+    const m = modelOf(bookinfo + slice('a', false) + slice('b', true));
+    assert.deepEqual(m.endpoints('reviews.default.svc.cluster.local', 9080).map((e) => `${e.address}:${e.ready}`), ['10.9.9.1:true', '10.9.9.2:true', '10.9.9.9:true']);
+  });
+
   test('a named targetPort resolves against the pod container ports', () => {
     assert.deepEqual(model.endpoints('db.other.svc.cluster.local', 5432).map((e) => e.port), [15432]);
   });
@@ -74,6 +87,19 @@ endpoints: [{addresses: [10.9.9.9]}]
     assert.equal(model.workload('other', 'db-0')?.address, '10.0.2.1');
     assert.deepEqual(model.servicesForWorkload('default', { app: 'reviews', version: 'v1' }).map((s) => s.name), ['reviews']);
     assert.deepEqual(model.servicesForWorkload('other', { app: 'reviews' }), []);
+  });
+
+  test('ExternalName services: DNS resolution, the external name as the only endpoint', () => {
+    const m = modelOf(`
+apiVersion: v1
+kind: Service
+metadata: {name: search, namespace: default}
+spec: {type: ExternalName, externalName: search.example.com, ports: [{name: https, port: 443}]}
+`);
+    const svc = m.service('search.default.svc.cluster.local')!;
+    assert.equal(svc.resolution, 'DNS');
+    assert.equal(svc.vip, undefined);
+    assert.deepEqual(m.endpoints(svc.hostname, 443).map((e) => `${e.address}:${e.port}`), ['search.example.com:443']);
   });
 
   test('ServiceEntry: one service per host, inline endpoints, workloadSelector over WorkloadEntries', () => {

@@ -1,0 +1,70 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { create } from '@bufbuild/protobuf';
+import { ClusterSchema, Cluster_DiscoveryType, Cluster_LbPolicy } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { compileCluster, type ClusterPlan } from '../../../src/proxy/cluster/cluster-plan.js';
+import { UpstreamCluster } from '../../../src/proxy/cluster/upstream-cluster.js';
+import { createLoadBalancer } from '../../../src/proxy/cluster/load-balancer.js';
+import { Host } from '../../../src/proxy/cluster/host.js';
+
+function plan(init: Record<string, unknown>): ClusterPlan {
+  const r = compileCluster(create(ClusterSchema, { name: 'c', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS }, ...init } as never));
+  if (!r.ok) throw new Error(r.errors.join('; '));
+  return r.value;
+}
+
+const eps = (n: number) => Array.from({ length: n }, (_, i) => ({ address: '127.0.0.1', port: 10000 + i, weight: 1, healthy: true }));
+
+describe('clusters', () => {
+  test('circuit breaker: max_connections + max_pending_requests, then max_requests', () => {
+    const c = new UpstreamCluster(plan({ circuitBreakers: { thresholds: [{ maxConnections: 1, maxPendingRequests: 1, maxRequests: 100 }] } }));
+    assert.equal(c.admit(), true);
+    assert.equal(c.admit(), true); // pending behind the one connection
+    assert.equal(c.admit(), false); // pending queue full → 503 UO
+    c.release();
+    assert.equal(c.admit(), true);
+    const r = new UpstreamCluster(plan({ circuitBreakers: { thresholds: [{ maxRequests: 2 }] } }));
+    assert.deepEqual([r.admit(), r.admit(), r.admit()], [true, true, false]);
+  });
+
+  test('round robin visits every healthy host in turn; unhealthy hosts are skipped', () => {
+    const c = new UpstreamCluster(plan({}));
+    c.setEndpoints([...eps(3), { address: '127.0.0.2', port: 1, weight: 1, healthy: false }]);
+    const seen = Array.from({ length: 6 }, () => c.pick(undefined)!.port);
+    assert.deepEqual(new Set(seen), new Set([10000, 10001, 10002]));
+    assert.equal(seen[0], seen[3]);
+  });
+
+  test('least request prefers the host with fewer active requests', () => {
+    const lb = createLoadBalancer('least_request');
+    const hosts = eps(2).map((e) => new Host(e.address, e.port, 1, true, { connections: 1, connectTimeoutMs: 100 }));
+    hosts[0].active = 5;
+    const picks = Array.from({ length: 50 }, () => lb.pick(hosts).port);
+    assert.ok(picks.every((p) => p === 10001 || p === 10000));
+    assert.ok(picks.filter((p) => p === 10001).length > 30, 'the idle host wins whenever it is among the two choices');
+  });
+
+  test('endpoint updates keep unchanged hosts (and their pools)', () => {
+    const c = new UpstreamCluster(plan({}));
+    c.setEndpoints(eps(2));
+    const before = c.hosts[0];
+    const dropped = c.setEndpoints(eps(1));
+    assert.equal(c.hosts[0], before);
+    assert.deepEqual(dropped.map((h) => h.port), [10001]);
+  });
+
+  test('ORIGINAL_DST picks the connection\'s original destination', () => {
+    const c = new UpstreamCluster(plan({ clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST }, lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED }));
+    assert.equal(c.pick({ address: '10.1.2.3', port: 8080 })?.key, '10.1.2.3:8080');
+    assert.equal(c.pick(undefined), undefined);
+  });
+
+  test('validation: unknown types and missing static endpoints, with field paths', () => {
+    const bad = compileCluster(create(ClusterSchema, { name: 'x', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.LOGICAL_DNS } }));
+    assert.deepEqual(bad.ok ? [] : bad.errors, ['type: unknown cluster type LOGICAL_DNS (supported: STATIC, EDS, ORIGINAL_DST)']);
+    const custom = compileCluster(create(ClusterSchema, { name: 'y', clusterDiscoveryType: { case: 'clusterType', value: { name: 'envoy.clusters.aggregate' } } }));
+    assert.deepEqual(custom.ok ? [] : custom.errors, ['clusterDiscoveryType.clusterType: unknown cluster type "envoy.clusters.aggregate"']);
+    const st = compileCluster(create(ClusterSchema, { name: 'z', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC } }));
+    assert.deepEqual(st.ok ? [] : st.errors, ['loadAssignment: missing for a STATIC cluster']);
+  });
+});
