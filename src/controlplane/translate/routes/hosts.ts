@@ -56,6 +56,39 @@ export function vsSelects(vs: VirtualService, hostname: string, domainSuffix: st
 }
 
 /**
+ * VirtualServices visible from one namespace, indexed by resolved host so
+ * that finding the one for a service is a map lookup, not a scan of every
+ * VirtualService (1,000 services × 500 VirtualServices per scope otherwise).
+ * Wildcard hosts are rare and stay in a list.
+ */
+interface VsIndex {
+  exact: Map<string, { vs: VirtualService; order: number }[]>;
+  wildcard: { vs: VirtualService; order: number; host: string }[];
+}
+const vsIndexes = new WeakMap<MeshModel, Map<string, VsIndex>>();
+
+function vsIndex(model: MeshModel, namespace: string): VsIndex {
+  let byNs = vsIndexes.get(model);
+  if (byNs === undefined) vsIndexes.set(model, (byNs = new Map()));
+  let idx = byNs.get(namespace);
+  if (idx !== undefined) return idx;
+  idx = { exact: new Map(), wildcard: [] };
+  model.virtualServices(namespace).forEach((vs, order) => {
+    if (!appliesToMesh(vs.spec.gateways)) return;
+    for (const host of new Set(resolvedHosts(vs, model.domainSuffix))) {
+      if (host === '*' || host.startsWith('*.')) idx!.wildcard.push({ vs, order, host });
+      else {
+        const list = idx!.exact.get(host) ?? [];
+        list.push({ vs, order });
+        idx!.exact.set(host, list);
+      }
+    }
+  });
+  byNs.set(namespace, idx);
+  return idx;
+}
+
+/**
  * The first VirtualService (in the model's precedence order) that applies to
  * sidecars, selects `hostname`, and satisfies `has` (e.g. "has http routes").
  * Istio merges VirtualServices only through delegates, so the first one wins.
@@ -66,9 +99,31 @@ export function selectVirtualService(
   hostname: string,
   has: (vs: VirtualService) => boolean,
 ): VirtualService | undefined {
-  return model.virtualServices(namespace).find(
-    (vs) => appliesToMesh(vs.spec.gateways) && has(vs) && vsSelects(vs, hostname, model.domainSuffix),
-  );
+  const idx = vsIndex(model, namespace);
+  let best: { vs: VirtualService; order: number } | undefined;
+  for (const c of idx.exact.get(hostname) ?? []) {
+    if (has(c.vs)) {
+      best = c;
+      break;
+    }
+  }
+  for (const c of idx.wildcard) {
+    if (best !== undefined && c.order >= best.order) break;
+    if (hostMatches(c.host, hostname) && has(c.vs)) best = c;
+  }
+  return best?.vs;
+}
+
+/** Services of a scope by hostname, built once per scope's service list. */
+const byHostname = new WeakMap<readonly MeshService[], Map<string, MeshService>>();
+
+/** The services among `services` that a (resolved) VirtualService host selects. */
+export function servicesSelectedBy(services: readonly MeshService[], vsHost: string): MeshService[] {
+  if (vsHost === '*' || vsHost.startsWith('*.')) return services.filter((s) => hostMatches(vsHost, s.hostname));
+  let map = byHostname.get(services);
+  if (map === undefined) byHostname.set(services, (map = new Map(services.map((s) => [s.hostname, s]))));
+  const hit = map.get(vsHost);
+  return hit === undefined ? [] : [hit];
 }
 
 /**

@@ -9,7 +9,7 @@ import { VirtualHostSchema, type Route, type VirtualHost } from '../../../gen/en
 import type { VirtualService } from '../../../config/objects.js';
 import type { MeshService } from '../../registry/model.js';
 import type { RouteContext } from './action.js';
-import { appliesToMesh, hostMatches, resolvedHosts, vsNamespace } from './hosts.js';
+import { appliesToMesh, resolvedHosts, servicesSelectedBy, vsNamespace } from './hosts.js';
 import { translateHttpRoute } from './http-route.js';
 import type { RouteScope } from './index.js';
 import { isCatchAll } from './match.js';
@@ -50,12 +50,12 @@ export function nonServiceHosts(
     if (!appliesToMesh(vs.spec.gateways) || (vs.spec.http ?? []).length === 0) continue;
     const ns = vsNamespace(vs);
     const hosts = resolvedHosts(vs, model.domainSuffix);
-    const served = scope.services.filter((s) => hosts.some((h) => hostMatches(h, s.hostname)));
+    const served = [...new Set(hosts.flatMap((h) => servicesSelectedBy(scope.services, h)))];
     const ports = httpPorts(served, isHttp);
     if (ports.size === 0) ports.add(80);
     if (!ports.has(port)) continue;
     // "*" stays with allow_any: Envoy rejects a second virtual host for the same domain.
-    const loose = hosts.filter((h) => h !== '*' && !scope.services.some((s) => hostMatches(h, s.hostname)));
+    const loose = hosts.filter((h) => h !== '*' && servicesSelectedBy(scope.services, h).length === 0);
     const ctx: RouteContext = { model, namespace: scope.namespace, labels: scope.node?.labels, port, vsNamespace: ns, vsName: vs.metadata.name, grpc: false };
     for (const host of loose) {
       const domains = [host, `${host}:${port}`].filter((d) => !taken.has(d));
