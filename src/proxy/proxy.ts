@@ -54,7 +54,10 @@ export class Proxy {
     const md = node.metadata ?? {};
     const str = (k: string) => (typeof md[k] === 'string' ? (md[k] as string) : 'unknown');
     const labels = typeof md.LABELS === 'object' && md.LABELS && !Array.isArray(md.LABELS) ? (md.LABELS as Record<string, unknown>) : {};
-    this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace: str('NAMESPACE'), app: typeof labels.app === 'string' ? labels.app : 'unknown' });
+    // Istio node ids are TYPE~IP~POD.NS~NS.svc.DOMAIN: the namespace is there when metadata lacks it.
+    const idNamespace = opts.nodeId.split('~')[3]?.split('.')[0];
+    const namespace = typeof md.NAMESPACE === 'string' ? md.NAMESPACE : idNamespace || 'unknown';
+    this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace, app: typeof labels.app === 'string' ? labels.app : 'unknown' });
     const router = new Router({ clusters: this.clusters, routes: this.routes, stats: this.stats });
     this.listeners = new ListenerManager(router, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000);
     this.xds = new XdsClient({

@@ -94,7 +94,7 @@ function clustersText(d: AdminDeps): string {
     out += `${n}::default_priority::max_requests::${t.maxRequests}\n${n}::default_priority::max_retries::${t.maxRetries}\n`;
     for (const h of c.hosts) {
       out += `${n}::${h.key}::rq_active::${h.active}\n${n}::${h.key}::rq_total::${h.rqTotal}\n${n}::${h.key}::rq_error::${h.rqError}\n`;
-      out += `${n}::${h.key}::cx_connect_fail::${h.cxConnectFail}\n${n}::${h.key}::weight::${h.weight}\n${n}::${h.key}::health_flags::${h.healthy ? 'healthy' : '/failed_eds_health'}\n`;
+      out += `${n}::${h.key}::cx_connect_fail::${h.cxConnectFail}\n${n}::${h.key}::weight::${h.weight}\n${n}::${h.key}::health_flags::${healthFlags(h)}\n`;
     }
   }
   return out;
@@ -113,11 +113,17 @@ function clustersJson(d: AdminDeps): unknown {
           { name: 'rq_error', value: String(h.rqError) },
           { name: 'cx_connect_fail', value: String(h.cxConnectFail) },
         ],
-        health_status: { eds_health_status: h.healthy ? 'HEALTHY' : 'UNHEALTHY' },
+        health_status: { eds_health_status: h.healthy ? 'HEALTHY' : 'UNHEALTHY', failed_outlier_check: h.outlier.ejected || undefined },
         weight: h.weight,
       })),
     })),
   };
+}
+
+/** Envoy's /clusters health_flags: "healthy" or the reasons it is not. */
+function healthFlags(h: { healthy: boolean; outlier: { ejected: boolean } }): string {
+  const flags = `${h.healthy ? '' : '/failed_eds_health'}${h.outlier.ejected ? '/failed_outlier_check' : ''}`;
+  return flags || 'healthy';
 }
 
 function listenersText(d: AdminDeps): string {

@@ -4,10 +4,11 @@ import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/e
 import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
 import type { Address } from '../../gen/envoy/config/core/v3/address_pb.js';
 import { durationMs } from '../util.js';
+import { compileOutlier, type OutlierPlan } from './outlier.js';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { HttpProtocolOptionsSchema } from '../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 
-export type LbKind = 'round_robin' | 'least_request' | 'random';
+export type LbKind = 'round_robin' | 'least_request' | 'random' | 'ring_hash';
 
 export interface Thresholds {
   maxConnections: number;
@@ -29,6 +30,9 @@ export interface ClusterPlan {
   upstreamHttp: 'http1' | 'http2' | 'downstream';
   /** upstream_bind_config source address (Istio binds inbound connections to 127.0.0.6). */
   sourceAddress: string | undefined;
+  outlier: OutlierPlan | undefined;
+  /** Below this percentage of healthy endpoints the balancer uses all of them (Envoy's panic mode). */
+  panicThresholdPercent: number;
 }
 
 export interface EndpointSpec {
@@ -60,7 +64,7 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
     maxRetries: t?.maxRetries ?? DEFAULT_THRESHOLDS.maxRetries,
   };
   const staticEndpoints = type === 'STATIC' && c.loadAssignment ? endpointsOf(c.loadAssignment, 'loadAssignment', errors) : [];
-  if (type === 'STATIC' && !c.loadAssignment) errors.push('loadAssignment: missing for a STATIC cluster');
+  // A STATIC cluster without load_assignment is legal: it has no hosts (Istio's BlackHoleCluster).
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -74,6 +78,8 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       staticEndpoints,
       upstreamHttp: upstreamHttp(c, errors),
       sourceAddress: c.upstreamBindConfig?.sourceAddress?.address || undefined,
+      outlier: compileOutlier(c.outlierDetection),
+      panicThresholdPercent: c.commonLbConfig?.healthyPanicThreshold?.value ?? 50,
     },
   };
 }
@@ -114,10 +120,11 @@ function upstreamHttp(c: Cluster, errors: string[]): ClusterPlan['upstreamHttp']
   return c.http2ProtocolOptions ? 'http2' : 'http1';
 }
 
-/** Ring hash and maglev are not implemented yet: they fall back to round robin rather than rejecting the mesh's config. */
+/** Ring hash and maglev share one consistent-hash balancer (rendezvous hashing: same key, same host). */
 function lbKind(p: Lb): LbKind {
   if (p === Lb.LEAST_REQUEST) return 'least_request';
   if (p === Lb.RANDOM) return 'random';
+  if (p === Lb.RING_HASH || p === Lb.MAGLEV) return 'ring_hash';
   return 'round_robin';
 }
 

@@ -1,6 +1,8 @@
 /** One upstream endpoint and its HTTP/1.1 connection pool (an undici Pool, created on first use). */
 import { Pool } from 'undici';
 import { H2Client } from './h2-client.js';
+import { fnv1a } from '../util.js';
+import { OutlierState } from './outlier.js';
 import { isIPv6 } from 'node:net';
 
 export interface PoolSettings {
@@ -15,11 +17,15 @@ export class Host {
   readonly key: string;
   readonly address: string;
   readonly port: number;
+  /** Stable per-endpoint value for consistent hashing. */
+  readonly hashSeed: number;
   weight: number;
   healthy: boolean;
   /** Requests in flight to this endpoint: least-request's load signal. */
   active = 0;
   rqTotal = 0;
+  /** Outlier detection state, when the cluster has it configured. */
+  readonly outlier = new OutlierState();
   rqError = 0;
   cxConnectFail = 0;
   readonly #settings: PoolSettings;
@@ -32,6 +38,7 @@ export class Host {
     this.weight = weight;
     this.healthy = healthy;
     this.key = hostKey(address, port);
+    this.hashSeed = fnv1a(this.key);
     this.#settings = settings;
   }
 

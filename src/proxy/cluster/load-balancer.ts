@@ -6,8 +6,8 @@ import type { Host } from './host.js';
 import type { LbKind } from './cluster-plan.js';
 
 export interface LoadBalancer {
-  /** Picks among `hosts` (all healthy, non-empty). */
-  pick(hosts: readonly Host[]): Host;
+  /** Picks among `hosts` (all healthy, non-empty); `hash` is the request's consistent-hash key, if any. */
+  pick(hosts: readonly Host[], hash?: number): Host;
 }
 
 class RoundRobin implements LoadBalancer {
@@ -35,7 +35,40 @@ class RandomLb implements LoadBalancer {
   }
 }
 
+/**
+ * Consistent hashing for RING_HASH / MAGLEV clusters. Rendezvous (highest
+ * random weight) rather than Envoy's ring: the same key maps to the same host,
+ * and a host set change only moves the keys of the hosts that changed.
+ * Requests without a key are spread at random, as in Envoy.
+ */
+class ConsistentHash implements LoadBalancer {
+  pick(hosts: readonly Host[], hash?: number): Host {
+    if (hash === undefined) return hosts[Math.floor(Math.random() * hosts.length)];
+    let best = hosts[0];
+    let bestScore = -1;
+    for (const h of hosts) {
+      const score = mix(hash ^ h.hashSeed);
+      if (score > bestScore) {
+        bestScore = score;
+        best = h;
+      }
+    }
+    return best;
+  }
+}
+
+/** murmur3's 32-bit finaliser: spreads nearby inputs over the whole range. */
+function mix(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
 const registry: Record<LbKind, () => LoadBalancer> = {
+  ring_hash: () => new ConsistentHash(),
   round_robin: () => new RoundRobin(),
   least_request: () => new LeastRequest(),
   random: () => new RandomLb(),

@@ -5,6 +5,7 @@
 import type { ClusterPlan, EndpointSpec } from './cluster-plan.js';
 import { Host, hostKey, type PoolSettings } from './host.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
+import { ejectionMs, recordResult, type AttemptResult } from './outlier.js';
 
 /** Envoy's cluster.<name>.* counters (the subset we maintain). */
 export interface ClusterStats {
@@ -20,13 +21,16 @@ export interface ClusterStats {
   upstream_cx_connect_fail: number;
   upstream_rq_rx_reset: number;
   upstream_cx_none_healthy: number;
+  outlier_detection_ejections_enforced_total: number;
 }
 
 const zeroStats = (): ClusterStats => ({
   upstream_rq_total: 0, upstream_rq_2xx: 0, upstream_rq_3xx: 0, upstream_rq_4xx: 0, upstream_rq_5xx: 0,
   upstream_rq_timeout: 0, upstream_rq_retry: 0, upstream_rq_retry_overflow: 0, upstream_rq_pending_overflow: 0,
-  upstream_cx_connect_fail: 0, upstream_rq_rx_reset: 0, upstream_cx_none_healthy: 0,
+  upstream_cx_connect_fail: 0, upstream_rq_rx_reset: 0, upstream_cx_none_healthy: 0, outlier_detection_ejections_enforced_total: 0,
 });
+
+const ORIGINAL_DST_MAX_HOSTS = 1024;
 
 export class UpstreamCluster {
   readonly plan: ClusterPlan;
@@ -78,7 +82,31 @@ export class UpstreamCluster {
   }
 
   #refreshHealthy(): void {
-    this.#healthy = [...this.#hosts.values()].filter((h) => h.healthy);
+    const all = [...this.#hosts.values()];
+    const healthy = all.filter((h) => h.healthy && !h.outlier.ejected);
+    // Panic mode: with too few healthy endpoints Envoy balances over all of them.
+    this.#healthy = all.length > 0 && (healthy.length * 100) / all.length < this.plan.panicThresholdPercent ? all : healthy;
+  }
+
+  /** Feeds outlier detection with one attempt's result; ejects the endpoint when a threshold is crossed. */
+  report(host: Host, result: AttemptResult): void {
+    const od = this.plan.outlier;
+    if (!od || !recordResult(od, host.outlier, result) || host.outlier.ejected) return;
+    const hosts = [...this.#hosts.values()];
+    const ejected = hosts.filter((h) => h.outlier.ejected).length;
+    if (ejected > 0 && (ejected * 100) / hosts.length >= od.maxEjectionPercent) return;
+    const s = host.outlier;
+    s.ejected = true;
+    s.ejections++;
+    s.consecutive5xx = 0;
+    s.consecutiveGateway = 0;
+    this.stats.outlier_detection_ejections_enforced_total++;
+    this.#refreshHealthy();
+    s.timer = setTimeout(() => {
+      s.ejected = false;
+      this.#refreshHealthy();
+    }, ejectionMs(od, s.ejections));
+    s.timer.unref();
   }
 
   get hosts(): readonly Host[] {
@@ -86,18 +114,28 @@ export class UpstreamCluster {
   }
 
   /** Picks an endpoint; ORIGINAL_DST clusters use the connection's original destination. */
-  pick(originalDst: { address: string; port: number } | undefined): Host | undefined {
+  pick(originalDst: { address: string; port: number } | undefined, hash?: number): Host | undefined {
     if (this.plan.type === 'ORIGINAL_DST') {
       if (!originalDst) return undefined;
       const key = hostKey(originalDst.address, originalDst.port);
       let h = this.#hosts.get(key);
       if (!h) {
+        if (this.#hosts.size >= ORIGINAL_DST_MAX_HOSTS) this.#evictIdle();
         h = new Host(originalDst.address, originalDst.port, 1, true, this.#settings);
         this.#hosts.set(key, h);
       }
       return h;
     }
-    return this.#healthy.length === 0 ? undefined : this.#lb.pick(this.#healthy);
+    return this.#healthy.length === 0 ? undefined : this.#lb.pick(this.#healthy, hash);
+  }
+
+  /** ORIGINAL_DST hosts come and go with traffic; idle ones are dropped (Envoy: cleanup_interval). */
+  #evictIdle(): void {
+    for (const [k, h] of this.#hosts) {
+      if (h.active > 0) continue;
+      this.#hosts.delete(k);
+      void h.close();
+    }
   }
 
   /**

@@ -41,6 +41,8 @@ export interface Exchange {
   /** Set when the downstream went away before the response completed. */
   downstreamGone: boolean;
   finished: boolean;
+  /** Consistent-hash key for ring hash clusters, from the route's hash policy. */
+  hash: number | undefined;
   /** Cancels whatever is in flight upstream when the downstream goes away. */
   abortUpstream: (() => void) | undefined;
 }
@@ -54,4 +56,5 @@ export const LOCAL_BODY: Record<string, string> = {
   UO: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
   UR: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
   UT: 'upstream request timeout',
+  FI: 'fault filter abort',
 };

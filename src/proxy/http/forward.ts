@@ -5,6 +5,8 @@
  */
 import type { Readable } from 'node:stream';
 import { Abort } from './abort.js';
+import type { ClusterManager } from '../cluster/cluster-manager.js';
+import { mirror } from './mirror.js';
 import type { UpstreamResponse } from '../cluster/upstream-response.js';
 import type { Dispatcher } from 'undici';
 import type { Host } from '../cluster/host.js';
@@ -22,10 +24,10 @@ const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-e
 /** Envoy buffers request bodies up to this size so a retry can resend them. */
 const RETRY_BUFFER_LIMIT = 1 << 20;
 
-export function forward(ex: Exchange, route: CompiledRoute, a: Forward, router: Router): void {
+export function forward(ex: Exchange, route: CompiledRoute, a: Forward, router: Router, clusters: ClusterManager): void {
   const headers = upstreamHeaders(ex, route, a);
   const path = rewritePath(ex.info.path, a, headers);
-  void run(ex, a, router, headers, path, route.responseOps).catch((err: unknown) => {
+  void run(ex, a, router, headers, path, route.responseOps, clusters).catch((err: unknown) => {
     ex.info.responseCodeDetails = `internal_error: ${String(err)}`;
     router.localReply(ex, 500, undefined, 'internal_error');
   });
@@ -48,6 +50,12 @@ function upstreamHeaders(ex: Exchange, route: CompiledRoute, a: Forward): Header
 }
 
 function rewritePath(path: string, a: Forward, headers: Headers): string {
+  if (a.regexRewrite) {
+    const q = path.indexOf('?');
+    const p = q < 0 ? path : path.slice(0, q);
+    headers['x-envoy-original-path'] = path;
+    return p.replace(a.regexRewrite.re, a.regexRewrite.substitution) + (q < 0 ? '' : path.slice(q));
+  }
   if (!a.prefixRewrite || a.matchedPrefix === undefined || !path.startsWith(a.matchedPrefix)) return path;
   headers['x-envoy-original-path'] = path;
   return a.prefixRewrite + path.slice(a.matchedPrefix.length);
@@ -72,12 +80,15 @@ async function readBody(ex: Exchange): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-async function run(ex: Exchange, a: Forward, router: Router, headers: Headers, path: string, responseOps: readonly HeaderOp[]): Promise<void> {
+async function run(
+  ex: Exchange, a: Forward, router: Router, headers: Headers, path: string, responseOps: readonly HeaderOp[], clusters: ClusterManager,
+): Promise<void> {
   const retry = a.retry;
   const cluster = ex.cluster!;
   const withBody = hasBody(ex);
-  // Retries need the body again: buffer it; otherwise stream it through.
-  const buffered = withBody && retry && retry.numRetries > 0 ? await readBody(ex) : undefined;
+  // Retries and mirrors need the body again: buffer it; otherwise stream it through.
+  const buffered = withBody && ((retry && retry.numRetries > 0) || a.mirrors.length > 0) ? await readBody(ex) : undefined;
+  if (a.mirrors.length > 0) mirror(ex, a.mirrors, clusters, headers, path, buffered);
   const info = ex.info;
   if (buffered) info.bytesReceived = buffered.length;
   else if (withBody) info.bytesReceived = Number(ex.req.headers['content-length'] ?? 0);
@@ -88,7 +99,7 @@ async function run(ex: Exchange, a: Forward, router: Router, headers: Headers, p
   const max = retry ? retry.numRetries : 0;
   try {
     for (let attempt = 0; attempt <= max; attempt++) {
-      const host = cluster.pick(ex.conn.originalDst);
+      const host = cluster.pick(ex.conn.originalDst, ex.hash);
       if (!host) {
         cluster.stats.upstream_cx_none_healthy++;
         return router.localReply(ex, 503, 'UH', 'no_healthy_upstream');
@@ -146,6 +157,7 @@ async function attemptOnce(
     const h2 = up === 'http2' || (up === 'downstream' && ex.req.httpVersionMajor === 2);
     const data = h2 ? await host.h2.request({ path, method: ex.req.method ?? 'GET', headers, body: body as Buffer | Readable | undefined, signal: ac }) : await h1Request(host, path, ex.req.method ?? 'GET', headers, body, ac);
     ex.info.upstreamServiceTimeMs = Math.round(performance.now() - started);
+    if (ex.cluster!.plan.outlier) ex.cluster!.report(host, data.statusCode);
     return { kind: 'response', data, host };
   } catch (err) {
     host.rqError++;
@@ -155,6 +167,7 @@ async function attemptOnce(
       ex.cluster!.stats.upstream_cx_connect_fail++;
     } else if (reason === 'reset') ex.cluster!.stats.upstream_rq_rx_reset++;
     else if (reason === 'per-try-timeout') ex.cluster!.stats.upstream_rq_timeout++;
+    if (reason !== 'aborted' && ex.cluster!.plan.outlier) ex.cluster!.report(host, 'local-failure');
     return { kind: 'error', reason, error: err };
   } finally {
     if (perTry) {

@@ -28,6 +28,18 @@ export interface RetryPlan {
   maxMs: number;
 }
 
+export type HashPart =
+  | { kind: 'header' | 'cookie' | 'query'; name: string }
+  | { kind: 'sourceIp' };
+
+export interface Mirror {
+  cluster: string;
+  /** Parts per million of requests mirrored. */
+  ppm: number;
+  /** Envoy appends "-shadow" to the host unless disabled. */
+  suffix: boolean;
+}
+
 export type ActionPlan =
   | {
       kind: 'forward';
@@ -37,6 +49,12 @@ export type ActionPlan =
       retry: RetryPlan | undefined;
       prefixRewrite: string;
       matchedPrefix: string | undefined;
+      /** regex_rewrite: every match in the path (query excluded) replaced; \\1 references become $1. */
+      regexRewrite: { re: RegExp; substitution: string } | undefined;
+      /** Consistent-hash inputs for ring hash / maglev clusters. */
+      hashPolicy: HashPart[];
+      /** Shadow copies of the request (fire and forget). */
+      mirrors: Mirror[];
       hostRewrite: string | undefined;
     }
   | { kind: 'direct'; status: number; body: string }
@@ -81,8 +99,44 @@ function compileForward(ra: RouteAction, route: Route, vh: VirtualHost, path: st
     retry: compileRetry(ra.retryPolicy ?? vh.retryPolicy, `${path}.retryPolicy`, errors),
     prefixRewrite: ra.prefixRewrite,
     matchedPrefix: match?.case === 'prefix' ? match.value : undefined,
+    regexRewrite: compileRegexRewrite(ra, `${path}.regexRewrite`, errors),
+    hashPolicy: compileHashPolicy(ra),
+    mirrors: ra.requestMirrorPolicies.map((m, i) => {
+      if (!m.cluster) errors.push(`${path}.requestMirrorPolicies[${i}].cluster: missing`);
+      const d = m.runtimeFraction?.defaultValue;
+      // Unset runtime_fraction mirrors every request.
+      const ppm = !m.runtimeFraction ? 1_000_000 : !d ? 0 : Math.min(1_000_000, d.numerator * [10_000, 100, 1][d.denominator]!);
+      return { cluster: m.cluster, ppm, suffix: !m.disableShadowHostSuffixAppend };
+    }),
     hostRewrite: ra.hostRewriteSpecifier.case === 'hostRewriteLiteral' ? ra.hostRewriteSpecifier.value : undefined,
   };
+}
+
+function compileHashPolicy(ra: RouteAction): HashPart[] {
+  const out: HashPart[] = [];
+  for (const h of ra.hashPolicy) {
+    const p = h.policySpecifier;
+    if (p.case === 'header') out.push({ kind: 'header', name: p.value.headerName.toLowerCase() });
+    else if (p.case === 'cookie') out.push({ kind: 'cookie', name: p.value.name });
+    else if (p.case === 'queryParameter') out.push({ kind: 'query', name: p.value.name });
+    else if (p.case === 'connectionProperties' && p.value.sourceIp) out.push({ kind: 'sourceIp' });
+  }
+  return out;
+}
+
+function compileRegexRewrite(ra: RouteAction, path: string, errors: string[]): { re: RegExp; substitution: string } | undefined {
+  const rr = ra.regexRewrite;
+  if (!rr) return undefined;
+  if (!rr.pattern?.regex) {
+    errors.push(`${path}.pattern.regex: missing`);
+    return undefined;
+  }
+  try {
+    return { re: new RegExp(rr.pattern.regex, 'g'), substitution: rr.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1') };
+  } catch (err) {
+    errors.push(`${path}.pattern.regex: invalid regex ${JSON.stringify(rr.pattern.regex)}: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 function compileTarget(ra: RouteAction, path: string, errors: string[]): ClusterTarget {

@@ -8,6 +8,7 @@ import type { VirtualHost } from '../../gen/envoy/config/route/v3/route_componen
 import { levelOps, type HeaderOp } from './header-ops.js';
 import { compileRouteMatch, type RequestView, type RoutePredicate } from './route-match.js';
 import { compileAction, type ActionPlan } from './route-action.js';
+import { compileFault, FAULT_FILTER, type FaultPlan } from './fault.js';
 
 export interface CompiledRoute {
   name: string;
@@ -17,6 +18,8 @@ export interface CompiledRoute {
   /** Route, then virtual host, then route configuration level. */
   requestOps: HeaderOp[];
   responseOps: HeaderOp[];
+  /** Per-route fault injection (route, else virtual host typed_per_filter_config). */
+  fault: FaultPlan | undefined;
 }
 
 export interface CompiledVirtualHost {
@@ -98,6 +101,9 @@ function compileVirtualHost(vh: VirtualHost, path: string, cfgReq: HeaderOp[], c
       action: compileAction(r, vh, p, errors),
       requestOps: [...levelOps(r.requestHeadersToAdd, r.requestHeadersToRemove, `${p}.request`, errors), ...vhReq, ...cfgReq],
       responseOps: [...levelOps(r.responseHeadersToAdd, r.responseHeadersToRemove, `${p}.response`, errors), ...vhResp, ...cfgResp],
+      fault: r.typedPerFilterConfig[FAULT_FILTER]
+        ? compileFault(r.typedPerFilterConfig[FAULT_FILTER], `${p}.typedPerFilterConfig["${FAULT_FILTER}"]`, errors)
+        : compileFault(vh.typedPerFilterConfig[FAULT_FILTER], `${path}.typedPerFilterConfig["${FAULT_FILTER}"]`, errors),
     };
   });
   return { name: vh.name, routes };

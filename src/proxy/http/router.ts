@@ -4,16 +4,27 @@
  * forwarder. Ends every request exactly once, with statistics and access log.
  */
 import { randomUUID } from 'node:crypto';
+import type { Http2ServerResponse } from 'node:http2';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import { StreamInfo } from '../accesslog/stream-info.js';
 import type { ProxyStats } from '../stats/stats.js';
 import { fnv1a } from '../util.js';
 import { closeIfDraining, LOCAL_BODY, type ConnContext, type DownstreamRequest, type DownstreamResponse, type Exchange } from './exchange.js';
 import type { HcmPlan } from './hcm-plan.js';
-import type { ClusterTarget } from './route-action.js';
-import type { RouteTable } from './route-table.js';
+import type { ActionPlan, ClusterTarget } from './route-action.js';
+import type { CompiledRoute, RouteTable } from './route-table.js';
+import { hit, type FaultPlan } from './fault.js';
 import type { RequestView } from './route-match.js';
 import { forward } from './forward.js';
+import { requestHash } from './request-hash.js';
+
+/** HTTP → gRPC status for local replies (Envoy's Grpc::Utility::httpToGrpcStatus); anything else is UNKNOWN (2). */
+const GRPC_STATUS: Record<number, number> = { 400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14 };
+
+function isGrpc(ex: Exchange): boolean {
+  const ct = ex.req.headers['content-type'];
+  return typeof ct === 'string' && ct.startsWith('application/grpc');
+}
 
 export interface RouterDeps {
   clusters: ClusterManager;
@@ -42,7 +53,7 @@ export class Router {
     info.downstreamRemote = conn.remote;
     info.requestedServerName = conn.serverName;
     if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
-    const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false, abortUpstream: undefined };
+    const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false, abortUpstream: undefined, hash: undefined };
     res.once('close', () => this.#onClose(ex));
 
     const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);
@@ -61,16 +72,41 @@ export class Router {
       res.setHeader('location', location);
       return this.#reply(ex, a.status, '');
     }
-    const name = this.#pickCluster(ex, a.target, h['x-request-id'] as string | undefined);
+    const f = route.fault;
+    if (f && f.headers.every((m) => m(view))) {
+      const abort = hit(f.abortPpm);
+      if (hit(f.delayPpm) && f.delayMs > 0) {
+        info.addFlag('DI');
+        setTimeout(() => (ex.downstreamGone ? this.finish(ex) : abort ? this.#faultAbort(ex, f) : this.#route(ex, route, a)), f.delayMs);
+        return;
+      }
+      if (abort) return this.#faultAbort(ex, f);
+    }
+    this.#route(ex, route, a);
+  }
+
+  /** Cluster choice, circuit breaker admission, then the upstream forwarder. */
+  #route(ex: Exchange, route: CompiledRoute, a: Extract<ActionPlan, { kind: 'forward' }>): void {
+    const name = this.#pickCluster(ex, a.target, ex.req.headers['x-request-id'] as string | undefined);
     const cluster = name ? this.#deps.clusters.get(name) : undefined;
-    info.upstreamCluster = name ?? '';
+    ex.info.upstreamCluster = name ?? '';
     if (!cluster) return this.localReply(ex, 503, 'NC', 'cluster_not_found');
     if (!cluster.admit()) {
       cluster.stats.upstream_rq_pending_overflow++;
       return this.localReply(ex, 503, 'UO', 'overflow');
     }
     ex.cluster = cluster;
-    forward(ex, route, a, this);
+    if (a.hashPolicy.length > 0 && cluster.plan.lb === 'ring_hash') ex.hash = requestHash(ex, a.hashPolicy);
+    forward(ex, route, a, this, this.#deps.clusters);
+  }
+
+  #faultAbort(ex: Exchange, f: FaultPlan): void {
+    if (f.abortGrpcStatus !== undefined && ex.req.httpVersionMajor === 2 && isGrpc(ex)) {
+      ex.info.addFlag('FI');
+      ex.info.responseCodeDetails = 'fault_filter_abort';
+      return this.#grpcReply(ex, f.abortGrpcStatus, LOCAL_BODY.FI);
+    }
+    this.localReply(ex, f.abortStatus ?? 503, 'FI', 'fault_filter_abort');
   }
 
   /** Weighted choice from one random value per request, derived from its x-request-id. */
@@ -101,7 +137,21 @@ export class Router {
       this.finish(ex);
       return;
     }
-    this.#reply(ex, status, flag ? LOCAL_BODY[flag] ?? '' : '');
+    const body = flag ? LOCAL_BODY[flag] ?? '' : '';
+    if (ex.req.httpVersionMajor === 2 && isGrpc(ex)) return this.#grpcReply(ex, GRPC_STATUS[status] ?? 2, body || details);
+    this.#reply(ex, status, body);
+  }
+
+  /** gRPC clients get a trailers-only response: HTTP 200 with grpc-status mapped from the HTTP status (Envoy's mapping). */
+  #grpcReply(ex: Exchange, grpcStatus: number, message: string): void {
+    ex.info.responseCode = 200;
+    (ex.res as Http2ServerResponse).stream.respond({
+      ':status': 200,
+      'content-type': 'application/grpc',
+      'grpc-status': String(grpcStatus),
+      'grpc-message': encodeURIComponent(message),
+    }, { endStream: true });
+    this.finish(ex);
   }
 
   #reply(ex: Exchange, status: number, body: string): void {
@@ -147,8 +197,7 @@ export class Router {
     const stats = this.#deps.stats;
     stats.inc(ex.plan.statNames.total);
     stats.inc(ex.plan.statNames.byClass[Math.floor(info.responseCode / 100)] ?? ex.plan.statNames.byClass[0]);
-    const ct = ex.req.headers['content-type'];
-    stats.recordHttp(info, ex.conn.inbound, typeof ct === 'string' && ct.startsWith('application/grpc'));
+    stats.recordHttp(info, ex.conn.inbound, isGrpc(ex));
     for (const log of ex.plan.accessLogs) log.write(log.format(info));
   }
 }

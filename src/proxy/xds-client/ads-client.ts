@@ -156,6 +156,8 @@ export class XdsClient {
     let node: Node | undefined = this.#opts.node;
     for (const st of this.#states.values()) {
       st.sent = new Set();
+      // Nonces belong to the old stream; SotW resumes with the last accepted version_info only.
+      st.nonce = '';
       if (!st.subscribed) continue;
       this.#request(stream, st, node, undefined, true);
       node = undefined;

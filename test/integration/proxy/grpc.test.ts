@@ -9,9 +9,12 @@ import { Cluster_DiscoveryType } from '../../../src/gen/envoy/config/cluster/v3/
 import { HttpProtocolOptionsSchema } from '../../../src/gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually, startProxy, type RunningProxy } from './harness.js';
-import { endpoints, httpListener, ms, prefixRoute, rawCluster, routeConfig } from './xds-builders.js';
+import { edsCluster, endpoints, httpListener, ms, prefixRoute, rawCluster, routeConfig } from './xds-builders.js';
 
 const id = (b: Buffer) => b;
+const emptyService = {
+  Say: { path: '/test.Empty/Say', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+} satisfies ServiceDefinition;
 const echoService = {
   Say: { path: '/test.Echo/Say', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
 } satisfies ServiceDefinition;
@@ -41,9 +44,10 @@ describe('proxy: gRPC', () => {
       connectTimeout: ms(1000),
       typedExtensionProtocolOptions: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': h2 },
     })]]);
-    ads.setAll(TypeUrl.ClusterLoadAssignment, [['grpc', endpoints('grpc', [gport])]]);
+    ads.set(TypeUrl.Cluster, 'empty', edsCluster('empty'));
+    ads.setAll(TypeUrl.ClusterLoadAssignment, [['grpc', endpoints('grpc', [gport])], ['empty', endpoints('empty', [])]]);
     ads.setAll(TypeUrl.Listener, [['grpc', httpListener('grpc', 'routes')]]);
-    ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'grpc')] }])]]);
+    ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/test.Empty/', 'empty'), prefixRoute('/', 'grpc')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
     await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
@@ -74,6 +78,19 @@ describe('proxy: gRPC', () => {
     const { err } = await say('fail');
     assert.equal(err?.code, status.NOT_FOUND);
     assert.equal(err?.details, 'no such greeting');
+  });
+
+  test('no healthy upstream becomes UNAVAILABLE with Envoy\'s message, not an HTTP error', async () => {
+    const port = await proxy.listenerPort('grpc');
+    const Empty = makeGenericClientConstructor(emptyService, 'Empty');
+    const c = new Empty(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as { Say(b: Buffer, o: object, cb: (e: ServiceError | null) => void): void; close(): void };
+    try {
+      const err = await new Promise<ServiceError | null>((resolve) => c.Say(Buffer.from('x'), { deadline: Date.now() + 5000 }, resolve));
+      assert.equal(err?.code, status.UNAVAILABLE);
+      assert.equal(err?.details, 'no healthy upstream');
+    } finally {
+      c.close();
+    }
   });
 
   test('gRPC requests are labelled request_protocol="grpc" in metrics', async () => {

@@ -6,7 +6,8 @@ import { Agent, request } from 'undici';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
-import { edsCluster, endpoints, httpListener, ms, prefixRoute, routeConfig } from './xds-builders.js';
+import { edsCluster, endpoints, httpListener, ms, prefixRoute, rawCluster, routeConfig } from './xds-builders.js';
+import { Cluster_DiscoveryType } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 
 /** A port with nothing listening (bound, then closed). */
 async function deadPort(): Promise<number> {
@@ -51,15 +52,24 @@ describe('proxy: HTTP resilience', () => {
       req.resume();
       held.push(() => res.writeHead(200).end('held'));
     });
-    backends.push(flaky, slow, hold);
+    const broken = await startBackend((req, res) => { req.resume(); res.writeHead(500).end('broken'); });
+    const healthy = await startBackend((req, res) => { req.resume(); res.end('healthy'); });
+    backends.push(flaky, slow, hold, broken, healthy);
     const dead = await deadPort();
     ads.setAll(TypeUrl.Cluster, [
       ['flaky', edsCluster('flaky')], ['slow', edsCluster('slow')], ['dead', edsCluster('dead', { connectTimeoutMs: 500 })],
       ['hold', edsCluster('hold', { maxConnections: 1, maxPendingRequests: 1, maxRequests: 100 })],
+      ['od', rawCluster({
+        name: 'od',
+        clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
+        edsClusterConfig: { edsConfig: { configSourceSpecifier: { case: 'ads', value: {} } } },
+        outlierDetection: { consecutive5xx: 3, baseEjectionTime: ms(30_000), maxEjectionPercent: 100 },
+        commonLbConfig: { healthyPanicThreshold: { value: 0 } },
+      })],
     ]);
     ads.setAll(TypeUrl.ClusterLoadAssignment, [
       ['flaky', endpoints('flaky', [flaky.port])], ['slow', endpoints('slow', [slow.port])],
-      ['dead', endpoints('dead', [dead])], ['hold', endpoints('hold', [hold.port])],
+      ['dead', endpoints('dead', [dead])], ['hold', endpoints('hold', [hold.port])], ['od', endpoints('od', [broken.port, healthy.port])],
     ]);
     const retry = { retryOn: '5xx,connect-failure', numRetries: 2, retryBackOff: { baseInterval: ms(5), maxInterval: ms(20) } };
     ads.setAll(TypeUrl.Listener, [['http', httpListener('http', 'routes')]]);
@@ -74,6 +84,7 @@ describe('proxy: HTTP resilience', () => {
         prefixRoute('/pertry', 'slow', { timeout: ms(2500), retryPolicy: { retryOn: '5xx', numRetries: 1, perTryTimeout: ms(200) } }),
         prefixRoute('/dead', 'dead', { retryPolicy: { retryOn: 'connect-failure', numRetries: 1 } }),
         prefixRoute('/hold', 'hold'),
+        prefixRoute('/od', 'od'),
       ],
     }])]]);
     await ads.start();
@@ -143,6 +154,17 @@ describe('proxy: HTTP resilience', () => {
     assert.match(r.text, /connection failure/);
     const stats = (await proxy.admin('/stats')).body;
     assert.match(stats, /cluster\.dead\.upstream_cx_connect_fail: 2/);
+  });
+
+  test('outlier detection ejects an endpoint after consecutive 5xx; traffic then avoids it', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await get('/od')).status);
+    const failures = statuses.filter((s) => s === 500).length;
+    assert.equal(failures, 3, `the 3 consecutive failures before ejection: ${statuses.join(' ')}`);
+    assert.deepEqual(statuses.slice(-10), new Array(10).fill(200));
+    const clusters = (await proxy.admin('/clusters')).body;
+    assert.match(clusters, /^od::127\.0\.0\.1:\d+::health_flags::\/failed_outlier_check$/m);
+    assert.match((await proxy.admin('/stats')).body, /^cluster\.od\.outlier_detection_ejections_enforced_total: 1$/m);
   });
 
   test('circuit breaker: beyond max connections + pending requests the proxy answers 503 (UO)', async () => {

@@ -7,8 +7,14 @@ import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { FakeAdsServer } from './fake-ads-server.js';
-import { echoBackend, eventually, startProxy, type Backend, type RunningProxy } from './harness.js';
-import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig, type RouteInit } from './xds-builders.js';
+import { echoBackend, eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
+import { Cluster_DiscoveryType, Cluster_LbPolicy } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { HTTPFaultSchema } from '../../../src/gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
+import { edsCluster, endpoints, httpListener, ms, prefixRoute, rawCluster, routeConfig, type RouteInit } from './xds-builders.js';
+
+const fault = (init: MessageInitShape<typeof HTTPFaultSchema>) => anyPack(HTTPFaultSchema, create(HTTPFaultSchema, init));
 
 describe('proxy: HTTP routing', () => {
   const ads = new FakeAdsServer();
@@ -16,6 +22,7 @@ describe('proxy: HTTP routing', () => {
   let proxy: RunningProxy;
   let port = 0;
   const agent = new Agent({ connections: 8 });
+  const shadowSeen: string[] = [];
 
   const get = async (path: string, headers: Record<string, string> = {}) => {
     const r = await request(`http://127.0.0.1:${port}${path}`, { headers, dispatcher: agent });
@@ -26,8 +33,23 @@ describe('proxy: HTTP routing', () => {
   before(async () => {
     const [a, b, c] = await Promise.all([echoBackend('a'), echoBackend('b'), echoBackend('c')]);
     backends.push(a, b, c);
-    ads.setAll(TypeUrl.Cluster, [['a', edsCluster('a')], ['b', edsCluster('b')], ['c', edsCluster('c')], ['empty', edsCluster('empty')]]);
-    ads.setAll(TypeUrl.ClusterLoadAssignment, [['a', endpoints('a', [a.port])], ['b', endpoints('b', [b.port])], ['c', endpoints('c', [c.port])], ['empty', endpoints('empty', [])]]);
+    const shadow = await startBackend((req, res) => {
+      shadowSeen.push(`${req.method} ${req.headers.host} ${req.url}`);
+      req.resume();
+      res.end();
+    });
+    backends.push(shadow);
+    const ring = rawCluster({
+      name: 'ring',
+      clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
+      edsClusterConfig: { edsConfig: { configSourceSpecifier: { case: 'ads', value: {} } } },
+      lbPolicy: Cluster_LbPolicy.RING_HASH,
+    });
+    ads.setAll(TypeUrl.Cluster, [['a', edsCluster('a')], ['b', edsCluster('b')], ['c', edsCluster('c')], ['empty', edsCluster('empty')], ['shadow', edsCluster('shadow')], ['ring', ring]]);
+    ads.setAll(TypeUrl.ClusterLoadAssignment, [
+      ['a', endpoints('a', [a.port])], ['b', endpoints('b', [b.port])], ['c', endpoints('c', [c.port])], ['empty', endpoints('empty', [])],
+      ['shadow', endpoints('shadow', [shadow.port])], ['ring', endpoints('ring', [a.port, b.port, c.port])],
+    ]);
     ads.setAll(TypeUrl.Listener, [['http', httpListener('http', 'routes', 0, '')]]);
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [
       {
@@ -62,6 +84,12 @@ describe('proxy: HTTP routing', () => {
             responseHeadersToAdd: [{ header: { key: 'x-resp', value: 'yes' } }],
             responseHeadersToRemove: ['x-backend'],
           } as RouteInit,
+          { ...prefixRoute('/fault-abort', 'a'), name: 'fault-abort', typedPerFilterConfig: { 'envoy.filters.http.fault': fault({ abort: { errorType: { case: 'httpStatus', value: 418 }, percentage: { numerator: 100 } } }) } },
+          { ...prefixRoute('/fault-delay', 'a'), name: 'fault-delay', typedPerFilterConfig: { 'envoy.filters.http.fault': fault({ delay: { faultDelaySecifier: { case: 'fixedDelay', value: ms(250) }, percentage: { numerator: 100 } } }) } },
+          { ...prefixRoute('/fault-never', 'a'), name: 'fault-never', typedPerFilterConfig: { 'envoy.filters.http.fault': fault({ abort: { errorType: { case: 'httpStatus', value: 500 }, percentage: { numerator: 0 } } }) } },
+          { ...prefixRoute('/rx/', 'a', { regexRewrite: { pattern: { regex: '^/rx/(\\w+)/item$' }, substitution: '/items/\\1' } }), name: 'regex-rewrite' },
+          { ...prefixRoute('/mirror', 'a', { requestMirrorPolicies: [{ cluster: 'shadow' }] }), name: 'mirror' },
+          { ...prefixRoute('/sticky', 'ring', { hashPolicy: [{ policySpecifier: { case: 'header', value: { headerName: 'x-user' } } }] }), name: 'sticky' },
           { ...prefixRoute('/nohost', 'empty'), name: 'nohost' },
           { ...prefixRoute('/nocluster', 'missing'), name: 'nocluster' },
           { ...prefixRoute('/api', 'a', { prefixRewrite: '/v2' }), name: 'rewrite' },
@@ -123,6 +151,45 @@ describe('proxy: HTTP routing', () => {
     const body = (await get('/api/users?id=1')).json();
     assert.equal(body.path, '/v2/users?id=1');
     assert.equal(body.headers['x-envoy-original-path'], '/api/users?id=1');
+  });
+
+  test('fault injection: abort with the configured status (FI), fixed delay (DI), 0 % never fires', async () => {
+    const aborted = await get('/fault-abort');
+    assert.equal(aborted.status, 418);
+    assert.equal(aborted.text, 'fault filter abort');
+    const t0 = Date.now();
+    const delayed = await get('/fault-delay');
+    assert.equal(delayed.status, 200);
+    assert.ok(Date.now() - t0 >= 240, 'delayed by the fault filter');
+    assert.equal((await get('/fault-never')).status, 200);
+    const prom = (await proxy.admin('/stats/prometheus')).body;
+    assert.match(prom, /istio_requests_total\{[^}]*response_code="418",response_flags="FI"[^}]*\} 1/);
+    assert.match(prom, /istio_requests_total\{[^}]*response_code="200",response_flags="DI"[^}]*\} 1/);
+  });
+
+  test('regex rewrite substitutes capture groups and keeps the query', async () => {
+    const body = (await get('/rx/abc/item?x=1')).json();
+    assert.equal(body.path, '/items/abc?x=1');
+    assert.equal(body.headers['x-envoy-original-path'], '/rx/abc/item?x=1');
+  });
+
+  test('request mirroring sends a copy to the shadow cluster with "-shadow" on the host', async () => {
+    const r = await get('/mirror/x', { host: 'reviews:9080' });
+    assert.equal(r.json().name, 'a');
+    await eventually(() => shadowSeen.includes('GET reviews-shadow:9080 /mirror/x'), 3000, 'shadow request');
+  });
+
+  test('ring hash: the same header value sticks to one endpoint, different values spread', async () => {
+    const owners = new Map<string, Set<string>>();
+    for (let u = 0; u < 12; u++) {
+      for (let i = 0; i < 4; i++) {
+        const name = (await get('/sticky', { 'x-user': `user-${u}` })).json().name;
+        if (!owners.has(`user-${u}`)) owners.set(`user-${u}`, new Set());
+        owners.get(`user-${u}`)!.add(name);
+      }
+    }
+    for (const [user, set] of owners) assert.equal(set.size, 1, `${user} moved between ${[...set].join(', ')}`);
+    assert.ok(new Set([...owners.values()].map((s) => [...s][0])).size >= 2, 'keys spread over more than one endpoint');
   });
 
   test('local replies: no healthy upstream 503, unknown cluster 503', async () => {

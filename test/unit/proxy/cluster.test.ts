@@ -27,6 +27,34 @@ describe('clusters', () => {
     assert.deepEqual([r.admit(), r.admit(), r.admit()], [true, true, false]);
   });
 
+  test('outlier detection: consecutive 5xx eject, max_ejection_percent caps, success resets the count', () => {
+    const c = new UpstreamCluster(plan({ outlierDetection: { consecutive5xx: 2, maxEjectionPercent: 50 }, commonLbConfig: { healthyPanicThreshold: { value: 0 } } }));
+    c.setEndpoints(eps(4));
+    const [h0, h1, h2] = c.hosts;
+    c.report(h0, 500);
+    c.report(h0, 200);
+    c.report(h0, 503);
+    assert.equal(h0.outlier.ejected, false, 'a success in between resets the streak');
+    c.report(h0, 'local-failure');
+    assert.equal(h0.outlier.ejected, true);
+    c.report(h1, 500);
+    c.report(h1, 500);
+    assert.equal(h1.outlier.ejected, true);
+    c.report(h2, 500);
+    c.report(h2, 500);
+    assert.equal(h2.outlier.ejected, false, 'already 50 % ejected');
+    for (let i = 0; i < 10; i++) assert.ok(![h0.port, h1.port].includes(c.pick(undefined)!.port));
+  });
+
+  test('panic threshold: below it, every endpoint is used again', () => {
+    const c = new UpstreamCluster(plan({ outlierDetection: { consecutive5xx: 1, maxEjectionPercent: 100 } }));
+    c.setEndpoints(eps(2));
+    c.report(c.hosts[0], 500);
+    c.report(c.hosts[1], 500);
+    assert.ok(c.hosts.every((h) => h.outlier.ejected));
+    assert.ok(c.pick(undefined), 'default 50 % panic threshold: all hosts ejected → balance over all');
+  });
+
   test('round robin visits every healthy host in turn; unhealthy hosts are skipped', () => {
     const c = new UpstreamCluster(plan({}));
     c.setEndpoints([...eps(3), { address: '127.0.0.2', port: 1, weight: 1, healthy: false }]);
@@ -44,6 +72,18 @@ describe('clusters', () => {
     assert.ok(picks.filter((p) => p === 10001).length > 30, 'the idle host wins whenever it is among the two choices');
   });
 
+  test('consistent hash: removing an endpoint only moves the keys it owned', () => {
+    const lb = createLoadBalancer('ring_hash');
+    const hosts = eps(4).map((e) => new Host(e.address, e.port, 1, true, { connections: 1, connectTimeoutMs: 100 }));
+    const before = Array.from({ length: 1000 }, (_, k) => lb.pick(hosts, k * 2654435761 >>> 0).port);
+    const counts = new Map<number, number>();
+    for (const p of before) counts.set(p, (counts.get(p) ?? 0) + 1);
+    assert.equal(counts.size, 4);
+    for (const n of counts.values()) assert.ok(n > 150 && n < 350, `share ${n} of 1000`);
+    const after = Array.from({ length: 1000 }, (_, k) => lb.pick(hosts.slice(1), k * 2654435761 >>> 0).port);
+    for (let k = 0; k < 1000; k++) if (before[k] !== 10000) assert.equal(after[k], before[k], `key ${k} moved`);
+  });
+
   test('endpoint updates keep unchanged hosts (and their pools)', () => {
     const c = new UpstreamCluster(plan({}));
     c.setEndpoints(eps(2));
@@ -59,12 +99,14 @@ describe('clusters', () => {
     assert.equal(c.pick(undefined), undefined);
   });
 
-  test('validation: unknown types and missing static endpoints, with field paths', () => {
+  test('validation: unknown cluster types with field paths; STATIC without endpoints is valid', () => {
     const bad = compileCluster(create(ClusterSchema, { name: 'x', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.LOGICAL_DNS } }));
     assert.deepEqual(bad.ok ? [] : bad.errors, ['type: unknown cluster type LOGICAL_DNS (supported: STATIC, EDS, ORIGINAL_DST)']);
     const custom = compileCluster(create(ClusterSchema, { name: 'y', clusterDiscoveryType: { case: 'clusterType', value: { name: 'envoy.clusters.aggregate' } } }));
     assert.deepEqual(custom.ok ? [] : custom.errors, ['clusterDiscoveryType.clusterType: unknown cluster type "envoy.clusters.aggregate"']);
-    const st = compileCluster(create(ClusterSchema, { name: 'z', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC } }));
-    assert.deepEqual(st.ok ? [] : st.errors, ['loadAssignment: missing for a STATIC cluster']);
+    // Istio's BlackHoleCluster: STATIC with no load assignment is valid and has no hosts.
+    const st = compileCluster(create(ClusterSchema, { name: 'BlackHoleCluster', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC } }));
+    assert.ok(st.ok);
+    assert.equal(new UpstreamCluster(st.value).pick(undefined), undefined);
   });
 });
