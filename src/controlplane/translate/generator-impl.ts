@@ -57,7 +57,8 @@ class GeneratorImpl implements TranslateGenerator {
         return this.#filter(st.inbound.clusters, names);
       case TypeUrl.Listener:
         if (names && node.generator === 'grpc') return this.#grpcListeners(st.scope, names);
-        return this.#filter(st.inbound.listeners, names);
+        // Any client asking for "HOST:PORT" by name gets an API listener, as istiod does for proxyless gRPC.
+        return this.#filter(st.inbound.listeners, names, (n) => st.scope.grpcListener(n));
       case TypeUrl.ClusterLoadAssignment:
         return st.scope.endpoints(names ?? st.scope.edsNames());
       case TypeUrl.RouteConfiguration:
@@ -127,7 +128,7 @@ class GeneratorImpl implements TranslateGenerator {
   }
 
   /** The named subset of a full set; memoised on both identities so repeated asks return the same Map. */
-  #filter(full: ResourceSet, names: ReadonlySet<string> | undefined): ResourceSet {
+  #filter(full: ResourceSet, names: ReadonlySet<string> | undefined, fallback?: (name: string) => XdsResource | undefined): ResourceSet {
     if (!names) return full;
     let byNames = this.#filtered.get(full);
     if (!byNames) this.#filtered.set(full, (byNames = new WeakMap()));
@@ -135,7 +136,7 @@ class GeneratorImpl implements TranslateGenerator {
     if (!hit) {
       const out = new Map<string, XdsResource>();
       for (const n of names) {
-        const r = full.get(n);
+        const r = full.get(n) ?? fallback?.(n);
         if (r) out.set(n, r);
       }
       byNames.set(names, (hit = out));

@@ -152,7 +152,8 @@ export class ScopeResources {
 
   #buildRoute(name: string): RouteConfiguration | undefined {
     const { scope } = this.spec;
-    if (this.spec.generator === 'grpc') {
+    // "HOST:PORT" is a proxyless gRPC route name; Envoy's are port numbers.
+    if (this.spec.generator === 'grpc' || !/^\d+$/.test(name)) {
       const t = resolveGrpcTarget(this.#byHost, name, scope.namespace, scope.model.domainSuffix);
       return t && this.routes.grpc(scope, t.svc.hostname, t.port);
     }

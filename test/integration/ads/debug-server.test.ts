@@ -8,7 +8,7 @@ import { startDebugServer, type DebugServer } from '../../../src/controlplane/de
 import type { ConfigProblem } from '../../../src/controlplane/sources/source.js';
 import { logger } from '../../../src/log.js';
 import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, parseTestNode, route } from './fake-generator.js';
-import { TestAdsClient, nodeId, waitFor, type SotwStream } from './ads-client.js';
+import { TestAdsClient, nodeId, waitFor, type SotwStream } from '../../helpers/ads-client.js';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger } from '../../../src/log.js';
 import type { DeltaDiscoveryResponse } from '../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, parseTestNode, route, type FakeMesh } from './fake-generator.js';
-import { TestAdsClient, nodeId, waitFor } from './ads-client.js';
+import { TestAdsClient, nodeId, waitFor } from '../../helpers/ads-client.js';
 
 function mesh(clusters: Array<[string, number]>): FakeMesh {
   return {

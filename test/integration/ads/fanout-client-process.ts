@@ -4,7 +4,7 @@
  * every response. Reports {ready} on IPC when all initial responses arrived.
  * argv: port count mode(sotw|delta)
  */
-import { TestAdsClient, nodeId, type DeltaStream, type SotwStream } from './ads-client.js';
+import { TestAdsClient, nodeId, type DeltaStream, type SotwStream } from '../../helpers/ads-client.js';
 import { CDS, EDS, LDS, RDS } from './fake-generator.js';
 
 if (!process.send) {

@@ -6,7 +6,7 @@ import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger, setLogLevels } from '../../../src/log.js';
 import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, route, parseTestNode, type FakeMesh } from './fake-generator.js';
-import { waitFor } from './ads-client.js';
+import { waitFor } from '../../helpers/ads-client.js';
 
 /**
  * Proxies in the fan-out; TRELLIS_FANOUT overrides. This test checks behaviour

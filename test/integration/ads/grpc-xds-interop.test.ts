@@ -31,7 +31,7 @@ import { toResource } from '../../../src/controlplane/cache/resource.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger } from '../../../src/log.js';
 import { CDS, EDS, FakeGenerator, LDS, RDS, parseTestNode, type FakeMesh } from './fake-generator.js';
-import { waitFor } from './ads-client.js';
+import { waitFor } from '../../helpers/ads-client.js';
 
 const ident = (b: Buffer) => b;
 const greeterService = {

@@ -7,7 +7,7 @@ import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { setVersion } from '../../../src/controlplane/cache/resource.js';
 import { logger } from '../../../src/log.js';
 import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, parseTestNode, route, type FakeMesh } from './fake-generator.js';
-import { TestAdsClient, namesOf, nodeId, waitFor } from './ads-client.js';
+import { TestAdsClient, namesOf, nodeId, waitFor } from '../../helpers/ads-client.js';
 
 function mesh(reviewsDomains: string[] = ['reviews'], ratingsTimeout = 1): FakeMesh {
   return {

@@ -1,9 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
-import { xdsRegistry } from '../../../src/xds/registry.js';
+import { xdsRegistry } from '../../src/xds/registry.js';
 import { credentials, makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
-import { NodeSchema } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
-import { StatusSchema } from '../../../src/gen/google/rpc/status_pb.js';
+import { NodeSchema } from '../../src/gen/envoy/config/core/v3/base_pb.js';
+import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
 import {
   DeltaDiscoveryRequestSchema,
   DiscoveryRequestSchema,
@@ -11,8 +11,8 @@ import {
   type DeltaDiscoveryResponse,
   type DiscoveryRequest,
   type DiscoveryResponse,
-} from '../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
-import { adsServiceDefinition } from '../../../src/xds/ads-service.js';
+} from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
+import { adsServiceDefinition } from '../../src/xds/ads-service.js';
 
 const AdsClient = makeGenericClientConstructor(adsServiceDefinition, 'AggregatedDiscoveryService');
 
