@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici';
 import type { Host } from '../cluster/host.js';
 import { closeIfDraining, type Exchange } from './exchange.js';
 import { applyHeaderOps, type HeaderOp, type Headers } from './header-ops.js';
+import { propagateTrace } from './trace-context.js';
 import type { ActionPlan, RetryPlan } from './route-action.js';
 import type { CompiledRoute } from './route-table.js';
 import type { Router } from './router.js';
@@ -44,6 +45,7 @@ function upstreamHeaders(ex: Exchange, route: CompiledRoute, a: Forward): Header
   if (src.te === 'trailers') out.te = 'trailers';
   out.host = a.hostRewrite ?? ex.info.authority;
   out['x-forwarded-proto'] ??= 'http';
+  propagateTrace(out);
   if (ex.clusterRequestOps.length > 0) applyHeaderOps(out, ex.clusterRequestOps);
   if (route.requestOps.length > 0) applyHeaderOps(out, route.requestOps);
   return out;
