@@ -47,6 +47,9 @@ export class Proxy {
   #admin: http.Server | undefined;
   /** Serialises listener updates: a bind must finish before the next LDS applies. */
   #ldsChain: Promise<void> = Promise.resolve();
+  /** Listener updates queued or binding: until they are done the proxy is not LIVE (apps would find nothing listening). */
+  #ldsPending = 0;
+  #live = false;
 
   constructor(opts: ProxyOptions) {
     this.#opts = opts;
@@ -83,7 +86,8 @@ export class Proxy {
         break;
       case TypeUrl.Listener: {
         const plans = values as ListenerPlan[];
-        this.#ldsChain = this.#ldsChain.then(() => this.listeners.apply(plans));
+        this.#ldsPending++;
+        this.#ldsChain = this.#ldsChain.then(() => this.listeners.apply(plans)).finally(() => void this.#ldsPending--);
         break;
       }
     }
@@ -94,6 +98,8 @@ export class Proxy {
   async start(): Promise<void> {
     this.#admin = await startAdmin(this.#opts.adminPort, this.#opts.adminAddress ?? '127.0.0.1', {
       xds: this.xds,
+      // Latched as Envoy's server state is: later listener updates do not make a live proxy unready.
+      live: () => (this.#live ||= this.xds.initialFetchDone() && this.#ldsPending === 0),
       clusters: this.clusters,
       listeners: this.listeners,
       stats: this.stats,

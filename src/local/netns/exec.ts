@@ -58,6 +58,8 @@ export function runInPod(
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    // A child that exits (or closes stdin) before reading it makes this write fail with EPIPE: that is not an error of the run.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
   });
 }

@@ -16,6 +16,8 @@ import { configDump } from './config-dump.js';
 
 export interface AdminDeps {
   xds: XdsClient;
+  /** Envoy's LIVE: the initial config arrived and its listeners are bound (what /ready and /server_info report). */
+  live(): boolean;
   clusters: ClusterManager;
   listeners: ListenerManager;
   stats: ProxyStats;
@@ -31,10 +33,10 @@ const json = (v: unknown) => ({ type: 'application/json', body: JSON.stringify(v
 const text = (body: string, status = 200) => ({ status, type: 'text/plain; charset=UTF-8', body });
 
 const handlers: Record<string, Handler> = {
-  '/ready': (_u, d) => (d.xds.initialFetchDone() ? text('LIVE\n') : text('PRE_INITIALIZING\n', 503)),
+  '/ready': (_u, d) => (d.live() ? text('LIVE\n') : text('PRE_INITIALIZING\n', 503)),
   '/server_info': (_u, d) => json({
     version: 'trellis/0.1.0',
-    state: d.xds.initialFetchDone() ? 'LIVE' : 'PRE_INITIALIZING',
+    state: d.live() ? 'LIVE' : 'PRE_INITIALIZING',
     uptime_current_epoch: `${Math.floor((Date.now() - d.startedAt.getTime()) / 1000)}s`,
     uptime_all_epochs: `${Math.floor((Date.now() - d.startedAt.getTime()) / 1000)}s`,
     hot_restart_version: 'disabled',

@@ -3,6 +3,7 @@
  * istio_request_duration_milliseconds, ...) keyed by their label set, plus
  * Envoy-style named counters. Rendered by the admin API.
  */
+import { isIP } from 'node:net';
 import type { StreamInfo } from '../accesslog/stream-info.js';
 import { Histogram } from './histogram.js';
 
@@ -49,7 +50,8 @@ export class ProxyStats {
   /** One finished HTTP request; `inbound` selects reporter="destination". */
   recordHttp(s: StreamInfo, inbound: boolean, grpc: boolean): void {
     const svc = destinationService(s.upstreamCluster, s.authority);
-    const [svcName, svcNs] = svc.split('.');
+    // Only a service hostname (name.ns.svc...) names a service; an IP authority (a call by cluster IP) does not.
+    const [svcName, svcNs] = isIP(svc) ? [] : svc.split('.');
     const me = this.#self;
     const labels =
       `reporter="${inbound ? 'destination' : 'source'}",source_workload="${inbound ? 'unknown' : me.workload}",source_workload_namespace="${inbound ? 'unknown' : me.namespace}",source_app="${inbound ? 'unknown' : me.app}",` +

@@ -1,0 +1,80 @@
+/**
+ * The mesh config of the two-sidecar test, as Kubernetes/Istio YAML: what a
+ * `kubectl get -o yaml` of a real cluster would show for a Service "web"
+ * (selecting the server pod), both pods with their addresses, and a
+ * VirtualService whose header rules make the mesh's routing visible.
+ */
+export const NAMESPACE = 'default';
+export const SERVICE = { name: 'web', clusterIp: '10.96.0.100', port: 80, targetPort: 8080 };
+/** Added by the client's sidecar (VirtualService headers) to the request and to the response. */
+export const ROUTE_HEADERS = { request: 'x-trellis-e2e-request', response: 'x-trellis-e2e-route', value: 'web-vs' };
+
+export interface PodSpec {
+  name: string;
+  ip: string;
+  app: string;
+}
+
+function pod(p: PodSpec): string {
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${p.name}
+  namespace: ${NAMESPACE}
+  labels:
+    app: ${p.app}
+    version: v1
+spec:
+  serviceAccountName: ${p.app}
+  containers:
+    - name: ${p.app}
+      image: trellis/e2e
+status:
+  phase: Running
+  podIP: ${p.ip}
+  conditions:
+    - type: Ready
+      status: "True"
+`;
+}
+
+/** Files (name → YAML) for the control plane's --config-dir. */
+export function meshConfig(server: PodSpec, client: PodSpec): Record<string, string> {
+  const service = `apiVersion: v1
+kind: Service
+metadata:
+  name: ${SERVICE.name}
+  namespace: ${NAMESPACE}
+spec:
+  clusterIP: ${SERVICE.clusterIp}
+  selector:
+    app: ${server.app}
+  ports:
+    - name: http
+      port: ${SERVICE.port}
+      targetPort: ${SERVICE.targetPort}
+`;
+  const routing = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: ${SERVICE.name}
+  namespace: ${NAMESPACE}
+spec:
+  hosts:
+    - ${SERVICE.name}
+  http:
+    - headers:
+        request:
+          set:
+            ${ROUTE_HEADERS.request}: ${ROUTE_HEADERS.value}
+        response:
+          set:
+            ${ROUTE_HEADERS.response}: ${ROUTE_HEADERS.value}
+      route:
+        - destination:
+            host: ${SERVICE.name}
+            port:
+              number: ${SERVICE.port}
+`;
+  return { 'web.yaml': service, 'pods.yaml': `${pod(server)}---\n${pod(client)}`, 'routing.yaml': routing };
+}

@@ -1,0 +1,136 @@
+/**
+ * Set-up of the end-to-end mesh test: a NetnsCluster with pods "client" and
+ * "server", the real `trellis controlplane` in the node namespace (bound to
+ * the bridge address, the only address pods can reach), a config dir written
+ * for those pods, each pod meshed by MeshPod (iptables init → proxy as 1337),
+ * and the server app as uid 1000. Everything is recorded on the returned
+ * object as soon as it exists, so stopTwoPodMesh() can undo a half-finished start.
+ */
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_APP_UID, MeshPod } from '../../../src/local/mesh-pod.js';
+import { NetnsCluster, runInPod, spawnInPod, type Pod } from '../../../src/local/netns/index.js';
+import { nativeAvailable } from '../../../src/native/original-dst.js';
+import { trellisBin } from '../../helpers/trellis-process.js';
+import { meshConfig, SERVICE } from './mesh-config.js';
+
+const ECHO_SERVER = fileURLToPath(new URL('./echo-server.js', import.meta.url));
+export const TRELLIS: readonly string[] = [process.execPath, trellisBin];
+const XDS_PORT = 15010;
+const DEBUG_PORT = 15014;
+
+/** Why the test cannot run here, or false when it can. */
+export function skipReason(): string | false {
+  if (process.platform !== 'linux') return 'needs Linux (network namespaces, iptables)';
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, iptables)';
+  for (const bin of ['ip', 'iptables', 'iptables-restore', 'setpriv', 'curl']) {
+    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) return `needs ${bin}`;
+  }
+  const n = nativeAvailable();
+  return n.ok ? false : `native addon (SO_ORIGINAL_DST): ${n.reason}`;
+}
+
+export interface TwoPodMesh {
+  cluster?: NetnsCluster;
+  dir?: string;
+  controlPlane?: ChildProcess;
+  controlPlaneStderr: string[];
+  /** host:port of the control plane's ADS and debug servers (inside the node namespace). */
+  xds?: string;
+  debug?: string;
+  client?: MeshPod;
+  server?: MeshPod;
+  serverApp?: ChildProcess;
+}
+
+export async function startTwoPodMesh(mesh: TwoPodMesh): Promise<void> {
+  const cluster = (mesh.cluster = await NetnsCluster.create());
+  const serverPod = await cluster.addPod('server');
+  const clientPod = await cluster.addPod('client');
+  // kube-proxy's part: only traffic the sidecars do not capture (the proxy uid's) needs it.
+  await cluster.addService({ clusterIp: SERVICE.clusterIp, port: SERVICE.port, target: { ip: serverPod.ip, port: SERVICE.targetPort } });
+  mesh.dir = await mkdtemp(join(tmpdir(), 'trellis-e2e-'));
+  const files = meshConfig({ name: 'server', ip: serverPod.ip, app: 'web' }, { name: 'client', ip: clientPod.ip, app: 'client' });
+  for (const [name, text] of Object.entries(files)) await writeFile(join(mesh.dir, name), text);
+  await startControlPlane(mesh, cluster, mesh.dir);
+  const common = { trellis: TRELLIS, xdsAddress: mesh.xds as string, drainSeconds: 0 };
+  const [server, client] = await Promise.allSettled([
+    MeshPod.start({ ...common, pod: serverPod, labels: { app: 'web', version: 'v1' } }),
+    MeshPod.start({ ...common, pod: clientPod, labels: { app: 'client', version: 'v1' } }),
+  ]);
+  if (server.status === 'fulfilled') mesh.server = server.value;
+  if (client.status === 'fulfilled') mesh.client = client.value;
+  if (server.status === 'rejected') throw server.reason;
+  if (client.status === 'rejected') throw client.reason;
+  mesh.serverApp = mesh.server!.startApp(process.execPath, [ECHO_SERVER, 'server', String(SERVICE.targetPort)]);
+  await waitForOutput(mesh.serverApp, 'ready', 10_000, 'echo server');
+}
+
+async function startControlPlane(mesh: TwoPodMesh, cluster: NetnsCluster, dir: string): Promise<void> {
+  const args = [trellisBin, 'controlplane', '--config-dir', dir, '--bind', cluster.gateway, '--xds-port', String(XDS_PORT), '--debug-port', String(DEBUG_PORT), '--debounce-ms', '20'];
+  const cp = (mesh.controlPlane = spawnInPod(cluster.nodeNetns, process.execPath, args));
+  createInterface({ input: cp.stderr! }).on('line', (l) => mesh.controlPlaneStderr.push(l));
+  const line = await waitForOutput(cp, '"xds"', 15_000, 'control plane');
+  const ready = JSON.parse(line) as { xds: string; debug: string };
+  mesh.xds = ready.xds;
+  mesh.debug = ready.debug;
+}
+
+/** Resolves with the first stdout line containing `text`; rejects on exit or after `timeoutMs`. */
+function waitForOutput(child: ChildProcess, text: string, timeoutMs: number, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`${what}: no "${text}" within ${timeoutMs} ms: ${err}`)), timeoutMs);
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      if (l.includes(text)) { clearTimeout(timer); resolve(l); }
+    });
+    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${what} exited (${code ?? signal}): ${err}`)); });
+  });
+}
+
+/** Undoes whatever startTwoPodMesh got done: processes, namespaces, the temp dir. */
+export async function stopTwoPodMesh(mesh: TwoPodMesh): Promise<void> {
+  await Promise.all([mesh.client?.stop(), mesh.server?.stop()]);
+  const cp = mesh.controlPlane;
+  if (cp && cp.exitCode === null && cp.signalCode === null) {
+    const exited = new Promise((r) => cp.once('exit', r));
+    cp.kill('SIGTERM');
+    const timer = setTimeout(() => cp.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+  await mesh.cluster?.teardown();
+  if (mesh.dir) await rm(mesh.dir, { recursive: true, force: true });
+}
+
+export interface CurlReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A plain `curl -s URL` run in the pod as `uid`: the unmodified client. */
+export async function curlFrom(pod: Pod, url: string, uid = DEFAULT_APP_UID): Promise<CurlReply> {
+  const r = await runInPod(pod, 'curl', ['-sS', '-D', '-', '--max-time', '5', url], { uid, timeoutMs: 8000 });
+  if (r.code !== 0) throw new Error(`curl ${url} as uid ${uid} in ${pod.name}: exit ${r.code}: ${r.stderr.trim()}`);
+  const cut = r.stdout.indexOf('\r\n\r\n');
+  const [statusLine = '', ...lines] = r.stdout.slice(0, cut).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const l of lines) {
+    const colon = l.indexOf(':');
+    if (colon > 0) headers[l.slice(0, colon).trim().toLowerCase()] = l.slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body: r.stdout.slice(cut + 4) };
+}
+
+/** GET a control-plane debug path from inside the node namespace. */
+export async function debugGet(mesh: TwoPodMesh, path: string): Promise<unknown> {
+  const r = await runInPod(mesh.cluster!.nodeNetns, 'curl', ['-sS', '--fail', '--max-time', '5', `http://${mesh.debug}${path}`], { timeoutMs: 8000 });
+  if (r.code !== 0) throw new Error(`debug ${path}: curl exit ${r.code}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as unknown;
+}
