@@ -73,7 +73,8 @@ export class PolicyIndex {
   readonly #pa: Map<string, PeerAuthentication[]>;
   readonly #ap: Map<string, AuthorizationPolicy[]>;
   readonly #vsMemo = new Map<string, readonly VirtualService[]>();
-  readonly #drMemo = new Map<string, DestinationRule | undefined>();
+  /** fromNs → hostname → rule (null: none); nested so that a lookup builds no key string. */
+  readonly #drMemo = new Map<string, Map<string, DestinationRule | null>>();
 
   constructor(
     objs: { dr: DestinationRule[]; vs: VirtualService[]; sidecars: Sidecar[]; pa: PeerAuthentication[]; ap: AuthorizationPolicy[] },
@@ -98,15 +99,17 @@ export class PolicyIndex {
 
   /** Own namespace, then the service's namespace, then the root namespace (Istio's lookup order). */
   destinationRule(hostname: string, fromNs: string, serviceNs: string | undefined): DestinationRule | undefined {
-    const key = `${hostname}|${fromNs}`;
-    if (this.#drMemo.has(key)) return this.#drMemo.get(key);
+    let byHost = this.#drMemo.get(fromNs);
+    if (!byHost) this.#drMemo.set(fromNs, (byHost = new Map()));
+    const hit = byHost.get(hostname);
+    if (hit !== undefined) return hit ?? undefined;
     let found: DestinationRule | undefined;
     for (const ns of [fromNs, serviceNs, this.rootNamespace]) {
       if (ns === undefined) continue;
       found = pickInNamespace(this.#dr.get(ns), hostname, fromNs);
       if (found) break;
     }
-    this.#drMemo.set(key, found);
+    byHost.set(hostname, found ?? null);
     return found;
   }
 

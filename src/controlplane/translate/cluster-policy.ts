@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { anyPack } from '@bufbuild/protobuf/wkt';
+import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import type { ConnectionPoolSettings, LoadBalancerSettings, OutlierDetection as IstioOutlier } from '../../config/objects.js';
 import { CircuitBreakersSchema, CircuitBreakers_ThresholdsSchema, type CircuitBreakers } from '../../gen/envoy/config/cluster/v3/circuit_breaker_pb.js';
 import {
@@ -76,10 +76,22 @@ function makeBreakers(pool: ConnectionPoolSettings | undefined): CircuitBreakers
  * Nothing is set when there is nothing to say.
  */
 export function applyHttpOptions(c: Cluster, pool: ConnectionPoolSettings | undefined, h2: boolean, http: boolean): void {
+  if (pool?.http === undefined) {
+    // The common case (every HTTP/2 port without connectionPool.http): one shared, never-mutated Any.
+    if (h2) c.typedExtensionProtocolOptions[HttpProtocolOptionsKey] = (plainH2Options ??= httpOptions(undefined, true, false)!);
+    return;
+  }
+  const opts = httpOptions(pool, h2, http);
+  if (opts !== undefined) c.typedExtensionProtocolOptions[HttpProtocolOptionsKey] = opts;
+}
+
+let plainH2Options: Any | undefined;
+
+function httpOptions(pool: ConnectionPoolSettings | undefined, h2: boolean, http: boolean): Any | undefined {
   const upgrade = http && pool?.http?.h2UpgradePolicy === 'UPGRADE';
   const idle = istioDuration(pool?.http?.idleTimeout);
   const perConn = pool?.http?.maxRequestsPerConnection;
-  if (!h2 && !upgrade && !idle && !perConn) return;
+  if (!h2 && !upgrade && !idle && !perConn) return undefined;
   const common = idle || perConn ? create(CoreHttpOptionsSchema, { idleTimeout: idle, maxRequestsPerConnection: perConn || undefined }) : undefined;
   const opts = create(HttpProtocolOptionsSchema, {
     commonHttpProtocolOptions: common,
@@ -92,7 +104,7 @@ export function applyHttpOptions(c: Cluster, pool: ConnectionPoolSettings | unde
       }),
     },
   });
-  c.typedExtensionProtocolOptions[HttpProtocolOptionsKey] = anyPack(HttpProtocolOptionsSchema, opts);
+  return anyPack(HttpProtocolOptionsSchema, opts);
 }
 
 /** Istio's outlier detection mapping; minHealthPercent becomes the panic threshold. */

@@ -1,8 +1,9 @@
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import { RouteConfigurationSchema, type RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
+import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { logger } from '../../log.js';
 import { errorMessage } from '../../errors.js';
 import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
+import { routeConfigResource } from '../cache/route-resource.js';
 import type { MeshService } from '../registry/model.js';
 import type { BuildGrpcRouteConfig, BuildOutboundRouteConfig, BuildTcpProxy, RouteScope, TlsFilterChainMatch } from './routes/index.js';
 import { grpcListener, outboundPorts, portKind, tcpOutboundListener } from './listeners.js';
@@ -143,7 +144,7 @@ export class ScopeResources {
       let hit = this.#routes.get(name);
       if (hit === undefined) {
         const rc = guarded(name, () => this.#buildRoute(name));
-        hit = rc ? toResource(RouteConfigurationSchema, name, rc.name === name ? rc : { ...rc, name }) : null;
+        hit = rc ? routeConfigResource(name, rc.name === name ? rc : { ...rc, name }) : null;
         this.#routes.set(name, hit);
       }
       return hit ?? undefined;

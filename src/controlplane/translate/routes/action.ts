@@ -15,7 +15,7 @@ import {
 } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import { RuntimeFractionalPercentSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { RegexMatchAndSubstituteSchema } from '../../../gen/envoy/type/matcher/v3/regex_pb.js';
-import type { Destination, HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, Percent } from '../../../config/objects.js';
+import type { Destination, DestinationRule, HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, Percent } from '../../../config/objects.js';
 import type { MeshModel } from '../../registry/model.js';
 import { outboundClusterName } from '../names.js';
 import { headerOps } from './headers.js';
@@ -38,6 +38,20 @@ export interface RouteContext {
   vsName: string;
   /** Proxyless gRPC: timeouts go to max_stream_duration, which is what grpc-js-xds reads. */
   grpc: boolean;
+  /**
+   * When set, every DestinationRule lookup (the only namespace-dependent
+   * input besides sourceNamespace matches) is recorded here by hostname, so
+   * that a memoised result can be reused for another namespace that resolves
+   * the same rules (see vhost-memo.ts).
+   */
+  rules?: Map<string, DestinationRule | undefined>;
+}
+
+/** The DestinationRule for `hostname` as seen from the proxy's namespace; recorded in ctx.rules. */
+export function destinationRuleFor(ctx: RouteContext, hostname: string): DestinationRule | undefined {
+  const dr = ctx.model.destinationRule(hostname, ctx.namespace);
+  ctx.rules?.set(hostname, dr);
+  return dr;
 }
 
 /**
@@ -65,7 +79,7 @@ export function routeAction(r: HTTPRoute, match: HTTPMatchRequest | undefined, c
   if (dsts.length === 1) {
     const { cluster, hostname, port } = destinationCluster(dsts[0]!.d.destination, ctx);
     action.clusterSpecifier = { case: 'cluster', value: cluster };
-    action.hashPolicy = hashPolicies(ctx.model, hostname, port, dsts[0]!.d.destination.subset, ctx.namespace);
+    action.hashPolicy = hashPolicies(destinationRuleFor(ctx, hostname), port, dsts[0]!.d.destination.subset);
   } else {
     const clusters = dsts.map(({ d, weight }) => {
       const req = headerOps(d.headers?.request);

@@ -11,16 +11,17 @@
 import { create } from '@bufbuild/protobuf';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../../gen/envoy/config/route/v3/route_pb.js';
 import { RouteActionSchema, RouteSchema, VirtualHostSchema, type Route, type VirtualHost } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
-import type { HTTPRoute, VirtualService } from '../../../config/objects.js';
+import type { DestinationRule, HTTPRoute, VirtualService } from '../../../config/objects.js';
 import type { MeshService } from '../../registry/model.js';
 import { PassthroughCluster } from '../names.js';
 import { routeAction, type RouteContext } from './action.js';
-import { selectVirtualService, serviceDomains, vsNamespace } from './hosts.js';
+import { selectVirtualService, vsNamespace } from './hosts.js';
 import type { RouteScope } from './index.js';
 import { routeDecorator } from './http-route.js';
 import { catchAllMatch } from './match.js';
-import { nonServiceHosts, vsRoutes } from './vs-hosts.js';
+import { hasLooseHosts, nonServiceHosts, vsRoutes } from './vs-hosts.js';
 import { zeroDuration } from './values.js';
+import { hasUniqueDomains, memoServiceDomains, memoVirtualHost } from './vhost-memo.js';
 
 /** Port protocols served by the HTTP connection manager (UNKNOWN is sniffed as HTTP). */
 const httpFamily: ReadonlySet<string> = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB', 'UNKNOWN']);
@@ -41,8 +42,19 @@ const hasHttp = (vs: VirtualService) => (vs.spec.http ?? []).length > 0;
  * or Istio's "default" route when no VirtualService yields any route.
  */
 export function serviceRoutes(scope: RouteScope, svc: MeshService, port: number, grpc: boolean): Route[] {
-  const base = context(scope, port, grpc);
-  const vs = selectVirtualService(scope.model, scope.namespace, svc.hostname, hasHttp);
+  return routesFor(scope, svc, port, grpc, selectVirtualService(scope.model, scope.namespace, svc.hostname, hasHttp), undefined);
+}
+
+/** serviceRoutes for an already selected VirtualService; DestinationRule lookups are recorded into `rules`. */
+function routesFor(
+  scope: RouteScope,
+  svc: MeshService,
+  port: number,
+  grpc: boolean,
+  vs: VirtualService | undefined,
+  rules: Map<string, DestinationRule | undefined> | undefined,
+): Route[] {
+  const base = { ...context(scope, port, grpc), rules };
   const routes = vs === undefined ? [] : vsRoutes(vs, { ...base, vsNamespace: vsNamespace(vs), vsName: vs.metadata.name });
   if (routes.length > 0) return routes;
   const fallback: HTTPRoute = { route: [{ destination: { host: svc.hostname, port: { number: port } } }] };
@@ -55,17 +67,33 @@ export function serviceRoutes(scope: RouteScope, svc: MeshService, port: number,
   return [route];
 }
 
-function virtualHost(scope: RouteScope, svc: MeshService, port: number, grpc: boolean, taken: Set<string>): VirtualHost | undefined {
-  // Envoy rejects a RouteConfiguration with a domain in two virtual hosts; the first (sorted) service keeps it.
-  const domains = serviceDomains(svc, port, scope.namespace, scope.model.domainSuffix).filter((d) => !taken.has(d));
-  if (domains.length === 0) return undefined;
+/**
+ * The domains of `svc` not yet taken, claiming them in `taken`. Envoy rejects
+ * a RouteConfiguration with a domain in two virtual hosts; the first (sorted)
+ * service keeps it. With `everyDomain` false (no VirtualService host needs
+ * the set afterwards), a service whose domains no other service has skips
+ * the set: ~12 domains × 1,000 services per configuration otherwise.
+ */
+function claimDomains(all: string[], taken: Set<string>, everyDomain: boolean, unique: () => boolean): string[] {
+  if (!everyDomain && unique()) return all;
+  let lost = false;
+  for (const d of all) if (taken.has(d)) lost = true;
+  const domains = lost ? all.filter((d) => !taken.has(d)) : all;
   for (const d of domains) taken.add(d);
-  return create(VirtualHostSchema, {
-    name: `${svc.hostname}:${port}`,
-    domains,
-    routes: serviceRoutes(scope, svc, port, grpc),
-    includeRequestAttemptCount: true,
-  });
+  return domains;
+}
+
+function virtualHost(scope: RouteScope, svc: MeshService, port: number, grpc: boolean, taken: Set<string>, everyDomain = true): VirtualHost | undefined {
+  const all = memoServiceDomains(scope.model, svc, port, scope.namespace);
+  const domains = claimDomains(all, taken, everyDomain, () => hasUniqueDomains(scope.model, svc));
+  if (domains.length === 0) return undefined;
+  const lost = domains !== all;
+  const vs = selectVirtualService(scope.model, scope.namespace, svc.hostname, hasHttp);
+  const routes = (rules: Map<string, DestinationRule | undefined> | undefined) => routesFor(scope, svc, port, grpc, vs, rules);
+  const make = (r: Route[]) => create(VirtualHostSchema, { name: `${svc.hostname}:${port}`, domains, routes: r, includeRequestAttemptCount: true });
+  // Only the common case (no domain lost to an earlier service) is shared across namespaces.
+  if (lost) return make(routes(undefined));
+  return memoVirtualHost({ model: scope.model, namespace: scope.namespace, svc, port, grpc, vs, domains }, routes, make);
 }
 
 /** Istio's ALLOW_ANY virtual host: unknown hosts go to the original destination. */
@@ -88,9 +116,10 @@ function allowAnyHost(): VirtualHost {
 export function buildOutboundRouteConfig(scope: RouteScope, port: number): RouteConfiguration {
   const taken = new Set<string>();
   const virtualHosts: VirtualHost[] = [];
+  const everyDomain = hasLooseHosts(scope);
   for (const svc of scope.services) {
     if (!isHttpPort(svc, port)) continue;
-    const vh = virtualHost(scope, svc, port, false, taken);
+    const vh = virtualHost(scope, svc, port, false, taken, everyDomain);
     if (vh !== undefined) virtualHosts.push(vh);
   }
   virtualHosts.push(...nonServiceHosts(scope, port, taken, isHttpPort), allowAnyHost());

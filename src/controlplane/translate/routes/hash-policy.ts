@@ -12,8 +12,7 @@ import {
   RouteAction_HashPolicy_QueryParameterSchema,
   type RouteAction_HashPolicy,
 } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
-import type { LoadBalancerSettings, TrafficPolicy } from '../../../config/objects.js';
-import type { MeshModel } from '../../registry/model.js';
+import type { DestinationRule, LoadBalancerSettings, TrafficPolicy } from '../../../config/objects.js';
 import { parseDuration } from './values.js';
 
 type Policy = Omit<TrafficPolicy, 'portLevelSettings'>;
@@ -23,8 +22,8 @@ function loadBalancerFor(policy: TrafficPolicy | undefined, port: number): LoadB
   return portLevel?.loadBalancer ?? policy?.loadBalancer;
 }
 
-export function hashPolicies(model: MeshModel, hostname: string, port: number, subset: string | undefined, namespace: string): RouteAction_HashPolicy[] {
-  const dr = model.destinationRule(hostname, namespace);
+/** `dr` is the rule that applies to the destination host from the proxy's namespace. */
+export function hashPolicies(dr: DestinationRule | undefined, port: number, subset: string | undefined): RouteAction_HashPolicy[] {
   if (dr === undefined) return [];
   const sub = subset === undefined ? undefined : dr.spec.subsets?.find((s) => s.name === subset);
   const lb = loadBalancerFor(sub?.trafficPolicy, port) ?? loadBalancerFor(dr.spec.trafficPolicy, port);

@@ -28,9 +28,12 @@ export function defaultRetryPolicy(): RetryPolicy {
   });
 }
 
+/** Most routes carry the default policy: one shared instance (route messages are never mutated once built). */
+let sharedDefault: RetryPolicy | undefined;
+
 /** Istio's ConvertPolicy: undefined means "no retries" (attempts 0 or less). */
 export function retryPolicy(retries: HTTPRetry | undefined, field: string): RetryPolicy | undefined {
-  if (retries === undefined) return defaultRetryPolicy();
+  if (retries === undefined) return (sharedDefault ??= defaultRetryPolicy());
   if ((retries.attempts ?? 0) <= 0) return undefined;
   const out = defaultRetryPolicy();
   out.numRetries = retries.attempts;

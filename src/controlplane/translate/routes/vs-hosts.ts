@@ -45,6 +45,8 @@ export function nonServiceHosts(
   isHttp: (s: MeshService, p: number) => boolean,
 ): VirtualHost[] {
   const out: VirtualHost[] = [];
+  // Nothing to do without a loose host; the common case, and 500 VirtualServices per configuration otherwise.
+  if (!hasLooseHosts(scope)) return out;
   const { model } = scope;
   for (const vs of model.virtualServices(scope.namespace)) {
     if (!appliesToMesh(vs.spec.gateways) || (vs.spec.http ?? []).length === 0) continue;
@@ -67,4 +69,23 @@ export function nonServiceHosts(
     }
   }
   return out;
+}
+
+const looseByScope = new WeakMap<RouteScope, boolean>();
+
+/**
+ * Does any VirtualService visible in the scope have a host that names no
+ * visible service? Only then does nonServiceHosts look for domains taken by
+ * services (see buildOutboundRouteConfig).
+ */
+export function hasLooseHosts(scope: RouteScope): boolean {
+  let hit = looseByScope.get(scope);
+  if (hit === undefined) {
+    const { model } = scope;
+    hit = model.virtualServices(scope.namespace).some((vs) =>
+      appliesToMesh(vs.spec.gateways) && (vs.spec.http ?? []).length > 0 &&
+      resolvedHosts(vs, model.domainSuffix).some((h) => h !== '*' && servicesSelectedBy(scope.services, h).length === 0));
+    looseByScope.set(scope, hit);
+  }
+  return hit;
 }
