@@ -1,15 +1,4 @@
-import { create } from '@bufbuild/protobuf';
 import type { DestinationRule, Subset, TrafficPolicy } from '../../config/objects.js';
-import {
-  RouteAction_HashPolicySchema,
-  RouteAction_HashPolicy_ConnectionPropertiesSchema,
-  RouteAction_HashPolicy_CookieSchema,
-  RouteAction_HashPolicy_HeaderSchema,
-  RouteAction_HashPolicy_QueryParameterSchema,
-  type RouteAction_HashPolicy,
-} from '../../gen/envoy/config/route/v3/route_components_pb.js';
-import type { RouteScope } from './routes/index.js';
-import { istioDuration } from './common.js';
 
 /** The four parts of a traffic policy that Istio merges, each replaced as a whole. */
 export type PolicyParts = Pick<TrafficPolicy, 'loadBalancer' | 'connectionPool' | 'outlierDetection' | 'tls'>;
@@ -46,29 +35,4 @@ export function effectivePolicy(dr: DestinationRule | undefined, port: number, s
 
 export function findSubset(dr: DestinationRule | undefined, name: string): Subset | undefined {
   return dr?.spec.subsets?.find((s) => s.name === name);
-}
-
-/**
- * The route-side half of consistent hashing: Envoy hashes on the route, the
- * cluster only picks RING_HASH/MAGLEV. Empty when the effective policy for
- * this destination is not consistentHash.
- */
-export function hashPolicyFor(scope: RouteScope, hostname: string, port: number, subset: string | undefined): RouteAction_HashPolicy[] {
-  const dr = scope.model.destinationRule(hostname, scope.namespace);
-  const ch = effectivePolicy(dr, port, subset).loadBalancer?.consistentHash;
-  if (!ch) return [];
-  if (ch.httpHeaderName) {
-    return [create(RouteAction_HashPolicySchema, { policySpecifier: { case: 'header', value: create(RouteAction_HashPolicy_HeaderSchema, { headerName: ch.httpHeaderName }) } })];
-  }
-  if (ch.httpCookie) {
-    const cookie = create(RouteAction_HashPolicy_CookieSchema, { name: ch.httpCookie.name, path: ch.httpCookie.path ?? '', ttl: istioDuration(ch.httpCookie.ttl) });
-    return [create(RouteAction_HashPolicySchema, { policySpecifier: { case: 'cookie', value: cookie } })];
-  }
-  if (ch.useSourceIp) {
-    return [create(RouteAction_HashPolicySchema, { policySpecifier: { case: 'connectionProperties', value: create(RouteAction_HashPolicy_ConnectionPropertiesSchema, { sourceIp: true }) } })];
-  }
-  if (ch.httpQueryParameterName) {
-    return [create(RouteAction_HashPolicySchema, { policySpecifier: { case: 'queryParameter', value: create(RouteAction_HashPolicy_QueryParameterSchema, { name: ch.httpQueryParameterName }) } })];
-  }
-  return [];
 }

@@ -6,7 +6,8 @@ import { UpstreamTlsContextSchema } from '../../../src/gen/envoy/extensions/tran
 import { HttpProtocolOptionsSchema } from '../../../src/gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { ApiVersion } from '../../../src/gen/envoy/config/core/v3/config_source_pb.js';
 import { serviceClusters, outboundCluster, inboundCluster, passthroughCluster, blackHoleCluster } from '../../../src/controlplane/translate/clusters.js';
-import { effectivePolicy, hashPolicyFor } from '../../../src/controlplane/translate/destination-rule.js';
+import { effectivePolicy } from '../../../src/controlplane/translate/destination-rule.js';
+import { hashPolicies } from '../../../src/controlplane/translate/routes/hash-policy.js';
 import { HttpProtocolOptionsKey } from '../../../src/controlplane/translate/cluster-policy.js';
 import type { MeshModel } from '../../../src/controlplane/registry/model.js';
 import { bookinfo, modelOf } from './helpers.js';
@@ -126,13 +127,13 @@ describe('outbound clusters', () => {
     const v1 = cs.get(`outbound|9080|v1|${host}`)!;
     assert.equal(v1.lbPolicy, Cluster_LbPolicy.MAGLEV);
     assert.equal(v1.lbConfig.case === 'maglevLbConfig' && v1.lbConfig.value.tableSize, 65537n);
-    const scope = { model: m, namespace: 'default', services: m.services };
-    assert.equal(hashPolicyFor(scope, host, 9080, undefined)[0]?.policySpecifier.case, 'header');
-    const h = hashPolicyFor(scope, host, 9080, undefined)[0]!;
+    const hashPolicyFor = (hostname: string, port: number, subset: string | undefined) => hashPolicies(m.destinationRule(hostname, 'default'), port, subset);
+    assert.equal(hashPolicyFor(host, 9080, undefined)[0]?.policySpecifier.case, 'header');
+    const h = hashPolicyFor(host, 9080, undefined)[0]!;
     assert.equal(h.policySpecifier.case === 'header' && h.policySpecifier.value.headerName, 'x-user');
-    assert.equal(hashPolicyFor(scope, host, 9080, 'v1')[0]?.policySpecifier.case, 'connectionProperties');
-    assert.deepEqual(hashPolicyFor(scope, host, 9080, 'v2'), []);
-    assert.deepEqual(hashPolicyFor(scope, 'ratings.default.svc.cluster.local', 9090, undefined), []);
+    assert.equal(hashPolicyFor(host, 9080, 'v1')[0]?.policySpecifier.case, 'connectionProperties');
+    assert.deepEqual(hashPolicyFor(host, 9080, 'v2'), []);
+    assert.deepEqual(hashPolicyFor('ratings.default.svc.cluster.local', 9090, undefined), []);
   });
 
   test('PASSTHROUGH load balancer: ORIGINAL_DST, no EDS', () => {

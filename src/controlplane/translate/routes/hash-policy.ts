@@ -12,22 +12,14 @@ import {
   RouteAction_HashPolicy_QueryParameterSchema,
   type RouteAction_HashPolicy,
 } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
-import type { DestinationRule, LoadBalancerSettings, TrafficPolicy } from '../../../config/objects.js';
+import type { DestinationRule } from '../../../config/objects.js';
+import { effectivePolicy } from '../destination-rule.js';
 import { parseDuration } from './values.js';
-
-type Policy = Omit<TrafficPolicy, 'portLevelSettings'>;
-
-function loadBalancerFor(policy: TrafficPolicy | undefined, port: number): LoadBalancerSettings | undefined {
-  const portLevel: Policy | undefined = policy?.portLevelSettings?.find((p) => p.port?.number === port);
-  return portLevel?.loadBalancer ?? policy?.loadBalancer;
-}
 
 /** `dr` is the rule that applies to the destination host from the proxy's namespace. */
 export function hashPolicies(dr: DestinationRule | undefined, port: number, subset: string | undefined): RouteAction_HashPolicy[] {
-  if (dr === undefined) return [];
-  const sub = subset === undefined ? undefined : dr.spec.subsets?.find((s) => s.name === subset);
-  const lb = loadBalancerFor(sub?.trafficPolicy, port) ?? loadBalancerFor(dr.spec.trafficPolicy, port);
-  const ch = lb?.consistentHash;
+  // The cluster side (RING_HASH/MAGLEV) merges the same way: one effectivePolicy for both.
+  const ch = effectivePolicy(dr, port, subset).loadBalancer?.consistentHash;
   if (ch === undefined) return [];
   let spec: RouteAction_HashPolicy['policySpecifier'] | undefined;
   if (ch.httpHeaderName !== undefined) {
