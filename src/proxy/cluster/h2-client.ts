@@ -7,7 +7,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
-import type { UpstreamHeaders, UpstreamResponse } from './upstream-response.js';
+import { readableBody, type UpstreamHeaders, type UpstreamResponse } from './upstream-response.js';
 
 export interface H2RequestOptions {
   path: string;
@@ -73,7 +73,7 @@ export class H2Client {
         const out: UpstreamHeaders = {};
         for (const k in h) if (k.charCodeAt(0) !== 58) out[k] = h[k];
         resolve({
-          statusCode: status, headers: out, body: stream, trailers: () => trailers, discard: () => { stream.resume(); },
+          statusCode: status, headers: out, body: readableBody(stream), trailers: () => trailers, discard: () => { stream.resume(); },
           headersOnly: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0,
         });
       });

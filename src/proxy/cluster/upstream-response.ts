@@ -3,14 +3,54 @@ import type { Readable } from 'node:stream';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
+/** Where an upstream body goes: chunks, then exactly one of end or error (none after destroy()). */
+export interface BodySink {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(err: Error): void;
+}
+
+/**
+ * An upstream response body, delivered to one sink. Not a Readable: the
+ * HTTP/1.1 client hands chunks straight from undici's parser to the
+ * downstream response (no stream object, no pipe() per request).
+ */
+export interface UpstreamBody {
+  /** Starts delivery (once); chunks that arrived earlier are delivered now. */
+  start(sink: BodySink): void;
+  /** Back-pressure: stop reading from the upstream connection until resume(). */
+  pause(): void;
+  resume(): void;
+  /** Gives up on the body: the upstream request is aborted if still running, the sink hears nothing more. */
+  destroy(): void;
+}
+
 export interface UpstreamResponse {
   statusCode: number;
   headers: UpstreamHeaders;
-  body: Readable;
-  /** Trailers, known once `body` has ended (gRPC status). */
+  body: UpstreamBody;
+  /** Trailers, known once the body has ended (gRPC status). */
   trailers(): UpstreamHeaders | undefined;
   /** The response ended with its headers (HTTP/2 END_STREAM on HEADERS: gRPC trailers-only). */
   headersOnly?: boolean;
   /** Reads and drops the body (before a retry). */
   discard(): void;
+}
+
+/** A Readable (the HTTP/2 client's stream) as an UpstreamBody. */
+export function readableBody(r: Readable): UpstreamBody {
+  let destroyed = false;
+  return {
+    start(sink) {
+      r.on('data', (c: Buffer) => { if (!destroyed) sink.data(c); });
+      r.once('end', () => { if (!destroyed) sink.end(); });
+      r.once('error', (e: Error) => { if (!destroyed) sink.error(e); });
+    },
+    pause: () => { r.pause(); },
+    resume: () => { r.resume(); },
+    destroy: () => {
+      destroyed = true;
+      r.destroy();
+    },
+  };
 }

@@ -7,9 +7,10 @@ import type { Readable } from 'node:stream';
 import { Abort } from './abort.js';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import { mirror } from './mirror.js';
-import type { UpstreamResponse } from '../cluster/upstream-response.js';
+import type { BodySink, UpstreamResponse } from '../cluster/upstream-response.js';
 import type { Dispatcher } from 'undici';
 import type { Host } from '../cluster/host.js';
+import { h1Exchange } from '../cluster/h1-exchange.js';
 import { closeIfDraining, type Exchange } from './exchange.js';
 import { applyHeaderOps, type HeaderOp, type Headers } from './header-ops.js';
 import { propagateTrace } from './trace-context.js';
@@ -180,12 +181,8 @@ async function attemptOnce(
   }
 }
 
-async function h1Request(host: Host, path: string, method: string, headers: Headers, body: unknown, signal: Abort): Promise<UpstreamResponse> {
-  const d = await host.pool.request({
-    path, method: method as Dispatcher.HttpMethod, headers: headers as Record<string, string | string[]>,
-    body: body as Dispatcher.DispatchOptions['body'], signal,
-  });
-  return { statusCode: d.statusCode, headers: d.headers, body: d.body, trailers: () => d.trailers, discard: () => { d.body.dump().catch(() => undefined); } };
+function h1Request(host: Host, path: string, method: string, headers: Headers, body: unknown, signal: Abort): Promise<UpstreamResponse> {
+  return h1Exchange(host.pool, { path, method, headers, body: body as Dispatcher.DispatchOptions['body'] }, signal);
 }
 
 function backoff(r: RetryPlan, attempt: number): Promise<void> {
@@ -223,21 +220,53 @@ function respond(ex: Exchange, o: AttemptOutcome, router: Router, responseOps: r
     body.destroy();
     return router.localReply(ex, 502, 'UPE', `invalid_upstream_headers: ${String(err)}`);
   }
-  body.on('data', (c: Buffer) => { ex.info.bytesSent += c.length; });
-  if (ex.req.httpVersionMajor === 2) {
-    // gRPC status travels in trailers; undici fills them in before the body ends.
-    body.once('end', () => {
-      const t = o.data.trailers();
-      if (t && Object.keys(t).length > 0) (res as import('node:http2').Http2ServerResponse).addTrailers(t as import('node:http').OutgoingHttpHeaders);
-    });
-  }
-  // pipe() rather than pipeline(): pipeline allocates an AbortController and a DOMException per response.
   ex.abortUpstream = () => body.destroy();
-  body.once('error', () => {
-    if (!ex.downstreamGone) ex.info.addFlag('UR');
-    res.destroy();
-    router.finish(ex);
-  });
   (res as NodeJS.WritableStream).once('finish', () => router.finish(ex));
-  body.pipe(res as NodeJS.WritableStream);
+  body.start(new Relay(ex, o.data, res as NodeJS.WritableStream, router));
+}
+
+/**
+ * Streams the upstream body downstream with back-pressure, counting bytes:
+ * one object per response instead of pipe()'s listener set on both streams
+ * (pipeline() would add an AbortController). A downstream that goes away is
+ * handled by ex.abortUpstream (the router's 'close').
+ */
+class Relay implements BodySink {
+  readonly #ex: Exchange;
+  readonly #up: UpstreamResponse;
+  readonly #res: NodeJS.WritableStream;
+  readonly #router: Router;
+  #onDrain: (() => void) | undefined;
+
+  constructor(ex: Exchange, up: UpstreamResponse, res: NodeJS.WritableStream, router: Router) {
+    this.#ex = ex;
+    this.#up = up;
+    this.#res = res;
+    this.#router = router;
+  }
+
+  data(c: Buffer): void {
+    this.#ex.info.bytesSent += c.length;
+    if (!this.#res.write(c)) {
+      const body = this.#up.body;
+      body.pause();
+      this.#res.once('drain', (this.#onDrain ??= () => body.resume()));
+    }
+  }
+
+  end(): void {
+    if (this.#ex.req.httpVersionMajor === 2) {
+      // gRPC status travels in trailers; the clients fill them in before the body ends.
+      const t = this.#up.trailers();
+      if (t && Object.keys(t).length > 0) (this.#res as unknown as import('node:http2').Http2ServerResponse).addTrailers(t as import('node:http').OutgoingHttpHeaders);
+    }
+    this.#res.end();
+  }
+
+  error(): void {
+    const ex = this.#ex;
+    if (!ex.downstreamGone) ex.info.addFlag('UR');
+    (this.#res as unknown as { destroy(): void }).destroy();
+    this.#router.finish(ex);
+  }
 }

@@ -47,14 +47,15 @@ export class Router {
     info.method = req.method ?? '';
     info.path = url;
     info.authority = (h[':authority'] as string | undefined) ?? h.host ?? '';
-    info.protocol = req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
+    // Constant strings for the common versions: no template string per request.
+    info.protocol = req.httpVersionMajor === 2 ? 'HTTP/2' : req.httpVersionMinor === 1 ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`;
     info.requestHeaders = h;
     info.downstreamLocal = conn.local;
     info.downstreamRemote = conn.remote;
     info.requestedServerName = conn.serverName;
     if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
     const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false, abortUpstream: undefined, hash: undefined };
-    res.once('close', () => this.#onClose(ex));
+    res.on('close', () => this.#onClose(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
 
     const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);
     const q = url.indexOf('?');

@@ -1,0 +1,119 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import { h1Exchange } from '../../../src/proxy/cluster/h1-exchange.js';
+import type { BodySink, UpstreamResponse } from '../../../src/proxy/cluster/upstream-response.js';
+import { Abort } from '../../../src/proxy/http/abort.js';
+
+const BIG = 1024 * 1024;
+
+/** Collects a body; `slow` pauses after every chunk and resumes on the next turn. */
+function collect(r: UpstreamResponse, slow = false): Promise<{ bytes: number; ends: number; error: Error | undefined }> {
+  return new Promise((resolve) => {
+    const st = { bytes: 0, ends: 0, error: undefined as Error | undefined };
+    const sink: BodySink = {
+      data(c) {
+        st.bytes += c.length;
+        if (slow) {
+          r.body.pause();
+          setImmediate(() => r.body.resume());
+        }
+      },
+      end() { st.ends++; setTimeout(() => resolve(st), 20); },
+      error(e) { st.error = e; resolve(st); },
+    };
+    r.body.start(sink);
+  });
+}
+
+describe('h1Exchange (undici dispatch without request())', () => {
+  let server: http.Server;
+  let pool: Pool;
+  const get = (path: string, signal = new Abort()) => h1Exchange(pool, { path, method: 'GET', headers: { host: 'x' }, body: undefined }, signal);
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url === '/big') {
+        res.writeHead(200, { 'content-length': BIG });
+        let left = BIG;
+        const push = () => {
+          while (left > 0) {
+            const n = Math.min(16384, left);
+            left -= n;
+            if (!res.write(Buffer.alloc(n, 97))) return res.once('drain', push);
+          }
+          res.end();
+        };
+        push();
+      } else if (req.url === '/cookies') {
+        res.setHeader('set-cookie', ['a=1', 'b=2']);
+        res.end('ok');
+      } else if (req.url === '/hang') {
+        // never answers
+      } else if (req.url === '/trickle') {
+        res.writeHead(200);
+        res.write('first');
+        const t = setInterval(() => res.write('more'), 10);
+        res.on('close', () => clearInterval(t));
+      } else res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 2 });
+  });
+
+  after(async () => {
+    await pool.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test('a 1 MiB body reaches a slow sink whole, with one end', async () => {
+    const r = await get('/big');
+    assert.equal(r.statusCode, 200);
+    const st = await collect(r, true);
+    assert.deepEqual(st, { bytes: BIG, ends: 1, error: undefined });
+  });
+
+  test('chunks that arrive before the sink is attached are delivered, then the end', async () => {
+    const r = await get('/big');
+    await new Promise((res) => setTimeout(res, 100));
+    const st = await collect(r);
+    assert.deepEqual(st, { bytes: BIG, ends: 1, error: undefined });
+  });
+
+  test('repeated response headers become arrays, names lower case', async () => {
+    const r = await get('/cookies');
+    assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal(r.headers['content-length'], '2');
+    r.discard();
+  });
+
+  test('an abort before the response rejects', async () => {
+    const signal = new Abort();
+    const p = get('/hang', signal);
+    setTimeout(() => signal.abort(), 30);
+    await assert.rejects(p);
+  });
+
+  test('an already aborted signal rejects without sending', async () => {
+    const signal = new Abort();
+    signal.abort();
+    await assert.rejects(get('/', signal));
+  });
+
+  test('destroy() mid-body stops delivery; the pool keeps working', async () => {
+    const r = await get('/trickle');
+    let calls = 0;
+    r.body.start({ data: () => { calls++; }, end: () => { calls += 100; }, error: () => { calls += 1000; } });
+    await new Promise((res) => setTimeout(res, 40));
+    r.body.destroy();
+    const seen = calls;
+    assert.ok(seen >= 1 && seen < 100, `data calls before destroy: ${seen}`);
+    await new Promise((res) => setTimeout(res, 40));
+    assert.equal(calls, seen);
+    const again = await get('/');
+    assert.equal((await collect(again)).bytes, 2);
+  });
+});
