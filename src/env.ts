@@ -2,7 +2,10 @@
  * Every environment variable Trellis reads, in one place.
  * TRELLIS_LOG: "info" (default), "debug", "warn", "error", or per component
  *   as "xds=debug,config=warn" (a bare level sets the default).
+ * TRELLIS_NATIVE_DISABLE=1: behave as if the native addon could not load
+ *   (how tests check that capture listeners are refused, not run wrongly).
  */
 export const env = {
   log: process.env.TRELLIS_LOG ?? 'info',
+  nativeDisabled: process.env.TRELLIS_NATIVE_DISABLE === '1',
 };

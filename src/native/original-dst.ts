@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { TrellisError } from '../errors.js';
+import { env } from '../env.js';
 
 export interface OriginalDst {
   address: string;
@@ -37,6 +38,10 @@ function addonPath(): string | undefined {
 
 function load(): Loaded {
   if (loaded) return loaded;
+  if (env.nativeDisabled) {
+    loaded = { ok: false, reason: 'native addon disabled by TRELLIS_NATIVE_DISABLE=1' };
+    return loaded;
+  }
   if (process.platform !== 'linux') {
     loaded = { ok: false, reason: `transparent capture needs Linux (this is ${process.platform})` };
     return loaded;

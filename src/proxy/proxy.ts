@@ -19,6 +19,7 @@ import { Backoff } from './xds-client/backoff.js';
 import { buildNode } from './xds-client/node-info.js';
 import { proxyTypes } from './xds-client/proxy-types.js';
 import type { AppliedResource } from './xds-client/resource-type.js';
+import { captureUnavailable } from './listener/original-dst.js';
 
 const log = logger('proxy');
 
@@ -108,6 +109,7 @@ export class Proxy {
       quit: () => this.#opts.onQuit?.(),
     });
     log.info('admin listening', { port: this.adminPort });
+    if (captureUnavailable !== undefined) log.error('transparent capture unavailable: listeners with use_original_dst will be refused', { reason: captureUnavailable });
     this.xds.start();
   }
 

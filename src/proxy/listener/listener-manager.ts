@@ -15,7 +15,7 @@ import { proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
 import { selectChain } from './chain-match.js';
 import { detect, type Detected } from './detect.js';
 import type { ChainPlan, ListenerPlan } from './listener-plan.js';
-import { normalize, originalDestination, type Destination } from './original-dst.js';
+import { captureUnavailable, normalize, originalDestination, type Destination } from './original-dst.js';
 
 const log = logger('listener');
 const NO_DETECTION: Detected = { transport: 'raw_buffer', applicationProtocols: [], serverName: '', http: undefined };
@@ -67,6 +67,10 @@ export class ListenerManager {
     const binds: Promise<void>[] = [];
     for (const p of plans) {
       if (!p.bindToPort) continue;
+      if (p.useOriginalDst && captureUnavailable !== undefined) {
+        log.error('refusing capture listener: the original destination (SO_ORIGINAL_DST) is unavailable', { listener: p.name, reason: captureUnavailable });
+        continue;
+      }
       const b = this.#bound.get(p.name);
       if (b) b.plan = p;
       else binds.push(this.#bind(p));

@@ -12,7 +12,16 @@ export interface Destination {
   port: number;
 }
 
-const useNative = nativeAvailable().ok;
+const native = nativeAvailable();
+const useNative = native.ok;
+
+/**
+ * Why capture listeners (use_original_dst) cannot work here, or undefined when
+ * they can. Without SO_ORIGINAL_DST every redirected connection would look
+ * like a connection to 15001 itself: such listeners are refused, never run
+ * silently wrong.
+ */
+export const captureUnavailable: string | undefined = native.ok ? undefined : native.reason;
 
 export function originalDestination(socket: Socket): Destination {
   if (useNative) {

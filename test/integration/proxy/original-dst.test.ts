@@ -102,3 +102,40 @@ describe('proxy: use_original_dst hand-off', () => {
     assert.equal(reply, 'passthrough\n');
   });
 });
+
+describe('proxy: without SO_ORIGINAL_DST, capture listeners are refused', () => {
+  const ads = new FakeAdsServer();
+  let proxy: RunningProxy;
+  let web: Backend;
+
+  before(async () => {
+    web = await echoBackend('web');
+    const capturePort = await freePort();
+    ads.setAll(TypeUrl.Cluster, [['web', edsCluster('web')]]);
+    ads.setAll(TypeUrl.ClusterLoadAssignment, [['web', endpoints('web', [web.port])]]);
+    ads.setAll(TypeUrl.Listener, [
+      ['virtualOutbound', tweak(tcpListener('virtualOutbound', 'web'), '127.0.0.1', capturePort, { useOriginalDst: true })],
+      ['plain', httpListener('plain', 'web-routes')],
+    ]);
+    ads.setAll(TypeUrl.RouteConfiguration, [['web-routes', routeConfig('web-routes', [{ name: 'web', domains: ['*'], routes: [prefixRoute('/', 'web')] }])]]);
+    await ads.start();
+    proxy = await startProxy(ads.port, [], { TRELLIS_NATIVE_DISABLE: '1' });
+    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    ads.stop();
+    await web?.close();
+  });
+
+  test('says so at start and per refused listener; other listeners serve', async () => {
+    const port = await proxy.listenerPort('plain');
+    const r = await request(`http://127.0.0.1:${port}/`);
+    assert.equal(r.statusCode, 200);
+    await r.body.text();
+    assert.ok(!(await proxy.admin('/listeners')).body.includes('virtualOutbound'), 'capture listener not bound');
+    assert.match(proxy.stderr(), /transparent capture unavailable.*TRELLIS_NATIVE_DISABLE/);
+    assert.match(proxy.stderr(), /refusing capture listener.*virtualOutbound/);
+  });
+});
