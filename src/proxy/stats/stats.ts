@@ -35,6 +35,8 @@ const BYTE_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000
 export class ProxyStats {
   readonly #self: PeerLabels;
   readonly #http = new Map<string, HttpSeries>();
+  /** Request inputs → series; a cache (cleared when large: authorities come from clients). */
+  readonly #byKey = new Map<string, HttpSeries>();
   readonly #tcp = new Map<string, TcpSeries>();
   /** Envoy-style counters by full name (e.g. "listener.0.0.0.0_9080.downstream_cx_total"). */
   readonly counters = new Map<string, number>();
@@ -49,6 +51,20 @@ export class ProxyStats {
 
   /** One finished HTTP request; `inbound` selects reporter="destination". */
   recordHttp(s: StreamInfo, inbound: boolean, grpc: boolean): void {
+    // The label string is ~600 characters: build it once per distinct input, not per request.
+    const key = `${inbound ? 'i' : 'o'}${grpc ? 'g' : 'h'}${s.responseCode}|${s.flagString()}|${s.upstreamCluster}|${s.authority}`;
+    let series = this.#byKey.get(key);
+    if (!series) {
+      if (this.#byKey.size >= 4096) this.#byKey.clear();
+      this.#byKey.set(key, (series = this.#series(s, inbound, grpc)));
+    }
+    series.requests++;
+    series.duration.observe(s.durationMs);
+    series.requestBytes.observe(s.bytesReceived);
+    series.responseBytes.observe(s.bytesSent);
+  }
+
+  #series(s: StreamInfo, inbound: boolean, grpc: boolean): HttpSeries {
     const svc = destinationService(s.upstreamCluster, s.authority);
     // Only a service hostname (name.ns.svc...) names a service; an IP authority (a call by cluster IP) does not.
     const [svcName, svcNs] = isIP(svc) ? [] : svc.split('.');
@@ -62,10 +78,7 @@ export class ProxyStats {
       series = { labels, requests: 0, duration: new Histogram(), requestBytes: new Histogram(BYTE_BUCKETS), responseBytes: new Histogram(BYTE_BUCKETS) };
       this.#http.set(labels, series);
     }
-    series.requests++;
-    series.duration.observe(s.durationMs);
-    series.requestBytes.observe(s.bytesReceived);
-    series.responseBytes.observe(s.bytesSent);
+    return series;
   }
 
   /** One TCP proxy connection: opened when it starts, bytes and closed when it ends. */
