@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { ControlPlane } from '../controlplane/control-plane.js';
-import { DirectorySource } from '../controlplane/sources/directory-source.js';
 import { TrellisError } from '../errors.js';
 
 interface Flags {
@@ -29,6 +27,10 @@ export function registerControlplane(program: Command): void {
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
     .option('--debounce-ms <ms>', 'quiet time before a config change is pushed', '100')
     .action(async (f: Flags) => {
+      const [{ ControlPlane }, { DirectorySource }] = await Promise.all([
+        import('../controlplane/control-plane.js'),
+        import('../controlplane/sources/directory-source.js'),
+      ]);
       const cp = new ControlPlane({
         source: new DirectorySource(f.configDir),
         bind: f.bind,

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { startGreeterServer } from '../demo/greeter-server.js';
-import { proxylessClient } from '../demo/xds-client.js';
 
 /**
  * The demo app: a gRPC greeter server and a proxyless gRPC client that
@@ -16,6 +14,7 @@ export function registerDemo(program: Command): void {
     .requiredOption('--listen <addr>', 'HOST:PORT to listen on')
     .option('--name <name>', 'name reported in replies (e.g. the version)', 'v1')
     .action(async (o: { listen: string; name: string }) => {
+      const { startGreeterServer } = await import('../demo/greeter-server.js');
       const s = await startGreeterServer(o.listen, o.name);
       process.stdout.write(JSON.stringify({ listening: o.listen.replace(/:\d+$/, `:${s.port}`), name: o.name }) + '\n');
       const stop = () => void s.close().then(() => process.exit(0));
@@ -33,6 +32,7 @@ export function registerDemo(program: Command): void {
     .option('--count <n>', 'number of calls (0 = until interrupted)', '100')
     .option('--interval-ms <ms>', 'pause between calls', '0')
     .action(async (o: { target: string; xds: string; nodeId: string; namespace: string; count: string; intervalMs: string }) => {
+      const { proxylessClient } = await import('../demo/xds-client.js');
       const client = await proxylessClient({ target: o.target, xdsServer: o.xds, nodeId: o.nodeId, namespace: o.namespace });
       const count = Number(o.count);
       const interval = Number(o.intervalMs);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { TrellisError } from '../errors.js';
-import { Proxy } from '../proxy/proxy.js';
 
 interface ProxyFlags {
   xdsAddress: string;
@@ -33,6 +32,8 @@ export function registerProxy(program: Command): void {
         await proxy.stop().catch(() => undefined);
         process.exit(code);
       };
+      // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
+      const { Proxy } = await import('../proxy/proxy.js');
       const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, onQuit: () => void stop(0) });
       process.once('SIGTERM', () => void stop(0));
       process.once('SIGINT', () => void stop(0));

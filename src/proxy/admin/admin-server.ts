@@ -12,7 +12,6 @@ import type { ListenerManager } from '../listener/listener-manager.js';
 import type { ProxyStats } from '../stats/stats.js';
 import { esc } from '../stats/stats.js';
 import type { XdsClient } from '../xds-client/ads-client.js';
-import { configDump } from './config-dump.js';
 
 export interface AdminDeps {
   xds: XdsClient;
@@ -27,7 +26,12 @@ export interface AdminDeps {
   quit(): void;
 }
 
-type Handler = (url: URL, deps: AdminDeps) => { status?: number; type: string; body: string };
+interface Reply {
+  status?: number;
+  type: string;
+  body: string;
+}
+type Handler = (url: URL, deps: AdminDeps) => Reply | Promise<Reply>;
 
 const json = (v: unknown) => ({ type: 'application/json', body: JSON.stringify(v, null, 2) + '\n' });
 const text = (body: string, status = 200) => ({ status, type: 'text/plain; charset=UTF-8', body });
@@ -43,7 +47,8 @@ const handlers: Record<string, Handler> = {
     command_line_options: { service_node: d.nodeId },
     node: { id: d.nodeId, user_agent_name: 'trellis' },
   }),
-  '/config_dump': (u, d) => json(configDump(d.xds, u.searchParams.has('include_eds'))),
+  // Loaded on first use: it pulls in the JSON registry of every Envoy type, a large share of start-up time and memory.
+  '/config_dump': async (u, d) => json((await import('./config-dump.js')).configDump(d.xds, u.searchParams.has('include_eds'))),
   '/clusters': (u, d) => (u.searchParams.get('format') === 'json' ? json(clustersJson(d)) : text(clustersText(d))),
   '/listeners': (u, d) => (u.searchParams.get('format') === 'json' ? json(listenersJson(d)) : text(listenersText(d))),
   '/stats': (u, d) => (u.searchParams.get('format') === 'json' ? json({ stats: [...envoyStats(d)].map(([name, value]) => ({ name, value })) }) : text([...envoyStats(d)].map(([k, v]) => `${k}: ${v}\n`).join(''))),
@@ -74,8 +79,12 @@ export function startAdmin(port: number, address: string, deps: AdminDeps): Prom
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`invalid path: ${url.pathname}\n`);
       return;
     }
-    const r = h(url, deps);
-    res.writeHead(r.status ?? 200, { 'content-type': r.type }).end(r.body);
+    Promise.resolve()
+      .then(() => h(url, deps))
+      .then(
+        (r) => res.writeHead(r.status ?? 200, { 'content-type': r.type }).end(r.body),
+        (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`admin error: ${String(err)}\n`),
+      );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
