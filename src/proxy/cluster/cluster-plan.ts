@@ -148,6 +148,10 @@ function endpointsOf(cla: ClusterLoadAssignment, prefix: string, errors: string[
       const sa = socketAddress(e.hostIdentifier.value.address, `${path}.endpoint.address`, errors);
       if (!sa) return;
       const hs = e.healthStatus;
+      if (e.loadBalancingWeight === 0) {
+        errors.push(`${path}.loadBalancingWeight: must be at least 1`);
+        return;
+      }
       out.push({ ...sa, weight: e.loadBalancingWeight ?? 1, healthy: hs === HealthStatus.UNKNOWN || hs === HealthStatus.HEALTHY });
     });
   });

@@ -1,6 +1,8 @@
 /**
  * Load balancers, registered explicitly by name (no import side effects):
- * round robin, least request (power of two choices) and random.
+ * round robin, least request (power of two choices), random and consistent
+ * hash. All honour EDS endpoint weights (load_balancing_weight); the common
+ * case of equal weights keeps the unweighted fast path.
  */
 import type { Host } from './host.js';
 import type { LbKind } from './cluster-plan.js';
@@ -10,28 +12,64 @@ export interface LoadBalancer {
   pick(hosts: readonly Host[], hash?: number): Host;
 }
 
+/** True when every host has the same weight (then weights change nothing). */
+function uniform(hosts: readonly Host[]): boolean {
+  const w = hosts[0]!.weight;
+  for (let i = 1; i < hosts.length; i++) if (hosts[i]!.weight !== w) return false;
+  return true;
+}
+
+/** Smooth weighted round robin when weights differ: each host gets its share, evenly interleaved. */
 class RoundRobin implements LoadBalancer {
   #next = Math.floor(Math.random() * 1024);
+  readonly #current = new WeakMap<Host, number>();
+
   pick(hosts: readonly Host[]): Host {
-    const h = hosts[this.#next % hosts.length];
-    this.#next = (this.#next + 1) % 1_000_000_007;
-    return h;
+    if (uniform(hosts)) {
+      const h = hosts[this.#next % hosts.length]!;
+      this.#next = (this.#next + 1) % 1_000_000_007;
+      return h;
+    }
+    let total = 0;
+    let best = hosts[0]!;
+    let bestValue = -Infinity;
+    for (const h of hosts) {
+      const v = (this.#current.get(h) ?? 0) + h.weight;
+      this.#current.set(h, v);
+      total += h.weight;
+      if (v > bestValue) {
+        bestValue = v;
+        best = h;
+      }
+    }
+    this.#current.set(best, bestValue - total);
+    return best;
   }
 }
 
-/** Envoy's default choice_count of 2: pick two at random, keep the one with fewer active requests. */
+/**
+ * Envoy's default choice_count of 2: pick two at random, keep the one with
+ * fewer active requests per unit of weight (the heavier one on a tie).
+ */
 class LeastRequest implements LoadBalancer {
   pick(hosts: readonly Host[]): Host {
-    if (hosts.length === 1) return hosts[0];
-    const a = hosts[Math.floor(Math.random() * hosts.length)];
-    const b = hosts[Math.floor(Math.random() * hosts.length)];
-    return b.active < a.active ? b : a;
+    if (hosts.length === 1) return hosts[0]!;
+    const a = hosts[Math.floor(Math.random() * hosts.length)]!;
+    const b = hosts[Math.floor(Math.random() * hosts.length)]!;
+    const la = a.active / a.weight;
+    const lb = b.active / b.weight;
+    return lb < la || (lb === la && b.weight > a.weight) ? b : a;
   }
 }
 
 class RandomLb implements LoadBalancer {
   pick(hosts: readonly Host[]): Host {
-    return hosts[Math.floor(Math.random() * hosts.length)];
+    if (uniform(hosts)) return hosts[Math.floor(Math.random() * hosts.length)]!;
+    let total = 0;
+    for (const h of hosts) total += h.weight;
+    let r = Math.random() * total;
+    for (const h of hosts) if ((r -= h.weight) < 0) return h;
+    return hosts[hosts.length - 1]!;
   }
 }
 
@@ -44,7 +82,8 @@ class RandomLb implements LoadBalancer {
 class ConsistentHash implements LoadBalancer {
   pick(hosts: readonly Host[], hash?: number): Host {
     if (hash === undefined) return hosts[Math.floor(Math.random() * hosts.length)];
-    let best = hosts[0];
+    if (!uniform(hosts)) return weightedRendezvous(hosts, hash);
+    let best = hosts[0]!;
     let bestScore = -1;
     for (const h of hosts) {
       const score = mix(hash ^ h.hashSeed);
@@ -55,6 +94,21 @@ class ConsistentHash implements LoadBalancer {
     }
     return best;
   }
+}
+
+/** Weighted rendezvous hashing: score = -weight / ln(u), u uniform in (0,1) from the key and the host. */
+function weightedRendezvous(hosts: readonly Host[], hash: number): Host {
+  let best = hosts[0]!;
+  let bestScore = -Infinity;
+  for (const h of hosts) {
+    const u = (mix(hash ^ h.hashSeed) + 1) / 4294967297;
+    const score = -h.weight / Math.log(u);
+    if (score > bestScore) {
+      bestScore = score;
+      best = h;
+    }
+  }
+  return best;
 }
 
 /** murmur3's 32-bit finaliser: spreads nearby inputs over the whole range. */
