@@ -46,6 +46,7 @@ export function compileHcm(hcm: HttpConnectionManager, path: string, errors: str
   } else {
     errors.push(`${path}.routeSpecifier: unsupported or missing (${rs.case ?? 'unset'})`);
   }
+  checkHttpFilters(hcm, path, errors);
   return {
     statPrefix: hcm.statPrefix,
     rdsName,
@@ -59,6 +60,28 @@ export function compileHcm(hcm: HttpConnectionManager, path: string, errors: str
       byClass: [0, 1, 2, 3, 4, 5].map((c) => `http.${hcm.statPrefix}.downstream_rq_${c}xx`),
     },
   };
+}
+
+/**
+ * The HTTP filters this proxy runs: the router, and fault injection (driven by
+ * the route's typed_per_filter_config). Any other filter that is not marked
+ * is_optional is refused: running without, say, an RBAC filter would be
+ * silently wrong, so the listener is NACKed instead, as Envoy does for an
+ * unknown extension.
+ */
+const HTTP_FILTERS = new Map([
+  ['type.googleapis.com/envoy.extensions.filters.http.router.v3.Router', 'router'],
+  ['type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault', 'fault'],
+]);
+
+function checkHttpFilters(hcm: HttpConnectionManager, path: string, errors: string[]): void {
+  hcm.httpFilters.forEach((f, i) => {
+    const p = `${path}.httpFilters[${i}]`;
+    const type = f.configType.case === 'typedConfig' ? f.configType.value.typeUrl : undefined;
+    const kind = type === undefined ? undefined : HTTP_FILTERS.get(type);
+    if (kind === undefined && !f.isOptional) errors.push(`${p}: unsupported HTTP filter ${f.name} (${type ?? 'no typed_config'})`);
+    if (kind === 'router' && i !== hcm.httpFilters.length - 1) errors.push(`${p}: the router must be the last HTTP filter`);
+  });
 }
 
 const sinks = new Map<string, (line: string) => void>();

@@ -90,8 +90,10 @@ function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPla
     } else if (any.typeUrl === TCP_TYPE) {
       const tp = unpack(any, TcpProxySchema, p, errors);
       if (tp) network = { kind: 'tcp', tcp: compileTcpProxy(tp, `${p}.typedConfig`, errors) };
+    } else {
+      // Other network filters (RBAC, metadata exchange, ...) are not implemented: refuse rather than run without them.
+      errors.push(`${p}: unsupported network filter ${f.name} (${any.typeUrl})`);
     }
-    // Other network filters (metadata exchange, RBAC, ...) are not implemented yet and are passed over.
   });
   return { name: fc.name, match, network };
 }
