@@ -75,8 +75,11 @@ export function hcmFilter(hcm: HttpConnectionManager): Filter {
   return create(FilterSchema, { name: FilterName.hcm, configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } });
 }
 
+/** A sidecar's TCP proxy filter: one access-log line per connection, to stdout like the HTTP ones (Istio's default). */
 export function tcpProxyFilter(tcp: TcpProxy): Filter {
-  return create(FilterSchema, { name: FilterName.tcpProxy, configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, tcp) } });
+  // A copy: route translators share TcpProxy messages between listeners.
+  const logged = tcp.accessLog.length > 0 ? tcp : create(TcpProxySchema, { ...tcp, accessLog: [stdoutAccessLog()] });
+  return create(FilterSchema, { name: FilterName.tcpProxy, configType: { case: 'typedConfig', value: anyPack(TcpProxySchema, logged) } });
 }
 
 export function tcpProxyTo(cluster: string, statPrefix = cluster): TcpProxy {

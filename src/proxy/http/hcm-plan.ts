@@ -1,23 +1,13 @@
 /** Compiles an HttpConnectionManager filter config into what the connection manager runs. */
-import { anyUnpack } from '@bufbuild/protobuf/wkt';
-import type { Any } from '@bufbuild/protobuf/wkt';
-import { createWriteStream } from 'node:fs';
 import {
   HttpConnectionManager_CodecType as Codec,
   type HttpConnectionManager,
 } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import { FileAccessLogSchema } from '../../gen/envoy/extensions/access_loggers/file/v3/file_pb.js';
-import { StdoutAccessLogSchema } from '../../gen/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
-import type { SubstitutionFormatString } from '../../gen/envoy/config/core/v3/substitution_format_string_pb.js';
-import type { AccessLog } from '../../gen/envoy/config/accesslog/v3/accesslog_pb.js';
-import { compileFormat, compileJsonFormat, ISTIO_DEFAULT_FORMAT, type Formatter } from '../accesslog/format.js';
+import { compileAccessLog, type AccessLogSink } from '../accesslog/sink.js';
 import { durationMs } from '../util.js';
 import { compileRouteConfig, type RouteTable } from './route-table.js';
 
-export interface AccessLogSink {
-  format: Formatter;
-  write(line: string): void;
-}
+export type { AccessLogSink } from '../accesslog/sink.js';
 
 export interface HcmPlan {
   statPrefix: string;
@@ -82,54 +72,4 @@ function checkHttpFilters(hcm: HttpConnectionManager, path: string, errors: stri
     if (kind === undefined && !f.isOptional) errors.push(`${p}: unsupported HTTP filter ${f.name} (${type ?? 'no typed_config'})`);
     if (kind === 'router' && i !== hcm.httpFilters.length - 1) errors.push(`${p}: the router must be the last HTTP filter`);
   });
-}
-
-const sinks = new Map<string, (line: string) => void>();
-
-/** One writer per file path, shared by every listener that logs to it. */
-function writerFor(path: string): (line: string) => void {
-  if (path === '/dev/stdout' || path === '') return (l) => process.stdout.write(l);
-  if (path === '/dev/stderr') return (l) => process.stderr.write(l);
-  let w = sinks.get(path);
-  if (!w) {
-    const s = createWriteStream(path, { flags: 'a' });
-    s.on('error', () => undefined);
-    w = (l) => s.write(l);
-    sinks.set(path, w);
-  }
-  return w;
-}
-
-export function compileAccessLog(a: AccessLog, path: string, errors: string[]): AccessLogSink | undefined {
-  if (a.configType.case !== 'typedConfig') {
-    errors.push(`${path}.typedConfig: missing`);
-    return undefined;
-  }
-  const any: Any = a.configType.value;
-  const file = anyUnpack(any, FileAccessLogSchema);
-  if (file && any.typeUrl.endsWith('FileAccessLog')) {
-    const f = file.accessLogFormat.case === 'logFormat' ? file.accessLogFormat.value : undefined;
-    const legacy = file.accessLogFormat.case === 'format' ? file.accessLogFormat.value : undefined;
-    return { format: legacy ? compileFormat(legacy) : formatOf(f), write: writerFor(file.path) };
-  }
-  const stdout = any.typeUrl.endsWith('StdoutAccessLog') ? anyUnpack(any, StdoutAccessLogSchema) : undefined;
-  if (stdout) {
-    const f = stdout.accessLogFormat.case === 'logFormat' ? stdout.accessLogFormat.value : undefined;
-    return { format: formatOf(f), write: writerFor('/dev/stdout') };
-  }
-  // Unknown loggers (OpenTelemetry, gRPC ALS) are not implemented: ignored rather than rejecting the listener.
-  return undefined;
-}
-
-function formatOf(f: SubstitutionFormatString | undefined): Formatter {
-  const fmt = f?.format;
-  switch (fmt?.case) {
-    case 'textFormat': return compileFormat(fmt.value);
-    case 'textFormatSource': {
-      const s = fmt.value.specifier;
-      return compileFormat(s.case === 'inlineString' ? s.value : ISTIO_DEFAULT_FORMAT);
-    }
-    case 'jsonFormat': return compileJsonFormat(Object.fromEntries(Object.entries(fmt.value).map(([k, v]) => [k, String(v)])));
-    default: return compileFormat(ISTIO_DEFAULT_FORMAT);
-  }
 }

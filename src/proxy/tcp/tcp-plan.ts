@@ -1,6 +1,7 @@
 /** Compiles the TcpProxy network filter config. */
 import type { TcpProxy } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { durationMs } from '../util.js';
+import { compileAccessLog, type AccessLogSink } from '../accesslog/sink.js';
 
 export interface TcpPlan {
   statPrefix: string;
@@ -9,6 +10,8 @@ export interface TcpPlan {
   total: number;
   /** Envoy's default idle timeout is 1 h; 0 disables it. */
   idleTimeoutMs: number;
+  /** One line per connection, written when it closes. */
+  accessLogs: AccessLogSink[];
 }
 
 export function compileTcpProxy(tp: TcpProxy, path: string, errors: string[]): TcpPlan {
@@ -29,5 +32,6 @@ export function compileTcpProxy(tp: TcpProxy, path: string, errors: string[]): T
   } else {
     errors.push(`${path}.clusterSpecifier: missing`);
   }
-  return { statPrefix: tp.statPrefix, clusters, total, idleTimeoutMs: durationMs(tp.idleTimeout) ?? 3_600_000 };
+  const accessLogs = tp.accessLog.map((a, i) => compileAccessLog(a, `${path}.accessLog[${i}]`, errors)).filter((x): x is AccessLogSink => !!x);
+  return { statPrefix: tp.statPrefix, clusters, total, idleTimeoutMs: durationMs(tp.idleTimeout) ?? 3_600_000, accessLogs };
 }

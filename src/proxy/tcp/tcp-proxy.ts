@@ -9,6 +9,7 @@ import type { ConnContext } from '../http/exchange.js';
 import type { ProxyStats } from '../stats/stats.js';
 import { logger } from '../../log.js';
 import type { TcpPlan } from './tcp-plan.js';
+import { StreamInfo } from '../accesslog/stream-info.js';
 
 const log = logger('tcp');
 
@@ -23,21 +24,45 @@ function pickCluster(plan: TcpPlan): string | undefined {
   return plan.clusters.find((c) => r < c.upTo)?.name;
 }
 
+/** The connection's access-log record; only built when the listener logs. */
+function streamInfo(plan: TcpPlan, conn: ConnContext, cluster: string | undefined): StreamInfo | undefined {
+  if (plan.accessLogs.length === 0) return undefined;
+  const info = new StreamInfo();
+  info.protocol = '';
+  info.downstreamLocal = conn.local;
+  info.downstreamRemote = conn.remote;
+  info.requestedServerName = conn.serverName;
+  info.upstreamCluster = cluster ?? '';
+  return info;
+}
+
+function writeLog(plan: TcpPlan, info: StreamInfo | undefined): void {
+  if (!info) return;
+  info.finish();
+  for (const sink of plan.accessLogs) sink.write(sink.format(info));
+}
+
 export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: TcpDeps): void {
   const name = pickCluster(plan);
   const cluster = name ? deps.clusters.get(name) : undefined;
   const host = cluster?.pick(conn.originalDst);
+  const info = streamInfo(plan, conn, name);
   if (!cluster || !host) {
     if (cluster) cluster.stats.upstream_cx_none_healthy++;
     log.debug('no upstream for tcp connection', { cluster: name });
+    info?.addFlag(cluster ? 'UH' : 'NC');
+    writeLog(plan, info);
     down.destroy();
     return;
   }
   if (!cluster.admit()) {
     cluster.stats.upstream_rq_pending_overflow++;
+    info?.addFlag('UO');
+    writeLog(plan, info);
     down.destroy();
     return;
   }
+  if (info) info.upstreamHost = `${host.address}:${host.port}`;
   deps.stats.recordTcp(cluster.plan.name, 'open');
   host.active++;
   const up = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, localAddress: cluster.plan.sourceAddress });
@@ -50,11 +75,19 @@ export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: T
     host.active--;
     cluster.release();
     deps.stats.recordTcp(cluster.plan.name, 'close', sent, received);
+    if (info) {
+      info.bytesReceived = received;
+      info.bytesSent = sent;
+      writeLog(plan, info);
+    }
   };
   up.once('connect', () => clearTimeout(connectTimer));
   up.on('error', (err) => {
     if (!up.connecting) log.debug('upstream tcp error', { error: err.message });
-    else cluster.stats.upstream_cx_connect_fail++;
+    else {
+      cluster.stats.upstream_cx_connect_fail++;
+      info?.addFlag('UF');
+    }
     down.destroy();
   });
   down.on('error', () => up.destroy());

@@ -32,7 +32,10 @@ describe('proxy: TCP and h2c', () => {
       ['outbound|9000||echo.default.svc.cluster.local', endpoints('outbound|9000||echo.default.svc.cluster.local', [tport])],
       ['h', endpoints('h', [http.port])],
     ]);
-    ads.setAll(TypeUrl.Listener, [['tcp', tcpListener('tcp', 'outbound|9000||echo.default.svc.cluster.local')], ['http', httpListener('http', 'routes')]]);
+    ads.setAll(TypeUrl.Listener, [
+      ['tcp', tcpListener('tcp', 'outbound|9000||echo.default.svc.cluster.local', 0, '')],
+      ['http', httpListener('http', 'routes')],
+    ]);
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'h')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
@@ -64,6 +67,9 @@ describe('proxy: TCP and h2c', () => {
     }, 3000, 'tcp metrics');
     assert.match(prom, /istio_tcp_received_bytes_total\{[^}]*\} 5\b/);
     assert.match(prom, /istio_tcp_sent_bytes_total\{[^}]*\} 10\b/);
+    // Istio's default format, written when the connection closes: no HTTP fields, the bytes, the upstream.
+    const line = await eventually(() => proxy.stdout().split('\n').find((l) => l.includes('outbound|9000||echo.default.svc.cluster.local')), 3000, 'tcp access log');
+    assert.match(line, /^\[[^\]]+\] "- - -" 0 - - - "-" 5 10 \d+ - "-" "-" "-" "-" "127\.0\.0\.1:\d+" outbound\|9000\|\|echo/);
   });
 
   test('an h2c client is detected from the preface and routed', async () => {

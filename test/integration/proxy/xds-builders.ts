@@ -20,16 +20,20 @@ const address = (port: number, host = '127.0.0.1') => ({
 export type RouteInit = MessageInitShape<typeof RouteSchema>;
 export type VirtualHostInit = MessageInitShape<typeof VirtualHostSchema>;
 
+/** A stdout access log with `format` ('' = Istio's default); none when undefined. */
+function stdoutLog(format: string | undefined) {
+  if (format === undefined) return [];
+  const init = format ? { accessLogFormat: { case: 'logFormat' as const, value: { format: { case: 'textFormat' as const, value: format } } } } : {};
+  return [{ name: 'envoy.access_loggers.stdout', configType: { case: 'typedConfig' as const, value: anyPack(StdoutAccessLogSchema, create(StdoutAccessLogSchema, init)) } }];
+}
+
 /** A listener on 127.0.0.1:port (0 = any) with one HTTP connection manager using RDS `routeName`. */
 export function httpListener(name: string, routeName: string, port = 0, accessLogFormat?: string): Any {
   const hcm = create(HttpConnectionManagerSchema, {
     statPrefix: name,
     routeSpecifier: { case: 'rds', value: { routeConfigName: routeName, configSource: { configSourceSpecifier: { case: 'ads', value: {} } } } },
     httpFilters: [{ name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } }],
-    accessLog: accessLogFormat === undefined ? [] : [{
-      name: 'envoy.access_loggers.stdout',
-      configType: { case: 'typedConfig', value: anyPack(StdoutAccessLogSchema, create(StdoutAccessLogSchema, accessLogFormat ? { accessLogFormat: { case: 'logFormat', value: { format: { case: 'textFormat', value: accessLogFormat } } } } : {})) },
-    }],
+    accessLog: stdoutLog(accessLogFormat),
   });
   return anyPack(ListenerSchema, create(ListenerSchema, {
     name,
@@ -38,8 +42,8 @@ export function httpListener(name: string, routeName: string, port = 0, accessLo
   }));
 }
 
-export function tcpListener(name: string, cluster: string, port = 0): Any {
-  const tp = create(TcpProxySchema, { statPrefix: name, clusterSpecifier: { case: 'cluster', value: cluster } });
+export function tcpListener(name: string, cluster: string, port = 0, accessLogFormat?: string): Any {
+  const tp = create(TcpProxySchema, { statPrefix: name, clusterSpecifier: { case: 'cluster', value: cluster }, accessLog: stdoutLog(accessLogFormat) });
   return anyPack(ListenerSchema, create(ListenerSchema, {
     name,
     address: address(port),

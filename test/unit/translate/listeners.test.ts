@@ -59,6 +59,7 @@ test('VIP_PORT: tcp_proxy from the routes translator', () => {
   assert.equal(l.bindToPort, false);
   const tcp = anyUnpack(l.filterChains[0]!.filters[0]!.configType.value as never, TcpProxySchema)!;
   assert.deepEqual(tcp.clusterSpecifier, { case: 'cluster', value: 'outbound|5432||db.other.svc.cluster.local' });
+  assert.deepEqual(tcp.accessLog.map((a) => a.name), ['envoy.access_loggers.stdout'], 'TCP connections are logged like HTTP requests');
 });
 
 test('virtualInbound: a chain per port matched on destination port, HTTP inline route to inbound|PORT||, TCP proxy, passthrough last', () => {
