@@ -119,6 +119,14 @@ export function goalRows(all: Measured[]): { table: string; goals: string; rows:
     ['RSS at 1k rps MiB', t.loadedRss, '≤ 70', t.loadedRss <= 70],
     ['start → first config ms', t.startMs, '≤ 300', t.startMs <= 300],
   ];
+  const lean = rows.find((r) => r.name === 'trellis-lean');
+  if (lean) {
+    // The experimental engine (TRELLIS_HTTP1_ENGINE=lean), against the same haproxy run.
+    g.push(
+      ['CPU/req ratio @1k (trellis-lean/haproxy)', lean.cpuUsPerReq / h.cpuUsPerReq, '≤ 2', lean.cpuUsPerReq / h.cpuUsPerReq <= 2],
+      ['saturation throughput (trellis-lean/haproxy)', lean.satRps / h.satRps, '≥ 0.5', lean.satRps / h.satRps >= 0.5],
+    );
+  }
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measurable (direct call noisy: machine shared)' : ok ? 'yes' : 'NO');
   const goals = formatTable(['goal', 'value', 'target', 'met'], g.map(([n, v, tgt, ok]) => [n, f(v, 2), tgt, verdict(ok)]));
   return { table, goals, rows };

@@ -77,6 +77,8 @@ export interface TrellisOpts {
   name?: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
+  /** Extra environment, e.g. TRELLIS_HTTP1_ENGINE=lean for the "trellis-lean" target. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function trellis(env: BenchEnv, upstreamPort: number, o: TrellisOpt
   const proc = spawnPinned(env.core, process.execPath, [
     ...(o.nodeFlags ?? []), MAIN, 'proxy', '--xds-address', `127.0.0.1:${ads.port}`,
     '--node-id', 'sidecar~127.0.0.1~bench.default~default.svc.cluster.local', '--admin-port', String(adminPort), '--drain-seconds', '0',
-  ], { ISTIO_META_WORKLOAD_NAME: 'bench', ISTIO_META_NAMESPACE: 'default', TRELLIS_LOG: 'warn' });
+  ], { ISTIO_META_WORKLOAD_NAME: 'bench', ISTIO_META_NAMESPACE: 'default', TRELLIS_LOG: 'warn', ...o.env });
   const stop = async () => {
     await proc.stop();
     ads.stop();
@@ -121,6 +123,11 @@ async function waitReady(adminPort: number, proc: Spawned, timeoutMs = 10_000): 
     await sleep(2);
   }
   throw new Error(`trellis proxy not ready within ${timeoutMs} ms: ${proc.output()}`);
+}
+
+/** `trellis proxy` with the experimental lean HTTP/1.1 engine (src/proxy/h1/). */
+export function trellisLean(env: BenchEnv, upstreamPort: number, o: TrellisOpts = {}): Promise<Target & { proc: Spawned }> {
+  return trellis(env, upstreamPort, { name: 'trellis-lean', ...o, env: { ...o.env, TRELLIS_HTTP1_ENGINE: 'lean' } });
 }
 
 /** Two proxies in a chain: load → first → second → backend; both measured. */

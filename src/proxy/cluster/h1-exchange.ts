@@ -7,6 +7,8 @@
  * the body's sink.
  */
 import type { Dispatcher, Pool } from 'undici';
+import { env } from '../../env.js';
+import { leanPoolOf } from '../h1/upstream-pool.js';
 import type { BodySink, UpstreamBody, UpstreamHeaders, UpstreamResponse } from './upstream-response.js';
 
 /** Any object with `aborted` and an 'abort' event (http/abort.ts). */
@@ -25,6 +27,8 @@ export interface H1RequestOptions {
 
 /** Resolves with the response once its headers arrived; rejects on failure before that. */
 export function h1Exchange(pool: Pool, o: H1RequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
+  const lean = env.http1Engine === 'lean' ? leanPoolOf(pool) : undefined;
+  if (lean) return lean.exchange(o, signal);
   return new Promise((resolve, reject) => {
     const h = new H1Handler(resolve, reject, signal);
     if (signal.aborted) return reject(abortError());

@@ -4,6 +4,8 @@ import { H2Client } from './h2-client.js';
 import { fnv1a } from '../util.js';
 import { OutlierState } from './outlier.js';
 import { isIPv6 } from 'node:net';
+import { env } from '../../env.js';
+import { attachLeanPool, leanPoolOf } from '../h1/upstream-pool.js';
 
 export interface PoolSettings {
   /** Upper bound of connections to this endpoint (the cluster's max_connections). */
@@ -47,7 +49,8 @@ export class Host {
   }
 
   get pool(): Pool {
-    this.#pool ??= new Pool(`http://${this.key}`, {
+    if (this.#pool) return this.#pool;
+    this.#pool = new Pool(`http://${this.key}`, {
       connections: this.#settings.connections,
       pipelining: 1,
       connect: { timeout: this.#settings.connectTimeoutMs },
@@ -57,6 +60,11 @@ export class Host {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
+    // TRELLIS_HTTP1_ENGINE=lean: h1Exchange finds this pool by the undici Pool it is given (mirrors keep undici).
+    if (env.http1Engine === 'lean') {
+      const s = this.#settings;
+      attachLeanPool(this.#pool, { address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress });
+    }
     return this.#pool;
   }
 
@@ -73,6 +81,7 @@ export class Host {
     this.#pool = undefined;
     this.#h2 = undefined;
     h2?.close();
+    if (p) leanPoolOf(p)?.close();
     await p?.close().catch(() => undefined);
   }
 }

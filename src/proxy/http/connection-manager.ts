@@ -9,6 +9,8 @@ import type { Socket } from 'node:net';
 import type { ConnContext, DownstreamRequest, DownstreamResponse } from './exchange.js';
 import type { HcmPlan } from './hcm-plan.js';
 import type { Router } from './router.js';
+import { env } from '../../env.js';
+import { LeanH1Server } from '../h1/lean-server.js';
 
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
 
@@ -21,6 +23,8 @@ export class ConnectionManager {
   readonly #h2Conns = new WeakMap<http2.Http2Session, ConnContext>();
   /** The context of the socket being handed to the HTTP/2 server (its 'session' event fires synchronously). */
   #pending: ConnContext | undefined;
+  /** The experimental HTTP/1.1 engine (TRELLIS_HTTP1_ENGINE=lean) in place of #h1. */
+  readonly #lean: LeanH1Server | undefined;
 
   constructor(plan: HcmPlan, router: Router) {
     this.plan = plan;
@@ -34,6 +38,9 @@ export class ConnectionManager {
       if (socket.writable && !socket.writableEnded) socket.end(BAD_REQUEST);
       socket.destroy();
     });
+    this.#lean = env.http1Engine === 'lean'
+      ? new LeanH1Server((req, res, conn) => this.#handle(req as unknown as DownstreamRequest, res as unknown as DownstreamResponse, conn), plan.streamIdleTimeoutMs)
+      : undefined;
     this.#h2 = http2.createServer({}, (req, res) => {
       const conn = this.#h2Conns.get(req.stream.session as http2.Http2Session);
       if (conn) this.#handle(req, res, conn);
@@ -56,7 +63,8 @@ export class ConnectionManager {
       this.#pending = conn;
       this.#h2.emit('connection', socket);
       this.#pending = undefined;
-    } else {
+    } else if (this.#lean) this.#lean.accept(socket, conn);
+    else {
       this.#h1Conns.set(socket, conn);
       this.#h1.emit('connection', socket);
     }
@@ -65,5 +73,6 @@ export class ConnectionManager {
   /** Lets open requests finish; idle keep-alive connections are closed now. */
   drain(): void {
     this.#h1.closeIdleConnections();
+    this.#lean?.drain();
   }
 }

@@ -1,0 +1,177 @@
+/**
+ * HTTP/1.1 message heads (RFC 9112 §2–§6), parsed from raw bytes: request and
+ * status lines, header fields into a Node-style object (lower-case names,
+ * repeated names joined as node:http does), and the body framing they imply.
+ * Strict: anything ambiguous (obs-fold, Content-Length with Transfer-Encoding,
+ * conflicting lengths, bad tokens) is an error, never a guess.
+ */
+
+/** Limits of the lean engine (Envoy's max_request_headers_kb default is 60, max headers 100). */
+export const MAX_HEAD_BYTES = 60 * 1024;
+export const MAX_HEADERS = 100;
+
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+/** How the body that follows a head is delimited. */
+export type Framing = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' };
+
+export interface RequestHead {
+  method: string;
+  url: string;
+  versionMinor: number;
+  headers: HeaderMap;
+  framing: Framing;
+  /** The connection may carry another request after this one. */
+  keepAlive: boolean;
+}
+
+export interface ResponseHead {
+  status: number;
+  versionMinor: number;
+  headers: HeaderMap;
+  /** Framing before request-dependent rules (HEAD, 204, 304) are applied by the caller. */
+  framing: Framing;
+  keepAlive: boolean;
+}
+
+/** A malformed head; `status` is what a server answers (400, 431). */
+export class HeadError extends Error {
+  readonly status: number;
+  constructor(message: string, status = 400) {
+    super(message);
+    this.name = 'HeadError';
+    this.status = status;
+  }
+}
+
+/** RFC 9110 tchar, as a lookup table. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Field values: visible characters, spaces, tabs and obs-text; no control characters. */
+function validValue(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return false;
+  }
+  return true;
+}
+
+/** Index just past the blank line ending the head, or -1 if it is not complete yet. */
+export function headEnd(buf: Buffer, from: number): number {
+  const i = buf.indexOf('\r\n\r\n', Math.max(0, from - 3), 'latin1');
+  return i < 0 ? -1 : i + 4;
+}
+
+/** Repeated names: set-cookie stays a list, cookie joins with "; ", the rest with ", " (node:http's rules, minus its silent drops). */
+function addHeader(h: HeaderMap, name: string, value: string): void {
+  const prev = h[name];
+  if (prev === undefined) h[name] = value;
+  else if (name === 'set-cookie') Array.isArray(prev) ? prev.push(value) : (h[name] = [prev, value]);
+  else if (name === 'content-length' || name === 'host') {
+    if (prev !== value) throw new HeadError(`conflicting ${name}`);
+  } else h[name] = `${prev as string}${name === 'cookie' ? '; ' : ', '}${value}`;
+}
+
+function parseFields(lines: string[], from: number): HeaderMap {
+  if (lines.length - from > MAX_HEADERS) throw new HeadError('too many headers', 431);
+  const h: HeaderMap = {};
+  for (let i = from; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.length === 0) continue;
+    const c = line.charCodeAt(0);
+    if (c === 32 || c === 9) throw new HeadError('obsolete line folding');
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new HeadError('header line without a name');
+    const name = line.slice(0, colon);
+    if (!isToken(name)) throw new HeadError('invalid header name');
+    const value = line.slice(colon + 1).trim();
+    if (!validValue(value)) throw new HeadError('invalid header value');
+    addHeader(h, name.toLowerCase(), value);
+  }
+  return h;
+}
+
+function hasToken(v: string | string[] | undefined, token: string): boolean {
+  if (v === undefined) return false;
+  const s = Array.isArray(v) ? v.join(',') : v;
+  return s.toLowerCase().split(',').some((t) => t.trim() === token);
+}
+
+function keepAlive(h: HeaderMap, minor: number): boolean {
+  const c = h.connection;
+  return minor >= 1 ? !hasToken(c, 'close') : hasToken(c, 'keep-alive');
+}
+
+/** Transfer-Encoding must end in chunked; Content-Length must be one decimal number, and not both. */
+function framing(h: HeaderMap, isRequest: boolean): Framing {
+  const te = h['transfer-encoding'];
+  const cl = h['content-length'];
+  if (te !== undefined) {
+    if (cl !== undefined) throw new HeadError('both content-length and transfer-encoding');
+    const codings = (te as string).toLowerCase().split(',').map((t) => t.trim());
+    if (codings[codings.length - 1] === 'chunked') return { kind: 'chunked' };
+    if (isRequest) throw new HeadError('transfer-encoding without chunked');
+    return { kind: 'close' };
+  }
+  if (cl !== undefined) {
+    const s = cl as string;
+    if (!/^\d{1,15}$/.test(s)) throw new HeadError('invalid content-length');
+    const n = Number(s);
+    return n === 0 ? { kind: 'none' } : { kind: 'length', length: n };
+  }
+  return isRequest ? { kind: 'none' } : { kind: 'close' };
+}
+
+function versionMinor(v: string): number {
+  if (v === 'HTTP/1.1') return 1;
+  if (v === 'HTTP/1.0') return 0;
+  throw new HeadError('unsupported HTTP version', v.startsWith('HTTP/') ? 505 : 400);
+}
+
+function lines(buf: Buffer, start: number, end: number): string[] {
+  // end includes the final CRLF CRLF; latin1 keeps every byte as one char.
+  return buf.toString('latin1', start, end - 4).split('\r\n');
+}
+
+/** Parses a complete request head in buf[start, end) (end from headEnd()). */
+export function parseRequestHead(buf: Buffer, start: number, end: number): RequestHead {
+  const ls = lines(buf, start, end);
+  const rl = ls[0]!;
+  const s1 = rl.indexOf(' ');
+  const s2 = rl.indexOf(' ', s1 + 1);
+  if (s1 <= 0 || s2 <= s1 + 1 || rl.indexOf(' ', s2 + 1) >= 0) throw new HeadError('malformed request line');
+  const method = rl.slice(0, s1);
+  if (!isToken(method)) throw new HeadError('invalid method');
+  const url = rl.slice(s1 + 1, s2);
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c <= 32 || c >= 127) throw new HeadError('invalid request target');
+  }
+  const minor = versionMinor(rl.slice(s2 + 1));
+  const headers = parseFields(ls, 1);
+  if (minor === 1 && headers.host === undefined) throw new HeadError('missing host');
+  return { method, url, versionMinor: minor, headers, framing: framing(headers, true), keepAlive: keepAlive(headers, minor) };
+}
+
+/** Parses a complete response head in buf[start, end). */
+export function parseResponseHead(buf: Buffer, start: number, end: number): ResponseHead {
+  const ls = lines(buf, start, end);
+  const sl = ls[0]!;
+  const minor = versionMinor(sl.slice(0, 8));
+  if (sl.charCodeAt(8) !== 32 || (sl.length > 12 && sl.charCodeAt(12) !== 32)) throw new HeadError('malformed status line');
+  const code = sl.slice(9, 12);
+  if (!/^[1-9]\d\d$/.test(code)) throw new HeadError('invalid status code');
+  const headers = parseFields(ls, 1);
+  const status = Number(code);
+  return { status, versionMinor: minor, headers, framing: framing(headers, false), keepAlive: keepAlive(headers, minor) };
+}

@@ -1,0 +1,36 @@
+/**
+ * The lean HTTP/1.1 engine's server side for one connection manager
+ * (TRELLIS_HTTP1_ENGINE=lean): accepted sockets become ServerConns whose
+ * requests go to the connection manager's handler with the listener's context.
+ */
+import type { Socket } from 'node:net';
+import type { ConnContext } from '../http/exchange.js';
+import type { LeanRequest } from './request.js';
+import type { LeanResponse } from './response.js';
+import { ServerConn } from './server-conn.js';
+
+export type LeanHandler = (req: LeanRequest, res: LeanResponse, conn: ConnContext) => void;
+
+export class LeanH1Server {
+  readonly #handler: LeanHandler;
+  readonly #idleTimeoutMs: number;
+  readonly #conns = new Set<ServerConn>();
+
+  constructor(handler: LeanHandler, idleTimeoutMs: number) {
+    this.#handler = handler;
+    this.#idleTimeoutMs = idleTimeoutMs;
+  }
+
+  /** Takes ownership of a socket detected (or configured) as HTTP/1; its unshifted bytes flow on resume(). */
+  accept(socket: Socket, conn: ConnContext): void {
+    const handler = this.#handler;
+    const c = new ServerConn(socket, (req, res) => handler(req, res, conn), this.#idleTimeoutMs);
+    this.#conns.add(c);
+    socket.once('close', () => this.#conns.delete(c));
+  }
+
+  /** Closes connections between requests now; busy ones close after their response (ConnContext.draining). */
+  drain(): void {
+    for (const c of this.#conns) if (c.idle) c.socket.end();
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The lean engine's keep-alive connection pool for one upstream endpoint
+ * (TRELLIS_HTTP1_ENGINE=lean): at most `connections` sockets, idle ones
+ * reused most-recently-used first, requests queued (in order) when all are
+ * busy. Registered beside the host's undici Pool so cluster/h1-exchange.ts can
+ * find it without a change to the forwarder.
+ */
+import net from 'node:net';
+import type { AbortLike, H1RequestOptions } from '../cluster/h1-exchange.js';
+import type { UpstreamResponse } from '../cluster/upstream-response.js';
+import { abortError, LeanExchange } from './upstream-exchange.js';
+import { UpstreamConn, type ConnOwner } from './upstream-conn.js';
+
+export interface LeanPoolOptions {
+  address: string;
+  port: number;
+  connections: number;
+  connectTimeoutMs: number;
+  localAddress?: string | undefined;
+}
+
+function connectTimeout(): Error {
+  return Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' });
+}
+
+export class LeanPool implements ConnOwner {
+  readonly #o: LeanPoolOptions;
+  readonly #all = new Set<UpstreamConn>();
+  #idle: UpstreamConn[] = [];
+  #queue: LeanExchange[] = [];
+  #connecting = 0;
+  #closed = false;
+  /** Exchanges already sent once again after a stale keep-alive connection. */
+  readonly #retried = new WeakSet<LeanExchange>();
+
+  constructor(o: LeanPoolOptions) {
+    this.#o = o;
+  }
+
+  /** Resolves with the response once its head arrived; rejects on failure before that. */
+  exchange(o: H1RequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(abortError());
+      const ex = new LeanExchange(o, signal, resolve, reject);
+      signal.once('abort', ex.onSignal);
+      this.#dispatch(ex);
+    });
+  }
+
+  #dispatch(ex: LeanExchange): void {
+    if (this.#closed) return ex.fail(Object.assign(new Error('pool closed'), { code: 'UND_ERR_DESTROYED' }));
+    let conn = this.#idle.pop();
+    while (conn && conn.closed) conn = this.#idle.pop();
+    if (conn) return conn.run(ex);
+    this.#queue.push(ex);
+    if (this.#all.size + this.#connecting < Math.max(1, this.#o.connections)) this.#connect();
+  }
+
+  #connect(): void {
+    const o = this.#o;
+    this.#connecting++;
+    const socket = net.connect({ host: o.address, port: o.port, localAddress: o.localAddress });
+    let done = false;
+    const timer = o.connectTimeoutMs > 0 ? setTimeout(() => fail(connectTimeout()), o.connectTimeoutMs) : undefined;
+    const fail = (err: Error): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.#connecting--;
+      socket.destroy();
+      // One failed connect fails the oldest waiting request (as undici does), not all of them.
+      this.#nextLive()?.fail(err);
+      if (this.#queue.length > 0 && this.#all.size + this.#connecting === 0) this.#connect();
+    };
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.off('error', fail);
+      this.#connecting--;
+      const conn = new UpstreamConn(socket, this);
+      this.#all.add(conn);
+      this.released(conn, true);
+    });
+  }
+
+  /** The oldest queued exchange that still waits (aborted ones are dropped). */
+  #nextLive(): LeanExchange | undefined {
+    let ex = this.#queue.shift();
+    while (ex && ex.state !== 'queued') ex = this.#queue.shift();
+    return ex;
+  }
+
+  released(conn: UpstreamConn, reusable: boolean): void {
+    if (!this.#all.has(conn)) return;
+    if (!reusable || this.#closed) {
+      this.#all.delete(conn);
+      conn.socket.destroy();
+      if (this.#queue.length > 0 && !this.#closed) this.#connect();
+      return;
+    }
+    const next = this.#nextLive();
+    if (next) conn.run(next);
+    else this.#idle.push(conn);
+  }
+
+  retry(ex: LeanExchange): boolean {
+    if (this.#retried.has(ex) || this.#closed || !replayable(ex.opts.body)) return false;
+    this.#retried.add(ex);
+    ex.state = 'queued';
+    ex.conn = undefined;
+    ex.received = 0;
+    this.#dispatch(ex);
+    return true;
+  }
+
+  /** Closes idle connections now and busy ones after their response. */
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#idle) c.socket.destroy();
+    this.#idle = [];
+    const q = this.#queue;
+    this.#queue = [];
+    for (const ex of q) ex.fail(Object.assign(new Error('pool closed'), { code: 'UND_ERR_DESTROYED' }));
+  }
+}
+
+function replayable(body: unknown): boolean {
+  return body === undefined || body === null || typeof body === 'string' || Buffer.isBuffer(body);
+}
+
+const pools = new WeakMap<object, LeanPool>();
+
+/** Attaches a lean pool to a host's undici Pool object (the key h1Exchange receives). */
+export function attachLeanPool(key: object, o: LeanPoolOptions): LeanPool {
+  const p = new LeanPool(o);
+  pools.set(key, p);
+  return p;
+}
+
+export function leanPoolOf(key: object): LeanPool | undefined {
+  return pools.get(key);
+}

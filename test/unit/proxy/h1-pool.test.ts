@@ -1,0 +1,199 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import { LeanPool } from '../../../src/proxy/h1/upstream-pool.js';
+import type { BodySink, UpstreamResponse } from '../../../src/proxy/cluster/upstream-response.js';
+import { Abort } from '../../../src/proxy/http/abort.js';
+
+const BIG = 1024 * 1024;
+
+function collect(r: UpstreamResponse, slow = false): Promise<{ text: string; bytes: number; ends: number; error: Error | undefined }> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    const st = { text: '', bytes: 0, ends: 0, error: undefined as Error | undefined };
+    const sink: BodySink = {
+      data(c) {
+        st.bytes += c.length;
+        if (parts.length < 64) parts.push(Buffer.from(c));
+        if (slow) {
+          r.body.pause();
+          setImmediate(() => r.body.resume());
+        }
+      },
+      end() { st.ends++; setTimeout(() => { st.text = Buffer.concat(parts).toString(); resolve(st); }, 20); },
+      error(e) { st.error = e; resolve(st); },
+    };
+    r.body.start(sink);
+  });
+}
+
+describe('lean upstream pool', () => {
+  let server: http.Server;
+  let port = 0;
+  let pool: LeanPool;
+  const sockets = new Set<net.Socket>();
+  const send = (path: string, o: { method?: string; body?: Buffer | AsyncIterable<Buffer>; headers?: Record<string, string>; signal?: Abort } = {}) =>
+    pool.exchange({ path, method: o.method ?? 'GET', headers: { host: 'x', ...o.headers }, body: o.body as never }, o.signal ?? new Abort());
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString();
+        if (req.url === '/big') {
+          res.writeHead(200, { 'content-length': BIG });
+          let left = BIG;
+          const push = () => {
+            while (left > 0) {
+              const n = Math.min(16384, left);
+              left -= n;
+              if (!res.write(Buffer.alloc(n, 97))) return res.once('drain', push);
+            }
+            res.end();
+          };
+          push();
+        } else if (req.url === '/chunked') {
+          res.setHeader('set-cookie', ['a=1', 'b=2']);
+          res.write('part1,');
+          setTimeout(() => res.end('part2'), 5);
+        } else if (req.url === '/empty') {
+          res.writeHead(204).end();
+        } else if (req.url === '/hang') {
+          // never answers
+        } else if (req.url === '/trickle') {
+          res.writeHead(200);
+          res.write('first');
+          const t = setInterval(() => res.write('more'), 10);
+          res.on('close', () => clearInterval(t));
+        } else res.end(`${req.method} ${req.url} te=${req.headers['transfer-encoding'] ?? '-'} cl=${req.headers['content-length'] ?? '-'} ${body}`);
+      });
+    });
+    server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+    pool = new LeanPool({ address: '127.0.0.1', port, connections: 2, connectTimeoutMs: 1000 });
+  });
+
+  after(async () => {
+    pool.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  test('sequential requests reuse one kept-alive connection', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await send(`/seq${i}`);
+      assert.equal((await collect(r)).text, `GET /seq${i} te=- cl=- `);
+    }
+    assert.equal(sockets.size, 1);
+  });
+
+  test('bodies: a buffer gets a content-length, a stream without one is sent chunked', async () => {
+    const a = await send('/buf', { method: 'POST', body: Buffer.from('hello') });
+    assert.equal((await collect(a)).text, 'POST /buf te=- cl=5 hello');
+    const b = await send('/stream', { method: 'POST', body: Readable.from([Buffer.from('ab'), Buffer.from('cd')]) });
+    assert.equal((await collect(b)).text, 'POST /stream te=chunked cl=- abcd');
+    const c = await send('/len', { method: 'PUT', body: Readable.from([Buffer.from('xy')]), headers: { 'content-length': '2' } });
+    assert.equal((await collect(c)).text, 'PUT /len te=- cl=2 xy');
+  });
+
+  test('chunked responses, repeated headers, 204 and HEAD without body', async () => {
+    const r = await send('/chunked');
+    assert.deepEqual(r.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal((await collect(r)).text, 'part1,part2');
+    const e = await send('/empty');
+    assert.equal(e.statusCode, 204);
+    assert.equal((await collect(e)).ends, 1);
+    const h = await send('/x', { method: 'HEAD' });
+    assert.equal((await collect(h)).ends, 1);
+    assert.equal((await collect(await send('/after-head'))).text, 'GET /after-head te=- cl=- ');
+  });
+
+  test('a 1 MiB body reaches a slow sink whole; early chunks are kept until the sink attaches', async () => {
+    const r = await send('/big');
+    assert.deepEqual(await collect(r, true).then((s) => [s.bytes, s.ends, s.error]), [BIG, 1, undefined]);
+    const r2 = await send('/big');
+    await new Promise((res) => setTimeout(res, 100));
+    assert.deepEqual(await collect(r2).then((s) => [s.bytes, s.ends, s.error]), [BIG, 1, undefined]);
+  });
+
+  test('abort before the response rejects; destroy mid-body stops delivery; the pool keeps working', async () => {
+    const signal = new Abort();
+    const p = send('/hang', { signal });
+    setTimeout(() => signal.abort(), 30);
+    await assert.rejects(p, { code: 'UND_ERR_ABORTED' });
+    const done = new Abort();
+    done.abort();
+    await assert.rejects(send('/', { signal: done }));
+    const r = await send('/trickle');
+    let calls = 0;
+    r.body.start({ data: () => { calls++; }, end: () => { calls += 100; }, error: () => { calls += 1000; } });
+    await new Promise((res) => setTimeout(res, 40));
+    r.body.destroy();
+    const seen = calls;
+    assert.ok(seen >= 1 && seen < 100, `data calls before destroy: ${seen}`);
+    await new Promise((res) => setTimeout(res, 40));
+    assert.equal(calls, seen);
+    assert.equal((await collect(await send('/again'))).text, 'GET /again te=- cl=- ');
+  });
+
+  test('requests beyond the connection limit wait for a free connection', async () => {
+    const all = await Promise.all(Array.from({ length: 6 }, (_, i) => send(`/q${i}`).then(collect)));
+    assert.deepEqual(all.map((s) => s.text), Array.from({ length: 6 }, (_, i) => `GET /q${i} te=- cl=- `));
+    assert.ok(sockets.size <= 2, `connections: ${sockets.size}`);
+  });
+});
+
+describe('lean upstream pool: failures', () => {
+  test('connection refused is a connect failure (ECONNREFUSED)', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const pool = new LeanPool({ address: '127.0.0.1', port, connections: 1, connectTimeoutMs: 1000 });
+    await assert.rejects(pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort()), { code: 'ECONNREFUSED' });
+    pool.close();
+  });
+
+  test('a kept-alive connection the server closed is retried once on a new one; close-delimited bodies end at close', async () => {
+    let conns = 0;
+    const srv = net.createServer((s) => {
+      const n = ++conns;
+      let reqs = 0;
+      s.on('data', () => {
+        reqs++;
+        // The first connection answers once, then drops the next request unanswered (a stale keep-alive).
+        if (n === 1 && reqs === 1) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        else if (n === 1) s.destroy();
+        else s.end('HTTP/1.0 200 OK\r\n\r\nuntil-close');
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const pool = new LeanPool({ address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, connections: 1, connectTimeoutMs: 1000 });
+    try {
+      const get = () => pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort());
+      assert.equal((await collect(await get())).text, 'ok');
+      const second = await collect(await get());
+      assert.deepEqual([second.text, second.ends], ['until-close', 1]);
+      assert.equal(conns, 2);
+    } finally {
+      pool.close();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
+  test('a malformed response head fails the request', async () => {
+    const srv = net.createServer((s) => s.on('data', () => s.write('HTTP/1.1 2x0 OK\r\n\r\n')));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const pool = new LeanPool({ address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, connections: 1, connectTimeoutMs: 1000 });
+    try {
+      await assert.rejects(pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort()), /invalid status code/);
+    } finally {
+      pool.close();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+});
