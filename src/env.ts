@@ -4,10 +4,11 @@
  *   as "xds=debug,config=warn" (a bare level sets the default).
  * TRELLIS_NATIVE_DISABLE=1: behave as if the native addon could not load
  *   (how tests check that capture listeners are refused, not run wrongly).
- * TRELLIS_HTTP1_ENGINE=lean: the proxy's experimental hand-written HTTP/1.1 codec (src/proxy/h1/) on both sides instead of node:http and undici.
+ * TRELLIS_HTTP1_ENGINE: "lean" (default), the proxy's hand-written HTTP/1.1 codec
+ *   (src/proxy/h1/) on both sides; "node" for node:http downstream and undici upstream.
  */
 export const env = {
   log: process.env.TRELLIS_LOG ?? 'info',
   nativeDisabled: process.env.TRELLIS_NATIVE_DISABLE === '1',
-  http1Engine: process.env.TRELLIS_HTTP1_ENGINE === 'lean' ? 'lean' : 'node' as 'lean' | 'node',
+  http1Engine: (process.env.TRELLIS_HTTP1_ENGINE === 'node' ? 'node' : 'lean') as 'lean' | 'node',
 };

@@ -77,7 +77,7 @@ export interface TrellisOpts {
   name?: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
-  /** Extra environment, e.g. TRELLIS_HTTP1_ENGINE=lean for the "trellis-lean" target. */
+  /** Extra environment, e.g. TRELLIS_HTTP1_ENGINE=node for the "trellis-node" target. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -125,9 +125,9 @@ async function waitReady(adminPort: number, proc: Spawned, timeoutMs = 10_000): 
   throw new Error(`trellis proxy not ready within ${timeoutMs} ms: ${proc.output()}`);
 }
 
-/** `trellis proxy` with the experimental lean HTTP/1.1 engine (src/proxy/h1/). */
-export function trellisLean(env: BenchEnv, upstreamPort: number, o: TrellisOpts = {}): Promise<Target & { proc: Spawned }> {
-  return trellis(env, upstreamPort, { name: 'trellis-lean', ...o, env: { ...o.env, TRELLIS_HTTP1_ENGINE: 'lean' } });
+/** `trellis proxy` with node:http downstream and undici upstream instead of its own HTTP/1.1 engine (the default). */
+export function trellisNode(env: BenchEnv, upstreamPort: number, o: TrellisOpts = {}): Promise<Target & { proc: Spawned }> {
+  return trellis(env, upstreamPort, { name: 'trellis-node', ...o, env: { ...o.env, TRELLIS_HTTP1_ENGINE: 'node' } });
 }
 
 /** Two proxies in a chain: load → first → second → backend; both measured. */
