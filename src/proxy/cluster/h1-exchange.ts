@@ -9,7 +9,8 @@
 import type { Dispatcher, Pool } from 'undici';
 import { env } from '../../env.js';
 import { leanPoolOf } from '../h1/upstream-pool.js';
-import type { BodySink, UpstreamBody, UpstreamHeaders, UpstreamResponse } from './upstream-response.js';
+import type { UpstreamHeaders, UpstreamResponse } from './upstream-response.js';
+import { StreamedBody } from './streamed-body.js';
 
 /** Any object with `aborted` and an 'abort' event (http/abort.ts). */
 export interface AbortLike {
@@ -41,29 +42,17 @@ function abortError(): Error {
   return Object.assign(new Error('Request aborted'), { code: 'UND_ERR_ABORTED' });
 }
 
-/** Chunks that arrive before the sink is attached are kept up to this size, then the connection is paused. */
-const EARLY_LIMIT = 64 * 1024;
-
 /** undici's (legacy, unwrapped) dispatch handler and the response body in one object: one allocation per request. */
-class H1Handler implements Dispatcher.DispatchHandler, UpstreamBody {
+class H1Handler extends StreamedBody implements Dispatcher.DispatchHandler {
   readonly #resolve: (r: UpstreamResponse) => void;
   readonly #reject: (e: Error) => void;
   readonly #signal: AbortLike;
   #abort: ((err?: Error) => void) | undefined;
   #resume: (() => void) | undefined;
-  #sink: BodySink | undefined;
-  #early: Buffer[] | undefined;
-  #earlyBytes = 0;
-  /** 'pending' until headers; then 'body'; 'ended' / 'failed' / 'destroyed' are final. */
-  #state: 'pending' | 'body' | 'ended' | 'failed' | 'destroyed' = 'pending';
-  #error: Error | undefined;
-  /** The consumer asked for a pause (downstream back-pressure). */
-  #paused = false;
-  /** undici was told to stop reading (onData returned false) and waits for its resume(). */
-  #stalled = false;
   #trailers: UpstreamHeaders | undefined;
 
   constructor(resolve: (r: UpstreamResponse) => void, reject: (e: Error) => void, signal: AbortLike) {
+    super('pending');
     this.#resolve = resolve;
     this.#reject = reject;
     this.#signal = signal;
@@ -78,44 +67,32 @@ class H1Handler implements Dispatcher.DispatchHandler, UpstreamBody {
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
     // Aborted while queued in the pool: do not send it now.
-    if (this.#state === 'failed' || this.#state === 'destroyed') abort(this.#error ?? abortError());
+    if (this.state === 'failed' || this.state === 'destroyed') abort(this.error ?? abortError());
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx: informational, the real response follows
     this.#resume = resume;
-    this.#state = 'body';
-    const body = this as UpstreamBody;
+    this.state = 'body';
     this.#resolve({
       statusCode,
       headers: parseHeaders(rawHeaders),
-      body,
+      body: this,
       trailers: () => this.#trailers,
-      discard: () => this.#discard(),
+      discard: () => this.discard(),
     });
     return true;
   }
 
+  /** false tells undici to stop reading until #resume is called. */
   onData(chunk: Buffer): boolean {
-    if (this.#state !== 'body') return true;
-    if (this.#sink) {
-      this.#sink.data(chunk);
-      if (!this.#paused) return true;
-    } else {
-      (this.#early ??= []).push(chunk);
-      this.#earlyBytes += chunk.length;
-      if (this.#earlyBytes < EARLY_LIMIT) return true;
-    }
-    this.#stalled = true;
-    return false;
+    return this.deliver(chunk);
   }
 
   onComplete(rawTrailers: Buffer[] | string[] | null): void {
     this.#signal.off('abort', this.onSignal);
     if (rawTrailers && rawTrailers.length > 0) this.#trailers = parseHeaders(rawTrailers as Buffer[]);
-    if (this.#state !== 'body') return;
-    this.#state = 'ended';
-    if (this.#sink && !this.#early) this.#sink.end();
+    this.endBody();
   }
 
   onError(err: Error): void {
@@ -124,66 +101,17 @@ class H1Handler implements Dispatcher.DispatchHandler, UpstreamBody {
 
   #fail(err: Error): void {
     this.#signal.off('abort', this.onSignal);
-    const was = this.#state;
-    if (was === 'ended' || was === 'failed' || was === 'destroyed') return;
-    this.#state = 'failed';
-    this.#error = err;
-    if (was === 'pending') this.#reject(err);
-    else if (this.#sink && !this.#early) this.#sink.error(err);
+    if (this.failBody(err) === 'pending') this.#reject(err);
   }
 
-  start(sink: BodySink): void {
-    this.#sink = sink;
-    this.#flush();
-  }
-
-  /** Delivers early chunks, then a completion that happened meanwhile. */
-  #flush(): void {
-    const sink = this.#sink!;
-    const early = this.#early;
-    if (early) {
-      this.#early = undefined;
-      this.#earlyBytes = 0;
-      for (const c of early) {
-        if (this.#state === 'destroyed') return;
-        sink.data(c);
-      }
-    }
-    if (this.#state === 'ended') sink.end();
-    else if (this.#state === 'failed') sink.error(this.#error!);
-    else this.#unstall();
-  }
-
-  #unstall(): void {
-    if (this.#stalled && !this.#paused && this.#state === 'body') {
-      this.#stalled = false;
-      this.#resume?.();
-    }
-  }
-
-  pause(): void {
-    this.#paused = true;
-  }
-
-  resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    if (this.#sink && this.#early) this.#flush();
-    else this.#unstall();
+  protected unstallTransport(): void {
+    this.#resume?.();
   }
 
   destroy(): void {
-    const was = this.#state;
-    this.#state = 'destroyed';
-    this.#early = undefined;
+    const was = this.destroyBody();
     this.#signal.off('abort', this.onSignal);
     if (was === 'body' || was === 'pending') this.#abort?.(abortError());
-  }
-
-  /** Reads the rest of the body and drops it, so the connection can be reused. */
-  #discard(): void {
-    this.start({ data: () => undefined, end: () => undefined, error: () => undefined });
-    this.resume();
   }
 }
 
