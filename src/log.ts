@@ -36,7 +36,7 @@ export function logger(component: string): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (!enabled(level)) return;
     let line = `${new Date().toISOString()} ${level} ${component} ${msg}`;
-    if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? 'undefined'}`;
+    if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${JSON.stringify(v) ?? 'undefined'}`;
     process.stderr.write(line + '\n');
   };
   return {

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
-import { formatTable, saveResults } from '../lib/machine.js';
+import { saveResults } from '../lib/machine.js';
 import { fixedRate, wrk } from './load.js';
 import { childPids, cpuSeconds, foreignLoad, killAll, killAllOnExit, rssMiB, sleep, spawnPinned, type Spawned } from './procs.js';
 import { chain, direct, haproxy, nginx, startBackend, trellis, trellisNode, type BenchEnv, type Target } from './targets.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { TrellisError } from '../errors.js';
+import { nonNegative, parsePort } from './flags.js';
 
 interface Flags {
   configDir: string;
@@ -8,12 +8,6 @@ interface Flags {
   debugPort: string;
   trustDomain: string;
   debounceMs: string;
-}
-
-function port(name: string, v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new TrellisError('CLI_USAGE', `${name}: not a port number: ${v}`);
-  return n;
 }
 
 export function registerControlplane(program: Command): void {
@@ -34,10 +28,10 @@ export function registerControlplane(program: Command): void {
       const cp = new ControlPlane({
         source: new DirectorySource(f.configDir),
         bind: f.bind,
-        xdsPort: port('--xds-port', f.xdsPort),
-        debugPort: port('--debug-port', f.debugPort),
+        xdsPort: parsePort('--xds-port', f.xdsPort),
+        debugPort: parsePort('--debug-port', f.debugPort),
         trustDomain: f.trustDomain,
-        debounceMs: Number(f.debounceMs),
+        debounceMs: nonNegative('--debounce-ms', f.debounceMs),
       });
       const ports = await cp.start();
       // One machine-readable line on stdout: where to connect (tests and scripts read it).

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { TrellisError } from '../errors.js';
+import { nonNegative, parsePort } from './flags.js';
 
 interface ProxyFlags {
   xdsAddress: string;
@@ -21,10 +22,8 @@ export function registerProxy(program: Command): void {
     .action(async (flags: ProxyFlags) => {
       const protocol = flags.xdsProtocol;
       if (protocol !== 'delta' && protocol !== 'sotw') throw new TrellisError('CLI_USAGE', `--xds-protocol must be delta or sotw, not ${protocol}`);
-      const adminPort = Number(flags.adminPort);
-      const drainSeconds = Number(flags.drainSeconds);
-      if (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) throw new TrellisError('CLI_USAGE', `--admin-port: not a port: ${flags.adminPort}`);
-      if (!(drainSeconds >= 0)) throw new TrellisError('CLI_USAGE', `--drain-seconds: not a number: ${flags.drainSeconds}`);
+      const adminPort = parsePort('--admin-port', flags.adminPort);
+      const drainSeconds = nonNegative('--drain-seconds', flags.drainSeconds);
       let stopping = false;
       const stop = async (code: number) => {
         if (stopping) return;

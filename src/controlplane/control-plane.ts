@@ -7,7 +7,7 @@ import { routeBuilders } from './translate/routes/index.js';
 import { AdsServer } from './server/ads-server.js';
 import { startDebugServer } from './debug/debug-server.js';
 import { Metrics } from './metrics/metrics.js';
-import { xdsMetrics } from './metrics/xds-metrics.js';
+import { xdsMetrics, type XdsMetrics } from './metrics/xds-metrics.js';
 import { parseNode } from '../xds/parse-node.js';
 import { Debouncer } from './debounce.js';
 
@@ -29,6 +29,7 @@ export interface ControlPlaneOptions {
  */
 export class ControlPlane {
   readonly metrics = new Metrics();
+  readonly #xdsMetrics: XdsMetrics = xdsMetrics(this.metrics);
   readonly #log: Logger = logger('controlplane');
   readonly #opts: ControlPlaneOptions;
   readonly #ads: AdsServer;
@@ -48,8 +49,8 @@ export class ControlPlane {
   async start(): Promise<{ xdsPort: number; debugPort: number }> {
     await this.#opts.source.start((state) => {
       this.#state = state;
-      xdsMetrics(this.metrics).configProblems.set(state.problems.length);
-      xdsMetrics(this.metrics).cfgEvents.set(state.problems.length);
+      this.#xdsMetrics.configProblems.set(state.problems.length);
+      this.#xdsMetrics.cfgEvents.set(state.problems.length);
       // The first state is applied before listening; later ones are debounced.
       if (this.#pushedRevision < 0) this.#push();
       else this.#debouncer.trigger();
@@ -82,7 +83,7 @@ export class ControlPlane {
       this.#log.info('pushed', { revision: state.revision, ms: +(performance.now() - t0).toFixed(1), ...stats });
     } catch (err) {
       // A translation bug must not take the control plane down: keep serving the last generator.
-      xdsMetrics(this.metrics).internalErrors.inc();
+      this.#xdsMetrics.internalErrors.inc();
       this.#log.error('push failed; keeping the last config', { revision: state.revision, error: String(err), stack: (err as Error).stack });
     }
   }

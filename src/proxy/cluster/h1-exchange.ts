@@ -7,10 +7,8 @@
  * the body's sink.
  */
 import type { Dispatcher, Pool } from 'undici';
-import { env } from '../../env.js';
-import { leanPoolOf } from '../h1/upstream-pool.js';
 import type { UpstreamHeaders, UpstreamResponse } from './upstream-response.js';
-import { StreamedBody } from './streamed-body.js';
+import { abortError, StreamedBody } from './streamed-body.js';
 
 /** Any object with `aborted` and an 'abort' event (http/abort.ts). */
 export interface AbortLike {
@@ -28,8 +26,6 @@ export interface H1RequestOptions {
 
 /** Resolves with the response once its headers arrived; rejects on failure before that. */
 export function h1Exchange(pool: Pool, o: H1RequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
-  const lean = env.http1Engine === 'lean' ? leanPoolOf(pool) : undefined;
-  if (lean) return lean.exchange(o, signal);
   return new Promise((resolve, reject) => {
     const h = new H1Handler(resolve, reject, signal);
     if (signal.aborted) return reject(abortError());
@@ -38,9 +34,6 @@ export function h1Exchange(pool: Pool, o: H1RequestOptions, signal: AbortLike): 
   });
 }
 
-function abortError(): Error {
-  return Object.assign(new Error('Request aborted'), { code: 'UND_ERR_ABORTED' });
-}
 
 /** undici's (legacy, unwrapped) dispatch handler and the response body in one object: one allocation per request. */
 class H1Handler extends StreamedBody implements Dispatcher.DispatchHandler {

@@ -1,11 +1,13 @@
-/** One upstream endpoint and its HTTP/1.1 connection pool (an undici Pool, created on first use). */
+/** One upstream endpoint and its HTTP/1.1 connection pool (the proxy's own, or undici's with TRELLIS_HTTP1_ENGINE=node; created on first use). */
 import { Pool } from 'undici';
 import { H2Client } from './h2-client.js';
 import { fnv1a } from '../util.js';
 import { OutlierState } from './outlier.js';
 import { isIPv6 } from 'node:net';
 import { env } from '../../env.js';
-import { attachLeanPool, leanPoolOf } from '../h1/upstream-pool.js';
+import { LeanPool } from '../h1/upstream-pool.js';
+import { h1Exchange, type AbortLike, type H1RequestOptions } from './h1-exchange.js';
+import type { UpstreamResponse } from './upstream-response.js';
 
 export interface PoolSettings {
   /** Upper bound of connections to this endpoint (the cluster's max_connections). */
@@ -32,6 +34,7 @@ export class Host {
   cxConnectFail = 0;
   readonly #settings: PoolSettings;
   #pool: Pool | undefined;
+  #lean: LeanPool | undefined;
   #h2: H2Client | undefined;
 
   constructor(address: string, port: number, weight: number, healthy: boolean, settings: PoolSettings) {
@@ -48,9 +51,9 @@ export class Host {
     return this.#settings;
   }
 
+  /** undici's pool: HTTP/1.1 upstream with TRELLIS_HTTP1_ENGINE=node, and request mirroring. */
   get pool(): Pool {
-    if (this.#pool) return this.#pool;
-    this.#pool = new Pool(`http://${this.key}`, {
+    this.#pool ??= new Pool(`http://${this.key}`, {
       connections: this.#settings.connections,
       pipelining: 1,
       connect: { timeout: this.#settings.connectTimeoutMs },
@@ -60,12 +63,15 @@ export class Host {
       headersTimeout: 0,
       bodyTimeout: 0,
     });
-    // TRELLIS_HTTP1_ENGINE=lean: h1Exchange finds this pool by the undici Pool it is given (mirrors keep undici).
-    if (env.http1Engine === 'lean') {
-      const s = this.#settings;
-      attachLeanPool(this.#pool, { address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress });
-    }
     return this.#pool;
+  }
+
+  /** One HTTP/1.1 request to this endpoint, on the engine chosen at start-up. */
+  exchange(o: H1RequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
+    if (env.http1Engine === 'node') return h1Exchange(this.pool, o, signal);
+    const s = this.#settings;
+    this.#lean ??= new LeanPool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress });
+    return this.#lean.exchange(o, signal);
   }
 
   /** One multiplexed HTTP/2 (h2c) connection, for gRPC and clusters configured for HTTP/2. */
@@ -78,10 +84,12 @@ export class Host {
   async close(): Promise<void> {
     const p = this.#pool;
     const h2 = this.#h2;
+    const lean = this.#lean;
     this.#pool = undefined;
     this.#h2 = undefined;
+    this.#lean = undefined;
     h2?.close();
-    if (p) leanPoolOf(p)?.close();
+    lean?.close();
     await p?.close().catch(() => undefined);
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { AbortLike, H1RequestOptions } from '../cluster/h1-exchange.js';
 import type { UpstreamHeaders, UpstreamResponse } from '../cluster/upstream-response.js';
-import { StreamedBody } from '../cluster/streamed-body.js';
+import { abortError, StreamedBody } from '../cluster/streamed-body.js';
 
 /** The connection side of an exchange (upstream-conn.ts). */
 export interface ExchangeConn {
@@ -14,10 +14,6 @@ export interface ExchangeConn {
   resume(): void;
   /** Gives up on the request: the connection is closed (it cannot be reused mid-message). */
   abort(err: Error): void;
-}
-
-export function abortError(): Error {
-  return Object.assign(new Error('Request aborted'), { code: 'UND_ERR_ABORTED' });
 }
 
 export class LeanExchange extends StreamedBody {

@@ -8,7 +8,8 @@
 import net from 'node:net';
 import type { AbortLike, H1RequestOptions } from '../cluster/h1-exchange.js';
 import type { UpstreamResponse } from '../cluster/upstream-response.js';
-import { abortError, LeanExchange } from './upstream-exchange.js';
+import { LeanExchange } from './upstream-exchange.js';
+import { abortError } from '../cluster/streamed-body.js';
 import { UpstreamConn, type ConnOwner } from './upstream-conn.js';
 
 export interface LeanPoolOptions {
@@ -128,17 +129,4 @@ export class LeanPool implements ConnOwner {
 
 function replayable(body: unknown): boolean {
   return body === undefined || body === null || typeof body === 'string' || Buffer.isBuffer(body);
-}
-
-const pools = new WeakMap<object, LeanPool>();
-
-/** Attaches a lean pool to a host's undici Pool object (the key h1Exchange receives). */
-export function attachLeanPool(key: object, o: LeanPoolOptions): LeanPool {
-  const p = new LeanPool(o);
-  pools.set(key, p);
-  return p;
-}
-
-export function leanPoolOf(key: object): LeanPool | undefined {
-  return pools.get(key);
 }

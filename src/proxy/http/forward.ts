@@ -10,7 +10,6 @@ import { mirror } from './mirror.js';
 import type { BodySink, UpstreamResponse } from '../cluster/upstream-response.js';
 import type { Dispatcher } from 'undici';
 import type { Host } from '../cluster/host.js';
-import { h1Exchange } from '../cluster/h1-exchange.js';
 import { closeIfDraining, type Exchange } from './exchange.js';
 import { applyHeaderOps, type HeaderOp, type Headers } from './header-ops.js';
 import { propagateTrace } from './trace-context.js';
@@ -182,7 +181,7 @@ async function attemptOnce(
 }
 
 function h1Request(host: Host, path: string, method: string, headers: Headers, body: unknown, signal: Abort): Promise<UpstreamResponse> {
-  return h1Exchange(host.pool, { path, method, headers, body: body as Dispatcher.DispatchOptions['body'] }, signal);
+  return host.exchange({ path, method, headers, body: body as Dispatcher.DispatchOptions['body'] }, signal);
 }
 
 function backoff(r: RetryPlan, attempt: number): Promise<void> {

@@ -15,14 +15,7 @@ import { FakeAdsServer } from './fake-ads-server.js';
 import { echoBackend, eventually, startProxy, type Backend, type RunningProxy } from './harness.js';
 import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig, tcpListener } from './xds-builders.js';
 import { fromBinary } from '@bufbuild/protobuf';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
+import { freePort } from '../../helpers/ports.js';
 
 /** Re-addresses a built listener and sets its use_original_dst / bind_to_port flags. */
 function tweak(any: ReturnType<typeof httpListener>, address: string, port: number, flags: { useOriginalDst?: boolean; bindToPort?: boolean }) {
