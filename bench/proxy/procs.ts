@@ -37,6 +37,12 @@ export function spawnPinned(core: number | undefined, cmd: string, args: string[
   };
 }
 
+/** A lowest-priority busy loop on the proxy core, so the core never idles between requests at a fixed rate. */
+export function spinner(core: number | undefined): Spawned | undefined {
+  if (core === undefined) return undefined;
+  return spawnPinned(core, 'nice', ['-n', '19', process.execPath, '-e', 'for(;;){}']);
+}
+
 /** SIGTERM, then SIGKILL after 3 s. */
 export async function stopProc(proc: ChildProcess, graceMs = 3000): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return;

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { saveResults } from '../lib/machine.js';
 import { fixedRate, wrk } from './load.js';
-import { childPids, cpuSeconds, foreignLoad, killAll, killAllOnExit, rssMiB, sleep, spawnPinned, type Spawned } from './procs.js';
+import { childPids, cpuSeconds, foreignLoad, killAll, killAllOnExit, rssMiB, sleep, spinner } from './procs.js';
 import { chain, direct, haproxy, nginx, startBackend, trellis, trellisNode, type BenchEnv, type Target } from './targets.js';
 import { goalRows, median, type Measured } from './report.js';
 
@@ -33,12 +33,6 @@ const LOAD_CORE = pinned ? 1 : undefined;
 
 const sumCpu = (pids: number[]) => pids.reduce((s, p) => s + cpuSeconds(p), 0);
 const sumRss = (pids: number[]) => pids.reduce((s, p) => s + rssMiB(p), 0);
-
-/** A lowest-priority busy loop on the proxy core, so the core never idles between requests at a fixed rate. */
-function spinner(): Spawned | undefined {
-  if (!SPIN || PROXY_CORE === undefined) return undefined;
-  return spawnPinned(PROXY_CORE, 'nice', ['-n', '19', process.execPath, '-e', 'for(;;){}']);
-}
 
 async function main(): Promise<void> {
   killAllOnExit();
@@ -81,7 +75,7 @@ async function main(): Promise<void> {
       fixed: [], sat: [],
     }]));
 
-    let spin = spinner();
+    let spin = SPIN ? spinner(PROXY_CORE) : undefined;
     for (const t of targets) {
       const w = await fixedRate(t.port, RATE, WARMUP);
       console.log(`warm-up ${t.name}: ${w.ok} ok, ${w.errors} errors, p50 ${w.latency.p50.toFixed(3)} ms`);

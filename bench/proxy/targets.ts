@@ -73,6 +73,11 @@ export async function adsFor(listenerPort: number, upstreamPort: number): Promis
   return ads;
 }
 
+/** BENCH_TRELLIS_NODE_FLAGS: V8/Node flags for every trellis process, for experiments (e.g. GC tuning). */
+function extraNodeFlags(): string[] {
+  return (process.env.BENCH_TRELLIS_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 export interface TrellisOpts {
   name?: string;
   /** Extra node flags, e.g. --cpu-prof. */
@@ -91,7 +96,7 @@ export async function trellis(env: BenchEnv, upstreamPort: number, o: TrellisOpt
   const ads = await adsFor(port, upstreamPort);
   const t0 = performance.now();
   const proc = spawnPinned(env.core, process.execPath, [
-    ...(o.nodeFlags ?? []), MAIN, 'proxy', '--xds-address', `127.0.0.1:${ads.port}`,
+    ...(o.nodeFlags ?? []), ...extraNodeFlags(), MAIN, 'proxy', '--xds-address', `127.0.0.1:${ads.port}`,
     '--node-id', 'sidecar~127.0.0.1~bench.default~default.svc.cluster.local', '--admin-port', String(adminPort), '--drain-seconds', '0',
   ], { ISTIO_META_WORKLOAD_NAME: 'bench', ISTIO_META_NAMESPACE: 'default', TRELLIS_LOG: 'warn', ...o.env });
   const stop = async () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { setFlagsFromString } from 'node:v8';
 import { TrellisError } from '../errors.js';
 import { nonNegative, parsePort } from './flags.js';
 
@@ -31,6 +32,12 @@ export function registerProxy(program: Command): void {
         await proxy.stop().catch(() => undefined);
         process.exit(code);
       };
+      // V8 pretenures an allocation site whose objects survived a few scavenges (here: during start-up and the
+      // first bursts). Per-request objects then land in old space, keep the young objects they point to alive
+      // through every scavenge, and scavenges grow from ~1 ms to ~10 ms for good: measured in
+      // bench/results/proxy-gc-2026-11-26.md. A proxy's request objects are short-lived by design, so the
+      // heuristic only hurts here. Set before any request path code runs; an explicit node flag wins.
+      if (!process.execArgv.some((a) => a.endsWith('allocation-site-pretenuring'))) setFlagsFromString('--no-allocation-site-pretenuring');
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
       const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, onQuit: () => void stop(0) });
