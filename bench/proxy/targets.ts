@@ -12,7 +12,7 @@ import { TypeUrl } from '../../src/xds/type-urls.js';
 import { haproxyProxy, nginxBackend, nginxProxy } from './configs.js';
 import { freePort, sleep, spawnPinned, waitForPort, type Spawned } from './procs.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const MAIN = process.env.BENCH_TRELLIS_MAIN ?? fileURLToPath(new URL('../../bundle/main.js', import.meta.url));
 
 export interface Target {
   name: string;

@@ -36,7 +36,7 @@ export function sidecarNodeId(podName: string, podIp: string, namespace = 'defau
 
 export interface MeshPodOptions {
   pod: Pod;
-  /** The argv prefix that runs the trellis CLI, e.g. [process.execPath, '/…/dist/src/cli/main.js']. */
+  /** The argv prefix that runs the trellis CLI, e.g. [process.execPath, '/…/dist/bundle/main.js']. */
   trellis: readonly string[];
   /** The control plane's ADS address, reachable from inside the pod. */
   xdsAddress: string;

@@ -20,6 +20,8 @@ import { buildNode } from './xds-client/node-info.js';
 import { proxyTypes } from './xds-client/proxy-types.js';
 import type { AppliedResource } from './xds-client/resource-type.js';
 import { captureUnavailable } from './listener/original-dst.js';
+import { env } from '../env.js';
+import { loadUndici } from './cluster/undici-pool.js';
 
 const log = logger('proxy');
 
@@ -97,6 +99,7 @@ export class Proxy {
 
   /** Binds the admin API and starts the ADS stream. Resolves once the admin API listens. */
   async start(): Promise<void> {
+    if (env.http1Engine === 'node') await loadUndici();
     this.#admin = await startAdmin(this.#opts.adminPort, this.#opts.adminAddress ?? '127.0.0.1', {
       xds: this.xds,
       // Latched as Envoy's server state is: later listener updates do not make a live proxy unready.

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI, as `npx trellis` runs it. */
-export const trellisBin = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const trellisBin = fileURLToPath(new URL('../../bundle/main.js', import.meta.url));
 
 /**
  * A real `trellis` child process whose stdout is read line by line.

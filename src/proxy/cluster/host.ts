@@ -1,11 +1,12 @@
 /** One upstream endpoint and its HTTP/1.1 connection pool (the proxy's own, or undici's with TRELLIS_HTTP1_ENGINE=node; created on first use). */
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { H2Client } from './h2-client.js';
 import { fnv1a } from '../util.js';
 import { OutlierState } from './outlier.js';
 import { isIPv6 } from 'node:net';
 import { env } from '../../env.js';
 import { LeanPool } from '../h1/upstream-pool.js';
+import { undiciPool } from './undici-pool.js';
 import { h1Exchange, type AbortLike, type H1RequestOptions } from './h1-exchange.js';
 import type { UpstreamResponse } from './upstream-response.js';
 
@@ -51,18 +52,9 @@ export class Host {
     return this.#settings;
   }
 
-  /** undici's pool: HTTP/1.1 upstream with TRELLIS_HTTP1_ENGINE=node, and request mirroring. */
+  /** undici's pool: HTTP/1.1 upstream with TRELLIS_HTTP1_ENGINE=node. */
   get pool(): Pool {
-    this.#pool ??= new Pool(`http://${this.key}`, {
-      connections: this.#settings.connections,
-      pipelining: 1,
-      connect: { timeout: this.#settings.connectTimeoutMs },
-      localAddress: this.#settings.sourceAddress,
-      keepAliveTimeout: 60_000,
-      // The route timeout governs; undici's own defaults (300 s) must not cut long requests short first.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    this.#pool ??= undiciPool(`http://${this.key}`, this.#settings);
     return this.#pool;
   }
 

@@ -3,8 +3,8 @@
  * cluster with "-shadow" appended to the host; its response is read and
  * dropped, and its failures never touch the real request.
  */
-import type { Dispatcher } from 'undici';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
+import { Abort } from './abort.js';
 import { hit } from './fault.js';
 import type { Exchange } from './exchange.js';
 import type { Headers } from './header-ops.js';
@@ -23,8 +23,8 @@ export function mirror(ex: Exchange, mirrors: readonly Mirror[], clusters: Clust
     if (!cluster || !host) continue;
     const h: Headers = { ...headers };
     if (m.suffix && typeof h.host === 'string') h.host = shadowHost(h.host);
-    host.pool.request({
-      path, method: (ex.req.method ?? 'GET') as Dispatcher.HttpMethod, headers: h as Record<string, string | string[]>, body,
-    }).then((r) => r.body.dump(), () => undefined).catch(() => undefined);
+    // On the host's HTTP/1.1 engine like the real request; the response is read and dropped (discard).
+    host.exchange({ path, method: ex.req.method ?? 'GET', headers: h as Record<string, string | string[]>, body }, new Abort())
+      .then((r) => r.discard(), () => undefined);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The proxy's ADS client over grpc-js: Delta (default) or State-of-the-World.
+ * The proxy's ADS client (gRPC over node:http2, grpc-stream.ts): Delta (default) or State-of-the-World.
  * Resources are decoded and validated through the resource-type table; a
  * response is applied completely or not at all: an invalid resource NACKs the
  * whole response with every error and its field path, keeping the last good
@@ -7,13 +7,14 @@
  * stays in force while disconnected.
  */
 import { create } from '@bufbuild/protobuf';
-import { credentials, makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { adsServiceDefinition } from '../../xds/ads-service.js';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import {
   DeltaDiscoveryRequestSchema,
   DiscoveryRequestSchema,
+  type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse,
+  type DiscoveryRequest,
   type DiscoveryResponse,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
@@ -22,6 +23,7 @@ import { Backoff } from './backoff.js';
 import type { AppliedResource, ResourceType, ResourceWatcher, UpdateHandler } from './resource-type.js';
 import { TypeState } from './type-state.js';
 import { decodeAll } from './decode-all.js';
+import { GrpcChannel, type BidiMethod, type BidiStream } from './grpc-stream.js';
 
 const log = logger('xds');
 const INVALID_ARGUMENT = 3;
@@ -39,8 +41,8 @@ export interface XdsClientOptions {
   backoff?: Backoff;
 }
 
-type AnyStream = ClientDuplexStream<unknown, unknown>;
-const AdsClient = makeGenericClientConstructor(adsServiceDefinition, 'AggregatedDiscoveryService');
+type AnyRequest = DeltaDiscoveryRequest | DiscoveryRequest;
+type AnyStream = BidiStream<AnyRequest, unknown>;
 
 export class XdsClient {
   readonly #opts: XdsClientOptions;
@@ -48,7 +50,7 @@ export class XdsClient {
   readonly #backoff: Backoff;
   /** typeUrl → name → watchers. */
   readonly #watchers = new Map<string, Map<string, Set<ResourceWatcher>>>();
-  #client: Client | undefined;
+  #channel: GrpcChannel | undefined;
   #stream: AnyStream | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -99,9 +101,7 @@ export class XdsClient {
   }
 
   start(): void {
-    this.#client = new AdsClient(this.#opts.address, credentials.createInsecure(), {
-      'grpc.keepalive_time_ms': 30_000,
-    });
+    this.#channel = new GrpcChannel(this.#opts.address);
     this.#open();
   }
 
@@ -109,13 +109,14 @@ export class XdsClient {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#stream?.cancel();
-    this.#client?.close();
+    this.#channel?.close();
   }
 
   #open(): void {
-    if (this.#closed || !this.#client) return;
-    const c = this.#client as unknown as Record<string, () => AnyStream>;
-    const stream = this.#opts.protocol === 'delta' ? c.DeltaAggregatedResources() : c.StreamAggregatedResources();
+    if (this.#closed || !this.#channel) return;
+    const method = this.#opts.protocol === 'delta' ? adsServiceDefinition.DeltaAggregatedResources : adsServiceDefinition.StreamAggregatedResources;
+    // One stream carries one variant; the codecs match the variant chosen here.
+    const stream = this.#channel.open(method as BidiMethod<AnyRequest, unknown>);
     this.#stream = stream;
     this.counters.streams++;
     let first = true;
@@ -138,7 +139,6 @@ export class XdsClient {
       if (!this.#closed) log.warn('ads stream error', { error: err.message });
     });
     stream.on('close', () => this.#retry(stream));
-    stream.on('end', () => this.#retry(stream));
     this.#sendInitial(stream);
   }
 

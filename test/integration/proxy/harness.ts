@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 
-const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../bundle/main.js', import.meta.url));
 
 export interface RunningProxy {
   proc: ChildProcess;
