@@ -22,6 +22,8 @@ import type { AppliedResource } from './xds-client/resource-type.js';
 import { captureUnavailable } from './listener/original-dst.js';
 import { env } from '../env.js';
 import { loadUndici } from './cluster/undici-pool.js';
+import { SecretStore } from './tls/secret-store.js';
+import type { SecretPlan } from './tls/secret.js';
 
 const log = logger('proxy');
 
@@ -42,7 +44,9 @@ export interface ProxyOptions {
 
 export class Proxy {
   readonly #opts: ProxyOptions;
-  readonly clusters = new ClusterManager();
+  /** SDS secrets, shared by listeners (TLS termination) and clusters (upstream TLS). */
+  readonly secrets = new SecretStore();
+  readonly clusters = new ClusterManager(this.secrets);
   readonly routes = new Map<string, RouteTable>();
   readonly stats: ProxyStats;
   readonly listeners: ListenerManager;
@@ -65,7 +69,7 @@ export class Proxy {
     const namespace = typeof md.NAMESPACE === 'string' ? md.NAMESPACE : idNamespace || 'unknown';
     this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace, app: typeof labels.app === 'string' ? labels.app : 'unknown' });
     const router = new Router({ clusters: this.clusters, routes: this.routes, stats: this.stats });
-    this.listeners = new ListenerManager(router, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000);
+    this.listeners = new ListenerManager(router, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
     this.xds = new XdsClient({
       address: opts.xdsAddress,
       node,
@@ -87,6 +91,7 @@ export class Proxy {
         this.routes.clear();
         for (const [k, r] of resources) this.routes.set(k, r.value as RouteTable);
         break;
+      case TypeUrl.Secret: this.secrets.update(values as SecretPlan[]); break;
       case TypeUrl.Listener: {
         const plans = values as ListenerPlan[];
         this.#ldsPending++;

@@ -29,7 +29,7 @@ const simple: Record<string, (s: StreamInfo) => string> = {
   UPSTREAM_LOCAL_ADDRESS: () => '-',
   DOWNSTREAM_LOCAL_ADDRESS: (s) => dash(s.downstreamLocal),
   DOWNSTREAM_REMOTE_ADDRESS: (s) => dash(s.downstreamRemote),
-  DOWNSTREAM_PEER_URI_SAN: () => '-',
+  DOWNSTREAM_PEER_URI_SAN: (s) => dash(s.downstreamPeerUriSan),
   REQUESTED_SERVER_NAME: (s) => dash(s.requestedServerName),
   ROUTE_NAME: (s) => dash(s.routeName),
 };

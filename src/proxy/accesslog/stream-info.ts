@@ -28,6 +28,7 @@ export class StreamInfo {
   downstreamLocal = '';
   downstreamRemote = '';
   requestedServerName = '';
+  downstreamPeerUriSan = '';
   /** Filled when the request/connection ends. */
   durationMs = 0;
 

@@ -6,6 +6,7 @@ import { logger } from '../../log.js';
 import type { ClusterPlan, EndpointsPlan } from './cluster-plan.js';
 import type { Host } from './host.js';
 import { UpstreamCluster } from './upstream-cluster.js';
+import type { SecretStore } from '../tls/secret-store.js';
 
 const log = logger('cluster');
 
@@ -13,6 +14,12 @@ export class ClusterManager {
   readonly #clusters = new Map<string, UpstreamCluster>();
   /** Latest EDS assignments by resource name, kept even before their cluster exists. */
   #endpoints = new Map<string, EndpointsPlan>();
+  readonly #secrets: SecretStore | undefined;
+
+  /** `secrets`: where clusters with upstream TLS find their certificates (SDS). */
+  constructor(secrets?: SecretStore) {
+    this.#secrets = secrets;
+  }
 
   get(name: string): UpstreamCluster | undefined {
     return this.#clusters.get(name);
@@ -35,7 +42,7 @@ export class ClusterManager {
     for (const plan of next.values()) {
       const prev = this.#clusters.get(plan.name);
       if (prev && samePlan(prev.plan, plan)) continue;
-      const c = new UpstreamCluster(plan, prev);
+      const c = new UpstreamCluster(plan, prev, this.#secrets);
       if (prev) retired.push(...c.adoptHosts(prev));
       if (plan.edsName) {
         const eds = this.#endpoints.get(plan.edsName);

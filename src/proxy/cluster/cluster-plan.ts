@@ -1,4 +1,5 @@
 /** Validates a CDS Cluster / EDS ClusterLoadAssignment and compiles it into what the proxy runs. */
+import { compileUpstreamTls, type TlsPlan } from '../tls/tls-plan.js';
 import { Cluster_DiscoveryType as Type, Cluster_LbPolicy as Lb, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
@@ -33,6 +34,8 @@ export interface ClusterPlan {
   outlier: OutlierPlan | undefined;
   /** Below this percentage of healthy endpoints the balancer uses all of them (Envoy's panic mode). */
   panicThresholdPercent: number;
+  /** Upstream TLS (UpstreamTlsContext); undefined = plaintext. */
+  tls: TlsPlan | undefined;
 }
 
 export interface EndpointSpec {
@@ -65,6 +68,9 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
   };
   const staticEndpoints = type === 'STATIC' && c.loadAssignment ? endpointsOf(c.loadAssignment, 'loadAssignment', errors) : [];
   // A STATIC cluster without load_assignment is legal: it has no hosts (Istio's BlackHoleCluster).
+  const tls = compileUpstreamTls(c.transportSocket, 'transportSocket', errors);
+  // Per-endpoint transport sockets (Istio's auto-mTLS) are not implemented: refused rather than sent in plaintext.
+  if (c.transportSocketMatches.length > 0) errors.push('transportSocketMatches: not supported (use transportSocket)');
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -80,6 +86,7 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       sourceAddress: c.upstreamBindConfig?.sourceAddress?.address || undefined,
       outlier: compileOutlier(c.outlierDetection),
       panicThresholdPercent: c.commonLbConfig?.healthyPanicThreshold?.value ?? 50,
+      tls,
     },
   };
 }

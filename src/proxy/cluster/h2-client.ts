@@ -6,6 +6,7 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { readableBody, type UpstreamHeaders, type UpstreamResponse } from './upstream-response.js';
 
@@ -22,9 +23,11 @@ export class H2Client {
   readonly #connectTimeoutMs: number;
   readonly #localAddress: string | undefined;
   #session: http2.ClientHttp2Session | undefined;
+  readonly #tls: (() => ConnectionOptions | Error) | undefined;
 
-  constructor(origin: string, connectTimeoutMs: number, localAddress?: string) {
+  constructor(origin: string, connectTimeoutMs: number, localAddress?: string, tls?: () => ConnectionOptions | Error) {
     this.#origin = origin;
+    this.#tls = tls;
     this.#connectTimeoutMs = connectTimeoutMs;
     this.#localAddress = localAddress;
   }
@@ -33,8 +36,14 @@ export class H2Client {
     const s = this.#session;
     if (s && !s.closed && !s.destroyed) return s;
     const localAddress = this.#localAddress;
-    const session = http2.connect(this.#origin, localAddress ? {
-      createConnection: (u: URL) => net.connect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), localAddress }),
+    const t = this.#tls?.();
+    if (t instanceof Error) throw t;
+    const session = http2.connect(this.#origin, localAddress || t ? {
+      createConnection: (u: URL) => {
+        const o = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), localAddress };
+        // HTTP/2 over TLS is negotiated by ALPN: h2 first, then what the cluster asks for (Istio's istio-peer-exchange...).
+        return t ? tls.connect({ ...t, ...o, ALPNProtocols: ['h2', ...(t.ALPNProtocols as string[] | undefined ?? [])] } as ConnectionOptions) : net.connect(o);
+      },
     } : {});
     const timer = setTimeout(() => session.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), this.#connectTimeoutMs);
     session.once('connect', () => clearTimeout(timer));

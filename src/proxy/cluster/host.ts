@@ -4,6 +4,7 @@ import { H2Client } from './h2-client.js';
 import { fnv1a } from '../util.js';
 import { OutlierState } from './outlier.js';
 import { isIPv6 } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { env } from '../../env.js';
 import { LeanPool } from '../h1/upstream-pool.js';
 import { undiciPool } from './undici-pool.js';
@@ -16,6 +17,10 @@ export interface PoolSettings {
   connectTimeoutMs: number;
   /** Local address upstream connections are made from (upstream_bind_config). */
   sourceAddress?: string | undefined;
+  /** Upstream TLS: tls.connect options with the current secrets, or why there are none yet. */
+  tls?: (() => ConnectionOptions | Error) | undefined;
+  /** TlsPlan.key: hosts are kept across cluster updates only when it is unchanged. */
+  tlsKey?: string | undefined;
 }
 
 export class Host {
@@ -60,15 +65,16 @@ export class Host {
 
   /** One HTTP/1.1 request to this endpoint, on the engine chosen at start-up. */
   exchange(o: H1RequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
-    if (env.http1Engine === 'node') return h1Exchange(this.pool, o, signal);
     const s = this.#settings;
-    this.#lean ??= new LeanPool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress });
+    // TLS upstreams always use the proxy's own engine (it connects with the secret store's contexts).
+    if (env.http1Engine === 'node' && !s.tls) return h1Exchange(this.pool, o, signal);
+    this.#lean ??= new LeanPool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress, tls: s.tls });
     return this.#lean.exchange(o, signal);
   }
 
   /** One multiplexed HTTP/2 (h2c) connection, for gRPC and clusters configured for HTTP/2. */
   get h2(): H2Client {
-    this.#h2 ??= new H2Client(`http://${this.key}`, this.#settings.connectTimeoutMs, this.#settings.sourceAddress);
+    this.#h2 ??= new H2Client(`http://${this.key}`, this.#settings.connectTimeoutMs, this.#settings.sourceAddress, this.#settings.tls);
     return this.#h2;
   }
 

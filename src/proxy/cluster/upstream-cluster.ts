@@ -4,6 +4,7 @@
  */
 import type { ClusterPlan, EndpointSpec } from './cluster-plan.js';
 import { Host, hostKey, type PoolSettings } from './host.js';
+import type { SecretStore } from '../tls/secret-store.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { ejectionMs, recordResult, type AttemptResult } from './outlier.js';
 
@@ -43,11 +44,18 @@ export class UpstreamCluster {
   active = 0;
   retriesActive = 0;
 
-  constructor(plan: ClusterPlan, previous?: UpstreamCluster) {
+  constructor(plan: ClusterPlan, previous?: UpstreamCluster, secrets?: SecretStore) {
     this.plan = plan;
     this.stats = previous?.stats ?? zeroStats();
     this.#lb = createLoadBalancer(plan.lb);
-    this.#settings = { connections: plan.thresholds.maxConnections, connectTimeoutMs: plan.connectTimeoutMs, sourceAddress: plan.sourceAddress };
+    const tls = plan.tls;
+    this.#settings = {
+      connections: plan.thresholds.maxConnections,
+      connectTimeoutMs: plan.connectTimeoutMs,
+      sourceAddress: plan.sourceAddress,
+      tls: tls ? () => (secrets ? secrets.clientOptions(tls) : new Error('no secret store for upstream TLS')) : undefined,
+      tlsKey: tls?.key,
+    };
     if (plan.type === 'STATIC') this.setEndpoints(plan.staticEndpoints);
   }
 
@@ -55,7 +63,8 @@ export class UpstreamCluster {
   adoptHosts(previous: UpstreamCluster): Host[] {
     const dropped: Host[] = [];
     const p = previous.#settings;
-    const same = p.connections === this.#settings.connections && p.connectTimeoutMs === this.#settings.connectTimeoutMs && p.sourceAddress === this.#settings.sourceAddress;
+    const n = this.#settings;
+    const same = p.connections === n.connections && p.connectTimeoutMs === n.connectTimeoutMs && p.sourceAddress === n.sourceAddress && p.tlsKey === n.tlsKey;
     for (const h of previous.#hosts.values()) {
       if (same && this.plan.type !== 'STATIC') this.#hosts.set(h.key, h);
       else dropped.push(h);

@@ -6,6 +6,7 @@
  * find it without a change to the forwarder.
  */
 import net from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
 import type { AbortLike, H1RequestOptions } from '../cluster/h1-exchange.js';
 import type { UpstreamResponse } from '../cluster/upstream-response.js';
 import { LeanExchange } from './upstream-exchange.js';
@@ -18,6 +19,8 @@ export interface LeanPoolOptions {
   connections: number;
   connectTimeoutMs: number;
   localAddress?: string | undefined;
+  /** TLS to the upstream: tls.connect options with the current secrets, or why there are none. */
+  tls?: (() => ConnectionOptions | Error) | undefined;
 }
 
 function connectTimeout(): Error {
@@ -59,8 +62,18 @@ export class LeanPool implements ConnOwner {
 
   #connect(): void {
     const o = this.#o;
+    let tlsOpts: ConnectionOptions | undefined;
+    if (o.tls) {
+      const t = o.tls();
+      // No secrets yet (or of the wrong kind): fail like a refused connection, never fall back to plaintext.
+      if (t instanceof Error) return void queueMicrotask(() => this.#nextLive()?.fail(t));
+      tlsOpts = t;
+    }
     this.#connecting++;
-    const socket = net.connect({ host: o.address, port: o.port, localAddress: o.localAddress });
+    const socket = tlsOpts
+      // tls.connect takes socket.connect() options too (localAddress), which its typings leave out.
+      ? tls.connect({ ...tlsOpts, host: o.address, port: o.port, localAddress: o.localAddress } as ConnectionOptions)
+      : net.connect({ host: o.address, port: o.port, localAddress: o.localAddress });
     let done = false;
     const timer = o.connectTimeoutMs > 0 ? setTimeout(() => fail(connectTimeout()), o.connectTimeoutMs) : undefined;
     const fail = (err: Error): void => {
@@ -74,7 +87,7 @@ export class LeanPool implements ConnOwner {
       if (this.#queue.length > 0 && this.#all.size + this.#connecting === 0) this.#connect();
     };
     socket.once('error', fail);
-    socket.once('connect', () => {
+    socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
       if (done) return;
       done = true;
       clearTimeout(timer);

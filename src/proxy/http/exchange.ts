@@ -21,6 +21,9 @@ export interface ConnContext {
   draining: boolean;
   /** What the connection turned out to carry, once dispatched. */
   protocol: 'h1' | 'h2' | 'tcp' | undefined;
+  /** Set when the listener terminated TLS: the peer's first URI SAN ('' without a client certificate). */
+  peerUriSan?: string | undefined;
+  tls?: boolean | undefined;
 }
 
 /** During a drain, ends HTTP/1.1 keep-alive after this response (Envoy's drain behaviour). */

@@ -53,6 +53,7 @@ export class Router {
     info.downstreamLocal = conn.local;
     info.downstreamRemote = conn.remote;
     info.requestedServerName = conn.serverName;
+    if (conn.peerUriSan) info.downstreamPeerUriSan = conn.peerUriSan;
     if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
     const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false, abortUpstream: undefined, hash: undefined };
     res.on('close', () => this.#onClose(ex)); // 'close' fires once; on() skips once()'s wrapper allocation

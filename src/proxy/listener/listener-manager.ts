@@ -6,6 +6,10 @@
  * a removed listener stops accepting and its connections drain.
  */
 import net, { type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { peerSans, peerUriSan, peerVerifyError, sanAllowed, type SecretStore } from '../tls/secret-store.js';
+import type { TlsPlan } from '../tls/tls-plan.js';
+import { selectAlpn } from '../tls/alpn.js';
 import { logger } from '../../log.js';
 import { ConnectionManager } from '../http/connection-manager.js';
 import type { ConnContext } from '../http/exchange.js';
@@ -18,6 +22,9 @@ import type { ChainPlan, ListenerPlan } from './listener-plan.js';
 import { captureUnavailable, normalize, originalDestination, type Destination } from './original-dst.js';
 
 const log = logger('listener');
+/** Envoy's default transport_socket_connect_timeout is unset; a handshake that stalls this long is dropped. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const DETECT_AFTER_TLS_MS = 5_000;
 const NO_DETECTION: Detected = { transport: 'raw_buffer', applicationProtocols: [], serverName: '', http: undefined };
 
 interface Bound {
@@ -48,10 +55,14 @@ export class ListenerManager {
   readonly #tcp: TcpDeps;
   readonly #drainMs: number;
 
-  constructor(router: Router, tcp: TcpDeps, drainMs: number) {
+  readonly #secrets: SecretStore | undefined;
+
+  /** `secrets`: certificates for filter chains that terminate TLS (SDS). */
+  constructor(router: Router, tcp: TcpDeps, drainMs: number, secrets?: SecretStore) {
     this.#router = router;
     this.#tcp = tcp;
     this.#drainMs = drainMs;
+    this.#secrets = secrets;
   }
 
   /** Applies the complete LDS set; resolves when new sockets are bound (or failed to bind). */
@@ -168,22 +179,86 @@ export class ListenerManager {
       applicationProtocols: d.applicationProtocols,
     }) ?? plan.defaultChain;
     const net = chain?.network;
-    if (!net || net.kind === 'none') {
+    if (!chain || !net || net.kind === 'none') {
       log.debug('no filter chain matched; closing', { listener: plan.name, dst: conn.local });
       socket.destroy();
       return;
     }
-    if (net.kind === 'tcp') {
+    if (chain.tls) return this.#terminateTls(chain, chain.tls, socket, conn);
+    this.#serve(chain, socket, d.http, conn);
+  }
+
+  /** Hands a (plaintext or decrypted) connection to the chain's TCP proxy or HTTP connection manager. */
+  #serve(chain: ChainPlan, socket: Socket, http: Detected['http'], conn: ConnContext): void {
+    const network = chain.network;
+    if (network.kind === 'none') return void socket.destroy();
+    if (network.kind === 'tcp') {
       conn.protocol = 'tcp';
-      return proxyTcp(socket, net.tcp, conn, this.#tcp);
+      return proxyTcp(socket, network.tcp, conn, this.#tcp);
     }
-    let cm = this.#managers.get(net.hcm);
-    if (!cm) this.#managers.set(net.hcm, (cm = new ConnectionManager(net.hcm, this.#router)));
-    const proto = d.http ?? 'h1';
+    const hcm = network.hcm;
+    let cm = this.#managers.get(hcm);
+    if (!cm) this.#managers.set(hcm, (cm = new ConnectionManager(hcm, this.#router)));
+    const proto = http ?? 'h1';
     conn.protocol = proto;
     cm.accept(socket, proto, conn);
     // The HTTP/2 session drains what detection unshifted by itself; HTTP/1 needs the stream flowing again.
-    if (proto === 'h1' && net.hcm.codec !== 'http2') socket.resume();
+    if (proto === 'h1' && hcm.codec !== 'http2') socket.resume();
+  }
+
+  /**
+   * DownstreamTlsContext: the handshake with the chain's current certificate,
+   * the client certificate verified against the CA and the SAN matchers,
+   * then the decrypted stream goes where a plaintext one would. No secret yet,
+   * no certificate where one is required, or a bad one: the connection is
+   * closed — never served in plaintext.
+   */
+  #terminateTls(chain: ChainPlan, t: TlsPlan, socket: Socket, conn: ConnContext): void {
+    const secureContext = this.#secrets?.context(t);
+    if (!secureContext) {
+      this.#tcp.stats.inc('listener.ssl.connection_error');
+      log.warn('TLS secrets not ready; closing connection', { chain: chain.name, missing: this.#secrets?.missing(t) ?? t.sdsNames });
+      socket.destroy();
+      return;
+    }
+    const verify = t.caSecret !== undefined || t.inlineCa !== undefined;
+    const tls = new TLSSocket(socket, {
+      isServer: true,
+      secureContext,
+      requestCert: verify,
+      rejectUnauthorized: t.requireClientCert,
+      ALPNCallback: ({ protocols }) => selectAlpn(t.alpn, protocols),
+    });
+    tls.on('error', () => this.#tcp.stats.inc('listener.ssl.connection_error'));
+    const timer = setTimeout(() => tls.destroy(), HANDSHAKE_TIMEOUT_MS);
+    timer.unref();
+    tls.once('close', () => clearTimeout(timer));
+    tls.once('secure', () => {
+      clearTimeout(timer);
+      const peer = tls.getPeerCertificate();
+      const presented = peer !== undefined && Object.keys(peer).length > 0;
+      // An invalid certificate is refused even where none is required; a valid one must match the SANs.
+      const invalid = presented && verify ? peerVerifyError(tls) : null;
+      if (invalid || (presented && verify && !sanAllowed(t, peer))) {
+        this.#tcp.stats.inc(invalid ? 'listener.ssl.fail_verify_error' : 'listener.ssl.fail_verify_san');
+        log.debug('client certificate refused', { chain: chain.name, error: invalid ? invalid.message : 'SAN mismatch', sans: peerSans(peer) });
+        tls.destroy();
+        return;
+      }
+      conn.tls = true;
+      conn.peerUriSan = presented ? peerUriSan(peer) : '';
+      this.#tcp.stats.inc('listener.ssl.handshake');
+      const network = chain.network;
+      if (network.kind !== 'http') return this.#serve(chain, tls, undefined, conn);
+      const alpn = tls.alpnProtocol;
+      if (alpn === 'h2' || network.hcm.codec === 'http2') return this.#serve(chain, tls, 'h2', conn);
+      if (alpn === 'http/1.1' || alpn === 'http/1.0' || network.hcm.codec === 'http1') return this.#serve(chain, tls, 'h1', conn);
+      // Istio's ALPN values (istio-peer-exchange, istio) say nothing about HTTP: look at the decrypted bytes.
+      void detect(tls, DETECT_AFTER_TLS_MS).then((d) => {
+        if (d && !tls.destroyed) this.#serve(chain, tls, d.http ?? 'h1', conn);
+        else tls.destroy();
+      });
+    });
   }
 
   statuses(): ListenerStatus[] {

@@ -10,6 +10,7 @@ import { compileHcm, type HcmPlan } from '../http/hcm-plan.js';
 import { compileTcpProxy, type TcpPlan } from '../tcp/tcp-plan.js';
 import { durationMs } from '../util.js';
 import { compileMatch, type CompiledMatch } from './chain-match.js';
+import { compileDownstreamTls, type TlsPlan } from '../tls/tls-plan.js';
 
 export type NetworkPlan = { kind: 'http'; hcm: HcmPlan } | { kind: 'tcp'; tcp: TcpPlan } | { kind: 'none' };
 
@@ -17,6 +18,8 @@ export interface ChainPlan {
   name: string;
   match: CompiledMatch;
   network: NetworkPlan;
+  /** TLS termination (DownstreamTlsContext); undefined = plaintext. */
+  tls: TlsPlan | undefined;
 }
 
 export interface ListenerPlan {
@@ -95,7 +98,8 @@ function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPla
       errors.push(`${p}: unsupported network filter ${f.name} (${any.typeUrl})`);
     }
   });
-  return { name: fc.name, match, network };
+  const tls = compileDownstreamTls(fc.transportSocket, `${path}.transportSocket`, errors);
+  return { name: fc.name, match, network, tls };
 }
 
 function unpack<T extends Parameters<typeof anyUnpack>[1]>(any: Any, schema: T, path: string, errors: string[]) {

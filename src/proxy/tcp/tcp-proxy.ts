@@ -32,6 +32,7 @@ function streamInfo(plan: TcpPlan, conn: ConnContext, cluster: string | undefine
   info.downstreamLocal = conn.local;
   info.downstreamRemote = conn.remote;
   info.requestedServerName = conn.serverName;
+  info.downstreamPeerUriSan = conn.peerUriSan ?? '';
   info.upstreamCluster = cluster ?? '';
   return info;
 }

@@ -251,13 +251,23 @@ export class XdsClient {
     this.#notify(st, before);
   }
 
-  /** LDS → RDS and CDS → EDS: subscribe to what the accepted resources reference, drop the rest. */
+  /** LDS → RDS/SDS and CDS → EDS/SDS: subscribe to what the accepted resources reference, drop the rest. */
   #followDependencies(st: TypeState): void {
-    const dep = st.type.dependency;
-    if (!dep) return;
-    const child = this.#states.get(dep.typeUrl);
-    if (!child) return;
-    const names = dep.names([...st.resources.values()].map((r) => r.value));
+    for (const dep of st.type.dependencies ?? []) {
+      const child = this.#states.get(dep.typeUrl);
+      if (child) this.#resubscribe(child);
+    }
+  }
+
+  /** A dependent type's names: the union over every type that references it. */
+  #resubscribe(child: TypeState): void {
+    const names = new Set<string>();
+    for (const parent of this.#states.values()) {
+      for (const d of parent.type.dependencies ?? []) {
+        if (d.typeUrl !== child.type.typeUrl) continue;
+        for (const n of d.names([...parent.resources.values()].map((r) => r.value))) names.add(n);
+      }
+    }
     if (sameSet(names, child.names)) return;
     child.names = names;
     const before = new Map(child.resources);

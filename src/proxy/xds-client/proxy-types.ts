@@ -1,5 +1,5 @@
 /**
- * The proxy's resource-type table: LDS, RDS, CDS, EDS, each decoded from its
+ * The proxy's resource-type table: LDS, RDS, CDS, EDS, SDS, each decoded from its
  * Any and compiled (listeners, route tables, cluster and endpoint plans) once,
  * when config arrives. Compilation errors are the validation errors, with
  * field paths, that become a NACK's error_detail.
@@ -11,7 +11,9 @@ import { RouteConfigurationSchema } from '../../gen/envoy/config/route/v3/route_
 import { ClusterSchema } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { TypeUrl } from '../../xds/type-urls.js';
-import { compileListener, type ListenerPlan } from '../listener/listener-plan.js';
+import { compileListener, type ChainPlan, type ListenerPlan } from '../listener/listener-plan.js';
+import { SecretSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { compileSecret, type SecretPlan } from '../tls/secret.js';
 import { compileRouteConfig, type RouteTable } from '../http/route-table.js';
 import { compileCluster, compileEndpoints, type ClusterPlan, type EndpointsPlan } from '../cluster/cluster-plan.js';
 import type { Decoded, ResourceType } from './resource-type.js';
@@ -36,18 +38,24 @@ export const listenerType: ResourceType<ListenerPlan> = {
   short: 'LDS',
   wildcard: true,
   decode: (any) => decodeWith(ListenerSchema, any, (m) => m.name, compileListener),
-  dependency: {
-    typeUrl: TypeUrl.RouteConfiguration,
-    names(plans) {
-      const out = new Set<string>();
-      for (const p of plans) {
-        for (const c of p.defaultChain ? [...p.chains, p.defaultChain] : p.chains) {
-          if (c.network.kind === 'http' && c.network.hcm.rdsName) out.add(c.network.hcm.rdsName);
-        }
-      }
-      return out;
+  dependencies: [
+    {
+      typeUrl: TypeUrl.RouteConfiguration,
+      names(plans) {
+        const out = new Set<string>();
+        for (const c of allChains(plans)) if (c.network.kind === 'http' && c.network.hcm.rdsName) out.add(c.network.hcm.rdsName);
+        return out;
+      },
     },
-  },
+    {
+      typeUrl: TypeUrl.Secret,
+      names(plans) {
+        const out = new Set<string>();
+        for (const c of allChains(plans)) for (const n of c.tls?.sdsNames ?? []) out.add(n);
+        return out;
+      },
+    },
+  ],
 };
 
 export const routeType: ResourceType<RouteTable> = {
@@ -65,14 +73,24 @@ export const clusterType: ResourceType<ClusterPlan> = {
   short: 'CDS',
   wildcard: true,
   decode: (any) => decodeWith(ClusterSchema, any, (m) => m.name, compileCluster),
-  dependency: {
-    typeUrl: TypeUrl.ClusterLoadAssignment,
-    names(plans) {
-      const out = new Set<string>();
-      for (const p of plans) if (p.edsName) out.add(p.edsName);
-      return out;
+  dependencies: [
+    {
+      typeUrl: TypeUrl.ClusterLoadAssignment,
+      names(plans) {
+        const out = new Set<string>();
+        for (const p of plans) if (p.edsName) out.add(p.edsName);
+        return out;
+      },
     },
-  },
+    {
+      typeUrl: TypeUrl.Secret,
+      names(plans) {
+        const out = new Set<string>();
+        for (const p of plans) for (const n of p.tls?.sdsNames ?? []) out.add(n);
+        return out;
+      },
+    },
+  ],
 };
 
 export const endpointType: ResourceType<EndpointsPlan> = {
@@ -82,5 +100,19 @@ export const endpointType: ResourceType<EndpointsPlan> = {
   decode: (any) => decodeWith(ClusterLoadAssignmentSchema, any, (m) => m.clusterName, compileEndpoints),
 };
 
-/** Subscription order: clusters and endpoints before listeners and routes (make before break). */
-export const proxyTypes: ResourceType[] = [clusterType, endpointType, listenerType, routeType] as ResourceType[];
+export const secretType: ResourceType<SecretPlan> = {
+  typeUrl: TypeUrl.Secret,
+  short: 'SDS',
+  wildcard: false,
+  decode: (any) => decodeWith(SecretSchema, any, (m) => m.name, compileSecret),
+};
+
+function* allChains(plans: Iterable<ListenerPlan>): Iterable<ChainPlan> {
+  for (const p of plans) {
+    yield* p.chains;
+    if (p.defaultChain) yield p.defaultChain;
+  }
+}
+
+/** Subscription order: clusters, endpoints and secrets before listeners and routes (make before break). */
+export const proxyTypes: ResourceType[] = [clusterType, endpointType, secretType, listenerType, routeType] as ResourceType[];

@@ -1,7 +1,7 @@
 /**
  * The resource-type table shared by the proxy's xDS client (grpc-js-xds's
  * structure): for each type URL, how to decode and validate a resource, and
- * which resources of another type it depends on (LDS → RDS, CDS → EDS).
+ * which resources of other types it depends on (LDS → RDS/SDS, CDS → EDS/SDS).
  */
 import type { Any } from '@bufbuild/protobuf/wkt';
 
@@ -18,8 +18,16 @@ export interface ResourceType<T = unknown> {
   readonly wildcard: boolean;
   /** Decodes the Any, validates it and compiles it for use; never throws. */
   decode(any: Any): Decoded<T>;
-  /** Names of resources of `dependency.typeUrl` that the given resources reference. */
-  readonly dependency?: { typeUrl: string; names(values: Iterable<T>): Set<string> };
+  /**
+   * Resources of other types these reference (LDS → RDS and SDS, CDS → EDS and SDS): the client
+   * subscribes to the union of what every referencing type names.
+   */
+  readonly dependencies?: readonly Dependency<T>[];
+}
+
+export interface Dependency<T = unknown> {
+  readonly typeUrl: string;
+  names(values: Iterable<T>): Set<string>;
 }
 
 /** One accepted resource as the client holds it (also what /config_dump shows). */

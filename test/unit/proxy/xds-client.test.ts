@@ -35,7 +35,7 @@ describe('xds client pieces', () => {
     const r = decodeAll(clusterType, [{ any: mk('a'), name: 'a', version: '1' }, { any: mk('b', 'svc-b'), name: 'b', version: '1' }]);
     assert.ok(r.ok);
     if (!r.ok) return;
-    assert.deepEqual([...clusterType.dependency!.names(r.applied.map((x) => x.value as never))].sort(), ['a', 'svc-b']);
+    assert.deepEqual([...clusterType.dependencies![0]!.names(r.applied.map((x) => x.value as never))].sort(), ['a', 'svc-b']);
   });
 
   test('back-off grows exponentially with ±20 % jitter, capped, and resets', () => {

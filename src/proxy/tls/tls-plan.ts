@@ -1,0 +1,145 @@
+/**
+ * The TLS transport socket of a filter chain (DownstreamTlsContext) or a
+ * cluster (UpstreamTlsContext), compiled once: which SDS secrets it needs
+ * ("default" and "ROOTCA" in Istio), inline certificates, ALPN, SNI, whether
+ * a client certificate is required, and the subject-alt-name matchers a peer
+ * must satisfy. Unknown transport sockets are refused (a NACK): serving
+ * plaintext where TLS was configured is never an option.
+ */
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import type { TransportSocket } from '../../gen/envoy/config/core/v3/base_pb.js';
+import type { CertificateValidationContext } from '../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
+import type { SdsSecretConfig } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import {
+  DownstreamTlsContextSchema,
+  UpstreamTlsContextSchema,
+  type CommonTlsContext,
+} from '../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { compileStringMatcher, type StringPredicate } from '../http/string-match.js';
+import { compileCertificate, compileValidation, type SecretPlan } from './secret.js';
+
+export interface TlsPlan {
+  /** SDS name of the certificate, or the inline one. */
+  certSecret: string | undefined;
+  inlineCert: SecretPlan | undefined;
+  /** SDS name of the trusted CA, or the inline one; neither = the peer is not verified. */
+  caSecret: string | undefined;
+  inlineCa: SecretPlan | undefined;
+  /** The peer must present a SAN matching one of these (empty: any verified peer). */
+  sanMatchers: StringPredicate[];
+  alpn: string[];
+  /** Upstream: the SNI sent. */
+  sni: string;
+  /** Downstream: a client certificate is mandatory (Istio STRICT). */
+  requireClientCert: boolean;
+  /** Every SDS name this context waits for. */
+  sdsNames: string[];
+  /** Identity of the configuration (its encoded typed_config): equal keys, same TLS behaviour. */
+  key: string;
+}
+
+const RAW = 'envoy.transport_sockets.raw_buffer';
+const DOWNSTREAM_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+const UPSTREAM_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+const RAW_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+
+function sdsName(c: SdsSecretConfig, path: string, errors: string[]): string | undefined {
+  if (!c.name) errors.push(`${path}.name: missing`);
+  return c.name || undefined;
+}
+
+function common(ctx: CommonTlsContext | undefined, path: string, errors: string[], side: 'downstream' | 'upstream'): TlsPlan {
+  const plan: TlsPlan = {
+    certSecret: undefined, inlineCert: undefined, caSecret: undefined, inlineCa: undefined,
+    sanMatchers: [], alpn: [...(ctx?.alpnProtocols ?? [])], sni: '', requireClientCert: false, sdsNames: [], key: '',
+  };
+  if (!ctx) {
+    if (side === 'downstream') errors.push(`${path}: missing (a TLS server needs a certificate)`);
+    return plan;
+  }
+  if (ctx.tlsCertificates.length + ctx.tlsCertificateSdsSecretConfigs.length > 1) errors.push(`${path}: more than one certificate is not supported`);
+  if (ctx.tlsCertificates[0]) plan.inlineCert = compileCertificate(ctx.tlsCertificates[0], 'inline', `${path}.tlsCertificates[0]`, errors);
+  if (ctx.tlsCertificateSdsSecretConfigs[0]) plan.certSecret = sdsName(ctx.tlsCertificateSdsSecretConfigs[0], `${path}.tlsCertificateSdsSecretConfigs[0]`, errors);
+  if (side === 'downstream' && !plan.inlineCert && !plan.certSecret) errors.push(`${path}: no certificate (tlsCertificates or tlsCertificateSdsSecretConfigs)`);
+  const v = ctx.validationContextType;
+  const matchers = (vc: CertificateValidationContext | undefined, p: string) =>
+    (vc?.matchSubjectAltNames ?? []).map((m, i) => compileStringMatcher(m, `${p}.matchSubjectAltNames[${i}]`, errors));
+  switch (v.case) {
+    case 'validationContext':
+      if (v.value.trustedCa) plan.inlineCa = compileValidation(v.value, 'inline', `${path}.validationContext`, errors);
+      plan.sanMatchers = matchers(v.value, `${path}.validationContext`);
+      break;
+    case 'validationContextSdsSecretConfig':
+      plan.caSecret = sdsName(v.value, `${path}.validationContextSdsSecretConfig`, errors);
+      break;
+    case 'combinedValidationContext': {
+      const p = `${path}.combinedValidationContext`;
+      if (!v.value.validationContextSdsSecretConfig) errors.push(`${p}.validationContextSdsSecretConfig: missing`);
+      else plan.caSecret = sdsName(v.value.validationContextSdsSecretConfig, `${p}.validationContextSdsSecretConfig`, errors);
+      plan.sanMatchers = matchers(v.value.defaultValidationContext, `${p}.defaultValidationContext`);
+      break;
+    }
+    case undefined:
+      break;
+    default:
+      errors.push(`${path}.validationContextType: unsupported (${v.case})`);
+  }
+  if (plan.sanMatchers.length > 0 && !plan.caSecret && !plan.inlineCa) errors.push(`${path}: matchSubjectAltNames without a trusted CA`);
+  plan.sdsNames = [plan.certSecret, plan.caSecret].filter((n): n is string => n !== undefined);
+  return plan;
+}
+
+function typedConfig(ts: TransportSocket, path: string, errors: string[]): { typeUrl: string; any: NonNullable<TransportSocket['configType']['value']> } | undefined {
+  if (ts.configType.case !== 'typedConfig') {
+    if (ts.name === RAW) return undefined;
+    errors.push(`${path}.typedConfig: missing`);
+    return undefined;
+  }
+  return { typeUrl: ts.configType.value.typeUrl, any: ts.configType.value };
+}
+
+/** A filter chain's transport socket; undefined for plaintext (none or raw_buffer). */
+export function compileDownstreamTls(ts: TransportSocket | undefined, path: string, errors: string[]): TlsPlan | undefined {
+  if (!ts) return undefined;
+  const tc = typedConfig(ts, path, errors);
+  if (!tc || tc.typeUrl === RAW_TYPE) return undefined;
+  if (tc.typeUrl !== DOWNSTREAM_TYPE) {
+    errors.push(`${path}: unsupported transport socket ${ts.name} (${tc.typeUrl})`);
+    return undefined;
+  }
+  const ctx = unpack(() => anyUnpack(tc.any, DownstreamTlsContextSchema), path, errors);
+  if (!ctx) return undefined;
+  const plan = common(ctx.commonTlsContext, `${path}.typedConfig.commonTlsContext`, errors, 'downstream');
+  plan.requireClientCert = ctx.requireClientCertificate ?? false;
+  plan.key = Buffer.from(tc.any.value).toString('base64');
+  if (plan.requireClientCert && !plan.caSecret && !plan.inlineCa) errors.push(`${path}.typedConfig.requireClientCertificate: set without a trusted CA`);
+  return plan;
+}
+
+/** A cluster's transport socket; undefined for plaintext. */
+export function compileUpstreamTls(ts: TransportSocket | undefined, path: string, errors: string[]): TlsPlan | undefined {
+  if (!ts) return undefined;
+  const tc = typedConfig(ts, path, errors);
+  if (!tc || tc.typeUrl === RAW_TYPE) return undefined;
+  if (tc.typeUrl !== UPSTREAM_TYPE) {
+    errors.push(`${path}: unsupported transport socket ${ts.name} (${tc.typeUrl})`);
+    return undefined;
+  }
+  const ctx = unpack(() => anyUnpack(tc.any, UpstreamTlsContextSchema), path, errors);
+  if (!ctx) return undefined;
+  const plan = common(ctx.commonTlsContext, `${path}.typedConfig.commonTlsContext`, errors, 'upstream');
+  plan.sni = ctx.sni;
+  plan.key = Buffer.from(tc.any.value).toString('base64');
+  return plan;
+}
+
+function unpack<T>(f: () => T | undefined, path: string, errors: string[]): T | undefined {
+  try {
+    const m = f();
+    if (!m) errors.push(`${path}.typedConfig: cannot decode`);
+    return m;
+  } catch (err) {
+    errors.push(`${path}.typedConfig: cannot decode: ${(err as Error).message}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Two real proxies speaking Istio mTLS, configured only over xDS with SDS
+ * secrets ("default" workload certificate, "ROOTCA" trust) made by the real
+ * openssl: client → client proxy (UpstreamTlsContext) → server proxy
+ * (DownstreamTlsContext, client certificate required) → plaintext backend.
+ * openssl s_client checks the server side from outside: no plaintext, no
+ * anonymous or foreign clients, certificate rotation over SDS reaching new
+ * connections while established ones keep working, a bad secret NACKed.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
+import { Agent, request } from 'undici';
+import { TypeUrl } from '../../../src/xds/type-urls.js';
+import { FakeAdsServer } from './fake-ads-server.js';
+import { echoBackend, eventually, startProxy, type Backend, type RunningProxy } from './harness.js';
+import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig } from './xds-builders.js';
+import { caSecret, certSecret, withDownstreamMtls, withUpstreamMtls } from './tls-builders.js';
+import { spiffe, TestPki, type Pem } from '../../helpers/pki.js';
+import { freePort } from '../../helpers/ports.js';
+
+const CLIENT_ID = spiffe('default', 'client');
+const SERVER_ID = spiffe('default', 'server');
+
+/** openssl s_client against the server proxy: sends one HTTP/1.1 request, returns everything it printed. */
+function sClient(port: number, args: string[], input = 'GET /via-openssl HTTP/1.1\r\nhost: app\r\nconnection: close\r\n\r\n'): Promise<string> {
+  return new Promise((resolve) => {
+    const p = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'app', '-ign_eof', ...args], { timeout: 10_000 }, (_err, stdout, stderr) => resolve(`${stdout}\n${stderr}`));
+    p.stdin!.end(input);
+  });
+}
+
+/** A plaintext request straight to the mTLS port: whatever comes back must not be HTTP. */
+function plaintext(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nhost: app\r\n\r\n'));
+    let got = '';
+    s.on('data', (c) => (got += c.toString('latin1')));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve(got));
+    setTimeout(() => s.destroy(), 3000).unref();
+  });
+}
+
+describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
+  const pki = new TestPki();
+  const foreign = new TestPki('someone else');
+  let clientPem: Pem;
+  let serverPem: Pem;
+  const clientAds = new FakeAdsServer();
+  const serverAds = new FakeAdsServer();
+  let backend: Backend;
+  let client: RunningProxy;
+  let server: RunningProxy;
+  let inboundPort = 0;
+  let outPort = 0;
+  const agent = new Agent({ connections: 1 });
+  const get = async (path: string) => {
+    const r = await request(`http://127.0.0.1:${outPort}${path}`, { dispatcher: agent });
+    return { status: r.statusCode, text: await r.body.text(), headers: r.headers };
+  };
+
+  before(async () => {
+    clientPem = pki.leaf(CLIENT_ID);
+    serverPem = pki.leaf(SERVER_ID);
+    backend = await echoBackend('app');
+    inboundPort = await freePort();
+
+    serverAds.setAll(TypeUrl.Listener, [['inbound', withDownstreamMtls(httpListener('inbound', 'in-routes', inboundPort, '%RESPONSE_CODE% peer=%DOWNSTREAM_PEER_URI_SAN% %REQ(:PATH)%'), { sans: [CLIENT_ID] })]]);
+    serverAds.setAll(TypeUrl.RouteConfiguration, [['in-routes', routeConfig('in-routes', [{ name: 'app', domains: ['*'], routes: [prefixRoute('/', 'app')] }])]]);
+    serverAds.setAll(TypeUrl.Cluster, [['app', edsCluster('app')]]);
+    serverAds.setAll(TypeUrl.ClusterLoadAssignment, [['app', endpoints('app', [backend.port])]]);
+    serverAds.setAll(TypeUrl.Secret, [['default', certSecret('default', serverPem)], ['ROOTCA', caSecret('ROOTCA', pki.ca.cert)]]);
+
+    clientAds.setAll(TypeUrl.Listener, [['out', httpListener('out', 'out-routes', 0, '%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%')]]);
+    clientAds.setAll(TypeUrl.RouteConfiguration, [['out-routes', routeConfig('out-routes', [{ name: 'server', domains: ['*'], routes: [prefixRoute('/', 'server')] }])]]);
+    clientAds.setAll(TypeUrl.Cluster, [['server', withUpstreamMtls(edsCluster('server'), { sans: [SERVER_ID], sni: 'outbound_.80_._.server.default.svc.cluster.local' })]]);
+    clientAds.setAll(TypeUrl.ClusterLoadAssignment, [['server', endpoints('server', [inboundPort])]]);
+    clientAds.setAll(TypeUrl.Secret, [['default', certSecret('default', clientPem)], ['ROOTCA', caSecret('ROOTCA', pki.ca.cert)]]);
+
+    await Promise.all([clientAds.start(), serverAds.start()]);
+    [server, client] = await Promise.all([startProxy(serverAds.port), startProxy(clientAds.port)]);
+    await eventually(async () => (await server.admin('/ready')).status === 200, 10_000, 'server proxy ready');
+    await eventually(async () => (await client.admin('/ready')).status === 200, 10_000, 'client proxy ready');
+    outPort = await client.listenerPort('out');
+  });
+
+  after(async () => {
+    await agent.close();
+    await Promise.all([client?.stop(), server?.stop()]);
+    clientAds.stop();
+    serverAds.stop();
+    await backend?.close();
+    pki.remove();
+    foreign.remove();
+  });
+
+  it('subscribes to the SDS secrets its listeners and clusters name', () => {
+    for (const ads of [clientAds, serverAds]) {
+      const names = new Set(ads.requests.filter((r) => r.typeUrl === TypeUrl.Secret).flatMap((r) => r.names));
+      assert.deepEqual([...names].sort(), ['ROOTCA', 'default']);
+    }
+  });
+
+  it('carries a request over mTLS; the server side knows the client by its SPIFFE id', async () => {
+    const r = await get('/hello');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(JSON.parse(r.text).name, 'app');
+    // Keep-alive: the client proxy's pooled TLS connection carries the next requests too.
+    for (let i = 0; i < 3; i++) assert.equal((await get(`/again${i}`)).status, 200);
+    await eventually(() => server.stdout().includes(`200 peer=${CLIENT_ID} /hello`), 5000, 'server access log with the peer SAN');
+    const prom = (await server.admin('/stats/prometheus')).body;
+    assert.match(prom, new RegExp(`istio_requests_total\\{reporter="destination"[^}]*source_principal="${CLIENT_ID}"[^}]*connection_security_policy="mutual_tls"`));
+  });
+
+  it('shows openssl the server certificate chain and SPIFFE id, and answers a verified client', async () => {
+    const out = await sClient(inboundPort, ['-CAfile', pki.ca.certFile, '-cert', clientPem.certFile, '-key', clientPem.keyFile, '-verify_return_error', '-showcerts']);
+    assert.match(out, /Verify return code: 0 \(ok\)|Verification: OK/);
+    assert.match(out, /HTTP\/1\.1 200/);
+    assert.match(out, /"path":"\/via-openssl"/);
+    // The certificate the proxy presented is the "default" secret's.
+    const x509 = await new Promise<string>((resolve) => {
+      const p = execFile('openssl', ['x509', '-noout', '-ext', 'subjectAltName'], (_e, so) => resolve(so));
+      p.stdin!.end(out.slice(out.indexOf('-----BEGIN CERTIFICATE-----')));
+    });
+    assert.match(x509, new RegExp(`URI:${SERVER_ID}`));
+  });
+
+  it('refuses plaintext, clients without a certificate, and certificates of another CA', async () => {
+    assert.doesNotMatch(await plaintext(inboundPort), /HTTP\/1\.1/);
+    const anonymous = await sClient(inboundPort, ['-CAfile', pki.ca.certFile]);
+    assert.doesNotMatch(anonymous, /HTTP\/1\.1 200/);
+    const stranger = foreign.leaf(CLIENT_ID);
+    const out = await sClient(inboundPort, ['-CAfile', pki.ca.certFile, '-cert', stranger.certFile, '-key', stranger.keyFile]);
+    assert.doesNotMatch(out, /HTTP\/1\.1 200/);
+  });
+
+  it('refuses a client certificate from the right CA whose SPIFFE id is not allowed', async () => {
+    const other = pki.leaf(spiffe('default', 'intruder'));
+    const out = await sClient(inboundPort, ['-CAfile', pki.ca.certFile, '-cert', other.certFile, '-key', other.keyFile]);
+    assert.doesNotMatch(out, /HTTP\/1\.1 200/);
+  });
+
+  it('fails with 503 UF when the server is not the identity the cluster expects', async () => {
+    clientAds.set(TypeUrl.Cluster, 'server', withUpstreamMtls(edsCluster('server'), { sans: [spiffe('default', 'someone-else')] }));
+    clientAds.push();
+    try {
+      await eventually(async () => (await get('/x')).status === 503, 5000, '503 after the SAN change');
+      await eventually(() => /503 UF server/.test(client.stdout()), 5000, `UF in the client access log: ${client.stdout().slice(-300)}`);
+    } finally {
+      clientAds.set(TypeUrl.Cluster, 'server', withUpstreamMtls(edsCluster('server'), { sans: [SERVER_ID] }));
+      clientAds.push();
+    }
+    await eventually(async () => (await get('/back')).status === 200, 5000, '200 again');
+  });
+
+  it('rotates the server certificate over SDS: new connections get it, established ones keep working', async () => {
+    assert.equal((await get('/before')).status, 200); // the client proxy's pooled upstream connection exists
+    const serialOf = async () => {
+      const out = await sClient(inboundPort, ['-CAfile', pki.ca.certFile, '-cert', clientPem.certFile, '-key', clientPem.keyFile]);
+      const pem = out.slice(out.indexOf('-----BEGIN CERTIFICATE-----'), out.indexOf('-----END CERTIFICATE-----') + 25);
+      return new Promise<string>((resolve) => {
+        const p = execFile('openssl', ['x509', '-noout', '-serial'], (_e, so) => resolve(so.trim()));
+        p.stdin!.end(pem);
+      });
+    };
+    const before = await serialOf();
+    const renewed = pki.leaf(SERVER_ID);
+    serverAds.set(TypeUrl.Secret, 'default', certSecret('default', renewed));
+    serverAds.push();
+    await eventually(async () => (await serialOf()) !== before, 5000, 'a new serial for new connections');
+    const after = await serialOf();
+    assert.notEqual(after, before);
+    const handshakes = async () => Number(/listener\.ssl\.handshake: (\d+)/.exec((await server.admin('/stats')).body)?.[1] ?? NaN);
+    const h0 = await handshakes();
+    assert.ok(h0 > 0, `listener.ssl.handshake counted (${h0})`);
+    assert.equal((await get('/after')).status, 200);
+    assert.equal(await handshakes(), h0, 'the request went over the connection established before the rotation');
+    assert.match(server.stdout(), /200 peer=\S+ \/after/);
+  });
+
+  it('NACKs a secret whose key does not match its certificate and keeps serving with the last good one', async () => {
+    const from = serverAds.requests.length;
+    serverAds.set(TypeUrl.Secret, 'default', certSecret('default', { cert: serverPem.cert, key: clientPem.key }));
+    serverAds.push();
+    const nack = await serverAds.waitFor((r) => r.typeUrl === TypeUrl.Secret && r.errorDetail !== undefined, 5000, from);
+    assert.match(nack.errorDetail!, /privateKey: does not match/);
+    const out = await sClient(inboundPort, ['-CAfile', pki.ca.certFile, '-cert', clientPem.certFile, '-key', clientPem.keyFile]);
+    assert.match(out, /HTTP\/1\.1 200/);
+  });
+});
