@@ -35,6 +35,8 @@ export interface XdsClientOptions {
   address: string;
   node: Node;
   protocol: XdsProtocol;
+  /** How long a named resource may be missing before readiness stops waiting for it (Envoy: 15 s). */
+  initialFetchTimeoutMs?: number;
   /** Subscription order: the first types are requested first (CDS before LDS). */
   types: ResourceType[];
   onUpdate: UpdateHandler;
@@ -48,6 +50,7 @@ export class XdsClient {
   readonly #opts: XdsClientOptions;
   readonly #states = new Map<string, TypeState>();
   readonly #backoff: Backoff;
+  readonly #initialFetchTimeoutMs: number;
   /** typeUrl → name → watchers. */
   readonly #watchers = new Map<string, Map<string, Set<ResourceWatcher>>>();
   #channel: GrpcChannel | undefined;
@@ -61,6 +64,7 @@ export class XdsClient {
   constructor(opts: XdsClientOptions) {
     this.#opts = opts;
     this.#backoff = opts.backoff ?? new Backoff();
+    this.#initialFetchTimeoutMs = opts.initialFetchTimeoutMs ?? 15_000;
     for (const t of opts.types) this.#states.set(t.typeUrl, new TypeState(t));
   }
 
@@ -269,6 +273,9 @@ export class XdsClient {
       }
     }
     if (sameSet(names, child.names)) return;
+    const now = Date.now();
+    for (const n of names) if (!child.askedAt.has(n)) child.askedAt.set(n, now);
+    for (const n of child.askedAt.keys()) if (!names.has(n)) child.askedAt.delete(n);
     child.names = names;
     const before = new Map(child.resources);
     for (const name of before.keys()) if (!names.has(name)) child.resources.delete(name);
@@ -279,11 +286,18 @@ export class XdsClient {
     if (this.#stream) this.#request(this.#stream, child);
   }
 
-  /** True once LDS and CDS were accepted and every referenced RDS/EDS resource arrived. */
-  initialFetchDone(): boolean {
+  /**
+   * True once LDS and CDS were accepted and every referenced RDS/EDS/SDS resource arrived — or was
+   * waited for longer than Envoy's initial_fetch_timeout (15 s): a secret the control plane never
+   * sends must not keep the proxy unready forever (what it guards stays unusable: TLS fails closed).
+   */
+  initialFetchDone(now = Date.now()): boolean {
     for (const st of this.#states.values()) {
       if (st.type.wildcard && !st.received) return false;
-      if (!st.type.wildcard) for (const n of st.names) if (!st.resources.has(n)) return false;
+      if (st.type.wildcard) continue;
+      for (const n of st.names) {
+        if (!st.resources.has(n) && now - (st.askedAt.get(n) ?? now) < this.#initialFetchTimeoutMs) return false;
+      }
     }
     return true;
   }

@@ -11,6 +11,8 @@ export class TypeState {
   readonly type: ResourceType;
   /** Explicit names; ignored while `type.wildcard`. */
   names = new Set<string>();
+  /** When each name was first asked for (Envoy's initial_fetch_timeout counts from there). */
+  readonly askedAt = new Map<string, number>();
   readonly resources = new Map<string, AppliedResource>();
   /** SotW version_info of the last accepted response. */
   version = '';
