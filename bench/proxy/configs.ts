@@ -55,8 +55,18 @@ export function nginxProxy(dir: string, port: number, upstreamPort: number, name
 `).replaceAll('%NAME%', name);
 }
 
-/** haproxy (one thread) as a plain HTTP/1.1 reverse proxy, server connections reused. */
-export function haproxyProxy(port: number, upstreamPort: number): string {
+/** mTLS for one haproxy hop: `server` terminates it on the bind, `client` originates it to the server. */
+export interface HaproxyTls {
+  role: 'client' | 'server';
+  /** Certificate and key in one PEM file (haproxy's crt). */
+  crtFile: string;
+  caFile: string;
+}
+
+/** haproxy (one thread) as an HTTP/1.1 reverse proxy, server connections reused; mTLS on one side with `tls`. */
+export function haproxyProxy(port: number, upstreamPort: number, tls?: HaproxyTls): string {
+  const bindTls = tls?.role === 'server' ? ` ssl crt ${tls.crtFile} ca-file ${tls.caFile} verify required` : '';
+  const serverTls = tls?.role === 'client' ? ` ssl crt ${tls.crtFile} ca-file ${tls.caFile} verify required` : '';
   return `global
   nbthread 1
   maxconn 4000
@@ -68,10 +78,10 @@ defaults
   timeout http-keep-alive 120s
   option http-keep-alive
 frontend fe
-  bind 127.0.0.1:${port}
+  bind 127.0.0.1:${port}${bindTls}
   default_backend be
 backend be
   http-reuse always
-  server s1 127.0.0.1:${upstreamPort} maxconn 1000
+  server s1 127.0.0.1:${upstreamPort} maxconn 1000${serverTls}
 `;
 }

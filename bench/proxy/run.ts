@@ -12,7 +12,7 @@ import { tmpdir, cpus } from 'node:os';
 import { saveResults } from '../lib/machine.js';
 import { fixedRate, wrk } from './load.js';
 import { childPids, cpuSeconds, foreignLoad, killAll, killAllOnExit, rssMiB, sleep, spinner } from './procs.js';
-import { chain, direct, haproxy, nginx, startBackend, trellis, trellisNode, type BenchEnv, type Target } from './targets.js';
+import { benchPki, chain, direct, haproxy, nginx, startBackend, trellis, trellisNode, type BenchEnv, type Target } from './targets.js';
 import { goalRows, median, type Measured } from './report.js';
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
@@ -68,9 +68,19 @@ async function main(): Promise<void> {
       const second = await trellis(env, backend.port);
       targets.push(chain(await trellis(env, second.port), second, 'trellis-2hop'));
     }
+    // Two hops with Istio mTLS between them (SDS certificates from a real openssl CA), haproxy alike.
+    const mtls = TWO_HOP && (want('haproxy-2hop-mtls') || want('trellis-2hop-mtls')) ? benchPki(env) : undefined;
+    if (mtls && want('haproxy-2hop-mtls')) {
+      const second = await haproxy(env, backend.port, 'haproxy-mtls-hop2', { role: 'server', pki: mtls.pki, pem: mtls.server });
+      targets.push(chain(await haproxy(env, second.port, 'haproxy-mtls-hop1', { role: 'client', pki: mtls.pki, pem: mtls.client }), second, 'haproxy-2hop-mtls'));
+    }
+    if (mtls && want('trellis-2hop-mtls')) {
+      const second = await trellis(env, backend.port, { tls: { role: 'server', pki: mtls.pki, pem: mtls.server } });
+      targets.push(chain(await trellis(env, second.port, { tls: { role: 'client', pki: mtls.pki, pem: mtls.client } }), second, 'trellis-2hop-mtls'));
+    }
     await sleep(1000);
     const m = new Map<string, Measured>(targets.map((t) => [t.name, {
-      name: t.name, hops: t.name.endsWith('2hop') ? 2 : t.name === 'direct' ? 0 : 1,
+      name: t.name, hops: t.name.includes('2hop') ? 2 : t.name === 'direct' ? 0 : 1,
       idleRss: t.pids.length ? sumRss(t.pids) : NaN, startMs: t.name === 'trellis' ? median(starts) : NaN,
       fixed: [], sat: [],
     }]));

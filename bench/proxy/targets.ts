@@ -9,7 +9,9 @@ import { request } from 'undici';
 import { FakeAdsServer } from '../../test/integration/proxy/fake-ads-server.js';
 import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig } from '../../test/integration/proxy/xds-builders.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
-import { haproxyProxy, nginxBackend, nginxProxy } from './configs.js';
+import { haproxyProxy, nginxBackend, nginxProxy, type HaproxyTls } from './configs.js';
+import { caSecret, certSecret, withDownstreamMtls, withUpstreamMtls } from '../../test/integration/proxy/tls-builders.js';
+import { spiffe, TestPki, type Pem } from '../../test/helpers/pki.js';
 import { freePort, sleep, spawnPinned, waitForPort, type Spawned } from './procs.js';
 
 const MAIN = process.env.BENCH_TRELLIS_MAIN ?? fileURLToPath(new URL('../../bundle/main.js', import.meta.url));
@@ -44,10 +46,16 @@ export function direct(backendPort: number): Target {
   return { name: 'direct', port: backendPort, pids: [], stop: async () => undefined };
 }
 
-export async function haproxy(env: BenchEnv, upstreamPort: number, name = 'haproxy'): Promise<Target> {
+export async function haproxy(env: BenchEnv, upstreamPort: number, name = 'haproxy', tls?: BenchTls): Promise<Target> {
   const port = await freePort();
   const conf = `${env.dir}/${name}.cfg`;
-  writeFileSync(conf, haproxyProxy(port, upstreamPort));
+  let htls: HaproxyTls | undefined;
+  if (tls) {
+    const crtFile = `${env.dir}/${name}-crt.pem`;
+    writeFileSync(crtFile, tls.pem.cert + tls.pem.key, { mode: 0o600 });
+    htls = { role: tls.role, crtFile, caFile: tls.pki.ca.certFile };
+  }
+  writeFileSync(conf, haproxyProxy(port, upstreamPort, htls));
   const proc = spawnPinned(env.core, 'haproxy', ['-db', '-f', conf]);
   await waitForPort(port).catch((e: unknown) => { throw new Error(`${String(e)}: ${proc.output()}`); });
   return { name, port, pids: [proc.pid], stop: () => proc.stop() };
@@ -62,13 +70,35 @@ export async function nginx(env: BenchEnv, upstreamPort: number, name = 'nginx')
   return { name, port, pids: [proc.pid], stop: () => proc.stop() };
 }
 
-/** An in-process ADS server holding one listener → route → EDS cluster → `upstreamPort`. */
-export async function adsFor(listenerPort: number, upstreamPort: number): Promise<FakeAdsServer> {
+/** One mTLS side of a two-hop chain: the first hop originates (client), the second terminates (server). */
+export interface BenchTls {
+  role: 'client' | 'server';
+  pki: TestPki;
+  pem: Pem;
+}
+
+/** A PKI and the two workload identities of the mTLS chains (real openssl), inside the bench's directory. */
+export function benchPki(env: BenchEnv): { pki: TestPki; client: Pem; server: Pem } {
+  const pki = new TestPki('trellis bench CA', env.dir);
+  return { pki, client: pki.leaf(spiffe('default', 'bench-client')), server: pki.leaf(spiffe('default', 'bench-server')) };
+}
+
+/**
+ * An in-process ADS server holding one listener → route → EDS cluster → `upstreamPort`; with `tls`, Istio's
+ * mTLS on the listener (server) or the cluster (client) and the SDS secrets "default" and "ROOTCA".
+ */
+export async function adsFor(listenerPort: number, upstreamPort: number, tls?: BenchTls): Promise<FakeAdsServer> {
   const ads = new FakeAdsServer();
-  ads.set(TypeUrl.Listener, 'bench', httpListener('bench', 'bench-route', listenerPort));
+  const listener = httpListener('bench', 'bench-route', listenerPort);
+  const cluster = edsCluster('backend');
+  ads.set(TypeUrl.Listener, 'bench', tls?.role === 'server' ? withDownstreamMtls(listener, { sans: [spiffe('default', 'bench-client')] }) : listener);
   ads.set(TypeUrl.RouteConfiguration, 'bench-route', routeConfig('bench-route', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'backend')] }]));
-  ads.set(TypeUrl.Cluster, 'backend', edsCluster('backend'));
+  ads.set(TypeUrl.Cluster, 'backend', tls?.role === 'client' ? withUpstreamMtls(cluster, { sans: [spiffe('default', 'bench-server')] }) : cluster);
   ads.set(TypeUrl.ClusterLoadAssignment, 'backend', endpoints('backend', [upstreamPort]));
+  if (tls) {
+    ads.set(TypeUrl.Secret, 'default', certSecret('default', tls.pem));
+    ads.set(TypeUrl.Secret, 'ROOTCA', caSecret('ROOTCA', tls.pki.ca.cert));
+  }
   await ads.start();
   return ads;
 }
@@ -84,6 +114,7 @@ export interface TrellisOpts {
   nodeFlags?: string[];
   /** Extra environment, e.g. TRELLIS_HTTP1_ENGINE=node for the "trellis-node" target. */
   env?: NodeJS.ProcessEnv;
+  tls?: BenchTls;
 }
 
 /**
@@ -93,7 +124,7 @@ export interface TrellisOpts {
 export async function trellis(env: BenchEnv, upstreamPort: number, o: TrellisOpts = {}): Promise<Target & { proc: Spawned }> {
   const port = await freePort();
   const adminPort = await freePort();
-  const ads = await adsFor(port, upstreamPort);
+  const ads = await adsFor(port, upstreamPort, o.tls);
   const t0 = performance.now();
   const proc = spawnPinned(env.core, process.execPath, [
     ...(o.nodeFlags ?? []), ...extraNodeFlags(), MAIN, 'proxy', '--xds-address', `127.0.0.1:${ads.port}`,

@@ -18,11 +18,13 @@ export interface Pem {
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 
 export class TestPki {
-  readonly dir = mkdtempSync(join(tmpdir(), 'trellis-pki-'));
+  readonly dir: string;
   readonly ca: Pem;
   #n = 0;
 
-  constructor(name = 'trellis test CA') {
+  /** `parent`: where the temporary directory goes (the system's temp directory by default). */
+  constructor(name = 'trellis test CA', parent = tmpdir()) {
+    this.dir = mkdtempSync(join(parent, 'trellis-pki-'));
     openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt',
       '-subj', `/O=${name}`, '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], this.dir);
     this.ca = this.#read('ca');
