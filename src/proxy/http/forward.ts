@@ -197,8 +197,9 @@ function respond(ex: Exchange, o: AttemptOutcome, router: Router, responseOps: r
     return router.localReply(ex, 503, 'UR', 'upstream_reset_before_response_started{connection_termination}');
   }
   const { statusCode, headers, body } = o.data;
-  const out = headers as Headers;
-  for (const k of HOP) delete out[k];
+  // A copy without hop-by-hop headers: `delete` would turn the object into a slow dictionary for every later step.
+  const out: Headers = {};
+  for (const k in headers) if (!HOP.has(k)) out[k] = headers[k];
   out['x-envoy-upstream-service-time'] = String(ex.info.upstreamServiceTimeMs ?? 0);
   if (ex.clusterResponseOps.length > 0) applyHeaderOps(out, ex.clusterResponseOps);
   if (responseOps.length > 0) applyHeaderOps(out, responseOps);

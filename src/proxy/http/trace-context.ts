@@ -29,13 +29,14 @@ export function propagateTrace(h: Headers): void {
   const span = randomHex(8);
   const ctx = incoming ?? { traceId: randomHex(16), spanId: '', sampled: false };
   h.traceparent = `00-${ctx.traceId}-${span}-${ctx.sampled ? '01' : '00'}`;
-  if (incoming === undefined) delete h.tracestate;
+  // `delete` only where the header is present: deleting an absent key still takes V8's slow runtime path.
+  if (incoming === undefined && h.tracestate !== undefined) delete h.tracestate;
   h['x-b3-traceid'] = ctx.traceId;
   h['x-b3-spanid'] = span;
   if (ctx.spanId) h['x-b3-parentspanid'] = ctx.spanId;
-  else delete h['x-b3-parentspanid'];
+  else if (h['x-b3-parentspanid'] !== undefined) delete h['x-b3-parentspanid'];
   h['x-b3-sampled'] = ctx.sampled ? '1' : '0';
-  delete h['x-b3-flags'];
+  if (h['x-b3-flags'] !== undefined) delete h['x-b3-flags'];
   if (h.b3 !== undefined) h.b3 = `${ctx.traceId}-${span}-${ctx.sampled ? '1' : '0'}${ctx.spanId ? `-${ctx.spanId}` : ''}`;
 }
 
