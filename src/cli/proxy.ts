@@ -9,6 +9,7 @@ interface ProxyFlags {
   adminPort: string;
   drainSeconds: string;
   xdsProtocol: string;
+  concurrency: string;
 }
 
 export function registerProxy(program: Command): void {
@@ -20,11 +21,13 @@ export function registerProxy(program: Command): void {
     .option('--admin-port <port>', 'admin API port on 127.0.0.1 (0 = any free port)', '15000')
     .option('--drain-seconds <s>', 'how long connections of a removed listener may drain', '5')
     .option('--xds-protocol <delta|sotw>', 'ADS variant', 'delta')
+    .option('--concurrency <n>', 'worker threads as Envoy and pilot-agent take it (0 = one per core); trellis proxy serves from one event loop', '1')
     .action(async (flags: ProxyFlags) => {
       const protocol = flags.xdsProtocol;
       if (protocol !== 'delta' && protocol !== 'sotw') throw new TrellisError('CLI_USAGE', `--xds-protocol must be delta or sotw, not ${protocol}`);
       const adminPort = parsePort('--admin-port', flags.adminPort);
       const drainSeconds = nonNegative('--drain-seconds', flags.drainSeconds);
+      const concurrency = nonNegative('--concurrency', flags.concurrency);
       let stopping = false;
       const stop = async (code: number) => {
         if (stopping) return;
@@ -40,7 +43,7 @@ export function registerProxy(program: Command): void {
       if (!process.execArgv.some((a) => a.endsWith('allocation-site-pretenuring'))) setFlagsFromString('--no-allocation-site-pretenuring');
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
-      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, onQuit: () => void stop(0) });
+      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0) });
       process.once('SIGTERM', () => void stop(0));
       process.once('SIGINT', () => void stop(0));
       await proxy.start();

@@ -40,6 +40,8 @@ export interface ProxyOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** Called when /quitquitquit was requested. */
   onQuit?: () => void;
+  /** --concurrency as given (Istio passes 2); the proxy runs one event loop and says so. */
+  requestedConcurrency?: number;
 }
 
 export class Proxy {
@@ -114,9 +116,12 @@ export class Proxy {
       stats: this.stats,
       nodeId: this.#opts.nodeId,
       startedAt: new Date(),
+      concurrency: 1,
       quit: () => this.#opts.onQuit?.(),
     });
     log.info('admin listening', { port: this.adminPort });
+    const wanted = this.#opts.requestedConcurrency ?? 1;
+    if (wanted !== 1) log.warn('--concurrency is not 1: this proxy serves from one event loop (scale with replicas)', { requested: wanted, effective: 1 });
     if (captureUnavailable !== undefined) log.error('transparent capture unavailable: listeners with use_original_dst will be refused', { reason: captureUnavailable });
     this.xds.start();
   }

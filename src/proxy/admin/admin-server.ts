@@ -22,6 +22,8 @@ export interface AdminDeps {
   stats: ProxyStats;
   nodeId: string;
   startedAt: Date;
+  /** Worker threads actually serving (Envoy's --concurrency). */
+  concurrency: number;
   /** Called by POST /quitquitquit after the reply is sent. */
   quit(): void;
 }
@@ -44,7 +46,7 @@ const handlers: Record<string, Handler> = {
     uptime_current_epoch: `${Math.floor((Date.now() - d.startedAt.getTime()) / 1000)}s`,
     uptime_all_epochs: `${Math.floor((Date.now() - d.startedAt.getTime()) / 1000)}s`,
     hot_restart_version: 'disabled',
-    command_line_options: { service_node: d.nodeId },
+    command_line_options: { service_node: d.nodeId, concurrency: d.concurrency },
     node: { id: d.nodeId, user_agent_name: 'trellis' },
   }),
   // Loaded on first use: it pulls in the JSON registry of every Envoy type, a large share of start-up time and memory.

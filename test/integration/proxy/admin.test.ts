@@ -17,7 +17,8 @@ describe('proxy: admin API', () => {
     backend = await echoBackend('web');
     await ads.start();
     // Start with nothing served: the proxy must report not ready.
-    proxy = await startProxy(ads.port);
+    // Istio's pilot-agent passes --concurrency 2: accepted, and the effective value is reported.
+    proxy = await startProxy(ads.port, ['--concurrency', '2']);
   });
 
   after(async () => {
@@ -89,10 +90,12 @@ describe('proxy: admin API', () => {
     assert.ok(json.stats.some((s) => s.name === 'http.http.downstream_rq_total' && s.value === 1));
   });
 
-  test('/server_info reports LIVE and the node id; unknown paths are 404', async () => {
-    const info = JSON.parse((await proxy.admin('/server_info')).body) as { state: string; command_line_options: { service_node: string } };
+  test('/server_info reports LIVE, the node id and the concurrency in effect; unknown paths are 404', async () => {
+    const info = JSON.parse((await proxy.admin('/server_info')).body) as { state: string; command_line_options: { service_node: string; concurrency: number } };
     assert.equal(info.state, 'LIVE');
     assert.equal(info.command_line_options.service_node, 'sidecar~127.0.0.1~test-pod.default~default.svc.cluster.local');
+    assert.equal(info.command_line_options.concurrency, 1);
+    assert.match(proxy.stderr(), /--concurrency is not 1: this proxy serves from one event loop.*requested=2/);
     assert.equal((await proxy.admin('/nope')).status, 404);
   });
 
