@@ -23,7 +23,8 @@ export interface ConnContext {
   protocol: 'h1' | 'h2' | 'tcp' | undefined;
   /** Set when the listener terminated TLS: the peer's first URI SAN ('' without a client certificate). */
   peerUriSan?: string | undefined;
-  tls?: boolean | undefined;
+  /** The decrypted socket the HTTP/TCP code reads when the listener terminated TLS (the raw one is the map key). */
+  tlsSocket?: import('node:net').Socket | undefined;
 }
 
 /** During a drain, ends HTTP/1.1 keep-alive after this response (Envoy's drain behaviour). */

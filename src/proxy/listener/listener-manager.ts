@@ -122,8 +122,9 @@ export class ListenerManager {
     b.server.close();
     for (const [s, ctx] of b.sockets) {
       ctx.draining = true;
-      // An HTTP/1.1 socket between requests has no response in progress.
-      if (ctx.protocol === 'h1' && (s as { _httpMessage?: unknown })._httpMessage == null) s.end();
+      // An HTTP/1.1 socket between requests has no response in progress (the TLS socket carries the marker when TLS was terminated).
+      const app = ctx.tlsSocket ?? s;
+      if (ctx.protocol === 'h1' && (app as { _httpMessage?: unknown })._httpMessage == null) app.end();
     }
     const timer = setTimeout(() => {
       for (const s of b.sockets.keys()) s.destroy();
@@ -245,7 +246,7 @@ export class ListenerManager {
         tls.destroy();
         return;
       }
-      conn.tls = true;
+      conn.tlsSocket = tls;
       conn.peerUriSan = presented ? peerUriSan(peer) : '';
       this.#tcp.stats.inc('listener.ssl.handshake');
       const network = chain.network;

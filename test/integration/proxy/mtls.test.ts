@@ -11,10 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { FakeAdsServer } from './fake-ads-server.js';
-import { echoBackend, eventually, startProxy, type Backend, type RunningProxy } from './harness.js';
+import { echoBackend, eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
 import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig } from './xds-builders.js';
 import { caSecret, certSecret, withDownstreamMtls, withUpstreamMtls } from './tls-builders.js';
 import { spiffe, TestPki, type Pem } from '../../helpers/pki.js';
@@ -51,6 +52,8 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
   const clientAds = new FakeAdsServer();
   const serverAds = new FakeAdsServer();
   let backend: Backend;
+  let slow: Backend;
+  let slowSeen = 0;
   let client: RunningProxy;
   let server: RunningProxy;
   let inboundPort = 0;
@@ -65,12 +68,16 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     clientPem = pki.leaf(CLIENT_ID);
     serverPem = pki.leaf(SERVER_ID);
     backend = await echoBackend('app');
+    slow = await startBackend((_req, res) => {
+      slowSeen++;
+      setTimeout(() => res.end('slow done'), 300);
+    });
     inboundPort = await freePort();
 
     serverAds.setAll(TypeUrl.Listener, [['inbound', withDownstreamMtls(httpListener('inbound', 'in-routes', inboundPort, '%RESPONSE_CODE% peer=%DOWNSTREAM_PEER_URI_SAN% %REQ(:PATH)%'), { sans: [CLIENT_ID] })]]);
-    serverAds.setAll(TypeUrl.RouteConfiguration, [['in-routes', routeConfig('in-routes', [{ name: 'app', domains: ['*'], routes: [prefixRoute('/', 'app')] }])]]);
-    serverAds.setAll(TypeUrl.Cluster, [['app', edsCluster('app')]]);
-    serverAds.setAll(TypeUrl.ClusterLoadAssignment, [['app', endpoints('app', [backend.port])]]);
+    serverAds.setAll(TypeUrl.RouteConfiguration, [['in-routes', routeConfig('in-routes', [{ name: 'app', domains: ['*'], routes: [prefixRoute('/slow', 'slow'), prefixRoute('/', 'app')] }])]]);
+    serverAds.setAll(TypeUrl.Cluster, [['app', edsCluster('app')], ['slow', edsCluster('slow')]]);
+    serverAds.setAll(TypeUrl.ClusterLoadAssignment, [['app', endpoints('app', [backend.port])], ['slow', endpoints('slow', [slow.port])]]);
     serverAds.setAll(TypeUrl.Secret, [['default', certSecret('default', serverPem)], ['ROOTCA', caSecret('ROOTCA', pki.ca.cert)]]);
 
     clientAds.setAll(TypeUrl.Listener, [['out', httpListener('out', 'out-routes', 0, '%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%')]]);
@@ -92,6 +99,7 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     clientAds.stop();
     serverAds.stop();
     await backend?.close();
+    await slow?.close();
     pki.remove();
     foreign.remove();
   });
@@ -188,5 +196,27 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     assert.match(nack.errorDetail!, /privateKey: does not match/);
     const out = await sClient(inboundPort, ['-CAfile', pki.ca.certFile, '-cert', clientPem.certFile, '-key', clientPem.keyFile]);
     assert.match(out, /HTTP\/1\.1 200/);
+  });
+
+  // Last: draining retires the server's listener.
+  it('drains mTLS connections: a request in flight completes with connection: close, then a clean TLS close', async () => {
+    const sock = tlsConnect({ host: '127.0.0.1', port: inboundPort, ca: pki.ca.cert, cert: clientPem.cert, key: clientPem.key, checkServerIdentity: () => undefined });
+    let got = '';
+    let error: Error | undefined;
+    sock.on('data', (c: Buffer) => (got += c.toString('latin1')));
+    sock.on('error', (e) => (error = e));
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
+    await new Promise<void>((r) => sock.once('secureConnect', () => r()));
+    sock.write('GET /keep HTTP/1.1\r\nhost: app\r\n\r\n');
+    await eventually(() => /HTTP\/1\.1 200[\s\S]*"path":"\/keep"/.test(got), 5000, 'the first response');
+    got = '';
+    sock.write('GET /slow HTTP/1.1\r\nhost: app\r\n\r\n');
+    await eventually(() => slowSeen > 0, 5000, 'the slow request at the backend');
+    assert.equal((await server.admin('/drain_listeners', 'POST')).status, 200);
+    await closed;
+    assert.equal(error, undefined, 'closed without a reset');
+    assert.match(got, /^HTTP\/1\.1 200/);
+    assert.match(got, /connection: close/i);
+    assert.match(got, /slow done$/);
   });
 });
