@@ -246,6 +246,9 @@ export class ListenerManager {
         tls.destroy();
         return;
       }
+      // tls.Server clears this flag when it hands a socket over; node:http2 otherwise waits for a 'secureConnect'
+      // that a server-side socket never emits.
+      (tls as unknown as { secureConnecting: boolean }).secureConnecting = false;
       conn.tlsSocket = tls;
       conn.peerUriSan = presented ? peerUriSan(peer) : '';
       this.#tcp.stats.inc('listener.ssl.handshake');

@@ -16,12 +16,35 @@ import { Agent, request } from 'undici';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { echoBackend, eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
-import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig } from './xds-builders.js';
+import { edsCluster, endpoints, httpListener, ms, prefixRoute, rawCluster, routeConfig } from './xds-builders.js';
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { Server, ServerCredentials, credentials, makeGenericClientConstructor, status, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { Cluster_DiscoveryType } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { HttpProtocolOptionsSchema } from '../../../src/gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { caSecret, certSecret, withDownstreamMtls, withUpstreamMtls } from './tls-builders.js';
 import { spiffe, TestPki, type Pem } from '../../helpers/pki.js';
 import { freePort } from '../../helpers/ports.js';
 
 const CLIENT_ID = spiffe('default', 'client');
+const id = (b: Buffer) => b;
+const echoService = {
+  Say: { path: '/test.Echo/Say', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+} satisfies ServiceDefinition;
+
+/** An EDS cluster whose upstream speaks HTTP/2 (gRPC). */
+function h2Cluster(name: string) {
+  const h2 = anyPack(HttpProtocolOptionsSchema, create(HttpProtocolOptionsSchema, {
+    upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'http2ProtocolOptions', value: {} } } },
+  }));
+  return rawCluster({
+    name,
+    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
+    edsClusterConfig: { edsConfig: { configSourceSpecifier: { case: 'ads', value: {} } } },
+    connectTimeout: ms(1000),
+    typedExtensionProtocolOptions: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': h2 },
+  });
+}
 const SERVER_ID = spiffe('default', 'server');
 
 /** openssl s_client against the server proxy: sends one HTTP/1.1 request, returns everything it printed. */
@@ -53,6 +76,7 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
   const serverAds = new FakeAdsServer();
   let backend: Backend;
   let slow: Backend;
+  const grpcServer = new Server();
   let slowSeen = 0;
   let client: RunningProxy;
   let server: RunningProxy;
@@ -73,17 +97,28 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
       setTimeout(() => res.end('slow done'), 300);
     });
     inboundPort = await freePort();
+    grpcServer.addService(echoService, {
+      Say: (call: { request: Buffer }, cb: (e: Partial<ServiceError> | null, r?: Buffer) => void) => {
+        const t = call.request.toString();
+        if (t === 'fail') cb({ code: status.NOT_FOUND, details: 'no such greeting' });
+        else cb(null, Buffer.from(`hi ${t}`));
+      },
+    });
+    const grpcPort = await new Promise<number>((resolve, reject) => grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
 
     serverAds.setAll(TypeUrl.Listener, [['inbound', withDownstreamMtls(httpListener('inbound', 'in-routes', inboundPort, '%RESPONSE_CODE% peer=%DOWNSTREAM_PEER_URI_SAN% %REQ(:PATH)%'), { sans: [CLIENT_ID] })]]);
-    serverAds.setAll(TypeUrl.RouteConfiguration, [['in-routes', routeConfig('in-routes', [{ name: 'app', domains: ['*'], routes: [prefixRoute('/slow', 'slow'), prefixRoute('/', 'app')] }])]]);
-    serverAds.setAll(TypeUrl.Cluster, [['app', edsCluster('app')], ['slow', edsCluster('slow')]]);
-    serverAds.setAll(TypeUrl.ClusterLoadAssignment, [['app', endpoints('app', [backend.port])], ['slow', endpoints('slow', [slow.port])]]);
+    serverAds.setAll(TypeUrl.RouteConfiguration, [['in-routes', routeConfig('in-routes', [{ name: 'app', domains: ['*'], routes: [prefixRoute('/slow', 'slow'), prefixRoute('/test.Echo/', 'grpc'), prefixRoute('/', 'app')] }])]]);
+    serverAds.setAll(TypeUrl.Cluster, [['app', edsCluster('app')], ['slow', edsCluster('slow')], ['grpc', h2Cluster('grpc')]]);
+    serverAds.setAll(TypeUrl.ClusterLoadAssignment, [['app', endpoints('app', [backend.port])], ['slow', endpoints('slow', [slow.port])], ['grpc', endpoints('grpc', [grpcPort])]]);
     serverAds.setAll(TypeUrl.Secret, [['default', certSecret('default', serverPem)], ['ROOTCA', caSecret('ROOTCA', pki.ca.cert)]]);
 
     clientAds.setAll(TypeUrl.Listener, [['out', httpListener('out', 'out-routes', 0, '%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%')]]);
-    clientAds.setAll(TypeUrl.RouteConfiguration, [['out-routes', routeConfig('out-routes', [{ name: 'server', domains: ['*'], routes: [prefixRoute('/', 'server')] }])]]);
-    clientAds.setAll(TypeUrl.Cluster, [['server', withUpstreamMtls(edsCluster('server'), { sans: [SERVER_ID], sni: 'outbound_.80_._.server.default.svc.cluster.local' })]]);
-    clientAds.setAll(TypeUrl.ClusterLoadAssignment, [['server', endpoints('server', [inboundPort])]]);
+    clientAds.setAll(TypeUrl.RouteConfiguration, [['out-routes', routeConfig('out-routes', [{ name: 'server', domains: ['*'], routes: [prefixRoute('/test.Echo/', 'server-h2'), prefixRoute('/', 'server')] }])]]);
+    clientAds.setAll(TypeUrl.Cluster, [
+      ['server', withUpstreamMtls(edsCluster('server'), { sans: [SERVER_ID], sni: 'outbound_.80_._.server.default.svc.cluster.local' })],
+      ['server-h2', withUpstreamMtls(h2Cluster('server-h2'), { sans: [SERVER_ID] })],
+    ]);
+    clientAds.setAll(TypeUrl.ClusterLoadAssignment, [['server', endpoints('server', [inboundPort])], ['server-h2', endpoints('server-h2', [inboundPort])]]);
     clientAds.setAll(TypeUrl.Secret, [['default', certSecret('default', clientPem)], ['ROOTCA', caSecret('ROOTCA', pki.ca.cert)]]);
 
     await Promise.all([clientAds.start(), serverAds.start()]);
@@ -100,6 +135,7 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     serverAds.stop();
     await backend?.close();
     await slow?.close();
+    grpcServer.forceShutdown();
     pki.remove();
     foreign.remove();
   });
@@ -120,6 +156,23 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     await eventually(() => server.stdout().includes(`200 peer=${CLIENT_ID} /hello`), 5000, 'server access log with the peer SAN');
     const prom = (await server.admin('/stats/prometheus')).body;
     assert.match(prom, new RegExp(`istio_requests_total\\{reporter="destination"[^}]*source_principal="${CLIENT_ID}"[^}]*connection_security_policy="mutual_tls"`));
+  });
+
+  it('carries gRPC over HTTP/2 in mTLS between the sidecars, statuses and trailers included', async () => {
+    const Client = makeGenericClientConstructor(echoService, 'Echo');
+    const c = new Client(`127.0.0.1:${outPort}`, credentials.createInsecure()) as unknown as { Say(b: Buffer, o: object, cb: (e: ServiceError | null, r?: Buffer) => void): void; close(): void };
+    const say = (t: string) => new Promise<{ err: ServiceError | null; resp?: Buffer }>((resolve) => c.Say(Buffer.from(t), { deadline: Date.now() + 5000 }, (err, resp) => resolve({ err, resp })));
+    try {
+      const ok = await say('mesh');
+      assert.equal(ok.err, null, String(ok.err));
+      assert.equal(ok.resp?.toString(), 'hi mesh');
+      const bad = await say('fail');
+      assert.equal(bad.err?.code, status.NOT_FOUND);
+      assert.equal(bad.err?.details, 'no such greeting');
+    } finally {
+      c.close();
+    }
+    await eventually(() => server.stdout().includes(`200 peer=${CLIENT_ID} /test.Echo/Say`), 5000, 'the gRPC call in the server access log');
   });
 
   it('shows openssl the server certificate chain and SPIFFE id, and answers a verified client', async () => {
