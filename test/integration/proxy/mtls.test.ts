@@ -10,13 +10,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { echoBackend, eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
-import { edsCluster, endpoints, httpListener, ms, prefixRoute, rawCluster, routeConfig } from './xds-builders.js';
+import { edsCluster, endpoints, httpListener, ms, prefixRoute, rawCluster, routeConfig, tcpListener } from './xds-builders.js';
 import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Server, ServerCredentials, credentials, makeGenericClientConstructor, status, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
@@ -77,6 +77,9 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
   let backend: Backend;
   let slow: Backend;
   const grpcServer = new Server();
+  /** Echoes bytes back upper-cased: the TCP proxy behind a TLS-terminating filter chain. */
+  const tcpEcho: TcpServer = createTcpServer((c) => c.on('data', (d: Buffer) => c.write(d.toString().toUpperCase())));
+  let tcpInPort = 0;
   let slowSeen = 0;
   let client: RunningProxy;
   let server: RunningProxy;
@@ -97,6 +100,9 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
       setTimeout(() => res.end('slow done'), 300);
     });
     inboundPort = await freePort();
+    tcpInPort = await freePort();
+    await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', r));
+    const tcpEchoPort = (tcpEcho.address() as { port: number }).port;
     grpcServer.addService(echoService, {
       Say: (call: { request: Buffer }, cb: (e: Partial<ServiceError> | null, r?: Buffer) => void) => {
         const t = call.request.toString();
@@ -106,10 +112,13 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     });
     const grpcPort = await new Promise<number>((resolve, reject) => grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
 
-    serverAds.setAll(TypeUrl.Listener, [['inbound', withDownstreamMtls(httpListener('inbound', 'in-routes', inboundPort, '%RESPONSE_CODE% peer=%DOWNSTREAM_PEER_URI_SAN% %REQ(:PATH)%'), { sans: [CLIENT_ID] })]]);
+    serverAds.setAll(TypeUrl.Listener, [
+      ['inbound', withDownstreamMtls(httpListener('inbound', 'in-routes', inboundPort, '%RESPONSE_CODE% peer=%DOWNSTREAM_PEER_URI_SAN% %REQ(:PATH)%'), { sans: [CLIENT_ID] })],
+      ['tcp-in', withDownstreamMtls(tcpListener('tcp-in', 'tcp-echo', tcpInPort, 'tcp peer=%DOWNSTREAM_PEER_URI_SAN% in=%BYTES_RECEIVED%\n'), { sans: [CLIENT_ID], alpn: [] })],
+    ]);
     serverAds.setAll(TypeUrl.RouteConfiguration, [['in-routes', routeConfig('in-routes', [{ name: 'app', domains: ['*'], routes: [prefixRoute('/slow', 'slow'), prefixRoute('/test.Echo/', 'grpc'), prefixRoute('/', 'app')] }])]]);
-    serverAds.setAll(TypeUrl.Cluster, [['app', edsCluster('app')], ['slow', edsCluster('slow')], ['grpc', h2Cluster('grpc')]]);
-    serverAds.setAll(TypeUrl.ClusterLoadAssignment, [['app', endpoints('app', [backend.port])], ['slow', endpoints('slow', [slow.port])], ['grpc', endpoints('grpc', [grpcPort])]]);
+    serverAds.setAll(TypeUrl.Cluster, [['app', edsCluster('app')], ['slow', edsCluster('slow')], ['grpc', h2Cluster('grpc')], ['tcp-echo', edsCluster('tcp-echo')]]);
+    serverAds.setAll(TypeUrl.ClusterLoadAssignment, [['app', endpoints('app', [backend.port])], ['slow', endpoints('slow', [slow.port])], ['grpc', endpoints('grpc', [grpcPort])], ['tcp-echo', endpoints('tcp-echo', [tcpEchoPort])]]);
     serverAds.setAll(TypeUrl.Secret, [['default', certSecret('default', serverPem)], ['ROOTCA', caSecret('ROOTCA', pki.ca.cert)]]);
 
     clientAds.setAll(TypeUrl.Listener, [['out', httpListener('out', 'out-routes', 0, '%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%')]]);
@@ -136,6 +145,7 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     await backend?.close();
     await slow?.close();
     grpcServer.forceShutdown();
+    tcpEcho.close();
     pki.remove();
     foreign.remove();
   });
@@ -173,6 +183,18 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
       c.close();
     }
     await eventually(() => server.stdout().includes(`200 peer=${CLIENT_ID} /test.Echo/Say`), 5000, 'the gRPC call in the server access log');
+  });
+
+  it('terminates mTLS in front of a TCP proxy: bytes both ways, half-close, the peer in the access log', async () => {
+    const sock = tlsConnect({ host: '127.0.0.1', port: tcpInPort, ca: pki.ca.cert, cert: clientPem.cert, key: clientPem.key, checkServerIdentity: () => undefined });
+    let got = '';
+    sock.on('data', (c: Buffer) => (got += c.toString()));
+    await new Promise<void>((r, j) => sock.once('secureConnect', () => r()).once('error', j));
+    sock.write('hello over tls\n');
+    await eventually(() => got === 'HELLO OVER TLS\n', 5000, 'the echo through the TCP proxy');
+    sock.end();
+    await new Promise<void>((r) => sock.once('close', () => r()));
+    await eventually(() => server.stdout().includes(`tcp peer=${CLIENT_ID} in=15`), 5000, 'the TCP access log line');
   });
 
   it('shows openssl the server certificate chain and SPIFFE id, and answers a verified client', async () => {
