@@ -23,6 +23,7 @@ const SAT_SECONDS = num('BENCH_SAT_SECONDS', 5);
 const SAT_CONNS = num('BENCH_SAT_CONNECTIONS', 32);
 const REPEATS = num('BENCH_REPEATS', 5);
 const TWO_HOP = process.env.BENCH_TWO_HOP !== '0';
+const IDLE_SETTLE_SECONDS = Number(process.env.BENCH_IDLE_SETTLE_SECONDS ?? 12);
 const SPIN = process.env.BENCH_SPIN !== '0';
 const LABEL = process.env.BENCH_LABEL ?? '';
 const ONLY = process.env.BENCH_ONLY?.split(',');
@@ -78,7 +79,9 @@ async function main(): Promise<void> {
       const second = await trellis(env, backend.port, { tls: { role: 'server', pki: mtls.pki, pem: mtls.server } });
       targets.push(chain(await trellis(env, second.port, { tls: { role: 'client', pki: mtls.pki, pem: mtls.client } }), second, 'trellis-2hop-mtls'));
     }
-    await sleep(1000);
+    // Idle RSS is read once start-up has settled: V8's memory reducer shrinks the young generation that
+    // loading grew (~8 MiB for trellis) some seconds after the process goes quiet.
+    await sleep(IDLE_SETTLE_SECONDS * 1000);
     const m = new Map<string, Measured>(targets.map((t) => [t.name, {
       name: t.name, hops: t.name.includes('2hop') ? 2 : t.name === 'direct' ? 0 : 1,
       idleRss: t.pids.length ? sumRss(t.pids) : NaN, startMs: t.name === 'trellis' ? median(starts) : NaN,
