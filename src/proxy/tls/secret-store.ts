@@ -57,8 +57,12 @@ export class SecretStore {
     const ca = plan.inlineCa ?? (plan.caSecret !== undefined ? this.#secrets.get(plan.caSecret) : undefined);
     if (plan.certSecret !== undefined && cert?.kind !== 'certificate') return undefined;
     if (plan.caSecret !== undefined && ca?.kind !== 'validation') return undefined;
+    const p = plan.params;
     const ctx = createSecureContext({
-      minVersion: 'TLSv1.2',
+      minVersion: p.minVersion,
+      maxVersion: p.maxVersion,
+      ...(p.ciphers !== undefined ? { ciphers: p.ciphers } : {}),
+      ...(p.ecdhCurve !== undefined ? { ecdhCurve: p.ecdhCurve } : {}),
       ...(cert?.kind === 'certificate' ? { cert: cert.chain, key: cert.key } : {}),
       ...(ca?.kind === 'validation' ? { ca: ca.ca } : {}),
     });

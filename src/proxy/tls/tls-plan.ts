@@ -8,7 +8,8 @@
  */
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import type { TransportSocket } from '../../gen/envoy/config/core/v3/base_pb.js';
-import type { CertificateValidationContext } from '../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
+import { createSecureContext, type SecureVersion } from 'node:tls';
+import { TlsParameters_TlsProtocol, type CertificateValidationContext, type TlsParameters } from '../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import type { SdsSecretConfig } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import {
   DownstreamTlsContextSchema,
@@ -36,6 +37,53 @@ export interface TlsPlan {
   sdsNames: string[];
   /** Identity of the configuration (its encoded typed_config): equal keys, same TLS behaviour. */
   key: string;
+  /** TlsParameters for node:tls (Envoy's defaults: TLS 1.2 to 1.3, the library's ciphers and curves). */
+  params: TlsParams;
+}
+
+export interface TlsParams {
+  minVersion: SecureVersion;
+  maxVersion: SecureVersion;
+  /** OpenSSL cipher list (TLS 1.2 and below), undefined = node's default. */
+  ciphers: string | undefined;
+  ecdhCurve: string | undefined;
+}
+
+const VERSIONS: Record<number, SecureVersion | undefined> = {
+  [TlsParameters_TlsProtocol.TLS_AUTO]: undefined,
+  [TlsParameters_TlsProtocol.TLSv1_0]: 'TLSv1',
+  [TlsParameters_TlsProtocol.TLSv1_1]: 'TLSv1.1',
+  [TlsParameters_TlsProtocol.TLSv1_2]: 'TLSv1.2',
+  [TlsParameters_TlsProtocol.TLSv1_3]: 'TLSv1.3',
+};
+const ORDER: SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+/**
+ * Envoy's TlsParameters. Cipher suites use BoringSSL's names, which are OpenSSL's for the suites Envoy
+ * and Istio configure; BoringSSL's equal-preference groups "[A|B]" become plain order. A list OpenSSL
+ * cannot use is an error at config time, not a failed handshake later.
+ */
+function compileParams(p: TlsParameters | undefined, path: string, errors: string[]): TlsParams {
+  const version = (v: TlsParameters_TlsProtocol | undefined, field: string) => {
+    if (v === undefined) return undefined;
+    if (!(v in VERSIONS)) errors.push(`${path}.${field}: unknown TLS version ${v}`);
+    return VERSIONS[v];
+  };
+  const params: TlsParams = {
+    minVersion: version(p?.tlsMinimumProtocolVersion, 'tlsMinimumProtocolVersion') ?? 'TLSv1.2',
+    maxVersion: version(p?.tlsMaximumProtocolVersion, 'tlsMaximumProtocolVersion') ?? 'TLSv1.3',
+    ciphers: p && p.cipherSuites.length > 0 ? p.cipherSuites.flatMap((c) => c.replace(/^\[|\]$/g, '').split('|')).join(':') : undefined,
+    ecdhCurve: p && p.ecdhCurves.length > 0 ? p.ecdhCurves.join(':') : undefined,
+  };
+  if (ORDER.indexOf(params.minVersion) > ORDER.indexOf(params.maxVersion)) errors.push(`${path}: tlsMinimumProtocolVersion is above tlsMaximumProtocolVersion`);
+  if (params.ciphers !== undefined || params.ecdhCurve !== undefined) {
+    try {
+      createSecureContext({ ciphers: params.ciphers, ecdhCurve: params.ecdhCurve });
+    } catch (err) {
+      errors.push(`${path}: cipherSuites/ecdhCurves not usable: ${(err as Error).message}`);
+    }
+  }
+  return params;
 }
 
 const RAW = 'envoy.transport_sockets.raw_buffer';
@@ -52,6 +100,7 @@ function common(ctx: CommonTlsContext | undefined, path: string, errors: string[
   const plan: TlsPlan = {
     certSecret: undefined, inlineCert: undefined, caSecret: undefined, inlineCa: undefined,
     sanMatchers: [], alpn: [...(ctx?.alpnProtocols ?? [])], sni: '', requireClientCert: false, sdsNames: [], key: '',
+    params: compileParams(ctx?.tlsParams, `${path}.tlsParams`, errors),
   };
   if (!ctx) {
     if (side === 'downstream') errors.push(`${path}: missing (a TLS server needs a certificate)`);

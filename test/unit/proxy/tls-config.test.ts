@@ -1,7 +1,7 @@
 /**
  * TLS configuration compiled by the proxy: SDS secrets (PEM checked, key
  * matched to its certificate, files and inline data), transport sockets of
- * filter chains and clusters (secret names, SAN matchers, refusals), ALPN
+ * filter chains and clusters (secret names, SAN matchers, TlsParameters, refusals), ALPN
  * selection, and which upstream errors count as connection failures.
  */
 import { after, describe, it } from 'node:test';
@@ -10,6 +10,9 @@ import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { TransportSocketSchema } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
 import { SecretSchema } from '../../../src/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { TlsParameters_TlsProtocol } from '../../../src/gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { createServer as createNetServer } from 'node:net';
 import { DownstreamTlsContextSchema, UpstreamTlsContextSchema } from '../../../src/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { compileSecret } from '../../../src/proxy/tls/secret.js';
 import { compileDownstreamTls, compileUpstreamTls } from '../../../src/proxy/tls/tls-plan.js';
@@ -113,6 +116,58 @@ describe('TLS transport sockets', () => {
     assert.equal(store.context(plan), a.secureContext, 'cached while nothing changed');
     store.update(secrets(other));
     assert.notEqual(store.context(plan), a.secureContext, 'a new context after the rotation');
+  });
+});
+
+describe('TlsParameters', () => {
+  const withParams = (tlsParams: Record<string, unknown>) => create(TransportSocketSchema, {
+    name: 'envoy.transport_sockets.tls',
+    configType: { case: 'typedConfig', value: anyPack(DownstreamTlsContextSchema, create(DownstreamTlsContextSchema, {
+      commonTlsContext: { tlsCertificates: [{ certificateChain: inline(leaf.cert), privateKey: inline(leaf.key) }], tlsParams },
+    })) },
+  });
+
+  it("compiles Istio's inbound parameters (TLS 1.2+, its cipher suites) and refuses what OpenSSL cannot use", () => {
+    const errors: string[] = [];
+    const plan = compileDownstreamTls(withParams({
+      tlsMinimumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_2,
+      cipherSuites: ['ECDHE-ECDSA-AES256-GCM-SHA384', '[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]', 'AES128-GCM-SHA256'],
+      ecdhCurves: ['X25519', 'P-256'],
+    }), 'fc', errors);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(plan?.params, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:AES128-GCM-SHA256', ecdhCurve: 'X25519:P-256' });
+    compileDownstreamTls(withParams({ cipherSuites: ['NOT-A-CIPHER'] }), 'a', errors);
+    compileDownstreamTls(withParams({ tlsMinimumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_3, tlsMaximumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_2 }), 'b', errors);
+    assert.match(errors.join('\n'), /a\.typedConfig\.commonTlsContext\.tlsParams: cipherSuites\/ecdhCurves not usable/);
+    assert.match(errors.join('\n'), /b\.typedConfig\.commonTlsContext\.tlsParams: tlsMinimumProtocolVersion is above tlsMaximumProtocolVersion/);
+  });
+
+  it('a TLS 1.3 minimum refuses a TLS 1.2 client, and serves a TLS 1.3 one', async () => {
+    const errors: string[] = [];
+    const plan = compileDownstreamTls(withParams({ tlsMinimumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_3 }), 'fc', errors)!;
+    assert.deepEqual(errors, []);
+    const secureContext = new SecretStore().context(plan)!;
+    // As the listener does: a server-side TLSSocket on an accepted TCP socket.
+    const server = createNetServer((raw) => {
+      const t = new TLSSocket(raw, { isServer: true, secureContext });
+      t.on('error', () => undefined);
+      t.on('secure', () => t.end('ok'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const attempt = (maxVersion: 'TLSv1.2' | 'TLSv1.3') => new Promise<string>((resolve) => {
+      const c = tlsConnect({ host: '127.0.0.1', port, maxVersion, rejectUnauthorized: false }, () => undefined);
+      let got = '';
+      c.on('data', (d: Buffer) => (got += d.toString()));
+      c.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code ?? e.message}`));
+      c.on('close', () => resolve(got));
+    });
+    try {
+      assert.match(await attempt('TLSv1.2'), /^error /);
+      assert.equal(await attempt('TLSv1.3'), 'ok');
+    } finally {
+      server.close();
+    }
   });
 });
 
