@@ -1,7 +1,8 @@
 /** Envoy's /config_dump: the dynamic resources as applied, in ConfigDump JSON form. */
 import { create, toJson } from '@bufbuild/protobuf';
-import { anyPack, timestampFromDate } from '@bufbuild/protobuf/wkt';
-import { ConfigDumpSchema } from '../../gen/envoy/admin/v3/config_dump_pb.js';
+import { anyPack, anyUnpack, timestampFromDate, type Any } from '@bufbuild/protobuf/wkt';
+import { ConfigDumpSchema, SecretsConfigDumpSchema } from '../../gen/envoy/admin/v3/config_dump_pb.js';
+import { SecretSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import {
   ClustersConfigDumpSchema,
   EndpointsConfigDumpSchema,
@@ -12,6 +13,7 @@ import {
   UpdateFailureStateSchema,
   type UpdateFailureState,
 } from '../../gen/envoy/admin/v3/config_dump_shared_pb.js';
+import { DataSourceSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { xdsRegistry } from '../../xds/registry.js';
 import { TypeUrl } from '../../xds/type-urls.js';
 import type { XdsClient } from '../xds-client/ads-client.js';
@@ -19,6 +21,20 @@ import type { XdsClient } from '../xds-client/ads-client.js';
 function failure(xds: XdsClient, typeUrl: string): UpdateFailureState | undefined {
   const n = xds.state(typeUrl)?.lastNack;
   return n ? create(UpdateFailureStateSchema, { details: n.detail, lastUpdateAttempt: timestampFromDate(n.at) }) : undefined;
+}
+
+const REDACTED = { specifier: { case: 'inlineString' as const, value: '[redacted]' } };
+
+/** A Secret as Envoy dumps it: certificates shown, private keys and passwords replaced by "[redacted]". */
+function redacted(any: Any): Any {
+  const s = anyUnpack(any, SecretSchema);
+  if (!s) return any;
+  if (s.type.case === 'tlsCertificate') {
+    const c = s.type.value;
+    if (c.privateKey) c.privateKey = create(DataSourceSchema, REDACTED);
+    if (c.password) c.password = create(DataSourceSchema, REDACTED);
+  } else if (s.type.case === 'genericSecret' && s.type.value.secret) s.type.value.secret = create(DataSourceSchema, REDACTED);
+  return anyPack(SecretSchema, s);
 }
 
 export function configDump(xds: XdsClient, includeEds: boolean): unknown {
@@ -42,10 +58,15 @@ export function configDump(xds: XdsClient, includeEds: boolean): unknown {
   });
   const rdsFail = failure(xds, TypeUrl.RouteConfiguration);
   if (rdsFail) routes.dynamicRouteConfigs.push(create(RoutesConfigDump_DynamicRouteConfigSchema, { errorState: rdsFail }));
+  const secrets = create(SecretsConfigDumpSchema, {
+    dynamicActiveSecrets: res(TypeUrl.Secret).map((r) => ({ name: r.name, versionInfo: r.version, lastUpdated: timestampFromDate(r.lastUpdated), secret: redacted(r.raw) })),
+  });
+  // Envoy's order: bootstrap, clusters, listeners, scoped routes, routes, secrets (endpoints with include_eds).
   const configs = [
     anyPack(ClustersConfigDumpSchema, clusters),
     anyPack(ListenersConfigDumpSchema, listeners),
     anyPack(RoutesConfigDumpSchema, routes),
+    anyPack(SecretsConfigDumpSchema, secrets),
   ];
   if (includeEds) {
     const eps = create(EndpointsConfigDumpSchema, {

@@ -5,8 +5,7 @@
  * ones keep theirs — the hot swap Envoy does, without restarts or drops.
  */
 import { createSecureContext, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
-import type { SecretPlan } from './secret.js';
-import { uriSans } from './secret.js';
+import { uriSans, type SecretPlan } from './secret.js';
 import type { TlsPlan } from './tls-plan.js';
 
 /** Every SAN of a peer certificate, without its type prefix (Envoy matches any SAN type). */

@@ -46,6 +46,7 @@ describe('proxy: admin API', () => {
       'type.googleapis.com/envoy.admin.v3.ClustersConfigDump',
       'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
       'type.googleapis.com/envoy.admin.v3.RoutesConfigDump',
+      'type.googleapis.com/envoy.admin.v3.SecretsConfigDump',
       'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump',
     ]);
     const listeners = dump.configs[1] as { dynamicListeners: Array<{ name: string; activeState: { listener: { '@type': string; name: string } } }> };

@@ -168,6 +168,18 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     assert.match(prom, new RegExp(`istio_requests_total\\{reporter="destination"[^}]*source_principal="${CLIENT_ID}"[^}]*connection_security_policy="mutual_tls"`));
   });
 
+  it('dumps its secrets in /config_dump as Envoy does: certificates shown, the private key redacted', async () => {
+    const body = (await server.admin('/config_dump')).body;
+    const dump = JSON.parse(body) as { configs: Array<{ '@type': string; dynamicActiveSecrets?: Array<{ name: string; secret: { tlsCertificate?: { certificateChain: { inlineBytes: string }; privateKey: { inlineString: string } } } }> }> };
+    const secrets = dump.configs.find((c) => c['@type'] === 'type.googleapis.com/envoy.admin.v3.SecretsConfigDump')?.dynamicActiveSecrets ?? [];
+    assert.deepEqual(secrets.map((x) => x.name).sort(), ['ROOTCA', 'default']);
+    const def = secrets.find((x) => x.name === 'default')!.secret.tlsCertificate!;
+    assert.equal(def.privateKey.inlineString, '[redacted]');
+    assert.equal(Buffer.from(def.certificateChain.inlineBytes, 'base64').toString(), serverPem.cert);
+    assert.ok(!body.includes(Buffer.from(serverPem.key).toString('base64').slice(0, 60)), 'no trace of the private key');
+    assert.doesNotMatch(body, /PRIVATE KEY/);
+  });
+
   it('carries gRPC over HTTP/2 in mTLS between the sidecars, statuses and trailers included', async () => {
     const Client = makeGenericClientConstructor(echoService, 'Echo');
     const c = new Client(`127.0.0.1:${outPort}`, credentials.createInsecure()) as unknown as { Say(b: Buffer, o: object, cb: (e: ServiceError | null, r?: Buffer) => void): void; close(): void };
