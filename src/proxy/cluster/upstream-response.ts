@@ -40,11 +40,14 @@ export interface UpstreamResponse {
 /** A Readable (the HTTP/2 client's stream) as an UpstreamBody. */
 export function readableBody(r: Readable): UpstreamBody {
   let destroyed = false;
+  let settled = false;
   return {
     start(sink) {
       r.on('data', (c: Buffer) => { if (!destroyed) sink.data(c); });
-      r.once('end', () => { if (!destroyed) sink.end(); });
-      r.once('error', (e: Error) => { if (!destroyed) sink.error(e); });
+      r.once('end', () => { settled = true; if (!destroyed) sink.end(); });
+      r.once('error', (e: Error) => { settled = true; if (!destroyed) sink.error(e); });
+      // A stream cancelled locally (route timeout) closes without 'end' or 'error': still a failed body, never a hang.
+      r.once('close', () => { if (!settled && !destroyed) sink.error(Object.assign(new Error('upstream stream closed before its end'), { code: 'ECONNRESET' })); });
     },
     pause: () => { r.pause(); },
     resume: () => { r.resume(); },

@@ -49,6 +49,10 @@ export interface Exchange {
   hash: number | undefined;
   /** Cancels whatever is in flight upstream when the downstream goes away. */
   abortUpstream: (() => void) | undefined;
+  /** The route timeout, still running while the response body streams (Envoy's timeout spans the whole response). */
+  routeTimer: NodeJS.Timeout | undefined;
+  /** The route timeout fired: a reset after the headers is UT, not UR. */
+  routeTimedOut: boolean;
 }
 
 /** Envoy's local reply bodies, so clients and tests see the familiar text. */

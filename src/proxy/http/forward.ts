@@ -96,7 +96,14 @@ async function run(
   else if (withBody) info.bytesReceived = Number(ex.req.headers['content-length'] ?? 0);
   const global = new Abort();
   let globalTimedOut = false;
-  const timer = a.timeoutMs > 0 ? setTimeout(() => { globalTimedOut = true; global.abort(); }, a.timeoutMs) : undefined;
+  // Handed over to the response once its headers are in: the timeout covers the body too, as Envoy's does.
+  let handedOff = false;
+  const timer = a.timeoutMs > 0 ? setTimeout(() => {
+    globalTimedOut = true;
+    ex.routeTimedOut = true;
+    if (handedOff) cluster.stats.upstream_rq_timeout++;
+    global.abort();
+  }, a.timeoutMs) : undefined;
   ex.abortUpstream = () => global.abort();
   const max = retry ? retry.numRetries : 0;
   try {
@@ -132,11 +139,14 @@ async function run(
         cluster.stats.upstream_rq_retry_overflow++;
       }
       if (canRetry && max > 0) info.addFlag('URX');
-      clearTimeout(timer);
+      if (outcome.kind === 'response' && timer !== undefined) {
+        handedOff = true;
+        ex.routeTimer = timer;
+      } else clearTimeout(timer);
       return respond(ex, outcome, router, responseOps);
     }
   } finally {
-    clearTimeout(timer);
+    if (!handedOff) clearTimeout(timer);
   }
 }
 
@@ -265,7 +275,7 @@ class Relay implements BodySink {
 
   error(): void {
     const ex = this.#ex;
-    if (!ex.downstreamGone) ex.info.addFlag('UR');
+    if (!ex.downstreamGone) ex.info.addFlag(ex.routeTimedOut ? 'UT' : 'UR');
     (this.#res as unknown as { destroy(): void }).destroy();
     this.#router.finish(ex);
   }

@@ -55,7 +55,7 @@ export class Router {
     info.requestedServerName = conn.serverName;
     if (conn.peerUriSan) info.downstreamPeerUriSan = conn.peerUriSan;
     if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
-    const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false, abortUpstream: undefined, hash: undefined };
+    const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false, abortUpstream: undefined, hash: undefined, routeTimer: undefined, routeTimedOut: false };
     res.on('close', () => this.#onClose(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
 
     const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);
@@ -184,6 +184,7 @@ export class Router {
   finish(ex: Exchange): void {
     if (ex.finished) return;
     ex.finished = true;
+    if (ex.routeTimer) clearTimeout(ex.routeTimer);
     const info = ex.info;
     info.finish();
     if (ex.cluster) {

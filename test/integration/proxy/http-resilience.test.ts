@@ -44,6 +44,14 @@ describe('proxy: HTTP resilience', () => {
     });
     const slow = await startBackend((req, res) => {
       req.resume();
+      if (req.url?.startsWith('/trickle')) {
+        // Headers and a first piece now, the rest after the route timeout.
+        res.writeHead(200, { 'content-length': '10' });
+        res.write('first');
+        const t = setTimeout(() => res.end('-rest'), 2000);
+        res.on('close', () => clearTimeout(t));
+        return;
+      }
       const t = setTimeout(() => res.writeHead(200).end('slow'), 2000);
       res.on('close', () => clearTimeout(t));
     });
@@ -81,6 +89,7 @@ describe('proxy: HTTP resilience', () => {
         prefixRoute('/always', 'flaky', { retryPolicy: retry }),
         prefixRoute('/noretry', 'flaky'),
         prefixRoute('/timeout', 'slow', { timeout: ms(300) }),
+        prefixRoute('/trickle', 'slow', { timeout: ms(300) }),
         prefixRoute('/pertry', 'slow', { timeout: ms(2500), retryPolicy: { retryOn: '5xx', numRetries: 1, perTryTimeout: ms(200) } }),
         prefixRoute('/dead', 'dead', { retryPolicy: { retryOn: 'connect-failure', numRetries: 1 } }),
         prefixRoute('/hold', 'hold'),
@@ -130,6 +139,16 @@ describe('proxy: HTTP resilience', () => {
     assert.equal(r.status, 504);
     assert.equal(r.text, 'upstream request timeout');
     assert.ok(Date.now() - started < 1500, 'timed out near the 300 ms route timeout');
+  });
+
+  test('the route timeout spans the body: a response still streaming is reset and recorded as UT', async () => {
+    const started = Date.now();
+    const r = await request(`http://127.0.0.1:${port}/trickle`, { dispatcher: agent });
+    assert.equal(r.statusCode, 200);
+    const body = await r.body.text().then((t) => `complete: ${t}`, (e: Error) => `failed: ${e.message}`);
+    assert.match(body, /^failed/, 'the client sees an incomplete response, not a complete one');
+    assert.ok(Date.now() - started < 1500, 'cut near the 300 ms route timeout');
+    await eventually(async () => /istio_requests_total\{[^}]*response_code="200",response_flags="UT"[^}]*\} 1/.test((await proxy.admin('/stats/prometheus')).body), 3000, 'UT recorded with the 200');
   });
 
   test('a client that goes away mid-request is recorded as downstream disconnect (DC)', async () => {
