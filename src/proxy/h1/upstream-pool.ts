@@ -66,6 +66,7 @@ export class LeanPool implements ConnOwner {
     if (o.tls) {
       const t = o.tls();
       // No secrets yet (or of the wrong kind): fail like a refused connection, never fall back to plaintext.
+      // Every dispatch that finds no connection comes here, so each waiting request gets its own answer.
       if (t instanceof Error) return void queueMicrotask(() => this.#nextLive()?.fail(t));
       tlsOpts = t;
     }

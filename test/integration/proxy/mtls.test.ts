@@ -122,7 +122,7 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     serverAds.setAll(TypeUrl.Secret, [['default', certSecret('default', serverPem)], ['ROOTCA', caSecret('ROOTCA', pki.ca.cert)]]);
 
     clientAds.setAll(TypeUrl.Listener, [['out', httpListener('out', 'out-routes', 0, '%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER%')]]);
-    clientAds.setAll(TypeUrl.RouteConfiguration, [['out-routes', routeConfig('out-routes', [{ name: 'server', domains: ['*'], routes: [prefixRoute('/test.Echo/', 'server-h2'), prefixRoute('/', 'server')] }])]]);
+    clientAds.setAll(TypeUrl.RouteConfiguration, [['out-routes', routeConfig('out-routes', [{ name: 'server', domains: ['*'], routes: [prefixRoute('/test.Echo/', 'server-h2'), prefixRoute('/nosecret', 'nosecret'), prefixRoute('/', 'server')] }])]]);
     clientAds.setAll(TypeUrl.Cluster, [
       ['server', withUpstreamMtls(edsCluster('server'), { sans: [SERVER_ID], sni: 'outbound_.80_._.server.default.svc.cluster.local' })],
       ['server-h2', withUpstreamMtls(h2Cluster('server-h2'), { sans: [SERVER_ID] })],
@@ -248,6 +248,27 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
       clientAds.push();
     }
     await eventually(async () => (await get('/back')).status === 200, 5000, '200 again');
+  });
+
+  it('answers 503 UF, never plaintext and never a hang, while a cluster waits for its certificate', async () => {
+    // The endpoint counts connections: none may arrive, in TLS or in plaintext.
+    let connections = 0;
+    const sink = createTcpServer((c) => { connections++; c.destroy(); });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    clientAds.set(TypeUrl.Cluster, 'nosecret', withUpstreamMtls(edsCluster('nosecret', { maxConnections: 1 }), { certSecret: 'never-sent' }));
+    clientAds.set(TypeUrl.ClusterLoadAssignment, 'nosecret', endpoints('nosecret', [(sink.address() as { port: number }).port]));
+    clientAds.push();
+    await clientAds.waitFor((r) => r.typeUrl === TypeUrl.Secret && r.names.includes('never-sent'));
+    await eventually(async () => (await get('/nosecret')).status === 503, 5000, 'the cluster is in place');
+    const burst = new Agent({ connections: 8 });
+    try {
+      const all = await Promise.all(Array.from({ length: 6 }, () => request(`http://127.0.0.1:${outPort}/nosecret`, { dispatcher: burst }).then(async (r) => ({ status: r.statusCode, text: await r.body.text() }))));
+      for (const r of all) assert.deepEqual(r, { status: 503, text: 'upstream connect error or disconnect/reset before headers. reset reason: connection failure' });
+    } finally {
+      await burst.close();
+      sink.close();
+    }
+    assert.equal(connections, 0);
   });
 
   it('rotates the server certificate over SDS: new connections get it, established ones keep working', async () => {

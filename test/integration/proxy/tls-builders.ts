@@ -19,9 +19,9 @@ export function caSecret(name: string, caPem: string): Any {
   return anyPack(SecretSchema, create(SecretSchema, { name, type: { case: 'validationContext', value: { trustedCa: inline(caPem) } } }));
 }
 
-function common(sans: string[], alpn: string[]) {
+function common(sans: string[], alpn: string[], certName = 'default') {
   return {
-    tlsCertificateSdsSecretConfigs: [{ name: 'default', sdsConfig: ads }],
+    tlsCertificateSdsSecretConfigs: [{ name: certName, sdsConfig: ads }],
     validationContextType: {
       case: 'combinedValidationContext' as const,
       value: {
@@ -43,9 +43,9 @@ export function withDownstreamMtls(listener: Any, o: { sans?: string[]; alpn?: s
 }
 
 /** The cluster originates Istio mTLS: "default" as client certificate, "ROOTCA" and the SANs to verify the server. */
-export function withUpstreamMtls(cluster: Any, o: { sans?: string[]; sni?: string; alpn?: string[] } = {}): Any {
+export function withUpstreamMtls(cluster: Any, o: { sans?: string[]; sni?: string; alpn?: string[]; certSecret?: string } = {}): Any {
   const c = fromAny(cluster, ClusterSchema);
-  const ctx = create(UpstreamTlsContextSchema, { commonTlsContext: common(o.sans ?? [], o.alpn ?? ['istio-peer-exchange', 'istio']), sni: o.sni ?? '' });
+  const ctx = create(UpstreamTlsContextSchema, { commonTlsContext: common(o.sans ?? [], o.alpn ?? ['istio-peer-exchange', 'istio'], o.certSecret), sni: o.sni ?? '' });
   c.transportSocket = create(TransportSocketSchema, { name: 'envoy.transport_sockets.tls', configType: { case: 'typedConfig', value: anyPack(UpstreamTlsContextSchema, ctx) } });
   return anyPack(ClusterSchema, c);
 }
