@@ -177,6 +177,7 @@ describe('ALPN and upstream errors', () => {
     assert.equal(selectAlpn(['h2', 'http/1.1'], ['istio-peer-exchange', 'istio']), 'istio');
     assert.equal(selectAlpn([], ['istio-peer-exchange', 'istio-http/1.1']), 'istio-http/1.1');
     assert.equal(selectAlpn(['h2'], ['istio-peer-exchange']), undefined);
+    assert.equal(selectAlpn([], ['h2', 'http/1.1']), 'http/1.1', 'a TCP chain without ALPN must not promote a browser to h2');
   });
 
   it('counts TLS handshake failures as connection failures (UF), like Envoy', () => {
