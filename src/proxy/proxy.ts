@@ -82,7 +82,8 @@ export class Proxy {
     });
   }
 
-  #apply(typeUrl: string, resources: ReadonlyMap<string, AppliedResource>): void {
+  /** Puts one type's resources in service; for listeners, resolves with the bind failures (a NACK, as in Envoy). */
+  #apply(typeUrl: string, resources: ReadonlyMap<string, AppliedResource>): void | Promise<string | undefined> {
     const values = [...resources.values()].map((r) => r.value);
     switch (typeUrl) {
       case TypeUrl.Cluster: this.clusters.applyClusters(values as ClusterPlan[]); break;
@@ -97,8 +98,10 @@ export class Proxy {
       case TypeUrl.Listener: {
         const plans = values as ListenerPlan[];
         this.#ldsPending++;
-        this.#ldsChain = this.#ldsChain.then(() => this.listeners.apply(plans)).finally(() => void this.#ldsPending--);
-        break;
+        const applied = this.#ldsChain.then(() => this.listeners.apply(plans)).finally(() => void this.#ldsPending--);
+        this.#ldsChain = applied.then(() => undefined, () => undefined);
+        log.debug('config applied', { type: typeUrl, count: resources.size });
+        return applied.then((errors) => (errors.length > 0 ? errors.join('; ') : undefined));
       }
     }
     log.debug('config applied', { type: typeUrl, count: resources.size });

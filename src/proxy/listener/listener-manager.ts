@@ -65,8 +65,11 @@ export class ListenerManager {
     this.#secrets = secrets;
   }
 
-  /** Applies the complete LDS set; resolves when new sockets are bound (or failed to bind). */
-  async apply(plans: readonly ListenerPlan[]): Promise<void> {
+  /**
+   * Applies the complete LDS set; resolves when new sockets are bound, with one message per listener that
+   * could not be (Envoy NACKs such an update and keeps the listeners that did bind).
+   */
+  async apply(plans: readonly ListenerPlan[]): Promise<string[]> {
     const next = new Map(plans.map((p) => [p.name, p]));
     // The hand-off target for an address is the listener that owns it, never a use_original_dst listener itself.
     this.#byAddress = new Map(plans.filter((p) => !p.useOriginalDst).map((p) => [`${p.address}:${p.port}`, p]));
@@ -75,21 +78,25 @@ export class ListenerManager {
       // A listener that failed to bind is retried on the next update.
       if (!p || !p.bindToPort || p.address !== b.plan.address || p.port !== b.plan.port || b.error) this.#retire(name, b);
     }
-    const binds: Promise<void>[] = [];
+    const binds: Promise<string | undefined>[] = [];
+    const errors: string[] = [];
     for (const p of plans) {
       if (!p.bindToPort) continue;
       if (p.useOriginalDst && captureUnavailable !== undefined) {
         log.error('refusing capture listener: the original destination (SO_ORIGINAL_DST) is unavailable', { listener: p.name, reason: captureUnavailable });
+        errors.push(`LDS ${p.name}: use_original_dst needs SO_ORIGINAL_DST, unavailable: ${captureUnavailable}`);
         continue;
       }
       const b = this.#bound.get(p.name);
       if (b) b.plan = p;
       else binds.push(this.#bind(p));
     }
-    await Promise.all(binds);
+    for (const e of await Promise.all(binds)) if (e) errors.push(e);
+    return errors;
   }
 
-  #bind(plan: ListenerPlan): Promise<void> {
+  /** Binds one listener; resolves with why it could not, if it could not. */
+  #bind(plan: ListenerPlan): Promise<string | undefined> {
     const b: Bound = { plan, server: net.createServer({ allowHalfOpen: true }), sockets: new Map(), local: undefined, error: undefined };
     this.#bound.set(plan.name, b);
     b.server.on('connection', (s) => this.#onConnection(b, s));
@@ -101,13 +108,13 @@ export class ListenerManager {
         }
         b.error = err.message;
         log.error('listener bind failed', { listener: plan.name, address: `${plan.address}:${plan.port}`, error: err.message });
-        resolve();
+        resolve(`LDS ${plan.name}: cannot bind '${plan.address}:${plan.port}': ${err.message}`);
       });
       b.server.listen({ host: plan.address, port: plan.port, backlog: 1024 }, () => {
         const a = b.server.address() as net.AddressInfo;
         b.local = { address: normalize(a.address), port: a.port };
         log.info('listener bound', { listener: plan.name, address: `${a.address}:${a.port}` });
-        resolve();
+        resolve(undefined);
       });
     });
   }

@@ -56,6 +56,8 @@ export class XdsClient {
   #channel: GrpcChannel | undefined;
   #stream: AnyStream | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The response being applied; the next one waits for it. */
+  #work: Promise<void> = Promise.resolve();
   #closed = false;
   #connected = false;
   /** Counters shown on the admin API. */
@@ -131,12 +133,10 @@ export class XdsClient {
         this.#backoff.reset();
         log.info('ads stream established', { address: this.#opts.address, protocol: this.#opts.protocol });
       }
-      try {
-        if (this.#opts.protocol === 'delta') this.#onDelta(msg as DeltaDiscoveryResponse);
-        else this.#onSotw(msg as DiscoveryResponse);
-      } catch (err) {
-        log.error('applying xds response failed', { error: String(err) });
-      }
+      // One response at a time, in order: applying may wait (listeners binding) before the ACK or NACK goes out.
+      this.#work = this.#work
+        .then(() => (this.#opts.protocol === 'delta' ? this.#onDelta(stream, msg as DeltaDiscoveryResponse) : this.#onSotw(stream, msg as DiscoveryResponse)))
+        .catch((err: unknown) => log.error('applying xds response failed', { error: String(err) }));
     });
     stream.on('error', (err: Error) => {
       this.counters.streamErrors++;
@@ -202,57 +202,75 @@ export class XdsClient {
     }));
   }
 
-  #onDelta(resp: DeltaDiscoveryResponse): void {
+  async #onDelta(stream: AnyStream, resp: DeltaDiscoveryResponse): Promise<void> {
+    if (this.#stream !== stream) return;
     const st = this.#states.get(resp.typeUrl);
     if (!st) {
       log.warn('response for an unknown type', { typeUrl: resp.typeUrl });
       return;
     }
     const result = decodeAll(st.type, resp.resources.map((r) => ({ any: r.resource, name: r.name, version: r.version })));
-    if (!result.ok) return this.#nack(st, resp.nonce, result.detail);
+    if (!result.ok) return this.#nack(st, resp.nonce, result.detail, true);
     const before = new Map(st.resources);
     for (const r of result.applied) st.resources.set(r.name, r);
     for (const name of resp.removedResources) st.resources.delete(name);
-    this.#accepted(st, resp.systemVersionInfo, resp.nonce, before);
-    this.#ackDelta(st, resp.nonce);
+    const failure = await this.#apply(st, resp.systemVersionInfo, resp.nonce, before);
+    if (this.#stream !== stream) return;
+    if (failure === undefined) this.#ackDelta(st, resp.nonce);
     this.#followDependencies(st);
   }
 
-  #onSotw(resp: DiscoveryResponse): void {
+  async #onSotw(stream: AnyStream, resp: DiscoveryResponse): Promise<void> {
+    if (this.#stream !== stream) return;
     const st = this.#states.get(resp.typeUrl);
     if (!st) return;
     const result = decodeAll(st.type, resp.resources.map((any) => ({ any, name: undefined, version: resp.versionInfo })));
-    if (!result.ok) return this.#nack(st, resp.nonce, result.detail);
+    if (!result.ok) return this.#nack(st, resp.nonce, result.detail, true);
     const before = new Map(st.resources);
     if (st.type.wildcard) st.resources.clear();
     for (const r of result.applied) st.resources.set(r.name, r);
-    st.version = resp.versionInfo;
-    this.#accepted(st, resp.versionInfo, resp.nonce, before);
-    if (this.#stream) this.#request(this.#stream, st);
+    const failure = await this.#apply(st, resp.versionInfo, resp.nonce, before);
+    if (this.#stream !== stream) return;
+    if (failure === undefined) this.#request(stream, st);
     this.#followDependencies(st);
   }
 
-  #nack(st: TypeState, nonce: string, detail: string): void {
+  /**
+   * A NACK. `kept`: nothing was applied (invalid resources), the last good config stays; otherwise the
+   * resources were applied but some could not be put in service (a listener that cannot bind) — Envoy
+   * keeps what worked and rejects the update all the same.
+   */
+  #nack(st: TypeState, nonce: string, detail: string, kept: boolean): void {
     this.counters.nacks++;
     st.rejected++;
     st.nonce = nonce;
     st.lastNack = { detail, nonce, at: new Date() };
-    log.warn('rejecting xds update (NACK); keeping the last good config', { type: st.type.short, detail });
+    if (kept) log.warn('rejecting xds update (NACK); keeping the last good config', { type: st.type.short, detail });
+    else log.warn('rejecting xds update (NACK): applied, but not all of it could be put in service', { type: st.type.short, detail });
     for (const set of this.#watchers.get(st.type.typeUrl)?.values() ?? []) for (const w of set) w.onError(detail);
     if (this.#opts.protocol === 'delta') this.#ackDelta(st, nonce, detail);
     else if (this.#stream) this.#request(this.#stream, st, undefined, { nonce, detail });
   }
 
-  /** Applies before acknowledging: the handler has run when the server sees the ACK. */
-  #accepted(st: TypeState, version: string, nonce: string, before: ReadonlyMap<string, AppliedResource>): void {
+  /**
+   * Applies before acknowledging: the handler has run (and, for listeners, bound) when the server sees
+   * the ACK. Resolves with the NACK detail when the handler reported a failure (already sent).
+   */
+  async #apply(st: TypeState, version: string, nonce: string, before: ReadonlyMap<string, AppliedResource>): Promise<string | undefined> {
+    st.received = true;
+    const pending = this.#opts.onUpdate(st.type.typeUrl, st.resources);
+    this.#notify(st, before);
+    const failure = pending ? await pending : undefined;
+    if (failure !== undefined) {
+      this.#nack(st, nonce, failure, false);
+      return failure;
+    }
     this.counters.acks++;
     st.accepted++;
     st.nonce = nonce;
-    st.received = true;
     st.lastNack = undefined;
     if (version) st.version = version;
-    this.#opts.onUpdate(st.type.typeUrl, st.resources);
-    this.#notify(st, before);
+    return undefined;
   }
 
   /** LDS → RDS/SDS and CDS → EDS/SDS: subscribe to what the accepted resources reference, drop the rest. */

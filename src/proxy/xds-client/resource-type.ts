@@ -39,8 +39,9 @@ export interface AppliedResource<T = unknown> {
   lastUpdated: Date;
 }
 
-/** Receives each accepted update of one type: the complete current set of that type. */
-export type UpdateHandler = (typeUrl: string, resources: ReadonlyMap<string, AppliedResource>) => void;
+/** Receives each accepted update of one type: the complete current set of that type. A returned promise
+ * delays the ACK until it settles; a string it resolves with is the NACK's error detail. */
+export type UpdateHandler = (typeUrl: string, resources: ReadonlyMap<string, AppliedResource>) => void | Promise<string | undefined>;
 
 /** grpc-js-xds's watcher: one resource by name, three outcomes. */
 export interface ResourceWatcher<T = unknown> {

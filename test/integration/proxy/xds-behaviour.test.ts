@@ -7,6 +7,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'undici';
+import { createServer } from 'node:net';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { Cluster_DiscoveryType } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { FakeAdsServer } from './fake-ads-server.js';
@@ -91,6 +92,29 @@ for (const protocol of ['delta', 'sotw'] as const) {
       assert.match(nack.errorDetail!, /CDS dns: type: unknown cluster type STRICT_DNS/);
       ads.remove(TypeUrl.Cluster, 'dns');
       assert.equal((await get('/x')).status, 200);
+    });
+
+    test('a listener that cannot bind NACKs the update with the reason; the listeners that bound keep serving', async () => {
+      const taken = createServer();
+      await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+      const busy = (taken.address() as { port: number }).port;
+      const from = ads.requests.length;
+      let afterRemoval = 0;
+      try {
+        ads.set(TypeUrl.Listener, 'busy', httpListener('busy', 'routes', busy));
+        ads.push();
+        const nack = await ads.waitFor((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail !== undefined, 5000, from);
+        assert.match(nack.errorDetail!, new RegExp(`^LDS busy: cannot bind '127\\.0\\.0\\.1:${busy}': .*EADDRINUSE`));
+        assert.equal((await get('/still-here')).status, 200);
+        assert.match((await proxy.admin('/stats')).body, /listener_manager\.lds\.update_rejected: [1-9]/);
+      } finally {
+        afterRemoval = ads.requests.length;
+        ads.remove(TypeUrl.Listener, 'busy');
+        ads.push();
+        taken.close();
+      }
+      // Without the listener the next update is ACKed again.
+      await ads.waitFor((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail === undefined && r.nonce !== '', 5000, afterRemoval);
     });
 
     test('control plane restart: the proxy keeps serving, then reconnects and takes new config', async () => {
