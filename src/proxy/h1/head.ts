@@ -82,23 +82,45 @@ function addHeader(h: HeaderMap, name: string, value: string): void {
   } else h[name] = `${prev as string}${name === 'cookie' ? '; ' : ', '}${value}`;
 }
 
-function parseFields(lines: string[], from: number): HeaderMap {
-  if (lines.length - from > MAX_HEADERS) throw new HeadError('too many headers', 431);
-  const h: HeaderMap = {};
-  for (let i = from; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.length === 0) continue;
-    const c = line.charCodeAt(0);
-    if (c === 32 || c === 9) throw new HeadError('obsolete line folding');
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new HeadError('header line without a name');
-    const name = line.slice(0, colon);
-    if (!isToken(name)) throw new HeadError('invalid header name');
-    const value = line.slice(colon + 1).trim();
-    if (!validValue(value)) throw new HeadError('invalid header value');
-    addHeader(h, name.toLowerCase(), value);
+/** Lower-case names of the common header fields, so the usual spellings cost a lookup, not a new string. */
+const KNOWN = new Map<string, string>();
+for (const n of [
+  'Host', 'User-Agent', 'Accept', 'Accept-Encoding', 'Accept-Language', 'Connection', 'Content-Length', 'Content-Type',
+  'Transfer-Encoding', 'Date', 'Server', 'Cache-Control', 'Cookie', 'Set-Cookie', 'Authorization', 'Keep-Alive',
+  'X-Request-Id', 'X-Forwarded-For', 'X-Forwarded-Proto', 'Traceparent', 'Tracestate', 'X-B3-TraceId', 'X-B3-SpanId',
+  'X-B3-ParentSpanId', 'X-B3-Sampled', 'ETag', 'Last-Modified', 'Expires', 'Vary', 'Location', 'Upgrade', 'TE', 'Expect',
+]) {
+  KNOWN.set(n, n.toLowerCase());
+  KNOWN.set(n.toLowerCase(), n.toLowerCase());
+}
+
+/** Header fields of a head string `h`, from the line starting at `pos` (after the first line's CRLF) to its end. */
+function parseFields(h: string, pos: number): HeaderMap {
+  const out: HeaderMap = {};
+  let count = 0;
+  while (pos < h.length) {
+    let eol = h.indexOf('\r\n', pos);
+    if (eol < 0) eol = h.length;
+    if (eol > pos) {
+      if (++count > MAX_HEADERS) throw new HeadError('too many headers', 431);
+      const c = h.charCodeAt(pos);
+      if (c === 32 || c === 9) throw new HeadError('obsolete line folding');
+      const colon = h.indexOf(':', pos);
+      if (colon <= pos || colon > eol) throw new HeadError('header line without a name');
+      const raw = h.slice(pos, colon);
+      if (!isToken(raw)) throw new HeadError('invalid header name');
+      // Optional whitespace (SP / HTAB) around the value is not part of it (RFC 9110 §5.5).
+      let a = colon + 1;
+      let b = eol;
+      while (a < b && (h.charCodeAt(a) === 32 || h.charCodeAt(a) === 9)) a++;
+      while (b > a && (h.charCodeAt(b - 1) === 32 || h.charCodeAt(b - 1) === 9)) b--;
+      const value = h.slice(a, b);
+      if (!validValue(value)) throw new HeadError('invalid header value');
+      addHeader(out, KNOWN.get(raw) ?? raw.toLowerCase(), value);
+    }
+    pos = eol + 2;
   }
-  return h;
+  return out;
 }
 
 function hasToken(v: string | string[] | undefined, token: string): boolean {
@@ -138,15 +160,17 @@ function versionMinor(v: string): number {
   throw new HeadError('unsupported HTTP version', v.startsWith('HTTP/') ? 505 : 400);
 }
 
-function lines(buf: Buffer, start: number, end: number): string[] {
-  // end includes the final CRLF CRLF; latin1 keeps every byte as one char.
-  return buf.toString('latin1', start, end - 4).split('\r\n');
+/** The head as one string (latin1: one char per byte, end includes the final CRLF CRLF) and where its first line ends. */
+function headString(buf: Buffer, start: number, end: number): { h: string; eol: number } {
+  const h = buf.toString('latin1', start, end - 4);
+  const eol = h.indexOf('\r\n');
+  return { h, eol: eol < 0 ? h.length : eol };
 }
 
 /** Parses a complete request head in buf[start, end) (end from headEnd()). */
 export function parseRequestHead(buf: Buffer, start: number, end: number): RequestHead {
-  const ls = lines(buf, start, end);
-  const rl = ls[0]!;
+  const { h, eol } = headString(buf, start, end);
+  const rl = h.slice(0, eol);
   const s1 = rl.indexOf(' ');
   const s2 = rl.indexOf(' ', s1 + 1);
   if (s1 <= 0 || s2 <= s1 + 1 || rl.indexOf(' ', s2 + 1) >= 0) throw new HeadError('malformed request line');
@@ -158,20 +182,20 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
     if (c <= 32 || c >= 127) throw new HeadError('invalid request target');
   }
   const minor = versionMinor(rl.slice(s2 + 1));
-  const headers = parseFields(ls, 1);
+  const headers = parseFields(h, eol + 2);
   if (minor === 1 && headers.host === undefined) throw new HeadError('missing host');
   return { method, url, versionMinor: minor, headers, framing: framing(headers, true), keepAlive: keepAlive(headers, minor) };
 }
 
 /** Parses a complete response head in buf[start, end). */
 export function parseResponseHead(buf: Buffer, start: number, end: number): ResponseHead {
-  const ls = lines(buf, start, end);
-  const sl = ls[0]!;
+  const { h, eol } = headString(buf, start, end);
+  const sl = h.slice(0, eol);
   const minor = versionMinor(sl.slice(0, 8));
   if (sl.charCodeAt(8) !== 32 || (sl.length > 12 && sl.charCodeAt(12) !== 32)) throw new HeadError('malformed status line');
   const code = sl.slice(9, 12);
   if (!/^[1-9]\d\d$/.test(code)) throw new HeadError('invalid status code');
-  const headers = parseFields(ls, 1);
+  const headers = parseFields(h, eol + 2);
   const status = Number(code);
   return { status, versionMinor: minor, headers, framing: framing(headers, false), keepAlive: keepAlive(headers, minor) };
 }

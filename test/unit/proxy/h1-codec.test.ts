@@ -42,6 +42,12 @@ describe('h1 head parsing', () => {
     assert.equal(h.keepAlive, true);
   });
 
+  test('optional whitespace around values is dropped, colons inside values kept, known and odd name spellings lower-cased', () => {
+    const s = 'GET / HTTP/1.1\r\nHOST:x\r\nX-Spaced: \t spaced value \t\r\nX-Url: http://a:1/b\r\nContent-Type:text/plain\r\nX-Empty:\r\n\r\n';
+    const h = parseRequestHead(b(s), 0, s.length).headers;
+    assert.deepEqual(h, { host: 'x', 'x-spaced': 'spaced value', 'x-url': 'http://a:1/b', 'content-type': 'text/plain', 'x-empty': '' });
+  });
+
   test('keep-alive follows the version and the Connection header', () => {
     const p = (s: string) => parseRequestHead(b(s), 0, s.length).keepAlive;
     assert.equal(p('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'), false);
@@ -60,6 +66,8 @@ describe('h1 head parsing', () => {
       ['GET / HTTP/1.1\r\nhost: x\r\n folded\r\n\r\n', 400],
       ['GET / HTTP/1.1\r\nhost: x\r\nbad name: 1\r\n\r\n', 400],
       ['GET / HTTP/1.1\r\nhost: x\r\nnocolon\r\n\r\n', 400],
+      ['GET / HTTP/1.1\r\nhost: x\r\nnocolon\r\ny: z\r\n\r\n', 400],
+      ['GET / HTTP/1.1\r\nhost: x\r\n: empty name\r\n\r\n', 400],
       ['GET / HTTP/1.1\r\nhost: x\r\nx: a\x01b\r\n\r\n', 400],
       ['POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ntransfer-encoding: chunked\r\n\r\n', 400],
       ['POST / HTTP/1.1\r\nhost: x\r\ncontent-length: -1\r\n\r\n', 400],
