@@ -120,6 +120,7 @@ export class Proxy {
       nodeId: this.#opts.nodeId,
       startedAt: new Date(),
       concurrency: 1,
+      secrets: this.secrets,
       quit: () => this.#opts.onQuit?.(),
     });
     log.info('admin listening', { port: this.adminPort });

@@ -1,6 +1,6 @@
 /**
  * The admin API on 127.0.0.1:--admin-port with Envoy's paths and shapes:
- * /ready, /server_info, /config_dump, /clusters, /listeners, /stats,
+ * /ready, /server_info, /certs, /config_dump, /clusters, /listeners, /stats,
  * /stats/prometheus, /logging, /drain_listeners, /quitquitquit.
  */
 import http from 'node:http';
@@ -12,6 +12,8 @@ import type { ListenerManager } from '../listener/listener-manager.js';
 import type { ProxyStats } from '../stats/stats.js';
 import { esc } from '../stats/stats.js';
 import type { XdsClient } from '../xds-client/ads-client.js';
+import type { SecretStore } from '../tls/secret-store.js';
+import { certsJson } from './certs.js';
 
 export interface AdminDeps {
   xds: XdsClient;
@@ -24,6 +26,7 @@ export interface AdminDeps {
   startedAt: Date;
   /** Worker threads actually serving (Envoy's --concurrency). */
   concurrency: number;
+  secrets: SecretStore;
   /** Called by POST /quitquitquit after the reply is sent. */
   quit(): void;
 }
@@ -40,6 +43,7 @@ const text = (body: string, status = 200) => ({ status, type: 'text/plain; chars
 
 const handlers: Record<string, Handler> = {
   '/ready': (_u, d) => (d.live() ? text('LIVE\n') : text('PRE_INITIALIZING\n', 503)),
+  '/certs': (_u, d) => json(certsJson(d.secrets.all())),
   '/server_info': (_u, d) => json({
     version: 'trellis/0.1.0',
     state: d.live() ? 'LIVE' : 'PRE_INITIALIZING',

@@ -39,8 +39,9 @@ export class SecretStore {
     this.#generation++;
   }
 
-  get(name: string): SecretPlan | undefined {
-    return this.#secrets.get(name);
+  /** The secrets in force, by name (admin /certs). */
+  all(): SecretPlan[] {
+    return [...this.#secrets.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The names missing for a plan (a listener or cluster whose secrets have not arrived cannot do TLS yet). */

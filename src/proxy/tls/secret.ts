@@ -12,7 +12,7 @@ import type { Secret } from '../../gen/envoy/extensions/transport_sockets/tls/v3
 import type { TlsCertificate, CertificateValidationContext } from '../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 
 export type SecretPlan =
-  | { kind: 'certificate'; name: string; chain: string; key: string; notAfter: string; serial: string; uriSans: string[] }
+  | { kind: 'certificate'; name: string; chain: string; key: string; uriSans: string[] }
   | { kind: 'validation'; name: string; ca: string };
 
 export type SecretResult = { ok: true; value: SecretPlan } | { ok: false; errors: string[] };
@@ -68,7 +68,7 @@ export function compileCertificate(c: TlsCertificate, name: string, path: string
     errors.push(`${path}.privateKey: not a PEM private key: ${(err as Error).message}`);
     return undefined;
   }
-  return { kind: 'certificate', name, chain, key, notAfter: leaf.validTo, serial: leaf.serialNumber, uriSans: uriSans(leaf.subjectAltName) };
+  return { kind: 'certificate', name, chain, key, uriSans: uriSans(leaf.subjectAltName) };
 }
 
 /** Trusted CA certificates of a validation context. */

@@ -10,6 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { connect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
@@ -178,6 +179,19 @@ describe('proxy: Istio mTLS between two sidecars (SDS)', () => {
     assert.equal(Buffer.from(def.certificateChain.inlineBytes, 'base64').toString(), serverPem.cert);
     assert.ok(!body.includes(Buffer.from(serverPem.key).toString('base64').slice(0, 60)), 'no trace of the private key');
     assert.doesNotMatch(body, /PRIVATE KEY/);
+  });
+
+  it('lists the certificates in use on /certs: serial, SPIFFE SAN, expiry; no key', async () => {
+    const body = (await server.admin('/certs')).body;
+    const certs = JSON.parse(body) as { certificates: Array<{ ca_cert: Array<{ serial_number: string }>; cert_chain: Array<{ serial_number: string; subject_alt_names: Array<{ uri?: string }>; days_until_expiration: string; expiration_time: string }> }> };
+    const serial = (pem: string) => new X509Certificate(pem).serialNumber.toLowerCase();
+    const chain = certs.certificates.find((c) => c.cert_chain.length > 0)!.cert_chain[0]!;
+    assert.equal(chain.serial_number, serial(serverPem.cert));
+    assert.deepEqual(chain.subject_alt_names, [{ uri: SERVER_ID }]);
+    assert.equal(chain.days_until_expiration, '0', 'a one-day certificate expires within the day');
+    assert.equal(new Date(chain.expiration_time).getTime(), new Date(new X509Certificate(serverPem.cert).validTo).getTime());
+    assert.equal(certs.certificates.find((c) => c.ca_cert.length > 0)!.ca_cert[0]!.serial_number, serial(pki.ca.cert));
+    assert.doesNotMatch(body, /PRIVATE KEY|BEGIN/);
   });
 
   it('carries gRPC over HTTP/2 in mTLS between the sidecars, statuses and trailers included', async () => {

@@ -106,7 +106,7 @@ describe('TLS transport sockets', () => {
     assert.equal((missing as Error & { code: string }).code, 'TRELLIS_TLS_SECRET_MISSING');
     assert.equal(classifyError(missing), 'connect-failure');
     const secrets = (l: typeof leaf) => [
-      { kind: 'certificate' as const, name: 'default', chain: l.cert, key: l.key, notAfter: '', serial: '', uriSans: [] },
+      { kind: 'certificate' as const, name: 'default', chain: l.cert, key: l.key, uriSans: [] },
       { kind: 'validation' as const, name: 'ROOTCA', ca: pki.ca.cert },
     ];
     store.update(secrets(leaf));
