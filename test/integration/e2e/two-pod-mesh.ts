@@ -114,9 +114,10 @@ export interface CurlReply {
   body: string;
 }
 
-/** A plain `curl -s URL` run in the pod as `uid`: the unmodified client. */
-export async function curlFrom(pod: Pod, url: string, uid = DEFAULT_APP_UID): Promise<CurlReply> {
-  const r = await runInPod(pod, 'curl', ['-sS', '-D', '-', '--max-time', '5', url], { uid, timeoutMs: 8000 });
+/** A plain `curl -s URL` run in the pod as `uid`: the unmodified client (with request headers, if given). */
+export async function curlFrom(pod: Pod, url: string, uid = DEFAULT_APP_UID, send: Record<string, string> = {}): Promise<CurlReply> {
+  const h = Object.entries(send).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const r = await runInPod(pod, 'curl', ['-sS', '-D', '-', '--max-time', '5', ...h, url], { uid, timeoutMs: 8000 });
   if (r.code !== 0) throw new Error(`curl ${url} as uid ${uid} in ${pod.name}: exit ${r.code}: ${r.stderr.trim()}`);
   const cut = r.stdout.indexOf('\r\n\r\n');
   const [statusLine = '', ...lines] = r.stdout.slice(0, cut).split('\r\n');
