@@ -36,11 +36,20 @@ export class StreamInfo {
     if (!this.flags.includes(f)) this.flags.push(f);
   }
 
+  /** Envoy's %RESPONSE_FLAGS%: comma-separated in Envoy's fixed order (its ResponseFlag enum), not in the order they happened. */
   flagString(): string {
-    return this.flags.length === 0 ? '-' : this.flags.join(',');
+    const f = this.flags;
+    if (f.length === 0) return '-';
+    if (f.length > 1) f.sort((a, b) => flagRank(a) - flagRank(b));
+    return f.join(',');
   }
 
   finish(): void {
     this.durationMs = Number((process.hrtime.bigint() - this.startNs) / 1_000_000n);
   }
 }
+
+/** The order of Envoy's ResponseFlag enum, which is the order it prints flags in. */
+const FLAG_ORDER = ['LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'RLSE', 'DC', 'URX', 'SI', 'IH', 'DPE', 'UMSDR', 'RFCF', 'NFCF', 'DT', 'UPE', 'NC', 'OM', 'DF', 'DO'];
+const RANK = new Map(FLAG_ORDER.map((f, i) => [f, i]));
+const flagRank = (f: string): number => RANK.get(f) ?? FLAG_ORDER.length;

@@ -13,6 +13,8 @@ export interface PodSpec {
   name: string;
   ip: string;
   app: string;
+  /** The `version` label (DestinationRule subsets select on it); v1 by default. */
+  version?: string;
 }
 
 function pod(p: PodSpec): string {
@@ -23,7 +25,7 @@ metadata:
   namespace: ${NAMESPACE}
   labels:
     app: ${p.app}
-    version: v1
+    version: ${p.version ?? 'v1'}
 spec:
   serviceAccountName: ${p.app}
   containers:
@@ -38,8 +40,8 @@ status:
 `;
 }
 
-/** Files (name → YAML) for the control plane's --config-dir. */
-export function meshConfig(server: PodSpec, client: PodSpec): Record<string, string> {
+/** Files (name → YAML) for the control plane's --config-dir; `more` are further pods (a second server version). */
+export function meshConfig(server: PodSpec, client: PodSpec, more: PodSpec[] = []): Record<string, string> {
   const service = `apiVersion: v1
 kind: Service
 metadata:
@@ -76,5 +78,5 @@ spec:
             port:
               number: ${SERVICE.port}
 `;
-  return { 'web.yaml': service, 'pods.yaml': `${pod(server)}---\n${pod(client)}`, 'routing.yaml': routing };
+  return { 'web.yaml': service, 'pods.yaml': [server, client, ...more].map(pod).join('---\n'), 'routing.yaml': routing };
 }

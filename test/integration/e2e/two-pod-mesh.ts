@@ -1,6 +1,6 @@
 /**
  * Set-up of the end-to-end mesh test: a NetnsCluster with pods "client" and
- * "server", the real `trellis controlplane` in the node namespace (bound to
+ * "server" (and "server2", version v2, when asked), the real `trellis controlplane` in the node namespace (bound to
  * the bridge address, the only address pods can reach), a config dir written
  * for those pods, each pod meshed by MeshPod (iptables init → proxy as 1337),
  * and the server app as uid 1000. Everything is recorded on the returned
@@ -45,16 +45,20 @@ export interface TwoPodMesh {
   client?: MeshPod;
   server?: MeshPod;
   serverApp?: ChildProcess;
+  /** With `secondServer`: pod "server2", labelled version v2, behind the same Service. */
+  server2?: MeshPod;
 }
 
-export async function startTwoPodMesh(mesh: TwoPodMesh): Promise<void> {
+export async function startTwoPodMesh(mesh: TwoPodMesh, o: { secondServer?: boolean } = {}): Promise<void> {
   const cluster = (mesh.cluster = await NetnsCluster.create());
   const serverPod = await cluster.addPod('server');
   const clientPod = await cluster.addPod('client');
+  const server2Pod = o.secondServer ? await cluster.addPod('server2') : undefined;
   // kube-proxy's part: only traffic the sidecars do not capture (the proxy uid's) needs it.
   await cluster.addService({ clusterIp: SERVICE.clusterIp, port: SERVICE.port, target: { ip: serverPod.ip, port: SERVICE.targetPort } });
   mesh.dir = await mkdtemp(join(tmpdir(), 'trellis-e2e-'));
-  const files = meshConfig({ name: 'server', ip: serverPod.ip, app: 'web' }, { name: 'client', ip: clientPod.ip, app: 'client' });
+  const more = server2Pod ? [{ name: 'server2', ip: server2Pod.ip, app: 'web', version: 'v2' }] : [];
+  const files = meshConfig({ name: 'server', ip: serverPod.ip, app: 'web' }, { name: 'client', ip: clientPod.ip, app: 'client' }, more);
   for (const [name, text] of Object.entries(files)) await writeFile(join(mesh.dir, name), text);
   await startControlPlane(mesh, cluster, mesh.dir);
   const common = { trellis: TRELLIS, xdsAddress: mesh.xds as string, drainSeconds: 0 };
@@ -68,6 +72,10 @@ export async function startTwoPodMesh(mesh: TwoPodMesh): Promise<void> {
   if (client.status === 'rejected') throw client.reason;
   mesh.serverApp = mesh.server!.startApp(process.execPath, [ECHO_SERVER, 'server', String(SERVICE.targetPort)]);
   await waitForOutput(mesh.serverApp, 'ready', 10_000, 'echo server');
+  if (server2Pod) {
+    mesh.server2 = await MeshPod.start({ ...common, pod: server2Pod, labels: { app: 'web', version: 'v2' } });
+    await waitForOutput(mesh.server2.startApp(process.execPath, [ECHO_SERVER, 'server2', String(SERVICE.targetPort)]), 'ready', 10_000, 'echo server2');
+  }
 }
 
 async function startControlPlane(mesh: TwoPodMesh, cluster: NetnsCluster, dir: string): Promise<void> {
@@ -95,7 +103,7 @@ function waitForOutput(child: ChildProcess, text: string, timeoutMs: number, wha
 
 /** Undoes whatever startTwoPodMesh got done: processes, namespaces, the temp dir. */
 export async function stopTwoPodMesh(mesh: TwoPodMesh): Promise<void> {
-  await Promise.all([mesh.client?.stop(), mesh.server?.stop()]);
+  await Promise.all([mesh.client?.stop(), mesh.server?.stop(), mesh.server2?.stop()]);
   const cp = mesh.controlPlane;
   if (cp && cp.exitCode === null && cp.signalCode === null) {
     const exited = new Promise((r) => cp.once('exit', r));

@@ -27,6 +27,18 @@ describe('access log format strings', () => {
     assert.equal(f(info()), 'GET /orig /api?q=1 503 UF,URX curl - - 100%%');
   });
 
+  test("response flags print in Envoy's fixed order, not the order they happened", () => {
+    const s = new StreamInfo();
+    assert.equal(s.flagString(), '-');
+    for (const f of ['URX', 'UF', 'DC']) s.addFlag(f);
+    assert.equal(s.flagString(), 'UF,DC,URX');
+    const t = new StreamInfo();
+    t.addFlag('FI');
+    t.addFlag('DI');
+    t.addFlag('FI');
+    assert.equal(t.flagString(), 'DI,FI');
+  });
+
   test('Istio default format', () => {
     const line = compileFormat(ISTIO_DEFAULT_FORMAT)(info());
     assert.match(line, /^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\] "GET \/orig HTTP\/1\.1" 503 UF,URX - - "-" 10 20 7 3 "-" "curl\/8" "abc" "reviews:9080" "10\.0\.0\.2:9080" outbound\|9080\|\|reviews\.default\.svc\.cluster\.local /);
