@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import type { InboundService } from './inbound.js';
 import type { DestinationRule, Subset } from '../../config/objects.js';
 import {
   ClusterSchema,
@@ -136,11 +137,16 @@ export function blackHoleCluster(): Cluster {
   });
 }
 
-/** Istio's inbound cluster: the app on 127.0.0.1:targetPort, connected to from 127.0.0.6. */
-export function inboundCluster(targetPort: number): Cluster {
+/**
+ * Istio's inbound cluster: the app on 127.0.0.1:targetPort, connected to from 127.0.0.6, with the
+ * services behind the port in its metadata (filter_metadata.istio.services, what Istio's telemetry reads
+ * for destination_service on the server side).
+ */
+export function inboundCluster(targetPort: number, services: readonly InboundService[] = []): Cluster {
   const name = inboundClusterName(targetPort);
   return create(ClusterSchema, {
     name,
+    metadata: services.length > 0 ? { filterMetadata: { istio: { services: services.map((x) => ({ host: x.host, name: x.name, namespace: x.namespace })) } } } : undefined,
     clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC },
     connectTimeout: durationMs(DefaultConnectTimeoutMs),
     loadAssignment: buildLoadAssignment(name, [{ address: '127.0.0.1', port: targetPort, servicePort: targetPort, labels: {}, namespace: '', ready: true }]),

@@ -16,6 +16,14 @@ import { InboundCapturePort, InboundPassthroughCluster, VirtualInbound, inboundC
 export interface InboundPort {
   port: number;
   protocol: Protocol;
+  /** The services reaching the workload on this port (Istio's inbound cluster metadata: telemetry's destination_service). */
+  services: readonly InboundService[];
+}
+
+export interface InboundService {
+  host: string;
+  name: string;
+  namespace: string;
 }
 
 /**
@@ -23,20 +31,25 @@ export interface InboundPort {
  * the first service in hostname order decides the protocol), sorted.
  */
 export function inboundPorts(model: MeshModel, namespace: string, labels: Readonly<Record<string, string>>, workload: Workload | undefined): InboundPort[] {
-  const byPort = new Map<number, Protocol>();
+  const byPort = new Map<number, { protocol: Protocol; services: InboundService[] }>();
   for (const svc of model.servicesForWorkload(namespace, labels)) {
     for (const p of svc.ports) {
       if (p.protocol === 'UDP') continue;
       const target = resolveTargetPort(p, workload);
-      if (target !== undefined && !byPort.has(target)) byPort.set(target, p.protocol);
+      if (target === undefined) continue;
+      let entry = byPort.get(target);
+      if (!entry) byPort.set(target, (entry = { protocol: p.protocol, services: [] }));
+      if (!entry.services.some((x) => x.host === svc.hostname)) entry.services.push({ host: svc.hostname, name: svc.name, namespace: svc.namespace });
     }
   }
-  return [...byPort.entries()].sort((a, b) => a[0] - b[0]).map(([port, protocol]) => ({ port, protocol }));
+  return [...byPort.entries()].sort((a, b) => a[0] - b[0]).map(([port, e]) => ({
+    port, protocol: e.protocol, services: e.services.sort((a, b) => a.host.localeCompare(b.host)),
+  }));
 }
 
 /** A stable key for a set of inbound ports: workloads with equal keys share inbound resources. */
 export function inboundKey(ports: readonly InboundPort[]): string {
-  return ports.map((p) => `${p.port}:${isHttpProtocol(p.protocol) ? 'h' : 't'}`).join(',');
+  return ports.map((p) => `${p.port}:${isHttpProtocol(p.protocol) ? 'h' : 't'}:${p.services.map((x) => x.host).join('+')}`).join(',');
 }
 
 /** Istio's inline inbound route: everything to inbound|PORT||, no timeout (the app decides). */

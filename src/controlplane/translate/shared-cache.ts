@@ -1,4 +1,5 @@
 import type { DestinationRule } from '../../config/objects.js';
+import type { InboundService } from './inbound.js';
 import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import type { LbEndpoint } from '../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
@@ -60,7 +61,7 @@ export class SharedCache {
   readonly #svc = new Map<GeneratorKind, Map<MeshService, Map<DestinationRule | null, ServiceClusterSet>>>();
   readonly #groups = new Map<string, ClusterGroup>();
   readonly #http = new Map<number, XdsResource>();
-  readonly #inCluster = new Map<number, XdsResource>();
+  readonly #inCluster = new Map<string, XdsResource>();
   readonly #vin = new Map<string, XdsResource>();
   readonly #vout = new Map<boolean, XdsResource>();
   readonly #fixed = new Map<string, XdsResource>();
@@ -129,9 +130,9 @@ export class SharedCache {
     });
   }
 
-  inboundCluster(port: number): XdsResource {
-    return memo(this.#inCluster, port, () => {
-      const c = inboundCluster(port);
+  inboundCluster(port: number, services: readonly InboundService[]): XdsResource {
+    return memo(this.#inCluster, `${port}|${services.map((x) => x.host).join('+')}`, () => {
+      const c = inboundCluster(port, services);
       return toResource(ClusterSchema, c.name, c);
     });
   }

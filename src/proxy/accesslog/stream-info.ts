@@ -23,6 +23,8 @@ export class StreamInfo {
   bytesSent = 0;
   upstreamHost = '';
   upstreamCluster = '';
+  /** From the cluster's Istio metadata (inbound clusters): the service the request was for. */
+  destinationService = '';
   upstreamServiceTimeMs: number | undefined;
   routeName = '';
   downstreamLocal = '';

@@ -36,6 +36,8 @@ export interface ClusterPlan {
   panicThresholdPercent: number;
   /** Upstream TLS (UpstreamTlsContext); undefined = plaintext. */
   tls: TlsPlan | undefined;
+  /** Istio's filter_metadata.istio.services hosts: the destination_service of requests on an inbound cluster. */
+  istioServices: string[];
 }
 
 export interface EndpointSpec {
@@ -87,8 +89,16 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       outlier: compileOutlier(c.outlierDetection),
       panicThresholdPercent: c.commonLbConfig?.healthyPanicThreshold?.value ?? 50,
       tls,
+      istioServices: istioServices(c),
     },
   };
+}
+
+/** Hosts in filter_metadata.istio.services (a Struct; anything not shaped like Istio's is ignored). */
+function istioServices(c: Cluster): string[] {
+  const services = (c.metadata?.filterMetadata?.istio as { services?: unknown } | undefined)?.services;
+  if (!Array.isArray(services)) return [];
+  return services.flatMap((x) => (x && typeof x === 'object' && typeof (x as { host?: unknown }).host === 'string' ? [(x as { host: string }).host] : []));
 }
 
 function clusterType(c: Cluster, errors: string[]): ClusterPlan['type'] | undefined {

@@ -98,6 +98,7 @@ export class Router {
       return this.localReply(ex, 503, 'UO', 'overflow');
     }
     ex.cluster = cluster;
+    if (cluster.plan.istioServices.length > 0) ex.info.destinationService = cluster.plan.istioServices[0]!;
     if (a.hashPolicy.length > 0 && cluster.plan.lb === 'ring_hash') ex.hash = requestHash(ex, a.hashPolicy);
     forward(ex, route, a, this, this.#deps.clusters);
   }

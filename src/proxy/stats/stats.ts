@@ -52,7 +52,7 @@ export class ProxyStats {
   /** One finished HTTP request; `inbound` selects reporter="destination". */
   recordHttp(s: StreamInfo, inbound: boolean, grpc: boolean): void {
     // The label string is ~600 characters: build it once per distinct input, not per request.
-    const key = `${inbound ? 'i' : 'o'}${grpc ? 'g' : 'h'}${s.responseCode}|${s.flagString()}|${s.upstreamCluster}|${s.authority}|${s.downstreamPeerUriSan}`;
+    const key = `${inbound ? 'i' : 'o'}${grpc ? 'g' : 'h'}${s.responseCode}|${s.flagString()}|${s.upstreamCluster}|${s.authority}|${s.downstreamPeerUriSan}|${s.destinationService}`;
     let series = this.#byKey.get(key);
     if (!series) {
       if (this.#byKey.size >= 4096) this.#byKey.clear();
@@ -65,7 +65,8 @@ export class ProxyStats {
   }
 
   #series(s: StreamInfo, inbound: boolean, grpc: boolean): HttpSeries {
-    const svc = destinationService(s.upstreamCluster, s.authority);
+    // Inbound clusters name no service; Istio's cluster metadata does (the control plane puts it there).
+    const svc = s.destinationService || destinationService(s.upstreamCluster, s.authority);
     // Only a service hostname (name.ns.svc...) names a service; an IP authority (a call by cluster IP) does not.
     const [svcName, svcNs] = isIP(svc) ? [] : svc.split('.');
     const me = this.#self;

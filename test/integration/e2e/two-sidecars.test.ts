@@ -50,10 +50,10 @@ const OUTBOUND_200 = {
   reporter: 'source', source_workload: 'client', source_app: 'client', source_workload_namespace: 'default',
   destination_service: WEB_FQDN, destination_service_name: 'web', destination_service_namespace: 'default', response_code: '200',
 };
-/** The server's sidecar reports it as the destination workload "server"; a cluster IP names no service. */
+/** The server's sidecar reports it as the destination workload "server", for service web (its inbound cluster's Istio metadata). */
 const INBOUND_200 = {
   reporter: 'destination', destination_workload: 'server', destination_workload_namespace: 'default',
-  destination_service_name: 'unknown', response_code: '200',
+  destination_service: WEB_FQDN, destination_service_name: 'web', destination_service_namespace: 'default', response_code: '200',
 };
 
 describe('two pods, two sidecars, real iptables and control plane', { skip: skipReason(), timeout: 60_000 }, () => {

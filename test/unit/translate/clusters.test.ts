@@ -208,6 +208,12 @@ describe('fixed and inbound clusters', () => {
     const sa = ep.hostIdentifier.case === 'endpoint' ? ep.hostIdentifier.value.address?.address : undefined;
     assert.equal(sa?.case === 'socketAddress' && `${sa.value.address}:${sa.value.portSpecifier.value}`, '127.0.0.1:9080');
     assert.equal(c.upstreamBindConfig?.sourceAddress?.address, '127.0.0.6');
+    assert.equal(c.metadata, undefined);
+  });
+
+  test("inbound clusters carry Istio's service metadata for the server side's telemetry", () => {
+    const c = inboundCluster(9080, [{ host: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default' }]);
+    assert.deepEqual(c.metadata?.filterMetadata.istio, { services: [{ host: 'reviews.default.svc.cluster.local', name: 'reviews', namespace: 'default' }] });
   });
 
   test('PassthroughCluster is ORIGINAL_DST, BlackHoleCluster is STATIC without endpoints', () => {

@@ -63,7 +63,7 @@ test('VIP_PORT: tcp_proxy from the routes translator', () => {
 });
 
 test('virtualInbound: a chain per port matched on destination port, HTTP inline route to inbound|PORT||, TCP proxy, passthrough last', () => {
-  const l = virtualInboundListener([{ port: 9080, protocol: 'HTTP' }, { port: 5432, protocol: 'TCP' }]);
+  const l = virtualInboundListener([{ port: 9080, protocol: 'HTTP', services: [] }, { port: 5432, protocol: 'TCP', services: [] }]);
   assert.equal(l.name, 'virtualInbound');
   assert.equal(address(l), '0.0.0.0:15006');
   assert.deepEqual(l.listenerFilters.map((f) => f.name), ['envoy.filters.listener.original_dst']);
