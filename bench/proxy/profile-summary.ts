@@ -17,6 +17,7 @@ interface CpuProfile {
 /** Which part of the process a sampled function belongs to. */
 function component(fn: string, url: string): string {
   if (url.includes('/src/proxy/')) return 'trellis proxy code';
+  if (url.includes('/dist/bundle/')) return 'trellis (bundled: proxy, xDS, protobuf)';
   if (url.includes('/src/') || url.includes('@bufbuild')) return 'trellis other (xDS, protobuf)';
   if (url.includes('undici')) return url.startsWith('wasm') ? 'undici llhttp (wasm)' : 'undici';
   if (url.startsWith('wasm')) return 'undici llhttp (wasm)';
@@ -27,8 +28,8 @@ function component(fn: string, url: string): string {
   return 'other native';
 }
 
-/** Self time by component, as a markdown table. */
-export function byComponent(file: string): string {
+/** Self time per key (component, function) of a profile as a table sorted by time, in percent of all samples. */
+function selfTimeTable(file: string, keyOf: (f: ProfileNode['callFrame']) => string, header: string, n = Infinity): string {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const acc = new Map<string, number>();
@@ -38,32 +39,25 @@ export function byComponent(file: string): string {
     const dt = p.timeDeltas[i] ?? 0;
     if (!node) continue;
     total += dt;
-    const c = component(node.callFrame.functionName, node.callFrame.url);
-    acc.set(c, (acc.get(c) ?? 0) + dt);
+    const k = keyOf(node.callFrame);
+    acc.set(k, (acc.get(k) ?? 0) + dt);
   }
-  const rows = [...acc].sort((a, b) => b[1] - a[1]);
-  return formatTable(['self %', 'component'], rows.map(([k, v]) => [((100 * v) / total).toFixed(1), k]));
+  const rows = [...acc].sort((a, b) => b[1] - a[1]).slice(0, n);
+  return formatTable(['self %', header], rows.map(([k, v]) => [((100 * v) / total).toFixed(1), k]));
+}
+
+/** Self time by component, as a markdown table. */
+export function byComponent(file: string): string {
+  return selfTimeTable(file, (cf) => component(cf.functionName, cf.url), 'component');
 }
 
 /** The `n` functions with the most self time, as a markdown table (percent of all samples). */
 export function topSelf(file: string, n: number): string {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(p.nodes.map((x) => [x.id, x]));
-  const self = new Map<string, number>();
-  let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const node = byId.get(p.samples[i]!);
-    const dt = p.timeDeltas[i] ?? 0;
-    if (!node) continue;
-    total += dt;
-    const cf = node.callFrame;
+  return selfTimeTable(file, (cf) => {
     const url = cf.url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/');
     const name = (cf.functionName || '(anonymous)').slice(0, 60);
-    const key = `${name} ${url ? `${url}:${cf.lineNumber + 1}` : ''}`.trim();
-    self.set(key, (self.get(key) ?? 0) + dt);
-  }
-  const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, n);
-  return formatTable(['self %', 'function (file:line)'], rows.map(([k, v]) => [((100 * v) / total).toFixed(1), k]));
+    return `${name} ${url ? `${url}:${cf.lineNumber + 1}` : ''}`.trim();
+  }, 'function (file:line)', n);
 }
 
 /**

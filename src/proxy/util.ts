@@ -1,5 +1,5 @@
 /** Small helpers shared by the proxy's stages. */
-import type { Duration } from '@bufbuild/protobuf/wkt';
+import { anyUnpack, type Any, type Duration } from '@bufbuild/protobuf/wkt';
 
 /** A protobuf Duration in milliseconds; undefined when unset. */
 export function durationMs(d: Duration | undefined): number | undefined {
@@ -15,4 +15,16 @@ export function fnv1a(s: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
+}
+
+/** A typed_config unpacked with its schema; a wrong type or bad bytes are an error at `path`.typedConfig. */
+export function unpackTyped<T extends Parameters<typeof anyUnpack>[1]>(any: Any, schema: T, path: string, errors: string[]) {
+  try {
+    const m = anyUnpack(any, schema);
+    if (!m) errors.push(`${path}.typedConfig: cannot decode ${any.typeUrl}`);
+    return m;
+  } catch (err) {
+    errors.push(`${path}.typedConfig: cannot decode ${any.typeUrl}: ${(err as Error).message}`);
+    return undefined;
+  }
 }

@@ -1,5 +1,5 @@
 /** Validates an LDS Listener and compiles its filter chains (HCM or TCP proxy) once, at config time. */
-import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
+import type { Any } from '@bufbuild/protobuf/wkt';
 import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import type { FilterChain } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
@@ -8,7 +8,7 @@ import { TcpProxySchema } from '../../gen/envoy/extensions/filters/network/tcp_p
 import { socketAddress } from '../cluster/cluster-plan.js';
 import { compileHcm, type HcmPlan } from '../http/hcm-plan.js';
 import { compileTcpProxy, type TcpPlan } from '../tcp/tcp-plan.js';
-import { durationMs } from '../util.js';
+import { durationMs, unpackTyped } from '../util.js';
 import { compileMatch, type CompiledMatch } from './chain-match.js';
 import { compileDownstreamTls, type TlsPlan } from '../tls/tls-plan.js';
 
@@ -88,10 +88,10 @@ function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPla
     }
     const any: Any = f.configType.value;
     if (any.typeUrl === HCM_TYPE) {
-      const hcm = unpack(any, HttpConnectionManagerSchema, p, errors);
+      const hcm = unpackTyped(any, HttpConnectionManagerSchema, p, errors);
       if (hcm) network = { kind: 'http', hcm: compileHcm(hcm, `${p}.typedConfig`, errors) };
     } else if (any.typeUrl === TCP_TYPE) {
-      const tp = unpack(any, TcpProxySchema, p, errors);
+      const tp = unpackTyped(any, TcpProxySchema, p, errors);
       if (tp) network = { kind: 'tcp', tcp: compileTcpProxy(tp, `${p}.typedConfig`, errors) };
     } else {
       // Other network filters (RBAC, metadata exchange, ...) are not implemented: refuse rather than run without them.
@@ -100,15 +100,4 @@ function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPla
   });
   const tls = compileDownstreamTls(fc.transportSocket, `${path}.transportSocket`, errors);
   return { name: fc.name, match, network, tls };
-}
-
-function unpack<T extends Parameters<typeof anyUnpack>[1]>(any: Any, schema: T, path: string, errors: string[]) {
-  try {
-    const m = anyUnpack(any, schema);
-    if (!m) errors.push(`${path}.typedConfig: cannot decode ${any.typeUrl}`);
-    return m;
-  } catch (err) {
-    errors.push(`${path}.typedConfig: cannot decode ${any.typeUrl}: ${(err as Error).message}`);
-    return undefined;
-  }
 }

@@ -6,7 +6,8 @@
  * must satisfy. Unknown transport sockets are refused (a NACK): serving
  * plaintext where TLS was configured is never an option.
  */
-import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import type { MessageShape } from '@bufbuild/protobuf';
+import { unpackTyped } from '../util.js';
 import type { TransportSocket } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { createSecureContext, type SecureVersion } from 'node:tls';
 import { TlsParameters_TlsProtocol, type CertificateValidationContext, type TlsParameters } from '../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
@@ -87,8 +88,6 @@ function compileParams(p: TlsParameters | undefined, path: string, errors: strin
 }
 
 const RAW = 'envoy.transport_sockets.raw_buffer';
-const DOWNSTREAM_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-const UPSTREAM_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 const RAW_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 function sdsName(c: SdsSecretConfig, path: string, errors: string[]): string | undefined {
@@ -96,10 +95,10 @@ function sdsName(c: SdsSecretConfig, path: string, errors: string[]): string | u
   return c.name || undefined;
 }
 
-function common(ctx: CommonTlsContext | undefined, path: string, errors: string[], side: 'downstream' | 'upstream'): TlsPlan {
+function common(ctx: CommonTlsContext | undefined, path: string, errors: string[], side: 'downstream' | 'upstream', key: string): TlsPlan {
   const plan: TlsPlan = {
     certSecret: undefined, inlineCert: undefined, caSecret: undefined, inlineCa: undefined,
-    sanMatchers: [], alpn: [...(ctx?.alpnProtocols ?? [])], sni: '', requireClientCert: false, sdsNames: [], key: '',
+    sanMatchers: [], alpn: [...(ctx?.alpnProtocols ?? [])], sni: '', requireClientCert: false, sdsNames: [], key,
     params: compileParams(ctx?.tlsParams, `${path}.tlsParams`, errors),
   };
   if (!ctx) {
@@ -138,57 +137,43 @@ function common(ctx: CommonTlsContext | undefined, path: string, errors: string[
   return plan;
 }
 
-function typedConfig(ts: TransportSocket, path: string, errors: string[]): { typeUrl: string; any: NonNullable<TransportSocket['configType']['value']> } | undefined {
-  if (ts.configType.case !== 'typedConfig') {
-    if (ts.name === RAW) return undefined;
-    errors.push(`${path}.typedConfig: missing`);
+/**
+ * The TLS context in a transport socket, if it is one: undefined for plaintext (none or raw_buffer), an
+ * error for any other transport socket or a context of the other side.
+ */
+function tlsContext<S extends typeof DownstreamTlsContextSchema | typeof UpstreamTlsContextSchema>(
+  ts: TransportSocket | undefined, schema: S, path: string, errors: string[],
+): { ctx: MessageShape<S>; key: string } | undefined {
+  if (!ts) return undefined;
+  const c = ts.configType;
+  if (c.case !== 'typedConfig') {
+    if (ts.name !== RAW) errors.push(`${path}.typedConfig: missing`);
     return undefined;
   }
-  return { typeUrl: ts.configType.value.typeUrl, any: ts.configType.value };
+  if (c.value.typeUrl === RAW_TYPE) return undefined;
+  if (c.value.typeUrl !== `type.googleapis.com/${schema.typeName}`) {
+    errors.push(`${path}: unsupported transport socket ${ts.name} (${c.value.typeUrl})`);
+    return undefined;
+  }
+  const ctx = unpackTyped(c.value, schema, path, errors) as MessageShape<S> | undefined;
+  return ctx ? { ctx, key: Buffer.from(c.value.value).toString('base64') } : undefined;
 }
 
 /** A filter chain's transport socket; undefined for plaintext (none or raw_buffer). */
 export function compileDownstreamTls(ts: TransportSocket | undefined, path: string, errors: string[]): TlsPlan | undefined {
-  if (!ts) return undefined;
-  const tc = typedConfig(ts, path, errors);
-  if (!tc || tc.typeUrl === RAW_TYPE) return undefined;
-  if (tc.typeUrl !== DOWNSTREAM_TYPE) {
-    errors.push(`${path}: unsupported transport socket ${ts.name} (${tc.typeUrl})`);
-    return undefined;
-  }
-  const ctx = unpack(() => anyUnpack(tc.any, DownstreamTlsContextSchema), path, errors);
-  if (!ctx) return undefined;
-  const plan = common(ctx.commonTlsContext, `${path}.typedConfig.commonTlsContext`, errors, 'downstream');
-  plan.requireClientCert = ctx.requireClientCertificate ?? false;
-  plan.key = Buffer.from(tc.any.value).toString('base64');
+  const t = tlsContext(ts, DownstreamTlsContextSchema, path, errors);
+  if (!t) return undefined;
+  const plan = common(t.ctx.commonTlsContext, `${path}.typedConfig.commonTlsContext`, errors, 'downstream', t.key);
+  plan.requireClientCert = t.ctx.requireClientCertificate ?? false;
   if (plan.requireClientCert && !plan.caSecret && !plan.inlineCa) errors.push(`${path}.typedConfig.requireClientCertificate: set without a trusted CA`);
   return plan;
 }
 
 /** A cluster's transport socket; undefined for plaintext. */
 export function compileUpstreamTls(ts: TransportSocket | undefined, path: string, errors: string[]): TlsPlan | undefined {
-  if (!ts) return undefined;
-  const tc = typedConfig(ts, path, errors);
-  if (!tc || tc.typeUrl === RAW_TYPE) return undefined;
-  if (tc.typeUrl !== UPSTREAM_TYPE) {
-    errors.push(`${path}: unsupported transport socket ${ts.name} (${tc.typeUrl})`);
-    return undefined;
-  }
-  const ctx = unpack(() => anyUnpack(tc.any, UpstreamTlsContextSchema), path, errors);
-  if (!ctx) return undefined;
-  const plan = common(ctx.commonTlsContext, `${path}.typedConfig.commonTlsContext`, errors, 'upstream');
-  plan.sni = ctx.sni;
-  plan.key = Buffer.from(tc.any.value).toString('base64');
+  const t = tlsContext(ts, UpstreamTlsContextSchema, path, errors);
+  if (!t) return undefined;
+  const plan = common(t.ctx.commonTlsContext, `${path}.typedConfig.commonTlsContext`, errors, 'upstream', t.key);
+  plan.sni = t.ctx.sni;
   return plan;
-}
-
-function unpack<T>(f: () => T | undefined, path: string, errors: string[]): T | undefined {
-  try {
-    const m = f();
-    if (!m) errors.push(`${path}.typedConfig: cannot decode`);
-    return m;
-  } catch (err) {
-    errors.push(`${path}.typedConfig: cannot decode: ${(err as Error).message}`);
-    return undefined;
-  }
 }

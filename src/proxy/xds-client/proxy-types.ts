@@ -16,7 +16,7 @@ import { SecretSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v
 import { compileSecret, type SecretPlan } from '../tls/secret.js';
 import { compileRouteConfig, type RouteTable } from '../http/route-table.js';
 import { compileCluster, compileEndpoints, type ClusterPlan, type EndpointsPlan } from '../cluster/cluster-plan.js';
-import type { Decoded, ResourceType } from './resource-type.js';
+import type { Decoded, Dependency, ResourceType } from './resource-type.js';
 
 function decodeWith<S extends DescMessage, T>(
   schema: S, any: Any, nameOf: (m: MessageShape<S>) => string,
@@ -33,28 +33,28 @@ function decodeWith<S extends DescMessage, T>(
   return r.ok ? { ok: true, name, value: r.value } : { ok: false, name, errors: r.errors };
 }
 
+/** A dependency on resources of `typeUrl`: the union of the names each value references. */
+function dependency<T>(typeUrl: string, namesOf: (value: T) => Iterable<string | undefined>): Dependency<T> {
+  return {
+    typeUrl,
+    names(values) {
+      const out = new Set<string>();
+      for (const v of values) for (const n of namesOf(v)) if (n) out.add(n);
+      return out;
+    },
+  };
+}
+
+const chainsOf = (p: ListenerPlan): ChainPlan[] => (p.defaultChain ? [...p.chains, p.defaultChain] : p.chains);
+
 export const listenerType: ResourceType<ListenerPlan> = {
   typeUrl: TypeUrl.Listener,
   short: 'LDS',
   wildcard: true,
   decode: (any) => decodeWith(ListenerSchema, any, (m) => m.name, compileListener),
   dependencies: [
-    {
-      typeUrl: TypeUrl.RouteConfiguration,
-      names(plans) {
-        const out = new Set<string>();
-        for (const c of allChains(plans)) if (c.network.kind === 'http' && c.network.hcm.rdsName) out.add(c.network.hcm.rdsName);
-        return out;
-      },
-    },
-    {
-      typeUrl: TypeUrl.Secret,
-      names(plans) {
-        const out = new Set<string>();
-        for (const c of allChains(plans)) for (const n of c.tls?.sdsNames ?? []) out.add(n);
-        return out;
-      },
-    },
+    dependency(TypeUrl.RouteConfiguration, (p) => chainsOf(p).map((c) => (c.network.kind === 'http' ? c.network.hcm.rdsName : undefined))),
+    dependency(TypeUrl.Secret, (p) => chainsOf(p).flatMap((c) => c.tls?.sdsNames ?? [])),
   ],
 };
 
@@ -74,22 +74,8 @@ export const clusterType: ResourceType<ClusterPlan> = {
   wildcard: true,
   decode: (any) => decodeWith(ClusterSchema, any, (m) => m.name, compileCluster),
   dependencies: [
-    {
-      typeUrl: TypeUrl.ClusterLoadAssignment,
-      names(plans) {
-        const out = new Set<string>();
-        for (const p of plans) if (p.edsName) out.add(p.edsName);
-        return out;
-      },
-    },
-    {
-      typeUrl: TypeUrl.Secret,
-      names(plans) {
-        const out = new Set<string>();
-        for (const p of plans) for (const n of p.tls?.sdsNames ?? []) out.add(n);
-        return out;
-      },
-    },
+    dependency(TypeUrl.ClusterLoadAssignment, (p) => [p.edsName]),
+    dependency(TypeUrl.Secret, (p) => p.tls?.sdsNames ?? []),
   ],
 };
 
@@ -107,12 +93,6 @@ export const secretType: ResourceType<SecretPlan> = {
   decode: (any) => decodeWith(SecretSchema, any, (m) => m.name, compileSecret),
 };
 
-function* allChains(plans: Iterable<ListenerPlan>): Iterable<ChainPlan> {
-  for (const p of plans) {
-    yield* p.chains;
-    if (p.defaultChain) yield p.defaultChain;
-  }
-}
 
 /** Subscription order: clusters, endpoints and secrets before listeners and routes (make before break). */
 export const proxyTypes: ResourceType[] = [clusterType, endpointType, secretType, listenerType, routeType] as ResourceType[];

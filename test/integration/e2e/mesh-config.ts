@@ -40,6 +40,29 @@ status:
 `;
 }
 
+/** The VirtualService "web" with the given `http:` entries (YAML indented as list items of `http`). */
+export function virtualService(http: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: ${SERVICE.name}
+  namespace: ${NAMESPACE}
+spec:
+  hosts:
+    - ${SERVICE.name}
+  http:
+${http}`;
+}
+
+/** One entry of a route's destination list: service web, optionally a subset and a weight. */
+export function routeTo(subset?: string, weight?: number): string {
+  return `        - destination:
+            host: ${SERVICE.name}
+${subset === undefined ? '' : `            subset: ${subset}\n`}            port:
+              number: ${SERVICE.port}
+${weight === undefined ? '' : `          weight: ${weight}\n`}`;
+}
+
 /** Files (name → YAML) for the control plane's --config-dir; `more` are further pods (a second server version). */
 export function meshConfig(server: PodSpec, client: PodSpec, more: PodSpec[] = []): Record<string, string> {
   const service = `apiVersion: v1
@@ -56,16 +79,7 @@ spec:
       port: ${SERVICE.port}
       targetPort: ${SERVICE.targetPort}
 `;
-  const routing = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: ${SERVICE.name}
-  namespace: ${NAMESPACE}
-spec:
-  hosts:
-    - ${SERVICE.name}
-  http:
-    - headers:
+  const routing = virtualService(`    - headers:
         request:
           set:
             ${ROUTE_HEADERS.request}: ${ROUTE_HEADERS.value}
@@ -73,10 +87,6 @@ spec:
           set:
             ${ROUTE_HEADERS.response}: ${ROUTE_HEADERS.value}
       route:
-        - destination:
-            host: ${SERVICE.name}
-            port:
-              number: ${SERVICE.port}
-`;
+${routeTo()}`);
   return { 'web.yaml': service, 'pods.yaml': [server, client, ...more].map(pod).join('---\n'), 'routing.yaml': routing };
 }

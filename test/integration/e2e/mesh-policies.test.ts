@@ -13,29 +13,15 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MeshPod } from '../../../src/local/mesh-pod.js';
-import { NAMESPACE, SERVICE } from './mesh-config.js';
+import { NAMESPACE, routeTo, SERVICE, virtualService } from './mesh-config.js';
 import { curlFrom, skipReason, startTwoPodMesh, stopTwoPodMesh, type CurlReply, type TwoPodMesh } from './two-pod-mesh.js';
 
 const BASE = `http://${SERVICE.clusterIp}:${SERVICE.port}`;
 const CLUSTER = `outbound|${SERVICE.port}||${SERVICE.name}.${NAMESPACE}.svc.cluster.local`;
 
-const destination = `      route:
-        - destination:
-            host: ${SERVICE.name}
-            port:
-              number: ${SERVICE.port}
-`;
+const destination = `      route:\n${routeTo()}`;
 
-const POLICIES = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: ${SERVICE.name}
-  namespace: ${NAMESPACE}
-spec:
-  hosts:
-    - ${SERVICE.name}
-  http:
-    - name: fault
+const POLICIES = virtualService(`    - name: fault
       match:
         - headers:
             x-fault:
@@ -61,7 +47,7 @@ ${destination}    - name: retried
 ${destination}    - name: default
       retries:
         attempts: 0
-${destination}`;
+${destination}`);
 
 const subsetsRule = (tls: boolean) => `apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -79,23 +65,7 @@ ${tls ? '  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL\n' : ''}  subsets:
         version: v2
 `;
 
-const subsetRoute = (subset: string, weight?: number) => `        - destination:
-            host: ${SERVICE.name}
-            subset: ${subset}
-            port:
-              number: ${SERVICE.port}
-${weight === undefined ? '' : `          weight: ${weight}\n`}`;
-
-const SPLIT = `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: ${SERVICE.name}
-  namespace: ${NAMESPACE}
-spec:
-  hosts:
-    - ${SERVICE.name}
-  http:
-    - name: canary-by-header
+const SPLIT = virtualService(`    - name: canary-by-header
       match:
         - headers:
             x-version:
@@ -105,9 +75,9 @@ spec:
           set:
             x-route: canary
       route:
-${subsetRoute('v2')}    - name: split
+${routeTo('v2')}    - name: split
       route:
-${subsetRoute('v1', 80)}${subsetRoute('v2', 20)}`;
+${routeTo('v1', 80)}${routeTo('v2', 20)}`);
 
 /** How many requests for `path` the servers' sidecars logged. */
 const seenByServer = (mesh: TwoPodMesh, path: string) =>

@@ -4,30 +4,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { h1Exchange } from '../../../src/proxy/cluster/h1-exchange.js';
-import type { BodySink, UpstreamResponse } from '../../../src/proxy/cluster/upstream-response.js';
 import { Abort } from '../../../src/proxy/http/abort.js';
+import { writeBigBody, writeTrickle } from '../../helpers/test-bodies.js';
+import { collect, destroyMidBody } from '../../helpers/upstream-body.js';
 
 const BIG = 1024 * 1024;
 
 /** Collects a body; `slow` pauses after every chunk and resumes on the next turn. */
-function collect(r: UpstreamResponse, slow = false): Promise<{ bytes: number; ends: number; error: Error | undefined }> {
-  return new Promise((resolve) => {
-    const st = { bytes: 0, ends: 0, error: undefined as Error | undefined };
-    const sink: BodySink = {
-      data(c) {
-        st.bytes += c.length;
-        if (slow) {
-          r.body.pause();
-          setImmediate(() => r.body.resume());
-        }
-      },
-      end() { st.ends++; setTimeout(() => resolve(st), 20); },
-      error(e) { st.error = e; resolve(st); },
-    };
-    r.body.start(sink);
-  });
-}
-
 describe('h1Exchange (undici dispatch without request())', () => {
   let server: http.Server;
   let pool: Pool;
@@ -36,27 +19,14 @@ describe('h1Exchange (undici dispatch without request())', () => {
   before(async () => {
     server = http.createServer((req, res) => {
       if (req.url === '/big') {
-        res.writeHead(200, { 'content-length': BIG });
-        let left = BIG;
-        const push = () => {
-          while (left > 0) {
-            const n = Math.min(16384, left);
-            left -= n;
-            if (!res.write(Buffer.alloc(n, 97))) return res.once('drain', push);
-          }
-          res.end();
-        };
-        push();
+        writeBigBody(res, BIG);
       } else if (req.url === '/cookies') {
         res.setHeader('set-cookie', ['a=1', 'b=2']);
         res.end('ok');
       } else if (req.url === '/hang') {
         // never answers
       } else if (req.url === '/trickle') {
-        res.writeHead(200);
-        res.write('first');
-        const t = setInterval(() => res.write('more'), 10);
-        res.on('close', () => clearInterval(t));
+        writeTrickle(res);
       } else res.end('ok');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -72,15 +42,15 @@ describe('h1Exchange (undici dispatch without request())', () => {
   test('a 1 MiB body reaches a slow sink whole, with one end', async () => {
     const r = await get('/big');
     assert.equal(r.statusCode, 200);
-    const st = await collect(r, true);
-    assert.deepEqual(st, { bytes: BIG, ends: 1, error: undefined });
+    const { bytes, ends, error } = await collect(r, true);
+    assert.deepEqual({ bytes, ends, error }, { bytes: BIG, ends: 1, error: undefined });
   });
 
   test('chunks that arrive before the sink is attached are delivered, then the end', async () => {
     const r = await get('/big');
     await new Promise((res) => setTimeout(res, 100));
-    const st = await collect(r);
-    assert.deepEqual(st, { bytes: BIG, ends: 1, error: undefined });
+    const { bytes, ends, error } = await collect(r);
+    assert.deepEqual({ bytes, ends, error }, { bytes: BIG, ends: 1, error: undefined });
   });
 
   test('repeated response headers become arrays, names lower case', async () => {
@@ -104,15 +74,7 @@ describe('h1Exchange (undici dispatch without request())', () => {
   });
 
   test('destroy() mid-body stops delivery; the pool keeps working', async () => {
-    const r = await get('/trickle');
-    let calls = 0;
-    r.body.start({ data: () => { calls++; }, end: () => { calls += 100; }, error: () => { calls += 1000; } });
-    await new Promise((res) => setTimeout(res, 40));
-    r.body.destroy();
-    const seen = calls;
-    assert.ok(seen >= 1 && seen < 100, `data calls before destroy: ${seen}`);
-    await new Promise((res) => setTimeout(res, 40));
-    assert.equal(calls, seen);
+    await destroyMidBody(await get('/trickle'));
     const again = await get('/');
     assert.equal((await collect(again)).bytes, 2);
   });

@@ -4,30 +4,11 @@ import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { LeanPool } from '../../../src/proxy/h1/upstream-pool.js';
-import type { BodySink, UpstreamResponse } from '../../../src/proxy/cluster/upstream-response.js';
 import { Abort } from '../../../src/proxy/http/abort.js';
+import { writeBigBody, writeTrickle } from '../../helpers/test-bodies.js';
+import { collect, destroyMidBody } from '../../helpers/upstream-body.js';
 
 const BIG = 1024 * 1024;
-
-function collect(r: UpstreamResponse, slow = false): Promise<{ text: string; bytes: number; ends: number; error: Error | undefined }> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    const st = { text: '', bytes: 0, ends: 0, error: undefined as Error | undefined };
-    const sink: BodySink = {
-      data(c) {
-        st.bytes += c.length;
-        if (parts.length < 64) parts.push(Buffer.from(c));
-        if (slow) {
-          r.body.pause();
-          setImmediate(() => r.body.resume());
-        }
-      },
-      end() { st.ends++; setTimeout(() => { st.text = Buffer.concat(parts).toString(); resolve(st); }, 20); },
-      error(e) { st.error = e; resolve(st); },
-    };
-    r.body.start(sink);
-  });
-}
 
 describe('lean upstream pool', () => {
   let server: http.Server;
@@ -44,17 +25,7 @@ describe('lean upstream pool', () => {
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString();
         if (req.url === '/big') {
-          res.writeHead(200, { 'content-length': BIG });
-          let left = BIG;
-          const push = () => {
-            while (left > 0) {
-              const n = Math.min(16384, left);
-              left -= n;
-              if (!res.write(Buffer.alloc(n, 97))) return res.once('drain', push);
-            }
-            res.end();
-          };
-          push();
+          writeBigBody(res, BIG);
         } else if (req.url === '/chunked') {
           res.setHeader('set-cookie', ['a=1', 'b=2']);
           res.write('part1,');
@@ -64,10 +35,7 @@ describe('lean upstream pool', () => {
         } else if (req.url === '/hang') {
           // never answers
         } else if (req.url === '/trickle') {
-          res.writeHead(200);
-          res.write('first');
-          const t = setInterval(() => res.write('more'), 10);
-          res.on('close', () => clearInterval(t));
+          writeTrickle(res);
         } else res.end(`${req.method} ${req.url} te=${req.headers['transfer-encoding'] ?? '-'} cl=${req.headers['content-length'] ?? '-'} ${body}`);
       });
     });
@@ -128,15 +96,7 @@ describe('lean upstream pool', () => {
     const done = new Abort();
     done.abort();
     await assert.rejects(send('/', { signal: done }));
-    const r = await send('/trickle');
-    let calls = 0;
-    r.body.start({ data: () => { calls++; }, end: () => { calls += 100; }, error: () => { calls += 1000; } });
-    await new Promise((res) => setTimeout(res, 40));
-    r.body.destroy();
-    const seen = calls;
-    assert.ok(seen >= 1 && seen < 100, `data calls before destroy: ${seen}`);
-    await new Promise((res) => setTimeout(res, 40));
-    assert.equal(calls, seen);
+    await destroyMidBody(await send('/trickle'));
     assert.equal((await collect(await send('/again'))).text, 'GET /again te=- cl=- ');
   });
 
