@@ -3,7 +3,6 @@ import { TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../cache/resource.js';
 import type { MeshModel } from '../registry/model.js';
 import type { Generator } from './generator.js';
-import type { RouteBuilders as RoutesModule } from './routes/index.js';
 import { identify, scopeKey } from './scope.js';
 import { inboundKey, inboundPorts, type InboundPort } from './inbound.js';
 import { ScopeResources, type RouteBuilders } from './scope-resources.js';
@@ -149,14 +148,6 @@ class GeneratorImpl implements TranslateGenerator {
  * The translation Generator for one immutable model (one push). Scopes,
  * inbound sides and every XdsResource are memoised for its lifetime.
  */
-export function createGenerator(model: MeshModel, routes: RouteBuildersInput): TranslateGenerator {
-  return new GeneratorImpl(model, normalise(routes));
-}
-
-/** Either the short form ({ outbound, grpc, tcp }) or routes/index.ts's routeBuilders value. */
-export type RouteBuildersInput = RouteBuilders | RoutesModule;
-
-function normalise(r: RouteBuildersInput): RouteBuilders {
-  if ('outbound' in r) return r;
-  return { outbound: r.buildOutboundRouteConfig, grpc: r.buildGrpcRouteConfig, tcp: r.buildTcpProxy, tls: r.buildTlsFilterChainMatches };
+export function createGenerator(model: MeshModel, routes: RouteBuilders): TranslateGenerator {
+  return new GeneratorImpl(model, routes);
 }

@@ -9,6 +9,7 @@ import type { MeshModel, MeshService } from '../../registry/model.js';
 import type { ProxyNode } from '../../../xds/proxy-node.js';
 import { buildGrpcRouteConfig, buildOutboundRouteConfig } from './build.js';
 import { buildTcpProxy, buildTlsFilterChainMatches } from './tcp.js';
+import type { RouteBuilders } from '../scope-resources.js';
 
 export { buildOutboundRouteConfig, buildGrpcRouteConfig, serviceRoutes, isHttpPort } from './build.js';
 export { buildTcpProxy, buildTlsFilterChainMatches, type TlsFilterChainMatch } from './tcp.js';
@@ -27,12 +28,5 @@ export type BuildOutboundRouteConfig = (scope: RouteScope, port: number) => Rout
 export type BuildGrpcRouteConfig = (scope: RouteScope, hostname: string, port: number) => RouteConfiguration | undefined;
 export type BuildTcpProxy = (scope: RouteScope, service: MeshService, port: number) => TcpProxy;
 
-/** The route entry points as one value, for the generator (createGenerator(model, routeBuilders)). */
-export interface RouteBuilders {
-  buildOutboundRouteConfig: BuildOutboundRouteConfig;
-  buildGrpcRouteConfig: BuildGrpcRouteConfig;
-  buildTcpProxy: BuildTcpProxy;
-  buildTlsFilterChainMatches: typeof buildTlsFilterChainMatches;
-}
-
-export const routeBuilders: RouteBuilders = { buildOutboundRouteConfig, buildGrpcRouteConfig, buildTcpProxy, buildTlsFilterChainMatches };
+/** The route entry points in the shape the generator takes (createGenerator(model, routeBuilders)). */
+export const routeBuilders: RouteBuilders = { outbound: buildOutboundRouteConfig, grpc: buildGrpcRouteConfig, tcp: buildTcpProxy, tls: buildTlsFilterChainMatches };
