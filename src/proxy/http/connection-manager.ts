@@ -29,7 +29,7 @@ export class ConnectionManager {
   constructor(plan: HcmPlan, router: Router) {
     this.plan = plan;
     this.#router = router;
-    this.#h1 = http.createServer({ keepAliveTimeout: plan.streamIdleTimeoutMs, requestTimeout: 0 }, (req, res) => {
+    this.#h1 = http.createServer({ keepAliveTimeout: plan.streamIdleTimeoutMs, requestTimeout: 0, headersTimeout: plan.requestHeadersTimeoutMs }, (req, res) => {
       const conn = this.#h1Conns.get(req.socket);
       if (conn) this.#handle(req, res, conn);
       else res.destroy();
@@ -39,7 +39,10 @@ export class ConnectionManager {
       socket.destroy();
     });
     this.#lean = env.http1Engine === 'lean'
-      ? new LeanH1Server((req, res, conn) => this.#handle(req as unknown as DownstreamRequest, res as unknown as DownstreamResponse, conn), plan.streamIdleTimeoutMs)
+      ? new LeanH1Server((req, res, conn) => this.#handle(req as unknown as DownstreamRequest, res as unknown as DownstreamResponse, conn), {
+        idleMs: plan.streamIdleTimeoutMs,
+        headersMs: plan.requestHeadersTimeoutMs,
+      })
       : undefined;
     this.#h2 = http2.createServer({}, (req, res) => {
       const conn = this.#h2Conns.get(req.stream.session as http2.Http2Session);
