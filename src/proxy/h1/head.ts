@@ -100,7 +100,12 @@ export function checkPartialHead(buf: Buffer, from: number): number {
 /** Repeated names: set-cookie stays a list, cookie joins with "; ", the rest with ", " (node:http's rules, minus its silent drops). */
 function addHeader(h: HeaderMap, name: string, value: string): void {
   const prev = h[name];
-  if (prev === undefined) h[name] = value;
+  // A plain object inherits "constructor", "toString", "__proto__"...: a peer's header of that
+  // name is new, not a repeat of Object.prototype's member (found by test/fuzz/h1-head.test.ts).
+  if (prev === undefined || (typeof prev !== 'string' && !Array.isArray(prev))) {
+    if (name === '__proto__') Object.defineProperty(h, name, { value, enumerable: true, writable: true, configurable: true });
+    else h[name] = value;
+  }
   else if (name === 'set-cookie') Array.isArray(prev) ? prev.push(value) : (h[name] = [prev, value]);
   else if (name === 'content-length' || name === 'host') {
     if (prev !== value) throw new HeadError(`conflicting ${name}`);

@@ -24,6 +24,7 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy: hostile HTTP/1.
   let port = 0;
   /** Requests that reached the backend, and how each ended. */
   const seen: Array<{ url: string; outcome: 'complete' | 'aborted' }> = [];
+  const headersSeen = new Map<string, Record<string, unknown>>();
 
   const alive = async () => {
     assert.equal(proxy.proc.exitCode, null, `proxy exited: ${proxy.stderr()}`);
@@ -36,6 +37,7 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy: hostile HTTP/1.
   before(async () => {
     backend = await startBackend((req, res) => {
       const chunks: Buffer[] = [];
+      headersSeen.set(req.url ?? '', Object.fromEntries(Object.entries(req.headers)));
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         seen.push({ url: req.url ?? '', outcome: 'complete' });
@@ -85,6 +87,14 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy: hostile HTTP/1.
     assert.equal(statusOf(reply), 408);
     assert.ok(reply.closed);
     await eventually(() => seen.find((s) => s.url === '/echo/stall')?.outcome === 'aborted', 3000, 'upstream request aborted');
+    await alive();
+  });
+
+  test("header names of Object.prototype's members (constructor, __proto__, toString) pass as ordinary headers", async () => {
+    const reply = await sendRaw('127.0.0.1', port, Buffer.from('POST /echo/proto HTTP/1.1\r\nhost: x\r\nconstructor: a\r\n__proto__: b\r\ntoString: c\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+    assert.equal(statusOf(reply), 200, reply.data);
+    assert.equal(headersSeen.get('/echo/proto')?.constructor, 'a');
+    assert.equal(headersSeen.get('/echo/proto')?.tostring, 'c');
     await alive();
   });
 
