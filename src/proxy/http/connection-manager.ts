@@ -49,6 +49,9 @@ export class ConnectionManager {
       if (conn) this.#handle(req, res, conn);
       else res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     });
+    // node:http2 keeps a connection open after it answered a protocol error with GOAWAY (and an idle
+    // one forever): the idle timeout is what ends both (found by test/fuzz/proxy-peers.test.ts).
+    if (plan.streamIdleTimeoutMs > 0) this.#h2.setTimeout(plan.streamIdleTimeoutMs);
     this.#h2.on('session', (s: http2.Http2Session) => {
       if (this.#pending) this.#h2Conns.set(s, this.#pending);
       s.on('error', () => undefined);
