@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { nonNegative, parsePort } from './flags.js';
+import { nonNegative, parsePort, withPortHint } from './flags.js';
 
 interface Flags {
   configDir: string;
@@ -25,15 +25,20 @@ export function registerControlplane(program: Command): void {
         import('../controlplane/control-plane.js'),
         import('../controlplane/sources/directory-source.js'),
       ]);
+      const xdsPort = parsePort('--xds-port', f.xdsPort);
+      const debugPort = parsePort('--debug-port', f.debugPort);
       const cp = new ControlPlane({
         source: new DirectorySource(f.configDir),
         bind: f.bind,
-        xdsPort: parsePort('--xds-port', f.xdsPort),
-        debugPort: parsePort('--debug-port', f.debugPort),
+        xdsPort,
+        debugPort,
         trustDomain: f.trustDomain,
         debounceMs: nonNegative('--debounce-ms', f.debounceMs),
       });
-      const ports = await cp.start();
+      const ports = await cp.start().catch(async (err: unknown) => {
+        await cp.stop().catch(() => undefined);
+        throw withPortHint(err, { '--xds-port': xdsPort, '--debug-port': debugPort });
+      });
       // One machine-readable line on stdout: where to connect (tests and scripts read it).
       process.stdout.write(JSON.stringify({ xds: `${f.bind}:${ports.xdsPort}`, debug: `${f.bind}:${ports.debugPort}` }) + '\n');
       const stop = () => void cp.stop().then(() => process.exit(0));

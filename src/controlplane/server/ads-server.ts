@@ -86,7 +86,7 @@ export class AdsServer {
     const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(new TrellisError('IO', `xDS server cannot listen on ${addr}`, { cause: err })) : resolve(p),
+        err ? reject(new TrellisError('IO', `xDS server cannot listen on ${addr}`, { cause: bindError(err, port) })) : resolve(p),
       );
     });
     this.#server = server;
@@ -175,4 +175,10 @@ export class AdsServer {
       });
     });
   }
+}
+
+/** grpc-js reports a failed bind as one message ("... errors: [listen EADDRINUSE: ...]"): give it back its errno code and port. */
+function bindError(err: Error, port: number): Error {
+  const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(err.message)?.[1];
+  return code ? Object.assign(new Error(`listen ${code}`, { cause: err }), { code, port }) : err;
 }
