@@ -1,9 +1,11 @@
 /**
  * Links node_modules/.bin/trellis to the built bundle, so that `npx trellis`
- * in a checkout runs it at once. Without the link npx does not find the
- * project's own bin, installs the project into its cache as a package and
- * runs `prepare` there — the whole build again, 30–75 s before the first
- * command prints anything (issue 8).
+ * in a checkout runs it at once. package.json has no `bin` on purpose: when
+ * the project's own package.json declares the bin, npm exec "self-executes"
+ * it by installing the project into the npx cache — its dependencies again
+ * and `prepare`, the whole build, 30–100 s before the first command prints
+ * anything (issue 8; libnpmexec, hasPkgBin). The package is private, so the
+ * field served nothing else.
  */
 import { mkdirSync, readlinkSync, symlinkSync, unlinkSync, chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
