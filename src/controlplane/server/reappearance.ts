@@ -53,13 +53,12 @@ export class ReappearanceMemo {
     return {
       removed: (type, dropped) => {
         if (!deletable.has(type)) return;
-        let touched: Map<string, NameState> | undefined;
         for (const name of dropped) {
-          touched ??= names = this.#touch(nodeId, names);
+          names = this.#touch(nodeId, names);
           const key = `${type} ${name}`;
-          const s = touched.get(key);
+          const s = names.get(key);
           if (s) s.removed = true;
-          else touched.set(key, { generation: 0, removed: true });
+          else names.set(key, { generation: 0, removed: true });
         }
       },
       spell: (type, set) => {

@@ -22,16 +22,19 @@ import { toResource, type XdsResource } from '../cache/resource.js';
 /** The filter_metadata key of a respelled Listener. */
 export const reappearedKey = 'trellis';
 
-/** One memo slot per resource object: a reappeared resource is resent on every push of its set. */
-const memo = new WeakMap<XdsResource, { generation: number; resource: XdsResource }>();
+/** By resource object and generation: a reappeared resource is resent on every push of its set, to every proxy of its scope. */
+const memo = new WeakMap<XdsResource, Map<number, XdsResource>>();
 
 /** `r` in spelling `generation` (0 = as generated); r itself when its type has no spare spelling. */
 export function respell(r: XdsResource, generation: number): XdsResource {
   if (generation === 0) return r;
-  const hit = memo.get(r);
-  if (hit?.generation === generation) return hit.resource;
-  const resource = r.typeUrl === TypeUrl.Listener ? listener(r, generation) : r.typeUrl === TypeUrl.Cluster ? cluster(r, generation) : r;
-  memo.set(r, { generation, resource });
+  let spellings = memo.get(r);
+  if (spellings === undefined) memo.set(r, (spellings = new Map()));
+  let resource = spellings.get(generation);
+  if (resource === undefined) {
+    resource = r.typeUrl === TypeUrl.Listener ? listener(r, generation) : r.typeUrl === TypeUrl.Cluster ? cluster(r, generation) : r;
+    spellings.set(generation, resource);
+  }
   return resource;
 }
 
