@@ -37,6 +37,11 @@ describe('a vanished or emptied config directory under a connected proxyless cli
 
   const errorsSince = (t: number) => calls.filter((c) => c.at >= t && c.error);
   const answeredSince = (t: number) => calls.filter((c) => c.at >= t && c.from);
+  /** Serving again: the last 10 calls since `t` were all answered (one answer can precede a last transitional error). */
+  const steady = (t: number) => {
+    const recent = calls.filter((c) => c.at >= t).slice(-10);
+    return recent.length === 10 && recent.every((c) => c.from);
+  };
   const get = async (path: string) => {
     const res = await fetch(`${debug}${path}`);
     return { status: res.status, body: await res.text() };
@@ -125,20 +130,24 @@ describe('a vanished or emptied config directory under a connected proxyless cli
 
   test("a service's files removed and restored unchanged: serving again within seconds", async () => {
     const files = ['greeter.yaml', 'routing.yaml'];
+    const removedAt = Date.now();
     await moveAll(dir, aside, files);
-    await waitFor(() => errorsSince(Date.now() - 100).length > 0, 5000, () => 'the removal never reached the client');
+    await waitFor(() => errorsSince(removedAt).length > 0, 5000, () => 'the removal never reached the client');
     const restoredAt = Date.now();
     await moveAll(aside, dir, files);
-    await waitFor(() => answeredSince(restoredAt).length > 0, 5000, () => `last call: ${JSON.stringify(calls.at(-1))}`);
+    await waitFor(() => steady(restoredAt), 5000, () => `last call: ${JSON.stringify(calls.at(-1))}`);
   });
 
   test('emptied past the hold: served empty (the client fails), and serving again within seconds of the refill', async () => {
+    const removedAt = Date.now();
     await moveAll(dir, aside);
-    await waitFor(() => errorsSince(Date.now() - 100).length > 0, emptyHoldMs + 5000, () => 'the empty config never reached the client');
+    await waitFor(() => errorsSince(removedAt).length > 0, emptyHoldMs + 5000, () => 'the empty config never reached the client');
+    const failedAfter = errorsSince(removedAt)[0]!.at - removedAt;
+    assert.ok(failedAfter >= emptyHoldMs, `the client failed ${failedAfter} ms after the directory emptied, before the hold ran out`);
     assert.ok(cp_.stderr.some((l) => l.includes('serving an empty config')));
     const restoredAt = Date.now();
     await moveAll(aside, dir);
-    await waitFor(() => answeredSince(restoredAt).length > 0, 5000, () => `last call: ${JSON.stringify(calls.at(-1))}`);
+    await waitFor(() => steady(restoredAt), 5000, () => `last call: ${JSON.stringify(calls.at(-1))}`);
   });
 });
 
