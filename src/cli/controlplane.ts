@@ -8,6 +8,7 @@ interface Flags {
   debugPort: string;
   trustDomain: string;
   debounceMs: string;
+  emptyHoldMs: string;
 }
 
 export function registerControlplane(program: Command): void {
@@ -20,6 +21,7 @@ export function registerControlplane(program: Command): void {
     .option('--debug-port <port>', 'debug HTTP port: /debug/syncz, /debug/config_dump, /metrics, /ready (0: any)', '15014')
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
     .option('--debounce-ms <ms>', 'quiet time before a config change is pushed', '100')
+    .option('--empty-hold-ms <ms>', 'how long an emptied config directory must stay empty before the empty config is served', '5000')
     .action(async (f: Flags) => {
       const [{ ControlPlane }, { DirectorySource }] = await Promise.all([
         import('../controlplane/control-plane.js'),
@@ -28,7 +30,7 @@ export function registerControlplane(program: Command): void {
       const xdsPort = parsePort('--xds-port', f.xdsPort);
       const debugPort = parsePort('--debug-port', f.debugPort);
       const cp = new ControlPlane({
-        source: new DirectorySource(f.configDir),
+        source: new DirectorySource(f.configDir, { emptyHoldMs: nonNegative('--empty-hold-ms', f.emptyHoldMs) }),
         bind: f.bind,
         xdsPort,
         debugPort,

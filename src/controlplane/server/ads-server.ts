@@ -14,6 +14,7 @@ import { xdsMetrics, type XdsMetrics } from '../metrics/xds-metrics.js';
 import { nonceFactory, versionMemo, type PushTarget, type StreamContext } from './context.js';
 import { serveDelta } from './delta-stream.js';
 import { serveSotw } from './sotw-stream.js';
+import { ReappearanceMemo } from './reappearance.js';
 import type { ParseNode } from './stream-call.js';
 import { proxyId, proxySyncStatus, type ProxySyncStatus } from './sync-status.js';
 
@@ -63,6 +64,7 @@ export class AdsServer {
   readonly #metrics: XdsMetrics;
   readonly #parseNode: ParseNode;
   readonly #connections = new Set<Connection>();
+  readonly #reappearance = new ReappearanceMemo();
   #generator: Generator;
   #versionOf = versionMemo();
   #server: Server | undefined;
@@ -101,6 +103,7 @@ export class AdsServer {
       log: this.#log,
       metrics: this.#metrics,
       nonce: nonceFactory(),
+      reappearance: (nodeId) => this.#reappearance.forNode(nodeId),
       connected: (c) => {
         this.#connections.add(c);
         this.#metrics.connected.set(this.#connections.size);

@@ -1,8 +1,12 @@
 import type { AnyObject } from '../../config/objects.js';
 
-/** A problem with one YAML document or object: where it is and why it was skipped. */
+/**
+ * A problem with one YAML document or object: where it is and why it was
+ * skipped. CONFIG_SOURCE: the source itself is unavailable (`file` is the
+ * directory, `line` 0) and its last good config is being served.
+ */
 export interface ConfigProblem {
-  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT';
+  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE';
   file: string;
   line: number;
   reason: string;
