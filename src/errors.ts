@@ -11,7 +11,22 @@ export type TrellisErrorCode =
   | 'XDS_UNKNOWN_TYPE'
   | 'TRANSLATE'
   | 'CLI_USAGE'
-  | 'IO';
+  | 'IO'
+  // Identity (src/ca/): bytes that are not DER, a CSR the CA will not sign,
+  // a CA directory it will not use, and the ways a workload token fails.
+  | 'DER_MALFORMED'
+  | 'CSR_INVALID'
+  | 'CA_DIR'
+  | 'CA_TTL'
+  | 'CA_IDENTITY'
+  | 'CA_SIGN'
+  | 'TOKEN_MALFORMED'
+  | 'TOKEN_ALG'
+  | 'TOKEN_SIGNATURE'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_NOT_YET_VALID'
+  | 'TOKEN_AUDIENCE'
+  | 'TOKEN_CLAIMS';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { nonNegative, parsePort, withPortHint } from './flags.js';
+import { openCaFromFlags, type CaFlags } from './ca-options.js';
 
-interface Flags {
+interface Flags extends CaFlags {
   configDir: string;
   bind: string;
   xdsPort: string;
@@ -22,6 +23,11 @@ export function registerControlplane(program: Command): void {
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
     .option('--debounce-ms <ms>', 'quiet time before a config change is pushed', '100')
     .option('--empty-hold-ms <ms>', 'how long an emptied config directory must stay empty before the empty config is served', '5000')
+    .option('--ca-dir <dir>', 'run the CA with this directory (root-cert.pem, ca-key.pem, ...; a new root when empty) and serve the TLS port')
+    .option('--ca-port <port>', 'TLS port: CreateCertificate and ADS over TLS (istiod\'s 15012; 0: any)', '15012')
+    .option('--cert-ttl <duration>', 'default lifetime of workload certificates', '24h')
+    .option('--max-cert-ttl <duration>', 'longest lifetime a workload may request (longer requests are refused)', '2160h')
+    .option('--ca-key-type <ec|rsa>', 'key of a root created on first start: ECDSA P-256 or RSA 2048', 'ec')
     .action(async (f: Flags) => {
       const [{ ControlPlane }, { DirectorySource }] = await Promise.all([
         import('../controlplane/control-plane.js'),
@@ -29,6 +35,7 @@ export function registerControlplane(program: Command): void {
       ]);
       const xdsPort = parsePort('--xds-port', f.xdsPort);
       const debugPort = parsePort('--debug-port', f.debugPort);
+      const ca = await openCaFromFlags(f);
       const cp = new ControlPlane({
         source: new DirectorySource(f.configDir, { emptyHoldMs: nonNegative('--empty-hold-ms', f.emptyHoldMs) }),
         bind: f.bind,
@@ -36,13 +43,15 @@ export function registerControlplane(program: Command): void {
         debugPort,
         trustDomain: f.trustDomain,
         debounceMs: nonNegative('--debounce-ms', f.debounceMs),
+        ...(ca ? { ca } : {}),
       });
       const ports = await cp.start().catch(async (err: unknown) => {
         await cp.stop().catch(() => undefined);
-        throw withPortHint(err, { '--xds-port': xdsPort, '--debug-port': debugPort });
+        throw withPortHint(err, { '--xds-port': xdsPort, '--debug-port': debugPort, ...(ca ? { '--ca-port': ca.port } : {}) });
       });
       // One machine-readable line on stdout: where to connect (tests and scripts read it).
-      process.stdout.write(JSON.stringify({ xds: `${f.bind}:${ports.xdsPort}`, debug: `${f.bind}:${ports.debugPort}` }) + '\n');
+      const caAddress = ports.caPort === undefined ? {} : { ca: `${f.bind}:${ports.caPort}` };
+      process.stdout.write(JSON.stringify({ xds: `${f.bind}:${ports.xdsPort}`, debug: `${f.bind}:${ports.debugPort}`, ...caAddress }) + '\n');
       const stop = () => void cp.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

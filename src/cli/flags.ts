@@ -1,4 +1,5 @@
 import { errorMessage, TrellisError } from '../errors.js';
+import { parseDuration } from '../config/duration.js';
 
 /** A TCP port flag (0 = any free port); a usage error names the flag. */
 export function parsePort(flag: string, v: string): number {
@@ -34,4 +35,11 @@ export function withPortHint(err: unknown, ports: Readonly<Record<string, number
     e = e.cause;
   }
   return err;
+}
+
+/** A Go-style duration flag ("24h", "90s", "1h30m") in whole seconds, > 0; a usage error names the flag. */
+export function durationSeconds(flag: string, v: string): number {
+  const ms = parseDuration(v);
+  if (ms === undefined || ms < 1000) throw new TrellisError('CLI_USAGE', `${flag}: not a duration of at least 1s (e.g. 60s, 24h): ${v}`);
+  return Math.round(ms / 1000);
 }

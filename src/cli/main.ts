@@ -5,6 +5,7 @@ import { registerControlplane } from './controlplane.js';
 import { registerDemo } from './demo.js';
 import { registerIptables } from './iptables.js';
 import { registerProxy } from './proxy.js';
+import { registerToken } from './token.js';
 
 const program = new Command();
 program
@@ -16,6 +17,7 @@ registerControlplane(program);
 registerDemo(program);
 registerIptables(program);
 registerProxy(program);
+registerToken(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);

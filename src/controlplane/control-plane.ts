@@ -10,6 +10,8 @@ import { Metrics } from './metrics/metrics.js';
 import { xdsMetrics, type XdsMetrics } from './metrics/xds-metrics.js';
 import { parseNode } from '../xds/parse-node.js';
 import { Debouncer } from './debounce.js';
+import type { CertificateAuthority } from '../ca/authority.js';
+import type { TokenVerifier } from '../ca/token.js';
 
 export interface ControlPlaneOptions {
   source: ConfigSource;
@@ -21,6 +23,8 @@ export interface ControlPlaneOptions {
   debounceMs: number;
   /** Upper bound on how long a burst of changes may delay a push (istiod's PILOT_DEBOUNCE_MAX). */
   debounceMaxMs?: number;
+  /** The CA and its TLS port (istiod's 15012: CreateCertificate and ADS over TLS). Absent: no CA, no TLS port. */
+  ca?: { authority: CertificateAuthority; tokens: TokenVerifier; port: number };
 }
 
 /**
@@ -37,6 +41,7 @@ export class ControlPlane {
   #state: ConfigState | undefined;
   #pushedRevision = -1;
   #debug: { port: number; close(): Promise<void> } | undefined;
+  #tlsPort: { close(): Promise<void> } | undefined;
 
   constructor(opts: ControlPlaneOptions) {
     this.#opts = opts;
@@ -46,7 +51,7 @@ export class ControlPlane {
   }
 
   /** Loads the first config, applies it, then starts serving. Resolves with the bound ports. */
-  async start(): Promise<{ xdsPort: number; debugPort: number }> {
+  async start(): Promise<{ xdsPort: number; debugPort: number; caPort?: number }> {
     await this.#opts.source.start((state) => {
       this.#state = state;
       this.#xdsMetrics.configProblems.set(state.problems.length);
@@ -65,7 +70,21 @@ export class ControlPlane {
       configProblems: () => this.problems(),
       notReady: () => this.#notReady(),
     });
-    return { xdsPort, debugPort: this.#debug.port };
+    const caPort = await this.#startTlsPort();
+    return { xdsPort, debugPort: this.#debug.port, ...(caPort === undefined ? {} : { caPort }) };
+  }
+
+  async #startTlsPort(): Promise<number | undefined> {
+    const ca = this.#opts.ca;
+    if (!ca) return undefined;
+    // Loaded only with a CA: a control plane without --ca-dir never reads this code.
+    const { TlsPort } = await import('../ca/server/tls-port.js');
+    const port = new TlsPort({
+      ca: ca.authority, tokens: ca.tokens, ads: this.#ads, bind: this.#opts.bind, port: ca.port,
+      domainSuffix: this.#opts.domainSuffix ?? 'cluster.local', metrics: this.metrics,
+    });
+    this.#tlsPort = port;
+    return port.listen();
   }
 
   problems(): readonly ConfigProblem[] {
@@ -105,6 +124,7 @@ export class ControlPlane {
     this.#debouncer.cancel();
     await this.#opts.source.stop();
     await this.#debug?.close();
+    await this.#tlsPort?.close();
     await this.#ads.close();
   }
 }

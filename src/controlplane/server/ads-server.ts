@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { TrellisError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
 import { adsServiceDefinition } from '../../xds/ads-service.js';
@@ -80,11 +80,7 @@ export class AdsServer {
   async listen(host: string, port: number): Promise<number> {
     if (this.#server) throw new TrellisError('XDS_PROTOCOL', 'AdsServer is already listening');
     const server = new Server(serverOptions);
-    const ctx = this.#context();
-    server.addService(adsServiceDefinition, {
-      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => serveSotw(call, ctx, this.#parseNode),
-      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => serveDelta(call, ctx, this.#parseNode),
-    });
+    this.addTo(server);
     const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) =>
@@ -94,6 +90,25 @@ export class AdsServer {
     this.#server = server;
     this.#log.info('xDS server listening', { address: `${host}:${bound}` });
     return bound;
+  }
+
+  /**
+   * Serves ADS on a gRPC server this class does not own (the CA's TLS port,
+   * 15012): the same connections, pushes and debug views as listen()'s.
+   * `admit` sees each stream before its first request and may refuse it by
+   * returning the reason; the stream then ends with UNAUTHENTICATED.
+   */
+  addTo(server: Server, admit?: (call: ServerDuplexStream<unknown, unknown>) => string | undefined): void {
+    const ctx = this.#context();
+    const gate = <C extends ServerDuplexStream<unknown, unknown>>(serve: (call: C) => void) => (call: C) => {
+      const refusal = admit?.(call);
+      if (refusal === undefined) serve(call);
+      else call.emit('error', { code: status.UNAUTHENTICATED, details: refusal });
+    };
+    server.addService(adsServiceDefinition, {
+      StreamAggregatedResources: gate((call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => serveSotw(call, ctx, this.#parseNode)),
+      DeltaAggregatedResources: gate((call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => serveDelta(call, ctx, this.#parseNode)),
+    });
   }
 
   #context(): StreamContext {
@@ -181,7 +196,7 @@ export class AdsServer {
 }
 
 /** grpc-js reports a failed bind as one message ("... errors: [listen EADDRINUSE: ...]"): give it back its errno code and port. */
-function bindError(err: Error, port: number): Error {
+export function bindError(err: Error, port: number): Error {
   const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(err.message)?.[1];
   return code ? Object.assign(new Error(`listen ${code}`, { cause: err }), { code, port }) : err;
 }

@@ -1,0 +1,111 @@
+/**
+ * istio.v1.auth.IstioCertificateService/CreateCertificate:
+ *
+ *   1. authenticate: `authorization: Bearer JWT` in the call's metadata,
+ *      verified by the TokenVerifier → UNAUTHENTICATED when missing or refused;
+ *   2. the CSR: at most MAX_CSR_BYTES, PKCS#10 signed by an accepted key →
+ *      INVALID_ARGUMENT otherwise;
+ *   3. authorise: the CSR's URI SAN must be the SPIFFE id the token proved →
+ *      PERMISSION_DENIED otherwise (istiod instead ignores the CSR's SANs and
+ *      writes the caller's; refusing tells a misconfigured workload why);
+ *   4. sign with the requested TTL (validity_duration; 0 = the default,
+ *      above the maximum → INVALID_ARGUMENT, as istiod);
+ *   5. answer as istiod does: the leaf, the intermediates, then every root of
+ *      the trust bundle, one PEM certificate per element.
+ *
+ * Nothing a caller sends ends the server: every failure is the call's status.
+ */
+import { Metadata, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { create } from '@bufbuild/protobuf';
+import { errorMessage, TrellisError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import {
+  IstioCertificateResponseSchema,
+  type IstioCertificateRequest,
+  type IstioCertificateResponse,
+} from '../../gen/security/v1alpha1/ca_pb.js';
+import type { CertificateAuthority } from '../authority.js';
+import { DEFAULT_TOKEN_AUDIENCE, type TokenVerifier } from '../token.js';
+import type { WorkloadIdentity } from '../spiffe.js';
+import type { CaMetrics } from './ca-metrics.js';
+import { CappedLog } from './log-cap.js';
+
+/** A CSR is a few hundred bytes (EC) to ~1.5 KiB (RSA 4096); 64 KiB leaves room and refuses floods. */
+export const MAX_CSR_BYTES = 64 * 1024;
+
+export interface CreateCertificateDeps {
+  ca: CertificateAuthority;
+  tokens: TokenVerifier;
+  /** The audience tokens must carry (istio-ca, as istiod's default). */
+  audience?: string;
+  log: Logger;
+  metrics: CaMetrics;
+}
+
+type Call = ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>;
+type Reply = sendUnaryData<IstioCertificateResponse>;
+
+export function createCertificateHandler(deps: CreateCertificateDeps): (call: Call, reply: Reply) => void {
+  const refusals = new CappedLog(deps.log);
+  const audience = deps.audience ?? DEFAULT_TOKEN_AUDIENCE;
+  const refuse = (call: Call, reply: Reply, code: status, message: string, id?: WorkloadIdentity) => {
+    refusals.warn('certificate request refused', { peer: call.getPeer(), code: status[code], reason: message, ...(id ? { identity: `${id.namespace}/${id.serviceAccount}` } : {}) });
+    reply({ code, details: message });
+  };
+
+  return (call, reply) => {
+    deps.metrics.csr.inc();
+    const token = bearerToken(call.metadata);
+    if (!token) {
+      deps.metrics.authnError.inc();
+      return refuse(call, reply, status.UNAUTHENTICATED, 'authentication required: send the workload token as "authorization: Bearer TOKEN"');
+    }
+    deps.tokens.verify(token, audience).then(
+      (id) => signFor(call, reply, id),
+      (err: unknown) => {
+        deps.metrics.authnError.inc();
+        refuse(call, reply, status.UNAUTHENTICATED, `token refused: ${errorMessage(err)}`);
+      },
+    );
+  };
+
+  function signFor(call: Call, reply: Reply, id: WorkloadIdentity): void {
+    const req = call.request;
+    if (req.csr.length > MAX_CSR_BYTES) {
+      deps.metrics.csrParsingError.inc();
+      return refuse(call, reply, status.INVALID_ARGUMENT, `CSR of ${req.csr.length} bytes refused: at most ${MAX_CSR_BYTES}`, id);
+    }
+    let chain: string[];
+    try {
+      chain = deps.ca.sign(req.csr, id, Number(req.validityDuration)).certChain;
+    } catch (err) {
+      const [code, counted] = classify(err);
+      counted(deps.metrics, err);
+      return refuse(call, reply, code, errorMessage(err), id);
+    }
+    deps.metrics.success.inc();
+    reply(null, create(IstioCertificateResponseSchema, { certChain: [...chain, ...deps.ca.rootCertificates()] }));
+  }
+}
+
+/** The token of an `authorization: Bearer …` header (the scheme is case-insensitive, RFC 6750). */
+function bearerToken(md: Metadata): string | undefined {
+  const v = md.get('authorization')[0];
+  const m = typeof v === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(v) : null;
+  return m?.[1];
+}
+
+function classify(err: unknown): [status, (m: CaMetrics, e: unknown) => void] {
+  const code = err instanceof TrellisError ? err.code : undefined;
+  switch (code) {
+    case 'CSR_INVALID':
+    case 'DER_MALFORMED':
+      return [status.INVALID_ARGUMENT, (m) => m.csrParsingError.inc()];
+    case 'CA_IDENTITY':
+      return [status.PERMISSION_DENIED, (m) => m.idError.inc()];
+    case 'CA_TTL':
+      return [status.INVALID_ARGUMENT, (m) => m.signError.inc({ error: 'TTL_ERROR' })];
+    default:
+      return [status.INTERNAL, (m) => m.signError.inc({ error: 'CERT_GEN_ERROR' })];
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Workload identities and their SPIFFE ids, spiffe://TRUST_DOMAIN/ns/NS/sa/SA,
+ * as Istio writes them. Names are checked the way Kubernetes checks them
+ * (a namespace is a DNS label, a service account a DNS subdomain) before
+ * they go into an id: a "/" smuggled into a name would make another id.
+ */
+import { TrellisError } from '../errors.js';
+
+export interface WorkloadIdentity {
+  namespace: string;
+  serviceAccount: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Throws TOKEN_CLAIMS unless `id` names a namespace and a service account Kubernetes would accept. */
+export function checkIdentity(id: WorkloadIdentity): WorkloadIdentity {
+  if (typeof id.namespace !== 'string' || !DNS_LABEL.test(id.namespace)) {
+    throw new TrellisError('TOKEN_CLAIMS', `namespace ${JSON.stringify(id.namespace)} is not a DNS label (lower-case letters, digits, '-', at most 63)`);
+  }
+  if (typeof id.serviceAccount !== 'string' || id.serviceAccount.length > 253 || !DNS_SUBDOMAIN.test(id.serviceAccount)) {
+    throw new TrellisError('TOKEN_CLAIMS', `service account ${JSON.stringify(id.serviceAccount)} is not a DNS subdomain (lower-case letters, digits, '-', '.', at most 253)`);
+  }
+  return id;
+}
+
+export function spiffeId(trustDomain: string, id: WorkloadIdentity): string {
+  return `spiffe://${trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}`;
+}
+
+/** The Kubernetes subject of a service account token: system:serviceaccount:NS:SA. */
+export function serviceAccountSubject(id: WorkloadIdentity): string {
+  return `system:serviceaccount:${id.namespace}:${id.serviceAccount}`;
+}

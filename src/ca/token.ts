@@ -1,0 +1,156 @@
+/**
+ * Workload tokens: ES256 JWTs shaped like a Kubernetes projected
+ * service-account token, so the CA's authentication has the same inputs
+ * locally as on a cluster:
+ *
+ *   header  {"alg":"ES256","kid":THUMBPRINT,"typ":"JWT"}
+ *   claims  {"iss":"trellis-controlplane","sub":"system:serviceaccount:NS:SA","aud":["istio-ca"],
+ *            "iat":..,"nbf":..,"exp":..,"kubernetes.io":{"namespace":NS,"serviceaccount":{"name":SA}}}
+ *
+ * Signed with token-key.pem in the CA directory (P-256, 0600, created on
+ * first use); `kid` is the key's RFC 7638 thumbprint. Verification refuses
+ * every other algorithm (none, HS256 — the classic confusion — RS256, ...)
+ * before looking at anything else, checks the signature before believing a
+ * claim, then expiry, audience and subject. The CA only sees TokenVerifier,
+ * so a Kubernetes TokenReview verifier can take this one's place.
+ */
+import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { TrellisError } from '../errors.js';
+import { CaFile } from './ca-dir.js';
+import { readPrivateKeyFile, writeNewFile } from './key-file.js';
+import { generatePrivateKey, privateKeyPem } from './keys.js';
+import { checkIdentity, serviceAccountSubject, type WorkloadIdentity } from './spiffe.js';
+
+export const DEFAULT_TOKEN_AUDIENCE = 'istio-ca';
+export const TOKEN_ISSUER = 'trellis-controlplane';
+/** Kubernetes tokens are a few hundred bytes to a few KiB; anything far larger is not one. */
+export const MAX_TOKEN_BYTES = 16 * 1024;
+/** Clock difference tolerated on nbf (the issuer's clock may run ahead of the verifier's). */
+const NBF_LEEWAY_S = 60;
+
+/** Turns a bearer token into the identity it proves, or rejects with a TOKEN_* TrellisError. */
+export interface TokenVerifier {
+  verify(token: string, audience: string): Promise<WorkloadIdentity>;
+}
+
+export interface CreateTokenOptions extends WorkloadIdentity {
+  ttlSeconds: number;
+  audience?: string;
+}
+
+const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Creates and verifies workload tokens with one P-256 key. */
+export class LocalTokenIssuer implements TokenVerifier {
+  readonly kid: string;
+  readonly #key: KeyObject;
+  readonly #publicKey: KeyObject;
+
+  constructor(privateKey: KeyObject) {
+    if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      throw new TrellisError('CA_DIR', 'the token key must be an ECDSA P-256 key (ES256)');
+    }
+    this.#key = privateKey;
+    this.#publicKey = createPublicKey(privateKey);
+    this.kid = thumbprint(this.#publicKey);
+  }
+
+  /** The issuer of the CA directory `dir`: token-key.pem, created (0600) when missing. */
+  static open(dir: string): LocalTokenIssuer {
+    if (!existsSync(dir)) throw new TrellisError('CA_DIR', `the CA directory ${dir} does not exist (trellis controlplane --ca-dir creates it)`);
+    const path = join(dir, CaFile.tokenKey);
+    if (!existsSync(path)) {
+      try {
+        writeNewFile(path, privateKeyPem(generatePrivateKey('ec')), 0o600);
+      } catch (err) {
+        // Another process (controlplane and `trellis token create` at once) may have won the race: use its key.
+        if (!existsSync(path)) throw err;
+      }
+    }
+    return new LocalTokenIssuer(readPrivateKeyFile(path));
+  }
+
+  createToken(opts: CreateTokenOptions): string {
+    const id = checkIdentity({ namespace: opts.namespace, serviceAccount: opts.serviceAccount });
+    if (!(opts.ttlSeconds > 0)) throw new TrellisError('TOKEN_CLAIMS', `token TTL must be positive, not ${opts.ttlSeconds}`);
+    const now = Math.floor(Date.now() / 1000);
+    const header = { alg: 'ES256', kid: this.kid, typ: 'JWT' };
+    const claims = {
+      iss: TOKEN_ISSUER,
+      sub: serviceAccountSubject(id),
+      aud: [opts.audience ?? DEFAULT_TOKEN_AUDIENCE],
+      iat: now,
+      nbf: now,
+      exp: now + Math.ceil(opts.ttlSeconds),
+      'kubernetes.io': { namespace: id.namespace, serviceaccount: { name: id.serviceAccount } },
+    };
+    const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+    // JWS (RFC 7518 3.4) wants ECDSA as raw r||s, not the DER node produces by default.
+    const sig = sign('sha256', Buffer.from(signingInput), { key: this.#key, dsaEncoding: 'ieee-p1363' });
+    return `${signingInput}.${b64url(sig)}`;
+  }
+
+  /** The identity `jwt` proves for `audience`; throws TOKEN_MALFORMED/ALG/SIGNATURE/EXPIRED/NOT_YET_VALID/AUDIENCE/CLAIMS. */
+  verifyToken(jwt: string, audience: string): WorkloadIdentity {
+    if (typeof jwt !== 'string' || jwt.length > MAX_TOKEN_BYTES) throw new TrellisError('TOKEN_MALFORMED', `token is not a string of at most ${MAX_TOKEN_BYTES} bytes`);
+    const parts = jwt.split('.');
+    if (parts.length !== 3 || !parts.every((p) => B64URL.test(p)) || !parts[0] || !parts[1]) {
+      throw new TrellisError('TOKEN_MALFORMED', 'token is not a JWS compact serialisation (three base64url parts)');
+    }
+    const header = jsonPart(parts[0], 'header');
+    if (header.alg === 'none') throw new TrellisError('TOKEN_ALG', 'unsigned token (alg "none") refused');
+    if (header.alg !== 'ES256') throw new TrellisError('TOKEN_ALG', `token algorithm ${JSON.stringify(header.alg)} refused: only ES256`);
+    if (header.kid !== this.kid) throw new TrellisError('TOKEN_SIGNATURE', `token signed by an unknown key (kid ${JSON.stringify(header.kid)})`);
+    const sig = Buffer.from(parts[2]!, 'base64url');
+    const signed = sig.length === 64 && verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: this.#publicKey, dsaEncoding: 'ieee-p1363' }, sig);
+    if (!signed) throw new TrellisError('TOKEN_SIGNATURE', 'token signature does not verify');
+    return checkClaims(jsonPart(parts[1], 'claims'), audience);
+  }
+
+  verify(token: string, audience: string): Promise<WorkloadIdentity> {
+    try {
+      return Promise.resolve(this.verifyToken(token, audience));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+}
+
+function jsonPart(part: string, what: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  } catch (err) {
+    throw new TrellisError('TOKEN_MALFORMED', `token ${what} is not JSON`, { cause: err });
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TrellisError('TOKEN_MALFORMED', `token ${what} is not a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function checkClaims(c: Record<string, unknown>, audience: string): WorkloadIdentity {
+  const now = Math.floor(Date.now() / 1000);
+  if (c.iss !== TOKEN_ISSUER) throw new TrellisError('TOKEN_CLAIMS', `token issuer ${JSON.stringify(c.iss)} is not ${TOKEN_ISSUER}`);
+  if (typeof c.exp !== 'number') throw new TrellisError('TOKEN_CLAIMS', 'token has no exp');
+  if (now >= c.exp) throw new TrellisError('TOKEN_EXPIRED', `token expired at ${new Date(c.exp * 1000).toISOString()} (${now - c.exp}s ago)`);
+  if (c.nbf !== undefined && (typeof c.nbf !== 'number' || now + NBF_LEEWAY_S < c.nbf)) throw new TrellisError('TOKEN_NOT_YET_VALID', `token not valid before ${JSON.stringify(c.nbf)}`);
+  const aud = typeof c.aud === 'string' ? [c.aud] : Array.isArray(c.aud) ? c.aud : [];
+  if (!aud.includes(audience)) throw new TrellisError('TOKEN_AUDIENCE', `token audience ${JSON.stringify(c.aud ?? null)} does not include ${audience}`);
+  const m = typeof c.sub === 'string' ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(c.sub) : null;
+  if (!m) throw new TrellisError('TOKEN_CLAIMS', `token subject ${JSON.stringify(c.sub)} is not system:serviceaccount:NAMESPACE:NAME`);
+  const id = checkIdentity({ namespace: m[1]!, serviceAccount: m[2]! });
+  const k8s = c['kubernetes.io'] as { namespace?: unknown; serviceaccount?: { name?: unknown } } | undefined;
+  if (k8s !== undefined && (k8s?.namespace !== id.namespace || k8s?.serviceaccount?.name !== id.serviceAccount)) {
+    throw new TrellisError('TOKEN_CLAIMS', 'token kubernetes.io claims disagree with its subject');
+  }
+  return id;
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url) of a P-256 public key. */
+export function thumbprint(publicKey: KeyObject): string {
+  const jwk = publicKey.export({ format: 'jwk' });
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
