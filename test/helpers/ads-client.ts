@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
 import { xdsRegistry } from '../../src/xds/registry.js';
-import { credentials, makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, type ChannelCredentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { NodeSchema } from '../../src/gen/envoy/config/core/v3/base_pb.js';
 import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
 import {
@@ -135,8 +135,9 @@ export class TestAdsClient {
   readonly #stub: AdsStub;
   readonly #streams: Array<{ close(): void }> = [];
 
-  constructor(port: number) {
-    this.#stub = new AdsClient(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as AdsStub;
+  /** `creds`: plaintext unless given (TLS for the control plane's TLS port). */
+  constructor(port: number, creds: ChannelCredentials = credentials.createInsecure()) {
+    this.#stub = new AdsClient(`127.0.0.1:${port}`, creds) as unknown as AdsStub;
   }
 
   sotw(node: string): SotwStream {
