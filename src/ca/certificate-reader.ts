@@ -6,7 +6,7 @@
  * name bytes or extension values, hence this.
  */
 import { TrellisError } from '../errors.js';
-import { children, expectTag, readBitStringBytes, readBoolean, readOid, readOne, readTime, Tag, type Der } from './der.js';
+import { children, expectTag, readBitStringBytes, readBoolean, readOid, readOne, readSmallInteger, readTime, Tag, type Der } from './der.js';
 import { readBasicConstraints, readSubjectKeyIdentifier } from './extensions.js';
 import { keyIdentifier } from './keys.js';
 import { Oid } from './oids.js';
@@ -42,31 +42,32 @@ export function readCertificate(der: Buffer): CertificateParts {
   const f = children(expectTag(tbsD, Tag.SEQUENCE, 'TBSCertificate'));
   let i = 0;
   let version = 0;
-  if (f[0]?.tag === 0xa0) version = children(f[i++]!)[0]!.content[0] ?? 0;
+  if (f[0]?.tag === 0xa0) version = readSmallInteger(field(children(f[i++]!), 0));
   const serial = expectTag(field(f, i++), Tag.INTEGER, 'serialNumber').content;
   i++; // signature AlgorithmIdentifier (repeated outside the TBS)
   const issuer = expectTag(field(f, i++), Tag.SEQUENCE, 'issuer').raw;
-  const [nb, na] = children(expectTag(field(f, i++), Tag.SEQUENCE, 'validity'));
+  const validity = children(expectTag(field(f, i++), Tag.SEQUENCE, 'validity'));
   const subject = expectTag(field(f, i++), Tag.SEQUENCE, 'subject').raw;
   const spki = expectTag(field(f, i++), Tag.SEQUENCE, 'subjectPublicKeyInfo').raw;
   const extensions = new Map<string, CertificateExtension>();
-  for (; i < f.length; i++) if (f[i]!.tag === 0xa3) for (const e of children(children(f[i]!)[0]!)) readExtensionInto(e, extensions);
+  for (; i < f.length; i++) if (f[i]!.tag === 0xa3) for (const e of children(expectTag(field(children(f[i]!), 0), Tag.SEQUENCE, 'extensions'))) readExtensionInto(e, extensions);
   return {
     der, tbs: tbsD.raw, version, serial, issuer, subject,
-    notBefore: readTime(nb!), notAfter: readTime(na!), spki, extensions,
+    notBefore: readTime(field(validity, 0)), notAfter: readTime(field(validity, 1)), spki, extensions,
     signatureAlgorithm: algD.raw, signature: readBitStringBytes(sigD),
   };
 }
 
 function field(f: Der[], i: number): Der {
   const d = f[i];
-  if (!d) throw new TrellisError('DER_MALFORMED', 'TBSCertificate: missing fields');
+  if (!d) throw new TrellisError('DER_MALFORMED', 'certificate: a field is missing');
   return d;
 }
 
 /** Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue OCTET STRING }; a repeated extension is refused (RFC 5280 4.2). */
 export function readExtensionInto(e: Der, into: Map<string, CertificateExtension>): void {
   const parts = children(expectTag(e, Tag.SEQUENCE, 'Extension'));
+  if (parts.length !== 2 && parts.length !== 3) throw new TrellisError('DER_MALFORMED', 'Extension: expected id, [critical,] value');
   const id = readOid(parts[0]!);
   const critical = parts.length === 3 ? readBoolean(parts[1]!) : false;
   const value = expectTag(parts[parts.length - 1]!, Tag.OCTET_STRING, 'extnValue').content;
