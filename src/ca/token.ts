@@ -15,7 +15,7 @@
  * so a Kubernetes TokenReview verifier can take this one's place.
  */
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrellisError } from '../errors.js';
 import { CaFile } from './ca-dir.js';
@@ -58,9 +58,14 @@ export class LocalTokenIssuer implements TokenVerifier {
     this.kid = thumbprint(this.#publicKey);
   }
 
-  /** The issuer of the CA directory `dir`: token-key.pem, created (0600) when missing. */
+  /** The issuer of the CA directory `dir`: token-key.pem, created (0600, and the directory) when missing. */
   static open(dir: string): LocalTokenIssuer {
-    if (!existsSync(dir)) throw new TrellisError('CA_DIR', `the CA directory ${dir} does not exist (trellis controlplane --ca-dir creates it)`);
+    // `trellis token create` may run before the control plane ever started on this directory (scripts do both at once).
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw new TrellisError('CA_DIR', `cannot create the CA directory ${dir}`, { cause: err });
+    }
     const path = join(dir, CaFile.tokenKey);
     if (!existsSync(path)) {
       try {

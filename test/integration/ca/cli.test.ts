@@ -12,7 +12,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateKeyPairSync } from 'node:crypto';
+import { createCsr } from '../../../src/ca/csr.js';
 import { LocalTokenIssuer } from '../../../src/ca/token.js';
+import { TestCaClient } from '../../helpers/ca-client.js';
 import { jsonLine, trellisBin, TrellisProcess } from '../../helpers/trellis-process.js';
 
 const exampleDir = fileURLToPath(new URL('../../../../examples/grpc-split/', import.meta.url));
@@ -118,12 +121,33 @@ describe('trellis token create', () => {
     assert.equal(claims.exp - claims.iat, 7200);
   });
 
-  test('a bad namespace or a missing directory: exit 1 with the reason', () => {
+  test('a bad namespace or duration: exit 1 with the reason', () => {
     const bad = run(['token', 'create', '--ca-dir', caDir, '--namespace', 'Not_A_Label', '--service-account', 'cart']);
     assert.equal(bad.code, 1);
     assert.match(errorLine(bad.stderr), /namespace "Not_A_Label" is not a DNS label/);
-    const missing = run(['token', 'create', '--ca-dir', join(caDir, 'nope'), '--namespace', 'shop', '--service-account', 'cart']);
-    assert.equal(missing.code, 1);
-    assert.match(errorLine(missing.stderr), /does not exist/);
+    const ttl = run(['token', 'create', '--ca-dir', caDir, '--namespace', 'shop', '--service-account', 'cart', '--ttl', 'forever']);
+    assert.equal(ttl.code, 1);
+    assert.match(errorLine(ttl.stderr), /--ttl: not a duration/);
+  });
+
+  test('before the control plane ever ran: the directory and key are created, and the control plane then accepts the token', async () => {
+    const fresh = join(caDir, 'fresh');
+    const r = run(['token', 'create', '--ca-dir', fresh, '--namespace', 'shop', '--service-account', 'cart']);
+    assert.equal(r.code, 0, r.stderr);
+    const p = new TrellisProcess(['controlplane', '--config-dir', exampleDir, '--xds-port', '0', '--debug-port', '0', '--ca-port', '0', '--ca-dir', fresh]);
+    try {
+      const ready = jsonLine<{ ca: string }>(await p.waitForLine((l) => jsonLine(l)?.ca !== undefined, 20_000))!;
+      assert.deepEqual(readdirSync(fresh).sort(), ['ca-cert.pem', 'ca-key.pem', 'root-cert.pem', 'token-key.pem']);
+      const client = new TestCaClient(ready.ca, readFileSync(join(fresh, 'root-cert.pem'), 'utf8'));
+      try {
+        const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+        const a = await client.createCertificate(createCsr(key, 'spiffe://cluster.local/ns/shop/sa/cart'), r.stdout.trim());
+        assert.ok(a.ok, JSON.stringify(a));
+      } finally {
+        client.close();
+      }
+    } finally {
+      await p.stop();
+    }
   });
 });

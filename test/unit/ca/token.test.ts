@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalTokenIssuer, thumbprint } from '../../../src/ca/token.js';
@@ -116,15 +116,15 @@ describe('workload tokens', () => {
     assert.throws(() => issuer.createToken({ namespace: 'Bad_NS', serviceAccount: 'x', ttlSeconds: 60 }), code('TOKEN_CLAIMS'));
   });
 
-  test('a token key readable by others is refused; a missing CA directory is reported', () => {
+  test('a token key readable by others is refused; a missing CA directory is created', () => {
     const d = mkdtempSync(join(tmpdir(), 'trellis-token-mode-'));
     try {
       LocalTokenIssuer.open(d);
       chmodSync(join(d, 'token-key.pem'), 0o644);
       assert.throws(() => LocalTokenIssuer.open(d), code('CA_DIR', /chmod 600/));
-      assert.throws(() => LocalTokenIssuer.open(join(d, 'nope')), code('CA_DIR', /does not exist/));
-      mkdirSync(join(d, 'empty'));
-      assert.ok(LocalTokenIssuer.open(join(d, 'empty')).kid);
+      const fresh = LocalTokenIssuer.open(join(d, 'new', 'ca'));
+      assert.equal(statSync(join(d, 'new', 'ca', 'token-key.pem')).mode & 0o777, 0o600);
+      assert.notEqual(fresh.kid, LocalTokenIssuer.open(join(d, 'other')).kid, 'each directory has its own key');
     } finally {
       rmSync(d, { recursive: true, force: true });
     }
