@@ -19,7 +19,7 @@ import { createCsr, parseCsr } from '../src/ca/csr.js';
 import type { KeyType } from '../src/ca/keys.js';
 import { formatTable, saveResults } from './lib/machine.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? '5');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? '10');
 const OPENSSL_LOOP = Number(process.env.BENCH_OPENSSL_LOOP ?? '200');
 const uri = 'spiffe://cluster.local/ns/default/sa/bench';
 const who = { namespace: 'default', serviceAccount: 'bench' };
@@ -32,58 +32,74 @@ interface Rate {
   note?: string;
 }
 
-/** Runs `fn` for a warm-up second, then three rounds of SECONDS/3; the median round's rates (a shared machine has bursts). */
-function measure(fn: (i: number) => void): { perWallSecond: number; perCpuSecond: number } {
-  for (let t = performance.now(), i = 0; performance.now() - t < 1000; i++) fn(i);
-  const rounds: Array<{ perWallSecond: number; perCpuSecond: number }> = [];
-  let n = 0;
-  for (let r = 0; r < 3; r++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const n0 = n;
-    while (performance.now() - t0 < (SECONDS * 1000) / 3) {
-      for (let k = 0; k < 20; k++) fn(n++);
-    }
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(c0);
-    rounds.push({ perWallSecond: (n - n0) / wall, perCpuSecond: (n - n0) / ((cpu.user + cpu.system) / 1e6) });
+interface Case {
+  what: string;
+  keys: string;
+  note?: string;
+  fn: (i: number) => void;
+}
+
+const ROUNDS = 5;
+
+/**
+ * Measures every case in turn, ROUNDS times round-robin (each case for
+ * SECONDS/ROUNDS per round, after one warm-up second each), and reports each
+ * case's median round. Interleaving puts every case under the same neighbours
+ * on a shared machine, so the rows compare with each other.
+ */
+function measureAll(cases: Case[]): Rate[] {
+  for (const c of cases) for (let t = performance.now(), i = 0; performance.now() - t < 1000; i++) c.fn(i);
+  const rounds = cases.map(() => [] as Array<{ perWallSecond: number; perCpuSecond: number }>);
+  const counters = cases.map(() => 0);
+  for (let r = 0; r < ROUNDS; r++) {
+    cases.forEach((c, k) => {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      let n = 0;
+      while (performance.now() - t0 < (SECONDS * 1000) / ROUNDS) for (let j = 0; j < 10; j++, n++) c.fn(counters[k]!++);
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(c0);
+      rounds[k]!.push({ perWallSecond: n / wall, perCpuSecond: n / ((cpu.user + cpu.system) / 1e6) });
+    });
   }
-  return rounds.sort((a, b) => a.perCpuSecond - b.perCpuSecond)[1]!;
+  return cases.map((c, k) => {
+    const median = rounds[k]!.sort((a, b) => a.perCpuSecond - b.perCpuSecond)[Math.floor(ROUNDS / 2)]!;
+    return { what: c.what, keys: c.keys, ...median, ...(c.note ? { note: c.note } : {}) };
+  });
 }
 
 function newKey(type: KeyType): KeyObject {
   return type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey : generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
 }
 
-function caRates(dir: string, type: KeyType): Rate[] {
-  const label = type === 'rsa' ? 'RSA 2048 CA, RSA 2048 CSRs' : 'P-256 CA, P-256 CSRs';
+function caCases(dir: string, type: KeyType): Case[] {
+  const keys = type === 'rsa' ? 'RSA 2048 CA, RSA 2048 CSRs' : 'P-256 CA, P-256 CSRs';
   const ca = CertificateAuthority.open({ dir: join(dir, `ca-${type}`), keyType: type });
-  const keys = Array.from({ length: 64 }, () => newKey(type));
-  const csrs = keys.map((k) => createCsr(k, uri));
+  const csrKeys = Array.from({ length: 64 }, () => newKey(type));
+  const csrs = csrKeys.map((k) => createCsr(k, uri));
   const parsed = csrs.map(parseCsr);
-  const rows: Rate[] = [
-    { what: 'trellis: CSR → leaf (parse, verify, issue, PEM)', keys: label, ...measure((i) => ca.sign(csrs[i & 63]!, who)) },
-    { what: '  of which CSR parse + verify', keys: label, ...measure((i) => parseCsr(csrs[i & 63]!)) },
-    { what: '  of which leaf issue (parsed CSR)', keys: label, ...measure((i) => ca.issue({ spki: parsed[i & 63]!.spki, keyType: type, sans: { uris: [uri] } }, 86400)) },
-  ];
   const caKey = createPrivateKey(readFileSync(join(dir, `ca-${type}`, 'ca-key.pem')));
   const tbs = Buffer.alloc(420, 7); // about a CSR's signed part
-  const sigs = keys.map((k) => sign('sha256', tbs, k));
-  rows.push({
-    what: 'node:crypto only: verify + sign (keys already imported)',
-    keys: label,
-    ...measure((i) => {
-      if (!verify('sha256', tbs, parsed[i & 63]!.publicKey, sigs[i & 63]!)) throw new Error('bench signature does not verify');
-      sign('sha256', tbs, caKey);
-    }),
-    note: 'the bound for this design: the two signature operations alone',
-  });
-  return rows;
+  const sigs = csrKeys.map((k) => sign('sha256', tbs, k));
+  return [
+    { what: 'trellis: CSR → leaf (parse, verify, issue, PEM)', keys, fn: (i) => ca.sign(csrs[i & 63]!, who) },
+    { what: '  of which CSR parse + verify', keys, fn: (i) => parseCsr(csrs[i & 63]!) },
+    { what: '  of which leaf issue (parsed CSR)', keys, fn: (i) => ca.issue({ spki: parsed[i & 63]!.spki, keyType: type, sans: { uris: [uri] } }, 86400) },
+    {
+      what: 'node:crypto only: verify + sign (keys already imported)',
+      keys,
+      note: 'the bound for this design: the two signature operations alone',
+      fn: (i) => {
+        if (!verify('sha256', tbs, parsed[i & 63]!.publicKey, sigs[i & 63]!)) throw new Error('bench signature does not verify');
+        sign('sha256', tbs, caKey);
+      },
+    },
+  ];
 }
 
 /** `openssl speed` (one process, one core): raw signs and verifies per second, and the CSR-signing bound they imply. */
 function opensslSpeed(alg: 'ecdsap256' | 'rsa2048'): Rate[] {
-  const out = execFileSync('openssl', ['speed', '-seconds', String(Math.max(1, Math.round(SECONDS / 2))), alg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('openssl', ['speed', '-seconds', String(Math.max(1, Math.round(SECONDS / 4))), alg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   const m = (alg === 'ecdsap256' ? /nistp256\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)/ : /rsa 2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)/).exec(out);
   if (!m) throw new Error(`cannot read openssl speed ${alg}:\n${out}`);
   const s = Number(m[1]);
@@ -121,14 +137,14 @@ function opensslX509Loop(dir: string): Rate {
 
 const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-ca-'));
 try {
-  const rows = [...caRates(dir, 'ec'), ...caRates(dir, 'rsa'), ...opensslSpeed('ecdsap256'), ...opensslSpeed('rsa2048'), opensslX509Loop(dir)];
+  const rows = [...measureAll([...caCases(dir, 'ec'), ...caCases(dir, 'rsa')]), ...opensslSpeed('ecdsap256'), ...opensslSpeed('rsa2048'), opensslX509Loop(dir)];
   const goal = rows[0]!.perCpuSecond >= 1000 ? 'met' : 'NOT met';
   const table = formatTable(
     ['what', 'keys', 'per wall second', 'per CPU second', 'note'],
     rows.map((r) => [r.what, r.keys, Math.round(r.perWallSecond), Math.round(r.perCpuSecond), r.note ?? '']),
   );
   const note = `Goal >= 1,000 P-256 CSR signings per second on one core: ${goal} (${Math.round(rows[0]!.perCpuSecond)} per CPU second). ` +
-    `Trellis rows: the median of three ${(SECONDS / 3).toFixed(1)} s rounds after a 1 s warm-up; ${OPENSSL_LOOP} openssl processes. Node ${process.version}, ` +
+    `Trellis rows: the median of ${ROUNDS} rounds of ${(SECONDS / ROUNDS).toFixed(1)} s, the cases interleaved, after a 1 s warm-up each; ${OPENSSL_LOOP} openssl processes. Node ${process.version}, ` +
     `${execFileSync('openssl', ['version'], { encoding: 'utf8' }).trim()}. Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}.`;
   console.log(table + '\n\n' + note);
   console.log('saved', saveResults('ca-sign', table + '\n\n' + note, { rows, seconds: SECONDS, opensslLoop: OPENSSL_LOOP }));
