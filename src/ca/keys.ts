@@ -55,7 +55,7 @@ export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
     if (curve === 'prime256v1') return ecdsaSha256;
     if (curve === 'secp384r1') return ecdsaSha384;
   }
-  throw new TrellisError('CSR_INVALID', `unsupported signing key: ${describeKey(key)}`);
+  throw new TrellisError('CA_SIGN', `cannot sign with a ${describeKey(key)} key: ECDSA P-256/P-384 or RSA only`);
 }
 
 /** Reads a signature AlgorithmIdentifier from a CSR; refuses what the CA does not accept. */

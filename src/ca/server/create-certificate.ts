@@ -60,20 +60,26 @@ export function createCertificateHandler(deps: CreateCertificateDeps): (call: Ca
       deps.metrics.authnError.inc();
       return refuse(call, reply, status.UNAUTHENTICATED, 'authentication required: send the workload token as "authorization: Bearer TOKEN"');
     }
-    deps.tokens.verify(token, audience).then(
+    // Through a promise even if a verifier throws synchronously: a caller's bad token must never escape as an exception.
+    Promise.resolve().then(() => deps.tokens.verify(token, audience)).then(
       (id) => signFor(call, reply, id),
       (err: unknown) => {
         deps.metrics.authnError.inc();
         refuse(call, reply, status.UNAUTHENTICATED, `token refused: ${errorMessage(err)}`);
       },
-    );
+    ).catch((err: unknown) => {
+      // A bug past this point must cost one call, not the process (an unhandled rejection would end it).
+      deps.log.error('CreateCertificate failed', { peer: call.getPeer(), error: errorMessage(err) });
+      reply({ code: status.INTERNAL, details: 'internal error' });
+    });
   };
 
   function signFor(call: Call, reply: Reply, id: WorkloadIdentity): void {
     const req = call.request;
-    if (req.csr.length > MAX_CSR_BYTES) {
+    const size = Buffer.byteLength(req.csr);
+    if (size > MAX_CSR_BYTES) {
       deps.metrics.csrParsingError.inc();
-      return refuse(call, reply, status.INVALID_ARGUMENT, `CSR of ${req.csr.length} bytes refused: at most ${MAX_CSR_BYTES}`, id);
+      return refuse(call, reply, status.INVALID_ARGUMENT, `CSR of ${size} bytes refused: at most ${MAX_CSR_BYTES}`, id);
     }
     let chain: string[];
     try {
