@@ -39,6 +39,7 @@ describe('trellis controlplane --ca-dir: CreateCertificate and ADS on the TLS po
   let caDir: string;
   let cpProc: TrellisProcess;
   let caAddress: string;
+  let debug: string;
   let roots: string;
   let client: TestCaClient;
   const clients: Array<{ close(): void }> = [];
@@ -52,6 +53,7 @@ describe('trellis controlplane --ca-dir: CreateCertificate and ADS on the TLS po
     const ready = jsonLine<{ xds: string; debug: string; ca?: string }>(await cpProc.waitForLine((l) => jsonLine(l)?.xds !== undefined, 20_000))!;
     assert.ok(ready.ca, 'the start line names the CA port');
     caAddress = ready.ca;
+    debug = `http://${ready.debug}`;
     roots = await readFile(join(caDir, 'root-cert.pem'), 'utf8');
     client = new TestCaClient(caAddress, roots);
     clients.push(client);
@@ -94,6 +96,13 @@ describe('trellis controlplane --ca-dir: CreateCertificate and ADS on the TLS po
     await waitFor(() => cpProc.stderr.some((l) => /certificate request refused/.test(l) && /PERMISSION_DENIED/.test(l) && /default\/reviews/.test(l)));
     const good = await client.createCertificate(s.csr('ec', [spiffe('default', 'reviews')]).csrPem, token);
     assert.ok(good.ok, JSON.stringify(good));
+    // Counted under istiod's metric names.
+    const metrics = await (await fetch(`${debug}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    assert.ok(value('citadel_server_id_extraction_err_count') >= 1, metrics);
+    assert.ok(value('citadel_server_success_cert_issuance_count') >= 1);
+    assert.ok(value('citadel_server_csr_count') >= value('citadel_server_success_cert_issuance_count') + 1);
+    assert.ok(value('citadel_server_root_cert_expiry_timestamp') > Date.now() / 1000);
   });
 
   test('bad CSRs are INVALID_ARGUMENT: garbage, 1 MB, RSA 1024, a TTL above --max-cert-ttl', async () => {
