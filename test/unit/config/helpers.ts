@@ -1,6 +1,7 @@
 /** Shared helpers for the config tests. */
 import { loadConfigText, fileProblems } from '../../../src/config/load-config.js';
 import type { ConfigProblem } from '../../../src/controlplane/sources/source.js';
+import type { Origin } from '../../../src/config/objects.js';
 
 /** Every problem of a YAML text, as the directory source would see it. */
 export function problemsOf(text: string, file = 'test.yaml'): ConfigProblem[] {
@@ -18,4 +19,9 @@ export function yaml(strings: TemplateStringsArray, ...values: unknown[]): strin
   const lines = raw.replace(/^\n/, '').split('\n');
   const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
   return lines.map((l) => l.slice(indent)).join('\n');
+}
+
+/** File and start line of a loaded object (its origin without the per-field lines). */
+export function placeOf(o: { origin?: Origin }): { file: string; line: number } | undefined {
+  return o.origin && { file: o.origin.file, line: o.origin.line };
 }

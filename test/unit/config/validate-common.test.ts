@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseYamlDocuments } from '../../../src/config/load-yaml.js';
 import { validateDocument, validateObject, kindSchemas } from '../../../src/config/validate/index.js';
 import { kindVersions } from '../../../src/config/objects.js';
-import { problemsOf, reasonsOf, yaml } from './helpers.js';
+import { placeOf, problemsOf, reasonsOf, yaml } from './helpers.js';
 
 const vs = (apiVersion: string) => yaml`
   apiVersion: ${apiVersion}
@@ -63,7 +63,7 @@ test('namespace defaults to "default", except for cluster-scoped kinds', () => {
   assert.equal(svc!.key, 'Service/default/a');
   assert.equal(ns!.object!.metadata.namespace, undefined);
   assert.equal(ns!.key, 'Namespace//b');
-  assert.deepEqual(ns!.object!.origin, { file: 'n.yaml', line: 5 });
+  assert.deepEqual(placeOf(ns!.object!), { file: 'n.yaml', line: 5 });
 });
 
 test('unknown fields are rejected anywhere, with the field path, the exact line and a suggestion', () => {
