@@ -68,7 +68,7 @@ function walkNumber(value: unknown, type: 'int' | 'number', min: number | undefi
 function walkObject(value: unknown, schema: ObjectSchema, path: FieldPath, out: Issue[]): void {
   if (!isPlainObject(value)) return void out.push({ path, message: 'must be a mapping' });
   for (const key of Object.keys(value)) {
-    if (!(key in schema.fields)) out.push({ path: [...path, key], message: unknownField(key, Object.keys(schema.fields)) });
+    if (!Object.hasOwn(schema.fields, key)) out.push({ path: [...path, key], message: unknownField(key, Object.keys(schema.fields)) });
   }
   for (const [key, fieldSchema] of Object.entries(schema.fields)) walk(value[key], fieldSchema, [...path, key], out);
   if (schema.check) for (const i of schema.check(value)) out.push({ path: [...path, ...i.path], message: i.message });

@@ -101,6 +101,27 @@ test('unknown fields are rejected anywhere, with the field path, the exact line 
   assert.deepEqual(reasonsOf(fixed), []);
 });
 
+test('field names that are also Object.prototype members ("constructor", "__proto__", "toString") are unknown fields too', () => {
+  const text = yaml`
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: a
+      constructor: x
+    spec:
+      __proto__: {ports: []}
+      toString: y
+  `;
+  assert.deepEqual(
+    problemsOf(text).map((p) => [p.line, p.reason]),
+    [
+      [5, 'Service default/a: metadata.constructor: unknown field'],
+      [7, 'Service default/a: spec.__proto__: unknown field'],
+      [8, 'Service default/a: spec.toString: unknown field'],
+    ],
+  );
+});
+
 test('all problems of a document are collected, each at its own line', () => {
   const text = yaml`
     apiVersion: v1
