@@ -35,7 +35,8 @@ export function walk(value: unknown, schema: Schema, path: FieldPath, out: Issue
       return;
     case 'array':
       if (!Array.isArray(value)) return void out.push({ path, message: 'must be a list' });
-      value.forEach((item, i) => walk(item, schema.items, [...path, i], out));
+      // A null item is not an absent one: there is no element to skip, and every reader would trip over it.
+      value.forEach((item, i) => (item === null || item === undefined ? out.push({ path: [...path, i], message: 'list item must not be null' }) : walk(item, schema.items, [...path, i], out)));
       if (schema.check) for (const i of schema.check(value)) out.push({ path: [...path, ...i.path], message: i.message });
       return;
   }
