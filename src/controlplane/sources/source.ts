@@ -1,11 +1,20 @@
 import type { AnyObject } from '../../config/objects.js';
 
-/** A problem with one YAML document or object: where it is and why it was skipped. */
+/**
+ * A problem with the configuration: where it is and why. CONFIG_* problems
+ * come from loading (the document was skipped, or lost a conflict); IST*
+ * problems are Istio analyzer findings about accepted objects (see
+ * controlplane/analyze/), which stay in service as istiod keeps them.
+ */
 export interface ConfigProblem {
-  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT';
+  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'IST0101';
   file: string;
+  /** 1-based, within the file as it is now. */
   line: number;
   reason: string;
+  /** Analyzer findings only: Istio's message name (e.g. ReferencedResourceNotFound) and level. */
+  name?: 'ReferencedResourceNotFound';
+  severity?: 'Error' | 'Warning' | 'Info';
 }
 
 /**
