@@ -41,6 +41,11 @@ export function registerProxy(program: Command): void {
       // bench/results/proxy-gc-2026-11-26.md. A proxy's request objects are short-lived by design, so the
       // heuristic only hurts here. Set before any request path code runs; an explicit node flag wins.
       if (!process.execArgv.some((a) => a.endsWith('allocation-site-pretenuring'))) setFlagsFromString('--no-allocation-site-pretenuring');
+      // Route regexes are RE2 and Envoy relies on RE2's linear time; V8 backtracks, and the inputs are paths and
+      // headers any client picks: "/api/(\w+/?)+" took seconds on a 33-byte path, blocking every connection.
+      // With this, V8 runs a regex that backtracks excessively on its linear-time engine instead, which takes
+      // every RE2 pattern (backreferences and lookaround, which it cannot, are refused: src/config/regex.ts).
+      setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
       const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0) });
