@@ -3,12 +3,13 @@
  * remember where they came from: every document, `kind: List` item and field
  * can be mapped back to a 1-based line for error messages.
  */
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node, type YAMLMap } from 'yaml';
+import { parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node, type YAMLMap } from 'yaml';
 import type { AnyObject, Origin } from './objects.js';
 import type { ConfigProblem } from '../controlplane/sources/source.js';
 import { errorMessage } from '../errors.js';
 import { lineAt, recordLines, type FieldPath } from './field-lines.js';
-import { errorLine, lineCount } from './text-lines.js';
+import { errorLine, lineCount, lineIndex } from './text-lines.js';
+import { documentPieces } from './document-markers.js';
 
 export type { FieldPath } from './field-lines.js';
 
@@ -44,24 +45,35 @@ const maxAliasCount = 100;
  * Never throws: whatever the parser refuses becomes a CONFIG_PARSE problem.
  */
 export function parseYamlDocuments(file: string, text: string): ParsedFile {
-  const lineCounter = new LineCounter();
-  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
-  const out: ParsedFile = { documents: [], problems: [], syntaxError: false, lines: lineCount(text) };
-  let docs: Document.Parsed[];
-  try {
-    docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
-  } catch (err) {
-    // Not expected from the parser; a file is still never allowed to take the loader down.
-    return { ...out, syntaxError: true, problems: [{ code: 'CONFIG_PARSE', file, line: 1, reason: `YAML syntax error: ${errorMessage(err)}` }] };
+  const lineOf = lineIndex(text);
+  const out: Reading = { documents: [], problems: [], syntaxError: false };
+  for (const [start, end] of documentPieces(text)) {
+    const piece = text.slice(start, end);
+    let docs: Document.Parsed[];
+    try {
+      docs = parseAllDocuments(piece, { prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
+    } catch (err) {
+      // Not expected from the parser; a file is still never allowed to take the loader down.
+      out.syntaxError = true;
+      out.problems.push({ code: 'CONFIG_PARSE', file, line: lineOf(start), reason: `YAML syntax error: ${errorMessage(err)}` });
+      continue;
+    }
+    for (const doc of docs) readDocument(file, piece, doc, (offset) => lineOf(start + offset), out);
   }
-  for (const doc of docs) readDocument(file, text, doc, lineOf, out);
-  return out;
+  return { ...out, lines: lineCount(text) };
 }
 
-function readDocument(file: string, text: string, doc: Document.Parsed, lineOf: (offset: number) => number, out: ParsedFile): void {
+/** What parsing has gathered so far. */
+interface Reading {
+  documents: RawDocument[];
+  problems: ConfigProblem[];
+  syntaxError: boolean;
+}
+
+function readDocument(file: string, text: string, doc: Document.Parsed, lineOf: (offset: number) => number, out: Reading): void {
   const problem = (line: number, reason: string) => out.problems.push({ code: 'CONFIG_PARSE', file, line, reason });
   if (doc.errors.length > 0) {
-    (out as { syntaxError: boolean }).syntaxError = true;
+    out.syntaxError = true;
     for (const err of doc.errors) problem(errorLine(text, err.pos[0], doc.range, lineOf), `YAML syntax error: ${err.message}`);
     return;
   }
@@ -74,7 +86,7 @@ function readDocument(file: string, text: string, doc: Document.Parsed, lineOf: 
     value = doc.toJS({ maxAliasCount }) as Record<string, unknown>;
   } catch (err) {
     // An alias to no anchor, or too many aliases: the document has no value to offer.
-    (out as { syntaxError: boolean }).syntaxError = true;
+    out.syntaxError = true;
     return void problem(line, `YAML error: ${errorMessage(err)}`);
   }
   if (value['kind'] === 'List' && 'items' in value) expandList(file, root, value, lineOf, out);
@@ -86,7 +98,7 @@ function rawDocument(file: string, node: Node, line: number, value: unknown, lin
   return { value, origin: { file, line, fields }, locate: (path) => lineAt(fields, line, path) };
 }
 
-function expandList(file: string, root: YAMLMap, value: Record<string, unknown>, lineOf: (offset: number) => number, out: ParsedFile): void {
+function expandList(file: string, root: YAMLMap, value: Record<string, unknown>, lineOf: (offset: number) => number, out: Reading): void {
   const itemsNode = root.get('items', true) as Node | undefined;
   const items = value['items'];
   if (items === null || items === undefined) return;

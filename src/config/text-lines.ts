@@ -11,6 +11,23 @@ export function lineCount(text: string): number {
   return text.length === 0 || text.endsWith('\n') ? Math.max(1, n) : n + 1;
 }
 
+/** Maps an offset in `text` to its 1-based line. */
+export function lineIndex(text: string): (offset: number) => number {
+  const newlines: number[] = [];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) newlines.push(i);
+  return (offset) => {
+    // Lines before `offset` = newlines at positions < offset.
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newlines[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+}
+
 /**
  * The line to report for a YAML error at `offset` in a document spanning
  * `range` ([start, end of content, ...]). The parser reports what it found

@@ -55,6 +55,24 @@ test('issue 8: a broken document before "---" is reported on its line, and the d
   assert.deepEqual(parsed.documents.map((d) => d.locate(['metadata', 'name'])), [lineOfText(text, 'name: reviews'), lineOfText(text, 'name: ratings')]);
 });
 
+test('an unclosed quote does not swallow the documents after it (a "---" line always starts a document)', () => {
+  const ratings = service.replace('reviews', 'ratings');
+  for (const quote of ['"', "'"]) {
+    const text = `${service}---\nkind: ${quote}Service\n---\n${ratings}---\n# last\n`;
+    const parsed = parseYamlDocuments('q.yaml', text);
+    assert.deepEqual(parsed.documents.map((d) => (d.value as { metadata: { name: string } }).metadata.name), ['reviews', 'ratings']);
+    assert.deepEqual(parsed.problems.map((p) => p.line), [lineOfText(text, `kind: ${quote}Service`)]);
+    assert.equal(parsed.documents[1]!.locate(['metadata', 'name']), lineOfText(text, 'name: ratings'));
+  }
+});
+
+test('directives stay with the document they precede', () => {
+  const text = `%YAML 1.2\n---\n${service}# next\n%YAML 1.2\n%TAG !e! tag:example.com,2000:\n---\n${service.replace('reviews', 'ratings')}`;
+  const parsed = parseYamlDocuments('d.yaml', text);
+  assert.deepEqual(parsed.problems, []);
+  assert.deepEqual(parsed.documents.map((d) => d.locate(['metadata', 'name'])), [lineOfText(text, 'name: reviews'), lineOfText(text, 'name: ratings')]);
+});
+
 test('an unclosed flow collection at the end of a file without a final newline', () => {
   const text = 'apiVersion: v1\nkind: Service\nmetadata: {name: a';
   assert.deepEqual(parseYamlDocuments('n.yaml', text).problems.map((p) => p.line), [3]);
