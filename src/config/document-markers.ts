@@ -14,24 +14,21 @@ export function documentPieces(text: string): [number, number][] {
   for (let i = text.indexOf('\n---'); i !== -1; i = text.indexOf('\n---', i + 1)) {
     const after = text[i + 4];
     if (after !== undefined && after !== ' ' && after !== '\t' && after !== '\r' && after !== '\n') continue;
-    starts.push(withDirectives(text, i + 1));
+    if (starts.length === 1 && prologueOnly(text.slice(0, i + 1))) continue;
+    starts.push(i + 1);
   }
-  return starts.map((s, k) => [s, starts[k + 1] ?? text.length] as [number, number]).filter(([s, e]) => e > s || s === 0);
+  return starts.map((s, k) => [s, starts[k + 1] ?? text.length]);
 }
 
 /**
- * Directives ("%YAML 1.2", "%TAG ...") belong to the document whose "---"
- * follows them: move the cut back over them (and the comments and blank
- * lines among them).
+ * Directives ("%YAML 1.2") and comments before the first "---" are that
+ * document's prologue: no cut there. Directives elsewhere (after "...") are
+ * rare; they stay with the piece before them, where the parser reports them,
+ * rather than change how the next document is read.
  */
-function withDirectives(text: string, marker: number): number {
-  let cut = marker;
-  for (let end = marker - 1; end > 0; ) {
-    const start = text.lastIndexOf('\n', end - 1) + 1;
-    const line = text.slice(start, end).trim();
-    if (text[start] === '%') cut = start;
-    else if (line !== '' && !line.startsWith('#')) break;
-    end = start - 1;
-  }
-  return cut;
+function prologueOnly(head: string): boolean {
+  return head
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .every((line) => line.startsWith('%') || line.trim() === '' || line.trim().startsWith('#'));
 }

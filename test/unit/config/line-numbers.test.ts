@@ -66,11 +66,14 @@ test('an unclosed quote does not swallow the documents after it (a "---" line al
   }
 });
 
-test('directives stay with the document they precede', () => {
-  const text = `%YAML 1.2\n---\n${service}# next\n%YAML 1.2\n%TAG !e! tag:example.com,2000:\n---\n${service.replace('reviews', 'ratings')}`;
+test('directives: a prologue before the first "---" stays with it; one after "..." is read where the parser accepts it', () => {
+  const text = `%YAML 1.2\n# prologue\n---\n${service}...\n%YAML 1.2\n---\n${service.replace('reviews', 'ratings')}`;
   const parsed = parseYamlDocuments('d.yaml', text);
   assert.deepEqual(parsed.problems, []);
   assert.deepEqual(parsed.documents.map((d) => d.locate(['metadata', 'name'])), [lineOfText(text, 'name: reviews'), lineOfText(text, 'name: ratings')]);
+  // A directive line where none may be does not change how the next document reads.
+  const stray = `kind: [oops\n%TAG !x! broken\n---\n${service}`;
+  assert.deepEqual(parseYamlDocuments('s.yaml', stray).documents.length, 1);
 });
 
 test('an unclosed flow collection at the end of a file without a final newline', () => {
