@@ -51,5 +51,8 @@ export function re2ToRegExp(source: string, extraFlags = ''): RegExp {
 /** Envoy's safe_regex semantics: the whole input must match. */
 export function re2FullMatch(source: string, extraFlags = ''): RegExp {
   const { body, flags } = translate(source);
-  return new RegExp(`^(?:${body})$`, [...new Set(flags + extraFlags)].join(''));
+  const all = [...new Set(flags + extraFlags)].join('');
+  // The body must stand on its own: "a)|(b" would otherwise close the wrapper's group and escape the anchors.
+  new RegExp(body, all);
+  return new RegExp(`^(?:${body})$`, all);
 }
