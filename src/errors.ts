@@ -26,3 +26,15 @@ export class TrellisError extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The message followed by each cause's message that adds something: "xDS server cannot listen on …: listen EADDRINUSE …". */
+export function describeError(err: unknown): string {
+  let out = errorMessage(err);
+  let cause = err instanceof Error ? err.cause : undefined;
+  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
+    const m = errorMessage(cause);
+    if (m && !out.includes(m)) out += `: ${m}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { nonNegative, parsePort } from './flags.js';
+import { nonNegative, parsePort, withPortHint } from './flags.js';
 
 interface Flags {
   configDir: string;
@@ -8,6 +8,7 @@ interface Flags {
   debugPort: string;
   trustDomain: string;
   debounceMs: string;
+  emptyHoldMs: string;
 }
 
 export function registerControlplane(program: Command): void {
@@ -20,20 +21,26 @@ export function registerControlplane(program: Command): void {
     .option('--debug-port <port>', 'debug HTTP port: /debug/syncz, /debug/config_dump, /metrics, /ready (0: any)', '15014')
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
     .option('--debounce-ms <ms>', 'quiet time before a config change is pushed', '100')
+    .option('--empty-hold-ms <ms>', 'how long an emptied config directory must stay empty before the empty config is served', '5000')
     .action(async (f: Flags) => {
       const [{ ControlPlane }, { DirectorySource }] = await Promise.all([
         import('../controlplane/control-plane.js'),
         import('../controlplane/sources/directory-source.js'),
       ]);
+      const xdsPort = parsePort('--xds-port', f.xdsPort);
+      const debugPort = parsePort('--debug-port', f.debugPort);
       const cp = new ControlPlane({
-        source: new DirectorySource(f.configDir),
+        source: new DirectorySource(f.configDir, { emptyHoldMs: nonNegative('--empty-hold-ms', f.emptyHoldMs) }),
         bind: f.bind,
-        xdsPort: parsePort('--xds-port', f.xdsPort),
-        debugPort: parsePort('--debug-port', f.debugPort),
+        xdsPort,
+        debugPort,
         trustDomain: f.trustDomain,
         debounceMs: nonNegative('--debounce-ms', f.debounceMs),
       });
-      const ports = await cp.start();
+      const ports = await cp.start().catch(async (err: unknown) => {
+        await cp.stop().catch(() => undefined);
+        throw withPortHint(err, { '--xds-port': xdsPort, '--debug-port': debugPort });
+      });
       // One machine-readable line on stdout: where to connect (tests and scripts read it).
       process.stdout.write(JSON.stringify({ xds: `${f.bind}:${ports.xdsPort}`, debug: `${f.bind}:${ports.debugPort}` }) + '\n');
       const stop = () => void cp.stop().then(() => process.exit(0));

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { describeError } from '../errors.js';
 import { registerControlplane } from './controlplane.js';
 import { registerDemo } from './demo.js';
 import { registerIptables } from './iptables.js';
@@ -17,6 +18,6 @@ registerIptables(program);
 registerProxy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`trellis: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`trellis: ${describeError(err)}\n`);
   process.exit(1);
 });

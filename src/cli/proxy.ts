@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { setFlagsFromString } from 'node:v8';
 import { TrellisError } from '../errors.js';
-import { nonNegative, parsePort } from './flags.js';
+import { nonNegative, parsePort, withPortHint } from './flags.js';
 
 interface ProxyFlags {
   xdsAddress: string;
@@ -52,7 +52,10 @@ export function registerProxy(program: Command): void {
       const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0) });
       process.once('SIGTERM', () => void stop(0));
       process.once('SIGINT', () => void stop(0));
-      await proxy.start();
+      await proxy.start().catch(async (err: unknown) => {
+        await proxy.stop().catch(() => undefined);
+        throw withPortHint(err, { '--admin-port': adminPort });
+      });
       // Tests and supervisors read the admin port from this line.
       process.stdout.write(`trellis proxy: admin listening on 127.0.0.1:${proxy.adminPort}\n`);
     });

@@ -53,6 +53,7 @@ export class ControlPlane {
     await this.#opts.source.start((state) => {
       this.#state = state;
       this.#countProblems();
+      this.#xdsMetrics.sourceUp.set(sourceProblem(state) ? 0 : 1);
       // The first state is applied before listening; later ones are debounced.
       if (this.#pushedRevision < 0) this.#push();
       else this.#debouncer.trigger();
@@ -64,7 +65,7 @@ export class ControlPlane {
       server: this.#ads,
       metrics: this.metrics,
       configProblems: () => this.problems(),
-      ready: () => this.#pushedRevision >= 0,
+      notReady: () => this.#notReady(),
     });
     return { xdsPort, debugPort: this.#debug.port };
   }
@@ -77,6 +78,18 @@ export class ControlPlane {
     const n = this.problems().length;
     this.#xdsMetrics.configProblems.set(n);
     this.#xdsMetrics.cfgEvents.set(n);
+  }
+
+  /**
+   * Unready while the config source is unavailable: in Kubernetes that takes
+   * this replica out of the Service, so new proxies go to a replica that can
+   * read its config; connected proxies keep their streams and the last good
+   * config. Liveness is not touched: a restart could not even start.
+   */
+  #notReady(): string | undefined {
+    if (this.#pushedRevision < 0) return 'no config pushed yet';
+    const down = this.#state && sourceProblem(this.#state);
+    return down ? `config source unavailable: ${down.reason}` : undefined;
   }
 
   #push(): void {
@@ -104,4 +117,8 @@ export class ControlPlane {
     await this.#debug?.close();
     await this.#ads.close();
   }
+}
+
+function sourceProblem(state: ConfigState): ConfigProblem | undefined {
+  return state.problems.find((p) => p.code === 'CONFIG_SOURCE');
 }

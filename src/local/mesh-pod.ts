@@ -87,6 +87,13 @@ export class MeshPod {
     this.adminPort = adminPort;
   }
 
+  /** How the proxy ended ("exit 1", "SIGSEGV"), or undefined while it runs. */
+  get proxyExit(): string | undefined {
+    const p = this.#proxy;
+    if (!p || (p.exitCode === null && p.signalCode === null)) return undefined;
+    return p.signalCode ?? `exit ${p.exitCode}`;
+  }
+
   /**
    * Init step, sidecar, readiness: resolves once the proxy answers /ready.
    * On failure everything started so far is stopped and the error says

@@ -14,7 +14,8 @@ export interface DebugServerOptions {
   server: AdsServer;
   metrics: Metrics;
   configProblems: () => readonly ConfigProblem[];
-  ready: () => boolean;
+  /** Why the control plane is not ready, or undefined when it is (/ready: 503 with the reason, or 200). */
+  notReady: () => string | undefined;
 }
 
 export interface DebugServer {
@@ -77,8 +78,8 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
     case '/metrics':
       return metricsHandler(opts, res);
     case '/ready': {
-      const ok = opts.ready();
-      return send(res, ok ? 200 : 503, 'text/plain; charset=utf-8', ok ? 'ready\n' : 'not ready\n');
+      const reason = opts.notReady();
+      return send(res, reason === undefined ? 200 : 503, 'text/plain; charset=utf-8', reason === undefined ? 'ready\n' : `not ready: ${reason}\n`);
     }
     default:
       return sendJson(res, 404, { error: `unknown path ${url.pathname}` });

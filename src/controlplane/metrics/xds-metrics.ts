@@ -24,6 +24,8 @@ export interface XdsMetrics {
   configProblems: Gauge;
   /** pilot_k8s_cfg_events: the same number under istiod's name. */
   cfgEvents: Gauge;
+  /** trellis_config_source_up: 1 while the config source is readable, 0 while the last good config is served without it. */
+  sourceUp: Gauge;
 }
 
 const sizeBuckets = [1, 10_000, 100_000, 1_000_000, 10_000_000, 20_000_000, 30_000_000];
@@ -46,5 +48,6 @@ export function xdsMetrics(m: Metrics): XdsMetrics {
     configSize: m.histogram('pilot_xds_config_size_bytes', 'Distribution of configuration sizes pushed to clients', ['type'], sizeBuckets),
     configProblems: m.gauge('trellis_config_problems', 'Configuration problems currently known: documents skipped, conflicts, references to resources that do not exist.'),
     cfgEvents: m.gauge('pilot_k8s_cfg_events', 'Configuration problems currently known (Trellis: same as trellis_config_problems).'),
+    sourceUp: m.gauge('trellis_config_source_up', '1 while the config source is readable; 0 while it is unavailable and the last good config is served.'),
   };
 }

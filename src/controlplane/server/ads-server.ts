@@ -14,6 +14,7 @@ import { xdsMetrics, type XdsMetrics } from '../metrics/xds-metrics.js';
 import { nonceFactory, versionMemo, type PushTarget, type StreamContext } from './context.js';
 import { serveDelta } from './delta-stream.js';
 import { serveSotw } from './sotw-stream.js';
+import { ReappearanceMemo } from './reappearance.js';
 import type { ParseNode } from './stream-call.js';
 import { proxyId, proxySyncStatus, type ProxySyncStatus } from './sync-status.js';
 
@@ -63,6 +64,7 @@ export class AdsServer {
   readonly #metrics: XdsMetrics;
   readonly #parseNode: ParseNode;
   readonly #connections = new Set<Connection>();
+  readonly #reappearance = new ReappearanceMemo();
   #generator: Generator;
   #versionOf = versionMemo();
   #server: Server | undefined;
@@ -86,7 +88,7 @@ export class AdsServer {
     const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(new TrellisError('IO', `xDS server cannot listen on ${addr}`, { cause: err })) : resolve(p),
+        err ? reject(new TrellisError('IO', `xDS server cannot listen on ${addr}`, { cause: bindError(err, port) })) : resolve(p),
       );
     });
     this.#server = server;
@@ -101,6 +103,7 @@ export class AdsServer {
       log: this.#log,
       metrics: this.#metrics,
       nonce: nonceFactory(),
+      reappearance: (nodeId) => this.#reappearance.forNode(nodeId),
       connected: (c) => {
         this.#connections.add(c);
         this.#metrics.connected.set(this.#connections.size);
@@ -175,4 +178,10 @@ export class AdsServer {
       });
     });
   }
+}
+
+/** grpc-js reports a failed bind as one message ("... errors: [listen EADDRINUSE: ...]"): give it back its errno code and port. */
+function bindError(err: Error, port: number): Error {
+  const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(err.message)?.[1];
+  return code ? Object.assign(new Error(`listen ${code}`, { cause: err }), { code, port }) : err;
 }

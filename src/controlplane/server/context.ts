@@ -7,6 +7,7 @@ import { shortName, type TypeUrl } from '../../xds/type-urls.js';
 import { setVersion, type ResourceSet } from '../cache/resource.js';
 import type { Generator } from '../translate/generator.js';
 import type { XdsMetrics } from '../metrics/xds-metrics.js';
+import type { Reappearance } from './reappearance.js';
 
 /**
  * What a stream handler needs from the server: the current generator, the
@@ -20,6 +21,8 @@ export interface StreamContext {
   readonly log: Logger;
   readonly metrics: XdsMetrics;
   nonce(): string;
+  /** The node's memory of LDS/CDS removals (SotW streams respell what reappears). */
+  reappearance(nodeId: string): Reappearance;
   /** Called once the stream's first request (with its node) arrived. */
   connected(c: PushTarget): void;
   disconnected(c: PushTarget): void;

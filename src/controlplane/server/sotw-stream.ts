@@ -11,6 +11,7 @@ import type { ResourceSet } from '../cache/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
 import { TypeSync, type SyncSource } from './sync-status.js';
+import type { Reappearance } from './reappearance.js';
 
 /** One type's subscription on a SotW stream. */
 interface SotwWatch {
@@ -31,12 +32,15 @@ export class SotwConnection implements PushTarget, SyncSource {
   readonly connectedAt = new Date();
   readonly types = new Map<TypeUrl, TypeSync>();
   readonly #watches = new Map<TypeUrl, SotwWatch>();
+  readonly #reappearance: Reappearance;
 
   constructor(
     readonly node: ProxyNode,
     readonly call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
     readonly ctx: StreamContext,
-  ) {}
+  ) {
+    this.#reappearance = ctx.reappearance(node.id);
+  }
 
   onRequest(req: DiscoveryRequest): void {
     if (!isKnownType(req.typeUrl)) {
@@ -83,7 +87,8 @@ export class SotwConnection implements PushTarget, SyncSource {
   }
 
   #generate(type: TypeUrl, watch: SotwWatch): ResourceSet | undefined {
-    return generateSafely(this.ctx, this.node, type, watch.wildcard ? undefined : watch.names);
+    const set = generateSafely(this.ctx, this.node, type, watch.wildcard ? undefined : watch.names);
+    return set && this.#reappearance.spell(type, set);
   }
 
   #send(type: TypeUrl, watch: SotwWatch, set: ResourceSet, version: string): void {
@@ -91,6 +96,7 @@ export class SotwConnection implements PushTarget, SyncSource {
     const resources = [];
     for (const r of set.values()) resources.push(r.any);
     const res = create(DiscoveryResponseSchema, { versionInfo: version, resources, typeUrl: type, nonce, controlPlane });
+    this.#reappearance.removed(type, dropped(watch, set));
     watch.sync.recordSent(version, nonce, set);
     this.ctx.metrics.pushes.inc({ type: typeLabel(type) });
     this.ctx.metrics.configSize.observe(sizeOf(set.values()), { type: typeLabel(type) });
@@ -116,6 +122,13 @@ export class SotwConnection implements PushTarget, SyncSource {
 
   close(): void {
     this.call.end();
+  }
+}
+
+/** Names the last response had, this one lacks, and the client still watches: to the client, deleted. */
+function* dropped(watch: SotwWatch, set: ResourceSet): Iterable<string> {
+  for (const name of watch.sync.resources.keys()) {
+    if (!set.has(name) && (watch.wildcard || watch.names.has(name))) yield name;
   }
 }
 

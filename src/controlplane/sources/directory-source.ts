@@ -17,6 +17,7 @@ import { TrellisError, errorMessage } from '../../errors.js';
 import { logger } from '../../log.js';
 import { acceptFile, mergeFiles, unreadableFile, type FileContribution, type MergedConfig } from './file-merge.js';
 import { scanConfigFiles, type FileStamp } from './scan.js';
+import { EmptyHold } from './empty-hold.js';
 import type { ConfigProblem, ConfigSource, ConfigState } from './source.js';
 
 const log = logger('config');
@@ -28,6 +29,8 @@ export interface DirectorySourceOptions {
   debounceMs?: number;
   /** Use fs.watch (default true); false leaves only the periodic rescan. */
   watch?: boolean;
+  /** How long an emptied directory must stay empty before it is served (default 5000; 0 serves it at once). */
+  emptyHoldMs?: number;
 }
 
 interface FileEntry {
@@ -57,7 +60,9 @@ export class DirectorySource implements ConfigSource {
   #debounceTimer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
   #rescanRequested = false;
-  #scanFailing = false;
+  /** Set while the directory cannot be listed: reported with the kept config. */
+  #sourceProblem: ConfigProblem | undefined;
+  readonly #emptyHold: EmptyHold;
   #watchWarned = false;
   #stopped = false;
 
@@ -66,6 +71,7 @@ export class DirectorySource implements ConfigSource {
     this.#pollMs = opts.pollMs ?? 2000;
     this.#debounceMs = opts.debounceMs ?? 20;
     this.#useWatch = opts.watch ?? true;
+    this.#emptyHold = new EmptyHold(dir, opts.emptyHoldMs ?? 5000, () => this.#rescan());
   }
 
   /** Delivers revision 1 (the full initial state) before resolving. Rejects with CONFIG_SOURCE if `dir` is not a readable directory. */
@@ -82,7 +88,7 @@ export class DirectorySource implements ConfigSource {
     await this.#scanning;
     if (this.#revision === 0) {
       await this.stop();
-      throw new TrellisError('CONFIG_SOURCE', `config directory ${this.#dir}: initial scan failed`);
+      throw new TrellisError('CONFIG_SOURCE', this.#sourceProblem?.reason ?? `config directory ${this.#dir}: initial scan failed`);
     }
     this.#pollTimer = setInterval(() => this.#rescan(), this.#pollMs);
   }
@@ -92,6 +98,7 @@ export class DirectorySource implements ConfigSource {
     this.#stopped = true;
     clearInterval(this.#pollTimer);
     clearTimeout(this.#debounceTimer);
+    this.#emptyHold.cancel();
     this.#watcher?.close();
     this.#watcher = undefined;
     await this.#scanning;
@@ -160,30 +167,49 @@ export class DirectorySource implements ConfigSource {
   async #scanLoop(): Promise<void> {
     do {
       this.#rescanRequested = false;
+      let changed: boolean;
       try {
-        await this.#scanOnce();
-        if (this.#scanFailing) log.info('config directory readable again', { dir: this.#dir });
-        this.#scanFailing = false;
+        changed = await this.#scanOnce();
       } catch (err) {
-        // Logged once per outage: the periodic rescan would otherwise repeat it every pollMs.
-        if (!this.#scanFailing) log.error('config directory scan failed; keeping the current config', { dir: this.#dir, error: errorMessage(err) });
-        this.#scanFailing = true;
+        this.#sourceDown(err);
+        continue;
       }
+      const recovered = this.#sourceProblem !== undefined;
+      if (recovered) log.info('config directory readable again', { dir: this.#dir });
+      this.#sourceProblem = undefined;
+      if ((changed || recovered || this.#revision === 0) && !this.#stopped) this.#deliver();
     } while (this.#rescanRequested && !this.#stopped);
   }
 
-  async #scanOnce(): Promise<void> {
+  /**
+   * The directory cannot be listed (deleted, unmounted, no permission): keep
+   * serving the last good config, and say so in the state's problems. A
+   * vanished mount must never empty the mesh.
+   */
+  #sourceDown(err: unknown): void {
+    const reason = `config directory ${this.#dir} is unavailable (${errorMessage(err)}); serving the last good config until it is back`;
+    const changed = this.#sourceProblem?.reason !== reason;
+    // Logged once per outage (and per new cause): the periodic rescan would otherwise repeat it every pollMs.
+    if (changed) log.error('config directory scan failed; keeping the current config', { dir: this.#dir, error: errorMessage(err) });
+    this.#sourceProblem = { code: 'CONFIG_SOURCE', file: this.#dir, line: 0, reason };
+    // Before the first state there is nothing to keep: start() rejects instead.
+    if (changed && this.#revision > 0 && !this.#stopped) this.#deliver();
+  }
+
+  /** Rescans; returns whether the files' contributions may have changed. */
+  async #scanOnce(): Promise<boolean> {
     await this.#rewatchIfReplaced();
     const found = await scanConfigFiles(this.#dir);
+    if (this.#emptyHold.holds(found.size, this.#files.size)) return false;
     let changed = false;
     for (const file of this.#files.keys()) {
       if (!found.has(file)) changed = this.#files.delete(file) || changed;
     }
     for (const [file, stamp] of found) {
-      if (this.#stopped) return;
+      if (this.#stopped) return false;
       if (this.#files.get(file)?.stamp !== stamp) changed = (await this.#reload(file, stamp)) || changed;
     }
-    if ((changed || this.#revision === 0) && !this.#stopped) this.#deliver();
+    return changed;
   }
 
   /** Re-reads one file; returns whether its contribution may have changed. */
@@ -212,12 +238,13 @@ export class DirectorySource implements ConfigSource {
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
       .map(([file, e]) => [file, e.contribution] as const);
     const merged = mergeFiles(files);
-    const fingerprint = fingerprintOf(merged);
+    const fingerprint = fingerprintOf(merged, this.#sourceProblem);
     if (this.#revision > 0 && fingerprint === this.#fingerprint) return;
     this.#fingerprint = fingerprint;
     this.#logNewProblems(merged.problems);
     this.#revision += 1;
-    const state: ConfigState = { objects: merged.objects, problems: merged.problems, revision: this.#revision };
+    const problems = this.#sourceProblem ? [this.#sourceProblem, ...merged.problems] : merged.problems;
+    const state: ConfigState = { objects: merged.objects, problems, revision: this.#revision };
     log.info('config state', { dir: this.#dir, revision: state.revision, objects: state.objects.size, problems: state.problems.length });
     try {
       this.#onState?.(state);
@@ -238,6 +265,6 @@ export class DirectorySource implements ConfigSource {
   }
 }
 
-function fingerprintOf(merged: MergedConfig): string {
-  return JSON.stringify([[...merged.objects.entries()], merged.problems]);
+function fingerprintOf(merged: MergedConfig, sourceProblem: ConfigProblem | undefined): string {
+  return JSON.stringify([[...merged.objects.entries()], merged.problems, sourceProblem ?? null]);
 }

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TrellisError } from '../../errors.js';
 import { setLogLevels } from '../../log.js';
 import { shortName, type TypeUrl } from '../../xds/type-urls.js';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
@@ -93,7 +94,7 @@ export function startAdmin(port: number, address: string, deps: AdminDeps): Prom
       );
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(new TrellisError('IO', `admin API cannot listen on ${address}:${port}`, { cause: err })));
     server.listen(port, address, () => resolve(server));
   });
 }

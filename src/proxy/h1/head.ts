@@ -72,10 +72,40 @@ export function headEnd(buf: Buffer, from: number): number {
   return i < 0 ? -1 : i + 4;
 }
 
+/**
+ * Checks the bytes of an incomplete head from `from` on, and returns how far
+ * it got (a trailing CR waits for the next byte). Bare LF and bare CR line
+ * ends are refused rather than accepted as RFC 9112 §2.2 permits: the proxy
+ * sits between two parsers, and the safe way to never disagree with the next
+ * one about where a line ends is to accept only CRLF. Control characters and
+ * a first byte that cannot start a method are refused too, so that garbage is
+ * answered now and not after the headers timeout.
+ */
+export function checkPartialHead(buf: Buffer, from: number): number {
+  const n = buf.length;
+  if (from === 0 && n > 0 && buf[0] !== 13 && TCHAR[buf[0]!] !== 1) throw new HeadError('malformed request line');
+  for (let i = from; i < n; i++) {
+    const c = buf[i]!;
+    if (c >= 32 && c !== 127) continue;
+    if (c === 13) {
+      if (i + 1 === n) return i;
+      if (buf[i + 1] !== 10) throw new HeadError('bare CR in request head');
+      i++;
+    } else if (c === 10) throw new HeadError('bare LF in request head');
+    else if (c !== 9) throw new HeadError('control character in request head');
+  }
+  return n;
+}
+
 /** Repeated names: set-cookie stays a list, cookie joins with "; ", the rest with ", " (node:http's rules, minus its silent drops). */
 function addHeader(h: HeaderMap, name: string, value: string): void {
   const prev = h[name];
-  if (prev === undefined) h[name] = value;
+  // A plain object inherits "constructor", "toString", "__proto__"...: a peer's header of that
+  // name is new, not a repeat of Object.prototype's member (found by test/fuzz/h1-head.test.ts).
+  if (prev === undefined || (typeof prev !== 'string' && !Array.isArray(prev))) {
+    if (name === '__proto__') Object.defineProperty(h, name, { value, enumerable: true, writable: true, configurable: true });
+    else h[name] = value;
+  }
   else if (name === 'set-cookie') Array.isArray(prev) ? prev.push(value) : (h[name] = [prev, value]);
   else if (name === 'content-length' || name === 'host') {
     if (prev !== value) throw new HeadError(`conflicting ${name}`);

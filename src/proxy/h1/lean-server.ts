@@ -7,24 +7,24 @@ import type { Socket } from 'node:net';
 import type { ConnContext } from '../http/exchange.js';
 import type { LeanRequest } from './request.js';
 import type { LeanResponse } from './response.js';
-import { ServerConn } from './server-conn.js';
+import { ServerConn, type ServerConnTimeouts } from './server-conn.js';
 
 export type LeanHandler = (req: LeanRequest, res: LeanResponse, conn: ConnContext) => void;
 
 export class LeanH1Server {
   readonly #handler: LeanHandler;
-  readonly #idleTimeoutMs: number;
+  readonly #timeouts: ServerConnTimeouts;
   readonly #conns = new Set<ServerConn>();
 
-  constructor(handler: LeanHandler, idleTimeoutMs: number) {
+  constructor(handler: LeanHandler, timeouts: ServerConnTimeouts) {
     this.#handler = handler;
-    this.#idleTimeoutMs = idleTimeoutMs;
+    this.#timeouts = timeouts;
   }
 
   /** Takes ownership of a socket detected (or configured) as HTTP/1; its unshifted bytes flow on resume(). */
   accept(socket: Socket, conn: ConnContext): void {
     const handler = this.#handler;
-    const c = new ServerConn(socket, (req, res) => handler(req, res, conn), this.#idleTimeoutMs);
+    const c = new ServerConn(socket, (req, res) => handler(req, res, conn), this.#timeouts);
     this.#conns.add(c);
     socket.once('close', () => this.#conns.delete(c));
   }

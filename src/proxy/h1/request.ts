@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import type { HeaderMap, RequestHead } from './head.js';
 
+const ignore = (): void => undefined;
 const EMPTY: AsyncIterator<Buffer> = { next: () => Promise.resolve({ done: true, value: undefined }) };
 
 export class LeanRequest {
@@ -28,6 +29,10 @@ export class LeanRequest {
     this.httpVersion = head.versionMinor === 1 ? '1.1' : '1.0';
     // read() is called when the consumer wants more: the connection resumes the socket.
     this.body = head.framing.kind === 'none' ? undefined : new Readable({ read: onRead });
+    // The connection destroys the body with the reason when the peer sends a bad chunk or goes away;
+    // a consumer learns it from its own iterator or pipe. With nobody reading yet, an unhandled
+    // 'error' would kill the whole proxy (issue 8: one bad chunk from any peer crashed the sidecar).
+    this.body?.on('error', ignore);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {

@@ -4,23 +4,31 @@
  * router with a LeanRequest/LeanResponse pair, and requests are answered in
  * order (a pipelined request waits, socket paused, until the previous
  * response is done). Malformed input gets 400 (431 for oversized heads) and
- * the connection is closed.
+ * the connection is closed; so does a head that is not complete within the
+ * headers timeout, or a request body that stalls for the idle timeout (408).
  */
+import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { BodyDecoder } from './body.js';
-import { headEnd, HeadError, MAX_HEAD_BYTES, parseRequestHead, type RequestHead } from './head.js';
+import { checkPartialHead, headEnd, HeadError, MAX_HEAD_BYTES, parseRequestHead, type RequestHead } from './head.js';
 import { LeanRequest } from './request.js';
 import { LeanResponse, type ResponseOwner } from './response.js';
 
 /** What the connection calls for each request (the connection manager's router hand-off). */
 export type RequestHandler = (req: LeanRequest, res: LeanResponse) => void;
 
+export interface ServerConnTimeouts {
+  /** No bytes either way for this long: an idle connection is closed, a stalled request body gets 408 (Envoy's stream_idle_timeout). 0 = none. */
+  idleMs: number;
+  /** From the first byte of a request head to its end (Envoy's request_headers_timeout). 0 = none. */
+  headersMs: number;
+}
+
 const noop = (): void => undefined;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 
 function errorReply(status: number): string {
-  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 505 ? 'HTTP Version Not Supported' : 'Bad Request';
-  return `HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
 }
 
 export class ServerConn implements ResponseOwner {
@@ -35,20 +43,33 @@ export class ServerConn implements ResponseOwner {
   #closed = false;
   /** Set while the body is paused for back-pressure. */
   #bodyPaused = false;
+  /** Bytes of a partial head already checked for bad line ends and control characters. */
+  #checked = 0;
+  #skippedEmptyLine = false;
+  readonly #headersMs: number;
+  #headTimer: NodeJS.Timeout | undefined;
 
-  constructor(socket: Socket, handler: RequestHandler, idleTimeoutMs: number) {
+  constructor(socket: Socket, handler: RequestHandler, timeouts: ServerConnTimeouts) {
     this.socket = socket;
     this.#handler = handler;
+    this.#headersMs = timeouts.headersMs;
     socket.on('data', this.#onData);
     socket.on('error', noop);
     socket.once('close', this.#onClose);
     socket.once('end', this.#onEnd);
-    if (idleTimeoutMs > 0) {
-      socket.setTimeout(idleTimeoutMs, () => {
-        if (!this.#res) socket.destroy();
-      });
-    }
+    if (timeouts.idleMs > 0) socket.setTimeout(timeouts.idleMs, this.#onIdle);
   }
+
+  /** Between requests the connection just closes; a request whose body stopped arriving is failed (408, or a reset once answered). */
+  readonly #onIdle = (): void => {
+    if (!this.#res) this.socket.destroy();
+    else if (this.#decoder && !this.#decoder.done) this.#fail(new HeadError('request body stalled', 408));
+  };
+
+  readonly #onHeadTimeout = (): void => {
+    this.#headTimer = undefined;
+    if (!this.#res && !this.#closed) this.#fail(new HeadError('request headers timeout', 408));
+  };
 
   /** True between requests: nothing in flight (drain closes such connections now). */
   get idle(): boolean {
@@ -68,6 +89,7 @@ export class ServerConn implements ResponseOwner {
 
   readonly #onClose = (): void => {
     this.#closed = true;
+    this.#stopHeadTimer();
     const body = this.#req?.body;
     if (body && this.#decoder && !this.#decoder.done) body.destroy(new Error('downstream closed during request body'));
     this.#res?.socketClosed();
@@ -101,16 +123,43 @@ export class ServerConn implements ResponseOwner {
       this.socket.pause();
       return false;
     }
+    // RFC 9112 §2.2: one empty line before a request line is ignored (some clients send CRLF after a body).
+    if (buf[0] === 13 && buf[1] === 10 && !this.#skippedEmptyLine) {
+      this.#skippedEmptyLine = true;
+      this.#buf = buf.length > 2 ? buf.subarray(2) : undefined;
+      return this.#buf !== undefined;
+    }
     const end = headEnd(buf, 0);
     if (end < 0) {
-      if (buf.length > MAX_HEAD_BYTES) throw new HeadError('request head too large', 431);
+      this.#partialHead(buf);
       return false;
     }
     if (end > MAX_HEAD_BYTES) throw new HeadError('request head too large', 431);
     const head = parseRequestHead(buf, 0, end);
     this.#buf = end < buf.length ? buf.subarray(end) : undefined;
+    this.#stopHeadTimer();
+    this.#checked = 0;
+    this.#skippedEmptyLine = false;
     this.#start(head);
     return true;
+  }
+
+  /**
+   * A head still incomplete: refuse at once what can never become valid (bare
+   * LF or CR, control characters — so garbage gets a 400 now, not after a
+   * timeout) and start the headers timer. Complete heads skip this: the head
+   * parser checks them, and a head in one packet costs no timer.
+   */
+  #partialHead(buf: Buffer): void {
+    if (buf.length > MAX_HEAD_BYTES) throw new HeadError('request head too large', 431);
+    this.#checked = checkPartialHead(buf, this.#checked);
+    if (this.#headTimer === undefined && this.#headersMs > 0) this.#headTimer = setTimeout(this.#onHeadTimeout, this.#headersMs);
+  }
+
+  #stopHeadTimer(): void {
+    if (this.#headTimer === undefined) return;
+    clearTimeout(this.#headTimer);
+    this.#headTimer = undefined;
   }
 
   #start(head: RequestHead): void {
@@ -166,6 +215,7 @@ export class ServerConn implements ResponseOwner {
   #fail(err: unknown): void {
     const status = err instanceof HeadError ? err.status : 400;
     this.#closed = true;
+    this.#stopHeadTimer();
     this.#buf = undefined;
     const body = this.#req?.body;
     if (body && !body.destroyed) body.destroy(err instanceof Error ? err : new Error(String(err)));

@@ -29,7 +29,7 @@ export class ConnectionManager {
   constructor(plan: HcmPlan, router: Router) {
     this.plan = plan;
     this.#router = router;
-    this.#h1 = http.createServer({ keepAliveTimeout: plan.streamIdleTimeoutMs, requestTimeout: 0 }, (req, res) => {
+    this.#h1 = http.createServer({ keepAliveTimeout: plan.streamIdleTimeoutMs, requestTimeout: 0, headersTimeout: plan.requestHeadersTimeoutMs }, (req, res) => {
       const conn = this.#h1Conns.get(req.socket);
       if (conn) this.#handle(req, res, conn);
       else res.destroy();
@@ -39,13 +39,19 @@ export class ConnectionManager {
       socket.destroy();
     });
     this.#lean = env.http1Engine === 'lean'
-      ? new LeanH1Server((req, res, conn) => this.#handle(req as unknown as DownstreamRequest, res as unknown as DownstreamResponse, conn), plan.streamIdleTimeoutMs)
+      ? new LeanH1Server((req, res, conn) => this.#handle(req as unknown as DownstreamRequest, res as unknown as DownstreamResponse, conn), {
+        idleMs: plan.streamIdleTimeoutMs,
+        headersMs: plan.requestHeadersTimeoutMs,
+      })
       : undefined;
     this.#h2 = http2.createServer({}, (req, res) => {
       const conn = this.#h2Conns.get(req.stream.session as http2.Http2Session);
       if (conn) this.#handle(req, res, conn);
       else res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     });
+    // node:http2 keeps a connection open after it answered a protocol error with GOAWAY (and an idle
+    // one forever): the idle timeout is what ends both (found by test/fuzz/proxy-peers.test.ts).
+    if (plan.streamIdleTimeoutMs > 0) this.#h2.setTimeout(plan.streamIdleTimeoutMs);
     this.#h2.on('session', (s: http2.Http2Session) => {
       if (this.#pending) this.#h2Conns.set(s, this.#pending);
       s.on('error', () => undefined);

@@ -18,9 +18,13 @@ export interface HcmPlan {
   accessLogs: AccessLogSink[];
   generateRequestId: boolean;
   streamIdleTimeoutMs: number;
+  /** Envoy's request_headers_timeout; unset, 10 s rather than Envoy's "none" (issue 8: a head must not hold a connection forever). */
+  requestHeadersTimeoutMs: number;
   /** Envoy's http.<stat_prefix>.downstream_rq_* counter names, built once. */
   statNames: { total: string; byClass: string[] };
 }
+
+const DEFAULT_REQUEST_HEADERS_TIMEOUT_MS = 10_000;
 
 export function compileHcm(hcm: HttpConnectionManager, path: string, errors: string[]): HcmPlan {
   let rdsName: string | undefined;
@@ -45,6 +49,7 @@ export function compileHcm(hcm: HttpConnectionManager, path: string, errors: str
     accessLogs: hcm.accessLog.map((a, i) => compileAccessLog(a, `${path}.accessLog[${i}]`, errors)).filter((x): x is AccessLogSink => !!x),
     generateRequestId: hcm.generateRequestId ?? true,
     streamIdleTimeoutMs: durationMs(hcm.streamIdleTimeout) ?? 300_000,
+    requestHeadersTimeoutMs: durationMs(hcm.requestHeadersTimeout) ?? DEFAULT_REQUEST_HEADERS_TIMEOUT_MS,
     statNames: {
       total: `http.${hcm.statPrefix}.downstream_rq_total`,
       byClass: [0, 1, 2, 3, 4, 5].map((c) => `http.${hcm.statPrefix}.downstream_rq_${c}xx`),

@@ -57,7 +57,7 @@ describe('debug HTTP server', () => {
     });
     ads = new AdsServer({ generator: gen, parseNode: parseTestNode, metrics, log: logger('test-ads') });
     client = new TestAdsClient(await ads.listen('127.0.0.1', 0));
-    debug = await startDebugServer({ host: '127.0.0.1', port: 0, server: ads, metrics, configProblems: () => problems, ready: () => ready });
+    debug = await startDebugServer({ host: '127.0.0.1', port: 0, server: ads, metrics, configProblems: () => problems, notReady: () => (ready ? undefined : 'testing') });
     stream = client.sotw(id);
     stream.request(CDS);
     stream.ack(await stream.next());
@@ -150,8 +150,10 @@ describe('debug HTTP server', () => {
     assert.match(res.body, /# TYPE pilot_proxy_convergence_time histogram/);
   });
 
-  test('/ready follows ready()', async () => {
-    assert.equal((await get(debug.port, '/ready')).status, 503);
+  test('/ready follows notReady(): 503 with the reason, then 200', async () => {
+    const unready = await get(debug.port, '/ready');
+    assert.equal(unready.status, 503);
+    assert.equal(unready.body.trim(), 'not ready: testing');
     ready = true;
     const res = await get(debug.port, '/ready');
     assert.equal(res.status, 200);

@@ -6,104 +6,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { create } from '@bufbuild/protobuf';
-import { anyPack } from '@bufbuild/protobuf/wkt';
-import { Server, ServerCredentials, credentials, makeGenericClientConstructor, type Client, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import * as grpcXds from '@grpc/grpc-js-xds';
-import { Cluster_DiscoveryType, Cluster_LbPolicy, ClusterSchema } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
-import { AddressSchema, SocketAddressSchema } from '../../../src/gen/envoy/config/core/v3/address_pb.js';
-import { LocalitySchema } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
-import { AggregatedConfigSourceSchema, ApiVersion, ConfigSourceSchema } from '../../../src/gen/envoy/config/core/v3/config_source_pb.js';
-import { ClusterLoadAssignmentSchema } from '../../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js';
-import { EndpointSchema, LbEndpointSchema, LocalityLbEndpointsSchema } from '../../../src/gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
-import { ApiListenerSchema } from '../../../src/gen/envoy/config/listener/v3/api_listener_pb.js';
-import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
-import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
-import { RouteActionSchema, RouteMatchSchema, RouteSchema, VirtualHostSchema } from '../../../src/gen/envoy/config/route/v3/route_components_pb.js';
-import { RouterSchema } from '../../../src/gen/envoy/extensions/filters/http/router/v3/router_pb.js';
-import {
-  HttpConnectionManagerSchema,
-  HttpFilterSchema,
-  RdsSchema,
-} from '../../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
-import { toResource } from '../../../src/controlplane/cache/resource.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger } from '../../../src/log.js';
-import { CDS, EDS, FakeGenerator, LDS, RDS, parseTestNode, type FakeMesh } from './fake-generator.js';
+import { FakeGenerator, parseTestNode } from './fake-generator.js';
+import { backend, greeterService, hello, mesh, type Greeter } from './greeter-mesh.js';
 import { waitFor } from '../../helpers/ads-client.js';
-
-const ident = (b: Buffer) => b;
-const greeterService = {
-  Hello: { path: '/test.Greeter/Hello', requestStream: false, responseStream: false, requestSerialize: ident, requestDeserialize: ident, responseSerialize: ident, responseDeserialize: ident },
-} satisfies ServiceDefinition;
-type Greeter = Client & { Hello(req: Buffer, cb: (err: Error | null, res?: Buffer) => void): void };
-
-const ads = () => create(ConfigSourceSchema, { configSourceSpecifier: { case: 'ads', value: create(AggregatedConfigSourceSchema) }, resourceApiVersion: ApiVersion.V3 });
-
-function mesh(backendPort: number): FakeMesh {
-  const hcm = create(HttpConnectionManagerSchema, {
-    statPrefix: 'greeter',
-    routeSpecifier: { case: 'rds', value: create(RdsSchema, { routeConfigName: 'greeter-route', configSource: ads() }) },
-    httpFilters: [create(HttpFilterSchema, { name: 'router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } })],
-  });
-  const listener = create(ListenerSchema, { name: 'greeter', apiListener: create(ApiListenerSchema, { apiListener: anyPack(HttpConnectionManagerSchema, hcm) }) });
-  const route = create(RouteConfigurationSchema, {
-    name: 'greeter-route',
-    virtualHosts: [
-      create(VirtualHostSchema, {
-        name: 'greeter',
-        domains: ['*'],
-        routes: [
-          create(RouteSchema, {
-            match: create(RouteMatchSchema, { pathSpecifier: { case: 'prefix', value: '' } }),
-            action: { case: 'route', value: create(RouteActionSchema, { clusterSpecifier: { case: 'cluster', value: 'greeter-cluster' } }) },
-          }),
-        ],
-      }),
-    ],
-  });
-  const cluster = create(ClusterSchema, {
-    name: 'greeter-cluster',
-    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
-    edsClusterConfig: { edsConfig: ads() },
-    lbPolicy: Cluster_LbPolicy.ROUND_ROBIN,
-  });
-  const address = create(AddressSchema, {
-    address: { case: 'socketAddress', value: create(SocketAddressSchema, { address: '127.0.0.1', portSpecifier: { case: 'portValue', value: backendPort } }) },
-  });
-  const cla = create(ClusterLoadAssignmentSchema, {
-    clusterName: 'greeter-cluster',
-    endpoints: [
-      create(LocalityLbEndpointsSchema, {
-        locality: create(LocalitySchema, { region: 'r1', zone: 'z1' }),
-        loadBalancingWeight: 1,
-        lbEndpoints: [create(LbEndpointSchema, { hostIdentifier: { case: 'endpoint', value: create(EndpointSchema, { address }) }, loadBalancingWeight: 1 })],
-      }),
-    ],
-  });
-  return {
-    default: {
-      [LDS]: [toResource(ListenerSchema, 'greeter', listener)],
-      [RDS]: [toResource(RouteConfigurationSchema, 'greeter-route', route)],
-      [CDS]: [toResource(ClusterSchema, 'greeter-cluster', cluster)],
-      [EDS]: [toResource(ClusterLoadAssignmentSchema, 'greeter-cluster', cla)],
-    },
-  };
-}
-
-async function backend(name: string): Promise<{ server: Server; port: number }> {
-  const server = new Server();
-  server.addService(greeterService, { Hello: (_call: unknown, cb: (e: null, r: Buffer) => void) => cb(null, Buffer.from(name)) });
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  return { server, port };
-}
-
-function hello(client: Greeter): Promise<string> {
-  return new Promise((resolve, reject) => {
-    client.Hello(Buffer.from('hi'), (err, res) => (err ? reject(err) : resolve(res!.toString())));
-  });
-}
 
 describe('interop with @grpc/grpc-js-xds (SotW)', () => {
   const nodeId = 'sidecar~127.0.0.1~greeter-client.default~default.svc.cluster.local';

@@ -1,6 +1,6 @@
 /** Builders for hand-made Envoy v3 resources served by the fake ADS server. */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { anyPack, DurationSchema, type Any } from '@bufbuild/protobuf/wkt';
+import { anyPack, DurationSchema, type Any, type Duration } from '@bufbuild/protobuf/wkt';
 import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
 import { ClusterSchema, Cluster_DiscoveryType } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
@@ -27,9 +27,13 @@ function stdoutLog(format: string | undefined) {
   return [{ name: 'envoy.access_loggers.stdout', configType: { case: 'typedConfig' as const, value: anyPack(StdoutAccessLogSchema, create(StdoutAccessLogSchema, init)) } }];
 }
 
+/** HttpConnectionManager timeouts a test may set. */
+export interface HcmTimeouts { requestHeadersTimeout?: Duration; streamIdleTimeout?: Duration }
+
 /** A listener on 127.0.0.1:port (0 = any) with one HTTP connection manager using RDS `routeName`. */
-export function httpListener(name: string, routeName: string, port = 0, accessLogFormat?: string): Any {
+export function httpListener(name: string, routeName: string, port = 0, accessLogFormat?: string, hcmExtra: HcmTimeouts = {}): Any {
   const hcm = create(HttpConnectionManagerSchema, {
+    ...hcmExtra,
     statPrefix: name,
     routeSpecifier: { case: 'rds', value: { routeConfigName: routeName, configSource: { configSourceSpecifier: { case: 'ads', value: {} } } } },
     httpFilters: [{ name: 'envoy.filters.http.router', configType: { case: 'typedConfig', value: anyPack(RouterSchema, create(RouterSchema)) } }],

@@ -5,46 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { DirectorySource, type DirectorySourceOptions } from '../../../src/controlplane/sources/directory-source.js';
 import type { ConfigState } from '../../../src/controlplane/sources/source.js';
+import { States } from './helpers.js';
 import { TrellisError } from '../../../src/errors.js';
 
 const svc = (name: string, port = 9080) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  ports:\n  - port: ${port}\n`;
 const portOf = (s: ConfigState, key: string) => (s.objects.get(key)?.spec as { ports: { port: number }[] } | undefined)?.ports[0]?.port;
-
-/** Collects delivered states; next() waits (bounded) for the next one. */
-class States {
-  readonly all: ConfigState[] = [];
-  #read = 0;
-  #wake: (() => void) | undefined;
-  readonly push = (s: ConfigState) => {
-    this.all.push(s);
-    this.#wake?.();
-  };
-  async next(timeoutMs = 5000): Promise<ConfigState> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.#read >= this.all.length) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no new state within ${timeoutMs} ms (have ${this.all.length})`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#wake = () => (clearTimeout(t), resolve());
-      });
-      this.#wake = undefined;
-    }
-    return this.all[this.#read++]!;
-  }
-  /** Waits for a state satisfying `pred` (bursty writes may deliver intermediate states). */
-  async until(pred: (s: ConfigState) => boolean, timeoutMs = 5000): Promise<ConfigState> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await this.next(Math.max(1, deadline - Date.now()));
-      if (pred(s)) return s;
-    }
-  }
-  async none(ms: number): Promise<void> {
-    await new Promise((r) => setTimeout(r, ms));
-    assert.equal(this.all.length, this.#read, `unexpected state revision ${this.all.at(-1)?.revision}`);
-  }
-}
 
 describe('DirectorySource', () => {
   let dir: string;
@@ -111,7 +76,8 @@ describe('DirectorySource', () => {
   });
 
   test('a new subdirectory with files is picked up, and its removal too', async () => {
-    const states = await startSource();
+    // emptyHoldMs 0: the removal empties the directory; the hold has its own tests.
+    const states = await startSource({ emptyHoldMs: 0 });
     assert.equal((await states.next()).objects.size, 0);
     await put('team/x/one.yaml', svc('one'));
     await states.until((s) => s.objects.has('Service/default/one'));
@@ -176,7 +142,7 @@ describe('DirectorySource', () => {
   });
 
   test('the periodic rescan alone sees every change (watcher off)', async () => {
-    const states = await startSource({ watch: false, pollMs: 50 });
+    const states = await startSource({ watch: false, pollMs: 50, emptyHoldMs: 0 });
     await states.next();
     await put('n/a.yaml', svc('a'));
     assert.ok((await states.next(3000)).objects.has('Service/default/a'));
@@ -229,12 +195,15 @@ describe('DirectorySource when the directory is replaced', () => {
       await source.start(states.push);
       assert.equal((await states.next()).objects.size, 1);
       await rm(dir, { recursive: true });
-      await states.none(300);
+      const down = await states.next(3000);
+      assert.deepEqual([...down.objects.keys()], ['Service/default/a'], 'the last good config is kept');
+      assert.deepEqual(down.problems.map((p) => p.code), ['CONFIG_SOURCE']);
       await mkdir(dir);
       await writeFile(join(dir, 'b.yaml'), svc('b'));
       // Only the periodic rescan can notice the new directory (the old watcher watched a deleted inode).
       const s = await states.until((s) => s.objects.has('Service/default/b'), 3000);
       assert.deepEqual([...s.objects.keys()], ['Service/default/b']);
+      assert.deepEqual(s.problems, []);
       // That rescan watches the new directory: a change is now seen well before the next rescan (1 s away).
       const t0 = Date.now();
       await writeFile(join(dir, 'c.yaml'), svc('c'));

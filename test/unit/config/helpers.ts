@@ -1,6 +1,7 @@
 /** Shared helpers for the config tests. */
 import { loadConfigText, fileProblems } from '../../../src/config/load-config.js';
-import type { ConfigProblem } from '../../../src/controlplane/sources/source.js';
+import assert from 'node:assert/strict';
+import type { ConfigProblem, ConfigState } from '../../../src/controlplane/sources/source.js';
 import type { Origin } from '../../../src/config/objects.js';
 
 /** Every problem of a YAML text, as the directory source would see it. */
@@ -19,6 +20,42 @@ export function yaml(strings: TemplateStringsArray, ...values: unknown[]): strin
   const lines = raw.replace(/^\n/, '').split('\n');
   const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
   return lines.map((l) => l.slice(indent)).join('\n');
+}
+
+/** Collects delivered states; next() waits (bounded) for the next one. */
+export class States {
+  readonly all: ConfigState[] = [];
+  #read = 0;
+  #wake: (() => void) | undefined;
+  readonly push = (s: ConfigState) => {
+    this.all.push(s);
+    this.#wake?.();
+  };
+  async next(timeoutMs = 5000): Promise<ConfigState> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#read >= this.all.length) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no new state within ${timeoutMs} ms (have ${this.all.length})`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.#wake = () => (clearTimeout(t), resolve());
+      });
+      this.#wake = undefined;
+    }
+    return this.all[this.#read++]!;
+  }
+  /** Waits for a state satisfying `pred` (bursty writes may deliver intermediate states). */
+  async until(pred: (s: ConfigState) => boolean, timeoutMs = 5000): Promise<ConfigState> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.next(Math.max(1, deadline - Date.now()));
+      if (pred(s)) return s;
+    }
+  }
+  async none(ms: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, ms));
+    assert.equal(this.all.length, this.#read, `unexpected state revision ${this.all.at(-1)?.revision}`);
+  }
 }
 
 /** File and start line of a loaded object (its origin without the per-field lines). */

@@ -55,7 +55,7 @@ describe('lean HTTP/1.1 server connection', () => {
       // Answers /unread before reading the body, like a local reply does.
       if (req.url === '/unread') return void res.end('early');
       void handle(req, res).catch(() => res.destroy());
-    }, 5000);
+    }, { idleMs: 5000, headersMs: 5000 });
     server = net.createServer({ allowHalfOpen: true }, (s) => lean.accept(s, ctx));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as net.AddressInfo).port;
