@@ -12,6 +12,8 @@ export interface LoadedFile {
   readonly parseProblems: ConfigProblem[];
   /** True when the YAML itself is broken somewhere (a source should then keep the file's last good objects). */
   readonly syntaxError: boolean;
+  /** Lines in the file: every problem reported for it lies within 1..lines. */
+  readonly lines: number;
 }
 
 export function loadConfigText(file: string, text: string): LoadedFile {
@@ -20,6 +22,7 @@ export function loadConfigText(file: string, text: string): LoadedFile {
     documents: parsed.documents.map(validateDocument),
     parseProblems: parsed.problems,
     syntaxError: parsed.syntaxError,
+    lines: parsed.lines,
   };
 }
 

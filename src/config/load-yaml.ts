@@ -3,12 +3,15 @@
  * remember where they came from: every document, `kind: List` item and field
  * can be mapped back to a 1-based line for error messages.
  */
-import { LineCounter, parseAllDocuments, isMap, isSeq, isScalar, type Node, type YAMLMap } from 'yaml';
+import { parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node, type YAMLMap } from 'yaml';
 import type { AnyObject, Origin } from './objects.js';
 import type { ConfigProblem } from '../controlplane/sources/source.js';
+import { errorMessage } from '../errors.js';
+import { lineAt, recordLines, type FieldPath } from './field-lines.js';
+import { errorLine, lineCount, lineIndex } from './text-lines.js';
+import { documentPieces } from './document-markers.js';
 
-/** A field path inside one object: map keys and sequence indexes. */
-export type FieldPath = readonly (string | number)[];
+export type { FieldPath } from './field-lines.js';
 
 /** Maps a field path to the 1-based line of that field (or of its deepest existing parent). */
 export type Locate = (path: FieldPath) => number;
@@ -17,6 +20,7 @@ export type Locate = (path: FieldPath) => number;
 export interface RawDocument {
   /** The plain data of the document (or List item); not checked in any way. */
   readonly value: unknown;
+  /** Where it starts, with the line of every field (origin.fields). */
   readonly origin: Origin;
   readonly locate: Locate;
 }
@@ -25,97 +29,97 @@ export interface ParsedFile {
   readonly documents: RawDocument[];
   /** CONFIG_PARSE problems: syntax errors and documents that are not mappings. */
   readonly problems: ConfigProblem[];
-  /** True when some document has a YAML syntax error (its objects are then missing). */
+  /** True when some document could not be read (its objects are then missing). */
   readonly syntaxError: boolean;
+  /** Lines in the file, as an editor counts them (every problem's line is within 1..lines). */
+  readonly lines: number;
 }
+
+/** Aliases beyond this many in one document are refused (the "billion laughs" expansion). */
+const maxAliasCount = 100;
 
 /**
  * Parses every document of a file. Empty documents are ignored; `kind: List`
- * documents are expanded into their items. A document with a syntax error
+ * documents are expanded into their items. A document that cannot be read
  * produces a problem and no object; the other documents are still returned.
+ * Never throws: whatever the parser refuses becomes a CONFIG_PARSE problem.
  */
 export function parseYamlDocuments(file: string, text: string): ParsedFile {
-  const lineCounter = new LineCounter();
-  const lineOf = (offset: number) => lineCounter.linePos(offset).line;
-  const documents: RawDocument[] = [];
-  const problems: ConfigProblem[] = [];
-  let syntaxError = false;
-  for (const doc of parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true })) {
-    if (doc.errors.length > 0) {
-      syntaxError = true;
-      for (const err of doc.errors) {
-        problems.push({ code: 'CONFIG_PARSE', file, line: lineOf(err.pos[0]), reason: `YAML syntax error: ${err.message}` });
-      }
+  const lineOf = lineIndex(text);
+  const out: Reading = { documents: [], problems: [], syntaxError: false };
+  for (const [start, end] of documentPieces(text)) {
+    const piece = text.slice(start, end);
+    let docs: Document.Parsed[];
+    try {
+      docs = parseAllDocuments(piece, { prettyErrors: false, uniqueKeys: true }) as Document.Parsed[];
+    } catch (err) {
+      // Not expected from the parser; a file is still never allowed to take the loader down.
+      out.syntaxError = true;
+      out.problems.push({ code: 'CONFIG_PARSE', file, line: lineOf(start), reason: `YAML syntax error: ${errorMessage(err)}` });
       continue;
     }
-    const root = doc.contents as Node | null;
-    if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) continue;
-    const line = lineOf(root.range?.[0] ?? 0);
-    if (!isMap(root)) {
-      problems.push({ code: 'CONFIG_PARSE', file, line, reason: 'document is not a mapping (expected an object with apiVersion and kind)' });
-      continue;
-    }
-    const value = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
-    if (value['kind'] === 'List' && 'items' in value) {
-      expandList(file, root, value, lineOf, documents, problems);
-    } else {
-      documents.push({ value, origin: { file, line }, locate: locator(root, lineOf) });
-    }
+    for (const doc of docs) readDocument(file, piece, doc, (offset) => lineOf(start + offset), out);
   }
-  return { documents, problems, syntaxError };
+  return { ...out, lines: lineCount(text) };
 }
 
-function expandList(
-  file: string,
-  root: YAMLMap,
-  value: Record<string, unknown>,
-  lineOf: (offset: number) => number,
-  documents: RawDocument[],
-  problems: ConfigProblem[],
-): void {
+/** What parsing has gathered so far. */
+interface Reading {
+  documents: RawDocument[];
+  problems: ConfigProblem[];
+  syntaxError: boolean;
+}
+
+function readDocument(file: string, text: string, doc: Document.Parsed, lineOf: (offset: number) => number, out: Reading): void {
+  const problem = (line: number, reason: string) => out.problems.push({ code: 'CONFIG_PARSE', file, line, reason });
+  if (doc.errors.length > 0) {
+    out.syntaxError = true;
+    for (const err of doc.errors) problem(errorLine(text, err.pos[0], doc.range, lineOf), `YAML syntax error: ${err.message}`);
+    return;
+  }
+  const root = doc.contents as Node | null;
+  if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return;
+  const line = lineOf(root.range?.[0] ?? 0);
+  if (!isMap(root)) return void problem(line, 'document is not a mapping (expected an object with apiVersion and kind)');
+  let value: Record<string, unknown>;
+  try {
+    value = doc.toJS({ maxAliasCount }) as Record<string, unknown>;
+  } catch (err) {
+    // An alias to no anchor, or too many aliases: the document has no value to offer.
+    out.syntaxError = true;
+    return void problem(line, `YAML error: ${errorMessage(err)}`);
+  }
+  if (value['kind'] === 'List' && 'items' in value) expandList(file, root, value, lineOf, out);
+  else out.documents.push(rawDocument(file, root, line, value, lineOf));
+}
+
+function rawDocument(file: string, node: Node, line: number, value: unknown, lineOf: (offset: number) => number): RawDocument {
+  const fields = recordLines(node, line, lineOf);
+  return { value, origin: { file, line, fields }, locate: (path) => lineAt(fields, line, path) };
+}
+
+function expandList(file: string, root: YAMLMap, value: Record<string, unknown>, lineOf: (offset: number) => number, out: Reading): void {
   const itemsNode = root.get('items', true) as Node | undefined;
   const items = value['items'];
   if (items === null || items === undefined) return;
   if (!isSeq(itemsNode) || !Array.isArray(items)) {
-    problems.push({ code: 'CONFIG_PARSE', file, line: lineOf(root.range?.[0] ?? 0), reason: 'List: items must be a sequence' });
+    out.problems.push({ code: 'CONFIG_PARSE', file, line: lineOf(root.range?.[0] ?? 0), reason: 'List: items must be a sequence' });
     return;
   }
   itemsNode.items.forEach((node, i) => {
     const line = lineOf((node as Node | null)?.range?.[0] ?? itemsNode.range?.[0] ?? 0);
     if (!isMap(node)) {
-      problems.push({ code: 'CONFIG_PARSE', file, line, reason: `List: items[${i}] is not a mapping` });
+      out.problems.push({ code: 'CONFIG_PARSE', file, line, reason: `List: items[${i}] is not a mapping` });
       return;
     }
-    documents.push({ value: items[i], origin: { file, line }, locate: locator(node, lineOf) });
+    out.documents.push(rawDocument(file, node, line, items[i], lineOf));
   });
-}
-
-/** Walks the YAML tree along a path; the line of a map field is the line of its key. */
-function locator(root: Node, lineOf: (offset: number) => number): Locate {
-  return (path) => {
-    let node: unknown = root;
-    let offset = root.range?.[0] ?? 0;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
-        if (pair === undefined) break;
-        offset = (pair.key as Node | null)?.range?.[0] ?? offset;
-        node = pair.value;
-      } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
-        node = node.items[seg];
-        offset = (node as Node | null)?.range?.[0] ?? offset;
-      } else {
-        break;
-      }
-    }
-    return lineOf(offset);
-  };
 }
 
 /**
  * Parses a file into unvalidated objects, each with `origin` set to the line
  * where its document (or List item) starts. Validation is separate (see
- * validate/index.ts and load-config.ts, which also keep the field locators).
+ * validate/index.ts and load-config.ts).
  */
 export function parseYamlFile(file: string, text: string): { objects: AnyObject[]; problems: ConfigProblem[] } {
   const { documents, problems } = parseYamlDocuments(file, text);

@@ -4,6 +4,7 @@
  * Only the fields Trellis acts on are typed; validation (validate/) rejects
  * unknown fields so that a typo is reported, not silently ignored.
  */
+import type { FieldLines } from './field-lines.js';
 
 export interface ObjectMeta {
   name: string;
@@ -19,7 +20,10 @@ export interface ObjectMeta {
 /** Where an object came from: "file.yaml:12" for the directory source, "k8s" for the API. */
 export interface Origin {
   file: string;
+  /** 1-based line where the object (document or List item) starts. */
   line: number;
+  /** The line of each of its fields, when it was read from YAML (see field-lines.ts). */
+  fields?: FieldLines;
 }
 
 export interface KObject<K extends string = string, S = unknown> {

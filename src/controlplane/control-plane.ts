@@ -10,6 +10,7 @@ import { Metrics } from './metrics/metrics.js';
 import { xdsMetrics, type XdsMetrics } from './metrics/xds-metrics.js';
 import { parseNode } from '../xds/parse-node.js';
 import { Debouncer } from './debounce.js';
+import { ConfigAnalysis } from './analyze/config-analysis.js';
 import type { CertificateAuthority } from '../ca/authority.js';
 import type { TokenVerifier } from '../ca/token.js';
 
@@ -38,6 +39,8 @@ export class ControlPlane {
   readonly #opts: ControlPlaneOptions;
   readonly #ads: AdsServer;
   readonly #debouncer: Debouncer;
+  /** Findings about references between accepted objects (IST0101), refreshed with every model. */
+  readonly #analysis = new ConfigAnalysis(logger('config'));
   #state: ConfigState | undefined;
   #pushedRevision = -1;
   #debug: { port: number; close(): Promise<void> } | undefined;
@@ -54,8 +57,7 @@ export class ControlPlane {
   async start(): Promise<{ xdsPort: number; debugPort: number; caPort?: number }> {
     await this.#opts.source.start((state) => {
       this.#state = state;
-      this.#xdsMetrics.configProblems.set(state.problems.length);
-      this.#xdsMetrics.cfgEvents.set(state.problems.length);
+      this.#countProblems();
       this.#xdsMetrics.sourceUp.set(sourceProblem(state) ? 0 : 1);
       // The first state is applied before listening; later ones are debounced.
       if (this.#pushedRevision < 0) this.#push();
@@ -88,7 +90,13 @@ export class ControlPlane {
   }
 
   problems(): readonly ConfigProblem[] {
-    return this.#state?.problems ?? [];
+    return this.#analysis.with(this.#state?.problems ?? []);
+  }
+
+  #countProblems(): void {
+    const n = this.problems().length;
+    this.#xdsMetrics.configProblems.set(n);
+    this.#xdsMetrics.cfgEvents.set(n);
   }
 
   /**
@@ -109,6 +117,8 @@ export class ControlPlane {
     const t0 = performance.now();
     try {
       const model = buildModel(state, { trustDomain: this.#opts.trustDomain, domainSuffix: this.#opts.domainSuffix ?? 'cluster.local' });
+      this.#analysis.update(state.objects.values(), model);
+      this.#countProblems();
       this.#ads.setGenerator(createGenerator(model, routeBuilders));
       this.#pushedRevision = state.revision;
       const stats = this.#ads.push();

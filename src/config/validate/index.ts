@@ -41,6 +41,8 @@ export interface ValidatedDocument {
   readonly object?: AnyObject;
   /** Every problem of the document (CONFIG_INVALID), in field order. */
   readonly problems: ConfigProblem[];
+  /** Where the document is now: a source re-anchors a kept last good version here. */
+  readonly origin: Origin;
 }
 
 /**
@@ -50,13 +52,13 @@ export interface ValidatedDocument {
  */
 export function validateObject(value: unknown, origin: Origin, locate: Locate): ValidatedDocument {
   const problem = (path: FieldPath, reason: string): ConfigProblem => ({ code: 'CONFIG_INVALID', file: origin.file, line: locate(path), reason });
-  if (!isPlainObject(value)) return { problems: [problem([], 'document is not a mapping')] };
+  if (!isPlainObject(value)) return { problems: [problem([], 'document is not a mapping')], origin };
   const { kind, apiVersion } = value;
   if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
-    return { problems: [problem(typeof kind !== 'string' ? ['kind'] : ['apiVersion'], 'apiVersion and kind must be set (strings)')] };
+    return { problems: [problem(typeof kind !== 'string' ? ['kind'] : ['apiVersion'], 'apiVersion and kind must be set (strings)')], origin };
   }
   const versions = (kindVersions as Record<string, readonly string[] | undefined>)[kind];
-  if (versions === undefined) return { problems: [problem(['kind'], `unknown kind ${kind} (apiVersion ${apiVersion})`)] };
+  if (versions === undefined) return { problems: [problem(['kind'], `unknown kind ${kind} (apiVersion ${apiVersion})`)], origin };
 
   const meta = isPlainObject(value['metadata']) ? value['metadata'] : {};
   const scoped = clusterScoped.has(kind as Kind);
@@ -73,12 +75,12 @@ export function validateObject(value: unknown, origin: Origin, locate: Locate): 
     .map((i) => problem(i.path, `${subject}: ${formatPath(i.path) || '(document)'}: ${i.message}`))
     .sort((a, b) => a.line - b.line);
   const key = name === undefined ? undefined : objectKey({ kind, metadata: { name, namespace } });
-  if (problems.length > 0) return { key, problems };
+  if (problems.length > 0) return { key, problems, origin };
 
   const metadata = { ...meta, name: name!, namespace };
   if (scoped) delete metadata.namespace;
   const object = { ...value, metadata, origin } as unknown as AnyObject;
-  return { key, object, problems };
+  return { key, object, problems, origin };
 }
 
 /** validateObject for a document from parseYamlDocuments. */

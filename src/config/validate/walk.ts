@@ -35,7 +35,8 @@ export function walk(value: unknown, schema: Schema, path: FieldPath, out: Issue
       return;
     case 'array':
       if (!Array.isArray(value)) return void out.push({ path, message: 'must be a list' });
-      value.forEach((item, i) => walk(item, schema.items, [...path, i], out));
+      // A null item is not an absent one: there is no element to skip, and every reader would trip over it.
+      value.forEach((item, i) => (item === null || item === undefined ? out.push({ path: [...path, i], message: 'list item must not be null' }) : walk(item, schema.items, [...path, i], out)));
       if (schema.check) for (const i of schema.check(value)) out.push({ path: [...path, ...i.path], message: i.message });
       return;
   }
@@ -68,7 +69,7 @@ function walkNumber(value: unknown, type: 'int' | 'number', min: number | undefi
 function walkObject(value: unknown, schema: ObjectSchema, path: FieldPath, out: Issue[]): void {
   if (!isPlainObject(value)) return void out.push({ path, message: 'must be a mapping' });
   for (const key of Object.keys(value)) {
-    if (!(key in schema.fields)) out.push({ path: [...path, key], message: unknownField(key, Object.keys(schema.fields)) });
+    if (!Object.hasOwn(schema.fields, key)) out.push({ path: [...path, key], message: unknownField(key, Object.keys(schema.fields)) });
   }
   for (const [key, fieldSchema] of Object.entries(schema.fields)) walk(value[key], fieldSchema, [...path, key], out);
   if (schema.check) for (const i of schema.check(value)) out.push({ path: [...path, ...i.path], message: i.message });

@@ -20,7 +20,7 @@ export interface XdsMetrics {
   pushTime: Histogram;
   /** pilot_xds_config_size_bytes{type}: size of the resources in one response. */
   configSize: Histogram;
-  /** trellis_config_problems: config documents currently rejected. */
+  /** trellis_config_problems: config problems currently known (rejected documents, conflicts, analysis findings). */
   configProblems: Gauge;
   /** pilot_k8s_cfg_events: the same number under istiod's name. */
   cfgEvents: Gauge;
@@ -46,7 +46,7 @@ export function xdsMetrics(m: Metrics): XdsMetrics {
     internalErrors: m.counter('pilot_total_xds_internal_errors', 'Total number of internal XDS errors in pilot.'),
     pushTime: m.histogram('pilot_xds_push_time', 'Total time in seconds Pilot takes to push lds, rds, cds and eds.', [], convergenceBuckets),
     configSize: m.histogram('pilot_xds_config_size_bytes', 'Distribution of configuration sizes pushed to clients', ['type'], sizeBuckets),
-    configProblems: m.gauge('trellis_config_problems', 'Configuration documents currently skipped because of problems.'),
+    configProblems: m.gauge('trellis_config_problems', 'Configuration problems currently known: documents skipped, conflicts, references to resources that do not exist.'),
     cfgEvents: m.gauge('pilot_k8s_cfg_events', 'Configuration problems currently known (Trellis: same as trellis_config_problems).'),
     sourceUp: m.gauge('trellis_config_source_up', '1 while the config source is readable; 0 while it is unavailable and the last good config is served.'),
   };

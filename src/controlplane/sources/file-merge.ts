@@ -3,7 +3,7 @@
  * previous contribution (last good config), and how files are merged into one
  * state (conflicts: the lexicographically first file, then first document, wins).
  */
-import { objectKey, type AnyObject } from '../../config/objects.js';
+import { objectKey, type AnyObject, type Origin } from '../../config/objects.js';
 import { fileProblems, type LoadedFile } from '../../config/load-config.js';
 import type { ConfigProblem } from './source.js';
 
@@ -25,7 +25,8 @@ export function acceptFile(prev: FileContribution | undefined, loaded: LoadedFil
   if (loaded.syntaxError && prev?.parsedOnce) {
     const kept = ` (keeping the last good version of this file: ${prev.objects.length} object(s))`;
     const problems = fileProblems(loaded).map((p) => (p.code === 'CONFIG_PARSE' ? { ...p, reason: p.reason + kept } : p));
-    return { objects: prev.objects, problems, parsedOnce: true };
+    const now = new Map(loaded.documents.flatMap((d) => (d.key === undefined ? [] : [[d.key, d.origin] as const])));
+    return { objects: prev.objects.map((o) => reanchor(o, now.get(objectKey(o)), loaded.lines)), problems, parsedOnce: true };
   }
   const previous = new Map((prev?.objects ?? []).map((o) => [objectKey(o), o]));
   const objects: AnyObject[] = [];
@@ -36,11 +37,24 @@ export function acceptFile(prev: FileContribution | undefined, loaded: LoadedFil
       continue;
     }
     const old = doc.key === undefined ? undefined : previous.get(doc.key);
-    if (old) objects.push(old);
+    if (old) objects.push(reanchor(old, doc.origin, loaded.lines));
     const note = old ? ' (keeping the previous version)' : '';
     for (const p of doc.problems) problems.push({ ...p, reason: p.reason + note });
   }
   return { objects, problems, parsedOnce: !loaded.syntaxError || (prev?.parsedOnce ?? false) };
+}
+
+/**
+ * A kept last good version gets the place of its document in the current
+ * text (`now`, the document with the same key), so that a conflict or an
+ * analysis finding about it points into the file as it is, not at lines that
+ * may no longer exist. Without such a document (its YAML is broken) the old
+ * start line is kept, within the file's current length.
+ */
+function reanchor(o: AnyObject, now: Origin | undefined, lines: number): AnyObject {
+  if (now !== undefined) return { ...o, origin: now } as AnyObject;
+  if (o.origin === undefined) return o;
+  return { ...o, origin: { file: o.origin.file, line: Math.min(o.origin.line, lines) } } as AnyObject;
 }
 
 /** A file that cannot be read keeps what it had, with a problem saying why. */

@@ -1,15 +1,23 @@
 import type { AnyObject } from '../../config/objects.js';
 
 /**
- * A problem with one YAML document or object: where it is and why it was
- * skipped. CONFIG_SOURCE: the source itself is unavailable (`file` is the
- * directory, `line` 0) and its last good config is being served.
+ * A problem with the configuration: where it is and why. CONFIG_PARSE,
+ * CONFIG_INVALID and CONFIG_CONFLICT come from loading (the document was
+ * skipped, or lost a conflict); CONFIG_SOURCE: the source itself is
+ * unavailable (`file` is the directory, `line` 0) and its last good config is
+ * being served; IST* problems are Istio analyzer findings about accepted
+ * objects (see controlplane/analyze/), which stay in service as istiod keeps
+ * them.
  */
 export interface ConfigProblem {
-  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE';
+  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE' | 'IST0101';
   file: string;
+  /** 1-based, within the file as it is now (0 for CONFIG_SOURCE). */
   line: number;
   reason: string;
+  /** Analyzer findings only: Istio's message name (e.g. ReferencedResourceNotFound) and level. */
+  name?: 'ReferencedResourceNotFound';
+  severity?: 'Error' | 'Warning' | 'Info';
 }
 
 /**

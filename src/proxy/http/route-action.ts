@@ -2,6 +2,7 @@
 import type { RetryPolicy, Route, RouteAction, VirtualHost } from '../../gen/envoy/config/route/v3/route_components_pb.js';
 import { durationMs } from '../util.js';
 import { levelOps, type HeaderOp } from './header-ops.js';
+import { re2ToRegExp } from '../../config/regex.js';
 
 export interface WeightedTarget {
   name: string;
@@ -132,7 +133,7 @@ function compileRegexRewrite(ra: RouteAction, path: string, errors: string[]): {
     return undefined;
   }
   try {
-    return { re: new RegExp(rr.pattern.regex, 'g'), substitution: rr.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1') };
+    return { re: re2ToRegExp(rr.pattern.regex, 'g'), substitution: rr.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1') };
   } catch (err) {
     errors.push(`${path}.pattern.regex: invalid regex ${JSON.stringify(rr.pattern.regex)}: ${(err as Error).message}`);
     return undefined;

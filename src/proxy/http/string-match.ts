@@ -1,17 +1,18 @@
 /** Envoy's StringMatcher and RegexMatcher, compiled once; errors carry field paths. */
 import type { StringMatcher } from '../../gen/envoy/type/matcher/v3/string_pb.js';
 import type { RegexMatcher } from '../../gen/envoy/type/matcher/v3/regex_pb.js';
+import { re2FullMatch } from '../../config/regex.js';
 
 export type StringPredicate = (v: string) => boolean;
 
-/** RE2 full-match semantics approximated with a JavaScript RegExp anchored at both ends. */
+/** RE2 full-match semantics with a JavaScript RegExp anchored at both ends (RE2 spellings translated, non-RE2 refused). */
 export function compileRegex(re: RegexMatcher | undefined, path: string, errors: string[], flags = ''): RegExp | undefined {
   if (!re || re.regex === '') {
     errors.push(`${path}.regex: missing`);
     return undefined;
   }
   try {
-    return new RegExp(`^(?:${re.regex})$`, flags);
+    return re2FullMatch(re.regex, flags);
   } catch (err) {
     errors.push(`${path}.regex: invalid regex ${JSON.stringify(re.regex)}: ${(err as Error).message}`);
     return undefined;

@@ -93,6 +93,11 @@ describe('proxy: HTTP routing', () => {
           { ...prefixRoute('/nohost', 'empty'), name: 'nohost' },
           { ...prefixRoute('/nocluster', 'missing'), name: 'nocluster' },
           { ...prefixRoute('/api', 'a', { prefixRewrite: '/v2' }), name: 'rewrite' },
+          {
+            name: 'backtrack',
+            match: { pathSpecifier: { case: 'safeRegex', value: { regex: '/bt/(\\w+/?)+' } } },
+            action: { case: 'route', value: { clusterSpecifier: { case: 'cluster', value: 'b' } } },
+          },
           { ...prefixRoute('/', 'a'), name: 'default' },
         ],
       },
@@ -128,6 +133,14 @@ describe('proxy: HTTP routing', () => {
   test('safe_regex path match is a full match', async () => {
     assert.equal((await get('/items/42')).json().name, 'b');
     assert.equal((await get('/items/42x')).json().name, 'a');
+  });
+
+  test('a route regex prone to backtracking answers a hostile path at once (RE2 is linear; V8 falls back to its linear engine)', async () => {
+    assert.equal((await get('/bt/x/y/')).json().name, 'b');
+    // Without the fallback, 2^48 ways to split the a's: the proxy's only event loop would never get to answer.
+    const hostile = `/bt/${'a'.repeat(48)}!`;
+    const r = await request(`http://127.0.0.1:${port}${hostile}`, { dispatcher: agent, headersTimeout: 10_000 });
+    assert.equal((JSON.parse(await r.body.text()) as { name: string }).name, 'a');
   });
 
   test('weighted clusters split traffic roughly by weight', async () => {

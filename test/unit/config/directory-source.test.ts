@@ -48,7 +48,8 @@ describe('DirectorySource', () => {
     const s = await states.next();
     assert.equal(s.revision, 1);
     assert.deepEqual([...s.objects.keys()], ['Service/default/b', 'Service/default/c', 'Service/default/d']);
-    assert.deepEqual(s.objects.get('Service/default/c')!.origin, { file: 'sub/deeper/c.yml', line: 1 });
+    const { file, line } = s.objects.get('Service/default/c')!.origin!;
+    assert.deepEqual({ file, line }, { file: 'sub/deeper/c.yml', line: 1 });
     assert.deepEqual(s.problems, []);
   });
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText } from '../../../src/config/load-config.js';
 import { acceptFile, mergeFiles, type FileContribution } from '../../../src/controlplane/sources/file-merge.js';
-import { yaml } from './helpers.js';
+import { placeOf, yaml } from './helpers.js';
 
 const svc = (name: string, port = 9080) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  ports:\n  - port: ${port}\n`;
 const accept = (file: string, text: string, prev?: FileContribution) => acceptFile(prev, loadConfigText(file, text));
@@ -13,7 +13,7 @@ test('conflict between files: the lexicographically first file wins, the other i
   const b = accept('b.yaml', `${svc('ratings')}---\n${svc('reviews', 9090)}`);
   const merged = mergeFiles([['a.yaml', a], ['b.yaml', b]]);
   assert.deepEqual([...merged.objects.keys()], ['Service/default/ratings', 'Service/default/reviews']);
-  assert.deepEqual(merged.objects.get('Service/default/reviews')!.origin, { file: 'a.yaml', line: 3 });
+  assert.deepEqual(placeOf(merged.objects.get('Service/default/reviews')!), { file: 'a.yaml', line: 3 });
   assert.deepEqual(merged.problems, [
     { code: 'CONFIG_CONFLICT', file: 'b.yaml', line: 9, reason: 'Service default/reviews is also defined at a.yaml:3; this one is ignored' },
   ]);

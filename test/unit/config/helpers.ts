@@ -2,6 +2,7 @@
 import { loadConfigText, fileProblems } from '../../../src/config/load-config.js';
 import assert from 'node:assert/strict';
 import type { ConfigProblem, ConfigState } from '../../../src/controlplane/sources/source.js';
+import type { Origin } from '../../../src/config/objects.js';
 
 /** Every problem of a YAML text, as the directory source would see it. */
 export function problemsOf(text: string, file = 'test.yaml'): ConfigProblem[] {
@@ -55,4 +56,9 @@ export class States {
     await new Promise((r) => setTimeout(r, ms));
     assert.equal(this.all.length, this.#read, `unexpected state revision ${this.all.at(-1)?.revision}`);
   }
+}
+
+/** File and start line of a loaded object (its origin without the per-field lines). */
+export function placeOf(o: { origin?: Origin }): { file: string; line: number } | undefined {
+  return o.origin && { file: o.origin.file, line: o.origin.line };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseYamlDocuments, parseYamlFile } from '../../../src/config/load-yaml.js';
-import { yaml } from './helpers.js';
+import { placeOf, yaml } from './helpers.js';
 
 const multi = yaml`
   # leading comment
@@ -34,7 +34,7 @@ test('multi-document YAML: every object with its 1-based line, empty documents i
   const { objects, problems } = parseYamlFile('m.yaml', multi);
   assert.deepEqual(problems, []);
   assert.deepEqual(
-    objects.map((o) => [o.metadata.name, o.origin]),
+    objects.map((o) => [o.metadata.name, placeOf(o)]),
     [
       ['a', { file: 'm.yaml', line: 2 }],
       ['b', { file: 'm.yaml', line: 13 }],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseYamlDocuments } from '../../../src/config/load-yaml.js';
 import { validateDocument, validateObject, kindSchemas } from '../../../src/config/validate/index.js';
 import { kindVersions } from '../../../src/config/objects.js';
-import { problemsOf, reasonsOf, yaml } from './helpers.js';
+import { placeOf, problemsOf, reasonsOf, yaml } from './helpers.js';
 
 const vs = (apiVersion: string) => yaml`
   apiVersion: ${apiVersion}
@@ -63,7 +63,7 @@ test('namespace defaults to "default", except for cluster-scoped kinds', () => {
   assert.equal(svc!.key, 'Service/default/a');
   assert.equal(ns!.object!.metadata.namespace, undefined);
   assert.equal(ns!.key, 'Namespace//b');
-  assert.deepEqual(ns!.object!.origin, { file: 'n.yaml', line: 5 });
+  assert.deepEqual(placeOf(ns!.object!), { file: 'n.yaml', line: 5 });
 });
 
 test('unknown fields are rejected anywhere, with the field path, the exact line and a suggestion', () => {
@@ -99,6 +99,27 @@ test('unknown fields are rejected anywhere, with the field path, the exact line 
   // The same document without the typos is valid.
   const fixed = text.replace('  lables: {app: x}\n', '').replace('lables:', 'labels:').replace('      sticky: true\n', '');
   assert.deepEqual(reasonsOf(fixed), []);
+});
+
+test('field names that are also Object.prototype members ("constructor", "__proto__", "toString") are unknown fields too', () => {
+  const text = yaml`
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: a
+      constructor: x
+    spec:
+      __proto__: {ports: []}
+      toString: y
+  `;
+  assert.deepEqual(
+    problemsOf(text).map((p) => [p.line, p.reason]),
+    [
+      [5, 'Service default/a: metadata.constructor: unknown field'],
+      [7, 'Service default/a: spec.__proto__: unknown field'],
+      [8, 'Service default/a: spec.toString: unknown field'],
+    ],
+  );
 });
 
 test('all problems of a document are collected, each at its own line', () => {

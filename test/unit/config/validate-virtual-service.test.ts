@@ -79,6 +79,18 @@ test('route destination host is required', () => {
   ]);
 });
 
+test('null list items are refused (an http: [~] once made every push fail)', () => {
+  const text = vs('  - ~\n  - route:\n    - ~\n    mirrors: [null]\n');
+  assert.deepEqual(
+    problemsOf(text).map((p) => [p.line, p.reason]),
+    [
+      [9, 'VirtualService default/reviews: spec.http[0]: list item must not be null'],
+      [11, 'VirtualService default/reviews: spec.http[1].route[0]: list item must not be null'],
+      [12, 'VirtualService default/reviews: spec.http[1].mirrors[0]: list item must not be null'],
+    ],
+  );
+});
+
 test('durations must parse (timeout, retries.perTryTimeout, fault delay)', () => {
   const good = yaml`
     - route:

@@ -49,6 +49,7 @@ describe('route table: matches', () => {
     routes: [
       route('exact', { pathSpecifier: { case: 'path', value: '/exact' } }),
       route('regex', { pathSpecifier: { case: 'safeRegex', value: { regex: '/r/[a-z]+' } } }),
+      route('re2-spelling', { pathSpecifier: { case: 'safeRegex', value: { regex: '(?i)/re2/(?P<id>[a-z]+)' } } }),
       route('hdr-present', { ...prefix('/h'), headers: [{ name: 'X-Flag', headerMatchSpecifier: { case: 'presentMatch', value: true } }] }),
       route('hdr-invert', { ...prefix('/h'), headers: [{ name: 'x-env', headerMatchSpecifier: { case: 'exactMatch', value: 'prod' }, invertMatch: true }] }),
       route('query', { ...prefix('/q'), queryParameters: [{ name: 'v', queryParameterMatchSpecifier: { case: 'stringMatch', value: { matchPattern: { case: 'exact', value: '2' } } } }] }),
@@ -64,6 +65,9 @@ describe('route table: matches', () => {
   test('safe_regex is anchored', () => {
     assert.equal(r(view('/r/abc')), 'regex');
     assert.equal(r(view('/r/abc1')), 'fallback');
+  });
+  test('RE2 spellings JS lacks (leading inline flags, (?P<name>) are accepted, as istiod sends them', () => {
+    assert.equal(r(view('/RE2/Abc')), 're2-spelling');
   });
   test('headers: present and inverted exact', () => {
     assert.equal(r(view('/h', { 'x-flag': '' })), 'hdr-present');
@@ -101,5 +105,12 @@ describe('route table: validation collects every error with its path', () => {
     assert.ok(errors.some((e) => e.startsWith('virtualHosts[0].routes[2].match.headers[0].safeRegexMatch.regex: invalid regex')));
     assert.ok(errors.includes('virtualHosts[0].routes[2].route.weightedClusters: total weight is 0'));
     assert.ok(errors.includes('virtualHosts[1].domains: empty'));
+  });
+  test('backreferences and lookaround are not RE2: refused, as Envoy refuses them', () => {
+    for (const regex of ['/(a+)\\1', '/(?=a)a+', '/(?<!b)a']) {
+      const r = compileRouteConfig(create(RouteConfigurationSchema, { name: 'rc', virtualHosts: [{ name: 'vh', domains: ['*'], routes: [route('x', { pathSpecifier: { case: 'safeRegex', value: { regex } } })] }] } as never));
+      assert.equal(r.ok, false, regex);
+      assert.match(r.ok ? '' : r.errors[0]!, /safeRegex\.regex: invalid regex .*\(not RE2\)/);
+    }
   });
 });

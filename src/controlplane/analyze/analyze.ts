@@ -1,0 +1,52 @@
+/**
+ * Analysis of the accepted configuration as a whole: what validating one
+ * document at a time cannot see, i.e. references from one object to another
+ * (istioctl analyze's job). Pure: the accepted objects and the model built
+ * from them in, problems out — each at the line of the offending field, in
+ * Istio's code and wording.
+ */
+import type { AnyObject, DestinationRule, VirtualService } from '../../config/objects.js';
+import { fieldLine } from '../../config/field-lines.js';
+import { formatPath } from '../../config/validate/walk.js';
+import type { MeshModel } from '../registry/model.js';
+import type { ConfigProblem } from '../sources/source.js';
+import { destinationHostFindings } from './destination-hosts.js';
+import { destinationSubsetFindings } from './destination-subsets.js';
+import { RuleSubsets } from './rule-subsets.js';
+import { ServiceHosts } from './service-hosts.js';
+import type { Finding } from './finding.js';
+
+export function analyzeConfig(objects: Iterable<AnyObject>, model: MeshModel): ConfigProblem[] {
+  const rules: DestinationRule[] = [];
+  const virtualServices: VirtualService[] = [];
+  for (const o of objects) {
+    if (o.kind === 'DestinationRule') rules.push(o);
+    else if (o.kind === 'VirtualService') virtualServices.push(o);
+  }
+  const hosts = new ServiceHosts(model.services, model.domainSuffix);
+  const subsets = new RuleSubsets(rules, model.domainSuffix);
+  const out: ConfigProblem[] = [];
+  for (const vs of virtualServices) {
+    for (const f of destinationHostFindings(vs, hosts)) out.push(problemOf(vs, f));
+    for (const f of destinationSubsetFindings(vs, subsets, hosts)) out.push(problemOf(vs, f));
+  }
+  return out.sort(byPlace);
+}
+
+/** "VirtualService ns/name: spec.http[0].route[0].destination.host: Referenced host not found: "x"", as validation words its problems. */
+function problemOf(o: AnyObject, f: Finding): ConfigProblem {
+  const ns = o.metadata.namespace === undefined ? '' : `${o.metadata.namespace}/`;
+  return {
+    code: f.type.code,
+    name: f.type.name,
+    severity: f.type.severity,
+    file: o.origin?.file ?? '',
+    line: fieldLine(o.origin, f.path),
+    reason: `${o.kind} ${ns}${o.metadata.name}: ${formatPath(f.path)}: ${f.message}`,
+  };
+}
+
+/** By file, then line (the order of every other problem list). */
+export function byPlace(a: ConfigProblem, b: ConfigProblem): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line;
+}
