@@ -49,6 +49,7 @@ export class DeltaConnection implements PushTarget, SyncSource {
   readonly connectedAt = new Date();
   readonly types = new Map<TypeUrl, TypeSync>();
   readonly #watches = new Map<TypeUrl, DeltaWatch>();
+  #unknownTypeSeen = false;
 
   constructor(
     readonly node: ProxyNode,
@@ -58,7 +59,9 @@ export class DeltaConnection implements PushTarget, SyncSource {
 
   onRequest(req: DeltaDiscoveryRequest): void {
     if (!isKnownType(req.typeUrl)) {
-      this.ctx.log.warn('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      // A peer can repeat this on every request: one warning per stream, the rest at debug.
+      this.ctx.log[this.#unknownTypeSeen ? 'debug' : 'warn']('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      this.#unknownTypeSeen = true;
       return;
     }
     const type = req.typeUrl;

@@ -31,6 +31,7 @@ export class SotwConnection implements PushTarget, SyncSource {
   readonly connectedAt = new Date();
   readonly types = new Map<TypeUrl, TypeSync>();
   readonly #watches = new Map<TypeUrl, SotwWatch>();
+  #unknownTypeSeen = false;
 
   constructor(
     readonly node: ProxyNode,
@@ -40,7 +41,9 @@ export class SotwConnection implements PushTarget, SyncSource {
 
   onRequest(req: DiscoveryRequest): void {
     if (!isKnownType(req.typeUrl)) {
-      this.ctx.log.warn('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      // A peer can repeat this on every request: one warning per stream, the rest at debug.
+      this.ctx.log[this.#unknownTypeSeen ? 'debug' : 'warn']('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      this.#unknownTypeSeen = true;
       return;
     }
     const type = req.typeUrl;
