@@ -39,6 +39,12 @@ export interface Logger {
  */
 export const LOG_TEXT_MAX = 1024;
 
+/**
+ * Longest line, whatever a call passes: escapes can make a field up to six
+ * times longer than the text it quotes (\u0085), and a call may pass many.
+ */
+export const LOG_LINE_MAX = 8192;
+
 /** A field value as written: JSON, at most LOG_TEXT_MAX characters of it (plus the size marker), no control characters. */
 function fieldText(v: unknown): string {
   // Clip strings before quoting, so a long one is still a valid JSON string.
@@ -60,7 +66,7 @@ export function logger(component: string): Logger {
     if (!enabled(level)) return;
     let line = `${new Date().toISOString()} ${level} ${component} ${escapeControls(clip(msg, LOG_TEXT_MAX))}`;
     if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${fieldText(v)}`;
-    process.stderr.write(line + '\n');
+    process.stderr.write(clip(line, LOG_LINE_MAX) + '\n');
   };
   return {
     debug: (m, f) => write('debug', m, f),

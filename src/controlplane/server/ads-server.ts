@@ -1,7 +1,6 @@
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { TrellisError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
-import { adsServiceDefinition } from '../../xds/ads-service.js';
 import type {
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
@@ -14,6 +13,7 @@ import { xdsMetrics, type XdsMetrics } from '../metrics/xds-metrics.js';
 import { nonceFactory, versionMemo, type PushTarget, type StreamContext } from './context.js';
 import { serveDelta } from './delta-stream.js';
 import { serveSotw } from './sotw-stream.js';
+import { adsServerDefinition, type UndecodableRequest } from './server-service.js';
 import type { ParseNode } from './stream-call.js';
 import { proxyId, proxySyncStatus, type ProxySyncStatus } from './sync-status.js';
 
@@ -79,9 +79,9 @@ export class AdsServer {
     if (this.#server) throw new TrellisError('XDS_PROTOCOL', 'AdsServer is already listening');
     const server = new Server(serverOptions);
     const ctx = this.#context();
-    server.addService(adsServiceDefinition, {
-      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => serveSotw(call, ctx, this.#parseNode),
-      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => serveDelta(call, ctx, this.#parseNode),
+    server.addService(adsServerDefinition, {
+      StreamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest | UndecodableRequest, DiscoveryResponse>) => serveSotw(call, ctx, this.#parseNode),
+      DeltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest | UndecodableRequest, DeltaDiscoveryResponse>) => serveDelta(call, ctx, this.#parseNode),
     });
     const addr = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
     const bound = await new Promise<number>((resolve, reject) => {

@@ -11,6 +11,7 @@ import type { ProxyNode } from '../../xds/proxy-node.js';
 import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../cache/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
+import type { UndecodableRequest } from './server-service.js';
 import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
 import { TypeSync, type SyncSource } from './sync-status.js';
 
@@ -205,7 +206,7 @@ export class DeltaConnection implements PushTarget, SyncSource {
 
 /** Serves one DeltaAggregatedResources call until it ends. */
 export function serveDelta(
-  call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
+  call: ServerDuplexStream<DeltaDiscoveryRequest | UndecodableRequest, DeltaDiscoveryResponse>,
   ctx: StreamContext,
   parseNode: ParseNode,
 ): void {

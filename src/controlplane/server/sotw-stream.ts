@@ -9,6 +9,7 @@ import type { ProxyNode } from '../../xds/proxy-node.js';
 import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet } from '../cache/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
+import type { UndecodableRequest } from './server-service.js';
 import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
 import { TypeSync, type SyncSource } from './sync-status.js';
 
@@ -132,7 +133,7 @@ function sameSubscription(watch: SotwWatch, type: TypeUrl, names: readonly strin
 
 /** Serves one StreamAggregatedResources call until it ends. */
 export function serveSotw(
-  call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
+  call: ServerDuplexStream<DiscoveryRequest | UndecodableRequest, DiscoveryResponse>,
   ctx: StreamContext,
   parseNode: ParseNode,
 ): void {

@@ -4,6 +4,7 @@ import { errorMessage } from '../../errors.js';
 import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import type { StreamContext } from './context.js';
+import { UndecodableRequest } from './server-service.js';
 
 /** Parses the first request's node; the server is given this function (src/xds/parse-node.ts in production). */
 export type ParseNode = (n: Node) => ProxyNode;
@@ -22,20 +23,23 @@ const STATUS_MESSAGE_MAX = 1024;
  * than crashing the server.
  */
 export function driveStream<Req, Res>(
-  call: ServerDuplexStream<Req, Res>,
+  call: ServerDuplexStream<Req | UndecodableRequest, Res>,
   ctx: StreamContext,
   onRequest: (req: Req) => void,
   onGone: () => void,
 ): void {
   let gone = false;
+  let received = 0;
   const cleanup = () => {
     if (gone) return;
     gone = true;
     onGone();
   };
-  call.on('data', (req: Req) => {
+  call.on('data', (req: Req | UndecodableRequest) => {
     if (gone) return;
+    received++;
     try {
+      if (req instanceof UndecodableRequest) throw invalidArgument(`request ${received} of the stream is not a valid ${req.typeName}: ${req.reason}`);
       onRequest(req);
     } catch (err) {
       const code = (err as { grpcCode?: number }).grpcCode ?? status.INTERNAL;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clip, clipMiddle, escapeControls } from '../../../src/clip.js';
-import { LOG_TEXT_MAX, logger } from '../../../src/log.js';
+import { LOG_LINE_MAX, LOG_TEXT_MAX, logger } from '../../../src/log.js';
 
 /** What one log call writes to stderr. */
 function captured(fn: () => void): string {
@@ -38,6 +38,15 @@ test('control characters cannot end the line, move the cursor or reorder text', 
   assert.ok(out.includes('a\\u000aFAKE'), 'the message shows the escape');
   assert.ok(out.includes('id="a\\nFAKE'), 'fields keep JSON escapes');
   assert.ok(out.includes('\\u2028\\u202eb'));
+});
+
+test('a line is never longer than LOG_LINE_MAX, however many fields and escapes', () => {
+  const c1 = '\u0085'.repeat(5_000);
+  const fields = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`f${i}`, c1]));
+  const out = captured(() => log.warn(c1, fields));
+  assert.equal(out.indexOf('\n'), out.length - 1);
+  assert.ok(out.length <= LOG_LINE_MAX + 30, `${out.length} characters`);
+  assert.match(out, /…\(\d+ bytes\)\n$/);
 });
 
 test('values JSON cannot write (BigInt, cycles) are logged instead of throwing', () => {
