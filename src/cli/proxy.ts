@@ -41,6 +41,9 @@ export function registerProxy(program: Command): void {
       // bench/results/proxy-gc-2026-11-26.md. A proxy's request objects are short-lived by design, so the
       // heuristic only hurts here. Set before any request path code runs; an explicit node flag wins.
       if (!process.execArgv.some((a) => a.endsWith('allocation-site-pretenuring'))) setFlagsFromString('--no-allocation-site-pretenuring');
+      // safe_regex is RE2 (linear time) in Envoy; here a backtracking RegExp would stall the event loop (regex-safety.ts).
+      const { boundRegexBacktracking } = await import('../proxy/http/regex-safety.js');
+      boundRegexBacktracking();
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
       const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0) });

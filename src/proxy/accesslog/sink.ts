@@ -17,18 +17,24 @@ export interface AccessLogSink {
 
 const sinks = new Map<string, (line: string) => void>();
 
-/** One writer per file path, shared by every listener that logs to it. */
+/**
+ * One writer per file path, shared by every listener that logs to it, opened
+ * by the first line: compiling a listener has no side effect, so a config
+ * that is NACKed (or only validated) creates no file.
+ */
 function writerFor(path: string): (line: string) => void {
   if (path === '/dev/stdout' || path === '') return (l) => process.stdout.write(l);
   if (path === '/dev/stderr') return (l) => process.stderr.write(l);
-  let w = sinks.get(path);
-  if (!w) {
-    const s = createWriteStream(path, { flags: 'a' });
-    s.on('error', () => undefined);
-    w = (l) => s.write(l);
-    sinks.set(path, w);
-  }
-  return w;
+  return (l) => {
+    let w = sinks.get(path);
+    if (!w) {
+      const s = createWriteStream(path, { flags: 'a' });
+      s.on('error', () => undefined);
+      w = (line) => s.write(line);
+      sinks.set(path, w);
+    }
+    w(l);
+  };
 }
 
 export function compileAccessLog(a: AccessLog, path: string, errors: string[]): AccessLogSink | undefined {

@@ -1,8 +1,32 @@
 /** Envoy's StringMatcher and RegexMatcher, compiled once; errors carry field paths. */
+import { clip, clipMiddle } from '../../clip.js';
 import type { StringMatcher } from '../../gen/envoy/type/matcher/v3/string_pb.js';
 import type { RegexMatcher } from '../../gen/envoy/type/matcher/v3/regex_pb.js';
+import { nonRe2Construct } from './regex-safety.js';
 
 export type StringPredicate = (v: string) => boolean;
+
+/**
+ * A safe_regex pattern as a JavaScript RegExp, or an error at `path`: RE2
+ * constructs only (see regex-safety.ts); `anchored` wraps it for RE2's
+ * full-match semantics. Errors quote at most the pattern's first 200
+ * characters: a NACK detail must not carry a megabyte of config back.
+ */
+export function compileRe2(pattern: string, path: string, errors: string[], opts: { anchored: boolean; flags?: string }): RegExp | undefined {
+  const quoted = JSON.stringify(clip(pattern, 200));
+  const unsupported = nonRe2Construct(pattern);
+  if (unsupported) {
+    errors.push(`${path}: invalid regex ${quoted}: ${unsupported} is not RE2 syntax`);
+    return undefined;
+  }
+  try {
+    return new RegExp(opts.anchored ? `^(?:${pattern})$` : pattern, opts.flags ?? '');
+  } catch (err) {
+    // V8's message repeats the whole pattern before the reason.
+    errors.push(`${path}: invalid regex ${quoted}: ${clipMiddle((err as Error).message, 300)}`);
+    return undefined;
+  }
+}
 
 /** RE2 full-match semantics approximated with a JavaScript RegExp anchored at both ends. */
 export function compileRegex(re: RegexMatcher | undefined, path: string, errors: string[], flags = ''): RegExp | undefined {
@@ -10,12 +34,7 @@ export function compileRegex(re: RegexMatcher | undefined, path: string, errors:
     errors.push(`${path}.regex: missing`);
     return undefined;
   }
-  try {
-    return new RegExp(`^(?:${re.regex})$`, flags);
-  } catch (err) {
-    errors.push(`${path}.regex: invalid regex ${JSON.stringify(re.regex)}: ${(err as Error).message}`);
-    return undefined;
-  }
+  return compileRe2(re.regex, `${path}.regex`, errors, { anchored: true, flags });
 }
 
 export function compileStringMatcher(m: StringMatcher | undefined, path: string, errors: string[]): StringPredicate {
