@@ -5,7 +5,8 @@
  * measures bring a safe_regex close to RE2's guarantee:
  *
  * - what RE2 rejects, the proxy rejects too (NACK, as Envoy does):
- *   backreferences and lookaround, the constructs no linear engine can run;
+ *   backreferences and lookaround, the constructs no linear engine can run,
+ *   and repetition counts above 1000;
  * - the proxy process lets V8 switch a regex to its linear-time engine after
  *   50,000 backtracks (V8's --enable-experimental-regexp-engine-on-excessive-backtracks;
  *   measured: the pattern above drops from ~10 s to ~2 ms).
@@ -18,6 +19,9 @@ import { setFlagsFromString } from 'node:v8';
 
 let bounded = false;
 
+/** RE2's largest repetition count (its parser rejects a{1001}). */
+const RE2_REPEAT_MAX = 1000;
+
 /** Turns on V8's fallback to its linear-time engine; call before any request path regex runs. Idempotent. */
 export function boundRegexBacktracking(): void {
   if (bounded) return;
@@ -27,7 +31,7 @@ export function boundRegexBacktracking(): void {
 
 /**
  * The first construct of `pattern` that JavaScript accepts and RE2 does not
- * (a backreference or a lookaround), or undefined. Escapes and character
+ * (a backreference, a lookaround, a repetition count above 1000), or undefined. Escapes and character
  * classes are skipped: "[\1]" and "\(?=" are not lookarounds.
  */
 export function nonRe2Construct(pattern: string): string | undefined {
@@ -43,6 +47,9 @@ export function nonRe2Construct(pattern: string): string | undefined {
       if (c === ']') inClass = false;
     } else if (c === '[') {
       inClass = true;
+    } else if (c === '{') {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(i, i + 24));
+      if (m && (Number(m[1]) > RE2_REPEAT_MAX || Number(m[3] || 0) > RE2_REPEAT_MAX)) return `the repetition ${m[0]} (RE2 allows at most {${RE2_REPEAT_MAX}})`;
     } else if (c === '(' && pattern[i + 1] === '?') {
       const rest = pattern.slice(i + 2, i + 4);
       if (rest.startsWith('=') || rest.startsWith('!')) return `the lookahead (?${rest[0]}…)`;

@@ -20,7 +20,13 @@ export function compileRe2(pattern: string, path: string, errors: string[], opts
     return undefined;
   }
   try {
-    return new RegExp(opts.anchored ? `^(?:${pattern})$` : pattern, opts.flags ?? '');
+    const re = new RegExp(opts.anchored ? `^(?:${pattern})$` : pattern, opts.flags ?? '');
+    // V8 compiles a RegExp when it first runs it, and tiers it up to native code on the next run: a pattern
+    // too large for either throws then, on a request, unless it runs here first.
+    re.test('');
+    re.test('');
+    re.lastIndex = 0;
+    return re;
   } catch (err) {
     // V8's message repeats the whole pattern before the reason.
     errors.push(`${path}: invalid regex ${quoted}: ${clipMiddle((err as Error).message, 300)}`);
