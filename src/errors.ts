@@ -9,6 +9,7 @@ export type TrellisErrorCode =
   | 'CONFIG_SOURCE'
   | 'XDS_PROTOCOL'
   | 'XDS_UNKNOWN_TYPE'
+  | 'XDS_INVALID_NODE'
   | 'TRANSLATE'
   | 'CLI_USAGE'
   | 'IO'

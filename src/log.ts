@@ -1,3 +1,4 @@
+import { clip, escapeControls } from './clip.js';
 import { env } from './env.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -30,14 +31,42 @@ export interface Logger {
   enabled(level: Level): boolean;
 }
 
+/**
+ * What one message or field may quote. Messages and fields often carry what a
+ * peer or a file supplied (type URLs, node ids, NACK details, YAML errors):
+ * bounding them here, where every line is written, means no call site can
+ * forget to.
+ */
+export const LOG_TEXT_MAX = 1024;
+
+/**
+ * Longest line, whatever a call passes: escapes can make a field up to six
+ * times longer than the text it quotes (\u0085), and a call may pass many.
+ */
+export const LOG_LINE_MAX = 8192;
+
+/** A field value as written: JSON, at most LOG_TEXT_MAX characters of it (plus the size marker), no control characters. */
+function fieldText(v: unknown): string {
+  // Clip strings before quoting, so a long one is still a valid JSON string.
+  if (typeof v === 'string') return escapeControls(JSON.stringify(clip(v, LOG_TEXT_MAX)));
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? 'undefined';
+  } catch {
+    // BigInt and cycles: a log call must never throw.
+    s = String(v);
+  }
+  return escapeControls(clip(s, LOG_TEXT_MAX));
+}
+
 /** Logs are one line each on stderr: time, level, component, message, key=value fields. */
 export function logger(component: string): Logger {
   const enabled = (level: Level) => rank[level] >= rank[levels.get(component) ?? defaultLevel];
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (!enabled(level)) return;
-    let line = `${new Date().toISOString()} ${level} ${component} ${msg}`;
-    if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${JSON.stringify(v) ?? 'undefined'}`;
-    process.stderr.write(line + '\n');
+    let line = `${new Date().toISOString()} ${level} ${component} ${escapeControls(clip(msg, LOG_TEXT_MAX))}`;
+    if (fields) for (const [k, v] of Object.entries(fields)) line += ` ${k}=${fieldText(v)}`;
+    process.stderr.write(clip(line, LOG_LINE_MAX) + '\n');
   };
   return {
     debug: (m, f) => write('debug', m, f),

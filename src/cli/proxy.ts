@@ -41,12 +41,9 @@ export function registerProxy(program: Command): void {
       // bench/results/proxy-gc-2026-11-26.md. A proxy's request objects are short-lived by design, so the
       // heuristic only hurts here. Set before any request path code runs; an explicit node flag wins.
       if (!process.execArgv.some((a) => a.endsWith('allocation-site-pretenuring'))) setFlagsFromString('--no-allocation-site-pretenuring');
-      // Route regexes are RE2 and Envoy relies on RE2's linear time; V8 backtracks, and the inputs are paths and
-      // headers any client picks: "/api/(\w+/?)+" took over ten seconds on a 34-byte path, blocking every
-      // connection. With this, a regex that backtracks excessively reruns on V8's linear-time engine, which takes
-      // every RE2 pattern except case-insensitive ones and large counted repetitions (docs/ARCHITECTURE.md);
-      // backreferences and lookaround, which it cannot run either, are not RE2 and are refused (src/config/regex.ts).
-      setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
+      // safe_regex is RE2 (linear time) in Envoy; here a backtracking RegExp would stall the event loop (regex-safety.ts).
+      const { boundRegexBacktracking } = await import('../proxy/http/regex-safety.js');
+      boundRegexBacktracking();
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
       const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0) });

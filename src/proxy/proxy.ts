@@ -17,6 +17,7 @@ import { ProxyStats } from './stats/stats.js';
 import { XdsClient, type XdsProtocol } from './xds-client/ads-client.js';
 import { Backoff } from './xds-client/backoff.js';
 import { buildNode } from './xds-client/node-info.js';
+import { parseNode } from '../xds/parse-node.js';
 import { proxyTypes } from './xds-client/proxy-types.js';
 import type { AppliedResource } from './xds-client/resource-type.js';
 import { captureUnavailable } from './listener/original-dst.js';
@@ -63,6 +64,8 @@ export class Proxy {
   constructor(opts: ProxyOptions) {
     this.#opts = opts;
     const node = buildNode(opts.nodeId, opts.environ);
+    // The control plane's own check: an id it would refuse on every reconnect is refused here, at start, with its message.
+    parseNode(node);
     const md = node.metadata ?? {};
     const str = (k: string) => (typeof md[k] === 'string' ? (md[k] as string) : 'unknown');
     const labels = typeof md.LABELS === 'object' && md.LABELS && !Array.isArray(md.LABELS) ? (md.LABELS as Record<string, unknown>) : {};

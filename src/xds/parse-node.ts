@@ -1,9 +1,9 @@
 import type { JsonValue } from '@bufbuild/protobuf';
 import { create } from '@bufbuild/protobuf';
 import { NodeSchema, type Node } from '../gen/envoy/config/core/v3/base_pb.js';
+import { TrellisError } from '../errors.js';
+import { invalidNodeIdMessage, parseIstioNodeId } from './node-id.js';
 import type { ProxyNode } from './proxy-node.js';
-
-const types: ReadonlySet<string> = new Set(['sidecar', 'router', 'waypoint', 'ztunnel']);
 
 function flatten(v: JsonValue): string {
   if (typeof v === 'string') return v;
@@ -19,42 +19,33 @@ function stringRecord(v: JsonValue | undefined): Record<string, string> {
 }
 
 /**
- * Reads an xDS Node the way istiod does. Istio ids look like
- * "sidecar~10.1.2.3~reviews-v1-abc.default~default.svc.cluster.local";
- * anything else (gRPC clients pick arbitrary ids) keeps the id as pod name
- * and takes the namespace from metadata NAMESPACE, else "default".
+ * Reads an xDS Node the way istiod does: the id must be Istio's
+ * "TYPE~IP~POD.NAMESPACE~NAMESPACE.svc.DOMAIN" (see node-id.ts), or the node
+ * is refused with a TrellisError XDS_INVALID_NODE whose message says what is
+ * wrong and what is expected (the server sends it as INVALID_ARGUMENT). The
+ * namespace is metadata NAMESPACE, else the one in POD.NAMESPACE, else the
+ * first label of the domain, as istiod's GetProxyConfigNamespace falls back.
  */
 export function parseNode(node: Node): ProxyNode {
   const meta = node.metadata ?? {};
   const metadata = stringRecord(meta);
-  const labels = stringRecord(meta['LABELS']);
-  const parts = node.id.split('~');
-  const istio = parts.length === 4 && types.has(parts[0]!);
-  let podName = node.id;
-  let namespace = 'default';
-  let dnsDomain = '';
-  const ips: string[] = [];
-  if (istio) {
-    const podNs = parts[2]!;
-    const dot = podNs.lastIndexOf('.');
-    podName = dot > 0 ? podNs.slice(0, dot) : podNs;
-    if (dot > 0) namespace = podNs.slice(dot + 1);
-    dnsDomain = parts[3]!;
-    if (parts[1]) ips.push(parts[1]);
-  }
-  if (metadata['NAMESPACE']) namespace = metadata['NAMESPACE'];
-  if (metadata['POD_NAME'] && !istio) podName = metadata['POD_NAME'];
-  for (const ip of (metadata['INSTANCE_IPS'] ?? '').split(',').map((s) => s.trim())) if (ip && !ips.includes(ip)) ips.push(ip);
-  if (!dnsDomain) dnsDomain = `${namespace}.svc.${metadata['DNS_DOMAIN'] || 'cluster.local'}`;
+  const parsed = parseIstioNodeId(node.id, metadata['INSTANCE_IPS']);
+  if (!parsed.ok) throw new TrellisError('XDS_INVALID_NODE', invalidNodeIdMessage(node.id, parsed.problem));
+  const { type, ips, podPart, dnsDomain } = parsed.id;
+  const dot = podPart.lastIndexOf('.');
+  const podName = dot > 0 ? podPart.slice(0, dot) : podPart;
+  const domainLabels = dnsDomain.split('.');
+  const idNamespace = dot > 0 ? podPart.slice(dot + 1) : domainLabels.length > 1 ? domainLabels[0]! : '';
+  const namespace = metadata['NAMESPACE'] || idNamespace || 'default';
   return {
     id: node.id,
-    type: istio ? (parts[0] as ProxyNode['type']) : 'sidecar',
+    type,
     ipAddresses: ips,
     podName,
     namespace,
-    dnsDomain,
+    dnsDomain: dnsDomain || `${namespace}.svc.${metadata['DNS_DOMAIN'] || 'cluster.local'}`,
     metadata,
-    labels,
+    labels: stringRecord(meta['LABELS']),
     generator: metadata['GENERATOR'] === 'grpc' ? 'grpc' : 'envoy',
   };
 }

@@ -46,7 +46,12 @@ export async function fuzz<T>(name: string, property: fc.IAsyncPropertyWithHooks
   const details = await fc.check(property as fc.IAsyncProperty<T>, p as fc.Parameters<T>);
   const run = { seed: details.seed, runs: details.numRuns, ms: performance.now() - start };
   report(t, name, run);
-  if (details.failed) throw new Error(`fuzz target ${name} failed\n${fc.defaultReportMessage(details)}`);
+  if (details.failed) {
+    // fast-check 4 keeps the property's error out of its report: without it a failure says where, not what.
+    const err = details.errorInstance;
+    const what = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    throw new Error(`fuzz target ${name} failed\n${fc.defaultReportMessage(details)}\nGot error: ${what}`, { cause: err });
+  }
   return run;
 }
 

@@ -31,8 +31,12 @@ class TestStream<Req, Res> {
   readonly #waiters: Array<(r: Res) => void> = [];
   error: Error | undefined;
   ended = false;
+  #status: { code: number; details: string } | undefined;
 
   constructor(readonly call: ClientDuplexStream<Req, Res>) {
+    call.on('status', (s: { code: number; details: string }) => {
+      this.#status = { code: s.code, details: s.details };
+    });
     call.on('data', (r: Res) => {
       const w = this.#waiters.shift();
       if (w) w(r);
@@ -73,6 +77,12 @@ class TestStream<Req, Res> {
     if (this.#queue.length) return false;
     await new Promise((r) => setTimeout(r, ms));
     return this.#queue.length === 0;
+  }
+
+  /** The status the server ended the stream with (code and message), or a rejection after `ms`. */
+  async status(ms = 2000): Promise<{ code: number; details: string }> {
+    await waitFor(() => this.#status !== undefined, ms);
+    return this.#status!;
   }
 
   close(): void {

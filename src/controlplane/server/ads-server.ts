@@ -1,7 +1,6 @@
 import { Server, ServerCredentials, status, type ServerDuplexStream } from '@grpc/grpc-js';
 import { TrellisError } from '../../errors.js';
 import { logger, type Logger } from '../../log.js';
-import { adsServiceDefinition } from '../../xds/ads-service.js';
 import type {
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
@@ -15,6 +14,7 @@ import { nonceFactory, versionMemo, type PushTarget, type StreamContext } from '
 import { serveDelta } from './delta-stream.js';
 import { serveSotw } from './sotw-stream.js';
 import { ReappearanceMemo } from './reappearance.js';
+import { adsServerDefinition, type UndecodableRequest } from './server-service.js';
 import type { ParseNode } from './stream-call.js';
 import { proxyId, proxySyncStatus, type ProxySyncStatus } from './sync-status.js';
 
@@ -105,9 +105,9 @@ export class AdsServer {
       if (refusal === undefined) serve(call);
       else call.emit('error', { code: status.UNAUTHENTICATED, details: refusal });
     };
-    server.addService(adsServiceDefinition, {
-      StreamAggregatedResources: gate((call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => serveSotw(call, ctx, this.#parseNode)),
-      DeltaAggregatedResources: gate((call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>) => serveDelta(call, ctx, this.#parseNode)),
+    server.addService(adsServerDefinition, {
+      StreamAggregatedResources: gate((call: ServerDuplexStream<DiscoveryRequest | UndecodableRequest, DiscoveryResponse>) => serveSotw(call, ctx, this.#parseNode)),
+      DeltaAggregatedResources: gate((call: ServerDuplexStream<DeltaDiscoveryRequest | UndecodableRequest, DeltaDiscoveryResponse>) => serveDelta(call, ctx, this.#parseNode)),
     });
   }
 

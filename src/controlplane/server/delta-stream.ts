@@ -11,6 +11,7 @@ import type { ProxyNode } from '../../xds/proxy-node.js';
 import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../cache/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
+import type { UndecodableRequest } from './server-service.js';
 import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
 import { TypeSync, type SyncSource } from './sync-status.js';
 
@@ -49,6 +50,7 @@ export class DeltaConnection implements PushTarget, SyncSource {
   readonly connectedAt = new Date();
   readonly types = new Map<TypeUrl, TypeSync>();
   readonly #watches = new Map<TypeUrl, DeltaWatch>();
+  #unknownTypeSeen = false;
 
   constructor(
     readonly node: ProxyNode,
@@ -58,7 +60,9 @@ export class DeltaConnection implements PushTarget, SyncSource {
 
   onRequest(req: DeltaDiscoveryRequest): void {
     if (!isKnownType(req.typeUrl)) {
-      this.ctx.log.warn('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      // A peer can repeat this on every request: one warning per stream, the rest at debug.
+      this.ctx.log[this.#unknownTypeSeen ? 'debug' : 'warn']('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      this.#unknownTypeSeen = true;
       return;
     }
     const type = req.typeUrl;
@@ -202,7 +206,7 @@ export class DeltaConnection implements PushTarget, SyncSource {
 
 /** Serves one DeltaAggregatedResources call until it ends. */
 export function serveDelta(
-  call: ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
+  call: ServerDuplexStream<DeltaDiscoveryRequest | UndecodableRequest, DeltaDiscoveryResponse>,
   ctx: StreamContext,
   parseNode: ParseNode,
 ): void {

@@ -9,6 +9,7 @@ import type { ProxyNode } from '../../xds/proxy-node.js';
 import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet } from '../cache/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
+import type { UndecodableRequest } from './server-service.js';
 import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
 import { TypeSync, type SyncSource } from './sync-status.js';
 import type { Reappearance } from './reappearance.js';
@@ -33,6 +34,7 @@ export class SotwConnection implements PushTarget, SyncSource {
   readonly types = new Map<TypeUrl, TypeSync>();
   readonly #watches = new Map<TypeUrl, SotwWatch>();
   readonly #reappearance: Reappearance;
+  #unknownTypeSeen = false;
 
   constructor(
     readonly node: ProxyNode,
@@ -44,7 +46,9 @@ export class SotwConnection implements PushTarget, SyncSource {
 
   onRequest(req: DiscoveryRequest): void {
     if (!isKnownType(req.typeUrl)) {
-      this.ctx.log.warn('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      // A peer can repeat this on every request: one warning per stream, the rest at debug.
+      this.ctx.log[this.#unknownTypeSeen ? 'debug' : 'warn']('ignoring request for unknown type', { proxy: this.node.id, type: req.typeUrl });
+      this.#unknownTypeSeen = true;
       return;
     }
     const type = req.typeUrl;
@@ -142,7 +146,7 @@ function sameSubscription(watch: SotwWatch, type: TypeUrl, names: readonly strin
 
 /** Serves one StreamAggregatedResources call until it ends. */
 export function serveSotw(
-  call: ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
+  call: ServerDuplexStream<DiscoveryRequest | UndecodableRequest, DiscoveryResponse>,
   ctx: StreamContext,
   parseNode: ParseNode,
 ): void {

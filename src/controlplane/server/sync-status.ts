@@ -1,3 +1,4 @@
+import { clip } from '../../clip.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { shortName, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet } from '../cache/resource.js';
@@ -10,9 +11,16 @@ export interface VersionNonce {
   nonce: string;
 }
 
+/**
+ * Longest NACK detail kept per type and stream (the rest is cut, with the
+ * original size noted): Envoy lists every rejected field, which fits; a peer
+ * sending megabytes would otherwise keep them in memory and in /debug/syncz.
+ */
+export const NACK_DETAIL_MAX = 4096;
+
 export interface NackRecord {
   nonce: string;
-  /** The error_detail message the proxy sent. */
+  /** The error_detail message the proxy sent, at most NACK_DETAIL_MAX characters. */
   error: string;
   /** ISO time the NACK arrived. */
   at: string;
@@ -47,7 +55,7 @@ export class TypeSync {
   }
 
   recordNack(nonce: string, error: string, at = new Date()): void {
-    this.nack = { nonce, error, at: at.toISOString() };
+    this.nack = { nonce, error: clip(error, NACK_DETAIL_MAX), at: at.toISOString() };
   }
 
   status(): SyncState {

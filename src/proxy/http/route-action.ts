@@ -2,7 +2,7 @@
 import type { RetryPolicy, Route, RouteAction, VirtualHost } from '../../gen/envoy/config/route/v3/route_components_pb.js';
 import { durationMs } from '../util.js';
 import { levelOps, type HeaderOp } from './header-ops.js';
-import { re2ToRegExp } from '../../config/regex.js';
+import { compileRe2 } from './string-match.js';
 
 export interface WeightedTarget {
   name: string;
@@ -132,12 +132,8 @@ function compileRegexRewrite(ra: RouteAction, path: string, errors: string[]): {
     errors.push(`${path}.pattern.regex: missing`);
     return undefined;
   }
-  try {
-    return { re: re2ToRegExp(rr.pattern.regex, 'g'), substitution: rr.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1') };
-  } catch (err) {
-    errors.push(`${path}.pattern.regex: invalid regex ${JSON.stringify(rr.pattern.regex)}: ${(err as Error).message}`);
-    return undefined;
-  }
+  const re = compileRe2(rr.pattern.regex, `${path}.pattern.regex`, errors, { anchored: false, flags: 'g' });
+  return re && { re, substitution: rr.substitution.replace(/\$/g, '$$$$').replace(/\\(\d)/g, '$$$1') };
 }
 
 function compileTarget(ra: RouteAction, path: string, errors: string[]): ClusterTarget {

@@ -5,8 +5,9 @@
  * its certificate, or a CA that does not parse, is a NACK with a field path,
  * never a handshake failure later.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { clip } from '../../clip.js';
 import type { DataSource } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { Secret } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import type { TlsCertificate, CertificateValidationContext } from '../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
@@ -17,19 +18,46 @@ export type SecretPlan =
 
 export type SecretResult = { ok: true; value: SecretPlan } | { ok: false; errors: string[] };
 
+/** Certificates and CA bundles are kilobytes; the system's CA bundle is a few hundred. */
+const DATA_FILE_MAX = 4 * 1024 * 1024;
+
+/**
+ * A DataSource file, read without blocking the event loop on what is not a
+ * file. As Envoy (filesystem_impl.cc, illegalPath): nothing under /dev (but
+ * /dev/fd/), /sys or /proc once symlinks are resolved. Then only a regular
+ * file of at most DATA_FILE_MAX bytes: /dev/zero would never end, and a FIFO
+ * would block the open itself, hence O_NONBLOCK.
+ */
+function readDataFile(file: string, path: string, errors: string[]): string | undefined {
+  const shown = clip(file, 200);
+  let fd: number | undefined;
+  try {
+    const real = realpathSync(file);
+    if (!file.startsWith('/dev/fd/') && /^\/(dev|sys|proc)(\/|$)/.test(real)) {
+      errors.push(`${path}: ${shown} is refused (files under /dev, /sys and /proc are not read, as in Envoy)`);
+      return undefined;
+    }
+    fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) errors.push(`${path}: ${shown} is not a regular file`);
+    else if (st.size > DATA_FILE_MAX) errors.push(`${path}: ${shown} is ${st.size} bytes (at most ${DATA_FILE_MAX})`);
+    else return readFileSync(fd, 'utf8');
+    return undefined;
+  } catch (err) {
+    errors.push(`${path}: cannot read ${shown}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Envoy's DataSource: inline bytes or string, a file, or an environment variable. */
 export function dataSource(ds: DataSource | undefined, path: string, errors: string[]): string | undefined {
   const s = ds?.specifier;
   switch (s?.case) {
     case 'inlineBytes': return Buffer.from(s.value).toString('utf8');
     case 'inlineString': return s.value;
-    case 'filename':
-      try {
-        return readFileSync(s.value, 'utf8');
-      } catch (err) {
-        errors.push(`${path}.filename: cannot read ${s.value}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        return undefined;
-      }
+    case 'filename': return readDataFile(s.value, `${path}.filename`, errors);
     case 'environmentVariable': {
       const v = process.env[s.value];
       if (v === undefined) errors.push(`${path}.environmentVariable: ${s.value} is not set`);

@@ -29,9 +29,19 @@ function decodeWith<S extends DescMessage, T>(
     return { ok: false, name: '', errors: [`cannot decode ${schema.typeName}: ${(err as Error).message}`] };
   }
   const name = nameOf(msg);
-  const r = compile(msg);
+  let r;
+  try {
+    r = compile(msg);
+  } catch (err) {
+    // A compiler that throws is a bug; NACKed, the control plane sees it, where a throw here left the
+    // response neither ACKed nor NACKed. The fuzz target (test/fuzz/xds-proxy-validate.test.ts) looks for this text.
+    return { ok: false, name, errors: [`${INTERNAL_ERROR}: ${(err as Error).message}`] };
+  }
   return r.ok ? { ok: true, name, value: r.value } : { ok: false, name, errors: r.errors };
 }
+
+/** Marks a NACK caused by a compiler that threw: a Trellis bug, never the config's fault alone. */
+export const INTERNAL_ERROR = 'internal error while validating (a Trellis bug)';
 
 /** A dependency on resources of `typeUrl`: the union of the names each value references. */
 function dependency<T>(typeUrl: string, namesOf: (value: T) => Iterable<string | undefined>): Dependency<T> {

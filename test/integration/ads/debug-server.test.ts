@@ -7,7 +7,8 @@ import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { startDebugServer, type DebugServer } from '../../../src/controlplane/debug/debug-server.js';
 import type { ConfigProblem } from '../../../src/controlplane/sources/source.js';
 import { logger } from '../../../src/log.js';
-import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, parseTestNode, route } from './fake-generator.js';
+import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, route } from './fake-generator.js';
+import { parseNode } from '../../../src/xds/parse-node.js';
 import { TestAdsClient, nodeId, waitFor, type SotwStream } from '../../helpers/ads-client.js';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
@@ -55,7 +56,7 @@ describe('debug HTTP server', () => {
         [RDS]: [route('9080', ['reviews'])],
       },
     });
-    ads = new AdsServer({ generator: gen, parseNode: parseTestNode, metrics, log: logger('test-ads') });
+    ads = new AdsServer({ generator: gen, parseNode, metrics, log: logger('test-ads') });
     client = new TestAdsClient(await ads.listen('127.0.0.1', 0));
     debug = await startDebugServer({ host: '127.0.0.1', port: 0, server: ads, metrics, configProblems: () => problems, notReady: () => (ready ? undefined : 'testing') });
     stream = client.sotw(id);

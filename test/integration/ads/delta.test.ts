@@ -4,7 +4,8 @@ import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger } from '../../../src/log.js';
 import type { DeltaDiscoveryResponse } from '../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
-import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, parseTestNode, route, type FakeMesh } from './fake-generator.js';
+import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, route, type FakeMesh } from './fake-generator.js';
+import { parseNode } from '../../../src/xds/parse-node.js';
 import { TestAdsClient, nodeId, waitFor } from '../../helpers/ads-client.js';
 
 function mesh(clusters: Array<[string, number]>): FakeMesh {
@@ -27,7 +28,7 @@ describe('ADS Delta', () => {
   const metrics = new Metrics();
 
   before(async () => {
-    server = new AdsServer({ generator: new FakeGenerator(mesh(base)), parseNode: parseTestNode, metrics, log: logger('test-ads') });
+    server = new AdsServer({ generator: new FakeGenerator(mesh(base)), parseNode, metrics, log: logger('test-ads') });
     client = new TestAdsClient(await server.listen('127.0.0.1', 0));
   });
 

@@ -1,7 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { DurationSchema } from '@bufbuild/protobuf/wkt';
 import { ClusterSchema } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
-import type { Node } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
@@ -59,27 +58,6 @@ export class FakeGenerator implements Generator {
     }
     return out;
   }
-}
-
-/** Minimal Istio node id parser ("sidecar~IP~pod.ns~ns.svc.cluster.local") until src/xds/parse-node.ts lands. */
-export function parseTestNode(n: Node): ProxyNode {
-  const parts = n.id.split('~');
-  if (parts.length !== 4) throw new Error(`node id ${JSON.stringify(n.id)} is not TYPE~IP~POD.NS~DOMAIN`);
-  const [type, ip, podNs, domain] = parts;
-  const dot = podNs.indexOf('.');
-  const metadata: Record<string, string> = {};
-  for (const [k, v] of Object.entries(n.metadata ?? {})) if (typeof v === 'string') metadata[k] = v;
-  return {
-    id: n.id,
-    type: type === 'router' ? 'router' : 'sidecar',
-    ipAddresses: [ip],
-    podName: dot < 0 ? podNs : podNs.slice(0, dot),
-    namespace: dot < 0 ? '' : podNs.slice(dot + 1),
-    dnsDomain: domain,
-    metadata,
-    labels: {},
-    generator: 'envoy',
-  };
 }
 
 export const { Cluster: CDS, Listener: LDS, RouteConfiguration: RDS, ClusterLoadAssignment: EDS } = TypeUrl;

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger, setLogLevels } from '../../../src/log.js';
-import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, route, parseTestNode, type FakeMesh } from './fake-generator.js';
+import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, route, type FakeMesh } from './fake-generator.js';
+import { parseNode } from '../../../src/xds/parse-node.js';
 import { waitFor } from '../../helpers/ads-client.js';
 
 /**
@@ -43,7 +44,7 @@ for (const mode of ['sotw', 'delta'] as const) {
 
     test(`one route change: each of ${count} proxies gets exactly one response and ACKs it`, async () => {
       setLogLevels('test-ads=warn');
-      server = new AdsServer({ generator: new FakeGenerator(mesh(['reviews'])), parseNode: parseTestNode, metrics: new Metrics(), log: logger('test-ads') });
+      server = new AdsServer({ generator: new FakeGenerator(mesh(['reviews'])), parseNode, metrics: new Metrics(), log: logger('test-ads') });
       const port = await server.listen('127.0.0.1', 0);
       const script = fileURLToPath(new URL('./fanout-client-process.js', import.meta.url));
       child = fork(script, [String(port), String(count), mode], { stdio: 'inherit' });

@@ -11,8 +11,9 @@ import * as grpcXds from '@grpc/grpc-js-xds';
 import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger } from '../../../src/log.js';
-import { FakeGenerator, parseTestNode } from './fake-generator.js';
+import { FakeGenerator } from './fake-generator.js';
 import { backend, greeterService, hello, mesh, type Greeter } from './greeter-mesh.js';
+import { parseNode } from '../../../src/xds/parse-node.js';
 import { waitFor } from '../../helpers/ads-client.js';
 
 describe('interop with @grpc/grpc-js-xds (SotW)', () => {
@@ -25,7 +26,7 @@ describe('interop with @grpc/grpc-js-xds (SotW)', () => {
   before(async () => {
     b1 = await backend('b1');
     b2 = await backend('b2');
-    server = new AdsServer({ generator: new FakeGenerator(mesh(b1.port)), parseNode: parseTestNode, metrics: new Metrics(), log: logger('test-ads') });
+    server = new AdsServer({ generator: new FakeGenerator(mesh(b1.port)), parseNode, metrics: new Metrics(), log: logger('test-ads') });
     const port = await server.listen('127.0.0.1', 0);
     process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
       xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],

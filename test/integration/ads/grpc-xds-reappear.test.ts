@@ -14,7 +14,8 @@ import * as grpcXds from '@grpc/grpc-js-xds';
 import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger } from '../../../src/log.js';
-import { FakeGenerator, parseTestNode } from './fake-generator.js';
+import { FakeGenerator } from './fake-generator.js';
+import { parseNode } from '../../../src/xds/parse-node.js';
 import { backend, greeterService, hello, mesh, type Greeter } from './greeter-mesh.js';
 import { waitFor } from '../../helpers/ads-client.js';
 
@@ -63,7 +64,7 @@ describe('grpc-js-xds recovers when its Listener and Cluster come back unchanged
 
   before(async () => {
     b = await backend('b1');
-    server = new AdsServer({ generator: full(), parseNode: parseTestNode, metrics: new Metrics(), log: logger('test-ads') });
+    server = new AdsServer({ generator: full(), parseNode, metrics: new Metrics(), log: logger('test-ads') });
     const port = await server.listen('127.0.0.1', 0);
     process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
       xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],

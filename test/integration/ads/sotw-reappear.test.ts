@@ -13,7 +13,8 @@ import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { logger } from '../../../src/log.js';
 import { xdsRegistry } from '../../../src/xds/registry.js';
-import { CDS, FakeGenerator, LDS, parseTestNode } from './fake-generator.js';
+import { CDS, FakeGenerator, LDS } from './fake-generator.js';
+import { parseNode } from '../../../src/xds/parse-node.js';
 import { mesh } from './greeter-mesh.js';
 import { TestAdsClient, nodeId, type SotwStream } from '../../helpers/ads-client.js';
 
@@ -31,7 +32,7 @@ describe('ADS SotW: resources that come back after a removal', () => {
   };
 
   before(async () => {
-    server = new AdsServer({ generator: full, parseNode: parseTestNode, metrics: new Metrics(), log: logger('test-ads') });
+    server = new AdsServer({ generator: full, parseNode, metrics: new Metrics(), log: logger('test-ads') });
     client = new TestAdsClient(await server.listen('127.0.0.1', 0));
   });
   after(async () => {

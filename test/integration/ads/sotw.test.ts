@@ -6,7 +6,8 @@ import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { setVersion } from '../../../src/controlplane/cache/resource.js';
 import { logger } from '../../../src/log.js';
-import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, parseTestNode, route, type FakeMesh } from './fake-generator.js';
+import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, route, type FakeMesh } from './fake-generator.js';
+import { parseNode, parseNodeId } from '../../../src/xds/parse-node.js';
 import { TestAdsClient, namesOf, nodeId, waitFor } from '../../helpers/ads-client.js';
 
 function mesh(reviewsDomains: string[] = ['reviews'], ratingsTimeout = 1): FakeMesh {
@@ -33,7 +34,7 @@ describe('ADS SotW', () => {
 
   before(async () => {
     gen = new FakeGenerator(mesh());
-    server = new AdsServer({ generator: gen, parseNode: parseTestNode, metrics, log: logger('test-ads') });
+    server = new AdsServer({ generator: gen, parseNode, metrics, log: logger('test-ads') });
     const port = await server.listen('127.0.0.1', 0);
     client = new TestAdsClient(port);
   });
@@ -49,7 +50,7 @@ describe('ADS SotW', () => {
     const res = await s.next();
     assert.equal(res.typeUrl, CDS);
     assert.deepEqual(namesOf(res), ['outbound|9080||ratings', 'outbound|9080||reviews']);
-    assert.equal(res.versionInfo, setVersion(gen.generate(parseTestNode({ id: nodeId('a', 'default') } as never), CDS, undefined)));
+    assert.equal(res.versionInfo, setVersion(gen.generate(parseNodeId(nodeId('a', 'default')), CDS, undefined)));
     assert.notEqual(res.nonce, '');
     s.close();
   });

@@ -49,8 +49,8 @@ export function sidecarNode(ip: string, pod: string, ns: string): ProxyNode {
   return parseNodeId(`sidecar~${ip}~${pod}.${ns}~${ns}.svc.cluster.local`);
 }
 
-export function grpcNode(ns: string, id = 'grpc-client'): ProxyNode {
-  return parseNodeId(id, { NAMESPACE: ns, GENERATOR: 'grpc' });
+export function grpcNode(ns: string, pod = 'grpc-client'): ProxyNode {
+  return parseNodeId(`sidecar~10.0.0.99~${pod}.${ns}~${ns}.svc.cluster.local`, { NAMESPACE: ns, GENERATOR: 'grpc' });
 }
 
 /** A small mesh: reviews (pods, 3 versions, one not ready), ratings (EndpointSlice), db (TCP, other namespace). */
