@@ -21,7 +21,8 @@ import { pushOrder, TypeUrl } from '../../src/xds/type-urls.js';
 import { TestPki } from '../helpers/pki.js';
 import { caSecret, certSecret, withDownstreamMtls, withUpstreamMtls } from '../integration/proxy/tls-builders.js';
 import { edsCluster, endpoints, httpListener, tcpListener } from '../integration/proxy/xds-builders.js';
-import { bookinfo, modelOf, sidecarNode } from '../unit/translate/helpers.js';
+import { buildModel } from '../../src/controlplane/registry/build-model.js';
+import { bookinfo, sidecarNode, stateOf } from '../unit/translate/helpers.js';
 
 export interface Seed {
   type: ResourceType;
@@ -90,7 +91,8 @@ spec:
 
 /** Every resource the control plane generates for a client sidecar and for a reviews pod (inbound listeners). */
 function generated(): Seed[] {
-  const gen = createGenerator(modelOf(`${bookinfo}\n---\n${policies}`), routeBuilders);
+  // Auto mTLS (transport_socket_matches) is off until the proxy accepts it: its validators NACK it today.
+  const gen = createGenerator(buildModel(stateOf(`${bookinfo}\n---\n${policies}`), { enableAutoMtls: false }), routeBuilders);
   const out: Seed[] = [];
   for (const node of [sidecarNode('10.0.9.9', 'client', 'default'), sidecarNode('10.0.0.1', 'reviews-v1', 'default')]) {
     for (const typeUrl of pushOrder) {
