@@ -3,9 +3,10 @@
  * document at a time cannot see, i.e. references from one object to another
  * (istioctl analyze's job). Pure: the accepted objects and the model built
  * from them in, problems out — each at the line of the offending field, in
- * Istio's code and wording.
+ * Istio's code and wording (and what Trellis does not implement, as
+ * CONFIG_UNSUPPORTED).
  */
-import type { AnyObject, DestinationRule, VirtualService } from '../../config/objects.js';
+import type { AnyObject, AuthorizationPolicy, DestinationRule, VirtualService } from '../../config/objects.js';
 import { fieldLine } from '../../config/field-lines.js';
 import { formatPath } from '../../config/validate/walk.js';
 import type { MeshModel } from '../registry/model.js';
@@ -15,13 +16,16 @@ import { destinationSubsetFindings } from './destination-subsets.js';
 import { RuleSubsets } from './rule-subsets.js';
 import { ServiceHosts } from './service-hosts.js';
 import type { Finding } from './finding.js';
+import { securityFindings } from './security-findings.js';
 
 export function analyzeConfig(objects: Iterable<AnyObject>, model: MeshModel): ConfigProblem[] {
   const rules: DestinationRule[] = [];
   const virtualServices: VirtualService[] = [];
+  const authz: AuthorizationPolicy[] = [];
   for (const o of objects) {
     if (o.kind === 'DestinationRule') rules.push(o);
     else if (o.kind === 'VirtualService') virtualServices.push(o);
+    else if (o.kind === 'AuthorizationPolicy') authz.push(o);
   }
   const hosts = new ServiceHosts(model.services, model.domainSuffix);
   const subsets = new RuleSubsets(rules, model.domainSuffix);
@@ -30,6 +34,7 @@ export function analyzeConfig(objects: Iterable<AnyObject>, model: MeshModel): C
     for (const f of destinationHostFindings(vs, hosts)) out.push(problemOf(vs, f));
     for (const f of destinationSubsetFindings(vs, subsets, hosts)) out.push(problemOf(vs, f));
   }
+  for (const p of authz) for (const f of securityFindings(p)) out.push(problemOf(p, f));
   return out.sort(byPlace);
 }
 

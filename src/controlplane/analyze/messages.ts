@@ -14,6 +14,9 @@ export interface MessageType {
 /** IST0101: "A resource being referenced does not exist." */
 export const ReferencedResourceNotFound: MessageType = { code: 'IST0101', name: 'ReferencedResourceNotFound', severity: 'Error' };
 
+/** Not an Istio message: valid Istio config that Trellis does not implement; the reason says what it does instead. */
+export const Unsupported: MessageType = { code: 'CONFIG_UNSUPPORTED', name: 'Unsupported', severity: 'Warning' };
+
 /** An IST0101 message with Istio's template, "Referenced %s not found: %q". */
 export function referencedResourceNotFound(reftype: string, refval: string): { type: MessageType; message: string } {
   return { type: ReferencedResourceNotFound, message: `Referenced ${reftype} not found: ${goQuote(refval)}` };

@@ -7,16 +7,17 @@ import type { AnyObject } from '../../config/objects.js';
  * unavailable (`file` is the directory, `line` 0) and its last good config is
  * being served; IST* problems are Istio analyzer findings about accepted
  * objects (see controlplane/analyze/), which stay in service as istiod keeps
- * them.
+ * them; CONFIG_UNSUPPORTED: valid Istio config that Trellis does not
+ * implement, reported by the analysis with what Trellis does instead.
  */
 export interface ConfigProblem {
-  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE' | 'IST0101';
+  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE' | 'CONFIG_UNSUPPORTED' | 'IST0101';
   file: string;
   /** 1-based, within the file as it is now (0 for CONFIG_SOURCE). */
   line: number;
   reason: string;
-  /** Analyzer findings only: Istio's message name (e.g. ReferencedResourceNotFound) and level. */
-  name?: 'ReferencedResourceNotFound';
+  /** Analyzer findings only: Istio's message name (e.g. ReferencedResourceNotFound, or Trellis's Unsupported) and level. */
+  name?: 'ReferencedResourceNotFound' | 'Unsupported';
   severity?: 'Error' | 'Warning' | 'Info';
 }
 
