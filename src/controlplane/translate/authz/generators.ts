@@ -4,7 +4,10 @@
  * principal out. A generator throws HttpOnly for an HTTP attribute on a TCP
  * chain; rule-model.ts decides what that means for the action.
  */
+import { create } from '@bufbuild/protobuf';
 import type { Permission, Principal } from '../../../gen/envoy/config/rbac/v3/rbac_pb.js';
+import type { StringMatcher } from '../../../gen/envoy/type/matcher/v3/string_pb.js';
+import { ListMatcherSchema, ValueMatcherSchema, type ValueMatcher } from '../../../gen/envoy/type/matcher/v3/value_pb.js';
 import {
   cidrRange,
   containsPathTemplate,
@@ -25,9 +28,6 @@ import {
   suffix,
 } from './matchers.js';
 import { permission, principal, principalAnd, principalAuthenticated, principalOr } from './rbac-nodes.js';
-import { ListMatcherSchema, ValueMatcherSchema, type ValueMatcher } from '../../../gen/envoy/type/matcher/v3/value_pb.js';
-import { create } from '@bufbuild/protobuf';
-import type { StringMatcher } from '../../../gen/envoy/type/matcher/v3/string_pb.js';
 
 export class HttpOnly extends Error {
   constructor(key: string) {
