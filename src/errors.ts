@@ -27,7 +27,10 @@ export type TrellisErrorCode =
   | 'TOKEN_EXPIRED'
   | 'TOKEN_NOT_YET_VALID'
   | 'TOKEN_AUDIENCE'
-  | 'TOKEN_CLAIMS';
+  | 'TOKEN_CLAIMS'
+  // The proxy's certificate agent: the CA's answer failed its checks, or the call failed.
+  | 'CA_RESPONSE'
+  | 'CA_UNAVAILABLE';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { setFlagsFromString } from 'node:v8';
 import { TrellisError } from '../errors.js';
+import { logger } from '../log.js';
 import { nonNegative, parsePort, withPortHint } from './flags.js';
+import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE, identitySettings, type IdentityFlags } from './proxy-identity.js';
 
-interface ProxyFlags {
+interface ProxyFlags extends IdentityFlags {
   xdsAddress: string;
   nodeId: string;
   adminPort: string;
@@ -16,18 +18,24 @@ export function registerProxy(program: Command): void {
   program
     .command('proxy')
     .description('run the sidecar proxy: listeners, routes and clusters from xDS (ADS)')
-    .requiredOption('--xds-address <host:port>', 'ADS server (plaintext gRPC)')
+    .requiredOption('--xds-address <host:port>', 'ADS server (plaintext gRPC; mTLS when it is the --ca-address, as istiod\'s 15012)')
     .requiredOption('--node-id <id>', 'xDS node id, e.g. sidecar~10.0.0.5~pod.ns~ns.svc.cluster.local')
     .option('--admin-port <port>', 'admin API port on 127.0.0.1 (0 = any free port)', '15000')
     .option('--drain-seconds <s>', 'how long connections of a removed listener may drain', '5')
     .option('--xds-protocol <delta|sotw>', 'ADS variant', 'delta')
     .option('--concurrency <n>', 'worker threads as Envoy and pilot-agent take it (0 = one per core); trellis proxy serves from one event loop', '1')
+    .option('--ca-address <host:port>', 'Istio certificate service (default: the xDS host on 15012)')
+    .option('--root-cert <file>', `mesh root certificate(s) the CA is verified against (default ${DEFAULT_ROOT_CERT})`)
+    .option('--token-file <file>', `workload token for the CA (default ${DEFAULT_TOKEN_FILE}; none there: no certificate agent)`)
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of the workload certificate', 'cluster.local')
+    .option('--cert-ttl <duration>', 'requested certificate lifetime, e.g. 24h (default: the CA\'s)')
     .action(async (flags: ProxyFlags) => {
       const protocol = flags.xdsProtocol;
       if (protocol !== 'delta' && protocol !== 'sotw') throw new TrellisError('CLI_USAGE', `--xds-protocol must be delta or sotw, not ${protocol}`);
       const adminPort = parsePort('--admin-port', flags.adminPort);
       const drainSeconds = nonNegative('--drain-seconds', flags.drainSeconds);
       const concurrency = nonNegative('--concurrency', flags.concurrency);
+      const identity = identitySettings(flags, flags.xdsAddress);
       let stopping = false;
       const stop = async (code: number) => {
         if (stopping) return;
@@ -46,7 +54,8 @@ export function registerProxy(program: Command): void {
       boundRegexBacktracking();
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
-      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0) });
+      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0), ...('off' in identity ? {} : { identity }) });
+      if ('off' in identity) logger('identity').info(identity.off);
       process.once('SIGTERM', () => void stop(0));
       process.once('SIGINT', () => void stop(0));
       await proxy.start().catch(async (err: unknown) => {

@@ -56,6 +56,17 @@ export interface MeshPodOptions {
   workloadName?: string;
   /** Environment of the proxy (e.g. TRELLIS_LOG); the parent's by default. The metadata above is added to it. */
   proxyEnv?: NodeJS.ProcessEnv;
+  /** The certificate agent's inputs (files readable by the proxy uid); absent, the proxy runs without one. */
+  identity?: PodIdentity;
+}
+
+/** What the injector mounts for istio-agent: the CA's address, the mesh root, the workload token. */
+export interface PodIdentity {
+  caAddress: string;
+  rootCertFile: string;
+  tokenFile: string;
+  /** Requested certificate lifetime (e.g. "30s" in rotation tests); the CA's default otherwise. */
+  certTtl?: string;
 }
 
 export interface AppOptions {
@@ -128,6 +139,7 @@ export class MeshPod {
     const args = [
       ...pre, 'proxy', '--xds-address', opts.xdsAddress, '--node-id', this.nodeId,
       '--admin-port', String(this.adminPort), '--drain-seconds', String(opts.drainSeconds ?? 1),
+      ...identityArgs(opts.identity),
     ];
     const proxy = spawnInPod(this.pod, bin as string, args, { uid: PROXY_UID, env: proxyEnv(opts) });
     this.#proxy = proxy;
@@ -191,6 +203,12 @@ function proxyEnv(opts: MeshPodOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...(opts.proxyEnv ?? process.env), ISTIO_META_WORKLOAD_NAME: opts.workloadName ?? opts.pod.name };
   if (opts.labels) env.ISTIO_META_LABELS = JSON.stringify(opts.labels);
   return env;
+}
+
+function identityArgs(id: PodIdentity | undefined): string[] {
+  if (!id) return [];
+  const args = ['--ca-address', id.caAddress, '--root-cert', id.rootCertFile, '--token-file', id.tokenFile];
+  return id.certTtl ? [...args, '--cert-ttl', id.certTtl] : args;
 }
 
 /** Sends `signal`, then SIGKILL after `graceMs`; resolves when the child has exited. */

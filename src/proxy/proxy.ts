@@ -25,6 +25,9 @@ import { env } from '../env.js';
 import { loadUndici } from './cluster/undici-pool.js';
 import { SecretStore } from './tls/secret-store.js';
 import type { SecretPlan } from './tls/secret.js';
+import { CertAgent, type CertAgentOptions } from './identity/cert-agent.js';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 
 const log = logger('proxy');
 
@@ -43,7 +46,12 @@ export interface ProxyOptions {
   onQuit?: () => void;
   /** --concurrency as given (Istio passes 2); the proxy runs one event loop and says so. */
   requestedConcurrency?: number;
+  /** The certificate agent's settings; absent, no agent (secrets only over ADS, or none). */
+  identity?: Omit<CertAgentOptions, 'secrets'>;
 }
+
+/** As Envoy's initial_fetch_timeout: readiness waits this long for the first workload certificate, then no longer. */
+const FIRST_CERTIFICATE_WAIT_MS = 15_000;
 
 export class Proxy {
   readonly #opts: ProxyOptions;
@@ -54,6 +62,8 @@ export class Proxy {
   readonly stats: ProxyStats;
   readonly listeners: ListenerManager;
   readonly xds: XdsClient;
+  /** istio-agent's part: the workload certificate and the trust bundle as the secrets default and ROOTCA. */
+  readonly agent: CertAgent | undefined;
   #admin: http.Server | undefined;
   /** Serialises listener updates: a bind must finish before the next LDS applies. */
   #ldsChain: Promise<void> = Promise.resolve();
@@ -75,8 +85,10 @@ export class Proxy {
     this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace, app: typeof labels.app === 'string' ? labels.app : 'unknown' });
     const router = new Router({ clusters: this.clusters, routes: this.routes, stats: this.stats });
     this.listeners = new ListenerManager(router, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
+    this.agent = opts.identity ? new CertAgent({ ...opts.identity, secrets: this.secrets }) : undefined;
     this.xds = new XdsClient({
       address: opts.xdsAddress,
+      tls: this.#xdsOverMtls() ? () => this.#xdsTls() : undefined,
       node,
       protocol: opts.protocol,
       types: proxyTypes,
@@ -110,13 +122,31 @@ export class Proxy {
     log.debug('config applied', { type: typeUrl, count: resources.size });
   }
 
+  /**
+   * ADS goes over mTLS when it is served where the CA is (istiod's 15012): the
+   * workload certificate authenticates the proxy. Elsewhere (15010) it stays
+   * plaintext, for local use, as in Istio.
+   */
+  #xdsOverMtls(): boolean {
+    return this.#opts.identity !== undefined && this.#opts.identity.caAddress === this.#opts.xdsAddress;
+  }
+
+  #xdsTls(): ConnectionOptions {
+    const c = this.agent?.current;
+    if (c) return { ca: c.rootsPem, cert: c.chainPem, key: c.keyPem, ALPNProtocols: ['h2'] };
+    // No certificate yet: the server refuses the stream, and the client backs off and retries.
+    return { ca: readRootsOrEmpty(this.#opts.identity!.rootCertFile), ALPNProtocols: ['h2'] };
+  }
+
   /** Binds the admin API and starts the ADS stream. Resolves once the admin API listens. */
   async start(): Promise<void> {
     if (env.http1Engine === 'node') await loadUndici();
+    const startedAt = Date.now();
+    const certificateSettled = () => !this.agent || this.agent.current !== undefined || Date.now() - startedAt > FIRST_CERTIFICATE_WAIT_MS;
     this.#admin = await startAdmin(this.#opts.adminPort, this.#opts.adminAddress ?? '127.0.0.1', {
       xds: this.xds,
       // Latched as Envoy's server state is: later listener updates do not make a live proxy unready.
-      live: () => (this.#live ||= this.xds.initialFetchDone() && this.#ldsPending === 0),
+      live: () => (this.#live ||= this.xds.initialFetchDone() && this.#ldsPending === 0 && certificateSettled()),
       clusters: this.clusters,
       listeners: this.listeners,
       stats: this.stats,
@@ -130,6 +160,9 @@ export class Proxy {
     const wanted = this.#opts.requestedConcurrency ?? 1;
     if (wanted !== 1) log.warn('--concurrency is not 1: this proxy serves from one event loop (scale with replicas)', { requested: wanted, effective: 1 });
     if (captureUnavailable !== undefined) log.error('transparent capture unavailable: listeners with use_original_dst will be refused', { reason: captureUnavailable });
+    this.agent?.start();
+    // ADS over mTLS needs the certificate first; waiting here spares the control plane a refused stream per start.
+    if (this.agent && this.#xdsOverMtls()) await this.agent.waitReady(FIRST_CERTIFICATE_WAIT_MS);
     this.xds.start();
   }
 
@@ -139,11 +172,20 @@ export class Proxy {
 
   /** Stops accepting, lets requests drain for up to drainSeconds, then closes everything. */
   async stop(): Promise<void> {
+    this.agent?.stop();
     this.xds.close();
     await this.listeners.drainAndClose();
     await this.listeners.close();
     await this.clusters.close();
     await new Promise<void>((r) => (this.#admin ? this.#admin.close(() => r()) : r()));
     this.#admin?.closeAllConnections();
+  }
+}
+
+function readRootsOrEmpty(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }

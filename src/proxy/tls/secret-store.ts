@@ -28,33 +28,49 @@ export function peerUriSan(cert: PeerCertificate | undefined): string {
 }
 
 export class SecretStore {
+  /** From the ADS stream (SDS over ADS). */
   readonly #secrets = new Map<string, SecretPlan>();
+  /** From the proxy's certificate agent (Istio's sds-grpc: the workload certificate and the mesh roots). */
+  readonly #agent = new Map<string, SecretPlan>();
   #generation = 0;
   readonly #contexts = new WeakMap<TlsPlan, { generation: number; ctx: SecureContext }>();
 
-  /** Replaces the whole set (the SDS subscription's current resources). */
+  /** Replaces the whole ADS set (the SDS subscription's current resources). */
   update(secrets: Iterable<SecretPlan>): void {
     this.#secrets.clear();
     for (const s of secrets) this.#secrets.set(s.name, s);
     this.#generation++;
   }
 
-  /** The secrets in force, by name (admin /certs). */
+  /** Puts the agent's secrets in force (a rotation); names not given are withdrawn (an expired certificate is never presented). */
+  setAgentSecrets(secrets: Iterable<SecretPlan>): void {
+    this.#agent.clear();
+    for (const s of secrets) this.#agent.set(s.name, s);
+    this.#generation++;
+  }
+
+  /** The secrets in force, by name (admin /certs, /config_dump): the agent's first, as Envoy lists its SDS secrets. */
   all(): SecretPlan[] {
-    return [...this.#secrets.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const byName = new Map([...this.#secrets, ...this.#agent]);
+    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The names missing for a plan (a listener or cluster whose secrets have not arrived cannot do TLS yet). */
   missing(plan: TlsPlan): string[] {
-    return plan.sdsNames.filter((n) => !this.#secrets.has(n));
+    return [...plan.sdsNames.filter((n) => !this.#secrets.has(n)), ...plan.agentNames.filter((n) => !this.#agent.has(n))];
+  }
+
+  #secret(plan: TlsPlan, name: string | undefined): SecretPlan | undefined {
+    if (name === undefined) return undefined;
+    return plan.agentNames.includes(name) ? this.#agent.get(name) : this.#secrets.get(name);
   }
 
   /** The secure context for a plan with the current secrets, or undefined while one is missing or of the wrong kind. */
   context(plan: TlsPlan): SecureContext | undefined {
     const cached = this.#contexts.get(plan);
     if (cached && cached.generation === this.#generation) return cached.ctx;
-    const cert = plan.inlineCert ?? (plan.certSecret !== undefined ? this.#secrets.get(plan.certSecret) : undefined);
-    const ca = plan.inlineCa ?? (plan.caSecret !== undefined ? this.#secrets.get(plan.caSecret) : undefined);
+    const cert = plan.inlineCert ?? this.#secret(plan, plan.certSecret);
+    const ca = plan.inlineCa ?? this.#secret(plan, plan.caSecret);
     if (plan.certSecret !== undefined && cert?.kind !== 'certificate') return undefined;
     if (plan.caSecret !== undefined && ca?.kind !== 'validation') return undefined;
     const p = plan.params;

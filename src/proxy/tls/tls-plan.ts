@@ -34,8 +34,10 @@ export interface TlsPlan {
   sni: string;
   /** Downstream: a client certificate is mandatory (Istio STRICT). */
   requireClientCert: boolean;
-  /** Every SDS name this context waits for. */
+  /** SDS names this context waits for from the ADS stream. */
   sdsNames: string[];
+  /** SDS names served by the proxy's own certificate agent (Istio's "sds-grpc" source: istio-agent's SDS). */
+  agentNames: string[];
   /** Identity of the configuration (its encoded typed_config): equal keys, same TLS behaviour. */
   key: string;
   /** TlsParameters for node:tls (Envoy's defaults: TLS 1.2 to 1.3, the library's ciphers and curves). */
@@ -90,15 +92,34 @@ function compileParams(p: TlsParameters | undefined, path: string, errors: strin
 const RAW = 'envoy.transport_sockets.raw_buffer';
 const RAW_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
-function sdsName(c: SdsSecretConfig, path: string, errors: string[]): string | undefined {
+/** The cluster Istio's bootstrap defines for the agent's SDS socket; here the agent lives in the proxy. */
+export const AGENT_SDS_CLUSTER = 'sds-grpc';
+
+/** Where a secret comes from: the ADS stream (sds_config ads, or none), or the local agent (sds-grpc). */
+function secretSource(c: SdsSecretConfig, path: string, errors: string[]): 'ads' | 'agent' | undefined {
+  const cs = c.sdsConfig?.configSourceSpecifier;
+  if (cs === undefined || cs.case === undefined || cs.case === 'ads') return 'ads';
+  if (cs.case === 'apiConfigSource') {
+    const services = cs.value.grpcServices;
+    const target = services.length === 1 ? services[0]!.targetSpecifier : undefined;
+    if (target?.case === 'envoyGrpc' && target.value.clusterName === AGENT_SDS_CLUSTER) return 'agent';
+  }
+  errors.push(`${path}.sdsConfig: unsupported config source (ADS, or the local agent's cluster "${AGENT_SDS_CLUSTER}")`);
+  return undefined;
+}
+
+function sdsName(c: SdsSecretConfig, path: string, errors: string[], plan: TlsPlan): string | undefined {
   if (!c.name) errors.push(`${path}.name: missing`);
-  return c.name || undefined;
+  const source = secretSource(c, path, errors);
+  if (!c.name || source === undefined) return undefined;
+  (source === 'agent' ? plan.agentNames : plan.sdsNames).push(c.name);
+  return c.name;
 }
 
 function common(ctx: CommonTlsContext | undefined, path: string, errors: string[], side: 'downstream' | 'upstream', key: string): TlsPlan {
   const plan: TlsPlan = {
     certSecret: undefined, inlineCert: undefined, caSecret: undefined, inlineCa: undefined,
-    sanMatchers: [], alpn: [...(ctx?.alpnProtocols ?? [])], sni: '', requireClientCert: false, sdsNames: [], key,
+    sanMatchers: [], alpn: [...(ctx?.alpnProtocols ?? [])], sni: '', requireClientCert: false, sdsNames: [], agentNames: [], key,
     params: compileParams(ctx?.tlsParams, `${path}.tlsParams`, errors),
   };
   if (!ctx) {
@@ -107,7 +128,7 @@ function common(ctx: CommonTlsContext | undefined, path: string, errors: string[
   }
   if (ctx.tlsCertificates.length + ctx.tlsCertificateSdsSecretConfigs.length > 1) errors.push(`${path}: more than one certificate is not supported`);
   if (ctx.tlsCertificates[0]) plan.inlineCert = compileCertificate(ctx.tlsCertificates[0], 'inline', `${path}.tlsCertificates[0]`, errors);
-  if (ctx.tlsCertificateSdsSecretConfigs[0]) plan.certSecret = sdsName(ctx.tlsCertificateSdsSecretConfigs[0], `${path}.tlsCertificateSdsSecretConfigs[0]`, errors);
+  if (ctx.tlsCertificateSdsSecretConfigs[0]) plan.certSecret = sdsName(ctx.tlsCertificateSdsSecretConfigs[0], `${path}.tlsCertificateSdsSecretConfigs[0]`, errors, plan);
   if (side === 'downstream' && !plan.inlineCert && !plan.certSecret) errors.push(`${path}: no certificate (tlsCertificates or tlsCertificateSdsSecretConfigs)`);
   const v = ctx.validationContextType;
   const matchers = (vc: CertificateValidationContext | undefined, p: string) =>
@@ -118,12 +139,12 @@ function common(ctx: CommonTlsContext | undefined, path: string, errors: string[
       plan.sanMatchers = matchers(v.value, `${path}.validationContext`);
       break;
     case 'validationContextSdsSecretConfig':
-      plan.caSecret = sdsName(v.value, `${path}.validationContextSdsSecretConfig`, errors);
+      plan.caSecret = sdsName(v.value, `${path}.validationContextSdsSecretConfig`, errors, plan);
       break;
     case 'combinedValidationContext': {
       const p = `${path}.combinedValidationContext`;
       if (!v.value.validationContextSdsSecretConfig) errors.push(`${p}.validationContextSdsSecretConfig: missing`);
-      else plan.caSecret = sdsName(v.value.validationContextSdsSecretConfig, `${p}.validationContextSdsSecretConfig`, errors);
+      else plan.caSecret = sdsName(v.value.validationContextSdsSecretConfig, `${p}.validationContextSdsSecretConfig`, errors, plan);
       plan.sanMatchers = matchers(v.value.defaultValidationContext, `${p}.defaultValidationContext`);
       break;
     }
@@ -133,7 +154,6 @@ function common(ctx: CommonTlsContext | undefined, path: string, errors: string[
       errors.push(`${path}.validationContextType: unsupported (${v.case})`);
   }
   if (plan.sanMatchers.length > 0 && !plan.caSecret && !plan.inlineCa) errors.push(`${path}: matchSubjectAltNames without a trusted CA`);
-  plan.sdsNames = [plan.certSecret, plan.caSecret].filter((n): n is string => n !== undefined);
   return plan;
 }
 

@@ -23,6 +23,7 @@ import { Backoff } from './backoff.js';
 import type { AppliedResource, ResourceType, ResourceWatcher, UpdateHandler } from './resource-type.js';
 import { TypeState } from './type-state.js';
 import { decodeAll } from './decode-all.js';
+import type { ConnectionOptions } from 'node:tls';
 import { GrpcChannel, type BidiMethod, type BidiStream } from './grpc-stream.js';
 
 const log = logger('xds');
@@ -31,8 +32,10 @@ const INVALID_ARGUMENT = 3;
 export type XdsProtocol = 'delta' | 'sotw';
 
 export interface XdsClientOptions {
-  /** host:port of the ADS server (plaintext). */
+  /** host:port of the ADS server. */
   address: string;
+  /** TLS for the stream (istiod's 15012: mTLS with the workload certificate); read on every reconnect. Absent: h2c. */
+  tls?: () => ConnectionOptions | undefined;
   node: Node;
   protocol: XdsProtocol;
   /** How long a named resource may be missing before readiness stops waiting for it (Envoy: 15 s). */
@@ -107,7 +110,7 @@ export class XdsClient {
   }
 
   start(): void {
-    this.#channel = new GrpcChannel(this.#opts.address);
+    this.#channel = new GrpcChannel(this.#opts.address, { tls: this.#opts.tls });
     this.#open();
   }
 

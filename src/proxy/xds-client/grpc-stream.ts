@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
+import type { ConnectionOptions } from 'node:tls';
 
 /** One bidi-streaming method: its path and the message codecs (src/xds/ads-service.ts has them). */
 export interface BidiMethod<Req, Res> {
@@ -75,6 +76,11 @@ export class BidiStream<Req, Res> extends EventEmitter {
     this.#req.write(frame);
   }
 
+  /** Half-closes: no more requests (a unary call after its one message). */
+  end(): void {
+    if (!this.#req.closed && !this.#req.destroyed) this.#req.end();
+  }
+
   cancel(): void {
     if (!this.#req.closed) this.#req.close(NGHTTP2_CANCEL);
   }
@@ -112,21 +118,36 @@ export class BidiStream<Req, Res> extends EventEmitter {
   }
 }
 
-/** An HTTP/2 connection to one gRPC server (plaintext), reopened on demand, with keepalive pings. */
+export interface GrpcChannelOptions {
+  keepaliveMs?: number;
+  keepaliveTimeoutMs?: number;
+  /**
+   * TLS for the connection (https): read again for every new connection, so
+   * a rotated client certificate is used from the next reconnect on. Absent,
+   * or returning undefined: plaintext h2c.
+   */
+  tls?: () => ConnectionOptions | undefined;
+}
+
+/** An HTTP/2 connection to one gRPC server (h2c or TLS), reopened on demand, with keepalive pings. */
 export class GrpcChannel {
   readonly #address: string;
   readonly #keepaliveMs: number;
   readonly #keepaliveTimeoutMs: number;
+  readonly #tls: (() => ConnectionOptions | undefined) | undefined;
   #session: http2.ClientHttp2Session | undefined;
 
-  constructor(address: string, keepaliveMs = 30_000, keepaliveTimeoutMs = 20_000) {
+  constructor(address: string, opts: GrpcChannelOptions = {}) {
     this.#address = address;
-    this.#keepaliveMs = keepaliveMs;
-    this.#keepaliveTimeoutMs = keepaliveTimeoutMs;
+    this.#keepaliveMs = opts.keepaliveMs ?? 30_000;
+    this.#keepaliveTimeoutMs = opts.keepaliveTimeoutMs ?? 20_000;
+    this.#tls = opts.tls;
   }
 
-  open<Req, Res>(method: BidiMethod<Req, Res>): BidiStream<Req, Res> {
+  /** Opens a call; `metadata` are extra request headers (gRPC metadata, e.g. authorization). */
+  open<Req, Res>(method: BidiMethod<Req, Res>, metadata: Readonly<Record<string, string>> = {}): BidiStream<Req, Res> {
     const req = this.#connect().request({
+      ...metadata,
       ':method': 'POST',
       ':path': method.path,
       'content-type': 'application/grpc',
@@ -144,7 +165,8 @@ export class GrpcChannel {
   #connect(): http2.ClientHttp2Session {
     const cur = this.#session;
     if (cur && !cur.closed && !cur.destroyed) return cur;
-    const session = http2.connect(`http://${this.#address}`);
+    const tls = this.#tls?.();
+    const session = tls ? http2.connect(`https://${this.#address}`, tls) : http2.connect(`http://${this.#address}`);
     this.#session = session;
     // Errors reach the streams (and through them the client's back-off); the session is only forgotten.
     session.on('error', () => undefined);
@@ -166,4 +188,30 @@ export class GrpcChannel {
     });
     return session;
   }
+}
+
+/**
+ * A unary call on a channel: one request, the one response. Rejects with
+ * GrpcStatusError (or the transport error), or after `timeoutMs`.
+ */
+export function unaryCall<Req, Res>(channel: GrpcChannel, method: BidiMethod<Req, Res>, request: Req, opts: { metadata?: Readonly<Record<string, string>>; timeoutMs: number }): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const stream = channel.open(method, opts.metadata);
+    let response: Res | undefined;
+    let failure: Error | undefined;
+    const timer = setTimeout(() => {
+      failure ??= new GrpcStatusError(4, `no answer within ${opts.timeoutMs} ms`);
+      stream.cancel();
+    }, opts.timeoutMs);
+    stream.on('data', (m: Res) => { response ??= m; });
+    stream.on('error', (err: Error) => { failure ??= err; });
+    stream.on('close', () => {
+      clearTimeout(timer);
+      if (failure) reject(failure);
+      else if (response === undefined) reject(new GrpcStatusError(INTERNAL, 'the call ended without a response'));
+      else resolve(response);
+    });
+    stream.write(request);
+    stream.end();
+  });
 }

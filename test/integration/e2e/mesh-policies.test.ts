@@ -14,7 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MeshPod } from '../../../src/local/mesh-pod.js';
 import { NAMESPACE, routeTo, SERVICE, virtualService } from './mesh-config.js';
-import { curlFrom, skipReason, startTwoPodMesh, stopTwoPodMesh, type CurlReply, type TwoPodMesh } from './two-pod-mesh.js';
+import { CONFIG_DIR, curlFrom, skipReason, startTwoPodMesh, stopTwoPodMesh, type CurlReply, type TwoPodMesh } from './two-pod-mesh.js';
 
 const BASE = `http://${SERVICE.clusterIp}:${SERVICE.port}`;
 const CLUSTER = `outbound|${SERVICE.port}||${SERVICE.name}.${NAMESPACE}.svc.cluster.local`;
@@ -113,7 +113,7 @@ describe('Istio policy through two sidecars, real control plane', { skip: skipRe
 
   before(async () => {
     await startTwoPodMesh(mesh, { secondServer: true });
-    await writeFile(join(mesh.dir!, 'routing.yaml'), POLICIES);
+    await writeFile(join(mesh.dir!, CONFIG_DIR, 'routing.yaml'), POLICIES);
   }, { timeout: 45_000 });
   after(() => stopTwoPodMesh(mesh));
 
@@ -158,8 +158,8 @@ describe('Istio policy through two sidecars, real control plane', { skip: skipRe
 
   test('subsets: a header match pins v2, and the 80/20 split sends both ways', async () => {
     const client = mesh.client!;
-    await writeFile(join(mesh.dir!, 'subsets.yaml'), subsetsRule(false));
-    await writeFile(join(mesh.dir!, 'routing.yaml'), SPLIT);
+    await writeFile(join(mesh.dir!, CONFIG_DIR, 'subsets.yaml'), subsetsRule(false));
+    await writeFile(join(mesh.dir!, CONFIG_DIR, 'routing.yaml'), SPLIT);
     const name = (r: CurlReply) => (r.status === 200 ? (JSON.parse(r.body) as { name: string }).name : `status ${r.status}`);
     // The route's response header says the new VirtualService is in force.
     const first = await until(client, '/canary', (x) => x.headers['x-route'] === 'canary', { 'x-version': 'v2' });
@@ -181,7 +181,7 @@ describe('Istio policy through two sidecars, real control plane', { skip: skipRe
 
   test('ISTIO_MUTUAL without a CA fails closed: 503 UF, nothing in plaintext reaches the server', async () => {
     const client = mesh.client!;
-    const dr = join(mesh.dir!, 'subsets.yaml');
+    const dr = join(mesh.dir!, CONFIG_DIR, 'subsets.yaml');
     await writeFile(dr, subsetsRule(true));
     try {
       assert.equal((await until(client, '/secured', (x) => x.status === 503)).status, 503);

@@ -7,12 +7,12 @@
  * object as soon as it exists, so stopTwoPodMesh() can undo a half-finished start.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_APP_UID, MeshPod } from '../../../src/local/mesh-pod.js';
+import { DEFAULT_APP_UID, MeshPod, PROXY_UID, type PodIdentity } from '../../../src/local/mesh-pod.js';
 import { NetnsCluster, runInPod, spawnInPod, type Pod } from '../../../src/local/netns/index.js';
 import { nativeAvailable } from '../../../src/native/original-dst.js';
 import { trellisBin } from '../../helpers/trellis-process.js';
@@ -22,6 +22,10 @@ const ECHO_SERVER = fileURLToPath(new URL('./echo-server.js', import.meta.url));
 export const TRELLIS: readonly string[] = [process.execPath, trellisBin];
 const XDS_PORT = 15010;
 const DEBUG_PORT = 15014;
+const CA_PORT = 15012;
+/** Under the mesh's temp dir: the config the control plane watches, and its CA. */
+export const CONFIG_DIR = 'config';
+const CA_DIR = 'ca';
 
 /** Why the test cannot run here, or false when it can. */
 export function skipReason(): string | false {
@@ -42,6 +46,8 @@ export interface TwoPodMesh {
   /** host:port of the control plane's ADS and debug servers (inside the node namespace). */
   xds?: string;
   debug?: string;
+  /** host:port of its CA (with the identity option). */
+  ca?: string;
   client?: MeshPod;
   server?: MeshPod;
   serverApp?: ChildProcess;
@@ -49,7 +55,13 @@ export interface TwoPodMesh {
   server2?: MeshPod;
 }
 
-export async function startTwoPodMesh(mesh: TwoPodMesh, o: { secondServer?: boolean } = {}): Promise<void> {
+export interface TwoPodMeshOptions {
+  secondServer?: boolean;
+  /** The control plane runs its CA (15012) and every sidecar gets a token for its service account (the pod's app label). */
+  identity?: { certTtl?: string };
+}
+
+export async function startTwoPodMesh(mesh: TwoPodMesh, o: TwoPodMeshOptions = {}): Promise<void> {
   const cluster = (mesh.cluster = await NetnsCluster.create());
   const serverPod = await cluster.addPod('server');
   const clientPod = await cluster.addPod('client');
@@ -57,14 +69,18 @@ export async function startTwoPodMesh(mesh: TwoPodMesh, o: { secondServer?: bool
   // kube-proxy's part: only traffic the sidecars do not capture (the proxy uid's) needs it.
   await cluster.addService({ clusterIp: SERVICE.clusterIp, port: SERVICE.port, target: { ip: serverPod.ip, port: SERVICE.targetPort } });
   mesh.dir = await mkdtemp(join(tmpdir(), 'trellis-e2e-'));
+  // The proxies (uid 1337) read their token and the root under it.
+  await chmod(mesh.dir, 0o755);
+  await mkdir(join(mesh.dir, CONFIG_DIR));
   const more = server2Pod ? [{ name: 'server2', ip: server2Pod.ip, app: 'web', version: 'v2' }] : [];
   const files = meshConfig({ name: 'server', ip: serverPod.ip, app: 'web' }, { name: 'client', ip: clientPod.ip, app: 'client' }, more);
-  for (const [name, text] of Object.entries(files)) await writeFile(join(mesh.dir, name), text);
-  await startControlPlane(mesh, cluster, mesh.dir);
+  for (const [name, text] of Object.entries(files)) await writeFile(join(mesh.dir, CONFIG_DIR, name), text);
+  await startControlPlane(mesh, cluster, mesh.dir, o.identity !== undefined);
   const common = { trellis: TRELLIS, xdsAddress: mesh.xds as string, drainSeconds: 0 };
+  const identity = async (sa: string) => (o.identity ? { identity: await podIdentity(mesh, sa, o.identity.certTtl) } : {});
   const [server, client] = await Promise.allSettled([
-    MeshPod.start({ ...common, pod: serverPod, labels: { app: 'web', version: 'v1' } }),
-    MeshPod.start({ ...common, pod: clientPod, labels: { app: 'client', version: 'v1' } }),
+    MeshPod.start({ ...common, ...(await identity('web')), pod: serverPod, labels: { app: 'web', version: 'v1' } }),
+    MeshPod.start({ ...common, ...(await identity('client')), pod: clientPod, labels: { app: 'client', version: 'v1' } }),
   ]);
   if (server.status === 'fulfilled') mesh.server = server.value;
   if (client.status === 'fulfilled') mesh.client = client.value;
@@ -73,19 +89,36 @@ export async function startTwoPodMesh(mesh: TwoPodMesh, o: { secondServer?: bool
   mesh.serverApp = mesh.server!.startApp(process.execPath, [ECHO_SERVER, 'server', String(SERVICE.targetPort)]);
   await waitForOutput(mesh.serverApp, 'ready', 10_000, 'echo server');
   if (server2Pod) {
-    mesh.server2 = await MeshPod.start({ ...common, pod: server2Pod, labels: { app: 'web', version: 'v2' } });
+    mesh.server2 = await MeshPod.start({ ...common, ...(await identity('web')), pod: server2Pod, labels: { app: 'web', version: 'v2' } });
     await waitForOutput(mesh.server2.startApp(process.execPath, [ECHO_SERVER, 'server2', String(SERVICE.targetPort)]), 'ready', 10_000, 'echo server2');
   }
 }
 
-async function startControlPlane(mesh: TwoPodMesh, cluster: NetnsCluster, dir: string): Promise<void> {
-  const args = [trellisBin, 'controlplane', '--config-dir', dir, '--bind', cluster.gateway, '--xds-port', String(XDS_PORT), '--debug-port', String(DEBUG_PORT), '--debounce-ms', '20'];
+async function startControlPlane(mesh: TwoPodMesh, cluster: NetnsCluster, dir: string, ca: boolean): Promise<void> {
+  const caArgs = ca ? ['--ca-dir', join(dir, CA_DIR), '--ca-port', String(CA_PORT)] : [];
+  const args = [trellisBin, 'controlplane', '--config-dir', join(dir, CONFIG_DIR), '--bind', cluster.gateway, '--xds-port', String(XDS_PORT), '--debug-port', String(DEBUG_PORT), '--debounce-ms', '20', ...caArgs];
   const cp = (mesh.controlPlane = spawnInPod(cluster.nodeNetns, process.execPath, args));
   createInterface({ input: cp.stderr! }).on('line', (l) => mesh.controlPlaneStderr.push(l));
   const line = await waitForOutput(cp, '"xds"', 15_000, 'control plane');
-  const ready = JSON.parse(line) as { xds: string; debug: string };
+  const ready = JSON.parse(line) as { xds: string; debug: string; ca?: string };
   mesh.xds = ready.xds;
   mesh.debug = ready.debug;
+  mesh.ca = ready.ca;
+}
+
+/**
+ * What the injector mounts for a pod's istio-agent: a token for its service
+ * account (from the real `trellis token create`) owned by the proxy uid, and
+ * the mesh root.
+ */
+async function podIdentity(mesh: TwoPodMesh, serviceAccount: string, certTtl: string | undefined): Promise<PodIdentity> {
+  const caDir = join(mesh.dir!, CA_DIR);
+  const r = spawnSync(process.execPath, [trellisBin, 'token', 'create', '--ca-dir', caDir, '--namespace', 'default', '--service-account', serviceAccount], { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`trellis token create: ${r.stderr}`);
+  const tokenFile = join(mesh.dir!, `token-${serviceAccount}`);
+  await writeFile(tokenFile, r.stdout, { mode: 0o600 });
+  await chown(tokenFile, PROXY_UID, PROXY_UID);
+  return { caAddress: mesh.ca!, rootCertFile: join(caDir, 'root-cert.pem'), tokenFile, ...(certTtl ? { certTtl } : {}) };
 }
 
 /** Resolves with the first stdout line containing `text`; rejects on exit or after `timeoutMs`. */

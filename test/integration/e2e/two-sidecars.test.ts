@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { PROXY_UID, type MeshPod } from '../../../src/local/mesh-pod.js';
 import { listOurNamespaces } from '../../../src/local/netns/index.js';
 import { ROUTE_HEADERS, SERVICE } from './mesh-config.js';
-import { curlFrom, debugGet, skipReason, startTwoPodMesh, stopTwoPodMesh, type TwoPodMesh } from './two-pod-mesh.js';
+import { CONFIG_DIR, curlFrom, debugGet, skipReason, startTwoPodMesh, stopTwoPodMesh, type TwoPodMesh } from './two-pod-mesh.js';
 
 interface Echo {
   name: string;
@@ -120,7 +120,7 @@ describe('two pods, two sidecars, real iptables and control plane', { skip: skip
   });
 
   test('an edit of the VirtualService reaches the client sidecar: the next requests carry the new header', async () => {
-    const file = join(mesh.dir!, 'routing.yaml');
+    const file = join(mesh.dir!, CONFIG_DIR, 'routing.yaml');
     const text = await readFile(file, 'utf8');
     const edited = text.replaceAll(`: ${ROUTE_HEADERS.value}`, ': web-vs-edited');
     assert.notEqual(edited, text);

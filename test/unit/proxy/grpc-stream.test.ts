@@ -137,7 +137,7 @@ describe('gRPC bidi stream over node:http2', () => {
     const silent: NetServer = createServer((s) => sockets.push(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const port = (silent.address() as { port: number }).port;
-    const ch = new GrpcChannel(`127.0.0.1:${port}`, 50, 100);
+    const ch = new GrpcChannel(`127.0.0.1:${port}`, { keepaliveMs: 50, keepaliveTimeoutMs: 100 });
     try {
       const started = Date.now();
       const err = await ended(ch.open(echo));
