@@ -15,7 +15,10 @@ import { ConnectionManager } from '../http/connection-manager.js';
 import type { ConnContext } from '../http/exchange.js';
 import type { HcmPlan } from '../http/hcm-plan.js';
 import type { Router } from '../http/router.js';
-import { proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
+import { deniedTcp, proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
+import { decide } from '../rbac/rbac-filter.js';
+import { networkInput } from '../rbac/rbac-input.js';
+import { tlsPeer } from '../tls/peer-identity.js';
 import { selectChain } from './chain-match.js';
 import { detect, type Detected } from './detect.js';
 import type { ChainPlan, ListenerPlan } from './listener-plan.js';
@@ -160,10 +163,12 @@ export class ListenerManager {
     if (plan.useOriginalDst) {
       plan = this.#byAddress.get(`${dst.address}:${dst.port}`) ?? this.#byAddress.get(`0.0.0.0:${dst.port}`) ?? plan;
     }
+    const remoteIp = normalize(socket.remoteAddress ?? '');
     const conn: ConnContext = {
       originalDst: dst,
       local: `${dst.address}:${dst.port}`,
-      remote: `${normalize(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`,
+      remote: `${remoteIp}:${socket.remotePort ?? 0}`,
+      remoteIp,
       inbound: plan.inbound,
       serverName: '',
       draining: false,
@@ -178,17 +183,24 @@ export class ListenerManager {
   }
 
   #dispatch(plan: ListenerPlan, socket: Socket, d: Detected, conn: ConnContext): void {
-    conn.serverName = d.serverName;
+    // Chain matching sees only what the configured inspectors report for this port.
+    const port = conn.originalDst.port;
+    const tlsSeen = d.transport === 'tls' && (plan.inspectors.tls?.(port) ?? false);
+    const httpSeen = d.transport !== 'tls' && (plan.inspectors.http?.(port) ?? false);
+    conn.serverName = tlsSeen ? d.serverName : '';
     const chain: ChainPlan | undefined = selectChain(plan.chains, {
-      port: conn.originalDst.port,
+      port,
       address: conn.originalDst.address,
-      serverName: d.serverName,
-      transportProtocol: d.transport,
-      applicationProtocols: d.applicationProtocols,
+      serverName: conn.serverName,
+      transportProtocol: tlsSeen ? 'tls' : 'raw_buffer',
+      applicationProtocols: tlsSeen || httpSeen ? d.applicationProtocols : [],
+      sourceAddress: conn.remoteIp,
+      sourcePort: socket.remotePort ?? 0,
     }) ?? plan.defaultChain;
     const net = chain?.network;
     if (!chain || !net || net.kind === 'none') {
-      log.debug('no filter chain matched; closing', { listener: plan.name, dst: conn.local });
+      this.#tcp.stats.inc(`listener.${plan.address}_${plan.port}.no_filter_chain_match`);
+      log.debug('no filter chain matched; closing', { listener: plan.name, dst: conn.local, transport: d.transport, alpn: d.applicationProtocols });
       socket.destroy();
       return;
     }
@@ -196,10 +208,21 @@ export class ListenerManager {
     this.#serve(chain, socket, d.http, conn);
   }
 
-  /** Hands a (plaintext or decrypted) connection to the chain's TCP proxy or HTTP connection manager. */
+  /**
+   * Hands a (plaintext or decrypted) connection to the chain's network filters: RBAC first, then the
+   * TCP proxy or HTTP connection manager. A connection RBAC denies is closed before anything is read
+   * from it or sent upstream.
+   */
   #serve(chain: ChainPlan, socket: Socket, http: Detected['http'], conn: ConnContext): void {
     const network = chain.network;
     if (network.kind === 'none') return void socket.destroy();
+    for (const r of chain.rbac) {
+      const v = decide(r, networkInput(conn), this.#tcp.stats);
+      if (v.allowed) continue;
+      if (network.kind === 'tcp') deniedTcp(network.tcp, conn, v.detail);
+      socket.destroy();
+      return;
+    }
     if (network.kind === 'tcp') {
       conn.protocol = 'tcp';
       return proxyTcp(socket, network.tcp, conn, this.#tcp);
@@ -258,6 +281,7 @@ export class ListenerManager {
       (tls as unknown as { secureConnecting: boolean }).secureConnecting = false;
       conn.tlsSocket = tls;
       conn.peerUriSan = presented ? peerUriSan(peer) : '';
+      conn.tls = tlsPeer(tls);
       this.#tcp.stats.inc('listener.ssl.handshake');
       const network = chain.network;
       if (network.kind !== 'http') return this.#serve(chain, tls, undefined, conn);
