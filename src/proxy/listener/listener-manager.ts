@@ -6,7 +6,8 @@
  * a removed listener stops accepting and its connections drain.
  */
 import net, { type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { createHash } from 'node:crypto';
 import { peerSans, peerUriSan, peerVerifyError, sanAllowed, type SecretStore } from '../tls/secret-store.js';
 import type { TlsPlan } from '../tls/tls-plan.js';
 import { selectAlpn } from '../tls/alpn.js';
@@ -25,6 +26,19 @@ import type { ChainPlan, ListenerPlan } from './listener-plan.js';
 import { captureUnavailable, normalize, originalDestination, type Destination } from './original-dst.js';
 
 const log = logger('listener');
+const withSessionId = new WeakSet<SecureContext>();
+
+/**
+ * A client resuming a TLS session (undici does on its next connection) needs the server context to
+ * have a session id context once it verifies peers; tls.Server sets one, a bare TLSSocket does not,
+ * and OpenSSL then fails the handshake ("session id context uninitialized", alert internal_error).
+ * Envoy sets it from its TLS configuration: a session resumes only where the same config would accept it.
+ */
+function sessionIdContext(ctx: SecureContext, configKey: string): void {
+  if (withSessionId.has(ctx)) return;
+  withSessionId.add(ctx);
+  (ctx.context as { setSessionIdContext(id: string): void }).setSessionIdContext(createHash('sha256').update(configKey).digest('hex').slice(0, 32));
+}
 /** Envoy's default transport_socket_connect_timeout is unset; a handshake that stalls this long is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const DETECT_AFTER_TLS_MS = 5_000;
@@ -252,6 +266,7 @@ export class ListenerManager {
       socket.destroy();
       return;
     }
+    sessionIdContext(secureContext, t.key);
     const verify = t.caSecret !== undefined || t.inlineCa !== undefined;
     const tls = new TLSSocket(socket, {
       isServer: true,
