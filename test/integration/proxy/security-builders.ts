@@ -171,8 +171,11 @@ export function staticCluster(name: string, port: number, extra: Partial<Message
   } as MessageInitShape<typeof ClusterSchema>));
 }
 
-/** An EDS cluster with istiod's auto-mTLS transport_socket_matches: tlsMode "istio" gets mTLS, the rest plaintext. */
-export function autoMtlsCluster(name: string, mtls: MessageInitShape<typeof TransportSocketSchema>): Any {
+/**
+ * An EDS cluster with istiod's auto-mTLS transport_socket_matches: tlsMode "istio" gets mTLS, the
+ * rest plaintext (the empty "tlsMode-disabled" match; without it, the cluster's own transport socket).
+ */
+export function autoMtlsCluster(name: string, mtls: MessageInitShape<typeof TransportSocketSchema>, o: { disabledMatch?: boolean } = {}): Any {
   return anyPack(ClusterSchema, create(ClusterSchema, {
     name,
     clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS },
@@ -180,7 +183,7 @@ export function autoMtlsCluster(name: string, mtls: MessageInitShape<typeof Tran
     connectTimeout: ms(1000),
     transportSocketMatches: [
       { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transportSocket: mtls },
-      { name: 'tlsMode-disabled', match: {}, transportSocket: RAW },
+      ...(o.disabledMatch === false ? [] : [{ name: 'tlsMode-disabled', match: {}, transportSocket: RAW }]),
     ],
   }));
 }
