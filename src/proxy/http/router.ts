@@ -21,7 +21,7 @@ import { forward } from './forward.js';
 import { requestHash } from './request-hash.js';
 import { applyXfcc } from './xfcc.js';
 import { decide } from '../rbac/rbac-filter.js';
-import { httpInput } from '../rbac/rbac-input.js';
+import { httpInput, type RbacInput } from '../rbac/rbac-input.js';
 
 /** Envoy's RBAC filter's local reply body. */
 const RBAC_DENIED = 'RBAC: access denied';
@@ -82,10 +82,11 @@ export class Router {
    */
   #decode(ex: Exchange, route: CompiledRoute | undefined, view: RequestView, from: number): void {
     const stages = ex.plan.stages;
+    let input: RbacInput | undefined;
     for (let i = from; i < stages.length; i++) {
       const s = stages[i];
       if (s.kind === 'rbac') {
-        const v = decide(s.rbac, httpInput(ex.req, ex.conn, view), this.#deps.stats);
+        const v = decide(s.rbac, (input ??= httpInput(ex.req, ex.conn, view)), this.#deps.stats);
         if (!v.allowed) return this.localReply(ex, 403, undefined, v.detail, RBAC_DENIED);
         continue;
       }

@@ -61,7 +61,13 @@ function ranges(list: readonly CidrRange[], path: string, errors: string[]): Cid
       errors.push(`${path}[${i}].addressPrefix: invalid address ${JSON.stringify(r.addressPrefix)}`);
       return;
     }
-    const len = (r.prefixLen ?? (isIPv4(r.addressPrefix) ? 32 : 128)) + (isIPv4(r.addressPrefix) ? 96 : 0);
+    const bits = isIPv4(r.addressPrefix) ? 32 : 128;
+    const prefixLen = r.prefixLen ?? bits;
+    if (prefixLen > bits) {
+      errors.push(`${path}[${i}].prefixLen: ${prefixLen} is longer than the address (${bits} bits)`);
+      return;
+    }
+    const len = prefixLen + 128 - bits;
     out.push({ base: mask(base, len), len });
   });
   return out;

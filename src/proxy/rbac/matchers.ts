@@ -45,9 +45,13 @@ export function compileCidr(c: CidrRange | undefined, path: string, errors: stri
     return undefined;
   }
   const v4 = isIPv4(c.addressPrefix);
+  const bits = v4 ? 32 : 128;
   const len = c.prefixLen ?? 0;
-  if (len > (v4 ? 32 : 128)) errors.push(`${path}.prefixLen: ${len} is too long for the address`);
-  const shift = BigInt((v4 ? 32 : 128) - len);
+  if (len > bits) {
+    errors.push(`${path}.prefixLen: ${len} is longer than the address (${bits} bits)`);
+    return undefined;
+  }
+  const shift = BigInt(bits - len);
   const want = base >> shift;
   return (ip) => {
     if (isIPv4(ip) !== v4) return false;
