@@ -6,11 +6,8 @@
  * a removed listener stops accepting and its connections drain.
  */
 import net, { type Socket } from 'node:net';
-import { TLSSocket, type SecureContext } from 'node:tls';
-import { createHash } from 'node:crypto';
-import { peerSans, peerUriSan, peerVerifyError, sanAllowed, type SecretStore } from '../tls/secret-store.js';
+import type { SecretStore } from '../tls/secret-store.js';
 import type { TlsPlan } from '../tls/tls-plan.js';
-import { selectAlpn } from '../tls/alpn.js';
 import { logger } from '../../log.js';
 import { ConnectionManager } from '../http/connection-manager.js';
 import type { ConnContext } from '../http/exchange.js';
@@ -19,28 +16,13 @@ import type { Router } from '../http/router.js';
 import { deniedTcp, proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
 import { decide } from '../rbac/rbac-filter.js';
 import { networkInput } from '../rbac/rbac-input.js';
-import { tlsPeer } from '../tls/peer-identity.js';
 import { selectChain } from './chain-match.js';
 import { detect, type Detected } from './detect.js';
 import type { ChainPlan, ListenerPlan } from './listener-plan.js';
 import { captureUnavailable, normalize, originalDestination, type Destination } from './original-dst.js';
+import { terminateTls } from './terminate-tls.js';
 
 const log = logger('listener');
-const withSessionId = new WeakSet<SecureContext>();
-
-/**
- * A client resuming a TLS session (undici does on its next connection) needs the server context to
- * have a session id context once it verifies peers; tls.Server sets one, a bare TLSSocket does not,
- * and OpenSSL then fails the handshake ("session id context uninitialized", alert internal_error).
- * Envoy sets it from its TLS configuration: a session resumes only where the same config would accept it.
- */
-function sessionIdContext(ctx: SecureContext, configKey: string): void {
-  if (withSessionId.has(ctx)) return;
-  withSessionId.add(ctx);
-  (ctx.context as { setSessionIdContext(id: string): void }).setSessionIdContext(createHash('sha256').update(configKey).digest('hex').slice(0, 32));
-}
-/** Envoy's default transport_socket_connect_timeout is unset; a handshake that stalls this long is dropped. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 const DETECT_AFTER_TLS_MS = 5_000;
 const NO_DETECTION: Detected = { transport: 'raw_buffer', applicationProtocols: [], serverName: '', http: undefined };
 
@@ -251,53 +233,9 @@ export class ListenerManager {
     if (proto === 'h1' && hcm.codec !== 'http2') socket.resume();
   }
 
-  /**
-   * DownstreamTlsContext: the handshake with the chain's current certificate,
-   * the client certificate verified against the CA and the SAN matchers,
-   * then the decrypted stream goes where a plaintext one would. No secret yet,
-   * no certificate where one is required, or a bad one: the connection is
-   * closed — never served in plaintext.
-   */
+  /** TLS termination, then the decrypted stream goes where a plaintext one would. */
   #terminateTls(chain: ChainPlan, t: TlsPlan, socket: Socket, conn: ConnContext): void {
-    const secureContext = this.#secrets?.context(t);
-    if (!secureContext) {
-      this.#tcp.stats.inc('listener.ssl.connection_error');
-      log.warn('TLS secrets not ready; closing connection', { chain: chain.name, missing: this.#secrets?.missing(t) ?? t.sdsNames });
-      socket.destroy();
-      return;
-    }
-    sessionIdContext(secureContext, t.key);
-    const verify = t.caSecret !== undefined || t.inlineCa !== undefined;
-    const tls = new TLSSocket(socket, {
-      isServer: true,
-      secureContext,
-      requestCert: verify,
-      rejectUnauthorized: t.requireClientCert,
-      ALPNCallback: ({ protocols }) => selectAlpn(t.alpn, protocols),
-    });
-    tls.on('error', () => this.#tcp.stats.inc('listener.ssl.connection_error'));
-    const timer = setTimeout(() => tls.destroy(), HANDSHAKE_TIMEOUT_MS);
-    timer.unref();
-    tls.once('close', () => clearTimeout(timer));
-    tls.once('secure', () => {
-      clearTimeout(timer);
-      const peer = tls.getPeerCertificate();
-      const presented = peer !== undefined && Object.keys(peer).length > 0;
-      // An invalid certificate is refused even where none is required; a valid one must match the SANs.
-      const invalid = presented && verify ? peerVerifyError(tls) : null;
-      if (invalid || (presented && verify && !sanAllowed(t, peer))) {
-        this.#tcp.stats.inc(invalid ? 'listener.ssl.fail_verify_error' : 'listener.ssl.fail_verify_san');
-        log.debug('client certificate refused', { chain: chain.name, error: invalid ? invalid.message : 'SAN mismatch', sans: peerSans(peer) });
-        tls.destroy();
-        return;
-      }
-      // tls.Server clears this flag when it hands a socket over; node:http2 otherwise waits for a 'secureConnect'
-      // that a server-side socket never emits.
-      (tls as unknown as { secureConnecting: boolean }).secureConnecting = false;
-      conn.tlsSocket = tls;
-      conn.peerUriSan = presented ? peerUriSan(peer) : '';
-      conn.tls = tlsPeer(tls);
-      this.#tcp.stats.inc('listener.ssl.handshake');
+    terminateTls(socket, t, conn, { secrets: this.#secrets, stats: this.#tcp.stats, chain: chain.name }, (tls) => {
       const network = chain.network;
       if (network.kind !== 'http') return this.#serve(chain, tls, undefined, conn);
       const alpn = tls.alpnProtocol;
