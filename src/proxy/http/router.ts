@@ -29,6 +29,14 @@ const RBAC_DENIED = 'RBAC: access denied';
 /** HTTP → gRPC status for local replies (Envoy's Grpc::Utility::httpToGrpcStatus); anything else is UNKNOWN (2). */
 const GRPC_STATUS: Record<number, number> = { 400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14 };
 
+/**
+ * gRPC's percent-encoding of grpc-message (Envoy's PercentEncoding::encode): only bytes outside
+ * printable ASCII and '%' itself; encodeURIComponent also turned ':' into "%3A", which clients show as is.
+ */
+function grpcMessage(m: string): string {
+  return m.replace(/[^\x20-\x24\x26-\x7e]+/g, (c) => Buffer.from(c).toString('hex').toUpperCase().replace(/(..)/g, '%$1'));
+}
+
 function isGrpc(ex: Exchange): boolean {
   const ct = ex.req.headers['content-type'];
   return typeof ct === 'string' && ct.startsWith('application/grpc');
@@ -186,7 +194,7 @@ export class Router {
       ':status': 200,
       'content-type': 'application/grpc',
       'grpc-status': String(grpcStatus),
-      'grpc-message': encodeURIComponent(message),
+      'grpc-message': grpcMessage(message),
     }, { endStream: true });
     this.finish(ex);
   }

@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
+import { credentials, makeGenericClientConstructor, status, type ServiceError } from '@grpc/grpc-js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
@@ -119,6 +120,19 @@ describe('proxy: HTTP RBAC (AuthorizationPolicy as istiod builds it)', () => {
     assert.deepEqual(appSeen, ['GET /ip']);
   });
 
+  it('a denied gRPC call gets PERMISSION_DENIED with the message, trailers-only (Envoy maps 403 to 7)', async () => {
+    const id = (b: Buffer) => b;
+    const Client = makeGenericClientConstructor({ Say: { path: '/test.Echo/Say', requestStream: false, responseStream: false, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id } }, 'Echo');
+    const c = new Client(`127.0.0.1:${plainPort}`, credentials.createInsecure()) as unknown as { Say(b: Buffer, o: object, cb: (e: ServiceError | null) => void): void; close(): void };
+    try {
+      const err = await new Promise<ServiceError | null>((resolve) => c.Say(Buffer.from('hi'), { deadline: Date.now() + 5000 }, resolve));
+      assert.equal(err?.code, status.PERMISSION_DENIED);
+      assert.equal(err?.details, 'RBAC: access denied');
+    } finally {
+      c.close();
+    }
+  });
+
   it('counts under Envoy\'s names, the shadow (dry-run) rules apart; istio_requests_total has the 403s', async () => {
     const stats = (await proxy.admin('/stats')).body;
     const n = (name: string) => Number(new RegExp(`^${name.replace(/[.[\]]/g, '\\$&')}: (\\d+)$`, 'm').exec(stats)?.[1] ?? 0);
@@ -128,7 +142,7 @@ describe('proxy: HTTP RBAC (AuthorizationPolicy as istiod builds it)', () => {
     assert.equal(n('http.inbound_mtls.rbac.allowed'), 9 + 4);
     assert.equal(n('http.inbound_mtls.rbac.istio_dry_run_allow_shadow_allowed'), 9, 'no HEAD was sent: the dry-run DENY never matched');
     assert.equal(n('http.inbound_mtls.rbac.istio_dry_run_allow_shadow_denied'), 0);
-    assert.equal(n('http.inbound_plain.rbac.denied'), 1);
+    assert.equal(n('http.inbound_plain.rbac.denied'), 2, 'the plaintext /info and the gRPC call');
     const prom = (await proxy.admin('/stats/prometheus')).body;
     assert.match(prom, new RegExp(`istio_requests_total\\{reporter="destination"[^}]*source_principal="spiffe://${SLEEP}"[^}]*response_code="403",response_flags="-",connection_security_policy="mutual_tls"\\} [1-9]`));
   });
