@@ -22,6 +22,14 @@ export interface ConnContext {
   serverName: string;
   /** Set when the listener drains: HTTP/1.1 responses then carry "connection: close". */
   draining: boolean;
+  /**
+   * Set by the codec that took the connection: stop taking requests, close
+   * when idle (HTTP/1.1: now if between requests; HTTP/2: GOAWAY). The
+   * listener calls it when it drains the connection.
+   */
+  drain?: (() => void) | undefined;
+  /** ChainPlan.key of the filter chain serving the connection. */
+  chainKey?: string | undefined;
   /** What the connection turned out to carry, once dispatched. */
   protocol: 'h1' | 'h2' | 'tcp' | undefined;
   /** Set when the listener terminated TLS: the peer's first URI SAN ('' without a client certificate). */

@@ -90,8 +90,33 @@ export class ListenerManager {
       if (b) b.plan = p;
       else binds.push(this.#bind(p));
     }
+    this.#drainChangedChains(plans);
     for (const e of await Promise.all(binds)) if (e) errors.push(e);
     return errors;
+  }
+
+  /**
+   * Envoy's filter-chain update: connections served by a chain that no longer
+   * exists (its config changed or it was removed) are drained, so the new
+   * chain — a new AuthorizationPolicy, mTLS mode, route config source —
+   * reaches clients that keep their connections open, as sidecars' pools do.
+   */
+  #drainChangedChains(plans: readonly ListenerPlan[]): void {
+    const live = new Set(plans.flatMap((p) => (p.defaultChain ? [...p.chains, p.defaultChain] : p.chains).map((c) => c.key)));
+    for (const b of this.#bound.values()) {
+      for (const [s, ctx] of b.sockets) {
+        if (ctx.chainKey !== undefined && !ctx.draining && !live.has(ctx.chainKey)) this.#drainConnection(s, ctx);
+      }
+    }
+  }
+
+  /** No new requests on the connection; it ends when idle, or after the drain time at the latest. */
+  #drainConnection(s: Socket, ctx: ConnContext): void {
+    ctx.draining = true;
+    ctx.drain?.();
+    const timer = setTimeout(() => s.destroy(), this.#drainMs);
+    timer.unref();
+    s.once('close', () => clearTimeout(timer));
   }
 
   /** Binds one listener; resolves with why it could not, if it could not. */
@@ -126,11 +151,9 @@ export class ListenerManager {
     this.#bound.delete(name);
     this.#draining.add(b);
     b.server.close();
-    for (const [s, ctx] of b.sockets) {
+    for (const ctx of b.sockets.values()) {
       ctx.draining = true;
-      // An HTTP/1.1 socket between requests has no response in progress (the TLS socket carries the marker when TLS was terminated).
-      const app = ctx.tlsSocket ?? s;
-      if (ctx.protocol === 'h1' && (app as { _httpMessage?: unknown })._httpMessage == null) app.end();
+      ctx.drain?.();
     }
     const timer = setTimeout(() => {
       for (const s of b.sockets.keys()) s.destroy();
@@ -193,6 +216,7 @@ export class ListenerManager {
       sourceAddress: conn.remoteIp,
       sourcePort: socket.remotePort ?? 0,
     }) ?? plan.defaultChain;
+    conn.chainKey = chain?.key;
     const net = chain?.network;
     if (!chain || !net || net.kind === 'none') {
       this.#tcp.stats.inc(`listener.${plan.address}_${plan.port}.no_filter_chain_match`);

@@ -2,7 +2,9 @@
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import type { FilterChain } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { createHash } from 'node:crypto';
+import { toBinary } from '@bufbuild/protobuf';
+import { FilterChainSchema, type FilterChain } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { RBACSchema as NetworkRbacSchema } from '../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
@@ -19,6 +21,13 @@ export type NetworkPlan = { kind: 'http'; hcm: HcmPlan } | { kind: 'tcp'; tcp: T
 
 export interface ChainPlan {
   name: string;
+  /**
+   * The chain's content (a hash of its FilterChain): a connection whose chain
+   * is no longer in any listener after an update is drained, as Envoy drains
+   * connections of a changed filter chain — so a new AuthorizationPolicy or
+   * mTLS mode reaches pooled keep-alive connections too.
+   */
+  key: string;
   match: CompiledMatch;
   network: NetworkPlan;
   /** Network RBAC filters listed before the terminal filter, in order. */
@@ -116,5 +125,6 @@ function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPla
     }
   });
   const tls = compileDownstreamTls(fc.transportSocket, `${path}.transportSocket`, errors);
-  return { name: fc.name, match, network, rbac, tls };
+  const key = createHash('sha1').update(toBinary(FilterChainSchema, fc)).digest('base64');
+  return { name: fc.name, key, match, network, rbac, tls };
 }
