@@ -5,6 +5,8 @@ import { registerControlplane } from './controlplane.js';
 import { registerDemo } from './demo.js';
 import { registerIptables } from './iptables.js';
 import { registerProxy } from './proxy.js';
+import { registerProxyStatus } from './proxy-status.js';
+import { registerProxyConfig } from './proxy-config.js';
 import { registerToken } from './token.js';
 
 const program = new Command();
@@ -17,6 +19,8 @@ registerControlplane(program);
 registerDemo(program);
 registerIptables(program);
 registerProxy(program);
+registerProxyStatus(program);
+registerProxyConfig(program);
 registerToken(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
