@@ -7,6 +7,9 @@ import { registerIptables } from './iptables.js';
 import { registerProxy } from './proxy.js';
 import { registerProxyStatus } from './proxy-status.js';
 import { registerProxyConfig } from './proxy-config.js';
+import { registerDescribe } from './describe.js';
+import { registerTlsCheck } from './tls-check.js';
+import { registerAnalyze } from './analyze.js';
 import { registerToken } from './token.js';
 
 const program = new Command();
@@ -21,6 +24,9 @@ registerIptables(program);
 registerProxy(program);
 registerProxyStatus(program);
 registerProxyConfig(program);
+registerDescribe(program);
+registerTlsCheck(program);
+registerAnalyze(program);
 registerToken(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -1,6 +1,19 @@
 import type { AnyObject } from '../../config/objects.js';
 
 /**
+ * Analyzer codes: Istio's (IST*, with Istio's names and wording), and
+ * Trellis' own (TRL*) for checks Istio's analyzers do not make.
+ */
+export type AnalysisCode = 'IST0101' | 'IST0109' | 'IST0118' | 'IST0150' | 'TRL0001' | 'TRL0002';
+export type AnalysisName =
+  | 'ReferencedResourceNotFound'
+  | 'ConflictingMeshGatewayVirtualServiceHosts'
+  | 'PortNameIsNotUnderNamingConvention'
+  | 'ExternalNameServiceTypeInvalidPortName'
+  | 'MultiplePeerAuthenticationsWithoutWorkloadSelectors'
+  | 'ConflictingPeerAuthenticationWorkloadSelectors';
+
+/**
  * A problem with the configuration: where it is and why. CONFIG_PARSE,
  * CONFIG_INVALID and CONFIG_CONFLICT come from loading (the document was
  * skipped, or lost a conflict); CONFIG_SOURCE: the source itself is
@@ -10,13 +23,13 @@ import type { AnyObject } from '../../config/objects.js';
  * them.
  */
 export interface ConfigProblem {
-  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE' | 'IST0101';
+  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE' | AnalysisCode;
   file: string;
   /** 1-based, within the file as it is now (0 for CONFIG_SOURCE). */
   line: number;
   reason: string;
   /** Analyzer findings only: Istio's message name (e.g. ReferencedResourceNotFound) and level. */
-  name?: 'ReferencedResourceNotFound';
+  name?: AnalysisName;
   severity?: 'Error' | 'Warning' | 'Info';
 }
 
