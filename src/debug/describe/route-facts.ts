@@ -21,11 +21,11 @@ function renderStringMatch(m: StringMatch | undefined): string {
 }
 
 export function renderMatch(m: HTTPMatchRequest): string {
-  let text = 'Match: ';
-  if (m.uri !== undefined) text += renderStringMatch(m.uri) + (m.ignoreUriCase ? ' uncased' : '');
+  const parts: string[] = [];
+  if (m.uri !== undefined) parts.push(renderStringMatch(m.uri) + (m.ignoreUriCase ? ' uncased' : ''));
   const headers = Object.entries(m.headers ?? {});
-  if (headers.length > 0) text += ` when headers are ${headers.map(([k, v]) => `${k}=${renderStringMatch(v)}`).join('; ')}`;
-  return text.trim();
+  if (headers.length > 0) parts.push(`when headers are ${headers.map(([k, v]) => `${k}=${renderStringMatch(v)}`).join('; ')}`);
+  return ['Match:', ...parts].join(' ');
 }
 
 function renderMatches(matches: readonly HTTPMatchRequest[] | undefined): string {
