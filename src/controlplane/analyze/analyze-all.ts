@@ -11,6 +11,17 @@ import { meshGatewayHostFindings } from './mesh-gateway-hosts.js';
 import { peerAuthenticationFindings } from './peer-authentications.js';
 import { portNameFindings } from './port-names.js';
 
+/**
+ * Kubernetes' own namespaces, which istioctl analyze leaves out of what it
+ * reads (the injector's IgnoredNamespaces): nothing of the mesh lives there.
+ */
+const IGNORED_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'local-path-storage']);
+
+export function isAnalyzed(o: AnyObject): boolean {
+  return !IGNORED_NAMESPACES.has(o.kind === 'Namespace' ? o.metadata.name : (o.metadata.namespace ?? 'default'));
+}
+
+/** `objects` should be those isAnalyzed() keeps (the model too is built from those). */
 export function analyzeAll(objects: readonly AnyObject[], model: MeshModel): AnalysisMessage[] {
   const out = referenceFindings(objects, model);
   const of = <K extends AnyObject['kind']>(kind: K) => objects.filter((o) => o.kind === kind);

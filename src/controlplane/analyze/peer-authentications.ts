@@ -26,16 +26,16 @@ export function peerAuthenticationFindings(policies: readonly PeerAuthentication
   const byNs = new Map<string, PeerAuthentication[]>();
   for (const p of policies) byNs.set(nsOf(p), [...(byNs.get(nsOf(p)) ?? []), p]);
   for (const [ns, list] of [...byNs].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const wide = list.filter((p) => isEmpty(p.spec.selector?.matchLabels)).sort(byAge);
+    const wide = list.filter((p) => isEmpty(p.spec?.selector?.matchLabels)).sort(byAge);
     if (wide.length > 1) {
       const message = `The PeerAuthentications [${names(wide)}] in namespace "${ns}" have no workload selector; only the oldest, ${wide[0]!.metadata.name}, applies${ns === rootNamespace ? ' mesh-wide' : ''}.`;
       for (const p of wide) out.push({ policy: p, finding: { type: MultiplePeerAuthenticationsWithoutWorkloadSelectors, path: ['metadata', 'name'], message } });
     }
     if (ns === rootNamespace) continue;
-    const selecting = list.filter((p) => !isEmpty(p.spec.selector?.matchLabels));
+    const selecting = list.filter((p) => !isEmpty(p.spec?.selector?.matchLabels));
     const reported = new Set<string>();
     for (const pod of pods.filter((x) => nsOf(x) === ns)) {
-      const hits = selecting.filter((p) => selectorMatches(p.spec.selector?.matchLabels, pod.metadata.labels ?? {})).sort(byAge);
+      const hits = selecting.filter((p) => selectorMatches(p.spec?.selector?.matchLabels, pod.metadata.labels ?? {})).sort(byAge);
       const key = names(hits);
       if (hits.length < 2 || reported.has(key)) continue;
       reported.add(key);

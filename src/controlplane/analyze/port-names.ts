@@ -4,7 +4,8 @@
  * is not a well-known port — is IST0118 (Istio then sniffs, or treats it as
  * TCP); on an ExternalName Service any such port, and one named "tcp", is
  * IST0150. Istio's own control plane Services (label "istio", or release
- * "istio") are skipped, as Istio skips them.
+ * "istio") and the gateway Services it manages are skipped, as Istio skips
+ * them.
  */
 import type { Service, ServicePort } from '../../config/objects.js';
 import type { Finding } from './finding.js';
@@ -26,16 +27,20 @@ export function protocolKnown(p: ServicePort): boolean {
   return WELL_KNOWN_PORTS.has(p.port);
 }
 
-function isIstioControlPlane(s: Service): boolean {
+/** Values of gateway.istio.io/managed on the Services Istio creates for its own gateways and waypoints. */
+const MANAGED_BY_ISTIO = new Set(['istio.io-gateway-controller', 'istio.io-mesh-controller', 'istio.io-eastwest-controller']);
+
+/** Istio's control plane and the gateway Services it manages: not written by users, not reported. */
+function skipped(s: Service): boolean {
   const labels = s.metadata.labels ?? {};
-  return 'istio' in labels || labels['release'] === 'istio';
+  return 'istio' in labels || labels['release'] === 'istio' || MANAGED_BY_ISTIO.has(labels['gateway.istio.io/managed'] ?? '');
 }
 
 export function portNameFindings(s: Service): Finding[] {
-  if (isIstioControlPlane(s)) return [];
-  const externalName = s.spec.type === 'ExternalName';
+  if (skipped(s)) return [];
+  const externalName = s.spec?.type === 'ExternalName';
   const out: Finding[] = [];
-  (s.spec.ports ?? []).forEach((p, i) => {
+  (s.spec?.ports ?? []).forEach((p, i) => {
     if (protocolKnown(p) && !(externalName && p.name === 'tcp')) return;
     const path = ['spec', 'ports', i];
     if (externalName) {

@@ -16,8 +16,8 @@ export function authorizationPoliciesFor(rootNamespace: string, policies: Iterab
   for (const p of policies) {
     const ns = p.metadata.namespace ?? 'default';
     if (ns !== w.namespace && ns !== rootNamespace) continue;
-    if (selectorMatches(p.spec.selector?.matchLabels, w.labels)) out.push(p);
+    if (selectorMatches(p.spec?.selector?.matchLabels, w.labels)) out.push(p);
   }
   const key = (p: AuthorizationPolicy) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`;
-  return out.sort((a, b) => actionOrder[a.spec.action ?? 'ALLOW'] - actionOrder[b.spec.action ?? 'ALLOW'] || key(a).localeCompare(key(b)));
+  return out.sort((a, b) => actionOrder[a.spec?.action ?? 'ALLOW'] - actionOrder[b.spec?.action ?? 'ALLOW'] || key(a).localeCompare(key(b)));
 }

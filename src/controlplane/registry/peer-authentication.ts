@@ -41,7 +41,7 @@ const set = (m: MutualTLSMode | undefined): m is MtlsMode => m !== undefined && 
 /** Does this policy select the workload at all (any level)? */
 export function peerAuthenticationApplies(pa: PeerAuthentication, w: WorkloadRef, rootNamespace: string): boolean {
   const ns = pa.metadata.namespace ?? 'default';
-  const labels = pa.spec.selector?.matchLabels;
+  const labels = pa.spec?.selector?.matchLabels;
   if (isEmpty(labels)) return ns === w.namespace || ns === rootNamespace;
   return ns === w.namespace && ns !== rootNamespace && selectorMatches(labels, w.labels);
 }
@@ -51,7 +51,7 @@ export function composePeerAuthentication(rootNamespace: string, policies: Itera
   for (const pa of policies) {
     if (!peerAuthenticationApplies(pa, w, rootNamespace)) continue;
     const ns = pa.metadata.namespace ?? 'default';
-    if (!isEmpty(pa.spec.selector?.matchLabels)) levels.workload.push(pa);
+    if (!isEmpty(pa.spec?.selector?.matchLabels)) levels.workload.push(pa);
     else if (ns === rootNamespace) levels.mesh.push(pa);
     else levels.namespace.push(pa);
   }
@@ -61,11 +61,11 @@ export function composePeerAuthentication(rootNamespace: string, policies: Itera
     if (winner === undefined) continue;
     out[level] = winner;
     out.shadowed.push(...rest);
-    const mode = winner.spec.mtls?.mode;
+    const mode = winner.spec?.mtls?.mode;
     if (set(mode)) out.mode = mode;
   }
   const perPort = new Map<number, MtlsMode>();
-  for (const [port, setting] of Object.entries(out.workload?.spec.portLevelMtls ?? {})) {
+  for (const [port, setting] of Object.entries(out.workload?.spec?.portLevelMtls ?? {})) {
     perPort.set(Number(port), set(setting.mode) ? setting.mode : out.mode);
   }
   out.perPort = perPort;

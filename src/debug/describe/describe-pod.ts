@@ -17,7 +17,7 @@ const RULE = '--------------------';
 
 function podLines(pod: Pod, meshed: boolean): string[] {
   const ns = pod.metadata.namespace ?? 'default';
-  const ports = (pod.spec.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => `${p.containerPort}${p.protocol && p.protocol !== 'TCP' ? `/${p.protocol}` : ''} (${c.name})`));
+  const ports = (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => `${p.containerPort}${p.protocol && p.protocol !== 'TCP' ? `/${p.protocol}` : ''} (${c.name})`));
   const out = [`Pod: ${kname(pod.metadata, ns)}`, ports.length > 0 ? `   Pod Ports: ${ports.join(', ')}` : '   Pod does not expose ports'];
   if (pod.status?.phase !== undefined && pod.status.phase !== 'Running') return [...out, `   Pod is not Running (${pod.status.phase})`];
   if (pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status !== 'True')) out.push(`WARNING: Pod ${kname(pod.metadata, ns)} is NOT READY`);
@@ -65,7 +65,7 @@ export function describePod(cfg: MeshConfig, pod: Pod): string {
   const pas = objects.filter((o): o is PeerAuthentication => o.kind === 'PeerAuthentication');
   out.push(RULE, ...mtlsLines(composePeerAuthentication(model.rootNamespace, pas, workload)));
   const aps = authorizationPoliciesFor(model.rootNamespace, objects.filter((o): o is AuthorizationPolicy => o.kind === 'AuthorizationPolicy'), workload);
-  if (aps.length > 0) out.push('Applied AuthorizationPolicy:', `   ${aps.map((p) => `${dotted(p)} (${p.spec.action ?? 'ALLOW'})`).join(', ')}`);
+  if (aps.length > 0) out.push('Applied AuthorizationPolicy:', `   ${aps.map((p) => `${dotted(p)} (${p.spec?.action ?? 'ALLOW'})`).join(', ')}`);
   else out.push('No AuthorizationPolicy applies: every request is allowed.');
   return out.join('\n') + '\n';
 }

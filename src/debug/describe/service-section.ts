@@ -20,7 +20,7 @@ export function kname(meta: { name: string; namespace?: string }, podNamespace: 
 /** The pod port a service port reaches: a number, a named container port, or the service port itself. */
 export function targetPodPort(p: MeshServicePort, pod: Pod): number | string {
   if (typeof p.targetPort === 'number') return p.targetPort;
-  for (const c of pod.spec.containers ?? []) {
+  for (const c of pod.spec?.containers ?? []) {
     const hit = (c.ports ?? []).find((cp) => cp.name === p.targetPort);
     if (hit) return hit.containerPort;
   }

@@ -42,9 +42,9 @@ function serverEndpoint(ctx: ServerContext, e: MeshEndpoint): ServerEndpoint {
 
 /** The narrowest policy that set the mode of this port: a port-level setting, else the first level with a mode. */
 function decidingPolicy(eff: EffectiveMtls, port: number): PeerAuthentication | undefined {
-  const portLevel = eff.workload?.spec.portLevelMtls?.[String(port)]?.mode;
+  const portLevel = eff.workload?.spec?.portLevelMtls?.[String(port)]?.mode;
   if (portLevel !== undefined && portLevel !== 'UNSET') return eff.workload;
-  return [eff.workload, eff.namespace, eff.mesh].find((p) => p !== undefined && (p.spec.mtls?.mode ?? 'UNSET') !== 'UNSET');
+  return [eff.workload, eff.namespace, eff.mesh].find((p) => p !== undefined && (p.spec?.mtls?.mode ?? 'UNSET') !== 'UNSET');
 }
 
 /** The endpoints of one service port (of one subset, when given), each with its server-side mode. */
