@@ -8,7 +8,8 @@ interface Flags {
 }
 
 export function registerDescribe(program: Command): void {
-  const describe = program.command('describe').alias('des').description('describe a resource and the Istio configuration that affects it');
+  const describe = program.command('describe').alias('des').description('describe a resource and the Istio configuration that affects it')
+    .addHelpText('after', '\nExample:\n  trellis describe pod reviews-v1');
   usageExits(describe);
   const pod = describe
     .command('pod <pod>')

@@ -59,7 +59,12 @@ export function registerProxyConfig(program: Command): void {
   const pc = program
     .command('proxy-config')
     .alias('pc')
-    .description("what one proxy runs, from its admin API, with istioctl proxy-config's columns");
+    .description("what one proxy runs, from its admin API, with istioctl proxy-config's columns")
+    .addHelpText('after', `
+Examples:
+  trellis proxy-config clusters productpage-v1
+  trellis proxy-config routes reviews-v1.default --name 9080 -o json
+  trellis proxy-config log productpage-v1 --level rbac:debug`);
   usageExits(pc);
   for (const k of KINDS) registerKind(pc, k);
 }
