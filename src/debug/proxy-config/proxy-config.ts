@@ -4,7 +4,7 @@
  * istioctl proxy-config prints it: short tables, or Envoy's JSON (YAML) of
  * the selected resources. Resolves with the exit code.
  */
-import type { JsonValue } from '@bufbuild/protobuf';
+import { TrellisError } from '../../errors.js';
 import { BootstrapSchema, type Bootstrap } from '../../gen/envoy/config/bootstrap/v3/bootstrap_pb.js';
 import { ClusterSchema } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
@@ -20,7 +20,6 @@ import { activeLoggerNames, loggingQueries } from './log-levels.js';
 import { ROUTES_HEADER, routeRows, sortRoutes } from './routes-table.js';
 import { secretTable } from './secrets-table.js';
 import { loadClusters, loadConfigDump, type ProxyTarget } from './target.js';
-import { TrellisError } from '../../errors.js';
 
 export const CONFIG_TYPES = ['listeners', 'routes', 'clusters', 'endpoints', 'secret', 'log', 'bootstrap', 'all'] as const;
 export type ConfigType = (typeof CONFIG_TYPES)[number];
@@ -102,7 +101,7 @@ function selectedClusterStatuses(clusters: ClustersJson, f: EndpointFilter): unk
 }
 
 /** -o json|yaml: Envoy's JSON of the selected resources; bootstrap, secret and all: that part of the dump as it came. */
-function selection(o: ProxyConfigOptions, dump: ProxyDump, raw: unknown): JsonValue | unknown {
+function selection(o: ProxyConfigOptions, dump: ProxyDump, raw: unknown): unknown {
   switch (o.type) {
     case 'listeners': return sortListeners(dump.listeners).filter((l) => listenerMatches(o.listeners, l)).map((l) => messageJson(ListenerSchema, l));
     case 'routes': return sortRoutes(dump.routes).filter((r) => !o.routeName || r.name === o.routeName).map((r) => messageJson(RouteConfigurationSchema, r));
