@@ -6,9 +6,20 @@
  *   (how tests check that capture listeners are refused, not run wrongly).
  * TRELLIS_HTTP1_ENGINE: "lean" (default), the proxy's hand-written HTTP/1.1 codec
  *   (src/proxy/h1/) on both sides; "node" for node:http downstream and undici upstream.
+ * POD_NAME: the control plane's name in /debug/syncz (istiod reads the same
+ *   variable; proxy-status shows it as CONTROL PLANE); the host name when unset.
+ * TRELLIS_STATE_FILE: where the debugging CLI looks for the running mesh's
+ *   state file (src/local/state-file.ts), instead of the default places.
+ * NO_COLOR (any value): no colours in the debugging CLI's output, even on a terminal.
+ * XDG_RUNTIME_DIR: the user's runtime directory; the state file of a mesh run
+ *   by that user lives in $XDG_RUNTIME_DIR/trellis/.
  */
 export const env = {
   log: process.env.TRELLIS_LOG ?? 'info',
   nativeDisabled: process.env.TRELLIS_NATIVE_DISABLE === '1',
+  podName: process.env.POD_NAME || undefined,
+  stateFile: process.env.TRELLIS_STATE_FILE || undefined,
+  runtimeDir: process.env.XDG_RUNTIME_DIR || undefined,
+  noColor: process.env.NO_COLOR !== undefined,
   http1Engine: (process.env.TRELLIS_HTTP1_ENGINE === 'node' ? 'node' : 'lean') as 'lean' | 'node',
 };

@@ -5,6 +5,11 @@ import { registerControlplane } from './controlplane.js';
 import { registerDemo } from './demo.js';
 import { registerIptables } from './iptables.js';
 import { registerProxy } from './proxy.js';
+import { registerProxyStatus } from './proxy-status.js';
+import { registerProxyConfig } from './proxy-config.js';
+import { registerDescribe } from './describe.js';
+import { registerTlsCheck } from './tls-check.js';
+import { registerAnalyze } from './analyze.js';
 import { registerToken } from './token.js';
 
 const program = new Command();
@@ -17,6 +22,11 @@ registerControlplane(program);
 registerDemo(program);
 registerIptables(program);
 registerProxy(program);
+registerProxyStatus(program);
+registerProxyConfig(program);
+registerDescribe(program);
+registerTlsCheck(program);
+registerAnalyze(program);
 registerToken(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

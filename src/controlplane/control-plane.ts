@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { env } from '../env.js';
 import type { Logger } from '../log.js';
 import { logger } from '../log.js';
 import type { ConfigProblem, ConfigSource, ConfigState } from './sources/source.js';
@@ -74,6 +76,8 @@ export class ControlPlane {
       server: this.#ads,
       metrics: this.metrics,
       configProblems: () => this.problems(),
+      configObjects: () => this.#state?.objects.values() ?? [],
+      controlPlaneId: env.podName ?? hostname(),
       notReady: () => this.#notReady(),
     });
     const caPort = await this.#startTlsPort();

@@ -1,6 +1,20 @@
 import type { AnyObject } from '../../config/objects.js';
 
 /**
+ * Analyzer codes: Istio's (IST*, with Istio's names and wording), and
+ * Trellis' own (TRL*) for checks Istio's analyzers do not make.
+ */
+export type AnalysisCode = 'IST0101' | 'IST0109' | 'IST0118' | 'IST0150' | 'TRL0001' | 'TRL0002' | 'CONFIG_UNSUPPORTED';
+export type AnalysisName =
+  | 'ReferencedResourceNotFound'
+  | 'ConflictingMeshGatewayVirtualServiceHosts'
+  | 'PortNameIsNotUnderNamingConvention'
+  | 'ExternalNameServiceTypeInvalidPortName'
+  | 'MultiplePeerAuthenticationsWithoutWorkloadSelectors'
+  | 'ConflictingPeerAuthenticationWorkloadSelectors'
+  | 'Unsupported';
+
+/**
  * A problem with the configuration: where it is and why. CONFIG_PARSE,
  * CONFIG_INVALID and CONFIG_CONFLICT come from loading (the document was
  * skipped, or lost a conflict); CONFIG_SOURCE: the source itself is
@@ -11,13 +25,13 @@ import type { AnyObject } from '../../config/objects.js';
  * implement, reported by the analysis with what Trellis does instead.
  */
 export interface ConfigProblem {
-  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE' | 'CONFIG_UNSUPPORTED' | 'IST0101';
+  code: 'CONFIG_PARSE' | 'CONFIG_INVALID' | 'CONFIG_CONFLICT' | 'CONFIG_SOURCE' | AnalysisCode;
   file: string;
   /** 1-based, within the file as it is now (0 for CONFIG_SOURCE). */
   line: number;
   reason: string;
-  /** Analyzer findings only: Istio's message name (e.g. ReferencedResourceNotFound, or Trellis's Unsupported) and level. */
-  name?: 'ReferencedResourceNotFound' | 'Unsupported';
+  /** Analyzer findings only: Istio's message name (e.g. ReferencedResourceNotFound) and level. */
+  name?: AnalysisName;
   severity?: 'Error' | 'Warning' | 'Info';
 }
 

@@ -12,7 +12,7 @@ import { BindConfigSchema, SocketAddressSchema } from '../../gen/envoy/config/co
 import type { MeshEndpoint, MeshModel, MeshService, MeshServicePort } from '../registry/model.js';
 import { isHttp2Protocol, isHttpProtocol } from '../registry/protocol.js';
 import { selectorMatches } from '../registry/labels.js';
-import { adsConfigSource, durationMs, istioDuration } from './common.js';
+import { adsConfigSource, durationMs, istioConfigMetadata, istioDuration } from './common.js';
 import { effectivePolicy } from './destination-rule.js';
 import { applyHttpOptions, applyLoadBalancer, applyOutlierDetection, circuitBreakers } from './cluster-policy.js';
 import { buildLoadAssignment } from './endpoints.js';
@@ -98,6 +98,7 @@ export function outboundCluster(
     name,
     connectTimeout: istioDuration(policy.connectionPool?.tcp?.connectTimeout) ?? defaultConnectTimeout,
     circuitBreakers: circuitBreakers(policy.connectionPool),
+    metadata: dr === undefined ? undefined : istioConfigMetadata('destination-rule', dr.metadata.namespace ?? 'default', dr.metadata.name),
   });
   discovery(c, svc, port.port, generator, subset?.labels ? endpoints.filter((e) => selectorMatches(subset.labels, e.labels)) : endpoints);
   // An ORIGINAL_DST cluster has no load balancer of its own to choose.

@@ -1,7 +1,7 @@
 import { objectKey } from '../../config/objects.js';
 import type { MeshModel } from '../registry/model.js';
 import type { InboundSecurity } from './inbound.js';
-import { composePeerAuthentication, peerAuthKey } from './peer-authn.js';
+import { composePeerAuthentication, peerAuthKey } from '../registry/peer-authentication.js';
 import type { SharedCache } from './shared-cache.js';
 
 /** A workload's inbound security and the key that identifies it among workloads. */
@@ -17,7 +17,7 @@ export interface InboundSecuritySpec {
  * workloads that share it share one listener.
  */
 export function inboundSecurity(model: MeshModel, namespace: string, labels: Readonly<Record<string, string>>, shared: SharedCache): InboundSecuritySpec {
-  const mtls = composePeerAuthentication(model.rootNamespace, model.peerAuthenticationsFor(namespace, labels));
+  const mtls = composePeerAuthentication(model.rootNamespace, model.peerAuthenticationsFor(namespace, labels), { namespace, labels });
   const policies = model.authorizationPoliciesFor(namespace, labels);
   const authzKey = policies.map(objectKey).join(',');
   return {

@@ -18,7 +18,7 @@ import { hcmFilter, inboundHcm, tcpProxyFilter, tcpProxyTo } from './hcm.js';
 import { inspectorListenerFilters, originalDstListenerFilter } from './listener-filters.js';
 import { chainOptions } from './inbound-chain-options.js';
 import { downstreamTransportSocket, inboundMtlsContext } from './inbound-tls.js';
-import { modeForPort, type MergedPeerAuthentication } from './peer-authn.js';
+import { mtlsModeForPort, type EffectiveMtls } from '../registry/peer-authentication.js';
 import { BlackHoleCluster, InboundCapturePort, InboundPassthroughCluster, VirtualInbound, inboundClusterName } from './names.js';
 
 /** istiod's names for the chains of virtualInbound that serve no declared port. */
@@ -44,7 +44,7 @@ export interface InboundService {
 
 /** What the inbound listener enforces for its workload, besides the ports it serves. */
 export interface InboundSecurity {
-  mtls: MergedPeerAuthentication;
+  mtls: EffectiveMtls;
   /** AuthorizationPolicy as filters: HTTP ones go before the router, network ones before tcp_proxy. */
   authz: { http: readonly HttpFilter[]; tcp: readonly Filter[] };
   trustDomain: string;
@@ -124,7 +124,7 @@ function servicePortChains(p: InboundPort, sec: InboundSecurity): FilterChain[] 
     port: p.port, protocol: isHttpProtocol(p.protocol) ? 'http' : 'tcp', cluster, name: () => name,
     httpStatPrefix: `inbound_${name}`, route: inboundRoute(cluster, p.port),
   };
-  return chainsFor(target, modeForPort(sec.mtls, p.port), sec);
+  return chainsFor(target, mtlsModeForPort(sec.mtls, p.port), sec);
 }
 
 /** Traffic to a port no service declares; `port` set for a portLevelMtls port that has no service. */
@@ -134,7 +134,7 @@ function passthroughChains(port: number | undefined, sec: InboundSecurity): Filt
     name: (protocol) => (protocol === 'http' ? InboundChainName.passthroughHttp : InboundChainName.passthroughTcp),
     httpStatPrefix: InboundPassthroughCluster, route: inboundRoute(InboundPassthroughCluster, 0),
   };
-  return chainsFor(target, port === undefined ? sec.mtls.mode : modeForPort(sec.mtls, port), sec);
+  return chainsFor(target, port === undefined ? sec.mtls.mode : mtlsModeForPort(sec.mtls, port), sec);
 }
 
 /** Connections to 15006 itself would loop through the listener forever: they go nowhere. */

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildModel } from '../../../src/controlplane/registry/build-model.js';
-import { composePeerAuthentication, modeForPort } from '../../../src/controlplane/translate/peer-authn.js';
+import { composePeerAuthentication, mtlsModeForPort } from '../../../src/controlplane/registry/peer-authentication.js';
 import { stateOf } from './helpers.js';
 
 const pa = (ns: string, name: string, spec: string, created = '') => `
@@ -20,7 +20,7 @@ const web = { app: 'web', version: 'v1' };
 
 function merged(yaml: string, labels: Record<string, string> = web, namespace = 'shop', rootNamespace?: string) {
   const model = buildModel(stateOf(yaml), { rootNamespace });
-  const m = composePeerAuthentication(model.rootNamespace, model.peerAuthenticationsFor(namespace, labels));
+  const m = composePeerAuthentication(model.rootNamespace, model.peerAuthenticationsFor(namespace, labels), { namespace, labels });
   return { mode: m.mode, perPort: Object.fromEntries(m.perPort), namespaceMode: model.namespaceMtlsMode(namespace) };
 }
 
@@ -74,9 +74,9 @@ describe('PeerAuthentication precedence', () => {
     assert.equal(merged(y).mode, 'STRICT');
   });
 
-  test('modeForPort: the port\'s own mode, else the workload\'s', () => {
-    const m = composePeerAuthentication('istio-system', []);
-    assert.equal(modeForPort(m, 80), 'PERMISSIVE');
-    assert.equal(modeForPort({ mode: 'STRICT', perPort: new Map([[80, 'DISABLE']]) }, 80), 'DISABLE');
+  test('mtlsModeForPort: the port\'s own mode, else the workload\'s', () => {
+    const m = composePeerAuthentication('istio-system', [], { namespace: 'shop', labels: web });
+    assert.equal(mtlsModeForPort(m, 80), 'PERMISSIVE');
+    assert.equal(mtlsModeForPort({ mode: 'STRICT', perPort: new Map([[80, 'DISABLE']]), shadowed: [] }, 80), 'DISABLE');
   });
 });
