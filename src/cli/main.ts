@@ -6,6 +6,10 @@ import { registerDemo } from './demo.js';
 import { registerIptables } from './iptables.js';
 import { registerProxy } from './proxy.js';
 import { registerToken } from './token.js';
+import { registerUp } from './up.js';
+import { registerExec } from './exec.js';
+import { registerGet } from './get.js';
+import { registerLogs } from './logs.js';
 
 const program = new Command();
 program
@@ -18,6 +22,10 @@ registerDemo(program);
 registerIptables(program);
 registerProxy(program);
 registerToken(program);
+registerUp(program);
+registerExec(program);
+registerLogs(program);
+registerGet(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);

@@ -43,6 +43,8 @@ export interface MeshPodOptions {
   xdsAddress: string;
   /** Kubernetes namespace of the pod (default "default"). */
   namespace?: string;
+  /** Kubernetes name of the pod, for the node id (default: the NetnsCluster pod's name). */
+  podName?: string;
   /** Default ISTIO_INIT_ARGS. */
   iptablesArgs?: readonly string[];
   /** Default 15000. */
@@ -65,8 +67,14 @@ export interface MeshPodOptions {
    * proxyStdout/proxyStderr (fine for a test, unbounded for a long run).
    */
   proxyOutput?: number;
-  /** The proxy dies with its parent (see PodProcessOptions.pdeathsig). */
-  pdeathsig?: boolean;
+  /** A supervisor's child: the proxy dies with its parent and has its own process group (PodProcessOptions.pdeathsig, detached). */
+  supervised?: boolean;
+  /**
+   * The init step, when the caller runs it itself (the same rules, e.g.
+   * applyCapture with `netns`, started before the control plane serves);
+   * by default a `trellis iptables` process in the pod, as istio-init.
+   */
+  init?: (pod: Pod) => Promise<void>;
 }
 
 /** What the injector mounts for istio-agent: the CA's address, the mesh root, the workload token. */
@@ -123,7 +131,7 @@ export class MeshPod {
    * which step failed, with the process's own words.
    */
   static async start(opts: MeshPodOptions): Promise<MeshPod> {
-    const nodeId = sidecarNodeId(opts.pod.name, opts.pod.ip, opts.namespace ?? 'default');
+    const nodeId = sidecarNodeId(opts.podName ?? opts.pod.name, opts.pod.ip, opts.namespace ?? 'default');
     const mp = new MeshPod(opts.pod, nodeId, opts.adminPort ?? 15000);
     try {
       await mp.#init(opts);
@@ -138,6 +146,12 @@ export class MeshPod {
   }
 
   async #init(opts: MeshPodOptions): Promise<void> {
+    if (opts.init) {
+      await opts.init(this.pod).catch((err: unknown) => {
+        throw new TrellisError('IO', `pod ${this.pod.name}: init step (capture rules) failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      });
+      return;
+    }
     const [bin, ...pre] = opts.trellis;
     const args = [...pre, 'iptables', ...(opts.iptablesArgs ?? ISTIO_INIT_ARGS)];
     const r = await runInPod(this.pod, bin as string, args, { timeoutMs: 20_000 });
@@ -155,7 +169,7 @@ export class MeshPod {
     ];
     const out = opts.proxyOutput;
     const stdio: SpawnOptions['stdio'] = out === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', out, out];
-    const proxy = spawnInPod(this.pod, bin as string, args, { uid: PROXY_UID, env: proxyEnv(opts), stdio, pdeathsig: opts.pdeathsig ?? false });
+    const proxy = spawnInPod(this.pod, bin as string, args, { uid: PROXY_UID, env: proxyEnv(opts), stdio, pdeathsig: opts.supervised ?? false, detached: opts.supervised ?? false });
     this.#proxy = proxy;
     this.#startedAt = performance.now();
     if (proxy.stdout) createInterface({ input: proxy.stdout }).on('line', (l) => this.proxyStdout.push(l));

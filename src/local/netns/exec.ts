@@ -19,6 +19,8 @@ export interface PodProcessOptions {
   ambientCaps?: string[];
   /** SIGKILL the process when its parent dies (setpriv --pdeathsig): nothing outlives a crashed supervisor. */
   pdeathsig?: boolean;
+  /** Its own process group: a terminal's Ctrl-C reaches the supervisor only, which stops its children in order. */
+  detached?: boolean;
   cwd?: string;
 }
 
@@ -46,7 +48,7 @@ export function podCommand(pod: Pod | string, cmd: string, args: readonly string
 /** Spawns `cmd args` inside the pod; the caller owns the child (and must end it). */
 export function spawnInPod(pod: Pod | string, cmd: string, args: readonly string[], opts: PodProcessOptions = {}): ChildProcess {
   const [bin, ...rest] = podCommand(pod, cmd, args, opts);
-  return spawn(bin as string, rest, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+  return spawn(bin as string, rest, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.detached ? { detached: true } : {}) });
 }
 
 /** Runs to completion inside the pod; resolves with exit code and output (bounded by `timeoutMs`). */
