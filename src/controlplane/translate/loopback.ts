@@ -21,6 +21,11 @@
  *   host that answers to a VIP ("10.96.3.7", "10.96.3.7:9080") also answers
  *   to the view's ("127.41.3.7", "127.41.3.7:9080").
  *
+ * - ports: a proxy that may not bind ports below LOOPBACK_LOW_PORTS (an
+ *   unprivileged user: ip_unprivileged_port_start) binds a service's port P
+ *   below it at P + 10000 in its view (80 → 10080), and its virtual hosts
+ *   answer to that too; the app's environment names the shifted port.
+ *
  * The resource names stay Istio's, so proxy-config and the metrics read the
  * same as with capture.
  */
@@ -47,6 +52,16 @@ export interface LoopbackPlan {
   /** Where the app listens (the inbound clusters' endpoint address). */
   appIp: string;
   view: Ipv4Cidr;
+  /** Service ports below this are bound LOW_PORT_SHIFT higher (0: none are). */
+  lowPorts: number;
+}
+
+/** How far a service port the proxy may not bind is moved in a loopback view. */
+export const LOW_PORT_SHIFT = 10_000;
+
+/** The port a service port is bound at in a loopback view. */
+export function viewPort(port: number, lowPorts: number): number {
+  return port < lowPorts ? port + LOW_PORT_SHIFT : port;
 }
 
 /** The plan from node metadata, or undefined for a proxy with capture (any other interception mode). */
@@ -57,8 +72,9 @@ export function loopbackPlan(node: ProxyNode): LoopbackPlan | undefined {
   const appIp = md['LOOPBACK_APP_IP'];
   const viewText = md['LOOPBACK_SERVICE_VIEW'];
   if (!podIp || !appIp || !viewText || parseIpv4(appIp) === undefined) return undefined;
+  const low = Number(md['LOOPBACK_LOW_PORTS'] ?? 0);
   try {
-    return { podIp, appIp, view: parseServiceCidr(viewText) };
+    return { podIp, appIp, view: parseServiceCidr(viewText), lowPorts: Number.isInteger(low) && low > 0 && low <= 65536 ? low : 0 };
   } catch {
     return undefined;
   }
@@ -119,15 +135,16 @@ function rebound(l: Listener, name: string, address: string, port: number): List
 function outboundListeners(l: Listener, services: readonly MeshService[], plan: LoopbackPlan): Listener[] {
   const at = portOf(l);
   if (!at) return [];
+  const port = viewPort(at.port, plan.lowPorts);
   if (at.address !== '0.0.0.0') {
     const addr = viewAddress(plan.view, at.address);
-    return addr ? [rebound(l, l.name, addr, at.port)] : [];
+    return addr ? [rebound(l, l.name, addr, port)] : [];
   }
   const out: Listener[] = [];
   for (const svc of services) {
     if (!svc.vip || !svc.ports.some((p) => p.port === at.port && portKind(p) === 'http')) continue;
     const addr = viewAddress(plan.view, svc.vip);
-    if (addr) out.push(rebound(l, outboundListenerName(svc.vip, at.port), addr, at.port));
+    if (addr) out.push(rebound(l, outboundListenerName(svc.vip, at.port), addr, port));
   }
   return out;
 }
@@ -162,21 +179,28 @@ export function loopbackRoutes(routes: ResourceSet, plan: LoopbackPlan): Resourc
   for (const [name, r] of routes) {
     let byView = viewRoutes.get(r);
     if (!byView) viewRoutes.set(r, (byView = new Map()));
-    let hit = byView.get(plan.view.text);
-    if (!hit) byView.set(plan.view.text, (hit = withViewDomains(r, plan.view)));
+    const key = `${plan.view.text}|${plan.lowPorts}`;
+    let hit = byView.get(key);
+    if (!hit) byView.set(key, (hit = withViewDomains(r, plan)));
     out.set(name, hit);
   }
   return out;
 }
 
-function withViewDomains(r: XdsResource, view: Ipv4Cidr): XdsResource {
+function withViewDomains(r: XdsResource, plan: LoopbackPlan): XdsResource {
   const rc = clone(RouteConfigurationSchema, r.message as RouteConfiguration);
   for (const vh of rc.virtualHosts) {
     const extra: string[] = [];
     for (const d of vh.domains) {
-      const m = /^(\d+\.\d+\.\d+\.\d+)(:\d+)?$/.exec(d);
-      const addr = m ? viewAddress(view, m[1]!) : undefined;
-      if (addr && addr !== m![1]) extra.push(addr + (m![2] ?? ''));
+      const m = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(d);
+      const addr = m ? viewAddress(plan.view, m[1]!) : undefined;
+      if (!addr || addr === m![1]) continue;
+      if (m![2] === undefined) extra.push(addr);
+      else {
+        const port = Number(m![2]);
+        extra.push(`${addr}:${port}`);
+        if (viewPort(port, plan.lowPorts) !== port) extra.push(`${addr}:${viewPort(port, plan.lowPorts)}`);
+      }
     }
     vh.domains.push(...extra.filter((d) => !vh.domains.includes(d)));
   }

@@ -93,7 +93,8 @@ export class Mesh {
       ...this.#ctx,
       serviceEnv: (addr) => {
         const inNs = this.services().filter((s) => (s.metadata.namespace ?? 'default') === c.namespace);
-        return t.spec.enableServiceLinks === false ? {} : serviceEnv(inNs, (s) => this.#ctx.network.serviceHost(addr, s.spec.clusterIP!));
+        const net = this.#ctx.network;
+        return t.spec.enableServiceLinks === false ? {} : serviceEnv(inNs, (s) => net.serviceHost(addr, s.spec.clusterIP!), (p) => net.servicePort(p));
       },
       changed: (pod, event) => {
         this.#ctx.changed(event ? `${pod.key}: ${event}` : undefined);

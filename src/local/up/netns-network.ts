@@ -84,6 +84,10 @@ export class NetnsNetwork implements UpNetwork {
     return clusterIp;
   }
 
+  servicePort(port: number): number {
+    return port;
+  }
+
   async setServices(backends: readonly ServicePortBackends[]): Promise<void> {
     const rules: ServiceRule[] = backends
       .filter((b) => b.service.spec?.clusterIP && b.service.spec.clusterIP !== 'None')

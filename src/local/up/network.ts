@@ -85,6 +85,8 @@ export interface UpNetwork {
   removePod(pod: PodAddress): Promise<void>;
   /** The address a pod's apps are given for a cluster IP (SERVICE_HOST). */
   serviceHost(pod: PodAddress, clusterIp: string): string;
+  /** The port they are given for a service port (SERVICE_PORT): itself, unless loopback mode had to move it. */
+  servicePort(port: number): number;
   /** Routing for Services: kube-proxy's rules, or the userspace proxy for pods without sidecar. */
   setServices(backends: readonly ServicePortBackends[], pods: readonly { pod: PodAddress; sidecar: boolean }[]): Promise<void>;
   /** Name → IP entries a pod resolves (netns mode's /etc/hosts; ignored in loopback). */

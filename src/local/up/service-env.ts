@@ -5,7 +5,8 @@
  * variables (FOO_PORT, FOO_PORT_80_TCP, _PROTO, _PORT, _ADDR). Only Services
  * with a cluster IP count (not headless, not ExternalName). `hostOf` gives
  * the address a container is told — the cluster IP, or in loopback mode the
- * pod's view of it.
+ * pod's view of it — and `portOf` the port (the service port, or where a
+ * loopback view had to move a port the user may not bind).
  */
 import type { Service } from '../../config/objects.js';
 
@@ -19,7 +20,7 @@ function hasIp(s: Service): boolean {
   return ip !== undefined && ip !== '' && ip !== 'None' && (s.spec?.ports?.length ?? 0) > 0;
 }
 
-export function serviceEnv(services: readonly Service[], hostOf: (svc: Service) => string): Record<string, string> {
+export function serviceEnv(services: readonly Service[], hostOf: (svc: Service) => string, portOf: (port: number) => number = (p) => p): Record<string, string> {
   const out: Record<string, string> = {};
   for (const svc of services) {
     if (!hasIp(svc)) continue;
@@ -27,16 +28,17 @@ export function serviceEnv(services: readonly Service[], hostOf: (svc: Service) 
     const host = hostOf(svc);
     const ports = svc.spec.ports ?? [];
     out[`${prefix}_SERVICE_HOST`] = host;
-    out[`${prefix}_SERVICE_PORT`] = String(ports[0]!.port);
-    for (const p of ports) if (p.name) out[`${prefix}_SERVICE_PORT_${envName(p.name)}`] = String(p.port);
+    out[`${prefix}_SERVICE_PORT`] = String(portOf(ports[0]!.port));
+    for (const p of ports) if (p.name) out[`${prefix}_SERVICE_PORT_${envName(p.name)}`] = String(portOf(p.port));
     ports.forEach((p, i) => {
       const proto = (p.protocol ?? 'TCP').toLowerCase();
-      const url = `${proto}://${host}:${p.port}`;
+      const url = `${proto}://${host}:${portOf(p.port)}`;
       if (i === 0) out[`${prefix}_PORT`] = url;
+      // The variable's name keeps the service port (what the app was written against); its value is where to connect.
       const pp = `${prefix}_PORT_${p.port}_${proto.toUpperCase()}`;
       out[pp] = url;
       out[`${pp}_PROTO`] = proto;
-      out[`${pp}_PORT`] = String(p.port);
+      out[`${pp}_PORT`] = String(portOf(p.port));
       out[`${pp}_ADDR`] = host;
     });
   }

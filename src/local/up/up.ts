@@ -172,7 +172,7 @@ class Up {
     this.#step(`config: ${first!.objects.size} objects from ${this.#dir}${first!.problems.length ? `, ${first!.problems.length} problem(s) above` : ''}`);
 
     this.#network = this.#mode === 'netns' ? await NetnsNetwork.create(this.#runId) : LoopbackNetwork.create(this.#runId);
-    this.#step(this.#network.description + (why ? ` [${why}]` : ''));
+    this.#step(`run ${this.#runId} (files in ${this.#run}): ${this.#network.description}${why ? ` [${why}]` : ''}`);
     mkdirSync(runFiles.clusterDir(this.#run), { recursive: true, mode: 0o755 });
     writeFileSync(runFiles.pods(this.#run), '# no pods yet\n', { mode: 0o644 });
     const caDir = runFiles.caDir(this.#run);

@@ -14,7 +14,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { parseServiceCidr } from '../../../config/cluster-ip.js';
 import { TrellisError } from '../../../errors.js';
-import { viewAddress } from '../../../controlplane/translate/loopback.js';
+import { LOW_PORT_SHIFT, viewAddress, viewPort } from '../../../controlplane/translate/loopback.js';
+import { readFileSync } from 'node:fs';
 import { httpIn, tcpOpenIn } from '../../netns/index.js';
 import type { ServicePortBackends } from '../endpoints.js';
 import type { ControlPlaneAddresses, PodAddress, PodProcessSpec, Sidecar, SidecarOptions, UpNetwork } from '../network.js';
@@ -38,11 +39,14 @@ export class LoopbackNetwork implements UpNetwork {
   #next = 0;
   readonly #services = new ServiceProxy();
   readonly #pdeathsig: boolean;
+  /** Ports below this cannot be bound by this user (0 for root): views move them (translate/loopback.ts). */
+  readonly lowPorts: number;
 
   private constructor(runId: string, octet: number) {
     this.#runId = runId;
     this.#octet = octet;
     this.#pdeathsig = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
+    this.lowPorts = unprivilegedPortStart();
   }
 
   static create(runId: string): LoopbackNetwork {
@@ -50,8 +54,9 @@ export class LoopbackNetwork implements UpNetwork {
   }
 
   get description(): string {
+    const low = this.lowPorts > 0 ? `; service ports below ${this.lowPorts} are moved up by ${LOW_PORT_SHIFT} (this user may not bind them)` : '';
     return `loopback mode: pods on 127.${this.#octet}.0.0/16, no network namespaces and NO kernel capture — ` +
-      'sidecars listen on each pod\'s own service addresses (its environment\'s SERVICE_HOST variables); a direct connection to a pod IP bypasses the caller\'s sidecar';
+      `sidecars listen on each pod's own service addresses (its environment's SERVICE_HOST/SERVICE_PORT variables); a direct connection to a pod IP bypasses the caller's sidecar${low}`;
   }
 
   get controlPlaneHost(): string {
@@ -91,6 +96,10 @@ export class LoopbackNetwork implements UpNetwork {
     return viewAddress(parseServiceCidr(pod.view!), clusterIp) ?? clusterIp;
   }
 
+  servicePort(port: number): number {
+    return viewPort(port, this.lowPorts);
+  }
+
   async setServices(backends: readonly ServicePortBackends[], pods: readonly { pod: PodAddress; sidecar: boolean }[]): Promise<void> {
     const want = new Map<string, { ip: string; port: number }[]>();
     for (const { pod, sidecar } of pods) {
@@ -98,7 +107,7 @@ export class LoopbackNetwork implements UpNetwork {
       for (const b of backends) {
         const ip = b.service.spec?.clusterIP;
         if (!ip || ip === 'None' || b.protocol !== 'tcp') continue;
-        want.set(`${this.serviceHost(pod, ip)}:${b.port}`, b.backends);
+        want.set(`${this.serviceHost(pod, ip)}:${this.servicePort(b.port)}`, b.backends);
       }
     }
     await this.#services.set(want);
@@ -117,7 +126,7 @@ export class LoopbackNetwork implements UpNetwork {
   }
 
   startSidecar(o: SidecarOptions): Promise<Sidecar> {
-    return startLoopbackSidecar(o, (argv, spec) => this.#spawn(argv, spec));
+    return startLoopbackSidecar(o, this.lowPorts, (argv, spec) => this.#spawn(argv, spec));
   }
 
   http(_pod: PodAddress | undefined, address: string, path: string, opts?: { method?: string; timeoutMs?: number }) {
@@ -139,5 +148,15 @@ export class LoopbackNetwork implements UpNetwork {
   #spawn(argv: readonly string[], spec: Omit<PodProcessSpec, 'uid' | 'gid'>): ChildProcess {
     const full = this.#pdeathsig ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : [...argv];
     return spawn(full[0]!, full.slice(1), { cwd: spec.cwd, env: spec.env, stdio: spec.stdio, detached: true });
+  }
+}
+
+/** The lowest port this process may bind (0 for root: every port). */
+function unprivilegedPortStart(): number {
+  if (process.getuid?.() === 0) return 0;
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8').trim()) || 1024;
+  } catch {
+    return 1024;
   }
 }

@@ -14,7 +14,7 @@ import type { PodProcessSpec, Sidecar, SidecarOptions } from '../network.js';
 const ADMIN_PORT = 15000;
 const READY_TIMEOUT_MS = 15_000;
 
-export async function startLoopbackSidecar(o: SidecarOptions, spawn: (argv: readonly string[], spec: Omit<PodProcessSpec, 'uid' | 'gid'>) => ChildProcess): Promise<Sidecar> {
+export async function startLoopbackSidecar(o: SidecarOptions, lowPorts: number, spawn: (argv: readonly string[], spec: Omit<PodProcessSpec, 'uid' | 'gid'>) => ChildProcess): Promise<Sidecar> {
   const admin = `${o.pod.ip}:${ADMIN_PORT}`;
   const argv = [
     ...o.trellis, 'proxy', '--xds-address', o.xds, '--node-id', sidecarNodeId(o.pod.name, o.pod.ip, o.pod.namespace),
@@ -29,6 +29,7 @@ export async function startLoopbackSidecar(o: SidecarOptions, spawn: (argv: read
     ISTIO_META_INTERCEPTION_MODE: 'NONE',
     TRELLIS_META_LOOPBACK_APP_IP: o.pod.appIp,
     TRELLIS_META_LOOPBACK_SERVICE_VIEW: o.pod.view!,
+    TRELLIS_META_LOOPBACK_LOW_PORTS: String(lowPorts),
   };
   const started = performance.now();
   const child = spawn(argv, { env, cwd: '/', stdio: ['ignore', o.logFd, o.logFd] });
