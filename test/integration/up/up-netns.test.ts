@@ -172,6 +172,14 @@ describe('trellis up (network namespaces, real capture)', { skip, timeout: 240_0
       if (count < 2) await new Promise((res) => setTimeout(res, 250));
     }
     assert.equal(count, 2, 'two backend-v1 pods running');
+    // Without a sidecar, the node's kube-proxy rules balance over every ready backend pod, per connection.
+    const seen = new Set<string>();
+    for (let i = 0; i < 60 && seen.size < 2; i++) {
+      const r = up.cli(['exec', 'deploy/plain', '--', 'curl', '-s', '--max-time', '5', 'http://backend.shop:9080/']);
+      const who = /^backend-v\d\((\S+) in shop/.exec(r.stdout)?.[1];
+      if (who) seen.add(who);
+    }
+    assert.ok(seen.size >= 2, `several backends answered through the service rules: ${[...seen].join(', ')}`);
   });
 
   test('Ctrl-C tears everything down: no namespace, veth, rule, process, or file is left', async () => {

@@ -69,3 +69,17 @@ test('a capture sidecar is untouched', () => {
   const names = [...gen.generate(sidecarNode('10.0.0.1', 'reviews-v1', 'default'), TypeUrl.Listener, undefined).keys()].sort();
   assert.deepEqual(names, ['0.0.0.0_9080', '0.0.0.0_9090', '10.96.1.1_5432', 'virtualInbound', 'virtualOutbound']);
 });
+
+test('an unprivileged proxy binds service ports below LOOPBACK_LOW_PORTS 10000 higher, and its virtual hosts answer there too', () => {
+  const low = parseNodeId('sidecar~10.0.0.1~reviews-v1.default~default.svc.cluster.local', { ...loopbackMeta, LOOPBACK_LOW_PORTS: '9085' });
+  const g = createGenerator(modelOf(bookinfo), routeBuilders);
+  const bound = Object.fromEntries([...g.generate(low, TypeUrl.Listener, undefined).values()].map((r) => [r.name, bind(r.message as Listener)]));
+  assert.equal(bound['10.96.0.20_9080'], '127.41.0.20:19080');
+  assert.equal(bound['10.96.0.30_9090'], '127.41.0.30:9090');
+  // Inbound ports are the app's: not moved.
+  assert.equal(bound['10.0.0.1_9080'], '10.0.0.1:9080');
+  const rc = g.generate(low, TypeUrl.RouteConfiguration, new Set(['9080'])).get('9080')!.message as RouteConfiguration;
+  const reviews = rc.virtualHosts.find((v) => v.name.startsWith('reviews.'))!;
+  assert.ok(reviews.domains.includes('127.41.0.20:19080'));
+  assert.ok(reviews.domains.includes('127.41.0.20:9080'));
+});
