@@ -53,7 +53,7 @@ export interface PodContext {
    * process started meanwhile slows the control plane's own start.
    */
   controlPlaneServing: Promise<void>;
-  /** Sidecar starts go through this (see limiter.ts). */
+  /** Sidecar starts (and the first start of apps without one) go through this (see limiter.ts). */
   sidecarStarts: Limiter;
 }
 
@@ -67,6 +67,8 @@ export interface PodPlan extends PodRef {
   workloadName: string;
 }
 
+/** How long a starting app (of a pod without sidecar) holds its start slot: about a Node process's boot. */
+const APP_BOOT_MS = 200;
 const SIDECAR_RESTART_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
 
 export class RunningPod {
@@ -120,7 +122,9 @@ export class RunningPod {
       if (this.#stopping) return;
       if (this.plan.injection.sidecar) await this.#startSidecar();
       if (this.#stopping) return;
-      this.#startContainers();
+      if (this.plan.injection.sidecar) this.#startContainers();
+      // Without a sidecar nothing waits for these: they queue behind the proxies and hold a core while they boot.
+      else await this.#ctx.sidecarStarts.run(() => { this.#startContainers(); return new Promise((r) => setTimeout(r, APP_BOOT_MS)); }, false);
       this.phase = 'Running';
       this.startedAt = new Date();
       this.#probeTimer = setInterval(() => void this.#probe(), 250);
