@@ -30,6 +30,8 @@ export interface ContainerState {
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
 const STABLE_MS = 60_000;
+/** kubelet restarts forever; a local run gives up after this many (hours of back-off) and says so. */
+export const MAX_RESTARTS = 200;
 
 export class Container {
   readonly name: string;
@@ -99,13 +101,14 @@ export class Container {
     if (this.#stopped) return;
     const how = startError ? `cannot start: ${startError}` : signal ?? `exit ${code}`;
     const failed = startError !== undefined || signal !== undefined || code !== 0;
-    const restart = this.#policy === 'Always' || (this.#policy === 'OnFailure' && failed);
+    const restart = (this.#policy === 'Always' || (this.#policy === 'OnFailure' && failed)) && this.#state.restarts < MAX_RESTARTS;
     if (Date.now() - this.#startedMs > STABLE_MS) this.#backoff = BACKOFF_MIN_MS;
     log.warn('container ended', { container: this.name, how, restart });
     if (!restart) {
       this.#state = {
         state: 'terminated', reason: startError ? 'StartError' : failed ? 'Error' : 'Completed', exitCode: code ?? (startError ? 128 : 137),
-        finishedAt: new Date().toISOString(), restarts: this.#state.restarts, ready: false, lastExit: how, ...(startError ? { message: startError } : {}),
+        finishedAt: new Date().toISOString(), restarts: this.#state.restarts, ready: false, lastExit: how,
+        ...(startError ? { message: startError } : this.#state.restarts >= MAX_RESTARTS ? { message: `not restarted after ${MAX_RESTARTS} restarts` } : {}),
       };
       this.#onChange(this, how);
       return;

@@ -22,6 +22,8 @@ export interface ControlPlaneSpec {
 
 const START_TIMEOUT_MS = 20_000;
 const RESTART_MS = [1000, 2000, 5000, 10_000, 30_000];
+/** After this many restarts (about an hour of back-off) it stays down, reported. */
+const MAX_RESTARTS = 120;
 
 export class ControlPlaneProcess {
   readonly #network: UpNetwork;
@@ -117,6 +119,10 @@ export class ControlPlaneProcess {
   }
 
   #restart(how: string): void {
+    if (this.#restarts >= MAX_RESTARTS) {
+      this.#onEvent(`control plane ${how}; not restarted after ${MAX_RESTARTS} restarts (log: ${this.#spec.logFile})`);
+      return;
+    }
     const delay = RESTART_MS[Math.min(this.#restarts, RESTART_MS.length - 1)]!;
     this.#onEvent(`control plane ${how}; restarting in ${delay / 1000} s (log: ${this.#spec.logFile})`);
     this.#timer = setTimeout(() => {

@@ -10,7 +10,6 @@ import { errorMessage } from '../../errors.js';
 import { logger } from '../../log.js';
 import { serviceBackends, type EndpointPod } from './endpoints.js';
 import { injectedMetadata, injectionDecision } from './injection.js';
-import type { UpNetwork } from './network.js';
 import { RunningPod, type PodContext, type PodPlan } from './pod.js';
 import type { PodSnapshot } from './pod-objects.js';
 import { randomSuffix } from './pod-names.js';

@@ -18,7 +18,7 @@ import type { ContainerSpec, Probe, RunnablePodSpec } from '../../config/deploym
 import { errorMessage } from '../../errors.js';
 import { logger } from '../../log.js';
 import { PROXY_UID } from '../mesh-pod.js';
-import { Container, type ContainerState, type RestartPolicy } from './container.js';
+import { Container, MAX_RESTARTS, type ContainerState, type RestartPolicy } from './container.js';
 import { containerEnv, type PodFacts } from './container-env.js';
 import type { InjectionDecision } from './injection.js';
 import type { ControlPlaneAddresses, PodAddress, Sidecar, UpNetwork } from './network.js';
@@ -182,6 +182,11 @@ export class RunningPod {
 
   #sidecarDied(how: string): void {
     if (this.#stopping) return;
+    if (this.#sidecarRestarts >= MAX_RESTARTS) {
+      this.proxyState = { state: 'terminated', reason: 'Error', message: `istio-proxy ${how}; not restarted after ${MAX_RESTARTS} restarts`, restarts: this.#sidecarRestarts, ready: false, lastExit: how };
+      this.#ctx.changed(this, `istio-proxy ${how}; given up`);
+      return;
+    }
     this.proxyState = { state: 'waiting', reason: 'CrashLoopBackOff', message: `istio-proxy ${how}`, restarts: this.#sidecarRestarts, ready: false, lastExit: how };
     this.#ctx.changed(this, `istio-proxy ${how}`);
     const delay = SIDECAR_RESTART_MS[Math.min(this.#sidecarRestarts, SIDECAR_RESTART_MS.length - 1)]!;

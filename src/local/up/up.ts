@@ -13,7 +13,7 @@
  * new, removed and rescaled Deployments (and changed templates) re-plan pods.
  */
 import { mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { openCaDir } from '../../ca/ca-dir.js';
 import { LocalTokenIssuer } from '../../ca/token.js';
@@ -22,20 +22,19 @@ import { ClusterIpSource } from '../../controlplane/sources/cluster-ip-source.js
 import { DirectorySource } from '../../controlplane/sources/directory-source.js';
 import type { ConfigProblem, ConfigState } from '../../controlplane/sources/source.js';
 import { TrellisError, errorMessage } from '../../errors.js';
-import { nativeAvailable } from '../../native/original-dst.js';
 import { newRunId } from '../netns/index.js';
-import { readMeshState, removeMeshState, stateFilePath, type MeshState } from '../state-file.js';
+import { removeMeshState, stateFilePath, type MeshState } from '../state-file.js';
 import { ControlPlaneProcess } from './control-plane-process.js';
 import { LoopbackNetwork } from './loopback/network.js';
 import { Mesh } from './mesh.js';
 import { Limiter } from './limiter.js';
-import { availableParallelism } from 'node:os';
 import { NetnsNetwork } from './netns-network.js';
 import type { ControlPlaneAddresses, UpNetwork } from './network.js';
 import { killRunProcesses, RUN_ENV } from './process-sweep.js';
 import { Publisher } from './publisher.js';
-import { listRuns, pidAlive, runDirPath, runFiles, writeRunInfo, type UpMode } from './run-dir.js';
+import { runDirPath, runFiles, writeRunInfo, type UpMode } from './run-dir.js';
 import { sweepStale } from './stale.js';
+import { checkStateFile, chooseMode } from './preflight.js';
 import { StatusOutput } from './status/output.js';
 import { StatusPoller } from './status/poller.js';
 import { renderStatus } from './status/render.js';
@@ -53,29 +52,8 @@ export interface UpOptions {
 const TEARDOWN_MS = 20_000;
 const EVENTS_KEPT = 8;
 
-/** Which mode, and why not netns when not. */
-export function chooseMode(forceLoopback: boolean): { mode: UpMode; why?: string } {
-  if (forceLoopback) return { mode: 'loopback', why: '--loopback' };
-  if (process.platform !== 'linux') return { mode: 'loopback', why: `network namespaces need Linux (this is ${process.platform})` };
-  if (process.getuid?.() !== 0) return { mode: 'loopback', why: 'not root (network namespaces and iptables need root)' };
-  const n = nativeAvailable();
-  if (!n.ok) return { mode: 'loopback', why: `no transparent capture: ${n.reason}` };
-  for (const bin of ['ip', 'iptables-restore', 'setpriv']) {
-    if (spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status !== 0) return { mode: 'loopback', why: `${bin} is not installed` };
-  }
-  return { mode: 'netns' };
-}
-
 function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}: ${p.reason}`;
-}
-
-/** Refuses to start over a live mesh's state file. */
-function checkStateFile(path: string): void {
-  const live = listRuns().find((r) => r.info && r.info.stateFile === path && pidAlive(r.info.pid));
-  if (live && readMeshState(path)) {
-    throw new TrellisError('CLI_USAGE', `a mesh is already running (trellis up pid ${live.info!.pid}, ${live.info!.dir}; state file ${path}): stop it first, or set TRELLIS_STATE_FILE to run a second one beside it`);
-  }
 }
 
 export async function runUp(o: UpOptions): Promise<number> {
