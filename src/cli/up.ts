@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import { TrellisError } from '../errors.js';
 import { nonNegative } from './flags.js';
 
 interface UpFlags {
@@ -23,8 +24,10 @@ Then, in another terminal: trellis get pods -A -o wide, trellis exec POD -- curl
     .action(async (dir: string | undefined, f: UpFlags) => {
       const { runUp, bundledDemoDir } = await import('../local/up/up.js');
       const main = realpathSync(process.argv[1]!);
+      const demo = bundledDemoDir(main);
+      if (dir === undefined && !existsSync(demo)) throw new TrellisError('CLI_USAGE', `no DIR given, and the bundled demo is not at ${demo}: trellis up DIR`);
       const code = await runUp({
-        dir: dir ?? bundledDemoDir(main),
+        dir: dir ?? demo,
         loopback: f.loopback === true,
         statusEveryMs: nonNegative('--status-every', f.statusEvery) * 1000,
         trellis: [process.execPath, main],

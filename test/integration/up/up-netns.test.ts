@@ -154,6 +154,30 @@ describe('trellis up (network namespaces, real capture)', { skip, timeout: 240_0
     await up.waitFor(/^shop\s+plain-\S+\s+1\/1\s+Running\s+0\s+\S+\s+no sidecar/, 15_000);
   });
 
+  test('a crashed sidecar is reported, its pod shown not ready, and it is restarted', async () => {
+    const tester = pod('tester-');
+    const proxyPid = runProcesses(runId).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`sidecar~${tester.ip}~${tester.name}.shop~shop.svc.cluster.local`);
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(proxyPid, 'the tester\'s proxy process');
+    process.kill(proxyPid, 'SIGKILL');
+    // Reported in the status's events, and the pod is not ready while the sidecar is down (back-off: 1 s).
+    await up.waitFor(new RegExp(`^event \\S+ shop/${tester.name}: istio-proxy SIGKILL$`), 10_000);
+    let seen = '';
+    for (let i = 0; i < 50 && !/^\S+\s+1\/2\s+CrashLoopBackOff/.test(seen); i++) {
+      seen = up.cli(['get', 'pods', '-n', 'shop']).stdout.split('\n').find((l) => l.startsWith(tester.name)) ?? '';
+    }
+    assert.match(seen, /^\S+\s+1\/2\s+CrashLoopBackOff\s+0\s/);
+    await up.waitFor(new RegExp(`^event \\S+ shop/${tester.name}: istio-proxy restarted$`), 20_000);
+    await up.allReady();
+    const row = up.cli(['get', 'pods', '-n', 'shop']).stdout.split('\n').find((l) => l.startsWith(tester.name))!.split(/\s{3,}/);
+    assert.deepEqual(row.slice(1, 4), ['2/2', 'Running', '1']);
+  });
+
   test('an edit of the VirtualService weights moves the traffic; a replica count change adds a pod', async () => {
     const routing = join(dir, 'routing.yaml');
     writeFileSync(routing, readFileSync(routing, 'utf8').replace('weight: 100', 'weight: 0').replace(/subset: v2}\n(\s+)weight: 0/, 'subset: v2}\n$1weight: 100'));

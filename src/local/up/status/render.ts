@@ -45,7 +45,8 @@ function startupLine(m: StatusModel): string {
   const sidecars = m.pods.filter((p) => p.sidecar).length;
   const synced = m.pods.filter((p) => p.sync === 'SYNCED').length;
   const parts = [`${m.pods.length} pods (${sidecars} with sidecars)`];
-  parts.push(m.allSyncedMs !== undefined ? `all proxies SYNCED ${ms(m.allSyncedMs)} after start` : `${synced}/${sidecars} proxies SYNCED`);
+  if (sidecars === 0) parts.push('no sidecars');
+  else parts.push(m.allSyncedMs !== undefined ? `all proxies SYNCED ${ms(m.allSyncedMs)} after start` : `${synced}/${sidecars} proxies SYNCED`);
   if (m.sidecarReadyMs.length > 0) {
     const sorted = [...m.sidecarReadyMs].sort((a, b) => a - b);
     parts.push(`sidecars ready ${Math.round(sorted[0]!)}–${Math.round(sorted.at(-1)!)} ms after start`);
