@@ -136,6 +136,9 @@ describe('trellis up (network namespaces, real capture)', { skip, timeout: 240_0
     // The pod that opted out reaches the service without a sidecar: kube-proxy's DNAT in the node namespace.
     const plain = up.cli(['exec', 'deploy/plain', '--', 'curl', '-sS', '--max-time', '5', 'http://front.shop/']);
     assert.match(plain.stdout, /^front\(front-/);
+    // A bare Pod of the user's directory gets its endpoint from the running copy (the later --config-dir wins).
+    const legacy = up.cli(['exec', '-n', 'shop', 'deploy/tester', '--', 'curl', '-sS', '--max-time', '5', 'http://legacy.legacy:8080/']);
+    assert.match(legacy.stdout, /^legacy\(legacy in legacy, sa undefined\)$/, legacy.stderr);
     const unknown = up.cli(['exec', 'nope', '--', 'true']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /pod nope not found; pods: legacy\/legacy, shop\/backend-v1-/);

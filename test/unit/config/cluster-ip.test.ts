@@ -3,6 +3,12 @@ import assert from 'node:assert/strict';
 import { objectKey, type AnyObject, type Service } from '../../../src/config/objects.js';
 import { allocateClusterIps, cidrContains, parseIpv4, parseServiceCidr } from '../../../src/config/cluster-ip.js';
 import { mergeStates } from '../../../src/controlplane/sources/union-source.js';
+import { withClusterIps } from '../../../src/controlplane/sources/cluster-ip-source.js';
+import { buildModel } from '../../../src/controlplane/registry/build-model.js';
+import { createGenerator } from '../../../src/controlplane/translate/generator-impl.js';
+import { routeBuilders } from '../../../src/controlplane/translate/routes/index.js';
+import { parseNodeId } from '../../../src/xds/parse-node.js';
+import { TypeUrl } from '../../../src/xds/type-urls.js';
 
 function svc(name: string, ns = 'default', spec: Service['spec'] = { ports: [{ port: 80 }] }): Service {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec };
@@ -69,4 +75,16 @@ test('several config directories: the later one wins an object, as successive ku
   assert.deepEqual([...m.objects.keys()], ['Service/default/a', 'Service/default/b']);
   assert.deepEqual(m.overridden, ['Service/default/b']);
   assert.deepEqual(m.problems.map((p) => p.reason), ['r1']);
+});
+
+test('issue 13 item 2: a TCP Service written without clusterIP gets its outbound listener (it had none)', () => {
+  const tcpEcho = svc('tcp-echo', 'default', { selector: { app: 'tcp-echo' }, ports: [{ name: 'tcp', port: 9000 }] });
+  const state = { objects: mapOf(tcpEcho), problems: [], revision: 1 };
+  const node = parseNodeId('sidecar~10.0.0.9~client.default~default.svc.cluster.local');
+  const without = [...createGenerator(buildModel(state), routeBuilders).generate(node, TypeUrl.Listener, undefined).keys()];
+  assert.ok(!without.some((n) => n.endsWith('_9000')), without.join(', '));
+  const allocated = withClusterIps(state, cidr);
+  const ip = ipOf(allocated.objects, 'tcp-echo');
+  const names = [...createGenerator(buildModel(allocated), routeBuilders).generate(node, TypeUrl.Listener, undefined).keys()];
+  assert.ok(names.includes(`${ip}_9000`), names.join(', '));
 });
