@@ -10,7 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { MeshPod, DEFAULT_APP_UID, ISTIO_INIT_ARGS } from '../mesh-pod.js';
-import { applyCapture, parseIptablesArgs } from '../../iptables/index.js';
+import { applyCapture, buildCaptureRules, detectBackend, parseIptablesArgs, renderRestore, type Backend } from '../../iptables/index.js';
+import { run } from '../../iptables/exec.js';
+import { TrellisError } from '../../errors.js';
 import { NetnsCluster, httpIn, podCommand, tcpOpenIn, type Pod } from '../netns/index.js';
 import type { ServiceRule } from '../netns/index.js';
 import { Relay } from './relay.js';
@@ -68,7 +70,7 @@ export class NetnsNetwork implements UpNetwork {
     // istio-init's rules (the flags the injector gives it), written now: they need only the namespace, and
     // in-process they cost no Node start per pod while the control plane is starting.
     if (sidecar) {
-      const init = applyCapture(INIT_CONFIG, { netns: pod.netns }).then(() => undefined);
+      const init = freshCapture(pod.netns);
       init.catch(() => undefined);
       this.#inits.set(pod.netns, init);
     }
@@ -129,6 +131,7 @@ export class NetnsNetwork implements UpNetwork {
       identity: { caAddress: o.ca, rootCertFile: o.rootCertFile, tokenFile: o.tokenFile },
       proxyOutput: o.logFd,
       supervised: true,
+      // A restarted sidecar re-runs the step on a namespace that has the rules: the idempotent apply.
       init: (p) => this.#inits.get(p.netns) ?? applyCapture(INIT_CONFIG, { netns: p.netns }).then(() => undefined),
     });
     return meshPodSidecar(mp);
@@ -170,4 +173,24 @@ function meshPodSidecar(mp: MeshPod): Sidecar {
       return mp.stop();
     },
   };
+}
+
+let backend: Promise<Backend> | undefined;
+
+/**
+ * istio-init's rules in a namespace just made: nothing of ours can be there
+ * yet, so no iptables-save and no clean-up first — one iptables-restore per
+ * family (what applyCapture does after finding nothing, in two processes
+ * instead of nine). The back end is the machine's, detected once.
+ */
+async function freshCapture(netns: string): Promise<void> {
+  backend ??= detectBackend();
+  const b = await backend;
+  const rules = buildCaptureRules(INIT_CONFIG);
+  // The first sidecar's restarts use applyCapture; this runs once per namespace.
+  for (const family of ['v4', 'v6'] as const) {
+    if (rules[family].length === 0) continue;
+    const r = await run('ip', ['netns', 'exec', netns, b.restore(family), '--noflush', '--wait', '10'], renderRestore(rules[family]));
+    if (r.code !== 0) throw new TrellisError('IO', `capture rules in ${netns}: ${b.restore(family)} exit ${r.code}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+  }
 }

@@ -67,7 +67,9 @@ export interface PodPlan extends PodRef {
   workloadName: string;
 }
 
-/** How long a starting app (of a pod without sidecar) holds its start slot: about a Node process's boot. */
+/** The PATH a container image's Dockerfile would have (Debian's). */
+const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** How long a starting app holds its start slot: about a Node process's boot. */
 const APP_BOOT_MS = 200;
 const SIDECAR_RESTART_MS = [1000, 2000, 4000, 8000, 16_000, 30_000];
 
@@ -122,9 +124,13 @@ export class RunningPod {
       if (this.#stopping) return;
       if (this.plan.injection.sidecar) await this.#startSidecar();
       if (this.#stopping) return;
-      if (this.plan.injection.sidecar) this.#startContainers();
-      // Without a sidecar nothing waits for these: they queue behind the proxies and hold a core while they boot.
-      else await this.#ctx.sidecarStarts.run(() => { this.#startContainers(); return new Promise((r) => setTimeout(r, APP_BOOT_MS)); }, false);
+      // Apps queue behind every waiting sidecar (a mesh waits for its proxies; an app's own start only delays them)
+      // and hold a core while they boot.
+      await this.#ctx.sidecarStarts.run(() => {
+        this.#startContainers();
+        return new Promise((r) => setTimeout(r, APP_BOOT_MS));
+      }, false);
+      if (this.#stopping) return;
       this.phase = 'Running';
       this.startedAt = new Date();
       this.#probeTimer = setInterval(() => void this.#probe(), 250);
@@ -143,8 +149,13 @@ export class RunningPod {
     return fd;
   }
 
+  /**
+   * The base of every process's environment: a container image's PATH (the
+   * system's python3, curl, ...; the caller's own PATH may point into a home
+   * the app's user cannot read) and the run marker.
+   */
   #env(): NodeJS.ProcessEnv {
-    return { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', [RUN_ENV]: this.#ctx.runId };
+    return { PATH: CONTAINER_PATH, [RUN_ENV]: this.#ctx.runId };
   }
 
   async #startSidecar(): Promise<void> {

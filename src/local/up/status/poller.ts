@@ -79,8 +79,9 @@ export class StatusPoller {
       return;
     }
     if (this.#allSyncedMs !== undefined || !this.#ctx.initialPodsCreated()) return;
+    // A proxy is SYNCED whether or not its pod's apps have started yet (they start after it, and may take long).
     const sidecars = this.#ctx.mesh.pods().filter((p) => p.plan.injection.sidecar && p.phase !== 'Failed');
-    if (sidecars.length > 0 && sidecars.every((p) => p.phase === 'Running' && this.sync(p.key) === 'SYNCED')) this.#allSyncedMs = Date.now() - performance.timeOrigin;
+    if (sidecars.length > 0 && sidecars.every((p) => p.sidecar !== undefined && this.sync(p.key) === 'SYNCED')) this.#allSyncedMs = Date.now() - performance.timeOrigin;
   }
 
   async #pollMetrics(withCerts: boolean): Promise<void> {
