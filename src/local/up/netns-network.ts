@@ -16,6 +16,7 @@ import { TrellisError } from '../../errors.js';
 import { NetnsCluster, httpIn, podCommand, tcpOpenIn, type Pod } from '../netns/index.js';
 import type { ServiceRule } from '../netns/index.js';
 import { Relay } from './relay.js';
+import { Limiter } from './limiter.js';
 import type { ControlPlaneAddresses, PodAddress, PodProcessSpec, Sidecar, SidecarOptions, UpNetwork } from './network.js';
 import type { ServicePortBackends } from './endpoints.js';
 
@@ -27,6 +28,7 @@ export class NetnsNetwork implements UpNetwork {
   readonly controlPlanePorts = { xds: 15010, debug: 15014, ca: 15012 };
   readonly #cluster: NetnsCluster;
   readonly #relays: Relay[] = [];
+  readonly #setup = new Limiter(1);
   /** The init step of each sidecar pod, started when its namespace is made (see addPod). */
   readonly #inits = new Map<string, Promise<void>>();
 
@@ -66,11 +68,13 @@ export class NetnsNetwork implements UpNetwork {
   }
 
   async addPod(namespace: string, name: string, sidecar: boolean): Promise<PodAddress> {
-    const pod = await this.#cluster.addPod(`${name}.${namespace}`);
+    // One pod at a time: a dozen `ip` and iptables processes at once would take the cores the control plane is
+    // starting on, and each pod's set-up is short.
+    const pod = await this.#setup.run(() => this.#cluster.addPod(`${name}.${namespace}`));
     // istio-init's rules (the flags the injector gives it), written now: they need only the namespace, and
     // in-process they cost no Node start per pod while the control plane is starting.
     if (sidecar) {
-      const init = freshCapture(pod.netns);
+      const init = this.#setup.run(() => freshCapture(pod.netns));
       init.catch(() => undefined);
       this.#inits.set(pod.netns, init);
     }

@@ -138,9 +138,59 @@ class Up {
 
   async start(why: string | undefined): Promise<void> {
     const t = performance.now();
-    const cidr = parseServiceCidr(DEFAULT_SERVICE_CIDR);
-    // The control plane's own loader and allocator: the pods and Services planned here are the ones it sees.
-    this.#source = new ClusterIpSource(new DirectorySource(this.#dir), cidr);
+    const net = await this.#openNetwork(why);
+    // The control plane loads DIR itself: it starts first, and our own load overlaps its start.
+    const serving = this.#startControlPlane(net);
+    const first = await this.#loadConfig();
+    this.#mesh = this.#newMesh(net, serving.then(() => undefined));
+    this.#publisher = new Publisher(this.#run, { snapshots: () => this.#mesh?.snapshots() ?? [], services: () => this.#mesh?.services() ?? [], state: () => this.#state() }, this.#stateFile);
+    const podsStart = performance.now();
+    const podsStarted = this.#mesh.apply(first.objects).then(() => {
+      this.#initialDone = true;
+      const pods = this.#mesh!.pods();
+      const failed = pods.filter((p) => p.phase === 'Failed');
+      this.#step(`pods: ${pods.length} started (${pods.filter((p) => p.plan.injection.sidecar).length} with sidecars${failed.length ? `, ${failed.length} FAILED: ${failed.map((p) => `${p.key}: ${p.message}`).join('; ')}` : ''})`, podsStart);
+    });
+    const [cp] = await Promise.all([serving, podsStarted]);
+    this.#published = await net.publish(cp.addresses);
+    this.#serving = true;
+    this.#publisher.flush();
+    this.#step(`serving: state file ${this.#stateFile} (control plane debug ${this.#published.debug}); Ctrl-C tears everything down`, t);
+    this.#startStatus();
+  }
+
+  /** The network, the run's cluster directory (an empty pods.yaml) and a new CA. */
+  async #openNetwork(why: string | undefined): Promise<UpNetwork> {
+    this.#network = this.#mode === 'netns' ? await NetnsNetwork.create(this.#runId) : LoopbackNetwork.create(this.#runId);
+    this.#step(`run ${this.#runId} (files in ${this.#run}): ${this.#network.description}${why ? ` [${why}]` : ''}`);
+    mkdirSync(runFiles.clusterDir(this.#run), { recursive: true, mode: 0o755 });
+    writeFileSync(runFiles.pods(this.#run), '# no pods yet\n', { mode: 0o644 });
+    openCaDir(runFiles.caDir(this.#run), { trustDomain: 'cluster.local', keyType: 'ec' });
+    return this.#network;
+  }
+
+  #startControlPlane(net: UpNetwork): Promise<ControlPlaneProcess> {
+    const cpStart = performance.now();
+    const started = ControlPlaneProcess.start(net, {
+      trellis: this.#o.trellis,
+      configDirs: [this.#dir, runFiles.clusterDir(this.#run)],
+      caDir: runFiles.caDir(this.#run),
+      serviceCidr: DEFAULT_SERVICE_CIDR,
+      logFile: runFiles.controlPlaneLog(this.#run),
+      env: { ...process.env, [RUN_ENV]: this.#runId },
+    }, (e) => this.#event(e)).then((cp) => {
+      this.#cp = cp;
+      this.#step(`control plane: xDS ${cp.addresses.xds}, CA ${cp.addresses.ca ?? '-'}, debug ${cp.addresses.debug}`, cpStart);
+      return cp;
+    });
+    // Pods waiting for it when it fails must not leave an unhandled rejection; start() sees the failure.
+    started.catch(() => undefined);
+    return started;
+  }
+
+  /** DIR through the control plane's own loader and allocator: the pods and Services planned here are the ones it sees. */
+  async #loadConfig(): Promise<ConfigState> {
+    this.#source = new ClusterIpSource(new DirectorySource(this.#dir), parseServiceCidr(DEFAULT_SERVICE_CIDR));
     let first: ConfigState | undefined;
     await this.#source.start((state) => {
       if (!first) first = state;
@@ -148,28 +198,16 @@ class Up {
     });
     this.#reportProblems(first!, true);
     this.#step(`config: ${first!.objects.size} objects from ${this.#dir}${first!.problems.length ? `, ${first!.problems.length} problem(s) above` : ''}`);
+    return first!;
+  }
 
-    this.#network = this.#mode === 'netns' ? await NetnsNetwork.create(this.#runId) : LoopbackNetwork.create(this.#runId);
-    this.#step(`run ${this.#runId} (files in ${this.#run}): ${this.#network.description}${why ? ` [${why}]` : ''}`);
-    mkdirSync(runFiles.clusterDir(this.#run), { recursive: true, mode: 0o755 });
-    writeFileSync(runFiles.pods(this.#run), '# no pods yet\n', { mode: 0o644 });
+  #newMesh(net: UpNetwork, controlPlaneServing: Promise<void>): Mesh {
     const caDir = runFiles.caDir(this.#run);
-    openCaDir(caDir, { trustDomain: 'cluster.local', keyType: 'ec' });
     const issuer = LocalTokenIssuer.open(caDir);
-    const net = this.#network;
     const host = net.controlPlaneHost;
     const podSide: ControlPlaneAddresses = { xds: `${host}:${net.controlPlanePorts.xds}`, debug: `${host}:${net.controlPlanePorts.debug}`, ca: `${host}:${net.controlPlanePorts.ca}` };
-    const env = { ...process.env, [RUN_ENV]: this.#runId };
-    let serving: () => void = () => undefined;
-    let failed: (err: unknown) => void = () => undefined;
-    const controlPlaneServing = new Promise<void>((res, rej) => {
-      serving = res;
-      failed = rej;
-    });
-    // Pods that never get to start because the control plane failed must not leave an unhandled rejection.
     controlPlaneServing.catch(() => undefined);
-
-    this.#mesh = new Mesh({
+    return new Mesh({
       network: net,
       run: this.#run,
       runId: this.#runId,
@@ -186,37 +224,6 @@ class Up {
         this.#publisher?.changed();
       },
     });
-    this.#publisher = new Publisher(this.#run, { snapshots: () => this.#mesh?.snapshots() ?? [], services: () => this.#mesh?.services() ?? [], state: () => this.#state() }, this.#stateFile);
-    const cpStart = performance.now();
-    const cpStarted = ControlPlaneProcess.start(net, {
-      trellis: this.#o.trellis,
-      configDirs: [this.#dir, runFiles.clusterDir(this.#run)],
-      caDir,
-      serviceCidr: DEFAULT_SERVICE_CIDR,
-      logFile: runFiles.controlPlaneLog(this.#run),
-      env,
-    }, (e) => this.#event(e)).then((cp) => {
-      this.#cp = cp;
-      serving();
-      this.#step(`control plane: xDS ${cp.addresses.xds}, CA ${cp.addresses.ca ?? '-'}, debug ${cp.addresses.debug}`, cpStart);
-      return cp;
-    }, (err: unknown) => {
-      failed(err);
-      throw err;
-    });
-    const podsStart = performance.now();
-    const podsStarted = this.#mesh.apply(first!.objects).then(() => {
-      this.#initialDone = true;
-      const pods = this.#mesh!.pods();
-      const failed = pods.filter((p) => p.phase === 'Failed');
-      this.#step(`pods: ${pods.length} started (${pods.filter((p) => p.plan.injection.sidecar).length} with sidecars${failed.length ? `, ${failed.length} FAILED: ${failed.map((p) => `${p.key}: ${p.message}`).join('; ')}` : ''})`, podsStart);
-    });
-    const [cp] = await Promise.all([cpStarted, podsStarted]);
-    this.#published = await net.publish(cp.addresses);
-    this.#serving = true;
-    this.#publisher.flush();
-    this.#step(`serving: state file ${this.#stateFile} (control plane debug ${this.#published.debug}); Ctrl-C tears everything down`, t);
-    this.#startStatus();
   }
 
   #state(): MeshState | undefined {
@@ -276,7 +283,7 @@ class Up {
       }
       if (!this.#shutdown) this.#out.block(renderStatus(this.#poller!.model()));
       // Fast until every proxy is SYNCED (the start-up number is measured here), then once a second.
-      if (!this.#shutdown) this.#timer = setTimeout(() => void tick(), synced === undefined ? 200 : 1000);
+      if (!this.#shutdown) this.#timer = setTimeout(() => void tick(), synced === undefined ? 100 : 1000);
     };
     void tick();
   }

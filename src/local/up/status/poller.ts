@@ -40,6 +40,8 @@ export class StatusPoller {
   #certs = new Map<string, number>();
   #rss: StatusModel['rss'];
   #allSyncedMs: number | undefined;
+  /** When each proxy ("pod.namespace") was first seen SYNCED, in ms since the process started. */
+  readonly #firstSynced = new Map<string, number>();
   #tick = 0;
   #busy = false;
 
@@ -60,6 +62,9 @@ export class StatusPoller {
     if (this.#busy) return;
     this.#busy = true;
     try {
+      // Until every proxy was SYNCED only the control plane is asked (often): scraping proxies that are starting
+      // would slow exactly what is being measured.
+      if (this.#allSyncedMs === undefined) return await this.#pollSync();
       const tick = this.#tick++;
       await Promise.all([this.#pollSync(), this.#pollMetrics(tick % 5 === 0)]);
       if (tick % 2 === 0) this.#pollRss();
@@ -78,10 +83,14 @@ export class StatusPoller {
     } catch {
       return;
     }
+    const now = Date.now() - performance.timeOrigin;
+    for (const [proxy, state] of this.#sync) if (state === 'SYNCED' && !this.#firstSynced.has(proxy)) this.#firstSynced.set(proxy, now);
     if (this.#allSyncedMs !== undefined || !this.#ctx.initialPodsCreated()) return;
-    // A proxy is SYNCED whether or not its pod's apps have started yet (they start after it, and may take long).
+    // Each proxy's first SYNCED (its whole first config ACKed), the last of them: the mesh has converged once. Later
+    // pushes (endpoints as apps get ready) make proxies STALE for a moment, which is operation, not start-up.
     const sidecars = this.#ctx.mesh.pods().filter((p) => p.plan.injection.sidecar && p.phase !== 'Failed');
-    if (sidecars.length > 0 && sidecars.every((p) => p.sidecar !== undefined && this.sync(p.key) === 'SYNCED')) this.#allSyncedMs = Date.now() - performance.timeOrigin;
+    const firsts = sidecars.map((p) => this.#firstSynced.get(`${p.plan.name}.${p.plan.namespace}`));
+    if (sidecars.length > 0 && firsts.every((t) => t !== undefined)) this.#allSyncedMs = Math.max(...(firsts as number[]));
   }
 
   async #pollMetrics(withCerts: boolean): Promise<void> {
