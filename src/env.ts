@@ -6,16 +6,20 @@
  *   (how tests check that capture listeners are refused, not run wrongly).
  * TRELLIS_HTTP1_ENGINE: "lean" (default), the proxy's hand-written HTTP/1.1 codec
  *   (src/proxy/h1/) on both sides; "node" for node:http downstream and undici upstream.
- * TRELLIS_STATE_FILE: where `trellis up` writes, and the CLI looks for, the
- *   running mesh's state file (default: see src/local/state-file.ts); lets
- *   several meshes run side by side (tests do).
- * XDG_RUNTIME_DIR: the per-user runtime directory (state file and `trellis
- *   up`'s runs for non-root users).
+ * POD_NAME: the control plane's name in /debug/syncz (istiod reads the same
+ *   variable; proxy-status shows it as CONTROL PLANE); the host name when unset.
+ * TRELLIS_STATE_FILE: where `trellis up` writes, and the debugging CLI looks for, the running mesh's
+ *   state file (src/local/state-file.ts), instead of the default places.
+ * NO_COLOR (any value): no colours in the debugging CLI's output, even on a terminal.
+ * XDG_RUNTIME_DIR: the user's runtime directory; the state file of a mesh run
+ *   by that user lives in $XDG_RUNTIME_DIR/trellis/.
  */
 export const env = {
   log: process.env.TRELLIS_LOG ?? 'info',
   nativeDisabled: process.env.TRELLIS_NATIVE_DISABLE === '1',
+  podName: process.env.POD_NAME || undefined,
   stateFile: process.env.TRELLIS_STATE_FILE || undefined,
-  xdgRuntimeDir: process.env.XDG_RUNTIME_DIR || undefined,
+  runtimeDir: process.env.XDG_RUNTIME_DIR || undefined,
+  noColor: process.env.NO_COLOR !== undefined,
   http1Engine: (process.env.TRELLIS_HTTP1_ENGINE === 'node' ? 'node' : 'lean') as 'lean' | 'node',
 };

@@ -30,7 +30,13 @@ export type TrellisErrorCode =
   | 'TOKEN_CLAIMS'
   // The proxy's certificate agent: the CA's answer failed its checks, or the call failed.
   | 'CA_RESPONSE'
-  | 'CA_UNAVAILABLE';
+  | 'CA_UNAVAILABLE'
+  // The debugging CLI: no mesh to talk to, a pod it does not know, a peer that did not answer, a state file it cannot read.
+  | 'MESH_NOT_FOUND'
+  | 'POD_NOT_FOUND'
+  | 'ADMIN_UNKNOWN'
+  | 'UNREACHABLE'
+  | 'STATE_FILE';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

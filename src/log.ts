@@ -1,12 +1,32 @@
 import { clip, escapeControls } from './clip.js';
 import { env } from './env.js';
 
-export type Level = 'debug' | 'info' | 'warn' | 'error';
-const rank: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type Level = 'debug' | 'info' | 'warn' | 'error' | 'off';
+const rank: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, off: 100 };
 
 /** Per-component levels, changeable at run time (the proxy's /logging uses this). */
 const levels = new Map<string, Level>();
 let defaultLevel: Level = 'info';
+/** Every component that has a logger in this process: what /logging lists, as Envoy lists its loggers. */
+const components = new Set<string>();
+
+/** Every component's level now, by name. */
+export function componentLevels(): [string, Level][] {
+  return [...components].sort().map((c) => [c, levels.get(c) ?? defaultLevel]);
+}
+
+/** One component's level; false when no such component logs in this process (nothing is changed then). */
+export function setComponentLevel(component: string, level: Level): boolean {
+  if (!components.has(component)) return false;
+  levels.set(component, level);
+  return true;
+}
+
+/** Every component to one level, earlier per-component settings included (Envoy's /logging?level=). */
+export function setAllLevels(level: Level): void {
+  defaultLevel = level;
+  levels.clear();
+}
 
 export function setLogLevels(spec: string): void {
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
@@ -61,6 +81,7 @@ function fieldText(v: unknown): string {
 
 /** Logs are one line each on stderr: time, level, component, message, key=value fields. */
 export function logger(component: string): Logger {
+  components.add(component);
   const enabled = (level: Level) => rank[level] >= rank[levels.get(component) ?? defaultLevel];
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (!enabled(level)) return;

@@ -1,4 +1,4 @@
-/** Medians over repeats, the results table, and the goals of issue 3 (trellis vs haproxy) marked met or not. */
+/** Medians over repeats, the results table, and the goals of issues 3 and 9 (trellis vs haproxy; mTLS vs plaintext) marked met or not. */
 import { formatTable } from '../lib/machine.js';
 
 export interface FixedRun {
@@ -125,6 +125,15 @@ export function goalRows(all: Measured[]): { table: string; goals: string; rows:
     g.push(
       ['CPU/req ratio @1k (trellis-node/haproxy)', lean.cpuUsPerReq / h.cpuUsPerReq, '≤ 2', lean.cpuUsPerReq / h.cpuUsPerReq <= 2],
       ['saturation throughput (trellis-node/haproxy)', lean.satRps / h.satRps, '≥ 0.5', lean.satRps / h.satRps >= 0.5],
+    );
+  }
+  const plain = rows.find((r) => r.name === 'trellis-2hop');
+  const mtls = rows.find((r) => r.name === 'trellis-2hop-mtls');
+  if (plain && mtls) {
+    // Issue 9: what Istio mTLS costs between two Trellis sidecars, against Trellis's own plaintext two hops.
+    g.push(
+      ['mTLS 2-hop added p50 / plaintext 2-hop', mtls.addedP50 / plain.addedP50, '≤ 1.2', quietMedian ? mtls.addedP50 / plain.addedP50 <= 1.2 : undefined],
+      ['mTLS 2-hop CPU/req @1k / plaintext 2-hop', mtls.cpuUsPerReq / plain.cpuUsPerReq, '≤ 1.3', mtls.cpuUsPerReq / plain.cpuUsPerReq <= 1.3],
     );
   }
   const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measurable (direct call noisy: machine shared)' : ok ? 'yes' : 'NO');

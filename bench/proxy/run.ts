@@ -14,6 +14,7 @@ import { fixedRate, wrk } from './load.js';
 import { childPids, cpuSeconds, foreignLoad, killAll, killAllOnExit, rssMiB, sleep, spinner } from './procs.js';
 import { benchPki, chain, direct, haproxy, nginx, startBackend, trellis, trellisNode, type BenchEnv, type Target } from './targets.js';
 import { goalRows, median, type Measured } from './report.js';
+import { handshakeLoad } from './handshakes.js';
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const RATE = num('BENCH_RATE', 1000);
@@ -71,12 +72,16 @@ async function main(): Promise<void> {
     }
     // Two hops with Istio mTLS between them (SDS certificates from a real openssl CA), haproxy alike.
     const mtls = TWO_HOP && (want('haproxy-2hop-mtls') || want('trellis-2hop-mtls')) ? benchPki(env) : undefined;
+    /** The mTLS-terminating hops, for the handshake phase. */
+    const mtlsServers: Target[] = [];
     if (mtls && want('haproxy-2hop-mtls')) {
       const second = await haproxy(env, backend.port, 'haproxy-mtls-hop2', { role: 'server', pki: mtls.pki, pem: mtls.server });
+      mtlsServers.push(second);
       targets.push(chain(await haproxy(env, second.port, 'haproxy-mtls-hop1', { role: 'client', pki: mtls.pki, pem: mtls.client }), second, 'haproxy-2hop-mtls'));
     }
     if (mtls && want('trellis-2hop-mtls')) {
       const second = await trellis(env, backend.port, { tls: { role: 'server', pki: mtls.pki, pem: mtls.server } });
+      mtlsServers.push({ ...second, name: 'trellis-mtls-hop2' });
       targets.push(chain(await trellis(env, second.port, { tls: { role: 'client', pki: mtls.pki, pem: mtls.client } }), second, 'trellis-2hop-mtls'));
     }
     // Idle RSS is read once start-up has settled: V8's memory reducer shrinks the young generation that
@@ -117,11 +122,26 @@ async function main(): Promise<void> {
       }
     }
 
+    // New mTLS connections at the server hop: connect with a client certificate, one request, close.
+    const handshakes: Array<{ name: string; perSecond: number; cpuUs: number; errors: number }> = [];
+    for (const t of mtlsServers) {
+      const runs = [];
+      for (let rep = 0; rep < REPEATS; rep++) {
+        const c0 = sumCpu(t.pids);
+        const r = await handshakeLoad(t.port, mtls!.client, mtls!.pki.ca.cert, SAT_SECONDS);
+        runs.push({ perSecond: r.connections / r.seconds, cpuUs: ((sumCpu(t.pids) - c0) / r.connections) * 1e6, errors: r.errors });
+        console.log(`[${rep + 1}/${REPEATS}] ${t.name} handshakes: ${(r.connections / r.seconds).toFixed(0)}/s, errors ${r.errors}`);
+      }
+      handshakes.push({ name: t.name, perSecond: median(runs.map((x) => x.perSecond)), cpuUs: median(runs.map((x) => x.cpuUs)), errors: runs.reduce((n, x) => n + x.errors, 0) });
+    }
+    const hsTable = handshakes.length === 0 ? '' : `\n\nNew mTLS connections at the server hop (client certificate, one request, close; ${SAT_SECONDS} s × ${REPEATS}, medians):\n\n| server | connections/s | CPU µs per connection | errors |\n|---|---|---|---|\n${
+      handshakes.map((h) => `| ${h.name} | ${h.perSecond.toFixed(0)} | ${h.cpuUs.toFixed(0)} | ${h.errors} |`).join('\n')}`;
+
     const { table, goals, rows } = goalRows([...m.values()]);
     const config = { rate: RATE, seconds: SECONDS, warmup: WARMUP, satSeconds: SAT_SECONDS, satConnections: SAT_CONNS, repeats: REPEATS, spin: SPIN, pinned, body: '1 KiB', backend: 'nginx' };
-    const text = `Config: ${JSON.stringify(config)}\n\n${table}\n\nGoals (trellis vs haproxy, one hop):\n\n${goals}`;
+    const text = `Config: ${JSON.stringify(config)}\n\n${table}\n\nGoals (trellis vs haproxy, one hop):\n\n${goals}${hsTable}`;
     console.log(`\n${text}`);
-    const base = saveResults(`proxy${LABEL ? `-${LABEL}` : ''}`, text, { config, rows, raw: [...m.values()] });
+    const base = saveResults(`proxy${LABEL ? `-${LABEL}` : ''}`, text, { config, rows, handshakes, raw: [...m.values()] });
     console.log(`saved ${base}.md`);
   } finally {
     for (const t of targets) await t.stop().catch(() => undefined);

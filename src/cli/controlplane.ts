@@ -12,6 +12,8 @@ interface Flags extends CaFlags {
   xdsPort: string;
   debugPort: string;
   trustDomain: string;
+  rootNamespace: string;
+  autoMtls: boolean;
   debounceMs: string;
   emptyHoldMs: string;
 }
@@ -26,6 +28,8 @@ export function registerControlplane(program: Command): void {
     .option('--xds-port <port>', 'ADS gRPC port (0: any free port)', '15010')
     .option('--debug-port <port>', 'debug HTTP port: /debug/syncz, /debug/config_dump, /metrics, /ready (0: any)', '15014')
     .option('--trust-domain <domain>', 'SPIFFE trust domain', 'cluster.local')
+    .option('--root-namespace <ns>', 'namespace whose PeerAuthentication and AuthorizationPolicies apply mesh-wide (Istio\'s meshConfig.rootNamespace)', 'istio-system')
+    .option('--no-auto-mtls', 'no mTLS to sidecars unless a DestinationRule asks for it (Istio\'s meshConfig.enableAutoMtls: false)')
     .option('--debounce-ms <ms>', 'quiet time before a config change is pushed', '100')
     .option('--empty-hold-ms <ms>', 'how long an emptied config directory must stay empty before the empty config is served', '5000')
     .option('--ca-dir <dir>', 'run the CA with this directory (root-cert.pem, ca-key.pem, ...; a new root when empty) and serve the TLS port')
@@ -47,6 +51,8 @@ export function registerControlplane(program: Command): void {
         xdsPort,
         debugPort,
         trustDomain: f.trustDomain,
+        rootNamespace: f.rootNamespace,
+        enableAutoMtls: f.autoMtls,
         debounceMs: nonNegative('--debounce-ms', f.debounceMs),
         ...(ca ? { ca } : {}),
       });

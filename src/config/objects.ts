@@ -338,14 +338,56 @@ export interface PeerAuthenticationSpec {
 }
 export type PeerAuthentication = KObject<'PeerAuthentication', PeerAuthenticationSpec>;
 
+/** AuthorizationPolicy rule.from[].source: every list is optional; an unset list does not constrain. */
+export interface AuthorizationSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  trustDomains?: string[];
+  notTrustDomains?: string[];
+}
+/** AuthorizationPolicy rule.to[].operation. */
+export interface AuthorizationOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+export interface AuthorizationCondition {
+  key: string;
+  values?: string[];
+  notValues?: string[];
+}
+export interface AuthorizationRule {
+  from?: { source: AuthorizationSource }[];
+  to?: { operation: AuthorizationOperation }[];
+  when?: AuthorizationCondition[];
+}
+export interface PolicyTargetReference {
+  group?: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
 export interface AuthorizationPolicySpec {
   selector?: { matchLabels?: Record<string, string> };
+  targetRef?: PolicyTargetReference;
+  targetRefs?: PolicyTargetReference[];
   action?: 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
-  rules?: {
-    from?: { source: Record<string, string[] | undefined> }[];
-    to?: { operation: Record<string, string[] | undefined> }[];
-    when?: { key: string; values?: string[]; notValues?: string[] }[];
-  }[];
+  rules?: AuthorizationRule[];
   provider?: { name: string };
 }
 export type AuthorizationPolicy = KObject<'AuthorizationPolicy', AuthorizationPolicySpec>;

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { env } from '../env.js';
 import type { Logger } from '../log.js';
 import { logger } from '../log.js';
 import type { ConfigProblem, ConfigSource, ConfigState } from './sources/source.js';
@@ -21,6 +23,10 @@ export interface ControlPlaneOptions {
   debugPort: number;
   trustDomain: string;
   domainSuffix?: string;
+  /** Istio's meshConfig.rootNamespace: its PeerAuthentication and AuthorizationPolicies apply mesh-wide. Default istio-system. */
+  rootNamespace?: string;
+  /** Istio's meshConfig.enableAutoMtls. Default true. */
+  enableAutoMtls?: boolean;
   debounceMs: number;
   /** Upper bound on how long a burst of changes may delay a push (istiod's PILOT_DEBOUNCE_MAX). */
   debounceMaxMs?: number;
@@ -70,6 +76,8 @@ export class ControlPlane {
       server: this.#ads,
       metrics: this.metrics,
       configProblems: () => this.problems(),
+      configObjects: () => this.#state?.objects.values() ?? [],
+      controlPlaneId: env.podName ?? hostname(),
       notReady: () => this.#notReady(),
     });
     const caPort = await this.#startTlsPort();
@@ -116,7 +124,12 @@ export class ControlPlane {
     if (!state || state.revision === this.#pushedRevision) return;
     const t0 = performance.now();
     try {
-      const model = buildModel(state, { trustDomain: this.#opts.trustDomain, domainSuffix: this.#opts.domainSuffix ?? 'cluster.local' });
+      const model = buildModel(state, {
+        trustDomain: this.#opts.trustDomain,
+        domainSuffix: this.#opts.domainSuffix ?? 'cluster.local',
+        rootNamespace: this.#opts.rootNamespace,
+        enableAutoMtls: this.#opts.enableAutoMtls,
+      });
       this.#analysis.update(state.objects.values(), model);
       this.#countProblems();
       this.#ads.setGenerator(createGenerator(model, routeBuilders));

@@ -17,6 +17,7 @@ import { ProxyStats } from './stats/stats.js';
 import { XdsClient, type XdsProtocol } from './xds-client/ads-client.js';
 import { Backoff } from './xds-client/backoff.js';
 import { buildNode } from './xds-client/node-info.js';
+import type { Node } from '../gen/envoy/config/core/v3/base_pb.js';
 import { parseNode } from '../xds/parse-node.js';
 import { proxyTypes } from './xds-client/proxy-types.js';
 import type { AppliedResource } from './xds-client/resource-type.js';
@@ -65,6 +66,8 @@ export class Proxy {
   /** istio-agent's part: the workload certificate and the trust bundle as the secrets default and ROOTCA. */
   readonly agent: CertAgent | undefined;
   #admin: http.Server | undefined;
+  /** The Node announced on ADS (also the bootstrap's node in /config_dump). */
+  readonly #node: Node;
   /** Serialises listener updates: a bind must finish before the next LDS applies. */
   #ldsChain: Promise<void> = Promise.resolve();
   /** Listener updates queued or binding: until they are done the proxy is not LIVE (apps would find nothing listening). */
@@ -74,6 +77,7 @@ export class Proxy {
   constructor(opts: ProxyOptions) {
     this.#opts = opts;
     const node = buildNode(opts.nodeId, opts.environ);
+    this.#node = node;
     // The control plane's own check: an id it would refuse on every reconnect is refused here, at start, with its message.
     parseNode(node);
     const md = node.metadata ?? {};
@@ -154,6 +158,7 @@ export class Proxy {
       startedAt: new Date(),
       concurrency: 1,
       secrets: this.secrets,
+      bootstrap: () => ({ node: this.#node, xdsAddress: this.#opts.xdsAddress, protocol: this.#opts.protocol, adminAddress: this.#opts.adminAddress ?? '127.0.0.1', adminPort: this.adminPort }),
       quit: () => this.#opts.onQuit?.(),
     });
     log.info('admin listening', { port: this.adminPort });

@@ -2,6 +2,7 @@ import type { JsonValue } from '@bufbuild/protobuf';
 import { create } from '@bufbuild/protobuf';
 import { NodeSchema, type Node } from '../gen/envoy/config/core/v3/base_pb.js';
 import { TrellisError } from '../errors.js';
+import { clip } from '../clip.js';
 import { invalidNodeIdMessage, parseIstioNodeId } from './node-id.js';
 import type { ProxyNode } from './proxy-node.js';
 
@@ -47,7 +48,16 @@ export function parseNode(node: Node): ProxyNode {
     metadata,
     labels: stringRecord(meta['LABELS']),
     generator: metadata['GENERATOR'] === 'grpc' ? 'grpc' : 'envoy',
+    ...userAgent(node),
   };
+}
+
+/** "name/version" from the node's user agent fields, clipped: both come from the peer. */
+function userAgent(node: Node): { userAgent?: string } {
+  const v = node.userAgentVersionType;
+  const version = v.case === 'userAgentVersion' ? v.value : v.case === 'userAgentBuildVersion' && v.value.version ? `${v.value.version.majorNumber}.${v.value.version.minorNumber}.${v.value.version.patch}` : '';
+  const text = [node.userAgentName, version].filter(Boolean).join('/');
+  return text ? { userAgent: clip(text, 128) } : {};
 }
 
 /** A ProxyNode from a bare node id (and optional metadata): for tests, benchmarks and tools. */

@@ -18,4 +18,6 @@ export interface ProxyNode {
   labels: Readonly<Record<string, string>>;
   /** 'grpc' for proxyless gRPC clients: API listeners instead of socket listeners. */
   generator: 'envoy' | 'grpc';
+  /** Node user_agent_name/version ("envoy/1.28.0", "grpc-node-js/1.14.7"), when sent. */
+  userAgent?: string;
 }

@@ -16,6 +16,7 @@ import { file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector }
 import { file_envoy_extensions_filters_network_http_connection_manager_v3_http_connection_manager } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { file_envoy_extensions_filters_network_rbac_v3_rbac } from '../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
 import { file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { file_envoy_extensions_path_match_uri_template_v3_uri_template_match } from '../gen/envoy/extensions/path/match/uri_template/v3/uri_template_match_pb.js';
 import { file_envoy_extensions_load_balancing_policies_round_robin_v3_round_robin } from '../gen/envoy/extensions/load_balancing_policies/round_robin/v3/round_robin_pb.js';
 import { file_envoy_extensions_transport_sockets_raw_buffer_v3_raw_buffer } from '../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
 import { file_envoy_extensions_transport_sockets_tls_v3_secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
@@ -47,6 +48,7 @@ export const xdsRegistry: Registry = createRegistry(
   file_envoy_extensions_filters_network_rbac_v3_rbac,
   file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy,
   file_envoy_extensions_load_balancing_policies_round_robin_v3_round_robin,
+  file_envoy_extensions_path_match_uri_template_v3_uri_template_match,
   file_envoy_extensions_transport_sockets_raw_buffer_v3_raw_buffer,
   file_envoy_extensions_transport_sockets_tls_v3_secret,
   file_envoy_extensions_transport_sockets_tls_v3_tls,

@@ -14,7 +14,7 @@ import { LeanH1Server } from '../../src/proxy/h1/lean-server.js';
 import type { ConnContext } from '../../src/proxy/http/exchange.js';
 import { cut, fuzz, mutated, splits } from './harness.js';
 
-const ctx: ConnContext = { originalDst: { address: '127.0.0.1', port: 0 }, local: '', remote: '', inbound: false, serverName: '', draining: false, protocol: 'h1' };
+const ctx: ConnContext = { originalDst: { address: '127.0.0.1', port: 0 }, local: '', remote: '', remoteIp: '', inbound: false, serverName: '', draining: false, protocol: 'h1' };
 let server: net.Server;
 let port = 0;
 

@@ -21,6 +21,7 @@ import { pushOrder, TypeUrl } from '../../src/xds/type-urls.js';
 import { TestPki } from '../helpers/pki.js';
 import { caSecret, certSecret, withDownstreamMtls, withUpstreamMtls } from '../integration/proxy/tls-builders.js';
 import { edsCluster, endpoints, httpListener, tcpListener } from '../integration/proxy/xds-builders.js';
+import * as sec from '../integration/proxy/security-builders.js';
 import { bookinfo, modelOf, sidecarNode } from '../unit/translate/helpers.js';
 
 export interface Seed {
@@ -102,6 +103,18 @@ function generated(): Seed[] {
   return out;
 }
 
+/** PERMISSIVE chains with RBAC (HTTP, shadow, network) and XFCC, behind tls_inspector and http_inspector, as istiod shapes them. */
+function securityListener(): Any {
+  const rules = sec.allow({ 'ns[default]-policy[p]-rule[0]': sec.istioPolicy({ principals: ['cluster.local/ns/default/sa/client'], namespaces: ['default'], ipBlocks: ['10.0.0.0/8'], methods: ['GET'], paths: ['/api/*', '/health'], ports: [8080], headers: { 'x-token': ['a'] } }) });
+  const denyAdmin = sec.deny({ 'ns[default]-policy[d]-rule[0]': sec.istioPolicy({ paths: ['/admin'] }) });
+  const http = sec.hcm({ statPrefix: 'inbound_8080', cluster: 'inbound|8080||', httpFilters: [sec.httpRbac(denyAdmin), sec.httpRbac(rules, { shadow: denyAdmin, shadowPrefix: 'istio_dry_run_allow_' })], xfcc: { mode: 'APPEND_FORWARD', subject: true, uri: true, dns: true } });
+  return sec.inboundListener('virtualInbound', 15006, [
+    { name: 'mtls-http', filterChainMatch: { destinationPort: 8080, transportProtocol: 'tls', applicationProtocols: sec.MTLS_HTTP_ALPNS }, transportSocket: sec.inboundMtls(), filters: [http] },
+    { name: 'plain-http', filterChainMatch: { destinationPort: 8080, transportProtocol: 'raw_buffer', applicationProtocols: sec.PLAINTEXT_HTTP_ALPNS }, filters: [http] },
+    { name: 'mtls-tcp', filterChainMatch: { destinationPort: 9000, transportProtocol: 'tls' }, transportSocket: sec.inboundMtls({ alpn: [] }), filters: [sec.networkRbac(rules), sec.tcpProxy('inbound_9000', 'inbound|9000||')] },
+  ]);
+}
+
 /** Builds the seeds; creates (and removes) a throwaway PKI for the secrets. */
 export function buildSeeds(): Seed[] {
   const pki = new TestPki('fuzz CA');
@@ -113,6 +126,9 @@ export function buildSeeds(): Seed[] {
       [TypeUrl.Cluster, edsCluster('backend', { maxConnections: 4, maxPendingRequests: 2, maxRequests: 8, connectTimeoutMs: 250 })],
       [TypeUrl.Cluster, withUpstreamMtls(edsCluster('secure'), { sans: ['spiffe://cluster.local/ns/default/sa/server'], sni: 'outbound_.80_._.secure' })],
       [TypeUrl.ClusterLoadAssignment, endpoints('backend', [8080, 8081])],
+      [TypeUrl.Listener, securityListener()],
+      [TypeUrl.Cluster, sec.autoMtlsCluster('auto', sec.upstreamMtls({ sans: [sec.exact('spiffe://cluster.local/ns/default/sa/server')] }))],
+      [TypeUrl.ClusterLoadAssignment, sec.endpointsWithTlsMode('auto', [{ port: 8080, tlsMode: 'istio' }, { port: 8081 }], 'istio')],
       [TypeUrl.Secret, certSecret('default', leaf)],
       [TypeUrl.Secret, caSecret('ROOTCA', pki.ca.cert)],
     ];

@@ -8,6 +8,7 @@ import { HttpConnectionManagerSchema } from '../../src/gen/envoy/extensions/filt
 import { decodeAll } from '../../src/proxy/xds-client/decode-all.js';
 import { INTERNAL_ERROR, listenerType, routeType } from '../../src/proxy/xds-client/proxy-types.js';
 import { routeConfig } from '../integration/proxy/xds-builders.js';
+import * as sec from '../integration/proxy/security-builders.js';
 
 function listenerWithAccessLog(typedConfig: Any): Any {
   const hcm = create(HttpConnectionManagerSchema, {
@@ -42,4 +43,19 @@ test('issue 8 (fuzz): a safe_regex too large for V8 is NACKed, not thrown while 
   const detail = !r.ok ? r.detail : '';
   assert.match(detail, /^RDS routes: virtualHosts\[0\]\.routes\[0\]\.match\.safeRegex\.regex: invalid regex "a+…\(100000 bytes\)": .*Regular expression too large$/);
   assert.ok(detail.length < 1000, `a NACK detail of ${detail.length} characters`);
+});
+
+// A CIDR prefix_len beyond the address width became a BigInt shift of ~2^32 bits: "Maximum BigInt size
+// exceeded" thrown out of the validator (issue 9's RBAC IP principals; the filter chain prefix ranges had it too).
+test('issue 9 (fuzz): a CIDR prefix_len longer than the address is NACKed with its path, in RBAC and in chain matches', () => {
+  const huge = 0xffffffff;
+  const any = sec.inboundListener('in', 0, [{
+    filterChainMatch: { prefixRanges: [{ addressPrefix: '10.0.0.0', prefixLen: huge }] },
+    filters: [sec.networkRbac(sec.allow({ p: { permissions: [{ rule: { case: 'any', value: true } }], principals: [{ identifier: { case: 'remoteIp', value: { addressPrefix: 'fd00::', prefixLen: 129 } } }] } })), sec.tcpProxy('in', 'c')],
+  }], []);
+  const r = decodeAll(listenerType, [{ any, name: undefined, version: '1' }]);
+  const detail = !r.ok ? r.detail : '';
+  assert.ok(!detail.includes(INTERNAL_ERROR), detail);
+  assert.match(detail, /filterChains\[0\]\.filterChainMatch\.prefixRanges\[0\]\.prefixLen: 4294967295 is longer than the address \(32 bits\)/);
+  assert.match(detail, /principals\[0\]\.remoteIp\.prefixLen: 129 is longer than the address \(128 bits\)/);
 });

@@ -23,6 +23,7 @@ import { caMetrics } from './ca-metrics.js';
 import { createCertificateHandler } from './create-certificate.js';
 import { CappedLog } from './log-cap.js';
 import { ServingCertificate, servingNames, type ServingKeyPair } from './serving-certificate.js';
+import { shutdownGrpcServer } from '../../controlplane/server/grpc-shutdown.js';
 
 export interface TlsPortOptions {
   ca: CertificateAuthority;
@@ -110,15 +111,6 @@ export class TlsPort {
     const server = this.#server;
     this.#server = undefined;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 2000);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownGrpcServer(server);
   }
 }

@@ -3,9 +3,10 @@
  * document at a time cannot see, i.e. references from one object to another
  * (istioctl analyze's job). Pure: the accepted objects and the model built
  * from them in, problems out — each at the line of the offending field, in
- * Istio's code and wording.
+ * Istio's code and wording (and what Trellis does not implement, as
+ * CONFIG_UNSUPPORTED).
  */
-import type { AnyObject, DestinationRule, VirtualService } from '../../config/objects.js';
+import type { AnyObject, AuthorizationPolicy, DestinationRule, VirtualService } from '../../config/objects.js';
 import { fieldLine } from '../../config/field-lines.js';
 import { formatPath } from '../../config/validate/walk.js';
 import type { MeshModel } from '../registry/model.js';
@@ -15,38 +16,59 @@ import { destinationSubsetFindings } from './destination-subsets.js';
 import { RuleSubsets } from './rule-subsets.js';
 import { ServiceHosts } from './service-hosts.js';
 import type { Finding } from './finding.js';
+import { securityFindings } from './security-findings.js';
 
-export function analyzeConfig(objects: Iterable<AnyObject>, model: MeshModel): ConfigProblem[] {
+/** A finding placed: the object it is about, and where in which file. */
+export interface AnalysisMessage extends Finding {
+  readonly object: AnyObject;
+  readonly file: string;
+  readonly line: number;
+}
+
+export function placed(o: AnyObject, f: Finding): AnalysisMessage {
+  return { ...f, object: o, file: o.origin?.file ?? '', line: fieldLine(o.origin, f.path) };
+}
+
+/** IST0101 for VirtualService destinations (hosts, ports, subsets); what AuthorizationPolicies ask that Trellis does not implement. */
+export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel): AnalysisMessage[] {
   const rules: DestinationRule[] = [];
   const virtualServices: VirtualService[] = [];
+  const authz: AuthorizationPolicy[] = [];
   for (const o of objects) {
     if (o.kind === 'DestinationRule') rules.push(o);
     else if (o.kind === 'VirtualService') virtualServices.push(o);
+    else if (o.kind === 'AuthorizationPolicy') authz.push(o);
   }
   const hosts = new ServiceHosts(model.services, model.domainSuffix);
   const subsets = new RuleSubsets(rules, model.domainSuffix);
-  const out: ConfigProblem[] = [];
+  const out: AnalysisMessage[] = [];
   for (const vs of virtualServices) {
-    for (const f of destinationHostFindings(vs, hosts)) out.push(problemOf(vs, f));
-    for (const f of destinationSubsetFindings(vs, subsets, hosts)) out.push(problemOf(vs, f));
+    for (const f of destinationHostFindings(vs, hosts)) out.push(placed(vs, f));
+    for (const f of destinationSubsetFindings(vs, subsets, hosts)) out.push(placed(vs, f));
   }
-  return out.sort(byPlace);
+  for (const p of authz) for (const f of securityFindings(p)) out.push(placed(p, f));
+  return out;
+}
+
+export function analyzeConfig(objects: Iterable<AnyObject>, model: MeshModel): ConfigProblem[] {
+  return referenceFindings(objects, model).map(problemOf).sort(byPlace);
 }
 
 /** "VirtualService ns/name: spec.http[0].route[0].destination.host: Referenced host not found: "x"", as validation words its problems. */
-function problemOf(o: AnyObject, f: Finding): ConfigProblem {
+export function problemOf(m: AnalysisMessage): ConfigProblem {
+  const o = m.object;
   const ns = o.metadata.namespace === undefined ? '' : `${o.metadata.namespace}/`;
   return {
-    code: f.type.code,
-    name: f.type.name,
-    severity: f.type.severity,
-    file: o.origin?.file ?? '',
-    line: fieldLine(o.origin, f.path),
-    reason: `${o.kind} ${ns}${o.metadata.name}: ${formatPath(f.path)}: ${f.message}`,
+    code: m.type.code,
+    name: m.type.name,
+    severity: m.type.severity,
+    file: m.file,
+    line: m.line,
+    reason: `${o.kind} ${ns}${o.metadata.name}: ${formatPath(m.path)}: ${m.message}`,
   };
 }
 
 /** By file, then line (the order of every other problem list). */
-export function byPlace(a: ConfigProblem, b: ConfigProblem): number {
+export function byPlace(a: { file: string; line: number }, b: { file: string; line: number }): number {
   return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line;
 }

@@ -13,6 +13,21 @@ export interface MessageType {
 
 /** IST0101: "A resource being referenced does not exist." */
 export const ReferencedResourceNotFound: MessageType = { code: 'IST0101', name: 'ReferencedResourceNotFound', severity: 'Error' };
+/** IST0109: VirtualServices for the mesh gateway (sidecars) that define the same host: only one of them is used. */
+export const ConflictingMeshGatewayVirtualServiceHosts: MessageType = { code: 'IST0109', name: 'ConflictingMeshGatewayVirtualServiceHosts', severity: 'Error' };
+/** IST0118: a Service port whose protocol can be read from neither its name nor its appProtocol. */
+export const PortNameIsNotUnderNamingConvention: MessageType = { code: 'IST0118', name: 'PortNameIsNotUnderNamingConvention', severity: 'Info' };
+/** IST0150: an ExternalName Service's port named "tcp" (or not named for a protocol). */
+export const ExternalNameServiceTypeInvalidPortName: MessageType = { code: 'IST0150', name: 'ExternalNameServiceTypeInvalidPortName', severity: 'Warning' };
+/**
+ * Trellis' own: Istio has no analyzer for several PeerAuthentications at one
+ * level; the oldest silently wins, which is rarely what was meant.
+ */
+export const MultiplePeerAuthenticationsWithoutWorkloadSelectors: MessageType = { code: 'TRL0001', name: 'MultiplePeerAuthenticationsWithoutWorkloadSelectors', severity: 'Warning' };
+export const ConflictingPeerAuthenticationWorkloadSelectors: MessageType = { code: 'TRL0002', name: 'ConflictingPeerAuthenticationWorkloadSelectors', severity: 'Warning' };
+
+/** Not an Istio message: valid Istio config that Trellis does not implement; the reason says what it does instead. */
+export const Unsupported: MessageType = { code: 'CONFIG_UNSUPPORTED', name: 'Unsupported', severity: 'Warning' };
 
 /** An IST0101 message with Istio's template, "Referenced %s not found: %q". */
 export function referencedResourceNotFound(reftype: string, refval: string): { type: MessageType; message: string } {

@@ -1,8 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { errorMessage, TrellisError } from '../../errors.js';
 import { logger } from '../../log.js';
 import type { ConfigProblem } from '../sources/source.js';
+import type { AnyObject } from '../../config/objects.js';
+import { configz } from './configz.js';
 import { exposition, type Metrics } from '../metrics/metrics.js';
 import { xdsMetrics } from '../metrics/xds-metrics.js';
 import type { AdsServer } from '../server/ads-server.js';
@@ -14,6 +17,10 @@ export interface DebugServerOptions {
   server: AdsServer;
   metrics: Metrics;
   configProblems: () => readonly ConfigProblem[];
+  /** The accepted config objects (istiod's /debug/configz): what `trellis describe` and `tls-check` read. */
+  configObjects?: () => Iterable<AnyObject>;
+  /** This control plane's name in /debug/syncz (istiod's pod name; istioctl's ISTIOD column). */
+  controlPlaneId?: string;
   /** Why the control plane is not ready, or undefined when it is (/ready: 503 with the reason, or 200). */
   notReady: () => string | undefined;
 }
@@ -28,7 +35,7 @@ const log = logger('debug');
 /**
  * The control plane's debug and metrics HTTP endpoint (istiod's :15014):
  * /debug/syncz, /debug/config_dump?proxyID=, /debug/config_problems,
- * /metrics, /ready. Every handler failure becomes a JSON 500; nothing a
+ * /debug/configz, /metrics, /ready. Every handler failure becomes a JSON 500; nothing a
  * client sends can take the process down.
  */
 export async function startDebugServer(opts: DebugServerOptions): Promise<DebugServer> {
@@ -70,7 +77,9 @@ function route(opts: DebugServerOptions, req: IncomingMessage, res: ServerRespon
   }
   switch (url.pathname) {
     case '/debug/syncz':
-      return sendJson(res, 200, opts.server.syncStatus());
+      return sendJson(res, 200, opts.server.syncStatus().map((p) => ({ ...p, controlPlane: opts.controlPlaneId ?? hostname() })));
+    case '/debug/configz':
+      return sendJson(res, 200, configz(opts.configObjects?.() ?? []));
     case '/debug/config_dump':
       return configDumpHandler(opts, url, res);
     case '/debug/config_problems':

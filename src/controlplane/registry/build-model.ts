@@ -12,11 +12,12 @@ import type {
   WorkloadEntry,
 } from '../../config/objects.js';
 import type { ConfigState } from '../sources/source.js';
-import type { MeshEndpoint, MeshModel, MeshService, Workload } from './model.js';
+import type { MeshEndpoint, MeshModel, MeshService, MtlsMode, Workload } from './model.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
 import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload, type WorkloadIndex } from './workloads.js';
 import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
 import { PolicyIndex } from './policies.js';
+import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
 
 export interface BuildModelOptions {
@@ -24,8 +25,10 @@ export interface BuildModelOptions {
   domainSuffix?: string;
   /** Default: the domain suffix, as in Istio. */
   trustDomain?: string;
-  /** Default "istio-system". */
+  /** Default "istio-system" (Istio's meshConfig.rootNamespace). */
   rootNamespace?: string;
+  /** Default true (Istio's meshConfig.enableAutoMtls). */
+  enableAutoMtls?: boolean;
 }
 
 interface Buckets {
@@ -117,7 +120,16 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   }
   const endpoints = buildEndpoints(services, { workloads: wIndex, podReady: ready, slices: slicesByService(b.slices), serviceEntries: seByName, externalNames });
   const policies = new PolicyIndex(b, domainSuffix, rootNamespace);
-  return new Model(state.revision, domainSuffix, opts.trustDomain ?? domainSuffix, rootNamespace, services, { byHost, endpoints, workloads: wIndex, policies });
+  const security = new SecurityPolicyIndex(b.pa, b.ap, rootNamespace);
+  const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security });
+}
+
+interface MeshSettings {
+  domainSuffix: string;
+  trustDomain: string;
+  rootNamespace: string;
+  enableAutoMtls: boolean;
 }
 
 const none: readonly never[] = Object.freeze([]);
@@ -128,19 +140,25 @@ class Model implements MeshModel {
   readonly #eps: EndpointIndex;
   readonly #wl: WorkloadIndex;
   readonly #policies: PolicyIndex;
+  readonly #security: SecurityPolicyIndex;
+  readonly #accounts = new Map<string, readonly string[]>();
+  readonly domainSuffix: string;
+  readonly trustDomain: string;
+  readonly rootNamespace: string;
+  readonly enableAutoMtls: boolean;
 
   constructor(
     readonly revision: number,
-    readonly domainSuffix: string,
-    readonly trustDomain: string,
-    readonly rootNamespace: string,
+    mesh: MeshSettings,
     readonly services: readonly MeshService[],
-    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex },
+    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex },
   ) {
+    ({ domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls } = mesh);
     this.#byHost = indexes.byHost;
     this.#eps = indexes.endpoints;
     this.#wl = indexes.workloads;
     this.#policies = indexes.policies;
+    this.#security = indexes.security;
     // Services with a selector, by namespace: the candidates for servicesForWorkload.
     for (const s of services) {
       if (isEmpty(s.selector)) continue;
@@ -188,5 +206,29 @@ class Model implements MeshModel {
 
   authorizationPolicies(namespace: string): readonly AuthorizationPolicy[] {
     return this.#policies.authorizationPolicies(namespace);
+  }
+
+  serviceAccounts(hostname: string): readonly string[] {
+    let hit = this.#accounts.get(hostname);
+    if (!hit) {
+      const ids = new Set<string>(this.#byHost.get(hostname)?.subjectAltNames ?? []);
+      for (const list of this.#eps.get(hostname)?.values() ?? []) {
+        for (const ep of list) if (ep.serviceAccount) ids.add(`spiffe://${this.trustDomain}/ns/${ep.namespace}/sa/${ep.serviceAccount}`);
+      }
+      this.#accounts.set(hostname, (hit = [...ids].sort()));
+    }
+    return hit;
+  }
+
+  peerAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): readonly PeerAuthentication[] {
+    return this.#security.peerAuthenticationsFor(namespace, labels);
+  }
+
+  namespaceMtlsMode(namespace: string): MtlsMode | undefined {
+    return this.#security.namespaceMtlsMode(namespace);
+  }
+
+  authorizationPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): readonly AuthorizationPolicy[] {
+    return this.#security.authorizationPoliciesFor(namespace, labels);
   }
 }

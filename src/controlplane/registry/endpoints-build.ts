@@ -37,7 +37,13 @@ function fromWorkload(w: Workload, port: number, servicePort: number, ready: boo
     ready,
     locality: w.locality,
     workload: `${w.kind}/${w.namespace}/${w.name}`,
+    tlsMode: tlsModeOf(w.labels),
   };
+}
+
+/** Injection labels a sidecar's pod security.istio.io/tlsMode: istio; a WorkloadEntry carries it in its labels. */
+export function tlsModeOf(labels: Readonly<Record<string, string>> | undefined): string | undefined {
+  return labels?.['security.istio.io/tlsMode'];
 }
 
 /** A targetPort on a workload: a number as is, a name through the workload's named ports. */
@@ -109,6 +115,7 @@ function fromInline(index: EndpointIndex, svc: MeshService, eps: WorkloadEntrySp
         ready: true,
         locality: e.locality,
         weight: e.weight,
+        tlsMode: tlsModeOf(e.labels),
       });
     }
   }

@@ -38,6 +38,8 @@ export interface MeshService {
   meshExternal: boolean;
   /** Pods / WorkloadEntries this service selects (Service selector, ServiceEntry workloadSelector); undefined selects none. */
   selector?: Readonly<Record<string, string>>;
+  /** A ServiceEntry's subjectAltNames: identities its workloads present besides their service accounts (istiod's Service.ServiceAccounts). */
+  subjectAltNames?: readonly string[];
 }
 
 export interface MeshEndpoint {
@@ -54,7 +56,15 @@ export interface MeshEndpoint {
   weight?: number;
   /** "Pod/ns/name", "WorkloadEntry/ns/name" or undefined (EndpointSlice without targetRef). */
   workload?: string;
+  /**
+   * The workload's security.istio.io/tlsMode label ("istio" once a sidecar is injected);
+   * undefined without the label, which Istio reads as "disabled".
+   */
+  tlsMode?: string;
 }
+
+/** PeerAuthentication modes once UNSET is resolved. */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
 /** A pod or workload entry: who a connecting proxy is. */
 export interface Workload {
@@ -76,6 +86,8 @@ export interface MeshModel {
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
+  /** Istio's meshConfig.enableAutoMtls: mTLS to endpoints with a sidecar when no DestinationRule sets tls. */
+  readonly enableAutoMtls: boolean;
 
   /** All services, sorted by hostname. */
   readonly services: readonly MeshService[];
@@ -98,4 +110,30 @@ export interface MeshModel {
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined;
   peerAuthentications(namespace: string): readonly PeerAuthentication[];
   authorizationPolicies(namespace: string): readonly AuthorizationPolicy[];
+
+  /**
+   * The SPIFFE ids behind a service: its endpoints' service accounts
+   * (spiffe://TRUST_DOMAIN/ns/NS/sa/SA) and a ServiceEntry's subjectAltNames,
+   * sorted and deduplicated (istiod's PushContext.ServiceAccounts).
+   */
+  serviceAccounts(hostname: string): readonly string[];
+  /**
+   * The PeerAuthentications that can apply to a workload, as istiod lists them:
+   * from its namespace and the root namespace, those without a selector (only
+   * the oldest per namespace) and those whose selector its labels satisfy;
+   * oldest first within a namespace.
+   */
+  peerAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): readonly PeerAuthentication[];
+  /**
+   * The mode of the namespace-wide policy of `namespace`, else of the mesh-wide
+   * one (UNSET inherited); undefined when neither exists. istiod decides auto
+   * mTLS towards a service by this, not by workload policies.
+   */
+  namespaceMtlsMode(namespace: string): MtlsMode | undefined;
+  /**
+   * The AuthorizationPolicies a sidecar enforces: root namespace first, then its
+   * own namespace, each oldest first; without a selector or with one its labels
+   * satisfy; policies with targetRef(s) are for gateways and waypoints, not sidecars.
+   */
+  authorizationPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): readonly AuthorizationPolicy[];
 }

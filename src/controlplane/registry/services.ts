@@ -31,7 +31,8 @@ export function serviceToMesh(svc: Service, domainSuffix: string): MeshService |
     origin: 'Service',
     // Istio treats headless services as passthrough: the caller's destination is kept.
     resolution: external ? 'DNS' : headless ? 'NONE' : 'STATIC',
-    meshExternal: false,
+    // istiod marks an ExternalName service external: no auto mTLS towards it.
+    meshExternal: external,
     selector: external ? undefined : spec.selector,
   };
 }
@@ -67,5 +68,6 @@ export function serviceEntryToMesh(se: ServiceEntry): MeshService[] {
     resolution,
     meshExternal: spec.location !== 'MESH_INTERNAL',
     selector: spec.workloadSelector?.labels,
+    subjectAltNames: spec.subjectAltNames,
   }));
 }

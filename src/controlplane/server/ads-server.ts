@@ -17,6 +17,7 @@ import { ReappearanceMemo } from './reappearance.js';
 import { adsServerDefinition, type UndecodableRequest } from './server-service.js';
 import type { ParseNode } from './stream-call.js';
 import { proxyId, proxySyncStatus, type ProxySyncStatus } from './sync-status.js';
+import { shutdownGrpcServer } from './grpc-shutdown.js';
 
 export interface AdsServerOptions {
   /** The generator of the current MeshModel; replaced with setGenerator() on every push. */
@@ -182,16 +183,7 @@ export class AdsServer {
     this.#connections.clear();
     this.#metrics.connected.set(0);
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 2000);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownGrpcServer(server);
   }
 }
 

@@ -68,6 +68,8 @@ export class TypeSync {
 /** Snapshot of one TypeSync, as /debug/syncz prints it. */
 export interface TypeStatus {
   sent?: VersionNonce;
+  /** ISO time of the last response (istiod's LastSendTime: istioctl shows its age). */
+  sentAt?: string;
   acked?: VersionNonce;
   nack?: NackRecord;
   status: SyncState;
@@ -77,6 +79,7 @@ export function typeStatus(t: TypeSync | undefined): TypeStatus {
   if (!t) return { status: 'NOT SENT' };
   const s: TypeStatus = { status: t.status() };
   if (t.sent) s.sent = { ...t.sent };
+  if (t.sentAt) s.sentAt = t.sentAt.toISOString();
   if (t.acked) s.acked = { ...t.acked };
   if (t.nack) s.nack = { ...t.nack };
   return s;
@@ -91,9 +94,13 @@ export interface ProxySyncStatus {
   namespace: string;
   stream: 'sotw' | 'delta';
   connectedAt: string;
+  /** istiod's cluster id: node metadata CLUSTER_ID, "Kubernetes" when unset (istiod's default). */
+  clusterId: string;
   /** Keyed by short name: CDS, EDS, LDS, RDS (and SDS when subscribed). */
   types: Record<string, TypeStatus>;
   istioVersion?: string;
+  /** The proxy's user agent ("trellis/0.1.0", "grpc-node-js/1.14.7"), for proxies that send no ISTIO_VERSION. */
+  userAgent?: string;
 }
 
 /** The minimum a connection exposes for status reporting. */
@@ -122,10 +129,12 @@ export function proxySyncStatus(c: SyncSource): ProxySyncStatus {
     namespace: c.node.namespace,
     stream: c.kind,
     connectedAt: c.connectedAt.toISOString(),
+    clusterId: c.node.metadata['CLUSTER_ID'] || 'Kubernetes',
     types,
   };
   const istioVersion = c.node.metadata['ISTIO_VERSION'];
   if (istioVersion) entry.istioVersion = istioVersion;
+  if (c.node.userAgent) entry.userAgent = c.node.userAgent;
   return entry;
 }
 

@@ -9,14 +9,15 @@ import {
   type Cluster,
 } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { BindConfigSchema, SocketAddressSchema } from '../../gen/envoy/config/core/v3/address_pb.js';
-import type { MeshEndpoint, MeshService, MeshServicePort } from '../registry/model.js';
+import type { MeshEndpoint, MeshModel, MeshService, MeshServicePort } from '../registry/model.js';
 import { isHttp2Protocol, isHttpProtocol } from '../registry/protocol.js';
 import { selectorMatches } from '../registry/labels.js';
-import { adsConfigSource, durationMs, istioDuration } from './common.js';
+import { adsConfigSource, durationMs, istioConfigMetadata, istioDuration } from './common.js';
 import { effectivePolicy } from './destination-rule.js';
 import { applyHttpOptions, applyLoadBalancer, applyOutlierDetection, circuitBreakers } from './cluster-policy.js';
 import { buildLoadAssignment } from './endpoints.js';
-import { istioMtlsSni, upstreamTransportSocket } from './upstream-tls.js';
+import { istioMtlsSni } from './upstream-tls.js';
+import { applyUpstreamTls, serviceMtlsMode, type AutoMtls } from './auto-mtls.js';
 import { BlackHoleCluster, InboundPassthroughCluster, PassthroughCluster, inboundClusterName, outboundClusterName } from './names.js';
 
 const DefaultConnectTimeoutMs = 10_000;
@@ -25,6 +26,23 @@ const defaultConnectTimeout = durationMs(DefaultConnectTimeoutMs);
 export const InboundSourceAddress = '127.0.0.6';
 
 export type GeneratorKind = 'envoy' | 'grpc';
+
+/** What a service's clusters read from the model besides the service and its DestinationRule. */
+export interface ClusterContext {
+  endpoints(port: number): readonly MeshEndpoint[];
+  /** SPIFFE ids of the service's workloads (the SANs of ISTIO_MUTUAL). */
+  serviceAccounts: readonly string[];
+  /** Auto mTLS towards a port; `lbSimple` is the load balancer of the rule (or subset) istiod checks for PASSTHROUGH. */
+  autoMtls(port: number, lbSimple: string | undefined): AutoMtls;
+}
+
+export function clusterContext(model: MeshModel, svc: MeshService): ClusterContext {
+  return {
+    endpoints: (port) => model.endpoints(svc.hostname, port),
+    serviceAccounts: model.serviceAccounts(svc.hostname),
+    autoMtls: (port, lbSimple) => ({ enabled: model.enableAutoMtls, mode: serviceMtlsMode(model, svc, port, lbSimple) }),
+  };
+}
 
 /** How a cluster finds its endpoints: EDS for known endpoints, else what the service's resolution says. */
 function discovery(c: Cluster, svc: MeshService, port: number, generator: GeneratorKind, endpoints: readonly MeshEndpoint[]): void {
@@ -71,14 +89,16 @@ export function outboundCluster(
   dr: DestinationRule | undefined,
   subset: Subset | undefined,
   generator: GeneratorKind,
-  endpoints: readonly MeshEndpoint[],
+  ctx: ClusterContext,
 ): Cluster {
+  const endpoints = ctx.endpoints(port.port);
   const name = outboundClusterName(port.port, subset?.name, svc.hostname);
   const policy = effectivePolicy(dr, port.port, subset?.name);
   const c = create(ClusterSchema, {
     name,
     connectTimeout: istioDuration(policy.connectionPool?.tcp?.connectTimeout) ?? defaultConnectTimeout,
     circuitBreakers: circuitBreakers(policy.connectionPool),
+    metadata: dr === undefined ? undefined : istioConfigMetadata('destination-rule', dr.metadata.namespace ?? 'default', dr.metadata.name),
   });
   discovery(c, svc, port.port, generator, subset?.labels ? endpoints.filter((e) => selectorMatches(subset.labels, e.labels)) : endpoints);
   // An ORIGINAL_DST cluster has no load balancer of its own to choose.
@@ -88,18 +108,21 @@ export function outboundCluster(
   if (generator === 'grpc') grpcLoadBalancer(c);
   if (generator === 'envoy') applyHttpOptions(c, policy.connectionPool, isHttp2Protocol(port.protocol), isHttpProtocol(port.protocol));
   applyOutlierDetection(c, policy.outlierDetection);
-  c.transportSocket = upstreamTransportSocket(policy.tls, istioMtlsSni(port.port, subset?.name, svc.hostname), svc.hostname);
+  const h2 = isHttp2Protocol(port.protocol) || (isHttpProtocol(port.protocol) && policy.connectionPool?.http?.h2UpgradePolicy === 'UPGRADE');
+  const target = { generator, istioSni: istioMtlsSni(port.port, subset?.name, svc.hostname), hostname: svc.hostname, serviceAccounts: ctx.serviceAccounts, h2 };
+  // istiod checks the PASSTHROUGH of the rule's own policy for the default cluster, of the subset's for a subset.
+  const lbSimple = subset ? subset.trafficPolicy?.loadBalancer?.simple : dr?.spec.trafficPolicy?.loadBalancer?.simple;
+  applyUpstreamTls(c, policy.tls, target, ctx.autoMtls(port.port, lbSimple));
   return c;
 }
 
 /** The default cluster and one per DestinationRule subset, for every port of a service. */
-export function serviceClusters(svc: MeshService, dr: DestinationRule | undefined, generator: GeneratorKind, endpointsOf: (port: number) => readonly MeshEndpoint[]): Cluster[] {
+export function serviceClusters(svc: MeshService, dr: DestinationRule | undefined, generator: GeneratorKind, ctx: ClusterContext): Cluster[] {
   const out: Cluster[] = [];
   for (const port of svc.ports) {
     if (port.protocol === 'UDP') continue;
-    const eps = endpointsOf(port.port);
-    out.push(outboundCluster(svc, port, dr, undefined, generator, eps));
-    for (const s of dr?.spec.subsets ?? []) out.push(outboundCluster(svc, port, dr, s, generator, eps));
+    out.push(outboundCluster(svc, port, dr, undefined, generator, ctx));
+    for (const s of dr?.spec.subsets ?? []) out.push(outboundCluster(svc, port, dr, s, generator, ctx));
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { create, type DescMessage, type MessageShape } from '@bufbuild/protobuf'
 import { anyPack, DurationSchema, type Any, type Duration } from '@bufbuild/protobuf/wkt';
 import { ApiVersion, AggregatedConfigSourceSchema, ConfigSourceSchema, type ConfigSource } from '../../gen/envoy/config/core/v3/config_source_pb.js';
 import { AddressSchema, SocketAddressSchema, type Address } from '../../gen/envoy/config/core/v3/address_pb.js';
+import { MetadataSchema, type Metadata } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { parseDuration } from '../../config/duration.js';
 
 /** Helpers shared by the translators. */
@@ -41,4 +42,16 @@ export function socketAddress(address: string, port: number): Address {
 /** Any-packed typed_config. */
 export function typed<D extends DescMessage>(schema: D, init: Parameters<typeof create<D>>[1]): Any {
   return anyPack(schema, create(schema, init) as MessageShape<D>);
+}
+
+/**
+ * istiod's `filter_metadata.istio.config` (util.AddConfigInfoMetadata): the
+ * Istio object a route or cluster was generated from, as an API path
+ * ("/apis/networking.istio.io/v1/namespaces/NS/virtual-service/NAME").
+ * istioctl proxy-config reads it for its VIRTUAL SERVICE and DESTINATION RULE
+ * columns, and `istioctl x describe` to find the objects behind a proxy.
+ */
+export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule', namespace: string, name: string): Metadata {
+  const config = `/apis/networking.istio.io/v1/namespaces/${namespace}/${kind}/${name}`;
+  return create(MetadataSchema, { filterMetadata: { istio: { config } } });
 }

@@ -4,11 +4,18 @@ import {
   type ClusterLoadAssignment,
 } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { EndpointSchema, LbEndpointSchema, LocalityLbEndpointsSchema, type LbEndpoint } from '../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
-import { LocalitySchema } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { LocalitySchema, MetadataSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
 import type { MeshEndpoint } from '../registry/model.js';
 import { selectorMatches } from '../registry/labels.js';
 import { socketAddress } from './common.js';
+import { TransportSocketMatchKey } from './auto-mtls.js';
+
+/** Envoy picks an auto-mTLS transport socket by this metadata; istiod writes it for every mode but "disabled". */
+function tlsMetadata(tlsMode: string | undefined) {
+  if (!tlsMode || tlsMode === 'disabled') return undefined;
+  return create(MetadataSchema, { filterMetadata: { [TransportSocketMatchKey]: { tlsMode } } });
+}
 
 function localityOf(text: string) {
   const [region = '', zone = '', subZone = ''] = text.split('/');
@@ -19,12 +26,13 @@ function lbEndpoint(ep: MeshEndpoint): LbEndpoint {
   return create(LbEndpointSchema, {
     hostIdentifier: { case: 'endpoint', value: create(EndpointSchema, { address: socketAddress(ep.address, ep.port) }) },
     healthStatus: HealthStatus.HEALTHY,
+    metadata: tlsMetadata(ep.tlsMode),
     loadBalancingWeight: ep.weight && ep.weight > 0 ? ep.weight : 1,
   });
 }
 
 function cachedLbEndpoint(ep: MeshEndpoint, cache: Map<string, LbEndpoint>): LbEndpoint {
-  const key = `${ep.address}|${ep.port}|${ep.weight ?? ''}`;
+  const key = `${ep.address}|${ep.port}|${ep.weight ?? ''}|${ep.tlsMode ?? ''}`;
   let hit = cache.get(key);
   if (!hit) cache.set(key, (hit = lbEndpoint(ep)));
   return hit;

@@ -6,6 +6,7 @@ import type { Generator } from './generator.js';
 import { identify, scopeKey } from './scope.js';
 import { inboundKey, inboundPorts, type InboundPort } from './inbound.js';
 import { ScopeResources, type RouteBuilders } from './scope-resources.js';
+import { inboundSecurity, type InboundSecuritySpec } from './inbound-security.js';
 import { SharedCache } from './shared-cache.js';
 import { loopbackPlan, loopbackResources, loopbackRoutes, type LoopbackPlan } from './loopback.js';
 
@@ -91,8 +92,10 @@ class GeneratorImpl implements TranslateGenerator {
     const { key, make } = scopeKey(this.model, node, id, this.#sourceLabelNs);
     let scope = this.#scopes.get(key);
     if (!scope) this.#scopes.set(key, (scope = new ScopeResources(make(), this.#shared, this.routes)));
-    const ports = node.generator === 'grpc' ? [] : inboundPorts(this.model, id.namespace, id.labels, id.workload);
-    const inbound = this.#inboundState(scope, ports);
+    const envoy = node.generator !== 'grpc';
+    const ports = envoy ? inboundPorts(this.model, id.namespace, id.labels, id.workload) : [];
+    const security = envoy ? inboundSecurity(this.model, id.namespace, id.labels, this.#shared) : undefined;
+    const inbound = this.#inboundState(scope, ports, security);
     const loopback = loopbackPlan(node);
     // A proxy without capture binds what capture would have handed it: its own copy, per proxy.
     const st: ProxyState = loopback
@@ -102,9 +105,9 @@ class GeneratorImpl implements TranslateGenerator {
     return st;
   }
 
-  /** Scope resources plus the workload's inbound side; shared by workloads with the same inbound ports. */
-  #inboundState(scope: ScopeResources, ports: readonly InboundPort[]): InboundState {
-    const ikey = inboundKey(ports);
+  /** Scope resources plus the workload's inbound side; shared by workloads with the same inbound ports and security. */
+  #inboundState(scope: ScopeResources, ports: readonly InboundPort[], security: InboundSecuritySpec | undefined): InboundState {
+    const ikey = `${inboundKey(ports)}#${security?.key ?? ''}`;
     const key = `${scope.key}#${ikey}`;
     let st = this.#inbound.get(key);
     if (st) return st;
@@ -118,7 +121,7 @@ class GeneratorImpl implements TranslateGenerator {
         (clusters as Map<string, XdsResource>).set(r.name, r);
       }
       const listeners = new Map<string, XdsResource>(scope.listeners());
-      const vin = this.#shared.virtualInbound(ikey, ports);
+      const vin = this.#shared.virtualInbound(ikey, ports, security!.make);
       listeners.set(vin.name, vin);
       st = { clusters, listeners };
     }

@@ -9,6 +9,8 @@ import { RouterSchema } from '../../gen/envoy/extensions/filters/http/router/v3/
 import {
   HttpConnectionManagerSchema,
   HttpConnectionManager_CodecType,
+  HttpConnectionManager_ForwardClientCertDetails,
+  HttpConnectionManager_SetCurrentClientCertDetailsSchema,
   HttpFilterSchema,
   RdsSchema,
   type HttpConnectionManager,
@@ -25,6 +27,9 @@ export const FilterName = {
   fault: 'envoy.filters.http.fault',
   originalDst: 'envoy.filters.listener.original_dst',
   tlsInspector: 'envoy.filters.listener.tls_inspector',
+  httpInspector: 'envoy.filters.listener.http_inspector',
+  httpRbac: 'envoy.filters.http.rbac',
+  networkRbac: 'envoy.filters.network.rbac',
   stdoutLog: 'envoy.access_loggers.stdout',
 } as const;
 
@@ -60,6 +65,20 @@ export function sidecarHcm(statPrefix: string, routes: RouteSource, fault: boole
     useRemoteAddress: false,
     generateRequestId: true,
   });
+}
+
+/**
+ * An inbound chain's HCM: the sidecar's, with the authorization filters
+ * before the router, and the caller's identity for the app in
+ * x-forwarded-client-cert (istiod's defaults for sidecar inbound: APPEND_FORWARD,
+ * and Subject, URI and DNS of the client certificate; no cert, no chain).
+ */
+export function inboundHcm(statPrefix: string, route: RouteConfiguration, authz: readonly HttpFilter[]): HttpConnectionManager {
+  const hcm = sidecarHcm(statPrefix, { inline: route }, false);
+  hcm.httpFilters = [...authz, ...hcm.httpFilters];
+  hcm.forwardClientCertDetails = HttpConnectionManager_ForwardClientCertDetails.APPEND_FORWARD;
+  hcm.setCurrentClientCertDetails = create(HttpConnectionManager_SetCurrentClientCertDetailsSchema, { subject: true, uri: true, dns: true });
+  return hcm;
 }
 
 /** The HCM gRPC's xDS client expects inside an API listener: RDS over ADS and the router. */

@@ -1,16 +1,32 @@
 import { create } from '@bufbuild/protobuf';
-import { FilterChainMatchSchema, FilterChainSchema, type FilterChain } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import {
+  FilterChainMatchSchema,
+  FilterChainSchema,
+  type Filter,
+  type FilterChain,
+} from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { ListenerSchema, type Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteActionSchema, RouteMatchSchema, RouteSchema, VirtualHostSchema } from '../../gen/envoy/config/route/v3/route_components_pb.js';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
-import type { MeshModel, Protocol, Workload } from '../registry/model.js';
+import type { HttpFilter } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { MeshModel, MtlsMode, Protocol, Workload } from '../registry/model.js';
 import { isHttpProtocol } from '../registry/protocol.js';
 import { resolveTargetPort } from '../registry/endpoints-build.js';
 import { durationMs, socketAddress } from './common.js';
-import { hcmFilter, sidecarHcm, tcpProxyFilter, tcpProxyTo } from './hcm.js';
-import { originalDstListenerFilter } from './listeners.js';
-import { InboundCapturePort, InboundPassthroughCluster, VirtualInbound, inboundClusterName } from './names.js';
+import { hcmFilter, inboundHcm, tcpProxyFilter, tcpProxyTo } from './hcm.js';
+import { inspectorListenerFilters, originalDstListenerFilter } from './listener-filters.js';
+import { chainOptions } from './inbound-chain-options.js';
+import { downstreamTransportSocket, inboundMtlsContext } from './inbound-tls.js';
+import { mtlsModeForPort, type EffectiveMtls } from '../registry/peer-authentication.js';
+import { BlackHoleCluster, InboundCapturePort, InboundPassthroughCluster, VirtualInbound, inboundClusterName } from './names.js';
+
+/** istiod's names for the chains of virtualInbound that serve no declared port. */
+export const InboundChainName = {
+  blackhole: 'virtualInbound-blackhole',
+  passthroughHttp: 'virtualInbound-catchall-http',
+  passthroughTcp: VirtualInbound,
+} as const;
 
 /** One port the proxy's own workload serves: the target port of a service port selecting it. */
 export interface InboundPort {
@@ -24,6 +40,14 @@ export interface InboundService {
   host: string;
   name: string;
   namespace: string;
+}
+
+/** What the inbound listener enforces for its workload, besides the ports it serves. */
+export interface InboundSecurity {
+  mtls: EffectiveMtls;
+  /** AuthorizationPolicy as filters: HTTP ones go before the router, network ones before tcp_proxy. */
+  authz: { http: readonly HttpFilter[]; tcp: readonly Filter[] };
+  trustDomain: string;
 }
 
 /**
@@ -47,14 +71,13 @@ export function inboundPorts(model: MeshModel, namespace: string, labels: Readon
   }));
 }
 
-/** A stable key for a set of inbound ports: workloads with equal keys share inbound resources. */
+/** A stable key for a set of inbound ports (the security side has its own key parts, see generator-impl). */
 export function inboundKey(ports: readonly InboundPort[]): string {
   return ports.map((p) => `${p.port}:${isHttpProtocol(p.protocol) ? 'h' : 't'}:${p.services.map((x) => x.host).join('+')}`).join(',');
 }
 
-/** Istio's inline inbound route: everything to inbound|PORT||, no timeout (the app decides). */
-export function inboundRoute(port: number): RouteConfiguration {
-  const cluster = inboundClusterName(port);
+/** Istio's inline inbound route: everything to the chain's cluster, no timeout (the app decides). */
+export function inboundRoute(cluster: string, port: number): RouteConfiguration {
   const route = create(RouteSchema, {
     name: 'default',
     match: create(RouteMatchSchema, { pathSpecifier: { case: 'prefix', value: '/' } }),
@@ -67,32 +90,86 @@ export function inboundRoute(port: number): RouteConfiguration {
   });
 }
 
-function inboundChain(p: InboundPort): FilterChain {
+/** Where one set of chains sends its traffic and how its chains are named. */
+interface ChainTarget {
+  /** Matched destination port; undefined for the catch-all passthrough. */
+  port: number | undefined;
+  protocol: 'http' | 'tcp' | 'auto';
+  cluster: string;
+  name: (protocol: 'http' | 'tcp') => string;
+  httpStatPrefix: string;
+  route: RouteConfiguration;
+}
+
+/** One filter chain per match option of the port's mode (inbound-chain-options.ts), as istiod's inboundChainForOpts. */
+function chainsFor(t: ChainTarget, mode: MtlsMode, sec: InboundSecurity): FilterChain[] {
+  return chainOptions(mode, t.protocol).map((o) => create(FilterChainSchema, {
+    name: t.name(o.protocol),
+    filterChainMatch: create(FilterChainMatchSchema, {
+      destinationPort: t.port,
+      transportProtocol: o.transportProtocol,
+      applicationProtocols: [...o.applicationProtocols],
+    }),
+    filters: o.protocol === 'http'
+      ? [hcmFilter(inboundHcm(t.httpStatPrefix, t.route, sec.authz.http))]
+      : [...sec.authz.tcp, tcpProxyFilter(tcpProxyTo(t.cluster))],
+    transportSocket: o.mtls ? downstreamTransportSocket(inboundMtlsContext(o.protocol, sec.trustDomain)) : undefined,
+  }));
+}
+
+function servicePortChains(p: InboundPort, sec: InboundSecurity): FilterChain[] {
   const cluster = inboundClusterName(p.port);
-  const filter = isHttpProtocol(p.protocol)
-    ? hcmFilter(sidecarHcm(`inbound_0.0.0.0_${p.port}`, { inline: inboundRoute(p.port) }, false))
-    : tcpProxyFilter(tcpProxyTo(cluster, `inbound_0.0.0.0_${p.port}`));
+  const name = `0.0.0.0_${p.port}`;
+  const target: ChainTarget = {
+    port: p.port, protocol: isHttpProtocol(p.protocol) ? 'http' : 'tcp', cluster, name: () => name,
+    httpStatPrefix: `inbound_${name}`, route: inboundRoute(cluster, p.port),
+  };
+  return chainsFor(target, mtlsModeForPort(sec.mtls, p.port), sec);
+}
+
+/** Traffic to a port no service declares; `port` set for a portLevelMtls port that has no service. */
+function passthroughChains(port: number | undefined, sec: InboundSecurity): FilterChain[] {
+  const target: ChainTarget = {
+    port, protocol: 'auto', cluster: InboundPassthroughCluster,
+    name: (protocol) => (protocol === 'http' ? InboundChainName.passthroughHttp : InboundChainName.passthroughTcp),
+    httpStatPrefix: InboundPassthroughCluster, route: inboundRoute(InboundPassthroughCluster, 0),
+  };
+  return chainsFor(target, port === undefined ? sec.mtls.mode : mtlsModeForPort(sec.mtls, port), sec);
+}
+
+/** Connections to 15006 itself would loop through the listener forever: they go nowhere. */
+function blackholeChain(): FilterChain {
   return create(FilterChainSchema, {
-    name: `0.0.0.0_${p.port}`,
-    filterChainMatch: create(FilterChainMatchSchema, { destinationPort: p.port }),
-    filters: [filter],
+    name: InboundChainName.blackhole,
+    filterChainMatch: create(FilterChainMatchSchema, { destinationPort: InboundCapturePort }),
+    filters: [tcpProxyFilter(tcpProxyTo(BlackHoleCluster))],
   });
 }
 
 /**
- * virtualInbound (0.0.0.0:15006): one filter chain per inbound port, matched
- * on the original destination port, and a passthrough chain for the rest.
+ * virtualInbound (0.0.0.0:15006), as istiod builds it for a sidecar: the
+ * blackhole chain, the passthrough chains (the workload's mode, and one set
+ * per portLevelMtls port no service declares), then the chains of each served
+ * port — under STRICT only chains that terminate mTLS, under PERMISSIVE also
+ * plaintext ones, under DISABLE plaintext only. The inspectors the chains'
+ * matches need follow the original-destination filter.
  */
-export function virtualInboundListener(ports: readonly InboundPort[]): Listener {
-  const passthrough = create(FilterChainSchema, {
-    name: 'InboundPassthroughFilterChain',
-    filters: [tcpProxyFilter(tcpProxyTo(InboundPassthroughCluster))],
-  });
+export function virtualInboundListener(ports: readonly InboundPort[], sec: InboundSecurity): Listener {
+  const served = new Set(ports.map((p) => p.port));
+  const chains = [
+    blackholeChain(),
+    ...passthroughChains(undefined, sec),
+    ...[...sec.mtls.perPort.keys()].filter((p) => !served.has(p)).flatMap((p) => passthroughChains(p, sec)),
+    ...ports.flatMap((p) => servicePortChains(p, sec)),
+  ];
   return create(ListenerSchema, {
     name: VirtualInbound,
     address: socketAddress('0.0.0.0', InboundCapturePort),
     trafficDirection: TrafficDirection.INBOUND,
-    listenerFilters: [originalDstListenerFilter()],
-    filterChains: [...ports.map(inboundChain), passthrough],
+    listenerFilters: [originalDstListenerFilter(), ...inspectorListenerFilters(chains)],
+    // istiod's protocolDetectionTimeout default, 0s: inspectors wait for the client's first bytes without a deadline.
+    listenerFiltersTimeout: durationMs(0),
+    continueOnListenerFiltersTimeout: true,
+    filterChains: chains,
   });
 }

@@ -2,22 +2,17 @@ import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { ApiListenerSchema } from '../../gen/envoy/config/listener/v3/api_listener_pb.js';
-import { FilterChainMatchSchema, FilterChainSchema, ListenerFilterSchema, type ListenerFilter } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { FilterChainMatchSchema, FilterChainSchema } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { ListenerSchema, type Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import { OriginalDstSchema } from '../../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
 import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { MeshService, MeshServicePort } from '../registry/model.js';
 import { isHttpProtocol } from '../registry/protocol.js';
 import type { BuildTcpProxy, RouteScope } from './routes/index.js';
 import type { BuildTlsFilterChainMatches } from './scope-resources.js';
-import { TlsInspectorSchema } from '../../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.js';
-import { socketAddress, typed } from './common.js';
-import { FilterName, grpcHcm, hcmFilter, sidecarHcm, tcpProxyFilter, tcpProxyTo } from './hcm.js';
+import { socketAddress } from './common.js';
+import { grpcHcm, hcmFilter, sidecarHcm, tcpProxyFilter, tcpProxyTo } from './hcm.js';
+import { originalDstListenerFilter, tlsInspectorListenerFilter } from './listener-filters.js';
 import { BlackHoleCluster, OutboundCapturePort, PassthroughCluster, VirtualOutbound, outboundListenerName } from './names.js';
-
-export function originalDstListenerFilter(): ListenerFilter {
-  return create(ListenerFilterSchema, { name: FilterName.originalDst, configType: { case: 'typedConfig', value: typed(OriginalDstSchema, {}) } });
-}
 
 /**
  * virtualOutbound (0.0.0.0:15001): hands each captured connection to the
@@ -76,10 +71,6 @@ export function tcpOutboundListener(scope: RouteScope, svc: MeshService, port: n
     listenerFilters: sniChains.length ? [tlsInspectorListenerFilter()] : [],
     filterChains: [...sniChains, create(FilterChainSchema, { name, filters: [tcpProxyFilter(buildTcp(scope, svc, port))] })],
   });
-}
-
-function tlsInspectorListenerFilter(): ListenerFilter {
-  return create(ListenerFilterSchema, { name: FilterName.tlsInspector, configType: { case: 'typedConfig', value: typed(TlsInspectorSchema, {}) } });
 }
 
 /** The ports with HTTP services, and the TCP service ports with a VIP, among the visible services (sorted). */

@@ -7,10 +7,12 @@ import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.j
 import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
 import type { MeshModel, MeshService } from '../registry/model.js';
 import { parseClusterName } from './names.js';
-import { blackHoleCluster, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type GeneratorKind } from './clusters.js';
+import { blackHoleCluster, clusterContext, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type GeneratorKind } from './clusters.js';
 import { buildLoadAssignment } from './endpoints.js';
 import { findSubset } from './destination-rule.js';
-import { virtualInboundListener, type InboundPort } from './inbound.js';
+import { virtualInboundListener, type InboundPort, type InboundSecurity } from './inbound.js';
+import { buildAuthzFilters, type AuthzFilters } from './authz/builder.js';
+import type { AuthorizationPolicy } from '../../config/objects.js';
 import { httpOutboundListener, virtualOutboundListener } from './listeners.js';
 
 /** What an EDS cluster name stands for; carries its ClusterLoadAssignment once built. */
@@ -63,6 +65,7 @@ export class SharedCache {
   readonly #http = new Map<number, XdsResource>();
   readonly #inCluster = new Map<string, XdsResource>();
   readonly #vin = new Map<string, XdsResource>();
+  readonly #authz = new Map<string, AuthzFilters>();
   readonly #vout = new Map<boolean, XdsResource>();
   readonly #fixed = new Map<string, XdsResource>();
   readonly #lbEndpoints = new Map<string, LbEndpoint>();
@@ -74,7 +77,7 @@ export class SharedCache {
     const bySvc = memo(this.#svc, generator, () => new Map());
     const byDr = memo(bySvc, svc, () => new Map<DestinationRule | null, ServiceClusterSet>());
     return memo(byDr, dr ?? null, () => {
-      const clusters = serviceClusters(svc, dr, generator, (port) => this.model.endpoints(svc.hostname, port));
+      const clusters = serviceClusters(svc, dr, generator, clusterContext(this.model, svc));
       const eds: EdsTarget[] = [];
       for (const c of clusters) {
         if (!isEds(c)) continue;
@@ -123,11 +126,17 @@ export class SharedCache {
     });
   }
 
-  virtualInbound(key: string, ports: readonly InboundPort[]): XdsResource {
+  /** `key` must cover everything the listener depends on: ports, merged mTLS, the selected policies (see inbound-security.ts). */
+  virtualInbound(key: string, ports: readonly InboundPort[], security: () => InboundSecurity): XdsResource {
     return memo(this.#vin, key, () => {
-      const l = virtualInboundListener(ports);
+      const l = virtualInboundListener(ports, security());
       return toResource(ListenerSchema, l.name, l);
     });
+  }
+
+  /** RBAC filters for one list of policies, keyed by their identities (the model is immutable). */
+  authzFilters(key: string, policies: readonly AuthorizationPolicy[]): AuthzFilters {
+    return memo(this.#authz, key, () => buildAuthzFilters(policies, this.model.trustDomain));
   }
 
   inboundCluster(port: number, services: readonly InboundService[]): XdsResource {

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { TrellisError } from '../../errors.js';
 import { nativeAvailable } from '../../native/original-dst.js';
-import { readMeshState } from '../state-file.js';
+import { readStateFile } from '../state-file.js';
 import { listRuns, pidAlive, type UpMode } from './run-dir.js';
 
 /** Which mode, and why not netns when not. */
@@ -24,7 +24,7 @@ export function chooseMode(forceLoopback: boolean): { mode: UpMode; why?: string
 /** Refuses to start over a live mesh's state file. */
 export function checkStateFile(path: string): void {
   const live = listRuns().find((r) => r.info && r.info.stateFile === path && pidAlive(r.info.pid));
-  if (live && readMeshState(path)) {
+  if (live && readStateFile([path])) {
     throw new TrellisError('CLI_USAGE', `a mesh is already running (trellis up pid ${live.info!.pid}, ${live.info!.dir}; state file ${path}): stop it first, or set TRELLIS_STATE_FILE to run a second one beside it`);
   }
 }

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import type { Service } from '../../config/objects.js';
 import { errorMessage } from '../../errors.js';
 import { logger } from '../../log.js';
-import { writeMeshState, type MeshState } from '../state-file.js';
+import { writeStateFile, type MeshState } from '../state-file.js';
 import type { PodSnapshot } from './pod-objects.js';
 import { podObject } from './pod-objects.js';
 import { runFiles } from './run-dir.js';
@@ -67,7 +67,7 @@ export class Publisher {
       const state = this.#source.state();
       const stateText = state ? JSON.stringify(state) : '';
       if (state && stateText !== this.#last.state) {
-        writeMeshState(state, this.#stateFile);
+        writeStateFile(state, this.#stateFile);
         this.#last.state = stateText;
       }
     } catch (err) {

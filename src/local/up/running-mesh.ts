@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { TrellisError, errorMessage } from '../../errors.js';
-import { readMeshState, stateFilePath, type MeshState } from '../state-file.js';
+import { readStateFile, stateFilePath, type MeshState } from '../state-file.js';
 import type { PodObject } from './pod-objects.js';
 import type { PodAddress } from './network.js';
 import { listRuns, pidAlive, runFiles, type RunInfo } from './run-dir.js';
@@ -32,7 +32,7 @@ export interface PodExecInfo {
 /** The running mesh, or a TrellisError (CLI_USAGE) saying there is none and why. */
 export function findRunningMesh(): RunningMesh {
   const stateFile = stateFilePath();
-  const state = readMeshState(stateFile);
+  const state = readStateFile([stateFile])?.state;
   if (!state) throw new TrellisError('CLI_USAGE', `no mesh is running (no state file at ${stateFile}); start one with \`trellis up [DIR]\``);
   const run = listRuns().find((r) => r.info?.stateFile === stateFile && pidAlive(r.info.pid));
   if (!run?.info) {

@@ -8,7 +8,7 @@
  * covers the test suites' namespaces).
  */
 import { rmSync } from 'node:fs';
-import { readMeshState } from '../state-file.js';
+import { readStateFile } from '../state-file.js';
 import { removeStale as removeStaleNamespaces } from '../netns/index.js';
 import { sweepClaims } from './loopback/claims.js';
 import { killRunProcesses } from './process-sweep.js';
@@ -47,7 +47,7 @@ export async function sweepStale(canNetns: boolean): Promise<string[]> {
 function ownsStateFile(path: string, runId: string): boolean {
   let state;
   try {
-    state = readMeshState(path);
+    state = readStateFile([path]);
   } catch {
     return false;
   }

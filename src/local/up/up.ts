@@ -23,7 +23,7 @@ import { DirectorySource } from '../../controlplane/sources/directory-source.js'
 import type { ConfigProblem, ConfigState } from '../../controlplane/sources/source.js';
 import { TrellisError, errorMessage } from '../../errors.js';
 import { newRunId } from '../netns/index.js';
-import { removeMeshState, stateFilePath, type MeshState } from '../state-file.js';
+import { removeStateFile, stateFilePath, type MeshState } from '../state-file.js';
 import { ControlPlaneProcess } from './control-plane-process.js';
 import { LoopbackNetwork } from './loopback/network.js';
 import { Mesh } from './mesh.js';
@@ -92,6 +92,7 @@ class Up {
   readonly #o: UpOptions;
   readonly #out: StatusOutput;
   readonly #dir: string;
+  readonly #startedAt = new Date().toISOString();
   readonly #runId: string;
   readonly #run: string;
   readonly #stateFile: string;
@@ -229,15 +230,17 @@ class Up {
   #state(): MeshState | undefined {
     if (!this.#serving || !this.#published || !this.#mesh) return undefined;
     return {
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      configDir: this.#dir,
       controlPlane: this.#published,
       pods: this.#mesh.pods().filter((p) => p.address).map((p) => ({
         name: p.plan.name,
         namespace: p.plan.namespace,
         ip: p.address!.ip,
-        admin: p.sidecar?.admin ?? '',
+        ...(p.sidecar ? { admin: p.sidecar.hostAdmin } : {}),
         ...(p.address!.netns ? { netns: p.address!.netns } : {}),
         node: this.#network!.nodeName,
-        sidecar: p.plan.injection.sidecar,
       })),
     };
   }
@@ -309,7 +312,7 @@ class Up {
     const graceful = (async () => {
       await this.#source?.stop().catch(() => undefined);
       this.#publisher?.close();
-      if (this.#serving) removeMeshState(this.#stateFile);
+      if (this.#serving) removeStateFile(this.#stateFile);
       await this.#mesh?.stop();
       await this.#cp?.stop();
     })();
@@ -318,7 +321,7 @@ class Up {
     clearTimeout(timer);
     const killed = killRunProcesses(this.#runId);
     await this.#network?.close().catch((err: unknown) => this.#out.line(`! network teardown: ${errorMessage(err)}`));
-    if (this.#serving) removeMeshState(this.#stateFile);
+    if (this.#serving) removeStateFile(this.#stateFile);
     rmSync(this.#run, { recursive: true, force: true });
     this.#out.line(`✓ torn down in ${((performance.now() - t) / 1000).toFixed(1)} s${timedOut ? ' (graceful stop timed out)' : ''}${killed ? `, ${killed} leftover process(es) killed` : ''}: no namespace, rule, process or file of run ${this.#runId} is left`);
   }

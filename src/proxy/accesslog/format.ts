@@ -19,7 +19,7 @@ const simple: Record<string, (s: StreamInfo) => string> = {
   RESPONSE_CODE: (s) => String(s.responseCode),
   RESPONSE_FLAGS: (s) => s.flagString(),
   RESPONSE_CODE_DETAILS: (s) => dash(s.responseCodeDetails),
-  CONNECTION_TERMINATION_DETAILS: () => '-',
+  CONNECTION_TERMINATION_DETAILS: (s) => dash(s.connectionTerminationDetails),
   UPSTREAM_TRANSPORT_FAILURE_REASON: () => '-',
   BYTES_RECEIVED: (s) => String(s.bytesReceived),
   BYTES_SENT: (s) => String(s.bytesSent),

@@ -19,6 +19,8 @@ export class StreamInfo {
   /** Envoy response flags, e.g. "UF,URX"; "-" when none. */
   readonly flags: string[] = [];
   responseCodeDetails = '';
+  /** Why a filter closed the connection (the network RBAC filter's rbac_access_denied_matched_policy[...]). */
+  connectionTerminationDetails = '';
   bytesReceived = 0;
   bytesSent = 0;
   upstreamHost = '';

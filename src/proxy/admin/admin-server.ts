@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TrellisError } from '../../errors.js';
-import { setLogLevels } from '../../log.js';
+import { activeLoggers, handleLogging } from './logging.js';
 import { shortName, type TypeUrl } from '../../xds/type-urls.js';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import type { ListenerManager } from '../listener/listener-manager.js';
@@ -15,6 +15,7 @@ import { esc } from '../stats/stats.js';
 import type { XdsClient } from '../xds-client/ads-client.js';
 import type { SecretStore } from '../tls/secret-store.js';
 import { certsJson } from './certs.js';
+import type { BootstrapInputs } from './bootstrap.js';
 
 export interface AdminDeps {
   xds: XdsClient;
@@ -28,6 +29,8 @@ export interface AdminDeps {
   /** Worker threads actually serving (Envoy's --concurrency). */
   concurrency: number;
   secrets: SecretStore;
+  /** What /config_dump shows as the bootstrap. */
+  bootstrap?: () => BootstrapInputs;
   /** Called by POST /quitquitquit after the reply is sent. */
   quit(): void;
 }
@@ -55,7 +58,7 @@ const handlers: Record<string, Handler> = {
     node: { id: d.nodeId, user_agent_name: 'trellis' },
   }),
   // Loaded on first use: it pulls in the JSON registry of every Envoy type, a large share of start-up time and memory.
-  '/config_dump': async (u, d) => json((await import('./config-dump.js')).configDump(d.xds, u.searchParams.has('include_eds'))),
+  '/config_dump': async (u, d) => json((await import('./config-dump.js')).configDump(d.xds, u.searchParams.has('include_eds'), d.bootstrap?.(), d.secrets.all())),
   '/clusters': (u, d) => (u.searchParams.get('format') === 'json' ? json(clustersJson(d)) : text(clustersText(d))),
   '/listeners': (u, d) => (u.searchParams.get('format') === 'json' ? json(listenersJson(d)) : text(listenersText(d))),
   '/stats': (u, d) => (u.searchParams.get('format') === 'json' ? json({ stats: [...envoyStats(d)].map(([name, value]) => ({ name, value })) }) : text([...envoyStats(d)].map(([k, v]) => `${k}: ${v}\n`).join(''))),
@@ -70,10 +73,10 @@ export function startAdmin(port: number, address: string, deps: AdminDeps): Prom
       res.end('OK\n', () => deps.quit());
       return;
     }
-    if (url.pathname === '/logging' && post) {
-      const spec = [...url.searchParams].map(([k, v]) => (k === 'level' ? v : k === 'paths' ? v.replaceAll(':', '=') : `${k}=${v}`)).join(',');
-      setLogLevels(spec);
-      res.end(`active loggers updated: ${spec}\n`);
+    if (url.pathname === '/logging') {
+      // Envoy changes levels on POST only; a GET lists them (convenient with curl, changes nothing).
+      const r = post ? handleLogging(url.searchParams) : { status: 200, body: activeLoggers() };
+      res.writeHead(r.status, { 'content-type': 'text/plain; charset=UTF-8' }).end(r.body);
       return;
     }
     if (url.pathname === '/drain_listeners' && post) {

@@ -1,7 +1,8 @@
 /** Envoy's /config_dump: the dynamic resources as applied, in ConfigDump JSON form. */
 import { create, toJson } from '@bufbuild/protobuf';
 import { anyPack, anyUnpack, timestampFromDate, type Any } from '@bufbuild/protobuf/wkt';
-import { ConfigDumpSchema, SecretsConfigDumpSchema } from '../../gen/envoy/admin/v3/config_dump_pb.js';
+import { BootstrapConfigDumpSchema, ConfigDumpSchema, SecretsConfigDumpSchema } from '../../gen/envoy/admin/v3/config_dump_pb.js';
+import { bootstrapOf, type BootstrapInputs } from './bootstrap.js';
 import { SecretSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import {
   ClustersConfigDumpSchema,
@@ -17,6 +18,7 @@ import { DataSourceSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { xdsRegistry } from '../../xds/registry.js';
 import { TypeUrl } from '../../xds/type-urls.js';
 import type { XdsClient } from '../xds-client/ads-client.js';
+import type { SecretPlan } from '../tls/secret.js';
 
 function failure(xds: XdsClient, typeUrl: string): UpdateFailureState | undefined {
   const n = xds.state(typeUrl)?.lastNack;
@@ -37,7 +39,19 @@ function redacted(any: Any): Any {
   return anyPack(SecretSchema, s);
 }
 
-export function configDump(xds: XdsClient, includeEds: boolean): unknown {
+/**
+ * The agent's secrets (Istio's sds-grpc: the workload certificate, the mesh
+ * roots) as Envoy would show them after istio-agent served them over SDS.
+ */
+function agentSecret(p: SecretPlan) {
+  const inline = (value: string) => create(DataSourceSchema, { specifier: { case: 'inlineString', value } });
+  const secret = p.kind === 'certificate'
+    ? create(SecretSchema, { name: p.name, type: { case: 'tlsCertificate', value: { certificateChain: inline(p.chain), privateKey: create(DataSourceSchema, REDACTED) } } })
+    : create(SecretSchema, { name: p.name, type: { case: 'validationContext', value: { trustedCa: inline(p.ca) } } });
+  return { name: p.name, secret: anyPack(SecretSchema, secret) };
+}
+
+export function configDump(xds: XdsClient, includeEds: boolean, bootstrap?: BootstrapInputs, inForce: readonly SecretPlan[] = []): unknown {
   const res = (t: string) => [...xds.resources(t).values()].sort((a, b) => a.name.localeCompare(b.name));
   const sotwVersion = (t: string) => xds.state(t)?.version ?? '';
   const listeners = create(ListenersConfigDumpSchema, {
@@ -58,11 +72,17 @@ export function configDump(xds: XdsClient, includeEds: boolean): unknown {
   });
   const rdsFail = failure(xds, TypeUrl.RouteConfiguration);
   if (rdsFail) routes.dynamicRouteConfigs.push(create(RoutesConfigDump_DynamicRouteConfigSchema, { errorState: rdsFail }));
+  const adsSecrets = res(TypeUrl.Secret);
+  const fromAgent = inForce.filter((p) => !adsSecrets.some((r) => r.name === p.name)).map(agentSecret);
   const secrets = create(SecretsConfigDumpSchema, {
-    dynamicActiveSecrets: res(TypeUrl.Secret).map((r) => ({ name: r.name, versionInfo: r.version, lastUpdated: timestampFromDate(r.lastUpdated), secret: redacted(r.raw) })),
+    dynamicActiveSecrets: [
+      ...adsSecrets.map((r) => ({ name: r.name, versionInfo: r.version, lastUpdated: timestampFromDate(r.lastUpdated), secret: redacted(r.raw) })),
+      ...fromAgent,
+    ].sort((a, b) => a.name.localeCompare(b.name)),
   });
   // Envoy's order: bootstrap, clusters, listeners, scoped routes, routes, secrets (endpoints with include_eds).
   const configs = [
+    ...(bootstrap ? [anyPack(BootstrapConfigDumpSchema, create(BootstrapConfigDumpSchema, { bootstrap: bootstrapOf(bootstrap) }))] : []),
     anyPack(ClustersConfigDumpSchema, clusters),
     anyPack(ListenersConfigDumpSchema, listeners),
     anyPack(RoutesConfigDumpSchema, routes),

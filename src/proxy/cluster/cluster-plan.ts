@@ -8,6 +8,8 @@ import { durationMs } from '../util.js';
 import { compileOutlier, type OutlierPlan } from './outlier.js';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { HttpProtocolOptionsSchema } from '../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
+import type { JsonObject } from '@bufbuild/protobuf';
+import { compileSocketMatches, socketMatchMetadata, type SocketMatch } from './socket-match.js';
 
 export type LbKind = 'round_robin' | 'least_request' | 'random' | 'ring_hash';
 
@@ -34,8 +36,10 @@ export interface ClusterPlan {
   outlier: OutlierPlan | undefined;
   /** Below this percentage of healthy endpoints the balancer uses all of them (Envoy's panic mode). */
   panicThresholdPercent: number;
-  /** Upstream TLS (UpstreamTlsContext); undefined = plaintext. */
+  /** Upstream TLS (UpstreamTlsContext); undefined = plaintext. The default when no socket match applies. */
   tls: TlsPlan | undefined;
+  /** transport_socket_matches: per-endpoint transport sockets chosen by endpoint metadata (auto-mTLS). */
+  socketMatches: SocketMatch[];
   /** Istio's filter_metadata.istio.services hosts: the destination_service of requests on an inbound cluster. */
   istioServices: string[];
 }
@@ -45,6 +49,9 @@ export interface EndpointSpec {
   port: number;
   weight: number;
   healthy: boolean;
+  /** filter_metadata["envoy.transport_socket_match"] of the endpoint and of its locality. */
+  socketMatch?: JsonObject | undefined;
+  localitySocketMatch?: JsonObject | undefined;
 }
 
 export interface EndpointsPlan {
@@ -71,8 +78,7 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
   const staticEndpoints = type === 'STATIC' && c.loadAssignment ? endpointsOf(c.loadAssignment, 'loadAssignment', errors) : [];
   // A STATIC cluster without load_assignment is legal: it has no hosts (Istio's BlackHoleCluster).
   const tls = compileUpstreamTls(c.transportSocket, 'transportSocket', errors);
-  // Per-endpoint transport sockets (Istio's auto-mTLS) are not implemented: refused rather than sent in plaintext.
-  if (c.transportSocketMatches.length > 0) errors.push('transportSocketMatches: not supported (use transportSocket)');
+  const socketMatches = compileSocketMatches(c, errors);
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -89,6 +95,7 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       outlier: compileOutlier(c.outlierDetection),
       panicThresholdPercent: c.commonLbConfig?.healthyPanicThreshold?.value ?? 50,
       tls,
+      socketMatches,
       istioServices: istioServices(c),
     },
   };
@@ -169,10 +176,18 @@ function endpointsOf(cla: ClusterLoadAssignment, prefix: string, errors: string[
         errors.push(`${path}.loadBalancingWeight: must be at least 1`);
         return;
       }
-      out.push({ ...sa, weight: e.loadBalancingWeight ?? 1, healthy: hs === HealthStatus.UNKNOWN || hs === HealthStatus.HEALTHY });
+      out.push({
+        ...sa, weight: e.loadBalancingWeight ?? 1, healthy: hs === HealthStatus.UNKNOWN || hs === HealthStatus.HEALTHY,
+        socketMatch: socketMatchMetadata(e.metadata), localitySocketMatch: socketMatchMetadata(loc.metadata),
+      });
     });
   });
   return out;
+}
+
+/** Every TLS context a cluster may use: its own and its socket matches' (their SDS secrets are subscribed). */
+export function clusterTlsPlans(p: ClusterPlan): TlsPlan[] {
+  return [p.tls, ...p.socketMatches.map((m) => m.tls)].filter((t): t is TlsPlan => t !== undefined);
 }
 
 /** host:port of a SocketAddress; errors with the field path. */

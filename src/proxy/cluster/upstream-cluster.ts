@@ -5,6 +5,8 @@
 import type { ClusterPlan, EndpointSpec } from './cluster-plan.js';
 import { Host, hostKey, type PoolSettings } from './host.js';
 import type { SecretStore } from '../tls/secret-store.js';
+import type { TlsPlan } from '../tls/tls-plan.js';
+import { resolveSocket } from './socket-match.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { ejectionMs, recordResult, type AttemptResult } from './outlier.js';
 
@@ -37,9 +39,16 @@ export class UpstreamCluster {
   readonly plan: ClusterPlan;
   readonly stats: ClusterStats;
   readonly #lb: LoadBalancer;
+  /**
+   * By endpoint and transport socket ("addr:port" or "addr:port#match"): an endpoint whose socket
+   * changes is a new host, so mTLS and plaintext connections never share a pool.
+   */
   readonly #hosts = new Map<string, Host>();
   #healthy: Host[] = [];
-  readonly #settings: PoolSettings;
+  /** Pool settings per transport socket: index i for socketMatches[i], the last for the cluster's own. */
+  readonly #settings: PoolSettings[];
+  /** The socket of endpoints without metadata (ORIGINAL_DST hosts). */
+  readonly #bareSocket: number;
   /** Requests admitted and not finished (Envoy's rq_active). */
   active = 0;
   retriesActive = 0;
@@ -48,15 +57,26 @@ export class UpstreamCluster {
     this.plan = plan;
     this.stats = previous?.stats ?? zeroStats();
     this.#lb = createLoadBalancer(plan.lb);
-    const tls = plan.tls;
-    this.#settings = {
+    const settings = (tls: TlsPlan | undefined): PoolSettings => ({
       connections: plan.thresholds.maxConnections,
       connectTimeoutMs: plan.connectTimeoutMs,
       sourceAddress: plan.sourceAddress,
       tls: tls ? () => (secrets ? secrets.clientOptions(tls) : new Error('no secret store for upstream TLS')) : undefined,
       tlsKey: tls?.key,
-    };
+    });
+    this.#settings = [...plan.socketMatches.map((m) => settings(m.tls)), settings(plan.tls)];
+    this.#bareSocket = this.#socketOf(undefined, undefined);
     if (plan.type === 'STATIC') this.setEndpoints(plan.staticEndpoints);
+  }
+
+  /** Index into #settings for an endpoint's transport socket match metadata. */
+  #socketOf(endpoint: EndpointSpec['socketMatch'], locality: EndpointSpec['localitySocketMatch']): number {
+    const i = resolveSocket(this.plan.socketMatches, endpoint, locality);
+    return i < 0 ? this.#settings.length - 1 : i;
+  }
+
+  #poolKey(key: string, socket: number): string {
+    return this.#settings.length === 1 ? key : `${key}#${socket}`;
   }
 
   /** Reuses the hosts (and their open connections) of `previous` when the pool settings did not change. */
@@ -64,9 +84,12 @@ export class UpstreamCluster {
     const dropped: Host[] = [];
     const p = previous.#settings;
     const n = this.#settings;
-    const same = p.connections === n.connections && p.connectTimeoutMs === n.connectTimeoutMs && p.sourceAddress === n.sourceAddress && p.tlsKey === n.tlsKey;
-    for (const h of previous.#hosts.values()) {
-      if (same && this.plan.type !== 'STATIC') this.#hosts.set(h.key, h);
+    const same = p.length === n.length && p.every((a, i) => {
+      const b = n[i];
+      return a.connections === b.connections && a.connectTimeoutMs === b.connectTimeoutMs && a.sourceAddress === b.sourceAddress && a.tlsKey === b.tlsKey;
+    });
+    for (const [k, h] of previous.#hosts) {
+      if (same && this.plan.type !== 'STATIC') this.#hosts.set(k, h);
       else dropped.push(h);
     }
     this.#refreshHealthy();
@@ -77,13 +100,14 @@ export class UpstreamCluster {
   setEndpoints(specs: readonly EndpointSpec[]): Host[] {
     const next = new Map<string, Host>();
     for (const s of specs) {
-      const key = hostKey(s.address, s.port);
-      const h = this.#hosts.get(key) ?? new Host(s.address, s.port, s.weight, s.healthy, this.#settings);
+      const socket = this.#socketOf(s.socketMatch, s.localitySocketMatch);
+      const key = this.#poolKey(hostKey(s.address, s.port), socket);
+      const h = this.#hosts.get(key) ?? new Host(s.address, s.port, s.weight, s.healthy, this.#settings[socket]);
       h.weight = s.weight;
       h.healthy = s.healthy;
       next.set(key, h);
     }
-    const dropped = [...this.#hosts.values()].filter((h) => !next.has(h.key));
+    const dropped = [...this.#hosts].filter(([k]) => !next.has(k)).map(([, h]) => h);
     this.#hosts.clear();
     for (const [k, h] of next) this.#hosts.set(k, h);
     this.#refreshHealthy();
@@ -126,11 +150,11 @@ export class UpstreamCluster {
   pick(originalDst: { address: string; port: number } | undefined, hash?: number): Host | undefined {
     if (this.plan.type === 'ORIGINAL_DST') {
       if (!originalDst) return undefined;
-      const key = hostKey(originalDst.address, originalDst.port);
+      const key = this.#poolKey(hostKey(originalDst.address, originalDst.port), this.#bareSocket);
       let h = this.#hosts.get(key);
       if (!h) {
         if (this.#hosts.size >= ORIGINAL_DST_MAX_HOSTS) this.#evictIdle();
-        h = new Host(originalDst.address, originalDst.port, 1, true, this.#settings);
+        h = new Host(originalDst.address, originalDst.port, 1, true, this.#settings[this.#bareSocket]);
         this.#hosts.set(key, h);
       }
       return h;

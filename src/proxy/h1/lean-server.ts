@@ -26,6 +26,8 @@ export class LeanH1Server {
     const handler = this.#handler;
     const c = new ServerConn(socket, (req, res) => handler(req, res, conn), this.#timeouts);
     this.#conns.add(c);
+    // Between requests the connection ends now; a busy one after its response (ConnContext.draining adds "connection: close").
+    conn.drain = () => { if (c.idle) c.socket.end(); };
     socket.once('close', () => this.#conns.delete(c));
   }
 

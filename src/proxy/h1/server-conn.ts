@@ -169,8 +169,6 @@ export class ServerConn implements ResponseOwner {
     const res = new LeanResponse(this, head.method, head.versionMinor, head.keepAlive);
     this.#req = req;
     this.#res = res;
-    // listener/listener-manager.ts tells idle sockets by node:http's marker when it drains.
-    (this.socket as { _httpMessage?: unknown })._httpMessage = res;
     if (dec.done) req.body?.push(null);
     // As node:http does without a 'checkContinue' listener: the client may send its body now.
     else if (head.versionMinor === 1 && String(head.headers.expect).toLowerCase() === '100-continue') this.socket.write(CONTINUE, 'latin1');
@@ -196,7 +194,6 @@ export class ServerConn implements ResponseOwner {
   responseDone(res: LeanResponse, close: boolean): void {
     if (res !== this.#res) return;
     this.#res = undefined;
-    (this.socket as { _httpMessage?: unknown })._httpMessage = null;
     const req = this.#req;
     this.#req = undefined;
     const unread = this.#decoder !== undefined && !this.#decoder.done;

@@ -53,7 +53,12 @@ export class ConnectionManager {
     // one forever): the idle timeout is what ends both (found by test/fuzz/proxy-peers.test.ts).
     if (plan.streamIdleTimeoutMs > 0) this.#h2.setTimeout(plan.streamIdleTimeoutMs);
     this.#h2.on('session', (s: http2.Http2Session) => {
-      if (this.#pending) this.#h2Conns.set(s, this.#pending);
+      const conn = this.#pending;
+      if (conn) {
+        this.#h2Conns.set(s, conn);
+        // GOAWAY: streams in flight finish, the client opens a new connection for the next ones.
+        conn.drain = () => { if (!s.closed && !s.destroyed) s.close(); };
+      }
       s.on('error', () => undefined);
     });
   }
@@ -72,6 +77,8 @@ export class ConnectionManager {
     } else if (this.#lean) this.#lean.accept(socket, conn);
     else {
       this.#h1Conns.set(socket, conn);
+      // node:http marks a socket with a response in progress (the TLS socket when TLS was terminated); idle ones end now.
+      conn.drain = () => { if ((socket as { _httpMessage?: unknown })._httpMessage == null) socket.end(); };
       this.#h1.emit('connection', socket);
     }
   }

@@ -1,7 +1,9 @@
 /**
- * The router: virtual host and route lookup on the precompiled table, local
- * replies (NR, NC, direct responses, redirects), then hand-off to the upstream
- * forwarder. Ends every request exactly once, with statistics and access log.
+ * A request through the connection manager: XFCC, the HTTP filters in their
+ * listed order (RBAC, fault injection), then the router — virtual host and
+ * route lookup on the precompiled table, local replies (NR, NC, direct
+ * responses, redirects), hand-off to the upstream forwarder. Ends every
+ * request exactly once, with statistics and access log.
  */
 import { randomUUID } from 'node:crypto';
 import type { Http2ServerResponse } from 'node:http2';
@@ -17,9 +19,23 @@ import { hit, type FaultPlan } from './fault.js';
 import type { RequestView } from './route-match.js';
 import { forward } from './forward.js';
 import { requestHash } from './request-hash.js';
+import { applyXfcc } from './xfcc.js';
+import { decide } from '../rbac/rbac-filter.js';
+import { httpInput, type RbacInput } from '../rbac/rbac-input.js';
+
+/** Envoy's RBAC filter's local reply body. */
+const RBAC_DENIED = 'RBAC: access denied';
 
 /** HTTP → gRPC status for local replies (Envoy's Grpc::Utility::httpToGrpcStatus); anything else is UNKNOWN (2). */
 const GRPC_STATUS: Record<number, number> = { 400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14 };
+
+/**
+ * gRPC's percent-encoding of grpc-message (Envoy's PercentEncoding::encode): only bytes outside
+ * printable ASCII and '%' itself; encodeURIComponent also turned ':' into "%3A", which clients show as is.
+ */
+function grpcMessage(m: string): string {
+  return m.replace(/[^\x20-\x24\x26-\x7e]+/g, (c) => Buffer.from(c).toString('hex').toUpperCase().replace(/(..)/g, '%$1'));
+}
 
 function isGrpc(ex: Exchange): boolean {
   const ct = ex.req.headers['content-type'];
@@ -54,6 +70,8 @@ export class Router {
     info.downstreamRemote = conn.remote;
     info.requestedServerName = conn.serverName;
     if (conn.peerUriSan) info.downstreamPeerUriSan = conn.peerUriSan;
+    // The connection manager's own header work comes before any filter (Envoy: mutateRequestHeaders).
+    applyXfcc(plan.xfcc, h, conn);
     if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
     const ex: Exchange = { req, res, plan, conn, info, cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], downstreamGone: false, finished: false, abortUpstream: undefined, hash: undefined, routeTimer: undefined, routeTimedOut: false };
     res.on('close', () => this.#onClose(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
@@ -61,7 +79,41 @@ export class Router {
     const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);
     const q = url.indexOf('?');
     const view: RequestView = { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: h };
+    // Looked up now (Envoy resolves the route lazily, for whichever filter asks first): filters see the same route.
     const route = table?.route(info.authority, view);
+    this.#decode(ex, route, view, 0);
+  }
+
+  /**
+   * The HTTP filters in their listed order from `from` on, then the router. A filter ends the
+   * request with a local reply, or continues (a fault delay continues later, unless the client left).
+   */
+  #decode(ex: Exchange, route: CompiledRoute | undefined, view: RequestView, from: number): void {
+    const stages = ex.plan.stages;
+    let input: RbacInput | undefined;
+    for (let i = from; i < stages.length; i++) {
+      const s = stages[i];
+      if (s.kind === 'rbac') {
+        const v = decide(s.rbac, (input ??= httpInput(ex.req, ex.conn, view)), this.#deps.stats);
+        if (!v.allowed) return this.localReply(ex, 403, undefined, v.detail, RBAC_DENIED);
+        continue;
+      }
+      const f = route?.fault;
+      if (!f || !f.headers.every((m) => m(view))) continue;
+      const abort = hit(f.abortPpm);
+      if (hit(f.delayPpm) && f.delayMs > 0) {
+        ex.info.addFlag('DI');
+        setTimeout(() => (ex.downstreamGone ? this.finish(ex) : abort ? this.#faultAbort(ex, f) : this.#decode(ex, route, view, i + 1)), f.delayMs);
+        return;
+      }
+      if (abort) return this.#faultAbort(ex, f);
+    }
+    this.#dispatch(ex, route, view);
+  }
+
+  /** The router filter: no route (NR), a direct response, a redirect, or upstream. */
+  #dispatch(ex: Exchange, route: CompiledRoute | undefined, view: RequestView): void {
+    const info = ex.info;
     if (!route) return this.localReply(ex, 404, 'NR', 'route_not_found');
     info.routeName = route.name;
     const a = route.action;
@@ -71,18 +123,8 @@ export class Router {
     }
     if (a.kind === 'redirect') {
       const location = `${a.scheme || 'http'}://${a.host || info.authority}${a.path || view.path}`;
-      res.setHeader('location', location);
+      ex.res.setHeader('location', location);
       return this.#reply(ex, a.status, '');
-    }
-    const f = route.fault;
-    if (f && f.headers.every((m) => m(view))) {
-      const abort = hit(f.abortPpm);
-      if (hit(f.delayPpm) && f.delayMs > 0) {
-        info.addFlag('DI');
-        setTimeout(() => (ex.downstreamGone ? this.finish(ex) : abort ? this.#faultAbort(ex, f) : this.#route(ex, route, a)), f.delayMs);
-        return;
-      }
-      if (abort) return this.#faultAbort(ex, f);
     }
     this.#route(ex, route, a);
   }
@@ -130,8 +172,8 @@ export class Router {
     return undefined;
   }
 
-  /** An Envoy-generated response with its response flag (NR, UH, UF, UO, UT, ...). */
-  localReply(ex: Exchange, status: number, flag: string | undefined, details: string): void {
+  /** An Envoy-generated response with its response flag (NR, UH, UF, UO, UT, ...) or, without one, `text` as its body. */
+  localReply(ex: Exchange, status: number, flag: string | undefined, details: string, text = ''): void {
     if (flag) ex.info.addFlag(flag);
     ex.info.responseCodeDetails = details;
     if (ex.res.headersSent) {
@@ -140,7 +182,7 @@ export class Router {
       this.finish(ex);
       return;
     }
-    const body = flag ? LOCAL_BODY[flag] ?? '' : '';
+    const body = flag ? LOCAL_BODY[flag] ?? '' : text;
     if (ex.req.httpVersionMajor === 2 && isGrpc(ex)) return this.#grpcReply(ex, GRPC_STATUS[status] ?? 2, body || details);
     this.#reply(ex, status, body);
   }
@@ -152,7 +194,7 @@ export class Router {
       ':status': 200,
       'content-type': 'application/grpc',
       'grpc-status': String(grpcStatus),
-      'grpc-message': encodeURIComponent(message),
+      'grpc-message': grpcMessage(message),
     }, { endStream: true });
     this.finish(ex);
   }

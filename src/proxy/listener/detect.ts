@@ -17,7 +17,7 @@ export interface Detected {
 }
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-const REQUEST_LINE = /^[A-Z][A-Z-]{0,19} \S+ HTTP\/1\.[01]\r?$/;
+const REQUEST_LINE = /^[A-Z][A-Z-]{0,19} \S+ HTTP\/1\.([01])\r?$/;
 const MAX_PEEK = 16 * 1024;
 const RAW: Detected = { transport: 'raw_buffer', applicationProtocols: [], serverName: '', http: undefined };
 
@@ -40,8 +40,9 @@ export function classify(b: Buffer): Detected | 'more' {
     // Still inside the first line: keep reading while it can be a request line.
     return b.length < MAX_PEEK && /^[A-Z][A-Z-]*( \S*)?( H?T?T?P?\/?1?\.?[01]?)?$/.test(b.toString('latin1')) ? 'more' : RAW;
   }
-  const line = b.subarray(0, eol).toString('latin1');
-  if (REQUEST_LINE.test(line)) return { transport: 'raw_buffer', applicationProtocols: ['http/1.1'], serverName: '', http: 'h1' };
+  const m = REQUEST_LINE.exec(b.subarray(0, eol).toString('latin1'));
+  // http_inspector's names: "http/1.0" and "http/1.1" (istiod matches HTTP/1.0 only when it is enabled).
+  if (m) return { transport: 'raw_buffer', applicationProtocols: [m[1] === '0' ? 'http/1.0' : 'http/1.1'], serverName: '', http: 'h1' };
   return RAW;
 }
 

@@ -6,24 +6,23 @@
  * a removed listener stops accepting and its connections drain.
  */
 import net, { type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
-import { peerSans, peerUriSan, peerVerifyError, sanAllowed, type SecretStore } from '../tls/secret-store.js';
+import type { SecretStore } from '../tls/secret-store.js';
 import type { TlsPlan } from '../tls/tls-plan.js';
-import { selectAlpn } from '../tls/alpn.js';
 import { logger } from '../../log.js';
 import { ConnectionManager } from '../http/connection-manager.js';
 import type { ConnContext } from '../http/exchange.js';
 import type { HcmPlan } from '../http/hcm-plan.js';
 import type { Router } from '../http/router.js';
-import { proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
+import { deniedTcp, proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
+import { decide } from '../rbac/rbac-filter.js';
+import { networkInput } from '../rbac/rbac-input.js';
 import { selectChain } from './chain-match.js';
 import { detect, type Detected } from './detect.js';
 import type { ChainPlan, ListenerPlan } from './listener-plan.js';
 import { captureUnavailable, normalize, originalDestination, type Destination } from './original-dst.js';
+import { terminateTls } from './terminate-tls.js';
 
 const log = logger('listener');
-/** Envoy's default transport_socket_connect_timeout is unset; a handshake that stalls this long is dropped. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 const DETECT_AFTER_TLS_MS = 5_000;
 const NO_DETECTION: Detected = { transport: 'raw_buffer', applicationProtocols: [], serverName: '', http: undefined };
 
@@ -91,8 +90,33 @@ export class ListenerManager {
       if (b) b.plan = p;
       else binds.push(this.#bind(p));
     }
+    this.#drainChangedChains(plans);
     for (const e of await Promise.all(binds)) if (e) errors.push(e);
     return errors;
+  }
+
+  /**
+   * Envoy's filter-chain update: connections served by a chain that no longer
+   * exists (its config changed or it was removed) are drained, so the new
+   * chain — a new AuthorizationPolicy, mTLS mode, route config source —
+   * reaches clients that keep their connections open, as sidecars' pools do.
+   */
+  #drainChangedChains(plans: readonly ListenerPlan[]): void {
+    const live = new Set(plans.flatMap((p) => (p.defaultChain ? [...p.chains, p.defaultChain] : p.chains).map((c) => c.key)));
+    for (const b of this.#bound.values()) {
+      for (const [s, ctx] of b.sockets) {
+        if (ctx.chainKey !== undefined && !ctx.draining && !live.has(ctx.chainKey)) this.#drainConnection(s, ctx);
+      }
+    }
+  }
+
+  /** No new requests on the connection; it ends when idle, or after the drain time at the latest. */
+  #drainConnection(s: Socket, ctx: ConnContext): void {
+    ctx.draining = true;
+    ctx.drain?.();
+    const timer = setTimeout(() => s.destroy(), this.#drainMs);
+    timer.unref();
+    s.once('close', () => clearTimeout(timer));
   }
 
   /** Binds one listener; resolves with why it could not, if it could not. */
@@ -127,11 +151,9 @@ export class ListenerManager {
     this.#bound.delete(name);
     this.#draining.add(b);
     b.server.close();
-    for (const [s, ctx] of b.sockets) {
+    for (const ctx of b.sockets.values()) {
       ctx.draining = true;
-      // An HTTP/1.1 socket between requests has no response in progress (the TLS socket carries the marker when TLS was terminated).
-      const app = ctx.tlsSocket ?? s;
-      if (ctx.protocol === 'h1' && (app as { _httpMessage?: unknown })._httpMessage == null) app.end();
+      ctx.drain?.();
     }
     const timer = setTimeout(() => {
       for (const s of b.sockets.keys()) s.destroy();
@@ -160,10 +182,12 @@ export class ListenerManager {
     if (plan.useOriginalDst) {
       plan = this.#byAddress.get(`${dst.address}:${dst.port}`) ?? this.#byAddress.get(`0.0.0.0:${dst.port}`) ?? plan;
     }
+    const remoteIp = normalize(socket.remoteAddress ?? '');
     const conn: ConnContext = {
       originalDst: dst,
       local: `${dst.address}:${dst.port}`,
-      remote: `${normalize(socket.remoteAddress ?? '')}:${socket.remotePort ?? 0}`,
+      remote: `${remoteIp}:${socket.remotePort ?? 0}`,
+      remoteIp,
       inbound: plan.inbound,
       serverName: '',
       draining: false,
@@ -178,17 +202,25 @@ export class ListenerManager {
   }
 
   #dispatch(plan: ListenerPlan, socket: Socket, d: Detected, conn: ConnContext): void {
-    conn.serverName = d.serverName;
+    // Chain matching sees only what the configured inspectors report for this port.
+    const port = conn.originalDst.port;
+    const tlsSeen = d.transport === 'tls' && (plan.inspectors.tls?.(port) ?? false);
+    const httpSeen = d.transport !== 'tls' && (plan.inspectors.http?.(port) ?? false);
+    conn.serverName = tlsSeen ? d.serverName : '';
     const chain: ChainPlan | undefined = selectChain(plan.chains, {
-      port: conn.originalDst.port,
+      port,
       address: conn.originalDst.address,
-      serverName: d.serverName,
-      transportProtocol: d.transport,
-      applicationProtocols: d.applicationProtocols,
+      serverName: conn.serverName,
+      transportProtocol: tlsSeen ? 'tls' : 'raw_buffer',
+      applicationProtocols: tlsSeen || httpSeen ? d.applicationProtocols : [],
+      sourceAddress: conn.remoteIp,
+      sourcePort: socket.remotePort ?? 0,
     }) ?? plan.defaultChain;
+    conn.chainKey = chain?.key;
     const net = chain?.network;
     if (!chain || !net || net.kind === 'none') {
-      log.debug('no filter chain matched; closing', { listener: plan.name, dst: conn.local });
+      this.#tcp.stats.inc(`listener.${plan.address}_${plan.port}.no_filter_chain_match`);
+      log.debug('no filter chain matched; closing', { listener: plan.name, dst: conn.local, transport: d.transport, alpn: d.applicationProtocols });
       socket.destroy();
       return;
     }
@@ -196,10 +228,21 @@ export class ListenerManager {
     this.#serve(chain, socket, d.http, conn);
   }
 
-  /** Hands a (plaintext or decrypted) connection to the chain's TCP proxy or HTTP connection manager. */
+  /**
+   * Hands a (plaintext or decrypted) connection to the chain's network filters: RBAC first, then the
+   * TCP proxy or HTTP connection manager. A connection RBAC denies is closed before anything is read
+   * from it or sent upstream.
+   */
   #serve(chain: ChainPlan, socket: Socket, http: Detected['http'], conn: ConnContext): void {
     const network = chain.network;
     if (network.kind === 'none') return void socket.destroy();
+    for (const r of chain.rbac) {
+      const v = decide(r, networkInput(conn), this.#tcp.stats);
+      if (v.allowed) continue;
+      if (network.kind === 'tcp') deniedTcp(network.tcp, conn, v.detail);
+      socket.destroy();
+      return;
+    }
     if (network.kind === 'tcp') {
       conn.protocol = 'tcp';
       return proxyTcp(socket, network.tcp, conn, this.#tcp);
@@ -214,51 +257,9 @@ export class ListenerManager {
     if (proto === 'h1' && hcm.codec !== 'http2') socket.resume();
   }
 
-  /**
-   * DownstreamTlsContext: the handshake with the chain's current certificate,
-   * the client certificate verified against the CA and the SAN matchers,
-   * then the decrypted stream goes where a plaintext one would. No secret yet,
-   * no certificate where one is required, or a bad one: the connection is
-   * closed — never served in plaintext.
-   */
+  /** TLS termination, then the decrypted stream goes where a plaintext one would. */
   #terminateTls(chain: ChainPlan, t: TlsPlan, socket: Socket, conn: ConnContext): void {
-    const secureContext = this.#secrets?.context(t);
-    if (!secureContext) {
-      this.#tcp.stats.inc('listener.ssl.connection_error');
-      log.warn('TLS secrets not ready; closing connection', { chain: chain.name, missing: this.#secrets?.missing(t) ?? t.sdsNames });
-      socket.destroy();
-      return;
-    }
-    const verify = t.caSecret !== undefined || t.inlineCa !== undefined;
-    const tls = new TLSSocket(socket, {
-      isServer: true,
-      secureContext,
-      requestCert: verify,
-      rejectUnauthorized: t.requireClientCert,
-      ALPNCallback: ({ protocols }) => selectAlpn(t.alpn, protocols),
-    });
-    tls.on('error', () => this.#tcp.stats.inc('listener.ssl.connection_error'));
-    const timer = setTimeout(() => tls.destroy(), HANDSHAKE_TIMEOUT_MS);
-    timer.unref();
-    tls.once('close', () => clearTimeout(timer));
-    tls.once('secure', () => {
-      clearTimeout(timer);
-      const peer = tls.getPeerCertificate();
-      const presented = peer !== undefined && Object.keys(peer).length > 0;
-      // An invalid certificate is refused even where none is required; a valid one must match the SANs.
-      const invalid = presented && verify ? peerVerifyError(tls) : null;
-      if (invalid || (presented && verify && !sanAllowed(t, peer))) {
-        this.#tcp.stats.inc(invalid ? 'listener.ssl.fail_verify_error' : 'listener.ssl.fail_verify_san');
-        log.debug('client certificate refused', { chain: chain.name, error: invalid ? invalid.message : 'SAN mismatch', sans: peerSans(peer) });
-        tls.destroy();
-        return;
-      }
-      // tls.Server clears this flag when it hands a socket over; node:http2 otherwise waits for a 'secureConnect'
-      // that a server-side socket never emits.
-      (tls as unknown as { secureConnecting: boolean }).secureConnecting = false;
-      conn.tlsSocket = tls;
-      conn.peerUriSan = presented ? peerUriSan(peer) : '';
-      this.#tcp.stats.inc('listener.ssl.handshake');
+    terminateTls(socket, t, conn, { secrets: this.#secrets, stats: this.#tcp.stats, chain: chain.name }, (tls) => {
       const network = chain.network;
       if (network.kind !== 'http') return this.#serve(chain, tls, undefined, conn);
       const alpn = tls.alpnProtocol;

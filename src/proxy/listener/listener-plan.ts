@@ -2,9 +2,14 @@
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import type { FilterChain } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { createHash } from 'node:crypto';
+import { toBinary } from '@bufbuild/protobuf';
+import { FilterChainSchema, type FilterChain } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
+import { RBACSchema as NetworkRbacSchema } from '../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
+import { compileNetworkRbac, type RbacFilterPlan } from '../rbac/rbac-filter.js';
+import { compileListenerFilters, type Inspectors } from './listener-filters.js';
 import { socketAddress } from '../cluster/cluster-plan.js';
 import { compileHcm, type HcmPlan } from '../http/hcm-plan.js';
 import { compileTcpProxy, type TcpPlan } from '../tcp/tcp-plan.js';
@@ -16,8 +21,17 @@ export type NetworkPlan = { kind: 'http'; hcm: HcmPlan } | { kind: 'tcp'; tcp: T
 
 export interface ChainPlan {
   name: string;
+  /**
+   * The chain's content (a hash of its FilterChain): a connection whose chain
+   * is no longer in any listener after an update is drained, as Envoy drains
+   * connections of a changed filter chain — so a new AuthorizationPolicy or
+   * mTLS mode reaches pooled keep-alive connections too.
+   */
+  key: string;
   match: CompiledMatch;
   network: NetworkPlan;
+  /** Network RBAC filters listed before the terminal filter, in order. */
+  rbac: RbacFilterPlan[];
   /** TLS termination (DownstreamTlsContext); undefined = plaintext. */
   tls: TlsPlan | undefined;
 }
@@ -31,6 +45,8 @@ export interface ListenerPlan {
   inbound: boolean;
   chains: ChainPlan[];
   defaultChain: ChainPlan | undefined;
+  /** Which inspectors run for a connection's destination port (tls_inspector, http_inspector). */
+  inspectors: Inspectors;
   /** Whether chain selection or the HTTP codec needs the first bytes. */
   needsDetection: boolean;
   detectTimeoutMs: number;
@@ -52,11 +68,12 @@ export function compileListener(l: Listener): ListenerResult {
   const chains = l.filterChains.map((fc, i) => compileChain(fc, `filterChains[${i}]`, errors));
   const defaultChain = l.defaultFilterChain ? compileChain(l.defaultFilterChain, 'defaultFilterChain', errors) : undefined;
   if (chains.length === 0 && !defaultChain) errors.push('filterChains: empty and no defaultFilterChain');
+  const inspectors = compileListenerFilters(l.listenerFilters, 'listenerFilters', errors);
   if (errors.length > 0 || !sa) return { ok: false, errors };
   const all = defaultChain ? [...chains, defaultChain] : chains;
-  const needsDetection = all.some((c) =>
-    c.match.transportProtocol !== '' || c.match.applicationProtocols.length > 0 || c.match.serverNames.length > 0 ||
-    (c.network.kind === 'http' && c.network.hcm.codec === 'auto'));
+  // Only what an inspector can see decides a chain; the HTTP codec's own sniffing needs the bytes too.
+  const needsDetection = inspectors.tls !== undefined || inspectors.http !== undefined ||
+    all.some((c) => c.network.kind === 'http' && c.network.hcm.codec === 'auto');
   const t = durationMs(l.listenerFiltersTimeout);
   return {
     ok: true,
@@ -69,6 +86,7 @@ export function compileListener(l: Listener): ListenerResult {
       inbound: l.trafficDirection === TrafficDirection.INBOUND || l.name === 'virtualInbound',
       chains,
       defaultChain,
+      inspectors,
       needsDetection,
       detectTimeoutMs: t && t > 0 ? t : DEFAULT_DETECT_MS,
       statCx: `listener.${sa.address}_${sa.port}.downstream_cx_total`,
@@ -77,9 +95,12 @@ export function compileListener(l: Listener): ListenerResult {
   };
 }
 
+const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
+
 function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPlan {
   const match = compileMatch(fc.filterChainMatch, `${path}.filterChainMatch`, errors);
   let network: NetworkPlan = { kind: 'none' };
+  const rbac: RbacFilterPlan[] = [];
   fc.filters.forEach((f, i) => {
     const p = `${path}.filters[${i}]`;
     if (f.configType.case !== 'typedConfig') {
@@ -87,17 +108,23 @@ function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPla
       return;
     }
     const any: Any = f.configType.value;
+    // Filters run in the listed order and a terminal filter (HCM, TCP proxy) ends the list.
+    if (network.kind !== 'none') errors.push(`${p}: follows the terminal filter ${network.kind === 'http' ? 'http_connection_manager' : 'tcp_proxy'}`);
     if (any.typeUrl === HCM_TYPE) {
       const hcm = unpackTyped(any, HttpConnectionManagerSchema, p, errors);
       if (hcm) network = { kind: 'http', hcm: compileHcm(hcm, `${p}.typedConfig`, errors) };
     } else if (any.typeUrl === TCP_TYPE) {
       const tp = unpackTyped(any, TcpProxySchema, p, errors);
       if (tp) network = { kind: 'tcp', tcp: compileTcpProxy(tp, `${p}.typedConfig`, errors) };
+    } else if (any.typeUrl === RBAC_TYPE) {
+      const r = unpackTyped(any, NetworkRbacSchema, p, errors);
+      if (r) rbac.push(compileNetworkRbac(r, `${p}.typedConfig`, errors));
     } else {
-      // Other network filters (RBAC, metadata exchange, ...) are not implemented: refuse rather than run without them.
+      // Other network filters (metadata exchange, ...) are not implemented: refuse rather than run without them.
       errors.push(`${p}: unsupported network filter ${f.name} (${any.typeUrl})`);
     }
   });
   const tls = compileDownstreamTls(fc.transportSocket, `${path}.transportSocket`, errors);
-  return { name: fc.name, match, network, tls };
+  const key = createHash('sha1').update(toBinary(FilterChainSchema, fc)).digest('base64');
+  return { name: fc.name, key, match, network, rbac, tls };
 }

@@ -4,12 +4,14 @@
  * from one side is passed on while the other direction keeps flowing.
  */
 import net, { type Socket } from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import type { ConnContext } from '../http/exchange.js';
 import type { ProxyStats } from '../stats/stats.js';
 import { logger } from '../../log.js';
 import type { TcpPlan } from './tcp-plan.js';
 import { StreamInfo } from '../accesslog/stream-info.js';
+import type { Host } from '../cluster/host.js';
 
 const log = logger('tcp');
 
@@ -43,6 +45,27 @@ function writeLog(plan: TcpPlan, info: StreamInfo | undefined): void {
   for (const sink of plan.accessLogs) sink.write(sink.format(info));
 }
 
+/** A connection a network filter (RBAC) refused before the TCP proxy ran: logged with the reason. */
+export function deniedTcp(plan: TcpPlan, conn: ConnContext, details: string): void {
+  const info = streamInfo(plan, conn, undefined);
+  if (!info) return;
+  info.connectionTerminationDetails = details;
+  writeLog(plan, info);
+}
+
+/**
+ * The upstream socket, in TLS when the endpoint's transport socket says so (a cluster's
+ * UpstreamTlsContext or its auto-mTLS match): an Error while its secrets are missing — never
+ * plaintext instead.
+ */
+function connectUpstream(host: Host, localAddress: string | undefined): { socket: Socket; ready: 'connect' | 'secureConnect' } | Error {
+  const t = host.settings.tls?.();
+  if (t instanceof Error) return t;
+  const o = { host: host.address, port: host.port, allowHalfOpen: true, localAddress };
+  // tls.connect takes socket.connect() options too (localAddress), which its typings leave out.
+  return t ? { socket: tls.connect({ ...t, ...o } as ConnectionOptions), ready: 'secureConnect' } : { socket: net.connect(o), ready: 'connect' };
+}
+
 export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: TcpDeps): void {
   const name = pickCluster(plan);
   const cluster = name ? deps.clusters.get(name) : undefined;
@@ -64,9 +87,20 @@ export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: T
     return;
   }
   if (info) info.upstreamHost = `${host.address}:${host.port}`;
+  const c = connectUpstream(host, cluster.plan.sourceAddress);
+  if (c instanceof Error) {
+    cluster.release();
+    cluster.stats.upstream_cx_connect_fail++;
+    log.debug('upstream TLS not ready', { cluster: name, error: c.message });
+    info?.addFlag('UF');
+    writeLog(plan, info);
+    down.destroy();
+    return;
+  }
   deps.stats.recordTcp(cluster.plan.name, 'open');
   host.active++;
-  const up = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, localAddress: cluster.plan.sourceAddress });
+  const up = c.socket;
+  let connecting = true;
   const connectTimer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.plan.connectTimeoutMs);
   let sent = 0;
   let received = 0;
@@ -82,9 +116,13 @@ export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: T
       writeLog(plan, info);
     }
   };
-  up.once('connect', () => clearTimeout(connectTimer));
+  up.once(c.ready, () => {
+    connecting = false;
+    clearTimeout(connectTimer);
+  });
   up.on('error', (err) => {
-    if (!up.connecting) log.debug('upstream tcp error', { error: err.message });
+    // A failed TLS handshake is a connect failure too (UF), as in Envoy.
+    if (!connecting) log.debug('upstream tcp error', { error: err.message });
     else {
       cluster.stats.upstream_cx_connect_fail++;
       info?.addFlag('UF');
@@ -92,8 +130,8 @@ export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: T
     down.destroy();
   });
   down.on('error', () => up.destroy());
-  down.on('data', (c: Buffer) => { received += c.length; });
-  up.on('data', (c: Buffer) => { sent += c.length; });
+  down.on('data', (b: Buffer) => { received += b.length; });
+  up.on('data', (b: Buffer) => { sent += b.length; });
   down.pipe(up);
   up.pipe(down);
   down.resume();

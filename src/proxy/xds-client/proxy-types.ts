@@ -15,7 +15,7 @@ import { compileListener, type ChainPlan, type ListenerPlan } from '../listener/
 import { SecretSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import { compileSecret, type SecretPlan } from '../tls/secret.js';
 import { compileRouteConfig, type RouteTable } from '../http/route-table.js';
-import { compileCluster, compileEndpoints, type ClusterPlan, type EndpointsPlan } from '../cluster/cluster-plan.js';
+import { clusterTlsPlans, compileCluster, compileEndpoints, type ClusterPlan, type EndpointsPlan } from '../cluster/cluster-plan.js';
 import type { Decoded, Dependency, ResourceType } from './resource-type.js';
 
 function decodeWith<S extends DescMessage, T>(
@@ -85,7 +85,7 @@ export const clusterType: ResourceType<ClusterPlan> = {
   decode: (any) => decodeWith(ClusterSchema, any, (m) => m.name, compileCluster),
   dependencies: [
     dependency(TypeUrl.ClusterLoadAssignment, (p) => [p.edsName]),
-    dependency(TypeUrl.Secret, (p) => p.tls?.sdsNames ?? []),
+    dependency(TypeUrl.Secret, (p) => clusterTlsPlans(p).flatMap((t) => t.sdsNames)),
   ],
 };
 

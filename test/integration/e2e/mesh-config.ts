@@ -15,6 +15,8 @@ export interface PodSpec {
   app: string;
   /** The `version` label (DestinationRule subsets select on it); v1 by default. */
   version?: string;
+  /** The label Istio's injector adds to a pod with a sidecar: its clients' auto mTLS sends it mTLS. */
+  tlsModeIstio?: boolean;
 }
 
 function pod(p: PodSpec): string {
@@ -26,7 +28,7 @@ metadata:
   labels:
     app: ${p.app}
     version: ${p.version ?? 'v1'}
-spec:
+${p.tlsModeIstio ? '    security.istio.io/tlsMode: istio\n' : ''}spec:
   serviceAccountName: ${p.app}
   containers:
     - name: ${p.app}

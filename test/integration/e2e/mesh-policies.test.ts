@@ -14,7 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MeshPod } from '../../../src/local/mesh-pod.js';
 import { NAMESPACE, routeTo, SERVICE, virtualService } from './mesh-config.js';
-import { CONFIG_DIR, curlFrom, skipReason, startTwoPodMesh, stopTwoPodMesh, type CurlReply, type TwoPodMesh } from './two-pod-mesh.js';
+import { CONFIG_DIR, curlFrom, curlUntil, skipReason, startTwoPodMesh, stopTwoPodMesh, type CurlReply, type TwoPodMesh } from './two-pod-mesh.js';
 
 const BASE = `http://${SERVICE.clusterIp}:${SERVICE.port}`;
 const CLUSTER = `outbound|${SERVICE.port}||${SERVICE.name}.${NAMESPACE}.svc.cluster.local`;
@@ -83,15 +83,8 @@ ${routeTo('v1', 80)}${routeTo('v2', 20)}`);
 const seenByServer = (mesh: TwoPodMesh, path: string) =>
   [mesh.server!, mesh.server2!].reduce((n, p) => n + p.proxyStdout.filter((l) => l.includes(`"GET ${path} HTTP/1.1"`)).length, 0);
 
-/** curl until `ok(reply)` (config pushes take a moment); returns the last reply. Bounded in count and time. */
-async function until(pod: MeshPod, path: string, ok: (r: CurlReply) => boolean, headers: Record<string, string> = {}): Promise<CurlReply> {
-  let r = await curlFrom(pod.pod, `${BASE}${path}`, undefined, headers);
-  for (let i = 0, deadline = Date.now() + 8000; i < 80 && Date.now() < deadline && !ok(r); i++) {
-    await new Promise((res) => setTimeout(res, 100));
-    r = await curlFrom(pod.pod, `${BASE}${path}`, undefined, headers);
-  }
-  return r;
-}
+/** curl `path` on the service until `ok(reply)`. */
+const until = (pod: MeshPod, path: string, ok: (r: CurlReply) => boolean, headers: Record<string, string> = {}) => curlUntil(pod.pod, `${BASE}${path}`, ok, headers);
 
 /** The client sidecar's access log line for a request, with its status and response flags (Istio's default format). */
 async function logged(pod: MeshPod, path: string, status: number, flags: string): Promise<string> {

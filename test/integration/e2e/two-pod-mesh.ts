@@ -72,8 +72,10 @@ export async function startTwoPodMesh(mesh: TwoPodMesh, o: TwoPodMeshOptions = {
   // The proxies (uid 1337) read their token and the root under it.
   await chmod(mesh.dir, 0o755);
   await mkdir(join(mesh.dir, CONFIG_DIR));
-  const more = server2Pod ? [{ name: 'server2', ip: server2Pod.ip, app: 'web', version: 'v2' }] : [];
-  const files = meshConfig({ name: 'server', ip: serverPod.ip, app: 'web' }, { name: 'client', ip: clientPod.ip, app: 'client' }, more);
+  // With identity the sidecars have certificates: their pods carry the injector's tlsMode label, so auto mTLS applies.
+  const tlsModeIstio = o.identity !== undefined;
+  const more = server2Pod ? [{ name: 'server2', ip: server2Pod.ip, app: 'web', version: 'v2', tlsModeIstio }] : [];
+  const files = meshConfig({ name: 'server', ip: serverPod.ip, app: 'web', tlsModeIstio }, { name: 'client', ip: clientPod.ip, app: 'client', tlsModeIstio }, more);
   for (const [name, text] of Object.entries(files)) await writeFile(join(mesh.dir, CONFIG_DIR, name), text);
   await startControlPlane(mesh, cluster, mesh.dir, o.identity !== undefined);
   const common = { trellis: TRELLIS, xdsAddress: mesh.xds as string, drainSeconds: 0 };
@@ -168,6 +170,16 @@ export async function curlFrom(pod: Pod, url: string, uid = DEFAULT_APP_UID, sen
     if (colon > 0) headers[l.slice(0, colon).trim().toLowerCase()] = l.slice(colon + 1).trim();
   }
   return { status: Number(statusLine.split(' ')[1]), headers, body: r.stdout.slice(cut + 4) };
+}
+
+/** curl until `ok(reply)` (config pushes take a moment); returns the last reply. Bounded in count and time. */
+export async function curlUntil(pod: Pod, url: string, ok: (r: CurlReply) => boolean, headers: Record<string, string> = {}, timeoutMs = 8000): Promise<CurlReply> {
+  let r = await curlFrom(pod, url, undefined, headers);
+  for (let i = 0, deadline = Date.now() + timeoutMs; i < 80 && Date.now() < deadline && !ok(r); i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    r = await curlFrom(pod, url, undefined, headers);
+  }
+  return r;
 }
 
 /** GET a control-plane debug path from inside the node namespace. */

@@ -43,16 +43,20 @@ describe('proxy: admin API', () => {
     const dump = JSON.parse((await proxy.admin('/config_dump?include_eds')).body) as { configs: Array<Record<string, unknown>> };
     const types = dump.configs.map((c) => c['@type']);
     assert.deepEqual(types, [
+      'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump',
       'type.googleapis.com/envoy.admin.v3.ClustersConfigDump',
       'type.googleapis.com/envoy.admin.v3.ListenersConfigDump',
       'type.googleapis.com/envoy.admin.v3.RoutesConfigDump',
       'type.googleapis.com/envoy.admin.v3.SecretsConfigDump',
       'type.googleapis.com/envoy.admin.v3.EndpointsConfigDump',
     ]);
-    const listeners = dump.configs[1] as { dynamicListeners: Array<{ name: string; activeState: { listener: { '@type': string; name: string } } }> };
+    const bootstrap = dump.configs[0] as { bootstrap: { node: { id: string }; admin: { address: { socketAddress: { portValue: number } } } } };
+    assert.equal(bootstrap.bootstrap.node.id, 'sidecar~127.0.0.1~test-pod.default~default.svc.cluster.local');
+    assert.equal(bootstrap.bootstrap.admin.address.socketAddress.portValue, proxy.adminPort);
+    const listeners = dump.configs[2] as { dynamicListeners: Array<{ name: string; activeState: { listener: { '@type': string; name: string } } }> };
     assert.equal(listeners.dynamicListeners[0].name, 'http');
     assert.equal(listeners.dynamicListeners[0].activeState.listener['@type'], TypeUrl.Listener);
-    const clusters = dump.configs[0] as { dynamicActiveClusters: Array<{ cluster: { name: string; type: string } }> };
+    const clusters = dump.configs[1] as { dynamicActiveClusters: Array<{ cluster: { name: string; type: string } }> };
     assert.equal(clusters.dynamicActiveClusters[0].cluster.name, cluster);
     assert.equal(clusters.dynamicActiveClusters[0].cluster.type, 'EDS');
   });

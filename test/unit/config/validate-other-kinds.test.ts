@@ -29,7 +29,7 @@ test('PeerAuthentication mtls.mode is an enum, also per port', () => {
 test('PeerAuthentication portLevelMtls keys are ports and need a selector', () => {
   assert.deepEqual(reasonsOf(peerAuth.replace('9080:', 'http:')), ['PeerAuthentication bookinfo/details: spec.portLevelMtls.http: key "http" must be a port number 1..65535']);
   assert.deepEqual(reasonsOf(peerAuth.replace('  selector:\n    matchLabels: {app: details}\n', '')), [
-    'PeerAuthentication bookinfo/details: spec.portLevelMtls: portLevelMtls requires a workload selector',
+    'PeerAuthentication bookinfo/details: spec.portLevelMtls: mesh/namespace peer authentication cannot have port level mTLS (portLevelMtls requires a workload selector)',
   ]);
   // A mesh-wide policy has no spec beyond mtls.
   assert.deepEqual(reasonsOf('apiVersion: security.istio.io/v1beta1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n'), []);
@@ -66,8 +66,13 @@ test('AuthorizationPolicy: action enum, rule fields, CUSTOM needs a provider', (
   assert.deepEqual(problemsOf(authz.replace('methods:', 'method:')).map((p) => [p.line, p.reason]), [
     [16, 'AuthorizationPolicy foo/httpbin: spec.rules[0].to[0].operation.method: unknown field (did you mean "methods"?)'],
   ]);
-  assert.deepEqual(reasonsOf(authz.replace('action: ALLOW', 'action: CUSTOM')), ['AuthorizationPolicy foo/httpbin: spec.provider: action CUSTOM requires a provider']);
-  assert.deepEqual(reasonsOf(authz.replace('action: ALLOW', 'action: CUSTOM\n  provider: {name: ext-authz}')), []);
+  assert.ok(reasonsOf(authz.replace('action: ALLOW', 'action: CUSTOM')).includes('AuthorizationPolicy foo/httpbin: spec.provider: action CUSTOM requires a provider'));
+  // CUSTOM cannot see identities: Istio refuses principals and request.auth conditions with it.
+  assert.deepEqual(reasonsOf(authz.replace('action: ALLOW', 'action: CUSTOM\n  provider: {name: ext-authz}')), [
+    'AuthorizationPolicy foo/httpbin: spec.rules[0].from[0].source.principals: From.Principals is currently not supported with CUSTOM action',
+    'AuthorizationPolicy foo/httpbin: spec.rules[0].when[0].key: request.auth.claims[iss] is currently not supported with CUSTOM action',
+  ]);
+  assert.deepEqual(reasonsOf('apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ext, namespace: foo}\nspec: {action: CUSTOM, provider: {name: ext-authz}, rules: [{to: [{operation: {paths: [/admin]}}]}]}\n'), []);
 });
 
 const serviceEntry = yaml`

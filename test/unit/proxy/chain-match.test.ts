@@ -55,3 +55,52 @@ describe('filter chain match: most specific wins, in Envoy order', () => {
     assert.equal(ipToBigInt('::1'), 1n);
   });
 });
+
+describe('filter chain match: Istio\'s PERMISSIVE inbound chains', () => {
+  // The five chains istiod builds for a port with protocol sniffing (inboundPermissiveFilterChainMatchWithMxcOptions).
+  const cs = chains([
+    ['tcp-mtls', { destinationPort: 8080, transportProtocol: 'tls', applicationProtocols: ['istio-peer-exchange', 'istio'] }],
+    ['http-mtls', { destinationPort: 8080, transportProtocol: 'tls', applicationProtocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] }],
+    ['http-plain', { destinationPort: 8080, transportProtocol: 'raw_buffer', applicationProtocols: ['http/1.1', 'h2c'] }],
+    ['tcp-plain', { destinationPort: 8080, transportProtocol: 'raw_buffer' }],
+    ['tls-passthrough', { destinationPort: 8080, transportProtocol: 'tls' }],
+  ]);
+  const pick = (o: Partial<MatchInput>) => selectChain(cs, input({ port: 8080, ...o }))?.name;
+
+  test('the first ALPN the client offers that a chain names decides, whatever the chain order', () => {
+    // An Istio client sends ["istio-http/1.1", "istio"]: both the HTTP and the TCP mTLS chain name one of them.
+    assert.equal(pick({ transportProtocol: 'tls', applicationProtocols: ['istio-http/1.1', 'istio'] }), 'http-mtls');
+    assert.equal(pick({ transportProtocol: 'tls', applicationProtocols: ['istio', 'istio-http/1.1'] }), 'tcp-mtls');
+    assert.equal(pick({ transportProtocol: 'tls', applicationProtocols: ['istio-peer-exchange', 'istio'] }), 'tcp-mtls');
+  });
+  test('TLS without an Istio ALPN is passed through; plaintext by what http_inspector saw', () => {
+    assert.equal(pick({ transportProtocol: 'tls', applicationProtocols: ['h2', 'http/1.1'] }), 'tls-passthrough');
+    assert.equal(pick({ transportProtocol: 'tls' }), 'tls-passthrough');
+    assert.equal(pick({ applicationProtocols: ['http/1.1'] }), 'http-plain');
+    assert.equal(pick({ applicationProtocols: ['http/1.0'] }), 'tcp-plain', 'HTTP/1.0 is not in the chain\'s list');
+    assert.equal(pick({}), 'tcp-plain');
+  });
+});
+
+describe('filter chain match: source IP, type and port', () => {
+  const cs = chains([
+    ['direct', { directSourcePrefixRanges: [{ addressPrefix: '10.0.0.0', prefixLen: 8 }] }],
+    ['any-src', {}],
+  ]);
+  test('direct source prefix ranges, longest first', () => {
+    assert.equal(selectChain(cs, input({ sourceAddress: '10.1.1.1' }))?.name, 'direct');
+    assert.equal(selectChain(cs, input({ sourceAddress: '192.168.1.1' }))?.name, 'any-src');
+  });
+  test('source type: SAME_IP_OR_LOOPBACK against EXTERNAL', () => {
+    const t = chains([['local', { sourceType: 1 }], ['external', { sourceType: 2 }]]);
+    assert.equal(selectChain(t, input({ sourceAddress: '127.0.0.5' }))?.name, 'local');
+    assert.equal(selectChain(t, input({ sourceAddress: '10.0.0.1', address: '10.0.0.1' }))?.name, 'local');
+    assert.equal(selectChain(t, input({ sourceAddress: '10.0.0.2' }))?.name, 'external');
+  });
+  test('source prefix ranges and ports narrow last', () => {
+    const t = chains([['net', { sourcePrefixRanges: [{ addressPrefix: '10.0.0.0', prefixLen: 8 }] }], ['net-port', { sourcePrefixRanges: [{ addressPrefix: '10.0.0.0', prefixLen: 8 }], sourcePorts: [5000] }]]);
+    assert.equal(selectChain(t, input({ sourceAddress: '10.0.0.2', sourcePort: 5000 }))?.name, 'net-port');
+    assert.equal(selectChain(t, input({ sourceAddress: '10.0.0.2', sourcePort: 5001 }))?.name, 'net');
+    assert.equal(selectChain(t, input({ sourceAddress: '11.0.0.2', sourcePort: 5000 }))?.name, undefined);
+  });
+});

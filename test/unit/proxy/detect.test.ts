@@ -36,6 +36,9 @@ describe('protocol detection', () => {
     assert.equal(classify(Buffer.from('PRI * HTTP/2')), 'more');
     const h1 = classify(Buffer.from('GET /index.html HTTP/1.1\r\nHost: x\r\n'));
     assert.deepEqual(h1 !== 'more' && h1.applicationProtocols, ['http/1.1']);
+    // http_inspector's name for HTTP/1.0: istiod leaves it out of its chains unless HTTP/1.0 is enabled.
+    const h10 = classify(Buffer.from('GET / HTTP/1.0\r\n\r\n'));
+    assert.deepEqual(h10 !== 'more' && [h10.applicationProtocols, h10.http], [['http/1.0'], 'h1']);
     assert.equal(classify(Buffer.from('GET /ind')), 'more');
   });
 

@@ -13,7 +13,9 @@ import { HTTPFaultSchema } from '../../../src/gen/envoy/extensions/filters/http/
 
 const router = { name: 'envoy.filters.http.router', configType: { case: 'typedConfig' as const, value: anyPack(RouterSchema, create(RouterSchema)) } };
 const fault = { name: 'envoy.filters.http.fault', configType: { case: 'typedConfig' as const, value: anyPack(HTTPFaultSchema, create(HTTPFaultSchema)) } };
-const rbac = (isOptional = false) => ({ name: 'envoy.filters.http.rbac', isOptional, configType: { case: 'typedConfig' as const, value: anyPack(HttpRbacSchema, create(HttpRbacSchema)) } });
+const rbac = { name: 'envoy.filters.http.rbac', configType: { case: 'typedConfig' as const, value: anyPack(HttpRbacSchema, create(HttpRbacSchema)) } };
+/** A filter this proxy does not have (JWT authentication), with an empty config. */
+const jwt = (isOptional = false) => ({ name: 'envoy.filters.http.jwt_authn', isOptional, configType: { case: 'typedConfig' as const, value: { typeUrl: 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication', value: new Uint8Array() } as Any } });
 
 function listener(networkFilters: { name: string; any: Any }[]) {
   return create(ListenerSchema, {
@@ -36,21 +38,32 @@ function errorsOf(l: ReturnType<typeof listener>): string {
 }
 
 describe('unsupported filters are NACKed', () => {
-  test('fault + router is accepted', () => {
-    assert.equal(errorsOf(listener([hcm([fault, router])])), '');
+  test('RBAC, fault and the router are accepted', () => {
+    assert.equal(errorsOf(listener([hcm([rbac, fault, router])])), '');
   });
 
-  test('an HTTP RBAC filter is refused with its path, unless marked optional', () => {
-    assert.match(errorsOf(listener([hcm([rbac(), router])])), /filterChains\[0\]\.filters\[0\]\.typedConfig\.httpFilters\[0\]: unsupported HTTP filter envoy\.filters\.http\.rbac/);
-    assert.equal(errorsOf(listener([hcm([rbac(true), router])])), '');
+  test('an unknown HTTP filter is refused with its path, unless marked optional', () => {
+    assert.match(errorsOf(listener([hcm([jwt(), router])])), /filterChains\[0\]\.filters\[0\]\.typedConfig\.httpFilters\[0\]: unsupported HTTP filter envoy\.filters\.http\.jwt_authn/);
+    assert.equal(errorsOf(listener([hcm([jwt(true), router])])), '');
   });
 
   test('the router must be last', () => {
     assert.match(errorsOf(listener([hcm([router, fault])])), /httpFilters\[0\]: the router must be the last HTTP filter/);
   });
 
-  test('a network RBAC filter in front of the HCM is refused', () => {
-    const netRbac = { name: 'envoy.filters.network.rbac', any: anyPack(NetworkRbacSchema, create(NetworkRbacSchema, { statPrefix: 'r' })) };
-    assert.match(errorsOf(listener([netRbac, hcm([router])])), /filters\[0\]: unsupported network filter envoy\.filters\.network\.rbac/);
+  test('a network RBAC filter goes in front of the terminal filter, never after it', () => {
+    const netRbac = { name: 'envoy.filters.network.rbac', any: anyPack(NetworkRbacSchema, create(NetworkRbacSchema, { statPrefix: 'tcp.' })) };
+    assert.equal(errorsOf(listener([netRbac, hcm([router])])), '');
+    assert.match(errorsOf(listener([hcm([router]), netRbac])), /filters\[1\]: follows the terminal filter http_connection_manager/);
+  });
+
+  test('an unknown network filter (Istio metadata exchange) is refused with its path', () => {
+    const mx = { name: 'istio.metadata_exchange', any: { typeUrl: 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange', value: new Uint8Array() } as Any };
+    assert.match(errorsOf(listener([mx, hcm([router])])), /filters\[0\]: unsupported network filter istio\.metadata_exchange/);
+  });
+
+  test('a network RBAC filter needs its stat_prefix', () => {
+    const bare = { name: 'envoy.filters.network.rbac', any: anyPack(NetworkRbacSchema, create(NetworkRbacSchema)) };
+    assert.match(errorsOf(listener([bare, hcm([router])])), /filters\[0\]\.typedConfig\.statPrefix: missing/);
   });
 });

@@ -6,7 +6,7 @@ import type { ConnContext } from '../../../src/proxy/http/exchange.js';
 import type { LeanRequest } from '../../../src/proxy/h1/request.js';
 import type { LeanResponse } from '../../../src/proxy/h1/response.js';
 
-const ctx: ConnContext = { originalDst: { address: '127.0.0.1', port: 0 }, local: '', remote: '', inbound: false, serverName: '', draining: false, protocol: 'h1' };
+const ctx: ConnContext = { originalDst: { address: '127.0.0.1', port: 0 }, local: '', remote: '', remoteIp: '', inbound: false, serverName: '', draining: false, protocol: 'h1' };
 
 /** Sends raw bytes (in the given pieces), collects everything until the server closes or `untilBytes` arrived. */
 function exchange(port: number, pieces: string[], until: (got: string) => boolean): Promise<string> {

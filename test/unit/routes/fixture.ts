@@ -48,6 +48,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     domainSuffix: Domain,
     trustDomain: Domain,
     rootNamespace: 'istio-system',
+    enableAutoMtls: true,
     services: sorted,
     service: (h) => sorted.find((s) => s.hostname === h),
     endpoints: () => [],
@@ -60,6 +61,10 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     sidecarFor: () => undefined,
     peerAuthentications: () => [],
     authorizationPolicies: () => [],
+    serviceAccounts: () => [],
+    peerAuthenticationsFor: () => [],
+    namespaceMtlsMode: () => undefined,
+    authorizationPoliciesFor: () => [],
   };
 }
 

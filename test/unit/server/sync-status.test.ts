@@ -52,7 +52,7 @@ describe('TypeSync', () => {
 });
 
 describe('proxySyncStatus', () => {
-  test('lists the four types, the stream kind, istio version and ids', () => {
+  test('lists the four types, the stream kind, cluster id, istio version and ids', () => {
     const cds = new TypeSync(TypeUrl.Cluster);
     cds.recordSent('v1', 'n1', new Map());
     cds.recordAck('n1');
@@ -64,9 +64,10 @@ describe('proxySyncStatus', () => {
       namespace: 'bookinfo',
       stream: 'delta',
       connectedAt: '2026-05-01T00:00:00.000Z',
+      clusterId: 'Kubernetes',
       istioVersion: '1.24.0',
       types: {
-        CDS: { status: 'SYNCED', sent: { version: 'v1', nonce: 'n1' }, acked: { version: 'v1', nonce: 'n1' } },
+        CDS: { status: 'SYNCED', sent: { version: 'v1', nonce: 'n1' }, sentAt: cds.sentAt!.toISOString(), acked: { version: 'v1', nonce: 'n1' } },
         LDS: { status: 'NOT SENT' },
         RDS: { status: 'NOT SENT' },
         EDS: { status: 'NOT SENT' },

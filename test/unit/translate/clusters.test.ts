@@ -5,7 +5,10 @@ import { Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from '../../../
 import { UpstreamTlsContextSchema } from '../../../src/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../src/gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { ApiVersion } from '../../../src/gen/envoy/config/core/v3/config_source_pb.js';
-import { serviceClusters, outboundCluster, inboundCluster, passthroughCluster, blackHoleCluster } from '../../../src/controlplane/translate/clusters.js';
+import { toJson } from '@bufbuild/protobuf';
+import { CommonTlsContextSchema } from '../../../src/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
+import { xdsRegistry } from '../../../src/xds/registry.js';
+import { serviceClusters, outboundCluster, inboundCluster, passthroughCluster, blackHoleCluster, clusterContext } from '../../../src/controlplane/translate/clusters.js';
 import { effectivePolicy } from '../../../src/controlplane/translate/destination-rule.js';
 import { hashPolicies } from '../../../src/controlplane/translate/routes/hash-policy.js';
 import { HttpProtocolOptionsKey } from '../../../src/controlplane/translate/cluster-policy.js';
@@ -13,10 +16,16 @@ import type { MeshModel } from '../../../src/controlplane/registry/model.js';
 import { bookinfo, modelOf } from './helpers.js';
 
 const host = 'reviews.default.svc.cluster.local';
+/** istiod's SDS config for the workload certificate and root: the agent over the sds-grpc cluster, no initial fetch timeout. */
+const agentSds = {
+  apiConfigSource: { apiType: 'GRPC', transportApiVersion: 'V3', grpcServices: [{ envoyGrpc: { clusterName: 'sds-grpc' } }], setNodeOnFirstMessageOnly: true },
+  initialFetchTimeout: '0s',
+  resourceApiVersion: 'V3',
+};
 
 function clustersFor(model: MeshModel, hostname = host, generator: 'envoy' | 'grpc' = 'envoy', fromNs = 'default'): Map<string, Cluster> {
   const svc = model.service(hostname)!;
-  const list = serviceClusters(svc, model.destinationRule(hostname, fromNs), generator, (p) => model.endpoints(hostname, p));
+  const list = serviceClusters(svc, model.destinationRule(hostname, fromNs), generator, clusterContext(model, svc));
   return new Map(list.map((c) => [c.name, c]));
 }
 
@@ -143,24 +152,39 @@ describe('outbound clusters', () => {
     assert.equal(c.edsClusterConfig, undefined);
   });
 
-  test('ISTIO_MUTUAL: SDS "default" and "ROOTCA" over ADS, Istio SNI and ALPN', () => {
+  test('ISTIO_MUTUAL: "default" and "ROOTCA" from the agent (sds-grpc), Istio SNI, ALPN, TLS 1.2-1.3, SANs of the service accounts', () => {
     const m = modelOf(rule(`  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
   subsets: [{name: v1, labels: {version: v1}}, {name: plain, labels: {version: v2}, trafficPolicy: {tls: {mode: DISABLE}}}]`));
     const cs = clustersFor(m);
     for (const [subset, sni] of [['', `outbound_.9080_._.${host}`], ['v1', `outbound_.9080_.v1_.${host}`]] as const) {
-      const ts = cs.get(`outbound|9080|${subset}|${host}`)!.transportSocket!;
+      const c = cs.get(`outbound|9080|${subset}|${host}`)!;
+      assert.deepEqual(c.transportSocketMatches, [], 'a rule that sets tls is not auto mTLS');
+      const ts = c.transportSocket!;
       assert.equal(ts.name, 'envoy.transport_sockets.tls');
       assert.equal(ts.configType.case, 'typedConfig');
       const ctx = anyUnpack(ts.configType.value!, UpstreamTlsContextSchema)!;
       assert.equal(ctx.sni, sni);
-      const common = ctx.commonTlsContext!;
-      assert.deepEqual(common.alpnProtocols, ['istio-peer-exchange', 'istio']);
-      assert.equal(common.tlsCertificateSdsSecretConfigs[0]?.name, 'default');
-      assert.equal(common.tlsCertificateSdsSecretConfigs[0]?.sdsConfig?.configSourceSpecifier.case, 'ads');
-      assert.equal(common.validationContextType.case, 'combinedValidationContext');
-      assert.equal(common.validationContextType.case === 'combinedValidationContext' && common.validationContextType.value.validationContextSdsSecretConfig?.name, 'ROOTCA');
+      const json = toJson(CommonTlsContextSchema, ctx.commonTlsContext!, { registry: xdsRegistry });
+      assert.deepEqual(json, {
+        tlsParams: { tlsMinimumProtocolVersion: 'TLSv1_2', tlsMaximumProtocolVersion: 'TLSv1_3' },
+        tlsCertificateSdsSecretConfigs: [{ name: 'default', sdsConfig: agentSds }],
+        combinedValidationContext: {
+          defaultValidationContext: { matchSubjectAltNames: [{ exact: 'spiffe://cluster.local/ns/default/sa/reviews' }] },
+          validationContextSdsSecretConfig: { name: 'ROOTCA', sdsConfig: agentSds },
+        },
+        alpnProtocols: ['istio-peer-exchange', 'istio'],
+      });
     }
     assert.equal(cs.get(`outbound|9080|plain|${host}`)!.transportSocket, undefined);
+  });
+
+  test('ISTIO_MUTUAL: the rule\'s own SNI and SANs win; HTTP/2 clusters add h2 to ALPN', () => {
+    const m = modelOf(rule(`  trafficPolicy: {tls: {mode: ISTIO_MUTUAL, sni: via.gateway, subjectAltNames: ["spiffe://other/ns/x/sa/y"]}, connectionPool: {http: {h2UpgradePolicy: UPGRADE}}}`));
+    const ctx = anyUnpack(clustersFor(m).get(`outbound|9080||${host}`)!.transportSocket!.configType.value!, UpstreamTlsContextSchema)!;
+    assert.equal(ctx.sni, 'via.gateway');
+    const v = ctx.commonTlsContext!.validationContextType;
+    assert.deepEqual(v.case === 'combinedValidationContext' && v.value.defaultValidationContext?.matchSubjectAltNames.map((s) => s.matchPattern.value), ['spiffe://other/ns/x/sa/y']);
+    assert.deepEqual(ctx.commonTlsContext!.alpnProtocols, ['istio-peer-exchange', 'istio', 'h2']);
   });
 
   test('SIMPLE and MUTUAL use files', () => {
@@ -226,6 +250,6 @@ describe('fixed and inbound clusters', () => {
     const m = modelOf(rule(`  subsets: [{name: v1, labels: {version: v1}}]`));
     const svc = m.service(host)!;
     const dr = m.destinationRule(host, 'default');
-    assert.equal(outboundCluster(svc, svc.ports[0]!, dr, dr!.spec.subsets![0], 'envoy', []).name, `outbound|9080|v1|${host}`);
+    assert.equal(outboundCluster(svc, svc.ports[0]!, dr, dr!.spec.subsets![0], 'envoy', clusterContext(m, svc)).name, `outbound|9080|v1|${host}`);
   });
 });

@@ -60,7 +60,8 @@ describe('Envoy sidecar', () => {
       const cds = gen.generate(node, TypeUrl.Cluster, undefined);
       assert.ok(cds.has('inbound|9080||'), node.id);
       const vin = anyUnpack(gen.generate(node, TypeUrl.Listener, undefined).get('virtualInbound')!.any, ListenerSchema)!;
-      assert.deepEqual(vin.filterChains.map((c) => c.filterChainMatch?.destinationPort), [9080, undefined]);
+      // Blackhole, the five PERMISSIVE passthrough chains, then mTLS and plaintext for 9080.
+      assert.deepEqual(vin.filterChains.map((c) => c.filterChainMatch?.destinationPort), [15006, undefined, undefined, undefined, undefined, undefined, 9080, 9080]);
     }
     assert.ok(!gen.generate(client, TypeUrl.Cluster, undefined).has('inbound|9080||'));
     const dbNode = sidecarNode('10.0.2.1', 'db-0', 'other');

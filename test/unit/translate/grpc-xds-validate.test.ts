@@ -49,6 +49,13 @@ spec:
   host: ratings
   trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 65537}}}}
   subsets: [{name: random, trafficPolicy: {loadBalancer: {simple: RANDOM}}}, {name: pass, trafficPolicy: {loadBalancer: {simple: PASSTHROUGH}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: db, namespace: other}
+spec:
+  host: db
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
 `;
 
 describe('grpc-js-xds accepts what a proxyless gRPC node gets', () => {
@@ -58,8 +65,11 @@ describe('grpc-js-xds accepts what a proxyless gRPC node gets', () => {
     test(type.split('.').pop()!, () => {
       const set = gen.generate(node, type, type === TypeUrl.ClusterLoadAssignment ? gen.referencedNames(node, type) : undefined);
       assert.ok(set.size >= 3, `${set.size} resources`);
+      if (type === TypeUrl.Cluster) assert.ok(set.get(`outbound|5432||db.other.svc.cluster.local`)!.any.value.length > 200, 'ISTIO_MUTUAL is in the set');
       for (const [name, r] of set) {
-        const res = decoders[type]!.get().decode({ server: {}, bootstrap: { node: {}, authorities: {}, xdsServers: [] } }, { type_url: r.typeUrl, value: Buffer.from(r.any.value) });
+        // The certificate provider Istio's agent names "default" in a proxyless gRPC bootstrap.
+        const bootstrap = { node: {}, authorities: {}, xdsServers: [], certificateProviders: { default: {} } };
+        const res = decoders[type]!.get().decode({ server: {}, bootstrap }, { type_url: r.typeUrl, value: Buffer.from(r.any.value) });
         assert.equal(res.error, undefined, `${name}: ${res.error}`);
         assert.equal(res.name, name);
       }

@@ -62,21 +62,31 @@ test('VIP_PORT: tcp_proxy from the routes translator', () => {
   assert.deepEqual(tcp.accessLog.map((a) => a.name), ['envoy.access_loggers.stdout'], 'TCP connections are logged like HTTP requests');
 });
 
-test('virtualInbound: a chain per port matched on destination port, HTTP inline route to inbound|PORT||, TCP proxy, passthrough last', () => {
-  const l = virtualInboundListener([{ port: 9080, protocol: 'HTTP', services: [] }, { port: 5432, protocol: 'TCP', services: [] }]);
+test('virtualInbound under DISABLE: blackhole, plaintext passthrough, a raw_buffer chain per port (HTTP inline route to inbound|PORT||, TCP proxy)', () => {
+  const security = { mtls: { mode: 'DISABLE' as const, perPort: new Map(), shadowed: [] }, authz: { http: [], tcp: [] }, trustDomain: 'cluster.local' };
+  const l = virtualInboundListener([{ port: 5432, protocol: 'TCP', services: [] }, { port: 9080, protocol: 'HTTP', services: [] }], security);
   assert.equal(l.name, 'virtualInbound');
   assert.equal(address(l), '0.0.0.0:15006');
-  assert.deepEqual(l.listenerFilters.map((f) => f.name), ['envoy.filters.listener.original_dst']);
-  assert.deepEqual(l.filterChains.map((c) => c.filterChainMatch?.destinationPort), [9080, 5432, undefined]);
-  const hcm = hcmOf(l, 0);
+  assert.deepEqual(l.listenerFilters.map((f) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.http_inspector']);
+  assert.deepEqual(l.filterChains.map((c) => [c.name, c.filterChainMatch?.destinationPort, c.filterChainMatch?.transportProtocol]), [
+    ['virtualInbound-blackhole', 15006, ''],
+    ['virtualInbound-catchall-http', undefined, 'raw_buffer'],
+    ['virtualInbound', undefined, 'raw_buffer'],
+    ['0.0.0.0_5432', 5432, 'raw_buffer'],
+    ['0.0.0.0_9080', 9080, 'raw_buffer'],
+  ]);
+  assert.ok(l.filterChains.every((c) => c.transportSocket === undefined));
+  const hcm = hcmOf(l, 4);
   assert.equal(hcm.routeSpecifier.case, 'routeConfig');
   const rc = hcm.routeSpecifier.case === 'routeConfig' ? hcm.routeSpecifier.value : undefined;
   const action = rc?.virtualHosts[0]?.routes[0]?.action;
   assert.deepEqual(action?.case === 'route' ? action.value.clusterSpecifier : undefined, { case: 'cluster', value: 'inbound|9080||' });
-  const tcp = anyUnpack(l.filterChains[1]!.filters[0]!.configType.value as never, TcpProxySchema)!;
-  assert.deepEqual(tcp.clusterSpecifier, { case: 'cluster', value: 'inbound|5432||' });
+  const tcp = anyUnpack(l.filterChains[3]!.filters[0]!.configType.value as never, TcpProxySchema)!;
+  assert.deepEqual([tcp.statPrefix, tcp.clusterSpecifier], ['inbound|5432||', { case: 'cluster', value: 'inbound|5432||' }]);
   const pass = anyUnpack(l.filterChains[2]!.filters[0]!.configType.value as never, TcpProxySchema)!;
   assert.deepEqual(pass.clusterSpecifier, { case: 'cluster', value: 'InboundPassthroughCluster' });
+  const black = anyUnpack(l.filterChains[0]!.filters[0]!.configType.value as never, TcpProxySchema)!;
+  assert.deepEqual(black.clusterSpecifier, { case: 'cluster', value: 'BlackHoleCluster' });
 });
 
 test('gRPC API listener "HOST:PORT": HCM with RDS "HOST:PORT" and the router only', () => {

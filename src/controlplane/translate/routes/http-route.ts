@@ -19,6 +19,7 @@ import { FaultFilterName, faultConfig } from './fault.js';
 import { headerOps, mergeHeaderOps } from './headers.js';
 import { catchAllMatch, translateMatch } from './match.js';
 import { parseClusterName } from '../names.js';
+import { istioConfigMetadata } from '../common.js';
 
 const log = logger('translate');
 
@@ -49,6 +50,7 @@ export function translateHttpRoute(r: HTTPRoute, ctx: RouteContext, field: strin
     const name = m?.name !== undefined && m.name !== '' ? `${r.name ?? ''}.${m.name}` : (r.name ?? '');
     const route = buildRoute(r, m, ctx, `${field}.match[${i}]`, create(RouteSchema, { name, match }));
     route.decorator = routeDecorator(route, ctx.vsName, ctx.port);
+    route.metadata = istioConfigMetadata('virtual-service', ctx.vsNamespace, ctx.vsName);
     out.push(route);
   });
   return out;
