@@ -70,10 +70,11 @@ describe('trellis up in loopback mode, as an unprivileged user', { skip, timeout
   test('the front service answers through both sidecars, by the addresses the environment names', async () => {
     const call = 'curl -sS --max-time 5 http://$FRONT_SERVICE_HOST:$FRONT_SERVICE_PORT/';
     // Ready pods reach the sidecars' endpoints a push later (pods file → control plane → EDS): bounded retries.
-    let r = up.cli(['exec', '-n', 'shop', 'deploy/tester', '--', 'sh', '-c', `${call}; echo; echo $FRONT_SERVICE_HOST $FRONT_SERVICE_PORT`]);
+    const exec = () => up.cli(['exec', '-n', 'shop', 'deploy/tester', '--', 'sh', '-c', `${call}; echo; echo $FRONT_SERVICE_HOST $FRONT_SERVICE_PORT`]);
+    let r = exec();
     for (let i = 0; i < 20 && /^no healthy upstream/.test(r.stdout); i++) {
       await new Promise((res) => setTimeout(res, 250));
-      r = up.cli(['exec', '-n', 'shop', 'deploy/tester', '--', 'sh', '-c', `${call}; echo; echo $FRONT_SERVICE_HOST $FRONT_SERVICE_PORT`]);
+      r = exec();
     }
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
