@@ -152,7 +152,9 @@ function outboundListeners(l: Listener, services: readonly MeshService[], plan: 
 /** One bound listener per port virtualInbound has a chain for, with those chains and its listener filters minus original_dst. */
 function inboundListeners(vin: Listener, plan: LoopbackPlan): Listener[] {
   const ports = new Set<number>();
-  for (const c of vin.filterChains) if (c.filterChainMatch?.destinationPort) ports.add(c.filterChainMatch.destinationPort);
+  // A chain for the listener's own port (15006: refuses calls made to it directly) has nothing to do without capture.
+  const own = portOf(vin)?.port;
+  for (const c of vin.filterChains) if (c.filterChainMatch?.destinationPort && c.filterChainMatch.destinationPort !== own) ports.add(c.filterChainMatch.destinationPort);
   return [...ports].sort((a, b) => a - b).map((port) => create(ListenerSchema, {
     name: outboundListenerName(plan.podIp, port),
     address: socketAddress(plan.podIp, port),

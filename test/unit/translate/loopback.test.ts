@@ -40,7 +40,8 @@ test('a sidecar without capture (INTERCEPTION_MODE NONE) binds each service at i
   const http = listeners.get('10.96.0.20_9080')!.message as Listener;
   assert.equal(http.filterChains.length, 1);
   const inbound = listeners.get('10.0.0.1_9080')!.message as Listener;
-  assert.deepEqual(inbound.filterChains.map((c) => c.name), ['0.0.0.0_9080']);
+  // PERMISSIVE (no PeerAuthentication): the port's mTLS chain and its plaintext chain, as with capture.
+  assert.deepEqual(inbound.filterChains.map((c) => `${c.name} ${c.filterChainMatch?.transportProtocol}`).sort(), ['0.0.0.0_9080 raw_buffer', '0.0.0.0_9080 tls']);
   assert.ok(!inbound.listenerFilters.some((f) => f.name.includes('original_dst')));
 });
 
