@@ -53,6 +53,19 @@ test('per service: the server side\'s metrics when it has a sidecar, the clients
   assert.equal(w.rates()[0]!.rps, 0);
 });
 
+test('the clients\' counters replaced by the server side\'s (its sidecar scraped later) are not compared: never a negative error rate', () => {
+  const w = new RateWindow(10_000);
+  w.add(0, serviceTotals([parsePrometheus(scrape('source', 'p.ns.svc.cluster.local', 503, 20, [['5', 20], ['+Inf', 20]]))]));
+  w.add(1000, serviceTotals([
+    parsePrometheus(scrape('destination', 'p.ns.svc.cluster.local', 200, 50, [['5', 50], ['+Inf', 50]])),
+    parsePrometheus(scrape('source', 'p.ns.svc.cluster.local', 503, 20, [['5', 20], ['+Inf', 20]])),
+  ]));
+  const [p] = w.rates();
+  assert.equal(p!.errorPct, 0);
+  assert.equal(p!.rps, 0, 'no base to compare with yet');
+  assert.equal(p!.requests, 50);
+});
+
 test('proxy sync as proxy-status words: SYNCED, STALE, NACK', () => {
   const s = syncStates([
     { proxy: 'a.ns', types: { CDS: { status: 'SYNCED' }, LDS: { status: 'SYNCED' }, RDS: { status: 'NOT SENT' } } },

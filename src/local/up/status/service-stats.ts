@@ -13,6 +13,8 @@ export interface ServiceTotals {
   errors: number;
   /** Cumulative bucket counts by upper bound (ms). */
   buckets: Map<number, number>;
+  /** Whose counters these are: two scrapes are compared only from the same side. */
+  reporter?: 'destination' | 'source';
 }
 
 export interface ServiceRate {
@@ -32,7 +34,7 @@ export function serviceTotals(scrapes: readonly Sample[][]): Map<string, Service
       const svc = s.labels['destination_service'];
       if (!svc || svc === 'unknown') continue;
       let t = by[reporter].get(svc);
-      if (!t) by[reporter].set(svc, (t = { requests: 0, errors: 0, buckets: new Map() }));
+      if (!t) by[reporter].set(svc, (t = { requests: 0, errors: 0, buckets: new Map(), reporter }));
       if (s.name === 'istio_requests_total') {
         t.requests += s.value;
         if (Number(s.labels['response_code']) >= 500) t.errors += s.value;
@@ -90,8 +92,9 @@ export class RateWindow {
     const out: ServiceRate[] = [];
     for (const [svc, now] of last.totals) {
       const then = first && first !== last ? first.totals.get(svc) : undefined;
-      // A counter that went down belongs to a restarted proxy: start over from now.
-      const base = then && then.requests <= now.requests ? then : undefined;
+      // A counter that went down belongs to a restarted proxy, and the server side's counters replace the clients'
+      // once its sidecar is scraped: either way the two scrapes do not compare, so start over from now.
+      const base = then && then.reporter === now.reporter && then.requests <= now.requests && then.errors <= now.errors ? then : undefined;
       const dt = base ? (last.at - first!.at) / 1000 : 0;
       const requests = now.requests - (base?.requests ?? now.requests);
       const errors = now.errors - (base?.errors ?? now.errors);
