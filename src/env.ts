@@ -8,7 +8,7 @@
  *   (src/proxy/h1/) on both sides; "node" for node:http downstream and undici upstream.
  * POD_NAME: the control plane's name in /debug/syncz (istiod reads the same
  *   variable; proxy-status shows it as CONTROL PLANE); the host name when unset.
- * TRELLIS_STATE_FILE: where the debugging CLI looks for the running mesh's
+ * TRELLIS_STATE_FILE: where `trellis up` writes, and the debugging CLI looks for, the running mesh's
  *   state file (src/local/state-file.ts), instead of the default places.
  * NO_COLOR (any value): no colours in the debugging CLI's output, even on a terminal.
  * XDG_RUNTIME_DIR: the user's runtime directory; the state file of a mesh run

@@ -2,6 +2,7 @@
  * Trellis native addon (C++ against the plain C N-API of node_api.h; no node-addon-api):
  *   getOriginalDst(fd) -> { address, port, family }   SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST
  *   setTransparent(fd)  -> undefined                   IP_TRANSPARENT / IPV6_TRANSPARENT
+ *   socketInNetns(path) -> fd                          a TCP/IPv4 socket created in another network namespace
  * Errors are thrown as JS Errors whose `code` is the errno name (e.g. "ENOENT"
  * when the connection was not redirected by netfilter).
  */
@@ -13,6 +14,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+#endif
 
 #ifdef __linux__
 #include <linux/netfilter_ipv4.h>  /* SO_ORIGINAL_DST */
@@ -30,6 +37,8 @@ static const char *errno_code(int e) {
     case EPERM: return "EPERM";
     case EINVAL: return "EINVAL";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EACCES: return "EACCES";
+    case EMFILE: return "EMFILE";
     default: return "EIO";
   }
 }
@@ -125,10 +134,57 @@ static napi_value set_transparent(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/*
+ * A socket belongs to the network namespace its creator was in when it was
+ * made, for its whole life. So: enter the target namespace on this thread,
+ * socket(), and go back at once. Only this (the JS) thread moves, for the
+ * length of two syscalls; nothing else runs on it meanwhile. Failing to go
+ * back would leave every later socket of the process in the pod: fatal.
+ */
+static napi_value socket_in_netns(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[4096];
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len == 0 || len >= sizeof path - 1) {
+    napi_throw_type_error(env, "EINVAL", "expected the path of a network namespace (e.g. /var/run/netns/NAME)");
+    return NULL;
+  }
+#ifdef __linux__
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (self < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(self);
+    return throw_errno(env, path, e);
+  }
+  if (setns(target, CLONE_NEWNET) != 0) {
+    int e = errno;
+    close(self);
+    close(target);
+    return throw_errno(env, "setns", e);
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int e = errno;
+  if (setns(self, CLONE_NEWNET) != 0) napi_fatal_error("trellis_native.socketInNetns", NAPI_AUTO_LENGTH, "cannot return to the process's network namespace", NAPI_AUTO_LENGTH);
+  close(self);
+  close(target);
+  if (fd < 0) return throw_errno(env, "socket", e);
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+#else
+  return throw_errno(env, "socketInNetns (Linux only)", EOPNOTSUPP);
+#endif
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getOriginalDst", NULL, get_original_dst, NULL, NULL, NULL, napi_default, NULL},
     {"setTransparent", NULL, set_transparent, NULL, NULL, NULL, napi_default, NULL},
+    {"socketInNetns", NULL, socket_in_netns, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

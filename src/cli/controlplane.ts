@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
 import { nonNegative, parsePort, withPortHint } from './flags.js';
 import { openCaFromFlags, type CaFlags } from './ca-options.js';
+import { DEFAULT_SERVICE_CIDR, parseServiceCidr } from '../config/cluster-ip.js';
+
+const collect = (v: string, all: string[] | undefined): string[] => [...(all ?? []), v];
 
 interface Flags extends CaFlags {
-  configDir: string;
+  configDir: string[];
+  serviceCidr: string;
   bind: string;
   xdsPort: string;
   debugPort: string;
@@ -18,7 +22,8 @@ export function registerControlplane(program: Command): void {
   program
     .command('controlplane')
     .description('run the control plane (istiod): watch a config directory, serve xDS')
-    .requiredOption('--config-dir <dir>', 'directory of Kubernetes/Istio YAML, watched for changes')
+    .requiredOption('--config-dir <dir>', 'directory of Kubernetes/Istio YAML, watched for changes; repeat for several (applied in order: an object in two directories is taken from the later)', collect)
+    .option('--service-cidr <cidr>', 'range for the cluster IPs of Services that set none (allocated from a hash of namespace/name, as stable as an API server\'s)', DEFAULT_SERVICE_CIDR)
     .option('--bind <addr>', 'address to listen on', '127.0.0.1')
     .option('--xds-port <port>', 'ADS gRPC port (0: any free port)', '15010')
     .option('--debug-port <port>', 'debug HTTP port: /debug/syncz, /debug/config_dump, /metrics, /ready (0: any)', '15014')
@@ -33,15 +38,15 @@ export function registerControlplane(program: Command): void {
     .option('--max-cert-ttl <duration>', 'longest lifetime a workload may request (longer requests are refused)', '2160h')
     .option('--ca-key-type <ec|rsa>', 'key of a root created on first start: ECDSA P-256 or RSA 2048', 'ec')
     .action(async (f: Flags) => {
-      const [{ ControlPlane }, { DirectorySource }] = await Promise.all([
+      const [{ ControlPlane }, { configSource }] = await Promise.all([
         import('../controlplane/control-plane.js'),
-        import('../controlplane/sources/directory-source.js'),
+        import('../controlplane/sources/config-dirs.js'),
       ]);
       const xdsPort = parsePort('--xds-port', f.xdsPort);
       const debugPort = parsePort('--debug-port', f.debugPort);
       const ca = await openCaFromFlags(f);
       const cp = new ControlPlane({
-        source: new DirectorySource(f.configDir, { emptyHoldMs: nonNegative('--empty-hold-ms', f.emptyHoldMs) }),
+        source: configSource(f.configDir, { emptyHoldMs: nonNegative('--empty-hold-ms', f.emptyHoldMs), serviceCidr: parseServiceCidr(f.serviceCidr) }),
         bind: f.bind,
         xdsPort,
         debugPort,

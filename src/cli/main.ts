@@ -11,6 +11,10 @@ import { registerDescribe } from './describe.js';
 import { registerTlsCheck } from './tls-check.js';
 import { registerAnalyze } from './analyze.js';
 import { registerToken } from './token.js';
+import { registerUp } from './up.js';
+import { registerExec } from './exec.js';
+import { registerGet } from './get.js';
+import { registerLogs } from './logs.js';
 
 const program = new Command();
 program
@@ -28,6 +32,10 @@ registerDescribe(program);
 registerTlsCheck(program);
 registerAnalyze(program);
 registerToken(program);
+registerUp(program);
+registerExec(program);
+registerLogs(program);
+registerGet(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);

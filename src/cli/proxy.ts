@@ -9,6 +9,7 @@ interface ProxyFlags extends IdentityFlags {
   xdsAddress: string;
   nodeId: string;
   adminPort: string;
+  adminAddress: string;
   drainSeconds: string;
   xdsProtocol: string;
   concurrency: string;
@@ -21,6 +22,7 @@ export function registerProxy(program: Command): void {
     .requiredOption('--xds-address <host:port>', 'ADS server (plaintext gRPC; mTLS when it is the --ca-address, as istiod\'s 15012)')
     .requiredOption('--node-id <id>', 'xDS node id, e.g. sidecar~10.0.0.5~pod.ns~ns.svc.cluster.local')
     .option('--admin-port <port>', 'admin API port on 127.0.0.1 (0 = any free port)', '15000')
+    .option('--admin-address <ip>', 'address the admin API listens on (Envoy\'s admin.address; keep it a loopback address: the admin API can stop the proxy)', '127.0.0.1')
     .option('--drain-seconds <s>', 'how long connections of a removed listener may drain', '5')
     .option('--xds-protocol <delta|sotw>', 'ADS variant', 'delta')
     .option('--concurrency <n>', 'worker threads as Envoy and pilot-agent take it (0 = one per core); trellis proxy serves from one event loop', '1')
@@ -54,7 +56,7 @@ export function registerProxy(program: Command): void {
       boundRegexBacktracking();
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
-      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0), ...('off' in identity ? {} : { identity }) });
+      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, adminAddress: flags.adminAddress, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0), ...('off' in identity ? {} : { identity }) });
       if ('off' in identity) logger('identity').info(identity.off);
       process.once('SIGTERM', () => void stop(0));
       process.once('SIGINT', () => void stop(0));
@@ -63,6 +65,6 @@ export function registerProxy(program: Command): void {
         throw withPortHint(err, { '--admin-port': adminPort });
       });
       // Tests and supervisors read the admin port from this line.
-      process.stdout.write(`trellis proxy: admin listening on 127.0.0.1:${proxy.adminPort}\n`);
+      process.stdout.write(`trellis proxy: admin listening on ${flags.adminAddress}:${proxy.adminPort}\n`);
     });
 }

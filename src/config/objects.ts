@@ -5,6 +5,7 @@
  * unknown fields so that a typo is reported, not silently ignored.
  */
 import type { FieldLines } from './field-lines.js';
+import type { Deployment } from './deployment.js';
 
 export interface ObjectMeta {
   name: string;
@@ -76,6 +77,7 @@ export interface Pod extends KObject<'Pod', PodSpec> {
 }
 
 export type Namespace = KObject<'Namespace', Record<string, unknown>>;
+export type { Deployment } from './deployment.js';
 export type ServiceAccount = KObject<'ServiceAccount', undefined>;
 
 // ---- discovery.k8s.io/v1 --------------------------------------------------
@@ -393,6 +395,7 @@ export type AuthorizationPolicy = KObject<'AuthorizationPolicy', AuthorizationPo
 export type AnyObject =
   | Service
   | Pod
+  | Deployment
   | Namespace
   | ServiceAccount
   | EndpointSlice
@@ -411,6 +414,7 @@ export const kindVersions: Record<Kind, readonly string[]> = {
   Namespace: ['v1'],
   Service: ['v1'],
   Pod: ['v1'],
+  Deployment: ['apps/v1'],
   ServiceAccount: ['v1'],
   EndpointSlice: ['discovery.k8s.io/v1'],
   VirtualService: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],

@@ -19,7 +19,7 @@ function fromState(found: FoundState): MeshLocator {
   return staticLocator(`state file ${path}`, state.controlPlane.debug, state.pods.map((p) => ({ name: p.name, namespace: p.namespace, ip: p.ip, ...(p.admin ? { admin: p.admin } : {}) })));
 }
 
-export async function locateMesh(flags: MeshFlags, read: () => Promise<FoundState | undefined> = readStateFile): Promise<MeshLocator> {
+export async function locateMesh(flags: MeshFlags, read: () => FoundState | undefined | Promise<FoundState | undefined> = readStateFile): Promise<MeshLocator> {
   const found = await read();
   const live = found && !found.stale ? found : undefined;
   if (flags.controlPlane !== undefined) {

@@ -71,13 +71,16 @@ export function podKey(p: { name: string; namespace: string }): string {
 
 /**
  * The pod a user means: "name", "name.namespace" or "pod/name[.namespace]"
- * (istioctl's forms), in `namespace` when given. A bare name found in one
+ * (istioctl's forms) or "deploy/NAME" (the first of its pods by name, as
+ * kubectl picks one), in `namespace` when given. A bare name found in one
  * namespace only needs no namespace. Unknown or ambiguous names are
  * POD_NOT_FOUND errors that list the pods the user can choose from.
  */
 export function findPod(pods: readonly PodRef[], query: string, source: string, namespace?: string): PodRef {
-  const q = query.replace(/^(pod|pods|po)\//, '');
   const inNs = (p: PodRef) => namespace === undefined || p.namespace === namespace;
+  const deploy = /^(?:deploy|deployment|deployments)\/(.+)$/.exec(query);
+  if (deploy) return deploymentPod(pods.filter(inNs), deploy[1]!, source, namespace);
+  const q = query.replace(/^(pod|pods|po)\//, '');
   let hits = pods.filter((p) => p.name === q && inNs(p));
   const dot = q.lastIndexOf('.');
   if (hits.length === 0 && dot > 0) {
@@ -89,6 +92,21 @@ export function findPod(pods: readonly PodRef[], query: string, source: string, 
     throw new TrellisError('POD_NOT_FOUND', `pod "${q}" is in several namespaces (${hits.map((p) => p.namespace).join(', ')}): name it as ${q}.NAMESPACE or use --namespace`);
   }
   throw new TrellisError('POD_NOT_FOUND', `pod "${query}" not found${namespace ? ` in namespace ${namespace}` : ''} (${source}); ${knownPods(pods)}`);
+}
+
+/**
+ * A Deployment's pods are named as its ReplicaSet makes them,
+ * NAME-TEMPLATEHASH-XXXXX: the locator knows names, not owners, and the
+ * name is what both Kubernetes and `trellis up` give.
+ */
+function deploymentPod(pods: readonly PodRef[], deployment: string, source: string, namespace: string | undefined): PodRef {
+  const escaped = deployment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^${escaped}-[a-z0-9]{1,10}-[a-z0-9]{5}$`);
+  const hits = pods.filter((p) => re.test(p.name)).sort((a, b) => podKey(a).localeCompare(podKey(b)));
+  const namespaces = new Set(hits.map((p) => p.namespace));
+  if (namespaces.size > 1) throw new TrellisError('POD_NOT_FOUND', `deployment "${deployment}" is in several namespaces (${[...namespaces].sort().join(', ')}): use --namespace`);
+  if (hits[0]) return hits[0];
+  throw new TrellisError('POD_NOT_FOUND', `no pod of deployment "${deployment}"${namespace ? ` in namespace ${namespace}` : ''} (${source}); ${knownPods(pods)}`);
 }
 
 /** "known pods: a.default, b.shop" (at most 30 named), or "no pods known". */

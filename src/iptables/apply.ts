@@ -18,6 +18,27 @@ const log = logger('iptables');
 export interface ApplyOptions {
   /** Use iptables-nft-* or iptables-legacy-* explicitly instead of the system's iptables. */
   backend?: BackendKind;
+  /**
+   * Apply inside this network namespace (/var/run/netns/NAME) rather than
+   * the current one: every command runs under `ip netns exec` (how `trellis
+   * up` runs the init step of many pods without a process per pod).
+   */
+  netns?: string;
+}
+
+/** run/runChecked, inside opts.netns when set. */
+interface Commands {
+  run: typeof run;
+  runChecked: typeof runChecked;
+}
+
+function commands(netns: string | undefined): Commands {
+  if (netns === undefined) return { run, runChecked };
+  const wrap = (cmd: string, args: readonly string[]) => ['netns', 'exec', netns, cmd, ...args];
+  return {
+    run: (cmd, args, input, timeoutMs) => run('ip', wrap(cmd, args), input, timeoutMs),
+    runChecked: (cmd, args, input) => runChecked('ip', wrap(cmd, args), input),
+  };
 }
 
 export interface ApplyResult {
@@ -28,24 +49,26 @@ export interface ApplyResult {
 
 /** Writes the capture rules for `cfg` (replacing any earlier ones of ours). */
 export async function applyCapture(cfg: CaptureConfig, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const backend = await detectBackend(opts.backend);
+  const sh = commands(opts.netns);
+  const backend = await detectBackend(opts.backend, sh.run);
   const rules = buildCaptureRules(cfg);
   const restoreInput: ApplyResult['restoreInput'] = {};
-  restoreInput.v4 = await replaceFamily(backend, 'v4', rules.v4, true);
-  restoreInput.v6 = await replaceFamily(backend, 'v6', rules.v6, cfg.ipv6);
-  if (cfg.inboundMode === 'TPROXY') await setupTproxyRouting(cfg);
-  else await removeTproxyRouting(cfg);
+  restoreInput.v4 = await replaceFamily(sh, backend, 'v4', rules.v4, true);
+  restoreInput.v6 = await replaceFamily(sh, backend, 'v6', rules.v6, cfg.ipv6);
+  if (cfg.inboundMode === 'TPROXY') await setupTproxyRouting(sh, cfg);
+  else await removeTproxyRouting(sh, cfg);
   log.debug('capture rules applied', { backend: backend.kind, ipv6: cfg.ipv6, mode: cfg.inboundMode });
   return { backend, restoreInput };
 }
 
 /** Removes exactly what applyCapture added (our chains, our rules in built-in chains, TPROXY routes). */
 export async function cleanupCapture(cfg: CaptureConfig, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const backend = await detectBackend(opts.backend);
+  const sh = commands(opts.netns);
+  const backend = await detectBackend(opts.backend, sh.run);
   const restoreInput: ApplyResult['restoreInput'] = {};
-  restoreInput.v4 = await replaceFamily(backend, 'v4', [], true);
-  restoreInput.v6 = await replaceFamily(backend, 'v6', [], false);
-  await removeTproxyRouting(cfg);
+  restoreInput.v4 = await replaceFamily(sh, backend, 'v4', [], true);
+  restoreInput.v6 = await replaceFamily(sh, backend, 'v6', [], false);
+  await removeTproxyRouting(sh, cfg);
   log.debug('capture rules removed', { backend: backend.kind });
   return { backend, restoreInput };
 }
@@ -54,10 +77,10 @@ export async function cleanupCapture(cfg: CaptureConfig, opts: ApplyOptions = {}
  * One family: read what is there, then one restore. `required` false means
  * a family the kernel lacks (IPv6 disabled) is skipped instead of failing.
  */
-async function replaceFamily(backend: Backend, family: Family, rules: Rule[], required: boolean): Promise<string> {
+async function replaceFamily(sh: Commands, backend: Backend, family: Family, rules: Rule[], required: boolean): Promise<string> {
   let saved: string;
   try {
-    saved = await runChecked(backend.save(family), []);
+    saved = await sh.runChecked(backend.save(family), []);
   } catch (err) {
     if (required || rules.length > 0) throw err;
     log.debug('skipping family', { family, reason: String(err) });
@@ -65,7 +88,7 @@ async function replaceFamily(backend: Backend, family: Family, rules: Rule[], re
   }
   const input = renderRestore(rules, findStale(saved));
   // --wait: the legacy back end's xtables lock is shared by every namespace (pods starting together).
-  if (input !== '') await runChecked(backend.restore(family), ['--noflush', '--wait', '10'], input);
+  if (input !== '') await sh.runChecked(backend.restore(family), ['--noflush', '--wait', '10'], input);
   return input;
 }
 
@@ -81,23 +104,23 @@ function routeArgs(cfg: CaptureConfig, fam: '-4' | '-6') {
 }
 
 /** TPROXY needs marked packets routed to lo: one policy rule and one local route per family. */
-async function setupTproxyRouting(cfg: CaptureConfig): Promise<void> {
-  await removeTproxyRouting(cfg);
+async function setupTproxyRouting(sh: Commands, cfg: CaptureConfig): Promise<void> {
+  await removeTproxyRouting(sh, cfg);
   for (const fam of cfg.ipv6 ? (['-4', '-6'] as const) : (['-4'] as const)) {
     const a = routeArgs(cfg, fam);
-    await runChecked('ip', a.rule);
-    await runChecked('ip', a.route);
+    await sh.runChecked('ip', a.rule);
+    await sh.runChecked('ip', a.route);
   }
 }
 
 /** Best effort: nothing to remove (or no `ip` binary in REDIRECT-only setups) is not an error. */
-async function removeTproxyRouting(cfg: CaptureConfig): Promise<void> {
+async function removeTproxyRouting(sh: Commands, cfg: CaptureConfig): Promise<void> {
   try {
     for (const fam of ['-4', '-6'] as const) {
       const a = routeArgs(cfg, fam);
       // Duplicates may exist after a crash between add and record; bounded.
-      for (let i = 0; i < 8; i++) if ((await run('ip', a.ruleDel)).code !== 0) break;
-      await run('ip', a.flush);
+      for (let i = 0; i < 8; i++) if ((await sh.run('ip', a.ruleDel)).code !== 0) break;
+      await sh.run('ip', a.flush);
     }
   } catch (err) {
     log.debug('policy routing not removed', { reason: String(err) });

@@ -26,9 +26,9 @@ export function parseBackendKind(versionLine: string): BackendKind {
  * Detects the back end. With `prefer`, the `iptables-nft-*` / `iptables-legacy-*`
  * binaries are used; otherwise the plain names, which follow the system's choice.
  */
-export async function detectBackend(prefer?: BackendKind): Promise<Backend> {
+export async function detectBackend(prefer?: BackendKind, runner: typeof run = run): Promise<Backend> {
   const probe = prefer ? `iptables-${prefer}` : 'iptables';
-  const r = await run(probe, ['--version']);
+  const r = await runner(probe, ['--version']);
   if (r.code !== 0) throw new TrellisError('IO', `${probe} --version failed (exit ${r.code}): ${r.stderr.trim()}`);
   const version = r.stdout.trim();
   const kind = prefer ?? parseBackendKind(version);

@@ -10,11 +10,12 @@
  * ends them in stop(); the namespace itself belongs to the NetnsCluster.
  * Used by the end-to-end tests and meant for `trellis up`.
  */
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { nativeAvailable } from '../native/original-dst.js';
 import { createInterface } from 'node:readline';
 import { TrellisError } from '../errors.js';
 import { logger } from '../log.js';
-import { runInPod, spawnInPod, type Pod } from './netns/index.js';
+import { httpIn, runInPod, spawnInPod, type Pod } from './netns/index.js';
 
 const log = logger('mesh-pod');
 
@@ -42,6 +43,8 @@ export interface MeshPodOptions {
   xdsAddress: string;
   /** Kubernetes namespace of the pod (default "default"). */
   namespace?: string;
+  /** Kubernetes name of the pod, for the node id (default: the NetnsCluster pod's name). */
+  podName?: string;
   /** Default ISTIO_INIT_ARGS. */
   iptablesArgs?: readonly string[];
   /** Default 15000. */
@@ -58,6 +61,20 @@ export interface MeshPodOptions {
   proxyEnv?: NodeJS.ProcessEnv;
   /** The certificate agent's inputs (files readable by the proxy uid); absent, the proxy runs without one. */
   identity?: PodIdentity;
+  /**
+   * Where the proxy writes stdout and stderr (file descriptors, e.g. a log
+   * file opened for appending); by default both are piped and kept in
+   * proxyStdout/proxyStderr (fine for a test, unbounded for a long run).
+   */
+  proxyOutput?: number;
+  /** A supervisor's child: the proxy dies with its parent and has its own process group (PodProcessOptions.pdeathsig, detached). */
+  supervised?: boolean;
+  /**
+   * The init step, when the caller runs it itself (the same rules, e.g.
+   * applyCapture with `netns`, started before the control plane serves);
+   * by default a `trellis iptables` process in the pod, as istio-init.
+   */
+  init?: (pod: Pod) => Promise<void>;
 }
 
 /** What the injector mounts for istio-agent: the CA's address, the mesh root, the workload token. */
@@ -91,6 +108,9 @@ export class MeshPod {
   readonly proxyStderr: string[] = [];
   #proxy: ChildProcess | undefined;
   readonly #apps: ChildProcess[] = [];
+  #startedAt = 0;
+  /** Milliseconds from the proxy's spawn to its first /ready 200 (set once ready). */
+  readyMs: number | undefined;
 
   private constructor(pod: Pod, nodeId: string, adminPort: number) {
     this.pod = pod;
@@ -111,7 +131,7 @@ export class MeshPod {
    * which step failed, with the process's own words.
    */
   static async start(opts: MeshPodOptions): Promise<MeshPod> {
-    const nodeId = sidecarNodeId(opts.pod.name, opts.pod.ip, opts.namespace ?? 'default');
+    const nodeId = sidecarNodeId(opts.podName ?? opts.pod.name, opts.pod.ip, opts.namespace ?? 'default');
     const mp = new MeshPod(opts.pod, nodeId, opts.adminPort ?? 15000);
     try {
       await mp.#init(opts);
@@ -126,6 +146,12 @@ export class MeshPod {
   }
 
   async #init(opts: MeshPodOptions): Promise<void> {
+    if (opts.init) {
+      await opts.init(this.pod).catch((err: unknown) => {
+        throw new TrellisError('IO', `pod ${this.pod.name}: init step (capture rules) failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      });
+      return;
+    }
     const [bin, ...pre] = opts.trellis;
     const args = [...pre, 'iptables', ...(opts.iptablesArgs ?? ISTIO_INIT_ARGS)];
     const r = await runInPod(this.pod, bin as string, args, { timeoutMs: 20_000 });
@@ -141,10 +167,13 @@ export class MeshPod {
       '--admin-port', String(this.adminPort), '--drain-seconds', String(opts.drainSeconds ?? 1),
       ...identityArgs(opts.identity),
     ];
-    const proxy = spawnInPod(this.pod, bin as string, args, { uid: PROXY_UID, env: proxyEnv(opts) });
+    const out = opts.proxyOutput;
+    const stdio: SpawnOptions['stdio'] = out === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', out, out];
+    const proxy = spawnInPod(this.pod, bin as string, args, { uid: PROXY_UID, env: proxyEnv(opts), stdio, pdeathsig: opts.supervised ?? false, detached: opts.supervised ?? false });
     this.#proxy = proxy;
-    createInterface({ input: proxy.stdout! }).on('line', (l) => this.proxyStdout.push(l));
-    createInterface({ input: proxy.stderr! }).on('line', (l) => this.proxyStderr.push(l));
+    this.#startedAt = performance.now();
+    if (proxy.stdout) createInterface({ input: proxy.stdout }).on('line', (l) => this.proxyStdout.push(l));
+    if (proxy.stderr) createInterface({ input: proxy.stderr }).on('line', (l) => this.proxyStderr.push(l));
   }
 
   async #waitReady(timeoutMs: number): Promise<void> {
@@ -156,7 +185,10 @@ export class MeshPod {
         throw new TrellisError('IO', `pod ${this.pod.name}: proxy exited (${p?.exitCode ?? p?.signalCode}): ${this.proxyStderr.slice(-10).join('\n')}`);
       }
       const r = await this.admin('/ready', 2000).catch((err: unknown) => ({ status: 0, body: String(err) }));
-      if (r.status === 200) return;
+      if (r.status === 200) {
+        this.readyMs = performance.now() - this.#startedAt;
+        return;
+      }
       last = `${r.status} ${r.body.trim()}`;
       await new Promise((res) => setTimeout(res, 50));
     }
@@ -170,10 +202,13 @@ export class MeshPod {
 
   /**
    * GET (or POST) an admin path of the proxy. The admin API listens on
-   * 127.0.0.1 inside the pod, so the request is made from inside it (curl
-   * as root: loopback traffic is never captured).
+   * 127.0.0.1 inside the pod, so the request is made from inside it: over a
+   * socket created in the pod's namespace, or by curl run there as root
+   * without the native addon (loopback traffic is never captured).
    */
   async admin(path: string, timeoutMs = 5000, method: 'GET' | 'POST' = 'GET'): Promise<AdminReply> {
+    // In-process through a socket made in the pod when the addon can (no curl to spawn: /ready is polled every 50 ms).
+    if (nativeAvailable().ok) return httpIn(this.pod.netns, `127.0.0.1:${this.adminPort}`, path, { method, timeoutMs });
     const secs = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
     const url = `http://127.0.0.1:${this.adminPort}${path}`;
     const r = await runInPod(this.pod, 'curl', ['-sS', '-X', method, '--max-time', secs, '-w', '\n%{http_code}', url], { timeoutMs: timeoutMs + 1000 });

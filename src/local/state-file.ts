@@ -25,8 +25,14 @@
  * /run/trellis/mesh.json, and as another user $XDG_RUNTIME_DIR/trellis/mesh.json
  * (or the temp directory's trellis-UID/mesh.json without XDG_RUNTIME_DIR).
  * Readers look in the user's places first, then in /run/trellis.
+ *
+ * Every pod's `admin` is reachable from the machine the file is on: in
+ * `up`'s netns mode the proxy's admin listens on 127.0.0.1 inside the pod,
+ * and `up` relays a host loopback port to it (what `kubectl port-forward`
+ * is to istioctl). The file is written synchronously: `up` also writes and
+ * removes it from signal handlers, and it is a few kilobytes.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { env } from '../env.js';
@@ -57,7 +63,14 @@ export interface MeshState {
 
 const uid = () => (typeof process.getuid === 'function' ? process.getuid() : -1);
 const ROOT_PATH = '/run/trellis/mesh.json';
-const userPath = () => (env.runtimeDir ? join(env.runtimeDir, 'trellis', 'mesh.json') : join(tmpdir(), `trellis-${uid()}`, 'mesh.json'));
+
+const userDir = () => (env.runtimeDir ? join(env.runtimeDir, 'trellis') : join(tmpdir(), `trellis-${uid()}`));
+const userPath = () => join(userDir(), 'mesh.json');
+
+/** The directory of `trellis up`'s runtime files (the state file, its runs): /run/trellis for root, else the user's. */
+export function runtimeRoot(): string {
+  return uid() === 0 ? dirname(ROOT_PATH) : userDir();
+}
 
 /** Where `trellis up` writes the state file. */
 export function stateFilePath(): string {
@@ -72,15 +85,15 @@ export function stateFileCandidates(): string[] {
 }
 
 /** Writes atomically (a reader never sees half a file); the directory is created, readable by everyone: addresses are not secrets. */
-export async function writeStateFile(state: MeshState, path = stateFilePath()): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+export function writeStateFile(state: MeshState, path = stateFilePath()): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ version: STATE_FILE_VERSION, ...state }, null, 2) + '\n', { mode: 0o644 });
-  await rename(tmp, path);
+  writeFileSync(tmp, JSON.stringify({ version: STATE_FILE_VERSION, ...state }, null, 2) + '\n', { mode: 0o644 });
+  renameSync(tmp, path);
 }
 
-export async function removeStateFile(path = stateFilePath()): Promise<void> {
-  await rm(path, { force: true });
+export function removeStateFile(path = stateFilePath()): void {
+  rmSync(path, { force: true });
 }
 
 export interface FoundState {
@@ -91,11 +104,11 @@ export interface FoundState {
 }
 
 /** The first state file found, or undefined when there is none; a malformed one is a STATE_FILE error naming the file. */
-export async function readStateFile(candidates = stateFileCandidates()): Promise<FoundState | undefined> {
+export function readStateFile(candidates = stateFileCandidates()): FoundState | undefined {
   for (const path of candidates) {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = readFileSync(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
       throw new TrellisError('STATE_FILE', `cannot read the mesh state file ${path}`, { cause: err });

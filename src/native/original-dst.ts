@@ -21,6 +21,7 @@ export interface OriginalDst {
 interface Addon {
   getOriginalDst(fd: number): OriginalDst;
   setTransparent(fd: number): void;
+  socketInNetns(path: string): number;
 }
 
 type Loaded = { ok: true; addon: Addon } | { ok: false; reason: string };
@@ -105,4 +106,13 @@ export function originalDst(socket: Socket): { address: string; port: number; fa
 /** setsockopt(IP_TRANSPARENT) on a listening socket's fd (needs CAP_NET_ADMIN), for TPROXY. */
 export function setTransparent(fd: number): void {
   addon().setTransparent(fd);
+}
+
+/**
+ * A new non-blocking TCP/IPv4 socket's fd, created inside the network
+ * namespace at `path` (/var/run/netns/NAME); needs CAP_SYS_ADMIN. The socket
+ * stays in that namespace whatever the process does next.
+ */
+export function socketInNetns(path: string): number {
+  return addon().socketInNetns(path);
 }

@@ -8,6 +8,7 @@ import { clusterScoped, kindVersions, objectKey, type AnyObject, type Kind, type
 import type { FieldPath, Locate, RawDocument } from '../load-yaml.js';
 import type { ConfigProblem } from '../../controlplane/sources/source.js';
 import { kubernetesSchemas } from './kubernetes.js';
+import { isIgnoredKind } from '../ignored-kinds.js';
 import { virtualServiceSchema } from './virtual-service.js';
 import { destinationRuleSchema } from './destination-rule.js';
 import { serviceEntrySchema, sidecarSchema, workloadEntrySchema } from './service-entry.js';
@@ -58,6 +59,8 @@ export function validateObject(value: unknown, origin: Origin, locate: Locate): 
     return { problems: [problem(typeof kind !== 'string' ? ['kind'] : ['apiVersion'], 'apiVersion and kind must be set (strings)')], origin };
   }
   const versions = (kindVersions as Record<string, readonly string[] | undefined>)[kind];
+  // Kinds of the same name Trellis does read (apps/v1 Deployment) are validated below, not skipped.
+  if (versions === undefined && isIgnoredKind(apiVersion, kind)) return { problems: [], origin };
   if (versions === undefined) return { problems: [problem(['kind'], `unknown kind ${kind} (apiVersion ${apiVersion})`)], origin };
 
   const meta = isPlainObject(value['metadata']) ? value['metadata'] : {};

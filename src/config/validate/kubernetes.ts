@@ -4,7 +4,7 @@
  * that typos are still caught, and accepted as it is.
  */
 import { dnsLabelProblem, portNumber, topLevel } from './common.js';
-import { arr, bool, enumOf, int, intOrString, obj, opaque, req, str, stringMap, strings, type ObjectSchema, type Schema } from './schema.js';
+import { arr, bool, enumOf, int, intOrString, obj, opaque, req, str, stringMap, strings, type Issue, type ObjectSchema, type Schema } from './schema.js';
 
 const protocol = () => enumOf('TCP', 'UDP', 'SCTP');
 
@@ -89,10 +89,29 @@ const endpoint = obj({
   deprecatedTopology: stringMap(),
 });
 
+/** A pod template's metadata: an object's, without a name (the controller names its pods). */
+const templateMeta = obj({ name: str(), generateName: str(), namespace: str(), labels: stringMap(), annotations: stringMap(), creationTimestamp: opaque() });
+
+/** The API server refuses a Deployment whose selector does not select its own template's pods. */
+function selectorSelectsTemplate(spec: Record<string, unknown>): Issue[] {
+  const want = (spec['selector'] as { matchLabels?: Record<string, unknown> } | undefined)?.matchLabels ?? {};
+  const have = ((spec['template'] as { metadata?: { labels?: Record<string, unknown> } } | undefined)?.metadata?.labels) ?? {};
+  const missing = Object.entries(want).filter(([k, v]) => have[k] !== v).map(([k, v]) => `${k}=${String(v)}`);
+  return missing.length === 0 ? [] : [{ path: ['selector'], message: `selector does not match template labels (${missing.join(', ')} missing from spec.template.metadata.labels)` }];
+}
+
+const deploymentSpec = obj({
+  replicas: int(0),
+  selector: req(obj({ matchLabels: stringMap(), matchExpressions: opaque() })),
+  template: req(obj({ metadata: templateMeta, spec: req(podSpec) })),
+  ...unchecked('strategy', 'minReadySeconds', 'revisionHistoryLimit', 'paused', 'progressDeadlineSeconds'),
+}, selectorSelectsTemplate);
+
 /** Top-level schemas of the Kubernetes kinds, by kind. */
-export const kubernetesSchemas: Record<'Service' | 'Pod' | 'Namespace' | 'ServiceAccount' | 'EndpointSlice', ObjectSchema> = {
+export const kubernetesSchemas: Record<'Service' | 'Pod' | 'Deployment' | 'Namespace' | 'ServiceAccount' | 'EndpointSlice', ObjectSchema> = {
   Service: topLevel({ spec: serviceSpec }),
   Pod: topLevel({ spec: podSpec }),
+  Deployment: topLevel({ spec: deploymentSpec }),
   Namespace: topLevel({ spec: obj({ finalizers: strings() }) }),
   ServiceAccount: topLevel({ secrets: opaque(), imagePullSecrets: opaque(), automountServiceAccountToken: bool() }),
   EndpointSlice: topLevel({

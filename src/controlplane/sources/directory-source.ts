@@ -31,6 +31,8 @@ export interface DirectorySourceOptions {
   watch?: boolean;
   /** How long an emptied directory must stay empty before it is served (default 5000; 0 serves it at once). */
   emptyHoldMs?: number;
+  /** Put before every file name in problems and origins (e.g. "DIR/" when several directories are merged). */
+  namePrefix?: string;
 }
 
 interface FileEntry {
@@ -48,6 +50,7 @@ export class DirectorySource implements ConfigSource {
   readonly #pollMs: number;
   readonly #debounceMs: number;
   readonly #useWatch: boolean;
+  readonly #namePrefix: string;
   readonly #files = new Map<string, FileEntry>();
   #onState: ((state: ConfigState) => void) | undefined;
   #revision = 0;
@@ -71,6 +74,7 @@ export class DirectorySource implements ConfigSource {
     this.#pollMs = opts.pollMs ?? 2000;
     this.#debounceMs = opts.debounceMs ?? 20;
     this.#useWatch = opts.watch ?? true;
+    this.#namePrefix = opts.namePrefix ?? '';
     this.#emptyHold = new EmptyHold(dir, opts.emptyHoldMs ?? 5000, () => this.#rescan());
   }
 
@@ -220,7 +224,7 @@ export class DirectorySource implements ConfigSource {
       text = await readFile(join(this.#dir, file), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.#files.delete(file);
-      this.#files.set(file, { stamp, hash: '', contribution: unreadableFile(prev?.contribution, file, errorMessage(err)) });
+      this.#files.set(file, { stamp, hash: '', contribution: unreadableFile(prev?.contribution, this.#namePrefix + file, errorMessage(err)) });
       return true;
     }
     const hash = createHash('sha256').update(text).digest('hex');
@@ -228,7 +232,7 @@ export class DirectorySource implements ConfigSource {
       prev.stamp = stamp;
       return false;
     }
-    const contribution = acceptFile(prev?.contribution, loadConfigText(file, text));
+    const contribution = acceptFile(prev?.contribution, loadConfigText(this.#namePrefix + file, text));
     this.#files.set(file, { stamp, hash, contribution });
     return true;
   }
@@ -236,7 +240,7 @@ export class DirectorySource implements ConfigSource {
   #deliver(): void {
     const files = [...this.#files.entries()]
       .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([file, e]) => [file, e.contribution] as const);
+      .map(([file, e]) => [this.#namePrefix + file, e.contribution] as const);
     const merged = mergeFiles(files);
     const fingerprint = fingerprintOf(merged, this.#sourceProblem);
     if (this.#revision > 0 && fingerprint === this.#fingerprint) return;

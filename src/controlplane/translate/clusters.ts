@@ -161,18 +161,21 @@ export function blackHoleCluster(): Cluster {
 }
 
 /**
- * Istio's inbound cluster: the app on 127.0.0.1:targetPort, connected to from 127.0.0.6, with the
- * services behind the port in its metadata (filter_metadata.istio.services, what Istio's telemetry reads
- * for destination_service on the server side).
+ * Istio's inbound cluster (1.10 and later): to the connection's original
+ * destination — the pod's own IP and the target port — from 127.0.0.6, so an
+ * app listening on its pod IP is reached, and the capture rules let the
+ * connection through (their 127.0.0.6 exception). Before 1.10 istiod sent it
+ * to 127.0.0.1, which only apps bound to localhost or the wildcard see. The
+ * services behind the port are in its metadata (filter_metadata.istio.services,
+ * what Istio's telemetry reads for destination_service on the server side).
  */
 export function inboundCluster(targetPort: number, services: readonly InboundService[] = []): Cluster {
-  const name = inboundClusterName(targetPort);
   return create(ClusterSchema, {
-    name,
+    name: inboundClusterName(targetPort),
     metadata: services.length > 0 ? { filterMetadata: { istio: { services: services.map((x) => ({ host: x.host, name: x.name, namespace: x.namespace })) } } } : undefined,
-    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC },
+    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST },
+    lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
     connectTimeout: durationMs(DefaultConnectTimeoutMs),
-    loadAssignment: buildLoadAssignment(name, [{ address: '127.0.0.1', port: targetPort, servicePort: targetPort, labels: {}, namespace: '', ready: true }]),
     upstreamBindConfig: bindTo(InboundSourceAddress),
   });
 }

@@ -8,6 +8,7 @@ import { inboundKey, inboundPorts, type InboundPort } from './inbound.js';
 import { ScopeResources, type RouteBuilders } from './scope-resources.js';
 import { inboundSecurity, type InboundSecuritySpec } from './inbound-security.js';
 import { SharedCache } from './shared-cache.js';
+import { loopbackPlan, loopbackResources, loopbackRoutes, type LoopbackPlan } from './loopback.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 
@@ -26,6 +27,8 @@ export interface TranslateGenerator extends Generator {
 interface ProxyState {
   scope: ScopeResources;
   inbound: InboundState;
+  /** Set for a sidecar without capture (loopback.ts). */
+  loopback?: LoopbackPlan;
 }
 
 interface InboundState {
@@ -61,8 +64,10 @@ class GeneratorImpl implements TranslateGenerator {
         return this.#filter(st.inbound.listeners, names, (n) => st.scope.grpcListener(n));
       case TypeUrl.ClusterLoadAssignment:
         return st.scope.endpoints(names ?? st.scope.edsNames());
-      case TypeUrl.RouteConfiguration:
-        return st.scope.routeConfigs(names ?? st.scope.routeNames());
+      case TypeUrl.RouteConfiguration: {
+        const routes = st.scope.routeConfigs(names ?? st.scope.routeNames());
+        return st.loopback ? loopbackRoutes(routes, st.loopback) : routes;
+      }
       default:
         // Identity (SDS) is served elsewhere; nothing here yet.
         return emptySet;
@@ -90,7 +95,12 @@ class GeneratorImpl implements TranslateGenerator {
     const envoy = node.generator !== 'grpc';
     const ports = envoy ? inboundPorts(this.model, id.namespace, id.labels, id.workload) : [];
     const security = envoy ? inboundSecurity(this.model, id.namespace, id.labels, this.#shared) : undefined;
-    const st: ProxyState = { scope, inbound: this.#inboundState(scope, ports, security) };
+    const inbound = this.#inboundState(scope, ports, security);
+    const loopback = loopbackPlan(node);
+    // A proxy without capture binds what capture would have handed it: its own copy, per proxy.
+    const st: ProxyState = loopback
+      ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback }
+      : { scope, inbound };
     this.#nodes.set(node, st);
     return st;
   }

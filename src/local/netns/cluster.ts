@@ -15,6 +15,8 @@ import { TrellisError } from '../../errors.js';
 import { logger } from '../../log.js';
 import { checkPodName, ifName, namespaceName, newRunId } from './names.js';
 import { sh } from './sh.js';
+import { run } from '../../iptables/exec.js';
+import { renderServiceRules, type ServiceRule } from './service-rules.js';
 import { deleteNamespace, removeRunMarker, removeStale, writeRunMarker } from './stale.js';
 
 const log = logger('netns');
@@ -53,6 +55,8 @@ export class NetnsCluster {
   readonly #pods = new Map<string, Pod>();
   #created: string[] = [];
   #nextHost = 10;
+  /** Host numbers of removed pods, handed out again before new ones (a /24 has 245 pod addresses). */
+  readonly #freeHosts: number[] = [];
 
   private constructor(runId: string, podCidr: string, serviceCidr: string) {
     const m = /^(\d+\.\d+\.\d+)\.0\/24$/.exec(podCidr);
@@ -108,21 +112,26 @@ export class NetnsCluster {
   async addPod(name: string): Promise<Pod> {
     checkPodName(name);
     if (this.#pods.has(name) || name === 'node') throw new TrellisError('CONFIG_INVALID', `pod ${name} exists`);
-    if (this.#nextHost > 254) throw new TrellisError('CONFIG_INVALID', 'pod range exhausted');
-    const index = this.#nextHost++;
+    const index = this.#freeHosts.shift() ?? this.#nextHost++;
+    if (index > 254) throw new TrellisError('CONFIG_INVALID', 'pod range exhausted');
     const pod: Pod = { name, netns: namespaceName(this.runId, name), ip: `${this.#prefix}.${index}` };
     const veth = ifName(`vp${index}`);
     await sh('ip', 'netns', 'add', pod.netns);
     this.#created.push(pod.netns);
     this.#pods.set(name, pod);
-    await sh('ip', '-n', this.nodeNetns, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.netns);
-    await sh('ip', '-n', this.nodeNetns, 'link', 'set', veth, 'master', 'br0', 'up');
-    await sh('ip', '-n', pod.netns, 'link', 'set', 'lo', 'up');
-    await sh('ip', '-n', pod.netns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0');
-    await sh('ip', '-n', pod.netns, 'link', 'set', 'eth0', 'up');
-    await sh('ip', '-n', pod.netns, 'route', 'add', this.gateway, 'dev', 'eth0', 'scope', 'link');
-    await sh('ip', '-n', pod.netns, 'route', 'add', `${this.#prefix}.0/24`, 'via', this.gateway, 'dev', 'eth0');
-    await sh('ip', '-n', pod.netns, 'route', 'add', this.serviceCidr, 'via', this.gateway, 'dev', 'eth0');
+    // One `ip -batch` per namespace instead of a process per command: pods are created many at a time.
+    await batch(this.nodeNetns, [
+      `link add ${veth} type veth peer name eth0 netns ${pod.netns}`,
+      `link set ${veth} master br0 up`,
+    ]);
+    await batch(pod.netns, [
+      'link set lo up',
+      `addr add ${pod.ip}/32 dev eth0`,
+      'link set eth0 up',
+      `route add ${this.gateway} dev eth0 scope link`,
+      `route add ${this.#prefix}.0/24 via ${this.gateway} dev eth0`,
+      `route add ${this.serviceCidr} via ${this.gateway} dev eth0`,
+    ]);
     this.writeHosts(name, {});
     log.debug('pod added', { pod: name, netns: pod.netns, ip: pod.ip });
     return pod;
@@ -139,6 +148,29 @@ export class NetnsCluster {
     const lines = ['127.0.0.1 localhost', '::1 localhost', `${pod.ip} ${pod.name}`];
     for (const [host, ip] of Object.entries(entries).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${ip} ${host}`);
     writeFileSync(`${dir}/hosts`, lines.join('\n') + '\n');
+  }
+
+  /**
+   * Removes a pod's namespace (its processes are killed first; its veth
+   * goes with it) and frees its address. Unknown names are ignored.
+   */
+  async removePod(name: string): Promise<void> {
+    const pod = this.#pods.get(name);
+    if (!pod) return;
+    this.#pods.delete(name);
+    await deleteNamespace(pod.netns);
+    this.#created = this.#created.filter((n) => n !== pod.netns);
+    this.#freeHosts.push(Number(pod.ip.split('.')[3]));
+  }
+
+  /**
+   * Replaces the node's service rules (kube-proxy's part) with these: each
+   * service port balanced over its backends per connection. Atomic: the
+   * node's nat table is rewritten in one iptables-restore.
+   */
+  async setServices(rules: readonly ServiceRule[]): Promise<void> {
+    const r = await run('ip', ['netns', 'exec', this.nodeNetns, 'iptables-restore'], renderServiceRules(rules));
+    if (r.code !== 0) throw new TrellisError('IO', `service rules in ${this.nodeNetns}: iptables-restore exit ${r.code}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
   }
 
   /** Routes a service port on the node to one backend (a DNAT in the node namespace's own nat table). */
@@ -171,4 +203,10 @@ export class NetnsCluster {
     removeRunMarker(this.runId);
     this.#pods.clear();
   }
+}
+
+/** Runs `ip -n NS -batch -` with these commands (each line as `ip` would take it, without "ip"). */
+async function batch(netns: string, commands: readonly string[]): Promise<void> {
+  const r = await run('ip', ['-n', netns, '-batch', '-'], commands.join('\n') + '\n');
+  if (r.code !== 0) throw new TrellisError('IO', `ip -n ${netns} -batch: exit ${r.code}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
 }

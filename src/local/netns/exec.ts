@@ -17,20 +17,29 @@ export interface PodProcessOptions {
   dropCaps?: string[];
   /** With `uid`: keep these capabilities as ambient ones (e.g. ['net_admin'] for a TPROXY proxy). */
   ambientCaps?: string[];
+  /** SIGKILL the process when its parent dies (setpriv --pdeathsig): nothing outlives a crashed supervisor. */
+  pdeathsig?: boolean;
+  /** Its own process group: a terminal's Ctrl-C reaches the supervisor only, which stops its children in order. */
+  detached?: boolean;
+  cwd?: string;
 }
 
 /** The argv that runs `cmd args` in the pod's namespace with the given identity. */
 export function podCommand(pod: Pod | string, cmd: string, args: readonly string[], opts: PodProcessOptions = {}): string[] {
   const ns = typeof pod === 'string' ? pod : pod.netns;
   const argv = ['ip', 'netns', 'exec', ns];
+  // setpriv applies the death signal after changing credentials (a credential change would clear it).
+  const death = opts.pdeathsig ? ['--pdeathsig', 'KILL'] : [];
   if (opts.uid !== undefined) {
     const gid = opts.gid ?? opts.uid;
     const keep = (opts.ambientCaps ?? []).map((c) => `+${c}`).join(',');
     const caps = keep === '' ? ['--inh-caps=-all'] : [`--inh-caps=-all,${keep}`, `--ambient-caps=${keep}`];
-    argv.push('setpriv', `--reuid=${opts.uid}`, `--regid=${gid}`, '--clear-groups', ...caps, '--');
+    argv.push('setpriv', `--reuid=${opts.uid}`, `--regid=${gid}`, '--clear-groups', ...caps, ...death, '--');
   } else if (opts.dropCaps && opts.dropCaps.length > 0) {
     const caps = opts.dropCaps.map((c) => `-${c}`).join(',');
-    argv.push('setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, '--');
+    argv.push('setpriv', `--inh-caps=${caps}`, `--bounding-set=${caps}`, ...death, '--');
+  } else if (death.length > 0) {
+    argv.push('setpriv', ...death, '--');
   }
   argv.push(cmd, ...args);
   return argv;
@@ -39,7 +48,7 @@ export function podCommand(pod: Pod | string, cmd: string, args: readonly string
 /** Spawns `cmd args` inside the pod; the caller owns the child (and must end it). */
 export function spawnInPod(pod: Pod | string, cmd: string, args: readonly string[], opts: PodProcessOptions = {}): ChildProcess {
   const [bin, ...rest] = podCommand(pod, cmd, args, opts);
-  return spawn(bin as string, rest, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  return spawn(bin as string, rest, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.detached ? { detached: true } : {}) });
 }
 
 /** Runs to completion inside the pod; resolves with exit code and output (bounded by `timeoutMs`). */

@@ -14,10 +14,14 @@ export function newRunId(): string {
   return randomBytes(3).toString('hex');
 }
 
-/** Pod (and node) names: lowercase DNS-label-ish, short enough for `trellis-<run>-<name>`. */
+/**
+ * Pod (and node) names: DNS-1123 characters ('.' too, for "pod.namespace"),
+ * at most 140, so `trellis-<run>-<name>` stays a short file name under
+ * /var/run/netns. Interface names never contain them (see ifName).
+ */
 export function checkPodName(name: string): void {
-  if (!/^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$/.test(name)) {
-    throw new TrellisError('CONFIG_INVALID', `pod name ${JSON.stringify(name)}: lowercase letters, digits and '-', at most 24 characters`);
+  if (!/^[a-z0-9]([a-z0-9.-]{0,138}[a-z0-9])?$/.test(name)) {
+    throw new TrellisError('CONFIG_INVALID', `pod name ${JSON.stringify(name)}: lowercase letters, digits, '-' and '.', at most 140 characters`);
   }
 }
 

@@ -41,7 +41,7 @@ describe('trellis proxy-config', () => {
     assert.equal(r.code, 0, r.stderr);
     const rows = table(r.stdout, CLUSTERS).map((x) => Object.values(x).join(' | '));
     assert.deepEqual(rows, [
-      ' | 9080 | - | inbound | STATIC | ',
+      ' | 9080 | - | inbound | ORIGINAL_DST | ',
       'BlackHoleCluster | - | - | - | STATIC | ',
       'InboundPassthroughCluster | - | - | - | ORIGINAL_DST | ',
       'PassthroughCluster | - | - | - | ORIGINAL_DST | ',

@@ -38,3 +38,16 @@ test('merged: each field from the first locator that knows it; a locator that fa
   assert.equal((await mergedLocator(state, down).pods()).length, 1);
   await assert.rejects(mergedLocator(down, down).pods(), /ECONNREFUSED/);
 });
+
+test('deploy/NAME: the first of the Deployment\'s pods (NAME-HASH-XXXXX), in --namespace when given', () => {
+  const made: PodRef[] = [
+    { name: 'reviews-v1-7d9c4f5b8-zq2xk', namespace: 'demo' },
+    { name: 'reviews-v1-7d9c4f5b8-abcde', namespace: 'demo' },
+    { name: 'reviews-v10-6f8b9c7d5-aaaaa', namespace: 'demo' },
+    { name: 'reviews-v1-5c6d7e8f9-qqqqq', namespace: 'staging' },
+  ];
+  assert.equal(findPod(made, 'deploy/reviews-v1', 'test', 'demo').name, 'reviews-v1-7d9c4f5b8-abcde');
+  assert.equal(findPod(made, 'deployment/reviews-v10', 'test').name, 'reviews-v10-6f8b9c7d5-aaaaa');
+  assert.throws(() => findPod(made, 'deploy/reviews-v1', 'test'), /several namespaces \(demo, staging\)/);
+  assert.throws(() => findPod(made, 'deploy/ratings', 'test', 'demo'), (e: unknown) => e instanceof TrellisError && e.code === 'POD_NOT_FOUND' && /no pod of deployment "ratings" in namespace demo/.test(e.message));
+});

@@ -224,13 +224,12 @@ spec: {hosts: [api.example.com], ports: [{number: 443, name: tls, protocol: TLS}
 });
 
 describe('fixed and inbound clusters', () => {
-  test('inbound|PORT||: STATIC to 127.0.0.1, bound to 127.0.0.6', () => {
+  test('inbound|PORT||: ORIGINAL_DST (the pod IP and port the client asked for, as Istio 1.10+), bound to 127.0.0.6', () => {
     const c = inboundCluster(9080);
     assert.equal(c.name, 'inbound|9080||');
-    assert.equal(c.clusterDiscoveryType.value, Cluster_DiscoveryType.STATIC);
-    const ep = c.loadAssignment!.endpoints[0]!.lbEndpoints[0]!;
-    const sa = ep.hostIdentifier.case === 'endpoint' ? ep.hostIdentifier.value.address?.address : undefined;
-    assert.equal(sa?.case === 'socketAddress' && `${sa.value.address}:${sa.value.portSpecifier.value}`, '127.0.0.1:9080');
+    assert.equal(c.clusterDiscoveryType.value, Cluster_DiscoveryType.ORIGINAL_DST);
+    assert.equal(c.lbPolicy, Cluster_LbPolicy.CLUSTER_PROVIDED);
+    assert.equal(c.loadAssignment, undefined);
     assert.equal(c.upstreamBindConfig?.sourceAddress?.address, '127.0.0.6');
     assert.equal(c.metadata, undefined);
   });
