@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import { TrellisError } from '../errors.js';
+import { connectIn } from '../local/netns/connect.js';
 
 export interface Reply {
   status: number;
@@ -17,6 +18,12 @@ export interface RequestOptions {
   what: string;
   method?: 'GET' | 'POST';
   timeoutMs?: number;
+  /**
+   * The network namespace the address is in (a `trellis up` pod's admin API on
+   * its own 127.0.0.1): the socket is made inside it, which needs root — as
+   * reaching into a pod needs `kubectl exec` rights.
+   */
+  netns?: string;
 }
 
 function split(address: string): { host: string; port: number } {
@@ -27,9 +34,11 @@ function split(address: string): { host: string; port: number } {
 /** One request; resolves with any status (the caller decides what is an error), rejects UNREACHABLE when no answer came. */
 export function request(address: string, path: string, opts: RequestOptions): Promise<Reply> {
   const { host, port } = split(address);
-  const where = `${opts.what} at ${address}${path}`;
+  const where = `${opts.what} at ${address}${path}${opts.netns ? ` in network namespace ${opts.netns}` : ''}`;
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path, method: opts.method ?? 'GET', timeout: opts.timeoutMs ?? 10_000 }, (res) => {
+    const netns = opts.netns;
+    const createConnection = netns === undefined ? undefined : () => connectIn(netns, host, port);
+    const req = http.request({ host, port, path, method: opts.method ?? 'GET', timeout: opts.timeoutMs ?? 10_000, ...(createConnection ? { createConnection } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

@@ -16,7 +16,7 @@ export interface MeshFlags {
 
 function fromState(found: FoundState): MeshLocator {
   const { state, path } = found;
-  return staticLocator(`state file ${path}`, state.controlPlane.debug, state.pods.map((p) => ({ name: p.name, namespace: p.namespace, ip: p.ip, ...(p.admin ? { admin: p.admin } : {}) })));
+  return staticLocator(`state file ${path}`, state.controlPlane.debug, state.pods.map((p) => ({ name: p.name, namespace: p.namespace, ip: p.ip, ...(p.admin ? { admin: p.admin, ...(p.netns ? { netns: p.netns } : {}) } : {}) })));
 }
 
 export async function locateMesh(flags: MeshFlags, read: () => FoundState | undefined | Promise<FoundState | undefined> = readStateFile): Promise<MeshLocator> {

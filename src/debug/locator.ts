@@ -14,6 +14,8 @@ export interface PodRef {
   ip?: string;
   /** HOST:PORT of the pod's sidecar admin API, when known. */
   admin?: string;
+  /** The network namespace `admin` is reached in (a `trellis up` pod), when not the machine's own. */
+  netns?: string;
   /** The control plane's id for its proxy ("pod.namespace"), when it is connected. */
   proxyId?: string;
 }

@@ -13,7 +13,7 @@
  *     "controlPlane": { "debug": "127.0.0.1:15014", "xds": "127.0.0.1:15010", "ca": "127.0.0.1:15012" },
  *     "pods": [
  *       { "name": "reviews-v1-5d8f7", "namespace": "default", "ip": "10.244.0.12",
- *         "admin": "127.0.0.1:40123",         // the sidecar's admin API, reachable from the host; absent without a sidecar
+ *         "admin": "127.0.0.1:15000",         // the sidecar's admin API, in netns when given; absent without a sidecar
  *         "netns": "trellis-reviews-v1-5d8f7", "node": "trellis-node-1" }
  *     ]
  *   }
@@ -26,11 +26,12 @@
  * (or the temp directory's trellis-UID/mesh.json without XDG_RUNTIME_DIR).
  * Readers look in the user's places first, then in /run/trellis.
  *
- * Every pod's `admin` is reachable from the machine the file is on: in
- * `up`'s netns mode the proxy's admin listens on 127.0.0.1 inside the pod,
- * and `up` relays a host loopback port to it (what `kubectl port-forward`
- * is to istioctl). The file is written synchronously: `up` also writes and
- * removes it from signal handlers, and it is a few kilobytes.
+ * A pod's `admin` is reached in its `netns` when it has one: in `up`'s netns
+ * mode the proxy's admin API listens on 127.0.0.1 inside the pod, as
+ * Envoy's does in Istio, and is not relayed to the machine's loopback (any
+ * local user could then POST /quitquitquit); entering the namespace needs
+ * root. The file is written synchronously: `up` also writes and removes it
+ * from signal handlers, and it is a few kilobytes.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +45,7 @@ export interface MeshStatePod {
   name: string;
   namespace: string;
   ip: string;
-  /** HOST:PORT of the sidecar's admin API (Envoy's 15000), reachable from where the CLI runs; absent for a pod without a sidecar. */
+  /** HOST:PORT of the sidecar's admin API (Envoy's 15000), inside `netns` when set; absent for a pod without a sidecar. */
   admin?: string;
   /** The pod's network namespace, when it has one. */
   netns?: string;

@@ -19,7 +19,7 @@ import { LISTENERS_HEADER, listenerMatches, listenerRows, sortListeners, type Li
 import { activeLoggerNames, loggingQueries } from './log-levels.js';
 import { ROUTES_HEADER, routeRows, sortRoutes } from './routes-table.js';
 import { secretTable } from './secrets-table.js';
-import { loadClusters, loadConfigDump, type ProxyTarget } from './target.js';
+import { adminRequest, loadClusters, loadConfigDump, type ProxyTarget } from './target.js';
 
 export const CONFIG_TYPES = ['listeners', 'routes', 'clusters', 'endpoints', 'secret', 'log', 'bootstrap', 'all'] as const;
 export type ConfigType = (typeof CONFIG_TYPES)[number];
@@ -134,13 +134,13 @@ export function bootstrapSummary(b: Bootstrap | undefined): string {
 async function logLevels(o: ProxyConfigOptions, write: Write): Promise<number> {
   const admin = o.target.admin;
   if (admin === undefined) throw new TrellisError('CLI_USAGE', 'log levels are read from a running proxy: name a POD or give --admin');
-  const what = `the proxy admin API of ${o.target.label}`;
-  const current = await requestOk(admin, '/logging', { what, method: 'POST' });
+  const post = adminRequest(o.target, 'POST');
+  const current = await requestOk(admin, '/logging', post);
   const spec = o.reset ? RESET_LEVEL : o.level;
   let last = current;
   for (const q of spec === undefined ? [] : loggingQueries(spec, activeLoggerNames(current.body))) {
-    last = await request(admin, `/logging?${q}`, { what, method: 'POST' });
-    if (last.status !== 200) throw new TrellisError('UNREACHABLE', `${what} refused /logging?${q}: ${last.body.trim()}`);
+    last = await request(admin, `/logging?${q}`, post);
+    if (last.status !== 200) throw new TrellisError('UNREACHABLE', `${post.what} refused /logging?${q}: ${last.body.trim()}`);
   }
   write(`${o.target.label}:\n${last.body}`);
   return 0;

@@ -138,16 +138,7 @@ export class NetnsNetwork implements UpNetwork {
       // A restarted sidecar re-runs the step on a namespace that has the rules: the idempotent apply.
       init: (p) => this.#inits.get(p.netns) ?? applyCapture(INIT_CONFIG, { netns: p.netns }).then(() => undefined),
     });
-    // The debugging CLI on the machine reaches the admin API (127.0.0.1 in the pod) through a relay, as istioctl
-    // reaches a pod's 15000 through a port-forward.
-    let relay: Relay;
-    try {
-      relay = await Relay.start(pod.netns, '127.0.0.1', mp.adminPort);
-    } catch (err) {
-      await mp.stop();
-      throw err;
-    }
-    return meshPodSidecar(mp, relay);
+    return meshPodSidecar(mp);
   }
 
   http(pod: PodAddress | undefined, address: string, path: string, opts?: { method?: string; timeoutMs?: number }) {
@@ -169,24 +160,21 @@ function spawnArgv(argv: readonly string[], spec: Omit<PodProcessSpec, 'uid' | '
   return spawn(argv[0]!, argv.slice(1), { cwd: spec.cwd, env: spec.env, stdio: spec.stdio, detached: true });
 }
 
-function meshPodSidecar(mp: MeshPod, relay: Relay): Sidecar {
+function meshPodSidecar(mp: MeshPod): Sidecar {
   const listeners: ((how: string) => void)[] = [];
   let stopping = false;
   mp.proxy?.once('exit', () => {
-    // A restarted sidecar gets a new relay (startSidecar); this one would lead nowhere.
-    void relay.close();
     if (!stopping) for (const l of listeners) l(mp.proxyExit ?? 'exited');
   });
   return {
     admin: `127.0.0.1:${mp.adminPort}`,
-    hostAdmin: relay.address,
     readyMs: mp.readyMs,
     exited: () => mp.proxyExit,
     onExit: (l) => listeners.push(l),
     pid: mp.proxy?.pid,
     stop: () => {
       stopping = true;
-      return Promise.all([mp.stop(), relay.close()]).then(() => undefined);
+      return mp.stop();
     },
   };
 }

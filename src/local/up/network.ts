@@ -51,8 +51,6 @@ export interface SidecarOptions {
 export interface Sidecar {
   /** The admin API, "HOST:PORT", reached through UpNetwork.http with the pod. */
   readonly admin: string;
-  /** The same admin API reachable from the machine itself (the state file's, for the debugging CLI). */
-  readonly hostAdmin: string;
   /** Milliseconds from the proxy's spawn to /ready. */
   readonly readyMs: number | undefined;
   /** "exit 1", "SIGKILL", or undefined while it runs. */

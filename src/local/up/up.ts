@@ -238,7 +238,7 @@ class Up {
         name: p.plan.name,
         namespace: p.plan.namespace,
         ip: p.address!.ip,
-        ...(p.sidecar ? { admin: p.sidecar.hostAdmin } : {}),
+        ...(p.sidecar ? { admin: p.sidecar.admin } : {}),
         ...(p.address!.netns ? { netns: p.address!.netns } : {}),
         node: this.#network!.nodeName,
       })),

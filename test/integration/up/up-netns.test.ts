@@ -61,7 +61,7 @@ describe('trellis up (network namespaces, real capture)', { skip, timeout: 240_0
     return p;
   };
 
-  test('the state file names the control plane and every pod, each sidecar\'s admin reachable from the machine', async () => {
+  test('the state file names the control plane and every pod, each sidecar\'s admin in its namespace; proxy-config reaches it there', () => {
     const state = JSON.parse(readFileSync(up.stateFile, 'utf8')) as { version: number; pid: number; controlPlane: { debug: string; xds: string; ca: string }; pods: unknown[] };
     assert.equal(state.version, 1);
     assert.equal(state.pid, up.child.pid);
@@ -70,10 +70,11 @@ describe('trellis up (network namespaces, real capture)', { skip, timeout: 240_0
     assert.equal(state.pods.length, 6);
     const front = pod('front-');
     assert.equal(front.netns, `trellis-${runId}-${front.name}.shop`);
-    // A relay on the machine's loopback into the pod, where the admin API listens on its own 127.0.0.1:15000.
-    assert.match(front.admin ?? '', /^127\.0\.0\.1:\d+$/);
-    const info = await fetch(`http://${front.admin}/server_info`).then((r) => r.json()) as { node?: { id?: string } };
-    assert.match(info.node?.id ?? JSON.stringify(info), new RegExp(`~${front.ip}~${front.name}\\.shop~`));
+    // Envoy's place, 127.0.0.1 inside the pod: not relayed to the machine, where any local user could reach it.
+    assert.equal(front.admin, '127.0.0.1:15000');
+    const bootstrap = up.cli(['proxy-config', 'bootstrap', `${front.name}.shop`, '-o', 'json']);
+    assert.equal(bootstrap.code, 0, bootstrap.stderr);
+    assert.match(bootstrap.stdout, new RegExp(`"sidecar~${front.ip.replace(/\./g, '\\.')}~${front.name}\\.shop~shop\\.svc\\.cluster\\.local"`));
     assert.equal(pod('plain-').admin, undefined, 'no sidecar, no admin');
   });
 

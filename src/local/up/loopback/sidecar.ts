@@ -60,5 +60,5 @@ export async function startLoopbackSidecar(o: SidecarOptions, lowPorts: number, 
     await stop();
     throw new TrellisError('IO', `pod ${o.pod.namespace}/${o.pod.name}: proxy not ready within ${READY_TIMEOUT_MS} ms`);
   }
-  return { admin, hostAdmin: admin, readyMs, exited: how, onExit: (l) => listeners.push(l), pid: child.pid, stop };
+  return { admin, readyMs, exited: how, onExit: (l) => listeners.push(l), pid: child.pid, stop };
 }
