@@ -11,6 +11,9 @@ import { registerDescribe } from './describe.js';
 import { registerTlsCheck } from './tls-check.js';
 import { registerAnalyze } from './analyze.js';
 import { registerToken } from './token.js';
+import { registerKubeInject } from './kube-inject.js';
+import { registerCheckInject } from './check-inject.js';
+import { registerWait } from './wait.js';
 
 const program = new Command();
 program
@@ -28,6 +31,9 @@ registerDescribe(program);
 registerTlsCheck(program);
 registerAnalyze(program);
 registerToken(program);
+registerKubeInject(program);
+registerCheckInject(program);
+registerWait(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);
