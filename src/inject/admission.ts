@@ -2,11 +2,14 @@
  * The webhook's logic without the server: an AdmissionReview
  * (admission.k8s.io/v1) in, the AdmissionReview to answer out. Pure.
  *
- * What a failure answers, and why:
+ * What a failure answers, and why (istiod's answers, so that the API
+ * server and its audit log see what they would see with Istio):
+ * - an empty body: HTTP 400 "no body found", as istiod.
  * - not an AdmissionReview (not JSON, another kind or version, no request,
- *   no uid): HTTP 400 and a review with allowed: false and the reason in
- *   response.result. The API server never sends these; there is no pod to let
- *   through, and whoever sent it learns why.
+ *   no uid): HTTP 200 and a review with allowed: false and the reason in
+ *   response.result.message — istiod's toAdmissionResponse. The API server
+ *   never sends these; whoever did learns why, and the uid is echoed when
+ *   there is one.
  * - a request for something that is not a Pod (a webhook rule that matches
  *   too much): allowed, unchanged, with a warning — a misconfigured rule must
  *   not block every Deployment in the cluster.
@@ -36,7 +39,7 @@ export interface AdmissionResponse {
 }
 
 export interface ReviewAnswer {
-  /** HTTP status of the answer: 200, or 400 for a body that is no AdmissionReview. */
+  /** HTTP status of the answer: 200, or 400 for an empty body. */
   status: number;
   review: { apiVersion: string; kind: 'AdmissionReview'; response: AdmissionResponse };
   /** For the log: what happened, in a word, and the decision when there was one. */
@@ -56,8 +59,13 @@ function answer(uid: string, response: Omit<AdmissionResponse, 'uid'>, status = 
   return { status, review: { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response: { uid, ...response } } };
 }
 
-function malformed(message: string, uid = ''): ReviewAnswer {
-  return { ...answer(uid, { allowed: false, result: { status: 'Failure', code: 400, message } }, 400), outcome: 'malformed', dryRun: false };
+function malformed(message: string, uid = '', status = 200): ReviewAnswer {
+  return { ...answer(uid, { allowed: false, result: { status: 'Failure', code: 400, message } }, status), outcome: 'malformed', dryRun: false };
+}
+
+/** The request's uid when the body has one, so that even a refused review is answered to its sender. */
+function uidOf(doc: Record<string, unknown>): string {
+  return isObject(doc.request) && typeof doc.request.uid === 'string' ? doc.request.uid : '';
 }
 
 /** Why this value is not a Pod the injector can read, or undefined. */
@@ -79,6 +87,7 @@ function podShapeError(o: Record<string, unknown>): string | undefined {
 
 /** Answers one AdmissionReview body. Never throws. */
 export function handleReview(body: string, ctx: ReviewContext): ReviewAnswer {
+  if (body.trim() === '') return malformed('no body found', '', 400);
   let doc: unknown;
   try {
     doc = JSON.parse(body);
@@ -87,7 +96,7 @@ export function handleReview(body: string, ctx: ReviewContext): ReviewAnswer {
   }
   if (!isObject(doc)) return malformed('the body is not an AdmissionReview object');
   if (doc.kind !== 'AdmissionReview' || doc.apiVersion !== ADMISSION_API_VERSION) {
-    return malformed(`expected kind AdmissionReview, apiVersion ${ADMISSION_API_VERSION}; got kind ${JSON.stringify(doc.kind)}, apiVersion ${JSON.stringify(doc.apiVersion)}`);
+    return malformed(`expected kind AdmissionReview, apiVersion ${ADMISSION_API_VERSION}; got kind ${JSON.stringify(doc.kind)}, apiVersion ${JSON.stringify(doc.apiVersion)}`, uidOf(doc));
   }
   const req = doc.request;
   if (!isObject(req)) return malformed('the AdmissionReview has no request');
@@ -104,7 +113,13 @@ export function handleReview(body: string, ctx: ReviewContext): ReviewAnswer {
   }
   const shape = podShapeError(obj);
   if (shape) return { ...answer(uid, { allowed: false, result: { status: 'Failure', code: 400, message: `the pod cannot be read: ${shape}` } }), outcome: 'refused', dryRun };
-  return injectReview(uid, obj as unknown as PodLike, typeof req.namespace === 'string' ? req.namespace : '', dryRun, ctx);
+  try {
+    return injectReview(uid, obj as unknown as PodLike, typeof req.namespace === 'string' ? req.namespace : '', dryRun, ctx);
+  } catch (err) {
+    // A pod shape the checks above let through and the injector still chokes on: refused with the reason, never a crash.
+    const message = `sidecar injection failed: ${errorMessage(err)}`;
+    return { ...answer(uid, { allowed: false, result: { status: 'Failure', code: 400, message } }), outcome: 'refused', dryRun };
+  }
 }
 
 function injectReview(uid: string, original: PodLike, reqNamespace: string, dryRun: boolean, ctx: ReviewContext): ReviewAnswer {

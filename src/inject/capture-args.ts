@@ -11,6 +11,9 @@ import { parseIptablesArgs } from '../iptables/flags.js';
 import type { InjectionConfig } from './config.js';
 import { ANNOTATION } from './names.js';
 
+/** The uid and gid the sidecar runs as (Istio's), exempt from capture. */
+export const PROXY_UID = 1337;
+
 /** The proxy's Prometheus port (Envoy's 15090), excluded from capture as in Istio. */
 export const ENVOY_PROMETHEUS_PORT = 15090;
 
@@ -34,14 +37,15 @@ export function agentPortText(annotations: Readonly<Record<string, string>>, cfg
 }
 
 /** `trellis iptables` argv (without the program name) for a pod with these annotations. */
-export function captureArgs(annotations: Readonly<Record<string, string>>, cfg: InjectionConfig): string[] {
+export function captureArgs(annotations: Readonly<Record<string, string>>, cfg: InjectionConfig, proxyUser: { uid?: number; gid?: number } = {}): string[] {
   const a = (name: string, dflt: string) => annotations[name] ?? dflt;
   const excluded = excludeInboundPort(agentPortText(annotations, cfg), a(ANNOTATION.excludeInboundPorts, cfg.excludeInboundPorts));
   const args = [
     'iptables',
     '-p', '15001',
     '-z', '15006',
-    '-u', '1337',
+    '-u', String(proxyUser.uid ?? PROXY_UID),
+    ...(proxyUser.gid !== undefined && proxyUser.gid !== PROXY_UID ? ['-g', String(proxyUser.gid)] : []),
     '-m', interceptionMode(annotations, cfg),
     '-i', a(ANNOTATION.includeOutboundIpRanges, cfg.includeIPRanges),
     '-x', a(ANNOTATION.excludeOutboundIpRanges, cfg.excludeIPRanges),

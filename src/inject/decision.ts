@@ -9,7 +9,7 @@
 import type { InjectionConfig } from './config.js';
 import type { ObjectMeta } from './k8s-types.js';
 import { formatSelector, selectorError, selectorIsEmpty, selectorMatches } from './label-selector.js';
-import { ANNOTATION, LABEL, PROXY_CONTAINER } from './names.js';
+import { ANNOTATION, LABEL } from './names.js';
 
 export type RuleName =
   | 'already-injected'
@@ -74,16 +74,9 @@ function explicitChoice(meta: ObjectMeta): boolean | undefined {
   return value === 'true' ? true : value === 'false' ? false : undefined;
 }
 
-const alreadyInjected: Rule = ({ metadata, spec }) => {
-  if (metadata.annotations?.[ANNOTATION.status] !== undefined) {
-    return skip('already-injected', `the pod has the annotation ${ANNOTATION.status}: it is injected already and is left unchanged`);
-  }
-  const all = [...(spec.containers ?? []), ...(spec.initContainers ?? [])];
-  if (all.some((c) => c.name === PROXY_CONTAINER)) {
-    return skip('already-injected', `the pod has a container named ${PROXY_CONTAINER}: it has a proxy already and is left unchanged`);
-  }
-  return pass('already-injected', `no ${ANNOTATION.status} annotation and no ${PROXY_CONTAINER} container`);
-};
+const alreadyInjected: Rule = ({ metadata }) => (metadata.annotations?.[ANNOTATION.status] !== undefined
+  ? skip('already-injected', `the pod has the annotation ${ANNOTATION.status}: it is injected already and is left unchanged`)
+  : pass('already-injected', `no ${ANNOTATION.status} annotation`));
 
 const hostNetwork: Rule = ({ spec }) => (spec.hostNetwork === true
   ? skip('host-network', 'hostNetwork: true — capture rules would rewrite the node\'s network, never injected')

@@ -19,7 +19,8 @@ import { agentPortText, captureArgs, interceptionMode } from './capture-args.js'
 import type { InjectionConfig } from './config.js';
 import type { Container, PodLike, Volume } from './k8s-types.js';
 import { initContainer } from './init-container.js';
-import { ANNOTATION, INIT_CONTAINER, PROXY_CONTAINER } from './names.js';
+import { applyOverride, takeOverrides } from './container-override.js';
+import { ANNOTATION, PROXY_CONTAINER } from './names.js';
 import { defaultContainerAnnotations, injectedLabels, prometheusMerge, statusAnnotation } from './pod-metadata.js';
 import { podProxyConfig } from './proxy-config-annotation.js';
 import { proxyContainer } from './proxy-container.js';
@@ -66,10 +67,12 @@ export function injectPod(pod: PodLike, opts: InjectOptions): PodLike {
   if (problems.length > 0) throw new TrellisError('INJECT_INVALID', problems.join('; '));
   const mode = interceptionMode(annotations, cfg);
   if (mode === 'TPROXY') throw new TrellisError('INJECT_INVALID', 'interceptionMode TPROXY is not supported by Trellis\'s injector yet (use REDIRECT)');
+  const overrides = takeOverrides(pod.spec);
+  const spec = overrides.spec;
   const workload = opts.workload ?? workloadFromPod(meta, opts.namespace);
   const native = nativeSidecarFor(annotations, cfg);
   const podProxy = podProxyConfig(annotations);
-  const hold = !native && (cfg.holdApplicationUntilProxyStarts || podProxy.holdApplicationUntilProxyStarts === true);
+  const hold = !native && (podProxy.holdApplicationUntilProxyStarts ?? cfg.holdApplicationUntilProxyStarts);
   const agentPort = agentPortText(annotations, cfg);
   const proxyImage = annotations[ANNOTATION.proxyImage];
   const image = proxyImage?.includes('/') ? proxyImage : cfg.image;
@@ -77,17 +80,19 @@ export function injectPod(pod: PodLike, opts: InjectOptions): PodLike {
   const prom = prometheusMerge(annotations, cfg, agentPort);
   const rewriteAnno = annotations[ANNOTATION.rewriteAppProbers];
   const rewrite = (rewriteAnno === undefined ? cfg.rewriteAppProbes : parseGoBool(rewriteAnno) ?? cfg.rewriteAppProbes) && agentPort !== '0';
-  const appProbers = rewrite ? appProbersJson(pod.spec, Number(agentPort)) : undefined;
+  const appProbers = rewrite ? appProbersJson(spec, Number(agentPort)) : undefined;
   const fix = (c: Container) => (rewrite ? rewriteContainerProbes(c, Number(agentPort)) : c);
-  const apps = pod.spec.containers.map(fix);
-  const ownInit = (pod.spec.initContainers ?? []).map(fix);
+  const apps = spec.containers.map(fix);
+  const ownInit = (spec.initContainers ?? []).map(fix);
   const resources = proxyResources(annotations, cfg);
-  const proxy = proxyContainer({
-    cfg, image, spec: pod.spec, labels, workload, workloadName: workloadName(meta, workload), native, hold, agentPort,
+  const proxy = applyOverride(proxyContainer({
+    cfg, image, spec, labels, workload, workloadName: workloadName(meta, workload), native, hold, agentPort,
     interceptionMode: mode, resources, mounts: sidecarMounts(annotations), readiness: readinessFrom(annotations, cfg),
     proxyMetadata: podProxy.proxyMetadata, ...(appProbers ? { appProbers } : {}), ...(prom.app ? { appScrape: prom.app } : {}),
-  });
-  const init = mode === 'NONE' ? [] : [initContainer(captureArgs(annotations, cfg), image, resources, cfg)];
+  }), overrides.proxy);
+  // The capture rules exempt the proxy's uid and gid: a pod that runs its proxy as another user moves the exemption with it.
+  const runAs = proxyUser(proxy);
+  const init = mode === 'NONE' ? [] : [applyOverride(initContainer(captureArgs(annotations, cfg, runAs), image, resources, cfg), overrides.init)];
   const initContainers = native ? [...init, proxy, ...ownInit] : [...ownInit, ...init];
   const containers = native ? apps : hold ? [proxy, ...apps] : [...apps, proxy];
   const added = sidecarVolumes(annotations);
@@ -104,12 +109,19 @@ export function injectPod(pod: PodLike, opts: InjectOptions): PodLike {
       annotations: {
         ...prom.annotations,
         [ANNOTATION.rev]: cfg.revision || 'default',
-        ...defaultContainerAnnotations(annotations, pod.spec.containers),
+        ...defaultContainerAnnotations(annotations, spec.containers),
         [ANNOTATION.status]: status,
       },
     },
-    spec: { ...pod.spec, initContainers, containers, volumes: mergeVolumes(pod.spec.volumes ?? [], added) },
+    spec: { ...spec, initContainers, containers, volumes: mergeVolumes(spec.volumes ?? [], added) },
   };
 }
 
-export { INIT_CONTAINER, PROXY_CONTAINER };
+/** The uid and gid the proxy runs as, when its container says (an override may change Istio's 1337). */
+function proxyUser(proxy: Container): { uid?: number; gid?: number } {
+  const sc = proxy.securityContext ?? {};
+  return {
+    ...(typeof sc.runAsUser === 'number' ? { uid: sc.runAsUser } : {}),
+    ...(typeof sc.runAsGroup === 'number' ? { gid: sc.runAsGroup } : {}),
+  };
+}

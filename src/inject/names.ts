@@ -1,14 +1,17 @@
 /**
- * The label, annotation and container names of Istio's injector, spelled
- * once. Trellis answers to Istio's names so that manifests, dashboards and
- * tools written for Istio (`kubectl logs -c istio-proxy`, Kiali's checks for
- * sidecar.istio.io/status) keep working.
+ * The label, annotation and container names of the injector, spelled once.
+ * Labels and annotations are Istio's, so that manifests, dashboards and
+ * tools written for Istio (Kiali's checks for sidecar.istio.io/status, the
+ * prometheus.io scrape annotations) keep working; the containers carry
+ * Trellis's own names, so `kubectl logs -c trellis-proxy` says what runs.
  */
 
-/** The sidecar's container name: Istio's, so tooling that looks for it finds Trellis's proxy. */
-export const PROXY_CONTAINER = 'istio-proxy';
-/** The init container that writes the capture rules (Istio's name). */
-export const INIT_CONTAINER = 'istio-init';
+/** The sidecar's container name. */
+export const PROXY_CONTAINER = 'trellis-proxy';
+/** The init container that writes the capture rules (Istio's istio-init). */
+export const INIT_CONTAINER = 'trellis-init';
+/** Istio's sidecar: a pod that has it was injected by Istio and is not injected again. */
+export const ISTIO_PROXY_CONTAINER = 'istio-proxy';
 
 export const LABEL = {
   injection: 'istio-injection',

@@ -1,12 +1,12 @@
 /**
  * The sidecar container: `trellis proxy` as uid/gid 1337 (the uid the
- * capture rules exempt), named istio-proxy so that Istio's tooling finds
- * it. Its node id is built by Kubernetes from the downward API ($(VAR)
+ * capture rules exempt). Its node id is built by Kubernetes from the downward API ($(VAR)
  * expansion in args), its identity comes from the mounted token and root
  * certificate, and it serves Istio's agent ports: the health port
  * (/healthz/ready, the readiness and startup probes) and the agent port
  * (merged metrics, the rewritten app probes).
  */
+import { PROXY_UID } from './capture-args.js';
 import type { InjectionConfig } from './config.js';
 import type { Container, ContainerPort, EnvVar, PodSpec } from './k8s-types.js';
 import { PROXY_CONTAINER, PROXY_ENV } from './names.js';
@@ -74,8 +74,8 @@ function args(x: SidecarInputs): string[] {
     '--xds-address', x.cfg.discoveryAddress,
     '--node-id', `sidecar~$(INSTANCE_IP)~$(POD_NAME).$(POD_NAMESPACE)~$(POD_NAMESPACE).svc.${domain}`,
     '--trust-domain', x.cfg.trustDomain,
-    '--status-port', String(x.cfg.healthPort),
-    '--metrics-port', x.agentPort,
+    '--health-port', String(x.cfg.healthPort),
+    ...(x.agentPort === '0' ? [] : ['--status-port', x.agentPort]),
   ];
 }
 
@@ -110,9 +110,9 @@ export function proxyContainer(x: SidecarInputs): Container {
     capabilities: { drop: ['ALL'] },
     privileged: false,
     readOnlyRootFilesystem: true,
-    runAsGroup: 1337,
+    runAsGroup: PROXY_UID,
     runAsNonRoot: true,
-    runAsUser: 1337,
+    runAsUser: PROXY_UID,
   };
   c.resources = x.resources ?? {};
   c.volumeMounts = x.mounts;
