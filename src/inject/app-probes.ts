@@ -7,11 +7,11 @@
  * resolved to numbers, travel to the proxy in ISTIO_KUBE_APP_PROBERS, and
  * the proxy runs them against the app on the kubelet's behalf.
  */
+import type { AppProber } from '../proxy/agent/app-probers.js';
 import type { Container, Handler, HttpGetAction, PodSpec, Probe } from './k8s-types.js';
-import { PROXY_CONTAINER } from './names.js';
 
-/** One original probe as the proxy runs it (Istio's Prober: exactly one action, the probe's timeout). */
-export interface AppProber {
+/** A probe as the pod wrote it: its port may still be a name. */
+interface DraftProber {
   httpGet?: HttpGetAction;
   tcpSocket?: { port: number | string; host?: string };
   grpc?: { port: number; service?: string };
@@ -29,7 +29,7 @@ export function proberPaths(container: string): Record<'readyz' | 'livez' | 'sta
   };
 }
 
-function toProber(h: Handler | undefined, withTimeout: boolean): AppProber | undefined {
+function toProber(h: Handler | undefined, withTimeout: boolean): DraftProber | undefined {
   if (!h) return undefined;
   const t = withTimeout && typeof (h as Probe).timeoutSeconds === 'number' && (h as Probe).timeoutSeconds! > 0 ? { timeoutSeconds: (h as Probe).timeoutSeconds } : {};
   if (h.httpGet) return { httpGet: { ...h.httpGet }, ...t };
@@ -39,8 +39,8 @@ function toProber(h: Handler | undefined, withTimeout: boolean): AppProber | und
 }
 
 /** Named ports resolved from the container's ports; a probe on an unknown name, or already on the agent port, is dropped. */
-function resolvePorts(p: AppProber | undefined, ports: ReadonlyMap<string, number>, agentPort: number): AppProber | undefined {
-  if (!p || p.grpc) return p;
+function resolvePorts(p: DraftProber | undefined, ports: ReadonlyMap<string, number>, agentPort: number): AppProber | undefined {
+  if (!p || p.grpc) return p as AppProber | undefined;
   const action = p.httpGet ?? p.tcpSocket!;
   if (typeof action.port === 'string' && !/^\d+$/.test(action.port)) {
     const n = ports.get(action.port);
@@ -51,14 +51,13 @@ function resolvePorts(p: AppProber | undefined, ports: ReadonlyMap<string, numbe
   } else {
     action.port = Number(action.port);
   }
-  return p;
+  return p as AppProber;
 }
 
 /** ISTIO_KUBE_APP_PROBERS: path → original probe, for every app container; undefined when there is none. */
 export function appProbersJson(spec: PodSpec, agentPort: number): string | undefined {
   const out: Record<string, AppProber> = {};
   for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
-    if (c.name === PROXY_CONTAINER) continue;
     const ports = new Map((c.ports ?? []).filter((p) => p.name).map((p) => [p.name!, p.containerPort] as const));
     const paths = proberPaths(c.name);
     const add = (path: string, h: Handler | undefined, probe: boolean) => {

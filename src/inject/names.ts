@@ -63,6 +63,8 @@ export const PROMETHEUS = {
   scrape: 'prometheus.io/scrape',
   port: 'prometheus.io/port',
   path: 'prometheus.io/path',
+  /** Istio's: several app endpoints merged, "PORT:PATH,PORT:PATH". */
+  scrapeTargets: 'prometheus.istio.io/scrape-targets',
 } as const;
 
 /** Environment variables the proxy reads from its container (set by the injector). */

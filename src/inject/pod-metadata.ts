@@ -11,6 +11,7 @@ import type { Container, ObjectMeta } from './k8s-types.js';
 import { ANNOTATION, LABEL, PROMETHEUS, PROXY_CONTAINER } from './names.js';
 import { parseGoBool } from './validate-annotations.js';
 import type { WorkloadMeta } from './workload-meta.js';
+import type { ScrapeConfig, ScrapeTarget } from '../proxy/agent/app-metrics-config.js';
 
 /** Istio's canonical-name: label, app.kubernetes.io/name, app, else the workload; at most 63 characters, no leading/trailing - _ . */
 export function canonicalName(labels: Readonly<Record<string, string>>, w: WorkloadMeta): string {
@@ -33,23 +34,49 @@ export function injectedLabels(labels: Readonly<Record<string, string>>, w: Work
 
 /** Annotation keys as Prometheus' relabelling sees them (Istio's SanitizeLabelName): prometheus.io/scrape → prometheus_io_scrape. */
 const sanitize = (k: string) => k.replace(/[^a-zA-Z0-9_]/g, '_');
-const PROM_KEYS = new Map([[sanitize(PROMETHEUS.scrape), 'scrape'], [sanitize(PROMETHEUS.port), 'port'], [sanitize(PROMETHEUS.path), 'path']] as const);
+const PROM_KEYS = new Map([
+  [sanitize(PROMETHEUS.scrape), 'scrape'], [sanitize(PROMETHEUS.port), 'port'], [sanitize(PROMETHEUS.path), 'path'], [sanitize(PROMETHEUS.scrapeTargets), 'targets'],
+] as const);
 
-/** The app's own scrape settings, if any (ISTIO_PROMETHEUS_ANNOTATIONS carries them to the proxy). */
-export interface ScrapeConfig {
-  scrape: string;
-  path: string;
-  port: string;
+/** Ports of the proxy and the capture rules: scraping them as "the app's metrics" would loop or hit something else (Istio's reserved ports). */
+const RESERVED_PORTS: Readonly<Record<string, string>> = {
+  15000: 'the proxy\'s admin', 15001: 'outbound capture', 15004: 'debug', 15006: 'inbound capture', 15008: 'the tunnel port',
+  15020: 'the merged metrics themselves', 15021: 'the health port', 15053: 'DNS capture', 15090: 'the proxy\'s own metrics',
+};
+
+/** "8080:/metrics,9100" → targets (an empty path is /metrics), as Istio's prometheus.istio.io/scrape-targets. */
+export function parseScrapeTargets(raw: string): ScrapeTarget[] {
+  const out: ScrapeTarget[] = [];
+  for (const entry of raw.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const colon = entry.indexOf(':');
+    const port = (colon < 0 ? entry : entry.slice(0, colon)).trim();
+    const path = colon < 0 ? '' : entry.slice(colon + 1).trim();
+    if (port === '') throw new TrellisError('INJECT_INVALID', `invalid prometheus scrape targets: empty port in ${JSON.stringify(entry)}`);
+    out.push({ port, path: path || '/metrics' });
+  }
+  return out;
+}
+
+function checkScrapePort(port: string, agentPort: string, what: string): void {
+  const n = /^\d+$/.test(port) ? Number(port) : NaN;
+  if (!(n >= 1 && n <= 65535)) throw new TrellisError('INJECT_INVALID', `invalid prometheus ${what}: invalid port ${JSON.stringify(port)}`);
+  const canon = String(n);
+  if (canon === agentPort) throw new TrellisError('INJECT_INVALID', `invalid prometheus ${what}: port ${port} conflicts with the agent port`);
+  const reserved = RESERVED_PORTS[canon];
+  if (reserved) throw new TrellisError('INJECT_INVALID', `invalid prometheus ${what}: port ${port} is reserved (${reserved}) and cannot be scraped`);
 }
 
 /**
  * Istio's applyPrometheusMerge: unless the pod opted out of scraping or of
  * merging, the prometheus.io annotations are replaced by the proxy's
  * (agent port, /stats/prometheus) and the app's are handed to the proxy,
- * which appends the app's metrics to its own.
+ * which appends the app's metrics to its own. Where Istio names the mesh's
+ * default agent port (15020) even when the pod's agent listens elsewhere or
+ * not at all, Trellis names the port that serves, and leaves the
+ * annotations alone when nothing does (agent port 0).
  */
 export function prometheusMerge(annotations: Record<string, string>, cfg: InjectionConfig, agentPort: string): { annotations: Record<string, string>; app?: ScrapeConfig } {
-  const found: Partial<ScrapeConfig> = {};
+  const found: { scrape?: string; port?: string; path?: string; targets?: string } = {};
   for (const [k, v] of Object.entries(annotations)) {
     const field = PROM_KEYS.get(sanitize(k));
     if (field) found[field] = v;
@@ -58,15 +85,23 @@ export function prometheusMerge(annotations: Record<string, string>, cfg: Inject
   const mergeAnno = annotations[ANNOTATION.prometheusMerge];
   const merge = mergeAnno === undefined ? cfg.enablePrometheusMerge : parseGoBool(mergeAnno) ?? cfg.enablePrometheusMerge;
   if (!scrape || !merge || agentPort === '0' || found.port === agentPort) return { annotations };
-  if (found.port !== undefined && !(/^\d+$/.test(found.port) && Number(found.port) >= 1 && Number(found.port) <= 65535)) {
-    throw new TrellisError('INJECT_INVALID', `invalid prometheus scrape configuration: invalid port "${found.port}"`);
+  const app: ScrapeConfig = { scrape: found.scrape ?? '', path: found.path ?? '', port: found.port ?? '' };
+  const targets = found.targets === undefined ? [] : parseScrapeTargets(found.targets);
+  if (targets.length > 0) {
+    // The first target also fills port and path, for agents that know only those.
+    app.port = targets[0]!.port;
+    app.path = targets[0]!.path;
+    app.targets = targets;
+    for (const t of targets) checkScrapePort(t.port, agentPort, 'scrape targets');
+  } else if (found.port !== undefined && found.port !== '') {
+    checkScrapePort(found.port, agentPort, 'scrape configuration');
   }
   const out = Object.fromEntries(Object.entries(annotations).filter(([k]) => !PROM_KEYS.has(sanitize(k))));
   out[PROMETHEUS.port] = agentPort;
   out[PROMETHEUS.path] = '/stats/prometheus';
   out[PROMETHEUS.scrape] = 'true';
-  const any = found.scrape !== undefined || found.port !== undefined || found.path !== undefined;
-  return { annotations: out, ...(any ? { app: { scrape: found.scrape ?? '', path: found.path ?? '', port: found.port ?? '' } } : {}) };
+  const any = app.scrape !== '' || app.port !== '' || app.path !== '' || targets.length > 0;
+  return { annotations: out, ...(any ? { app } : {}) };
 }
 
 /** kubectl's default container: the first app container, unless the pod names one. */

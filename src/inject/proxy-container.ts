@@ -10,7 +10,7 @@ import { PROXY_UID } from './capture-args.js';
 import type { InjectionConfig } from './config.js';
 import type { Container, ContainerPort, EnvVar, PodSpec } from './k8s-types.js';
 import { PROXY_CONTAINER, PROXY_ENV } from './names.js';
-import type { ScrapeConfig } from './pod-metadata.js';
+import type { ScrapeConfig } from '../proxy/agent/app-metrics-config.js';
 import type { WorkloadMeta } from './workload-meta.js';
 
 export interface SidecarInputs {
@@ -36,7 +36,7 @@ export interface SidecarInputs {
 const field = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
 function env(x: SidecarInputs): EnvVar[] {
-  const apps = x.spec.containers.filter((c) => c.name !== PROXY_CONTAINER);
+  const apps = x.spec.containers;
   const ports: ContainerPort[] = x.spec.containers.flatMap((c) => c.ports ?? []);
   const w = x.workload;
   const out: EnvVar[] = [
@@ -48,7 +48,7 @@ function env(x: SidecarInputs): EnvVar[] {
     field('ISTIO_META_POD_NAME', 'metadata.name'),
     field('ISTIO_META_NAMESPACE', 'metadata.namespace'),
     { name: 'ISTIO_META_POD_PORTS', value: JSON.stringify(ports) },
-    { name: 'ISTIO_META_APP_CONTAINERS', value: apps.map((c) => c.name).join(',') },
+    ...(apps.length > 0 ? [{ name: 'ISTIO_META_APP_CONTAINERS', value: apps.map((c) => c.name).join(',') }] : []),
     { name: 'ISTIO_META_CLUSTER_ID', value: x.cfg.clusterId },
     field('ISTIO_META_NODE_NAME', 'spec.nodeName'),
     { name: 'ISTIO_META_INTERCEPTION_MODE', value: x.interceptionMode },
