@@ -113,10 +113,13 @@ function grpcProbe(host: string, port: number, service: string, timeoutMs: numbe
     const stream = session.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('trailers', (t) => {
-      const code = Number(t['grpc-status'] ?? 0);
-      if (code !== 0) done(fail(`gRPC health check: status ${code} ${String(t['grpc-message'] ?? '')}`));
-    });
+    // A refusal may come as trailers or, trailers-only, in the response headers.
+    const status = (h: http2.IncomingHttpHeaders) => {
+      const code = Number(h['grpc-status'] ?? 0);
+      if (code !== 0) done(fail(`gRPC health check: status ${code} ${decodeURIComponent(String(h['grpc-message'] ?? ''))}`));
+    };
+    stream.on('response', status);
+    stream.on('trailers', status);
     stream.on('end', () => {
       const s = servingStatus(Buffer.concat(chunks));
       done(s === 1 ? { status: 200, body: '' } : fail(`gRPC health check: serving status ${s ?? 'missing'}`));
