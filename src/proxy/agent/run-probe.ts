@@ -96,6 +96,15 @@ function servingStatus(body: Buffer): number | undefined {
   return msg[0] === 0x08 ? msg[1] : 0;
 }
 
+/** grpc-message is percent-encoded; an app that encodes it badly still gets its probe answered. */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 function grpcProbe(host: string, port: number, service: string, timeoutMs: number): Promise<ProbeAnswer> {
   return new Promise((resolve) => {
     const authority = `http://${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
@@ -116,7 +125,7 @@ function grpcProbe(host: string, port: number, service: string, timeoutMs: numbe
     // A refusal may come as trailers or, trailers-only, in the response headers.
     const status = (h: http2.IncomingHttpHeaders) => {
       const code = Number(h['grpc-status'] ?? 0);
-      if (code !== 0) done(fail(`gRPC health check: status ${code} ${decodeURIComponent(String(h['grpc-message'] ?? ''))}`));
+      if (code !== 0) done(fail(`gRPC health check: status ${code} ${safeDecode(String(h['grpc-message'] ?? ''))}`));
     };
     stream.on('response', status);
     stream.on('trailers', status);
