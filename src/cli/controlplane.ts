@@ -14,7 +14,8 @@ interface Flags extends CaFlags {
   autoMtls: boolean;
   debounceMs: string;
   emptyHoldMs: string;
-  webhookPort?: string;
+  /** true: the flag without a value (the default port). */
+  webhookPort?: string | true;
   webhookDnsNames?: string;
   injectionConfig?: string;
 }
@@ -37,7 +38,7 @@ export function registerControlplane(program: Command): void {
     .option('--cert-ttl <duration>', 'default lifetime of workload certificates', '24h')
     .option('--max-cert-ttl <duration>', 'longest lifetime a workload may request (longer requests are refused)', '2160h')
     .option('--ca-key-type <ec|rsa>', 'key of a root created on first start: ECDSA P-256 or RSA 2048', 'ec')
-    .option('--webhook-port <port>', 'serve the sidecar-injection webhook (HTTPS, POST /inject) on this port (istiod\'s 15017; 0: any); needs --ca-dir. Off unless given')
+    .option('--webhook-port [port]', 'serve the sidecar-injection webhook (HTTPS, POST /inject) on this port; the flag alone: istiod\'s 15017 (0: any); needs --ca-dir. Off unless given')
     .option('--webhook-dns-names <names>', 'DNS names of the webhook\'s certificate, comma-separated (default: istiod.NS.svc and istiod.NS.svc.DOMAIN of the injection config\'s control-plane namespace)')
     .option('--injection-config <file>', 'injection settings (YAML: image, revision, policy, nativeSidecars, neverInjectSelector, ...; see docs/ARCHITECTURE.md "Injection")')
     .action(async (f: Flags) => {
@@ -75,10 +76,13 @@ export function registerControlplane(program: Command): void {
     });
 }
 
+/** istiod's webhook port. */
+const DEFAULT_WEBHOOK_PORT = 15017;
+
 /** The webhook's settings from the flags, or undefined without --webhook-port. */
 async function webhookFromFlags(f: Flags, haveCa: boolean): Promise<ControlPlaneOptions['webhook']> {
   if (f.webhookPort === undefined) return undefined;
-  const port = parsePort('--webhook-port', f.webhookPort);
+  const port = parsePort('--webhook-port', f.webhookPort === true ? String(DEFAULT_WEBHOOK_PORT) : f.webhookPort);
   if (!haveCa) throw new TrellisError('CLI_USAGE', '--webhook-port needs --ca-dir: the webhook\'s certificate is issued by the mesh CA');
   const { loadInjectionConfig } = await import('../inject/load-config.js');
   const config = loadInjectionConfig(f.injectionConfig, { trustDomain: f.trustDomain, controlPlaneNamespace: f.rootNamespace });

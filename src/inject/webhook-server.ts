@@ -9,11 +9,10 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isIP } from 'node:net';
 import { TrellisError, errorMessage } from '../errors.js';
 import { logger, type Logger } from '../log.js';
 import type { CertificateAuthority } from '../ca/authority.js';
-import { ServingCertificate, type ServingKeyPair } from '../ca/server/serving-certificate.js';
+import { namesWithBind, ServingCertificate, type ServingKeyPair } from '../ca/server/serving-certificate.js';
 import type { Metrics } from '../controlplane/metrics/metrics.js';
 import { handleReview, type ReviewContext } from './admission.js';
 
@@ -32,12 +31,9 @@ export interface WebhookServerOptions extends ReviewContext {
   log?: Logger;
 }
 
-/** The certificate's names: the Service's, localhost, and the bind address (127.0.0.1 and ::1 for a wildcard bind). */
+/** The certificate's names: the Service's, localhost, and the bind address. */
 export function webhookNames(bind: string, dnsNames: readonly string[]): { dnsNames: string[]; ips: string[] } {
-  const wildcard = bind === '0.0.0.0' || bind === '::';
-  const ips = wildcard ? ['127.0.0.1', '::1'] : isIP(bind) ? [bind] : [];
-  const names = [...new Set([...dnsNames, 'localhost', ...(!wildcard && !isIP(bind) ? [bind] : [])])];
-  return { dnsNames: names, ips };
+  return namesWithBind(bind, [...dnsNames, 'localhost']);
 }
 
 export class WebhookServer {
