@@ -27,6 +27,10 @@ export function registerCheckInject(program: Command): void {
     .option('-n, --namespace <ns>', 'the namespace, when the YAML does not say (default: default)')
     .option('--injection-config <file>', 'injection settings (YAML; the control plane\'s --injection-config)')
     .addHelpText('after', `
+The first table answers as istioctl x check-inject does; the second lists
+every rule in the order the injector applies it. * marks the rule that
+decided; a verdict in parentheses is what a later rule would have said.
+
 Exit codes: 0 would be injected, 1 would not (or is injected already), 2 usage.
 
 Example:
@@ -48,7 +52,7 @@ Example:
       for (const p of pods) {
         const namespace = p.namespace || flags.namespace || 'default';
         const d = decide({ metadata: p.metadata, spec: p.spec, namespace, namespaceLabels: nsLabels, mode: 'webhook' }, cfg);
-        process.stdout.write(checkInjectReport(p.workload, namespace, nsLabels, d));
+        process.stdout.write(checkInjectReport(p.workload, namespace, nsLabels, cfg.revision, d));
         all &&= d.inject;
       }
       return all ? EXIT_OK : EXIT_FINDINGS;

@@ -1,22 +1,44 @@
 /**
- * check-inject's explanation: every rule in the order the injector applies
- * it, its own verdict, and which one decided — as istioctl x check-inject
- * explains a webhook's match, but for each of Istio's rules. Pure.
+ * check-inject's explanation, in two tables: istioctl x check-inject's
+ * (WEBHOOK, REVISION, INJECTED, REASON: one line with the answer and the
+ * reason that matters), then every rule in the order the injector applies
+ * it with its own verdict, the deciding one marked — what istioctl leaves
+ * the user to work out. Pure.
  */
 import type { Decision, RuleResult } from './decision.js';
 
 const MARK: Record<RuleResult['verdict'], string> = { inject: 'inject', skip: 'skip', pass: '-' };
+/** The webhook's name in `trellis install`'s MutatingWebhookConfiguration, as istioctl names the one it checked. */
+export const WEBHOOK_NAME = 'trellis-sidecar-injector';
 
-export function checkInjectReport(workload: string, namespace: string, namespaceLabels: Readonly<Record<string, string>>, d: Decision): string {
+/** Columns padded to their widest cell, two spaces apart (istioctl's tabwriter). */
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => [...r[i]!].length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  ').trimEnd());
+}
+
+/** The one reason istioctl's table shows: what selected the pod when the policy then injected it, else the deciding rule's. */
+function headline(d: Decision): string {
+  const reason = d.decidedBy === 'policy' ? d.rules.find((r) => r.rule === 'webhook-selector')?.reason ?? d.reason : d.reason;
+  return reason.charAt(0).toUpperCase() + reason.slice(1);
+}
+
+export function checkInjectReport(workload: string, namespace: string, namespaceLabels: Readonly<Record<string, string>>, revision: string, d: Decision): string {
   const labels = Object.entries(namespaceLabels).map(([k, v]) => `${k}=${v}`).join(',') || '(none)';
-  const rows = d.rules.map((r) => [r.rule === d.decidedBy ? `* ${r.rule}` : `  ${r.rule}`, MARK[r.verdict], r.reason]);
-  const width = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length), i === 0 ? 6 : 7));
-  const line = (r: string[]) => `${r[0]!.padEnd(width[0]!)}  ${r[1]!.padEnd(width[1]!)}  ${r[2]}`.trimEnd();
+  const injected = d.alreadyInjected ? '✔ (already)' : d.inject ? '✔' : '✘';
+  const decisive = d.rules.findIndex((r) => r.rule === d.decidedBy);
   const verdict = d.alreadyInjected ? 'already injected: left unchanged' : d.inject ? 'would be injected' : 'would NOT be injected';
   return [
     `${workload} in namespace ${namespace || '(none)'} (namespace labels: ${labels})`,
-    line(['  RULE', 'VERDICT', 'REASON']),
-    ...rows.map(line),
+    '',
+    ...table([['WEBHOOK', 'REVISION', 'INJECTED', 'REASON'], [WEBHOOK_NAME, revision, injected, headline(d)]]),
+    '',
+    // Rules after the deciding one still say what they would decide, in parentheses: they were not reached.
+    ...table([['  RULE', 'VERDICT', 'REASON'], ...d.rules.map((r, i) => [
+      `${r.rule === d.decidedBy ? '*' : ' '} ${r.rule}`,
+      i > decisive && r.verdict !== 'pass' ? `(${MARK[r.verdict]})` : MARK[r.verdict],
+      r.reason,
+    ])]),
     `=> ${verdict} (decided by ${d.decidedBy})`,
     '',
   ].join('\n');
