@@ -40,7 +40,7 @@ export function registerControlplane(program: Command): void {
     .option('--ca-key-type <ec|rsa>', 'key of a root created on first start: ECDSA P-256 or RSA 2048', 'ec')
     .option('--webhook-port [port]', 'serve the sidecar-injection webhook (HTTPS, POST /inject) on this port; the flag alone: istiod\'s 15017 (0: any); needs --ca-dir. Off unless given')
     .option('--webhook-dns-names <names>', 'DNS names of the webhook\'s certificate, comma-separated (default: istiod.NS.svc and istiod.NS.svc.DOMAIN of the injection config\'s control-plane namespace)')
-    .option('--injection-config <file>', 'injection settings (YAML: image, revision, policy, nativeSidecars, neverInjectSelector, ...; see docs/ARCHITECTURE.md "Injection")')
+    .option('--injection-config <file>', 'injection settings (YAML: image, revision, policy, nativeSidecars, neverInjectSelector, ...; see docs/ARCHITECTURE.md "Sidecar injection")')
     .action(async (f: Flags) => {
       const [{ ControlPlane }, { DirectorySource }] = await Promise.all([
         import('../controlplane/control-plane.js'),
