@@ -31,7 +31,7 @@ export function registerWait(program: Command): void {
   const cmd = program
     .command('wait')
     .description('wait until the local proxy is ready (its health port answers /healthz/ready 200), as pilot-agent wait')
-    .option('--port <port>', 'the proxy\'s health port (its --status-port)', '15021')
+    .option('--port <port>', 'the proxy\'s health port (its --health-port)', '15021')
     .option('--timeout <duration>', 'give up after this long', '60s')
     .option('--period-ms <ms>', 'time between checks', '500')
     .action((flags: Flags) => runDebug(async () => {

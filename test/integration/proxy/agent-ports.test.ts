@@ -9,6 +9,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { trellisBin } from '../../helpers/trellis-process.js';
 import { request } from 'undici';
 import { Server, ServerCredentials, status as grpcStatus } from '@grpc/grpc-js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
@@ -108,6 +110,14 @@ describe('proxy: the health and status ports (Istio\'s 15021 and 15020)', () => 
     await eventually(async () => (await get(health, '/healthz/ready')).status === 200, 5000, 'health port ready');
     assert.equal((await get(status, '/healthz/ready')).status, 200);
     assert.equal((await get(health, '/stats/prometheus')).status, 404, 'the health port serves readiness only');
+  });
+
+  test('trellis wait (the classic layout\'s postStart hook) returns 0 on a ready proxy, 1 when nothing answers in time', () => {
+    const ok = spawnSync(process.execPath, [trellisBin, 'wait', '--port', String(health), '--timeout', '5s'], { encoding: 'utf8', timeout: 15_000 });
+    assert.equal(ok.status, 0, ok.stderr);
+    const late = spawnSync(process.execPath, [trellisBin, 'wait', '--port', String(closedPort), '--timeout', '1s', '--period-ms', '100'], { encoding: 'utf8', timeout: 15_000 });
+    assert.equal(late.status, 1);
+    assert.match(late.stderr, /not ready within 1s/);
   });
 
   test('/stats/prometheus on the status port: the proxy\'s metrics, then every app target\'s', async () => {
