@@ -13,6 +13,10 @@
  * NO_COLOR (any value): no colours in the debugging CLI's output, even on a terminal.
  * XDG_RUNTIME_DIR: the user's runtime directory; the state file of a mesh run
  *   by that user lives in $XDG_RUNTIME_DIR/trellis/.
+ * Set by the sidecar injector for `trellis proxy` (src/inject/proxy-container.ts):
+ * INSTANCE_IP: the pod's IP, where the agent sends the app's rewritten probes.
+ * ISTIO_KUBE_APP_PROBERS: the app's original probes, JSON (src/proxy/agent/app-probers.ts).
+ * ISTIO_PROMETHEUS_ANNOTATIONS: the app's metrics endpoints, JSON (src/proxy/agent/app-metrics-config.ts).
  */
 export const env = {
   log: process.env.TRELLIS_LOG ?? 'info',
@@ -22,4 +26,7 @@ export const env = {
   runtimeDir: process.env.XDG_RUNTIME_DIR || undefined,
   noColor: process.env.NO_COLOR !== undefined,
   http1Engine: (process.env.TRELLIS_HTTP1_ENGINE === 'node' ? 'node' : 'lean') as 'lean' | 'node',
+  instanceIp: process.env.INSTANCE_IP || undefined,
+  appProbers: process.env.ISTIO_KUBE_APP_PROBERS || undefined,
+  prometheusAnnotations: process.env.ISTIO_PROMETHEUS_ANNOTATIONS || undefined,
 };

@@ -36,7 +36,13 @@ export type TrellisErrorCode =
   | 'POD_NOT_FOUND'
   | 'ADMIN_UNKNOWN'
   | 'UNREACHABLE'
-  | 'STATE_FILE';
+  | 'STATE_FILE'
+  // Injection (src/inject/): a bad injection config, a pod whose annotations Istio would refuse,
+  // an AdmissionReview that is not one, kube-inject input that is not YAML.
+  | 'INJECT_CONFIG'
+  | 'INJECT_INVALID'
+  | 'INJECT_REVIEW'
+  | 'INJECT_INPUT';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

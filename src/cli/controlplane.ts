@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { nonNegative, parsePort, withPortHint } from './flags.js';
 import { openCaFromFlags, type CaFlags } from './ca-options.js';
 import { DEFAULT_SERVICE_CIDR, parseServiceCidr } from '../config/cluster-ip.js';
+import { TrellisError } from '../errors.js';
+import type { ControlPlaneOptions } from '../controlplane/control-plane.js';
 
 const collect = (v: string, all: string[] | undefined): string[] => [...(all ?? []), v];
 
@@ -16,6 +18,10 @@ interface Flags extends CaFlags {
   autoMtls: boolean;
   debounceMs: string;
   emptyHoldMs: string;
+  /** true: the flag without a value (the default port). */
+  webhookPort?: string | true;
+  webhookDnsNames?: string;
+  injectionConfig?: string;
 }
 
 export function registerControlplane(program: Command): void {
@@ -37,6 +43,9 @@ export function registerControlplane(program: Command): void {
     .option('--cert-ttl <duration>', 'default lifetime of workload certificates', '24h')
     .option('--max-cert-ttl <duration>', 'longest lifetime a workload may request (longer requests are refused)', '2160h')
     .option('--ca-key-type <ec|rsa>', 'key of a root created on first start: ECDSA P-256 or RSA 2048', 'ec')
+    .option('--webhook-port [port]', 'serve the sidecar-injection webhook (HTTPS, POST /inject) on this port; the flag alone: istiod\'s 15017 (0: any); needs --ca-dir. Off unless given')
+    .option('--webhook-dns-names <names>', 'DNS names of the webhook\'s certificate, comma-separated (default: istiod.NS.svc and istiod.NS.svc.DOMAIN of the injection config\'s control-plane namespace)')
+    .option('--injection-config <file>', 'injection settings (YAML: image, revision, policy, nativeSidecars, neverInjectSelector, ...; see docs/ARCHITECTURE.md "Sidecar injection")')
     .action(async (f: Flags) => {
       const [{ ControlPlane }, { configSource }] = await Promise.all([
         import('../controlplane/control-plane.js'),
@@ -45,6 +54,7 @@ export function registerControlplane(program: Command): void {
       const xdsPort = parsePort('--xds-port', f.xdsPort);
       const debugPort = parsePort('--debug-port', f.debugPort);
       const ca = await openCaFromFlags(f);
+      const webhook = await webhookFromFlags(f, ca !== undefined);
       const cp = new ControlPlane({
         source: configSource(f.configDir, { emptyHoldMs: nonNegative('--empty-hold-ms', f.emptyHoldMs), serviceCidr: parseServiceCidr(f.serviceCidr) }),
         bind: f.bind,
@@ -55,16 +65,35 @@ export function registerControlplane(program: Command): void {
         enableAutoMtls: f.autoMtls,
         debounceMs: nonNegative('--debounce-ms', f.debounceMs),
         ...(ca ? { ca } : {}),
+        ...(webhook ? { webhook } : {}),
       });
       const ports = await cp.start().catch(async (err: unknown) => {
         await cp.stop().catch(() => undefined);
-        throw withPortHint(err, { '--xds-port': xdsPort, '--debug-port': debugPort, ...(ca ? { '--ca-port': ca.port } : {}) });
+        throw withPortHint(err, { '--xds-port': xdsPort, '--debug-port': debugPort, ...(ca ? { '--ca-port': ca.port } : {}), ...(webhook ? { '--webhook-port': webhook.port } : {}) });
       });
       // One machine-readable line on stdout: where to connect (tests and scripts read it).
       const caAddress = ports.caPort === undefined ? {} : { ca: `${f.bind}:${ports.caPort}` };
-      process.stdout.write(JSON.stringify({ xds: `${f.bind}:${ports.xdsPort}`, debug: `${f.bind}:${ports.debugPort}`, ...caAddress }) + '\n');
+      const webhookAddress = ports.webhookPort === undefined ? {} : { webhook: `${f.bind}:${ports.webhookPort}` };
+      process.stdout.write(JSON.stringify({ xds: `${f.bind}:${ports.xdsPort}`, debug: `${f.bind}:${ports.debugPort}`, ...caAddress, ...webhookAddress }) + '\n');
       const stop = () => void cp.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+}
+
+/** istiod's webhook port. */
+const DEFAULT_WEBHOOK_PORT = 15017;
+
+/** The webhook's settings from the flags, or undefined without --webhook-port. */
+async function webhookFromFlags(f: Flags, haveCa: boolean): Promise<ControlPlaneOptions['webhook']> {
+  if (f.webhookPort === undefined) return undefined;
+  const port = parsePort('--webhook-port', f.webhookPort === true ? String(DEFAULT_WEBHOOK_PORT) : f.webhookPort);
+  if (!haveCa) throw new TrellisError('CLI_USAGE', '--webhook-port needs --ca-dir: the webhook\'s certificate is issued by the mesh CA');
+  const { loadInjectionConfig } = await import('../inject/load-config.js');
+  const config = loadInjectionConfig(f.injectionConfig, { trustDomain: f.trustDomain, controlPlaneNamespace: f.rootNamespace });
+  const ns = config.controlPlaneNamespace;
+  const dnsNames = f.webhookDnsNames !== undefined
+    ? f.webhookDnsNames.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    : [`istiod.${ns}.svc`, `istiod.${ns}.svc.${config.clusterDomain}`];
+  return { port, config, dnsNames };
 }

@@ -15,6 +15,9 @@ import { registerUp } from './up.js';
 import { registerExec } from './exec.js';
 import { registerGet } from './get.js';
 import { registerLogs } from './logs.js';
+import { registerKubeInject } from './kube-inject.js';
+import { registerCheckInject } from './check-inject.js';
+import { registerWait } from './wait.js';
 
 const program = new Command();
 program
@@ -36,6 +39,9 @@ registerUp(program);
 registerExec(program);
 registerLogs(program);
 registerGet(program);
+registerKubeInject(program);
+registerCheckInject(program);
+registerWait(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);

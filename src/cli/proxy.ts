@@ -4,8 +4,9 @@ import { TrellisError } from '../errors.js';
 import { logger } from '../log.js';
 import { nonNegative, parsePort, withPortHint } from './flags.js';
 import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE, identitySettings, type IdentityFlags } from './proxy-identity.js';
+import { agentSettings, type AgentFlags } from './proxy-agent.js';
 
-interface ProxyFlags extends IdentityFlags {
+interface ProxyFlags extends IdentityFlags, AgentFlags {
   xdsAddress: string;
   nodeId: string;
   adminPort: string;
@@ -31,6 +32,9 @@ export function registerProxy(program: Command): void {
     .option('--token-file <file>', `workload token for the CA (default ${DEFAULT_TOKEN_FILE}; none there: no certificate agent)`)
     .option('--trust-domain <domain>', 'SPIFFE trust domain of the workload certificate', 'cluster.local')
     .option('--cert-ttl <duration>', 'requested certificate lifetime, e.g. 24h (default: the CA\'s)')
+    .option('--health-port <port>', 'serve /healthz/ready here (Istio\'s 15021; the sidecar\'s readiness probe); off unless given')
+    .option('--status-port <port>', 'serve Istio\'s agent port here (15020): /healthz/ready, merged /stats/prometheus, the app probes of ISTIO_KUBE_APP_PROBERS; off unless given')
+    .option('--agent-bind <address>', 'address of the health and status ports (the kubelet probes the pod\'s IP)', '0.0.0.0')
     .action(async (flags: ProxyFlags) => {
       const protocol = flags.xdsProtocol;
       if (protocol !== 'delta' && protocol !== 'sotw') throw new TrellisError('CLI_USAGE', `--xds-protocol must be delta or sotw, not ${protocol}`);
@@ -38,6 +42,7 @@ export function registerProxy(program: Command): void {
       const drainSeconds = nonNegative('--drain-seconds', flags.drainSeconds);
       const concurrency = nonNegative('--concurrency', flags.concurrency);
       const identity = identitySettings(flags, flags.xdsAddress);
+      const agent = agentSettings(flags);
       let stopping = false;
       const stop = async (code: number) => {
         if (stopping) return;
@@ -56,15 +61,18 @@ export function registerProxy(program: Command): void {
       boundRegexBacktracking();
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
-      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, adminAddress: flags.adminAddress, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0), ...('off' in identity ? {} : { identity }) });
+      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, adminAddress: flags.adminAddress, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0), ...('off' in identity ? {} : { identity }), ...(agent ? { agent } : {}) });
       if ('off' in identity) logger('identity').info(identity.off);
       process.once('SIGTERM', () => void stop(0));
       process.once('SIGINT', () => void stop(0));
       await proxy.start().catch(async (err: unknown) => {
         await proxy.stop().catch(() => undefined);
-        throw withPortHint(err, { '--admin-port': adminPort });
+        throw withPortHint(err, { '--admin-port': adminPort, ...(agent?.healthPort === undefined ? {} : { '--health-port': agent.healthPort }), ...(agent?.statusPort === undefined ? {} : { '--status-port': agent.statusPort }) });
       });
-      // Tests and supervisors read the admin port from this line.
+      // Tests and supervisors read the ports from these lines.
       process.stdout.write(`trellis proxy: admin listening on ${flags.adminAddress}:${proxy.adminPort}\n`);
+      const { healthPort, statusPort } = proxy.agentPorts;
+      if (healthPort !== undefined) process.stdout.write(`trellis proxy: health listening on ${flags.agentBind}:${healthPort}\n`);
+      if (statusPort !== undefined) process.stdout.write(`trellis proxy: status listening on ${flags.agentBind}:${statusPort}\n`);
     });
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { env } from '../env.js';
+import { TrellisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { logger } from '../log.js';
 import type { ConfigProblem, ConfigSource, ConfigState } from './sources/source.js';
@@ -15,6 +16,7 @@ import { Debouncer } from './debounce.js';
 import { ConfigAnalysis } from './analyze/config-analysis.js';
 import type { CertificateAuthority } from '../ca/authority.js';
 import type { TokenVerifier } from '../ca/token.js';
+import type { InjectionConfig } from '../inject/config.js';
 
 export interface ControlPlaneOptions {
   source: ConfigSource;
@@ -32,6 +34,8 @@ export interface ControlPlaneOptions {
   debounceMaxMs?: number;
   /** The CA and its TLS port (istiod's 15012: CreateCertificate and ADS over TLS). Absent: no CA, no TLS port. */
   ca?: { authority: CertificateAuthority; tokens: TokenVerifier; port: number };
+  /** The sidecar-injection webhook (istiod's 15017), HTTPS with a certificate from `ca` for `dnsNames`. Absent: off. */
+  webhook?: { port: number; config: InjectionConfig; dnsNames: string[] };
 }
 
 /**
@@ -51,6 +55,7 @@ export class ControlPlane {
   #pushedRevision = -1;
   #debug: { port: number; close(): Promise<void> } | undefined;
   #tlsPort: { close(): Promise<void> } | undefined;
+  #webhook: { close(): Promise<void> } | undefined;
 
   constructor(opts: ControlPlaneOptions) {
     this.#opts = opts;
@@ -60,7 +65,7 @@ export class ControlPlane {
   }
 
   /** Loads the first config, applies it, then starts serving. Resolves with the bound ports. */
-  async start(): Promise<{ xdsPort: number; debugPort: number; caPort?: number }> {
+  async start(): Promise<{ xdsPort: number; debugPort: number; caPort?: number; webhookPort?: number }> {
     await this.#opts.source.start((state) => {
       this.#state = state;
       this.#countProblems();
@@ -81,7 +86,27 @@ export class ControlPlane {
       notReady: () => this.#notReady(),
     });
     const caPort = await this.#startTlsPort();
-    return { xdsPort, debugPort: this.#debug.port, ...(caPort === undefined ? {} : { caPort }) };
+    const webhookPort = await this.#startWebhook();
+    return { xdsPort, debugPort: this.#debug.port, ...(caPort === undefined ? {} : { caPort }), ...(webhookPort === undefined ? {} : { webhookPort }) };
+  }
+
+  async #startWebhook(): Promise<number | undefined> {
+    const wh = this.#opts.webhook;
+    if (!wh) return undefined;
+    if (!this.#opts.ca) throw new TrellisError('CLI_USAGE', 'the injection webhook needs the CA (--ca-dir) for its serving certificate');
+    const { WebhookServer } = await import('../inject/webhook-server.js');
+    const server = new WebhookServer({
+      ca: this.#opts.ca.authority, bind: this.#opts.bind, port: wh.port, dnsNames: wh.dnsNames, metrics: this.metrics,
+      cfg: wh.config, namespaceLabels: (ns) => this.#namespaceLabels(ns),
+    });
+    this.#webhook = server;
+    return server.listen();
+  }
+
+  /** A namespace's labels from the accepted config (a Namespace object), or undefined when the config has none for it. */
+  #namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined {
+    const ns = this.#state?.objects.get(`Namespace//${namespace}`);
+    return ns ? { ...(ns.metadata.labels ?? {}) } : undefined;
   }
 
   async #startTlsPort(): Promise<number | undefined> {
@@ -148,6 +173,7 @@ export class ControlPlane {
     await this.#opts.source.stop();
     await this.#debug?.close();
     await this.#tlsPort?.close();
+    await this.#webhook?.close();
     await this.#ads.close();
   }
 }

@@ -6,7 +6,8 @@
 import type http from 'node:http';
 import { logger } from '../log.js';
 import { TypeUrl } from '../xds/type-urls.js';
-import { adminPort, startAdmin } from './admin/admin-server.js';
+import { adminPort, prometheusText, startAdmin, type AdminDeps } from './admin/admin-server.js';
+import { AgentServer, type AgentOptions } from './agent/agent-server.js';
 import { ClusterManager } from './cluster/cluster-manager.js';
 import type { ClusterPlan, EndpointsPlan } from './cluster/cluster-plan.js';
 import { Router } from './http/router.js';
@@ -49,6 +50,8 @@ export interface ProxyOptions {
   requestedConcurrency?: number;
   /** The certificate agent's settings; absent, no agent (secrets only over ADS, or none). */
   identity?: Omit<CertAgentOptions, 'secrets'>;
+  /** Istio's agent ports (health 15021, status 15020); absent, neither is served. */
+  agent?: Omit<AgentOptions, 'log'>;
 }
 
 /** As Envoy's initial_fetch_timeout: readiness waits this long for the first workload certificate, then no longer. */
@@ -73,6 +76,9 @@ export class Proxy {
   /** Listener updates queued or binding: until they are done the proxy is not LIVE (apps would find nothing listening). */
   #ldsPending = 0;
   #live = false;
+  #stopping = false;
+  #agent: AgentServer | undefined;
+  #agentPorts: { healthPort?: number; statusPort?: number } = {};
 
   constructor(opts: ProxyOptions) {
     this.#opts = opts;
@@ -147,7 +153,7 @@ export class Proxy {
     if (env.http1Engine === 'node') await loadUndici();
     const startedAt = Date.now();
     const certificateSettled = () => !this.agent || this.agent.current !== undefined || Date.now() - startedAt > FIRST_CERTIFICATE_WAIT_MS;
-    this.#admin = await startAdmin(this.#opts.adminPort, this.#opts.adminAddress ?? '127.0.0.1', {
+    const deps: AdminDeps = {
       xds: this.xds,
       // Latched as Envoy's server state is: later listener updates do not make a live proxy unready.
       live: () => (this.#live ||= this.xds.initialFetchDone() && this.#ldsPending === 0 && certificateSettled()),
@@ -160,7 +166,14 @@ export class Proxy {
       secrets: this.secrets,
       bootstrap: () => ({ node: this.#node, xdsAddress: this.#opts.xdsAddress, protocol: this.#opts.protocol, adminAddress: this.#opts.adminAddress ?? '127.0.0.1', adminPort: this.adminPort }),
       quit: () => this.#opts.onQuit?.(),
-    });
+    };
+    this.#admin = await startAdmin(this.#opts.adminPort, this.#opts.adminAddress ?? '127.0.0.1', deps);
+    if (this.#opts.agent) {
+      // A draining proxy is not ready: the kubelet takes the pod out of its Services before connections are cut.
+      this.#agent = new AgentServer({ ...this.#opts.agent, log: logger('agent') }, { ready: () => deps.live() && !this.#stopping, proxyMetrics: () => prometheusText(deps) });
+      this.#agentPorts = await this.#agent.start();
+      log.info('agent ports listening', { ...this.#agentPorts });
+    }
     log.info('admin listening', { port: this.adminPort });
     const wanted = this.#opts.requestedConcurrency ?? 1;
     if (wanted !== 1) log.warn('--concurrency is not 1: this proxy serves from one event loop (scale with replicas)', { requested: wanted, effective: 1 });
@@ -175,13 +188,20 @@ export class Proxy {
     return this.#admin ? adminPort(this.#admin) : 0;
   }
 
+  /** The bound health and status ports (only those asked for). */
+  get agentPorts(): { healthPort?: number; statusPort?: number } {
+    return { ...this.#agentPorts };
+  }
+
   /** Stops accepting, lets requests drain for up to drainSeconds, then closes everything. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     this.agent?.stop();
     this.xds.close();
     await this.listeners.drainAndClose();
     await this.listeners.close();
     await this.clusters.close();
+    await this.#agent?.close();
     await new Promise<void>((r) => (this.#admin ? this.#admin.close(() => r()) : r()));
     this.#admin?.closeAllConnections();
   }

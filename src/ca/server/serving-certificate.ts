@@ -26,11 +26,16 @@ const RETRY_MS = 5_000;
 
 /** The names istiod's serving certificate answers to, plus Trellis's and the bind address. */
 export function servingNames(bind: string, domainSuffix: string): { dnsNames: string[]; ips: string[] } {
-  const dnsNames = ['istiod.istio-system.svc', `istiod.istio-system.svc.${domainSuffix}`, 'trellis-controlplane', 'localhost'];
+  return namesWithBind(bind, ['istiod.istio-system.svc', `istiod.istio-system.svc.${domainSuffix}`, 'trellis-controlplane', 'localhost']);
+}
+
+/** `dnsNames` plus the bind address: its IP (loopback for a wildcard bind, where local clients dial 127.0.0.1 or ::1), or its host name. */
+export function namesWithBind(bind: string, dnsNames: readonly string[]): { dnsNames: string[]; ips: string[] } {
+  const names = [...new Set(dnsNames)];
   const unspecified = bind === '0.0.0.0' || bind === '::';
   const ips = unspecified ? ['127.0.0.1', '::1'] : isIP(bind) ? [bind] : [];
-  if (!unspecified && !isIP(bind) && !dnsNames.includes(bind)) dnsNames.push(bind);
-  return { dnsNames, ips };
+  if (!unspecified && !isIP(bind) && !names.includes(bind)) names.push(bind);
+  return { dnsNames: names, ips };
 }
 
 export class ServingCertificate {

@@ -62,7 +62,7 @@ const handlers: Record<string, Handler> = {
   '/clusters': (u, d) => (u.searchParams.get('format') === 'json' ? json(clustersJson(d)) : text(clustersText(d))),
   '/listeners': (u, d) => (u.searchParams.get('format') === 'json' ? json(listenersJson(d)) : text(listenersText(d))),
   '/stats': (u, d) => (u.searchParams.get('format') === 'json' ? json({ stats: [...envoyStats(d)].map(([name, value]) => ({ name, value })) }) : text([...envoyStats(d)].map(([k, v]) => `${k}: ${v}\n`).join(''))),
-  '/stats/prometheus': (_u, d) => ({ type: 'text/plain; version=0.0.4', body: prometheus(d) }),
+  '/stats/prometheus': (_u, d) => ({ type: 'text/plain; version=0.0.4', body: prometheusText(d) }),
 };
 
 export function startAdmin(port: number, address: string, deps: AdminDeps): Promise<http.Server> {
@@ -178,7 +178,8 @@ function* envoyStats(d: AdminDeps): Generator<[string, number]> {
   for (const [k, v] of d.stats.counters) yield [k, v];
 }
 
-function prometheus(d: AdminDeps): string {
+/** The proxy's metrics in Prometheus text format (also merged into the agent's status port). */
+export function prometheusText(d: Pick<AdminDeps, 'stats' | 'clusters' | 'xds'>): string {
   let out = d.stats.renderPrometheus();
   const clusters = [...d.clusters.all()];
   // Prometheus wants each family contiguous: metric outer, cluster inner.
