@@ -13,6 +13,12 @@
  * NO_COLOR (any value): no colours in the debugging CLI's output, even on a terminal.
  * XDG_RUNTIME_DIR: the user's runtime directory; the state file of a mesh run
  *   by that user lives in $XDG_RUNTIME_DIR/trellis/.
+ * KUBECONFIG: kubeconfig files (':'-separated, as kubectl reads them) for
+ *   `controlplane --source kubernetes` without --kubeconfig.
+ * KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: set by the kubelet in
+ *   every pod; with the mounted service-account token they mean "in cluster".
+ * POD_NAMESPACE: the control plane's namespace on Kubernetes (the CA Secret,
+ *   the leader Lease); the service account's namespace file when unset.
  */
 export const env = {
   log: process.env.TRELLIS_LOG ?? 'info',
@@ -21,5 +27,8 @@ export const env = {
   stateFile: process.env.TRELLIS_STATE_FILE || undefined,
   runtimeDir: process.env.XDG_RUNTIME_DIR || undefined,
   noColor: process.env.NO_COLOR !== undefined,
+  kubeconfig: process.env.KUBECONFIG || undefined,
+  kubernetesServiceHost: process.env.KUBERNETES_SERVICE_HOST || undefined,
+  podNamespace: process.env.POD_NAMESPACE || undefined,
   http1Engine: (process.env.TRELLIS_HTTP1_ENGINE === 'node' ? 'node' : 'lean') as 'lean' | 'node',
 };

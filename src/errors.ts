@@ -36,7 +36,14 @@ export type TrellisErrorCode =
   | 'POD_NOT_FOUND'
   | 'ADMIN_UNKNOWN'
   | 'UNREACHABLE'
-  | 'STATE_FILE';
+  | 'STATE_FILE'
+  // Kubernetes: no usable kubeconfig or in-cluster config, an API call that failed (the HTTP status and
+  // Status reason ride on KubeApiError), a CA Secret that cannot be used, TokenReview unreachable.
+  | 'KUBE_CONFIG'
+  | 'KUBE_API'
+  | 'KUBE_CA_SECRET'
+  | 'TOKEN_REVIEW_UNAVAILABLE'
+  | 'TOKEN_REJECTED';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;
