@@ -42,6 +42,8 @@ export function serveWatch(store: Store, route: Route, query: URLSearchParams, r
   };
   const unsubscribe = store.subscribe((e) => (live ? deliver(e) : buffered.push(e)));
   res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+  // kube-apiserver flushes the headers at once: a client's watch is established before the first event.
+  res.flushHeaders();
 
   let backlog: StoreEvent[];
   if (rvParam === '' || rvParam === '0') {

@@ -43,6 +43,8 @@ export interface InformerStats {
   bookmarks: number;
   /** 410 Gone answers and ERROR events: the resourceVersion had expired. */
   expired: number;
+  /** Connected watches that broke mid-stream (resumed at once, not counted as failures). */
+  dropped: number;
   errors: number;
 }
 
@@ -70,11 +72,13 @@ const MIN_WATCH_INTERVAL_MS = 1000;
 
 export class ResourceInformer {
   readonly resource: WatchedResource;
-  readonly stats: InformerStats = { lists: 0, watches: 0, bookmarks: 0, expired: 0, errors: 0 };
+  readonly stats: InformerStats = { lists: 0, watches: 0, bookmarks: 0, expired: 0, dropped: 0, errors: 0 };
   readonly #client: KubeClient;
   readonly #opts: InformerOptions;
   readonly #lw: ListWatch<RawObject>;
   #notServed = false;
+  /** The last watch failed after it had connected (a stream cut, not a refusal). */
+  #streamCut = false;
   #failingSince: number | undefined;
   #lastError: string | undefined;
   #attempt = 0;
@@ -135,6 +139,14 @@ export class ResourceInformer {
   #onError(err: unknown): void {
     if (this.#stopped) return;
     this.stats.errors += 1;
+    if (this.#streamCut) {
+      // A connected watch that broke (a restarted API server, a load balancer's idle cut) is routine: resume at once
+      // from the last resourceVersion; InformerWatch spaces the restarts, so a server that cuts every watch is no busy loop.
+      this.#streamCut = false;
+      this.stats.dropped += 1;
+      this.#opts.log.info('watch cut; resuming from the last resourceVersion', { resource: collectionPath(this.resource), error: errorMessage(err) });
+      return this.#schedule(0);
+    }
     if (this.resource.crd && isNotFound(err)) {
       if (!this.#notServed) this.#opts.log.warn('the resource is not served (its CRD is not installed?); treated as empty', { resource: collectionPath(this.resource) });
       this.#notServed = true;
@@ -162,6 +174,7 @@ export class ResourceInformer {
 
   #healthy(): void {
     this.#attempt = 0;
+    if (this.#stopped) return;
     if (this.#failingSince === undefined) return;
     this.#opts.log.info('list/watch works again', { resource: collectionPath(this.resource), downMs: Date.now() - this.#failingSince });
     this.#failingSince = undefined;
@@ -180,8 +193,9 @@ export class ResourceInformer {
     if (type === 'ERROR' && obj?.code === 410) this.stats.expired += 1;
   }
 
-  watchFailed(err: unknown): void {
+  watchFailed(err: unknown, connected: boolean): void {
     if (isGoneError(err)) this.stats.expired += 1;
+    else if (connected) this.#streamCut = true;
   }
 
   watchTimeoutSeconds(): number {
@@ -220,6 +234,7 @@ class InformerWatch extends Watch {
     if (this.#informer.stopped) return abortedController();
     const timeoutSeconds = this.#informer.watchTimeoutSeconds();
     let ended = false;
+    let connected = false;
     let watchdog: NodeJS.Timeout | undefined;
     let controller: AbortController | undefined;
     const arm = () => {
@@ -229,16 +244,18 @@ class InformerWatch extends Watch {
     const onDone = (err: unknown) => {
       ended = true;
       clearTimeout(watchdog);
-      if (err) this.#informer.watchFailed(err);
+      if (err) this.#informer.watchFailed(err, connected);
       done(err);
     };
     const onEvent = (phase: string, obj: unknown, raw?: unknown) => {
+      connected = true;
       arm();
       this.#informer.watchEvent(phase, obj as { code?: number });
       callback(phase, obj, raw);
     };
     controller = await super.watch(path, { ...query, allowWatchBookmarks: true, timeoutSeconds }, onEvent, onDone);
     if (!ended) {
+      connected = true;
       arm();
       this.#informer.watchConnected();
     }
