@@ -31,7 +31,7 @@ export interface ControlPlaneOptions {
   /** Upper bound on how long a burst of changes may delay a push (istiod's PILOT_DEBOUNCE_MAX). */
   debounceMaxMs?: number;
   /** The CA and its TLS port (istiod's 15012: CreateCertificate and ADS over TLS). Absent: no CA, no TLS port. */
-  ca?: { authority: CertificateAuthority; tokens: TokenVerifier; port: number };
+  ca?: { authority: CertificateAuthority; tokens: TokenVerifier; port: number; namespace?: string };
 }
 
 /**
@@ -92,6 +92,7 @@ export class ControlPlane {
     const port = new TlsPort({
       ca: ca.authority, tokens: ca.tokens, ads: this.#ads, bind: this.#opts.bind, port: ca.port,
       domainSuffix: this.#opts.domainSuffix ?? 'cluster.local', metrics: this.metrics,
+      ...(ca.namespace ? { namespace: ca.namespace } : {}),
     });
     this.#tlsPort = port;
     return port.listen();

@@ -24,9 +24,13 @@ export interface ServingKeyPair {
 const RENEW_AT = 0.8;
 const RETRY_MS = 5_000;
 
-/** The names istiod's serving certificate answers to, plus Trellis's and the bind address. */
-export function servingNames(bind: string, domainSuffix: string): { dnsNames: string[]; ips: string[] } {
-  const dnsNames = ['istiod.istio-system.svc', `istiod.istio-system.svc.${domainSuffix}`, 'trellis-controlplane', 'localhost'];
+/**
+ * The names istiod's serving certificate answers to (its Service `istiod` in
+ * the control plane's namespace, istio-system unless installed elsewhere),
+ * plus Trellis's and the bind address.
+ */
+export function servingNames(bind: string, domainSuffix: string, namespace = 'istio-system'): { dnsNames: string[]; ips: string[] } {
+  const dnsNames = [`istiod.${namespace}.svc`, `istiod.${namespace}.svc.${domainSuffix}`, 'trellis-controlplane', 'localhost'];
   const unspecified = bind === '0.0.0.0' || bind === '::';
   const ips = unspecified ? ['127.0.0.1', '::1'] : isIP(bind) ? [bind] : [];
   if (!unspecified && !isIP(bind) && !dnsNames.includes(bind)) dnsNames.push(bind);
