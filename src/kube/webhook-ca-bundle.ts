@@ -52,6 +52,7 @@ export class WebhookCaBundleKeeper {
   readonly #timerMs: number;
   #timer: NodeJS.Timeout | undefined;
   #last: CaBundleOutcome | 'failed' | undefined;
+  #stopped = false;
   readonly #unsubscribe: () => void;
 
   constructor(
@@ -65,6 +66,7 @@ export class WebhookCaBundleKeeper {
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#unsubscribe();
     clearTimeout(this.#timer);
   }
@@ -82,7 +84,7 @@ export class WebhookCaBundleKeeper {
         this.#last = 'failed';
       },
     ).finally(() => {
-      if (this.elector.isLeader) this.#timer = setTimeout(() => this.#run(), this.#timerMs);
+      if (this.elector.isLeader && !this.#stopped) this.#timer = setTimeout(() => this.#run(), this.#timerMs);
     });
   }
 }
