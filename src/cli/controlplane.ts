@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { durationSeconds, nonNegative, parsePort, withPortHint } from './flags.js';
 import { caSettings, openCaFromFlags, type CaFlags } from './ca-options.js';
 import { TrellisError } from '../errors.js';
+import { DEFAULT_WEBHOOK_CONFIG } from '../kube/names.js';
 import type { ConfigSource } from '../controlplane/sources/source.js';
 import type { ControlPlaneOptions } from '../controlplane/control-plane.js';
 
@@ -32,7 +33,7 @@ export function registerControlplane(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig of the cluster to watch (implies --source kubernetes; without it: $KUBECONFIG, the pod\'s service account, ~/.kube/config)')
     .option('--namespace <ns>', 'Kubernetes: the control plane\'s namespace — CA Secret, leader Lease (default: POD_NAMESPACE, the service account\'s, the kubeconfig context\'s, istio-system)')
     .option('--no-ca', 'Kubernetes: run no CA (by default the CA\'s root comes from the Secret cacerts or istio-ca-secret)')
-    .option('--webhook-config <name>', 'Kubernetes: the MutatingWebhookConfiguration whose caBundle the leader keeps set', 'trellis-sidecar-injector')
+    .option('--webhook-config <name>', 'Kubernetes: the MutatingWebhookConfiguration whose caBundle the leader keeps set', DEFAULT_WEBHOOK_CONFIG)
     .option('--leader-lease <duration>', 'Kubernetes: leader Lease duration (renewal deadline 2/3 of it)', '15s')
     .option('--bind <addr>', 'address to listen on', '127.0.0.1')
     .option('--xds-port <port>', 'ADS gRPC port (0: any free port)', '15010')

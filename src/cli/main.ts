@@ -11,6 +11,7 @@ import { registerDescribe } from './describe.js';
 import { registerTlsCheck } from './tls-check.js';
 import { registerAnalyze } from './analyze.js';
 import { registerToken } from './token.js';
+import { registerInstall } from './install.js';
 
 const program = new Command();
 program
@@ -28,6 +29,7 @@ registerDescribe(program);
 registerTlsCheck(program);
 registerAnalyze(program);
 registerToken(program);
+registerInstall(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);

@@ -19,9 +19,8 @@ import type { KeyType } from '../ca/keys.js';
 import { createPrivateKey } from 'node:crypto';
 import { isAlreadyExists, isNotFound, type KubeClient } from './kube-client.js';
 import type { LeaderElector } from './leader-election.js';
+import { PLUGGED_IN_SECRET, SELF_SIGNED_SECRET } from './names.js';
 
-export const PLUGGED_IN_SECRET = 'cacerts';
-export const SELF_SIGNED_SECRET = 'istio-ca-secret';
 const SELF_SIGNED_TYPE = 'istio.io/ca-root';
 
 export interface CaSecretOptions {

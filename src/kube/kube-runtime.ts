@@ -20,9 +20,8 @@ import { loadKubeConfig, SERVICE_ACCOUNT_DIR } from './kube-config.js';
 import { LeaderElector } from './leader-election.js';
 import { TokenReviewVerifier } from './token-review.js';
 import { WebhookCaBundleKeeper } from './webhook-ca-bundle.js';
+import { LEADER_LEASE } from './names.js';
 
-/** The Lease the replicas compete for. */
-export const LEADER_LEASE = 'trellis-controlplane-leader';
 
 export interface KubeRuntimeOptions {
   kubeconfig?: string;

@@ -12,8 +12,6 @@ import type { Logger } from '../log.js';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.js';
 import type { LeaderElector } from './leader-election.js';
 
-/** The MutatingWebhookConfiguration `trellis install` writes. */
-export const DEFAULT_WEBHOOK_CONFIG = 'trellis-sidecar-injector';
 const MAX_CONFLICT_RETRIES = 5;
 
 interface WebhookConfiguration {
