@@ -178,6 +178,15 @@ describe('two control plane replicas on one Kubernetes API server', () => {
     for (let i = 0; i < 2; i++) assert.equal(a![i]!.versionInfo, b![i]!.versionInfo, `${a![i]!.typeUrl} agrees after the relist`);
   });
 
+  test('every request the replicas made is allowed by the RBAC `trellis install` grants', async () => {
+    const { rbac } = await import('../../../src/install/rbac.js');
+    const { forbidden } = await import('../../helpers/fake-kube-apiserver/rbac-check.js');
+    const objs = rbac('istio-system') as unknown as { kind: string; rules?: never[] }[];
+    const grants = { cluster: objs.find((o) => o.kind === 'ClusterRole')!.rules!, namespaced: { 'istio-system': objs.find((o) => o.kind === 'Role')!.rules! } };
+    assert.ok(api.requests.length > 20);
+    assert.deepEqual(forbidden(api.requests, grants), []);
+  });
+
   test('when the leader stops, the other replica takes the Lease', async () => {
     const leader = holder()!;
     const idx = leader === 'trellis-a' ? 0 : 1;
