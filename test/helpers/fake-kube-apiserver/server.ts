@@ -26,6 +26,8 @@ import { Lister } from './list.js';
 import { present } from './present.js';
 import { parseRoute, type Route } from './routes.js';
 import { ApiFailure, badRequest, failure, type Status } from './status.js';
+
+export type { Status };
 import { Store, type StoredObject } from './store.js';
 import { reviewToken, type KnownToken } from './token-review.js';
 import { serveWatch } from './watch.js';
@@ -39,6 +41,8 @@ export interface FakeApiServerOptions {
 
 /** One request as the double saw it (tests assert on the protocol the client spoke). */
 export interface SeenRequest {
+  /** When it arrived (ms epoch). */
+  at: number;
   method: string;
   path: string;
   query: Record<string, string>;
@@ -49,6 +53,8 @@ export class FakeKubeApiServer {
   readonly requests: SeenRequest[] = [];
   /** Bearer tokens TokenReview knows (service-account tokens). */
   readonly tokens = new Map<string, KnownToken>();
+  /** Set by a test: a Status to fail a request with (an outage, a CRD not installed), or undefined to serve it. */
+  fault: ((r: SeenRequest) => Status | undefined) | undefined;
   /** The token a kubeconfig for this server carries; any other gets 401. */
   readonly adminToken = randomBytes(16).toString('hex');
   readonly #lister = new Lister(this.store);
@@ -149,10 +155,12 @@ export class FakeKubeApiServer {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'https://x');
-    this.requests.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    this.requests.push({ at: Date.now(), method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams) });
     if (req.headers.authorization !== `Bearer ${this.adminToken}`) {
       return sendStatus(res, failure(401, 'Unauthorized', 'Unauthorized').status);
     }
+    const injected = this.fault?.(this.requests.at(-1)!);
+    if (injected) return sendStatus(res, injected);
     readBody(req).then((body) => this.#dispatch(req, res, url, body)).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
       if (err instanceof ApiFailure) return sendStatus(res, err.status);

@@ -7,7 +7,7 @@
  */
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubernetesSource } from '../../../src/controlplane/sources/kubernetes/kubernetes-source.js';
+import { KubernetesSource, type KubernetesSourceOptions } from '../../../src/controlplane/sources/kubernetes/kubernetes-source.js';
 import type { ConfigState } from '../../../src/controlplane/sources/source.js';
 import { KubeClient } from '../../../src/kube/kube-client.js';
 import { loadKubeConfig } from '../../../src/kube/kube-config.js';
@@ -30,9 +30,9 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-  async function startSource(pageSize = 500): Promise<KubernetesSource> {
+  async function startSource(pageSize = 500, more: KubernetesSourceOptions = {}): Promise<KubernetesSource> {
     const conn = await loadKubeConfig({ kubeconfig: api.writeKubeconfig() });
-    source = new KubernetesSource(conn.kc, new KubeClient(conn.kc), { debounceMs: 10, debounceMaxMs: 100, pageSize, watchTimeoutSeconds: () => 60, backoffInitialMs: 50, backoffMaxMs: 200 });
+    source = new KubernetesSource(conn.kc, new KubeClient(conn.kc), { debounceMs: 10, debounceMaxMs: 100, pageSize, watchTimeoutSeconds: () => 60, backoffInitialMs: 50, backoffMaxMs: 200, ...more });
     await source.start((s) => states.push(s));
     return source;
   }
@@ -54,6 +54,7 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
     }
   });
   afterEach(async () => {
+    api.fault = undefined;
     await source?.stop();
     source = undefined;
     for (const [kind, plural] of [['Service', 'services'], ['VirtualService', 'virtualservices'], ['Pod', 'pods']] as const) {
@@ -152,6 +153,40 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
     assert.match(last().problems.find((x) => x.file === 'kubernetes:VirtualService/shop/reviews')!.reason, /keeping the previous version/);
     api.remove('VirtualService', 'shop', 'bad');
     await until('the bad object\'s problem goes with it', () => !last().problems.some((x) => x.file === 'kubernetes:VirtualService/shop/bad'));
+  });
+
+  test('an API outage: retries back off, CONFIG_SOURCE is reported after a while with the last objects kept, and it recovers', async () => {
+    api.apply(service('shop', 'cart', 8080));
+    await startSource(500, { unavailableAfterMs: 400, backoffInitialMs: 40, backoffMaxMs: 320, minWatchIntervalMs: 0 });
+    const from = api.requests.length;
+    api.fault = (r) => (r.path === SERVICES ? { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'ServiceUnavailable', message: 'etcd is down', code: 503 } : undefined);
+    api.dropWatches();
+    await until('CONFIG_SOURCE', () => last().problems.some((p) => p.code === 'CONFIG_SOURCE'));
+    const p = last().problems.find((x) => x.code === 'CONFIG_SOURCE')!;
+    assert.equal(p.file, `kubernetes:${SERVICES}`);
+    assert.match(p.reason, /Service Unavailable.*serving the last objects seen/);
+    assert.ok(has('Service/shop/cart'), 'the last objects stay in service');
+    await new Promise((r) => setTimeout(r, 1200));
+    const tries = api.requests.slice(from).filter((r) => r.path === SERVICES).map((r) => r.at);
+    const gaps = tries.slice(1).map((t, i) => t - tries[i]!);
+    assert.ok(tries.length >= 4 && tries.length <= 15, `${tries.length} tries in ~1.5 s, not a busy loop`);
+    assert.ok(gaps.at(-1)! > gaps[0]!, `the gaps grow: ${gaps.join(', ')}`);
+    api.fault = undefined;
+    api.apply(service('shop', 'orders', 8081));
+    await until('recovered', () => !last().problems.some((x) => x.code === 'CONFIG_SOURCE') && has('Service/shop/orders'));
+  });
+
+  test('a CRD that is not installed is an empty collection, not an outage; its objects appear once it is installed', async () => {
+    const notFound = { kind: 'Status' as const, apiVersion: 'v1' as const, metadata: {}, status: 'Failure' as const, reason: 'NotFound', message: 'the server could not find the requested resource', code: 404 };
+    api.fault = (r) => (r.path.startsWith('/apis/security.istio.io/') ? notFound : undefined);
+    api.apply({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'strict', namespace: 'shop' }, spec: { mtls: { mode: 'STRICT' } } });
+    await startSource(500, { notServedRetryMs: 100, unavailableAfterMs: 200 });
+    assert.ok(!has('PeerAuthentication/shop/strict'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(last().problems, [], 'no CONFIG_SOURCE for a missing CRD');
+    api.fault = undefined;
+    await until('the PeerAuthentication', () => has('PeerAuthentication/shop/strict'));
+    api.remove('PeerAuthentication', 'shop', 'strict');
   });
 
   test('fields of built-in kinds Trellis does not know are dropped, not reported (the API server validated them)', async () => {

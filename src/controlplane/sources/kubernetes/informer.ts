@@ -54,6 +54,10 @@ export interface InformerOptions {
   watchTimeoutSeconds: () => number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** A CRD that is not installed is looked for again this often. */
+  notServedRetryMs: number;
+  /** Shortest time between the starts of two watches (a server that ends every watch at once is no busy loop). */
+  minWatchIntervalMs: number;
   /** Any object added, changed or removed, or the collection relisted. */
   onChange: () => void;
   /** The informer started or stopped failing. */
@@ -63,12 +67,8 @@ export interface InformerOptions {
 
 /** Longest a list may take in pages before it is abandoned (a bounded loop, not a limit anyone should reach). */
 const MAX_PAGES = 100_000;
-/** A CRD that is not installed is looked for again this often. */
-const NOT_SERVED_RETRY_MS = 30_000;
 /** Grace past timeoutSeconds before a silent watch counts as dead. */
 const SILENT_WATCH_GRACE_S = 30;
-/** Shortest time between the starts of two watches of one informer. */
-const MIN_WATCH_INTERVAL_MS = 1000;
 
 export class ResourceInformer {
   readonly resource: WatchedResource;
@@ -153,7 +153,7 @@ export class ResourceInformer {
       this.#healthy();
       this.#synced();
       this.#opts.onChange();
-      return this.#schedule(NOT_SERVED_RETRY_MS);
+      return this.#schedule(this.#opts.notServedRetryMs);
     }
     const error = errorMessage(err);
     if (this.#failingSince === undefined) {
@@ -198,6 +198,10 @@ export class ResourceInformer {
     else if (connected) this.#streamCut = true;
   }
 
+  get minWatchIntervalMs(): number {
+    return this.#opts.minWatchIntervalMs;
+  }
+
   watchTimeoutSeconds(): number {
     return this.#opts.watchTimeoutSeconds();
   }
@@ -227,7 +231,7 @@ class InformerWatch extends Watch {
     done: (err: unknown) => void,
   ): Promise<AbortController> {
     // A server (or a proxy in front of it) that ends every watch at once must not turn this into a busy loop.
-    const wait = this.#lastStart + MIN_WATCH_INTERVAL_MS - Date.now();
+    const wait = this.#lastStart + this.#informer.minWatchIntervalMs - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     this.#lastStart = Date.now();
     // ListWatch may start a watch after stop() (its list was in flight): never let one run.

@@ -34,6 +34,10 @@ export interface KubernetesSourceOptions {
   /** Retry back-off after an error (default 800 ms doubling to 30 s, client-go's reflector). */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** Shortest time between two watch starts of one kind (default 1 s). */
+  minWatchIntervalMs?: number;
+  /** How often a CRD that is not installed is looked for again (default 30 s). */
+  notServedRetryMs?: number;
   /** How long an informer may fail before the source reports itself unavailable (default 10 s). */
   unavailableAfterMs?: number;
   /** start() rejects when the first lists are not in by then (default 120 s). */
@@ -63,6 +67,8 @@ export class KubernetesSource implements ConfigSource {
       watchTimeoutSeconds: opts.watchTimeoutSeconds ?? (() => Math.floor(300 * (1 + Math.random()))),
       backoffInitialMs: opts.backoffInitialMs ?? 800,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
+      notServedRetryMs: opts.notServedRetryMs ?? 30_000,
+      minWatchIntervalMs: opts.minWatchIntervalMs ?? 1000,
       onChange: () => this.#changed(),
       onHealth: () => this.#healthChanged(),
       log,
