@@ -169,8 +169,9 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
     await new Promise((r) => setTimeout(r, 1200));
     const tries = api.requests.slice(from).filter((r) => r.path === SERVICES).map((r) => r.at);
     const gaps = tries.slice(1).map((t, i) => t - tries[i]!);
-    assert.ok(tries.length >= 4 && tries.length <= 15, `${tries.length} tries in ~1.5 s, not a busy loop`);
-    assert.ok(gaps.at(-1)! > gaps[0]!, `the gaps grow: ${gaps.join(', ')}`);
+    // 40 ms doubling to 320 with jitter: a handful of tries, never a busy loop; timing on a loaded machine is too noisy to assert the doubling itself.
+    assert.ok(tries.length >= 3 && tries.length <= 25, `${tries.length} tries in ~1.6 s (gaps ${gaps.join(', ')})`);
+    assert.ok(gaps.slice(-3).every((g) => g >= 150), `at the cap, gaps of 160–320 ms: ${gaps.join(', ')}`);
     api.fault = undefined;
     api.apply(service('shop', 'orders', 8081));
     await until('recovered', () => !last().problems.some((x) => x.code === 'CONFIG_SOURCE') && has('Service/shop/orders'));
