@@ -78,6 +78,21 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
     assert.ok(lists[1]!.query.continue && lists[2]!.query.continue, 'later pages carry the continue token');
   });
 
+  test('a continue token that expired mid-list: one list without pages, as client-go\'s pager does', async () => {
+    for (let i = 0; i < 4; i++) api.apply(service('shop', `svc-${i}`, 8000 + i));
+    let expired = 0;
+    api.fault = (r) => {
+      if (r.path !== SERVICES || !r.query.continue || expired > 0) return undefined;
+      expired += 1;
+      return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Expired', message: 'The provided continue parameter is too old to display a consistent list result.', code: 410 };
+    };
+    const from = api.requests.length;
+    await startSource(2);
+    for (let i = 0; i < 4; i++) assert.ok(has(`Service/shop/svc-${i}`), `svc-${i}`);
+    const lists = api.requests.slice(from).filter((r) => r.path === SERVICES && r.query.watch === undefined);
+    assert.deepEqual(lists.map((r) => [r.query.limit ?? '', r.query.continue ? 'token' : '']), [['2', ''], ['2', 'token'], ['', '']]);
+  });
+
   test('a change arrives through the watch, which asks for bookmarks and starts at the list\'s resourceVersion', async () => {
     const from = api.requests.length;
     await startSource();
