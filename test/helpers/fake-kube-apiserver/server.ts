@@ -53,6 +53,8 @@ export class FakeKubeApiServer {
   readonly requests: SeenRequest[] = [];
   /** Bearer tokens TokenReview knows (service-account tokens). */
   readonly tokens = new Map<string, KnownToken>();
+  /** Set by a test: new watches get their headers and then nothing at all, and never end (a half-open connection). */
+  stallWatches = false;
   /** Set by a test: a Status to fail a request with (an outage, a CRD not installed), or undefined to serve it. */
   fault: ((r: SeenRequest) => Status | undefined) | undefined;
   /** The token a kubeconfig for this server carries; any other gets 401. */
@@ -195,6 +197,13 @@ export class FakeKubeApiServer {
   }
 
   #watch(route: Route, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
+    if (this.stallWatches) {
+      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      res.flushHeaders();
+      this.#watches.add(res);
+      res.on('close', () => this.#watches.delete(res));
+      return;
+    }
     serveWatch(this.store, route, q, res, req, {
       bookmarkIntervalMs: this.#bookmarkIntervalMs,
       track: (r) => {

@@ -28,7 +28,8 @@ export function serveWatch(store: Store, route: Route, query: URLSearchParams, r
   if (query.get('labelSelector') || query.get('fieldSelector')) throw badRequest('the test double does not implement selectors');
   const { def, version, namespace } = route;
   const rvParam = query.get('resourceVersion') ?? '';
-  const send = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  // Nothing is written once the stream has ended (timeoutSeconds) or been cut; the real server stops its watcher then too.
+  const send = (type: string, object: unknown) => void (res.writableEnded || res.destroyed || res.write(`${JSON.stringify({ type, object })}\n`));
   const mine = (e: StoreEvent) => e.def === def && (namespace === undefined || e.obj.metadata.namespace === namespace);
 
   // Subscribe first, so that nothing written between the backlog and the live feed is lost.

@@ -55,6 +55,7 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
   });
   afterEach(async () => {
     api.fault = undefined;
+    api.stallWatches = false;
     await source?.stop();
     source = undefined;
     for (const [kind, plural] of [['Service', 'services'], ['VirtualService', 'virtualservices'], ['Pod', 'pods']] as const) {
@@ -120,6 +121,21 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
     assert.ok(api.count(SERVICES, 'watch') > watchesBefore, 'a new watch');
     const resumed = api.requests.filter((r) => r.path === SERVICES && r.query.watch !== undefined).at(-1)!;
     assert.notEqual(resumed.query.resourceVersion, '', 'resumed from a resourceVersion, not from now');
+  });
+
+  test('a watch that goes silent (a half-open connection) is given up after its timeout and a grace, and what it missed arrives', async () => {
+    api.apply(service('shop', 'cart', 8080));
+    await startSource(500, { watchTimeoutSeconds: () => 1, silentWatchGraceMs: 300, minWatchIntervalMs: 0 });
+    api.stallWatches = true;
+    api.dropWatches();
+    await until('stalled watches open', () => source!.stats().Service!.dropped >= 1);
+    await new Promise((r) => setTimeout(r, 100));
+    api.stallWatches = false;
+    api.apply(service('shop', 'orders', 8081));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(!has('Service/shop/orders'), 'nothing arrives on a silent watch');
+    await until('the watchdog restarted the watch and the change arrived', () => has('Service/shop/orders'), 5000);
+    assert.ok(source!.stats().Service!.dropped >= 2, 'the silent watch counted as cut');
   });
 
   test('410 Expired (history compacted while the watch was down) relists, and deletions made meanwhile are seen', async () => {

@@ -56,6 +56,8 @@ export interface InformerOptions {
   backoffMaxMs: number;
   /** A CRD that is not installed is looked for again this often. */
   notServedRetryMs: number;
+  /** Grace past timeoutSeconds before a watch that sent nothing (not even a bookmark) counts as dead. */
+  silentWatchGraceMs: number;
   /** Shortest time between the starts of two watches (a server that ends every watch at once is no busy loop). */
   minWatchIntervalMs: number;
   /** Any object added, changed or removed, or the collection relisted. */
@@ -67,8 +69,6 @@ export interface InformerOptions {
 
 /** Longest a list may take in pages before it is abandoned (a bounded loop, not a limit anyone should reach). */
 const MAX_PAGES = 100_000;
-/** Grace past timeoutSeconds before a silent watch counts as dead. */
-const SILENT_WATCH_GRACE_S = 30;
 
 export class ResourceInformer {
   readonly resource: WatchedResource;
@@ -198,6 +198,10 @@ export class ResourceInformer {
     else if (connected) this.#streamCut = true;
   }
 
+  get silentWatchGraceMs(): number {
+    return this.#opts.silentWatchGraceMs;
+  }
+
   get minWatchIntervalMs(): number {
     return this.#opts.minWatchIntervalMs;
   }
@@ -243,7 +247,7 @@ class InformerWatch extends Watch {
     let controller: AbortController | undefined;
     const arm = () => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(() => controller?.abort(), (timeoutSeconds + SILENT_WATCH_GRACE_S) * 1000);
+      watchdog = setTimeout(() => controller?.abort(), timeoutSeconds * 1000 + this.#informer.silentWatchGraceMs);
     };
     const onDone = (err: unknown) => {
       ended = true;

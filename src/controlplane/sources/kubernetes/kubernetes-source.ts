@@ -34,6 +34,8 @@ export interface KubernetesSourceOptions {
   /** Retry back-off after an error (default 800 ms doubling to 30 s, client-go's reflector). */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** A watch silent for its timeoutSeconds plus this (default 30 s) is taken for a dead connection and restarted. */
+  silentWatchGraceMs?: number;
   /** Shortest time between two watch starts of one kind (default 1 s). */
   minWatchIntervalMs?: number;
   /** How often a CRD that is not installed is looked for again (default 30 s). */
@@ -69,6 +71,7 @@ export class KubernetesSource implements ConfigSource {
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
       notServedRetryMs: opts.notServedRetryMs ?? 30_000,
       minWatchIntervalMs: opts.minWatchIntervalMs ?? 1000,
+      silentWatchGraceMs: opts.silentWatchGraceMs ?? 30_000,
       onChange: () => this.#changed(),
       onHealth: () => this.#healthChanged(),
       log,
