@@ -10,7 +10,8 @@
  *   - watches ask for bookmarks and end themselves after timeoutSeconds, so
  *     a resumed watch starts from a recent resourceVersion;
  *   - after an error ListWatch stops for good: it is restarted here, with
- *     exponential back-off and jitter;
+ *     exponential back-off and jitter — except a connected watch cut
+ *     mid-stream, which is routine and resumes at once;
  *   - a watch that has gone silent past its own timeout (a dead TCP path the
  *     server can no longer close) is aborted and restarted;
  *   - a CRD that is not installed (404) is an empty collection, retried
