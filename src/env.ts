@@ -17,6 +17,12 @@
  * INSTANCE_IP: the pod's IP, where the agent sends the app's rewritten probes.
  * ISTIO_KUBE_APP_PROBERS: the app's original probes, JSON (src/proxy/agent/app-probers.ts).
  * ISTIO_PROMETHEUS_ANNOTATIONS: the app's metrics endpoints, JSON (src/proxy/agent/app-metrics-config.ts).
+ * KUBECONFIG: kubeconfig files (':'-separated, as kubectl reads them) for
+ *   `controlplane --source kubernetes` without --kubeconfig.
+ * KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: set by the kubelet in
+ *   every pod; with the mounted service-account token they mean "in cluster".
+ * POD_NAMESPACE: the control plane's namespace on Kubernetes (the CA Secret,
+ *   the leader Lease); the service account's namespace file when unset.
  */
 export const env = {
   log: process.env.TRELLIS_LOG ?? 'info',
@@ -25,6 +31,9 @@ export const env = {
   stateFile: process.env.TRELLIS_STATE_FILE || undefined,
   runtimeDir: process.env.XDG_RUNTIME_DIR || undefined,
   noColor: process.env.NO_COLOR !== undefined,
+  kubeconfig: process.env.KUBECONFIG || undefined,
+  kubernetesServiceHost: process.env.KUBERNETES_SERVICE_HOST || undefined,
+  podNamespace: process.env.POD_NAMESPACE || undefined,
   http1Engine: (process.env.TRELLIS_HTTP1_ENGINE === 'node' ? 'node' : 'lean') as 'lean' | 'node',
   instanceIp: process.env.INSTANCE_IP || undefined,
   appProbers: process.env.ISTIO_KUBE_APP_PROBERS || undefined,

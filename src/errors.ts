@@ -42,7 +42,14 @@ export type TrellisErrorCode =
   | 'INJECT_CONFIG'
   | 'INJECT_INVALID'
   | 'INJECT_REVIEW'
-  | 'INJECT_INPUT';
+  | 'INJECT_INPUT'
+  // Kubernetes: no usable kubeconfig or in-cluster config, an API call that failed (the HTTP status and
+  // Status reason ride on KubeApiError), a CA Secret that cannot be used, TokenReview unreachable.
+  | 'KUBE_CONFIG'
+  | 'KUBE_API'
+  | 'KUBE_CA_SECRET'
+  | 'TOKEN_REVIEW_UNAVAILABLE'
+  | 'TOKEN_REJECTED';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

@@ -61,14 +61,17 @@ export class CertificateAuthority {
   /** Loads (or, in an empty directory, creates) the CA; throws CA_DIR with the reason when it will not. */
   static open(opts: CertificateAuthorityOptions): CertificateAuthority {
     const trustDomain = opts.trustDomain ?? 'cluster.local';
-    const defaultTtl = opts.defaultTtlSeconds ?? DEFAULT_CERT_TTL_SECONDS;
-    const maxTtl = opts.maxTtlSeconds ?? DEFAULT_MAX_CERT_TTL_SECONDS;
-    if (!(defaultTtl > 0) || !(maxTtl > 0)) throw new TrellisError('CA_TTL', 'certificate lifetimes must be positive');
-    if (defaultTtl > maxTtl) throw new TrellisError('CA_TTL', `the default certificate TTL (${defaultTtl}s) is above the maximum (${maxTtl}s)`);
+    checkTtls(opts);
     const material = openCaDir(opts.dir, { trustDomain, keyType: opts.keyType ?? 'ec' });
-    const ca = new CertificateAuthority(material, trustDomain, defaultTtl, maxTtl);
+    return CertificateAuthority.fromMaterial(material, opts.dir, opts);
+  }
+
+  /** A CA over material loaded elsewhere (a Kubernetes Secret); `where` names it in the log. */
+  static fromMaterial(material: CaMaterial, where: string, opts: Omit<CertificateAuthorityOptions, 'dir'>): CertificateAuthority {
+    checkTtls(opts);
+    const ca = new CertificateAuthority(material, opts.trustDomain ?? 'cluster.local', opts.defaultTtlSeconds ?? DEFAULT_CERT_TTL_SECONDS, opts.maxTtlSeconds ?? DEFAULT_MAX_CERT_TTL_SECONDS);
     (opts.log ?? logger('ca')).info(material.created ? 'created a new root CA' : 'loaded the CA', {
-      dir: opts.dir,
+      from: where,
       roots: material.roots.length,
       intermediates: material.intermediates.length,
       signerExpires: material.signer.notAfter.toISOString(),
@@ -120,4 +123,11 @@ export class CertificateAuthority {
   rootCertificates(): readonly string[] {
     return this.#rootsPem;
   }
+}
+
+function checkTtls(opts: { defaultTtlSeconds?: number; maxTtlSeconds?: number }): void {
+  const defaultTtl = opts.defaultTtlSeconds ?? DEFAULT_CERT_TTL_SECONDS;
+  const maxTtl = opts.maxTtlSeconds ?? DEFAULT_MAX_CERT_TTL_SECONDS;
+  if (!(defaultTtl > 0) || !(maxTtl > 0)) throw new TrellisError('CA_TTL', 'certificate lifetimes must be positive');
+  if (defaultTtl > maxTtl) throw new TrellisError('CA_TTL', `the default certificate TTL (${defaultTtl}s) is above the maximum (${maxTtl}s)`);
 }

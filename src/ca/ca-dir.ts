@@ -12,7 +12,7 @@
  * directory with some of the files but not the key is refused: a root the
  * operator handed over is never replaced by a new one behind their back.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TrellisError } from '../errors.js';
@@ -51,22 +51,40 @@ export interface OpenCaDirOptions {
   keyType: KeyType;
 }
 
+/**
+ * Where the CA's files are read from: the CA directory, or a Kubernetes
+ * Secret's data (kube/ca-secret.ts) with the same file names.
+ */
+export interface CaFiles {
+  /** For messages: the directory, or "secret istio-system/cacerts". */
+  readonly where: string;
+  has(name: string): boolean;
+  text(name: string): string;
+  privateKey(name: string): KeyObject;
+}
+
 export function openCaDir(dir: string, opts: OpenCaDirOptions): CaMaterial {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
   } catch (err) {
     throw new TrellisError('CA_DIR', `cannot create the CA directory ${dir}`, { cause: err });
   }
-  const present = [CaFile.caKey, CaFile.caCert, CaFile.certChain, CaFile.rootCert].filter((f) => existsSync(join(dir, f)));
-  if (present.length === 0) return createRoot(dir, opts);
-  if (!present.includes(CaFile.caKey) || !present.includes(CaFile.rootCert)) {
-    const missing = [CaFile.caKey, CaFile.rootCert].filter((f) => !present.includes(f));
-    throw new TrellisError('CA_DIR', `${dir} holds ${present.join(', ')} but not ${missing.join(' or ')}: restore the missing files (a new root is created only in an empty directory)`);
-  }
-  return loadExisting(dir, present.includes(CaFile.caCert), present.includes(CaFile.certChain));
+  const files = directoryFiles(dir);
+  if (![CaFile.caKey, CaFile.caCert, CaFile.certChain, CaFile.rootCert].some((f) => files.has(f))) return createRoot(dir, opts);
+  return loadCaFiles(files);
 }
 
-function createRoot(dir: string, opts: OpenCaDirOptions): CaMaterial {
+function directoryFiles(dir: string): CaFiles {
+  return {
+    where: dir,
+    has: (name) => existsSync(join(dir, name)),
+    text: (name) => readTextFile(join(dir, name)),
+    privateKey: (name) => readPrivateKeyFile(join(dir, name)),
+  };
+}
+
+/** A new self-signed root: its material and the PEM files that hold it (istio-ca-secret's layout: the root is also ca-cert.pem). */
+export function newRoot(opts: OpenCaDirOptions): { material: CaMaterial; files: Record<string, string> } {
   const key = generatePrivateKey(opts.keyType);
   const now = Date.now();
   const root = createSelfSignedRoot({
@@ -75,31 +93,48 @@ function createRoot(dir: string, opts: OpenCaDirOptions): CaMaterial {
     notBefore: new Date(now - CLOCK_SKEW_BACKDATE_MS),
     notAfter: new Date(now + ROOT_TTL_MS),
   });
-  // The key goes last: a crash part-way leaves certificates without a key, which the next start refuses loudly.
-  writeNewFile(join(dir, CaFile.rootCert), certificatePem(root), 0o644);
-  writeNewFile(join(dir, CaFile.caCert), certificatePem(root), 0o644);
-  writeNewFile(join(dir, CaFile.caKey), privateKeyPem(key), 0o600);
-  return { signer: signingIdentity(root, key), intermediates: [], roots: [root], created: true };
+  const files = { [CaFile.rootCert]: certificatePem(root), [CaFile.caCert]: certificatePem(root), [CaFile.caKey]: privateKeyPem(key) };
+  return { material: { signer: signingIdentity(root, key), intermediates: [], roots: [root], created: true }, files };
 }
 
-function loadExisting(dir: string, hasCaCert: boolean, hasChain: boolean): CaMaterial {
-  const file = (f: string) => join(dir, f);
-  const key = readPrivateKeyFile(file(CaFile.caKey));
-  const roots = certificates(file(CaFile.rootCert));
+function createRoot(dir: string, opts: OpenCaDirOptions): CaMaterial {
+  const { material, files } = newRoot(opts);
+  // The key goes last: a crash part-way leaves certificates without a key, which the next start refuses loudly.
+  writeNewFile(join(dir, CaFile.rootCert), files[CaFile.rootCert]!, 0o644);
+  writeNewFile(join(dir, CaFile.caCert), files[CaFile.caCert]!, 0o644);
+  writeNewFile(join(dir, CaFile.caKey), files[CaFile.caKey]!, 0o600);
+  return material;
+}
+
+/**
+ * Loads and checks given CA files: ca-key.pem and root-cert.pem are required
+ * (a new root is made only where there is nothing); ca-cert.pem and
+ * cert-chain.pem as istiod reads them.
+ */
+export function loadCaFiles(src: CaFiles): CaMaterial {
+  const present = [CaFile.caKey, CaFile.caCert, CaFile.certChain, CaFile.rootCert].filter((f) => src.has(f));
+  if (!present.includes(CaFile.caKey) || !present.includes(CaFile.rootCert)) {
+    const missing = [CaFile.caKey, CaFile.rootCert].filter((f) => !present.includes(f));
+    throw new TrellisError('CA_DIR', `${src.where} holds ${present.join(', ') || 'nothing'} but not ${missing.join(' or ')}: restore the missing files (a new root is created only in an empty directory)`);
+  }
+  const dir = src.where;
+  const key = src.privateKey(CaFile.caKey);
+  const roots = certificates(src, CaFile.rootCert);
   const spki = spkiOf(key);
   // Without ca-cert.pem the key must be one of the roots' (a self-signed CA that kept only root-cert.pem).
-  const caCerts = hasCaCert ? certificates(file(CaFile.caCert)) : roots.filter((r) => readCertificate(r).spki.equals(spki)).slice(0, 1);
+  const caCerts = present.includes(CaFile.caCert) ? certificates(src, CaFile.caCert) : roots.filter((r) => readCertificate(r).spki.equals(spki)).slice(0, 1);
   const signing = caCerts[0];
   if (!signing) throw new TrellisError('CA_DIR', `${dir}: no ${CaFile.caCert}, and no root in ${CaFile.rootCert} belongs to ${CaFile.caKey}`);
-  const candidates = [...caCerts.slice(1), ...(hasChain ? certificates(file(CaFile.certChain)) : [])];
+  const candidates = [...caCerts.slice(1), ...(present.includes(CaFile.certChain) ? certificates(src, CaFile.certChain) : [])];
   checkSigningCertificate(dir, signing);
   const signer = signingIdentity(signing, key);
   const path = pathToRoot(dir, signing, candidates, roots);
   return { signer, intermediates: path, roots, created: false };
 }
 
-function certificates(path: string): Buffer[] {
-  const ders = pemBlocks(readTextFile(path), 'CERTIFICATE');
+function certificates(src: CaFiles, name: string): Buffer[] {
+  const path = `${src.where}/${name}`;
+  const ders = pemBlocks(src.text(name), 'CERTIFICATE');
   if (ders.length === 0) throw new TrellisError('CA_DIR', `${path} holds no PEM CERTIFICATE`);
   for (const d of ders) {
     try {

@@ -33,3 +33,10 @@ export function spiffeId(trustDomain: string, id: WorkloadIdentity): string {
 export function serviceAccountSubject(id: WorkloadIdentity): string {
   return `system:serviceaccount:${id.namespace}:${id.serviceAccount}`;
 }
+
+/** The identity of a service-account subject "system:serviceaccount:NS:SA" (names checked); TOKEN_CLAIMS otherwise. */
+export function parseServiceAccountSubject(subject: unknown): WorkloadIdentity {
+  const m = typeof subject === 'string' ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(subject) : null;
+  if (!m) throw new TrellisError('TOKEN_CLAIMS', `subject ${JSON.stringify(subject)} is not system:serviceaccount:NAMESPACE:NAME`);
+  return checkIdentity({ namespace: m[1]!, serviceAccount: m[2]! });
+}

@@ -21,7 +21,7 @@ import { TrellisError } from '../errors.js';
 import { CaFile } from './ca-dir.js';
 import { readPrivateKeyFile, writeNewFile } from './key-file.js';
 import { generatePrivateKey, privateKeyPem } from './keys.js';
-import { checkIdentity, serviceAccountSubject, type WorkloadIdentity } from './spiffe.js';
+import { checkIdentity, parseServiceAccountSubject, serviceAccountSubject, type WorkloadIdentity } from './spiffe.js';
 
 export const DEFAULT_TOKEN_AUDIENCE = 'istio-ca';
 export const TOKEN_ISSUER = 'trellis-controlplane';
@@ -143,9 +143,7 @@ function checkClaims(c: Record<string, unknown>, audience: string): WorkloadIden
   if (c.nbf !== undefined && (typeof c.nbf !== 'number' || now + NBF_LEEWAY_S < c.nbf)) throw new TrellisError('TOKEN_NOT_YET_VALID', `token not valid before ${JSON.stringify(c.nbf)}`);
   const aud = typeof c.aud === 'string' ? [c.aud] : Array.isArray(c.aud) ? c.aud : [];
   if (!aud.includes(audience)) throw new TrellisError('TOKEN_AUDIENCE', `token audience ${JSON.stringify(c.aud ?? null)} does not include ${audience}`);
-  const m = typeof c.sub === 'string' ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(c.sub) : null;
-  if (!m) throw new TrellisError('TOKEN_CLAIMS', `token subject ${JSON.stringify(c.sub)} is not system:serviceaccount:NAMESPACE:NAME`);
-  const id = checkIdentity({ namespace: m[1]!, serviceAccount: m[2]! });
+  const id = parseServiceAccountSubject(c.sub);
   const k8s = c['kubernetes.io'] as { namespace?: unknown; serviceaccount?: { name?: unknown } } | undefined;
   if (k8s !== undefined && (k8s?.namespace !== id.namespace || k8s?.serviceaccount?.name !== id.serviceAccount)) {
     throw new TrellisError('TOKEN_CLAIMS', 'token kubernetes.io claims disagree with its subject');

@@ -18,6 +18,7 @@ import { registerLogs } from './logs.js';
 import { registerKubeInject } from './kube-inject.js';
 import { registerCheckInject } from './check-inject.js';
 import { registerWait } from './wait.js';
+import { registerInstall } from './install.js';
 
 const program = new Command();
 program
@@ -42,6 +43,7 @@ registerGet(program);
 registerKubeInject(program);
 registerCheckInject(program);
 registerWait(program);
+registerInstall(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);

@@ -33,7 +33,7 @@ export interface ControlPlaneOptions {
   /** Upper bound on how long a burst of changes may delay a push (istiod's PILOT_DEBOUNCE_MAX). */
   debounceMaxMs?: number;
   /** The CA and its TLS port (istiod's 15012: CreateCertificate and ADS over TLS). Absent: no CA, no TLS port. */
-  ca?: { authority: CertificateAuthority; tokens: TokenVerifier; port: number };
+  ca?: { authority: CertificateAuthority; tokens: TokenVerifier; port: number; namespace?: string };
   /** The sidecar-injection webhook (istiod's 15017), HTTPS with a certificate from `ca` for `dnsNames`. Absent: off. */
   webhook?: { port: number; config: InjectionConfig; dnsNames: string[] };
 }
@@ -117,6 +117,7 @@ export class ControlPlane {
     const port = new TlsPort({
       ca: ca.authority, tokens: ca.tokens, ads: this.#ads, bind: this.#opts.bind, port: ca.port,
       domainSuffix: this.#opts.domainSuffix ?? 'cluster.local', metrics: this.metrics,
+      ...(ca.namespace ? { namespace: ca.namespace } : {}),
     });
     this.#tlsPort = port;
     return port.listen();

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 
 export interface LeafOptions {
   dns?: string[];
+  /** IP address SANs (a server reached by address, such as a test API server on 127.0.0.1). */
+  ips?: string[];
   /** e.g. "/O=trellis/CN=client" (the default is "/O=trellis"). */
   subject?: string;
   notBefore?: Date;
@@ -43,7 +45,7 @@ export class TestPki {
   /** A leaf certificate for a SPIFFE id (or any URI) signed by this CA. */
   leaf(uri: string, o: LeafOptions = {}): Pem {
     const n = `leaf${++this.#n}`;
-    const san = [`URI:${uri}`, ...(o.dns ?? []).map((d) => `DNS:${d}`)].join(',');
+    const san = [`URI:${uri}`, ...(o.dns ?? []).map((d) => `DNS:${d}`), ...(o.ips ?? []).map((ip) => `IP:${ip}`)].join(',');
     writeFileSync(join(this.dir, `${n}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n`);
     openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${n}.key`, '-out', `${n}.csr`, '-subj', o.subject ?? '/O=trellis'], this.dir);
     if (o.notBefore || o.notAfter) this.#signWindow(n, o.notBefore ?? new Date(), o.notAfter ?? new Date(Date.now() + 86_400_000));

@@ -24,9 +24,13 @@ export interface ServingKeyPair {
 const RENEW_AT = 0.8;
 const RETRY_MS = 5_000;
 
-/** The names istiod's serving certificate answers to, plus Trellis's and the bind address. */
-export function servingNames(bind: string, domainSuffix: string): { dnsNames: string[]; ips: string[] } {
-  return namesWithBind(bind, ['istiod.istio-system.svc', `istiod.istio-system.svc.${domainSuffix}`, 'trellis-controlplane', 'localhost']);
+/**
+ * The names istiod's serving certificate answers to (its Service `istiod` in
+ * the control plane's namespace, istio-system unless installed elsewhere),
+ * plus Trellis's and the bind address.
+ */
+export function servingNames(bind: string, domainSuffix: string, namespace = 'istio-system'): { dnsNames: string[]; ips: string[] } {
+  return namesWithBind(bind, [`istiod.${namespace}.svc`, `istiod.${namespace}.svc.${domainSuffix}`, 'trellis-controlplane', 'localhost']);
 }
 
 /** `dnsNames` plus the bind address: its IP (loopback for a wildcard bind, where local clients dial 127.0.0.1 or ::1), or its host name. */

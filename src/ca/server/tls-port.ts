@@ -31,8 +31,10 @@ export interface TlsPortOptions {
   ads: AdsServer;
   bind: string;
   port: number;
-  /** Cluster domain for the istiod.istio-system.svc.DOMAIN name. */
+  /** Cluster domain for the istiod.NAMESPACE.svc.DOMAIN name. */
   domainSuffix: string;
+  /** The control plane's namespace on Kubernetes (its Service's names); istio-system by default. */
+  namespace?: string;
   metrics: Metrics;
   log?: Logger;
 }
@@ -84,7 +86,7 @@ export class TlsPort {
     if (firstRoot) metrics.rootExpiry.set(Math.floor(Date.parse(new X509Certificate(firstRoot).validTo) / 1000));
     const contextOf = (kp: ServingKeyPair): SecureContextOptions => ({ ca: ca.rootsPem(), cert: kp.certChain, key: kp.privateKey });
     let creds: RenewableCredentials | undefined;
-    this.#serving = new ServingCertificate(ca, servingNames(bind, this.#opts.domainSuffix), this.#log, (kp) => creds?.update(contextOf(kp)));
+    this.#serving = new ServingCertificate(ca, servingNames(bind, this.#opts.domainSuffix, this.#opts.namespace), this.#log, (kp) => creds?.update(contextOf(kp)));
     creds = new RenewableCredentials(contextOf(this.#serving.current));
 
     const server = new Server(serverOptions);
