@@ -27,6 +27,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist/bundle ./dist/bundle
 COPY --from=build /app/native/build/Release/trellis_native.node ./native/build/Release/trellis_native.node
+# `trellis` on PATH: the injected postStart hook (holdApplicationUntilProxyStarts) runs `trellis wait`.
+RUN printf '#!/bin/sh\nexec node /app/dist/bundle/main.js "$@"\n' > /usr/local/bin/trellis && chmod 0755 /usr/local/bin/trellis
 # The proxy's uid (Istio's): its own traffic is what the capture rules let through.
 RUN groupadd --gid 1337 istio-proxy && useradd --uid 1337 --gid 1337 --no-create-home --shell /usr/sbin/nologin istio-proxy
 USER 1337:1337
