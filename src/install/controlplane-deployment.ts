@@ -46,7 +46,8 @@ export function controlPlane(namespace: string, image: string, replicas: number)
                 name: 'discovery',
                 image,
                 imagePullPolicy: 'IfNotPresent',
-                args: ['controlplane', '--source', 'kubernetes', '--bind', '0.0.0.0', '--namespace', namespace],
+                // The webhook serves the injector on istiod's 15017 with a certificate for the Service's names.
+                args: ['controlplane', '--source', 'kubernetes', '--bind', '0.0.0.0', '--namespace', namespace, '--webhook-port', '15017', '--webhook-dns-names', `istiod.${namespace}.svc,istiod.${namespace}.svc.cluster.local`],
                 env: [fieldEnv('POD_NAME', 'metadata.name'), fieldEnv('POD_NAMESPACE', 'metadata.namespace')],
                 ports: PORTS.map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
                 readinessProbe: { httpGet: { path: '/ready', port: 15014 }, initialDelaySeconds: 1, periodSeconds: 3, timeoutSeconds: 5 },

@@ -97,6 +97,9 @@ describe('trellis install', () => {
     assert.equal(d.spec.replicas, 2);
     const c = d.spec.template.spec.containers[0];
     assert.deepEqual(c.args.slice(0, 3), ['controlplane', '--source', 'kubernetes']);
+    // The injector the MutatingWebhookConfiguration calls, with a certificate for the Service it calls.
+    assert.equal(c.args[c.args.indexOf('--webhook-port') + 1], '15017');
+    assert.match(c.args[c.args.indexOf('--webhook-dns-names') + 1] ?? '', /^istiod\.[a-z-]+\.svc,istiod\.[a-z-]+\.svc\.cluster\.local$/);
     assert.equal(c.securityContext.readOnlyRootFilesystem, true);
     assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
     assert.equal(d.spec.template.metadata.annotations['sidecar.istio.io/inject'], 'false');
