@@ -55,7 +55,8 @@ function bucket(objects: Iterable<AnyObject>): Buckets {
       case 'EndpointSlice': b.slices.push(o); break;
       case 'DestinationRule': b.dr.push(o); break;
       case 'VirtualService': b.vs.push(o); break;
-      case 'Sidecar': b.sidecars.push(o); break;
+      // A Sidecar without spec is valid (namespace-wide defaults): read as an empty one, never as undefined.
+      case 'Sidecar': b.sidecars.push((o.spec as Sidecar['spec'] | undefined) === undefined ? { ...o, spec: {} } : o); break;
       case 'PeerAuthentication': b.pa.push(o); break;
       case 'AuthorizationPolicy': b.ap.push(o); break;
       default: break;

@@ -113,6 +113,14 @@ spec:
   egress: [{hosts: ["./*"]}]
   outboundTrafficPolicy: {mode: REGISTRY_ONLY}
 `;
+  test('a Sidecar without spec (valid: namespace defaults) is an empty one: everything visible, no crash', () => {
+    const bare = `\n---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default, namespace: other}\n`;
+    const gen = createGenerator(modelOf(mesh + bare), testRoutes);
+    const without = createGenerator(modelOf(mesh), testRoutes);
+    const node = sidecarNode('10.7.0.9', 'x', 'other');
+    assert.deepEqual(names(gen.generate(node, TypeUrl.Cluster, undefined)), names(without.generate(node, TypeUrl.Cluster, undefined)));
+  });
+
   test('a Sidecar allowing only ./* hides other namespaces; REGISTRY_ONLY sends unknown traffic to the black hole', () => {
     const gen = createGenerator(modelOf(mesh + sidecar), testRoutes);
     const node = sidecarNode('10.7.0.9', 'x', 'other');
