@@ -23,8 +23,6 @@ import { parseNode } from '../xds/parse-node.js';
 import { proxyTypes } from './xds-client/proxy-types.js';
 import type { AppliedResource } from './xds-client/resource-type.js';
 import { captureUnavailable } from './listener/original-dst.js';
-import { env } from '../env.js';
-import { loadUndici } from './cluster/undici-pool.js';
 import { SecretStore } from './tls/secret-store.js';
 import type { SecretPlan } from './tls/secret.js';
 import { CertAgent, type CertAgentOptions } from './identity/cert-agent.js';
@@ -150,7 +148,6 @@ export class Proxy {
 
   /** Binds the admin API and starts the ADS stream. Resolves once the admin API listens. */
   async start(): Promise<void> {
-    if (env.http1Engine === 'node') await loadUndici();
     const startedAt = Date.now();
     const certificateSettled = () => !this.agent || this.agent.current !== undefined || Date.now() - startedAt > FIRST_CERTIFICATE_WAIT_MS;
     const deps: AdminDeps = {

@@ -1,14 +1,12 @@
-/** One upstream endpoint and its HTTP/1.1 connection pool (the proxy's own, or undici's with TRELLIS_HTTP1_ENGINE=node; created on first use). */
-import type { Pool } from 'undici';
+/** One upstream endpoint and its connection pools: HTTP/1.1 (h1/upstream-pool.ts) and HTTP/2, each created on first use. */
 import { H2Client } from './h2-client.js';
 import { fnv1a } from '../util.js';
 import { OutlierState } from './outlier.js';
 import { isIPv6 } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { env } from '../../env.js';
 import { LeanPool } from '../h1/upstream-pool.js';
-import { undiciPool } from './undici-pool.js';
-import { h1Exchange, type AbortLike, type H1RequestOptions } from './h1-exchange.js';
+import type { H1RequestOptions } from '../h1/upstream-exchange.js';
+import type { AbortLike } from '../http/abort.js';
 import type { UpstreamResponse } from './upstream-response.js';
 
 export interface PoolSettings {
@@ -39,7 +37,6 @@ export class Host {
   rqError = 0;
   cxConnectFail = 0;
   readonly #settings: PoolSettings;
-  #pool: Pool | undefined;
   #lean: LeanPool | undefined;
   #h2: H2Client | undefined;
 
@@ -57,17 +54,9 @@ export class Host {
     return this.#settings;
   }
 
-  /** undici's pool: HTTP/1.1 upstream with TRELLIS_HTTP1_ENGINE=node. */
-  get pool(): Pool {
-    this.#pool ??= undiciPool(`http://${this.key}`, this.#settings);
-    return this.#pool;
-  }
-
-  /** One HTTP/1.1 request to this endpoint, on the engine chosen at start-up. */
+  /** One HTTP/1.1 request to this endpoint. */
   exchange(o: H1RequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
     const s = this.#settings;
-    // TLS upstreams always use the proxy's own engine (it connects with the secret store's contexts).
-    if (env.http1Engine === 'node' && !s.tls) return h1Exchange(this.pool, o, signal);
     this.#lean ??= new LeanPool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress, tls: s.tls });
     return this.#lean.exchange(o, signal);
   }
@@ -80,15 +69,12 @@ export class Host {
 
   /** Lets in-flight requests finish, then closes the connections. */
   async close(): Promise<void> {
-    const p = this.#pool;
     const h2 = this.#h2;
     const lean = this.#lean;
-    this.#pool = undefined;
     this.#h2 = undefined;
     this.#lean = undefined;
     h2?.close();
     lean?.close();
-    await p?.close().catch(() => undefined);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
- * The lean HTTP/1.1 engine's server side for one connection manager
- * (TRELLIS_HTTP1_ENGINE=lean): accepted sockets become ServerConns whose
- * requests go to the connection manager's handler with the listener's context.
+ * The HTTP/1.1 server side for one connection manager: accepted sockets
+ * become ServerConns whose requests go to the connection manager's handler
+ * with the listener's context.
  */
 import type { Socket } from 'node:net';
 import type { ConnContext } from '../http/exchange.js';

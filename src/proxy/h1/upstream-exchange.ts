@@ -4,9 +4,17 @@
  * connection's decoder to the downstream sink; early chunks kept until the
  * sink attaches; pause/resume act on the upstream socket).
  */
-import type { AbortLike, H1RequestOptions } from '../cluster/h1-exchange.js';
+import type { AbortLike } from '../http/abort.js';
 import type { UpstreamHeaders, UpstreamResponse } from '../cluster/upstream-response.js';
 import { abortError, StreamedBody } from '../cluster/streamed-body.js';
+
+/** One upstream HTTP/1.1 request: a body is sent with its length when it is a buffer, streamed otherwise. */
+export interface H1RequestOptions {
+  path: string;
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | string | AsyncIterable<Buffer | string> | null | undefined;
+}
 
 /** The connection side of an exchange (upstream-conn.ts). */
 export interface ExchangeConn {

@@ -1,15 +1,13 @@
 /**
- * The lean engine's keep-alive connection pool for one upstream endpoint
- * (TRELLIS_HTTP1_ENGINE=lean): at most `connections` sockets, idle ones
- * reused most-recently-used first, requests queued (in order) when all are
- * busy. Registered beside the host's undici Pool so cluster/h1-exchange.ts can
- * find it without a change to the forwarder.
+ * The keep-alive HTTP/1.1 connection pool for one upstream endpoint: at most
+ * `connections` sockets, idle ones reused most-recently-used first, requests
+ * queued (in order) when all are busy.
  */
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
-import type { AbortLike, H1RequestOptions } from '../cluster/h1-exchange.js';
+import type { AbortLike } from '../http/abort.js';
 import type { UpstreamResponse } from '../cluster/upstream-response.js';
-import { LeanExchange } from './upstream-exchange.js';
+import { LeanExchange, type H1RequestOptions } from './upstream-exchange.js';
 import { abortError } from '../cluster/streamed-body.js';
 import { UpstreamConn, type ConnOwner } from './upstream-conn.js';
 

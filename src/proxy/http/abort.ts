@@ -1,9 +1,16 @@
 /**
  * A minimal abort signal: `aborted` and a one-shot 'abort' event with
- * once()/off(), which is all the proxy's HTTP/1.1 (cluster/h1-exchange.ts)
+ * once()/off(), which is all the proxy's HTTP/1.1 (h1/upstream-pool.ts)
  * and HTTP/2 clients use. Cheaper per request and per attempt than an
  * AbortController (and its AbortSignal) or an EventEmitter.
  */
+
+/** Any object with `aborted` and an 'abort' event (Abort below). */
+export interface AbortLike {
+  readonly aborted: boolean;
+  once(event: 'abort', fn: () => void): unknown;
+  off(event: 'abort', fn: () => void): unknown;
+}
 export class Abort {
   aborted = false;
   #listeners: Array<() => void> | undefined;

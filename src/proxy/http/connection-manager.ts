@@ -1,49 +1,31 @@
 /**
- * HTTP connection manager for one filter chain: a node:http server (HTTP/1.1
- * keep-alive) and a node:http2 server (h2c), never listening themselves; the
- * listener feeds them accepted sockets with emit('connection').
+ * HTTP connection manager for one filter chain: the proxy's own HTTP/1.1
+ * server (h1/) and a node:http2 server (h2c), never listening themselves;
+ * the listener hands them accepted sockets.
  */
-import http from 'node:http';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { ConnContext, DownstreamRequest, DownstreamResponse } from './exchange.js';
 import type { HcmPlan } from './hcm-plan.js';
 import type { Router } from './router.js';
-import { env } from '../../env.js';
 import { LeanH1Server } from '../h1/lean-server.js';
-
-const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n';
 
 export class ConnectionManager {
   readonly plan: HcmPlan;
   readonly #router: Router;
-  readonly #h1: http.Server;
+  readonly #h1: LeanH1Server;
   readonly #h2: http2.Http2Server;
-  readonly #h1Conns = new WeakMap<Socket, ConnContext>();
   readonly #h2Conns = new WeakMap<http2.Http2Session, ConnContext>();
   /** The context of the socket being handed to the HTTP/2 server (its 'session' event fires synchronously). */
   #pending: ConnContext | undefined;
-  /** The experimental HTTP/1.1 engine (TRELLIS_HTTP1_ENGINE=lean) in place of #h1. */
-  readonly #lean: LeanH1Server | undefined;
 
   constructor(plan: HcmPlan, router: Router) {
     this.plan = plan;
     this.#router = router;
-    this.#h1 = http.createServer({ keepAliveTimeout: plan.streamIdleTimeoutMs, requestTimeout: 0, headersTimeout: plan.requestHeadersTimeoutMs }, (req, res) => {
-      const conn = this.#h1Conns.get(req.socket);
-      if (conn) this.#handle(req, res, conn);
-      else res.destroy();
+    this.#h1 = new LeanH1Server((req, res, conn) => this.#handle(req as unknown as DownstreamRequest, res as unknown as DownstreamResponse, conn), {
+      idleMs: plan.streamIdleTimeoutMs,
+      headersMs: plan.requestHeadersTimeoutMs,
     });
-    this.#h1.on('clientError', (_err, socket: Socket) => {
-      if (socket.writable && !socket.writableEnded) socket.end(BAD_REQUEST);
-      socket.destroy();
-    });
-    this.#lean = env.http1Engine === 'lean'
-      ? new LeanH1Server((req, res, conn) => this.#handle(req as unknown as DownstreamRequest, res as unknown as DownstreamResponse, conn), {
-        idleMs: plan.streamIdleTimeoutMs,
-        headersMs: plan.requestHeadersTimeoutMs,
-      })
-      : undefined;
     this.#h2 = http2.createServer({}, (req, res) => {
       const conn = this.#h2Conns.get(req.stream.session as http2.Http2Session);
       if (conn) this.#handle(req, res, conn);
@@ -74,18 +56,11 @@ export class ConnectionManager {
       this.#pending = conn;
       this.#h2.emit('connection', socket);
       this.#pending = undefined;
-    } else if (this.#lean) this.#lean.accept(socket, conn);
-    else {
-      this.#h1Conns.set(socket, conn);
-      // node:http marks a socket with a response in progress (the TLS socket when TLS was terminated); idle ones end now.
-      conn.drain = () => { if ((socket as { _httpMessage?: unknown })._httpMessage == null) socket.end(); };
-      this.#h1.emit('connection', socket);
-    }
+    } else this.#h1.accept(socket, conn);
   }
 
   /** Lets open requests finish; idle keep-alive connections are closed now. */
   drain(): void {
-    this.#h1.closeIdleConnections();
-    this.#lean?.drain();
+    this.#h1.drain();
   }
 }

@@ -8,7 +8,6 @@ import { Abort } from './abort.js';
 import type { ClusterManager } from '../cluster/cluster-manager.js';
 import { mirror } from './mirror.js';
 import type { BodySink, UpstreamResponse } from '../cluster/upstream-response.js';
-import type { Dispatcher } from 'undici';
 import type { Host } from '../cluster/host.js';
 import { closeIfDraining, type Exchange } from './exchange.js';
 import { applyHeaderOps, type HeaderOp, type Headers } from './header-ops.js';
@@ -190,8 +189,8 @@ async function attemptOnce(
   }
 }
 
-function h1Request(host: Host, path: string, method: string, headers: Headers, body: unknown, signal: Abort): Promise<UpstreamResponse> {
-  return host.exchange({ path, method, headers, body: body as Dispatcher.DispatchOptions['body'] }, signal);
+function h1Request(host: Host, path: string, method: string, headers: Headers, body: Buffer | NodeJS.ReadableStream | undefined, signal: Abort): Promise<UpstreamResponse> {
+  return host.exchange({ path, method, headers, body: body as Buffer | AsyncIterable<Buffer> | undefined }, signal);
 }
 
 function backoff(r: RetryPlan, attempt: number): Promise<void> {
