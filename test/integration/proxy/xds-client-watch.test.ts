@@ -5,7 +5,7 @@ import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { XdsClient } from '../../../src/proxy/xds-client/ads-client.js';
 import { proxyTypes } from '../../../src/proxy/xds-client/proxy-types.js';
 import { buildNode } from '../../../src/proxy/xds-client/node-info.js';
-import type { RouteTable } from '../../../src/proxy/http/route-table.js';
+import type { RouteTable } from '../../../src/proxy/router/route-table.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually } from './harness.js';
 import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig } from './xds-builders.js';

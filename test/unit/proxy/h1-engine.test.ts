@@ -1,5 +1,5 @@
 /**
- * The proxy binary's HTTP/1.1 engine (its own codec, src/proxy/h1/) on raw
+ * The proxy binary's HTTP/1.1 engine (its own codec, src/proxy/codec/h1/) on raw
  * sockets at both ends: no node:http "keep-alive: timeout" header downstream,
  * no undici "connection" header upstream. Requests flow both ways and
  * upstream connections are reused. (The node:http + undici engine was

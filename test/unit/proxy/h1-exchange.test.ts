@@ -2,8 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LeanPool } from '../../../src/proxy/h1/upstream-pool.js';
-import { Abort } from '../../../src/proxy/http/abort.js';
+import { H1Pool } from '../../../src/proxy/upstream/h1/pool.js';
+import { Abort } from '../../../src/proxy/upstream/abort.js';
 import { writeBigBody, writeTrickle } from '../../helpers/test-bodies.js';
 import { collect, destroyMidBody } from '../../helpers/upstream-body.js';
 
@@ -12,7 +12,7 @@ const BIG = 1024 * 1024;
 /** The upstream exchange's body contract (early chunks, back-pressure, destroy), on the proxy's HTTP/1.1 pool. */
 describe('upstream HTTP/1.1 exchange', () => {
   let server: http.Server;
-  let pool: LeanPool;
+  let pool: H1Pool;
   const get = (path: string, signal = new Abort()) => pool.exchange({ path, method: 'GET', headers: { host: 'x' }, body: undefined }, signal);
 
   before(async () => {
@@ -29,7 +29,7 @@ describe('upstream HTTP/1.1 exchange', () => {
       } else res.end('ok');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    pool = new LeanPool({ address: '127.0.0.1', port: (server.address() as AddressInfo).port, connections: 2, connectTimeoutMs: 1000 });
+    pool = new H1Pool({ address: '127.0.0.1', port: (server.address() as AddressInfo).port, connections: 2, connectTimeoutMs: 1000 });
   });
 
   after(async () => {
