@@ -10,7 +10,7 @@ import { adminPort, prometheusText, startAdmin, type AdminDeps } from './admin/a
 import { AgentServer, type AgentOptions } from './agent/agent-server.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import type { ClusterPlan, EndpointsPlan } from './upstream/cluster-plan.js';
-import { Router } from './router/router-filter.js';
+import { RouterFilter } from './router/router-filter.js';
 import type { RouteTable } from './router/route-table.js';
 import { ListenerManager } from './listener/listener-manager.js';
 import type { ListenerPlan } from './listener/listener-plan.js';
@@ -91,8 +91,8 @@ export class Proxy {
     const idNamespace = opts.nodeId.split('~')[3]?.split('.')[0];
     const namespace = typeof md.NAMESPACE === 'string' ? md.NAMESPACE : idNamespace || 'unknown';
     this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace, app: typeof labels.app === 'string' ? labels.app : 'unknown' });
-    const router = new Router({ clusters: this.clusters, routes: this.routes, stats: this.stats });
-    this.listeners = new ListenerManager(router, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
+    const http = { router: new RouterFilter(this.clusters), routes: this.routes, stats: this.stats };
+    this.listeners = new ListenerManager(http, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
     this.agent = opts.identity ? new CertAgent({ ...opts.identity, secrets: this.secrets }) : undefined;
     this.xds = new XdsClient({
       address: opts.xdsAddress,

@@ -1,63 +1,83 @@
 /**
- * HTTP connection manager for one filter chain: the proxy's own HTTP/1.1
- * server (h1/) and a node:http2 server (h2c), never listening themselves;
- * the listener hands them accepted sockets.
+ * HTTP connection manager for one filter chain (Envoy's HCM): takes the
+ * connections the listener hands it on the HTTP/1.1 codec (h1/) or HTTP/2
+ * (h2-server.ts), and turns each request into a stream: what the access log
+ * records of it, XFCC and x-request-id (the manager's own header work, before
+ * any filter), the route lookup on the current RDS table, then the HTTP
+ * filters in order, the router last (filters/chain.ts).
  */
-import http2 from 'node:http2';
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { decodeHeaders } from '../filters/chain.js';
+import type { HttpFilter } from '../filters/filter.js';
+import { createFilters } from '../filters/http-filters.js';
+import { newStream, streamClosed } from '../filters/stream.js';
 import type { ConnContext } from '../listener/conn-context.js';
+import type { RequestView } from '../router/route-match.js';
+import type { RouteTable } from '../router/route-table.js';
+import type { ProxyStats } from '../telemetry/stats.js';
+import { StreamInfo } from '../telemetry/stream-info.js';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
-import type { HcmPlan } from './hcm-plan.js';
-import type { Router } from '../router/router-filter.js';
 import { H1Server } from './h1/h1-server.js';
+import { H2Server } from './h2-server.js';
+import type { HcmPlan } from './hcm-plan.js';
+import { applyXfcc } from './xfcc.js';
+
+/** What every connection manager shares (one set per proxy). */
+export interface HttpDeps {
+  /** The router filter, last in every filter list. */
+  router: HttpFilter;
+  /** Current RDS tables by name; looked up per request so updates reach open connections. */
+  routes: ReadonlyMap<string, RouteTable>;
+  stats: ProxyStats;
+}
 
 export class ConnectionManager {
   readonly plan: HcmPlan;
-  readonly #router: Router;
+  readonly #deps: HttpDeps;
+  readonly #filters: readonly HttpFilter[];
   readonly #h1: H1Server;
-  readonly #h2: http2.Http2Server;
-  readonly #h2Conns = new WeakMap<http2.Http2Session, ConnContext>();
-  /** The context of the socket being handed to the HTTP/2 server (its 'session' event fires synchronously). */
-  #pending: ConnContext | undefined;
+  readonly #h2: H2Server;
 
-  constructor(plan: HcmPlan, router: Router) {
+  constructor(plan: HcmPlan, deps: HttpDeps) {
     this.plan = plan;
-    this.#router = router;
-    this.#h1 = new H1Server((req, res, conn) => this.#handle(req as unknown as DownstreamRequest, res as unknown as DownstreamResponse, conn), {
-      idleMs: plan.streamIdleTimeoutMs,
-      headersMs: plan.requestHeadersTimeoutMs,
-    });
-    this.#h2 = http2.createServer({}, (req, res) => {
-      const conn = this.#h2Conns.get(req.stream.session as http2.Http2Session);
-      if (conn) this.#handle(req, res, conn);
-      else res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-    });
-    // node:http2 keeps a connection open after it answered a protocol error with GOAWAY (and an idle
-    // one forever): the idle timeout is what ends both (found by test/fuzz/proxy-peers.test.ts).
-    if (plan.streamIdleTimeoutMs > 0) this.#h2.setTimeout(plan.streamIdleTimeoutMs);
-    this.#h2.on('session', (s: http2.Http2Session) => {
-      const conn = this.#pending;
-      if (conn) {
-        this.#h2Conns.set(s, conn);
-        // GOAWAY: streams in flight finish, the client opens a new connection for the next ones.
-        conn.drain = () => { if (!s.closed && !s.destroyed) s.close(); };
-      }
-      s.on('error', () => undefined);
-    });
-  }
-
-  #handle(req: DownstreamRequest, res: DownstreamResponse, conn: ConnContext): void {
-    this.#router.handle(req, res, this.plan, conn);
+    this.#deps = deps;
+    this.#filters = createFilters(plan.filters, deps.router, deps.stats);
+    const onRequest = (req: DownstreamRequest, res: DownstreamResponse, conn: ConnContext) => this.#onRequest(req, res, conn);
+    this.#h1 = new H1Server(onRequest, { idleMs: plan.streamIdleTimeoutMs, headersMs: plan.requestHeadersTimeoutMs });
+    this.#h2 = new H2Server(onRequest, plan.streamIdleTimeoutMs);
   }
 
   /** Takes ownership of a socket whose first bytes (already unshifted) were detected as `protocol`. */
   accept(socket: Socket, protocol: 'h1' | 'h2', conn: ConnContext): void {
     const useH2 = this.plan.codec === 'http2' || (this.plan.codec === 'auto' && protocol === 'h2');
-    if (useH2) {
-      this.#pending = conn;
-      this.#h2.emit('connection', socket);
-      this.#pending = undefined;
-    } else this.#h1.accept(socket, conn);
+    if (useH2) this.#h2.accept(socket, conn);
+    else this.#h1.accept(socket, conn);
+  }
+
+  #onRequest(req: DownstreamRequest, res: DownstreamResponse, conn: ConnContext): void {
+    const plan = this.plan;
+    const info = new StreamInfo();
+    const h = req.headers;
+    const url = req.url ?? '/';
+    info.method = req.method ?? '';
+    info.path = url;
+    info.authority = (h[':authority'] as string | undefined) ?? (h.host as string | undefined) ?? '';
+    // Constant strings for the common versions: no template string per request.
+    info.protocol = req.httpVersionMajor === 2 ? 'HTTP/2' : req.httpVersionMinor === 1 ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`;
+    info.requestHeaders = h;
+    info.downstreamLocal = conn.local;
+    info.downstreamRemote = conn.remote;
+    info.requestedServerName = conn.serverName;
+    if (conn.peerUriSan) info.downstreamPeerUriSan = conn.peerUriSan;
+    applyXfcc(plan.xfcc, h, conn);
+    if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
+    const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);
+    const q = url.indexOf('?');
+    const view: RequestView = { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: h };
+    const ex = newStream(req, res, plan, conn, info, this.#deps.stats, this.#filters, table?.route(info.authority, view), view);
+    res.on('close', () => streamClosed(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
+    decodeHeaders(ex);
   }
 
   /** Lets open requests finish; idle keep-alive connections are closed now. */

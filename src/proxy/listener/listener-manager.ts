@@ -9,10 +9,9 @@ import net, { type Socket } from 'node:net';
 import type { SecretStore } from '../tls/secret-store.js';
 import type { TlsPlan } from '../tls/tls-plan.js';
 import { logger } from '../../log.js';
-import { ConnectionManager } from '../codec/connection-manager.js';
+import { ConnectionManager, type HttpDeps } from '../codec/connection-manager.js';
 import type { ConnContext } from './conn-context.js';
 import type { HcmPlan } from '../codec/hcm-plan.js';
-import type { Router } from '../router/router-filter.js';
 import { deniedTcp, proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
 import { decide } from '../filters/rbac/rbac-filter.js';
 import { networkInput } from '../filters/rbac/rbac-input.js';
@@ -50,15 +49,15 @@ export class ListenerManager {
   /** Every listener (bound or not) by "ip:port", for use_original_dst hand-off. */
   #byAddress = new Map<string, ListenerPlan>();
   readonly #managers = new WeakMap<HcmPlan, ConnectionManager>();
-  readonly #router: Router;
+  readonly #http: HttpDeps;
   readonly #tcp: TcpDeps;
   readonly #drainMs: number;
 
   readonly #secrets: SecretStore | undefined;
 
   /** `secrets`: certificates for filter chains that terminate TLS (SDS). */
-  constructor(router: Router, tcp: TcpDeps, drainMs: number, secrets?: SecretStore) {
-    this.#router = router;
+  constructor(http: HttpDeps, tcp: TcpDeps, drainMs: number, secrets?: SecretStore) {
+    this.#http = http;
     this.#tcp = tcp;
     this.#drainMs = drainMs;
     this.#secrets = secrets;
@@ -249,7 +248,7 @@ export class ListenerManager {
     }
     const hcm = network.hcm;
     let cm = this.#managers.get(hcm);
-    if (!cm) this.#managers.set(hcm, (cm = new ConnectionManager(hcm, this.#router)));
+    if (!cm) this.#managers.set(hcm, (cm = new ConnectionManager(hcm, this.#http)));
     const proto = http ?? 'h1';
     conn.protocol = proto;
     cm.accept(socket, proto, conn);

@@ -6,7 +6,7 @@
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import { Abort } from '../upstream/abort.js';
 import { hit } from '../filters/fault/fault-plan.js';
-import type { Exchange } from '../filters/stream.js';
+import type { HttpStream } from '../filters/stream.js';
 import type { Headers } from './header-ops.js';
 import type { Mirror } from './route-action.js';
 
@@ -15,7 +15,7 @@ function shadowHost(host: string): string {
   return i > 0 && !host.endsWith(']') ? `${host.slice(0, i)}-shadow${host.slice(i)}` : `${host}-shadow`;
 }
 
-export function mirror(ex: Exchange, mirrors: readonly Mirror[], clusters: ClusterManager, headers: Headers, path: string, body: Buffer | undefined): void {
+export function mirror(ex: HttpStream, mirrors: readonly Mirror[], clusters: ClusterManager, headers: Headers, path: string, body: Buffer | undefined): void {
   for (const m of mirrors) {
     if (!hit(m.ppm)) continue;
     const cluster = clusters.get(m.cluster);
@@ -24,7 +24,7 @@ export function mirror(ex: Exchange, mirrors: readonly Mirror[], clusters: Clust
     const h: Headers = { ...headers };
     if (m.suffix && typeof h.host === 'string') h.host = shadowHost(h.host);
     // On the host's HTTP/1.1 engine like the real request; the response is read and dropped (discard).
-    host.exchange({ path, method: ex.req.method ?? 'GET', headers: h as Record<string, string | string[]>, body }, new Abort())
+    host.exchange({ path, method: ex.req.method ?? 'GET', headers: h, body }, new Abort())
       .then((r) => r.discard(), () => undefined);
   }
 }

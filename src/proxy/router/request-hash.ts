@@ -1,10 +1,11 @@
 /** The consistent-hash key of a request from the route's hash policies (header, cookie, query, source IP). */
 import { fnv1a } from '../util.js';
-import type { Exchange } from '../filters/stream.js';
+import type { HttpStream } from '../filters/stream.js';
 import type { HashPart } from './route-action.js';
 
-function cookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
+function cookie(h: string | string[] | undefined, name: string): string | undefined {
+  if (!h) return undefined;
+  const header = typeof h === 'string' ? h : h.join('; ');
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
@@ -13,7 +14,7 @@ function cookie(header: string | undefined, name: string): string | undefined {
 }
 
 /** Undefined when no policy yields a value (the balancer then picks at random, as Envoy does). */
-export function requestHash(ex: Exchange, parts: readonly HashPart[]): number | undefined {
+export function requestHash(ex: HttpStream, parts: readonly HashPart[]): number | undefined {
   let key = '';
   for (const p of parts) {
     let v: string | string[] | undefined;

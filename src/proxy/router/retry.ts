@@ -1,4 +1,10 @@
-/** Envoy's retry conditions (retry_on) applied to one attempt's outcome. */
+/**
+ * Retries as Envoy's router does them: the policy's conditions (retry_on)
+ * applied to one attempt's outcome, the cluster's retry budget
+ * (max_retries: overflow is counted, not retried), URX when retries ran out,
+ * and the fully jittered exponential back-off between attempts.
+ */
+import type { HttpStream } from '../filters/stream.js';
 import type { Host } from '../upstream/host.js';
 import type { UpstreamResponse } from '../upstream/response.js';
 import type { RetryPlan } from './route-action.js';
@@ -45,4 +51,30 @@ export function retriable(r: RetryPlan, o: AttemptOutcome): boolean {
     case 'per-try-timeout': return r.on5xx || r.gatewayError || r.reset;
     default: return false;
   }
+}
+
+/**
+ * After an attempt: true when it is to be retried (the retry is admitted and counted, a response
+ * read and dropped); false when this outcome is the answer. `replayable`: the request body can be
+ * sent again (none, or buffered).
+ */
+export function retryAdmitted(ex: HttpStream, r: RetryPlan | undefined, o: AttemptOutcome, attempt: number, replayable: boolean): boolean {
+  if (r === undefined || !replayable || !retriable(r, o)) return false;
+  const cluster = ex.cluster!;
+  if (attempt < r.numRetries) {
+    if (cluster.admitRetry()) {
+      cluster.stats.upstream_rq_retry++;
+      if (o.kind === 'response') o.data.discard();
+      return true;
+    }
+    cluster.stats.upstream_rq_retry_overflow++;
+  }
+  if (r.numRetries > 0) ex.info.addFlag('URX');
+  return false;
+}
+
+/** Envoy: fully jittered, uniform in [0, base·2^attempt), capped at max_interval. */
+export function backoff(r: RetryPlan, attempt: number): Promise<void> {
+  const ceiling = Math.min(r.maxMs, r.baseMs * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * ceiling)));
 }

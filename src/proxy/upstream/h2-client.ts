@@ -7,16 +7,9 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
-import type { Readable } from 'node:stream';
+import type { AbortLike } from './abort.js';
+import type { UpstreamRequestOptions } from './request.js';
 import { readableBody, type UpstreamHeaders, type UpstreamResponse } from './response.js';
-
-export interface H2RequestOptions {
-  path: string;
-  method: string;
-  headers: UpstreamHeaders;
-  body: Buffer | Readable | undefined;
-  signal: { aborted: boolean; once(ev: 'abort', f: () => void): unknown; off(ev: 'abort', f: () => void): unknown };
-}
 
 export class H2Client {
   readonly #origin: string;
@@ -56,7 +49,7 @@ export class H2Client {
     return session;
   }
 
-  request(o: H2RequestOptions): Promise<UpstreamResponse> {
+  request(o: UpstreamRequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       const headers: http2.OutgoingHttpHeaders = { ':method': o.method, ':path': o.path };
       for (const k in o.headers) {
@@ -72,8 +65,8 @@ export class H2Client {
       }
       let trailers: UpstreamHeaders | undefined;
       const onAbort = () => stream.close(http2.constants.NGHTTP2_CANCEL);
-      o.signal.once('abort', onAbort);
-      stream.once('close', () => o.signal.off('abort', onAbort));
+      signal.once('abort', onAbort);
+      stream.once('close', () => signal.off('abort', onAbort));
       stream.once('trailers', (t) => { trailers = t as UpstreamHeaders; });
       stream.on('error', (err) => reject(err));
       stream.once('close', () => reject(Object.assign(new Error('stream closed before response'), { code: 'ECONNRESET' })));
@@ -86,7 +79,7 @@ export class H2Client {
           headersOnly: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0,
         });
       });
-      if (Buffer.isBuffer(o.body)) stream.end(o.body);
+      if (typeof o.body === 'string' || Buffer.isBuffer(o.body)) stream.end(o.body);
       else if (o.body) o.body.pipe(stream);
     });
   }

@@ -5,7 +5,7 @@ import { OutlierState } from './outlier.js';
 import { isIPv6 } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { H1Pool } from './h1/pool.js';
-import type { H1RequestOptions } from './h1/exchange.js';
+import type { UpstreamRequestOptions } from './request.js';
 import type { AbortLike } from './abort.js';
 import type { UpstreamResponse } from './response.js';
 
@@ -55,7 +55,7 @@ export class Host {
   }
 
   /** One HTTP/1.1 request to this endpoint. */
-  exchange(o: H1RequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
+  exchange(o: UpstreamRequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
     const s = this.#settings;
     this.#h1 ??= new H1Pool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress, tls: s.tls });
     return this.#h1.exchange(o, signal);

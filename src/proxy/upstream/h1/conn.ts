@@ -91,7 +91,7 @@ export class UpstreamConn implements ExchangeConn {
     const { method, path, headers, body } = ex.opts;
     const h = headers as HeaderMap;
     const socket = this.socket;
-    if (body === undefined || body === null) {
+    if (body === undefined) {
       socket.write(requestHead(method, path, h, BODY_METHODS.has(method) ? 0 : undefined), 'latin1');
       this.#requestSent = true;
       return;
@@ -117,7 +117,7 @@ export class UpstreamConn implements ExchangeConn {
     const cl = h['content-length'];
     const length = typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1;
     socket.write(requestHead(method, path, h, length), 'latin1');
-    void this.#stream(ex, body as AsyncIterable<Buffer | string>, length === -1);
+    void this.#stream(ex, body, length === -1);
   }
 
   /** Streams a request body (the downstream's) with back-pressure from the upstream socket. */

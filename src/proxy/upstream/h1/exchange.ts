@@ -5,16 +5,9 @@
  * sink attaches; pause/resume act on the upstream socket).
  */
 import type { AbortLike } from '../abort.js';
+import type { UpstreamRequestOptions } from '../request.js';
 import type { UpstreamHeaders, UpstreamResponse } from '../response.js';
 import { abortError, StreamedBody } from './streamed-body.js';
-
-/** One upstream HTTP/1.1 request: a body is sent with its length when it is a buffer, streamed otherwise. */
-export interface H1RequestOptions {
-  path: string;
-  method: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer | string | AsyncIterable<Buffer | string> | null | undefined;
-}
 
 /** The connection side of an exchange (upstream-conn.ts). */
 export interface ExchangeConn {
@@ -25,7 +18,7 @@ export interface ExchangeConn {
 }
 
 export class H1Exchange extends StreamedBody {
-  readonly opts: H1RequestOptions;
+  readonly opts: UpstreamRequestOptions;
   conn: ExchangeConn | undefined;
   /** Bytes of the response received: a reused connection that fails before any may be retried. */
   received = 0;
@@ -33,7 +26,7 @@ export class H1Exchange extends StreamedBody {
   readonly #reject: (e: Error) => void;
   readonly #signal: AbortLike;
 
-  constructor(opts: H1RequestOptions, signal: AbortLike, resolve: (r: UpstreamResponse) => void, reject: (e: Error) => void) {
+  constructor(opts: UpstreamRequestOptions, signal: AbortLike, resolve: (r: UpstreamResponse) => void, reject: (e: Error) => void) {
     super('queued');
     this.opts = opts;
     this.#signal = signal;

@@ -7,7 +7,8 @@ import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
 import type { AbortLike } from '../abort.js';
 import type { UpstreamResponse } from '../response.js';
-import { H1Exchange, type H1RequestOptions } from './exchange.js';
+import { H1Exchange } from './exchange.js';
+import type { UpstreamRequestOptions } from '../request.js';
 import { abortError } from './streamed-body.js';
 import { UpstreamConn, type ConnOwner } from './conn.js';
 
@@ -40,7 +41,7 @@ export class H1Pool implements ConnOwner {
   }
 
   /** Resolves with the response once its head arrived; rejects on failure before that. */
-  exchange(o: H1RequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
+  exchange(o: UpstreamRequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(abortError());
       const ex = new H1Exchange(o, signal, resolve, reject);
