@@ -51,57 +51,53 @@ class UpstreamRequest implements TimedRequest, UpstreamCancel {
   }
 
   async run(clusters: ClusterManager): Promise<void> {
+    const ex = this.ex;
     try {
-      await this.#run(clusters);
+      const a = this.#action;
+      const retry = a.retry;
+      const cluster = ex.cluster!;
+      const info = ex.info;
+      const headers = upstreamHeaders(ex, this.#route, a);
+      const path = rewritePath(info.path, a, headers);
+      const withBody = requestHasBody(ex.req);
+      // Retries and mirrors need the body again: buffer it; otherwise stream it through.
+      const buffered = withBody && ((retry && retry.numRetries > 0) || a.mirrors.length > 0) ? await bufferBody(ex.req) : undefined;
+      if (a.mirrors.length > 0) mirror(ex, a.mirrors, clusters, headers, path, buffered);
+      if (buffered) info.bytesReceived = buffered.length;
+      else if (withBody) info.bytesReceived = Number(ex.req.headers['content-length'] ?? 0);
+      startRouteTimeout(this, a.timeoutMs);
+      ex.upstream = this;
+      const body: RequestBody = buffered ?? (withBody ? ex.req : undefined);
+      for (let n = 0; ; n++) {
+        const host = cluster.pick(ex.conn.originalDst, ex.hash);
+        if (!host) {
+          cluster.stats.upstream_cx_none_healthy++;
+          return localReply(ex, 503, 'UH', 'no_healthy_upstream');
+        }
+        info.upstreamHost = host.key;
+        const outcome = await attempt(ex, host, path, headers, body, retry, this.abort);
+        if (ex.downstreamGone) {
+          if (outcome.kind === 'response') outcome.data.body.destroy();
+          return finishStream(ex);
+        }
+        if (this.timedOut && outcome.kind !== 'response') return this.#timedOut();
+        if (retryAdmitted(ex, retry, outcome, n, buffered !== undefined || !withBody)) {
+          await backoff(retry!, n);
+          cluster.retriesActive--;
+          if (ex.downstreamGone) return finishStream(ex);
+          if (this.timedOut) return this.#timedOut();
+          continue;
+        }
+        if (outcome.kind === 'response') {
+          handOffRouteTimeout(this);
+          this.#body = outcome.data.body;
+        }
+        return respond(ex, outcome, this.#route.responseOps);
+      }
     } catch {
-      localReply(this.ex, 500, undefined, 'internal_error');
+      localReply(ex, 500, undefined, 'internal_error');
     } finally {
       stopRouteTimeout(this);
-    }
-  }
-
-  async #run(clusters: ClusterManager): Promise<void> {
-    const ex = this.ex;
-    const a = this.#action;
-    const retry = a.retry;
-    const cluster = ex.cluster!;
-    const info = ex.info;
-    const headers = upstreamHeaders(ex, this.#route, a);
-    const path = rewritePath(info.path, a, headers);
-    const withBody = requestHasBody(ex.req);
-    // Retries and mirrors need the body again: buffer it; otherwise stream it through.
-    const buffered = withBody && ((retry && retry.numRetries > 0) || a.mirrors.length > 0) ? await bufferBody(ex.req) : undefined;
-    if (a.mirrors.length > 0) mirror(ex, a.mirrors, clusters, headers, path, buffered);
-    if (buffered) info.bytesReceived = buffered.length;
-    else if (withBody) info.bytesReceived = Number(ex.req.headers['content-length'] ?? 0);
-    startRouteTimeout(this, a.timeoutMs);
-    ex.upstream = this;
-    const body: RequestBody = buffered ?? (withBody ? ex.req : undefined);
-    for (let n = 0; ; n++) {
-      const host = cluster.pick(ex.conn.originalDst, ex.hash);
-      if (!host) {
-        cluster.stats.upstream_cx_none_healthy++;
-        return localReply(ex, 503, 'UH', 'no_healthy_upstream');
-      }
-      info.upstreamHost = host.key;
-      const outcome = await attempt(ex, host, path, headers, body, retry, this.abort);
-      if (ex.downstreamGone) {
-        if (outcome.kind === 'response') outcome.data.body.destroy();
-        return finishStream(ex);
-      }
-      if (this.timedOut && outcome.kind !== 'response') return this.#timedOut();
-      if (retryAdmitted(ex, retry, outcome, n, buffered !== undefined || !withBody)) {
-        await backoff(retry!, n);
-        cluster.retriesActive--;
-        if (ex.downstreamGone) return finishStream(ex);
-        if (this.timedOut) return this.#timedOut();
-        continue;
-      }
-      if (outcome.kind === 'response') {
-        handOffRouteTimeout(this);
-        this.#body = outcome.data.body;
-      }
-      return respond(ex, outcome, this.#route.responseOps);
     }
   }
 
