@@ -6,6 +6,7 @@
  */
 import type { HttpStream } from '../filters/stream.js';
 import type { Host } from '../upstream/host.js';
+import { isConnectFailure } from '../upstream/errors.js';
 import type { UpstreamResponse } from '../upstream/response.js';
 import type { RetryPlan } from './route-action.js';
 
@@ -15,26 +16,9 @@ export type AttemptOutcome =
   | { kind: 'response'; data: UpstreamResponse; host: Host }
   | { kind: 'error'; reason: FailureReason; error: unknown };
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'TRELLIS_TLS_SECRET_MISSING']);
-/** OpenSSL's certificate verification verdicts as node reports them: the TLS handshake of the connection failed. */
-const TLS_VERIFY_CODES = new Set([
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_SIGNATURE_FAILURE',
-  'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_CHAIN_TOO_LONG',
-  'CERT_REVOKED', 'INVALID_CA', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED',
-]);
-
-/** Envoy counts a failed TLS handshake as a connection failure (UF, "connection_failure,TLS_error"). */
-function isConnectCode(code: string): boolean {
-  return CONNECT_CODES.has(code) || TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_');
-}
-
-/** Connection refused/unreachable/timeout or a failed TLS handshake is a connect failure; anything else after connecting is a reset. */
+/** A connect failure (never connected: refused, unreachable, TLS handshake, connect timeout) or a reset after connecting. */
 export function classifyError(err: unknown): FailureReason {
-  const code = (err as { code?: string } | undefined)?.code;
-  if (code && isConnectCode(code)) return 'connect-failure';
-  const cause = (err as { cause?: { code?: string } } | undefined)?.cause?.code;
-  if (cause && isConnectCode(cause)) return 'connect-failure';
-  return 'reset';
+  return isConnectFailure(err) ? 'connect-failure' : 'reset';
 }
 
 export function retriable(r: RetryPlan, o: AttemptOutcome): boolean {

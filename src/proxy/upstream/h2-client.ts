@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
 import type { AbortLike } from './abort.js';
+import { asUpstreamError, connectFailed, connectTimeout, upstreamReset } from './errors.js';
 import type { UpstreamRequestOptions } from './request.js';
 import { readableBody, type UpstreamHeaders, type UpstreamResponse } from './response.js';
 
@@ -38,7 +39,7 @@ export class H2Client {
         return t ? tls.connect({ ...t, ...o, ALPNProtocols: ['h2', ...(t.ALPNProtocols as string[] | undefined ?? [])] } as ConnectionOptions) : net.connect(o);
       },
     } : {});
-    const timer = setTimeout(() => session.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), this.#connectTimeoutMs);
+    const timer = setTimeout(() => session.destroy(connectTimeout()), this.#connectTimeoutMs);
     session.once('connect', () => clearTimeout(timer));
     session.on('error', () => clearTimeout(timer));
     session.once('close', () => {
@@ -56,11 +57,13 @@ export class H2Client {
         if (k === 'host') headers[':authority'] = o.headers[k];
         else headers[k] = o.headers[k];
       }
+      let session: http2.ClientHttp2Session;
       let stream: http2.ClientHttp2Stream;
       try {
-        stream = this.#get().request(headers, { endStream: o.body === undefined });
+        session = this.#get();
+        stream = session.request(headers, { endStream: o.body === undefined });
       } catch (err) {
-        reject(err);
+        reject(connectFailed(err));
         return;
       }
       let trailers: UpstreamHeaders | undefined;
@@ -68,8 +71,9 @@ export class H2Client {
       signal.once('abort', onAbort);
       stream.once('close', () => signal.off('abort', onAbort));
       stream.once('trailers', (t) => { trailers = t as UpstreamHeaders; });
-      stream.on('error', (err) => reject(err));
-      stream.once('close', () => reject(Object.assign(new Error('stream closed before response'), { code: 'ECONNRESET' })));
+      // A session that never connected fails its streams with node's ERR_HTTP2_STREAM_CANCEL (the reason as its cause).
+      stream.on('error', (err) => reject(asUpstreamError(err, session.connecting)));
+      stream.once('close', () => reject(upstreamReset('stream closed before response')));
       stream.once('response', (h, flags: number) => {
         const status = Number(h[':status']);
         const out: UpstreamHeaders = {};

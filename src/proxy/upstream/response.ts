@@ -1,5 +1,6 @@
 /** The upstream response as the router sees it, whichever client (undici HTTP/1.1 or node:http2) produced it. */
 import type { Readable } from 'node:stream';
+import { upstreamReset } from './errors.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -47,7 +48,7 @@ export function readableBody(r: Readable): UpstreamBody {
       r.once('end', () => { settled = true; if (!destroyed) sink.end(); });
       r.once('error', (e: Error) => { settled = true; if (!destroyed) sink.error(e); });
       // A stream cancelled locally (route timeout) closes without 'end' or 'error': still a failed body, never a hang.
-      r.once('close', () => { if (!settled && !destroyed) sink.error(Object.assign(new Error('upstream stream closed before its end'), { code: 'ECONNRESET' })); });
+      r.once('close', () => { if (!settled && !destroyed) sink.error(upstreamReset('upstream stream closed before its end')); });
     },
     pause: () => { r.pause(); },
     resume: () => { r.resume(); },

@@ -92,7 +92,8 @@ describe('lean upstream pool', () => {
     const signal = new Abort();
     const p = send('/hang', { signal });
     setTimeout(() => signal.abort(), 30);
-    await assert.rejects(p, { code: 'UND_ERR_ABORTED' });
+    // Issue 12: the proxy's own code (src/proxy/upstream/errors.ts), where undici's UND_ERR_ABORTED was.
+    await assert.rejects(p, { code: 'UPSTREAM_ABORTED' });
     const done = new Abort();
     done.abort();
     await assert.rejects(send('/', { signal: done }));
@@ -114,7 +115,9 @@ describe('lean upstream pool: failures', () => {
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise((r) => probe.close(r));
     const pool = new H1Pool({ address: '127.0.0.1', port, connections: 1, connectTimeoutMs: 1000 });
-    await assert.rejects(pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort()), { code: 'ECONNREFUSED' });
+    // A TrellisError for every upstream failure (issue 12); the errno is its cause.
+    await assert.rejects(pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort()),
+      (e: Error & { code?: string; cause?: { code?: string } }) => e.code === 'UPSTREAM_CONNECT_FAILED' && e.cause?.code === 'ECONNREFUSED');
     pool.close();
   });
 

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { BodyDecoder, chunkHeader, LAST_CHUNK } from '../../codec/h1/body.js';
 import { headEnd, HeadError, MAX_HEAD_BYTES, parseResponseHead, type HeaderMap } from '../../codec/h1/head.js';
+import { upstreamReset } from '../errors.js';
 import type { ExchangeConn, H1Exchange } from './exchange.js';
 
 /** The pool side of a connection (upstream-pool.ts). */
@@ -22,9 +23,6 @@ const COALESCE_LIMIT = 16 * 1024;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const noop = (): void => undefined;
 
-function resetError(message: string, cause?: unknown): Error {
-  return Object.assign(new Error(message, { cause }), { code: 'UND_ERR_SOCKET' });
-}
 
 /** The request head; `bodyLength` is the exact length, or -1 for a chunked body, or undefined for none. */
 export function requestHead(method: string, path: string, headers: HeaderMap, bodyLength: number | undefined): string {
@@ -83,7 +81,7 @@ export class UpstreamConn implements ExchangeConn {
     try {
       this.#write(ex);
     } catch (err) {
-      this.abort(err instanceof Error ? err : new Error(String(err)));
+      this.abort(upstreamReset('cannot send the request', err));
     }
   }
 
@@ -137,7 +135,7 @@ export class UpstreamConn implements ExchangeConn {
       // The response may have completed first: the connection is released now.
       if (ex.state === 'ended') this.#release();
     } catch (err) {
-      if (this.#ex === ex) this.abort(resetError('request body failed', err));
+      if (this.#ex === ex) this.abort(upstreamReset('request body failed', err));
     }
   }
 
@@ -153,7 +151,7 @@ export class UpstreamConn implements ExchangeConn {
     try {
       while (this.#ex === ex && this.#buf && this.#step(ex, this.#buf));
     } catch (err) {
-      this.abort(err instanceof Error ? err : new Error(String(err)));
+      this.abort(upstreamReset('invalid upstream response', err));
     }
   };
 
@@ -211,7 +209,7 @@ export class UpstreamConn implements ExchangeConn {
     this.#owner.released(this, false);
     if (this.#decoder?.closeDelimited && ex.state === 'body') ex.complete();
     // A reused connection that closes before any response byte was most likely closed by the server while idle.
-    else if (!(this.used && ex.received === 0 && ex.state === 'pending' && this.#owner.retry(ex))) ex.fail(resetError('upstream connection closed'));
+    else if (!(this.used && ex.received === 0 && ex.state === 'pending' && this.#owner.retry(ex))) ex.fail(upstreamReset('upstream connection closed'));
   };
 
   pause(): void {

@@ -7,7 +7,8 @@
 import type { AbortLike } from '../abort.js';
 import type { UpstreamRequestOptions } from '../request.js';
 import type { UpstreamHeaders, UpstreamResponse } from '../response.js';
-import { abortError, StreamedBody } from './streamed-body.js';
+import { aborted } from '../errors.js';
+import { StreamedBody } from './streamed-body.js';
 
 /** The connection side of an exchange (upstream-conn.ts). */
 export interface ExchangeConn {
@@ -36,7 +37,7 @@ export class H1Exchange extends StreamedBody {
 
   /** The request's abort signal fired (route or per-try timeout, downstream gone). */
   readonly onSignal = (): void => {
-    const err = abortError();
+    const err = aborted();
     if (this.conn && (this.state === 'pending' || this.state === 'body')) this.conn.abort(err);
     this.fail(err);
   };
@@ -70,6 +71,6 @@ export class H1Exchange extends StreamedBody {
   destroy(): void {
     const was = this.destroyBody();
     this.#signal.off('abort', this.onSignal);
-    if ((was === 'body' || was === 'pending') && this.conn) this.conn.abort(abortError());
+    if ((was === 'body' || was === 'pending') && this.conn) this.conn.abort(aborted());
   }
 }

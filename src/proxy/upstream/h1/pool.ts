@@ -9,7 +9,7 @@ import type { AbortLike } from '../abort.js';
 import type { UpstreamResponse } from '../response.js';
 import { H1Exchange } from './exchange.js';
 import type { UpstreamRequestOptions } from '../request.js';
-import { abortError } from './streamed-body.js';
+import { aborted, connectFailed, connectTimeout, poolClosed } from '../errors.js';
 import { UpstreamConn, type ConnOwner } from './conn.js';
 
 export interface H1PoolOptions {
@@ -20,10 +20,6 @@ export interface H1PoolOptions {
   localAddress?: string | undefined;
   /** TLS to the upstream: tls.connect options with the current secrets, or why there are none. */
   tls?: (() => ConnectionOptions | Error) | undefined;
-}
-
-function connectTimeout(): Error {
-  return Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' });
 }
 
 export class H1Pool implements ConnOwner {
@@ -43,7 +39,7 @@ export class H1Pool implements ConnOwner {
   /** Resolves with the response once its head arrived; rejects on failure before that. */
   exchange(o: UpstreamRequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(abortError());
+      if (signal.aborted) return reject(aborted());
       const ex = new H1Exchange(o, signal, resolve, reject);
       signal.once('abort', ex.onSignal);
       this.#dispatch(ex);
@@ -51,7 +47,7 @@ export class H1Pool implements ConnOwner {
   }
 
   #dispatch(ex: H1Exchange): void {
-    if (this.#closed) return ex.fail(Object.assign(new Error('pool closed'), { code: 'UND_ERR_DESTROYED' }));
+    if (this.#closed) return ex.fail(poolClosed());
     let conn = this.#idle.pop();
     while (conn && conn.closed) conn = this.#idle.pop();
     if (conn) return conn.run(ex);
@@ -66,7 +62,7 @@ export class H1Pool implements ConnOwner {
       const t = o.tls();
       // No secrets yet (or of the wrong kind): fail like a refused connection, never fall back to plaintext.
       // Every dispatch that finds no connection comes here, so each waiting request gets its own answer.
-      if (t instanceof Error) return void queueMicrotask(() => this.#nextLive()?.fail(t));
+      if (t instanceof Error) return void queueMicrotask(() => this.#nextLive()?.fail(connectFailed(t)));
       tlsOpts = t;
     }
     this.#connecting++;
@@ -86,12 +82,13 @@ export class H1Pool implements ConnOwner {
       this.#nextLive()?.fail(err);
       if (this.#queue.length > 0 && this.#all.size + this.#connecting === 0) this.#connect();
     };
-    socket.once('error', fail);
+    const onError = (err: Error): void => fail(connectFailed(err));
+    socket.once('error', onError);
     socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      socket.off('error', fail);
+      socket.off('error', onError);
       this.#connecting--;
       const conn = new UpstreamConn(socket, this);
       this.#all.add(conn);
@@ -136,7 +133,7 @@ export class H1Pool implements ConnOwner {
     this.#idle = [];
     const q = this.#queue;
     this.#queue = [];
-    for (const ex of q) ex.fail(Object.assign(new Error('pool closed'), { code: 'UND_ERR_DESTROYED' }));
+    for (const ex of q) ex.fail(poolClosed());
   }
 }
 

@@ -11,11 +11,6 @@ import type { BodySink, UpstreamBody } from '../response.js';
 /** Chunks that arrive before the sink is attached are kept up to this size, then the connection is paused. */
 const EARLY_LIMIT = 64 * 1024;
 
-/** The error an aborted upstream request fails with (undici's code, so both engines look alike to callers). */
-export function abortError(): Error {
-  return Object.assign(new Error('Request aborted'), { code: 'UND_ERR_ABORTED' });
-}
-
 export type ExchangeState = 'queued' | 'pending' | 'body' | 'ended' | 'failed' | 'destroyed';
 
 export abstract class StreamedBody implements UpstreamBody {
