@@ -105,4 +105,4 @@ export const secretType: ResourceType<SecretPlan> = {
 
 
 /** Subscription order: clusters, endpoints and secrets before listeners and routes (make before break). */
-export const proxyTypes: ResourceType[] = [clusterType, endpointType, secretType, listenerType, routeType] as ResourceType[];
+export const proxyTypes: readonly ResourceType[] = [clusterType, endpointType, secretType, listenerType, routeType];
