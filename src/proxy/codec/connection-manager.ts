@@ -51,8 +51,7 @@ export class ConnectionManager {
   /** Takes ownership of a socket whose first bytes (already unshifted) were detected as `protocol`. */
   accept(socket: Socket, protocol: 'h1' | 'h2', conn: ConnContext): void {
     const useH2 = this.plan.codec === 'http2' || (this.plan.codec === 'auto' && protocol === 'h2');
-    if (useH2) this.#h2.accept(socket, conn);
-    else this.#h1.accept(socket, conn);
+    conn.codec = useH2 ? this.#h2.accept(socket, conn) : this.#h1.accept(socket, conn);
   }
 
   #onRequest(req: DownstreamRequest, res: DownstreamResponse, conn: ConnContext): void {
@@ -78,10 +77,5 @@ export class ConnectionManager {
     const ex = newStream(req, res, plan, conn, info, this.#deps.stats, this.#filters, table?.route(info.authority, view), view);
     res.on('close', () => streamClosed(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
     decodeHeaders(ex);
-  }
-
-  /** Lets open requests finish; idle keep-alive connections are closed now. */
-  drain(): void {
-    this.#h1.drain();
   }
 }

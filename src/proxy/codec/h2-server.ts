@@ -6,15 +6,16 @@
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
-import type { ConnContext } from '../listener/conn-context.js';
+import type { CodecConnection, ConnContext } from '../listener/conn-context.js';
 
 export type H2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, conn: ConnContext) => void;
 
 export class H2Server {
   readonly #server: http2.Http2Server;
   readonly #conns = new WeakMap<http2.Http2Session, ConnContext>();
-  /** The context of the socket being handed over (the server's 'session' event fires synchronously). */
+  /** The socket being handed over: its context, then its session (the server's 'session' event fires synchronously). */
   #pending: ConnContext | undefined;
+  #session: http2.Http2Session | undefined;
 
   constructor(handler: H2Handler, idleMs: number) {
     this.#server = http2.createServer({}, (req, res) => {
@@ -29,17 +30,34 @@ export class H2Server {
       const conn = this.#pending;
       if (conn) {
         this.#conns.set(s, conn);
-        // GOAWAY: streams in flight finish, the client opens a new connection for the next ones.
-        conn.drain = () => { if (!s.closed && !s.destroyed) s.close(); };
+        this.#session = s;
       }
       s.on('error', () => undefined);
     });
   }
 
   /** Takes ownership of a socket; bytes detection unshifted are read by the session itself. */
-  accept(socket: Socket, conn: ConnContext): void {
+  accept(socket: Socket, conn: ConnContext): CodecConnection | undefined {
     this.#pending = conn;
     this.#server.emit('connection', socket);
     this.#pending = undefined;
+    const s = this.#session;
+    this.#session = undefined;
+    return s && new H2Connection(s);
+  }
+}
+
+/** An HTTP/2 connection as the listener drains it. */
+class H2Connection implements CodecConnection {
+  readonly #session: http2.Http2Session;
+
+  constructor(session: http2.Http2Session) {
+    this.#session = session;
+  }
+
+  /** GOAWAY: streams in flight finish, the client opens a new connection for the next ones. */
+  drain(): void {
+    const s = this.#session;
+    if (!s.closed && !s.destroyed) s.close();
   }
 }

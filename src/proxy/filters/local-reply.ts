@@ -9,7 +9,7 @@
 import { respondHeadersOnly } from '../codec/downstream.js';
 import type { Headers } from '../router/header-ops.js';
 import { encodeHeaders } from './chain.js';
-import { closeIfDraining, finishStream, isGrpc, type HttpStream } from './stream.js';
+import { finishStream, isGrpc, type HttpStream } from './stream.js';
 
 /** Envoy's local reply bodies, so clients and tests see the familiar text. */
 export const LOCAL_BODY: Readonly<Record<string, string>> = {
@@ -70,7 +70,6 @@ export function reply(ex: HttpStream, status: number, body: string, location?: s
   const h: Headers = {};
   if (location !== undefined) h.location = location;
   if (len > 0) h['content-type'] = 'text/plain';
-  closeIfDraining(ex);
   h['content-length'] = String(len);
   encodeHeaders(ex, status, h);
   res.writeHead(status, h);

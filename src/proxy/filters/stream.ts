@@ -66,11 +66,6 @@ export function newStream(
   };
 }
 
-/** During a drain, ends HTTP/1.1 keep-alive after this response (Envoy's drain behaviour). */
-export function closeIfDraining(ex: HttpStream): void {
-  if (ex.conn.draining && ex.req.httpVersionMajor === 1) ex.res.setHeader('connection', 'close');
-}
-
 export function isGrpc(ex: HttpStream): boolean {
   const ct = ex.req.headers['content-type'];
   return typeof ct === 'string' && ct.startsWith('application/grpc');

@@ -6,6 +6,15 @@
  */
 import type { TlsPeer } from '../tls/peer-identity.js';
 
+/** An HTTP connection as its codec serves it (codec/h1/server-conn.ts, codec/h2-server.ts). */
+export interface CodecConnection {
+  /**
+   * No new requests: HTTP/1.1 closes now if between requests, else after the response in progress
+   * (which says "connection: close"); HTTP/2 sends GOAWAY and lets the open streams finish.
+   */
+  drain(): void;
+}
+
 /** What the listener knows about the downstream connection. */
 export interface ConnContext {
   /** The original destination (SO_ORIGINAL_DST, or the listener's own address). */
@@ -16,14 +25,10 @@ export interface ConnContext {
   remoteIp: string;
   inbound: boolean;
   serverName: string;
-  /** Set when the listener drains: HTTP/1.1 responses then carry "connection: close". */
+  /** Set when the listener drains the connection (listener-manager.ts): it ends by the drain deadline at the latest. */
   draining: boolean;
-  /**
-   * Set by the codec that took the connection: stop taking requests, close
-   * when idle (HTTP/1.1: now if between requests; HTTP/2: GOAWAY). The
-   * listener calls it when it drains the connection.
-   */
-  drain?: (() => void) | undefined;
+  /** The HTTP codec connection serving it, once the connection manager took it: what the listener drains. */
+  codec?: CodecConnection | undefined;
   /** ChainPlan.key of the filter chain serving the connection. */
   chainKey?: string | undefined;
   /** What the connection turned out to carry, once dispatched. */

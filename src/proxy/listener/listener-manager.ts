@@ -102,20 +102,32 @@ export class ListenerManager {
    */
   #drainChangedChains(plans: readonly ListenerPlan[]): void {
     const live = new Set(plans.flatMap((p) => (p.defaultChain ? [...p.chains, p.defaultChain] : p.chains).map((c) => c.key)));
+    const changed: Array<[Socket, ConnContext]> = [];
     for (const b of this.#bound.values()) {
-      for (const [s, ctx] of b.sockets) {
-        if (ctx.chainKey !== undefined && !ctx.draining && !live.has(ctx.chainKey)) this.#drainConnection(s, ctx);
-      }
+      for (const e of b.sockets) if (e[1].chainKey !== undefined && !live.has(e[1].chainKey)) changed.push(e);
     }
+    this.#drain(changed);
   }
 
-  /** No new requests on the connection; it ends when idle, or after the drain time at the latest. */
-  #drainConnection(s: Socket, ctx: ConnContext): void {
-    ctx.draining = true;
-    ctx.drain?.();
-    const timer = setTimeout(() => s.destroy(), this.#drainMs);
-    timer.unref();
-    s.once('close', () => clearTimeout(timer));
+  /**
+   * The one drain (a changed filter chain, a removed listener, /drain_listeners, the proxy stopping):
+   * each connection takes no new requests — its HTTP codec closes HTTP/1.1 between requests (the
+   * response in progress says "connection: close") and sends HTTP/2's GOAWAY, letting open streams
+   * finish — and whatever is still open at the drain deadline (TCP proxying too) is closed then.
+   */
+  #drain(conns: Iterable<[Socket, ConnContext]>, atDeadline?: () => void): void {
+    const sockets: Socket[] = [];
+    for (const [s, ctx] of conns) {
+      if (ctx.draining) continue;
+      ctx.draining = true;
+      ctx.codec?.drain();
+      sockets.push(s);
+    }
+    if (sockets.length === 0 && !atDeadline) return;
+    setTimeout(() => {
+      for (const s of sockets) s.destroy();
+      atDeadline?.();
+    }, this.#drainMs).unref();
   }
 
   /** Binds one listener; resolves with why it could not, if it could not. */
@@ -142,23 +154,12 @@ export class ListenerManager {
     });
   }
 
-  /**
-   * Stops accepting; open HTTP/1.1 connections close after their current
-   * response (idle ones now), everything left is closed after the drain time.
-   */
+  /** Stops accepting and drains the listener's connections. */
   #retire(name: string, b: Bound): void {
     this.#bound.delete(name);
     this.#draining.add(b);
     b.server.close();
-    for (const ctx of b.sockets.values()) {
-      ctx.draining = true;
-      ctx.drain?.();
-    }
-    const timer = setTimeout(() => {
-      for (const s of b.sockets.keys()) s.destroy();
-      this.#draining.delete(b);
-    }, this.#drainMs);
-    timer.unref();
+    this.#drain(b.sockets, () => this.#draining.delete(b));
   }
 
   /** Drains every listener, waits for their connections to finish (at most drainMs), then closes the rest. */

@@ -9,7 +9,7 @@
 import { h2Response, respondHeadersOnly } from '../codec/downstream.js';
 import { encodeHeaders } from '../filters/chain.js';
 import { localReply } from '../filters/local-reply.js';
-import { closeIfDraining, finishStream, type HttpStream } from '../filters/stream.js';
+import { finishStream, type HttpStream } from '../filters/stream.js';
 import type { BodySink, UpstreamResponse } from '../upstream/response.js';
 import { applyHeaderOps, type HeaderOp, type Headers } from './header-ops.js';
 import type { AttemptOutcome } from './retry.js';
@@ -38,7 +38,6 @@ export function respond(ex: HttpStream, o: AttemptOutcome, responseOps: readonly
     o.data.discard();
     return finishStream(ex);
   }
-  closeIfDraining(ex);
   try {
     res.writeHead(statusCode, out);
   } catch (err) {

@@ -4,7 +4,7 @@
  * with the listener's context.
  */
 import type { Socket } from 'node:net';
-import type { ConnContext } from '../../listener/conn-context.js';
+import type { CodecConnection, ConnContext } from '../../listener/conn-context.js';
 import type { H1Request } from './request.js';
 import type { H1Response } from './response.js';
 import { ServerConn, type ServerConnTimeouts } from './server-conn.js';
@@ -14,25 +14,20 @@ export type H1Handler = (req: H1Request, res: H1Response, conn: ConnContext) => 
 export class H1Server {
   readonly #handler: H1Handler;
   readonly #timeouts: ServerConnTimeouts;
-  readonly #conns = new Set<ServerConn>();
 
   constructor(handler: H1Handler, timeouts: ServerConnTimeouts) {
     this.#handler = handler;
     this.#timeouts = timeouts;
   }
 
-  /** Takes ownership of a socket detected (or configured) as HTTP/1; its unshifted bytes flow on resume(). */
-  accept(socket: Socket, conn: ConnContext): void {
+  /**
+   * Takes ownership of a socket detected (or configured) as HTTP/1; its unshifted bytes flow on resume().
+   * A connection the listener is already draining (it was still being detected) answers with "connection: close".
+   */
+  accept(socket: Socket, conn: ConnContext): CodecConnection {
     const handler = this.#handler;
     const c = new ServerConn(socket, (req, res) => handler(req, res, conn), this.#timeouts);
-    this.#conns.add(c);
-    // Between requests the connection ends now; a busy one after its response (ConnContext.draining adds "connection: close").
-    conn.drain = () => { if (c.idle) c.socket.end(); };
-    socket.once('close', () => this.#conns.delete(c));
-  }
-
-  /** Closes connections between requests now; busy ones close after their response (ConnContext.draining). */
-  drain(): void {
-    for (const c of this.#conns) if (c.idle) c.socket.end();
+    if (conn.draining) c.draining = true;
+    return c;
   }
 }

@@ -15,6 +15,8 @@ type Event = 'close' | 'finish' | 'drain';
 /** What the response needs from its connection. */
 export interface ResponseOwner {
   readonly socket: Socket;
+  /** The connection is draining: this response ends it ("connection: close"). */
+  readonly draining: boolean;
   /** The response is complete (or abandoned); `close` ends the connection after it. */
   responseDone(res: H1Response, close: boolean): void;
 }
@@ -123,7 +125,7 @@ export class H1Response {
       } else this.#keepAlive = false; // HTTP/1.0 without a length: the close ends the body
     }
     const conn = h.connection;
-    if (conn !== undefined && String(conn).toLowerCase().includes('close')) this.#keepAlive = false;
+    if (this.#owner.draining || (conn !== undefined && String(conn).toLowerCase().includes('close'))) this.#keepAlive = false;
     if (!this.#keepAlive) h.connection = 'close';
     else if (this.#minor === 0) h.connection = 'keep-alive';
     h.date ??= httpDate();

@@ -13,6 +13,7 @@ import { BodyDecoder } from './body.js';
 import { checkPartialHead, headEnd, HeadError, MAX_HEAD_BYTES, parseRequestHead, type RequestHead } from './head.js';
 import { H1Request } from './request.js';
 import { H1Response, type ResponseOwner } from './response.js';
+import type { CodecConnection } from '../../listener/conn-context.js';
 
 /** What the connection calls for each request (the connection manager's router hand-off). */
 export type RequestHandler = (req: H1Request, res: H1Response) => void;
@@ -31,8 +32,10 @@ function errorReply(status: number): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`;
 }
 
-export class ServerConn implements ResponseOwner {
+export class ServerConn implements ResponseOwner, CodecConnection {
   readonly socket: Socket;
+  /** Drained: the response in progress (or the next) says "connection: close", and the connection ends after it. */
+  draining = false;
   readonly #handler: RequestHandler;
   /** Bytes received and not yet consumed (a partial head, or pipelined requests). */
   #buf: Buffer | undefined;
@@ -74,6 +77,12 @@ export class ServerConn implements ResponseOwner {
   /** True between requests: nothing in flight (drain closes such connections now). */
   get idle(): boolean {
     return this.#res === undefined;
+  }
+
+  /** No more requests: between requests the connection ends now, otherwise after the response in progress. */
+  drain(): void {
+    this.draining = true;
+    if (this.idle) this.socket.end();
   }
 
   readonly #onData = (chunk: Buffer): void => {
