@@ -38,6 +38,7 @@ const policyRules: readonly { rel: readonly string[]; message: string }[] = [
   { rel: ['connectionPool', 'tcp', 'idleTimeout'], message: 'connectionPool.tcp.idleTimeout is not implemented: TCP proxy connections have no idle timeout' },
   { rel: ['connectionPool', 'http', 'useClientProtocol'], message: 'useClientProtocol is not implemented: the upstream protocol comes from the port\'s protocol' },
   { rel: ['tls', 'credentialName'], message: 'credentialName (certificates from a Kubernetes Secret) is not implemented for sidecars: use clientCertificate/privateKey/caCertificates files' },
+  { rel: ['outlierDetection', 'consecutiveErrors'], message: 'the deprecated consecutiveErrors is not read (istiod no longer reads it either): Envoy\'s default of 5 consecutive 5xx applies; use consecutive5xxErrors or consecutiveGatewayErrors' },
   { rel: ['tls', 'caCrl'], message: 'certificate revocation lists are not implemented: revoked server certificates are accepted' },
 ];
 
