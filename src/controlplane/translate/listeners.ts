@@ -133,7 +133,7 @@ export function outboundPorts(services: readonly MeshService[]): OutboundPorts {
       if (kind === 'tcp' && svc.vip && !seen.has(`${svc.vip}_${p.port}`)) {
         seen.add(`${svc.vip}_${p.port}`);
         tcp.push({ svc, port: p.port });
-      } else if (kind === 'tcp' && !svc.vip && (p.protocol === 'TLS' || p.protocol === 'HTTPS') && !svc.hostname.startsWith('*')) {
+      } else if (kind === 'tcp' && !svc.vip && (p.protocol === 'TLS' || p.protocol === 'HTTPS')) {
         // Without a VIP a TLS service is still told apart by its SNI; other headless TCP services fall to passthrough.
         let list = sni.get(p.port);
         if (!list) sni.set(p.port, (list = []));

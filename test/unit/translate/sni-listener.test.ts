@@ -37,11 +37,12 @@ const cluster = (c: Listener['filterChains'][number] | undefined) => {
 };
 
 test('each HTTPS host without addresses: a chain matched on its SNI to outbound|443||HOST; other names pass through', () => {
-  const l = listener(entry('google', 'www.google.com') + entry('example', 'api.example.com') + entry('tls', 'db.example.com', 'TLS', 443), '0.0.0.0_443')!;
+  const l = listener(entry('google', 'www.google.com') + entry('example', 'api.example.com') + entry('tls', 'db.example.com', 'TLS', 443) + entry('wiki', '"*.wikipedia.org"'), '0.0.0.0_443')!;
   assert.ok(l, 'listener 0.0.0.0_443');
   assert.equal(l.bindToPort, false);
   assert.deepEqual(l.listenerFilters.map((f) => f.name), ['envoy.filters.listener.tls_inspector']);
   assert.deepEqual(l.filterChains.map((c) => `${c.filterChainMatch?.serverNames.join(',')} → ${cluster(c)}`).sort(), [
+    '*.wikipedia.org → outbound|443||*.wikipedia.org',
     'api.example.com → outbound|443||api.example.com',
     'db.example.com → outbound|443||db.example.com',
     'www.google.com → outbound|443||www.google.com',
