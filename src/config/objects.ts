@@ -183,6 +183,8 @@ export interface HTTPRoute {
   mirrors?: { destination: Destination; percentage?: Percent }[];
   headers?: Headers;
   corsPolicy?: Record<string, unknown>;
+  /** Another VirtualService (without hosts) whose http routes take this route's place. */
+  delegate?: { name: string; namespace?: string };
 }
 export interface L4MatchAttributes {
   destinationSubnets?: string[];

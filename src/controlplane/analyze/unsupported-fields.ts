@@ -51,7 +51,6 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
   ],
   VirtualService: [
     { path: ['spec', 'http', '*', 'corsPolicy'], message: 'corsPolicy is not implemented: no CORS headers are added and preflight requests reach the app' },
-    { path: ['spec', 'http', '*', 'delegate'], message: 'delegate VirtualServices are not implemented: this route is skipped, so the requests it matches fall through to the routes after it' },
     { path: ['spec', 'http', '*', 'retries', 'retryRemoteLocalities'], message: 'retryRemoteLocalities is not implemented: retries do not prefer other localities' },
     { path: ['spec', 'http', '*', 'retries', 'retryIgnorePreviousHosts'], message: 'retryIgnorePreviousHosts is not implemented: a retry always avoids the hosts already tried (Istio\'s default)', when: (v) => v === false },
     { path: ['spec', 'http', '*', 'retries', 'backoff'], message: 'retries.backoff is not implemented: Envoy\'s default back-off (25 ms base) is used' },
