@@ -62,7 +62,6 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
   ],
   Sidecar: [
     { path: ['spec', 'ingress'], message: 'Sidecar ingress is not implemented: inbound listeners come from the Services that select the workload' },
-    { path: ['spec', 'egress', '*', 'port'], message: 'per-port egress is not implemented: this egress listener\'s hosts apply to every port' },
     { path: ['spec', 'egress', '*', 'bind'], message: 'egress bind is not implemented: outbound listeners bind as usual' },
     { path: ['spec', 'egress', '*', 'captureMode'], message: 'egress captureMode is not implemented: capture is what the pod\'s iptables rules do' },
     { path: ['spec', 'inboundConnectionPool'], message: 'inboundConnectionPool is not implemented: inbound connections have no pool limits' },
