@@ -17,8 +17,8 @@ interface Rule {
   readonly path: readonly string[];
   /** What is not implemented and what Trellis does instead. */
   readonly message: string;
-  /** When set, the finding applies only if this holds of the value (e.g. lists longer than one). */
-  readonly when?: (value: unknown) => boolean;
+  /** When set, the finding applies only if this holds of the value (e.g. lists longer than one) and the object holding it. */
+  readonly when?: (value: unknown, parent: unknown) => boolean;
 }
 
 /** The places a TrafficPolicy sits in a DestinationRule. */
@@ -61,7 +61,15 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
     { path: ['spec', 'tls', '*', 'match', '*', 'destinationSubnets'], message: 'destinationSubnets is not implemented: the match ignores the destination address' },
   ],
   Sidecar: [
-    { path: ['spec', 'ingress'], message: 'Sidecar ingress is not implemented: inbound listeners come from the Services that select the workload' },
+    { path: ['spec', 'ingress', '*', 'bind'], message: 'ingress bind is not implemented: the port is served on every address of the pod' },
+    { path: ['spec', 'ingress', '*', 'captureMode'], message: 'ingress captureMode is not implemented: capture is what the pod\'s iptables rules do' },
+    { path: ['spec', 'ingress', '*', 'tls'], message: 'ingress tls (the sidecar terminating the app\'s own TLS) is not implemented: the port follows PeerAuthentication only' },
+    { path: ['spec', 'ingress', '*', 'connectionPool'], message: 'ingress connectionPool is not implemented: the inbound cluster has no pool limits' },
+    {
+      path: ['spec', 'ingress', '*', 'defaultEndpoint'],
+      message: 'only 127.0.0.1:PORT, and 0.0.0.0 with the listener\'s own port, are implemented as defaultEndpoint: this one is served as the original destination',
+      when: (v, listener) => typeof v !== 'string' || !(/^127\.0\.0\.1:\d+$/.test(v) || v === `0.0.0.0:${(listener as { port?: { number?: number } }).port?.number}`),
+    },
     { path: ['spec', 'egress', '*', 'bind'], message: 'egress bind is not implemented: outbound listeners bind as usual' },
     { path: ['spec', 'egress', '*', 'captureMode'], message: 'egress captureMode is not implemented: capture is what the pod\'s iptables rules do' },
     { path: ['spec', 'inboundConnectionPool'], message: 'inboundConnectionPool is not implemented: inbound connections have no pool limits' },
@@ -82,24 +90,24 @@ export function unsupportedFieldFindings(o: AnyObject): Finding[] {
   if (!list) return [];
   const out: Finding[] = [];
   for (const r of list) {
-    for (const { path, value } of matches(o, r.path)) {
+    for (const { path, value, parent } of matches(o, r.path)) {
       if (value === undefined || value === null) continue;
-      if (r.when && !r.when(value)) continue;
+      if (r.when && !r.when(value, parent)) continue;
       out.push({ type: Unsupported, path, message: r.message });
     }
   }
   return out;
 }
 
-function matches(root: unknown, pattern: readonly string[]): { path: FieldPath; value: unknown }[] {
-  let at: { path: (string | number)[]; value: unknown }[] = [{ path: [], value: root }];
+function matches(root: unknown, pattern: readonly string[]): { path: FieldPath; value: unknown; parent: unknown }[] {
+  let at: { path: (string | number)[]; value: unknown; parent: unknown }[] = [{ path: [], value: root, parent: undefined }];
   for (const seg of pattern) {
     const next: typeof at = [];
     for (const { path, value } of at) {
       if (seg === '*') {
-        if (Array.isArray(value)) value.forEach((v, i) => next.push({ path: [...path, i], value: v }));
+        if (Array.isArray(value)) value.forEach((v, i) => next.push({ path: [...path, i], value: v, parent: value }));
       } else if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, seg)) {
-        next.push({ path: [...path, seg], value: (value as Record<string, unknown>)[seg] });
+        next.push({ path: [...path, seg], value: (value as Record<string, unknown>)[seg], parent: value });
       }
     }
     at = next;
