@@ -183,6 +183,8 @@ export interface HTTPRoute {
   mirrors?: { destination: Destination; percentage?: Percent }[];
   headers?: Headers;
   corsPolicy?: Record<string, unknown>;
+  /** Another VirtualService (without hosts) whose http routes take this route's place. */
+  delegate?: { name: string; namespace?: string };
 }
 export interface L4MatchAttributes {
   destinationSubnets?: string[];
@@ -320,9 +322,17 @@ export interface IstioEgressListener {
   captureMode?: string;
   hosts: string[];
 }
+export interface SidecarIngress {
+  port?: { number?: number; protocol?: string; name?: string; targetPort?: number };
+  bind?: string;
+  captureMode?: string;
+  defaultEndpoint?: string;
+  tls?: unknown;
+  connectionPool?: unknown;
+}
 export interface SidecarSpec {
   workloadSelector?: { labels?: Record<string, string> };
-  ingress?: Record<string, unknown>[];
+  ingress?: SidecarIngress[];
   egress?: IstioEgressListener[];
   outboundTrafficPolicy?: { mode?: 'REGISTRY_ONLY' | 'ALLOW_ANY' };
 }

@@ -17,6 +17,7 @@ import { RuleSubsets } from './rule-subsets.js';
 import { ServiceHosts } from './service-hosts.js';
 import type { Finding } from './finding.js';
 import { securityFindings } from './security-findings.js';
+import { unsupportedFieldFindings } from './unsupported-fields.js';
 
 /** A finding placed: the object it is about, and where in which file. */
 export interface AnalysisMessage extends Finding {
@@ -29,19 +30,20 @@ export function placed(o: AnyObject, f: Finding): AnalysisMessage {
   return { ...f, object: o, file: o.origin?.file ?? '', line: fieldLine(o.origin, f.path) };
 }
 
-/** IST0101 for VirtualService destinations (hosts, ports, subsets); what AuthorizationPolicies ask that Trellis does not implement. */
+/** IST0101 for VirtualService destinations (hosts, ports, subsets); fields and AuthorizationPolicy features that Trellis does not implement. */
 export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel): AnalysisMessage[] {
   const rules: DestinationRule[] = [];
   const virtualServices: VirtualService[] = [];
   const authz: AuthorizationPolicy[] = [];
+  const out: AnalysisMessage[] = [];
   for (const o of objects) {
+    for (const f of unsupportedFieldFindings(o)) out.push(placed(o, f));
     if (o.kind === 'DestinationRule') rules.push(o);
     else if (o.kind === 'VirtualService') virtualServices.push(o);
     else if (o.kind === 'AuthorizationPolicy') authz.push(o);
   }
   const hosts = new ServiceHosts(model.services, model.domainSuffix);
   const subsets = new RuleSubsets(rules, model.domainSuffix);
-  const out: AnalysisMessage[] = [];
   for (const vs of virtualServices) {
     for (const f of destinationHostFindings(vs, hosts)) out.push(placed(vs, f));
     for (const f of destinationSubsetFindings(vs, subsets, hosts)) out.push(placed(vs, f));

@@ -13,6 +13,7 @@ import type {
 } from '../../config/objects.js';
 import type { ConfigState } from '../sources/source.js';
 import type { MeshEndpoint, MeshModel, MeshService, MtlsMode, Workload } from './model.js';
+import { mergeDelegates } from './delegates.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
 import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload, type WorkloadIndex } from './workloads.js';
 import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
@@ -62,6 +63,8 @@ function bucket(objects: Iterable<AnyObject>): Buckets {
       default: break;
     }
   }
+  // Translation sees roots with their delegates merged in, as istiod's merged VirtualServices.
+  if (b.vs.some((vs) => (vs.spec.hosts ?? []).length === 0 || (vs.spec.http ?? []).some((r) => r.delegate !== undefined))) b.vs = mergeDelegates(b.vs);
   return b;
 }
 

@@ -47,24 +47,58 @@ export function egressHostAdmits(h: EgressHost, sidecarNamespace: string, svc: M
 }
 
 /**
- * Compiles a Sidecar's egress hosts (the union over its egress listeners)
- * into a predicate. No Sidecar, or one without egress, admits everything
- * (Istio's default "*\/*").
+ * Compiles a Sidecar's egress listeners into what a proxy may see of a
+ * service: all its ports, some (an egress listener with a `port` admits its
+ * hosts on that port only — Istio's per-port egress), or nothing. No
+ * Sidecar, or one without egress, admits everything (Istio's default "*\/*").
  */
-export function egressFilter(sidecar: Sidecar | undefined): (svc: MeshService) => boolean {
+export function egressFilter(sidecar: Sidecar | undefined): (svc: MeshService) => 'all' | ReadonlySet<number> {
   const listeners = sidecar?.spec.egress;
-  if (!sidecar || !listeners || listeners.length === 0) return () => true;
+  if (!sidecar || !listeners || listeners.length === 0) return () => 'all';
   const ns = sidecar.metadata.namespace ?? 'default';
-  const hosts: EgressHost[] = [];
-  for (const l of listeners) for (const t of l.hosts ?? []) {
-    const h = parseEgressHost(t);
-    if (h) hosts.push(h);
-  }
-  return (svc) => hosts.some((h) => egressHostAdmits(h, ns, svc));
+  const compiled = listeners.map((l) => ({
+    port: l.port?.number,
+    hosts: (l.hosts ?? []).map(parseEgressHost).filter((h): h is EgressHost => h !== undefined),
+  }));
+  return (svc) => {
+    const ports = new Set<number>();
+    for (const l of compiled) {
+      if (!l.hosts.some((h) => egressHostAdmits(h, ns, svc))) continue;
+      if (l.port === undefined) return 'all';
+      ports.add(l.port);
+    }
+    return ports;
+  };
 }
 
-/** The services a proxy in `namespace` may see: exportTo first, then its Sidecar's egress hosts. */
+/** Port-narrowed copies, one per Sidecar and service, so translation's per-service memos stay warm. */
+const narrowed = new WeakMap<Sidecar, WeakMap<MeshService, MeshService>>();
+
+function narrowTo(sidecar: Sidecar, svc: MeshService, ports: ReadonlySet<number>): MeshService | undefined {
+  let bySvc = narrowed.get(sidecar);
+  if (!bySvc) narrowed.set(sidecar, (bySvc = new WeakMap()));
+  let hit = bySvc.get(svc);
+  if (!hit) {
+    const kept = svc.ports.filter((p) => ports.has(p.port));
+    if (kept.length === 0) return undefined;
+    hit = kept.length === svc.ports.length ? svc : { ...svc, ports: kept };
+    bySvc.set(svc, hit);
+  }
+  return hit;
+}
+
+/** The services a proxy in `namespace` may see, on the ports it may see them: exportTo first, then its Sidecar's egress listeners. */
 export function visibleServices(services: readonly MeshService[], namespace: string, sidecar: Sidecar | undefined): MeshService[] {
   const admit = egressFilter(sidecar);
-  return services.filter((s) => isExportedTo(s.exportTo, s.namespace, namespace) && admit(s));
+  const out: MeshService[] = [];
+  for (const s of services) {
+    if (!isExportedTo(s.exportTo, s.namespace, namespace)) continue;
+    const ports = admit(s);
+    if (ports === 'all') out.push(s);
+    else if (ports.size > 0) {
+      const n = narrowTo(sidecar!, s, ports);
+      if (n) out.push(n);
+    }
+  }
+  return out;
 }

@@ -107,15 +107,23 @@ function httpOptions(pool: ConnectionPoolSettings | undefined, h2: boolean, http
   return anyPack(HttpProtocolOptionsSchema, opts);
 }
 
-/** Istio's outlier detection mapping; minHealthPercent becomes the panic threshold. */
+/**
+ * istiod's outlier detection mapping: success-rate ejection off (Envoy
+ * enables it by default), each consecutive-error kind enforced at 100 % when
+ * its count is positive, maxEjectionPercent only when positive, and
+ * minHealthPercent as the panic threshold. The deprecated consecutiveErrors
+ * is not read, as istiod no longer reads it (reported by
+ * analyze/unsupported-fields.ts): Envoy's default of 5 applies.
+ */
 export function applyOutlierDetection(c: Cluster, o: IstioOutlier | undefined): void {
   if (!o) return;
   const out: OutlierDetection = create(OutlierDetectionSchema, {
     interval: istioDuration(o.interval),
     baseEjectionTime: istioDuration(o.baseEjectionTime),
-    maxEjectionPercent: o.maxEjectionPercent,
+    maxEjectionPercent: o.maxEjectionPercent !== undefined && o.maxEjectionPercent > 0 ? o.maxEjectionPercent : undefined,
+    enforcingSuccessRate: 0,
   });
-  const c5xx = o.consecutive5xxErrors ?? o.consecutiveErrors;
+  const c5xx = o.consecutive5xxErrors;
   if (c5xx !== undefined) {
     out.consecutive5xx = c5xx;
     out.enforcingConsecutive5xx = c5xx > 0 ? 100 : 0;
@@ -126,10 +134,11 @@ export function applyOutlierDetection(c: Cluster, o: IstioOutlier | undefined): 
   }
   if (o.splitExternalLocalOriginErrors) {
     out.splitExternalLocalOriginErrors = true;
-    if (o.consecutiveLocalOriginFailures !== undefined) {
+    if (o.consecutiveLocalOriginFailures !== undefined && o.consecutiveLocalOriginFailures > 0) {
       out.consecutiveLocalOriginFailure = o.consecutiveLocalOriginFailures;
       out.enforcingConsecutiveLocalOriginFailure = 100;
     }
+    out.enforcingLocalOriginSuccessRate = 0;
   }
   c.outlierDetection = out;
   c.commonLbConfig ??= create(Cluster_CommonLbConfigSchema, {});

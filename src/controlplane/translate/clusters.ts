@@ -169,10 +169,27 @@ export function blackHoleCluster(): Cluster {
  * services behind the port are in its metadata (filter_metadata.istio.services,
  * what Istio's telemetry reads for destination_service on the server side).
  */
-export function inboundCluster(targetPort: number, services: readonly InboundService[] = []): Cluster {
+/**
+ * inbound|PORT||: to the original destination from 127.0.0.6 (Istio ≥ 1.10),
+ * or, for a Sidecar ingress defaultEndpoint 127.0.0.1:APP_PORT, a STATIC
+ * cluster to the app on the pod's loopback (as istiod builds it).
+ */
+export function inboundCluster(targetPort: number, services: readonly InboundService[] = [], loopbackPort?: number): Cluster {
+  const metadata = services.length > 0 ? { filterMetadata: { istio: { services: services.map((x) => ({ host: x.host, name: x.name, namespace: x.namespace })) } } } : undefined;
+  const name = inboundClusterName(targetPort);
+  if (loopbackPort !== undefined) {
+    return create(ClusterSchema, {
+      name,
+      metadata,
+      clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC },
+      lbPolicy: Cluster_LbPolicy.ROUND_ROBIN,
+      connectTimeout: durationMs(DefaultConnectTimeoutMs),
+      loadAssignment: buildLoadAssignment(name, [{ address: '127.0.0.1', port: loopbackPort, servicePort: targetPort, labels: {}, namespace: '', ready: true }]),
+    });
+  }
   return create(ClusterSchema, {
-    name: inboundClusterName(targetPort),
-    metadata: services.length > 0 ? { filterMetadata: { istio: { services: services.map((x) => ({ host: x.host, name: x.name, namespace: x.namespace })) } } } : undefined,
+    name,
+    metadata,
     clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST },
     lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
     connectTimeout: durationMs(DefaultConnectTimeoutMs),

@@ -117,7 +117,7 @@ class GeneratorImpl implements TranslateGenerator {
       // Without inbound ports the scope's own Map is used as is (no copy per workload kind).
       const clusters = ports.length === 0 ? scope.clusters() : new Map<string, XdsResource>(scope.clusters());
       for (const p of ports) {
-        const r = this.#shared.inboundCluster(p.port, p.services);
+        const r = this.#shared.inboundCluster(p.port, p.services, p.loopbackPort);
         (clusters as Map<string, XdsResource>).set(r.name, r);
       }
       const listeners = new Map<string, XdsResource>(scope.listeners());

@@ -11,7 +11,8 @@ import { RouteConfigurationSchema, type RouteConfiguration } from '../../gen/env
 import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { HttpFilter } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { MeshModel, MtlsMode, Protocol, Workload } from '../registry/model.js';
-import { isHttpProtocol } from '../registry/protocol.js';
+import type { SidecarIngress } from '../../config/objects.js';
+import { isHttpProtocol, parseProtocol } from '../registry/protocol.js';
 import { resolveTargetPort } from '../registry/endpoints-build.js';
 import { durationMs, socketAddress } from './common.js';
 import { hcmFilter, inboundHcm, tcpProxyFilter, tcpProxyTo } from './hcm.js';
@@ -34,6 +35,8 @@ export interface InboundPort {
   protocol: Protocol;
   /** The services reaching the workload on this port (Istio's inbound cluster metadata: telemetry's destination_service). */
   services: readonly InboundService[];
+  /** A Sidecar ingress listener's defaultEndpoint on the pod's loopback: the app's port there (else the original destination). */
+  loopbackPort?: number;
 }
 
 export interface InboundService {
@@ -52,9 +55,38 @@ export interface InboundSecurity {
 
 /**
  * The ports of every service selecting this workload, by target port (deduplicated:
- * the first service in hostname order decides the protocol), sorted.
+ * the first service in hostname order decides the protocol), sorted — or,
+ * when the workload's Sidecar declares ingress listeners, exactly those.
  */
 export function inboundPorts(model: MeshModel, namespace: string, labels: Readonly<Record<string, string>>, workload: Workload | undefined): InboundPort[] {
+  const fromServices = servicePorts(model, namespace, labels, workload);
+  const ingress = model.sidecarFor(namespace, labels)?.spec.ingress;
+  return ingress && ingress.length > 0 ? ingressPorts(ingress, fromServices) : fromServices;
+}
+
+/**
+ * Istio's Sidecar ingress: each listener's port is served with its own
+ * protocol, sent to its defaultEndpoint — 127.0.0.1:PORT (the app on the
+ * pod's loopback, a STATIC cluster) or 0.0.0.0:PORT / none (the original
+ * destination, as without a Sidecar). The services selecting the workload
+ * on that port still name it for telemetry. What cannot be honoured (a unix
+ * socket, another address, 0.0.0.0 with another port) is reported by
+ * analyze/unsupported-fields.ts and served as the original destination.
+ */
+function ingressPorts(ingress: readonly SidecarIngress[], fromServices: readonly InboundPort[]): InboundPort[] {
+  const out = new Map<number, InboundPort>();
+  for (const l of ingress) {
+    const port = l.port?.number;
+    if (port === undefined || out.has(port)) continue;
+    const protocol = parseProtocol(l.port?.protocol) ?? parseProtocol(l.port?.name?.split('-')[0]) ?? 'TCP';
+    const services = fromServices.find((p) => p.port === port)?.services ?? [];
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(l.defaultEndpoint ?? '');
+    out.set(port, { port, protocol, services, ...(m ? { loopbackPort: Number(m[1]) } : {}) });
+  }
+  return [...out.values()].sort((a, b) => a.port - b.port);
+}
+
+function servicePorts(model: MeshModel, namespace: string, labels: Readonly<Record<string, string>>, workload: Workload | undefined): InboundPort[] {
   const byPort = new Map<number, { protocol: Protocol; services: InboundService[] }>();
   for (const svc of model.servicesForWorkload(namespace, labels)) {
     for (const p of svc.ports) {
@@ -73,7 +105,7 @@ export function inboundPorts(model: MeshModel, namespace: string, labels: Readon
 
 /** A stable key for a set of inbound ports (the security side has its own key parts, see generator-impl). */
 export function inboundKey(ports: readonly InboundPort[]): string {
-  return ports.map((p) => `${p.port}:${isHttpProtocol(p.protocol) ? 'h' : 't'}:${p.services.map((x) => x.host).join('+')}`).join(',');
+  return ports.map((p) => `${p.port}:${isHttpProtocol(p.protocol) ? 'h' : 't'}:${p.services.map((x) => x.host).join('+')}${p.loopbackPort ? `@${p.loopbackPort}` : ''}`).join(',');
 }
 
 /** Istio's inline inbound route: everything to the chain's cluster, no timeout (the app decides). */

@@ -73,23 +73,76 @@ export function tcpOutboundListener(scope: RouteScope, svc: MeshService, port: n
   });
 }
 
-/** The ports with HTTP services, and the TCP service ports with a VIP, among the visible services (sorted). */
-export function outboundPorts(services: readonly MeshService[]): { http: number[]; tcp: { svc: MeshService; port: number }[] } {
+/**
+ * 0.0.0.0_PORT for the TLS and HTTPS services on PORT that have no VIP (a
+ * ServiceEntry for an external HTTPS host, Istio's most common egress
+ * entry): the TLS inspector reads the SNI, each host gets a chain matched on
+ * it (after its VirtualService tls routes, when it has any), proxied to its
+ * own cluster (outbound|443||www.example.com, as istiod names it); any other
+ * SNI, or no TLS at all, takes the outbound traffic policy's fallthrough —
+ * as it would have without this listener.
+ */
+export function sniOutboundListener(scope: RouteScope, services: readonly MeshService[], port: number, buildTcp: BuildTcpProxy, buildTls: BuildTlsFilterChainMatches | undefined, registryOnly: boolean): Listener {
+  const name = outboundListenerName('0.0.0.0', port);
+  const chains = services.flatMap((svc) => {
+    const routed = buildTls ? buildTls(scope, svc, port) : [];
+    const out = routed.map((m, i) => create(FilterChainSchema, {
+      name: `${name}_${m.serverNames[0] ?? ''}_${i}`,
+      filterChainMatch: create(FilterChainMatchSchema, { serverNames: m.serverNames }),
+      filters: [tcpProxyFilter(m.tcpProxy)],
+    }));
+    // Two chains with the same match would be refused (Envoy NACKs the listener): the routes own a name they list.
+    if (!routed.some((m) => m.serverNames.includes(svc.hostname))) {
+      out.push(create(FilterChainSchema, {
+        name: `${name}_${svc.hostname}`,
+        filterChainMatch: create(FilterChainMatchSchema, { serverNames: [svc.hostname] }),
+        filters: [tcpProxyFilter(buildTcp(scope, svc, port))],
+      }));
+    }
+    return out;
+  });
+  const fallthrough = registryOnly ? BlackHoleCluster : PassthroughCluster;
+  return create(ListenerSchema, {
+    name,
+    address: socketAddress('0.0.0.0', port),
+    bindToPort: false,
+    trafficDirection: TrafficDirection.OUTBOUND,
+    listenerFilters: [tlsInspectorListenerFilter()],
+    filterChains: chains,
+    defaultFilterChain: create(FilterChainSchema, { name: registryOnly ? 'BlackHoleFilterChain' : 'PassthroughFilterChain', filters: [tcpProxyFilter(tcpProxyTo(fallthrough))] }),
+  });
+}
+
+export interface OutboundPorts {
+  http: number[];
+  tcp: { svc: MeshService; port: number }[];
+  /** TLS/HTTPS ports of services without a VIP, matched by SNI on 0.0.0.0_PORT (ports that are not also HTTP ports). */
+  sni: { port: number; services: MeshService[] }[];
+}
+
+/** The ports with HTTP services, the TCP service ports with a VIP, and the TLS ports told apart by SNI, among the visible services (sorted). */
+export function outboundPorts(services: readonly MeshService[]): OutboundPorts {
   const http = new Set<number>();
   const tcp: { svc: MeshService; port: number }[] = [];
+  const sni = new Map<number, MeshService[]>();
   const seen = new Set<string>();
   for (const svc of services) {
     for (const p of svc.ports) {
       const kind = portKind(p);
       if (kind === 'http') http.add(p.port);
-      // A TCP service needs a VIP to be told apart; headless TCP services fall to passthrough.
       if (kind === 'tcp' && svc.vip && !seen.has(`${svc.vip}_${p.port}`)) {
         seen.add(`${svc.vip}_${p.port}`);
         tcp.push({ svc, port: p.port });
+      } else if (kind === 'tcp' && !svc.vip && (p.protocol === 'TLS' || p.protocol === 'HTTPS')) {
+        // Without a VIP a TLS service is still told apart by its SNI; other headless TCP services fall to passthrough.
+        let list = sni.get(p.port);
+        if (!list) sni.set(p.port, (list = []));
+        if (!list.includes(svc)) list.push(svc);
       }
     }
   }
-  return { http: [...http].sort((a, b) => a - b), tcp };
+  const sniPorts = [...sni].filter(([port]) => !http.has(port)).sort((a, b) => a[0] - b[0]).map(([port, list]) => ({ port, services: list }));
+  return { http: [...http].sort((a, b) => a - b), tcp, sni: sniPorts };
 }
 
 /**

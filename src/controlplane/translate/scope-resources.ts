@@ -6,7 +6,7 @@ import { toResource, type ResourceSet, type XdsResource } from '../cache/resourc
 import { routeConfigResource } from '../cache/route-resource.js';
 import type { MeshService } from '../registry/model.js';
 import type { BuildGrpcRouteConfig, BuildOutboundRouteConfig, BuildTcpProxy, RouteScope, TlsFilterChainMatch } from './routes/index.js';
-import { grpcListener, outboundPorts, portKind, tcpOutboundListener } from './listeners.js';
+import { grpcListener, outboundPorts, portKind, sniOutboundListener, tcpOutboundListener } from './listeners.js';
 import { resolveGrpcTarget, type ScopeSpec } from './scope.js';
 import type { ClusterGroup, ServiceClusterSet, SharedCache } from './shared-cache.js';
 
@@ -106,6 +106,10 @@ export class ScopeResources {
     }
     for (const { svc, port } of ports.tcp) {
       const l = guarded(`${svc.hostname}:${port}`, () => tcpOutboundListener(this.spec.scope, svc, port, this.routes.tcp, this.routes.tls));
+      if (l) out.set(l.name, toResource(ListenerSchema, l.name, l));
+    }
+    for (const { port, services: tlsServices } of ports.sni) {
+      const l = guarded(`0.0.0.0:${port} (SNI)`, () => sniOutboundListener(this.spec.scope, tlsServices, port, this.routes.tcp, this.routes.tls, this.spec.registryOnly));
       if (l) out.set(l.name, toResource(ListenerSchema, l.name, l));
     }
     return (this.#listeners = out);

@@ -139,9 +139,9 @@ export class SharedCache {
     return memo(this.#authz, key, () => buildAuthzFilters(policies, this.model.trustDomain));
   }
 
-  inboundCluster(port: number, services: readonly InboundService[]): XdsResource {
-    return memo(this.#inCluster, `${port}|${services.map((x) => x.host).join('+')}`, () => {
-      const c = inboundCluster(port, services);
+  inboundCluster(port: number, services: readonly InboundService[], loopbackPort?: number): XdsResource {
+    return memo(this.#inCluster, `${port}|${services.map((x) => x.host).join('+')}|${loopbackPort ?? ''}`, () => {
+      const c = inboundCluster(port, services, loopbackPort);
       return toResource(ClusterSchema, c.name, c);
     });
   }

@@ -5,13 +5,16 @@
  * For the policy tests: /status/NNN answers NNN, /delay/MS/… answers after MS
  * milliseconds, and the first request carrying `x-fail-once: KEY` for a key
  * gets a 503 (the next one succeeds).
- * Usage: node echo-server.js NAME PORT
+ * With CERT and KEY files it serves HTTPS instead (an external TLS service).
+ * Usage: node echo-server.js NAME PORT [CERT KEY]
  */
-import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
-const [name = 'echo', port = '8080'] = process.argv.slice(2);
+const [name = 'echo', port = '8080', cert, key] = process.argv.slice(2);
 const failed = new Set<string>();
-const server = createServer((req, res) => {
+const handler = (req: IncomingMessage, res: ServerResponse) => {
   const body = JSON.stringify({ name, peer: req.socket.remoteAddress, method: req.method, url: req.url, headers: req.headers });
   const reply = (status: number) => res.writeHead(status, { 'content-type': 'application/json', 'x-echo-server': name }).end(body);
   const once = req.headers['x-fail-once'];
@@ -28,6 +31,7 @@ const server = createServer((req, res) => {
     return;
   }
   reply(200);
-});
+};
+const server = cert && key ? createTlsServer({ cert: readFileSync(cert), key: readFileSync(key) }, handler) : createServer(handler);
 server.listen(Number(port), '0.0.0.0', () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

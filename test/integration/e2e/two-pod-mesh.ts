@@ -124,7 +124,7 @@ async function podIdentity(mesh: TwoPodMesh, serviceAccount: string, certTtl: st
 }
 
 /** Resolves with the first stdout line containing `text`; rejects on exit or after `timeoutMs`. */
-function waitForOutput(child: ChildProcess, text: string, timeoutMs: number, what: string): Promise<string> {
+export function waitForOutput(child: ChildProcess, text: string, timeoutMs: number, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let err = '';
     const timer = setTimeout(() => reject(new Error(`${what}: no "${text}" within ${timeoutMs} ms: ${err}`)), timeoutMs);

@@ -5,7 +5,7 @@ import { ClusterSchema, Cluster_DiscoveryType, Cluster_LbPolicy } from '../../..
 import { compileCluster, type ClusterPlan } from '../../../src/proxy/upstream/cluster-plan.js';
 import { UpstreamCluster } from '../../../src/proxy/upstream/cluster.js';
 import { createLoadBalancer } from '../../../src/proxy/upstream/load-balancer.js';
-import { Host } from '../../../src/proxy/upstream/host.js';
+import { Host, hostKey } from '../../../src/proxy/upstream/host.js';
 
 function plan(init: Record<string, unknown>): ClusterPlan {
   const r = compileCluster(create(ClusterSchema, { name: 'c', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS }, ...init } as never));
@@ -110,4 +110,11 @@ describe('clusters', () => {
     assert.ok(st.ok);
     assert.equal(new UpstreamCluster(st.value).pick(undefined), undefined);
   });
+});
+
+test('host keys: IPv6 addresses bracketed, IPv4 and names as they are', () => {
+  assert.equal(hostKey('fd00::12', 9080), '[fd00::12]:9080');
+  assert.equal(hostKey('::ffff:10.0.0.1', 80), '[::ffff:10.0.0.1]:80');
+  assert.equal(hostKey('10.244.0.12', 9080), '10.244.0.12:9080');
+  assert.equal(hostKey('reviews.demo.svc.cluster.local', 9080), 'reviews.demo.svc.cluster.local:9080');
 });

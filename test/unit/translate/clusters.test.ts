@@ -121,6 +121,17 @@ describe('outbound clusters', () => {
     assert.equal(o.interval?.seconds, 10n);
     assert.equal(o.baseEjectionTime?.seconds, 30n);
     assert.equal(c.commonLbConfig?.healthyPanicThreshold?.value, 20);
+    // As istiod: success-rate ejection (on by default in Envoy) turned off.
+    assert.equal(o.enforcingSuccessRate, 0);
+    assert.equal(o.enforcingLocalOriginSuccessRate, undefined);
+  });
+
+  test('outlier detection as istiod maps the rest: deprecated consecutiveErrors not read, maxEjectionPercent 0 left to Envoy, local-origin split', () => {
+    const c = clustersFor(modelOf(rule(`  trafficPolicy:
+    outlierDetection: {consecutiveErrors: 2, maxEjectionPercent: 0, splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 4}`))).get(`outbound|9080||${host}`)!;
+    const o = c.outlierDetection!;
+    assert.deepEqual([o.consecutive5xx, o.enforcingConsecutive5xx, o.maxEjectionPercent, o.enforcingSuccessRate], [undefined, undefined, undefined, 0]);
+    assert.deepEqual([o.splitExternalLocalOriginErrors, o.consecutiveLocalOriginFailure, o.enforcingConsecutiveLocalOriginFailure, o.enforcingLocalOriginSuccessRate], [true, 4, 100, 0]);
   });
 
   test('consistent hash: RING_HASH or MAGLEV on the cluster, the hash policy for the route', () => {

@@ -170,9 +170,22 @@ describe('visibility', () => {
   ];
   for (const [hosts, ns, host, want] of cases) {
     test(`Sidecar in a with egress ${hosts.join(',')} ${want ? 'admits' : 'rejects'} ${ns}/${host}`, () => {
-      assert.equal(egressFilter(sidecar('a', hosts))(svc(ns, host)), want);
+      assert.equal(egressFilter(sidecar('a', hosts))(svc(ns, host)) === 'all', want);
     });
   }
+
+  test('per-port egress: a listener with a port admits its hosts on that port only; one without a port, on all', () => {
+    const m = modelOf(bookinfo);
+    const perPort: Sidecar = {
+      apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace: 'default' },
+      spec: { egress: [{ port: { number: 9080, protocol: 'HTTP', name: 'http' }, hosts: ['./*'] }, { hosts: ['other/*'] }] },
+    };
+    const seen = visibleServices(m.services, 'default', perPort);
+    assert.deepEqual(seen.map((s) => `${s.name}:${s.ports.map((p) => p.port).join(',')}`), ['db:5432', 'reviews:9080']);
+    // The same copy every time (translation memoises per service object); an untouched service is the model's own.
+    assert.equal(visibleServices(m.services, 'default', perPort).find((s) => s.name === 'reviews'), seen.find((s) => s.name === 'reviews'));
+    assert.equal(seen.find((s) => s.name === 'db'), m.services.find((s) => s.name === 'db'));
+  });
 
   test('sidecarFor: workloadSelector first, then namespace default, then root namespace', () => {
     const m = modelOf(`

@@ -53,6 +53,17 @@ test('per service: the server side\'s metrics when it has a sidecar, the clients
   assert.equal(w.rates()[0]!.rps, 0);
 });
 
+test('a call counted by the cluster IP it was made to (a local reply before routing) counts for that IP\'s Service', () => {
+  const t = serviceTotals([
+    parsePrometheus(scrape('destination', '10.96.3.7:9080', 403, 2, [['5', 2], ['+Inf', 2]])),
+    parsePrometheus(scrape('destination', 'r.ns.svc.cluster.local', 200, 5, [['5', 5], ['+Inf', 5]])),
+    parsePrometheus(scrape('destination', '10.96.9.9', 403, 1, [['5', 1], ['+Inf', 1]])),
+  ], (ip) => (ip === '10.96.3.7' ? 'r.ns.svc.cluster.local' : undefined));
+  assert.equal(t.get('r.ns.svc.cluster.local')?.requests, 7);
+  assert.equal(t.get('10.96.3.7:9080'), undefined);
+  assert.equal(t.get('10.96.9.9')?.requests, 1, 'an address no Service has stays as it is');
+});
+
 test('the clients\' counters replaced by the server side\'s (its sidecar scraped later) are not compared: never a negative error rate', () => {
   const w = new RateWindow(10_000);
   w.add(0, serviceTotals([parsePrometheus(scrape('source', 'p.ns.svc.cluster.local', 503, 20, [['5', 20], ['+Inf', 20]]))]));

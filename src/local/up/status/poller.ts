@@ -105,7 +105,11 @@ export class StatusPoller {
       const expiry = c?.status === 200 ? workloadCertExpiry(c.body) : undefined;
       if (expiry !== undefined) this.#certs.set(p.key, expiry);
     }));
-    this.#rates.add(Date.now(), serviceTotals(scrapes));
+    const byVip = new Map<string, string>();
+    for (const s of this.#ctx.mesh.services()) {
+      if (s.spec?.clusterIP && s.spec.clusterIP !== 'None') byVip.set(s.spec.clusterIP, `${s.metadata.name}.${s.metadata.namespace ?? 'default'}.svc.cluster.local`);
+    }
+    this.#rates.add(Date.now(), serviceTotals(scrapes, (ip) => byVip.get(ip)));
   }
 
   #pollRss(): void {

@@ -25,14 +25,21 @@ export interface ServiceRate {
   requests: number;
 }
 
-/** Totals per destination_service from every proxy's samples (one scrape of the mesh). */
-export function serviceTotals(scrapes: readonly Sample[][]): Map<string, ServiceTotals> {
+/**
+ * Totals per destination_service from every proxy's samples (one scrape of
+ * the mesh). A call a proxy could not attribute to a service (a local reply
+ * before routing, e.g. an RBAC denial of a call by cluster IP) carries the
+ * address it was made to; `byAddress` names the Service of that cluster IP
+ * ("10.96.3.7" or "10.96.3.7:9080" → its host), so it counts where it belongs.
+ */
+export function serviceTotals(scrapes: readonly Sample[][], byAddress: (address: string) => string | undefined = () => undefined): Map<string, ServiceTotals> {
   const by = { destination: new Map<string, ServiceTotals>(), source: new Map<string, ServiceTotals>() };
   for (const samples of scrapes) {
     for (const s of samples) {
       const reporter = s.labels['reporter'] === 'destination' ? 'destination' : 'source';
-      const svc = s.labels['destination_service'];
-      if (!svc || svc === 'unknown') continue;
+      const label = s.labels['destination_service'];
+      if (!label || label === 'unknown') continue;
+      const svc = /^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(label) ? (byAddress(label.replace(/:\d+$/, '')) ?? label) : label;
       let t = by[reporter].get(svc);
       if (!t) by[reporter].set(svc, (t = { requests: 0, errors: 0, buckets: new Map(), reporter }));
       if (s.name === 'istio_requests_total') {

@@ -1,0 +1,116 @@
+/**
+ * Fields of Istio's API that validate and that Trellis's translation does
+ * not act on: each one set in the accepted config is a CONFIG_UNSUPPORTED
+ * warning at its line, saying what happens instead, so a user never
+ * believes a setting took effect when it did not (issue 13). Data, not
+ * code: the table names the field by its path in the object ('*' for every
+ * element of a list) and is checked against translation by the tests — a
+ * field that gets implemented must leave this table in the same change.
+ */
+import type { AnyObject } from '../../config/objects.js';
+import type { FieldPath } from '../../config/field-lines.js';
+import type { Finding } from './finding.js';
+import { Unsupported } from './messages.js';
+
+interface Rule {
+  /** Path from the object's root; '*' matches every index of a list. */
+  readonly path: readonly string[];
+  /** What is not implemented and what Trellis does instead. */
+  readonly message: string;
+  /** When set, the finding applies only if this holds of the value (e.g. lists longer than one) and the object holding it. */
+  readonly when?: (value: unknown, parent: unknown) => boolean;
+}
+
+/** The places a TrafficPolicy sits in a DestinationRule. */
+const trafficPolicies: readonly (readonly string[])[] = [
+  ['spec', 'trafficPolicy'],
+  ['spec', 'trafficPolicy', 'portLevelSettings', '*'],
+  ['spec', 'subsets', '*', 'trafficPolicy'],
+  ['spec', 'subsets', '*', 'trafficPolicy', 'portLevelSettings', '*'],
+];
+
+const policyRules: readonly { rel: readonly string[]; message: string }[] = [
+  { rel: ['loadBalancer', 'localityLbSetting'], message: 'locality load balancing (distribute, failover) is not implemented: endpoints are balanced without regard to locality' },
+  { rel: ['loadBalancer', 'warmupDurationSecs'], message: 'slow-start warm-up is not implemented: new endpoints get their full share at once' },
+  { rel: ['loadBalancer', 'warmup'], message: 'slow-start warm-up is not implemented: new endpoints get their full share at once' },
+  { rel: ['connectionPool', 'tcp', 'tcpKeepalive'], message: 'TCP keepalive settings are not implemented: upstream sockets use the system\'s keepalive defaults' },
+  { rel: ['connectionPool', 'tcp', 'maxConnectionDuration'], message: 'maxConnectionDuration is not implemented: upstream connections are not closed by age' },
+  { rel: ['connectionPool', 'tcp', 'idleTimeout'], message: 'connectionPool.tcp.idleTimeout is not implemented: TCP proxy connections have no idle timeout' },
+  { rel: ['connectionPool', 'http', 'useClientProtocol'], message: 'useClientProtocol is not implemented: the upstream protocol comes from the port\'s protocol' },
+  { rel: ['tls', 'credentialName'], message: 'credentialName (certificates from a Kubernetes Secret) is not implemented for sidecars: use clientCertificate/privateKey/caCertificates files' },
+  { rel: ['outlierDetection', 'consecutiveErrors'], message: 'the deprecated consecutiveErrors is not read (istiod no longer reads it either): Envoy\'s default of 5 consecutive 5xx applies; use consecutive5xxErrors or consecutiveGatewayErrors' },
+  { rel: ['tls', 'caCrl'], message: 'certificate revocation lists are not implemented: revoked server certificates are accepted' },
+];
+
+const rules: Readonly<Record<string, readonly Rule[]>> = {
+  DestinationRule: [
+    { path: ['spec', 'workloadSelector'], message: 'DestinationRule workloadSelector is not implemented: this DestinationRule is ignored entirely (no proxy gets its policy or subsets)' },
+    { path: ['spec', 'trafficPolicy', 'tunnel'], message: 'tunnel (HTTP CONNECT to a proxy) is not implemented: traffic goes to the destination directly' },
+    { path: ['spec', 'trafficPolicy', 'proxyProtocol'], message: 'PROXY protocol to the upstream is not implemented: no PROXY header is sent' },
+    ...trafficPolicies.flatMap((at) => policyRules.map((r) => ({ path: [...at, ...r.rel], message: r.message }))),
+  ],
+  VirtualService: [
+    { path: ['spec', 'http', '*', 'corsPolicy'], message: 'corsPolicy is not implemented: no CORS headers are added and preflight requests reach the app' },
+    { path: ['spec', 'http', '*', 'retries', 'retryRemoteLocalities'], message: 'retryRemoteLocalities is not implemented: retries do not prefer other localities' },
+    { path: ['spec', 'http', '*', 'retries', 'retryIgnorePreviousHosts'], message: 'retryIgnorePreviousHosts is not implemented: a retry always avoids the hosts already tried (Istio\'s default)', when: (v) => v === false },
+    { path: ['spec', 'http', '*', 'retries', 'backoff'], message: 'retries.backoff is not implemented: Envoy\'s default back-off (25 ms base) is used' },
+    { path: ['spec', 'http', '*', 'fault', 'delay', 'exponentialDelay'], message: 'exponentialDelay is not implemented: no delay is injected' },
+    { path: ['spec', 'http', '*', 'fault', 'abort', 'http2Error'], message: 'abort.http2Error is not implemented: no abort is injected' },
+    { path: ['spec', 'http', '*', 'match', '*', 'statPrefix'], message: 'match statPrefix is not implemented: no per-route stats are kept' },
+    { path: ['spec', 'tcp', '*', 'match', '*', 'destinationSubnets'], message: 'destinationSubnets is not implemented: the match ignores the destination address' },
+    { path: ['spec', 'tls', '*', 'match', '*', 'destinationSubnets'], message: 'destinationSubnets is not implemented: the match ignores the destination address' },
+  ],
+  Sidecar: [
+    { path: ['spec', 'ingress', '*', 'bind'], message: 'ingress bind is not implemented: the port is served on every address of the pod' },
+    { path: ['spec', 'ingress', '*', 'captureMode'], message: 'ingress captureMode is not implemented: capture is what the pod\'s iptables rules do' },
+    { path: ['spec', 'ingress', '*', 'tls'], message: 'ingress tls (the sidecar terminating the app\'s own TLS) is not implemented: the port follows PeerAuthentication only' },
+    { path: ['spec', 'ingress', '*', 'connectionPool'], message: 'ingress connectionPool is not implemented: the inbound cluster has no pool limits' },
+    {
+      path: ['spec', 'ingress', '*', 'defaultEndpoint'],
+      message: 'only 127.0.0.1:PORT, and 0.0.0.0 with the listener\'s own port, are implemented as defaultEndpoint: this one is served as the original destination',
+      when: (v, listener) => typeof v !== 'string' || !(/^127\.0\.0\.1:\d+$/.test(v) || v === `0.0.0.0:${(listener as { port?: { number?: number } }).port?.number}`),
+    },
+    { path: ['spec', 'egress', '*', 'bind'], message: 'egress bind is not implemented: outbound listeners bind as usual' },
+    { path: ['spec', 'egress', '*', 'captureMode'], message: 'egress captureMode is not implemented: capture is what the pod\'s iptables rules do' },
+    { path: ['spec', 'inboundConnectionPool'], message: 'inboundConnectionPool is not implemented: inbound connections have no pool limits' },
+    { path: ['spec', 'outboundTrafficPolicy', 'egressProxy'], message: 'egressProxy is not implemented: unknown destinations follow the outbound traffic mode' },
+  ],
+  ServiceEntry: [
+    {
+      path: ['spec', 'addresses'],
+      message: 'only the first IP address (or /32) of a ServiceEntry is used: further addresses and CIDR ranges get no listener of their own',
+      when: (v) => Array.isArray(v) && v.length > 1,
+    },
+  ],
+};
+
+/** Every unsupported field set in `o`, at its own path. */
+export function unsupportedFieldFindings(o: AnyObject): Finding[] {
+  const list = rules[o.kind];
+  if (!list) return [];
+  const out: Finding[] = [];
+  for (const r of list) {
+    for (const { path, value, parent } of matches(o, r.path)) {
+      if (value === undefined || value === null) continue;
+      if (r.when && !r.when(value, parent)) continue;
+      out.push({ type: Unsupported, path, message: r.message });
+    }
+  }
+  return out;
+}
+
+function matches(root: unknown, pattern: readonly string[]): { path: FieldPath; value: unknown; parent: unknown }[] {
+  let at: { path: (string | number)[]; value: unknown; parent: unknown }[] = [{ path: [], value: root, parent: undefined }];
+  for (const seg of pattern) {
+    const next: typeof at = [];
+    for (const { path, value } of at) {
+      if (seg === '*') {
+        if (Array.isArray(value)) value.forEach((v, i) => next.push({ path: [...path, i], value: v, parent: value }));
+      } else if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, seg)) {
+        next.push({ path: [...path, seg], value: (value as Record<string, unknown>)[seg], parent: value });
+      }
+    }
+    at = next;
+  }
+  return at;
+}
