@@ -4,8 +4,6 @@
  *   as "xds=debug,config=warn" (a bare level sets the default).
  * TRELLIS_NATIVE_DISABLE=1: behave as if the native addon could not load
  *   (how tests check that capture listeners are refused, not run wrongly).
- * TRELLIS_HTTP1_ENGINE: "lean" (default), the proxy's hand-written HTTP/1.1 codec
- *   (src/proxy/h1/) on both sides; "node" for node:http downstream and undici upstream.
  * POD_NAME: the control plane's name in /debug/syncz (istiod reads the same
  *   variable; proxy-status shows it as CONTROL PLANE); the host name when unset.
  * TRELLIS_STATE_FILE: where `trellis up` writes, and the debugging CLI looks for, the running mesh's
@@ -34,7 +32,6 @@ export const env = {
   kubeconfig: process.env.KUBECONFIG || undefined,
   kubernetesServiceHost: process.env.KUBERNETES_SERVICE_HOST || undefined,
   podNamespace: process.env.POD_NAMESPACE || undefined,
-  http1Engine: (process.env.TRELLIS_HTTP1_ENGINE === 'node' ? 'node' : 'lean') as 'lean' | 'node',
   instanceIp: process.env.INSTANCE_IP || undefined,
   appProbers: process.env.ISTIO_KUBE_APP_PROBERS || undefined,
   prometheusAnnotations: process.env.ISTIO_PROMETHEUS_ANNOTATIONS || undefined,

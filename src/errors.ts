@@ -49,7 +49,16 @@ export type TrellisErrorCode =
   | 'KUBE_API'
   | 'KUBE_CA_SECRET'
   | 'TOKEN_REVIEW_UNAVAILABLE'
-  | 'TOKEN_REJECTED';
+  | 'TOKEN_REJECTED'
+  // The proxy's upstream clients (src/proxy/upstream/errors.ts): the connection could not be made (refused,
+  // unreachable, TLS handshake or its secrets; the cause says which) or not in time, it failed after it was
+  // made (closed, reset, a malformed response), the request was aborted (timeout, client gone), or the
+  // endpoint's pools were closed (the endpoint left its cluster). Retries and response flags read these.
+  | 'UPSTREAM_CONNECT_FAILED'
+  | 'UPSTREAM_CONNECT_TIMEOUT'
+  | 'UPSTREAM_RESET'
+  | 'UPSTREAM_ABORTED'
+  | 'UPSTREAM_CLOSED';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

@@ -119,14 +119,6 @@ export function goalRows(all: Measured[]): { table: string; goals: string; rows:
     ['RSS at 1k rps MiB', t.loadedRss, '≤ 70', t.loadedRss <= 70],
     ['start → first config ms', t.startMs, '≤ 300', t.startMs <= 300],
   ];
-  const lean = rows.find((r) => r.name === 'trellis-node');
-  if (lean) {
-    // The node:http + undici engine (TRELLIS_HTTP1_ENGINE=node), against the same haproxy run.
-    g.push(
-      ['CPU/req ratio @1k (trellis-node/haproxy)', lean.cpuUsPerReq / h.cpuUsPerReq, '≤ 2', lean.cpuUsPerReq / h.cpuUsPerReq <= 2],
-      ['saturation throughput (trellis-node/haproxy)', lean.satRps / h.satRps, '≥ 0.5', lean.satRps / h.satRps >= 0.5],
-    );
-  }
   const plain = rows.find((r) => r.name === 'trellis-2hop');
   const mtls = rows.find((r) => r.name === 'trellis-2hop-mtls');
   if (plain && mtls) {

@@ -12,7 +12,7 @@ import { tmpdir, cpus } from 'node:os';
 import { saveResults } from '../lib/machine.js';
 import { fixedRate, wrk } from './load.js';
 import { childPids, cpuSeconds, foreignLoad, killAll, killAllOnExit, rssMiB, sleep, spinner } from './procs.js';
-import { benchPki, chain, direct, haproxy, nginx, startBackend, trellis, trellisNode, type BenchEnv, type Target } from './targets.js';
+import { benchPki, chain, direct, haproxy, nginx, startBackend, trellis, type BenchEnv, type Target } from './targets.js';
 import { goalRows, median, type Measured } from './report.js';
 import { handshakeLoad } from './handshakes.js';
 
@@ -60,8 +60,6 @@ async function main(): Promise<void> {
     if (want('haproxy')) targets.push(await haproxy(env, backend.port));
     if (want('nginx')) targets.push(await nginx(env, backend.port));
     if (want('trellis')) targets.push(await trellis(env, backend.port));
-    // Opt-in (BENCH_ONLY=...,trellis-node): the node:http + undici engine, for comparison with the default.
-    if (ONLY?.includes('trellis-node')) targets.push(await trellisNode(env, backend.port));
     if (TWO_HOP && want('haproxy-2hop')) {
       const second = await haproxy(env, backend.port, 'haproxy-hop2');
       targets.push(chain(await haproxy(env, second.port, 'haproxy-hop1'), second, 'haproxy-2hop'));

@@ -112,7 +112,7 @@ export interface TrellisOpts {
   name?: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
-  /** Extra environment, e.g. TRELLIS_HTTP1_ENGINE=node for the "trellis-node" target. */
+  /** Extra environment for the proxy process. */
   env?: NodeJS.ProcessEnv;
   tls?: BenchTls;
 }
@@ -159,11 +159,6 @@ async function waitReady(adminPort: number, proc: Spawned, timeoutMs = 10_000): 
     await sleep(2);
   }
   throw new Error(`trellis proxy not ready within ${timeoutMs} ms: ${proc.output()}`);
-}
-
-/** `trellis proxy` with node:http downstream and undici upstream instead of its own HTTP/1.1 engine (the default). */
-export function trellisNode(env: BenchEnv, upstreamPort: number, o: TrellisOpts = {}): Promise<Target & { proc: Spawned }> {
-  return trellis(env, upstreamPort, { name: 'trellis-node', ...o, env: { ...o.env, TRELLIS_HTTP1_ENGINE: 'node' } });
 }
 
 /** Two proxies in a chain: load → first → second → backend; both measured. */

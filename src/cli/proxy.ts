@@ -57,7 +57,7 @@ export function registerProxy(program: Command): void {
       // heuristic only hurts here. Set before any request path code runs; an explicit node flag wins.
       if (!process.execArgv.some((a) => a.endsWith('allocation-site-pretenuring'))) setFlagsFromString('--no-allocation-site-pretenuring');
       // safe_regex is RE2 (linear time) in Envoy; here a backtracking RegExp would stall the event loop (regex-safety.ts).
-      const { boundRegexBacktracking } = await import('../proxy/http/regex-safety.js');
+      const { boundRegexBacktracking } = await import('../proxy/router/regex-safety.js');
       boundRegexBacktracking();
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');

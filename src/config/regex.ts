@@ -8,7 +8,7 @@
  * repetition counts above RE2's 1000: Istio and Envoy refuse them, and the
  * first two are exactly the constructs V8 cannot run in linear time. Every
  * other pattern can fall back to V8's linear engine (the proxy enables that,
- * src/proxy/http/regex-safety.ts), which matters because a pattern from config
+ * src/proxy/router/regex-safety.ts), which matters because a pattern from config
  * is matched against paths and headers that any client chooses: RE2's
  * guarantee is linear time, and Envoy relies on it.
  */

@@ -5,28 +5,23 @@
  */
 import type http from 'node:http';
 import { logger } from '../log.js';
-import { TypeUrl } from '../xds/type-urls.js';
 import { adminPort, prometheusText, startAdmin, type AdminDeps } from './admin/admin-server.js';
 import { AgentServer, type AgentOptions } from './agent/agent-server.js';
-import { ClusterManager } from './cluster/cluster-manager.js';
-import type { ClusterPlan, EndpointsPlan } from './cluster/cluster-plan.js';
-import { Router } from './http/router.js';
-import type { RouteTable } from './http/route-table.js';
+import { ClusterManager } from './upstream/cluster-manager.js';
+import { RouterFilter } from './router/router-filter.js';
+import type { RouteTable } from './router/route-table.js';
 import { ListenerManager } from './listener/listener-manager.js';
 import type { ListenerPlan } from './listener/listener-plan.js';
-import { ProxyStats } from './stats/stats.js';
+import { ProxyStats } from './telemetry/stats.js';
 import { XdsClient, type XdsProtocol } from './xds-client/ads-client.js';
 import { Backoff } from './xds-client/backoff.js';
 import { buildNode } from './xds-client/node-info.js';
 import type { Node } from '../gen/envoy/config/core/v3/base_pb.js';
 import { parseNode } from '../xds/parse-node.js';
-import { proxyTypes } from './xds-client/proxy-types.js';
-import type { AppliedResource } from './xds-client/resource-type.js';
+import { clusterType, endpointType, listenerType, proxyTypes, routeType, secretType } from './xds-client/proxy-types.js';
+import { handler, type AppliedResource } from './xds-client/resource-type.js';
 import { captureUnavailable } from './listener/original-dst.js';
-import { env } from '../env.js';
-import { loadUndici } from './cluster/undici-pool.js';
 import { SecretStore } from './tls/secret-store.js';
-import type { SecretPlan } from './tls/secret.js';
 import { CertAgent, type CertAgentOptions } from './identity/cert-agent.js';
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
@@ -93,8 +88,8 @@ export class Proxy {
     const idNamespace = opts.nodeId.split('~')[3]?.split('.')[0];
     const namespace = typeof md.NAMESPACE === 'string' ? md.NAMESPACE : idNamespace || 'unknown';
     this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace, app: typeof labels.app === 'string' ? labels.app : 'unknown' });
-    const router = new Router({ clusters: this.clusters, routes: this.routes, stats: this.stats });
-    this.listeners = new ListenerManager(router, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
+    const http = { router: new RouterFilter(this.clusters), routes: this.routes, stats: this.stats };
+    this.listeners = new ListenerManager(http, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
     this.agent = opts.identity ? new CertAgent({ ...opts.identity, secrets: this.secrets }) : undefined;
     this.xds = new XdsClient({
       address: opts.xdsAddress,
@@ -102,34 +97,27 @@ export class Proxy {
       node,
       protocol: opts.protocol,
       types: proxyTypes,
-      onUpdate: (t, r) => this.#apply(t, r),
+      // One typed handler per resource type, as grpc-js-xds registers them.
+      handlers: [
+        handler(clusterType, (r) => this.clusters.applyClusters(values(r))),
+        handler(endpointType, (r) => this.clusters.applyEndpoints(new Map([...r].map(([k, e]) => [k, e.value])))),
+        handler(secretType, (r) => this.secrets.update(values(r))),
+        handler(listenerType, (r) => this.#applyListeners(values(r))),
+        handler(routeType, (r) => {
+          this.routes.clear();
+          for (const [k, e] of r) this.routes.set(k, e.value);
+        }),
+      ],
       backoff: opts.backoff ? new Backoff(opts.backoff.baseMs, opts.backoff.maxMs) : undefined,
     });
   }
 
-  /** Puts one type's resources in service; for listeners, resolves with the bind failures (a NACK, as in Envoy). */
-  #apply(typeUrl: string, resources: ReadonlyMap<string, AppliedResource>): void | Promise<string | undefined> {
-    const values = [...resources.values()].map((r) => r.value);
-    switch (typeUrl) {
-      case TypeUrl.Cluster: this.clusters.applyClusters(values as ClusterPlan[]); break;
-      case TypeUrl.ClusterLoadAssignment:
-        this.clusters.applyEndpoints(new Map([...resources].map(([k, r]) => [k, r.value as EndpointsPlan])));
-        break;
-      case TypeUrl.RouteConfiguration:
-        this.routes.clear();
-        for (const [k, r] of resources) this.routes.set(k, r.value as RouteTable);
-        break;
-      case TypeUrl.Secret: this.secrets.update(values as SecretPlan[]); break;
-      case TypeUrl.Listener: {
-        const plans = values as ListenerPlan[];
-        this.#ldsPending++;
-        const applied = this.#ldsChain.then(() => this.listeners.apply(plans)).finally(() => void this.#ldsPending--);
-        this.#ldsChain = applied.then(() => undefined, () => undefined);
-        log.debug('config applied', { type: typeUrl, count: resources.size });
-        return applied.then((errors) => (errors.length > 0 ? errors.join('; ') : undefined));
-      }
-    }
-    log.debug('config applied', { type: typeUrl, count: resources.size });
+  /** Listeners bind one update at a time; resolves with the bind failures (a NACK, as in Envoy). */
+  #applyListeners(plans: ListenerPlan[]): Promise<string | undefined> {
+    this.#ldsPending++;
+    const applied = this.#ldsChain.then(() => this.listeners.apply(plans)).finally(() => void this.#ldsPending--);
+    this.#ldsChain = applied.then(() => undefined, () => undefined);
+    return applied.then((errors) => (errors.length > 0 ? errors.join('; ') : undefined));
   }
 
   /**
@@ -150,7 +138,6 @@ export class Proxy {
 
   /** Binds the admin API and starts the ADS stream. Resolves once the admin API listens. */
   async start(): Promise<void> {
-    if (env.http1Engine === 'node') await loadUndici();
     const startedAt = Date.now();
     const certificateSettled = () => !this.agent || this.agent.current !== undefined || Date.now() - startedAt > FIRST_CERTIFICATE_WAIT_MS;
     const deps: AdminDeps = {
@@ -213,4 +200,9 @@ function readRootsOrEmpty(file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The values of a type's current resources. */
+function values<T>(resources: ReadonlyMap<string, AppliedResource<T>>): T[] {
+  return [...resources.values()].map((r) => r.value);
 }

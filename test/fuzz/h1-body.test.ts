@@ -1,5 +1,5 @@
 /**
- * Fuzz: the HTTP/1.1 body decoder (src/proxy/h1/body.ts). Valid chunked
+ * Fuzz: the HTTP/1.1 body decoder (src/proxy/codec/h1/body.ts). Valid chunked
  * encodings decode to their data however the bytes are split; any bytes near
  * them give the same outcome split or whole — the same data, then done, an
  * error (HeadError only) or a wait for more — so a peer cannot steer the
@@ -8,8 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BodyDecoder } from '../../src/proxy/h1/body.js';
-import { HeadError } from '../../src/proxy/h1/head.js';
+import { BodyDecoder } from '../../src/proxy/codec/h1/body.js';
+import { HeadError } from '../../src/proxy/codec/h1/head.js';
 import { cut, fuzz, mutated, splits } from './harness.js';
 
 const chunkExt = fc.constantFrom('', ';a', ';a=b', ';name="quoted"', ' ;x', '\t;y=1');

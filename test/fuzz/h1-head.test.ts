@@ -1,5 +1,5 @@
 /**
- * Fuzz: the HTTP/1.1 head parsers (src/proxy/h1/head.ts) on bytes near valid
+ * Fuzz: the HTTP/1.1 head parsers (src/proxy/codec/h1/head.ts) on bytes near valid
  * request and response heads. A head either parses or raises HeadError with a
  * 4xx/505 status — never another exception; what parses means what was sent;
  * and no prefix of a valid request head is refused by the partial-head check
@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkPartialHead, headEnd, HeadError, parseRequestHead, parseResponseHead } from '../../src/proxy/h1/head.js';
+import { checkPartialHead, headEnd, HeadError, parseRequestHead, parseResponseHead } from '../../src/proxy/codec/h1/head.js';
 import { fuzz, mutated } from './harness.js';
 
 const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";

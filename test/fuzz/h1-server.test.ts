@@ -1,5 +1,5 @@
 /**
- * Fuzz: the proxy's HTTP/1.1 server connection (src/proxy/h1/server-conn.ts)
+ * Fuzz: the proxy's HTTP/1.1 server connection (src/proxy/codec/h1/server-conn.ts)
  * over real sockets. Streams of pipelined requests near valid ones, cut into
  * random pieces, then the client half-closes: the server must answer what was
  * valid in order, answer 4xx or close on what was not, and close the
@@ -10,8 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import fc from 'fast-check';
-import { LeanH1Server } from '../../src/proxy/h1/lean-server.js';
-import type { ConnContext } from '../../src/proxy/http/exchange.js';
+import { H1Server } from '../../src/proxy/codec/h1/h1-server.js';
+import type { ConnContext } from '../../src/proxy/listener/conn-context.js';
 import { cut, fuzz, mutated, splits } from './harness.js';
 
 const ctx: ConnContext = { originalDst: { address: '127.0.0.1', port: 0 }, local: '', remote: '', remoteIp: '', inbound: false, serverName: '', draining: false, protocol: 'h1' };
@@ -19,7 +19,7 @@ let server: net.Server;
 let port = 0;
 
 before(async () => {
-  const lean = new LeanH1Server((req, res) => {
+  const lean = new H1Server((req, res) => {
     void (async () => {
       let n = 0;
       for await (const c of req) n += (c as Buffer).length;

@@ -1,6 +1,6 @@
 /** Reading an UpstreamBody in tests: all of it (optionally slowly, with pause/resume), or stopping it mid-way. */
 import assert from 'node:assert/strict';
-import type { BodySink, UpstreamResponse } from '../../src/proxy/cluster/upstream-response.js';
+import type { BodySink, UpstreamResponse } from '../../src/proxy/upstream/response.js';
 
 export function collect(r: UpstreamResponse, slow = false): Promise<{ text: string; bytes: number; ends: number; error: Error | undefined }> {
   return new Promise((resolve) => {

@@ -9,13 +9,12 @@ import net, { type Socket } from 'node:net';
 import type { SecretStore } from '../tls/secret-store.js';
 import type { TlsPlan } from '../tls/tls-plan.js';
 import { logger } from '../../log.js';
-import { ConnectionManager } from '../http/connection-manager.js';
-import type { ConnContext } from '../http/exchange.js';
-import type { HcmPlan } from '../http/hcm-plan.js';
-import type { Router } from '../http/router.js';
+import { ConnectionManager, type HttpDeps } from '../codec/connection-manager.js';
+import type { ConnContext } from './conn-context.js';
+import type { HcmPlan } from '../codec/hcm-plan.js';
 import { deniedTcp, proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
-import { decide } from '../rbac/rbac-filter.js';
-import { networkInput } from '../rbac/rbac-input.js';
+import { decide } from '../filters/rbac/rbac-filter.js';
+import { networkInput } from '../filters/rbac/rbac-input.js';
 import { selectChain } from './chain-match.js';
 import { detect, type Detected } from './detect.js';
 import type { ChainPlan, ListenerPlan } from './listener-plan.js';
@@ -50,15 +49,15 @@ export class ListenerManager {
   /** Every listener (bound or not) by "ip:port", for use_original_dst hand-off. */
   #byAddress = new Map<string, ListenerPlan>();
   readonly #managers = new WeakMap<HcmPlan, ConnectionManager>();
-  readonly #router: Router;
+  readonly #http: HttpDeps;
   readonly #tcp: TcpDeps;
   readonly #drainMs: number;
 
   readonly #secrets: SecretStore | undefined;
 
   /** `secrets`: certificates for filter chains that terminate TLS (SDS). */
-  constructor(router: Router, tcp: TcpDeps, drainMs: number, secrets?: SecretStore) {
-    this.#router = router;
+  constructor(http: HttpDeps, tcp: TcpDeps, drainMs: number, secrets?: SecretStore) {
+    this.#http = http;
     this.#tcp = tcp;
     this.#drainMs = drainMs;
     this.#secrets = secrets;
@@ -103,20 +102,32 @@ export class ListenerManager {
    */
   #drainChangedChains(plans: readonly ListenerPlan[]): void {
     const live = new Set(plans.flatMap((p) => (p.defaultChain ? [...p.chains, p.defaultChain] : p.chains).map((c) => c.key)));
+    const changed: Array<[Socket, ConnContext]> = [];
     for (const b of this.#bound.values()) {
-      for (const [s, ctx] of b.sockets) {
-        if (ctx.chainKey !== undefined && !ctx.draining && !live.has(ctx.chainKey)) this.#drainConnection(s, ctx);
-      }
+      for (const e of b.sockets) if (e[1].chainKey !== undefined && !live.has(e[1].chainKey)) changed.push(e);
     }
+    this.#drain(changed);
   }
 
-  /** No new requests on the connection; it ends when idle, or after the drain time at the latest. */
-  #drainConnection(s: Socket, ctx: ConnContext): void {
-    ctx.draining = true;
-    ctx.drain?.();
-    const timer = setTimeout(() => s.destroy(), this.#drainMs);
-    timer.unref();
-    s.once('close', () => clearTimeout(timer));
+  /**
+   * The one drain (a changed filter chain, a removed listener, /drain_listeners, the proxy stopping):
+   * each connection takes no new requests — its HTTP codec closes HTTP/1.1 between requests (the
+   * response in progress says "connection: close") and sends HTTP/2's GOAWAY, letting open streams
+   * finish — and whatever is still open at the drain deadline (TCP proxying too) is closed then.
+   */
+  #drain(conns: Iterable<[Socket, ConnContext]>, atDeadline?: () => void): void {
+    const sockets: Socket[] = [];
+    for (const [s, ctx] of conns) {
+      if (ctx.draining) continue;
+      ctx.draining = true;
+      ctx.codec?.drain();
+      sockets.push(s);
+    }
+    if (sockets.length === 0 && !atDeadline) return;
+    setTimeout(() => {
+      for (const s of sockets) s.destroy();
+      atDeadline?.();
+    }, this.#drainMs).unref();
   }
 
   /** Binds one listener; resolves with why it could not, if it could not. */
@@ -143,23 +154,12 @@ export class ListenerManager {
     });
   }
 
-  /**
-   * Stops accepting; open HTTP/1.1 connections close after their current
-   * response (idle ones now), everything left is closed after the drain time.
-   */
+  /** Stops accepting and drains the listener's connections. */
   #retire(name: string, b: Bound): void {
     this.#bound.delete(name);
     this.#draining.add(b);
     b.server.close();
-    for (const ctx of b.sockets.values()) {
-      ctx.draining = true;
-      ctx.drain?.();
-    }
-    const timer = setTimeout(() => {
-      for (const s of b.sockets.keys()) s.destroy();
-      this.#draining.delete(b);
-    }, this.#drainMs);
-    timer.unref();
+    this.#drain(b.sockets, () => this.#draining.delete(b));
   }
 
   /** Drains every listener, waits for their connections to finish (at most drainMs), then closes the rest. */
@@ -249,7 +249,7 @@ export class ListenerManager {
     }
     const hcm = network.hcm;
     let cm = this.#managers.get(hcm);
-    if (!cm) this.#managers.set(hcm, (cm = new ConnectionManager(hcm, this.#router)));
+    if (!cm) this.#managers.set(hcm, (cm = new ConnectionManager(hcm, this.#http)));
     const proto = http ?? 'h1';
     conn.protocol = proto;
     cm.accept(socket, proto, conn);

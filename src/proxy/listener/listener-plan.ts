@@ -8,10 +8,10 @@ import { FilterChainSchema, type FilterChain } from '../../gen/envoy/config/list
 import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { RBACSchema as NetworkRbacSchema } from '../../gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
-import { compileNetworkRbac, type RbacFilterPlan } from '../rbac/rbac-filter.js';
+import { compileNetworkRbac, type RbacFilterPlan } from '../filters/rbac/rbac-filter.js';
 import { compileListenerFilters, type Inspectors } from './listener-filters.js';
-import { socketAddress } from '../cluster/cluster-plan.js';
-import { compileHcm, type HcmPlan } from '../http/hcm-plan.js';
+import { socketAddress } from '../upstream/cluster-plan.js';
+import { compileHcm, type HcmPlan } from '../codec/hcm-plan.js';
 import { compileTcpProxy, type TcpPlan } from '../tcp/tcp-plan.js';
 import { durationMs, unpackTyped } from '../util.js';
 import { compileMatch, type CompiledMatch } from './chain-match.js';

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { logger } from '../../log.js';
-import type { ConnContext } from '../http/exchange.js';
+import type { ConnContext } from './conn-context.js';
 import { selectAlpn } from '../tls/alpn.js';
 import { tlsPeer } from '../tls/peer-identity.js';
 import { peerSans, peerUriSan, peerVerifyError, sanAllowed, type SecretStore } from '../tls/secret-store.js';

@@ -1,7 +1,7 @@
 /** Compiles the TcpProxy network filter config. */
 import type { TcpProxy } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { durationMs } from '../util.js';
-import { compileAccessLog, type AccessLogSink } from '../accesslog/sink.js';
+import { compileAccessLog, type AccessLogSink } from '../telemetry/access-log-sink.js';
 
 export interface TcpPlan {
   statPrefix: string;

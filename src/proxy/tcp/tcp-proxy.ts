@@ -5,13 +5,13 @@
  */
 import net, { type Socket } from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
-import type { ClusterManager } from '../cluster/cluster-manager.js';
-import type { ConnContext } from '../http/exchange.js';
-import type { ProxyStats } from '../stats/stats.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
+import type { ConnContext } from '../listener/conn-context.js';
+import type { ProxyStats } from '../telemetry/stats.js';
 import { logger } from '../../log.js';
 import type { TcpPlan } from './tcp-plan.js';
-import { StreamInfo } from '../accesslog/stream-info.js';
-import type { Host } from '../cluster/host.js';
+import { StreamInfo } from '../telemetry/stream-info.js';
+import type { Host } from '../upstream/host.js';
 
 const log = logger('tcp');
 

@@ -17,7 +17,7 @@ import {
   UpstreamTlsContextSchema,
   type CommonTlsContext,
 } from '../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
-import { compileStringMatcher, type StringPredicate } from '../http/string-match.js';
+import { compileStringMatcher, type StringPredicate } from '../router/string-match.js';
 import { compileCertificate, compileValidation, type SecretPlan } from './secret.js';
 
 export interface TlsPlan {

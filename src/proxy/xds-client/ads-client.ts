@@ -20,7 +20,7 @@ import {
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
 import { logger } from '../../log.js';
 import { Backoff } from './backoff.js';
-import type { AppliedResource, ResourceType, ResourceWatcher, UpdateHandler } from './resource-type.js';
+import type { AppliedResource, ResourceType, ResourceWatcher, TypeHandler } from './resource-type.js';
 import { TypeState } from './type-state.js';
 import { decodeAll } from './decode-all.js';
 import type { ConnectionOptions } from 'node:tls';
@@ -41,8 +41,9 @@ export interface XdsClientOptions {
   /** How long a named resource may be missing before readiness stops waiting for it (Envoy: 15 s). */
   initialFetchTimeoutMs?: number;
   /** Subscription order: the first types are requested first (CDS before LDS). */
-  types: ResourceType[];
-  onUpdate: UpdateHandler;
+  types: readonly ResourceType[];
+  /** One handler per type that is put in service (handler() in resource-type.ts keeps each typed). */
+  handlers: readonly TypeHandler[];
   backoff?: Backoff;
 }
 
@@ -70,7 +71,8 @@ export class XdsClient {
     this.#opts = opts;
     this.#backoff = opts.backoff ?? new Backoff();
     this.#initialFetchTimeoutMs = opts.initialFetchTimeoutMs ?? 15_000;
-    for (const t of opts.types) this.#states.set(t.typeUrl, new TypeState(t));
+    for (const t of opts.types) this.#states.set(t.typeUrl, new TypeState(t, opts.handlers.find((h) => h.type === t)));
+    for (const h of opts.handlers) if (!opts.types.includes(h.type)) throw new Error(`xDS handler for ${h.type.short}, a type not subscribed`);
   }
 
   get connected(): boolean {
@@ -87,15 +89,17 @@ export class XdsClient {
    * dependency walk; watching does not add subscriptions by itself.
    * Returns the function that cancels the watch.
    */
-  watch<T>(typeUrl: string, name: string, w: ResourceWatcher<T>): () => void {
-    let byName = this.#watchers.get(typeUrl);
-    if (!byName) this.#watchers.set(typeUrl, (byName = new Map()));
+  watch<T>(type: ResourceType<T>, name: string, w: ResourceWatcher<T>): () => void {
+    let byName = this.#watchers.get(type.typeUrl);
+    if (!byName) this.#watchers.set(type.typeUrl, (byName = new Map()));
     let set = byName.get(name);
     if (!set) byName.set(name, (set = new Set()));
-    set.add(w as ResourceWatcher);
-    const known = this.#states.get(typeUrl)?.resources.get(name);
-    if (known) w.onChanged(known.value as T, known as AppliedResource<T>);
-    return () => set.delete(w as ResourceWatcher);
+    // Held with the other types' watchers; the type's own decode is what produced the values it is given.
+    const watcher: ResourceWatcher = w;
+    set.add(watcher);
+    const known = this.#states.get(type.typeUrl)?.resources.get(name);
+    if (known) watcher.onChanged(known.value, known);
+    return () => set.delete(watcher);
   }
 
   #notify(st: TypeState, before: ReadonlyMap<string, AppliedResource>): void {
@@ -261,13 +265,14 @@ export class XdsClient {
    */
   async #apply(st: TypeState, version: string, nonce: string, before: ReadonlyMap<string, AppliedResource>): Promise<string | undefined> {
     st.received = true;
-    const pending = this.#opts.onUpdate(st.type.typeUrl, st.resources);
+    const pending = st.handler?.apply(st.resources);
     this.#notify(st, before);
     const failure = pending ? await pending : undefined;
     if (failure !== undefined) {
       this.#nack(st, nonce, failure, false);
       return failure;
     }
+    log.debug('config applied', { type: st.type.short, count: st.resources.size });
     this.counters.acks++;
     st.accepted++;
     st.nonce = nonce;
@@ -301,7 +306,7 @@ export class XdsClient {
     const before = new Map(child.resources);
     for (const name of before.keys()) if (!names.has(name)) child.resources.delete(name);
     if (child.resources.size !== before.size) {
-      this.#opts.onUpdate(child.type.typeUrl, child.resources);
+      void child.handler?.apply(child.resources);
       this.#notify(child, before);
     }
     if (this.#stream) this.#request(this.#stream, child);

@@ -14,8 +14,8 @@ import { TypeUrl } from '../../xds/type-urls.js';
 import { compileListener, type ChainPlan, type ListenerPlan } from '../listener/listener-plan.js';
 import { SecretSchema } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import { compileSecret, type SecretPlan } from '../tls/secret.js';
-import { compileRouteConfig, type RouteTable } from '../http/route-table.js';
-import { clusterTlsPlans, compileCluster, compileEndpoints, type ClusterPlan, type EndpointsPlan } from '../cluster/cluster-plan.js';
+import { compileRouteConfig, type RouteTable } from '../router/route-table.js';
+import { clusterTlsPlans, compileCluster, compileEndpoints, type ClusterPlan, type EndpointsPlan } from '../upstream/cluster-plan.js';
 import type { Decoded, Dependency, ResourceType } from './resource-type.js';
 
 function decodeWith<S extends DescMessage, T>(
@@ -105,4 +105,4 @@ export const secretType: ResourceType<SecretPlan> = {
 
 
 /** Subscription order: clusters, endpoints and secrets before listeners and routes (make before break). */
-export const proxyTypes: ResourceType[] = [clusterType, endpointType, secretType, listenerType, routeType] as ResourceType[];
+export const proxyTypes: readonly ResourceType[] = [clusterType, endpointType, secretType, listenerType, routeType];

@@ -39,9 +39,20 @@ export interface AppliedResource<T = unknown> {
   lastUpdated: Date;
 }
 
-/** Receives each accepted update of one type: the complete current set of that type. A returned promise
- * delays the ACK until it settles; a string it resolves with is the NACK's error detail. */
-export type UpdateHandler = (typeUrl: string, resources: ReadonlyMap<string, AppliedResource>) => void | Promise<string | undefined>;
+/**
+ * What puts one resource type's accepted updates in service (grpc-js-xds registers a resource type with
+ * its handling the same way): `apply` receives the complete current set of the type, typed by it. A
+ * returned promise delays the ACK until it settles; a string it resolves with is the NACK's error detail.
+ */
+export interface TypeHandler<T = unknown> {
+  readonly type: ResourceType<T>;
+  apply(resources: ReadonlyMap<string, AppliedResource<T>>): void | Promise<string | undefined>;
+}
+
+/** A handler for `type`, its resources typed by it. */
+export function handler<T>(type: ResourceType<T>, apply: (resources: ReadonlyMap<string, AppliedResource<T>>) => void | Promise<string | undefined>): TypeHandler<T> {
+  return { type, apply };
+}
 
 /** grpc-js-xds's watcher: one resource by name, three outcomes. */
 export interface ResourceWatcher<T = unknown> {

@@ -1,5 +1,5 @@
 /** What the client knows about one resource type on the current and previous streams. */
-import type { AppliedResource, ResourceType } from './resource-type.js';
+import type { AppliedResource, ResourceType, TypeHandler } from './resource-type.js';
 
 export interface NackRecord {
   detail: string;
@@ -26,8 +26,12 @@ export class TypeState {
   /** Names subscribed on the current stream (Delta diffing). */
   sent = new Set<string>();
 
-  constructor(type: ResourceType) {
+  /** What puts accepted updates in service; none: they are held (and shown), ACKed, used by nothing. */
+  readonly handler: TypeHandler | undefined;
+
+  constructor(type: ResourceType, handler: TypeHandler | undefined) {
     this.type = type;
+    this.handler = handler;
   }
 
   get subscribed(): boolean {

@@ -1,12 +1,9 @@
 /**
  * Issue 8: no byte sequence a peer sends may crash or hang the sidecar. A table
  * of malformed HTTP/1.1 requests against the real proxy binary; after each,
- * the proxy must be alive and ready and a good request must still pass. The
- * default engine (the proxy's own codec) must answer exactly as the table
- * says; the node:http fallback (TRELLIS_HTTP1_ENGINE=node) is held to the
- * invariant only — alive, and an answer or a close in bounded time — since
- * llhttp accepts some of these (long chunk extensions, HTTP/2.0 request lines,
- * 101 headers) and checks node's headersTimeout only every 30 s.
+ * the proxy must be alive and ready and a good request must still pass, and
+ * the proxy's HTTP/1.1 codec must answer exactly as the table says. (The
+ * node:http fallback engine this also ran against was removed in issue 12.)
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +14,7 @@ import { eventually, startBackend, startProxy, type Backend, type RunningProxy }
 import { edsCluster, endpoints, httpListener, ms, prefixRoute, routeConfig } from './xds-builders.js';
 import { malformedRequests, sendRaw, statusOf } from '../../helpers/malformed-requests.js';
 
-for (const engine of ['lean', 'node'] as const) describe(`proxy: hostile HTTP/1.1 input (${engine} engine)`, () => {
+describe('proxy: hostile HTTP/1.1 input', () => {
   const ads = new FakeAdsServer();
   let backend: Backend;
   let proxy: RunningProxy;
@@ -50,7 +47,7 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy: hostile HTTP/1.
     ads.setAll(TypeUrl.Listener, [['http', httpListener('http', 'routes', 0, undefined, { requestHeadersTimeout: ms(400), streamIdleTimeout: ms(600) })]]);
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'echo')] }])]]);
     await ads.start();
-    proxy = await startProxy(ads.port, [], { TRELLIS_HTTP1_ENGINE: engine });
+    proxy = await startProxy(ads.port, []);
     await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
     port = await proxy.listenerPort('http');
   });
@@ -64,15 +61,13 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy: hostile HTTP/1.
   for (const c of malformedRequests('echo.test', '/echo/bad')) {
     test(`${c.name}: ${c.status}, connection closed, proxy alive`, async () => {
       const reply = await sendRaw('127.0.0.1', port, c.send);
-      if (engine === 'lean') {
-        assert.equal(statusOf(reply), c.status, `reply: ${JSON.stringify(reply.data.slice(0, 200))}`);
-        assert.ok(reply.closed, 'the proxy closes the connection after a malformed request');
-      } else if (!c.limit) assert.ok(reply.closed || statusOf(reply) > 0, 'answered or closed in bounded time');
+      assert.equal(statusOf(reply), c.status, `reply: ${JSON.stringify(reply.data.slice(0, 200))}`);
+      assert.ok(reply.closed, 'the proxy closes the connection after a malformed request');
       await alive();
     });
   }
 
-  test('a request head that never completes is answered 408 after request_headers_timeout', { skip: engine === 'node' }, async () => {
+  test('a request head that never completes is answered 408 after request_headers_timeout', async () => {
     const t0 = Date.now();
     const reply = await sendRaw('127.0.0.1', port, Buffer.from('GET /echo/slow HTTP/1.1\r\nhost: x\r\n'), 5000);
     assert.equal(statusOf(reply), 408);
@@ -81,7 +76,7 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy: hostile HTTP/1.
     await alive();
   });
 
-  test('a request body that stalls is ended by stream_idle_timeout (408) and the upstream request aborted', { skip: engine === 'node' }, async () => {
+  test('a request body that stalls is ended by stream_idle_timeout (408) and the upstream request aborted', async () => {
     const head = 'POST /echo/stall HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n';
     const reply = await sendRaw('127.0.0.1', port, Buffer.from(`${head}only part of it`), 5000);
     assert.equal(statusOf(reply), 408);
@@ -98,7 +93,7 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy: hostile HTTP/1.
     await alive();
   });
 
-  test('no malformed request reached the backend', { skip: engine === 'node' }, () => {
+  test('no malformed request reached the backend', () => {
     assert.deepEqual(seen.filter((s) => s.url === '/echo/bad' && s.outcome === 'complete'), []);
   });
 });

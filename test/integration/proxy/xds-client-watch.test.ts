@@ -3,9 +3,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { XdsClient } from '../../../src/proxy/xds-client/ads-client.js';
-import { proxyTypes } from '../../../src/proxy/xds-client/proxy-types.js';
+import { proxyTypes, routeType } from '../../../src/proxy/xds-client/proxy-types.js';
 import { buildNode } from '../../../src/proxy/xds-client/node-info.js';
-import type { RouteTable } from '../../../src/proxy/http/route-table.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually } from './harness.js';
 import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig } from './xds-builders.js';
@@ -21,8 +20,8 @@ for (const protocol of ['delta', 'sotw'] as const) {
       ads.setAll(TypeUrl.Listener, [['l', httpListener('l', 'r1')]]);
       ads.setAll(TypeUrl.RouteConfiguration, [['r1', routeConfig('r1', [{ name: 'v', domains: ['*'], routes: [prefixRoute('/', 'c')] }])]]);
       await ads.start();
-      client = new XdsClient({ address: `127.0.0.1:${ads.port}`, node: buildNode('test~1.1.1.1~p.ns~ns.svc.cluster.local', {}), protocol, types: proxyTypes, onUpdate: () => undefined });
-      client.watch<RouteTable>(TypeUrl.RouteConfiguration, 'r1', {
+      client = new XdsClient({ address: `127.0.0.1:${ads.port}`, node: buildNode('test~1.1.1.1~p.ns~ns.svc.cluster.local', {}), protocol, types: proxyTypes, handlers: [] });
+      client.watch(routeType, 'r1', {
         onChanged: (t) => events.push(`changed:${t.name}`),
         onError: (d) => events.push(`error:${d.split(':')[0]}`),
         onDoesNotExist: () => events.push('gone'),
@@ -64,7 +63,7 @@ describe('xds client readiness (initial_fetch_timeout)', () => {
     ads.setAll(TypeUrl.Cluster, [['c', withUpstreamMtls(edsCluster('c'))]]);
     ads.setAll(TypeUrl.ClusterLoadAssignment, [['c', endpoints('c', [1])]]);
     await ads.start();
-    client = new XdsClient({ address: `127.0.0.1:${ads.port}`, node: buildNode('test~1.1.1.1~p.ns~ns.svc.cluster.local', {}), protocol: 'delta', types: proxyTypes, onUpdate: () => undefined });
+    client = new XdsClient({ address: `127.0.0.1:${ads.port}`, node: buildNode('test~1.1.1.1~p.ns~ns.svc.cluster.local', {}), protocol: 'delta', types: proxyTypes, handlers: [] });
     client.start();
   });
 

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileFormat, compileJsonFormat, ISTIO_DEFAULT_FORMAT } from '../../../src/proxy/accesslog/format.js';
-import { StreamInfo } from '../../../src/proxy/accesslog/stream-info.js';
+import { compileFormat, compileJsonFormat, ISTIO_DEFAULT_FORMAT } from '../../../src/proxy/telemetry/access-log-format.js';
+import { StreamInfo } from '../../../src/proxy/telemetry/stream-info.js';
 
 function info(): StreamInfo {
   const s = new StreamInfo();

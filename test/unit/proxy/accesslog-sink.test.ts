@@ -7,8 +7,8 @@ import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { AccessLogSchema } from '../../../src/gen/envoy/config/accesslog/v3/accesslog_pb.js';
 import { FileAccessLogSchema } from '../../../src/gen/envoy/extensions/access_loggers/file/v3/file_pb.js';
-import { compileAccessLog } from '../../../src/proxy/accesslog/sink.js';
-import { StreamInfo } from '../../../src/proxy/accesslog/stream-info.js';
+import { compileAccessLog } from '../../../src/proxy/telemetry/access-log-sink.js';
+import { StreamInfo } from '../../../src/proxy/telemetry/stream-info.js';
 
 test('compiling a file access log creates no file; the first line does', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-sink-'));

@@ -2,10 +2,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { ClusterSchema, Cluster_DiscoveryType, Cluster_LbPolicy } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
-import { compileCluster, type ClusterPlan } from '../../../src/proxy/cluster/cluster-plan.js';
-import { UpstreamCluster } from '../../../src/proxy/cluster/upstream-cluster.js';
-import { createLoadBalancer } from '../../../src/proxy/cluster/load-balancer.js';
-import { Host, hostKey } from '../../../src/proxy/cluster/host.js';
+import { compileCluster, type ClusterPlan } from '../../../src/proxy/upstream/cluster-plan.js';
+import { UpstreamCluster } from '../../../src/proxy/upstream/cluster.js';
+import { createLoadBalancer } from '../../../src/proxy/upstream/load-balancer.js';
+import { Host, hostKey } from '../../../src/proxy/upstream/host.js';
 
 function plan(init: Record<string, unknown>): ClusterPlan {
   const r = compileCluster(create(ClusterSchema, { name: 'c', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.EDS }, ...init } as never));

@@ -5,7 +5,7 @@ import { anyPack } from '@bufbuild/protobuf/wkt';
 import { HTTPFaultSchema } from '../../../src/gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { FractionalPercent_DenominatorType as D } from '../../../src/gen/envoy/type/v3/percent_pb.js';
 import { ClusterSchema } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
-import { compileFault, hit } from '../../../src/proxy/http/fault.js';
+import { compileFault, hit } from '../../../src/proxy/filters/fault/fault-plan.js';
 
 test('fault config: percentages in parts per million, fixed delay, abort status', () => {
   const errors: string[] = [];

@@ -1,8 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { headEnd, HeadError, MAX_HEADERS, parseRequestHead, parseResponseHead, type Framing } from '../../../src/proxy/h1/head.js';
-import { BodyDecoder } from '../../../src/proxy/h1/body.js';
-import { requestHead } from '../../../src/proxy/h1/upstream-conn.js';
+import { headEnd, HeadError, MAX_HEADERS, parseRequestHead, parseResponseHead, type Framing } from '../../../src/proxy/codec/h1/head.js';
+import { BodyDecoder } from '../../../src/proxy/codec/h1/body.js';
+import { requestHead } from '../../../src/proxy/upstream/h1/conn.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 

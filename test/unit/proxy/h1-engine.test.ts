@@ -1,8 +1,9 @@
 /**
- * The proxy binary with each HTTP/1.1 engine, on raw sockets at both ends:
- * lean (the default: no node:http "keep-alive: timeout" header downstream,
- * no undici "connection" header upstream) and node (TRELLIS_HTTP1_ENGINE=node:
- * both present). Requests flow both ways and upstream connections are reused.
+ * The proxy binary's HTTP/1.1 engine (its own codec, src/proxy/codec/h1/) on raw
+ * sockets at both ends: no node:http "keep-alive: timeout" header downstream,
+ * no undici "connection" header upstream. Requests flow both ways and
+ * upstream connections are reused. (The node:http + undici engine was
+ * removed in issue 12; these are the assertions the lean engine had.)
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +26,7 @@ function raw(port: number, data: string, until: (got: string) => boolean): Promi
   });
 }
 
-for (const engine of ['lean', 'node'] as const) describe(`proxy with TRELLIS_HTTP1_ENGINE=${engine}`, () => {
+describe('proxy with its HTTP/1.1 engine', () => {
   const ads = new FakeAdsServer();
   let backend: net.Server;
   let proxy: RunningProxy;
@@ -73,7 +74,7 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy with TRELLIS_HTT
     ads.setAll(TypeUrl.Listener, [['http', httpListener('http', 'routes', 0)]]);
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'raw')] }])]]);
     await ads.start();
-    proxy = await startProxy(ads.port, [], { TRELLIS_HTTP1_ENGINE: engine });
+    proxy = await startProxy(ads.port, []);
     await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
     port = await proxy.listenerPort('http');
   });
@@ -88,24 +89,19 @@ for (const engine of ['lean', 'node'] as const) describe(`proxy with TRELLIS_HTT
     const got = await raw(port, 'GET /one HTTP/1.1\r\nhost: svc\r\n\r\n', (g) => g.endsWith('0\r\n\r\n'));
     assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(got, /x-backend: raw\r\n/);
-    if (engine === 'lean') assert.doesNotMatch(got, /keep-alive: timeout/i, 'node:http answered, not the lean engine');
-    else assert.match(got, /keep-alive: timeout/i, 'node:http answers with TRELLIS_HTTP1_ENGINE=node');
+    assert.doesNotMatch(got, /keep-alive: timeout/i, 'node:http answered, not the lean engine');
     assert.match(got, /\/one\|/);
     const post = await raw(port, 'POST /two HTTP/1.1\r\nhost: svc\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', (g) => g.endsWith('0\r\n\r\n'));
     assert.match(post, /\/two\|abc/);
     const pair = await raw(port, 'GET /p1 HTTP/1.1\r\nhost: svc\r\n\r\nGET /p2 HTTP/1.1\r\nhost: svc\r\n\r\n', (g) => g.includes('/p2|') && g.endsWith('0\r\n\r\n'));
     assert.ok(pair.indexOf('/p1|') >= 0 && pair.indexOf('/p1|') < pair.indexOf('/p2|'));
     assert.equal(heads.length, 4);
-    for (const h of heads) {
-      if (engine === 'lean') assert.doesNotMatch(h, /^connection:/im, 'undici wrote the upstream request, not the lean engine');
-      else assert.match(h, /^connection: keep-alive/im, 'undici writes the upstream request with TRELLIS_HTTP1_ENGINE=node');
-    }
-    // The lean engine streams the chunked body on; the node engine sends it with its length.
-    assert.match(heads[1]!, engine === 'lean' ? /^transfer-encoding: chunked\r$/m : /^(transfer-encoding: chunked|content-length: 3)\r$/m);
+    for (const h of heads) assert.doesNotMatch(h, /^connection:/im, 'undici wrote the upstream request, not the lean engine');
+    // The lean engine streams the chunked body on.
+    assert.match(heads[1]!, /^transfer-encoding: chunked\r$/m);
     assert.match(heads[0]!, /^x-request-id: /m);
-    // undici may open a second connection for the pipelined pair; the lean pool reuses its one.
-    if (engine === 'lean') assert.equal(upstreamConns, 1);
-    else assert.ok(upstreamConns >= 1 && upstreamConns <= 2, `upstream connections: ${upstreamConns}`);
+    // The lean pool reuses its one connection for the pipelined pair.
+    assert.equal(upstreamConns, 1);
   });
 
   test('malformed requests get 400 and a closed connection', async () => {

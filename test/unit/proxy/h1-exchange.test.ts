@@ -2,19 +2,18 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
-import { h1Exchange } from '../../../src/proxy/cluster/h1-exchange.js';
-import { Abort } from '../../../src/proxy/http/abort.js';
+import { H1Pool } from '../../../src/proxy/upstream/h1/pool.js';
+import { Abort } from '../../../src/proxy/upstream/abort.js';
 import { writeBigBody, writeTrickle } from '../../helpers/test-bodies.js';
 import { collect, destroyMidBody } from '../../helpers/upstream-body.js';
 
 const BIG = 1024 * 1024;
 
-/** Collects a body; `slow` pauses after every chunk and resumes on the next turn. */
-describe('h1Exchange (undici dispatch without request())', () => {
+/** The upstream exchange's body contract (early chunks, back-pressure, destroy), on the proxy's HTTP/1.1 pool. */
+describe('upstream HTTP/1.1 exchange', () => {
   let server: http.Server;
-  let pool: Pool;
-  const get = (path: string, signal = new Abort()) => h1Exchange(pool, { path, method: 'GET', headers: { host: 'x' }, body: undefined }, signal);
+  let pool: H1Pool;
+  const get = (path: string, signal = new Abort()) => pool.exchange({ path, method: 'GET', headers: { host: 'x' }, body: undefined }, signal);
 
   before(async () => {
     server = http.createServer((req, res) => {
@@ -30,11 +29,11 @@ describe('h1Exchange (undici dispatch without request())', () => {
       } else res.end('ok');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 2 });
+    pool = new H1Pool({ address: '127.0.0.1', port: (server.address() as AddressInfo).port, connections: 2, connectTimeoutMs: 1000 });
   });
 
   after(async () => {
-    await pool.destroy();
+    pool.close();
     server.closeAllConnections();
     await new Promise<void>((r) => server.close(() => r()));
   });

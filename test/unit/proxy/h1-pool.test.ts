@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
-import { LeanPool } from '../../../src/proxy/h1/upstream-pool.js';
-import { Abort } from '../../../src/proxy/http/abort.js';
+import { H1Pool } from '../../../src/proxy/upstream/h1/pool.js';
+import { Abort } from '../../../src/proxy/upstream/abort.js';
 import { writeBigBody, writeTrickle } from '../../helpers/test-bodies.js';
 import { collect, destroyMidBody } from '../../helpers/upstream-body.js';
 
@@ -13,7 +13,7 @@ const BIG = 1024 * 1024;
 describe('lean upstream pool', () => {
   let server: http.Server;
   let port = 0;
-  let pool: LeanPool;
+  let pool: H1Pool;
   const sockets = new Set<net.Socket>();
   const send = (path: string, o: { method?: string; body?: Buffer | AsyncIterable<Buffer>; headers?: Record<string, string>; signal?: Abort } = {}) =>
     pool.exchange({ path, method: o.method ?? 'GET', headers: { host: 'x', ...o.headers }, body: o.body as never }, o.signal ?? new Abort());
@@ -42,7 +42,7 @@ describe('lean upstream pool', () => {
     server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as net.AddressInfo).port;
-    pool = new LeanPool({ address: '127.0.0.1', port, connections: 2, connectTimeoutMs: 1000 });
+    pool = new H1Pool({ address: '127.0.0.1', port, connections: 2, connectTimeoutMs: 1000 });
   });
 
   after(async () => {
@@ -92,7 +92,8 @@ describe('lean upstream pool', () => {
     const signal = new Abort();
     const p = send('/hang', { signal });
     setTimeout(() => signal.abort(), 30);
-    await assert.rejects(p, { code: 'UND_ERR_ABORTED' });
+    // Issue 12: the proxy's own code (src/proxy/upstream/errors.ts), where undici's UND_ERR_ABORTED was.
+    await assert.rejects(p, { code: 'UPSTREAM_ABORTED' });
     const done = new Abort();
     done.abort();
     await assert.rejects(send('/', { signal: done }));
@@ -113,8 +114,10 @@ describe('lean upstream pool: failures', () => {
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const port = (probe.address() as net.AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const pool = new LeanPool({ address: '127.0.0.1', port, connections: 1, connectTimeoutMs: 1000 });
-    await assert.rejects(pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort()), { code: 'ECONNREFUSED' });
+    const pool = new H1Pool({ address: '127.0.0.1', port, connections: 1, connectTimeoutMs: 1000 });
+    // A TrellisError for every upstream failure (issue 12); the errno is its cause.
+    await assert.rejects(pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort()),
+      (e: Error & { code?: string; cause?: { code?: string } }) => e.code === 'UPSTREAM_CONNECT_FAILED' && e.cause?.code === 'ECONNREFUSED');
     pool.close();
   });
 
@@ -132,7 +135,7 @@ describe('lean upstream pool: failures', () => {
       });
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const pool = new LeanPool({ address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, connections: 1, connectTimeoutMs: 1000 });
+    const pool = new H1Pool({ address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, connections: 1, connectTimeoutMs: 1000 });
     try {
       const get = () => pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort());
       assert.equal((await collect(await get())).text, 'ok');
@@ -148,7 +151,7 @@ describe('lean upstream pool: failures', () => {
   test('a malformed response head fails the request', async () => {
     const srv = net.createServer((s) => s.on('data', () => s.write('HTTP/1.1 2x0 OK\r\n\r\n')));
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-    const pool = new LeanPool({ address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, connections: 1, connectTimeoutMs: 1000 });
+    const pool = new H1Pool({ address: '127.0.0.1', port: (srv.address() as net.AddressInfo).port, connections: 1, connectTimeoutMs: 1000 });
     try {
       await assert.rejects(pool.exchange({ path: '/', method: 'GET', headers: { host: 'x' }, body: undefined }, new Abort()), /invalid status code/);
     } finally {

@@ -1,10 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { LeanH1Server } from '../../../src/proxy/h1/lean-server.js';
-import type { ConnContext } from '../../../src/proxy/http/exchange.js';
-import type { LeanRequest } from '../../../src/proxy/h1/request.js';
-import type { LeanResponse } from '../../../src/proxy/h1/response.js';
+import { H1Server } from '../../../src/proxy/codec/h1/h1-server.js';
+import type { ConnContext } from '../../../src/proxy/listener/conn-context.js';
+import type { H1Request } from '../../../src/proxy/codec/h1/request.js';
+import type { H1Response } from '../../../src/proxy/codec/h1/response.js';
 
 const ctx: ConnContext = { originalDst: { address: '127.0.0.1', port: 0 }, local: '', remote: '', remoteIp: '', inbound: false, serverName: '', draining: false, protocol: 'h1' };
 
@@ -34,7 +34,7 @@ describe('lean HTTP/1.1 server connection', () => {
   let port = 0;
   const seen: Array<{ method: string; url: string; body: string }> = [];
 
-  async function handle(req: LeanRequest, res: LeanResponse): Promise<void> {
+  async function handle(req: H1Request, res: H1Response): Promise<void> {
     let body = '';
     for await (const c of req) body += (c as Buffer).toString();
     seen.push({ method: req.method, url: req.url, body });
@@ -51,7 +51,7 @@ describe('lean HTTP/1.1 server connection', () => {
   }
 
   before(async () => {
-    const lean = new LeanH1Server((req, res) => {
+    const lean = new H1Server((req, res) => {
       // Answers /unread before reading the body, like a local reply does.
       if (req.url === '/unread') return void res.end('early');
       void handle(req, res).catch(() => res.destroy());

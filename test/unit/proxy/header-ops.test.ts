@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { HeaderValueOptionSchema, HeaderValueOption_HeaderAppendAction as A } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
-import { applyHeaderOps, levelOps, type Headers } from '../../../src/proxy/http/header-ops.js';
+import { applyHeaderOps, levelOps, type Headers } from '../../../src/proxy/router/header-ops.js';
 
 test('header append actions and removal, removes first within a level', () => {
   const opt = (key: string, value: string, appendAction: A, append?: boolean) => create(HeaderValueOptionSchema, { header: { key, value }, appendAction, append });

@@ -8,11 +8,12 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { RBACSchema, RBAC_Action, type PermissionSchema, type PrincipalSchema } from '../../../src/gen/envoy/config/rbac/v3/rbac_pb.js';
 import { RBACSchema as HttpRbacSchema } from '../../../src/gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import { RBACSchema as NetworkRbacSchema } from '../../../src/gen/envoy/extensions/filters/network/rbac/v3/rbac_pb.js';
-import { compileEngine, evaluate } from '../../../src/proxy/rbac/rbac-engine.js';
-import { compileHttpRbac, compileNetworkRbac, decide, responseDetail } from '../../../src/proxy/rbac/rbac-filter.js';
-import { httpInput, networkInput, type RbacConnection, type RbacInput } from '../../../src/proxy/rbac/rbac-input.js';
+import { compileEngine, evaluate } from '../../../src/proxy/filters/rbac/rbac-engine.js';
+import { compileHttpRbac, compileNetworkRbac, decide, responseDetail } from '../../../src/proxy/filters/rbac/rbac-filter.js';
+import { httpInput, networkInput, type RbacConnection, type RbacInput } from '../../../src/proxy/filters/rbac/rbac-input.js';
 import type { TlsPeer } from '../../../src/proxy/tls/peer-identity.js';
-import type { ConnContext, DownstreamRequest } from '../../../src/proxy/http/exchange.js';
+import type { ConnContext } from '../../../src/proxy/listener/conn-context.js';
+import type { DownstreamRequest } from '../../../src/proxy/codec/downstream.js';
 
 type Perm = MessageInitShape<typeof PermissionSchema>;
 type Prin = MessageInitShape<typeof PrincipalSchema>;

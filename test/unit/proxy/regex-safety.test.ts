@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { notRe2 } from '../../../src/config/regex.js';
-import { compileRe2 } from '../../../src/proxy/http/string-match.js';
+import { compileRe2 } from '../../../src/proxy/router/string-match.js';
 
 test('constructs RE2 rejects are found; escapes and classes are not mistaken for them', () => {
   const found: [string, string | undefined][] = [

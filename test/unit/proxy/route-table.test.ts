@@ -2,8 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
-import { compileRouteConfig, type RouteTable } from '../../../src/proxy/http/route-table.js';
-import type { RequestView } from '../../../src/proxy/http/route-match.js';
+import { compileRouteConfig, type RouteTable } from '../../../src/proxy/router/route-table.js';
+import type { RequestView } from '../../../src/proxy/router/route-match.js';
 
 const route = (name: string, match: Record<string, unknown>, cluster = name) => ({
   name,

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
-import { equal, resolveSocket, type SocketMatch } from '../../../src/proxy/cluster/socket-match.js';
+import { equal, resolveSocket, type SocketMatch } from '../../../src/proxy/upstream/socket-match.js';
 import { compileListenerFilters } from '../../../src/proxy/listener/listener-filters.js';
 import { ListenerFilterSchema } from '../../../src/gen/envoy/config/listener/v3/listener_components_pb.js';
 import { anyPack } from '@bufbuild/protobuf/wkt';

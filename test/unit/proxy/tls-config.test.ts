@@ -18,7 +18,7 @@ import { compileSecret } from '../../../src/proxy/tls/secret.js';
 import { compileDownstreamTls, compileUpstreamTls } from '../../../src/proxy/tls/tls-plan.js';
 import { selectAlpn } from '../../../src/proxy/tls/alpn.js';
 import { SecretStore, sanAllowed } from '../../../src/proxy/tls/secret-store.js';
-import { classifyError } from '../../../src/proxy/http/retry.js';
+import { classifyError } from '../../../src/proxy/router/retry.js';
 import { spiffe, TestPki } from '../../helpers/pki.js';
 
 const pki = new TestPki();

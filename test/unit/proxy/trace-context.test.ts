@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { propagateTrace } from '../../../src/proxy/http/trace-context.js';
-import type { Headers } from '../../../src/proxy/http/header-ops.js';
+import { propagateTrace } from '../../../src/proxy/router/trace-context.js';
+import type { Headers } from '../../../src/proxy/router/header-ops.js';
 
 const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
 const parent = '00f067aa0ba902b7';

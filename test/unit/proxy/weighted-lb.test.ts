@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
-import { Host } from '../../../src/proxy/cluster/host.js';
-import { createLoadBalancer } from '../../../src/proxy/cluster/load-balancer.js';
-import { compileEndpoints } from '../../../src/proxy/cluster/cluster-plan.js';
+import { Host } from '../../../src/proxy/upstream/host.js';
+import { createLoadBalancer } from '../../../src/proxy/upstream/load-balancer.js';
+import { compileEndpoints } from '../../../src/proxy/upstream/cluster-plan.js';
 import { ClusterLoadAssignmentSchema } from '../../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js';
 
 const settings = { connections: 1, connectTimeoutMs: 100 };

@@ -1,0 +1,63 @@
+/**
+ * The downstream HTTP/2 codec (h2c, and h2 after TLS with ALPN): a node:http2
+ * server that never listens itself; the connection manager hands it accepted
+ * sockets. Each stream becomes a request for the connection manager's
+ * handler with the listener's context of its connection.
+ */
+import http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import type { CodecConnection, ConnContext } from '../listener/conn-context.js';
+
+export type H2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, conn: ConnContext) => void;
+
+export class H2Server {
+  readonly #server: http2.Http2Server;
+  readonly #conns = new WeakMap<http2.Http2Session, ConnContext>();
+  /** The socket being handed over: its context, then its session (the server's 'session' event fires synchronously). */
+  #pending: ConnContext | undefined;
+  #session: http2.Http2Session | undefined;
+
+  constructor(handler: H2Handler, idleMs: number) {
+    this.#server = http2.createServer({}, (req, res) => {
+      const conn = this.#conns.get(req.stream.session as http2.Http2Session);
+      if (conn) handler(req, res, conn);
+      else res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    });
+    // node:http2 keeps a connection open after it answered a protocol error with GOAWAY (and an idle
+    // one forever): the idle timeout is what ends both (found by test/fuzz/proxy-peers.test.ts).
+    if (idleMs > 0) this.#server.setTimeout(idleMs);
+    this.#server.on('session', (s: http2.Http2Session) => {
+      const conn = this.#pending;
+      if (conn) {
+        this.#conns.set(s, conn);
+        this.#session = s;
+      }
+      s.on('error', () => undefined);
+    });
+  }
+
+  /** Takes ownership of a socket; bytes detection unshifted are read by the session itself. */
+  accept(socket: Socket, conn: ConnContext): CodecConnection | undefined {
+    this.#pending = conn;
+    this.#server.emit('connection', socket);
+    this.#pending = undefined;
+    const s = this.#session;
+    this.#session = undefined;
+    return s && new H2Connection(s);
+  }
+}
+
+/** An HTTP/2 connection as the listener drains it. */
+class H2Connection implements CodecConnection {
+  readonly #session: http2.Http2Session;
+
+  constructor(session: http2.Http2Session) {
+    this.#session = session;
+  }
+
+  /** GOAWAY: streams in flight finish, the client opens a new connection for the next ones. */
+  drain(): void {
+    const s = this.#session;
+    if (!s.closed && !s.destroyed) s.close();
+  }
+}

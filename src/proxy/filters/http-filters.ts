@@ -1,0 +1,57 @@
+/**
+ * Which HTTP filters an HttpConnectionManager runs: compiled from its
+ * http_filters list when the listener arrives (RBAC, fault injection, the
+ * router last), then instantiated once per connection manager. Any other
+ * filter that is not marked is_optional is refused: running without, say, a
+ * JWT filter would be silently wrong, so the listener is NACKed instead, as
+ * Envoy does for an unknown extension.
+ */
+import type { HttpConnectionManager } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { RBACSchema as HttpRbacSchema } from '../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
+import { unpackTyped } from '../util.js';
+import type { HttpFilter } from './filter.js';
+import { FaultFilter } from './fault/fault-filter.js';
+import { HttpRbacFilter } from './rbac/http-rbac-filter.js';
+import { compileHttpRbac, type Counters, type RbacFilterPlan } from './rbac/rbac-filter.js';
+
+/** One configured filter before the router, in the listed order. */
+export type HttpFilterConfig = { kind: 'fault' } | { kind: 'rbac'; name: string; rbac: RbacFilterPlan };
+
+const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+
+/**
+ * The filters before the router, in the listed order (Envoy runs them so). Fault injection is driven by
+ * the route's typed_per_filter_config; an HCM that does not list the fault filter still gets it just
+ * before the router, as before filters were ordered.
+ */
+export function compileHttpFilters(hcm: HttpConnectionManager, path: string, errors: string[]): HttpFilterConfig[] {
+  const out: HttpFilterConfig[] = [];
+  hcm.httpFilters.forEach((f, i) => {
+    const p = `${path}.httpFilters[${i}]`;
+    const any = f.configType.case === 'typedConfig' ? f.configType.value : undefined;
+    const type = any?.typeUrl;
+    if (type === ROUTER) {
+      if (i !== hcm.httpFilters.length - 1) errors.push(`${p}: the router must be the last HTTP filter`);
+    } else if (type === FAULT) {
+      out.push({ kind: 'fault' });
+    } else if (type === RBAC && any) {
+      const cfg = unpackTyped(any, HttpRbacSchema, p, errors);
+      if (cfg) out.push({ kind: 'rbac', name: f.name, rbac: compileHttpRbac(cfg, hcm.statPrefix, `${p}.typedConfig`, errors) });
+    } else if (!f.isOptional) {
+      errors.push(`${p}: unsupported HTTP filter ${f.name} (${type ?? 'no typed_config'})`);
+    }
+  });
+  if (!out.some((s) => s.kind === 'fault')) out.push({ kind: 'fault' });
+  return out;
+}
+
+const FAULT_INSTANCE = new FaultFilter();
+
+/** A connection manager's filter list: the configured filters in order, then the router. */
+export function createFilters(configs: readonly HttpFilterConfig[], router: HttpFilter, counters: Counters): HttpFilter[] {
+  const out: HttpFilter[] = configs.map((c) => (c.kind === 'fault' ? FAULT_INSTANCE : new HttpRbacFilter(c.name, c.rbac, counters)));
+  out.push(router);
+  return out;
+}

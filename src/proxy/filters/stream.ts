@@ -1,0 +1,108 @@
+/**
+ * One request through a connection manager: the state every filter and the
+ * router share (one object, no per-stage closures), and its end — counted,
+ * logged and its circuit-breaker slot released exactly once, whether it was
+ * answered by the upstream, by a local reply, or abandoned by the client.
+ */
+import type { DownstreamRequest, DownstreamResponse } from '../codec/downstream.js';
+import type { HcmPlan } from '../codec/hcm-plan.js';
+import type { ConnContext } from '../listener/conn-context.js';
+import type { HeaderOp } from '../router/header-ops.js';
+import type { RequestView } from '../router/route-match.js';
+import type { CompiledRoute } from '../router/route-table.js';
+import type { StreamInfo } from '../telemetry/stream-info.js';
+import type { ProxyStats } from '../telemetry/stats.js';
+import type { UpstreamCluster } from '../upstream/cluster.js';
+import type { HttpFilter } from './filter.js';
+import type { RbacInput } from './rbac/rbac-input.js';
+
+/** What is in flight upstream for a stream: cancelled when the client goes away. */
+export interface UpstreamCancel {
+  cancel(): void;
+}
+
+export interface HttpStream {
+  readonly req: DownstreamRequest;
+  readonly res: DownstreamResponse;
+  readonly plan: HcmPlan;
+  readonly conn: ConnContext;
+  readonly info: StreamInfo;
+  readonly stats: ProxyStats;
+  /** The connection manager's filters, the router last, and the one the request is at. */
+  readonly filters: readonly HttpFilter[];
+  filterIndex: number;
+  /** The route, looked up once before the filters run (Envoy resolves it for the first filter that asks): all see the same. */
+  readonly route: CompiledRoute | undefined;
+  /** Path, query and headers as route and RBAC matchers read them. */
+  readonly view: RequestView;
+  /** The RBAC filters' view of the request, built by the first of them. */
+  rbacInput: RbacInput | undefined;
+  cluster: UpstreamCluster | undefined;
+  /** Weighted-cluster header ops, applied before the route's. */
+  clusterRequestOps: readonly HeaderOp[];
+  clusterResponseOps: readonly HeaderOp[];
+  /** Consistent-hash key for ring hash clusters, from the route's hash policy. */
+  hash: number | undefined;
+  /** Set when the downstream went away before the response completed. */
+  downstreamGone: boolean;
+  finished: boolean;
+  /** The upstream request in flight (the router's), cancelled when the downstream goes away. */
+  upstream: UpstreamCancel | undefined;
+  /** The route timeout, still running while the response body streams (Envoy's timeout spans the whole response). */
+  routeTimer: NodeJS.Timeout | undefined;
+  /** The route timeout fired: a reset after the headers is UT, not UR. */
+  routeTimedOut: boolean;
+}
+
+/** A new stream; every field set here so all streams share one shape. */
+export function newStream(
+  req: DownstreamRequest, res: DownstreamResponse, plan: HcmPlan, conn: ConnContext, info: StreamInfo, stats: ProxyStats,
+  filters: readonly HttpFilter[], route: CompiledRoute | undefined, view: RequestView,
+): HttpStream {
+  return {
+    req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, rbacInput: undefined,
+    cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], hash: undefined,
+    downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false,
+  };
+}
+
+export function isGrpc(ex: HttpStream): boolean {
+  const ct = ex.req.headers['content-type'];
+  return typeof ct === 'string' && ct.startsWith('application/grpc');
+}
+
+/** The downstream response closed: if it did not finish, the client went away (DC) and the upstream side is cancelled. */
+export function streamClosed(ex: HttpStream): void {
+  if (ex.finished || ex.res.writableFinished) return;
+  ex.downstreamGone = true;
+  ex.info.addFlag('DC');
+  const up = ex.upstream;
+  up?.cancel();
+  // Nothing is waiting on an upstream response any more (or nothing was sent): account for the request now.
+  if (ex.info.responseCode !== 0 || !up) finishStream(ex);
+}
+
+/** Stats, access log, circuit breaker release: exactly once per request. */
+export function finishStream(ex: HttpStream): void {
+  if (ex.finished) return;
+  ex.finished = true;
+  if (ex.routeTimer) clearTimeout(ex.routeTimer);
+  const info = ex.info;
+  info.finish();
+  if (ex.cluster) {
+    ex.cluster.release();
+    const s = ex.cluster.stats;
+    s.upstream_rq_total++;
+    const c = Math.floor(info.responseCode / 100);
+    if (c === 2) s.upstream_rq_2xx++;
+    else if (c === 3) s.upstream_rq_3xx++;
+    else if (c === 4) s.upstream_rq_4xx++;
+    else if (c === 5) s.upstream_rq_5xx++;
+  }
+  const stats = ex.stats;
+  const names = ex.plan.statNames;
+  stats.inc(names.total);
+  stats.inc(names.byClass[Math.floor(info.responseCode / 100)] ?? names.byClass[0]!);
+  stats.recordHttp(info, ex.conn.inbound, isGrpc(ex));
+  for (const log of ex.plan.accessLogs) log.write(log.format(info));
+}

@@ -1,0 +1,77 @@
+/**
+ * The router, the last HTTP filter (envoy.filters.http.router): the route the
+ * connection manager looked up decides — none (404 NR), a direct response, a
+ * redirect, or a cluster (weighted, or named by a header) whose circuit
+ * breaker admits the request (else 503 UO; no such cluster: 503 NC); then the
+ * request goes upstream (forward.ts). It always stops the chain.
+ */
+import { STOP, type FilterStatus, type HttpFilter } from '../filters/filter.js';
+import { localReply, reply } from '../filters/local-reply.js';
+import type { HttpStream } from '../filters/stream.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
+import { fnv1a } from '../util.js';
+import { forward } from './forward.js';
+import { requestHash } from './request-hash.js';
+import type { ActionPlan, ClusterTarget } from './route-action.js';
+import type { CompiledRoute } from './route-table.js';
+
+export class RouterFilter implements HttpFilter {
+  readonly name = 'envoy.filters.http.router';
+  readonly #clusters: ClusterManager;
+
+  constructor(clusters: ClusterManager) {
+    this.#clusters = clusters;
+  }
+
+  decodeHeaders(ex: HttpStream): FilterStatus {
+    const info = ex.info;
+    const route = ex.route;
+    if (!route) {
+      localReply(ex, 404, 'NR', 'route_not_found');
+      return STOP;
+    }
+    info.routeName = route.name;
+    const a = route.action;
+    if (a.kind === 'direct') {
+      info.responseCodeDetails = 'direct_response';
+      reply(ex, a.status, a.body);
+    } else if (a.kind === 'redirect') {
+      reply(ex, a.status, '', `${a.scheme || 'http'}://${a.host || info.authority}${a.path || ex.view.path}`);
+    } else this.#upstream(ex, route, a);
+    return STOP;
+  }
+
+  /** Cluster choice, circuit breaker admission, then the upstream request. */
+  #upstream(ex: HttpStream, route: CompiledRoute, a: Extract<ActionPlan, { kind: 'forward' }>): void {
+    const name = pickCluster(ex, a.target, ex.req.headers['x-request-id'] as string | undefined);
+    const cluster = name ? this.#clusters.get(name) : undefined;
+    ex.info.upstreamCluster = name ?? '';
+    if (!cluster) return localReply(ex, 503, 'NC', 'cluster_not_found');
+    if (!cluster.admit()) {
+      cluster.stats.upstream_rq_pending_overflow++;
+      return localReply(ex, 503, 'UO', 'overflow');
+    }
+    ex.cluster = cluster;
+    if (cluster.plan.istioServices.length > 0) ex.info.destinationService = cluster.plan.istioServices[0]!;
+    if (a.hashPolicy.length > 0 && cluster.plan.lb === 'ring_hash') ex.hash = requestHash(ex, a.hashPolicy);
+    forward(ex, route, a, this.#clusters);
+  }
+}
+
+/** Weighted choice from one random value per request, derived from its x-request-id. */
+function pickCluster(ex: HttpStream, t: ClusterTarget, requestId: string | undefined): string | undefined {
+  if (t.kind === 'single') return t.name;
+  if (t.kind === 'header') {
+    const v = ex.req.headers[t.header];
+    return typeof v === 'string' ? v : undefined;
+  }
+  const r = (requestId ? fnv1a(requestId) : Math.floor(Math.random() * 0xffffffff)) % t.total;
+  for (const c of t.clusters) {
+    if (r < c.upTo) {
+      ex.clusterRequestOps = c.requestOps;
+      ex.clusterResponseOps = c.responseOps;
+      return c.name;
+    }
+  }
+  return undefined;
+}
