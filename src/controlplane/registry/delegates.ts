@@ -67,22 +67,21 @@ function exportedTo(vs: VirtualService, namespace: string): boolean {
 function mergeRoute(root: HTTPRoute, sub: HTTPRoute): HTTPRoute | undefined {
   const match = mergeMatches(root.match, sub.match);
   if (match === null) return undefined;
-  const { delegate: _unused, ...rootRest } = root;
   const name = sub.name && root.name ? `${root.name}-${sub.name}` : (sub.name ?? root.name);
   return {
     ...sub,
     ...(name !== undefined ? { name } : {}),
     ...(match !== undefined ? { match } : {}),
-    rewrite: sub.rewrite ?? rootRest.rewrite,
-    directResponse: sub.directResponse ?? rootRest.directResponse,
-    timeout: sub.timeout ?? rootRest.timeout,
-    retries: sub.retries ?? rootRest.retries,
-    fault: sub.fault ?? rootRest.fault,
-    mirror: sub.mirror ?? rootRest.mirror,
-    mirrorPercentage: sub.mirrorPercentage ?? rootRest.mirrorPercentage,
-    mirrors: sub.mirrors ?? rootRest.mirrors,
-    corsPolicy: sub.corsPolicy ?? rootRest.corsPolicy,
-    headers: sub.headers ?? rootRest.headers,
+    rewrite: sub.rewrite ?? root.rewrite,
+    directResponse: sub.directResponse ?? root.directResponse,
+    timeout: sub.timeout ?? root.timeout,
+    retries: sub.retries ?? root.retries,
+    fault: sub.fault ?? root.fault,
+    mirror: sub.mirror ?? root.mirror,
+    mirrorPercentage: sub.mirrorPercentage ?? root.mirrorPercentage,
+    mirrors: sub.mirrors ?? root.mirrors,
+    corsPolicy: sub.corsPolicy ?? root.corsPolicy,
+    headers: sub.headers ?? root.headers,
   };
 }
 

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { ApiListenerSchema } from '../../gen/envoy/config/listener/v3/api_listener_pb.js';
-import { FilterChainMatchSchema, FilterChainSchema } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
+import { FilterChainMatchSchema, FilterChainSchema, type FilterChain } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { ListenerSchema, type Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { MeshService, MeshServicePort } from '../registry/model.js';
@@ -20,15 +20,25 @@ import { BlackHoleCluster, OutboundCapturePort, PassthroughCluster, VirtualOutbo
  * PassthroughCluster (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY).
  */
 export function virtualOutboundListener(registryOnly: boolean): Listener {
-  const cluster = registryOnly ? BlackHoleCluster : PassthroughCluster;
   return create(ListenerSchema, {
     name: VirtualOutbound,
     address: socketAddress('0.0.0.0', OutboundCapturePort),
     useOriginalDst: true,
     trafficDirection: TrafficDirection.OUTBOUND,
     listenerFilters: [originalDstListenerFilter()],
-    defaultFilterChain: create(FilterChainSchema, { name: registryOnly ? 'BlackHoleFilterChain' : 'PassthroughFilterChain', filters: [tcpProxyFilter(tcpProxyTo(cluster))] }),
+    defaultFilterChain: fallthroughChain(registryOnly),
   });
+}
+
+/** What matches no chain: the outbound traffic policy's PassthroughCluster (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY). */
+function fallthroughChain(registryOnly: boolean): FilterChain {
+  const cluster = registryOnly ? BlackHoleCluster : PassthroughCluster;
+  return create(FilterChainSchema, { name: registryOnly ? 'BlackHoleFilterChain' : 'PassthroughFilterChain', filters: [tcpProxyFilter(tcpProxyTo(cluster))] });
+}
+
+/** A chain for one VirtualService tls route (or a host's own SNI): matched on the server names, proxied as its TcpProxy says. */
+function sniChain(name: string, serverNames: string[], tcpProxy: Parameters<typeof tcpProxyFilter>[0]): FilterChain {
+  return create(FilterChainSchema, { name, filterChainMatch: create(FilterChainMatchSchema, { serverNames }), filters: [tcpProxyFilter(tcpProxy)] });
 }
 
 /** How a port is translated: HTTP, GRPC and HTTP2 get an HCM; everything else (UNKNOWN included) is TCP; UDP is skipped. */
@@ -58,11 +68,7 @@ export function tcpOutboundListener(scope: RouteScope, svc: MeshService, port: n
   const name = outboundListenerName(svc.vip!, port);
   const protocol = svc.ports.find((p) => p.port === port)?.protocol;
   const tls = buildTls && (protocol === 'TLS' || protocol === 'HTTPS') ? buildTls(scope, svc, port) : [];
-  const sniChains = tls.map((m) => create(FilterChainSchema, {
-    name: `${name}_${m.serverNames[0] ?? ''}`,
-    filterChainMatch: create(FilterChainMatchSchema, { serverNames: m.serverNames }),
-    filters: [tcpProxyFilter(m.tcpProxy)],
-  }));
+  const sniChains = tls.map((m) => sniChain(`${name}_${m.serverNames[0] ?? ''}`, m.serverNames, m.tcpProxy));
   return create(ListenerSchema, {
     name,
     address: socketAddress(svc.vip!, port),
@@ -86,22 +92,11 @@ export function sniOutboundListener(scope: RouteScope, services: readonly MeshSe
   const name = outboundListenerName('0.0.0.0', port);
   const chains = services.flatMap((svc) => {
     const routed = buildTls ? buildTls(scope, svc, port) : [];
-    const out = routed.map((m, i) => create(FilterChainSchema, {
-      name: `${name}_${m.serverNames[0] ?? ''}_${i}`,
-      filterChainMatch: create(FilterChainMatchSchema, { serverNames: m.serverNames }),
-      filters: [tcpProxyFilter(m.tcpProxy)],
-    }));
+    const out = routed.map((m, i) => sniChain(`${name}_${m.serverNames[0] ?? ''}_${i}`, m.serverNames, m.tcpProxy));
     // Two chains with the same match would be refused (Envoy NACKs the listener): the routes own a name they list.
-    if (!routed.some((m) => m.serverNames.includes(svc.hostname))) {
-      out.push(create(FilterChainSchema, {
-        name: `${name}_${svc.hostname}`,
-        filterChainMatch: create(FilterChainMatchSchema, { serverNames: [svc.hostname] }),
-        filters: [tcpProxyFilter(buildTcp(scope, svc, port))],
-      }));
-    }
+    if (!routed.some((m) => m.serverNames.includes(svc.hostname))) out.push(sniChain(`${name}_${svc.hostname}`, [svc.hostname], buildTcp(scope, svc, port)));
     return out;
   });
-  const fallthrough = registryOnly ? BlackHoleCluster : PassthroughCluster;
   return create(ListenerSchema, {
     name,
     address: socketAddress('0.0.0.0', port),
@@ -109,7 +104,7 @@ export function sniOutboundListener(scope: RouteScope, services: readonly MeshSe
     trafficDirection: TrafficDirection.OUTBOUND,
     listenerFilters: [tlsInspectorListenerFilter()],
     filterChains: chains,
-    defaultFilterChain: create(FilterChainSchema, { name: registryOnly ? 'BlackHoleFilterChain' : 'PassthroughFilterChain', filters: [tcpProxyFilter(tcpProxyTo(fallthrough))] }),
+    defaultFilterChain: fallthroughChain(registryOnly),
   });
 }
 

@@ -39,8 +39,9 @@ function demoCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-up-demo-'));
   cpSync(join(REPO, 'examples', 'demo'), dir, { recursive: true });
   const open = (p: string) => {
-    chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
-    if (statSync(p).isDirectory()) for (const f of readdirSync(p)) open(join(p, f));
+    const dir = statSync(p).isDirectory();
+    chmodSync(p, dir ? 0o755 : 0o644);
+    if (dir) for (const f of readdirSync(p)) open(join(p, f));
   };
   open(dir);
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
