@@ -145,7 +145,7 @@ export async function trellis(env: BenchEnv, upstreamPort: number, o: TrellisOpt
   }
 }
 
-async function waitReady(adminPort: number, proc: Spawned, timeoutMs = 10_000): Promise<void> {
+export async function waitReady(adminPort: number, proc: Spawned, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.proc.exitCode !== null) throw new Error(`trellis proxy exited: ${proc.output()}`);

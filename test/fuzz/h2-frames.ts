@@ -29,12 +29,13 @@ function hpackInt(value: number, prefixBits: number, firstByte = 0): number[] {
 
 /** A header block of literal fields without indexing (new names), no Huffman. */
 export function headerBlock(fields: ReadonlyArray<readonly [string, string]>): Buffer {
-  const out: number[] = [];
+  // Pieces, not one spread array: a value of 100 KB would overflow the call stack.
+  const out: Buffer[] = [];
   for (const [n, v] of fields) {
-    out.push(0x00, ...hpackInt(Buffer.byteLength(n, 'latin1'), 7), ...Buffer.from(n, 'latin1'));
-    out.push(...hpackInt(Buffer.byteLength(v, 'latin1'), 7), ...Buffer.from(v, 'latin1'));
+    out.push(Buffer.from([0x00, ...hpackInt(Buffer.byteLength(n, 'latin1'), 7)]), Buffer.from(n, 'latin1'));
+    out.push(Buffer.from(hpackInt(Buffer.byteLength(v, 'latin1'), 7)), Buffer.from(v, 'latin1'));
   }
-  return Buffer.from(out);
+  return Buffer.concat(out);
 }
 
 const streamId = fc.oneof(fc.constantFrom(0, 1, 3, 5, 2, 0x7fffffff), fc.nat());

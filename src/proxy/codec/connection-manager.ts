@@ -44,8 +44,14 @@ export class ConnectionManager {
     this.#deps = deps;
     this.#filters = createFilters(plan.filters, deps.router, deps.stats);
     const onRequest = (req: DownstreamRequest, res: DownstreamResponse, conn: ConnContext) => this.#onRequest(req, res, conn);
-    this.#h1 = new H1Server(onRequest, { idleMs: plan.streamIdleTimeoutMs, headersMs: plan.requestHeadersTimeoutMs });
-    this.#h2 = new H2Server(onRequest, plan.streamIdleTimeoutMs);
+    this.#h1 = new H1Server(onRequest, {
+      idleMs: plan.streamIdleTimeoutMs,
+      headersMs: plan.requestHeadersTimeoutMs,
+      maxHeadBytes: plan.limits.maxRequestHeadersBytes,
+    });
+    // Envoy's counter for connections closed by its premature reset check.
+    const abusive = `http.${plan.statPrefix}.downstream_rq_too_many_premature_resets`;
+    this.#h2 = new H2Server(onRequest, plan.streamIdleTimeoutMs, plan.limits, () => deps.stats.inc(abusive));
   }
 
   /** Takes ownership of a socket whose first bytes (already unshifted) were detected as `protocol`. */

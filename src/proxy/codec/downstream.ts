@@ -32,3 +32,15 @@ export function requestHasBody(req: DownstreamRequest): boolean {
   if (cl !== undefined) return cl !== '0';
   return req.httpVersionMajor === 2 && !req.stream.endAfterHeaders;
 }
+
+/**
+ * Whether a response that closed had reached its end. Http2ServerResponse says writableFinished for a
+ * stream the client reset (RST_STREAM) too, so on HTTP/2 the stream's reset code decides: read as
+ * finished, a cancelled request kept its upstream request running and its circuit-breaker slot forever
+ * (issue 12, rapid reset: 1,024 resets and the cluster answered 503 to everyone).
+ */
+export function responseCompleted(res: DownstreamResponse): boolean {
+  if (!res.writableFinished) return false;
+  const h2 = h2Response(res);
+  return h2 === undefined || !h2.stream.rstCode;
+}

@@ -7,6 +7,7 @@
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { CodecConnection, ConnContext } from '../listener/conn-context.js';
+import { guardH2Session, h2ServerOptions, type HcmLimits } from './limits.js';
 
 export type H2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, conn: ConnContext) => void;
 
@@ -17,8 +18,9 @@ export class H2Server {
   #pending: ConnContext | undefined;
   #session: http2.Http2Session | undefined;
 
-  constructor(handler: H2Handler, idleMs: number) {
-    this.#server = http2.createServer({}, (req, res) => {
+  /** `onAbusive`: a connection closed by the premature reset check (limits.ts). */
+  constructor(handler: H2Handler, idleMs: number, limits: HcmLimits, onAbusive: () => void) {
+    this.#server = http2.createServer(h2ServerOptions(limits), (req, res) => {
       const conn = this.#conns.get(req.stream.session as http2.Http2Session);
       if (conn) handler(req, res, conn);
       else res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
@@ -33,6 +35,7 @@ export class H2Server {
         this.#session = s;
       }
       s.on('error', () => undefined);
+      guardH2Session(s, idleMs, onAbusive);
     });
   }
 

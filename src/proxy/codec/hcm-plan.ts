@@ -7,6 +7,7 @@ import { compileAccessLog, type AccessLogSink } from '../telemetry/access-log-si
 import { compileHttpFilters, type HttpFilterConfig } from '../filters/http-filters.js';
 import { durationMs } from '../util.js';
 import { compileRouteConfig, type RouteTable } from '../router/route-table.js';
+import { compileLimits, type HcmLimits } from './limits.js';
 import { compileXfcc, type XfccPlan } from './xfcc.js';
 
 export type { AccessLogSink } from '../telemetry/access-log-sink.js';
@@ -22,6 +23,8 @@ export interface HcmPlan {
   streamIdleTimeoutMs: number;
   /** Envoy's request_headers_timeout; unset, 10 s rather than Envoy's "none" (issue 8: a head must not hold a connection forever). */
   requestHeadersTimeoutMs: number;
+  /** Request head size and HTTP/2 stream limits (limits.ts). */
+  limits: HcmLimits;
   /** The HTTP filters before the router, in the listed order (filters/http-filters.ts). */
   filters: HttpFilterConfig[];
   /** forward_client_cert_details and set_current_client_cert_details. */
@@ -56,6 +59,7 @@ export function compileHcm(hcm: HttpConnectionManager, path: string, errors: str
     generateRequestId: hcm.generateRequestId ?? true,
     streamIdleTimeoutMs: durationMs(hcm.streamIdleTimeout) ?? 300_000,
     requestHeadersTimeoutMs: durationMs(hcm.requestHeadersTimeout) ?? DEFAULT_REQUEST_HEADERS_TIMEOUT_MS,
+    limits: compileLimits(hcm),
     filters,
     xfcc: compileXfcc(hcm, path, errors),
     statNames: {

@@ -4,7 +4,7 @@
  * logged and its circuit-breaker slot released exactly once, whether it was
  * answered by the upstream, by a local reply, or abandoned by the client.
  */
-import type { DownstreamRequest, DownstreamResponse } from '../codec/downstream.js';
+import { responseCompleted, type DownstreamRequest, type DownstreamResponse } from '../codec/downstream.js';
 import type { HcmPlan } from '../codec/hcm-plan.js';
 import type { ConnContext } from '../listener/conn-context.js';
 import type { HeaderOp } from '../router/header-ops.js';
@@ -73,7 +73,7 @@ export function isGrpc(ex: HttpStream): boolean {
 
 /** The downstream response closed: if it did not finish, the client went away (DC) and the upstream side is cancelled. */
 export function streamClosed(ex: HttpStream): void {
-  if (ex.finished || ex.res.writableFinished) return;
+  if (ex.finished || responseCompleted(ex.res)) return;
   ex.downstreamGone = true;
   ex.info.addFlag('DC');
   const up = ex.upstream;

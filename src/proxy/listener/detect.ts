@@ -46,7 +46,7 @@ export function classify(b: Buffer): Detected | 'more' {
   return RAW;
 }
 
-/** Reads until classify() decides or `timeoutMs` passes; resolves undefined if the socket closed first. */
+/** Reads until classify() decides or `timeoutMs` passes; resolves undefined if the peer closed or ended before its first byte. */
 export function detect(socket: Socket, timeoutMs: number): Promise<Detected | undefined> {
   return new Promise((resolve) => {
     let buf: Buffer = Buffer.alloc(0);
@@ -64,7 +64,9 @@ export function detect(socket: Socket, timeoutMs: number): Promise<Detected | un
       const r = classify(buf);
       if (r !== 'more') done(r);
     };
-    const onEnd = () => done(buf.length > 0 ? decideNow(buf) : socket.destroyed ? undefined : RAW);
+    // A peer that ended before its first byte has nothing to be served (Envoy closes on EOF while peeking too):
+    // handed on, its 'end' would already be spent and the codec would hold it open until the idle timeout.
+    const onEnd = () => done(buf.length > 0 ? decideNow(buf) : undefined);
     const timer = setTimeout(() => done(decideNow(buf)), timeoutMs);
     socket.on('data', onData);
     socket.once('end', onEnd);

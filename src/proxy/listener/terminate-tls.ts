@@ -61,7 +61,14 @@ export function terminateTls(socket: Socket, t: TlsPlan, conn: ConnContext, d: T
   const timer = setTimeout(() => tls.destroy(), HANDSHAKE_TIMEOUT_MS);
   timer.unref();
   tls.once('close', () => clearTimeout(timer));
+  // The listener's sockets allow half-open (for the TCP proxy): a client that gives up the handshake (a
+  // certificate it refuses, a connect timeout) sends its alert and FIN, and nothing closes our side but the
+  // handshake timeout. Ending before the handshake is done is the end of the connection (issue 12: a client
+  // sidecar refusing the server's SAN left a connection per attempt open for 10 s).
+  let secured = false;
+  tls.once('end', () => { if (!secured) tls.destroy(); });
   tls.once('secure', () => {
+    secured = true;
     clearTimeout(timer);
     const peer = tls.getPeerCertificate();
     const presented = peer !== undefined && Object.keys(peer).length > 0;

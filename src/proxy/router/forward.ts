@@ -60,14 +60,20 @@ class UpstreamRequest implements TimedRequest, UpstreamCancel {
       const headers = upstreamHeaders(ex, this.#route, a);
       const path = rewritePath(info.path, a, headers);
       const withBody = requestHasBody(ex.req);
-      // Retries and mirrors need the body again: buffer it; otherwise stream it through.
-      const buffered = withBody && ((retry && retry.numRetries > 0) || a.mirrors.length > 0) ? await bufferBody(ex.req) : undefined;
-      if (a.mirrors.length > 0) mirror(ex, a.mirrors, clusters, headers, path, buffered);
+      // Retries and mirrors need the body again: keep it (up to a limit, request-body.ts); otherwise stream it through.
+      let buffered: Buffer | undefined;
+      let body: RequestBody = withBody ? ex.req : undefined;
+      if (withBody && ((retry && retry.numRetries > 0) || a.mirrors.length > 0)) {
+        const kept = await bufferBody(ex.req);
+        body = kept.body;
+        if (kept.kind === 'buffered') buffered = kept.body;
+        else cluster.stats.retry_or_shadow_abandoned++;
+      }
+      if (a.mirrors.length > 0 && (buffered || !withBody)) mirror(ex, a.mirrors, clusters, headers, path, buffered);
       if (buffered) info.bytesReceived = buffered.length;
       else if (withBody) info.bytesReceived = Number(ex.req.headers['content-length'] ?? 0);
       startRouteTimeout(this, a.timeoutMs);
       ex.upstream = this;
-      const body: RequestBody = buffered ?? (withBody ? ex.req : undefined);
       for (let n = 0; ; n++) {
         const host = cluster.pick(ex.conn.originalDst, ex.hash);
         if (!host) {

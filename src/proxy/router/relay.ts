@@ -6,7 +6,7 @@
  * back-pressure, trailers included (gRPC status). A response that cannot be
  * written (bad upstream headers) is 502 UPE.
  */
-import { h2Response, respondHeadersOnly } from '../codec/downstream.js';
+import { h2Response, respondHeadersOnly, responseCompleted } from '../codec/downstream.js';
 import { encodeHeaders } from '../filters/chain.js';
 import { localReply } from '../filters/local-reply.js';
 import { finishStream, type HttpStream } from '../filters/stream.js';
@@ -44,7 +44,8 @@ export function respond(ex: HttpStream, o: AttemptOutcome, responseOps: readonly
     body.destroy();
     return localReply(ex, 502, 'UPE', `invalid_upstream_headers: ${String(err)}`);
   }
-  res.once('finish', () => finishStream(ex));
+  // Http2ServerResponse emits 'finish' for a stream the client reset too: that one ends in streamClosed().
+  res.once('finish', () => { if (responseCompleted(res)) finishStream(ex); });
   body.start(new Relay(ex, o.data));
 }
 

@@ -20,6 +20,8 @@ export interface ClusterStats {
   upstream_rq_timeout: number;
   upstream_rq_retry: number;
   upstream_rq_retry_overflow: number;
+  /** A request body too large to keep for a retry or mirror (router/request-body.ts). */
+  retry_or_shadow_abandoned: number;
   upstream_rq_pending_overflow: number;
   upstream_cx_connect_fail: number;
   upstream_rq_rx_reset: number;
@@ -29,7 +31,8 @@ export interface ClusterStats {
 
 const zeroStats = (): ClusterStats => ({
   upstream_rq_total: 0, upstream_rq_2xx: 0, upstream_rq_3xx: 0, upstream_rq_4xx: 0, upstream_rq_5xx: 0,
-  upstream_rq_timeout: 0, upstream_rq_retry: 0, upstream_rq_retry_overflow: 0, upstream_rq_pending_overflow: 0,
+  upstream_rq_timeout: 0, upstream_rq_retry: 0, upstream_rq_retry_overflow: 0, retry_or_shadow_abandoned: 0,
+  upstream_rq_pending_overflow: 0,
   upstream_cx_connect_fail: 0, upstream_rq_rx_reset: 0, upstream_cx_none_healthy: 0, outlier_detection_ejections_enforced_total: 0,
 });
 

@@ -95,8 +95,8 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-export async function startBackend(handler: http.RequestListener): Promise<Backend> {
-  const server = http.createServer(handler);
+export async function startBackend(handler: http.RequestListener, options: http.ServerOptions = {}): Promise<Backend> {
+  const server = http.createServer(options, handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,

@@ -83,5 +83,14 @@ describe('protocol detection', () => {
       c.destroy();
       s.destroy();
     });
+
+    test('a client that ends before its first byte is nothing to serve (issue 12: such connections stayed open until the idle timeout)', async () => {
+      const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+      const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => c.end());
+      const s = await accepted;
+      assert.equal(await detect(s, 1000), undefined);
+      c.destroy();
+      s.destroy();
+    });
   });
 });

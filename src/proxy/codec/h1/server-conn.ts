@@ -5,7 +5,7 @@
  * order (a pipelined request waits, socket paused, until the previous
  * response is done). Malformed input gets 400 (431 for oversized heads) and
  * the connection is closed; so does a head that is not complete within the
- * headers timeout, or a request body that stalls for the idle timeout (408).
+ * headers timeout, or a request (body or response) that stalls for the idle timeout (408).
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
@@ -23,6 +23,8 @@ export interface ServerConnTimeouts {
   idleMs: number;
   /** From the first byte of a request head to its end (Envoy's request_headers_timeout). 0 = none. */
   headersMs: number;
+  /** A request head (line and headers) larger gets 431 (Envoy's max_request_headers_kb); MAX_HEAD_BYTES when unset. */
+  maxHeadBytes?: number;
 }
 
 const noop = (): void => undefined;
@@ -50,12 +52,14 @@ export class ServerConn implements ResponseOwner, CodecConnection {
   #checked = 0;
   #skippedEmptyLine = false;
   readonly #headersMs: number;
+  readonly #maxHead: number;
   #headTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, handler: RequestHandler, timeouts: ServerConnTimeouts) {
     this.socket = socket;
     this.#handler = handler;
     this.#headersMs = timeouts.headersMs;
+    this.#maxHead = timeouts.maxHeadBytes ?? MAX_HEAD_BYTES;
     socket.on('data', this.#onData);
     socket.on('error', noop);
     socket.once('close', this.#onClose);
@@ -63,10 +67,16 @@ export class ServerConn implements ResponseOwner, CodecConnection {
     if (timeouts.idleMs > 0) socket.setTimeout(timeouts.idleMs, this.#onIdle);
   }
 
-  /** Between requests the connection just closes; a request whose body stopped arriving is failed (408, or a reset once answered). */
+  /**
+   * Between requests the connection just closes; a request whose body stopped arriving is failed (408, or a
+   * reset once answered), and so is one whose response made no progress either way (Envoy's
+   * stream_idle_timeout: a client that stopped reading, an upstream that went quiet), rather than holding
+   * its upstream request, and a slot of the cluster's circuit breaker, forever (issue 12).
+   */
   readonly #onIdle = (): void => {
     if (!this.#res) this.socket.destroy();
     else if (this.#decoder && !this.#decoder.done) this.#fail(new HeadError('request body stalled', 408));
+    else this.#fail(new HeadError('stream idle timeout', 408));
   };
 
   readonly #onHeadTimeout = (): void => {
@@ -143,7 +153,7 @@ export class ServerConn implements ResponseOwner, CodecConnection {
       this.#partialHead(buf);
       return false;
     }
-    if (end > MAX_HEAD_BYTES) throw new HeadError('request head too large', 431);
+    if (end > this.#maxHead) throw new HeadError('request head too large', 431);
     const head = parseRequestHead(buf, 0, end);
     this.#buf = end < buf.length ? buf.subarray(end) : undefined;
     this.#stopHeadTimer();
@@ -160,7 +170,7 @@ export class ServerConn implements ResponseOwner, CodecConnection {
    * parser checks them, and a head in one packet costs no timer.
    */
   #partialHead(buf: Buffer): void {
-    if (buf.length > MAX_HEAD_BYTES) throw new HeadError('request head too large', 431);
+    if (buf.length > this.#maxHead) throw new HeadError('request head too large', 431);
     this.#checked = checkPartialHead(buf, this.#checked);
     if (this.#headTimer === undefined && this.#headersMs > 0) this.#headTimer = setTimeout(this.#onHeadTimeout, this.#headersMs);
   }
