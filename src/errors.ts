@@ -58,7 +58,9 @@ export type TrellisErrorCode =
   | 'UPSTREAM_CONNECT_TIMEOUT'
   | 'UPSTREAM_RESET'
   | 'UPSTREAM_ABORTED'
-  | 'UPSTREAM_CLOSED';
+  | 'UPSTREAM_CLOSED'
+  // A STRICT_DNS / LOGICAL_DNS cluster's name did not resolve (the DNS error, ENOTFOUND, ETIMEOUT, ..., is the cause).
+  | 'DNS_RESOLUTION_FAILED';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

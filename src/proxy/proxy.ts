@@ -143,7 +143,8 @@ export class Proxy {
     const deps: AdminDeps = {
       xds: this.xds,
       // Latched as Envoy's server state is: later listener updates do not make a live proxy unready.
-      live: () => (this.#live ||= this.xds.initialFetchDone() && this.#ldsPending === 0 && certificateSettled()),
+      // DNS clusters warming at start hold readiness, as Envoy's initialisation waits for cluster warming.
+      live: () => (this.#live ||= this.xds.initialFetchDone() && this.#ldsPending === 0 && this.clusters.warming === 0 && certificateSettled()),
       clusters: this.clusters,
       listeners: this.listeners,
       stats: this.stats,

@@ -1,17 +1,25 @@
 /**
  * Holds the running clusters: applies CDS (make-before-break: hosts and their
- * connections carry over when a cluster changes) and EDS.
+ * connections carry over when a cluster changes) and EDS, and keeps DNS
+ * clusters resolving. A new or changed STRICT_DNS / LOGICAL_DNS cluster warms
+ * first, as in Envoy: it is put in service (replacing its previous version,
+ * which serves meanwhile) once its first resolution completed or failed.
  */
 import { logger } from '../../log.js';
 import type { ClusterPlan, EndpointsPlan } from './cluster-plan.js';
 import type { Host } from './host.js';
 import { UpstreamCluster } from './cluster.js';
 import type { SecretStore } from '../tls/secret-store.js';
+import { DnsDiscovery } from './dns/dns-discovery.js';
 
 const log = logger('cluster');
 
 export class ClusterManager {
   readonly #clusters = new Map<string, UpstreamCluster>();
+  /** DNS clusters waiting for their first resolution, by name (at most one version each). */
+  readonly #warming = new Map<string, UpstreamCluster>();
+  /** The resolver of each DNS cluster, warming or in service. */
+  readonly #discovery = new Map<UpstreamCluster, DnsDiscovery>();
   /** Latest EDS assignments by resource name, kept even before their cluster exists. */
   #endpoints = new Map<string, EndpointsPlan>();
   readonly #secrets: SecretStore | undefined;
@@ -29,6 +37,11 @@ export class ClusterManager {
     return this.#clusters.values();
   }
 
+  /** How many clusters are warming (readiness waits for none, as Envoy's initialisation does). */
+  get warming(): number {
+    return this.#warming.size;
+  }
+
   applyClusters(plans: Iterable<ClusterPlan>): void {
     const next = new Map<string, ClusterPlan>();
     for (const p of plans) next.set(p.name, p);
@@ -36,14 +49,23 @@ export class ClusterManager {
     for (const [name, c] of this.#clusters) {
       if (!next.has(name)) {
         this.#clusters.delete(name);
+        this.#stopDiscovery(c);
         void c.close();
       }
     }
+    for (const [name, w] of this.#warming) if (!samePlan(w.plan, next.get(name))) this.#cancelWarming(name);
     for (const plan of next.values()) {
       const prev = this.#clusters.get(plan.name);
-      if (prev && samePlan(prev.plan, plan)) continue;
+      if ((prev && samePlan(prev.plan, plan)) || this.#warming.has(plan.name)) continue;
+      if (plan.dns) {
+        this.#warm(plan, prev);
+        continue;
+      }
       const c = new UpstreamCluster(plan, prev, this.#secrets);
-      if (prev) retired.push(...c.adoptHosts(prev));
+      if (prev) {
+        retired.push(...c.adoptHosts(prev));
+        this.#stopDiscovery(prev);
+      }
       if (plan.edsName) {
         const eds = this.#endpoints.get(plan.edsName);
         if (eds) retired.push(...c.setEndpoints(eds.endpoints));
@@ -51,7 +73,49 @@ export class ClusterManager {
       this.#clusters.set(plan.name, c);
     }
     for (const h of retired) void h.close();
-    log.debug('clusters applied', { count: this.#clusters.size });
+    log.debug('clusters applied', { count: this.#clusters.size, warming: this.#warming.size });
+  }
+
+  /** Starts resolving a DNS cluster; it replaces `prev` (which serves meanwhile) once warm. */
+  #warm(plan: ClusterPlan, prev: UpstreamCluster | undefined): void {
+    const c = new UpstreamCluster(plan, prev, this.#secrets);
+    const d = new DnsDiscovery(plan.name, plan.dns!, plan.type === 'LOGICAL_DNS', c.stats, () => {
+      if (this.#clusters.get(plan.name) === c) for (const h of c.setEndpoints(d.endpoints())) void h.close();
+    });
+    this.#warming.set(plan.name, c);
+    this.#discovery.set(c, d);
+    void d.warm.then(() => this.#activate(c));
+    d.start();
+  }
+
+  #activate(c: UpstreamCluster): void {
+    const name = c.plan.name;
+    if (this.#warming.get(name) !== c) return;
+    this.#warming.delete(name);
+    const prev = this.#clusters.get(name);
+    const retired: Host[] = [];
+    // Hosts that stay keep their connections and in-flight requests; the others drain.
+    if (prev) {
+      retired.push(...c.adoptHosts(prev));
+      this.#stopDiscovery(prev);
+    }
+    retired.push(...c.setEndpoints(this.#discovery.get(c)!.endpoints()));
+    this.#clusters.set(name, c);
+    for (const h of retired) void h.close();
+    log.debug('dns cluster warmed', { cluster: name, hosts: c.hosts.length });
+  }
+
+  #cancelWarming(name: string): void {
+    const w = this.#warming.get(name);
+    if (!w) return;
+    this.#warming.delete(name);
+    this.#stopDiscovery(w);
+  }
+
+  /** Stops a replaced or removed cluster's resolver (its hosts are adopted or closed by the caller). */
+  #stopDiscovery(c: UpstreamCluster): void {
+    this.#discovery.get(c)?.stop();
+    this.#discovery.delete(c);
   }
 
   applyEndpoints(assignments: ReadonlyMap<string, EndpointsPlan>): void {
@@ -64,11 +128,13 @@ export class ClusterManager {
   }
 
   async close(): Promise<void> {
+    for (const name of [...this.#warming.keys()]) this.#cancelWarming(name);
+    for (const c of this.#clusters.values()) this.#stopDiscovery(c);
     await Promise.all([...this.#clusters.values()].map((c) => c.close()));
     this.#clusters.clear();
   }
 }
 
-function samePlan(a: ClusterPlan, b: ClusterPlan): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+function samePlan(a: ClusterPlan, b: ClusterPlan | undefined): boolean {
+  return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }

@@ -10,6 +10,7 @@ import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { HttpProtocolOptionsSchema } from '../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import type { JsonObject } from '@bufbuild/protobuf';
 import { compileSocketMatches, socketMatchMetadata, type SocketMatch } from './socket-match.js';
+import { compileDns, type DnsPlan } from './dns/dns-plan.js';
 
 export type LbKind = 'round_robin' | 'least_request' | 'random' | 'ring_hash';
 
@@ -22,9 +23,11 @@ export interface Thresholds {
 
 export interface ClusterPlan {
   name: string;
-  type: 'STATIC' | 'EDS' | 'ORIGINAL_DST';
+  type: 'STATIC' | 'EDS' | 'ORIGINAL_DST' | 'STRICT_DNS' | 'LOGICAL_DNS';
   /** EDS resource name (service_name, or the cluster name). */
   edsName: string | undefined;
+  /** STRICT_DNS / LOGICAL_DNS: the names to resolve and how. */
+  dns: DnsPlan | undefined;
   lb: LbKind;
   connectTimeoutMs: number;
   thresholds: Thresholds;
@@ -75,8 +78,10 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
     maxRequests: t?.maxRequests ?? DEFAULT_THRESHOLDS.maxRequests,
     maxRetries: t?.maxRetries ?? DEFAULT_THRESHOLDS.maxRetries,
   };
-  const staticEndpoints = type === 'STATIC' && c.loadAssignment ? endpointsOf(c.loadAssignment, 'loadAssignment', errors) : [];
   // A STATIC cluster without load_assignment is legal: it has no hosts (Istio's BlackHoleCluster).
+  const assigned = (type === 'STATIC' || isDns(type)) && c.loadAssignment ? endpointsOf(c.loadAssignment, 'loadAssignment', errors) : [];
+  const staticEndpoints = type === 'STATIC' ? assigned : [];
+  const dns = isDns(type) ? compileDns(c, type === 'LOGICAL_DNS', assigned, errors) : undefined;
   const tls = compileUpstreamTls(c.transportSocket, 'transportSocket', errors);
   const socketMatches = compileSocketMatches(c, errors);
   if (errors.length > 0) return { ok: false, errors };
@@ -86,6 +91,7 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       name: c.name,
       type: type!,
       edsName: type === 'EDS' ? c.edsClusterConfig?.serviceName || c.name : undefined,
+      dns,
       lb: lbKind(c.lbPolicy),
       connectTimeoutMs: durationMs(c.connectTimeout) ?? 5000,
       thresholds,
@@ -119,11 +125,15 @@ function clusterType(c: Cluster, errors: string[]): ClusterPlan['type'] | undefi
     case Type.STATIC: return 'STATIC';
     case Type.EDS: return 'EDS';
     case Type.ORIGINAL_DST: return 'ORIGINAL_DST';
+    case Type.STRICT_DNS: return 'STRICT_DNS';
+    case Type.LOGICAL_DNS: return 'LOGICAL_DNS';
     default:
-      errors.push(`type: unknown cluster type ${Type[t] ?? t} (supported: STATIC, EDS, ORIGINAL_DST)`);
+      errors.push(`type: unknown cluster type ${Type[t] ?? t} (supported: STATIC, STRICT_DNS, LOGICAL_DNS, EDS, ORIGINAL_DST)`);
       return undefined;
   }
 }
+
+const isDns = (t: ClusterPlan['type'] | undefined) => t === 'STRICT_DNS' || t === 'LOGICAL_DNS';
 
 const HTTP_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 

@@ -9,9 +9,10 @@ import type { TlsPlan } from '../tls/tls-plan.js';
 import { resolveSocket } from './socket-match.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { ejectionMs, recordResult, type AttemptResult } from './outlier.js';
+import type { DnsStats } from './dns/dns-discovery.js';
 
-/** Envoy's cluster.<name>.* counters (the subset we maintain). */
-export interface ClusterStats {
+/** Envoy's cluster.<name>.* counters (the subset we maintain; update_* and membership_change are counted by DNS clusters). */
+export interface ClusterStats extends DnsStats {
   upstream_rq_total: number;
   upstream_rq_2xx: number;
   upstream_rq_3xx: number;
@@ -34,6 +35,7 @@ const zeroStats = (): ClusterStats => ({
   upstream_rq_timeout: 0, upstream_rq_retry: 0, upstream_rq_retry_overflow: 0, retry_or_shadow_abandoned: 0,
   upstream_rq_pending_overflow: 0,
   upstream_cx_connect_fail: 0, upstream_rq_rx_reset: 0, upstream_cx_none_healthy: 0, outlier_detection_ejections_enforced_total: 0,
+  update_attempt: 0, update_success: 0, update_failure: 0, update_no_rebuild: 0, membership_change: 0,
 });
 
 const ORIGINAL_DST_MAX_HOSTS = 1024;

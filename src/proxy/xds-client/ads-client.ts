@@ -1,10 +1,13 @@
 /**
  * The proxy's ADS client (gRPC over node:http2, grpc-stream.ts): Delta (default) or State-of-the-World.
- * Resources are decoded and validated through the resource-type table; a
- * response is applied completely or not at all: an invalid resource NACKs the
- * whole response with every error and its field path, keeping the last good
- * config. The stream reconnects with jittered back-off; the applied config
- * stays in force while disconnected.
+ * Resources are decoded and validated through the resource-type table, each
+ * on its own as Envoy does for CDS and LDS: the valid ones of a response are
+ * applied, an invalid one keeps its last good version (or stays absent), and
+ * the response is NACKed with every error, the resource's name and field path,
+ * the SotW version_info staying the last accepted one. A response with a
+ * resource that cannot be decoded at all is rejected whole. The stream
+ * reconnects with jittered back-off; the applied config stays in force while
+ * disconnected.
  */
 import { create } from '@bufbuild/protobuf';
 import { adsServiceDefinition } from '../../xds/ads-service.js';
@@ -27,7 +30,8 @@ import type { ConnectionOptions } from 'node:tls';
 import { GrpcChannel, type BidiMethod, type BidiStream } from './grpc-stream.js';
 
 const log = logger('xds');
-const INVALID_ARGUMENT = 3;
+/** Envoy NACKs with grpc-status INTERNAL in error_detail.code (grpc_mux_impl.cc). */
+const INTERNAL = 13;
 
 export type XdsProtocol = 'delta' | 'sotw';
 
@@ -197,7 +201,7 @@ export class XdsClient {
       versionInfo: st.version,
       responseNonce: nack?.nonce ?? st.nonce,
       resourceNames: st.type.wildcard ? [] : [...st.names].sort(),
-      errorDetail: nack ? create(StatusSchema, { code: INVALID_ARGUMENT, message: nack.detail }) : undefined,
+      errorDetail: nack ? create(StatusSchema, { code: INTERNAL, message: nack.detail }) : undefined,
     }));
   }
 
@@ -205,7 +209,7 @@ export class XdsClient {
     this.#stream?.write(create(DeltaDiscoveryRequestSchema, {
       typeUrl: st.type.typeUrl,
       responseNonce: nonce,
-      errorDetail: detail === undefined ? undefined : create(StatusSchema, { code: INVALID_ARGUMENT, message: detail }),
+      errorDetail: detail === undefined ? undefined : create(StatusSchema, { code: INTERNAL, message: detail }),
     }));
   }
 
@@ -217,11 +221,11 @@ export class XdsClient {
       return;
     }
     const result = decodeAll(st.type, resp.resources.map((r) => ({ any: r.resource, name: r.name, version: r.version })));
-    if (!result.ok) return this.#nack(st, resp.nonce, result.detail, true);
+    if (!result.ok && result.fatal) return this.#nack(st, resp.nonce, result.detail, true);
     const before = new Map(st.resources);
     for (const r of result.applied) st.resources.set(r.name, r);
     for (const name of resp.removedResources) st.resources.delete(name);
-    const failure = await this.#apply(st, resp.systemVersionInfo, resp.nonce, before);
+    const failure = await this.#apply(st, resp.systemVersionInfo, resp.nonce, before, result.ok ? undefined : result.detail);
     if (this.#stream !== stream) return;
     if (failure === undefined) this.#ackDelta(st, resp.nonce);
     this.#followDependencies(st);
@@ -232,20 +236,28 @@ export class XdsClient {
     const st = this.#states.get(resp.typeUrl);
     if (!st) return;
     const result = decodeAll(st.type, resp.resources.map((any) => ({ any, name: undefined, version: resp.versionInfo })));
-    if (!result.ok) return this.#nack(st, resp.nonce, result.detail, true);
+    if (!result.ok && result.fatal) return this.#nack(st, resp.nonce, result.detail, true);
     const before = new Map(st.resources);
-    if (st.type.wildcard) st.resources.clear();
+    if (st.type.wildcard) {
+      // State of the world: what the response does not name is gone; what it names invalidly keeps its last good version.
+      st.resources.clear();
+      for (const name of result.ok ? [] : result.rejected) {
+        const kept = before.get(name);
+        if (kept) st.resources.set(name, kept);
+      }
+    }
     for (const r of result.applied) st.resources.set(r.name, r);
-    const failure = await this.#apply(st, resp.versionInfo, resp.nonce, before);
+    const failure = await this.#apply(st, resp.versionInfo, resp.nonce, before, result.ok ? undefined : result.detail);
     if (this.#stream !== stream) return;
     if (failure === undefined) this.#request(stream, st);
     this.#followDependencies(st);
   }
 
   /**
-   * A NACK. `kept`: nothing was applied (invalid resources), the last good config stays; otherwise the
-   * resources were applied but some could not be put in service (a listener that cannot bind) — Envoy
-   * keeps what worked and rejects the update all the same.
+   * A NACK. `kept`: nothing was applied (a resource that cannot be decoded), the last good config stays;
+   * otherwise the valid resources were applied and the invalid ones, or those that could not be put in
+   * service (a listener that cannot bind), kept their last good version — Envoy keeps what worked and
+   * rejects the update all the same.
    */
   #nack(st: TypeState, nonce: string, detail: string, kept: boolean): void {
     this.counters.nacks++;
@@ -253,7 +265,7 @@ export class XdsClient {
     st.nonce = nonce;
     st.lastNack = { detail, nonce, at: new Date() };
     if (kept) log.warn('rejecting xds update (NACK); keeping the last good config', { type: st.type.short, detail });
-    else log.warn('rejecting xds update (NACK): applied, but not all of it could be put in service', { type: st.type.short, detail });
+    else log.warn('rejecting xds update (NACK): the valid resources were applied, the others keep their last good version', { type: st.type.short, detail });
     for (const set of this.#watchers.get(st.type.typeUrl)?.values() ?? []) for (const w of set) w.onError(detail);
     if (this.#opts.protocol === 'delta') this.#ackDelta(st, nonce, detail);
     else if (this.#stream) this.#request(this.#stream, st, undefined, { nonce, detail });
@@ -261,13 +273,15 @@ export class XdsClient {
 
   /**
    * Applies before acknowledging: the handler has run (and, for listeners, bound) when the server sees
-   * the ACK. Resolves with the NACK detail when the handler reported a failure (already sent).
+   * the ACK. `invalid`: the errors of resources rejected by validation (not applied). Resolves with the
+   * NACK detail when those or the handler's failures make it a NACK (already sent).
    */
-  async #apply(st: TypeState, version: string, nonce: string, before: ReadonlyMap<string, AppliedResource>): Promise<string | undefined> {
+  async #apply(st: TypeState, version: string, nonce: string, before: ReadonlyMap<string, AppliedResource>, invalid: string | undefined): Promise<string | undefined> {
     st.received = true;
     const pending = st.handler?.apply(st.resources);
     this.#notify(st, before);
-    const failure = pending ? await pending : undefined;
+    const handled = pending ? await pending : undefined;
+    const failure = invalid === undefined ? handled : handled === undefined ? invalid : `${invalid}; ${handled}`;
     if (failure !== undefined) {
       this.#nack(st, nonce, failure, false);
       return failure;

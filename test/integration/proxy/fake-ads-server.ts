@@ -23,6 +23,8 @@ export interface RecordedRequest {
   protocol: 'delta' | 'sotw';
   typeUrl: string;
   nonce: string;
+  /** SotW: the version the client says it has (a NACK repeats the last accepted one); Delta: ''. */
+  versionInfo: string;
   errorDetail: string | undefined;
   names: string[];
   nodeId: string | undefined;
@@ -111,7 +113,8 @@ export class FakeAdsServer {
   }
 
   #record(protocol: 'delta' | 'sotw', r: DeltaDiscoveryRequest | DiscoveryRequest, names: string[]): void {
-    this.requests.push({ protocol, typeUrl: r.typeUrl, nonce: r.responseNonce, errorDetail: r.errorDetail?.message, names, nodeId: r.node?.id });
+    const versionInfo = 'versionInfo' in r ? r.versionInfo : '';
+    this.requests.push({ protocol, typeUrl: r.typeUrl, nonce: r.responseNonce, versionInfo, errorDetail: r.errorDetail?.message, names, nodeId: r.node?.id });
   }
 
   #onDelta(call: ServerDuplexStream<DeltaDiscoveryRequest, unknown>): void {

@@ -6,13 +6,17 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from 'undici';
+import { Client, request } from 'undici';
 import { createServer } from 'node:net';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
-import { Cluster_DiscoveryType } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { echoBackend, eventually, startProxy, type Backend, type RunningProxy } from './harness.js';
 import { edsCluster, endpoints, httpListener, prefixRoute, rawCluster, routeConfig } from './xds-builders.js';
+
+const rawListener = (init: { name: string }) => anyPack(ListenerSchema, create(ListenerSchema, init));
 
 for (const protocol of ['delta', 'sotw'] as const) {
   describe(`proxy xDS behaviour (${protocol})`, () => {
@@ -84,14 +88,50 @@ for (const protocol of ['delta', 'sotw'] as const) {
       assert.ok(routes?.dynamicRouteConfigs?.some((r) => r.errorState?.details.includes('invalid regex')));
     });
 
-    test('an unknown cluster type is NACKed; existing clusters keep serving', async () => {
+    test('one invalid cluster among valid ones: the valid ones apply, the invalid one keeps its last good version, the NACK names it', async () => {
+      const accepted = ads.requests.filter((r) => r.typeUrl === TypeUrl.Cluster && r.nonce !== '' && r.errorDetail === undefined).at(-1)!;
       const from = ads.requests.length;
-      ads.set(TypeUrl.Cluster, 'dns', rawCluster({ name: 'dns', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STRICT_DNS } }));
+      const routes = (extra: ReturnType<typeof prefixRoute>[]) => routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [...extra, prefixRoute('/', 'b')] }]);
+      // 'a' changes to a cluster type the proxy does not have; 'c' is new and valid.
+      ads.set(TypeUrl.Cluster, 'a', rawCluster({ name: 'a', clusterDiscoveryType: { case: 'clusterType', value: { name: 'envoy.clusters.aggregate' } } }));
+      ads.set(TypeUrl.Cluster, 'c', edsCluster('c'));
+      ads.set(TypeUrl.ClusterLoadAssignment, 'c', endpoints('c', [backends[1].port]));
+      ads.set(TypeUrl.RouteConfiguration, 'routes', routes([prefixRoute('/c', 'c'), prefixRoute('/a', 'a')]));
       ads.push();
-      const nack = await ads.waitFor((r) => r.typeUrl === TypeUrl.Cluster && r.errorDetail !== undefined, 5000, from);
-      assert.match(nack.errorDetail!, /CDS dns: type: unknown cluster type STRICT_DNS/);
-      ads.remove(TypeUrl.Cluster, 'dns');
-      assert.equal((await get('/x')).status, 200);
+      try {
+        const nack = await ads.waitFor((r) => r.typeUrl === TypeUrl.Cluster && r.errorDetail !== undefined, 5000, from);
+        assert.equal(nack.errorDetail, 'CDS a: clusterDiscoveryType.clusterType: unknown cluster type "envoy.clusters.aggregate"');
+        // As Envoy: a NACK repeats the version last accepted, though the valid part of the response was applied.
+        assert.equal(nack.versionInfo, accepted.versionInfo);
+        await eventually(async () => (await get('/c/new')).name === 'b', 5000, 'the new valid cluster c serves');
+        assert.deepEqual(await get('/a/kept'), { status: 200, name: 'a' });
+        assert.match((await proxy.admin('/stats')).body, /cluster_manager\.cds\.update_rejected: [1-9]/);
+      } finally {
+        ads.set(TypeUrl.Cluster, 'a', edsCluster('a'));
+        ads.remove(TypeUrl.Cluster, 'c');
+        ads.set(TypeUrl.RouteConfiguration, 'routes', routes([]));
+        ads.push();
+      }
+      await eventually(async () => (await get('/c/gone')).name === 'b' && !(await proxy.admin('/clusters')).body.includes('c::'), 5000, 'c removed');
+    });
+
+    test('one invalid listener among valid ones: the valid new listener binds, the NACK names the invalid one', async () => {
+      const from = ads.requests.length;
+      ads.set(TypeUrl.Listener, 'bad', rawListener({ name: 'bad' }));
+      ads.set(TypeUrl.Listener, 'http2', httpListener('http2', 'routes'));
+      ads.push();
+      try {
+        const nack = await ads.waitFor((r) => r.typeUrl === TypeUrl.Listener && r.errorDetail !== undefined, 5000, from);
+        assert.match(nack.errorDetail!, /^LDS bad: address\.socketAddress: missing/);
+        const p2 = await proxy.listenerPort('http2');
+        const r = await request(`http://127.0.0.1:${p2}/via-http2`);
+        assert.equal(r.statusCode, 200);
+        await r.body.text();
+      } finally {
+        ads.remove(TypeUrl.Listener, 'bad');
+        ads.remove(TypeUrl.Listener, 'http2');
+        ads.push();
+      }
     });
 
     test('a listener that cannot bind NACKs the update with the reason; the listeners that bound keep serving', async () => {

@@ -9,6 +9,7 @@ import { HttpConnectionManagerSchema } from '../../../src/gen/envoy/extensions/f
 import { TcpProxySchema } from '../../../src/gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { RouterSchema } from '../../../src/gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { StdoutAccessLogSchema } from '../../../src/gen/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
+import { CaresDnsResolverConfigSchema } from '../../../src/gen/envoy/extensions/network/dns_resolver/cares/v3/cares_dns_resolver_pb.js';
 import type { RouteSchema, VirtualHostSchema } from '../../../src/gen/envoy/config/route/v3/route_components_pb.js';
 
 export const ms = (n: number) => create(DurationSchema, { seconds: BigInt(Math.floor(n / 1000)), nanos: (n % 1000) * 1e6 });
@@ -96,4 +97,21 @@ export function endpoints(clusterName: string, ports: number[]): Any {
     clusterName,
     endpoints: [{ lbEndpoints: ports.map((p) => ({ hostIdentifier: { case: 'endpoint' as const, value: { address: address(p) } } })) }],
   }));
+}
+
+/**
+ * A STRICT_DNS or LOGICAL_DNS cluster resolving `targets` (name, port) with the c-ares resolver pointed at
+ * `dnsServer` ("127.0.0.1:PORT"); `extra` sets refresh rate, TTL, lookup family.
+ */
+export function dnsCluster(name: string, type: 'STRICT_DNS' | 'LOGICAL_DNS', targets: Array<[string, number]>, dnsServer: string, extra: Record<string, unknown> = {}): Any {
+  const [host, port] = dnsServer.split(':');
+  const cares = create(CaresDnsResolverConfigSchema, { resolvers: [address(Number(port), host)] });
+  return rawCluster({
+    name,
+    clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType[type] },
+    connectTimeout: ms(1000),
+    loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: targets.map(([h, p]) => ({ hostIdentifier: { case: 'endpoint' as const, value: { address: address(p, h) } } })) }] },
+    typedDnsResolverConfig: { name: 'envoy.network.dns_resolver.cares', typedConfig: anyPack(CaresDnsResolverConfigSchema, cares) },
+    ...extra,
+  } as MessageInitShape<typeof ClusterSchema>);
 }

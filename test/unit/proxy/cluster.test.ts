@@ -101,8 +101,8 @@ describe('clusters', () => {
   });
 
   test('validation: unknown cluster types with field paths; STATIC without endpoints is valid', () => {
-    const bad = compileCluster(create(ClusterSchema, { name: 'x', clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.LOGICAL_DNS } }));
-    assert.deepEqual(bad.ok ? [] : bad.errors, ['type: unknown cluster type LOGICAL_DNS (supported: STATIC, EDS, ORIGINAL_DST)']);
+    const bad = compileCluster(create(ClusterSchema, { name: 'x', clusterDiscoveryType: { case: 'type', value: 9 as Cluster_DiscoveryType } }));
+    assert.deepEqual(bad.ok ? [] : bad.errors, ['type: unknown cluster type 9 (supported: STATIC, STRICT_DNS, LOGICAL_DNS, EDS, ORIGINAL_DST)']);
     const custom = compileCluster(create(ClusterSchema, { name: 'y', clusterDiscoveryType: { case: 'clusterType', value: { name: 'envoy.clusters.aggregate' } } }));
     assert.deepEqual(custom.ok ? [] : custom.errors, ['clusterDiscoveryType.clusterType: unknown cluster type "envoy.clusters.aggregate"']);
     // Istio's BlackHoleCluster: STATIC with no load assignment is valid and has no hosts.

@@ -22,6 +22,25 @@ describe('xds client pieces', () => {
     assert.equal(r.ok ? '' : r.detail, 'LDS l1: address.socketAddress: missing; LDS l1: filterChains: empty and no defaultFilterChain; LDS l3: resource is empty');
   });
 
+  test('an invalid resource with a name is rejected on its own: the valid ones are still applied', () => {
+    const named = anyPack(ListenerSchema, create(ListenerSchema, { name: 'bad' }));
+    const good = anyPack(ListenerSchema, create(ListenerSchema, {
+      name: 'good',
+      address: { address: { case: 'socketAddress', value: { address: '127.0.0.1', portSpecifier: { case: 'portValue', value: 1 } } } },
+      filterChains: [{ filters: [] }],
+    }));
+    const r = decodeAll(listenerType, [{ any: named, name: undefined, version: '1' }, { any: good, name: undefined, version: '1' }, { any: good, name: undefined, version: '1' }]);
+    assert.ok(!r.ok && !r.fatal);
+    if (r.ok) return;
+    assert.deepEqual(r.applied.map((x) => x.name), ['good']);
+    assert.deepEqual([...r.rejected], ['bad']);
+    assert.match(r.detail, /^LDS bad: address\.socketAddress: missing; .*; LDS good: duplicate resource good in one response$/);
+    // A resource that cannot even be named rejects the whole response (Envoy's decoder does).
+    const anonymous = anyPack(ListenerSchema, create(ListenerSchema, {}));
+    const whole = decodeAll(listenerType, [{ any: anonymous, name: undefined, version: '1' }, { any: good, name: undefined, version: '1' }]);
+    assert.ok(!whole.ok && whole.fatal);
+  });
+
   test('a wrong type URL in the response is rejected', () => {
     const c = anyPack(ClusterSchema, create(ClusterSchema, { name: 'c' }));
     const r = decodeAll(listenerType, [{ any: c, name: 'c', version: '1' }]);
