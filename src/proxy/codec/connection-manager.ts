@@ -21,6 +21,7 @@ import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 import { H1Server } from './h1/h1-server.js';
 import { H2Server } from './h2-server.js';
 import type { HcmPlan } from './hcm-plan.js';
+import { admitUpgrade } from './upgrade-admission.js';
 import { applyXfcc } from './xfcc.js';
 
 /** What every connection manager shares (one set per proxy). */
@@ -76,6 +77,8 @@ export class ConnectionManager {
     const view: RequestView = { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: h };
     const ex = newStream(req, res, plan, conn, info, this.#deps.stats, this.#filters, table?.route(info.authority, view), view);
     res.on('close', () => streamClosed(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
+    // Two property reads for ordinary requests; only upgrades and CONNECT are looked at further.
+    if ((h.upgrade !== undefined || req.method === 'CONNECT') && !admitUpgrade(ex)) return;
     decodeHeaders(ex);
   }
 }
