@@ -18,6 +18,7 @@ import { attempt } from './attempt.js';
 import { respond } from './relay.js';
 import { downstreamHeaders } from './response-headers.js';
 import type { CompiledRoute } from './route-table.js';
+import { connectUpstream } from '../upstream/tcp-connect.js';
 import { Tunnel } from './tunnel.js';
 import { rewritePath, upstreamHeaders, type ForwardAction } from './upstream-headers.js';
 
@@ -29,6 +30,11 @@ export async function forwardUpgrade(ex: HttpStream, route: CompiledRoute, a: Fo
   if (!(ex.res instanceof H1Response) || cluster.plan.upstreamHttp === 'http2') {
     // Envoy would carry it as an extended CONNECT (RFC 8441) over HTTP/2; Trellis does not (src/proxy/README.md).
     return localReply(ex, 503, undefined, 'upgrade_over_http2_not_supported', 'upgrades over HTTP/2 are not supported');
+  }
+  if (ex.upgrade === 'connect') {
+    if (a.upgrades?.terminateConnect) return terminateConnect(ex, ex.res);
+    // Proxying the CONNECT itself to an upstream that terminates it: not implemented (src/proxy/README.md).
+    return localReply(ex, 503, undefined, 'connect_proxying_not_supported', 'CONNECT is only terminated here, not proxied');
   }
   const headers = upstreamHeaders(ex, route, a);
   headers.upgrade = ex.req.headers.upgrade;
@@ -71,7 +77,7 @@ function switchProtocols(ex: HttpStream, up: UpstreamResponse, route: CompiledRo
   info.responseCodeDetails = 'via_upstream';
   let down;
   try {
-    down = (ex.res as H1Response).switchProtocols(out);
+    down = (ex.res as H1Response).switchProtocols(101, out);
   } catch {
     // Only a header operation's value could be refused here; the client cannot get a status any more.
     switched.socket.destroy();
@@ -80,4 +86,48 @@ function switchProtocols(ex: HttpStream, up: UpstreamResponse, route: CompiledRo
     return finishStream(ex);
   }
   new Tunnel(ex, down, switched, idleMs);
+}
+
+/**
+ * A CONNECT terminated here (the route's connect_config): a TCP connection to
+ * the cluster's host, in its transport socket; once it is up, 200 to the
+ * client and the tunnel. Envoy's answers when it cannot: UH, UF (connect
+ * failure or timeout).
+ */
+function terminateConnect(ex: HttpStream, res: H1Response): void {
+  const cluster = ex.cluster!;
+  const host = cluster.pick(ex.conn.originalDst, ex.hash);
+  if (!host) {
+    cluster.stats.upstream_cx_none_healthy++;
+    return localReply(ex, 503, 'UH', 'no_healthy_upstream');
+  }
+  ex.info.upstreamHost = host.key;
+  const c = connectUpstream(host, cluster.plan.sourceAddress);
+  const failed = (): void => {
+    cluster.stats.upstream_cx_connect_fail++;
+    localReply(ex, 503, 'UF', 'upstream_reset_before_response_started{connection_failure}');
+  };
+  if (c instanceof Error) return failed();
+  const up = c.socket;
+  const timer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.plan.connectTimeoutMs);
+  ex.upstream = { cancel: () => up.destroy() };
+  up.on('error', () => undefined);
+  const beforeReady = (): void => {
+    clearTimeout(timer);
+    if (ex.downstreamGone) finishStream(ex);
+    else failed();
+  };
+  up.once('close', beforeReady);
+  up.once(c.ready, () => {
+    clearTimeout(timer);
+    up.off('close', beforeReady);
+    if (ex.downstreamGone) {
+      up.destroy();
+      return finishStream(ex);
+    }
+    ex.info.responseCode = 200;
+    ex.info.responseCodeDetails = 'via_upstream';
+    const down = res.switchProtocols(200, {});
+    new Tunnel(ex, down, { socket: up, rest: undefined }, ex.plan.streamIdleTimeoutMs);
+  });
 }

@@ -37,6 +37,7 @@ describe('proxy: websocket upgrades', { timeout: 30_000 }, () => {
   const ads = new FakeAdsServer();
   let proxy: RunningProxy;
   let backend: http.Server;
+  let tcpBackend: net.Server;
   /** Remote ports of the proxy's connections as the backend saw them: ordinary requests, and upgrades. */
   const requestPorts: number[] = [];
   const upgradePorts: number[] = [];
@@ -62,23 +63,37 @@ describe('proxy: websocket upgrades', { timeout: 30_000 }, () => {
     });
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
     const port = (backend.address() as AddressInfo).port;
-    ads.setAll(TypeUrl.Cluster, [['backend', edsCluster('backend')]]);
-    ads.setAll(TypeUrl.ClusterLoadAssignment, [['backend', endpoints('backend', [port])]]);
+    // A TCP echo server behind terminated CONNECT: echoes, and ends when the client does.
+    tcpBackend = net.createServer({ allowHalfOpen: true }, (s) => {
+      s.on('data', (c: Buffer) => s.write(c));
+      s.on('end', () => s.end());
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => tcpBackend.listen(0, '127.0.0.1', r));
+    const tcpPort = (tcpBackend.address() as AddressInfo).port;
+    ads.setAll(TypeUrl.Cluster, [['backend', edsCluster('backend')], ['tcp', edsCluster('tcp')]]);
+    ads.setAll(TypeUrl.ClusterLoadAssignment, [['backend', endpoints('backend', [port])], ['tcp', endpoints('tcp', [tcpPort])]]);
     ads.setAll(TypeUrl.Listener, [
       ['ws', httpListener('ws', 'routes', 0, LOG, { upgradeConfigs: WEBSOCKET })],
       // No upgrade_configs: only a route can enable one.
       ['plain', httpListener('plain', 'routes', 0, LOG)],
-      ['idle', httpListener('idle', 'routes', 0, LOG, { upgradeConfigs: WEBSOCKET, streamIdleTimeout: ms(400) })],
+      // istiod's shape: prefix routes only.
+      ['idle', httpListener('idle', 'prefix-only', 0, LOG, { upgradeConfigs: WEBSOCKET, streamIdleTimeout: ms(400) })],
     ]);
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{
       name: 'all',
       domains: ['*'],
       routes: [
+        {
+          name: 'connect',
+          match: { pathSpecifier: { case: 'connectMatcher', value: {} } },
+          action: { case: 'route', value: { clusterSpecifier: { case: 'cluster', value: 'tcp' }, upgradeConfigs: [{ upgradeType: 'CONNECT', connectConfig: {} }] } },
+        },
         { ...prefixRoute('/route-off', 'backend', { upgradeConfigs: [{ upgradeType: 'WebSocket', enabled: false }] }), name: 'route-off' },
         { ...prefixRoute('/route-on', 'backend', { upgradeConfigs: [{ upgradeType: 'websocket' }] }), name: 'route-on' },
         { ...prefixRoute('/', 'backend'), name: 'default' },
       ],
-    }])]]);
+    }])], ['prefix-only', routeConfig('prefix-only', [{ name: 'all', domains: ['*'], routes: [{ ...prefixRoute('/', 'backend'), name: 'default' }] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
     await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
@@ -93,6 +108,7 @@ describe('proxy: websocket upgrades', { timeout: 30_000 }, () => {
     ads.stop();
     backend?.closeAllConnections();
     await new Promise((r) => backend?.close(r));
+    await new Promise((r) => tcpBackend?.close(r));
   });
 
   const logLines = (path: string) => proxy.stdout().split('\n').filter((l) => l.endsWith(` ${path}`));
@@ -214,5 +230,29 @@ describe('proxy: websocket upgrades', { timeout: 30_000 }, () => {
     const raw = await rawExchange(ports.ws, 'GET /not-an-upgrade HTTP/1.1\r\nhost: x\r\nupgrade: websocket\r\nconnection: close\r\n\r\n');
     assert.match(raw, /^HTTP\/1\.1 200 /);
     assert.match(raw, /"upgrade":null/, 'a lone Upgrade is hop-by-hop: dropped');
+  });
+
+  test('CONNECT terminated where a route configures it (connect_matcher, connect_config): 200, bytes both ways to the TCP upstream, FIN passed on', async () => {
+    const s = net.connect({ host: '127.0.0.1', port: ports.plain });
+    s.write('CONNECT tcp-target:7 HTTP/1.1\r\nhost: tcp-target:7\r\n\r\n');
+    let got = '';
+    s.on('data', (c: Buffer) => { got += c.toString('latin1'); });
+    const closed = new Promise((r) => s.once('close', r));
+    await eventually(() => got.includes('\r\n\r\n'), 3000, 'the CONNECT answer');
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.doesNotMatch(got, /content-length|transfer-encoding/i, 'a 2xx to CONNECT has no body framing');
+    const head = got.length;
+    s.write('ping');
+    await eventually(() => got.slice(head) === 'ping', 3000, 'the echo through the tunnel');
+    s.end('pong');
+    await closed;
+    assert.equal(got.slice(head), 'pingpong', 'bytes sent with the FIN still echoed');
+    const line = await eventually(() => proxy.stdout().split('\n').find((l) => l.startsWith('200 - via_upstream 8 8 ')), 3000, 'access log of the CONNECT');
+    assert.ok(line);
+  });
+
+  test('with prefix routes only (istiod\'s routes) a CONNECT matches no route: 404, as in Envoy', async () => {
+    const raw = await rawExchange(ports.idle, 'CONNECT tcp-target:7 HTTP/1.1\r\nhost: tcp-target:7\r\nconnection: close\r\n\r\n');
+    assert.match(raw, /^HTTP\/1\.1 404 /);
   });
 });

@@ -151,17 +151,18 @@ export class H1Response {
   }
 
   /**
-   * 101 Switching Protocols with `headers` as given (Connection and Upgrade
-   * included, no framing): the head is written and the socket handed over.
-   * No 'finish' or 'close' follows: whoever takes the socket ends the stream.
+   * 101 Switching Protocols (or the 200 of a terminated CONNECT) with `headers`
+   * as given (Connection and Upgrade included, no framing): the head is written
+   * and the socket handed over. No 'finish' or 'close' follows: whoever takes
+   * the socket ends the stream.
    */
-  switchProtocols(headers: Record<string, Value | undefined>): SwitchedConnection {
-    this.writeHead(101, headers);
+  switchProtocols(status: 101 | 200, headers: Record<string, Value | undefined>): SwitchedConnection {
+    this.writeHead(status, headers);
     this.headersSent = true;
     this.writableEnded = true;
     this.#gone = true;
     const socket = this.#owner.socket;
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\n${headerLines(this.#headers)}\r\n`, 'latin1');
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headerLines(this.#headers)}\r\n`, 'latin1');
     return { socket, rest: this.#owner.detach() };
   }
 
