@@ -11,6 +11,7 @@ import {
   HttpConnectionManager_CodecType,
   HttpConnectionManager_ForwardClientCertDetails,
   HttpConnectionManager_SetCurrentClientCertDetailsSchema,
+  HttpConnectionManager_UpgradeConfigSchema,
   HttpFilterSchema,
   RdsSchema,
   type HttpConnectionManager,
@@ -49,7 +50,9 @@ export type RouteSource = { rds: string } | { inline: RouteConfiguration };
 
 /**
  * A sidecar's HTTP connection manager: AUTO codec, access log to stdout,
- * no remote-address trust (we are not the edge), request ids, no tracing.
+ * no remote-address trust (we are not the edge), request ids, no tracing,
+ * websocket upgrades allowed (istiod sets exactly that one upgrade type on
+ * every sidecar HCM, inbound and outbound; CONNECT only for ambient's HBONE).
  * `fault` adds the fault filter (outbound: VirtualService fault injection);
  * the router is always last.
  */
@@ -63,6 +66,7 @@ export function sidecarHcm(statPrefix: string, routes: RouteSource, fault: boole
     httpFilters: fault ? [faultFilter(), routerFilter()] : [routerFilter()],
     accessLog: [stdoutAccessLog()],
     useRemoteAddress: false,
+    upgradeConfigs: [create(HttpConnectionManager_UpgradeConfigSchema, { upgradeType: 'websocket' })],
     generateRequestId: true,
   });
 }

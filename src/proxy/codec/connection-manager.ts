@@ -21,6 +21,7 @@ import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 import { H1Server } from './h1/h1-server.js';
 import { H2Server } from './h2-server.js';
 import type { HcmPlan } from './hcm-plan.js';
+import { admitUpgrade } from './upgrade-admission.js';
 import { applyXfcc } from './xfcc.js';
 
 /** What every connection manager shares (one set per proxy). */
@@ -79,9 +80,18 @@ export class ConnectionManager {
     if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
     const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);
     const q = url.indexOf('?');
-    const view: RequestView = { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: h };
+    const view: RequestView = req.method === 'CONNECT' ? connectView(req, info, h) : { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: h };
     const ex = newStream(req, res, plan, conn, info, this.#deps.stats, this.#filters, table?.route(info.authority, view), view);
     res.on('close', () => streamClosed(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
+    // Two property reads for ordinary requests; only upgrades and CONNECT are looked at further.
+    if ((h.upgrade !== undefined || req.method === 'CONNECT') && !admitUpgrade(ex)) return;
     decodeHeaders(ex);
   }
+}
+
+/** A CONNECT has no path; on HTTP/1.1 its target (host:port) is its authority, as Envoy's codec makes it. */
+function connectView(req: DownstreamRequest, info: StreamInfo, h: RequestView['headers']): RequestView {
+  if (req.httpVersionMajor === 1 && req.url) info.authority = req.url;
+  info.path = '';
+  return { path: '', query: '', headers: h, connect: true };
 }

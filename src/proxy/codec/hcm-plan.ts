@@ -8,6 +8,7 @@ import { compileHttpFilters, type HttpFilterConfig } from '../filters/http-filte
 import { durationMs } from '../util.js';
 import { compileRouteConfig, type RouteTable } from '../router/route-table.js';
 import { compileLimits, type HcmLimits } from './limits.js';
+import { compileHcmUpgrades, type UpgradeMap } from './upgrade-policy.js';
 import { compileXfcc, type XfccPlan } from './xfcc.js';
 
 export type { AccessLogSink } from '../telemetry/access-log-sink.js';
@@ -29,6 +30,8 @@ export interface HcmPlan {
   filters: HttpFilterConfig[];
   /** forward_client_cert_details and set_current_client_cert_details. */
   xfcc: XfccPlan;
+  /** upgrade_configs: the upgrade types allowed unless a route says otherwise. */
+  upgrades: UpgradeMap;
   /** Envoy's http.<stat_prefix>.downstream_rq_* counter names, built once. */
   statNames: { total: string; byClass: string[] };
 }
@@ -62,6 +65,7 @@ export function compileHcm(hcm: HttpConnectionManager, path: string, errors: str
     limits: compileLimits(hcm),
     filters,
     xfcc: compileXfcc(hcm, path, errors),
+    upgrades: compileHcmUpgrades(hcm.upgradeConfigs, path, errors),
     statNames: {
       total: `http.${hcm.statPrefix}.downstream_rq_total`,
       byClass: [0, 1, 2, 3, 4, 5].map((c) => `http.${hcm.statPrefix}.downstream_rq_${c}xx`),

@@ -21,6 +21,7 @@ export const LOCAL_BODY: Readonly<Record<string, string>> = {
   UR: 'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
   UT: 'upstream request timeout',
   FI: 'fault filter abort',
+  SI: 'stream timeout',
 };
 
 /** HTTP → gRPC status for local replies (Envoy's Grpc::Utility::httpToGrpcStatus); anything else is UNKNOWN (2). */

@@ -52,6 +52,8 @@ export interface HttpStream {
   routeTimer: NodeJS.Timeout | undefined;
   /** The route timeout fired: a reset after the headers is UT, not UR. */
   routeTimedOut: boolean;
+  /** An allowed upgrade (lower-case type, "connect" for CONNECT): the router tunnels it (router/upgrade.ts). */
+  upgrade: string | undefined;
 }
 
 /** A new stream; every field set here so all streams share one shape. */
@@ -62,7 +64,7 @@ export function newStream(
   return {
     req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, rbacInput: undefined,
     cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], hash: undefined,
-    downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false,
+    downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false, upgrade: undefined,
   };
 }
 

@@ -19,11 +19,13 @@ import { respond } from './relay.js';
 import { bufferBody } from './request-body.js';
 import { backoff, retryAdmitted } from './retry.js';
 import type { CompiledRoute } from './route-table.js';
+import { forwardUpgrade } from './upgrade.js';
 import { handOffRouteTimeout, startRouteTimeout, stopRouteTimeout, type TimedRequest } from './timeout.js';
 import { rewritePath, upstreamHeaders, type ForwardAction } from './upstream-headers.js';
 
 export function forward(ex: HttpStream, route: CompiledRoute, a: ForwardAction, clusters: ClusterManager): void {
-  void new UpstreamRequest(ex, route, a).run(clusters);
+  if (ex.upgrade !== undefined) void forwardUpgrade(ex, route, a);
+  else void new UpstreamRequest(ex, route, a).run(clusters);
 }
 
 /** The state of one upstream request: what the timeout acts on, and what a departing client cancels. */

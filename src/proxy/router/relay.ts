@@ -11,9 +11,9 @@ import { encodeHeaders } from '../filters/chain.js';
 import { localReply } from '../filters/local-reply.js';
 import { finishStream, type HttpStream } from '../filters/stream.js';
 import type { BodySink, UpstreamResponse } from '../upstream/response.js';
-import { applyHeaderOps, type HeaderOp, type Headers } from './header-ops.js';
+import type { HeaderOp } from './header-ops.js';
+import { downstreamHeaders } from './response-headers.js';
 import type { AttemptOutcome } from './retry.js';
-import { HOP } from './upstream-headers.js';
 
 export function respond(ex: HttpStream, o: AttemptOutcome, responseOps: readonly HeaderOp[]): void {
   if (o.kind === 'error') {
@@ -22,12 +22,7 @@ export function respond(ex: HttpStream, o: AttemptOutcome, responseOps: readonly
     return localReply(ex, 503, 'UR', 'upstream_reset_before_response_started{connection_termination}');
   }
   const { statusCode, headers, body } = o.data;
-  // A copy without hop-by-hop headers: `delete` would turn the object into a slow dictionary for every later step.
-  const out: Headers = {};
-  for (const k in headers) if (!HOP.has(k)) out[k] = headers[k];
-  out['x-envoy-upstream-service-time'] = String(ex.info.upstreamServiceTimeMs ?? 0);
-  if (ex.clusterResponseOps.length > 0) applyHeaderOps(out, ex.clusterResponseOps);
-  if (responseOps.length > 0) applyHeaderOps(out, responseOps);
+  const out = downstreamHeaders(ex, headers, responseOps);
   encodeHeaders(ex, statusCode, out);
   ex.info.responseCode = statusCode;
   ex.info.responseHeaders = out;

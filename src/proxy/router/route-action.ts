@@ -1,5 +1,6 @@
 /** Compiles the action part of an Envoy Route: where to send, with which timeout and retries. */
 import type { RetryPolicy, Route, RouteAction, VirtualHost } from '../../gen/envoy/config/route/v3/route_components_pb.js';
+import { compileRouteUpgrades, type RouteUpgrades } from '../codec/upgrade-policy.js';
 import { durationMs } from '../util.js';
 import { levelOps, type HeaderOp } from './header-ops.js';
 import { compileRe2 } from './string-match.js';
@@ -57,6 +58,8 @@ export type ActionPlan =
       /** Shadow copies of the request (fire and forget). */
       mirrors: Mirror[];
       hostRewrite: string | undefined;
+      /** upgrade_configs: per-type overrides of the HCM's, and CONNECT termination. */
+      upgrades: RouteUpgrades | undefined;
     }
   | { kind: 'direct'; status: number; body: string }
   | { kind: 'redirect'; status: number; host: string; path: string; scheme: string };
@@ -110,6 +113,7 @@ function compileForward(ra: RouteAction, route: Route, vh: VirtualHost, path: st
       return { cluster: m.cluster, ppm, suffix: !m.disableShadowHostSuffixAppend };
     }),
     hostRewrite: ra.hostRewriteSpecifier.case === 'hostRewriteLiteral' ? ra.hostRewriteSpecifier.value : undefined,
+    upgrades: compileRouteUpgrades(ra.upgradeConfigs, path, errors),
   };
 }
 

@@ -11,6 +11,8 @@ export interface RequestView {
   headers: Headers;
   /** Parsed lazily by the first query-parameter matcher. */
   params?: URLSearchParams;
+  /** A CONNECT request: no path (it is '' here), only a connect_matcher matches it, as in Envoy. */
+  connect?: boolean;
 }
 
 export type RoutePredicate = (r: RequestView) => boolean;
@@ -35,7 +37,9 @@ function compilePath(m: RouteMatch, path: string, errors: string[]): RoutePredic
   const s = m.pathSpecifier;
   switch (s.case) {
     case 'prefix': {
-      if (s.value === '' || s.value === '/') return () => true;
+      if (s.value === '') return () => true;
+      // Every path starts with '/'; a CONNECT has none, and "/" must not match it.
+      if (s.value === '/') return (r) => r.path !== '';
       const x = cs ? s.value : s.value.toLowerCase();
       return cs ? (r) => r.path.startsWith(x) : (r) => r.path.toLowerCase().startsWith(x);
     }
@@ -51,6 +55,7 @@ function compilePath(m: RouteMatch, path: string, errors: string[]): RoutePredic
       const re = compileRegex(s.value, `${path}.safeRegex`, errors);
       return re ? (r) => re.test(r.path) : () => false;
     }
+    case 'connectMatcher': return (r) => r.connect === true;
     default:
       errors.push(`${path}.pathSpecifier: unsupported or missing (${s.case ?? 'unset'})`);
       return () => false;

@@ -3,15 +3,14 @@
  * and pipes bytes both ways with back-pressure. Half-close is honoured: a FIN
  * from one side is passed on while the other direction keeps flowing.
  */
-import net, { type Socket } from 'node:net';
-import tls, { type ConnectionOptions } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { ConnContext } from '../listener/conn-context.js';
 import type { ProxyStats } from '../telemetry/stats.js';
 import { logger } from '../../log.js';
 import type { TcpPlan } from './tcp-plan.js';
 import { StreamInfo } from '../telemetry/stream-info.js';
-import type { Host } from '../upstream/host.js';
+import { connectUpstream } from '../upstream/tcp-connect.js';
 
 const log = logger('tcp');
 
@@ -51,19 +50,6 @@ export function deniedTcp(plan: TcpPlan, conn: ConnContext, details: string): vo
   if (!info) return;
   info.connectionTerminationDetails = details;
   writeLog(plan, info);
-}
-
-/**
- * The upstream socket, in TLS when the endpoint's transport socket says so (a cluster's
- * UpstreamTlsContext or its auto-mTLS match): an Error while its secrets are missing — never
- * plaintext instead.
- */
-function connectUpstream(host: Host, localAddress: string | undefined): { socket: Socket; ready: 'connect' | 'secureConnect' } | Error {
-  const t = host.settings.tls?.();
-  if (t instanceof Error) return t;
-  const o = { host: host.address, port: host.port, allowHalfOpen: true, localAddress };
-  // tls.connect takes socket.connect() options too (localAddress), which its typings leave out.
-  return t ? { socket: tls.connect({ ...t, ...o } as ConnectionOptions), ready: 'secureConnect' } : { socket: net.connect(o), ready: 'connect' };
 }
 
 export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: TcpDeps): void {

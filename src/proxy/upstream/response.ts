@@ -1,5 +1,6 @@
 /** The upstream response as the router sees it, whichever client (undici HTTP/1.1 or node:http2) produced it. */
 import type { Readable } from 'node:stream';
+import type { SwitchedConnection } from '../codec/h1/response.js';
 import { upstreamReset } from './errors.js';
 
 export type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -36,6 +37,8 @@ export interface UpstreamResponse {
   headersOnly?: boolean;
   /** Reads and drops the body (before a retry). */
   discard(): void;
+  /** A 101 to an upgrade request: the upstream connection, out of its pool for good, and the bytes after the response head. */
+  switched?: SwitchedConnection;
 }
 
 /** A Readable (the HTTP/2 client's stream) as an UpstreamBody. */

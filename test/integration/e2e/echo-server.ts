@@ -6,11 +6,14 @@
  * milliseconds, and the first request carrying `x-fail-once: KEY` for a key
  * gets a 503 (the next one succeeds).
  * With CERT and KEY files it serves HTTPS instead (an external TLS service).
+ * Websocket upgrades get an RFC 6455 echo (test/helpers/websocket.ts serveEcho).
  * Usage: node echo-server.js NAME PORT [CERT KEY]
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { serveEcho } from '../../helpers/websocket.js';
 
 const [name = 'echo', port = '8080', cert, key] = process.argv.slice(2);
 const failed = new Set<string>();
@@ -33,5 +36,6 @@ const handler = (req: IncomingMessage, res: ServerResponse) => {
   reply(200);
 };
 const server = cert && key ? createTlsServer({ cert: readFileSync(cert), key: readFileSync(key) }, handler) : createServer(handler);
+server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => serveEcho(req, socket, head, name));
 server.listen(Number(port), '0.0.0.0', () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -28,8 +28,13 @@ function stdoutLog(format: string | undefined) {
   return [{ name: 'envoy.access_loggers.stdout', configType: { case: 'typedConfig' as const, value: anyPack(StdoutAccessLogSchema, create(StdoutAccessLogSchema, init)) } }];
 }
 
-/** HttpConnectionManager timeouts (and limits) a test may set. */
-export interface HcmTimeouts { requestHeadersTimeout?: Duration; streamIdleTimeout?: Duration; maxRequestHeadersKb?: number }
+/** HttpConnectionManager fields a test may set: timeouts, limits and upgrade types. */
+export interface HcmTimeouts {
+  requestHeadersTimeout?: Duration;
+  streamIdleTimeout?: Duration;
+  maxRequestHeadersKb?: number;
+  upgradeConfigs?: Array<{ upgradeType: string; enabled?: boolean }>;
+}
 
 /** A listener on 127.0.0.1:port (0 = any) with one HTTP connection manager using RDS `routeName`. */
 export function httpListener(name: string, routeName: string, port = 0, accessLogFormat?: string, hcmExtra: HcmTimeouts = {}): Any {

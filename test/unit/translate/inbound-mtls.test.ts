@@ -156,6 +156,17 @@ describe('virtualInbound and PeerAuthentication', () => {
       assert.deepEqual(json['setCurrentClientCertDetails'], { subject: true, uri: true, dns: true }, c.name);
     }
   });
+
+  test('inbound HCMs allow websocket upgrades, as istiod sets on every sidecar HCM (and nothing else: no CONNECT)', () => {
+    const l = inboundOf(mesh);
+    const hcms = l.filterChains.filter((x) => x.filters[0]?.name === 'envoy.filters.network.http_connection_manager');
+    assert.ok(hcms.length > 0);
+    for (const c of hcms) {
+      const hcm = anyUnpack(c.filters[0]!.configType.value as never, HttpConnectionManagerSchema)!;
+      const json = toJson(HttpConnectionManagerSchema, hcm, { registry: xdsRegistry }) as Record<string, unknown>;
+      assert.deepEqual(json['upgradeConfigs'], [{ upgradeType: 'websocket' }], c.name);
+    }
+  });
 });
 
 const authz = (name: string, spec: string) => `

@@ -33,7 +33,7 @@ test('virtualOutbound: 15001, original dst, default chain to PassthroughCluster 
   }
 });
 
-test('0.0.0.0_PORT: bindToPort false, HCM with RDS "PORT" over ADS, fault then router, stdout access log', () => {
+test('0.0.0.0_PORT: bindToPort false, HCM with RDS "PORT" over ADS, fault then router, stdout access log, websocket upgrades', () => {
   const l = httpOutboundListener(9080);
   assert.equal(l.name, '0.0.0.0_9080');
   assert.equal(address(l), '0.0.0.0:9080');
@@ -46,6 +46,8 @@ test('0.0.0.0_PORT: bindToPort false, HCM with RDS "PORT" over ADS, fault then r
   assert.deepEqual(hcm.httpFilters.map((f) => f.name), ['envoy.filters.http.fault', 'envoy.filters.http.router']);
   assert.deepEqual(hcm.accessLog.map((a) => a.name), ['envoy.access_loggers.stdout']);
   assert.equal(hcm.useRemoteAddress, false);
+  // istiod: websocket upgrades on every sidecar HCM, enabled by default (no `enabled` written).
+  assert.deepEqual(hcm.upgradeConfigs.map((u) => [u.upgradeType, u.enabled, u.filters.length]), [['websocket', undefined, 0]]);
   assert.equal(hcm.generateRequestId, true);
   assert.equal(hcm.tracing, undefined);
 });

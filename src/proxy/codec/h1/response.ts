@@ -19,6 +19,14 @@ export interface ResponseOwner {
   readonly draining: boolean;
   /** The response is complete (or abandoned); `close` ends the connection after it. */
   responseDone(res: H1Response, close: boolean): void;
+  /** The response switched protocols: the connection stops being HTTP; returns the bytes received after the request head. */
+  detach(): Buffer | undefined;
+}
+
+/** What a response that switched protocols (101) hands over: the raw socket and the client's bytes already read. */
+export interface SwitchedConnection {
+  socket: Socket;
+  rest: Buffer | undefined;
 }
 
 const BAD_VALUE = /[\r\n\0]/;
@@ -36,6 +44,16 @@ function httpDate(): string {
     dateCache = new Date(now).toUTCString();
   }
   return dateCache;
+}
+
+function headerLines(h: Record<string, Value>): string {
+  let s = '';
+  for (const k in h) {
+    const v = h[k]!;
+    if (typeof v === 'object') for (const x of v) s += `${k}: ${x}\r\n`;
+    else s += `${k}: ${v}\r\n`;
+  }
+  return s;
 }
 
 export class H1Response {
@@ -129,13 +147,23 @@ export class H1Response {
     if (!this.#keepAlive) h.connection = 'close';
     else if (this.#minor === 0) h.connection = 'keep-alive';
     h.date ??= httpDate();
-    let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
-    for (const k in h) {
-      const v = h[k]!;
-      if (typeof v === 'object') for (const x of v) s += `${k}: ${x}\r\n`;
-      else s += `${k}: ${v}\r\n`;
-    }
-    return `${s}\r\n`;
+    return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${headerLines(h)}\r\n`;
+  }
+
+  /**
+   * 101 Switching Protocols (or the 200 of a terminated CONNECT) with `headers`
+   * as given (Connection and Upgrade included, no framing): the head is written
+   * and the socket handed over. No 'finish' or 'close' follows: whoever takes
+   * the socket ends the stream.
+   */
+  switchProtocols(status: 101 | 200, headers: Record<string, Value | undefined>): SwitchedConnection {
+    this.writeHead(status, headers);
+    this.headersSent = true;
+    this.writableEnded = true;
+    this.#gone = true;
+    const socket = this.#owner.socket;
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${headerLines(this.#headers)}\r\n`, 'latin1');
+    return { socket, rest: this.#owner.detach() };
   }
 
   write(chunk: Buffer | string): boolean {

@@ -92,7 +92,25 @@ export class ServerConn implements ResponseOwner, CodecConnection {
   /** No more requests: between requests the connection ends now, otherwise after the response in progress. */
   drain(): void {
     this.draining = true;
-    if (this.idle) this.socket.end();
+    // A detached (upgraded) connection is the tunnel's: the listener's drain deadline ends it.
+    if (this.idle && !this.#closed) this.socket.end();
+  }
+
+  /** The response in progress switched protocols (101): the socket is the caller's now; returns the bytes read past the request head. */
+  detach(): Buffer | undefined {
+    const socket = this.socket;
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onClose);
+    socket.off('timeout', this.#onIdle);
+    socket.setTimeout(0);
+    this.#closed = true;
+    this.#stopHeadTimer();
+    const rest = this.#buf;
+    this.#buf = undefined;
+    this.#req = undefined;
+    this.#res = undefined;
+    return rest;
   }
 
   readonly #onData = (chunk: Buffer): void => {

@@ -40,6 +40,8 @@ export function requestHead(method: string, path: string, headers: HeaderMap, bo
       }
     }
   }
+  // Only upgrade requests carry Upgrade here (the router drops it as hop-by-hop otherwise): it needs its Connection token.
+  if (headers.upgrade !== undefined) s += 'connection: upgrade\r\n';
   if (bodyLength === -1) s += 'transfer-encoding: chunked\r\n';
   else if (bodyLength !== undefined) s += `content-length: ${bodyLength}\r\n`;
   return `${s}\r\n`;
@@ -171,7 +173,10 @@ export class UpstreamConn implements ExchangeConn {
     }
     const head = parseResponseHead(buf, 0, end);
     this.#buf = end < buf.length ? buf.subarray(end) : undefined;
-    if (head.status < 200) return this.#buf !== undefined; // 1xx: the real response follows
+    if (head.status < 200) {
+      if (head.status === 101 && ex.opts.headers.upgrade !== undefined) return this.#switched(ex, head.headers);
+      return this.#buf !== undefined; // 1xx: the real response follows
+    }
     const bodyless = ex.opts.method === 'HEAD' || head.status === 204 || head.status === 304;
     const dec2 = new BodyDecoder(bodyless ? { kind: 'none' } : head.framing);
     this.#decoder = dec2;
@@ -182,6 +187,19 @@ export class UpstreamConn implements ExchangeConn {
       return false;
     }
     return this.#buf !== undefined;
+  }
+
+  /**
+   * The upgrade was accepted: the socket leaves HTTP and goes with the exchange. It stays
+   * counted in the pool (Envoy counts an upgraded connection as busy) until it closes, and is never idle again.
+   */
+  #switched(ex: H1Exchange, headers: HeaderMap): false {
+    const rest = this.#buf;
+    this.#buf = undefined;
+    this.#ex = undefined;
+    this.socket.off('data', this.#onData);
+    ex.switched(headers, this.socket, rest);
+    return false;
   }
 
   #complete(ex: H1Exchange): void {

@@ -4,6 +4,7 @@
  * connection's decoder to the downstream sink; early chunks kept until the
  * sink attaches; pause/resume act on the upstream socket).
  */
+import type { Socket } from 'node:net';
 import type { AbortLike } from '../abort.js';
 import type { UpstreamRequestOptions } from '../request.js';
 import type { UpstreamHeaders, UpstreamResponse } from '../response.js';
@@ -47,6 +48,15 @@ export class H1Exchange extends StreamedBody {
     if (this.state !== 'pending') return;
     this.state = 'body';
     this.#resolve({ statusCode, headers, body: this, trailers: () => undefined, discard: () => this.discard() });
+  }
+
+  /** A 101 to an upgrade request: the response has no body, and the connection is handed over with it. */
+  switched(headers: UpstreamHeaders, socket: Socket, rest: Buffer | undefined): void {
+    if (this.state !== 'pending') return void socket.destroy();
+    this.#signal.off('abort', this.onSignal);
+    this.state = 'ended';
+    this.conn = undefined;
+    this.#resolve({ statusCode: 101, headers, body: this, trailers: () => undefined, discard: () => undefined, switched: { socket, rest } });
   }
 
   data(chunk: Buffer): void {
