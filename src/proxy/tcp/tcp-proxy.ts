@@ -12,6 +12,7 @@ import { logger } from '../../log.js';
 import type { TcpPlan } from './tcp-plan.js';
 import { StreamInfo } from '../telemetry/stream-info.js';
 import type { Host } from '../upstream/host.js';
+import { keepaliveOnConnect } from '../upstream/keepalive.js';
 
 const log = logger('tcp');
 
@@ -63,7 +64,9 @@ function connectUpstream(host: Host, localAddress: string | undefined): { socket
   if (t instanceof Error) return t;
   const o = { host: host.address, port: host.port, allowHalfOpen: true, localAddress };
   // tls.connect takes socket.connect() options too (localAddress), which its typings leave out.
-  return t ? { socket: tls.connect({ ...t, ...o } as ConnectionOptions), ready: 'secureConnect' } : { socket: net.connect(o), ready: 'connect' };
+  const up = t ? { socket: tls.connect({ ...t, ...o } as ConnectionOptions), ready: 'secureConnect' as const } : { socket: net.connect(o), ready: 'connect' as const };
+  keepaliveOnConnect(up.socket, host.settings.keepalive);
+  return up;
 }
 
 export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: TcpDeps): void {
