@@ -3,9 +3,10 @@
  * upstream connection of the cluster (HTTP/1.1, HTTP/2 and TCP proxy) once
  * it is connected, as Envoy sets it on its upstream sockets: SO_KEEPALIVE,
  * and the idle time, probe interval and probe count when given (otherwise
- * the system's). Node can set only the idle time; the native addon sets all
- * three. Without the addon the idle time still applies and the proxy warns
- * once that interval and probes do not.
+ * the system's). Node sets only the idle time (its libuv adds its own 1 s
+ * interval and 10 probes); the native addon sets all three. Without the
+ * addon the idle time still applies and the proxy warns once that the
+ * configured interval and probes do not.
  */
 import type { Socket } from 'node:net';
 import type { Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
