@@ -3,6 +3,7 @@
  *   getOriginalDst(fd) -> { address, port, family }   SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST
  *   setTransparent(fd)  -> undefined                   IP_TRANSPARENT / IPV6_TRANSPARENT
  *   socketInNetns(path) -> fd                          a TCP/IPv4 socket created in another network namespace
+ *   setKeepalive(fd, idle, interval, count)            SO_KEEPALIVE + TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT
  * Errors are thrown as JS Errors whose `code` is the errno name (e.g. "ENOENT"
  * when the connection was not redirected by netfilter).
  */
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -180,11 +182,42 @@ static napi_value socket_in_netns(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/*
+ * TCP keepalive with all three timers (Envoy's upstream tcp_keepalive): Node's
+ * setKeepAlive sets only the idle time. A value of 0 leaves the system's.
+ */
+static napi_value set_keepalive(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t v[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, "EINVAL", "expected (fd, idle, interval, count)");
+    return NULL;
+  }
+  for (int i = 0; i < 4; i++) {
+    if (napi_get_value_int32(env, argv[i], &v[i]) != napi_ok || v[i] < 0) {
+      napi_throw_type_error(env, "EINVAL", "expected non-negative integers (fd, idle, interval, count)");
+      return NULL;
+    }
+  }
+#ifdef __linux__
+  int one = 1;
+  if (setsockopt(v[0], SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) != 0) return throw_errno(env, "setsockopt(SO_KEEPALIVE)", errno);
+  if (v[1] > 0 && setsockopt(v[0], IPPROTO_TCP, TCP_KEEPIDLE, &v[1], sizeof v[1]) != 0) return throw_errno(env, "setsockopt(TCP_KEEPIDLE)", errno);
+  if (v[2] > 0 && setsockopt(v[0], IPPROTO_TCP, TCP_KEEPINTVL, &v[2], sizeof v[2]) != 0) return throw_errno(env, "setsockopt(TCP_KEEPINTVL)", errno);
+  if (v[3] > 0 && setsockopt(v[0], IPPROTO_TCP, TCP_KEEPCNT, &v[3], sizeof v[3]) != 0) return throw_errno(env, "setsockopt(TCP_KEEPCNT)", errno);
+  return NULL;
+#else
+  return throw_errno(env, "setKeepalive (Linux only)", EOPNOTSUPP);
+#endif
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getOriginalDst", NULL, get_original_dst, NULL, NULL, NULL, napi_default, NULL},
     {"setTransparent", NULL, set_transparent, NULL, NULL, NULL, napi_default, NULL},
     {"socketInNetns", NULL, socket_in_netns, NULL, NULL, NULL, napi_default, NULL},
+    {"setKeepalive", NULL, set_keepalive, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

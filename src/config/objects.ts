@@ -144,6 +144,20 @@ export interface HTTPRetry {
   perTryTimeout?: string;
   retryOn?: string;
   retryRemoteLocalities?: boolean;
+  retryIgnorePreviousHosts?: boolean;
+  /** Base interval of Envoy's jittered exponential back-off between attempts. */
+  backoff?: string;
+}
+export interface CorsPolicy {
+  /** Deprecated: exact origins. */
+  allowOrigin?: string[];
+  allowOrigins?: StringMatch[];
+  allowMethods?: string[];
+  allowHeaders?: string[];
+  exposeHeaders?: string[];
+  maxAge?: string;
+  allowCredentials?: boolean;
+  unmatchedPreflights?: 'UNSPECIFIED' | 'FORWARD' | 'IGNORE';
 }
 export interface Percent {
   value?: number;
@@ -182,7 +196,7 @@ export interface HTTPRoute {
   mirrorPercentage?: Percent;
   mirrors?: { destination: Destination; percentage?: Percent }[];
   headers?: Headers;
-  corsPolicy?: Record<string, unknown>;
+  corsPolicy?: CorsPolicy;
   /** Another VirtualService (without hosts) whose http routes take this route's place. */
   delegate?: { name: string; namespace?: string };
 }
@@ -233,7 +247,7 @@ export interface LoadBalancerSettings {
   warmupDurationSecs?: string;
 }
 export interface ConnectionPoolSettings {
-  tcp?: { maxConnections?: number; connectTimeout?: string; tcpKeepalive?: Record<string, unknown>; maxConnectionDuration?: string; idleTimeout?: string };
+  tcp?: { maxConnections?: number; connectTimeout?: string; tcpKeepalive?: { probes?: number; time?: string; interval?: string }; maxConnectionDuration?: string; idleTimeout?: string };
   http?: {
     http1MaxPendingRequests?: number;
     http2MaxRequests?: number;

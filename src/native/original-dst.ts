@@ -1,6 +1,7 @@
 /**
  * The native addon (native/): the original destination of a redirected
- * connection (SO_ORIGINAL_DST) and IP_TRANSPARENT for TPROXY listeners.
+ * connection (SO_ORIGINAL_DST), IP_TRANSPARENT for TPROXY listeners, and
+ * the TCP keepalive timers Node does not set.
  * Loaded lazily, once; when it cannot load (not Linux, not built) callers
  * get a reason instead of an exception, so the proxy can refuse capture
  * listeners with a clear message rather than route traffic wrongly.
@@ -22,6 +23,7 @@ interface Addon {
   getOriginalDst(fd: number): OriginalDst;
   setTransparent(fd: number): void;
   socketInNetns(path: string): number;
+  setKeepalive(fd: number, idleS: number, intervalS: number, probes: number): void;
 }
 
 type Loaded = { ok: true; addon: Addon } | { ok: false; reason: string };
@@ -101,6 +103,11 @@ export function originalDst(socket: Socket): { address: string; port: number; fa
     if ((err as { code?: string }).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** SO_KEEPALIVE with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT on a connected socket's fd (0: the system's value). */
+export function setKeepalive(fd: number, idleS: number, intervalS: number, probes: number): void {
+  addon().setKeepalive(fd, idleS, intervalS, probes);
 }
 
 /** setsockopt(IP_TRANSPARENT) on a listening socket's fd (needs CAP_NET_ADMIN), for TPROXY. */

@@ -7,6 +7,7 @@ import { file_envoy_config_listener_v3_listener } from '../gen/envoy/config/list
 import { file_envoy_config_route_v3_route } from '../gen/envoy/config/route/v3/route_pb.js';
 import { file_envoy_extensions_access_loggers_file_v3_file } from '../gen/envoy/extensions/access_loggers/file/v3/file_pb.js';
 import { file_envoy_extensions_access_loggers_stream_v3_stream } from '../gen/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
+import { file_envoy_extensions_filters_http_cors_v3_cors } from '../gen/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { file_envoy_extensions_filters_http_fault_v3_fault } from '../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { file_envoy_extensions_filters_http_rbac_v3_rbac } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import { file_envoy_extensions_filters_http_router_v3_router } from '../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
@@ -39,6 +40,7 @@ export const xdsRegistry: Registry = createRegistry(
   file_envoy_config_route_v3_route,
   file_envoy_extensions_access_loggers_file_v3_file,
   file_envoy_extensions_access_loggers_stream_v3_stream,
+  file_envoy_extensions_filters_http_cors_v3_cors,
   file_envoy_extensions_filters_http_fault_v3_fault,
   file_envoy_extensions_filters_http_rbac_v3_rbac,
   file_envoy_extensions_filters_http_router_v3_router,

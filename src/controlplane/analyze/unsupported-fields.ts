@@ -33,7 +33,6 @@ const policyRules: readonly { rel: readonly string[]; message: string }[] = [
   { rel: ['loadBalancer', 'localityLbSetting'], message: 'locality load balancing (distribute, failover) is not implemented: endpoints are balanced without regard to locality' },
   { rel: ['loadBalancer', 'warmupDurationSecs'], message: 'slow-start warm-up is not implemented: new endpoints get their full share at once' },
   { rel: ['loadBalancer', 'warmup'], message: 'slow-start warm-up is not implemented: new endpoints get their full share at once' },
-  { rel: ['connectionPool', 'tcp', 'tcpKeepalive'], message: 'TCP keepalive settings are not implemented: upstream sockets use the system\'s keepalive defaults' },
   { rel: ['connectionPool', 'tcp', 'maxConnectionDuration'], message: 'maxConnectionDuration is not implemented: upstream connections are not closed by age' },
   { rel: ['connectionPool', 'tcp', 'idleTimeout'], message: 'connectionPool.tcp.idleTimeout is not implemented: TCP proxy connections have no idle timeout' },
   { rel: ['connectionPool', 'http', 'useClientProtocol'], message: 'useClientProtocol is not implemented: the upstream protocol comes from the port\'s protocol' },
@@ -50,10 +49,8 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
     ...trafficPolicies.flatMap((at) => policyRules.map((r) => ({ path: [...at, ...r.rel], message: r.message }))),
   ],
   VirtualService: [
-    { path: ['spec', 'http', '*', 'corsPolicy'], message: 'corsPolicy is not implemented: no CORS headers are added and preflight requests reach the app' },
     { path: ['spec', 'http', '*', 'retries', 'retryRemoteLocalities'], message: 'retryRemoteLocalities is not implemented: retries do not prefer other localities' },
     { path: ['spec', 'http', '*', 'retries', 'retryIgnorePreviousHosts'], message: 'retryIgnorePreviousHosts is not implemented: a retry always avoids the hosts already tried (Istio\'s default)', when: (v) => v === false },
-    { path: ['spec', 'http', '*', 'retries', 'backoff'], message: 'retries.backoff is not implemented: Envoy\'s default back-off (25 ms base) is used' },
     { path: ['spec', 'http', '*', 'fault', 'delay', 'exponentialDelay'], message: 'exponentialDelay is not implemented: no delay is injected' },
     { path: ['spec', 'http', '*', 'fault', 'abort', 'http2Error'], message: 'abort.http2Error is not implemented: no abort is injected' },
     { path: ['spec', 'http', '*', 'match', '*', 'statPrefix'], message: 'match statPrefix is not implemented: no per-route stats are kept' },

@@ -8,8 +8,10 @@ import {
   Cluster_LbPolicy,
   Cluster_MaglevLbConfigSchema,
   Cluster_RingHashLbConfigSchema,
+  UpstreamConnectionOptionsSchema,
   type Cluster,
 } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
+import { TcpKeepaliveSchema } from '../../gen/envoy/config/core/v3/address_pb.js';
 import { OutlierDetectionSchema, type OutlierDetection } from '../../gen/envoy/config/cluster/v3/outlier_detection_pb.js';
 import { Http1ProtocolOptionsSchema, Http2ProtocolOptionsSchema, HttpProtocolOptionsSchema as CoreHttpOptionsSchema } from '../../gen/envoy/config/core/v3/protocol_pb.js';
 import { HttpProtocolOptionsSchema, HttpProtocolOptions_ExplicitHttpConfigSchema } from '../../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
@@ -105,6 +107,23 @@ function httpOptions(pool: ConnectionPoolSettings | undefined, h2: boolean, http
     },
   });
   return anyPack(HttpProtocolOptionsSchema, opts);
+}
+
+/**
+ * istiod's setKeepAliveSettings: an empty tcp_keepalive turns SO_KEEPALIVE on
+ * with the system's timers; time and interval in whole seconds, probes only
+ * when positive. (istiod applies MeshConfig.tcpKeepalive first; Trellis has
+ * no mesh config, so the DestinationRule's is the only one.)
+ */
+export function applyTcpKeepalive(c: Cluster, ka: NonNullable<ConnectionPoolSettings['tcp']>['tcpKeepalive']): void {
+  if (!ka) return;
+  const out = create(TcpKeepaliveSchema, {});
+  if (ka.probes !== undefined && ka.probes > 0) out.keepaliveProbes = ka.probes;
+  const time = istioDuration(ka.time);
+  if (time) out.keepaliveTime = Number(time.seconds);
+  const interval = istioDuration(ka.interval);
+  if (interval) out.keepaliveInterval = Number(interval.seconds);
+  c.upstreamConnectionOptions = create(UpstreamConnectionOptionsSchema, { tcpKeepalive: out });
 }
 
 /**

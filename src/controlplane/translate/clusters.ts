@@ -14,7 +14,7 @@ import { isHttp2Protocol, isHttpProtocol } from '../registry/protocol.js';
 import { selectorMatches } from '../registry/labels.js';
 import { adsConfigSource, durationMs, istioConfigMetadata, istioDuration } from './common.js';
 import { effectivePolicy } from './destination-rule.js';
-import { applyHttpOptions, applyLoadBalancer, applyOutlierDetection, circuitBreakers } from './cluster-policy.js';
+import { applyHttpOptions, applyLoadBalancer, applyOutlierDetection, applyTcpKeepalive, circuitBreakers } from './cluster-policy.js';
 import { buildLoadAssignment } from './endpoints.js';
 import { istioMtlsSni } from './upstream-tls.js';
 import { applyUpstreamTls, serviceMtlsMode, type AutoMtls } from './auto-mtls.js';
@@ -106,7 +106,11 @@ export function outboundCluster(
   const lb = generator === 'grpc' && policy.loadBalancer?.simple === 'PASSTHROUGH' ? undefined : policy.loadBalancer;
   if (c.lbPolicy !== Cluster_LbPolicy.CLUSTER_PROVIDED) applyLoadBalancer(c, lb);
   if (generator === 'grpc') grpcLoadBalancer(c);
-  if (generator === 'envoy') applyHttpOptions(c, policy.connectionPool, isHttp2Protocol(port.protocol), isHttpProtocol(port.protocol));
+  if (generator === 'envoy') {
+    applyHttpOptions(c, policy.connectionPool, isHttp2Protocol(port.protocol), isHttpProtocol(port.protocol));
+    // istiod's gRPC generator leaves connection options out (gRPC clients ignore them).
+    applyTcpKeepalive(c, policy.connectionPool?.tcp?.tcpKeepalive);
+  }
   applyOutlierDetection(c, policy.outlierDetection);
   const h2 = isHttp2Protocol(port.protocol) || (isHttpProtocol(port.protocol) && policy.connectionPool?.http?.h2UpgradePolicy === 'UPGRADE');
   const target = { generator, istioSni: istioMtlsSni(port.port, subset?.name, svc.hostname), hostname: svc.hostname, serviceAccounts: ctx.serviceAccounts, h2 };

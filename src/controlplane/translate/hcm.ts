@@ -4,6 +4,7 @@ import { AccessLogSchema } from '../../gen/envoy/config/accesslog/v3/accesslog_p
 import { FilterSchema, type Filter } from '../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { StdoutAccessLogSchema } from '../../gen/envoy/extensions/access_loggers/stream/v3/stream_pb.js';
+import { CorsSchema } from '../../gen/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { HTTPFaultSchema } from '../../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { RouterSchema } from '../../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import {
@@ -26,6 +27,7 @@ export const FilterName = {
   tcpProxy: 'envoy.filters.network.tcp_proxy',
   router: 'envoy.filters.http.router',
   fault: 'envoy.filters.http.fault',
+  cors: 'envoy.filters.http.cors',
   originalDst: 'envoy.filters.listener.original_dst',
   tlsInspector: 'envoy.filters.listener.tls_inspector',
   httpInspector: 'envoy.filters.listener.http_inspector',
@@ -42,6 +44,10 @@ function faultFilter(): HttpFilter {
   return create(HttpFilterSchema, { name: FilterName.fault, configType: { case: 'typedConfig', value: typed(HTTPFaultSchema, {}) } });
 }
 
+function corsFilter(): HttpFilter {
+  return create(HttpFilterSchema, { name: FilterName.cors, configType: { case: 'typedConfig', value: typed(CorsSchema, {}) } });
+}
+
 function stdoutAccessLog() {
   return create(AccessLogSchema, { name: FilterName.stdoutLog, configType: { case: 'typedConfig', value: typed(StdoutAccessLogSchema, {}) } });
 }
@@ -53,8 +59,8 @@ export type RouteSource = { rds: string } | { inline: RouteConfiguration };
  * no remote-address trust (we are not the edge), request ids, no tracing,
  * websocket upgrades allowed (istiod sets exactly that one upgrade type on
  * every sidecar HCM, inbound and outbound; CONNECT only for ambient's HBONE).
- * `fault` adds the fault filter (outbound: VirtualService fault injection);
- * the router is always last.
+ * `fault` adds the filters VirtualService routes configure per route (outbound:
+ * fault injection, then CORS, in istiod's order); the router is always last.
  */
 export function sidecarHcm(statPrefix: string, routes: RouteSource, fault: boolean): HttpConnectionManager {
   return create(HttpConnectionManagerSchema, {
@@ -63,7 +69,7 @@ export function sidecarHcm(statPrefix: string, routes: RouteSource, fault: boole
     routeSpecifier: 'rds' in routes
       ? { case: 'rds', value: create(RdsSchema, { configSource: adsConfigSource(), routeConfigName: routes.rds }) }
       : { case: 'routeConfig', value: routes.inline },
-    httpFilters: fault ? [faultFilter(), routerFilter()] : [routerFilter()],
+    httpFilters: fault ? [faultFilter(), corsFilter(), routerFilter()] : [routerFilter()],
     accessLog: [stdoutAccessLog()],
     useRemoteAddress: false,
     upgradeConfigs: [create(HttpConnectionManager_UpgradeConfigSchema, { upgradeType: 'websocket' })],

@@ -1,7 +1,7 @@
 /**
  * Which HTTP filters an HttpConnectionManager runs: compiled from its
- * http_filters list when the listener arrives (RBAC, fault injection, the
- * router last), then instantiated once per connection manager. Any other
+ * http_filters list when the listener arrives (RBAC, fault injection, CORS,
+ * the router last), then instantiated once per connection manager. Any other
  * filter that is not marked is_optional is refused: running without, say, a
  * JWT filter would be silently wrong, so the listener is NACKed instead, as
  * Envoy does for an unknown extension.
@@ -10,16 +10,18 @@ import type { HttpConnectionManager } from '../../gen/envoy/extensions/filters/n
 import { RBACSchema as HttpRbacSchema } from '../../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
 import { unpackTyped } from '../util.js';
 import type { HttpFilter } from './filter.js';
+import { CorsFilter, corsStatNames, type CorsStatNames } from './cors/cors-filter.js';
 import { FaultFilter } from './fault/fault-filter.js';
 import { HttpRbacFilter } from './rbac/http-rbac-filter.js';
 import { compileHttpRbac, type Counters, type RbacFilterPlan } from './rbac/rbac-filter.js';
 
 /** One configured filter before the router, in the listed order. */
-export type HttpFilterConfig = { kind: 'fault' } | { kind: 'rbac'; name: string; rbac: RbacFilterPlan };
+export type HttpFilterConfig = { kind: 'fault' } | { kind: 'cors'; stats: CorsStatNames } | { kind: 'rbac'; name: string; rbac: RbacFilterPlan };
 
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+const CORS = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors';
 
 /**
  * The filters before the router, in the listed order (Envoy runs them so). Fault injection is driven by
@@ -36,6 +38,9 @@ export function compileHttpFilters(hcm: HttpConnectionManager, path: string, err
       if (i !== hcm.httpFilters.length - 1) errors.push(`${p}: the router must be the last HTTP filter`);
     } else if (type === FAULT) {
       out.push({ kind: 'fault' });
+    } else if (type === CORS) {
+      // Driven by the routes' typed_per_filter_config; an HCM without it ignores their CORS policies, as Envoy does.
+      out.push({ kind: 'cors', stats: corsStatNames(hcm.statPrefix) });
     } else if (type === RBAC && any) {
       const cfg = unpackTyped(any, HttpRbacSchema, p, errors);
       if (cfg) out.push({ kind: 'rbac', name: f.name, rbac: compileHttpRbac(cfg, hcm.statPrefix, `${p}.typedConfig`, errors) });
@@ -51,7 +56,13 @@ const FAULT_INSTANCE = new FaultFilter();
 
 /** A connection manager's filter list: the configured filters in order, then the router. */
 export function createFilters(configs: readonly HttpFilterConfig[], router: HttpFilter, counters: Counters): HttpFilter[] {
-  const out: HttpFilter[] = configs.map((c) => (c.kind === 'fault' ? FAULT_INSTANCE : new HttpRbacFilter(c.name, c.rbac, counters)));
+  const out: HttpFilter[] = configs.map((c) => {
+    switch (c.kind) {
+      case 'fault': return FAULT_INSTANCE;
+      case 'cors': return new CorsFilter(c.stats, counters);
+      default: return new HttpRbacFilter(c.name, c.rbac, counters);
+    }
+  });
   out.push(router);
   return out;
 }

@@ -4,7 +4,8 @@
  * fault abort, direct responses and redirects. The one place the filters and
  * the router answer a request without the upstream: Envoy's bodies and
  * response flags, gRPC clients get a trailers-only response with the mapped
- * grpc-status, and the headers pass the filters on their way back.
+ * grpc-status, and the headers pass the filters on their way back. Also the
+ * CORS filter's preflight answers.
  */
 import { respondHeadersOnly } from '../codec/downstream.js';
 import type { Headers } from '../router/header-ops.js';
@@ -64,12 +65,22 @@ export function grpcReply(ex: HttpStream, grpcStatus: number, message: string): 
 
 /** A complete response with a plain-text body (a direct response, a redirect with its location, a local reply). */
 export function reply(ex: HttpStream, status: number, body: string, location?: string): void {
+  const h: Headers = {};
+  if (location !== undefined) h.location = location;
+  send(ex, status, body, h);
+}
+
+/** A response of headers only, made by a filter (the CORS preflight answer), with its response code details. */
+export function headersReply(ex: HttpStream, status: number, headers: Headers, details: string): void {
+  ex.info.responseCodeDetails = details;
+  send(ex, status, '', headers);
+}
+
+function send(ex: HttpStream, status: number, body: string, h: Headers): void {
   const res = ex.res;
   ex.info.responseCode = status;
   const len = Buffer.byteLength(body);
   ex.info.bytesSent = len;
-  const h: Headers = {};
-  if (location !== undefined) h.location = location;
   if (len > 0) h['content-type'] = 'text/plain';
   h['content-length'] = String(len);
   encodeHeaders(ex, status, h);

@@ -35,6 +35,8 @@ export interface HttpStream {
   readonly route: CompiledRoute | undefined;
   /** Path, query and headers as route and RBAC matchers read them. */
   readonly view: RequestView;
+  /** The request's Origin, when the route's CORS policy allows it: the CORS filter adds it to the response. */
+  corsOrigin: string | undefined;
   /** The RBAC filters' view of the request, built by the first of them. */
   rbacInput: RbacInput | undefined;
   cluster: UpstreamCluster | undefined;
@@ -62,7 +64,7 @@ export function newStream(
   filters: readonly HttpFilter[], route: CompiledRoute | undefined, view: RequestView,
 ): HttpStream {
   return {
-    req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, rbacInput: undefined,
+    req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, corsOrigin: undefined, rbacInput: undefined,
     cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], hash: undefined,
     downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false, upgrade: undefined,
   };

@@ -9,6 +9,7 @@ import { levelOps, type HeaderOp } from './header-ops.js';
 import { compileRouteMatch, type RequestView, type RoutePredicate } from './route-match.js';
 import { compileAction, type ActionPlan } from './route-action.js';
 import { compileFault, FAULT_FILTER, type FaultPlan } from '../filters/fault/fault-plan.js';
+import { compileCors, CORS_FILTER, type CorsPlan } from '../filters/cors/cors-plan.js';
 
 export interface CompiledRoute {
   name: string;
@@ -20,6 +21,8 @@ export interface CompiledRoute {
   responseOps: HeaderOp[];
   /** Per-route fault injection (route, else virtual host typed_per_filter_config). */
   fault: FaultPlan | undefined;
+  /** The CORS policy: the route's fields over the virtual host's. */
+  cors: CorsPlan | undefined;
 }
 
 export interface CompiledVirtualHost {
@@ -104,6 +107,7 @@ function compileVirtualHost(vh: VirtualHost, path: string, cfgReq: HeaderOp[], c
       fault: r.typedPerFilterConfig[FAULT_FILTER]
         ? compileFault(r.typedPerFilterConfig[FAULT_FILTER], `${p}.typedPerFilterConfig["${FAULT_FILTER}"]`, errors)
         : compileFault(vh.typedPerFilterConfig[FAULT_FILTER], `${path}.typedPerFilterConfig["${FAULT_FILTER}"]`, errors),
+      cors: compileCors(r.typedPerFilterConfig[CORS_FILTER], vh.typedPerFilterConfig[CORS_FILTER], `${p}.typedPerFilterConfig["${CORS_FILTER}"]`, `${path}.typedPerFilterConfig["${CORS_FILTER}"]`, errors),
     };
   });
   return { name: vh.name, routes };

@@ -11,6 +11,7 @@ import { HttpProtocolOptionsSchema } from '../../gen/envoy/extensions/upstreams/
 import type { JsonObject } from '@bufbuild/protobuf';
 import { compileSocketMatches, socketMatchMetadata, type SocketMatch } from './socket-match.js';
 import { compileDns, type DnsPlan } from './dns/dns-plan.js';
+import { compileKeepalive, type KeepalivePlan } from './keepalive.js';
 
 export type LbKind = 'round_robin' | 'least_request' | 'random' | 'ring_hash';
 
@@ -43,6 +44,8 @@ export interface ClusterPlan {
   tls: TlsPlan | undefined;
   /** transport_socket_matches: per-endpoint transport sockets chosen by endpoint metadata (auto-mTLS). */
   socketMatches: SocketMatch[];
+  /** upstream_connection_options.tcp_keepalive, on every upstream connection. */
+  keepalive: KeepalivePlan | undefined;
   /** Istio's filter_metadata.istio.services hosts: the destination_service of requests on an inbound cluster. */
   istioServices: string[];
 }
@@ -103,6 +106,7 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       tls,
       socketMatches,
       istioServices: istioServices(c),
+      keepalive: compileKeepalive(c),
     },
   };
 }

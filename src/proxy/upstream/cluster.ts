@@ -68,6 +68,7 @@ export class UpstreamCluster {
       sourceAddress: plan.sourceAddress,
       tls: tls ? () => (secrets ? secrets.clientOptions(tls) : new Error('no secret store for upstream TLS')) : undefined,
       tlsKey: tls?.key,
+      keepalive: plan.keepalive,
     });
     this.#settings = [...plan.socketMatches.map((m) => settings(m.tls)), settings(plan.tls)];
     this.#bareSocket = this.#socketOf(undefined, undefined);
@@ -91,7 +92,8 @@ export class UpstreamCluster {
     const n = this.#settings;
     const same = p.length === n.length && p.every((a, i) => {
       const b = n[i];
-      return a.connections === b.connections && a.connectTimeoutMs === b.connectTimeoutMs && a.sourceAddress === b.sourceAddress && a.tlsKey === b.tlsKey;
+      return a.connections === b.connections && a.connectTimeoutMs === b.connectTimeoutMs && a.sourceAddress === b.sourceAddress && a.tlsKey === b.tlsKey
+        && a.keepalive?.key === b.keepalive?.key;
     });
     for (const [k, h] of previous.#hosts) {
       if (same && this.plan.type !== 'STATIC') this.#hosts.set(k, h);

@@ -11,6 +11,7 @@ import type { AbortLike } from './abort.js';
 import { asUpstreamError, connectFailed, connectTimeout, upstreamReset } from './errors.js';
 import type { UpstreamRequestOptions } from './request.js';
 import { readableBody, type UpstreamHeaders, type UpstreamResponse } from './response.js';
+import { keepaliveOnConnect, type KeepalivePlan } from './keepalive.js';
 
 export class H2Client {
   readonly #origin: string;
@@ -18,10 +19,12 @@ export class H2Client {
   readonly #localAddress: string | undefined;
   #session: http2.ClientHttp2Session | undefined;
   readonly #tls: (() => ConnectionOptions | Error) | undefined;
+  readonly #keepalive: KeepalivePlan | undefined;
 
-  constructor(origin: string, connectTimeoutMs: number, localAddress?: string, tls?: () => ConnectionOptions | Error) {
+  constructor(origin: string, connectTimeoutMs: number, localAddress?: string, tls?: () => ConnectionOptions | Error, keepalive?: KeepalivePlan) {
     this.#origin = origin;
     this.#tls = tls;
+    this.#keepalive = keepalive;
     this.#connectTimeoutMs = connectTimeoutMs;
     this.#localAddress = localAddress;
   }
@@ -32,11 +35,14 @@ export class H2Client {
     const localAddress = this.#localAddress;
     const t = this.#tls?.();
     if (t instanceof Error) throw t;
-    const session = http2.connect(this.#origin, localAddress || t ? {
+    const keepalive = this.#keepalive;
+    const session = http2.connect(this.#origin, localAddress || t || keepalive ? {
       createConnection: (u: URL) => {
         const o = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), localAddress };
         // HTTP/2 over TLS is negotiated by ALPN: h2 first, then what the cluster asks for (Istio's istio-peer-exchange...).
-        return t ? tls.connect({ ...t, ...o, ALPNProtocols: ['h2', ...(t.ALPNProtocols as string[] | undefined ?? [])] } as ConnectionOptions) : net.connect(o);
+        const socket = t ? tls.connect({ ...t, ...o, ALPNProtocols: ['h2', ...(t.ALPNProtocols as string[] | undefined ?? [])] } as ConnectionOptions) : net.connect(o);
+        keepaliveOnConnect(socket, keepalive);
+        return socket;
       },
     } : {});
     const timer = setTimeout(() => session.destroy(connectTimeout()), this.#connectTimeoutMs);

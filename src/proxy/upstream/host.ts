@@ -3,6 +3,7 @@ import { H2Client } from './h2-client.js';
 import { fnv1a } from '../util.js';
 import { OutlierState } from './outlier.js';
 import type { ConnectionOptions } from 'node:tls';
+import type { KeepalivePlan } from './keepalive.js';
 import { H1Pool } from './h1/pool.js';
 import type { UpstreamRequestOptions } from './request.js';
 import type { AbortLike } from './abort.js';
@@ -18,6 +19,8 @@ export interface PoolSettings {
   tls?: (() => ConnectionOptions | Error) | undefined;
   /** TlsPlan.key: hosts are kept across cluster updates only when it is unchanged. */
   tlsKey?: string | undefined;
+  /** TCP keepalive on every connection to the endpoint (the cluster's upstream_connection_options). */
+  keepalive?: KeepalivePlan | undefined;
 }
 
 export class Host {
@@ -56,13 +59,14 @@ export class Host {
   /** One HTTP/1.1 request to this endpoint. */
   exchange(o: UpstreamRequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
     const s = this.#settings;
-    this.#h1 ??= new H1Pool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress, tls: s.tls });
+    this.#h1 ??= new H1Pool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress, tls: s.tls, keepalive: s.keepalive });
     return this.#h1.exchange(o, signal);
   }
 
   /** One multiplexed HTTP/2 (h2c) connection, for gRPC and clusters configured for HTTP/2. */
   get h2(): H2Client {
-    this.#h2 ??= new H2Client(`http://${this.key}`, this.#settings.connectTimeoutMs, this.#settings.sourceAddress, this.#settings.tls);
+    const s = this.#settings;
+    this.#h2 ??= new H2Client(`http://${this.key}`, s.connectTimeoutMs, s.sourceAddress, s.tls, s.keepalive);
     return this.#h2;
   }
 

@@ -3,16 +3,20 @@
  * CONNECT: in TLS when the endpoint's transport socket says so (a cluster's
  * UpstreamTlsContext or its auto-mTLS match), an Error while its secrets are
  * missing — never plaintext instead. Half-open: a FIN from one side is passed on.
+ * The cluster's TCP keepalive applies (keepalive.ts).
  */
 import net, { type Socket } from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
 import type { Host } from './host.js';
+import { keepaliveOnConnect } from './keepalive.js';
 
 export function connectUpstream(host: Host, localAddress: string | undefined): { socket: Socket; ready: 'connect' | 'secureConnect' } | Error {
   const t = host.settings.tls?.();
   if (t instanceof Error) return t;
   const o = { host: host.address, port: host.port, allowHalfOpen: true, localAddress };
   // tls.connect takes socket.connect() options too (localAddress), which its typings leave out.
-  return t ? { socket: tls.connect({ ...t, ...o } as ConnectionOptions), ready: 'secureConnect' } : { socket: net.connect(o), ready: 'connect' };
+  const up = t ? { socket: tls.connect({ ...t, ...o } as ConnectionOptions), ready: 'secureConnect' as const } : { socket: net.connect(o), ready: 'connect' as const };
+  keepaliveOnConnect(up.socket, host.settings.keepalive);
+  return up;
 }
 

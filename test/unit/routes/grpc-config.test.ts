@@ -6,11 +6,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { create, toBinary } from '@bufbuild/protobuf';
-import { buildGrpcRouteConfig } from '../../../src/controlplane/translate/routes/index.js';
+import { buildGrpcRouteConfig, buildOutboundRouteConfig } from '../../../src/controlplane/translate/routes/index.js';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
 import { RouteSchema, RedirectActionSchema } from '../../../src/gen/envoy/config/route/v3/route_components_pb.js';
 import { bookinfo, fqdn, scopeOf } from './fixture.js';
-import { actionOf, reviewsVs, serialised } from './check.js';
+import { actionOf, reviewsVs, serialised, vhost } from './check.js';
 
 interface DecodeResult {
   name: string;
@@ -40,6 +40,7 @@ const split = reviewsVs(`- name: to-v2
   timeout: 3s
   retries: {attempts: 4, retryOn: "unavailable,resource-exhausted"}
   fault: {abort: {grpcStatus: UNAVAILABLE, percentage: {value: 1}}}
+  corsPolicy: {allowOrigins: [{exact: "https://a.example"}]}
   route: [{destination: {host: reviews, subset: v2}}]
 - name: legacy
   match: [{uri: {prefix: /old.Service/}}]
@@ -83,6 +84,15 @@ describe('buildGrpcRouteConfig', () => {
   test('grpc-js-xds accepts the configuration (and the default one without a VirtualService)', () => {
     assert.equal(grpcRejection(buildGrpcRouteConfig(scopeOf(bookinfo(split)), reviews, 9080)!), undefined);
     assert.equal(grpcRejection(buildGrpcRouteConfig(scopeOf(bookinfo()), fqdn('ratings'), 9090)!), undefined);
+  });
+
+  test('corsPolicy is left out for proxyless gRPC: grpc-js-xds NACKs a route config carrying a filter it lacks', () => {
+    const rc = serialised(buildGrpcRouteConfig(scopeOf(bookinfo(split)), reviews, 9080)!);
+    assert.deepEqual(Object.keys(rc.virtualHosts[0]!.routes[0]!.typedPerFilterConfig), ['envoy.filters.http.fault']);
+    // The reason, checked: the same route with the sidecar's CORS config is rejected.
+    const sidecarRoute = vhost(serialised(buildOutboundRouteConfig(scopeOf(bookinfo(split)), 9080)), `${reviews}:9080`).routes[0]!;
+    rc.virtualHosts[0]!.routes[0]!.typedPerFilterConfig['envoy.filters.http.cors'] = sidecarRoute.typedPerFilterConfig['envoy.filters.http.cors']!;
+    assert.match(grpcRejection(rc) ?? '', /typed_per_filter_config/);
   });
 
   test('the default route (no VirtualService) has no retry policy, as istiod sends proxyless clients', () => {

@@ -12,6 +12,8 @@ import { RedirectAction_RedirectResponseCode as Code } from '../../../src/gen/en
 import { HeaderValueOption_HeaderAppendAction as Append } from '../../../src/gen/envoy/config/core/v3/base_pb.js';
 import { FractionalPercent_DenominatorType as Denom } from '../../../src/gen/envoy/type/v3/percent_pb.js';
 import { HTTPFaultSchema } from '../../../src/gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
+import { CorsPolicySchema } from '../../../src/gen/envoy/extensions/filters/http/cors/v3/cors_pb.js';
+import { toJson } from '@bufbuild/protobuf';
 import { xdsRegistry } from '../../../src/xds/registry.js';
 import { fqdn } from './fixture.js';
 import { actionOf, clusterOf } from './check.js';
@@ -25,6 +27,14 @@ const fault = (r: Route) => {
   assert.ok(any, 'no fault config');
   assert.equal(any.typeUrl, 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault');
   return anyUnpack(any, HTTPFaultSchema)!;
+};
+
+/** The route's CORS policy as istiod's JSON (protojson names), so cases read like istiod's config_dump. */
+const cors = (r: Route) => {
+  const any = r.typedPerFilterConfig['envoy.filters.http.cors'];
+  assert.ok(any, 'no CORS config');
+  assert.equal(any.typeUrl, 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy');
+  return toJson(CorsPolicySchema, anyUnpack(any, CorsPolicySchema)!) as Record<string, unknown>;
 };
 
 const actionCases: Case[] = [
@@ -124,6 +134,57 @@ const actionCases: Case[] = [
       const a = fault(h!).abort!;
       assert.deepEqual([a.errorType.case, a.errorType.value, a.percentage!.numerator, a.percentage!.denominator], ['httpStatus', 503, 500_000, Denom.MILLION]);
       assert.deepEqual([fault(g!).abort!.errorType.case, fault(g!).abort!.errorType.value], ['grpcStatus', 14]);
+    },
+  },
+  {
+    feature: "corsPolicy → typed_per_filter_config envoy.filters.http.cors, istiod's TranslateCORSPolicy",
+    http: `- corsPolicy:
+    allowOrigins: [{exact: "https://a.example"}, {prefix: "https://b."}, {regex: "https://.*\\\\.c\\\\.example"}]
+    allowMethods: [POST, GET]
+    allowHeaders: [X-Foo-Bar, X-Baz]
+    exposeHeaders: [X-Exposed]
+    maxAge: 24h30m1500ms
+    allowCredentials: false
+  route: [{destination: {host: reviews}}]`,
+    check: ([r]) => assert.deepEqual(cors(r!), {
+      allowOriginStringMatch: [{ exact: 'https://a.example' }, { prefix: 'https://b.' }, { safeRegex: { regex: 'https://.*\\.c\\.example' } }],
+      allowMethods: 'POST,GET',
+      allowHeaders: 'X-Foo-Bar,X-Baz',
+      exposeHeaders: 'X-Exposed',
+      maxAge: '88201',
+      allowCredentials: false,
+      filterEnabled: { defaultValue: { numerator: 100 } },
+      forwardNotMatchingPreflights: true,
+    }),
+  },
+  {
+    feature: 'corsPolicy: unmatchedPreflights IGNORE → forward_not_matching_preflights false; deprecated allowOrigin → exact; unset fields stay unset; on redirects too',
+    http: `- match: [{uri: {prefix: /r}}]
+  corsPolicy: {allowOrigin: ["https://old.example", "*"], unmatchedPreflights: IGNORE}
+  redirect: {uri: /x}
+- match: [{uri: {prefix: /b}}]
+  corsPolicy: {allowOrigins: [{exact: "https://a"}], allowOrigin: ["https://ignored"], unmatchedPreflights: FORWARD}
+  route: [{destination: {host: reviews}}]
+- route: [{destination: {host: reviews}}]`,
+    check: ([a, b, none]) => {
+      assert.deepEqual(cors(a!), {
+        allowOriginStringMatch: [{ exact: 'https://old.example' }, { exact: '*' }],
+        filterEnabled: { defaultValue: { numerator: 100 } },
+        forwardNotMatchingPreflights: false,
+      });
+      assert.deepEqual(cors(b!).allowOriginStringMatch, [{ exact: 'https://a' }]);
+      assert.equal(cors(b!).forwardNotMatchingPreflights, true);
+      assert.equal(none!.typedPerFilterConfig['envoy.filters.http.cors'], undefined);
+    },
+  },
+  {
+    feature: 'retries.backoff → retry_back_off.base_interval only (Envoy defaults max_interval to 10×)',
+    http: '- match: [{uri: {prefix: /a}}]\n  retries: {attempts: 3, backoff: 150ms}\n  route: [{destination: {host: reviews}}]\n- retries: {attempts: 3}\n  route: [{destination: {host: reviews}}]',
+    check: ([a, b]) => {
+      const p = actionOf(a!).retryPolicy!;
+      assert.deepEqual([p.retryBackOff!.baseInterval!.seconds, p.retryBackOff!.baseInterval!.nanos, p.retryBackOff!.maxInterval], [0n, 150_000_000, undefined]);
+      assert.equal(p.numRetries, 3);
+      assert.equal(actionOf(b!).retryPolicy!.retryBackOff, undefined);
     },
   },
   {

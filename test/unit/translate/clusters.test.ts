@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
-import { Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { ClusterSchema, Cluster_DiscoveryType, Cluster_LbPolicy, type Cluster } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { UpstreamTlsContextSchema } from '../../../src/gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { HttpProtocolOptionsSchema } from '../../../src/gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { ApiVersion } from '../../../src/gen/envoy/config/core/v3/config_source_pb.js';
@@ -111,6 +111,30 @@ describe('outbound clusters', () => {
     const opts = anyUnpack(grpc.typedExtensionProtocolOptions[HttpProtocolOptionsKey]!, HttpProtocolOptionsSchema)!;
     assert.equal(opts.upstreamProtocolOptions.case === 'explicitHttpConfig' && opts.upstreamProtocolOptions.value.protocolConfig.case, 'http2ProtocolOptions');
     assert.deepEqual(Object.keys(clustersFor(m).get(`outbound|9080||${host}`)!.typedExtensionProtocolOptions), []);
+  });
+
+  test("tcpKeepalive → upstream_connection_options.tcp_keepalive as istiod's setKeepAliveSettings (seconds, probes only when positive; per subset; not for gRPC)", () => {
+    const m = modelOf(rule(`  trafficPolicy:
+    connectionPool:
+      tcp: {tcpKeepalive: {time: 60s, interval: 10s, probes: 3}}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy: {connectionPool: {tcp: {tcpKeepalive: {time: 90500ms, probes: 0}}}}
+  - name: v2
+    labels: {version: v2}`));
+    const cs = clustersFor(m);
+    const json = (c: Cluster) => toJson(ClusterSchema, c, { registry: xdsRegistry }) as { upstreamConnectionOptions?: unknown };
+    assert.deepEqual(json(cs.get(`outbound|9080||${host}`)!).upstreamConnectionOptions, { tcpKeepalive: { keepaliveProbes: 3, keepaliveTime: 60, keepaliveInterval: 10 } });
+    // A subset's policy replaces the connection pool as a whole (Istio's merge): its own time, no probes, no interval.
+    assert.deepEqual(json(cs.get(`outbound|9080|v1|${host}`)!).upstreamConnectionOptions, { tcpKeepalive: { keepaliveTime: 90 } });
+    assert.deepEqual(json(cs.get(`outbound|9080|v2|${host}`)!).upstreamConnectionOptions, { tcpKeepalive: { keepaliveProbes: 3, keepaliveTime: 60, keepaliveInterval: 10 } });
+    // An empty tcpKeepalive still turns SO_KEEPALIVE on (with the system's timers), as istiod's empty message does.
+    const empty = clustersFor(modelOf(rule('  trafficPolicy: {connectionPool: {tcp: {tcpKeepalive: {}}}}'))).get(`outbound|9080||${host}`)!;
+    assert.deepEqual(json(empty).upstreamConnectionOptions, { tcpKeepalive: {} });
+    assert.equal(clustersFor(modelOf(bookinfo)).get(`outbound|9080||${host}`)!.upstreamConnectionOptions, undefined);
+    const grpc = clustersFor(m, host, 'grpc').get(`outbound|9080||${host}`)!;
+    assert.equal(grpc.upstreamConnectionOptions, undefined);
   });
 
   test('outlier detection', () => {

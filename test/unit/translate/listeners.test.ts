@@ -33,7 +33,7 @@ test('virtualOutbound: 15001, original dst, default chain to PassthroughCluster 
   }
 });
 
-test('0.0.0.0_PORT: bindToPort false, HCM with RDS "PORT" over ADS, fault then router, stdout access log, websocket upgrades', () => {
+test('0.0.0.0_PORT: bindToPort false, HCM with RDS "PORT" over ADS, fault, CORS, router (the order istiod uses), stdout access log, websocket upgrades', () => {
   const l = httpOutboundListener(9080);
   assert.equal(l.name, '0.0.0.0_9080');
   assert.equal(address(l), '0.0.0.0:9080');
@@ -43,7 +43,7 @@ test('0.0.0.0_PORT: bindToPort false, HCM with RDS "PORT" over ADS, fault then r
   assert.equal(hcm.routeSpecifier.case, 'rds');
   assert.equal(hcm.routeSpecifier.case === 'rds' && hcm.routeSpecifier.value.routeConfigName, '9080');
   assert.equal(hcm.routeSpecifier.case === 'rds' && hcm.routeSpecifier.value.configSource?.configSourceSpecifier.case, 'ads');
-  assert.deepEqual(hcm.httpFilters.map((f) => f.name), ['envoy.filters.http.fault', 'envoy.filters.http.router']);
+  assert.deepEqual(hcm.httpFilters.map((f) => f.name), ['envoy.filters.http.fault', 'envoy.filters.http.cors', 'envoy.filters.http.router']);
   assert.deepEqual(hcm.accessLog.map((a) => a.name), ['envoy.access_loggers.stdout']);
   assert.equal(hcm.useRemoteAddress, false);
   // istiod: websocket upgrades on every sidecar HCM, enabled by default (no `enabled` written).

@@ -15,6 +15,7 @@ import { DataSourceSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import type { HTTPDirectResponse, HTTPMatchRequest, HTTPRedirect, HTTPRoute } from '../../../config/objects.js';
 import { logger } from '../../../log.js';
 import { effectiveWeights, routeAction, type RouteContext } from './action.js';
+import { CorsFilterName, corsConfig } from './cors.js';
 import { FaultFilterName, faultConfig } from './fault.js';
 import { headerOps, mergeHeaderOps } from './headers.js';
 import { catchAllMatch, translateMatch } from './match.js';
@@ -77,6 +78,9 @@ function buildRoute(r: HTTPRoute, m: HTTPMatchRequest | undefined, ctx: RouteCon
   route.responseHeadersToRemove = resp.remove;
   const fault = faultConfig(r.fault, `${field}.fault`);
   if (fault !== undefined) route.typedPerFilterConfig[FaultFilterName] = fault;
+  // Browsers send CORS, proxyless gRPC clients do not; grpc-js-xds NACKs a route config carrying a filter it lacks.
+  const cors = ctx.grpc ? undefined : corsConfig(r.corsPolicy, `${field}.corsPolicy`);
+  if (cors !== undefined) route.typedPerFilterConfig[CorsFilterName] = cors;
   return route;
 }
 

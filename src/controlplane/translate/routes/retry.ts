@@ -1,10 +1,11 @@
 /**
  * Istio's retry policy (pilot/pkg/networking/core/route/retry): a default
- * policy when a route says nothing, none when attempts is 0, and numeric
- * retryOn entries turned into retriable status codes.
+ * policy when a route says nothing, none when attempts is 0, numeric
+ * retryOn entries turned into retriable status codes, and backoff as the
+ * base interval of Envoy's retry back-off.
  */
 import { create } from '@bufbuild/protobuf';
-import { RetryPolicySchema, RetryPolicy_RetryHostPredicateSchema, type RetryPolicy } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
+import { RetryPolicySchema, RetryPolicy_RetryBackOffSchema, RetryPolicy_RetryHostPredicateSchema, type RetryPolicy } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import type { HTTPRetry } from '../../../config/objects.js';
 import { parseDuration } from './values.js';
 
@@ -44,6 +45,9 @@ export function retryPolicy(retries: HTTPRetry | undefined, field: string): Retr
   }
   const perTry = parseDuration(retries.perTryTimeout, `${field}.perTryTimeout`);
   if (perTry !== undefined) out.perTryTimeout = perTry;
+  // istiod sets the base only: Envoy's max_interval defaults to ten times it. Envoy refuses a zero base.
+  const backoff = parseDuration(retries.backoff, `${field}.backoff`);
+  if (backoff !== undefined && (backoff.seconds > 0n || backoff.nanos > 0)) out.retryBackOff = create(RetryPolicy_RetryBackOffSchema, { baseInterval: backoff });
   return out;
 }
 

@@ -22,8 +22,8 @@ export interface FaultPlan {
   headers: RoutePredicate[];
 }
 
-/** Envoy: an unset percentage is 0 %. */
-function ppm(p: FractionalPercent | undefined): number {
+/** A FractionalPercent as parts per million (the CORS filter's runtime fractions too). Envoy: an unset percentage is 0 %. */
+export function ppm(p: FractionalPercent | undefined): number {
   if (!p) return 0;
   const scale = p.denominator === Denominator.MILLION ? 1 : p.denominator === Denominator.TEN_THOUSAND ? 100 : 10_000;
   return Math.min(1_000_000, p.numerator * scale);

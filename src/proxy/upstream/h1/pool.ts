@@ -11,6 +11,7 @@ import { H1Exchange } from './exchange.js';
 import type { UpstreamRequestOptions } from '../request.js';
 import { aborted, connectFailed, connectTimeout, poolClosed } from '../errors.js';
 import { UpstreamConn, type ConnOwner } from './conn.js';
+import { keepaliveOnConnect, type KeepalivePlan } from '../keepalive.js';
 
 export interface H1PoolOptions {
   address: string;
@@ -20,6 +21,7 @@ export interface H1PoolOptions {
   localAddress?: string | undefined;
   /** TLS to the upstream: tls.connect options with the current secrets, or why there are none. */
   tls?: (() => ConnectionOptions | Error) | undefined;
+  keepalive?: KeepalivePlan | undefined;
 }
 
 export class H1Pool implements ConnOwner {
@@ -70,6 +72,7 @@ export class H1Pool implements ConnOwner {
       // tls.connect takes socket.connect() options too (localAddress), which its typings leave out.
       ? tls.connect({ ...tlsOpts, host: o.address, port: o.port, localAddress: o.localAddress } as ConnectionOptions)
       : net.connect({ host: o.address, port: o.port, localAddress: o.localAddress });
+    keepaliveOnConnect(socket, o.keepalive);
     let done = false;
     const timer = o.connectTimeoutMs > 0 ? setTimeout(() => fail(connectTimeout()), o.connectTimeoutMs) : undefined;
     const fail = (err: Error): void => {
