@@ -58,7 +58,9 @@ export type TrellisErrorCode =
   | 'UPSTREAM_CONNECT_TIMEOUT'
   | 'UPSTREAM_RESET'
   | 'UPSTREAM_ABORTED'
-  | 'UPSTREAM_CLOSED';
+  | 'UPSTREAM_CLOSED'
+  // The control plane's fetch of a RequestAuthentication jwksUri (src/controlplane/jwks/).
+  | 'JWKS_FETCH_FAILED';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

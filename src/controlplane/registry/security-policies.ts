@@ -84,8 +84,10 @@ export class SecurityPolicyIndex {
     const out: P[] = [];
     for (const ns of lookupNamespaces(namespace, this.rootNamespace).reverse()) {
       for (const p of byNs.get(ns) ?? []) {
-        if (p.spec.targetRef || (p.spec.targetRefs?.length ?? 0) > 0) continue;
-        if (selectorMatches(p.spec.selector?.matchLabels, labels)) out.push(p);
+        // A RequestAuthentication may come without spec (it then enforces nothing, but selects).
+        const spec = p.spec as SelectingPolicy['spec'] | undefined;
+        if (spec?.targetRef || (spec?.targetRefs?.length ?? 0) > 0) continue;
+        if (selectorMatches(spec?.selector?.matchLabels, labels)) out.push(p);
       }
     }
     return out;

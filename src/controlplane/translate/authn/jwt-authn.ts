@@ -83,7 +83,7 @@ const allowMissing = (): JwtRequirement => create(JwtRequirementSchema, { requir
 
 /** The rules of every policy, sorted by issuer (stable: equal issuers keep the policies' order). */
 export function jwtRulesOf(policies: readonly RequestAuthentication[]): JWTRule[] {
-  return policies.flatMap((p) => p.spec.jwtRules ?? []).sort((a, b) => (a.issuer < b.issuer ? -1 : a.issuer > b.issuer ? 1 : 0));
+  return policies.flatMap((p) => p.spec?.jwtRules ?? []).sort((a, b) => (a.issuer < b.issuer ? -1 : a.issuer > b.issuer ? 1 : 0));
 }
 
 /** The filter's config; undefined when no policy has a rule. */
