@@ -1,9 +1,10 @@
 /**
  * Which HTTP filters an HttpConnectionManager runs: compiled from its
- * http_filters list when the listener arrives (RBAC, fault injection, the
- * router last), then instantiated once per connection manager. Any other
- * filter that is not marked is_optional is refused: running without, say, a
- * JWT filter would be silently wrong, so the listener is NACKed instead, as
+ * http_filters list when the listener arrives (JWT authentication, RBAC,
+ * fault injection, the router last), then instantiated once per connection
+ * manager. Any other filter that is not marked is_optional is refused:
+ * running without, say, an ext_authz filter would be silently wrong, so the
+ * listener is NACKed instead, as
  * Envoy does for an unknown extension.
  */
 import type { HttpConnectionManager } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
@@ -13,13 +14,17 @@ import type { HttpFilter } from './filter.js';
 import { FaultFilter } from './fault/fault-filter.js';
 import { HttpRbacFilter } from './rbac/http-rbac-filter.js';
 import { compileHttpRbac, type Counters, type RbacFilterPlan } from './rbac/rbac-filter.js';
+import { JwtAuthenticationSchema } from '../../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
+import { compileJwtAuthn, type JwtPlan } from './jwt/jwt-plan.js';
+import { JwtAuthnFilter } from './jwt/jwt-filter.js';
 
 /** One configured filter before the router, in the listed order. */
-export type HttpFilterConfig = { kind: 'fault' } | { kind: 'rbac'; name: string; rbac: RbacFilterPlan };
+export type HttpFilterConfig = { kind: 'fault' } | { kind: 'rbac'; name: string; rbac: RbacFilterPlan } | { kind: 'jwt'; name: string; jwt: JwtPlan };
 
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+const JWT_AUTHN = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 
 /**
  * The filters before the router, in the listed order (Envoy runs them so). Fault injection is driven by
@@ -39,6 +44,9 @@ export function compileHttpFilters(hcm: HttpConnectionManager, path: string, err
     } else if (type === RBAC && any) {
       const cfg = unpackTyped(any, HttpRbacSchema, p, errors);
       if (cfg) out.push({ kind: 'rbac', name: f.name, rbac: compileHttpRbac(cfg, hcm.statPrefix, `${p}.typedConfig`, errors) });
+    } else if (type === JWT_AUTHN && any) {
+      const cfg = unpackTyped(any, JwtAuthenticationSchema, p, errors);
+      if (cfg) out.push({ kind: 'jwt', name: f.name, jwt: compileJwtAuthn(cfg, `${p}.typedConfig`, errors) });
     } else if (!f.isOptional) {
       errors.push(`${p}: unsupported HTTP filter ${f.name} (${type ?? 'no typed_config'})`);
     }
@@ -51,7 +59,10 @@ const FAULT_INSTANCE = new FaultFilter();
 
 /** A connection manager's filter list: the configured filters in order, then the router. */
 export function createFilters(configs: readonly HttpFilterConfig[], router: HttpFilter, counters: Counters): HttpFilter[] {
-  const out: HttpFilter[] = configs.map((c) => (c.kind === 'fault' ? FAULT_INSTANCE : new HttpRbacFilter(c.name, c.rbac, counters)));
+  const out: HttpFilter[] = configs.map((c) => {
+    if (c.kind === 'fault') return FAULT_INSTANCE;
+    return c.kind === 'jwt' ? new JwtAuthnFilter(c.name, c.jwt) : new HttpRbacFilter(c.name, c.rbac, counters);
+  });
   out.push(router);
   return out;
 }
