@@ -60,7 +60,9 @@ export type TrellisErrorCode =
   | 'UPSTREAM_ABORTED'
   | 'UPSTREAM_CLOSED'
   // A STRICT_DNS / LOGICAL_DNS cluster's name did not resolve (the DNS error, ENOTFOUND, ETIMEOUT, ..., is the cause).
-  | 'DNS_RESOLUTION_FAILED';
+  | 'DNS_RESOLUTION_FAILED'
+  // The control plane's fetch of a RequestAuthentication jwksUri (src/controlplane/jwks/).
+  | 'JWKS_FETCH_FAILED';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

@@ -416,6 +416,31 @@ export interface AuthorizationPolicySpec {
 }
 export type AuthorizationPolicy = KObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
 
+/** RequestAuthentication jwtRules[]: one JWT issuer, where its keys are and where its tokens travel. */
+export interface JWTRule {
+  issuer: string;
+  audiences?: string[];
+  jwksUri?: string;
+  /** An inline JWKS (JSON text); wins over jwksUri. */
+  jwks?: string;
+  fromHeaders?: { name: string; prefix?: string }[];
+  fromParams?: string[];
+  fromCookies?: string[];
+  outputPayloadToHeader?: string;
+  outputClaimToHeaders?: { header: string; claim: string }[];
+  forwardOriginalToken?: boolean;
+  spaceDelimitedClaims?: string[];
+  /** How long istiod waits for jwksUri (default 5s). */
+  timeout?: string;
+}
+export interface RequestAuthenticationSpec {
+  selector?: { matchLabels?: Record<string, string> };
+  targetRef?: PolicyTargetReference;
+  targetRefs?: PolicyTargetReference[];
+  jwtRules?: JWTRule[];
+}
+export type RequestAuthentication = KObject<'RequestAuthentication', RequestAuthenticationSpec>;
+
 export type AnyObject =
   | Service
   | Pod
@@ -429,7 +454,8 @@ export type AnyObject =
   | WorkloadEntry
   | Sidecar
   | PeerAuthentication
-  | AuthorizationPolicy;
+  | AuthorizationPolicy
+  | RequestAuthentication;
 
 export type Kind = AnyObject['kind'];
 
@@ -448,6 +474,7 @@ export const kindVersions: Record<Kind, readonly string[]> = {
   Sidecar: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
   PeerAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   AuthorizationPolicy: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
+  RequestAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
 };
 
 /** Cluster-scoped kinds have no namespace; everything else defaults to "default". */

@@ -14,6 +14,8 @@ import { xdsMetrics, type XdsMetrics } from './metrics/xds-metrics.js';
 import { parseNode } from '../xds/parse-node.js';
 import { Debouncer } from './debounce.js';
 import { ConfigAnalysis } from './analyze/config-analysis.js';
+import { JwksResolver } from './jwks/jwks-resolver.js';
+import { jwksUrisOf } from './jwks/jwks-uris.js';
 import type { CertificateAuthority } from '../ca/authority.js';
 import type { TokenVerifier } from '../ca/token.js';
 import type { InjectionConfig } from '../inject/config.js';
@@ -53,6 +55,16 @@ export class ControlPlane {
   readonly #analysis = new ConfigAnalysis(logger('config'));
   #state: ConfigState | undefined;
   #pushedRevision = -1;
+  /** Bumped whenever fetched JWKS keys change: a push is due although the config did not change. */
+  #jwksVersion = 0;
+  #pushedJwksVersion = 0;
+  readonly #jwks = new JwksResolver({
+    log: logger('jwks'),
+    onChange: () => {
+      this.#jwksVersion++;
+      this.#debouncer.trigger();
+    },
+  });
   #debug: { port: number; close(): Promise<void> } | undefined;
   #tlsPort: { close(): Promise<void> } | undefined;
   #webhook: { close(): Promise<void> } | undefined;
@@ -147,7 +159,7 @@ export class ControlPlane {
 
   #push(): void {
     const state = this.#state;
-    if (!state || state.revision === this.#pushedRevision) return;
+    if (!state || (state.revision === this.#pushedRevision && this.#jwksVersion === this.#pushedJwksVersion)) return;
     const t0 = performance.now();
     try {
       const model = buildModel(state, {
@@ -158,8 +170,11 @@ export class ControlPlane {
       });
       this.#analysis.update(state.objects.values(), model);
       this.#countProblems();
-      this.#ads.setGenerator(createGenerator(model, routeBuilders));
+      this.#jwks.want(jwksUrisOf(state.objects.values()));
+      const jwksVersion = this.#jwksVersion;
+      this.#ads.setGenerator(createGenerator(model, routeBuilders, this.#jwks.snapshot()));
       this.#pushedRevision = state.revision;
+      this.#pushedJwksVersion = jwksVersion;
       const stats = this.#ads.push();
       this.#log.info('pushed', { revision: state.revision, ms: +(performance.now() - t0).toFixed(1), ...stats });
     } catch (err) {
@@ -171,6 +186,7 @@ export class ControlPlane {
 
   async stop(): Promise<void> {
     this.#debouncer.cancel();
+    this.#jwks.close();
     await this.#opts.source.stop();
     await this.#debug?.close();
     await this.#tlsPort?.close();

@@ -20,6 +20,7 @@ const SHORT_NAMES: Readonly<Record<string, string[]>> = {
   WorkloadEntry: ['we'],
   PeerAuthentication: ['pa'],
   AuthorizationPolicy: ['ap'],
+  RequestAuthentication: ['ra'],
 };
 
 const openSchema = {

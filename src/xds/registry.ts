@@ -10,6 +10,7 @@ import { file_envoy_extensions_access_loggers_stream_v3_stream } from '../gen/en
 import { file_envoy_extensions_filters_http_cors_v3_cors } from '../gen/envoy/extensions/filters/http/cors/v3/cors_pb.js';
 import { file_envoy_extensions_filters_http_fault_v3_fault } from '../gen/envoy/extensions/filters/http/fault/v3/fault_pb.js';
 import { file_envoy_extensions_filters_http_rbac_v3_rbac } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac_pb.js';
+import { file_envoy_extensions_filters_http_jwt_authn_v3_config } from '../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
 import { file_envoy_extensions_filters_http_router_v3_router } from '../gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { file_envoy_extensions_filters_listener_http_inspector_v3_http_inspector } from '../gen/envoy/extensions/filters/listener/http_inspector/v3/http_inspector_pb.js';
 import { file_envoy_extensions_filters_listener_original_dst_v3_original_dst } from '../gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
@@ -43,6 +44,7 @@ export const xdsRegistry: Registry = createRegistry(
   file_envoy_extensions_filters_http_cors_v3_cors,
   file_envoy_extensions_filters_http_fault_v3_fault,
   file_envoy_extensions_filters_http_rbac_v3_rbac,
+  file_envoy_extensions_filters_http_jwt_authn_v3_config,
   file_envoy_extensions_filters_http_router_v3_router,
   file_envoy_extensions_filters_listener_http_inspector_v3_http_inspector,
   file_envoy_extensions_filters_listener_original_dst_v3_original_dst,

@@ -147,12 +147,17 @@ function customIssues(rules: unknown[]): Issue[] {
   return out;
 }
 
+/** selector, targetRef and targetRefs exclude each other (AuthorizationPolicy, RequestAuthentication). */
+export function oneSelectorCheck(v: Obj): Issue[] {
+  const selectors = [v['selector'] != null, v['targetRef'] != null, (list(v['targetRefs'])?.length ?? 0) > 0].filter(Boolean).length;
+  return selectors > 1 ? [{ path: [], message: 'only one of targetRefs or workloadSelector can be set' }] : [];
+}
+
 export function authorizationPolicyCheck(v: Obj): Issue[] {
   const out: Issue[] = [];
   const rules = list(v['rules']);
   const noRules = rules === undefined || rules.length === 0;
-  const selectors = [v['selector'] != null, v['targetRef'] != null, (list(v['targetRefs'])?.length ?? 0) > 0].filter(Boolean).length;
-  if (selectors > 1) out.push({ path: [], message: 'only one of targetRefs or workloadSelector can be set' });
+  out.push(...oneSelectorCheck(v));
   const custom = v['action'] === 'CUSTOM';
   if (custom && v['provider'] == null) out.push({ path: ['provider'], message: 'action CUSTOM requires a provider' });
   if (!custom && v['provider'] != null) out.push({ path: ['provider'], message: 'provider is only allowed with action CUSTOM' });

@@ -13,6 +13,7 @@ import { virtualServiceSchema } from './virtual-service.js';
 import { destinationRuleSchema } from './destination-rule.js';
 import { serviceEntrySchema, sidecarSchema, workloadEntrySchema } from './service-entry.js';
 import { authorizationPolicySchema, peerAuthenticationSchema } from './security.js';
+import { requestAuthenticationSchema } from './request-authentication.js';
 import { formatPath, isPlainObject, walk } from './walk.js';
 import type { Issue, ObjectSchema } from './schema.js';
 
@@ -29,6 +30,7 @@ export const kindSchemas: Readonly<Record<Kind, ObjectSchema>> = {
   Sidecar: sidecarSchema,
   PeerAuthentication: peerAuthenticationSchema,
   AuthorizationPolicy: authorizationPolicySchema,
+  RequestAuthentication: requestAuthenticationSchema,
 };
 
 /** The outcome of validating one document. */

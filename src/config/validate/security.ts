@@ -22,7 +22,7 @@ import {
 export const mtlsModes = ['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT'] as const;
 const mtls = () => obj({ mode: enumOf(...mtlsModes) });
 
-const workloadSelector = () =>
+export const workloadSelector = () =>
   obj({ matchLabels: stringMap() }, (v) => selectorLabelsCheck((v['matchLabels'] ?? {}) as Record<string, unknown>).map((i) => ({ ...i, path: ['matchLabels', ...i.path] })));
 
 const peerAuthenticationSpec = obj({ selector: workloadSelector(), mtls: mtls(), portLevelMtls: portKeyedMap(mtls()) }, peerAuthenticationCheck);
@@ -73,7 +73,7 @@ const rule = obj(
   ruleCheck,
 );
 
-const targetRef = () => obj({ group: str(), kind: req(str()), name: req(str({ check: nonEmptyValue })), namespace: str() }, targetRefCheck);
+export const targetRef = () => obj({ group: str(), kind: req(str()), name: req(str({ check: nonEmptyValue })), namespace: str() }, targetRefCheck);
 
 const authorizationPolicySpec = obj(
   {

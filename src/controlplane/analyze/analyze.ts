@@ -6,7 +6,7 @@
  * Istio's code and wording (and what Trellis does not implement, as
  * CONFIG_UNSUPPORTED).
  */
-import type { AnyObject, AuthorizationPolicy, DestinationRule, VirtualService } from '../../config/objects.js';
+import type { AnyObject, AuthorizationPolicy, DestinationRule, RequestAuthentication, VirtualService } from '../../config/objects.js';
 import { fieldLine } from '../../config/field-lines.js';
 import { formatPath } from '../../config/validate/walk.js';
 import type { MeshModel } from '../registry/model.js';
@@ -30,17 +30,17 @@ export function placed(o: AnyObject, f: Finding): AnalysisMessage {
   return { ...f, object: o, file: o.origin?.file ?? '', line: fieldLine(o.origin, f.path) };
 }
 
-/** IST0101 for VirtualService destinations (hosts, ports, subsets); fields and AuthorizationPolicy features that Trellis does not implement. */
+/** IST0101 for VirtualService destinations (hosts, ports, subsets); fields and AuthorizationPolicy / RequestAuthentication features that Trellis does not implement. */
 export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel): AnalysisMessage[] {
   const rules: DestinationRule[] = [];
   const virtualServices: VirtualService[] = [];
-  const authz: AuthorizationPolicy[] = [];
+  const authz: (AuthorizationPolicy | RequestAuthentication)[] = [];
   const out: AnalysisMessage[] = [];
   for (const o of objects) {
     for (const f of unsupportedFieldFindings(o)) out.push(placed(o, f));
     if (o.kind === 'DestinationRule') rules.push(o);
     else if (o.kind === 'VirtualService') virtualServices.push(o);
-    else if (o.kind === 'AuthorizationPolicy') authz.push(o);
+    else if (o.kind === 'AuthorizationPolicy' || o.kind === 'RequestAuthentication') authz.push(o);
   }
   const hosts = new ServiceHosts(model.services, model.domainSuffix);
   const subsets = new RuleSubsets(rules, model.domainSuffix);

@@ -1,6 +1,7 @@
 import type {
   AnyObject,
   AuthorizationPolicy,
+  RequestAuthentication,
   DestinationRule,
   EndpointSlice,
   PeerAuthentication,
@@ -43,10 +44,11 @@ interface Buckets {
   sidecars: Sidecar[];
   pa: PeerAuthentication[];
   ap: AuthorizationPolicy[];
+  ra: RequestAuthentication[];
 }
 
 function bucket(objects: Iterable<AnyObject>): Buckets {
-  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], pa: [], ap: [] };
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], pa: [], ap: [], ra: [] };
   for (const o of objects) {
     switch (o.kind) {
       case 'Service': b.services.push(o); break;
@@ -60,6 +62,7 @@ function bucket(objects: Iterable<AnyObject>): Buckets {
       case 'Sidecar': b.sidecars.push((o.spec as Sidecar['spec'] | undefined) === undefined ? { ...o, spec: {} } : o); break;
       case 'PeerAuthentication': b.pa.push(o); break;
       case 'AuthorizationPolicy': b.ap.push(o); break;
+      case 'RequestAuthentication': b.ra.push(o); break;
       default: break;
     }
   }
@@ -124,7 +127,7 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   }
   const endpoints = buildEndpoints(services, { workloads: wIndex, podReady: ready, slices: slicesByService(b.slices), serviceEntries: seByName, externalNames });
   const policies = new PolicyIndex(b, domainSuffix, rootNamespace);
-  const security = new SecurityPolicyIndex(b.pa, b.ap, rootNamespace);
+  const security = new SecurityPolicyIndex(b.pa, b.ap, b.ra, rootNamespace);
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
   return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security });
 }
@@ -234,5 +237,9 @@ class Model implements MeshModel {
 
   authorizationPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): readonly AuthorizationPolicy[] {
     return this.#security.authorizationPoliciesFor(namespace, labels);
+  }
+
+  requestAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): readonly RequestAuthentication[] {
+    return this.#security.requestAuthenticationsFor(namespace, labels);
   }
 }

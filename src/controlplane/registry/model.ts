@@ -2,6 +2,7 @@ import type {
   AuthorizationPolicy,
   DestinationRule,
   PeerAuthentication,
+  RequestAuthentication,
   Sidecar,
   VirtualService,
 } from '../../config/objects.js';
@@ -136,4 +137,6 @@ export interface MeshModel {
    * satisfy; policies with targetRef(s) are for gateways and waypoints, not sidecars.
    */
   authorizationPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): readonly AuthorizationPolicy[];
+  /** The RequestAuthentications a sidecar enforces, chosen as AuthorizationPolicies are (root namespace, then its own; selector; no targetRef). */
+  requestAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): readonly RequestAuthentication[];
 }

@@ -1,4 +1,4 @@
-import type { AuthorizationPolicy, MutualTLSMode, PeerAuthentication } from '../../config/objects.js';
+import type { AuthorizationPolicy, MutualTLSMode, PeerAuthentication, PolicyTargetReference, RequestAuthentication } from '../../config/objects.js';
 import type { MtlsMode } from './model.js';
 import { groupByNamespace } from './policies.js';
 import { isEmpty, selectorMatches } from './labels.js';
@@ -17,8 +17,13 @@ function lookupNamespaces(namespace: string, rootNamespace: string): string[] {
   return namespace === rootNamespace ? [namespace] : [namespace, rootNamespace];
 }
 
+/** A policy that selects workloads (sidecars) by labels; one with targetRef(s) is for gateways and waypoints. */
+interface SelectingPolicy {
+  spec: { selector?: { matchLabels?: Record<string, string> }; targetRef?: PolicyTargetReference; targetRefs?: PolicyTargetReference[] };
+}
+
 /**
- * PeerAuthentication and AuthorizationPolicy, indexed as istiod's push
+ * PeerAuthentication, AuthorizationPolicy and RequestAuthentication, indexed as istiod's push
  * context holds them: by namespace, oldest first, with only the oldest
  * namespace-wide PeerAuthentication of each namespace kept (istiod ignores
  * the others with a warning).
@@ -26,10 +31,11 @@ function lookupNamespaces(namespace: string, rootNamespace: string): string[] {
 export class SecurityPolicyIndex {
   readonly #pa = new Map<string, PeerAuthentication[]>();
   readonly #ap: Map<string, AuthorizationPolicy[]>;
+  readonly #ra: Map<string, RequestAuthentication[]>;
   readonly #nsMode = new Map<string, MtlsMode>();
   readonly #meshMode: MtlsMode | undefined;
 
-  constructor(pa: readonly PeerAuthentication[], ap: readonly AuthorizationPolicy[], readonly rootNamespace: string) {
+  constructor(pa: readonly PeerAuthentication[], ap: readonly AuthorizationPolicy[], ra: readonly RequestAuthentication[], readonly rootNamespace: string) {
     let meshMode: MtlsMode | undefined;
     const nsModes = new Map<string, MutualTLSMode | undefined>();
     for (const [ns, list] of groupByNamespace([...pa])) {
@@ -50,6 +56,7 @@ export class SecurityPolicyIndex {
     this.#meshMode = meshMode;
     for (const [ns, mode] of nsModes) this.#nsMode.set(ns, mtlsModeOf(mode) ?? meshMode ?? 'PERMISSIVE');
     this.#ap = groupByNamespace([...ap]);
+    this.#ra = groupByNamespace([...ra]);
   }
 
   peerAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): PeerAuthentication[] {
@@ -65,11 +72,22 @@ export class SecurityPolicyIndex {
   }
 
   authorizationPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): AuthorizationPolicy[] {
-    const out: AuthorizationPolicy[] = [];
+    return this.#selecting(this.#ap, namespace, labels);
+  }
+
+  requestAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): RequestAuthentication[] {
+    return this.#selecting(this.#ra, namespace, labels);
+  }
+
+  /** Root namespace first, then the workload's own, each oldest first. */
+  #selecting<P extends SelectingPolicy>(byNs: ReadonlyMap<string, P[]>, namespace: string, labels: Readonly<Record<string, string>>): P[] {
+    const out: P[] = [];
     for (const ns of lookupNamespaces(namespace, this.rootNamespace).reverse()) {
-      for (const p of this.#ap.get(ns) ?? []) {
-        if (p.spec.targetRef || (p.spec.targetRefs?.length ?? 0) > 0) continue;
-        if (selectorMatches(p.spec.selector?.matchLabels, labels)) out.push(p);
+      for (const p of byNs.get(ns) ?? []) {
+        // A RequestAuthentication may come without spec (it then enforces nothing, but selects).
+        const spec = p.spec as SelectingPolicy['spec'] | undefined;
+        if (spec?.targetRef || (spec?.targetRefs?.length ?? 0) > 0) continue;
+        if (selectorMatches(spec?.selector?.matchLabels, labels)) out.push(p);
       }
     }
     return out;

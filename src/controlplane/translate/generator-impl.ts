@@ -1,3 +1,4 @@
+import type { JwksLookup } from './authn/jwt-authn.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../cache/resource.js';
@@ -49,8 +50,8 @@ class GeneratorImpl implements TranslateGenerator {
   readonly #sourceLabelNs = new Map<string, boolean>();
   readonly #filtered = new WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>();
 
-  constructor(readonly model: MeshModel, readonly routes: RouteBuilders) {
-    this.#shared = new SharedCache(model);
+  constructor(readonly model: MeshModel, readonly routes: RouteBuilders, jwks: JwksLookup) {
+    this.#shared = new SharedCache(model, jwks);
   }
 
   generate(node: ProxyNode, typeUrl: TypeUrl, names: ReadonlySet<string> | undefined): ResourceSet {
@@ -160,7 +161,9 @@ class GeneratorImpl implements TranslateGenerator {
 /**
  * The translation Generator for one immutable model (one push). Scopes,
  * inbound sides and every XdsResource are memoised for its lifetime.
+ * `jwks` is the keys of each RequestAuthentication jwksUri as fetched
+ * before this push (none: every such rule gets istiod's reject-all keys).
  */
-export function createGenerator(model: MeshModel, routes: RouteBuilders): TranslateGenerator {
-  return new GeneratorImpl(model, routes);
+export function createGenerator(model: MeshModel, routes: RouteBuilders, jwks: JwksLookup = () => undefined): TranslateGenerator {
+  return new GeneratorImpl(model, routes, jwks);
 }

@@ -78,14 +78,14 @@ export function sidecarHcm(statPrefix: string, routes: RouteSource, fault: boole
 }
 
 /**
- * An inbound chain's HCM: the sidecar's, with the authorization filters
- * before the router, and the caller's identity for the app in
+ * An inbound chain's HCM: the sidecar's, with the authentication and
+ * authorization filters (`security`, in order) before the router, and the caller's identity for the app in
  * x-forwarded-client-cert (istiod's defaults for sidecar inbound: APPEND_FORWARD,
  * and Subject, URI and DNS of the client certificate; no cert, no chain).
  */
-export function inboundHcm(statPrefix: string, route: RouteConfiguration, authz: readonly HttpFilter[]): HttpConnectionManager {
+export function inboundHcm(statPrefix: string, route: RouteConfiguration, security: readonly HttpFilter[]): HttpConnectionManager {
   const hcm = sidecarHcm(statPrefix, { inline: route }, false);
-  hcm.httpFilters = [...authz, ...hcm.httpFilters];
+  hcm.httpFilters = [...security, ...hcm.httpFilters];
   hcm.forwardClientCertDetails = HttpConnectionManager_ForwardClientCertDetails.APPEND_FORWARD;
   hcm.setCurrentClientCertDetails = create(HttpConnectionManager_SetCurrentClientCertDetailsSchema, { subject: true, uri: true, dns: true });
   return hcm;

@@ -48,6 +48,8 @@ export interface InboundService {
 /** What the inbound listener enforces for its workload, besides the ports it serves. */
 export interface InboundSecurity {
   mtls: EffectiveMtls;
+  /** RequestAuthentication as the jwt_authn filter (or nothing): on HTTP chains, before the authorization filters. */
+  authn: readonly HttpFilter[];
   /** AuthorizationPolicy as filters: HTTP ones go before the router, network ones before tcp_proxy. */
   authz: { http: readonly HttpFilter[]; tcp: readonly Filter[] };
   trustDomain: string;
@@ -143,7 +145,7 @@ function chainsFor(t: ChainTarget, mode: MtlsMode, sec: InboundSecurity): Filter
       applicationProtocols: [...o.applicationProtocols],
     }),
     filters: o.protocol === 'http'
-      ? [hcmFilter(inboundHcm(t.httpStatPrefix, t.route, sec.authz.http))]
+      ? [hcmFilter(inboundHcm(t.httpStatPrefix, t.route, [...sec.authn, ...sec.authz.http]))]
       : [...sec.authz.tcp, tcpProxyFilter(tcpProxyTo(t.cluster))],
     transportSocket: o.mtls ? downstreamTransportSocket(inboundMtlsContext(o.protocol, sec.trustDomain)) : undefined,
   }));

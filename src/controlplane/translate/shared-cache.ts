@@ -12,7 +12,9 @@ import { buildLoadAssignment } from './endpoints.js';
 import { findSubset } from './destination-rule.js';
 import { virtualInboundListener, type InboundPort, type InboundSecurity } from './inbound.js';
 import { buildAuthzFilters, type AuthzFilters } from './authz/builder.js';
-import type { AuthorizationPolicy } from '../../config/objects.js';
+import type { AuthorizationPolicy, RequestAuthentication } from '../../config/objects.js';
+import type { HttpFilter } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import { jwtAuthnFilters, type JwksLookup } from './authn/jwt-authn.js';
 import { httpOutboundListener, virtualOutboundListener } from './listeners.js';
 
 /** What an EDS cluster name stands for; carries its ClusterLoadAssignment once built. */
@@ -66,12 +68,13 @@ export class SharedCache {
   readonly #inCluster = new Map<string, XdsResource>();
   readonly #vin = new Map<string, XdsResource>();
   readonly #authz = new Map<string, AuthzFilters>();
+  readonly #authn = new Map<string, HttpFilter[]>();
   readonly #vout = new Map<boolean, XdsResource>();
   readonly #fixed = new Map<string, XdsResource>();
   readonly #lbEndpoints = new Map<string, LbEndpoint>();
   #nextId = 0;
 
-  constructor(readonly model: MeshModel) {}
+  constructor(readonly model: MeshModel, readonly jwks: JwksLookup = () => undefined) {}
 
   serviceClusters(svc: MeshService, dr: DestinationRule | undefined, generator: GeneratorKind): ServiceClusterSet {
     const bySvc = memo(this.#svc, generator, () => new Map());
@@ -137,6 +140,11 @@ export class SharedCache {
   /** RBAC filters for one list of policies, keyed by their identities (the model is immutable). */
   authzFilters(key: string, policies: readonly AuthorizationPolicy[]): AuthzFilters {
     return memo(this.#authz, key, () => buildAuthzFilters(policies, this.model.trustDomain));
+  }
+
+  /** The jwt_authn filter for one list of RequestAuthentications, keyed by their identities (the keys are fixed for the push). */
+  authnFilters(key: string, policies: readonly RequestAuthentication[]): HttpFilter[] {
+    return memo(this.#authn, key, () => jwtAuthnFilters(policies, this.jwks));
   }
 
   inboundCluster(port: number, services: readonly InboundService[], loopbackPort?: number): XdsResource {

@@ -1,9 +1,10 @@
 /**
  * Which HTTP filters an HttpConnectionManager runs: compiled from its
- * http_filters list when the listener arrives (RBAC, fault injection, CORS,
- * the router last), then instantiated once per connection manager. Any other
- * filter that is not marked is_optional is refused: running without, say, a
- * JWT filter would be silently wrong, so the listener is NACKed instead, as
+ * http_filters list when the listener arrives (JWT authentication, RBAC,
+ * fault injection, CORS, the router last), then instantiated once per
+ * connection manager. Any other filter that is not marked is_optional is
+ * refused: running without, say, an ext_authz filter would be silently
+ * wrong, so the listener is NACKed instead, as
  * Envoy does for an unknown extension.
  */
 import type { HttpConnectionManager } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
@@ -14,14 +15,22 @@ import { CorsFilter, corsStatNames, type CorsStatNames } from './cors/cors-filte
 import { FaultFilter } from './fault/fault-filter.js';
 import { HttpRbacFilter } from './rbac/http-rbac-filter.js';
 import { compileHttpRbac, type Counters, type RbacFilterPlan } from './rbac/rbac-filter.js';
+import { JwtAuthenticationSchema } from '../../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
+import { compileJwtAuthn, type JwtPlan } from './jwt/jwt-plan.js';
+import { JwtAuthnFilter } from './jwt/jwt-filter.js';
 
 /** One configured filter before the router, in the listed order. */
-export type HttpFilterConfig = { kind: 'fault' } | { kind: 'cors'; stats: CorsStatNames } | { kind: 'rbac'; name: string; rbac: RbacFilterPlan };
+export type HttpFilterConfig =
+  | { kind: 'fault' }
+  | { kind: 'cors'; stats: CorsStatNames }
+  | { kind: 'rbac'; name: string; rbac: RbacFilterPlan }
+  | { kind: 'jwt'; name: string; jwt: JwtPlan };
 
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 const CORS = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors';
+const JWT_AUTHN = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 
 /**
  * The filters before the router, in the listed order (Envoy runs them so). Fault injection is driven by
@@ -44,6 +53,9 @@ export function compileHttpFilters(hcm: HttpConnectionManager, path: string, err
     } else if (type === RBAC && any) {
       const cfg = unpackTyped(any, HttpRbacSchema, p, errors);
       if (cfg) out.push({ kind: 'rbac', name: f.name, rbac: compileHttpRbac(cfg, hcm.statPrefix, `${p}.typedConfig`, errors) });
+    } else if (type === JWT_AUTHN && any) {
+      const cfg = unpackTyped(any, JwtAuthenticationSchema, p, errors);
+      if (cfg) out.push({ kind: 'jwt', name: f.name, jwt: compileJwtAuthn(cfg, `${p}.typedConfig`, errors) });
     } else if (!f.isOptional) {
       errors.push(`${p}: unsupported HTTP filter ${f.name} (${type ?? 'no typed_config'})`);
     }
@@ -60,6 +72,7 @@ export function createFilters(configs: readonly HttpFilterConfig[], router: Http
     switch (c.kind) {
       case 'fault': return FAULT_INSTANCE;
       case 'cors': return new CorsFilter(c.stats, counters);
+      case 'jwt': return new JwtAuthnFilter(c.name, c.jwt);
       default: return new HttpRbacFilter(c.name, c.rbac, counters);
     }
   });

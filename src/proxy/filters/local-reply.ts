@@ -38,9 +38,10 @@ function grpcMessage(m: string): string {
 
 /**
  * An Envoy-generated response with its response flag (NR, UH, UF, UO, UT, ...) and Envoy's body for it,
- * or, without a flag, `text` as its body. Too late for a status (the response has begun): the stream is reset.
+ * or, without a flag, `text` as its body; `extra` headers on it (a 401's www-authenticate).
+ * Too late for a status (the response has begun): the stream is reset.
  */
-export function localReply(ex: HttpStream, status: number, flag: string | undefined, details: string, text = ''): void {
+export function localReply(ex: HttpStream, status: number, flag: string | undefined, details: string, text = '', extra?: Headers): void {
   if (flag) ex.info.addFlag(flag);
   ex.info.responseCodeDetails = details;
   if (ex.res.headersSent) {
@@ -50,22 +51,22 @@ export function localReply(ex: HttpStream, status: number, flag: string | undefi
     return;
   }
   const body = flag ? LOCAL_BODY[flag] ?? '' : text;
-  if (ex.req.httpVersionMajor === 2 && isGrpc(ex)) return grpcReply(ex, GRPC_STATUS[status] ?? 2, body || details);
-  reply(ex, status, body);
+  if (ex.req.httpVersionMajor === 2 && isGrpc(ex)) return grpcReply(ex, GRPC_STATUS[status] ?? 2, body || details, extra);
+  reply(ex, status, body, undefined, extra);
 }
 
 /** gRPC clients get a trailers-only response: HTTP 200 with grpc-status (and grpc-message) in its one HEADERS frame. */
-export function grpcReply(ex: HttpStream, grpcStatus: number, message: string): void {
+export function grpcReply(ex: HttpStream, grpcStatus: number, message: string, extra?: Headers): void {
   ex.info.responseCode = 200;
-  const h: Headers = { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatus), 'grpc-message': grpcMessage(message) };
+  const h: Headers = { ...extra, 'content-type': 'application/grpc', 'grpc-status': String(grpcStatus), 'grpc-message': grpcMessage(message) };
   encodeHeaders(ex, 200, h);
   respondHeadersOnly(ex.res, 200, h);
   finishStream(ex);
 }
 
 /** A complete response with a plain-text body (a direct response, a redirect with its location, a local reply). */
-export function reply(ex: HttpStream, status: number, body: string, location?: string): void {
-  const h: Headers = {};
+export function reply(ex: HttpStream, status: number, body: string, location?: string, extra?: Headers): void {
+  const h: Headers = extra ? { ...extra } : {};
   if (location !== undefined) h.location = location;
   send(ex, status, body, h);
 }

@@ -15,6 +15,7 @@ import type { ProxyStats } from '../telemetry/stats.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
 import type { HttpFilter } from './filter.js';
 import type { RbacInput } from './rbac/rbac-input.js';
+import type { DynamicMetadata } from './rbac/metadata-match.js';
 
 /** What is in flight upstream for a stream: cancelled when the client goes away. */
 export interface UpstreamCancel {
@@ -39,6 +40,8 @@ export interface HttpStream {
   corsOrigin: string | undefined;
   /** The RBAC filters' view of the request, built by the first of them. */
   rbacInput: RbacInput | undefined;
+  /** Dynamic metadata by filter name (jwt_authn's verified payloads); undefined until a filter writes some. */
+  metadata: DynamicMetadata | undefined;
   cluster: UpstreamCluster | undefined;
   /** Weighted-cluster header ops, applied before the route's. */
   clusterRequestOps: readonly HeaderOp[];
@@ -64,7 +67,7 @@ export function newStream(
   filters: readonly HttpFilter[], route: CompiledRoute | undefined, view: RequestView,
 ): HttpStream {
   return {
-    req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, corsOrigin: undefined, rbacInput: undefined,
+    req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, corsOrigin: undefined, rbacInput: undefined, metadata: undefined,
     cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], hash: undefined,
     downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false, upgrade: undefined,
   };

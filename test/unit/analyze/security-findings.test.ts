@@ -35,6 +35,13 @@ const policies = yaml`
         values: [https://issuer]
   ---
   apiVersion: security.istio.io/v1
+  kind: RequestAuthentication
+  metadata: {name: gw-jwt, namespace: foo}
+  spec:
+    targetRef: {kind: Gateway, group: gateway.networking.k8s.io, name: gw}
+    jwtRules: [{issuer: https://issuer}]
+  ---
+  apiVersion: security.istio.io/v1
   kind: AuthorizationPolicy
   metadata: {name: plain, namespace: foo}
   spec:
@@ -42,13 +49,13 @@ const policies = yaml`
     rules: [{from: [{source: {namespaces: [b]}}]}]
 `;
 
-test('CUSTOM, targetRefs and JWT conditions are reported as unsupported, at their lines; plain policies are not', () => {
+test('CUSTOM and targetRef(s) are reported as unsupported, at their lines; plain and JWT policies (RequestAuthentication is implemented) are not', () => {
   const found = analyzeFiles({ 'authz.yaml': policies });
   assert.deepEqual(found.map((p) => [p.code, p.name, p.severity, p.line]), [
     ['CONFIG_UNSUPPORTED', 'Unsupported', 'Warning', lineOfText(policies, 'action: CUSTOM')],
     ['CONFIG_UNSUPPORTED', 'Unsupported', 'Warning', lineOfText(policies, 'targetRefs:')],
-    ['CONFIG_UNSUPPORTED', 'Unsupported', 'Warning', lineOfText(policies, 'key: request.auth.claims[iss]')],
+    ['CONFIG_UNSUPPORTED', 'Unsupported', 'Warning', lineOfText(policies, 'targetRef: {kind: Gateway')],
   ]);
   assert.match(found[0]!.reason, /^AuthorizationPolicy foo\/ext: spec\.action: action CUSTOM \(provider "opa"\) is not supported: .* denied/);
-  assert.match(found[2]!.reason, /AuthorizationPolicy foo\/jwt: spec\.rules\[1\]\.when\[0\]\.key: .*RequestAuthentication/);
+  assert.match(found[2]!.reason, /^RequestAuthentication foo\/gw-jwt: spec\.targetRef: targetRef\(s\) attach a policy to gateways/);
 });

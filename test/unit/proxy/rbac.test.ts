@@ -11,6 +11,7 @@ import { RBACSchema as NetworkRbacSchema } from '../../../src/gen/envoy/extensio
 import { compileEngine, evaluate } from '../../../src/proxy/filters/rbac/rbac-engine.js';
 import { compileHttpRbac, compileNetworkRbac, decide, responseDetail } from '../../../src/proxy/filters/rbac/rbac-filter.js';
 import { httpInput, networkInput, type RbacConnection, type RbacInput } from '../../../src/proxy/filters/rbac/rbac-input.js';
+import type { DynamicMetadata } from '../../../src/proxy/filters/rbac/metadata-match.js';
 import type { TlsPeer } from '../../../src/proxy/tls/peer-identity.js';
 import type { ConnContext } from '../../../src/proxy/listener/conn-context.js';
 import type { DownstreamRequest } from '../../../src/proxy/codec/downstream.js';
@@ -29,11 +30,11 @@ function conn(o: Partial<RbacConnection> = {}): RbacConnection {
   return { remoteIp: '10.1.2.3', originalDst: { address: '10.9.9.9', port: 8080 }, serverName: '', tls: undefined, ...o };
 }
 
-function req(o: { method?: string; url?: string; headers?: Record<string, string>; h2?: boolean } = {}, c: RbacConnection = conn()): RbacInput {
+function req(o: { method?: string; url?: string; headers?: Record<string, string>; h2?: boolean; metadata?: DynamicMetadata } = {}, c: RbacConnection = conn()): RbacInput {
   const url = o.url ?? '/';
   const q = url.indexOf('?');
   const r = { method: o.method ?? 'GET', url, headers: { host: 'app.ns:8080', ...o.headers }, httpVersionMajor: o.h2 ? 2 : 1 } as unknown as DownstreamRequest;
-  return httpInput(r, c as ConnContext, { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: r.headers as Record<string, string> });
+  return httpInput(r, c as ConnContext, { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: r.headers as Record<string, string> }, o.metadata);
 }
 
 /** One policy "p" with the given permission and principal, under `action`. */
@@ -127,13 +128,24 @@ describe('RBAC principals', () => {
     assert.deepEqual([and(req({}, conn({ remoteIp: '2.2.2.2' }))), or(req({}, conn({ remoteIp: '2.2.2.2' }))), not(req({}, conn({ remoteIp: '2.2.2.2' })))], [false, false, true]);
   });
 
-  test('requestPrincipals (istio_authn metadata) never match without JWT; their negation always does', () => {
-    const jwt: Prin = { identifier: { case: 'metadata', value: { filter: 'istio_authn', path: [{ segment: { case: 'key', value: 'request.auth.principal' } }], value: { matchPattern: { case: 'stringMatch', value: { matchPattern: { case: 'safeRegex', value: { regex: '.+' } } } } } } } };
+  test('requestPrincipals read jwt_authn\'s payload at request time: no metadata never matches, their negation always does', () => {
+    const claim = (name: string, value: string): Prin => ({ identifier: { case: 'metadata', value: { filter: 'envoy.filters.http.jwt_authn', path: [{ segment: { case: 'key', value: 'payload' } }, { segment: { case: 'key', value: name } }], value: { matchPattern: { case: 'stringMatch', value: { matchPattern: { case: 'exact', value } } } } } } });
+    const jwt: Prin = { identifier: { case: 'andIds', value: { ids: [claim('iss', 'issuer'), claim('sub', 'subject')] } } };
     assert.equal(idOnly(jwt)(req()), false);
     assert.equal(idOnly({ identifier: { case: 'notId', value: jwt } })(req()), true);
-    const notes: string[] = [];
-    compileEngine(create(RBACSchema, { policies: { p: { permissions: [ANY_PERM], principals: [jwt] } } }), 'rules', [], notes);
-    assert.match(notes.join(), /istio_authn\/request\.auth\.principal is never set here .* always false/);
+    const md = (payload: Record<string, unknown>): DynamicMetadata => ({ 'envoy.filters.http.jwt_authn': { payload } });
+    assert.equal(idOnly(jwt)(req({ metadata: md({ iss: 'issuer', sub: 'subject' }) })), true);
+    assert.equal(idOnly(jwt)(req({ metadata: md({ iss: 'issuer', sub: 'other' }) })), false);
+    assert.equal(idOnly({ identifier: { case: 'notId', value: jwt } })(req({ metadata: md({ iss: 'issuer', sub: 'subject' }) })), false);
+    // request.auth.claims[groups]: a list claim matches when one element does (Istio's or_match of value and list).
+    const groups: Prin = { identifier: { case: 'metadata', value: { filter: 'envoy.filters.http.jwt_authn', path: [{ segment: { case: 'key', value: 'payload' } }, { segment: { case: 'key', value: 'groups' } }], value: { matchPattern: { case: 'orMatch', value: { valueMatchers: [
+      { matchPattern: { case: 'stringMatch', value: { matchPattern: { case: 'exact', value: 'admin' } } } },
+      { matchPattern: { case: 'listMatch', value: { matchPattern: { case: 'oneOf', value: { matchPattern: { case: 'stringMatch', value: { matchPattern: { case: 'exact', value: 'admin' } } } } } } } },
+    ] } } } } } };
+    assert.equal(idOnly(groups)(req({ metadata: md({ groups: ['dev', 'admin'] }) })), true);
+    assert.equal(idOnly(groups)(req({ metadata: md({ groups: 'admin' }) })), true);
+    assert.equal(idOnly(groups)(req({ metadata: md({ groups: ['dev'] }) })), false);
+    assert.equal(idOnly(groups)(req({ metadata: md({ groups: { admin: true } }) })), false);
   });
 
   test('a header principal, and filter_state (never set here)', () => {

@@ -65,7 +65,7 @@ test('VIP_PORT: tcp_proxy from the routes translator', () => {
 });
 
 test('virtualInbound under DISABLE: blackhole, plaintext passthrough, a raw_buffer chain per port (HTTP inline route to inbound|PORT||, TCP proxy)', () => {
-  const security = { mtls: { mode: 'DISABLE' as const, perPort: new Map(), shadowed: [] }, authz: { http: [], tcp: [] }, trustDomain: 'cluster.local' };
+  const security = { mtls: { mode: 'DISABLE' as const, perPort: new Map(), shadowed: [] }, authn: [], authz: { http: [], tcp: [] }, trustDomain: 'cluster.local' };
   const l = virtualInboundListener([{ port: 5432, protocol: 'TCP', services: [] }, { port: 9080, protocol: 'HTTP', services: [] }], security);
   assert.equal(l.name, 'virtualInbound');
   assert.equal(address(l), '0.0.0.0:15006');

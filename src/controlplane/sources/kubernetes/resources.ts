@@ -33,6 +33,7 @@ export const watchedResources: readonly WatchedResource[] = [
   istio('Sidecar', 'networking.istio.io', 'sidecars'),
   istio('PeerAuthentication', 'security.istio.io', 'peerauthentications'),
   istio('AuthorizationPolicy', 'security.istio.io', 'authorizationpolicies'),
+  istio('RequestAuthentication', 'security.istio.io', 'requestauthentications'),
 ];
 
 /** apiVersion as objects carry it: "v1", "discovery.k8s.io/v1". */

@@ -26,7 +26,7 @@ export class HttpRbacFilter implements HttpFilter {
   }
 
   decodeHeaders(ex: HttpStream): FilterStatus {
-    const v = decide(this.#plan, (ex.rbacInput ??= httpInput(ex.req, ex.conn, ex.view)), this.#counters);
+    const v = decide(this.#plan, (ex.rbacInput ??= httpInput(ex.req, ex.conn, ex.view, ex.metadata)), this.#counters);
     if (v.allowed) return CONTINUE;
     localReply(ex, 403, undefined, v.detail, RBAC_DENIED);
     return STOP;

@@ -1,19 +1,20 @@
 /**
  * RBAC Permissions and Principals (envoy.config.rbac.v3) compiled once into
- * predicates, with Envoy's semantics. What needs a filter this proxy does
- * not have (dynamic metadata from JWT authentication, filter state) is
- * evaluated against the empty state it would see, which is decided at
- * compile time; what cannot be evaluated at all (extension matchers, URI
+ * predicates, with Envoy's semantics. Metadata matchers read the request's
+ * dynamic metadata (metadata-match.ts: JWT authentication's payload); what
+ * needs a filter this proxy does not have (filter state) is evaluated
+ * against the empty state it would see, which is decided at compile time; what cannot be evaluated at all (extension matchers, URI
  * templates) is refused with its field path.
  */
 import { isIPv4 } from 'node:net';
 import type { Permission, Principal } from '../../../gen/envoy/config/rbac/v3/rbac_pb.js';
 import type { CidrRange } from '../../../gen/envoy/config/core/v3/address_pb.js';
 import type { PathMatcher } from '../../../gen/envoy/type/matcher/v3/path_pb.js';
+import type { MetadataMatcher as MetadataMatcherMsg } from '../../../gen/envoy/type/matcher/v3/metadata_pb.js';
 import { ipToBigInt } from '../../listener/chain-match.js';
 import { compileHeaderMatcher } from '../../router/route-match.js';
 import { compileStringMatcher } from '../../router/string-match.js';
-import { metadataOnEmpty } from './metadata-match.js';
+import { compileMetadataMatcher } from './metadata-match.js';
 import type { RbacInput } from './rbac-input.js';
 
 export type RbacPredicate = (i: RbacInput) => boolean;
@@ -60,6 +61,11 @@ export function compileCidr(c: CidrRange | undefined, path: string, errors: stri
   };
 }
 
+function metadataMatcher(m: MetadataMatcherMsg, path: string, errors: string[]): RbacPredicate {
+  const c = compileMetadataMatcher(m, path, errors);
+  return (i) => c.match(i.metadata);
+}
+
 function ipMatcher(c: CidrRange, path: string, errors: string[], pick: (i: RbacInput) => string): RbacPredicate {
   const m = compileCidr(c, path, errors);
   return m ? (i) => m(pick(i)) : never;
@@ -103,7 +109,7 @@ export function compilePermission(p: Permission, path: string, errors: string[],
       const m = compileStringMatcher(r.value, `${path}.requestedServerName`, errors);
       return (i) => m(i.conn.serverName);
     }
-    case 'metadata': return metadataOnEmpty(r.value, `${path}.metadata`, errors, notes) ? always : never;
+    case 'metadata': return metadataMatcher(r.value, `${path}.metadata`, errors);
     default:
       errors.push(`${path}: unsupported permission ${r.case ?? '(none set)'}`);
       return never;
@@ -129,7 +135,7 @@ export function compilePrincipal(p: Principal, path: string, errors: string[], n
     case 'remoteIp': return ipMatcher(id.value, `${path}.remoteIp`, errors, (i) => i.conn.remoteIp);
     case 'header': return compileHeaderMatcher(id.value, `${path}.header`, errors);
     case 'urlPath': return pathMatcher(id.value, `${path}.urlPath`, errors);
-    case 'metadata': return metadataOnEmpty(id.value, `${path}.metadata`, errors, notes) ? always : never;
+    case 'metadata': return metadataMatcher(id.value, `${path}.metadata`, errors);
     case 'filterState':
       // No filter here writes filter state: Envoy's matcher is false for a key that is not there.
       notes.push(`${path}.filterState: filter state ${id.value.key} is never set here: the matcher is always false`);
