@@ -12,6 +12,7 @@ import { isIgnoredKind } from '../ignored-kinds.js';
 import { virtualServiceSchema } from './virtual-service.js';
 import { destinationRuleSchema } from './destination-rule.js';
 import { serviceEntrySchema, sidecarSchema, workloadEntrySchema } from './service-entry.js';
+import { gatewaySchema } from './gateway.js';
 import { authorizationPolicySchema, peerAuthenticationSchema } from './security.js';
 import { formatPath, isPlainObject, walk } from './walk.js';
 import type { Issue, ObjectSchema } from './schema.js';
@@ -27,6 +28,7 @@ export const kindSchemas: Readonly<Record<Kind, ObjectSchema>> = {
   ServiceEntry: serviceEntrySchema,
   WorkloadEntry: workloadEntrySchema,
   Sidecar: sidecarSchema,
+  Gateway: gatewaySchema,
   PeerAuthentication: peerAuthenticationSchema,
   AuthorizationPolicy: authorizationPolicySchema,
 };

@@ -3,6 +3,7 @@ import type {
   AuthorizationPolicy,
   DestinationRule,
   EndpointSlice,
+  Gateway,
   PeerAuthentication,
   Pod,
   Service,
@@ -20,6 +21,7 @@ import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
 import { PolicyIndex } from './policies.js';
 import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
+import { byAge } from './policies.js';
 
 export interface BuildModelOptions {
   /** Default "cluster.local". */
@@ -41,12 +43,13 @@ interface Buckets {
   dr: DestinationRule[];
   vs: VirtualService[];
   sidecars: Sidecar[];
+  gateways: Gateway[];
   pa: PeerAuthentication[];
   ap: AuthorizationPolicy[];
 }
 
 function bucket(objects: Iterable<AnyObject>): Buckets {
-  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], pa: [], ap: [] };
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [] };
   for (const o of objects) {
     switch (o.kind) {
       case 'Service': b.services.push(o); break;
@@ -58,6 +61,7 @@ function bucket(objects: Iterable<AnyObject>): Buckets {
       case 'VirtualService': b.vs.push(o); break;
       // A Sidecar without spec is valid (namespace-wide defaults): read as an empty one, never as undefined.
       case 'Sidecar': b.sidecars.push((o.spec as Sidecar['spec'] | undefined) === undefined ? { ...o, spec: {} } : o); break;
+      case 'Gateway': b.gateways.push(o); break;
       case 'PeerAuthentication': b.pa.push(o); break;
       case 'AuthorizationPolicy': b.ap.push(o); break;
       default: break;
@@ -126,7 +130,8 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const policies = new PolicyIndex(b, domainSuffix, rootNamespace);
   const security = new SecurityPolicyIndex(b.pa, b.ap, rootNamespace);
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security });
+  const gateways = [...b.gateways].sort(byAge);
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways });
 }
 
 interface MeshSettings {
@@ -146,6 +151,7 @@ class Model implements MeshModel {
   readonly #policies: PolicyIndex;
   readonly #security: SecurityPolicyIndex;
   readonly #accounts = new Map<string, readonly string[]>();
+  readonly #gateways: readonly Gateway[];
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -155,8 +161,9 @@ class Model implements MeshModel {
     readonly revision: number,
     mesh: MeshSettings,
     readonly services: readonly MeshService[],
-    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex },
+    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex; gateways: readonly Gateway[] },
   ) {
+    this.#gateways = indexes.gateways;
     ({ domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls } = mesh);
     this.#byHost = indexes.byHost;
     this.#eps = indexes.endpoints;
@@ -198,6 +205,10 @@ class Model implements MeshModel {
 
   destinationRule(hostname: string, fromNamespace: string): DestinationRule | undefined {
     return this.#policies.destinationRule(hostname, fromNamespace, this.#byHost.get(hostname)?.namespace);
+  }
+
+  gatewaysFor(labels: Readonly<Record<string, string>>): readonly Gateway[] {
+    return this.#gateways.filter((g) => selectorMatches(g.spec.selector, labels));
   }
 
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined {

@@ -65,6 +65,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     peerAuthenticationsFor: () => [],
     namespaceMtlsMode: () => undefined,
     authorizationPoliciesFor: () => [],
+    gatewaysFor: () => [],
   };
 }
 
