@@ -96,7 +96,7 @@ function serverCheck(s: Record<string, unknown>): Issue[] {
   const out: Issue[] = [];
   const port = s['port'] as { protocol?: unknown; targetPort?: unknown } | undefined;
   const bind = s['bind'];
-  if (typeof bind === 'string' && bind !== '' && isIP(bind) === 0) out.push({ path: ['bind'], message: `${JSON.stringify(bind)} is not a valid IP address` });
+  if (typeof bind === 'string' && bind !== '' && !bind.startsWith('unix://') && isIP(bind) === 0) out.push({ path: ['bind'], message: `${JSON.stringify(bind)} is not a valid IP address` });
   if (port?.targetPort !== undefined) out.push({ path: ['port', 'targetPort'], message: 'targetPort has no impact on Gateways' });
   if (typeof port?.protocol !== 'string') return out;
   const protocol = parseProtocol(port.protocol);
