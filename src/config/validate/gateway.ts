@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { parseProtocol } from '../../controlplane/registry/protocol.js';
-import { dnsLabelProblem, portNumber, topLevel } from './common.js';
+import { dnsLabelProblem, dnsSubdomainProblem, portNumber, topLevel } from './common.js';
 import { arr, bool, enumOf, int, obj, req, str, stringMap, strings, type Issue, type ObjectSchema } from './schema.js';
 
 /** Protocols istiod's protocol.Parse knows (anything else is "Unsupported" and refused). */
@@ -143,11 +143,12 @@ function serversCheck(servers: unknown[]): Issue[] {
 /** istiod: a Gateway's name is a DNS label (no dots), since VirtualServices name it as "ns/name". */
 function gatewayNameCheck(v: Record<string, unknown>): Issue[] {
   const name = (v['metadata'] as { name?: unknown } | undefined)?.name;
-  if (typeof name !== 'string' || dnsLabelProblem(name) === undefined) return [];
+  // A name that is no DNS name at all is already reported by metadata's own check.
+  if (typeof name !== 'string' || dnsLabelProblem(name) === undefined || dnsSubdomainProblem(name) !== undefined) return [];
   return [{ path: ['metadata', 'name'], message: `invalid gateway name: ${JSON.stringify(name)} (a DNS-1123 label: no dots)` }];
 }
 
 export const gatewaySchema: ObjectSchema = {
-  ...topLevel({ spec: req(obj({ servers: req(arr(server, serversCheck)), selector: stringMap() })) }),
+  ...topLevel({ spec: req(obj({ servers: arr(server, serversCheck), selector: stringMap() }, (spec) => (spec['servers'] === undefined ? [{ path: ['servers'], message: 'gateway must have at least one server' }] : []))) }),
   check: gatewayNameCheck,
 };
