@@ -352,6 +352,44 @@ export interface SidecarSpec {
 }
 export type Sidecar = KObject<'Sidecar', SidecarSpec>;
 
+export interface GatewayPort {
+  number: number;
+  name: string;
+  protocol: string;
+  targetPort?: number;
+}
+export type ServerTlsMode = 'PASSTHROUGH' | 'SIMPLE' | 'MUTUAL' | 'AUTO_PASSTHROUGH' | 'ISTIO_MUTUAL' | 'OPTIONAL_MUTUAL';
+export interface ServerTLSSettings {
+  httpsRedirect?: boolean;
+  mode?: ServerTlsMode;
+  serverCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  caCrl?: string;
+  credentialName?: string;
+  credentialNames?: string[];
+  tlsCertificates?: { serverCertificate?: string; privateKey?: string; caCertificates?: string }[];
+  subjectAltNames?: string[];
+  verifyCertificateSpki?: string[];
+  verifyCertificateHash?: string[];
+  minProtocolVersion?: string;
+  maxProtocolVersion?: string;
+  cipherSuites?: string[];
+}
+export interface GatewayServer {
+  port: GatewayPort;
+  bind?: string;
+  hosts: string[];
+  tls?: ServerTLSSettings;
+  name?: string;
+  defaultEndpoint?: string;
+}
+export interface GatewaySpec {
+  servers: GatewayServer[];
+  selector?: Record<string, string>;
+}
+export type Gateway = KObject<'Gateway', GatewaySpec>;
+
 // ---- security.istio.io -----------------------------------------------------
 
 export type MutualTLSMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
@@ -453,6 +491,7 @@ export type AnyObject =
   | ServiceEntry
   | WorkloadEntry
   | Sidecar
+  | Gateway
   | PeerAuthentication
   | AuthorizationPolicy
   | RequestAuthentication;
@@ -472,6 +511,7 @@ export const kindVersions: Record<Kind, readonly string[]> = {
   ServiceEntry: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
   WorkloadEntry: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
   Sidecar: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
+  Gateway: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
   PeerAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   AuthorizationPolicy: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   RequestAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],

@@ -18,6 +18,7 @@ const SHORT_NAMES: Readonly<Record<string, string[]>> = {
   DestinationRule: ['dr'],
   ServiceEntry: ['se'],
   WorkloadEntry: ['we'],
+  Gateway: ['gw'],
   PeerAuthentication: ['pa'],
   AuthorizationPolicy: ['ap'],
   RequestAuthentication: ['ra'],

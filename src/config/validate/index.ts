@@ -12,6 +12,7 @@ import { isIgnoredKind } from '../ignored-kinds.js';
 import { virtualServiceSchema } from './virtual-service.js';
 import { destinationRuleSchema } from './destination-rule.js';
 import { serviceEntrySchema, sidecarSchema, workloadEntrySchema } from './service-entry.js';
+import { gatewaySchema } from './gateway.js';
 import { authorizationPolicySchema, peerAuthenticationSchema } from './security.js';
 import { requestAuthenticationSchema } from './request-authentication.js';
 import { formatPath, isPlainObject, walk } from './walk.js';
@@ -28,6 +29,7 @@ export const kindSchemas: Readonly<Record<Kind, ObjectSchema>> = {
   ServiceEntry: serviceEntrySchema,
   WorkloadEntry: workloadEntrySchema,
   Sidecar: sidecarSchema,
+  Gateway: gatewaySchema,
   PeerAuthentication: peerAuthenticationSchema,
   AuthorizationPolicy: authorizationPolicySchema,
   RequestAuthentication: requestAuthenticationSchema,
@@ -60,7 +62,7 @@ export function validateObject(value: unknown, origin: Origin, locate: Locate): 
   if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
     return { problems: [problem(typeof kind !== 'string' ? ['kind'] : ['apiVersion'], 'apiVersion and kind must be set (strings)')], origin };
   }
-  const versions = (kindVersions as Record<string, readonly string[] | undefined>)[kind];
+  const versions = sameGroup((kindVersions as Record<string, readonly string[] | undefined>)[kind], apiVersion);
   // Kinds of the same name Trellis does read (apps/v1 Deployment) are validated below, not skipped.
   if (versions === undefined && isIgnoredKind(apiVersion, kind)) return { problems: [], origin };
   if (versions === undefined) return { problems: [problem(['kind'], `unknown kind ${kind} (apiVersion ${apiVersion})`)], origin };
@@ -86,6 +88,22 @@ export function validateObject(value: unknown, origin: Origin, locate: Locate): 
   if (scoped) delete metadata.namespace;
   const object = { ...value, metadata, origin } as unknown as AnyObject;
   return { key, object, problems, origin };
+}
+
+const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
+
+/** API groups whose kinds share a name with a kind Trellis reads, yet are other kinds (the Gateway API's Gateway). */
+const otherKindGroups: ReadonlySet<string> = new Set(['gateway.networking.k8s.io']);
+
+/**
+ * A kind is its group and name: gateway.networking.k8s.io's Gateway is not
+ * networking.istio.io's, so it is its own (unknown) kind rather than a
+ * Gateway in a version that is "not accepted".
+ */
+function sameGroup(versions: readonly string[] | undefined, apiVersion: string): readonly string[] | undefined {
+  const group = groupOf(apiVersion);
+  if (versions === undefined || !otherKindGroups.has(group) || versions.some((v) => groupOf(v) === group)) return versions;
+  return undefined;
 }
 
 /** validateObject for a document from parseYamlDocuments. */

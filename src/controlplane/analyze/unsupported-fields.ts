@@ -72,6 +72,24 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
     { path: ['spec', 'inboundConnectionPool'], message: 'inboundConnectionPool is not implemented: inbound connections have no pool limits' },
     { path: ['spec', 'outboundTrafficPolicy', 'egressProxy'], message: 'egressProxy is not implemented: unknown destinations follow the outbound traffic mode' },
   ],
+  Gateway: [
+    ...['credentialName', 'credentialNames', 'tlsCertificates'].map((f) => ({
+      path: ['spec', 'servers', '*', 'tls', f],
+      message: 'certificates from Kubernetes Secrets (credentialName, credentialNames) or tlsCertificates are not implemented for gateways: this server is not served; use serverCertificate/privateKey files',
+      when: (_v: unknown, tls: unknown) => !isPassthrough(tls),
+    })),
+    {
+      path: ['spec', 'servers', '*', 'tls', 'mode'],
+      message: 'ISTIO_MUTUAL and AUTO_PASSTHROUGH are not implemented for gateways: this server is not served',
+      when: (v) => v === 'ISTIO_MUTUAL' || v === 'AUTO_PASSTHROUGH',
+    },
+    { path: ['spec', 'servers', '*', 'tls', 'caCrl'], message: 'certificate revocation lists are not implemented: revoked client certificates are accepted' },
+    { path: ['spec', 'servers', '*', 'tls', 'verifyCertificateSpki'], message: 'certificate pinning is not implemented: any client certificate the CA signed is accepted' },
+    { path: ['spec', 'servers', '*', 'tls', 'verifyCertificateHash'], message: 'certificate pinning is not implemented: any client certificate the CA signed is accepted' },
+    { path: ['spec', 'servers', '*', 'tls', 'caCertCredentialName'], message: 'caCertCredentialName is not implemented: the client CA comes from caCertificates only' },
+    { path: ['spec', 'servers', '*', 'defaultEndpoint'], message: 'server defaultEndpoint is not implemented: the server routes by its VirtualServices only' },
+    { path: ['spec', 'servers', '*', 'bind'], message: 'unix domain socket binds are not implemented for gateways: this server is not served', when: (v) => typeof v === 'string' && v.startsWith('unix://') },
+  ],
   ServiceEntry: [
     {
       path: ['spec', 'addresses'],
@@ -80,6 +98,12 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
     },
   ],
 };
+
+/** A gateway server's tls in a mode that uses no certificates (istiod then ignores them too). */
+function isPassthrough(tls: unknown): boolean {
+  const mode = (tls as { mode?: unknown } | null)?.mode ?? 'PASSTHROUGH';
+  return mode === 'PASSTHROUGH' || mode === 'AUTO_PASSTHROUGH';
+}
 
 /** Every unsupported field set in `o`, at its own path. */
 export function unsupportedFieldFindings(o: AnyObject): Finding[] {

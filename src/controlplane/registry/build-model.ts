@@ -4,6 +4,7 @@ import type {
   RequestAuthentication,
   DestinationRule,
   EndpointSlice,
+  Gateway,
   PeerAuthentication,
   Pod,
   Service,
@@ -21,6 +22,7 @@ import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
 import { PolicyIndex } from './policies.js';
 import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
+import { byAge } from './policies.js';
 
 export interface BuildModelOptions {
   /** Default "cluster.local". */
@@ -42,13 +44,14 @@ interface Buckets {
   dr: DestinationRule[];
   vs: VirtualService[];
   sidecars: Sidecar[];
+  gateways: Gateway[];
   pa: PeerAuthentication[];
   ap: AuthorizationPolicy[];
   ra: RequestAuthentication[];
 }
 
 function bucket(objects: Iterable<AnyObject>): Buckets {
-  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], pa: [], ap: [], ra: [] };
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [] };
   for (const o of objects) {
     switch (o.kind) {
       case 'Service': b.services.push(o); break;
@@ -60,6 +63,7 @@ function bucket(objects: Iterable<AnyObject>): Buckets {
       case 'VirtualService': b.vs.push(o); break;
       // A Sidecar without spec is valid (namespace-wide defaults): read as an empty one, never as undefined.
       case 'Sidecar': b.sidecars.push((o.spec as Sidecar['spec'] | undefined) === undefined ? { ...o, spec: {} } : o); break;
+      case 'Gateway': b.gateways.push(o); break;
       case 'PeerAuthentication': b.pa.push(o); break;
       case 'AuthorizationPolicy': b.ap.push(o); break;
       case 'RequestAuthentication': b.ra.push(o); break;
@@ -129,7 +133,8 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const policies = new PolicyIndex(b, domainSuffix, rootNamespace);
   const security = new SecurityPolicyIndex(b.pa, b.ap, b.ra, rootNamespace);
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security });
+  const gateways = [...b.gateways].sort(byAge);
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways });
 }
 
 interface MeshSettings {
@@ -149,6 +154,7 @@ class Model implements MeshModel {
   readonly #policies: PolicyIndex;
   readonly #security: SecurityPolicyIndex;
   readonly #accounts = new Map<string, readonly string[]>();
+  readonly #gateways: readonly Gateway[];
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -158,8 +164,9 @@ class Model implements MeshModel {
     readonly revision: number,
     mesh: MeshSettings,
     readonly services: readonly MeshService[],
-    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex },
+    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex; gateways: readonly Gateway[] },
   ) {
+    this.#gateways = indexes.gateways;
     ({ domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls } = mesh);
     this.#byHost = indexes.byHost;
     this.#eps = indexes.endpoints;
@@ -201,6 +208,10 @@ class Model implements MeshModel {
 
   destinationRule(hostname: string, fromNamespace: string): DestinationRule | undefined {
     return this.#policies.destinationRule(hostname, fromNamespace, this.#byHost.get(hostname)?.namespace);
+  }
+
+  gatewaysFor(labels: Readonly<Record<string, string>>): readonly Gateway[] {
+    return this.#gateways.filter((g) => selectorMatches(g.spec.selector, labels));
   }
 
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined {

@@ -1,6 +1,7 @@
 import type {
   AuthorizationPolicy,
   DestinationRule,
+  Gateway,
   PeerAuthentication,
   RequestAuthentication,
   Sidecar,
@@ -107,6 +108,12 @@ export interface MeshModel {
   virtualServices(fromNamespace: string): readonly VirtualService[];
   /** The DestinationRule that applies to `hostname` for a proxy in `fromNamespace` (own ns > service ns > root ns). */
   destinationRule(hostname: string, fromNamespace: string): DestinationRule | undefined;
+  /**
+   * The Gateways a router proxy with these workload labels serves: those of
+   * every namespace whose selector its labels satisfy (istiod's default,
+   * PILOT_SCOPE_GATEWAY_TO_NAMESPACE off), oldest first.
+   */
+  gatewaysFor(labels: Readonly<Record<string, string>>): readonly Gateway[];
   /** The Sidecar resource that scopes a proxy: workloadSelector match first, then the namespace default, then the root namespace. */
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined;
   peerAuthentications(namespace: string): readonly PeerAuthentication[];

@@ -4,12 +4,13 @@ import { TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../cache/resource.js';
 import type { MeshModel } from '../registry/model.js';
 import type { Generator } from './generator.js';
-import { identify, scopeKey } from './scope.js';
+import { identify, labelsKey, scopeKey } from './scope.js';
 import { inboundKey, inboundPorts, type InboundPort } from './inbound.js';
 import { ScopeResources, type RouteBuilders } from './scope-resources.js';
 import { inboundSecurity, type InboundSecuritySpec } from './inbound-security.js';
 import { SharedCache } from './shared-cache.js';
 import { loopbackPlan, loopbackResources, loopbackRoutes, type LoopbackPlan } from './loopback.js';
+import { GatewayResources } from './gateway/resources.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 
@@ -30,6 +31,8 @@ interface ProxyState {
   inbound: InboundState;
   /** Set for a sidecar without capture (loopback.ts). */
   loopback?: LoopbackPlan;
+  /** Set for a router (a gateway): its listeners and routes replace the sidecar's. */
+  gateway?: GatewayResources;
 }
 
 interface InboundState {
@@ -46,6 +49,7 @@ class GeneratorImpl implements TranslateGenerator {
   readonly #shared: SharedCache;
   readonly #scopes = new Map<string, ScopeResources>();
   readonly #inbound = new Map<string, InboundState>();
+  readonly #gateways = new Map<string, ProxyState>();
   readonly #nodes = new WeakMap<ProxyNode, ProxyState>();
   readonly #sourceLabelNs = new Map<string, boolean>();
   readonly #filtered = new WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>();
@@ -66,6 +70,7 @@ class GeneratorImpl implements TranslateGenerator {
       case TypeUrl.ClusterLoadAssignment:
         return st.scope.endpoints(names ?? st.scope.edsNames());
       case TypeUrl.RouteConfiguration: {
+        if (st.gateway) return st.gateway.routeConfigs(names ?? st.gateway.routeNames());
         const routes = st.scope.routeConfigs(names ?? st.scope.routeNames());
         return st.loopback ? loopbackRoutes(routes, st.loopback) : routes;
       }
@@ -79,7 +84,7 @@ class GeneratorImpl implements TranslateGenerator {
     const st = this.#state(node);
     switch (typeUrl) {
       case TypeUrl.ClusterLoadAssignment: return st.scope.edsNames();
-      case TypeUrl.RouteConfiguration: return st.scope.routeNames();
+      case TypeUrl.RouteConfiguration: return st.gateway ? st.gateway.routeNames() : st.scope.routeNames();
       case TypeUrl.Cluster: return (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
       case TypeUrl.Listener: return (st.inbound.listenerNames ??= new Set(st.inbound.listeners.keys()));
       default: return noNames;
@@ -90,6 +95,11 @@ class GeneratorImpl implements TranslateGenerator {
     const hit = this.#nodes.get(node);
     if (hit) return hit;
     const id = identify(this.model, node);
+    if (node.type === 'router' && node.generator === 'envoy') {
+      const st = this.#routerState(node, id.labels);
+      this.#nodes.set(node, st);
+      return st;
+    }
     const { key, make } = scopeKey(this.model, node, id, this.#sourceLabelNs);
     let scope = this.#scopes.get(key);
     if (!scope) this.#scopes.set(key, (scope = new ScopeResources(make(), this.#shared, this.routes)));
@@ -103,6 +113,21 @@ class GeneratorImpl implements TranslateGenerator {
       ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback }
       : { scope, inbound };
     this.#nodes.set(node, st);
+    return st;
+  }
+
+  /**
+   * A router serves the Gateways its labels select, and nothing of a
+   * sidecar's: no virtualOutbound/virtualInbound, no capture, its listeners
+   * bound to their own ports. Shared by routers of one namespace and labels.
+   */
+  #routerState(node: ProxyNode, labels: Readonly<Record<string, string>>): ProxyState {
+    const key = `router|${node.namespace}|${labelsKey(labels)}`;
+    let st = this.#gateways.get(key);
+    if (st) return st;
+    const gateway = new GatewayResources(key, this.model, node, labels, this.#shared, this.routes);
+    st = { scope: gateway.scope, inbound: { clusters: gateway.scope.clusters(), listeners: gateway.listeners() }, gateway };
+    this.#gateways.set(key, st);
     return st;
   }
 

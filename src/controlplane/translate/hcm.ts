@@ -91,6 +91,20 @@ export function inboundHcm(statPrefix: string, route: RouteConfiguration, securi
   return hcm;
 }
 
+/**
+ * A gateway's HCM (istiod's buildGatewayConnectionManager): the edge of the
+ * mesh, so the client's address is the remote address, x-forwarded-client-cert
+ * is replaced by this hop's (SANITIZE_SET: a client cannot forge one), and
+ * VirtualService faults apply (fault filter before the router).
+ */
+export function gatewayHcm(statPrefix: string, rds: string): HttpConnectionManager {
+  const hcm = sidecarHcm(statPrefix, { rds }, true);
+  hcm.useRemoteAddress = true;
+  hcm.forwardClientCertDetails = HttpConnectionManager_ForwardClientCertDetails.SANITIZE_SET;
+  hcm.setCurrentClientCertDetails = create(HttpConnectionManager_SetCurrentClientCertDetailsSchema, { subject: true, cert: true, dns: true, uri: true });
+  return hcm;
+}
+
 /** The HCM gRPC's xDS client expects inside an API listener: RDS over ADS and the router. */
 export function grpcHcm(routeConfigName: string): HttpConnectionManager {
   return create(HttpConnectionManagerSchema, {

@@ -33,7 +33,8 @@ export function usesSourceLabels(model: MeshModel, namespace: string): boolean {
   );
 }
 
-function labelsKey(labels: Readonly<Record<string, string>>): string {
+/** Labels as a canonical string, for cache keys. */
+export function labelsKey(labels: Readonly<Record<string, string>>): string {
   return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
 }
 

@@ -81,7 +81,7 @@ export class ConnectionManager {
     const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);
     const q = url.indexOf('?');
     const view: RequestView = req.method === 'CONNECT' ? connectView(req, info, h) : { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: h };
-    const ex = newStream(req, res, plan, conn, info, this.#deps.stats, this.#filters, table?.route(info.authority, view), view);
+    const ex = newStream(req, res, plan, conn, info, this.#deps.stats, this.#filters, table?.route(info.authority, view, conn.tls !== undefined), view);
     res.on('close', () => streamClosed(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
     // Two property reads for ordinary requests; only upgrades and CONNECT are looked at further.
     if ((h.upgrade !== undefined || req.method === 'CONNECT') && !admitUpgrade(ex)) return;

@@ -4,7 +4,7 @@
  * then the first matching route.
  */
 import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
-import type { VirtualHost } from '../../gen/envoy/config/route/v3/route_components_pb.js';
+import { VirtualHost_TlsRequirementType, type VirtualHost } from '../../gen/envoy/config/route/v3/route_components_pb.js';
 import { levelOps, type HeaderOp } from './header-ops.js';
 import { compileRouteMatch, type RequestView, type RoutePredicate } from './route-match.js';
 import { compileAction, type ActionPlan } from './route-action.js';
@@ -28,6 +28,8 @@ export interface CompiledRoute {
 export interface CompiledVirtualHost {
   name: string;
   routes: CompiledRoute[];
+  /** require_tls ALL or EXTERNAL_ONLY: a request that did not arrive over TLS gets the redirect route instead. */
+  tlsRedirect: CompiledRoute | undefined;
 }
 
 export class RouteTable {
@@ -65,9 +67,11 @@ export class RouteTable {
     return this.#any;
   }
 
-  route(authority: string, req: RequestView): CompiledRoute | undefined {
+  /** `secure`: the request came over TLS (the connection's own, as Envoy's x-forwarded-proto on an edge proxy says). */
+  route(authority: string, req: RequestView, secure = false): CompiledRoute | undefined {
     const vh = this.virtualHost(authority);
     if (!vh) return undefined;
+    if (vh.tlsRedirect && !secure) return vh.tlsRedirect;
     for (const r of vh.routes) if (r.match(req)) return r;
     return undefined;
   }
@@ -110,5 +114,24 @@ function compileVirtualHost(vh: VirtualHost, path: string, cfgReq: HeaderOp[], c
       cors: compileCors(r.typedPerFilterConfig[CORS_FILTER], vh.typedPerFilterConfig[CORS_FILTER], `${p}.typedPerFilterConfig["${CORS_FILTER}"]`, `${path}.typedPerFilterConfig["${CORS_FILTER}"]`, errors),
     };
   });
-  return { name: vh.name, routes };
+  return { name: vh.name, routes, tlsRedirect: tlsRedirect(vh) };
+}
+
+/**
+ * Envoy's SslRedirectRoute: 301 to "https://" + the request's Host + path.
+ * EXTERNAL_ONLY is treated as ALL: Trellis has no notion of internal
+ * requests (Envoy's x-envoy-internal) at the edge.
+ */
+function tlsRedirect(vh: VirtualHost): CompiledRoute | undefined {
+  if (vh.requireTls === VirtualHost_TlsRequirementType.NONE) return undefined;
+  return {
+    name: '',
+    vhost: vh.name,
+    match: () => true,
+    action: { kind: 'redirect', status: 301, host: '', path: '', scheme: 'https' },
+    requestOps: [],
+    responseOps: [],
+    fault: undefined,
+    cors: undefined,
+  };
 }

@@ -36,7 +36,8 @@ export class RouterFilter implements HttpFilter {
       info.responseCodeDetails = 'direct_response';
       reply(ex, a.status, a.body);
     } else if (a.kind === 'redirect') {
-      reply(ex, a.status, '', `${a.scheme || 'http'}://${a.host || info.authority}${a.path || ex.view.path}`);
+      // Without a path rewrite Envoy keeps the request's path and query.
+      reply(ex, a.status, '', `${a.scheme || 'http'}://${a.host || info.authority}${a.path || info.path}`);
     } else this.#upstream(ex, route, a);
     return STOP;
   }

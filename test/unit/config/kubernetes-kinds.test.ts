@@ -54,7 +54,7 @@ test('a kind outside its own API group, a CRD or a misspelt kind is still unknow
   assert.equal(isIgnoredKind('v1', 'StatefulSet'), false);
   assert.equal(isIgnoredKind('batch/v1', 'CronJob'), true);
   assert.deepEqual(reasonsOf('apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: x}\n'), ['unknown kind Deploymnet (apiVersion apps/v1)']);
-  assert.deepEqual(reasonsOf('apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: x}\n'), ['unknown kind Gateway (apiVersion networking.istio.io/v1)']);
+  assert.deepEqual(reasonsOf('apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: x}\n'), ['unknown kind EnvoyFilter (apiVersion networking.istio.io/v1alpha3)']);
 });
 
 test('a Deployment is read as an object (what trellis up runs), its pod template checked like a Pod', () => {

@@ -38,8 +38,8 @@ test('apiVersion must be one of those accepted for the kind', () => {
 });
 
 test('unknown kinds are reported with their apiVersion at the kind line', () => {
-  const problems = problemsOf('apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: gw}\n');
-  assert.deepEqual(problems, [{ code: 'CONFIG_INVALID', file: 'test.yaml', line: 2, reason: 'unknown kind Gateway (apiVersion networking.istio.io/v1)' }]);
+  const problems = problemsOf('apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: ef}\n');
+  assert.deepEqual(problems, [{ code: 'CONFIG_INVALID', file: 'test.yaml', line: 2, reason: 'unknown kind EnvoyFilter (apiVersion networking.istio.io/v1alpha3)' }]);
 });
 
 test('apiVersion and kind are required', () => {

@@ -66,6 +66,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     namespaceMtlsMode: () => undefined,
     authorizationPoliciesFor: () => [],
     requestAuthenticationsFor: () => [],
+    gatewaysFor: () => [],
   };
 }
 

@@ -31,6 +31,7 @@ export const watchedResources: readonly WatchedResource[] = [
   istio('ServiceEntry', 'networking.istio.io', 'serviceentries'),
   istio('WorkloadEntry', 'networking.istio.io', 'workloadentries'),
   istio('Sidecar', 'networking.istio.io', 'sidecars'),
+  istio('Gateway', 'networking.istio.io', 'gateways'),
   istio('PeerAuthentication', 'security.istio.io', 'peerauthentications'),
   istio('AuthorizationPolicy', 'security.istio.io', 'authorizationpolicies'),
   istio('RequestAuthentication', 'security.istio.io', 'requestauthentications'),

@@ -36,6 +36,8 @@ export interface RouteContext {
   vsNamespace: string;
   /** Its name (tracing span names of routes with several destinations). */
   vsName: string;
+  /** A router proxy: the gateways ("ns/name") of the server being translated (see MatchContext). */
+  gateways?: ReadonlySet<string>;
   /** Proxyless gRPC: timeouts go to max_stream_duration, which is what grpc-js-xds reads. */
   grpc: boolean;
   /**

@@ -20,6 +20,14 @@ export interface MatchContext {
   port: number;
   namespace: string;
   labels: Readonly<Record<string, string>> | undefined;
+  /**
+   * Set for a router proxy: the gateways ("ns/name") the listener serves. A
+   * match naming gateways then applies when it names one of these; unset
+   * (a sidecar), it applies when it names "mesh".
+   */
+  gateways?: ReadonlySet<string>;
+  /** The VirtualService's namespace: a gateway named without one is in it. */
+  vsNamespace?: string;
 }
 
 /** The catch-all match: Istio emits prefix "/" for a route without match blocks. */
@@ -38,11 +46,22 @@ export interface ProxyConditions {
 /** Does a match block apply to this proxy on this port? (Istio skips blocks that do not.) */
 export function matchApplies(m: ProxyConditions, ctx: MatchContext): boolean {
   if (m.port !== undefined && m.port !== ctx.port) return false;
-  if (m.gateways !== undefined && m.gateways.length > 0 && !m.gateways.includes('mesh')) return false;
+  if (m.gateways !== undefined && m.gateways.length > 0 && !namesThisProxy(m.gateways, ctx)) return false;
   if (m.sourceNamespace !== undefined && m.sourceNamespace !== ctx.namespace) return false;
   // Without the proxy's labels Istio cannot prove the source matches, so the block is skipped.
   for (const [k, v] of Object.entries(m.sourceLabels ?? {})) if (ctx.labels?.[k] !== v) return false;
   return true;
+}
+
+function namesThisProxy(gateways: readonly string[], ctx: MatchContext): boolean {
+  const served = ctx.gateways;
+  if (served === undefined) return gateways.includes('mesh');
+  return gateways.some((g) => served.has(qualifiedGatewayName(g, ctx.vsNamespace ?? ctx.namespace)));
+}
+
+/** "name" → "ns/name" in the VirtualService's namespace, as istiod resolves a VirtualService's gateways. */
+export function qualifiedGatewayName(name: string, vsNamespace: string): string {
+  return name.includes('/') ? name : `${vsNamespace}/${name}`;
 }
 
 export function translateMatch(m: HTTPMatchRequest, ctx: MatchContext): RouteMatch | undefined {

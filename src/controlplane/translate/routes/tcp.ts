@@ -36,7 +36,7 @@ function matches(blocks: readonly L4MatchAttributes[] | undefined, ctx: MatchCon
  * dropped when others carry traffic). statPrefix is the service's default
  * cluster name, as Istio names the listener's stats after the service.
  */
-function tcpProxy(dests: readonly RouteDestination[], ctx: RouteContext, statPrefix: string): TcpProxy {
+export function tcpProxy(dests: readonly RouteDestination[], ctx: RouteContext, statPrefix: string): TcpProxy {
   const live = dests.filter((d) => (d.weight ?? 0) > 0);
   const used = live.length > 0 ? live : dests;
   const clusters = used.map((d) => ({ name: destinationCluster(d.destination, ctx).cluster, weight: live.length > 0 ? d.weight! : 1 }));

@@ -1,0 +1,73 @@
+/**
+ * Everything one router proxy kind receives: the Gateways its labels select,
+ * merged; their listeners and route configurations; and, as clusters, the
+ * outbound clusters of the services the bound VirtualServices route to
+ * (what istiod sends with PILOT_FILTER_GATEWAY_CLUSTER_CONFIG: a gateway
+ * needs no cluster its routes cannot reach). Built once per
+ * (namespace, labels) and push, shared by the routers that match.
+ */
+import { ListenerSchema } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
+import { toResource, type ResourceSet, type XdsResource } from '../../cache/resource.js';
+import { routeConfigResource } from '../../cache/route-resource.js';
+import type { MeshModel } from '../../registry/model.js';
+import { visibleServices } from '../../registry/visibility.js';
+import type { ProxyNode } from '../../../xds/proxy-node.js';
+import type { RouteScope } from '../routes/index.js';
+import { ScopeResources, type RouteBuilders } from '../scope-resources.js';
+import type { SharedCache } from '../shared-cache.js';
+import { destinationHosts, virtualServicesForGateway } from './bound.js';
+import { buildGatewayRouteConfig } from './http-routes.js';
+import { gatewayListeners } from './listeners.js';
+import { mergeGateways, type MergedGateway } from './merge.js';
+
+export class GatewayResources {
+  readonly merged: MergedGateway;
+  /** The clusters and endpoints: a scope over the services the routes reach. */
+  readonly scope: ScopeResources;
+  readonly #routeScope: RouteScope;
+  #listeners?: Map<string, XdsResource>;
+  #routeNames?: ReadonlySet<string>;
+  readonly #routes = new Map<string, XdsResource | null>();
+  readonly #named = new WeakMap<ReadonlySet<string>, ResourceSet>();
+
+  constructor(key: string, model: MeshModel, node: ProxyNode, labels: Readonly<Record<string, string>>, shared: SharedCache, routes: RouteBuilders) {
+    const namespace = node.namespace;
+    this.merged = mergeGateways(model, model.gatewaysFor(labels), namespace, labels);
+    const hosts = new Set<string>();
+    for (const gw of this.merged.gatewayNames) {
+      for (const vs of virtualServicesForGateway(model, namespace, gw)) for (const h of destinationHosts(vs, model.domainSuffix)) hosts.add(h);
+    }
+    const services = visibleServices(model.services, namespace, undefined).filter((s) => hosts.has(s.hostname));
+    this.#routeScope = { model, namespace, services, node: { ...node, labels } };
+    this.scope = new ScopeResources({ key, scope: this.#routeScope, registryOnly: false, generator: 'envoy' }, shared, routes);
+  }
+
+  listeners(): Map<string, XdsResource> {
+    if (this.#listeners) return this.#listeners;
+    const out = new Map<string, XdsResource>();
+    for (const l of gatewayListeners(this.#routeScope, this.merged)) out.set(l.name, toResource(ListenerSchema, l.name, l));
+    return (this.#listeners = out);
+  }
+
+  routeNames(): ReadonlySet<string> {
+    return (this.#routeNames ??= new Set([...this.merged.serversByRoute.keys()].sort()));
+  }
+
+  /** Memoised on the identity of `names`, so the same subscription gets the same Map. */
+  routeConfigs(names: ReadonlySet<string>): ResourceSet {
+    const memo = this.#named.get(names);
+    if (memo) return memo;
+    const out = new Map<string, XdsResource>();
+    for (const name of names) {
+      let hit = this.#routes.get(name);
+      if (hit === undefined) {
+        const rc = buildGatewayRouteConfig(this.#routeScope, this.merged, name);
+        hit = rc ? routeConfigResource(name, rc) : null;
+        this.#routes.set(name, hit);
+      }
+      if (hit) out.set(name, hit);
+    }
+    this.#named.set(names, out);
+    return out;
+  }
+}
