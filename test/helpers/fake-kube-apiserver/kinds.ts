@@ -37,8 +37,10 @@ export const resourceDefs: readonly ResourceDef[] = [
   networking('serviceentries', 'ServiceEntry'),
   networking('workloadentries', 'WorkloadEntry'),
   networking('sidecars', 'Sidecar'),
+  networking('gateways', 'Gateway'),
   security('peerauthentications', 'PeerAuthentication'),
   security('authorizationpolicies', 'AuthorizationPolicy'),
+  security('requestauthentications', 'RequestAuthentication'),
 ];
 
 export function apiVersion(def: ResourceDef, version: string): string {

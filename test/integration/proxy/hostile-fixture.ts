@@ -53,7 +53,7 @@ export interface FixtureOptions {
 }
 
 /**
- * The backend: /slow/* answers after 1 s (long enough for a client to
+ * The backend: /slow/* answers after 5 s (long enough for a client to
  * reset the stream first), /big/N answers N bytes (with back-pressure),
  * anything else answers with the number of body bytes it read.
  */
@@ -77,7 +77,7 @@ function backendHandler(counts: BackendCounts) {
       const answer = () => { if (!res.destroyed) res.end(String(n)); };
       const big = /^\/big\/(\d+)/.exec(req.url ?? '');
       if (big) writeBigBody(res, Number(big[1]));
-      else if (req.url?.startsWith('/slow')) setTimeout(answer, 1000);
+      else if (req.url?.startsWith('/slow')) setTimeout(answer, 5000);
       else answer();
     });
   };
