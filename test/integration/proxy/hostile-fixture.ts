@@ -95,7 +95,7 @@ export async function startHostileFixture(o: FixtureOptions = {}): Promise<Hosti
   for (const [type, name, any] of o.resources ?? []) ads.set(type, name, any);
   await ads.start();
   const proxy = await startProxy(ads.port, [], o.env);
-  await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+  await proxy.ready();
   const port = await proxy.listenerPort('http');
   const pid = proxy.proc.pid!;
 
