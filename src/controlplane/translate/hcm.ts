@@ -34,6 +34,7 @@ export const FilterName = {
   httpRbac: 'envoy.filters.http.rbac',
   networkRbac: 'envoy.filters.network.rbac',
   stdoutLog: 'envoy.access_loggers.stdout',
+  fileLog: 'envoy.access_loggers.file',
 } as const;
 
 function routerFilter(): HttpFilter {
