@@ -41,6 +41,7 @@ export const resourceDefs: readonly ResourceDef[] = [
   security('peerauthentications', 'PeerAuthentication'),
   security('authorizationpolicies', 'AuthorizationPolicy'),
   security('requestauthentications', 'RequestAuthentication'),
+  { group: 'telemetry.istio.io', versions: ['v1', 'v1alpha1'], plural: 'telemetries', kind: 'Telemetry', namespaced: true, builtIn: false },
 ];
 
 export function apiVersion(def: ResourceDef, version: string): string {
