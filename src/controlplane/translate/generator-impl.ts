@@ -11,6 +11,7 @@ import { inboundSecurity, type InboundSecuritySpec } from './inbound-security.js
 import { SharedCache } from './shared-cache.js';
 import { loopbackPlan, loopbackResources, loopbackRoutes, type LoopbackPlan } from './loopback.js';
 import { GatewayResources } from './gateway/resources.js';
+import { proxyLocality, type ProxyLocality } from './locality/proxy-locality.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 
@@ -33,6 +34,8 @@ interface ProxyState {
   loopback?: LoopbackPlan;
   /** Set for a router (a gateway): its listeners and routes replace the sidecar's. */
   gateway?: GatewayResources;
+  /** Where the proxy is, for clusters with locality load balancing (computed when one is asked for). */
+  locality: () => ProxyLocality;
 }
 
 interface InboundState {
@@ -49,7 +52,7 @@ class GeneratorImpl implements TranslateGenerator {
   readonly #shared: SharedCache;
   readonly #scopes = new Map<string, ScopeResources>();
   readonly #inbound = new Map<string, InboundState>();
-  readonly #gateways = new Map<string, ProxyState>();
+  readonly #gateways = new Map<string, Omit<ProxyState, 'locality'>>();
   readonly #nodes = new WeakMap<ProxyNode, ProxyState>();
   readonly #sourceLabelNs = new Map<string, boolean>();
   readonly #filtered = new WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>();
@@ -68,7 +71,7 @@ class GeneratorImpl implements TranslateGenerator {
         // Any client asking for "HOST:PORT" by name gets an API listener, as istiod does for proxyless gRPC.
         return this.#filter(st.inbound.listeners, names, (n) => st.scope.grpcListener(n));
       case TypeUrl.ClusterLoadAssignment:
-        return st.scope.endpoints(names ?? st.scope.edsNames());
+        return st.scope.endpoints(names ?? st.scope.edsNames(), st.locality);
       case TypeUrl.RouteConfiguration: {
         if (st.gateway) return st.gateway.routeConfigs(names ?? st.gateway.routeNames());
         const routes = st.scope.routeConfigs(names ?? st.scope.routeNames());
@@ -95,8 +98,10 @@ class GeneratorImpl implements TranslateGenerator {
     const hit = this.#nodes.get(node);
     if (hit) return hit;
     const id = identify(this.model, node);
+    let where: ProxyLocality | undefined;
+    const locality = () => (where ??= proxyLocality(node, id.labels, id.workload));
     if (node.type === 'router' && node.generator === 'envoy') {
-      const st = this.#routerState(node, id.labels);
+      const st = { ...this.#routerState(node, id.labels), locality };
       this.#nodes.set(node, st);
       return st;
     }
@@ -110,8 +115,8 @@ class GeneratorImpl implements TranslateGenerator {
     const loopback = loopbackPlan(node);
     // A proxy without capture binds what capture would have handed it: its own copy, per proxy.
     const st: ProxyState = loopback
-      ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback }
-      : { scope, inbound };
+      ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback, locality }
+      : { scope, inbound, locality };
     this.#nodes.set(node, st);
     return st;
   }
@@ -121,7 +126,7 @@ class GeneratorImpl implements TranslateGenerator {
    * sidecar's: no virtualOutbound/virtualInbound, no capture, its listeners
    * bound to their own ports. Shared by routers of one namespace and labels.
    */
-  #routerState(node: ProxyNode, labels: Readonly<Record<string, string>>): ProxyState {
+  #routerState(node: ProxyNode, labels: Readonly<Record<string, string>>): Omit<ProxyState, 'locality'> {
     const key = `router|${node.namespace}|${labelsKey(labels)}`;
     let st = this.#gateways.get(key);
     if (st) return st;
