@@ -32,9 +32,3 @@ export function splitLocality(text: string | undefined): LocalityParts {
   const [region = '', zone = '', subZone = ''] = (text ?? '').split('/');
   return { region, zone, subZone };
 }
-
-/** istiod's LocalityToString: trailing empty parts are left out. */
-export function localityText(l: LocalityParts): string {
-  if (!l.zone) return l.region;
-  return l.subZone ? `${l.region}/${l.zone}/${l.subZone}` : `${l.region}/${l.zone}`;
-}

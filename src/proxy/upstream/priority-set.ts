@@ -99,7 +99,8 @@ export class PrioritySet {
   /** A host: a level by its load (`rnd` in [0, 100)), then a locality if weighted, then the cluster's balancer. */
   pick(lb: LoadBalancer, hash: number | undefined, rnd: number): Host | undefined {
     let p = 0;
-    for (let acc = this.loads[0] ?? 0; p < this.loads.length - 1 && rnd >= acc; acc += this.loads[++p]!);
+    let acc = this.loads[0] ?? 0;
+    while (p < this.loads.length - 1 && rnd >= acc) acc += this.loads[++p]!;
     const level = this.#levels[p];
     if (!level) return undefined;
     if (level.panic) return level.hosts.length > 0 ? lb.pick(level.hosts, hash) : undefined;

@@ -62,12 +62,15 @@ test('a selecting rule applies only to proxies of its own namespace', () => {
   assert.equal(s.lb(s.node('10.7.1.1', 'outsider', 'other')), Cluster_LbPolicy.RANDOM);
 });
 
-test('only selecting rules in the proxy namespace: unselected proxies get no rule (istiod does not look further)', () => {
+test('a namespace with only selecting rules for the host hides later namespaces: unselected proxies get no rule (as istiod)', () => {
   const s = setup(rule('plain', 'istio-system', '  trafficPolicy: {loadBalancer: {simple: RANDOM}}') + scoped);
   assert.equal(s.lb(s.node('10.7.0.1', 'productpage')), Cluster_LbPolicy.LEAST_REQUEST);
   assert.equal(s.lb(s.node('10.7.0.2', 'details')), Cluster_LbPolicy.ROUND_ROBIN);
-  // A proxy of another namespace does reach the root namespace's rule.
-  assert.equal(s.lb(s.node('10.7.1.1', 'outsider', 'other')), Cluster_LbPolicy.RANDOM);
+  // From another namespace too: the service namespace's (selecting) rule is found first, and is not for it.
+  assert.equal(s.lb(s.node('10.7.1.1', 'outsider', 'other')), Cluster_LbPolicy.ROUND_ROBIN);
+  // Without the selecting rule the root namespace's applies everywhere.
+  const root = setup(rule('plain', 'istio-system', '  trafficPolicy: {loadBalancer: {simple: RANDOM}}'));
+  assert.equal(root.lb(root.node('10.7.0.2', 'details')), Cluster_LbPolicy.RANDOM);
 });
 
 test('routes read the selected rule too (consistent-hash policy), and differ only where the rules differ', () => {

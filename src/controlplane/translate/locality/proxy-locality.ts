@@ -7,7 +7,7 @@
  * endpoints' labels.
  */
 import type { ProxyNode } from '../../../xds/proxy-node.js';
-import { localityFromLabels, localityText, RegionLabel, splitLocality, SubzoneLabel, ZoneLabel, type LocalityParts } from '../../../xds/locality.js';
+import { localityFromLabels, RegionLabel, splitLocality, SubzoneLabel, ZoneLabel, type LocalityParts } from '../../../xds/locality.js';
 import type { MeshEndpoint, Workload } from '../../registry/model.js';
 
 export const ClusterLabel = 'topology.istio.io/cluster';
@@ -16,7 +16,7 @@ export const NetworkLabel = 'topology.istio.io/network';
 export const DefaultClusterId = 'Kubernetes';
 
 export interface ProxyLocality extends LocalityParts {
-  /** istiod's LocalityToString of it: part of the EDS cache key. */
+  /** "region/zone/subzone": part of the EDS cache key. */
   readonly text: string;
   /** The proxy's labels with the topology labels added. */
   readonly labels: Readonly<Record<string, string>>;
@@ -32,7 +32,7 @@ export function proxyLocality(node: ProxyNode, labels: Readonly<Record<string, s
   out[ClusterLabel] = node.metadata['CLUSTER_ID'] || DefaultClusterId;
   const network = node.metadata['NETWORK'];
   if (network && !out[NetworkLabel]) out[NetworkLabel] = network;
-  return { ...parts, text: localityText(parts), labels: out };
+  return { ...parts, text: `${parts.region}/${parts.zone}/${parts.subZone}`, labels: out };
 }
 
 /** An endpoint's label as istiod sees it: its pod's labels with the registry's topology labels over them. */
