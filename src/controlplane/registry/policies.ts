@@ -157,7 +157,9 @@ export class PolicyIndex {
 
   /** The rules with a workloadSelector in `ns` that select `labels`; undefined when none does (the common case). */
   selectedDestinationRules(ns: string, labels: Readonly<Record<string, string>>): SelectedRules | undefined {
-    const rules = (this.#selecting.get(ns) ?? []).filter((dr) => selectorMatches(dr.spec.workloadSelector?.matchLabels, labels));
+    const candidates = this.#selecting.get(ns);
+    if (!candidates) return undefined;
+    const rules = candidates.filter((dr) => selectorMatches(dr.spec.workloadSelector?.matchLabels, labels));
     if (rules.length === 0) return undefined;
     return { key: rules.map((dr) => `${dr.metadata.namespace ?? 'default'}/${dr.metadata.name}`).join(','), rules: new Set(rules) };
   }
