@@ -86,20 +86,17 @@ export class ScopeResources {
   endpoints(names: ReadonlySet<string>, proxy?: () => ProxyLocality): ResourceSet {
     const group = this.clusterGroup();
     const labels = group.localityLabels;
-    if (labels === undefined || proxy === undefined) {
-      const one = (name: string) => {
-        const t = group.eds.get(name);
-        return t && guarded(name, () => this.shared.loadAssignment(t));
-      };
-      return namedSet(group.named, canonical(names, group.edsNames), one);
+    const p = labels !== undefined && proxy !== undefined ? proxy() : undefined;
+    let named = group.named;
+    if (p) {
+      const key = proxyKey(p, labels!);
+      const hit = group.namedByProxy.get(key);
+      if (hit) named = hit;
+      else group.namedByProxy.set(key, (named = new WeakMap()));
     }
-    const p = proxy();
-    const key = proxyKey(p, labels);
-    let named = group.namedByProxy.get(key);
-    if (!named) group.namedByProxy.set(key, (named = new WeakMap()));
     const one = (name: string) => {
       const t = group.eds.get(name);
-      return t && guarded(name, () => this.shared.loadAssignmentFor(t, p));
+      return t && guarded(name, () => (p ? this.shared.loadAssignmentFor(t, p) : this.shared.loadAssignment(t)));
     };
     return namedSet(named, canonical(names, group.edsNames), one);
   }
