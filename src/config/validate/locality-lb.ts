@@ -4,6 +4,7 @@
  * problem here too instead of an odd traffic split.
  */
 import { arr, bool, int, map, obj, str, strings, type Issue } from './schema.js';
+import { isPlainObject } from './walk.js';
 
 const topologyLabels = new Set(['topology.kubernetes.io/region', 'topology.kubernetes.io/zone', 'topology.istio.io/subzone']);
 
@@ -16,10 +17,14 @@ function localityProblem(locality: string): string | undefined {
   return undefined;
 }
 
+/** The check runs on values the type walk may have refused: anything not shaped right counts as absent. */
+const list = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
+const record = (x: unknown): Record<string, unknown> => (isPlainObject(x) ? x : {});
+
 function check(v: Record<string, unknown>): Issue[] {
-  const distribute = (v['distribute'] ?? []) as { from?: unknown; to?: Record<string, unknown> }[];
-  const failover = (v['failover'] ?? []) as { from?: unknown; to?: unknown }[];
-  const priority = (v['failoverPriority'] ?? []) as unknown[];
+  const distribute = list(v['distribute']).map(record) as { from?: unknown; to?: unknown }[];
+  const failover = list(v['failover']).map(record) as { from?: unknown; to?: unknown }[];
+  const priority = list(v['failoverPriority']);
   if (distribute.length > 0 && failover.length > 0) return [{ path: ['failover'], message: 'can not simultaneously specify \'distribute\' and \'failover\'' }];
   const issues: Issue[] = [];
   if (failover.length > 0) {
@@ -32,7 +37,7 @@ function check(v: Record<string, unknown>): Issue[] {
       const p = localityProblem(d.from);
       if (p) issues.push({ path: ['distribute', i, 'from'], message: p });
     }
-    const to = Object.entries(d.to ?? {});
+    const to = Object.entries(record(d.to));
     for (const [loc, w] of to) {
       const p = localityProblem(loc);
       if (p) issues.push({ path: ['distribute', i, 'to', loc], message: p });

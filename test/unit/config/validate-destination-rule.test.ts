@@ -116,3 +116,17 @@ test('localityLbSetting: what istiod rejects is a problem with its path; a good 
     `${prefix}failover[1]: locality lb failover region should not contain '*' wildcard`,
   ]);
 });
+
+test('localityLbSetting of the wrong shape is a type problem, never an exception', () => {
+  for (const setting of ['{distribute: x, failover: 3}', '{distribute: [null, {to: 5}], failover: [null, "a"]}', '{failover: [{from: 1, to: [2]}], failoverPriority: 7}']) {
+    const text = yaml`
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: {name: r, namespace: default}
+      spec:
+        host: reviews
+        trafficPolicy: {loadBalancer: {localityLbSetting: ${setting}}}
+    `;
+    assert.ok(reasonsOf(text).length > 0, setting);
+  }
+});
