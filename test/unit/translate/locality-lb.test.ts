@@ -20,7 +20,7 @@ import { createGenerator } from '../../../src/controlplane/translate/generator-i
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { parseNode } from '../../../src/xds/parse-node.js';
 import type { ProxyNode } from '../../../src/xds/proxy-node.js';
-import { bookinfo, modelOf, sidecarNode, testRoutes } from './helpers.js';
+import { bookinfo, grpcNode, modelOf, sidecarNode, testRoutes } from './helpers.js';
 
 const proxy: Asker = { region: 'region1', zone: 'zone1', subZone: 'subzone1', labels: {} };
 let nextIp = 1;
@@ -235,5 +235,16 @@ describe('per-proxy EDS through the generator', () => {
     assert.deepEqual(priorities(m.eds(m.a, `outbound|9080|all|${reviews}`)), ['10.0.0.1@0', '10.0.0.2@1']);
     assert.deepEqual(priorities(m.eds(m.b, `outbound|9080|all|${reviews}`)), ['10.0.0.1@1', '10.0.0.2@0']);
     assert.equal(m.eds(m.a, `outbound|9080||${reviews}`), m.eds(m.b, `outbound|9080||${reviews}`));
+  });
+
+  test('proxyless gRPC: priorities in EDS (istiod\'s endpoint builder), no locality weighting in CDS (its gRPC generator)', () => {
+    const policy = '    outlierDetection: {consecutive5xxErrors: 1}\n    loadBalancer: {localityLbSetting: {failover: [{from: eu, to: us}]}}';
+    const gen = createGenerator(modelOf(bookinfo + clientPods + dr(policy)), testRoutes);
+    const node = grpcNode('default', 'client-b');
+    const name = `outbound|9080||${reviews}`;
+    const cla = gen.generate(node, TypeUrl.ClusterLoadAssignment, new Set([name])).get(name)!;
+    assert.deepEqual(priorities(cla), ['10.0.0.1@1', '10.0.0.2@0']);
+    const c = anyUnpack(gen.generate(node, TypeUrl.Cluster, undefined).get(name)!.any, ClusterSchema)!;
+    assert.equal(c.commonLbConfig?.localityConfigSpecifier.case, undefined);
   });
 });
