@@ -243,8 +243,16 @@ export interface LoadBalancerSettings {
     maglev?: { tableSize?: number };
     minimumRingSize?: number;
   };
-  localityLbSetting?: Record<string, unknown>;
+  localityLbSetting?: LocalityLbSetting;
   warmupDurationSecs?: string;
+}
+/** Istio's LocalityLoadBalancerSetting: localities are "region/zone/subzone", '*' a wildcard part. */
+export interface LocalityLbSetting {
+  distribute?: { from?: string; to?: Record<string, number> }[];
+  failover?: { from?: string; to?: string }[];
+  /** Label names (or "name=value") whose equality with the proxy's splits endpoints into priorities. */
+  failoverPriority?: string[];
+  enabled?: boolean;
 }
 export interface ConnectionPoolSettings {
   tcp?: { maxConnections?: number; connectTimeout?: string; tcpKeepalive?: { probes?: number; time?: string; interval?: string }; maxConnectionDuration?: string; idleTimeout?: string };

@@ -49,6 +49,7 @@ export function parseNode(node: Node): ProxyNode {
     labels: stringRecord(meta['LABELS']),
     generator: metadata['GENERATOR'] === 'grpc' ? 'grpc' : 'envoy',
     ...userAgent(node),
+    ...locality(node),
   };
 }
 
@@ -58,6 +59,13 @@ function userAgent(node: Node): { userAgent?: string } {
   const version = v.case === 'userAgentVersion' ? v.value : v.case === 'userAgentBuildVersion' && v.value.version ? `${v.value.version.majorNumber}.${v.value.version.minorNumber}.${v.value.version.patch}` : '';
   const text = [node.userAgentName, version].filter(Boolean).join('/');
   return text ? { userAgent: clip(text, 128) } : {};
+}
+
+/** Node.locality when any part is set; clipped like everything else the peer sends. */
+function locality(node: Node): { locality?: ProxyNode['locality'] } {
+  const l = node.locality;
+  if (!l || (!l.region && !l.zone && !l.subZone)) return {};
+  return { locality: { region: clip(l.region, 128), zone: clip(l.zone, 128), subZone: clip(l.subZone, 128) } };
 }
 
 /** A ProxyNode from a bare node id (and optional metadata): for tests, benchmarks and tools. */

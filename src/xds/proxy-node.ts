@@ -3,6 +3,8 @@
  * way istiod reads it: id "TYPE~IP~POD.NAMESPACE~NAMESPACE.svc.DOMAIN", and
  * metadata (ISTIO_META_* in pilot-agent, GENERATOR=grpc for proxyless gRPC).
  */
+import type { LocalityParts } from './locality.js';
+
 export interface ProxyNode {
   /** The full node id as sent. */
   id: string;
@@ -18,6 +20,8 @@ export interface ProxyNode {
   labels: Readonly<Record<string, string>>;
   /** 'grpc' for proxyless gRPC clients: API listeners instead of socket listeners. */
   generator: 'envoy' | 'grpc';
+  /** Node.locality, when the proxy sent one (istiod prefers the registry's and the labels'). */
+  locality?: LocalityParts;
   /** Node user_agent_name/version ("envoy/1.28.0", "grpc-node-js/1.14.7"), when sent. */
   userAgent?: string;
 }

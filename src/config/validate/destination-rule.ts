@@ -1,6 +1,7 @@
 /** networking.istio.io DestinationRule and its TrafficPolicy. */
 import { duration, matchLabelsSelector, portSelector, topLevel } from './common.js';
-import { arr, bool, enumOf, int, map, num, obj, req, str, stringMap, strings, type Issue, type ObjectSchema, type Schema } from './schema.js';
+import { arr, bool, enumOf, int, num, obj, req, str, stringMap, strings, type Issue, type ObjectSchema, type Schema } from './schema.js';
+import { localityLbSetting } from './locality-lb.js';
 
 const consistentHash = obj(
   {
@@ -17,13 +18,6 @@ const consistentHash = obj(
     return keys.length > 1 ? [{ path: [keys[1]!], message: `only one hash key may be set (also set: ${keys[0]})` }] : [];
   },
 );
-
-const localityLbSetting = obj({
-  distribute: arr(obj({ from: str(), to: map(int(0, 100)) })),
-  failover: arr(obj({ from: str(), to: str() })),
-  failoverPriority: strings(),
-  enabled: bool(),
-});
 
 const loadBalancer = obj(
   {

@@ -31,7 +31,6 @@ const trafficPolicies: readonly (readonly string[])[] = [
 ];
 
 const policyRules: readonly { rel: readonly string[]; message: string }[] = [
-  { rel: ['loadBalancer', 'localityLbSetting'], message: 'locality load balancing (distribute, failover) is not implemented: endpoints are balanced without regard to locality' },
   { rel: ['loadBalancer', 'warmupDurationSecs'], message: 'slow-start warm-up is not implemented: new endpoints get their full share at once' },
   { rel: ['loadBalancer', 'warmup'], message: 'slow-start warm-up is not implemented: new endpoints get their full share at once' },
   { rel: ['connectionPool', 'tcp', 'maxConnectionDuration'], message: 'maxConnectionDuration is not implemented: upstream connections are not closed by age' },
@@ -44,7 +43,6 @@ const policyRules: readonly { rel: readonly string[]; message: string }[] = [
 
 const rules: Readonly<Record<string, readonly Rule[]>> = {
   DestinationRule: [
-    { path: ['spec', 'workloadSelector'], message: 'DestinationRule workloadSelector is not implemented: this DestinationRule is ignored entirely (no proxy gets its policy or subsets)' },
     { path: ['spec', 'trafficPolicy', 'tunnel'], message: 'tunnel (HTTP CONNECT to a proxy) is not implemented: traffic goes to the destination directly' },
     { path: ['spec', 'trafficPolicy', 'proxyProtocol'], message: 'PROXY protocol to the upstream is not implemented: no PROXY header is sent' },
     ...trafficPolicies.flatMap((at) => policyRules.map((r) => ({ path: [...at, ...r.rel], message: r.message }))),

@@ -20,7 +20,7 @@ import { mergeDelegates } from './delegates.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
 import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload, type WorkloadIndex } from './workloads.js';
 import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
-import { PolicyIndex } from './policies.js';
+import { PolicyIndex, type SelectedRules } from './policies.js';
 import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
 import { byAge } from './policies.js';
@@ -213,8 +213,12 @@ class Model implements MeshModel {
     return this.#policies.virtualServices(fromNamespace);
   }
 
-  destinationRule(hostname: string, fromNamespace: string): DestinationRule | undefined {
-    return this.#policies.destinationRule(hostname, fromNamespace, this.#byHost.get(hostname)?.namespace);
+  destinationRule(hostname: string, fromNamespace: string, selected?: SelectedRules): DestinationRule | undefined {
+    return this.#policies.destinationRule(hostname, fromNamespace, this.#byHost.get(hostname)?.namespace, selected);
+  }
+
+  selectedDestinationRules(namespace: string, labels: Readonly<Record<string, string>>): SelectedRules | undefined {
+    return this.#policies.selectedDestinationRules(namespace, labels);
   }
 
   gatewaysFor(labels: Readonly<Record<string, string>>): readonly Gateway[] {

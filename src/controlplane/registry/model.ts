@@ -8,6 +8,7 @@ import type {
   VirtualService,
 } from '../../config/objects.js';
 import type { ApplicableTelemetries } from './telemetries.js';
+import type { SelectedRules } from './policies.js';
 
 /**
  * The service model: what the mesh knows, indexed for the translators.
@@ -83,6 +84,8 @@ export interface Workload {
   locality?: string;
 }
 
+export type { SelectedRules };
+
 export interface MeshModel {
   /** Bumped with every rebuild; used as part of cache keys. */
   readonly revision: number;
@@ -107,8 +110,15 @@ export interface MeshModel {
 
   /** VirtualServices visible from a namespace, sorted by creation then name (Istio's precedence). */
   virtualServices(fromNamespace: string): readonly VirtualService[];
-  /** The DestinationRule that applies to `hostname` for a proxy in `fromNamespace` (own ns > service ns > root ns). */
-  destinationRule(hostname: string, fromNamespace: string): DestinationRule | undefined;
+  /**
+   * The DestinationRule that applies to `hostname` for a proxy in
+   * `fromNamespace` (own ns > service ns > root ns): of the rules found there,
+   * one the proxy's workloadSelector rules select (`selected`), else the
+   * oldest without a workloadSelector.
+   */
+  destinationRule(hostname: string, fromNamespace: string, selected?: SelectedRules): DestinationRule | undefined;
+  /** The DestinationRules with a workloadSelector that select a proxy of `namespace` with these labels; undefined when none. */
+  selectedDestinationRules(namespace: string, labels: Readonly<Record<string, string>>): SelectedRules | undefined;
   /**
    * The Gateways a router proxy with these workload labels serves: those of
    * every namespace whose selector its labels satisfy (istiod's default,

@@ -35,11 +35,12 @@ interface RuleIndex {
   wildcard: { host: string; dr: DestinationRule }[];
 }
 
+/** Istio tells rules apart by whether a workloadSelector is set at all (an empty one selects every proxy of its namespace). */
+export const hasWorkloadSelector = (dr: DestinationRule): boolean => dr.spec.workloadSelector != null;
+
 function indexRules(rules: readonly DestinationRule[], domainSuffix: string): RuleIndex {
   const idx: RuleIndex = { exact: new Map(), wildcard: [] };
   for (const dr of rules) {
-    // Rules scoped to particular workloads are not applied (documented limitation).
-    if (!isEmpty(dr.spec.workloadSelector?.matchLabels)) continue;
     const host = resolveHost(dr.spec.host, dr.metadata.namespace ?? 'default', domainSuffix);
     if (host.includes('*')) {
       idx.wildcard.push({ host, dr });
@@ -58,12 +59,35 @@ function visible(dr: DestinationRule, fromNs: string): boolean {
   return isExportedTo(dr.spec.exportTo, dr.metadata.namespace ?? 'default', fromNs);
 }
 
-/** The rule of one namespace for a hostname: an exact host (oldest first) beats the longest matching wildcard. */
-function pickInNamespace(idx: RuleIndex | undefined, hostname: string, fromNs: string): DestinationRule | undefined {
-  if (!idx) return undefined;
-  const exact = idx.exact.get(hostname)?.find((dr) => visible(dr, fromNs));
-  if (exact) return exact;
-  return idx.wildcard.find((w) => hostMatches(w.host, hostname) && visible(w.dr, fromNs))?.dr;
+/**
+ * istiod's MostSpecificHostMatch in one namespace: the rules (age order) of
+ * the exact host, else of the longest matching wildcard host, visible from
+ * `fromNs`. Rules with a workloadSelector count here: a namespace holding
+ * only those for a host still hides the rules of later namespaces, as in
+ * istiod's PushContext.destinationRule.
+ */
+function candidatesInNamespace(idx: RuleIndex | undefined, hostname: string, fromNs: string): DestinationRule[] {
+  if (!idx) return [];
+  const exact = idx.exact.get(hostname)?.filter((dr) => visible(dr, fromNs)) ?? [];
+  if (exact.length > 0) return exact;
+  const first = idx.wildcard.find((w) => hostMatches(w.host, hostname) && visible(w.dr, fromNs));
+  return first ? idx.wildcard.filter((w) => w.host === first.host && visible(w.dr, fromNs)).map((w) => w.dr) : [];
+}
+
+/**
+ * The DestinationRules with a workloadSelector that select one proxy: rules
+ * of its own namespace whose matchLabels its labels carry, in age order.
+ * `key` names them, for caches shared by proxies that select the same.
+ */
+export interface SelectedRules {
+  readonly key: string;
+  readonly rules: ReadonlySet<DestinationRule>;
+}
+
+/** What one host resolves to from one namespace: the candidates, and the pick for a proxy no selector selects. */
+interface Candidates {
+  readonly list: readonly DestinationRule[];
+  readonly plain: DestinationRule | undefined;
 }
 
 export class PolicyIndex {
@@ -73,15 +97,21 @@ export class PolicyIndex {
   readonly #pa: Map<string, PeerAuthentication[]>;
   readonly #ap: Map<string, AuthorizationPolicy[]>;
   readonly #vsMemo = new Map<string, readonly VirtualService[]>();
-  /** fromNs → hostname → rule (null: none); nested so that a lookup builds no key string. */
-  readonly #drMemo = new Map<string, Map<string, DestinationRule | null>>();
+  /** fromNs → hostname → candidates; nested so that a lookup builds no key string. */
+  readonly #drMemo = new Map<string, Map<string, Candidates>>();
+  /** Rules with a workloadSelector by namespace, age order. */
+  readonly #selecting = new Map<string, DestinationRule[]>();
 
   constructor(
     objs: { dr: DestinationRule[]; vs: VirtualService[]; sidecars: Sidecar[]; pa: PeerAuthentication[]; ap: AuthorizationPolicy[] },
     readonly domainSuffix: string,
     readonly rootNamespace: string,
   ) {
-    for (const [ns, rules] of groupByNamespace(objs.dr)) this.#dr.set(ns, indexRules(rules, domainSuffix));
+    for (const [ns, rules] of groupByNamespace(objs.dr)) {
+      this.#dr.set(ns, indexRules(rules, domainSuffix));
+      const selecting = rules.filter(hasWorkloadSelector);
+      if (selecting.length > 0) this.#selecting.set(ns, selecting);
+    }
     this.#vs = [...objs.vs].sort(byAge);
     this.#sidecars = groupByNamespace(objs.sidecars);
     this.#pa = groupByNamespace(objs.pa);
@@ -97,20 +127,41 @@ export class PolicyIndex {
     return hit;
   }
 
-  /** Own namespace, then the service's namespace, then the root namespace (Istio's lookup order). */
-  destinationRule(hostname: string, fromNs: string, serviceNs: string | undefined): DestinationRule | undefined {
+  /**
+   * Own namespace, then the service's namespace, then the root namespace
+   * (Istio's lookup order); among the candidates, istiod's
+   * SidecarScope.DestinationRule: a rule selecting the proxy (`selected`)
+   * first, else the oldest rule without a workloadSelector.
+   */
+  destinationRule(hostname: string, fromNs: string, serviceNs: string | undefined, selected?: SelectedRules): DestinationRule | undefined {
+    const c = this.#candidates(hostname, fromNs, serviceNs);
+    if (selected) for (const dr of c.list) if (selected.rules.has(dr)) return dr;
+    return c.plain;
+  }
+
+  #candidates(hostname: string, fromNs: string, serviceNs: string | undefined): Candidates {
     let byHost = this.#drMemo.get(fromNs);
     if (!byHost) this.#drMemo.set(fromNs, (byHost = new Map()));
     const hit = byHost.get(hostname);
-    if (hit !== undefined) return hit ?? undefined;
-    let found: DestinationRule | undefined;
+    if (hit !== undefined) return hit;
+    let list: DestinationRule[] = [];
     for (const ns of [fromNs, serviceNs, this.rootNamespace]) {
       if (ns === undefined) continue;
-      found = pickInNamespace(this.#dr.get(ns), hostname, fromNs);
-      if (found) break;
+      list = candidatesInNamespace(this.#dr.get(ns), hostname, fromNs);
+      if (list.length > 0) break;
     }
-    byHost.set(hostname, found ?? null);
-    return found;
+    const c: Candidates = { list, plain: list.find((dr) => !hasWorkloadSelector(dr)) };
+    byHost.set(hostname, c);
+    return c;
+  }
+
+  /** The rules with a workloadSelector in `ns` that select `labels`; undefined when none does (the common case). */
+  selectedDestinationRules(ns: string, labels: Readonly<Record<string, string>>): SelectedRules | undefined {
+    const candidates = this.#selecting.get(ns);
+    if (!candidates) return undefined;
+    const rules = candidates.filter((dr) => selectorMatches(dr.spec.workloadSelector?.matchLabels, labels));
+    if (rules.length === 0) return undefined;
+    return { key: rules.map((dr) => `${dr.metadata.namespace ?? 'default'}/${dr.metadata.name}`).join(','), rules: new Set(rules) };
   }
 
   sidecarFor(ns: string, labels: Readonly<Record<string, string>>): Sidecar | undefined {

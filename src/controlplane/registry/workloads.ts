@@ -1,23 +1,13 @@
 import type { Pod, WorkloadEntry } from '../../config/objects.js';
 import type { Workload } from './model.js';
 import { byKey } from './labels.js';
+import { localityFromLabels } from '../../xds/locality.js';
 
 /** Pods and WorkloadEntries, indexed by IP, by namespace/name and by namespace. */
 export interface WorkloadIndex {
   byIp: Map<string, Workload>;
   byName: Map<string, Workload>;
   byNamespace: Map<string, Workload[]>;
-}
-
-/** "region/zone/subzone" from Istio's istio-locality label ("r.z.s") or topology labels. */
-export function localityFromLabels(labels: Readonly<Record<string, string>>): string | undefined {
-  const l = labels['istio-locality'];
-  if (l) return l.split('.').join('/');
-  const region = labels['topology.kubernetes.io/region'];
-  const zone = labels['topology.kubernetes.io/zone'];
-  const sub = labels['topology.istio.io/subzone'];
-  if (!region && !zone && !sub) return undefined;
-  return [region ?? '', zone ?? '', sub ?? ''].join('/');
 }
 
 export function podToWorkload(pod: Pod): Workload | undefined {

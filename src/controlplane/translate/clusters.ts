@@ -16,6 +16,7 @@ import { adsConfigSource, durationMs, istioConfigMetadata, istioDuration } from 
 import { effectivePolicy } from './destination-rule.js';
 import { applyHttpOptions, applyLoadBalancer, applyOutlierDetection, applyTcpKeepalive, circuitBreakers } from './cluster-policy.js';
 import { buildLoadAssignment } from './endpoints.js';
+import { applyLocalityWeightedConfig } from './locality/lb-setting.js';
 import { istioMtlsSni } from './upstream-tls.js';
 import { applyUpstreamTls, serviceMtlsMode, type AutoMtls } from './auto-mtls.js';
 import { BlackHoleCluster, InboundPassthroughCluster, PassthroughCluster, inboundClusterName, outboundClusterName } from './names.js';
@@ -112,6 +113,8 @@ export function outboundCluster(
     applyTcpKeepalive(c, policy.connectionPool?.tcp?.tcpKeepalive);
   }
   applyOutlierDetection(c, policy.outlierDetection);
+  // After outlier detection: istiod sets locality weighting only for clusters that can fail over.
+  if (generator === 'envoy') applyLocalityWeightedConfig(c, policy);
   const h2 = isHttp2Protocol(port.protocol) || (isHttpProtocol(port.protocol) && policy.connectionPool?.http?.h2UpgradePolicy === 'UPGRADE');
   const target = { generator, istioSni: istioMtlsSni(port.port, subset?.name, svc.hostname), hostname: svc.hostname, serviceAccounts: ctx.serviceAccounts, h2 };
   // istiod checks the PASSTHROUGH of the rule's own policy for the default cluster, of the subset's for a subset.

@@ -13,6 +13,7 @@ import { loopbackPlan, loopbackResources, loopbackRoutes, type LoopbackPlan } fr
 import { GatewayResources } from './gateway/resources.js';
 import { accessLogPolicy, meshDefaultPolicy, policyKey } from './telemetry/access-log-policy.js';
 import { ListenerAccessLogs } from './telemetry/listener-access-logs.js';
+import { proxyLocality, type ProxyLocality } from './locality/proxy-locality.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 
@@ -35,6 +36,8 @@ interface ProxyState {
   loopback?: LoopbackPlan;
   /** Set for a router (a gateway): its listeners and routes replace the sidecar's. */
   gateway?: GatewayResources;
+  /** Where the proxy is, for clusters with locality load balancing (computed when one is asked for). */
+  locality: () => ProxyLocality;
 }
 
 interface InboundState {
@@ -51,7 +54,7 @@ class GeneratorImpl implements TranslateGenerator {
   readonly #shared: SharedCache;
   readonly #scopes = new Map<string, ScopeResources>();
   readonly #inbound = new Map<string, InboundState>();
-  readonly #gateways = new Map<string, ProxyState>();
+  readonly #gateways = new Map<string, Omit<ProxyState, 'locality'>>();
   readonly #nodes = new WeakMap<ProxyNode, ProxyState>();
   readonly #sourceLabelNs = new Map<string, boolean>();
   readonly #filtered = new WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>();
@@ -73,7 +76,7 @@ class GeneratorImpl implements TranslateGenerator {
         // Any client asking for "HOST:PORT" by name gets an API listener, as istiod does for proxyless gRPC.
         return this.#filter(st.inbound.listeners, names, (n) => st.scope.grpcListener(n));
       case TypeUrl.ClusterLoadAssignment:
-        return st.scope.endpoints(names ?? st.scope.edsNames());
+        return st.scope.endpoints(names ?? st.scope.edsNames(), st.locality);
       case TypeUrl.RouteConfiguration: {
         if (st.gateway) return st.gateway.routeConfigs(names ?? st.gateway.routeNames());
         const routes = st.scope.routeConfigs(names ?? st.scope.routeNames());
@@ -100,8 +103,10 @@ class GeneratorImpl implements TranslateGenerator {
     const hit = this.#nodes.get(node);
     if (hit) return hit;
     const id = identify(this.model, node);
+    let where: ProxyLocality | undefined;
+    const locality = () => (where ??= proxyLocality(node, id.labels, id.workload));
     if (node.type === 'router' && node.generator === 'envoy') {
-      const st = this.#withAccessLogs(this.#routerState(node, id.labels), id.namespace, id.labels, true);
+      const st = this.#withAccessLogs({ ...this.#routerState(node, id.labels), locality }, id.namespace, id.labels, true);
       this.#nodes.set(node, st);
       return st;
     }
@@ -115,8 +120,8 @@ class GeneratorImpl implements TranslateGenerator {
     const loopback = loopbackPlan(node);
     // A proxy without capture binds what capture would have handed it: its own copy, per proxy.
     const plain: ProxyState = loopback
-      ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback }
-      : { scope, inbound };
+      ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback, locality }
+      : { scope, inbound, locality };
     const st = envoy ? this.#withAccessLogs(plain, id.namespace, id.labels, false) : plain;
     this.#nodes.set(node, st);
     return st;
@@ -139,7 +144,7 @@ class GeneratorImpl implements TranslateGenerator {
    * sidecar's: no virtualOutbound/virtualInbound, no capture, its listeners
    * bound to their own ports. Shared by routers of one namespace and labels.
    */
-  #routerState(node: ProxyNode, labels: Readonly<Record<string, string>>): ProxyState {
+  #routerState(node: ProxyNode, labels: Readonly<Record<string, string>>): Omit<ProxyState, 'locality'> {
     const key = `router|${node.namespace}|${labelsKey(labels)}`;
     let st = this.#gateways.get(key);
     if (st) return st;

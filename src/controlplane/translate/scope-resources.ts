@@ -8,7 +8,8 @@ import type { MeshService } from '../registry/model.js';
 import type { BuildGrpcRouteConfig, BuildOutboundRouteConfig, BuildTcpProxy, RouteScope, TlsFilterChainMatch } from './routes/index.js';
 import { grpcListener, outboundPorts, portKind, sniOutboundListener, tcpOutboundListener } from './listeners.js';
 import { resolveGrpcTarget, type ScopeSpec } from './scope.js';
-import type { ClusterGroup, ServiceClusterSet, SharedCache } from './shared-cache.js';
+import { proxyKey, type ClusterGroup, type ServiceClusterSet, type SharedCache } from './shared-cache.js';
+import type { ProxyLocality } from './locality/proxy-locality.js';
 
 const log = logger('translate');
 
@@ -58,10 +59,10 @@ export class ScopeResources {
   /** Outbound clusters (plus, for Envoy, the passthrough and black-hole clusters), shared with scopes that see the same. */
   clusterGroup(): ClusterGroup {
     if (this.#group) return this.#group;
-    const { model, namespace, services } = this.spec.scope;
+    const { model, namespace, services, selectedRules } = this.spec.scope;
     const sets: ServiceClusterSet[] = [];
     for (const svc of services) {
-      const set = guarded(svc.hostname, () => this.shared.serviceClusters(svc, model.destinationRule(svc.hostname, namespace), this.spec.generator));
+      const set = guarded(svc.hostname, () => this.shared.serviceClusters(svc, model.destinationRule(svc.hostname, namespace, selectedRules), this.spec.generator));
       if (set) sets.push(set);
     }
     return (this.#group = this.shared.clusterGroup(sets, this.spec.generator));
@@ -76,13 +77,28 @@ export class ScopeResources {
     return this.clusterGroup().edsNames;
   }
 
-  endpoints(names: ReadonlySet<string>): ResourceSet {
+  /**
+   * The named ClusterLoadAssignments. Clusters with locality load balancing
+   * are answered for `proxy`'s locality (asked only then); proxies of equal
+   * locality and failoverPriority labels share the answer, and scopes
+   * without such clusters keep one answer for everyone.
+   */
+  endpoints(names: ReadonlySet<string>, proxy?: () => ProxyLocality): ResourceSet {
     const group = this.clusterGroup();
+    const labels = group.localityLabels;
+    const p = labels !== undefined && proxy !== undefined ? proxy() : undefined;
+    let named = group.named;
+    if (p) {
+      const key = proxyKey(p, labels!);
+      const hit = group.namedByProxy.get(key);
+      if (hit) named = hit;
+      else group.namedByProxy.set(key, (named = new WeakMap()));
+    }
     const one = (name: string) => {
       const t = group.eds.get(name);
-      return t && guarded(name, () => this.shared.loadAssignment(t));
+      return t && guarded(name, () => (p ? this.shared.loadAssignmentFor(t, p) : this.shared.loadAssignment(t)));
     };
-    return namedSet(group.named, canonical(names, group.edsNames), one);
+    return namedSet(named, canonical(names, group.edsNames), one);
   }
 
   /** Envoy: virtualOutbound, 0.0.0.0_PORT for HTTP ports, VIP_PORT for TCP ports (virtualInbound is per workload). gRPC: HOST:PORT for every port. */

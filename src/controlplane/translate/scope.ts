@@ -47,17 +47,22 @@ export interface ScopeSpec {
 
 /**
  * The scope key and, when new, the scope: namespace + Sidecar + generator
- * (+ the proxy's labels when sourceLabels routing makes them matter).
+ * (+ the proxy's labels when sourceLabels routing makes them matter, + the
+ * DestinationRules whose workloadSelector selects the proxy).
  * `sourceLabelNs` caches usesSourceLabels per namespace for one generator.
  */
 export function scopeKey(model: MeshModel, node: ProxyNode, id: ProxyIdentity, sourceLabelNs: Map<string, boolean>): { key: string; make: () => ScopeSpec } {
   const sidecar = model.sidecarFor(id.namespace, id.labels);
   let bySource = sourceLabelNs.get(id.namespace);
   if (bySource === undefined) sourceLabelNs.set(id.namespace, (bySource = usesSourceLabels(model, id.namespace)));
-  const key = `${node.generator}|${id.namespace}|${sidecar ? objectKey(sidecar) : ''}${bySource ? `|${labelsKey(id.labels)}` : ''}`;
+  // Rare: a DestinationRule with a workloadSelector selects this proxy, so its clusters and routes are its own.
+  const selectedRules = model.selectedDestinationRules(id.namespace, id.labels);
+  const key = `${node.generator}|${id.namespace}|${sidecar ? objectKey(sidecar) : ''}${bySource ? `|${labelsKey(id.labels)}` : ''}${selectedRules ? `|dr:${selectedRules.key}` : ''}`;
   const make = (): ScopeSpec => {
     const services: readonly MeshService[] = visibleServices(model.services, id.namespace, sidecar);
-    const scope: RouteScope = bySource ? { model, namespace: id.namespace, services, node } : { model, namespace: id.namespace, services };
+    const scope: RouteScope = {
+      model, namespace: id.namespace, services, ...(bySource ? { node } : {}), ...(selectedRules ? { selectedRules } : {}),
+    };
     return { key, scope, registryOnly: sidecar?.spec.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY', generator: node.generator };
   };
   return { key, make };

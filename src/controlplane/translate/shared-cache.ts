@@ -8,8 +8,11 @@ import { toResource, type ResourceSet, type XdsResource } from '../cache/resourc
 import type { MeshModel, MeshService } from '../registry/model.js';
 import { parseClusterName } from './names.js';
 import { blackHoleCluster, clusterContext, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type GeneratorKind } from './clusters.js';
-import { buildLoadAssignment } from './endpoints.js';
-import { findSubset } from './destination-rule.js';
+import { buildLoadAssignment, groupByLocality, lbEndpointMaker } from './endpoints.js';
+import { effectivePolicy, findSubset } from './destination-rule.js';
+import { localityLb, type LocalityLb } from './locality/lb-setting.js';
+import { localityLoadAssignment } from './locality/priorities.js';
+import type { ProxyLocality } from './locality/proxy-locality.js';
 import { virtualInboundListener, type InboundPort, type InboundSecurity } from './inbound.js';
 import { buildAuthzFilters, type AuthzFilters } from './authz/builder.js';
 import type { AuthorizationPolicy, RequestAuthentication } from '../../config/objects.js';
@@ -24,6 +27,10 @@ export interface EdsTarget {
   port: number;
   subsetLabels?: Readonly<Record<string, string>>;
   cla?: XdsResource;
+  /** Locality load balancing: the assignment then depends on the asking proxy (see proxyKey). */
+  lb?: LocalityLb;
+  /** Per-proxy assignments by proxyKey. */
+  byProxy?: Map<string, XdsResource>;
 }
 
 /** One service's clusters for one DestinationRule and generator kind. */
@@ -43,6 +50,18 @@ export interface ClusterGroup {
   readonly eds: Map<string, EdsTarget>;
   readonly edsNames: ReadonlySet<string>;
   readonly named: WeakMap<ReadonlySet<string>, ResourceSet>;
+  /**
+   * Set when some EDS cluster has locality load balancing: the labels of the
+   * proxy that any of them reads (failoverPriority). Proxies with the same
+   * locality and values of these share one answer (namedByProxy).
+   */
+  readonly localityLabels?: readonly string[];
+  readonly namedByProxy: Map<string, WeakMap<ReadonlySet<string>, ResourceSet>>;
+}
+
+/** What a locality-dependent answer depends on: the proxy's locality and the values of `labels`. */
+export function proxyKey(proxy: ProxyLocality, labels: readonly string[]): string {
+  return labels.length === 0 ? proxy.text : `${proxy.text}|${labels.map((l) => `${l}:${proxy.labels[l] ?? ''}`).join(' ')}`;
 }
 
 function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
@@ -86,7 +105,8 @@ export class SharedCache {
         if (!isEds(c)) continue;
         const parsed = parseClusterName(c.name)!;
         const subsetLabels = parsed.subset ? findSubset(dr, parsed.subset)?.labels ?? {} : undefined;
-        eds.push({ name: c.name, hostname: svc.hostname, port: parsed.port, subsetLabels });
+        const lb = localityLb(effectivePolicy(dr, parsed.port, parsed.subset || undefined));
+        eds.push({ name: c.name, hostname: svc.hostname, port: parsed.port, subsetLabels, ...(lb ? { lb } : {}) });
       }
       return { id: this.#nextId++, resources: clusters.map((c) => toResource(ClusterSchema, c.name, c)), eds };
     });
@@ -98,12 +118,19 @@ export class SharedCache {
     return memo(this.#groups, key, () => {
       const clusters = new Map<string, XdsResource>();
       const eds = new Map<string, EdsTarget>();
+      let localityLabels: Set<string> | undefined;
       for (const set of sets) {
         for (const r of set.resources) clusters.set(r.name, r);
-        for (const t of set.eds) eds.set(t.name, t);
+        for (const t of set.eds) {
+          eds.set(t.name, t);
+          if (!t.lb) continue;
+          localityLabels ??= new Set();
+          for (const l of t.lb.priorityLabels) localityLabels.add(l);
+        }
       }
       if (generator === 'envoy') for (const r of this.#fixedClusters()) clusters.set(r.name, r);
-      return { clusters, eds, edsNames: new Set(eds.keys()), named: new WeakMap() };
+      const group: ClusterGroup = { clusters, eds, edsNames: new Set(eds.keys()), named: new WeakMap(), namedByProxy: new Map() };
+      return localityLabels ? { ...group, localityLabels: [...localityLabels].sort() } : group;
     });
   }
 
@@ -113,6 +140,16 @@ export class SharedCache {
       t.name,
       buildLoadAssignment(t.name, this.model.endpoints(t.hostname, t.port), t.subsetLabels, this.#lbEndpoints),
     ));
+  }
+
+  /** The assignment as `proxy` sees it: per locality (and failoverPriority labels) when the cluster balances by locality. */
+  loadAssignmentFor(t: EdsTarget, proxy: ProxyLocality): XdsResource {
+    if (!t.lb) return this.loadAssignment(t);
+    const lb = t.lb;
+    return memo((t.byProxy ??= new Map()), proxyKey(proxy, lb.priorityLabels), () => {
+      const groups = groupByLocality(this.model.endpoints(t.hostname, t.port), t.subsetLabels);
+      return toResource(ClusterLoadAssignmentSchema, t.name, localityLoadAssignment(t.name, groups, lbEndpointMaker(this.#lbEndpoints), lb, proxy));
+    });
   }
 
   httpListener(port: number): XdsResource {

@@ -135,6 +135,7 @@ function clustersText(d: AdminDeps): string {
     for (const h of c.hosts) {
       out += `${n}::${h.key}::rq_active::${h.active}\n${n}::${h.key}::rq_total::${h.rqTotal}\n${n}::${h.key}::rq_error::${h.rqError}\n`;
       out += `${n}::${h.key}::cx_connect_fail::${h.cxConnectFail}\n${n}::${h.key}::weight::${h.weight}\n${n}::${h.key}::health_flags::${healthFlags(h)}\n`;
+      out += `${n}::${h.key}::priority::${h.priority}\n`;
     }
   }
   return out;
@@ -155,6 +156,7 @@ function clustersJson(d: AdminDeps): unknown {
         ],
         health_status: { eds_health_status: h.healthy ? 'HEALTHY' : 'UNHEALTHY', failed_outlier_check: h.outlier.ejected || undefined },
         weight: h.weight,
+        priority: h.priority || undefined,
       })),
     })),
   };

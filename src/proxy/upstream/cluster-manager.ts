@@ -68,7 +68,7 @@ export class ClusterManager {
       }
       if (plan.edsName) {
         const eds = this.#endpoints.get(plan.edsName);
-        if (eds) retired.push(...c.setEndpoints(eds.endpoints));
+        if (eds) retired.push(...c.setEndpoints(eds.endpoints, eds.overprovisioningFactor));
       }
       this.#clusters.set(plan.name, c);
     }
@@ -123,7 +123,7 @@ export class ClusterManager {
     for (const c of this.#clusters.values()) {
       if (!c.plan.edsName) continue;
       const eds = this.#endpoints.get(c.plan.edsName);
-      for (const h of c.setEndpoints(eds?.endpoints ?? [])) void h.close();
+      for (const h of c.setEndpoints(eds?.endpoints ?? [], eds?.overprovisioningFactor)) void h.close();
     }
   }
 

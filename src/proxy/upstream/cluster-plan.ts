@@ -40,6 +40,8 @@ export interface ClusterPlan {
   outlier: OutlierPlan | undefined;
   /** Below this percentage of healthy endpoints the balancer uses all of them (Envoy's panic mode). */
   panicThresholdPercent: number;
+  /** common_lb_config.locality_weighted_lb_config: within a priority, a locality is chosen by weight × health first. */
+  localityWeighted: boolean;
   /** Upstream TLS (UpstreamTlsContext); undefined = plaintext. The default when no socket match applies. */
   tls: TlsPlan | undefined;
   /** transport_socket_matches: per-endpoint transport sockets chosen by endpoint metadata (auto-mTLS). */
@@ -58,12 +60,22 @@ export interface EndpointSpec {
   /** filter_metadata["envoy.transport_socket_match"] of the endpoint and of its locality. */
   socketMatch?: JsonObject | undefined;
   localitySocketMatch?: JsonObject | undefined;
+  /** Its LocalityLbEndpoints' priority (0 = highest) and index among the assignment's localities. */
+  priority?: number;
+  locality?: number;
+  /** Its LocalityLbEndpoints' load_balancing_weight (unset: 0 under locality weighting, as in Envoy). */
+  localityWeight?: number | undefined;
 }
 
 export interface EndpointsPlan {
   clusterName: string;
   endpoints: EndpointSpec[];
+  /** policy.overprovisioning_factor in percent (Envoy's default 140). */
+  overprovisioningFactor: number;
 }
+
+/** Envoy's default overprovisioning factor, in percent. */
+export const DefaultOverprovisioningFactor = 140;
 
 /** Envoy's defaults for the DEFAULT priority. */
 const DEFAULT_THRESHOLDS: Thresholds = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -103,6 +115,7 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       sourceAddress: c.upstreamBindConfig?.sourceAddress?.address || undefined,
       outlier: compileOutlier(c.outlierDetection),
       panicThresholdPercent: c.commonLbConfig?.healthyPanicThreshold?.value ?? 50,
+      localityWeighted: c.commonLbConfig?.localityConfigSpecifier.case === 'localityWeightedLbConfig',
       tls,
       socketMatches,
       istioServices: istioServices(c),
@@ -170,7 +183,10 @@ export function compileEndpoints(cla: ClusterLoadAssignment): PlanResult<Endpoin
   const errors: string[] = [];
   if (!cla.clusterName) errors.push('clusterName: missing');
   const endpoints = endpointsOf(cla, '', errors);
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: { clusterName: cla.clusterName, endpoints } };
+  const factor = cla.policy?.overprovisioningFactor;
+  if (factor === 0) errors.push('policy.overprovisioningFactor: must be at least 1');
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, value: { clusterName: cla.clusterName, endpoints, overprovisioningFactor: factor ?? DefaultOverprovisioningFactor } };
 }
 
 function endpointsOf(cla: ClusterLoadAssignment, prefix: string, errors: string[]): EndpointSpec[] {
@@ -193,6 +209,7 @@ function endpointsOf(cla: ClusterLoadAssignment, prefix: string, errors: string[
       out.push({
         ...sa, weight: e.loadBalancingWeight ?? 1, healthy: hs === HealthStatus.UNKNOWN || hs === HealthStatus.HEALTHY,
         socketMatch: socketMatchMetadata(e.metadata), localitySocketMatch: socketMatchMetadata(loc.metadata),
+        priority: loc.priority, locality: i, localityWeight: loc.loadBalancingWeight,
       });
     });
   });

@@ -2,7 +2,8 @@
  * A cluster as the proxy runs it: its endpoints (each with a pool), its load
  * balancer, circuit breaker counters and Envoy-style statistics.
  */
-import type { ClusterPlan, EndpointSpec } from './cluster-plan.js';
+import { DefaultOverprovisioningFactor, type ClusterPlan, type EndpointSpec } from './cluster-plan.js';
+import { PrioritySet } from './priority-set.js';
 import { Host, hostKey, type PoolSettings } from './host.js';
 import type { SecretStore } from '../tls/secret-store.js';
 import type { TlsPlan } from '../tls/tls-plan.js';
@@ -50,6 +51,9 @@ export class UpstreamCluster {
    */
   readonly #hosts = new Map<string, Host>();
   #healthy: Host[] = [];
+  /** Set when hosts span several priorities or localities are weighted; else #healthy is the whole story. */
+  #priorities: PrioritySet | undefined;
+  #overprovisioningFactor = DefaultOverprovisioningFactor;
   /** Pool settings per transport socket: index i for socketMatches[i], the last for the cluster's own. */
   readonly #settings: PoolSettings[];
   /** The socket of endpoints without metadata (ORIGINAL_DST hosts). */
@@ -104,7 +108,8 @@ export class UpstreamCluster {
   }
 
   /** Replaces the endpoint set; returns hosts no longer used (the caller closes them gracefully). */
-  setEndpoints(specs: readonly EndpointSpec[]): Host[] {
+  setEndpoints(specs: readonly EndpointSpec[], overprovisioningFactor = DefaultOverprovisioningFactor): Host[] {
+    this.#overprovisioningFactor = overprovisioningFactor;
     const next = new Map<string, Host>();
     for (const s of specs) {
       const socket = this.#socketOf(s.socketMatch, s.localitySocketMatch);
@@ -112,6 +117,9 @@ export class UpstreamCluster {
       const h = this.#hosts.get(key) ?? new Host(s.address, s.port, s.weight, s.healthy, this.#settings[socket]);
       h.weight = s.weight;
       h.healthy = s.healthy;
+      h.priority = s.priority ?? 0;
+      h.locality = s.locality ?? 0;
+      h.localityWeight = s.localityWeight;
       next.set(key, h);
     }
     const dropped = [...this.#hosts].filter(([k]) => !next.has(k)).map(([, h]) => h);
@@ -123,6 +131,15 @@ export class UpstreamCluster {
 
   #refreshHealthy(): void {
     const all = [...this.#hosts.values()];
+    if (this.plan.localityWeighted || all.some((h) => h.priority !== 0)) {
+      this.#priorities = new PrioritySet(all, {
+        panicThresholdPercent: this.plan.panicThresholdPercent,
+        overprovisioningFactor: this.#overprovisioningFactor,
+        localityWeighted: this.plan.localityWeighted,
+      });
+      return;
+    }
+    this.#priorities = undefined;
     const healthy = all.filter((h) => h.healthy && !h.outlier.ejected);
     // Panic mode: with too few healthy endpoints Envoy balances over all of them.
     this.#healthy = all.length > 0 && (healthy.length * 100) / all.length < this.plan.panicThresholdPercent ? all : healthy;
@@ -166,6 +183,7 @@ export class UpstreamCluster {
       }
       return h;
     }
+    if (this.#priorities) return this.#priorities.pick(this.#lb, hash, Math.random() * 100);
     return this.#healthy.length === 0 ? undefined : this.#lb.pick(this.#healthy, hash);
   }
 

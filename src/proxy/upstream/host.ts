@@ -31,6 +31,10 @@ export class Host {
   readonly hashSeed: number;
   weight: number;
   healthy: boolean;
+  /** Its LocalityLbEndpoints' priority, locality (index in the assignment) and locality weight. */
+  priority = 0;
+  locality = 0;
+  localityWeight: number | undefined;
   /** Requests in flight to this endpoint: least-request's load signal. */
   active = 0;
   rqTotal = 0;

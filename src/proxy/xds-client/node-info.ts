@@ -6,7 +6,8 @@
  */
 import { create } from '@bufbuild/protobuf';
 import type { JsonObject } from '@bufbuild/protobuf';
-import { NodeSchema, type Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { LocalitySchema, NodeSchema, type Locality, type Node } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { localityFromLabels, splitLocality } from '../../xds/locality.js';
 
 export function nodeMetadataFromEnv(environ: NodeJS.ProcessEnv = process.env): JsonObject {
   const md: JsonObject = {};
@@ -40,6 +41,19 @@ export function buildNode(id: string, environ: NodeJS.ProcessEnv = process.env):
     metadata,
     userAgentName: 'trellis',
     userAgentVersionType: { case: 'userAgentVersion', value: '0.1.0' },
-    clientFeatures: ['envoy.lb.does_not_support_overprovisioning'],
+    locality: nodeLocality(metadata),
   });
+}
+
+/**
+ * pilot-agent's node locality: from the workload's labels (istio-locality,
+ * else the topology labels). istiod prefers what its registry knows of the
+ * pod; this is what it falls back on. No client features: priorities and the
+ * overprovisioning factor are honoured as Envoy honours them.
+ */
+function nodeLocality(metadata: JsonObject): Locality | undefined {
+  const labels = metadata.LABELS;
+  if (!labels || typeof labels !== 'object' || Array.isArray(labels)) return undefined;
+  const text = localityFromLabels(Object.fromEntries(Object.entries(labels).filter((e): e is [string, string] => typeof e[1] === 'string')));
+  return text === undefined ? undefined : create(LocalitySchema, splitLocality(text));
 }

@@ -17,6 +17,8 @@ export interface PodSpec {
   version?: string;
   /** The label Istio's injector adds to a pod with a sidecar: its clients' auto mTLS sends it mTLS. */
   tlsModeIstio?: boolean;
+  /** Further labels (topology labels for locality load balancing). */
+  labels?: Record<string, string>;
 }
 
 function pod(p: PodSpec): string {
@@ -28,7 +30,7 @@ metadata:
   labels:
     app: ${p.app}
     version: ${p.version ?? 'v1'}
-${p.tlsModeIstio ? '    security.istio.io/tlsMode: istio\n' : ''}spec:
+${p.tlsModeIstio ? '    security.istio.io/tlsMode: istio\n' : ''}${Object.entries(p.labels ?? {}).map(([k, v]) => `    ${k}: ${v}\n`).join('')}spec:
   serviceAccountName: ${p.app}
   containers:
     - name: ${p.app}

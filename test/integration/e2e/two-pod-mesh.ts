@@ -59,6 +59,8 @@ export interface TwoPodMeshOptions {
   secondServer?: boolean;
   /** The control plane runs its CA (15012) and every sidecar gets a token for its service account (the pod's app label). */
   identity?: { certTtl?: string };
+  /** Further labels per pod (in the registry and the proxy's node metadata), e.g. topology labels. */
+  labels?: Partial<Record<'server' | 'client' | 'server2', Record<string, string>>>;
 }
 
 export async function startTwoPodMesh(mesh: TwoPodMesh, o: TwoPodMeshOptions = {}): Promise<void> {
@@ -74,26 +76,36 @@ export async function startTwoPodMesh(mesh: TwoPodMesh, o: TwoPodMeshOptions = {
   await mkdir(join(mesh.dir, CONFIG_DIR));
   // With identity the sidecars have certificates: their pods carry the injector's tlsMode label, so auto mTLS applies.
   const tlsModeIstio = o.identity !== undefined;
-  const more = server2Pod ? [{ name: 'server2', ip: server2Pod.ip, app: 'web', version: 'v2', tlsModeIstio }] : [];
-  const files = meshConfig({ name: 'server', ip: serverPod.ip, app: 'web', tlsModeIstio }, { name: 'client', ip: clientPod.ip, app: 'client', tlsModeIstio }, more);
+  const extra = o.labels ?? {};
+  const more = server2Pod ? [{ name: 'server2', ip: server2Pod.ip, app: 'web', version: 'v2', tlsModeIstio, labels: extra.server2 }] : [];
+  const files = meshConfig(
+    { name: 'server', ip: serverPod.ip, app: 'web', tlsModeIstio, labels: extra.server },
+    { name: 'client', ip: clientPod.ip, app: 'client', tlsModeIstio, labels: extra.client },
+    more,
+  );
   for (const [name, text] of Object.entries(files)) await writeFile(join(mesh.dir, CONFIG_DIR, name), text);
   await startControlPlane(mesh, cluster, mesh.dir, o.identity !== undefined);
   const common = { trellis: TRELLIS, xdsAddress: mesh.xds as string, drainSeconds: 0 };
   const identity = async (sa: string) => (o.identity ? { identity: await podIdentity(mesh, sa, o.identity.certTtl) } : {});
   const [server, client] = await Promise.allSettled([
-    MeshPod.start({ ...common, ...(await identity('web')), pod: serverPod, labels: { app: 'web', version: 'v1' } }),
-    MeshPod.start({ ...common, ...(await identity('client')), pod: clientPod, labels: { app: 'client', version: 'v1' } }),
+    MeshPod.start({ ...common, ...(await identity('web')), pod: serverPod, labels: { app: 'web', version: 'v1', ...extra.server } }),
+    MeshPod.start({ ...common, ...(await identity('client')), pod: clientPod, labels: { app: 'client', version: 'v1', ...extra.client } }),
   ]);
   if (server.status === 'fulfilled') mesh.server = server.value;
   if (client.status === 'fulfilled') mesh.client = client.value;
   if (server.status === 'rejected') throw server.reason;
   if (client.status === 'rejected') throw client.reason;
-  mesh.serverApp = mesh.server!.startApp(process.execPath, [ECHO_SERVER, 'server', String(SERVICE.targetPort)]);
-  await waitForOutput(mesh.serverApp, 'ready', 10_000, 'echo server');
+  await startServerApp(mesh);
   if (server2Pod) {
-    mesh.server2 = await MeshPod.start({ ...common, ...(await identity('web')), pod: server2Pod, labels: { app: 'web', version: 'v2' } });
+    mesh.server2 = await MeshPod.start({ ...common, ...(await identity('web')), pod: server2Pod, labels: { app: 'web', version: 'v2', ...extra.server2 } });
     await waitForOutput(mesh.server2.startApp(process.execPath, [ECHO_SERVER, 'server2', String(SERVICE.targetPort)]), 'ready', 10_000, 'echo server2');
   }
+}
+
+/** (Re)starts the echo app "server" in the server pod and waits until it listens. */
+export async function startServerApp(mesh: TwoPodMesh): Promise<void> {
+  mesh.serverApp = mesh.server!.startApp(process.execPath, [ECHO_SERVER, 'server', String(SERVICE.targetPort)]);
+  await waitForOutput(mesh.serverApp, 'ready', 10_000, 'echo server');
 }
 
 async function startControlPlane(mesh: TwoPodMesh, cluster: NetnsCluster, dir: string, ca: boolean): Promise<void> {

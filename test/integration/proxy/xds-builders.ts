@@ -104,6 +104,19 @@ export function endpoints(clusterName: string, ports: number[]): Any {
   }));
 }
 
+/** A ClusterLoadAssignment with one LocalityLbEndpoints per entry: its priority, locality weight and ports. */
+export function priorityEndpoints(clusterName: string, localities: Array<{ priority: number; weight?: number; zone?: string; ports: number[] }>): Any {
+  return anyPack(ClusterLoadAssignmentSchema, create(ClusterLoadAssignmentSchema, {
+    clusterName,
+    endpoints: localities.map((l) => ({
+      priority: l.priority,
+      loadBalancingWeight: l.weight,
+      locality: { region: 'r', zone: l.zone ?? `p${l.priority}` },
+      lbEndpoints: l.ports.map((p) => ({ hostIdentifier: { case: 'endpoint' as const, value: { address: address(p) } } })),
+    })),
+  }));
+}
+
 /**
  * A STRICT_DNS or LOGICAL_DNS cluster resolving `targets` (name, port) with the c-ares resolver pointed at
  * `dnsServer` ("127.0.0.1:PORT"); `extra` sets refresh rate, TTL, lookup family.

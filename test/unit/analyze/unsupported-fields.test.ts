@@ -87,7 +87,7 @@ test('each field set that Trellis does not implement is one CONFIG_UNSUPPORTED w
   const at = found.map((p) => `${p.line} ${p.reason.slice(0, p.reason.indexOf(':', p.reason.indexOf(': ') + 2))}`);
   const line = (needle: string) => lineOfText(config, needle);
   assert.deepEqual(found.map((p) => p.line).sort((a, b) => a - b), [
-    line('localityLbSetting'), line('useClientProtocol'), line('warmupDurationSecs'), line('credentialName'),
+    line('useClientProtocol'), line('warmupDurationSecs'), line('credentialName'),
     line('statPrefix'), line('defaultEndpoint'),
     line('addresses: [192.0.2.10'),
   ].sort((a, b) => a - b), at.join('\n'));
@@ -95,13 +95,11 @@ test('each field set that Trellis does not implement is one CONFIG_UNSUPPORTED w
     assert.equal(p.file, 'mesh.yaml');
     assert.match(p.reason, /(is|are) not implemented|are implemented as|only the first/, p.reason);
   }
-  const locality = found.find((p) => p.line === line('localityLbSetting'))!;
-  assert.match(locality.reason, /^DestinationRule default\/reviews: spec\.trafficPolicy\.loadBalancer\.localityLbSetting: .*balanced without regard to locality/);
   const warmup = found.find((p) => p.line === line('warmupDurationSecs'))!;
   assert.match(warmup.reason, /spec\.trafficPolicy\.portLevelSettings\[0\]\.loadBalancer\.warmupDurationSecs/);
 });
 
-test('a DestinationRule with a workloadSelector is reported as ignored as a whole; retryIgnorePreviousHosts only when false', () => {
+test('a DestinationRule with a workloadSelector is not reported (implemented in issue 13); retryIgnorePreviousHosts only when false', () => {
   const files = {
     'dr.yaml': yaml`
       apiVersion: networking.istio.io/v1
@@ -124,9 +122,8 @@ test('a DestinationRule with a workloadSelector is reported as ignored as a whol
     `,
   };
   const found = analyzeFiles(files).filter((p) => p.code === 'CONFIG_UNSUPPORTED').map((p) => p.reason);
-  assert.equal(found.length, 2, found.join('\n'));
-  assert.match(found[0]!, /DestinationRule default\/scoped: spec\.workloadSelector: .*ignored entirely/);
-  assert.match(found[1]!, /spec\.http\[1\]\.retries\.retryIgnorePreviousHosts/);
+  assert.equal(found.length, 1, found.join('\n'));
+  assert.match(found[0]!, /spec\.http\[1\]\.retries\.retryIgnorePreviousHosts/);
 });
 
 /** Every resource a sidecar in `default` gets, as bytes by type and name. */
@@ -145,7 +142,6 @@ test('what the table calls unimplemented changes nothing in the xDS a sidecar ge
   const vs = (route: string) => `\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: default}\nspec:\n  hosts: [reviews]\n  http:\n  - ${route}\n    route: [{destination: {host: reviews}}]\n`;
   const tel = (spec: string) => `\n---\napiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: t, namespace: default}\nspec:\n${spec}\n`;
   const pairs: [string, string, string][] = [
-    ['localityLbSetting', dr('    loadBalancer: {simple: RANDOM, localityLbSetting: {enabled: true}}'), dr('    loadBalancer: {simple: RANDOM}')],
     ['warmup', dr('    loadBalancer: {simple: RANDOM, warmupDurationSecs: 30s}'), dr('    loadBalancer: {simple: RANDOM}')],
     ['maxConnectionDuration', dr('    connectionPool: {tcp: {maxConnections: 3, maxConnectionDuration: 60s}}'), dr('    connectionPool: {tcp: {maxConnections: 3}}')],
     ['useClientProtocol', dr('    connectionPool: {http: {maxRetries: 3, useClientProtocol: true}}'), dr('    connectionPool: {http: {maxRetries: 3}}')],
@@ -166,6 +162,14 @@ test('what the table calls unimplemented changes nothing in the xDS a sidecar ge
   assert.notDeepEqual(xds(dr('    connectionPool: {tcp: {maxConnections: 3, tcpKeepalive: {time: 60s}}}')), xds(dr('    connectionPool: {tcp: {maxConnections: 3}}')));
   assert.notDeepEqual(xds(vs('corsPolicy: {allowOrigins: [{exact: "https://a"}]}\n    timeout: 1s')), xds(vs('timeout: 1s')));
   assert.notDeepEqual(xds(vs('retries: {attempts: 2, backoff: 1s}')), xds(vs('retries: {attempts: 2}')));
+  const outlier = '    outlierDetection: {consecutive5xxErrors: 1}\n';
+  assert.notDeepEqual(
+    xds(dr(`${outlier}    loadBalancer: {localityLbSetting: {failover: [{from: r1, to: r2}]}}`)),
+    xds(dr(`${outlier}    loadBalancer: {simple: UNSPECIFIED}`)),
+  );
+  const pod = '\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: productpage-v1, namespace: default, labels: {app: productpage}}\nstatus: {podIP: 10.0.0.9, phase: Running}\n';
+  const scoped = (app: string) => xds(`${pod}${dr('    loadBalancer: {simple: RANDOM}')}  workloadSelector: {matchLabels: {app: ${app}}}\n`);
+  assert.notDeepEqual(scoped('productpage'), scoped('details'));
   for (const [field, withField, without] of pairs) {
     assert.deepEqual(xds(withField), xds(without), `${field} now changes the xDS: it is implemented — take it out of unsupported-fields.ts`);
   }

@@ -85,3 +85,48 @@ test('numeric limits are non-negative integers', () => {
     'DestinationRule bookinfo/reviews: spec.trafficPolicy.outlierDetection.consecutive5xxErrors: must be an integer >= 0',
   ]);
 });
+
+test('localityLbSetting: what istiod rejects is a problem with its path; a good one is valid', () => {
+  const withSetting = (setting: string) => yaml`
+    apiVersion: networking.istio.io/v1
+    kind: DestinationRule
+    metadata: {name: r, namespace: default}
+    spec:
+      host: reviews
+      trafficPolicy:
+        outlierDetection: {consecutive5xxErrors: 1}
+        loadBalancer:
+          localityLbSetting: ${setting}
+  `;
+  assert.deepEqual(reasonsOf(withSetting('{distribute: [{from: "us-west/zone1/*", to: {"us-west/zone1/*": 80, "us-west/zone2/*": 20}}]}')), []);
+  assert.deepEqual(reasonsOf(withSetting('{failover: [{from: us-east, to: eu-west}], failoverPriority: [topology.istio.io/network]}')), []);
+  const prefix = 'DestinationRule default/r: spec.trafficPolicy.loadBalancer.localityLbSetting.';
+  assert.deepEqual(reasonsOf(withSetting('{distribute: [{from: a, to: {a: 50, b: 30}}], failover: [{from: a, to: b}]}')), [
+    `${prefix}failover: can not simultaneously specify 'distribute' and 'failover'`,
+  ]);
+  assert.deepEqual(reasonsOf(withSetting('{distribute: [{from: "a/*/b", to: {a: 50, "b//c": 30}}]}')), [
+    `${prefix}distribute[0].from: locality "a/*/b": at most one wildcard '*', at the end`,
+    `${prefix}distribute[0].to["b//c"]: locality "b//c" must not contain empty region/zone/subzone info`,
+    `${prefix}distribute[0].to: total locality weight 80 != 100`,
+  ]);
+  assert.deepEqual(reasonsOf(withSetting('{failover: [{from: us, to: us}, {from: us/z1, to: "eu*"}], failoverPriority: [topology.kubernetes.io/zone]}')), [
+    `${prefix}failoverPriority[0]: can not simultaneously set 'failover' and topology label 'topology.kubernetes.io/zone' in 'failoverPriority'`,
+    `${prefix}failover[0]: locality lb failover settings must specify different regions`,
+    `${prefix}failover[1]: locality lb failover only specify region`,
+    `${prefix}failover[1]: locality lb failover region should not contain '*' wildcard`,
+  ]);
+});
+
+test('localityLbSetting of the wrong shape is a type problem, never an exception', () => {
+  for (const setting of ['{distribute: x, failover: 3}', '{distribute: [null, {to: 5}], failover: [null, "a"]}', '{failover: [{from: 1, to: [2]}], failoverPriority: 7}']) {
+    const text = yaml`
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: {name: r, namespace: default}
+      spec:
+        host: reviews
+        trafficPolicy: {loadBalancer: {localityLbSetting: ${setting}}}
+    `;
+    assert.ok(reasonsOf(text).length > 0, setting);
+  }
+});

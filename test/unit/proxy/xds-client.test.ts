@@ -8,6 +8,7 @@ import { decodeAll } from '../../../src/proxy/xds-client/decode-all.js';
 import { listenerType, clusterType } from '../../../src/proxy/xds-client/proxy-types.js';
 import { Backoff } from '../../../src/proxy/xds-client/backoff.js';
 import { buildNode, nodeMetadataFromEnv } from '../../../src/proxy/xds-client/node-info.js';
+import { parseNode } from '../../../src/xds/parse-node.js';
 
 describe('xds client pieces', () => {
   test('one NACK detail lists every invalid resource with type, name and field path', () => {
@@ -72,5 +73,17 @@ describe('xds client pieces', () => {
     const node = buildNode('sidecar~1.2.3.4~p.ns~ns.svc.cluster.local', env);
     assert.equal(node.cluster, 'c1');
     assert.equal(node.id, 'sidecar~1.2.3.4~p.ns~ns.svc.cluster.local');
+    assert.equal(node.locality, undefined, 'no locality labels, no locality');
+  });
+
+  test('Node.locality from the workload labels, as pilot-agent; no overprovisioning opt-out (priorities are honoured)', () => {
+    const id = 'sidecar~1.2.3.4~p.ns~ns.svc.cluster.local';
+    const byIstio = buildNode(id, { ISTIO_META_LABELS: '{"app":"web","istio-locality":"us-east.us-east-1a.rack7"}' });
+    assert.deepEqual([byIstio.locality?.region, byIstio.locality?.zone, byIstio.locality?.subZone], ['us-east', 'us-east-1a', 'rack7']);
+    const byTopology = buildNode(id, { ISTIO_META_LABELS: '{"topology.kubernetes.io/region":"eu","topology.kubernetes.io/zone":"eu-b"}' });
+    assert.deepEqual([byTopology.locality?.region, byTopology.locality?.zone, byTopology.locality?.subZone], ['eu', 'eu-b', '']);
+    assert.deepEqual(byTopology.clientFeatures, []);
+    // What the control plane reads back from it.
+    assert.deepEqual(parseNode(byIstio).locality, { region: 'us-east', zone: 'us-east-1a', subZone: 'rack7' });
   });
 });

@@ -58,6 +58,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     virtualServices: (from) => vs.filter((v) => visible(v.spec.exportTo, v.metadata.namespace!, from)),
     destinationRule: (host, from) =>
       dr.find((d) => d.spec.host === host && d.metadata.namespace === from) ?? dr.find((d) => d.spec.host === host),
+    selectedDestinationRules: () => undefined,
     sidecarFor: () => undefined,
     peerAuthentications: () => [],
     authorizationPolicies: () => [],

@@ -77,7 +77,7 @@ export function destinationHosts(vs: VirtualService, domainSuffix: string): stri
 /** How a bound VirtualService's routes are translated for one server: its port, and its gateway alone. */
 export function serverRouteContext(scope: RouteScope, ref: ServerRef, vs: VirtualService): RouteContext {
   return {
-    model: scope.model, namespace: scope.namespace, labels: scope.node?.labels, port: ref.server.port.number, grpc: false,
+    model: scope.model, namespace: scope.namespace, labels: scope.node?.labels, selectedRules: scope.selectedRules, port: ref.server.port.number, grpc: false,
     vsNamespace: vsNamespace(vs), vsName: vs.metadata.name, gateways: new Set([ref.gateway]),
   };
 }

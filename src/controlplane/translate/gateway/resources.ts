@@ -38,7 +38,8 @@ export class GatewayResources {
       for (const vs of virtualServicesForGateway(model, namespace, gw)) for (const h of destinationHosts(vs, model.domainSuffix)) hosts.add(h);
     }
     const services = visibleServices(model.services, namespace, undefined).filter((s) => hosts.has(s.hostname));
-    this.#routeScope = { model, namespace, services, node: { ...node, labels } };
+    const selectedRules = model.selectedDestinationRules(namespace, labels);
+    this.#routeScope = { model, namespace, services, node: { ...node, labels }, ...(selectedRules ? { selectedRules } : {}) };
     this.scope = new ScopeResources({ key, scope: this.#routeScope, registryOnly: false, generator: 'envoy' }, shared, routes);
   }
 

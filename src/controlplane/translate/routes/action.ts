@@ -16,7 +16,7 @@ import {
 import { RuntimeFractionalPercentSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { RegexMatchAndSubstituteSchema } from '../../../gen/envoy/type/matcher/v3/regex_pb.js';
 import type { Destination, DestinationRule, HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, Percent } from '../../../config/objects.js';
-import type { MeshModel } from '../../registry/model.js';
+import type { MeshModel, SelectedRules } from '../../registry/model.js';
 import { outboundClusterName } from '../names.js';
 import { headerOps } from './headers.js';
 import { hashPolicies } from './hash-policy.js';
@@ -47,11 +47,13 @@ export interface RouteContext {
    * the same rules (see vhost-memo.ts).
    */
   rules?: Map<string, DestinationRule | undefined>;
+  /** DestinationRules with a workloadSelector that select the proxy (RouteScope.selectedRules). */
+  selectedRules?: SelectedRules;
 }
 
 /** The DestinationRule for `hostname` as seen from the proxy's namespace; recorded in ctx.rules. */
 export function destinationRuleFor(ctx: RouteContext, hostname: string): DestinationRule | undefined {
-  const dr = ctx.model.destinationRule(hostname, ctx.namespace);
+  const dr = ctx.model.destinationRule(hostname, ctx.namespace, ctx.selectedRules);
   ctx.rules?.set(hostname, dr);
   return dr;
 }

@@ -31,7 +31,7 @@ export function isHttpPort(svc: MeshService, port: number): boolean {
 }
 
 function context(scope: RouteScope, port: number, grpc: boolean): Omit<RouteContext, 'vsNamespace' | 'vsName'> {
-  return { model: scope.model, namespace: scope.namespace, labels: scope.node?.labels, port, grpc };
+  return { model: scope.model, namespace: scope.namespace, labels: scope.node?.labels, selectedRules: scope.selectedRules, port, grpc };
 }
 
 const hasHttp = (vs: VirtualService) => (vs.spec.http ?? []).length > 0;
@@ -93,7 +93,7 @@ function virtualHost(scope: RouteScope, svc: MeshService, port: number, grpc: bo
   const make = (r: Route[]) => create(VirtualHostSchema, { name: `${svc.hostname}:${port}`, domains, routes: r, includeRequestAttemptCount: true });
   // Only the common case (no domain lost to an earlier service) is shared across namespaces.
   if (lost) return make(routes(undefined));
-  return memoVirtualHost({ model: scope.model, namespace: scope.namespace, svc, port, grpc, vs, domains }, routes, make);
+  return memoVirtualHost({ model: scope.model, namespace: scope.namespace, selectedRules: scope.selectedRules, svc, port, grpc, vs, domains }, routes, make);
 }
 
 /** Istio's ALLOW_ANY virtual host: unknown hosts go to the original destination. */

@@ -5,7 +5,7 @@
  */
 import type { RouteConfiguration } from '../../../gen/envoy/config/route/v3/route_pb.js';
 import type { TcpProxy } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
-import type { MeshModel, MeshService } from '../../registry/model.js';
+import type { MeshModel, MeshService, SelectedRules } from '../../registry/model.js';
 import type { ProxyNode } from '../../../xds/proxy-node.js';
 import { buildGrpcRouteConfig, buildOutboundRouteConfig } from './build.js';
 import { buildTcpProxy, buildTlsFilterChainMatches } from './tcp.js';
@@ -22,6 +22,8 @@ export interface RouteScope {
   /** Services visible to the proxy after exportTo and Sidecar egress hosts, sorted by hostname. */
   readonly services: readonly MeshService[];
   readonly node?: ProxyNode;
+  /** DestinationRules with a workloadSelector that select the proxy (they win over the namespace's plain rules). */
+  readonly selectedRules?: SelectedRules;
 }
 
 export type BuildOutboundRouteConfig = (scope: RouteScope, port: number) => RouteConfiguration;

@@ -24,7 +24,7 @@ export interface TlsFilterChainMatch {
 }
 
 function contextFor(scope: RouteScope, port: number, vs: VirtualService): RouteContext {
-  return { model: scope.model, namespace: scope.namespace, labels: scope.node?.labels, port, vsNamespace: vsNamespace(vs), vsName: vs.metadata.name, grpc: false };
+  return { model: scope.model, namespace: scope.namespace, labels: scope.node?.labels, selectedRules: scope.selectedRules, port, vsNamespace: vsNamespace(vs), vsName: vs.metadata.name, grpc: false };
 }
 
 function matches(blocks: readonly L4MatchAttributes[] | undefined, ctx: MatchContext): boolean {

@@ -16,7 +16,7 @@
  * is checked on every hit, so sharing never changes what a proxy receives.
  */
 import type { DestinationRule, VirtualService } from '../../../config/objects.js';
-import type { MeshModel, MeshService } from '../../registry/model.js';
+import type { MeshModel, MeshService, SelectedRules } from '../../registry/model.js';
 import type { Route, VirtualHost } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import { serviceDomains } from './hosts.js';
 
@@ -103,6 +103,8 @@ export function hasUniqueDomains(model: MeshModel, svc: MeshService): boolean {
 export interface VirtualHostKey {
   model: MeshModel;
   namespace: string;
+  /** The proxy's workloadSelector DestinationRules: lookups through them are what `rules` records. */
+  selectedRules: SelectedRules | undefined;
   svc: MeshService;
   port: number;
   grpc: boolean;
@@ -112,7 +114,7 @@ export interface VirtualHostKey {
 }
 
 function sameRules(k: VirtualHostKey, rules: ReadonlyMap<string, DestinationRule | undefined>): boolean {
-  for (const [host, dr] of rules) if (k.model.destinationRule(host, k.namespace) !== dr) return false;
+  for (const [host, dr] of rules) if (k.model.destinationRule(host, k.namespace, k.selectedRules) !== dr) return false;
   return true;
 }
 

@@ -58,7 +58,7 @@ export function nonServiceHosts(
     if (!ports.has(port)) continue;
     // "*" stays with allow_any: Envoy rejects a second virtual host for the same domain.
     const loose = hosts.filter((h) => h !== '*' && servicesSelectedBy(scope.services, h).length === 0);
-    const ctx: RouteContext = { model, namespace: scope.namespace, labels: scope.node?.labels, port, vsNamespace: ns, vsName: vs.metadata.name, grpc: false };
+    const ctx: RouteContext = { model, namespace: scope.namespace, labels: scope.node?.labels, selectedRules: scope.selectedRules, port, vsNamespace: ns, vsName: vs.metadata.name, grpc: false };
     for (const host of loose) {
       const domains = [host, `${host}:${port}`].filter((d) => !taken.has(d));
       if (domains.length === 0) continue;
