@@ -13,7 +13,10 @@ import type {
   VirtualService,
   WorkloadEntry,
 } from '../../config/objects.js';
+import type { GatewayClass, KubernetesGateway, KubernetesGRPCRoute, KubernetesHTTPRoute, KubernetesTCPRoute, KubernetesTLSRoute, ReferenceGrant } from '../../config/gateway-api.js';
+import { typeKey, type Namespace } from '../../config/objects.js';
 import type { ConfigState } from '../sources/source.js';
+import { convertGatewayApi, type GatewayApiFinding } from './gateway-api/convert.js';
 import type { MeshEndpoint, MeshModel, MeshService, MtlsMode, Workload } from './model.js';
 import { mergeDelegates } from './delegates.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
@@ -48,25 +51,45 @@ interface Buckets {
   pa: PeerAuthentication[];
   ap: AuthorizationPolicy[];
   ra: RequestAuthentication[];
+  namespaces: Namespace[];
+  gatewayApi: {
+    classes: GatewayClass[];
+    gateways: KubernetesGateway[];
+    httpRoutes: KubernetesHTTPRoute[];
+    grpcRoutes: KubernetesGRPCRoute[];
+    tcpRoutes: KubernetesTCPRoute[];
+    tlsRoutes: KubernetesTLSRoute[];
+    grants: ReferenceGrant[];
+  };
 }
 
 function bucket(objects: Iterable<AnyObject>): Buckets {
-  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [] };
+  const g: Buckets['gatewayApi'] = { classes: [], gateways: [], httpRoutes: [], grpcRoutes: [], tcpRoutes: [], tlsRoutes: [], grants: [] };
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [], namespaces: [], gatewayApi: g };
+  // By type key: the Gateway API's Gateway is not networking.istio.io's.
   for (const o of objects) {
-    switch (o.kind) {
-      case 'Service': b.services.push(o); break;
-      case 'ServiceEntry': b.serviceEntries.push(o); break;
-      case 'Pod': b.pods.push(o); break;
-      case 'WorkloadEntry': b.workloadEntries.push(o); break;
-      case 'EndpointSlice': b.slices.push(o); break;
-      case 'DestinationRule': b.dr.push(o); break;
-      case 'VirtualService': b.vs.push(o); break;
+    switch (typeKey(o)) {
+      case 'Namespace': b.namespaces.push(o as Namespace); break;
+      case 'Service': b.services.push(o as Service); break;
+      case 'ServiceEntry': b.serviceEntries.push(o as ServiceEntry); break;
+      case 'Pod': b.pods.push(o as Pod); break;
+      case 'WorkloadEntry': b.workloadEntries.push(o as WorkloadEntry); break;
+      case 'EndpointSlice': b.slices.push(o as EndpointSlice); break;
+      case 'DestinationRule': b.dr.push(o as DestinationRule); break;
+      case 'VirtualService': b.vs.push(o as VirtualService); break;
       // A Sidecar without spec is valid (namespace-wide defaults): read as an empty one, never as undefined.
-      case 'Sidecar': b.sidecars.push((o.spec as Sidecar['spec'] | undefined) === undefined ? { ...o, spec: {} } : o); break;
-      case 'Gateway': b.gateways.push(o); break;
-      case 'PeerAuthentication': b.pa.push(o); break;
-      case 'AuthorizationPolicy': b.ap.push(o); break;
-      case 'RequestAuthentication': b.ra.push(o); break;
+      case 'Sidecar': b.sidecars.push((o.spec as Sidecar['spec'] | undefined) === undefined ? { ...(o as Sidecar), spec: {} } : (o as Sidecar)); break;
+      case 'Gateway': b.gateways.push(o as Gateway); break;
+      case 'PeerAuthentication': b.pa.push(o as PeerAuthentication); break;
+      case 'AuthorizationPolicy': b.ap.push(o as AuthorizationPolicy); break;
+      case 'RequestAuthentication': b.ra.push(o as RequestAuthentication); break;
+      case 'GatewayClass.gateway.networking.k8s.io': g.classes.push(o as GatewayClass); break;
+      case 'Gateway.gateway.networking.k8s.io': g.gateways.push(o as KubernetesGateway); break;
+      case 'HTTPRoute.gateway.networking.k8s.io': g.httpRoutes.push(o as KubernetesHTTPRoute); break;
+      case 'GRPCRoute.gateway.networking.k8s.io': g.grpcRoutes.push(o as KubernetesGRPCRoute); break;
+      case 'TCPRoute.gateway.networking.k8s.io': g.tcpRoutes.push(o as KubernetesTCPRoute); break;
+      case 'TLSRoute.gateway.networking.k8s.io': g.tlsRoutes.push(o as KubernetesTLSRoute); break;
+      case 'ReferenceGrant.gateway.networking.k8s.io': g.grants.push(o as ReferenceGrant); break;
       default: break;
     }
   }
@@ -109,6 +132,7 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const rootNamespace = opts.rootNamespace ?? 'istio-system';
   const b = bucket(state.objects.values());
   const byHost = meshServices(b, domainSuffix);
+  const gatewayApi = addGatewayApi(b, domainSuffix);
   const services = [...byHost.values()].sort(byKey((s) => s.hostname));
 
   const workloads: Workload[] = [];
@@ -134,7 +158,21 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const security = new SecurityPolicyIndex(b.pa, b.ap, b.ra, rootNamespace);
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
   const gateways = [...b.gateways].sort(byAge);
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways });
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, gatewayApiFindings: gatewayApi });
+}
+
+/**
+ * The Gateway API converted as istiod converts it: its Istio Gateways and
+ * VirtualServices join the buckets translation reads; returns its findings.
+ */
+function addGatewayApi(b: Buckets, domainSuffix: string): readonly GatewayApiFinding[] {
+  const g = b.gatewayApi;
+  if (g.gateways.length === 0 && g.httpRoutes.length + g.grpcRoutes.length + g.tcpRoutes.length + g.tlsRoutes.length === 0) return [];
+  const services = new Set(b.services.map((s) => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`));
+  const out = convertGatewayApi({ ...g, namespaces: b.namespaces, domainSuffix, serviceExists: (ns, name) => services.has(`${ns}/${name}`) });
+  b.gateways.push(...out.gateways);
+  b.vs.push(...out.virtualServices);
+  return out.findings;
 }
 
 interface MeshSettings {
@@ -155,6 +193,7 @@ class Model implements MeshModel {
   readonly #security: SecurityPolicyIndex;
   readonly #accounts = new Map<string, readonly string[]>();
   readonly #gateways: readonly Gateway[];
+  readonly gatewayApiFindings: readonly GatewayApiFinding[];
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -164,9 +203,18 @@ class Model implements MeshModel {
     readonly revision: number,
     mesh: MeshSettings,
     readonly services: readonly MeshService[],
-    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex; gateways: readonly Gateway[] },
+    indexes: {
+      byHost: ReadonlyMap<string, MeshService>;
+      endpoints: EndpointIndex;
+      workloads: WorkloadIndex;
+      policies: PolicyIndex;
+      security: SecurityPolicyIndex;
+      gateways: readonly Gateway[];
+      gatewayApiFindings: readonly GatewayApiFinding[];
+    },
   ) {
     this.#gateways = indexes.gateways;
+    this.gatewayApiFindings = indexes.gatewayApiFindings;
     ({ domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls } = mesh);
     this.#byHost = indexes.byHost;
     this.#eps = indexes.endpoints;

@@ -1,3 +1,4 @@
+import type { GatewayApiFinding } from './gateway-api/context.js';
 import type {
   AuthorizationPolicy,
   DestinationRule,
@@ -114,6 +115,8 @@ export interface MeshModel {
    * PILOT_SCOPE_GATEWAY_TO_NAMESPACE off), oldest first.
    */
   gatewaysFor(labels: Readonly<Record<string, string>>): readonly Gateway[];
+  /** What converting the Gateway API found that does not take effect, on the Gateway API objects (the analysis reports it). */
+  readonly gatewayApiFindings: readonly GatewayApiFinding[];
   /** The Sidecar resource that scopes a proxy: workloadSelector match first, then the namespace default, then the root namespace. */
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined;
   peerAuthentications(namespace: string): readonly PeerAuthentication[];

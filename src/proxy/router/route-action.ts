@@ -51,6 +51,8 @@ export type ActionPlan =
       retry: RetryPlan | undefined;
       prefixRewrite: string;
       matchedPrefix: string | undefined;
+      /** cluster_not_found_response_code: what a request gets when its cluster does not exist (503, or 404/500). */
+      clusterNotFoundStatus: number;
       /** regex_rewrite: every match in the path (query excluded) replaced; \\1 references become $1. */
       regexRewrite: { re: RegExp; substitution: string } | undefined;
       /** Consistent-hash inputs for ring hash / maglev clusters. */
@@ -102,7 +104,9 @@ function compileForward(ra: RouteAction, route: Route, vh: VirtualHost, path: st
     timeoutMs: durationMs(ra.timeout) ?? DEFAULT_TIMEOUT_MS,
     retry: compileRetry(ra.retryPolicy ?? vh.retryPolicy, `${path}.retryPolicy`, errors),
     prefixRewrite: ra.prefixRewrite,
-    matchedPrefix: match?.case === 'prefix' ? match.value : undefined,
+    // Envoy rewrites the prefix a path_separated_prefix matched as it does a plain prefix.
+    matchedPrefix: match?.case === 'prefix' || match?.case === 'pathSeparatedPrefix' ? match.value : undefined,
+    clusterNotFoundStatus: [503, 404, 500][ra.clusterNotFoundResponseCode] ?? 503,
     regexRewrite: compileRegexRewrite(ra, `${path}.regexRewrite`, errors),
     hashPolicy: compileHashPolicy(ra),
     mirrors: ra.requestMirrorPolicies.map((m, i) => {

@@ -47,7 +47,7 @@ export class RouterFilter implements HttpFilter {
     const name = pickCluster(ex, a.target, ex.req.headers['x-request-id'] as string | undefined);
     const cluster = name ? this.#clusters.get(name) : undefined;
     ex.info.upstreamCluster = name ?? '';
-    if (!cluster) return localReply(ex, 503, 'NC', 'cluster_not_found');
+    if (!cluster) return localReply(ex, a.clusterNotFoundStatus, 'NC', 'cluster_not_found');
     if (!cluster.admit()) {
       cluster.stats.upstream_rq_pending_overflow++;
       return localReply(ex, 503, 'UO', 'overflow');
