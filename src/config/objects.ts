@@ -518,7 +518,7 @@ export function typeKey(o: { apiVersion?: string; kind: string }): string {
 
 const gatewayApiKindVersions = Object.fromEntries(
   Object.entries(gatewayApiVersions).map(([kind, versions]) => [`${kind}.${GATEWAY_API_GROUP}`, versions.map((v) => `${GATEWAY_API_GROUP}/${v}`)]),
-) as Record<`${GatewayApiKind}.${typeof GATEWAY_API_GROUP}`, readonly string[]>;
+) as unknown as Record<`${GatewayApiKind}.${typeof GATEWAY_API_GROUP}`, readonly string[]>;
 
 /** The API groups and versions accepted for each type (Istio's three networking versions, the Gateway API's as istiod reads them). */
 export const kindVersions: Record<TypeKey, readonly string[]> = {

@@ -5,6 +5,7 @@ import type {
   DestinationRule,
   EndpointSlice,
   Gateway,
+  Namespace,
   PeerAuthentication,
   Pod,
   Service,
@@ -14,7 +15,7 @@ import type {
   WorkloadEntry,
 } from '../../config/objects.js';
 import type { GatewayClass, KubernetesGateway, KubernetesGRPCRoute, KubernetesHTTPRoute, KubernetesTCPRoute, KubernetesTLSRoute, ReferenceGrant } from '../../config/gateway-api.js';
-import { typeKey, type Namespace } from '../../config/objects.js';
+import { typeKey } from '../../config/objects.js';
 import type { ConfigState } from '../sources/source.js';
 import { convertGatewayApi, type GatewayApiFinding } from './gateway-api/convert.js';
 import type { MeshEndpoint, MeshModel, MeshService, MtlsMode, Workload } from './model.js';

@@ -64,7 +64,7 @@ export type ActionPlan =
       upgrades: RouteUpgrades | undefined;
     }
   | { kind: 'direct'; status: number; body: string }
-  | { kind: 'redirect'; status: number; host: string; path: string; scheme: string };
+  | { kind: 'redirect'; status: number; host: string; path: string; scheme: string; port: number };
 
 /** Envoy's default route timeout when the field is unset. */
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -88,6 +88,7 @@ export function compileAction(route: Route, vh: VirtualHost, path: string, error
         host: r.hostRedirect,
         path: p.case === 'pathRedirect' ? p.value : '',
         scheme: r.schemeRewriteSpecifier.case === 'schemeRedirect' ? r.schemeRewriteSpecifier.value : '',
+        port: r.portRedirect,
       };
     }
     default:

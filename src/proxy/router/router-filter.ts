@@ -37,7 +37,9 @@ export class RouterFilter implements HttpFilter {
       reply(ex, a.status, a.body);
     } else if (a.kind === 'redirect') {
       // Without a path rewrite Envoy keeps the request's path and query.
-      reply(ex, a.status, '', `${a.scheme || 'http'}://${a.host || info.authority}${a.path || info.path}`);
+      // port_redirect replaces the port of the (redirected) host.
+      const host = a.host || info.authority;
+      reply(ex, a.status, '', `${a.scheme || 'http'}://${a.port ? `${host.replace(/:\d+$/, '')}:${a.port}` : host}${a.path || info.path}`);
     } else this.#upstream(ex, route, a);
     return STOP;
   }

@@ -187,6 +187,7 @@ describe('Gateway API: Gateway + HTTPRoute through a router proxy', { timeout: 1
     const missing = problems.find((p) => p.code === 'IST0101' && p.reason.includes('not-there'));
     assert.ok(missing, JSON.stringify(problems));
     assert.match(missing.file, /gateway-api\.yaml$/);
-    assert.equal(missing.line, 56, missing.reason);
+    // At the backendRef's own line.
+    assert.equal(missing.line, config(ports).split('\n').findIndex((l) => l.includes('name: not-there')) + 1, missing.reason);
   });
 });

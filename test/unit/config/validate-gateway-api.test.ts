@@ -118,7 +118,7 @@ test('Gateway: the CRD\'s listener rules, at the listener\'s line', () => {
   assert.deepEqual(at(11), ['spec.listeners[4].tls.certificateRefs: certificateRefs or options must be specified when mode is Terminate']);
   assert.deepEqual(at(12), ['spec.listeners[5]: Combination of port, protocol and hostname must be unique for each listener']);
   assert.equal(at(13).length, 3, at(13).join('\n'));
-  assert.deepEqual(reasonsOf(gatewayWith('  []\n')), ['Gateway default/g: spec.listeners: must have at least 1 item']);
+  assert.deepEqual(reasonsOf(gatewayWith('').replace('listeners:\n', 'listeners: []\n')), ['Gateway default/g: spec.listeners: must have at least 1 item']);
 });
 
 function routeWith(rule: string): string {
@@ -134,7 +134,8 @@ test('HTTPRoute: the CRD\'s rules on paths, filters, redirects and timeouts', ()
     ['matches: [{method: FETCH}]', 'spec.rules[0].matches[0].method: must be one of GET'],
     ['matches: [{headers: [{name: "bad header", value: x}]}]', 'spec.rules[0].matches[0].headers[0].name: "bad header" is not a valid header name'],
     ['filters: [{type: RequestRedirect, requestRedirect: {statusCode: 304}}]', 'spec.rules[0].filters[0].requestRedirect.statusCode: must be one of 301, 302, 303, 307, 308'],
-    ['filters: [{type: RequestRedirect, urlRewrite: {hostname: a.b}}]', 'spec.rules[0].filters[0].requestRedirect: filter.requestRedirect must be specified for RequestRedirect filter.type'],
+    ['filters: [{type: RequestRedirect}]', 'spec.rules[0].filters[0].requestRedirect: filter.requestRedirect must be specified for RequestRedirect filter.type'],
+    ['filters: [{type: URLRewrite, urlRewrite: {}, requestMirror: {backendRef: {name: m, port: 80}}}]', 'spec.rules[0].filters[0].requestMirror: filter.requestMirror must be nil if the filter.type is not RequestMirror'],
     ['filters: [{type: RequestRedirect, requestRedirect: {}}]\n    backendRefs: [{name: s, port: 80}]', 'spec.rules[0].filters: RequestRedirect filter must not be used together with backendRefs'],
     ['filters: [{type: RequestRedirect, requestRedirect: {}}, {type: URLRewrite, urlRewrite: {}}]', 'spec.rules[0].filters: May specify either httpRouteFilterRequestRedirect or httpRouteFilterRequestRewrite, but not both'],
     ['matches: [{path: {type: Exact, value: /a}}]\n    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /b}}}]', 'spec.rules[0].filters: When using a RequestRedirect or URLRewrite filter with path.replacePrefixMatch, exactly one PathPrefix match must be specified'],
