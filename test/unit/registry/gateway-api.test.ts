@@ -87,7 +87,9 @@ spec:
     backendRefs: [{name: shop, port: 80, weight: 0}]
   - matches: [{path: {value: /gone}}]
     backendRefs: [{name: missing, port: 80}]
-  - filters: [{type: RequestMirror, requestMirror: {backendRef: {name: mirror, port: 80}, fraction: {numerator: 1, denominator: 4}}}]
+  - filters:
+    - {type: RequestMirror, requestMirror: {backendRef: {name: mirror, port: 80}, fraction: {numerator: 1, denominator: 4}}}
+    - {type: CORS, cors: {allowOrigins: ["*", "https://a.example", "https://*.shop.example", "https://b.example:*"], allowMethods: [GET], allowCredentials: true, maxAge: 30}}
     backendRefs: [{name: shop, port: 80}]
     timeouts: {request: 10s, backendRequest: 2s}
     retry: {attempts: 3, codes: [503]}
@@ -168,6 +170,13 @@ test('backends, weights and filters become the Istio route fields istiod gives t
   assert.deepEqual(by('shop.legacy.3').route, [{ destination: { host: 'missing.shop.svc.cluster.local', port: { number: 80 } } }]);
   const last = by('shop.legacy.4');
   assert.deepEqual(last.mirrors, [{ destination: { host: 'mirror.shop.svc.cluster.local', port: { number: 80 } }, percentage: { value: 25 } }]);
+  assert.deepEqual(last.corsPolicy, {
+    allowOrigins: [{ regex: '^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\\s?#]+$' }, { exact: 'https://a.example' }, { regex: '^https://.*\\.shop\\.example$' }, { prefix: 'https://b.example:' }],
+    allowCredentials: true,
+    allowMethods: ['GET'],
+    maxAge: '30s',
+    unmatchedPreflights: 'IGNORE',
+  });
   assert.equal(last.timeout, '10s');
   assert.deepEqual(last.retries, { attempts: 3, retryOn: 'connect-failure,refused-stream,unavailable,cancelled,503', perTryTimeout: '2s' });
 });

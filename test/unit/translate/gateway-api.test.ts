@@ -66,3 +66,25 @@ test('the router labelled with the Gateway\'s name gets 0.0.0.0_80 and http.80: 
 test('a router without the label (an Istio ingress gateway) does not serve a Gateway API Gateway', () => {
   assert.deepEqual(resources(router({ istio: 'ingressgateway' })).listeners, []);
 });
+
+test('gateway semantics, as istiod: a prefix matches whole segments, a prefix rewritten to "/" is stripped by a regex, a missing cluster is a 500', () => {
+  const more = config.replace(`  - matches: [{path: {type: Exact, value: /cart}}]
+    backendRefs: [{name: shop, port: 8080}]`, `  - matches: [{path: {type: Exact, value: /cart}}]
+    backendRefs: [{name: shop, port: 8080}]
+  - matches: [{path: {value: /api/}}]
+    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]
+    backendRefs: [{name: shop, port: 8080}, {name: gone, port: 8080}]`);
+  const gen = createGenerator(modelOf(more), routeBuilders);
+  const rc = [...gen.generate(router({ 'gateway.networking.k8s.io/gateway-name': 'edge' }), TypeUrl.RouteConfiguration, undefined)].map(([, v]) => v.message as RouteConfiguration)[0]!;
+  const api = rc.virtualHosts[0]!.routes.find((r) => r.name === 'shop.shop.2')!;
+  assert.deepEqual([api.match?.pathSpecifier.case, api.match?.pathSpecifier.value], ['pathSeparatedPrefix', '/api']);
+  assert.ok(api.action.case === 'route');
+  assert.equal(api.action.value.regexRewrite?.pattern?.regex, '^/api(/?)(.*)');
+  assert.equal(api.action.value.regexRewrite?.substitution, '/\\2');
+  assert.equal(api.action.value.clusterNotFoundResponseCode, 2, 'INTERNAL_SERVER_ERROR');
+  assert.ok(api.action.value.clusterSpecifier.case === 'weightedClusters');
+  assert.deepEqual(api.action.value.clusterSpecifier.value.clusters.map((c) => c.name), ['outbound|8080||shop.shop.svc.cluster.local', 'outbound|8080||gone.shop.svc.cluster.local']);
+  // An Istio VirtualService keeps plain prefixes and the 503 default.
+  const root = rc.virtualHosts[0]!.routes.find((r) => r.name === 'shop.shop.0')!;
+  assert.equal(root.match?.pathSpecifier.case, 'prefix', '"/" stays a prefix');
+});
