@@ -176,6 +176,8 @@ function addGatewayApi(b: Buckets, domainSuffix: string): readonly GatewayApiFin
   return out.findings;
 }
 
+const fromGatewayApi = (g: Gateway) => g.metadata.annotations?.['internal.istio.io/gateway-semantics'] === 'gateway';
+
 interface MeshSettings {
   domainSuffix: string;
   trustDomain: string;
@@ -259,8 +261,9 @@ class Model implements MeshModel {
     return this.#policies.destinationRule(hostname, fromNamespace, this.#byHost.get(hostname)?.namespace);
   }
 
-  gatewaysFor(labels: Readonly<Record<string, string>>): readonly Gateway[] {
-    return this.#gateways.filter((g) => selectorMatches(g.spec.selector, labels));
+  gatewaysFor(labels: Readonly<Record<string, string>>, namespace: string): readonly Gateway[] {
+    // A Gateway converted from the Gateway API is served by its own pods, which istiod deploys in its namespace.
+    return this.#gateways.filter((g) => selectorMatches(g.spec.selector, labels) && (!fromGatewayApi(g) || g.metadata.namespace === namespace));
   }
 
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined {
