@@ -6,6 +6,7 @@
  */
 import type { FieldLines } from './field-lines.js';
 import type { Deployment } from './deployment.js';
+import { GATEWAY_API_GROUP, gatewayApiVersions, groupOf, type GatewayApiKind, type GatewayApiObject } from './gateway-api.js';
 
 export interface ObjectMeta {
   name: string;
@@ -492,7 +493,8 @@ export type RequestAuthentication = KObject<'RequestAuthentication', RequestAuth
 export type { Telemetry, TelemetrySpec, AccessLogging, ProviderRef, WorkloadMode, EnvoyFilter, WasmPlugin, ProxyConfig, QuotaSpec } from './telemetry-objects.js';
 import type { Telemetry, EnvoyFilter, WasmPlugin, ProxyConfig, QuotaSpec } from './telemetry-objects.js';
 
-export type AnyObject =
+/** The core and Istio kinds: each is known by its kind name alone. */
+export type CoreOrIstioObject =
   | Service
   | Pod
   | Deployment
@@ -514,10 +516,31 @@ export type AnyObject =
   | ProxyConfig
   | QuotaSpec;
 
-export type Kind = AnyObject['kind'];
+export type AnyObject = CoreOrIstioObject | GatewayApiObject;
 
-/** The API groups and versions accepted for each kind (Istio's three networking versions). */
-export const kindVersions: Record<Kind, readonly string[]> = {
+/** A core or Istio kind (the Kubernetes source and the CRDs `trellis install` writes use these). */
+export type Kind = CoreOrIstioObject['kind'];
+
+/** What the registry keys a type by: the kind for core and Istio kinds, `Kind.gateway.networking.k8s.io` for the Gateway API's. */
+export type TypeKey = Kind | `${GatewayApiKind}.${typeof GATEWAY_API_GROUP}`;
+
+/**
+ * The type key of an object: a kind is its group and name, and
+ * gateway.networking.k8s.io's Gateway is not networking.istio.io's. Core and
+ * Istio kinds keep their bare names (no two of them clash); without an
+ * apiVersion the kind is taken as a core or Istio one.
+ */
+export function typeKey(o: { apiVersion?: string; kind: string }): string {
+  return o.apiVersion !== undefined && groupOf(o.apiVersion) === GATEWAY_API_GROUP ? `${o.kind}.${GATEWAY_API_GROUP}` : o.kind;
+}
+
+const gatewayApiKindVersions = Object.fromEntries(
+  Object.entries(gatewayApiVersions).map(([kind, versions]) => [`${kind}.${GATEWAY_API_GROUP}`, versions.map((v) => `${GATEWAY_API_GROUP}/${v}`)]),
+) as unknown as Record<`${GatewayApiKind}.${typeof GATEWAY_API_GROUP}`, readonly string[]>;
+
+/** The API groups and versions accepted for each type (Istio's three networking versions, the Gateway API's as istiod reads them). */
+export const kindVersions: Record<TypeKey, readonly string[]> = {
+  ...gatewayApiKindVersions,
   Namespace: ['v1'],
   Service: ['v1'],
   Pod: ['v1'],
@@ -540,10 +563,10 @@ export const kindVersions: Record<Kind, readonly string[]> = {
   QuotaSpec: ['config.istio.io/v1alpha2'],
 };
 
-/** Cluster-scoped kinds have no namespace; everything else defaults to "default". */
-export const clusterScoped: ReadonlySet<Kind> = new Set(['Namespace']);
+/** Cluster-scoped types (by typeKey) have no namespace; everything else defaults to "default". */
+export const clusterScoped: ReadonlySet<string> = new Set(['Namespace', `GatewayClass.${GATEWAY_API_GROUP}`]);
 
-/** "Kind/namespace/name": the identity used for conflicts and change tracking. */
-export function objectKey(o: { kind: string; metadata: { name: string; namespace?: string } }): string {
-  return `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+/** "TypeKey/namespace/name": the identity used for conflicts and change tracking. */
+export function objectKey(o: { apiVersion?: string; kind: string; metadata: { name: string; namespace?: string } }): string {
+  return `${typeKey(o)}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }

@@ -8,8 +8,9 @@
  * so the API server need not know Istio's field list, and a newer Istio
  * field is reported by Trellis rather than silently dropped by pruning.
  */
-import { kindVersions } from '../config/objects.js';
-import { watchedResources } from '../controlplane/sources/kubernetes/resources.js';
+import { kindVersions, type Kind } from '../config/objects.js';
+import { watchedResources, type WatchedResource } from '../controlplane/sources/kubernetes/resources.js';
+import { GATEWAY_API_GROUP } from '../config/gateway-api.js';
 import { partOf, type Manifest } from './manifest.js';
 
 /** kubectl short names, as Istio's CRDs declare them. */
@@ -35,7 +36,8 @@ const openSchema = {
   },
 };
 
-export const istioCrdResources = watchedResources.filter((r) => r.crd);
+/** Istio's CRDs (the Gateway API's are the user's to install, from the Gateway API release). */
+export const istioCrdResources = watchedResources.filter((r): r is WatchedResource & { kind: Kind } => r.crd && r.group !== GATEWAY_API_GROUP);
 
 export function istioCrds(): Manifest[] {
   return istioCrdResources.map((r) => {

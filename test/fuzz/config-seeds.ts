@@ -75,6 +75,48 @@ spec:
   ports: [{number: 443, name: tls, protocol: TLS}]
 `;
 
+/** The Gateway API (issue 13): what the conversion into Istio config reads — listeners, attachments, filters, grants. */
+const gatewayApi = `apiVersion: v1
+kind: Namespace
+metadata: {name: default, labels: {team: a}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - {name: web, port: 80, protocol: HTTP, hostname: "*.example.com", allowedRoutes: {namespaces: {from: All}}}
+  - {name: tls, port: 443, protocol: TLS, tls: {mode: Passthrough}, allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {team: a}}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: web, namespace: default}
+spec:
+  parentRefs: [{name: edge, namespace: infra, sectionName: web}]
+  hostnames: [www.example.com]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api/}, headers: [{name: x-v, value: "2"}], method: GET}]
+    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]
+    backendRefs: [{name: reviews, port: 9080, weight: 3}, {name: ratings, namespace: other, port: 9080, weight: 0}]
+  - filters: [{type: RequestRedirect, requestRedirect: {scheme: https, statusCode: 301}}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: tls, namespace: default}
+spec:
+  parentRefs: [{name: edge, namespace: infra}]
+  hostnames: [api.example.com]
+  rules: [{backendRefs: [{name: reviews, port: 9080}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: from-default, namespace: other}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]
+  to: [{group: "", kind: Service}]
+`;
+
 /** Single valid documents, for "a valid document beside a broken one". */
 export const validDocuments: readonly string[] = [
   routing,
@@ -94,7 +136,7 @@ function istioFiles(): string[] {
 
 /** Whole valid files from the repository (several documents each), CRLF and a leading "---" included. */
 export function repoSeedFiles(): string[] {
-  return [routing, mesh, ...validDocuments.slice(1), ...exampleFiles(), routing.replace(/\n/g, '\r\n'), `# leading comment\n---\n${mesh}`];
+  return [routing, mesh, gatewayApi, ...validDocuments.slice(1), ...exampleFiles(), routing.replace(/\n/g, '\r\n'), `# leading comment\n---\n${mesh}`];
 }
 
 /** What the fuzz target mutates: the repository's seeds, and Istio's test data under `npm run fuzz`. */

@@ -21,7 +21,8 @@ import { buildModel } from '../../src/controlplane/registry/build-model.js';
 import { analyzeConfig } from '../../src/controlplane/analyze/analyze.js';
 import type { ConfigProblem } from '../../src/controlplane/sources/source.js';
 
-const codes = new Set<string>(['CONFIG_PARSE', 'CONFIG_INVALID', 'CONFIG_CONFLICT', 'IST0101']);
+// A mutated Gateway API seed can be refused (TRL0003) or ask for what is not implemented (an unknown listener protocol).
+const codes = new Set<string>(['CONFIG_PARSE', 'CONFIG_INVALID', 'CONFIG_CONFLICT', 'IST0101', 'TRL0003', 'CONFIG_UNSUPPORTED']);
 
 function checkProblem(p: ConfigProblem, lines: ReadonlyMap<string, number>): void {
   const max = lines.get(p.file);

@@ -4,7 +4,7 @@
  * Every problem names the kind, namespace/name and field path, and carries
  * the line of the offending field.
  */
-import { clusterScoped, kindVersions, objectKey, type AnyObject, type Kind, type Origin } from '../objects.js';
+import { clusterScoped, kindVersions, objectKey, typeKey, type AnyObject, type Origin, type TypeKey } from '../objects.js';
 import type { FieldPath, Locate, RawDocument } from '../load-yaml.js';
 import type { ConfigProblem } from '../../controlplane/sources/source.js';
 import { kubernetesSchemas } from './kubernetes.js';
@@ -17,15 +17,17 @@ import { authorizationPolicySchema, peerAuthenticationSchema } from './security.
 import { requestAuthenticationSchema } from './request-authentication.js';
 import { telemetrySchema } from './telemetry.js';
 import { envoyFilterSchema, proxyConfigSchema, quotaSpecSchema, wasmPluginSchema } from './never-applied.js';
+import { gatewayApiSchemas } from './gateway-api/index.js';
 import { formatPath, isPlainObject, walk } from './walk.js';
 import type { Issue, ObjectSchema } from './schema.js';
 
 export { parseDuration } from '../duration.js';
 export { formatPath } from './walk.js';
 
-/** The schema of every supported kind; keys are exactly those of kindVersions. */
-export const kindSchemas: Readonly<Record<Kind, ObjectSchema>> = {
+/** The schema of every supported type; keys are exactly those of kindVersions. */
+export const kindSchemas: Readonly<Record<TypeKey, ObjectSchema>> = {
   ...kubernetesSchemas,
+  ...gatewayApiSchemas,
   VirtualService: virtualServiceSchema,
   DestinationRule: destinationRuleSchema,
   ServiceEntry: serviceEntrySchema,
@@ -69,13 +71,14 @@ export function validateObject(value: unknown, origin: Origin, locate: Locate): 
   if (typeof kind !== 'string' || typeof apiVersion !== 'string') {
     return { problems: [problem(typeof kind !== 'string' ? ['kind'] : ['apiVersion'], 'apiVersion and kind must be set (strings)')], origin };
   }
-  const versions = sameGroup((kindVersions as Record<string, readonly string[] | undefined>)[kind], apiVersion);
+  const type = typeKey({ apiVersion, kind });
+  const versions = (kindVersions as Record<string, readonly string[] | undefined>)[type];
   // Kinds of the same name Trellis does read (apps/v1 Deployment) are validated below, not skipped.
   if (versions === undefined && isIgnoredKind(apiVersion, kind)) return { problems: [], origin };
   if (versions === undefined) return { problems: [problem(['kind'], `unknown kind ${kind} (apiVersion ${apiVersion})`)], origin };
 
   const meta = isPlainObject(value['metadata']) ? value['metadata'] : {};
-  const scoped = clusterScoped.has(kind as Kind);
+  const scoped = clusterScoped.has(type);
   const name = typeof meta['name'] === 'string' ? meta['name'] : undefined;
   const namespace = scoped ? undefined : typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
   const subject = `${kind} ${namespace === undefined ? '' : `${namespace}/`}${name ?? '<unnamed>'}`;
@@ -84,33 +87,17 @@ export function validateObject(value: unknown, origin: Origin, locate: Locate): 
   if (!versions.includes(apiVersion)) {
     issues.push({ path: ['apiVersion'], message: `${apiVersion} is not accepted for ${kind} (expected ${versions.join(', ')})` });
   }
-  walk(value, kindSchemas[kind as Kind], [], issues);
+  walk(value, kindSchemas[type as TypeKey], [], issues);
   const problems = issues
     .map((i) => problem(i.path, `${subject}: ${formatPath(i.path) || '(document)'}: ${i.message}`))
     .sort((a, b) => a.line - b.line);
-  const key = name === undefined ? undefined : objectKey({ kind, metadata: { name, namespace } });
+  const key = name === undefined ? undefined : objectKey({ apiVersion, kind, metadata: { name, namespace } });
   if (problems.length > 0) return { key, problems, origin };
 
   const metadata = { ...meta, name: name!, namespace };
   if (scoped) delete metadata.namespace;
   const object = { ...value, metadata, origin } as unknown as AnyObject;
   return { key, object, problems, origin };
-}
-
-const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
-
-/** API groups whose kinds share a name with a kind Trellis reads, yet are other kinds (the Gateway API's Gateway). */
-const otherKindGroups: ReadonlySet<string> = new Set(['gateway.networking.k8s.io']);
-
-/**
- * A kind is its group and name: gateway.networking.k8s.io's Gateway is not
- * networking.istio.io's, so it is its own (unknown) kind rather than a
- * Gateway in a version that is "not accepted".
- */
-function sameGroup(versions: readonly string[] | undefined, apiVersion: string): readonly string[] | undefined {
-  const group = groupOf(apiVersion);
-  if (versions === undefined || !otherKindGroups.has(group) || versions.some((v) => groupOf(v) === group)) return versions;
-  return undefined;
 }
 
 /** validateObject for a document from parseYamlDocuments. */

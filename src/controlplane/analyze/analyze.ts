@@ -18,6 +18,7 @@ import { ServiceHosts } from './service-hosts.js';
 import type { Finding } from './finding.js';
 import { securityFindings } from './security-findings.js';
 import { unsupportedFieldFindings } from './unsupported-fields.js';
+import { gatewayApiMessages } from './gateway-api-findings.js';
 
 /** A finding placed: the object it is about, and where in which file. */
 export interface AnalysisMessage extends Finding {
@@ -49,6 +50,7 @@ export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel
     for (const f of destinationSubsetFindings(vs, subsets, hosts)) out.push(placed(vs, f));
   }
   for (const p of authz) for (const f of securityFindings(p)) out.push(placed(p, f));
+  for (const m of gatewayApiMessages(model)) out.push(placed(m.object, m.finding));
   return out;
 }
 

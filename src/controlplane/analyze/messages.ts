@@ -25,6 +25,13 @@ export const ExternalNameServiceTypeInvalidPortName: MessageType = { code: 'IST0
  */
 export const MultiplePeerAuthenticationsWithoutWorkloadSelectors: MessageType = { code: 'TRL0001', name: 'MultiplePeerAuthenticationsWithoutWorkloadSelectors', severity: 'Warning' };
 export const ConflictingPeerAuthenticationWorkloadSelectors: MessageType = { code: 'TRL0002', name: 'ConflictingPeerAuthenticationWorkloadSelectors', severity: 'Warning' };
+/**
+ * Trellis' own: a Gateway API reference the API's rules refuse (a listener
+ * that does not allow the route, no ReferenceGrant, no hostname in common).
+ * istiod says it only in the objects' status conditions, which a directory
+ * of files does not have.
+ */
+export const GatewayApiReferenceRefused: MessageType = { code: 'TRL0003', name: 'GatewayApiReferenceRefused', severity: 'Warning' };
 
 /** Not an Istio message: valid Istio config that Trellis does not implement; the reason says what it does instead. */
 export const Unsupported: MessageType = { code: 'CONFIG_UNSUPPORTED', name: 'Unsupported', severity: 'Warning' };

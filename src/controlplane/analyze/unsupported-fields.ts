@@ -7,7 +7,7 @@
  * element of a list) and is checked against translation by the tests — a
  * field that gets implemented must leave this table in the same change.
  */
-import type { AnyObject } from '../../config/objects.js';
+import { typeKey, type AnyObject } from '../../config/objects.js';
 import type { FieldPath } from '../../config/field-lines.js';
 import type { Finding } from './finding.js';
 import { Unsupported } from './messages.js';
@@ -89,6 +89,28 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
     { path: ['spec', 'servers', '*', 'defaultEndpoint'], message: 'server defaultEndpoint is not implemented: the server routes by its VirtualServices only' },
     { path: ['spec', 'servers', '*', 'bind'], message: 'unix domain socket binds are not implemented for gateways: this server is not served', when: (v) => typeof v === 'string' && v.startsWith('unix://') },
   ],
+  'Gateway.gateway.networking.k8s.io': [
+    {
+      path: ['spec', 'listeners', '*', 'tls', 'certificateRefs'],
+      message: 'certificates from Kubernetes Secrets are not implemented for gateways: this listener is not served',
+      when: (_v, tls) => ((tls as { mode?: unknown } | null)?.mode ?? 'Terminate') === 'Terminate',
+    },
+    { path: ['spec', 'listeners', '*', 'tls', 'frontendValidation'], message: 'client certificate validation is not implemented: clients are not asked for a certificate' },
+    { path: ['spec', 'tls'], message: 'Gateway-level TLS settings (client validation, backend TLS) are not implemented: they are ignored' },
+    { path: ['spec', 'backendTLS'], message: 'backendTLS is not implemented: the router connects to backends by the mesh\'s own TLS settings' },
+    { path: ['spec', 'addresses'], message: 'addresses are not implemented: the router\'s listeners bind 0.0.0.0' },
+    { path: ['spec', 'infrastructure'], message: 'infrastructure is not implemented: Trellis deploys no gateway pods; a router proxy labelled gateway.networking.k8s.io/gateway-name serves the Gateway' },
+    { path: ['spec', 'allowedListeners'], message: 'ListenerSets (allowedListeners) are not implemented: only the Gateway\'s own listeners are served' },
+  ],
+  'GatewayClass.gateway.networking.k8s.io': [
+    { path: ['spec', 'parametersRef'], message: 'parametersRef is not implemented: the class\'s Gateways are served without its parameters' },
+  ],
+  'HTTPRoute.gateway.networking.k8s.io': [
+    { path: ['spec', 'rules', '*', 'sessionPersistence'], message: 'sessionPersistence is not implemented: requests are balanced without affinity' },
+  ],
+  'GRPCRoute.gateway.networking.k8s.io': [
+    { path: ['spec', 'rules', '*', 'sessionPersistence'], message: 'sessionPersistence is not implemented: requests are balanced without affinity' },
+  ],
   ServiceEntry: [
     {
       path: ['spec', 'addresses'],
@@ -108,7 +130,7 @@ function isPassthrough(tls: unknown): boolean {
 
 /** Every unsupported field set in `o`, at its own path. */
 export function unsupportedFieldFindings(o: AnyObject): Finding[] {
-  const list = rules[o.kind];
+  const list = rules[typeKey(o)];
   if (!list) return [];
   const out: Finding[] = [];
   for (const r of list) {

@@ -6,6 +6,7 @@ import type {
   DestinationRule,
   EndpointSlice,
   Gateway,
+  Namespace,
   PeerAuthentication,
   Pod,
   Service,
@@ -14,7 +15,10 @@ import type {
   VirtualService,
   WorkloadEntry,
 } from '../../config/objects.js';
+import type { GatewayClass, KubernetesGateway, KubernetesGRPCRoute, KubernetesHTTPRoute, KubernetesTCPRoute, KubernetesTLSRoute, ReferenceGrant } from '../../config/gateway-api.js';
+import { typeKey } from '../../config/objects.js';
 import type { ConfigState } from '../sources/source.js';
+import { convertGatewayApi, type GatewayApiFinding } from './gateway-api/convert.js';
 import type { MeshEndpoint, MeshModel, MeshService, MtlsMode, Workload } from './model.js';
 import { mergeDelegates } from './delegates.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
@@ -51,26 +55,46 @@ interface Buckets {
   ap: AuthorizationPolicy[];
   ra: RequestAuthentication[];
   telemetries: Telemetry[];
+  namespaces: Namespace[];
+  gatewayApi: {
+    classes: GatewayClass[];
+    gateways: KubernetesGateway[];
+    httpRoutes: KubernetesHTTPRoute[];
+    grpcRoutes: KubernetesGRPCRoute[];
+    tcpRoutes: KubernetesTCPRoute[];
+    tlsRoutes: KubernetesTLSRoute[];
+    grants: ReferenceGrant[];
+  };
 }
 
 function bucket(objects: Iterable<AnyObject>): Buckets {
-  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [], telemetries: [] };
+  const g: Buckets['gatewayApi'] = { classes: [], gateways: [], httpRoutes: [], grpcRoutes: [], tcpRoutes: [], tlsRoutes: [], grants: [] };
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [], telemetries: [], namespaces: [], gatewayApi: g };
+  // By type key: the Gateway API's Gateway is not networking.istio.io's.
   for (const o of objects) {
-    switch (o.kind) {
-      case 'Service': b.services.push(o); break;
-      case 'ServiceEntry': b.serviceEntries.push(o); break;
-      case 'Pod': b.pods.push(o); break;
-      case 'WorkloadEntry': b.workloadEntries.push(o); break;
-      case 'EndpointSlice': b.slices.push(o); break;
-      case 'DestinationRule': b.dr.push(o); break;
-      case 'VirtualService': b.vs.push(o); break;
+    switch (typeKey(o)) {
+      case 'Namespace': b.namespaces.push(o as Namespace); break;
+      case 'Service': b.services.push(o as Service); break;
+      case 'ServiceEntry': b.serviceEntries.push(o as ServiceEntry); break;
+      case 'Pod': b.pods.push(o as Pod); break;
+      case 'WorkloadEntry': b.workloadEntries.push(o as WorkloadEntry); break;
+      case 'EndpointSlice': b.slices.push(o as EndpointSlice); break;
+      case 'DestinationRule': b.dr.push(o as DestinationRule); break;
+      case 'VirtualService': b.vs.push(o as VirtualService); break;
       // A Sidecar without spec is valid (namespace-wide defaults): read as an empty one, never as undefined.
-      case 'Sidecar': b.sidecars.push((o.spec as Sidecar['spec'] | undefined) === undefined ? { ...o, spec: {} } : o); break;
-      case 'Gateway': b.gateways.push(o); break;
-      case 'PeerAuthentication': b.pa.push(o); break;
-      case 'AuthorizationPolicy': b.ap.push(o); break;
-      case 'RequestAuthentication': b.ra.push(o); break;
-      case 'Telemetry': b.telemetries.push(o); break;
+      case 'Sidecar': b.sidecars.push((o.spec as Sidecar['spec'] | undefined) === undefined ? { ...(o as Sidecar), spec: {} } : (o as Sidecar)); break;
+      case 'Gateway': b.gateways.push(o as Gateway); break;
+      case 'PeerAuthentication': b.pa.push(o as PeerAuthentication); break;
+      case 'AuthorizationPolicy': b.ap.push(o as AuthorizationPolicy); break;
+      case 'RequestAuthentication': b.ra.push(o as RequestAuthentication); break;
+      case 'GatewayClass.gateway.networking.k8s.io': g.classes.push(o as GatewayClass); break;
+      case 'Gateway.gateway.networking.k8s.io': g.gateways.push(o as KubernetesGateway); break;
+      case 'HTTPRoute.gateway.networking.k8s.io': g.httpRoutes.push(o as KubernetesHTTPRoute); break;
+      case 'GRPCRoute.gateway.networking.k8s.io': g.grpcRoutes.push(o as KubernetesGRPCRoute); break;
+      case 'TCPRoute.gateway.networking.k8s.io': g.tcpRoutes.push(o as KubernetesTCPRoute); break;
+      case 'TLSRoute.gateway.networking.k8s.io': g.tlsRoutes.push(o as KubernetesTLSRoute); break;
+      case 'ReferenceGrant.gateway.networking.k8s.io': g.grants.push(o as ReferenceGrant); break;
+      case 'Telemetry': b.telemetries.push(o as Telemetry); break;
       default: break;
     }
   }
@@ -113,6 +137,7 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const rootNamespace = opts.rootNamespace ?? 'istio-system';
   const b = bucket(state.objects.values());
   const byHost = meshServices(b, domainSuffix);
+  const gatewayApi = addGatewayApi(b, domainSuffix);
   const services = [...byHost.values()].sort(byKey((s) => s.hostname));
 
   const workloads: Workload[] = [];
@@ -139,8 +164,24 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
   const gateways = [...b.gateways].sort(byAge);
   const telemetry = new TelemetryIndex(b.telemetries, rootNamespace);
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry });
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi });
 }
+
+/**
+ * The Gateway API converted as istiod converts it: its Istio Gateways and
+ * VirtualServices join the buckets translation reads; returns its findings.
+ */
+function addGatewayApi(b: Buckets, domainSuffix: string): readonly GatewayApiFinding[] {
+  const g = b.gatewayApi;
+  if (g.gateways.length === 0 && g.httpRoutes.length + g.grpcRoutes.length + g.tcpRoutes.length + g.tlsRoutes.length === 0) return [];
+  const services = new Set(b.services.map((s) => `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`));
+  const out = convertGatewayApi({ ...g, namespaces: b.namespaces, domainSuffix, serviceExists: (ns, name) => services.has(`${ns}/${name}`) });
+  b.gateways.push(...out.gateways);
+  b.vs.push(...out.virtualServices);
+  return out.findings;
+}
+
+const fromGatewayApi = (g: Gateway) => g.metadata.annotations?.['internal.istio.io/gateway-semantics'] === 'gateway';
 
 interface MeshSettings {
   domainSuffix: string;
@@ -161,6 +202,7 @@ class Model implements MeshModel {
   readonly #accounts = new Map<string, readonly string[]>();
   readonly #gateways: readonly Gateway[];
   readonly #telemetry: TelemetryIndex;
+  readonly gatewayApiFindings: readonly GatewayApiFinding[];
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -170,9 +212,19 @@ class Model implements MeshModel {
     readonly revision: number,
     mesh: MeshSettings,
     readonly services: readonly MeshService[],
-    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex; gateways: readonly Gateway[]; telemetry: TelemetryIndex },
+    indexes: {
+      byHost: ReadonlyMap<string, MeshService>;
+      endpoints: EndpointIndex;
+      workloads: WorkloadIndex;
+      policies: PolicyIndex;
+      security: SecurityPolicyIndex;
+      gateways: readonly Gateway[];
+      gatewayApiFindings: readonly GatewayApiFinding[];
+      telemetry: TelemetryIndex;
+    },
   ) {
     this.#gateways = indexes.gateways;
+    this.gatewayApiFindings = indexes.gatewayApiFindings;
     this.#telemetry = indexes.telemetry;
     ({ domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls } = mesh);
     this.#byHost = indexes.byHost;
@@ -221,8 +273,9 @@ class Model implements MeshModel {
     return this.#policies.selectedDestinationRules(namespace, labels);
   }
 
-  gatewaysFor(labels: Readonly<Record<string, string>>): readonly Gateway[] {
-    return this.#gateways.filter((g) => selectorMatches(g.spec.selector, labels));
+  gatewaysFor(labels: Readonly<Record<string, string>>, namespace: string): readonly Gateway[] {
+    // A Gateway converted from the Gateway API is served by its own pods, which istiod deploys in its namespace.
+    return this.#gateways.filter((g) => selectorMatches(g.spec.selector, labels) && (!fromGatewayApi(g) || g.metadata.namespace === namespace));
   }
 
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined {

@@ -1,3 +1,4 @@
+import type { GatewayApiFinding } from './gateway-api/context.js';
 import type {
   AuthorizationPolicy,
   DestinationRule,
@@ -122,9 +123,12 @@ export interface MeshModel {
   /**
    * The Gateways a router proxy with these workload labels serves: those of
    * every namespace whose selector its labels satisfy (istiod's default,
-   * PILOT_SCOPE_GATEWAY_TO_NAMESPACE off), oldest first.
+   * PILOT_SCOPE_GATEWAY_TO_NAMESPACE off), oldest first; those converted
+   * from the Gateway API only for a router in their own namespace.
    */
-  gatewaysFor(labels: Readonly<Record<string, string>>): readonly Gateway[];
+  gatewaysFor(labels: Readonly<Record<string, string>>, namespace: string): readonly Gateway[];
+  /** What converting the Gateway API found that does not take effect, on the Gateway API objects (the analysis reports it). */
+  readonly gatewayApiFindings: readonly GatewayApiFinding[];
   /** The Sidecar resource that scopes a proxy: workloadSelector match first, then the namespace default, then the root namespace. */
   sidecarFor(namespace: string, labels: Readonly<Record<string, string>>): Sidecar | undefined;
   peerAuthentications(namespace: string): readonly PeerAuthentication[];

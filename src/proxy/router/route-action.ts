@@ -51,6 +51,8 @@ export type ActionPlan =
       retry: RetryPlan | undefined;
       prefixRewrite: string;
       matchedPrefix: string | undefined;
+      /** cluster_not_found_response_code: what a request gets when its cluster does not exist (503, or 404/500). */
+      clusterNotFoundStatus: number;
       /** regex_rewrite: every match in the path (query excluded) replaced; \\1 references become $1. */
       regexRewrite: { re: RegExp; substitution: string } | undefined;
       /** Consistent-hash inputs for ring hash / maglev clusters. */
@@ -62,7 +64,7 @@ export type ActionPlan =
       upgrades: RouteUpgrades | undefined;
     }
   | { kind: 'direct'; status: number; body: string }
-  | { kind: 'redirect'; status: number; host: string; path: string; scheme: string };
+  | { kind: 'redirect'; status: number; host: string; path: string; scheme: string; port: number };
 
 /** Envoy's default route timeout when the field is unset. */
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -86,6 +88,7 @@ export function compileAction(route: Route, vh: VirtualHost, path: string, error
         host: r.hostRedirect,
         path: p.case === 'pathRedirect' ? p.value : '',
         scheme: r.schemeRewriteSpecifier.case === 'schemeRedirect' ? r.schemeRewriteSpecifier.value : '',
+        port: r.portRedirect,
       };
     }
     default:
@@ -102,7 +105,9 @@ function compileForward(ra: RouteAction, route: Route, vh: VirtualHost, path: st
     timeoutMs: durationMs(ra.timeout) ?? DEFAULT_TIMEOUT_MS,
     retry: compileRetry(ra.retryPolicy ?? vh.retryPolicy, `${path}.retryPolicy`, errors),
     prefixRewrite: ra.prefixRewrite,
-    matchedPrefix: match?.case === 'prefix' ? match.value : undefined,
+    // Envoy rewrites the prefix a path_separated_prefix matched as it does a plain prefix.
+    matchedPrefix: match?.case === 'prefix' || match?.case === 'pathSeparatedPrefix' ? match.value : undefined,
+    clusterNotFoundStatus: [503, 404, 500][ra.clusterNotFoundResponseCode] ?? 503,
     regexRewrite: compileRegexRewrite(ra, `${path}.regexRewrite`, errors),
     hashPolicy: compileHashPolicy(ra),
     mirrors: ra.requestMirrorPolicies.map((m, i) => {

@@ -128,7 +128,7 @@ function tlsRedirect(vh: VirtualHost): CompiledRoute | undefined {
     name: '',
     vhost: vh.name,
     match: () => true,
-    action: { kind: 'redirect', status: 301, host: '', path: '', scheme: 'https' },
+    action: { kind: 'redirect', status: 301, host: '', path: '', scheme: 'https', port: 0 },
     requestOps: [],
     responseOps: [],
     fault: undefined,

@@ -37,7 +37,9 @@ export class RouterFilter implements HttpFilter {
       reply(ex, a.status, a.body);
     } else if (a.kind === 'redirect') {
       // Without a path rewrite Envoy keeps the request's path and query.
-      reply(ex, a.status, '', `${a.scheme || 'http'}://${a.host || info.authority}${a.path || info.path}`);
+      // port_redirect replaces the port of the (redirected) host.
+      const host = a.host || info.authority;
+      reply(ex, a.status, '', `${a.scheme || 'http'}://${a.port ? `${host.replace(/:\d+$/, '')}:${a.port}` : host}${a.path || info.path}`);
     } else this.#upstream(ex, route, a);
     return STOP;
   }
@@ -47,7 +49,7 @@ export class RouterFilter implements HttpFilter {
     const name = pickCluster(ex, a.target, ex.req.headers['x-request-id'] as string | undefined);
     const cluster = name ? this.#clusters.get(name) : undefined;
     ex.info.upstreamCluster = name ?? '';
-    if (!cluster) return localReply(ex, 503, 'NC', 'cluster_not_found');
+    if (!cluster) return localReply(ex, a.clusterNotFoundStatus, 'NC', 'cluster_not_found');
     if (!cluster.admit()) {
       cluster.stats.upstream_rq_pending_overflow++;
       return localReply(ex, 503, 'UO', 'overflow');

@@ -4,6 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
 import { compileRouteConfig, type RouteTable } from '../../../src/proxy/router/route-table.js';
 import type { RequestView } from '../../../src/proxy/router/route-match.js';
+import { rewritePath } from '../../../src/proxy/router/upstream-headers.js';
 
 const route = (name: string, match: Record<string, unknown>, cluster = name) => ({
   name,
@@ -112,5 +113,38 @@ describe('route table: validation collects every error with its path', () => {
       assert.equal(r.ok, false, regex);
       assert.match(r.ok ? '' : r.errors[0]!, /safeRegex\.regex: invalid regex .* is not RE2 syntax/);
     }
+  });
+});
+
+describe('route table: what Gateway API routes use (issue 13)', () => {
+  const t = table([{
+    name: 'vh',
+    domains: ['*'],
+    routes: [
+      { name: 'seg', match: { pathSpecifier: { case: 'pathSeparatedPrefix', value: '/api' } }, action: { case: 'route', value: { clusterSpecifier: { case: 'cluster', value: 'c' }, prefixRewrite: '/v2', clusterNotFoundResponseCode: 2 } } },
+      { name: 'moved', match: prefix('/old'), action: { case: 'redirect', value: { hostRedirect: 'new.example', portRedirect: 8443, schemeRewriteSpecifier: { case: 'schemeRedirect', value: 'https' } } } },
+      route('plain', prefix('/')),
+    ],
+  }]);
+
+  test('path_separated_prefix matches whole segments, and prefix_rewrite replaces what it matched', () => {
+    assert.equal(t.route('any', view('/api'))?.name, 'seg');
+    assert.equal(t.route('any', view('/api/x'))?.name, 'seg');
+    assert.equal(t.route('any', view('/apix'))?.name, 'plain');
+    const a = t.route('any', view('/api/x'))!.action;
+    assert.ok(a.kind === 'forward');
+    assert.equal(rewritePath('/api/x?q=1', a, {}), '/v2/x?q=1');
+  });
+
+  test('cluster_not_found_response_code is compiled (INTERNAL_SERVER_ERROR → 500; unset → 503)', () => {
+    const seg = t.route('any', view('/api'))!.action;
+    const plain = t.route('any', view('/other'))!.action;
+    assert.ok(seg.kind === 'forward' && plain.kind === 'forward');
+    assert.equal(seg.clusterNotFoundStatus, 500);
+    assert.equal(plain.clusterNotFoundStatus, 503);
+  });
+
+  test('port_redirect is compiled with the redirect', () => {
+    assert.deepEqual(t.route('any', view('/old'))!.action, { kind: 'redirect', status: 301, host: 'new.example', path: '', scheme: 'https', port: 8443 });
   });
 });

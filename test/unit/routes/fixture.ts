@@ -69,6 +69,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     requestAuthenticationsFor: () => [],
     gatewaysFor: () => [],
     telemetriesFor: () => undefined,
+    gatewayApiFindings: [],
   };
 }
 

@@ -16,7 +16,7 @@
  */
 import { kindSchemas, validateObject, type ValidatedDocument } from '../../../config/validate/index.js';
 import { pruneUnknown } from '../../../config/validate/prune.js';
-import { clusterScoped, objectKey, type AnyObject, type Kind } from '../../../config/objects.js';
+import { clusterScoped, objectKey, typeKey, type AnyObject, type Kind } from '../../../config/objects.js';
 import type { ConfigProblem } from '../source.js';
 import type { RawObject } from './informer.js';
 
@@ -49,9 +49,8 @@ export class ObjectAcceptor {
     const problems: ConfigProblem[] = [];
     const present = new Set<string>();
     for (const raw of raws) {
-      const kind = raw.kind as Kind;
-      const namespace = clusterScoped.has(kind) ? undefined : raw.metadata.namespace;
-      const key = objectKey({ kind, metadata: { name: raw.metadata.name, namespace } });
+      const namespace = clusterScoped.has(typeKey(raw)) ? undefined : raw.metadata.namespace;
+      const key = objectKey({ apiVersion: raw.apiVersion, kind: raw.kind, metadata: { name: raw.metadata.name, namespace } });
       present.add(key);
       const doc = this.#validate(key, raw);
       if (doc.object) {

@@ -19,7 +19,7 @@ import { Debouncer } from '../../debounce.js';
 import type { ConfigProblem, ConfigSource, ConfigState } from '../source.js';
 import { ObjectAcceptor, type Accepted } from './accept.js';
 import { ResourceInformer, type InformerStats } from './informer.js';
-import { collectionPath, watchedResources, type WatchedResource } from './resources.js';
+import { collectionPath, resourceType, watchedResources, type WatchedResource } from './resources.js';
 
 const log = logger('config');
 
@@ -102,9 +102,9 @@ export class KubernetesSource implements ConfigSource {
     for (const i of this.#informers) i.stop();
   }
 
-  /** Per kind: lists, watches, bookmarks, expirations and errors so far (tests and debugging read it). */
+  /** Per type (resourceType: the kind, `Kind.group` for the Gateway API): lists, watches, bookmarks, expirations and errors so far (tests and debugging read it). */
   stats(): Record<string, InformerStats> {
-    return Object.fromEntries(this.#informers.map((i) => [i.resource.kind, { ...i.stats }]));
+    return Object.fromEntries(this.#informers.map((i) => [resourceType(i.resource), { ...i.stats }]));
   }
 
   #changed(): void {

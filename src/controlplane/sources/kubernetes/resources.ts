@@ -2,12 +2,16 @@
  * What the Kubernetes source watches: every kind the registry reads, at the
  * API version it is read in. Istio's kinds are read at v1 (served since
  * Istio 1.22, and by `trellis install`'s CRDs); the API server converts
- * objects stored at v1beta1 or v1alpha3, whose schemas are the same.
+ * objects stored at v1beta1 or v1alpha3, whose schemas are the same. The
+ * Gateway API's kinds are read at the versions istiod watches (its CRDs are
+ * the user's to install; until they are, each is an empty collection).
  */
-import type { Kind } from '../../../config/objects.js';
+import { GATEWAY_API_GROUP, type GatewayApiKind } from '../../../config/gateway-api.js';
+import { typeKey, type Kind } from '../../../config/objects.js';
 
 export interface WatchedResource {
-  readonly kind: Kind;
+  /** The kind name; with the group, the type (objects.ts typeKey: the Gateway API's Gateway is not Istio's). */
+  readonly kind: Kind | GatewayApiKind;
   /** '' for the core group. */
   readonly group: string;
   readonly version: string;
@@ -19,6 +23,7 @@ export interface WatchedResource {
 
 const core = (kind: Kind, plural: string): WatchedResource => ({ kind, group: '', version: 'v1', plural, crd: false });
 const istio = (kind: Kind, group: string, plural: string): WatchedResource => ({ kind, group, version: 'v1', plural, crd: true });
+const gatewayApi = (kind: GatewayApiKind, version: string, plural: string): WatchedResource => ({ kind, group: GATEWAY_API_GROUP, version, plural, crd: true });
 
 export const watchedResources: readonly WatchedResource[] = [
   core('Namespace', 'namespaces'),
@@ -36,7 +41,17 @@ export const watchedResources: readonly WatchedResource[] = [
   istio('AuthorizationPolicy', 'security.istio.io', 'authorizationpolicies'),
   istio('RequestAuthentication', 'security.istio.io', 'requestauthentications'),
   istio('Telemetry', 'telemetry.istio.io', 'telemetries'),
+  gatewayApi('GatewayClass', 'v1', 'gatewayclasses'),
+  gatewayApi('Gateway', 'v1', 'gateways'),
+  gatewayApi('HTTPRoute', 'v1', 'httproutes'),
+  gatewayApi('GRPCRoute', 'v1', 'grpcroutes'),
+  gatewayApi('TCPRoute', 'v1alpha2', 'tcproutes'),
+  gatewayApi('TLSRoute', 'v1alpha2', 'tlsroutes'),
+  gatewayApi('ReferenceGrant', 'v1beta1', 'referencegrants'),
 ];
+
+/** The type a resource holds (objects.ts typeKey): "Gateway" for Istio's, "Gateway.gateway.networking.k8s.io" for the Gateway API's. */
+export const resourceType = (r: WatchedResource): string => typeKey({ apiVersion: apiVersionOf(r), kind: r.kind });
 
 /** apiVersion as objects carry it: "v1", "discovery.k8s.io/v1". */
 export function apiVersionOf(r: WatchedResource): string {

@@ -79,5 +79,6 @@ export function serverRouteContext(scope: RouteScope, ref: ServerRef, vs: Virtua
   return {
     model: scope.model, namespace: scope.namespace, labels: scope.node?.labels, selectedRules: scope.selectedRules, port: ref.server.port.number, grpc: false,
     vsNamespace: vsNamespace(vs), vsName: vs.metadata.name, gateways: new Set([ref.gateway]),
+    gatewaySemantics: vs.metadata.annotations?.['internal.istio.io/route-semantics'] === 'gateway',
   };
 }

@@ -32,7 +32,7 @@ export class GatewayResources {
 
   constructor(key: string, model: MeshModel, node: ProxyNode, labels: Readonly<Record<string, string>>, shared: SharedCache, routes: RouteBuilders) {
     const namespace = node.namespace;
-    this.merged = mergeGateways(model, model.gatewaysFor(labels), namespace, labels);
+    this.merged = mergeGateways(model, model.gatewaysFor(labels, namespace), namespace, labels);
     const hosts = new Set<string>();
     for (const gw of this.merged.gatewayNames) {
       for (const vs of virtualServicesForGateway(model, namespace, gw)) for (const h of destinationHosts(vs, model.domainSuffix)) hosts.add(h);

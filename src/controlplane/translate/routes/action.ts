@@ -6,6 +6,7 @@
 import { create } from '@bufbuild/protobuf';
 import {
   RouteActionSchema,
+  RouteAction_ClusterNotFoundResponseCode,
   RouteAction_MaxStreamDurationSchema,
   RouteAction_RequestMirrorPolicySchema,
   WeightedClusterSchema,
@@ -40,6 +41,13 @@ export interface RouteContext {
   gateways?: ReadonlySet<string>;
   /** Proxyless gRPC: timeouts go to max_stream_duration, which is what grpc-js-xds reads. */
   grpc: boolean;
+  /**
+   * The VirtualService was converted from the Gateway API (annotation
+   * internal.istio.io/route-semantics: gateway): istiod then matches
+   * prefixes by path segment, strips a prefix rewritten to "/" with a
+   * regex, and answers 500 for a backend without a cluster.
+   */
+  gatewaySemantics?: boolean;
   /**
    * When set, every DestinationRule lookup (the only namespace-dependent
    * input besides sourceNamespace matches) is recorded here by hostname, so
@@ -103,7 +111,9 @@ export function routeAction(r: HTTPRoute, match: HTTPMatchRequest | undefined, c
   const retry = retryPolicy(r.retries, `${field}.retries`);
   if (retry !== undefined) action.retryPolicy = retry;
   action.requestMirrorPolicies = mirrorPolicies(r, ctx);
-  setRewrite(action, r, match);
+  setRewrite(action, r, match, ctx.gatewaySemantics === true);
+  // The Gateway API: a backend that does not exist is a 500 for its share of requests.
+  if (ctx.gatewaySemantics) action.clusterNotFoundResponseCode = RouteAction_ClusterNotFoundResponseCode.INTERNAL_SERVER_ERROR;
   return action;
 }
 
@@ -138,14 +148,19 @@ function mirrorPolicies(r: HTTPRoute, ctx: RouteContext): RouteAction_RequestMir
 
 /**
  * rewrite.uri replaces the matched prefix; for an exact or regex match there
- * is no prefix to replace, so the whole path is rewritten with a regex.
+ * is no prefix to replace, so the whole path is rewritten with a regex. With
+ * gateway semantics a prefix rewritten to "/" is removed with its separator
+ * ("/api/x" → "/x", "/api" → "/"), as istiod does.
  */
-function setRewrite(action: RouteAction, r: HTTPRoute, match: HTTPMatchRequest | undefined): void {
+function setRewrite(action: RouteAction, r: HTTPRoute, match: HTTPMatchRequest | undefined, gatewaySemantics: boolean): void {
   const rw = r.rewrite;
   if (rw === undefined) return;
   if (rw.uri !== undefined && rw.uri !== '') {
     const uri = match?.uri;
-    if (uri?.exact !== undefined) action.regexRewrite = create(RegexMatchAndSubstituteSchema, { pattern: re2(`^${escapeRe2(uri.exact)}$`), substitution: rw.uri });
+    const prefix = uri?.prefix;
+    if (gatewaySemantics && rw.uri === '/' && prefix !== undefined && prefix !== '/') {
+      action.regexRewrite = create(RegexMatchAndSubstituteSchema, { pattern: re2(`^${escapeRe2(prefix.replace(/\/$/, ''))}(/?)(.*)`), substitution: '/\\2' });
+    } else if (uri?.exact !== undefined) action.regexRewrite = create(RegexMatchAndSubstituteSchema, { pattern: re2(`^${escapeRe2(uri.exact)}$`), substitution: rw.uri });
     else if (uri?.regex !== undefined) action.regexRewrite = create(RegexMatchAndSubstituteSchema, { pattern: re2(`^(?:${uri.regex})$`), substitution: rw.uri });
     else action.prefixRewrite = rw.uri;
   }

@@ -28,6 +28,8 @@ export interface MatchContext {
   gateways?: ReadonlySet<string>;
   /** The VirtualService's namespace: a gateway named without one is in it. */
   vsNamespace?: string;
+  /** Converted from the Gateway API: a prefix matches whole path segments (see RouteContext). */
+  gatewaySemantics?: boolean;
 }
 
 /** The catch-all match: Istio emits prefix "/" for a route without match blocks. */
@@ -66,7 +68,7 @@ export function qualifiedGatewayName(name: string, vsNamespace: string): string 
 
 export function translateMatch(m: HTTPMatchRequest, ctx: MatchContext): RouteMatch | undefined {
   if (!matchApplies(m, ctx)) return undefined;
-  const out = create(RouteMatchSchema, { pathSpecifier: pathSpecifier(m.uri) });
+  const out = create(RouteMatchSchema, { pathSpecifier: pathSpecifier(m.uri, ctx.gatewaySemantics === true) });
   if (m.ignoreUriCase) out.caseSensitive = false;
   const pseudo: [string, StringMatch | undefined][] = [[':method', m.method], [':authority', m.authority], [':scheme', m.scheme]];
   for (const [name, sm] of pseudo) if (sm !== undefined) out.headers.push(headerMatcher(name, sm, false));
@@ -76,9 +78,11 @@ export function translateMatch(m: HTTPMatchRequest, ctx: MatchContext): RouteMat
   return out;
 }
 
-function pathSpecifier(uri: StringMatch | undefined): RouteMatch['pathSpecifier'] {
+/** Gateway API PathPrefix "/a" matches "/a" and "/a/b", never "/ab": Envoy's path_separated_prefix (istiod). */
+function pathSpecifier(uri: StringMatch | undefined, gatewaySemantics: boolean): RouteMatch['pathSpecifier'] {
   if (uri?.exact !== undefined) return { case: 'path', value: uri.exact };
   if (uri?.regex !== undefined) return { case: 'safeRegex', value: re2(uri.regex) };
+  if (gatewaySemantics && uri?.prefix !== undefined && uri.prefix !== '/') return { case: 'pathSeparatedPrefix', value: uri.prefix.replace(/\/$/, '') };
   return { case: 'prefix', value: uri?.prefix ?? '/' };
 }
 
