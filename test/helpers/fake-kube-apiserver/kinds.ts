@@ -21,6 +21,8 @@ const core = (plural: string, kind: string, namespaced = true): ResourceDef => (
 const networking = (plural: string, kind: string): ResourceDef => ({ group: 'networking.istio.io', versions: ['v1', 'v1beta1', 'v1alpha3'], plural, kind, namespaced: true, builtIn: false });
 const security = (plural: string, kind: string): ResourceDef => ({ group: 'security.istio.io', versions: ['v1', 'v1beta1'], plural, kind, namespaced: true, builtIn: false });
 
+const gatewayApi = (plural: string, kind: string, version: string, namespaced = true): ResourceDef => ({ group: 'gateway.networking.k8s.io', versions: [version], plural, kind, namespaced, builtIn: false });
+
 export const resourceDefs: readonly ResourceDef[] = [
   core('namespaces', 'Namespace', false),
   core('services', 'Service'),
@@ -42,6 +44,14 @@ export const resourceDefs: readonly ResourceDef[] = [
   security('authorizationpolicies', 'AuthorizationPolicy'),
   security('requestauthentications', 'RequestAuthentication'),
   { group: 'telemetry.istio.io', versions: ['v1', 'v1alpha1'], plural: 'telemetries', kind: 'Telemetry', namespaced: true, builtIn: false },
+  // The Gateway API's kinds, after Istio's Gateway: defForKind('Gateway') stays networking.istio.io's.
+  gatewayApi('gatewayclasses', 'GatewayClass', 'v1', false),
+  gatewayApi('gateways', 'Gateway', 'v1'),
+  gatewayApi('httproutes', 'HTTPRoute', 'v1'),
+  gatewayApi('grpcroutes', 'GRPCRoute', 'v1'),
+  gatewayApi('tcproutes', 'TCPRoute', 'v1alpha2'),
+  gatewayApi('tlsroutes', 'TLSRoute', 'v1alpha2'),
+  gatewayApi('referencegrants', 'ReferenceGrant', 'v1beta1'),
 ];
 
 export function apiVersion(def: ResourceDef, version: string): string {
