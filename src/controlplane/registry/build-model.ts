@@ -3,6 +3,7 @@ import type {
   AuthorizationPolicy,
   RequestAuthentication,
   DestinationRule,
+  Secret,
   EndpointSlice,
   Gateway,
   PeerAuthentication,
@@ -23,6 +24,7 @@ import { PolicyIndex } from './policies.js';
 import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
 import { byAge } from './policies.js';
+import { indexCredentials, type TlsCredential } from './secrets.js';
 
 export interface BuildModelOptions {
   /** Default "cluster.local". */
@@ -48,10 +50,11 @@ interface Buckets {
   pa: PeerAuthentication[];
   ap: AuthorizationPolicy[];
   ra: RequestAuthentication[];
+  secrets: Secret[];
 }
 
 function bucket(objects: Iterable<AnyObject>): Buckets {
-  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [] };
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [], secrets: [] };
   for (const o of objects) {
     switch (o.kind) {
       case 'Service': b.services.push(o); break;
@@ -67,6 +70,7 @@ function bucket(objects: Iterable<AnyObject>): Buckets {
       case 'PeerAuthentication': b.pa.push(o); break;
       case 'AuthorizationPolicy': b.ap.push(o); break;
       case 'RequestAuthentication': b.ra.push(o); break;
+      case 'Secret': b.secrets.push(o); break;
       default: break;
     }
   }
@@ -134,7 +138,8 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const security = new SecurityPolicyIndex(b.pa, b.ap, b.ra, rootNamespace);
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
   const gateways = [...b.gateways].sort(byAge);
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways });
+  const credentials = indexCredentials(b.secrets);
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, credentials });
 }
 
 interface MeshSettings {
@@ -155,6 +160,7 @@ class Model implements MeshModel {
   readonly #security: SecurityPolicyIndex;
   readonly #accounts = new Map<string, readonly string[]>();
   readonly #gateways: readonly Gateway[];
+  readonly #credentials: ReadonlyMap<string, TlsCredential>;
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -164,9 +170,10 @@ class Model implements MeshModel {
     readonly revision: number,
     mesh: MeshSettings,
     readonly services: readonly MeshService[],
-    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex; gateways: readonly Gateway[] },
+    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex; gateways: readonly Gateway[]; credentials: ReadonlyMap<string, TlsCredential> },
   ) {
     this.#gateways = indexes.gateways;
+    this.#credentials = indexes.credentials;
     ({ domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls } = mesh);
     this.#byHost = indexes.byHost;
     this.#eps = indexes.endpoints;
@@ -252,5 +259,9 @@ class Model implements MeshModel {
 
   requestAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): readonly RequestAuthentication[] {
     return this.#security.requestAuthenticationsFor(namespace, labels);
+  }
+
+  credential(namespace: string, name: string): TlsCredential | undefined {
+    return this.#credentials.get(`${namespace}/${name}`);
   }
 }

@@ -13,7 +13,8 @@ import type {
  * Built from a ConfigState by registry/build-model.ts; immutable once built.
  */
 
-/** Istio's protocol selection: from the port name prefix ("http-web") or appProtocol. */
+/** Istio's protocol selection: from the port name prefix ("http-web") or appProtocol. */import type { TlsCredential } from './secrets.js';
+
 export type Protocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'HTTPS' | 'TLS' | 'TCP' | 'MONGO' | 'REDIS' | 'MYSQL' | 'UDP' | 'UNKNOWN';
 
 export interface MeshServicePort {
@@ -146,4 +147,6 @@ export interface MeshModel {
   authorizationPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): readonly AuthorizationPolicy[];
   /** The RequestAuthentications a sidecar enforces, chosen as AuthorizationPolicies are (root namespace, then its own; selector; no targetRef). */
   requestAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): readonly RequestAuthentication[];
+  /** The TLS credential of the Secret `name` in `namespace` (registry/secrets.ts), if it holds one. */
+  credential(namespace: string, name: string): TlsCredential | undefined;
 }
