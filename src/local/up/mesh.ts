@@ -93,8 +93,7 @@ export class Mesh {
     const labels: Record<string, string> = { ...(t.metadata?.labels ?? {}) };
     if (c.owner.kind === 'Deployment') labels['pod-template-hash'] = c.owner.hash;
     const annotations: Record<string, string> = { ...(t.metadata?.annotations ?? {}) };
-    const objects = this.#objects.values();
-    const gateways = gatewaysSelecting(objects, labels);
+    const gateways = gatewaysSelecting(this.#objects.values(), labels);
     const ports = gateways.length > 0 ? gatewayPorts(this.#objects.values(), c.namespace, labels) : [];
     const gateway = gateways.length > 0 ? { ports, urls: gatewayUrls(this.#objects.values(), ports) } : undefined;
     // A gateway pod is Istio's gateway injection template: the proxy alone, as a router.

@@ -161,7 +161,8 @@ export class RunningPod {
         const pub = await this.#ctx.network.publishPort(this.address!, p.port);
         if (this.#stopping) return void (await pub.close());
         this.#published.push(pub);
-        this.#ctx.announce(`ingress gateway ${this.key}: ${p.protocol} on http${p.protocol === 'HTTPS' ? 's' : ''}://${pub.address} (its port ${p.port}, Gateway ${p.gateway})`);
+        const scheme = p.protocol === 'HTTPS' ? 'https://' : ['HTTP', 'HTTP2', 'GRPC'].includes(p.protocol) ? 'http://' : '';
+        this.#ctx.announce(`ingress gateway ${this.key}: ${p.protocol} on ${scheme}${pub.address} (its port ${p.port}, Gateway ${p.gateway})`);
       } catch (err) {
         this.#ctx.changed(this, `gateway port ${p.port} not published on 127.0.0.1: ${errorMessage(err)}`);
       }

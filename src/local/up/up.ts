@@ -269,7 +269,7 @@ class Up {
    */
   #apply(objects: ReadonlyMap<string, AnyObject>): Promise<void> {
     const { objects: all, added } = withDefaultIngress(objects);
-    const services = added.filter((o) => o.kind === 'Service').map(({ origin: _o, ...o }) => stringify(o)).join('---\n');
+    const services = added.filter((o) => o.kind === 'Service').map((o) => stringify(o)).join('---\n');
     atomicWrite(join(runFiles.clusterDir(this.#run), 'ingress-gateway.yaml'), services || '# no default ingress gateway\n');
     return this.#mesh!.apply(all);
   }
