@@ -14,10 +14,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../helpers/ports.js';
-import { UpRun, fixtureCopy } from './up-run.js';
+import { FIXTURES, UpRun, fixtureCopy } from './up-run.js';
 
 const HOST = 'shop.example.test';
 
@@ -56,6 +56,9 @@ describe('trellis up: an HTTPS ingress gateway in front of two meshed services',
 
   before(async () => {
     dir = fixtureCopy('up-gateway');
+    // The apps are up-mesh's (front calls backend by kubelet's variables).
+    copyFileSync(join(FIXTURES, 'up-mesh', 'app.mjs'), join(dir, 'app.mjs'));
+    chmodSync(join(dir, 'app.mjs'), 0o644);
     const key = join(dir, 'tls.key');
     const cert = join(dir, 'tls.crt');
     const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${HOST}`, '-addext', `subjectAltName=DNS:${HOST}`, '-keyout', key, '-out', cert], { encoding: 'utf8' });
