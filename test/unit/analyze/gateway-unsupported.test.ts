@@ -73,6 +73,6 @@ function xds(text: string): Map<string, string> {
 test('what the warnings call "not served" adds nothing to the router\'s xDS; a served HTTPS server does (the control)', () => {
   assert.deepEqual(xds(gateway(served + secretServer)), xds(gateway(served)));
   assert.notDeepEqual(xds(gateway(served + credentialServer)), xds(gateway(served)), 'credentialName is served');
-  const files = secretServer.replace('credentialName: shop-cert', 'serverCertificate: /c.pem, privateKey: /k.pem');
+  const files = credentialServer.replace('credentialName: shop-cert', 'serverCertificate: /c.pem, privateKey: /k.pem');
   assert.notDeepEqual(xds(gateway(served + files)), xds(gateway(served)));
 });
