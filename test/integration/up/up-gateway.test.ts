@@ -13,11 +13,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../helpers/ports.js';
 import { FIXTURES, UpRun, fixtureCopy } from './up-run.js';
+import { curl, eventually } from '../e2e/curl.js';
 
 const HOST = 'shop.example.test';
 
@@ -26,27 +27,6 @@ function skipReason(): string | false {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces)';
   if (spawnSync('sh', ['-c', 'command -v ip && command -v iptables-restore && command -v curl && command -v openssl'], { stdio: 'ignore' }).status !== 0) return 'needs ip, iptables-restore, curl, openssl';
   return false;
-}
-
-interface Curl { code: number; status: string; body: string; stderr: string }
-
-function curl(args: string[]): Promise<Curl> {
-  return new Promise((resolve) => {
-    execFile('curl', ['-sS', '--max-time', '5', '-o', '-', '-w', '\n%{http_code}', ...args], { encoding: 'utf8', timeout: 8000 }, (err, stdout, stderr) => {
-      const i = stdout.lastIndexOf('\n');
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, status: stdout.slice(i + 1), body: stdout.slice(0, Math.max(i, 0)), stderr });
-    });
-  });
-}
-
-/** Polls until `ok` (bounded: 100 tries, 200 ms apart): routes and certificates arrive after the pods start. */
-async function eventually(f: () => Promise<Curl>, ok: (c: Curl) => boolean): Promise<Curl> {
-  let c = await f();
-  for (let i = 0; i < 100 && !ok(c); i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    c = await f();
-  }
-  return c;
 }
 
 describe('trellis up: an HTTPS ingress gateway in front of two meshed services', { skip: skipReason(), timeout: 120_000 }, () => {
