@@ -15,7 +15,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../helpers/ports.js';
-import { jsonLine, TrellisProcess } from '../../helpers/trellis-process.js';
+import type { TrellisProcess } from '../../helpers/trellis-process.js';
+import { backendServiceEntry, startRouterMesh } from './router-harness.js';
 import { curl, eventually, run } from './curl.js';
 
 const SIMPLE = 'secure.example.test';
@@ -70,16 +71,7 @@ spec:
   gateways: [ingress]
   http: [{route: [{destination: {host: backend.shop.test, port: {number: 80}}}]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: backend, namespace: istio-system}
-spec:
-  hosts: [backend.shop.test]
-  location: MESH_INTERNAL
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${p.backend}}}]
-`;
+${backendServiceEntry('istio-system', p.backend)}`;
 }
 
 describe('gateway credentialName: Secrets over SDS to a router proxy', { timeout: 90_000 }, () => {
@@ -101,13 +93,7 @@ describe('gateway credentialName: Secrets over SDS to a router proxy', { timeout
     writeFileSync(join(work, 'config', 'gateway.yaml'), config(ports));
     writeFileSync(join(work, 'config', 'simple-secret.yaml'), tlsSecret(work, 'simple-cert', 'simple-v1.crt', 'simple-v1.key'));
     writeFileSync(join(work, 'config', 'mutual-secret.yaml'), `${tlsSecret(work, 'mutual-cert', 'mutual.crt', 'mutual.key')}---\napiVersion: v1\nkind: Secret\nmetadata: {name: mutual-cert-cacert, namespace: istio-system}\ndata: {ca.crt: ${b64(work, 'ca.crt')}}\n`);
-    cp = new TrellisProcess(['controlplane', '--config-dir', join(work, 'config'), '--xds-port', '0', '--debug-port', '0', '--debounce-ms', '50']);
-    const ready = jsonLine<{ xds: string }>(await cp.waitForLine((l) => jsonLine(l)?.xds !== undefined, 20_000))!;
-    proxy = new TrellisProcess(
-      ['proxy', '--xds-address', ready.xds, '--node-id', 'router~127.0.0.1~istio-ingressgateway-1.istio-system~istio-system.svc.cluster.local', '--admin-port', '0', '--drain-seconds', '0'],
-      { ISTIO_META_LABELS: JSON.stringify({ istio: 'ingressgateway' }) },
-    );
-    await proxy.waitForLine((l) => l.includes('admin listening'), 20_000);
+    ({ cp, proxy } = await startRouterMesh(join(work, 'config'), { istio: 'ingressgateway' }, 'istio-ingressgateway-1', ['--debounce-ms', '50']));
   });
 
   after(async () => {

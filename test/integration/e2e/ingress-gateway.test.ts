@@ -16,7 +16,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../helpers/ports.js';
-import { jsonLine, TrellisProcess } from '../../helpers/trellis-process.js';
+import type { TrellisProcess } from '../../helpers/trellis-process.js';
+import { backendServiceEntry, startRouterMesh } from './router-harness.js';
 import { curl, eventually, run } from './curl.js';
 
 const SHOP = 'shop.example.test';
@@ -54,16 +55,7 @@ spec:
     route:
     - destination: {host: backend.shop.test, port: {number: 80}}
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: backend, namespace: shop}
-spec:
-  hosts: [backend.shop.test]
-  location: MESH_INTERNAL
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${p.backend}}}]
-`;
+${backendServiceEntry('shop', p.backend)}`;
 }
 
 describe('ingress gateway: Istio Gateway + VirtualService through a router proxy', { timeout: 90_000 }, () => {
@@ -88,13 +80,8 @@ describe('ingress gateway: Istio Gateway + VirtualService through a router proxy
     ports.https = await freePort();
     await mkdir(join(work, 'config'));
     await writeFile(join(work, 'config', 'ingress.yaml'), gatewayConfig(ports, work));
-    cp = new TrellisProcess(['controlplane', '--config-dir', join(work, 'config'), '--xds-port', '0', '--debug-port', '0']);
-    const ready = jsonLine<{ xds: string }>(await cp.waitForLine((l) => jsonLine(l)?.xds !== undefined, 20_000))!;
-    proxy = new TrellisProcess(
-      ['proxy', '--xds-address', ready.xds, '--node-id', 'router~127.0.0.1~istio-ingressgateway-7f9c.istio-system~istio-system.svc.cluster.local', '--admin-port', '0', '--drain-seconds', '0'],
-      { ISTIO_META_LABELS: JSON.stringify({ istio: 'ingressgateway', app: 'istio-ingressgateway' }) },
-    );
-    await proxy.waitForLine((l) => l.includes('admin listening'), 20_000);
+    const mesh = await startRouterMesh(join(work, 'config'), { istio: 'ingressgateway', app: 'istio-ingressgateway' });
+    ({ cp, proxy } = mesh);
   });
 
   after(async () => {
