@@ -117,6 +117,7 @@ class Up {
   #code = 0;
   readonly done: Promise<number>;
   #syncedReported = false;
+  #ingressText = '';
 
   constructor(o: UpOptions, out: StatusOutput, dir: string, runId: string, run: string, stateFile: string, mode: UpMode) {
     this.#o = o;
@@ -270,7 +271,9 @@ class Up {
   #apply(objects: ReadonlyMap<string, AnyObject>): Promise<void> {
     const { objects: all, added } = withDefaultIngress(objects);
     const services = added.filter((o) => o.kind === 'Service').map((o) => stringify(o)).join('---\n');
-    atomicWrite(join(runFiles.clusterDir(this.#run), 'ingress-gateway.yaml'), services || '# no default ingress gateway\n');
+    const text = services || '# no default ingress gateway\n';
+    // Unchanged, untouched: a write would make the control plane's watcher rescan for nothing.
+    if (text !== this.#ingressText) atomicWrite(join(runFiles.clusterDir(this.#run), 'ingress-gateway.yaml'), (this.#ingressText = text));
     return this.#mesh!.apply(all);
   }
 
