@@ -7,7 +7,7 @@
  * its HTTPS port published on 127.0.0.1. The certificate is a Secret the
  * test writes (credentialName, served over SDS by the control plane); the
  * gateway routes to front, front calls backend, every hop mTLS (STRICT
- * mesh-wide, so plaintext would be refused); an AuthorizationPolicy on the
+ * mesh-wide: a pod without a sidecar is refused, the control); an AuthorizationPolicy on the
  * gateway pod denies /admin with 403. Everything stays in the run's
  * namespaces and on this machine's loopback.
  */
@@ -70,6 +70,10 @@ describe('trellis up: an HTTPS ingress gateway in front of two meshed services',
     const c = await eventually(() => https('/'), (x) => x.status === '200');
     assert.equal(c.status, '200', `${c.stderr}\n${c.body}\n${up.lines.slice(-30).join('\n')}`);
     assert.match(c.body, /^front\(front-\S+\) -> backend\(backend-\S+ in shop, sa backend\)$/);
+    // The control: a pod without a sidecar speaks plaintext to front, which STRICT refuses.
+    const plain = up.cli(['exec', '-n', 'shop', 'plain', '--', 'curl', '-sS', '--max-time', '5', 'http://front.shop/']);
+    assert.notEqual(plain.code, 0, `plaintext to front must be refused: ${plain.stdout}`);
+    assert.doesNotMatch(plain.stdout, /front\(/);
   });
 
   test('the AuthorizationPolicy on the gateway pod denies /admin with 403; other paths pass', async () => {
