@@ -168,6 +168,8 @@ export class RunningPod {
       }
     }
     for (const u of this.plan.gateway!.urls) this.#ctx.announce(u);
+    // `trellis exec` into a gateway runs in its only container, the proxy's, as kubectl exec does.
+    this.#writeExecInfo([{ name: 'istio-proxy', uid: PROXY_UID, gid: PROXY_UID, cwd: this.#ctx.dir, env: { ...this.#env(), HOSTNAME: this.plan.name, HOME: '/tmp' }, argv: [] }]);
     this.phase = 'Running';
     this.startedAt = new Date();
     this.#ctx.changed(this, 'started');
@@ -282,8 +284,14 @@ export class RunningPod {
       const container = new Container(c.name, spawn, policy, (_x, event) => this.#containerChanged(c.name, event));
       this.containers.push(container);
     }
-    writeFileSync(runFiles.podInfo(this.#ctx.run, this.plan.namespace, this.plan.name), JSON.stringify({ namespace: this.plan.namespace, name: this.plan.name, address: addr, sidecar: this.plan.injection.sidecar, containers: info }, null, 2), { mode: 0o600 });
+    this.#writeExecInfo(info);
     for (const c of this.containers) c.start();
+  }
+
+  /** pod.json: what `trellis exec` runs a command as, per container. */
+  #writeExecInfo(containers: object[]): void {
+    const info = { namespace: this.plan.namespace, name: this.plan.name, address: this.address, sidecar: this.plan.injection.sidecar, containers };
+    writeFileSync(runFiles.podInfo(this.#ctx.run, this.plan.namespace, this.plan.name), JSON.stringify(info, null, 2), { mode: 0o600 });
   }
 
   #containerChanged(name: string, event: string | undefined): void {

@@ -64,6 +64,12 @@ describe('trellis up: an HTTPS ingress gateway in front of two meshed services',
     assert.equal(Number(m[2]), port);
     assert.equal(Number(m[3]), port);
     await up.waitFor(/^✓ shop at https:\/\/127\.0\.0\.1:\d+\//, 5000);
+    await up.allReady(30_000);
+    const pods = up.cli(['get', 'pods', '-n', 'istio-system']);
+    assert.match(pods.stdout, new RegExp(`^${m[1]}\\s+1/1\\s+Running`, 'm'), pods.stdout);
+    // kubectl exec into a gateway runs in its proxy's container.
+    const id = up.cli(['exec', '-n', 'istio-system', m[1]!, '--', 'id', '-u']);
+    assert.equal(id.stdout.trim(), '1337', id.stderr);
   });
 
   test('curl over HTTPS (the Secret\'s certificate, by SNI) reaches backend through the gateway and front, mTLS on every hop', async () => {
