@@ -10,7 +10,7 @@
 /** Built-in kinds by API group ('' is the core group, apiVersion "v1"). */
 const builtIn: Readonly<Record<string, readonly string[]>> = {
   '': [
-    'ConfigMap', 'Secret', 'Endpoints', 'LimitRange', 'ResourceQuota', 'PersistentVolume', 'PersistentVolumeClaim',
+    'ConfigMap', 'Endpoints', 'LimitRange', 'ResourceQuota', 'PersistentVolume', 'PersistentVolumeClaim',
     'ReplicationController', 'PodTemplate', 'Event', 'Node', 'Binding', 'ComponentStatus',
   ],
   apps: ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'ControllerRevision'],

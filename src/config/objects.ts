@@ -80,6 +80,17 @@ export interface Pod extends KObject<'Pod', PodSpec> {
 export type Namespace = KObject<'Namespace', Record<string, unknown>>;
 export type { Deployment } from './deployment.js';
 export type ServiceAccount = KObject<'ServiceAccount', undefined>;
+/**
+ * A Secret: read for gateways' credentialName (served over SDS, see
+ * controlplane/registry/secrets.ts). `data` is base64 as the API server
+ * serves it; `stringData` (what a YAML file may hold) is plain text.
+ */
+export interface Secret extends KObject<'Secret', undefined> {
+  type?: string;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  immutable?: boolean;
+}
 
 // ---- discovery.k8s.io/v1 --------------------------------------------------
 
@@ -500,6 +511,7 @@ export type CoreOrIstioObject =
   | Deployment
   | Namespace
   | ServiceAccount
+  | Secret
   | EndpointSlice
   | VirtualService
   | DestinationRule
@@ -546,6 +558,7 @@ export const kindVersions: Record<TypeKey, readonly string[]> = {
   Pod: ['v1'],
   Deployment: ['apps/v1'],
   ServiceAccount: ['v1'],
+  Secret: ['v1'],
   EndpointSlice: ['discovery.k8s.io/v1'],
   VirtualService: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],
   DestinationRule: ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'],

@@ -1,13 +1,16 @@
 /**
  * Least-privilege RBAC for the control plane's service account, verb by
  * verb from what the code does:
- *   - read (get/list/watch) exactly the kinds the Kubernetes source watches;
+ *   - read (get/list/watch) exactly the kinds the Kubernetes source watches —
+ *     Secrets of every namespace included, as istiod reads them: gateways'
+ *     credentialName certificates, served only to router proxies of the
+ *     Secret's own namespace;
  *   - create TokenReviews (the CA's authentication);
  *   - get and update its own MutatingWebhookConfiguration only (caBundle);
  *   - in its namespace: get the two CA Secrets by name and create Secrets
  *     (Kubernetes cannot limit create to a name), create Leases and
  *     get/update its own Lease by name.
- * Nothing is deleted, nothing else is written, no other Secret is readable.
+ * Nothing is deleted, nothing else is written.
  */
 import { watchedResources } from '../controlplane/sources/kubernetes/resources.js';
 import { CONTROL_PLANE_SERVICE_ACCOUNT, DEFAULT_WEBHOOK_CONFIG, LEADER_LEASE, PLUGGED_IN_SECRET, SELF_SIGNED_SECRET } from '../kube/names.js';

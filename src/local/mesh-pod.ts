@@ -30,9 +30,9 @@ export const ISTIO_INIT_ARGS: readonly string[] = [
   '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020',
 ];
 
-/** The node id istiod expects from a sidecar: sidecar~IP~POD.NS~NS.svc.DOMAIN. */
-export function sidecarNodeId(podName: string, podIp: string, namespace = 'default', domain = 'cluster.local'): string {
-  return `sidecar~${podIp}~${podName}.${namespace}~${namespace}.svc.${domain}`;
+/** The node id istiod expects from a sidecar: sidecar~IP~POD.NS~NS.svc.DOMAIN (router~… for a gateway). */
+export function sidecarNodeId(podName: string, podIp: string, namespace = 'default', domain = 'cluster.local', type: 'sidecar' | 'router' = 'sidecar'): string {
+  return `${type}~${podIp}~${podName}.${namespace}~${namespace}.svc.${domain}`;
 }
 
 export interface MeshPodOptions {
@@ -75,6 +75,8 @@ export interface MeshPodOptions {
    * by default a `trellis iptables` process in the pod, as istio-init.
    */
   init?: (pod: Pod) => Promise<void>;
+  /** The proxy's node type: a sidecar (default) or a gateway's router. */
+  nodeType?: 'sidecar' | 'router';
 }
 
 /** What the injector mounts for istio-agent: the CA's address, the mesh root, the workload token. */
@@ -131,7 +133,7 @@ export class MeshPod {
    * which step failed, with the process's own words.
    */
   static async start(opts: MeshPodOptions): Promise<MeshPod> {
-    const nodeId = sidecarNodeId(opts.podName ?? opts.pod.name, opts.pod.ip, opts.namespace ?? 'default');
+    const nodeId = sidecarNodeId(opts.podName ?? opts.pod.name, opts.pod.ip, opts.namespace ?? 'default', 'cluster.local', opts.nodeType);
     const mp = new MeshPod(opts.pod, nodeId, opts.adminPort ?? 15000);
     try {
       await mp.#init(opts);

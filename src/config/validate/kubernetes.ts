@@ -4,7 +4,7 @@
  * that typos are still caught, and accepted as it is.
  */
 import { dnsLabelProblem, portNumber, topLevel } from './common.js';
-import { arr, bool, enumOf, int, intOrString, obj, opaque, req, str, stringMap, strings, type Issue, type ObjectSchema, type Schema } from './schema.js';
+import { arr, bool, enumOf, int, intOrString, map, obj, opaque, req, str, stringMap, strings, type Issue, type ObjectSchema, type Schema } from './schema.js';
 
 const protocol = () => enumOf('TCP', 'UDP', 'SCTP');
 
@@ -107,13 +107,17 @@ const deploymentSpec = obj({
   ...unchecked('strategy', 'minReadySeconds', 'revisionHistoryLimit', 'paused', 'progressDeadlineSeconds'),
 }, selectorSelectsTemplate);
 
+/** The API server refuses `data` values that are not base64; a typo here would be a certificate that never loads. */
+const base64 = (v: string): string | undefined => (/^[A-Za-z0-9+/]*={0,2}$/.test(v.replace(/\s+/g, '')) && v.replace(/\s+/g, '').length % 4 === 0 ? undefined : 'not base64');
+
 /** Top-level schemas of the Kubernetes kinds, by kind. */
-export const kubernetesSchemas: Record<'Service' | 'Pod' | 'Deployment' | 'Namespace' | 'ServiceAccount' | 'EndpointSlice', ObjectSchema> = {
+export const kubernetesSchemas: Record<'Service' | 'Pod' | 'Deployment' | 'Namespace' | 'ServiceAccount' | 'Secret' | 'EndpointSlice', ObjectSchema> = {
   Service: topLevel({ spec: serviceSpec }),
   Pod: topLevel({ spec: podSpec }),
   Deployment: topLevel({ spec: deploymentSpec }),
   Namespace: topLevel({ spec: obj({ finalizers: strings() }) }),
   ServiceAccount: topLevel({ secrets: opaque(), imagePullSecrets: opaque(), automountServiceAccountToken: bool() }),
+  Secret: topLevel({ type: str(), data: map(str({ check: base64 })), stringData: stringMap(), immutable: bool() }),
   EndpointSlice: topLevel({
     addressType: req(enumOf('IPv4', 'IPv6', 'FQDN')),
     endpoints: arr(endpoint),

@@ -17,6 +17,7 @@ import { RuleSubsets } from './rule-subsets.js';
 import { ServiceHosts } from './service-hosts.js';
 import type { Finding } from './finding.js';
 import { securityFindings } from './security-findings.js';
+import { gatewaySecretFindings } from './gateway-secrets.js';
 import { unsupportedFieldFindings } from './unsupported-fields.js';
 import { gatewayApiMessages } from './gateway-api-findings.js';
 
@@ -31,13 +32,14 @@ export function placed(o: AnyObject, f: Finding): AnalysisMessage {
   return { ...f, object: o, file: o.origin?.file ?? '', line: fieldLine(o.origin, f.path) };
 }
 
-/** IST0101 for VirtualService destinations (hosts, ports, subsets); fields and AuthorizationPolicy / RequestAuthentication features that Trellis does not implement. */
+/** IST0101 for VirtualService destinations (hosts, ports, subsets) and gateways' credentialName Secrets; fields and AuthorizationPolicy / RequestAuthentication features that Trellis does not implement. */
 export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel): AnalysisMessage[] {
   const rules: DestinationRule[] = [];
   const virtualServices: VirtualService[] = [];
   const authz: (AuthorizationPolicy | RequestAuthentication)[] = [];
   const out: AnalysisMessage[] = [];
-  for (const o of objects) {
+  const accepted = [...objects];
+  for (const o of accepted) {
     for (const f of unsupportedFieldFindings(o)) out.push(placed(o, f));
     if (o.kind === 'DestinationRule') rules.push(o);
     else if (o.kind === 'VirtualService') virtualServices.push(o);
@@ -51,6 +53,7 @@ export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel
   }
   for (const p of authz) for (const f of securityFindings(p)) out.push(placed(p, f));
   for (const m of gatewayApiMessages(model)) out.push(placed(m.object, m.finding));
+  for (const { gateway, finding } of gatewaySecretFindings(accepted)) out.push(placed(gateway, finding));
   return out;
 }
 

@@ -10,7 +10,7 @@ import { Unsupported } from './messages.js';
 function targetRefFindings(p: AuthorizationPolicy | RequestAuthentication): Finding[] {
   const spec = p.spec as AuthorizationPolicy['spec'] | undefined;
   if (!spec?.targetRef && (spec?.targetRefs?.length ?? 0) === 0) return [];
-  return [{ type: Unsupported, path: ['spec', spec?.targetRef ? 'targetRef' : 'targetRefs'], message: 'targetRef(s) attach a policy to gateways and waypoints, which Trellis does not run; no sidecar enforces this policy (as in istiod)' }];
+  return [{ type: Unsupported, path: ['spec', spec?.targetRef ? 'targetRef' : 'targetRefs'], message: 'targetRef(s) attach a policy to Kubernetes Gateway API gateways and waypoints, which Trellis does not serve; no proxy enforces this policy (a policy for an Istio ingress gateway selects its pod with selector, which Trellis enforces on the gateway)' }];
 }
 
 export function securityFindings(p: AuthorizationPolicy | RequestAuthentication): Finding[] {

@@ -72,11 +72,16 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
     { path: ['spec', 'outboundTrafficPolicy', 'egressProxy'], message: 'egressProxy is not implemented: unknown destinations follow the outbound traffic mode' },
   ],
   Gateway: [
-    ...['credentialName', 'credentialNames', 'tlsCertificates'].map((f) => ({
-      path: ['spec', 'servers', '*', 'tls', f],
-      message: 'certificates from Kubernetes Secrets (credentialName, credentialNames) or tlsCertificates are not implemented for gateways: this server is not served; use serverCertificate/privateKey files',
-      when: (_v: unknown, tls: unknown) => !isPassthrough(tls),
-    })),
+    {
+      path: ['spec', 'servers', '*', 'tls', 'credentialNames'],
+      message: 'several certificates on one server (credentialNames with more than one name) are not implemented for gateways: this server is not served; use credentialName',
+      when: (v: unknown, tls: unknown) => Array.isArray(v) && v.length > 1 && !isPassthrough(tls) && !(tls as { credentialName?: unknown }).credentialName,
+    },
+    {
+      path: ['spec', 'servers', '*', 'tls', 'tlsCertificates'],
+      message: 'tlsCertificates are not implemented for gateways: this server is not served; use credentialName or serverCertificate/privateKey files',
+      when: (_v: unknown, tls: unknown) => !isPassthrough(tls) && !(tls as { credentialName?: unknown }).credentialName,
+    },
     {
       path: ['spec', 'servers', '*', 'tls', 'mode'],
       message: 'ISTIO_MUTUAL and AUTO_PASSTHROUGH are not implemented for gateways: this server is not served',

@@ -4,6 +4,7 @@ import type {
   RequestAuthentication,
   Telemetry,
   DestinationRule,
+  Secret,
   EndpointSlice,
   Gateway,
   Namespace,
@@ -29,6 +30,7 @@ import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
 import { byAge } from './policies.js';
 import { TelemetryIndex, type ApplicableTelemetries } from './telemetries.js';
+import { indexCredentials, type TlsCredential } from './secrets.js';
 
 export interface BuildModelOptions {
   /** Default "cluster.local". */
@@ -55,6 +57,7 @@ interface Buckets {
   ap: AuthorizationPolicy[];
   ra: RequestAuthentication[];
   telemetries: Telemetry[];
+  secrets: Secret[];
   namespaces: Namespace[];
   gatewayApi: {
     classes: GatewayClass[];
@@ -69,7 +72,7 @@ interface Buckets {
 
 function bucket(objects: Iterable<AnyObject>): Buckets {
   const g: Buckets['gatewayApi'] = { classes: [], gateways: [], httpRoutes: [], grpcRoutes: [], tcpRoutes: [], tlsRoutes: [], grants: [] };
-  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [], telemetries: [], namespaces: [], gatewayApi: g };
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [], telemetries: [], secrets: [], namespaces: [], gatewayApi: g };
   // By type key: the Gateway API's Gateway is not networking.istio.io's.
   for (const o of objects) {
     switch (typeKey(o)) {
@@ -95,6 +98,7 @@ function bucket(objects: Iterable<AnyObject>): Buckets {
       case 'TLSRoute.gateway.networking.k8s.io': g.tlsRoutes.push(o as KubernetesTLSRoute); break;
       case 'ReferenceGrant.gateway.networking.k8s.io': g.grants.push(o as ReferenceGrant); break;
       case 'Telemetry': b.telemetries.push(o as Telemetry); break;
+      case 'Secret': b.secrets.push(o as Secret); break;
       default: break;
     }
   }
@@ -164,7 +168,8 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
   const gateways = [...b.gateways].sort(byAge);
   const telemetry = new TelemetryIndex(b.telemetries, rootNamespace);
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi });
+  const credentials = indexCredentials(b.secrets);
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials });
 }
 
 /**
@@ -203,6 +208,7 @@ class Model implements MeshModel {
   readonly #gateways: readonly Gateway[];
   readonly #telemetry: TelemetryIndex;
   readonly gatewayApiFindings: readonly GatewayApiFinding[];
+  readonly #credentials: ReadonlyMap<string, TlsCredential>;
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -221,11 +227,13 @@ class Model implements MeshModel {
       gateways: readonly Gateway[];
       gatewayApiFindings: readonly GatewayApiFinding[];
       telemetry: TelemetryIndex;
+      credentials: ReadonlyMap<string, TlsCredential>;
     },
   ) {
     this.#gateways = indexes.gateways;
     this.gatewayApiFindings = indexes.gatewayApiFindings;
     this.#telemetry = indexes.telemetry;
+    this.#credentials = indexes.credentials;
     ({ domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls } = mesh);
     this.#byHost = indexes.byHost;
     this.#eps = indexes.endpoints;
@@ -320,5 +328,9 @@ class Model implements MeshModel {
 
   telemetriesFor(namespace: string, labels: Readonly<Record<string, string>>): ApplicableTelemetries | undefined {
     return this.#telemetry.empty ? undefined : this.#telemetry.applicable(namespace, labels);
+  }
+
+  credential(namespace: string, name: string): TlsCredential | undefined {
+    return this.#credentials.get(`${namespace}/${name}`);
   }
 }

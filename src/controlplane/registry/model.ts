@@ -16,7 +16,8 @@ import type { SelectedRules } from './policies.js';
  * Built from a ConfigState by registry/build-model.ts; immutable once built.
  */
 
-/** Istio's protocol selection: from the port name prefix ("http-web") or appProtocol. */
+/** Istio's protocol selection: from the port name prefix ("http-web") or appProtocol. */import type { TlsCredential } from './secrets.js';
+
 export type Protocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'HTTPS' | 'TLS' | 'TCP' | 'MONGO' | 'REDIS' | 'MYSQL' | 'UDP' | 'UNKNOWN';
 
 export interface MeshServicePort {
@@ -167,4 +168,6 @@ export interface MeshModel {
    * no Telemetry for sidecars at all.
    */
   telemetriesFor(namespace: string, labels: Readonly<Record<string, string>>): ApplicableTelemetries | undefined;
+  /** The TLS credential of the Secret `name` in `namespace` (registry/secrets.ts), if it holds one. */
+  credential(namespace: string, name: string): TlsCredential | undefined;
 }

@@ -82,8 +82,11 @@ class GeneratorImpl implements TranslateGenerator {
         const routes = st.scope.routeConfigs(names ?? st.scope.routeNames());
         return st.loopback ? loopbackRoutes(routes, st.loopback) : routes;
       }
+      case TypeUrl.Secret:
+        // Workload identity comes from each proxy's own agent; the control plane serves only gateways'
+        // credentialName Secrets, and only to routers (credential-secrets.ts).
+        return st.gateway && names ? st.gateway.secrets(names) : emptySet;
       default:
-        // Identity (SDS) is served elsewhere; nothing here yet.
         return emptySet;
     }
   }

@@ -95,11 +95,13 @@ export function inboundHcm(statPrefix: string, route: RouteConfiguration, securi
 /**
  * A gateway's HCM (istiod's buildGatewayConnectionManager): the edge of the
  * mesh, so the client's address is the remote address, x-forwarded-client-cert
- * is replaced by this hop's (SANITIZE_SET: a client cannot forge one), and
- * VirtualService faults apply (fault filter before the router).
+ * is replaced by this hop's (SANITIZE_SET: a client cannot forge one),
+ * `security` (jwt_authn, then RBAC: the policies selecting the gateway pod)
+ * runs first, and VirtualService faults apply (fault filter before the router).
  */
-export function gatewayHcm(statPrefix: string, rds: string): HttpConnectionManager {
+export function gatewayHcm(statPrefix: string, rds: string, security: readonly HttpFilter[] = []): HttpConnectionManager {
   const hcm = sidecarHcm(statPrefix, { rds }, true);
+  hcm.httpFilters = [...security, ...hcm.httpFilters];
   hcm.useRemoteAddress = true;
   hcm.forwardClientCertDetails = HttpConnectionManager_ForwardClientCertDetails.SANITIZE_SET;
   hcm.setCurrentClientCertDetails = create(HttpConnectionManager_SetCurrentClientCertDetailsSchema, { subject: true, cert: true, dns: true, uri: true });

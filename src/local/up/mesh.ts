@@ -14,7 +14,9 @@ import { RunningPod, type PodContext, type PodPlan } from './pod.js';
 import type { PodSnapshot } from './pod-objects.js';
 import { randomSuffix } from './pod-names.js';
 import { serviceEnv } from './service-env.js';
-import { desiredWorkloads, namespaceLabels, reconcile, type PodToCreate } from './workloads.js';
+import { desiredWorkloads, namespaceLabels, reconcile, type PodToCreate, type Workload } from './workloads.js';
+import { gatewayPorts, gatewaysSelecting, gatewayUrls } from './gateways.js';
+import { templateHash } from './pod-names.js';
 
 const log = logger('up');
 
@@ -60,7 +62,7 @@ export class Mesh {
     if (this.#stopped) return;
     const objects = this.#objects;
     const running = [...this.#pods.values()].filter((p) => p.phase !== 'Terminating').map((p) => p.plan);
-    const changes = reconcile(desiredWorkloads(objects.values()), running, randomSuffix);
+    const changes = reconcile(desiredWorkloads(objects.values()).map((w) => this.#gatewayHashed(w, objects)), running, randomSuffix);
     const nsLabels = namespaceLabels(objects.values());
     const removing = changes.remove.map((k) => this.#pods.get(k)).filter((p): p is RunningPod => p !== undefined);
     // A bare Pod replaced under the same name must be gone before its successor takes the name.
@@ -76,18 +78,34 @@ export class Mesh {
     this.#route();
   }
 
+  /**
+   * A gateway's pods publish its listener ports when they start: a change of those ports is a new
+   * pod, as a changed template is (the ports join the hash).
+   */
+  #gatewayHashed(w: Workload, objects: ReadonlyMap<string, AnyObject>): Workload {
+    const labels = w.template.metadata?.labels ?? {};
+    if (gatewaysSelecting(objects.values(), labels).length === 0) return w;
+    return { ...w, hash: templateHash({ template: w.template, ports: gatewayPorts(objects.values(), w.namespace, labels) }) };
+  }
+
   #podFor(c: PodToCreate, nsLabels: Record<string, string>): RunningPod {
     const t = c.workload.template;
     const labels: Record<string, string> = { ...(t.metadata?.labels ?? {}) };
     if (c.owner.kind === 'Deployment') labels['pod-template-hash'] = c.owner.hash;
     const annotations: Record<string, string> = { ...(t.metadata?.annotations ?? {}) };
-    const injection = injectionDecision({ labels, annotations, spec: t.spec, namespace: c.namespace, namespaceLabels: nsLabels });
+    const gateways = gatewaysSelecting(this.#objects.values(), labels);
+    const ports = gateways.length > 0 ? gatewayPorts(this.#objects.values(), c.namespace, labels) : [];
+    const gateway = gateways.length > 0 ? { ports, urls: gatewayUrls(this.#objects.values(), ports) } : undefined;
+    // A gateway pod is Istio's gateway injection template: the proxy alone, as a router.
+    const injection = gateway
+      ? { sidecar: true, reason: `ingress gateway for ${gateways.map((g) => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`).join(', ')}` }
+      : injectionDecision({ labels, annotations, spec: t.spec, namespace: c.namespace, namespaceLabels: nsLabels });
     if (injection.sidecar) {
       const extra = injectedMetadata(labels, c.owner.name);
       Object.assign(labels, extra.labels);
       Object.assign(annotations, extra.annotations);
     }
-    const plan: PodPlan = { ...c, labels, annotations, spec: t.spec, injection, workloadName: c.owner.name };
+    const plan: PodPlan = { ...c, labels, annotations, spec: t.spec, injection, workloadName: c.owner.name, ...(gateway ? { gateway } : {}) };
     return new RunningPod(plan, {
       ...this.#ctx,
       serviceEnv: (addr) => {

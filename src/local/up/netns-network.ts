@@ -17,7 +17,7 @@ import { NetnsCluster, httpIn, podCommand, tcpOpenIn, type Pod } from '../netns/
 import type { ServiceRule } from '../netns/index.js';
 import { Relay } from './relay.js';
 import { Limiter } from './limiter.js';
-import type { ControlPlaneAddresses, PodAddress, PodProcessSpec, Sidecar, SidecarOptions, UpNetwork } from './network.js';
+import type { ControlPlaneAddresses, PodAddress, PodProcessSpec, PublishedPort, Sidecar, SidecarOptions, UpNetwork } from './network.js';
 import type { ServicePortBackends } from './endpoints.js';
 
 const SERVICE_CIDR = '10.96.0.0/16';
@@ -135,10 +135,20 @@ export class NetnsNetwork implements UpNetwork {
       identity: { caAddress: o.ca, rootCertFile: o.rootCertFile, tokenFile: o.tokenFile },
       proxyOutput: o.logFd,
       supervised: true,
+      nodeType: o.router ? 'router' : 'sidecar',
       // A restarted sidecar re-runs the step on a namespace that has the rules: the idempotent apply.
-      init: (p) => this.#inits.get(p.netns) ?? applyCapture(INIT_CONFIG, { netns: p.netns }).then(() => undefined),
+      // A gateway has no capture; as Istio's gateway chart, it may bind any port as the proxy's user.
+      init: o.router
+        ? (p) => unprivilegedPorts(p.netns)
+        : (p) => this.#inits.get(p.netns) ?? applyCapture(INIT_CONFIG, { netns: p.netns }).then(() => undefined),
     });
     return meshPodSidecar(mp);
+  }
+
+  async publishPort(pod: PodAddress, port: number): Promise<PublishedPort> {
+    // Connections are made inside the pod's namespace, to the pod's own address: no route or rule is added.
+    const r = await Relay.start(pod.netns!, pod.ip, port, port);
+    return { address: r.address, close: () => r.close() };
   }
 
   http(pod: PodAddress | undefined, address: string, path: string, opts?: { method?: string; timeoutMs?: number }) {
@@ -177,6 +187,12 @@ function meshPodSidecar(mp: MeshPod): Sidecar {
       return mp.stop();
     },
   };
+}
+
+/** Istio's gateway chart sets the sysctl net.ipv4.ip_unprivileged_port_start=0 in the gateway pod: the same, in its namespace. */
+async function unprivilegedPorts(netns: string): Promise<void> {
+  const r = await run('ip', ['netns', 'exec', netns, 'sh', '-c', 'echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start']);
+  if (r.code !== 0) throw new TrellisError('IO', `ip_unprivileged_port_start in ${netns}: exit ${r.code}: ${r.stderr.trim().split('\n')[0] ?? ''}`);
 }
 
 let backend: Promise<Backend> | undefined;

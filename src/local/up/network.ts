@@ -46,6 +46,15 @@ export interface SidecarOptions {
   env: NodeJS.ProcessEnv;
   /** The proxy's log file (stdout and stderr). */
   logFd: number;
+  /** An ingress gateway: a `router~` node id, no capture (Istio's gateway pods have no istio-init). */
+  router?: boolean;
+}
+
+/** A pod's port published on this machine's 127.0.0.1. */
+export interface PublishedPort {
+  /** "127.0.0.1:PORT". */
+  readonly address: string;
+  close(): Promise<void>;
 }
 
 export interface Sidecar {
@@ -93,6 +102,8 @@ export interface UpNetwork {
   setHosts(pod: PodAddress, entries: Readonly<Record<string, string>>): void;
   spawnInPod(pod: PodAddress, argv: readonly string[], spec: PodProcessSpec): ChildProcess;
   startSidecar(opts: SidecarOptions): Promise<Sidecar>;
+  /** Makes the pod's `port` reachable at 127.0.0.1:`port` on this machine (a gateway's listener). */
+  publishPort(pod: PodAddress, port: number): Promise<PublishedPort>;
   /** An HTTP request from inside the pod (or, without one, from where the control plane runs). */
   http(pod: PodAddress | undefined, address: string, path: string, opts?: { method?: string; timeoutMs?: number }): Promise<HttpReply>;
   tcpOpen(pod: PodAddress, host: string, port: number): Promise<boolean>;

@@ -21,7 +21,8 @@ import { PROXY_UID } from '../mesh-pod.js';
 import { Container, MAX_RESTARTS, type ContainerState, type RestartPolicy } from './container.js';
 import { containerEnv, type PodFacts } from './container-env.js';
 import type { InjectionDecision } from './injection.js';
-import type { ControlPlaneAddresses, PodAddress, Sidecar, UpNetwork } from './network.js';
+import type { ControlPlaneAddresses, PodAddress, PublishedPort, Sidecar, UpNetwork } from './network.js';
+import type { GatewayPort } from './gateways.js';
 import { runFiles } from './run-dir.js';
 import type { PodRef } from './workloads.js';
 import { RUN_ENV } from './process-sweep.js';
@@ -55,6 +56,8 @@ export interface PodContext {
   controlPlaneServing: Promise<void>;
   /** Sidecar starts (and the first start of apps without one) go through this (see limiter.ts). */
   sidecarStarts: Limiter;
+  /** A line for `up`'s output (a gateway's published address). */
+  announce: (line: string) => void;
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Failed' | 'Terminating';
@@ -65,6 +68,11 @@ export interface PodPlan extends PodRef {
   spec: RunnablePodSpec;
   injection: InjectionDecision;
   workloadName: string;
+  /**
+   * Set for an ingress gateway pod (gateways.ts): its proxy is a router, it
+   * runs no app containers, and these ports are published on 127.0.0.1.
+   */
+  gateway?: { ports: GatewayPort[]; urls: string[] };
 }
 
 /** The PATH a container image's Dockerfile would have (Debian's). */
@@ -94,6 +102,7 @@ export class RunningPod {
   #stopping = false;
   #sidecarRestarts = 0;
   #logFds: number[] = [];
+  #published: PublishedPort[] = [];
 
   constructor(plan: PodPlan, ctx: PodContext) {
     this.plan = plan;
@@ -106,6 +115,7 @@ export class RunningPod {
 
   get ready(): boolean {
     const sidecarOk = !this.plan.injection.sidecar || this.proxyState.ready;
+    if (this.plan.gateway) return this.phase === 'Running' && sidecarOk;
     return this.phase === 'Running' && sidecarOk && this.containers.length > 0 && this.containers.every((c) => c.state.ready);
   }
 
@@ -118,12 +128,13 @@ export class RunningPod {
     const { network } = this.#ctx;
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-      this.address = await network.addPod(this.plan.namespace, this.plan.name, this.plan.injection.sidecar);
+      this.address = await network.addPod(this.plan.namespace, this.plan.name, this.plan.injection.sidecar && !this.plan.gateway);
       this.#ctx.changed(this);
       await this.#ctx.controlPlaneServing;
       if (this.#stopping) return;
       if (this.plan.injection.sidecar) await this.#startSidecar();
       if (this.#stopping) return;
+      if (this.plan.gateway) return await this.#runGateway();
       // Apps queue behind every waiting sidecar (a mesh waits for its proxies; an app's own start only delays them)
       // and hold a core while they boot.
       await this.#ctx.sidecarStarts.run(() => {
@@ -141,6 +152,27 @@ export class RunningPod {
       log.error('pod failed to start', { pod: this.key, error: this.message });
       this.#ctx.changed(this, `failed to start: ${this.message}`);
     }
+  }
+
+  /** A gateway pod: its router is ready; publish its ports, and it runs (no app containers). */
+  async #runGateway(): Promise<void> {
+    for (const p of this.plan.gateway!.ports) {
+      try {
+        const pub = await this.#ctx.network.publishPort(this.address!, p.port);
+        if (this.#stopping) return void (await pub.close());
+        this.#published.push(pub);
+        const scheme = p.protocol === 'HTTPS' ? 'https://' : ['HTTP', 'HTTP2', 'GRPC'].includes(p.protocol) ? 'http://' : '';
+        this.#ctx.announce(`ingress gateway ${this.key}: ${p.protocol} on ${scheme}${pub.address} (its port ${p.port}, Gateway ${p.gateway})`);
+      } catch (err) {
+        this.#ctx.changed(this, `gateway port ${p.port} not published on 127.0.0.1: ${errorMessage(err)}`);
+      }
+    }
+    for (const u of this.plan.gateway!.urls) this.#ctx.announce(u);
+    // `trellis exec` into a gateway runs in its only container, the proxy's, as kubectl exec does.
+    this.#writeExecInfo([{ name: 'istio-proxy', uid: PROXY_UID, gid: PROXY_UID, cwd: this.#ctx.dir, env: { ...this.#env(), HOSTNAME: this.plan.name, HOME: '/tmp' }, argv: [] }]);
+    this.phase = 'Running';
+    this.startedAt = new Date();
+    this.#ctx.changed(this, 'started');
   }
 
   #logFd(container: string): number {
@@ -182,10 +214,11 @@ export class RunningPod {
         ISTIO_META_APP_CONTAINERS: (this.plan.spec.containers ?? []).map((c) => c.name).join(','),
         ISTIO_META_NAMESPACE: this.plan.namespace,
         ISTIO_META_SERVICE_ACCOUNT: this.#serviceAccount(),
-        ...(addr.netns ? { ISTIO_META_INTERCEPTION_MODE: 'REDIRECT' } : {}),
+        ...(addr.netns && !this.plan.gateway ? { ISTIO_META_INTERCEPTION_MODE: 'REDIRECT' } : {}),
       },
       env: { ...this.#env(), ...(process.env.TRELLIS_LOG ? { TRELLIS_LOG: process.env.TRELLIS_LOG } : {}) },
       logFd: this.#logFd('istio-proxy'),
+      router: this.plan.gateway !== undefined,
     }));
     this.proxyState = { state: 'running', startedAt: new Date().toISOString(), restarts: this.#sidecarRestarts, ready: true };
     this.sidecar.onExit((how) => this.#sidecarDied(how));
@@ -251,8 +284,14 @@ export class RunningPod {
       const container = new Container(c.name, spawn, policy, (_x, event) => this.#containerChanged(c.name, event));
       this.containers.push(container);
     }
-    writeFileSync(runFiles.podInfo(this.#ctx.run, this.plan.namespace, this.plan.name), JSON.stringify({ namespace: this.plan.namespace, name: this.plan.name, address: addr, sidecar: this.plan.injection.sidecar, containers: info }, null, 2), { mode: 0o600 });
+    this.#writeExecInfo(info);
     for (const c of this.containers) c.start();
+  }
+
+  /** pod.json: what `trellis exec` runs a command as, per container. */
+  #writeExecInfo(containers: object[]): void {
+    const info = { namespace: this.plan.namespace, name: this.plan.name, address: this.address, sidecar: this.plan.injection.sidecar, containers };
+    writeFileSync(runFiles.podInfo(this.#ctx.run, this.plan.namespace, this.plan.name), JSON.stringify(info, null, 2), { mode: 0o600 });
   }
 
   #containerChanged(name: string, event: string | undefined): void {
@@ -312,6 +351,7 @@ export class RunningPod {
     clearInterval(this.#probeTimer);
     this.#ctx.changed(this);
     await Promise.all(this.containers.map((c) => c.stop(2000)));
+    await Promise.all(this.#published.splice(0).map((p) => p.close().catch(() => undefined)));
     await this.sidecar?.stop().catch(() => undefined);
     if (this.address) await this.#ctx.network.removePod(this.address).catch((err: unknown) => log.warn('pod network not removed', { pod: this.key, error: errorMessage(err) }));
     for (const fd of this.#logFds.splice(0)) closeSync(fd);

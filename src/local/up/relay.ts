@@ -16,8 +16,8 @@ export class Relay {
     this.#open = open;
   }
 
-  /** Listens on 127.0.0.1 (a free port) and forwards to host:port inside `netns`. */
-  static async start(netns: string, host: string, port: number): Promise<Relay> {
+  /** Listens on 127.0.0.1 (`listenPort`, else a free port) and forwards to host:port inside `netns`. */
+  static async start(netns: string, host: string, port: number, listenPort = 0): Promise<Relay> {
     const open = new Set<Socket>();
     const server = createServer((client) => {
       let upstream: Socket;
@@ -39,7 +39,7 @@ export class Relay {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(listenPort, '127.0.0.1', () => resolve());
     });
     return new Relay(server, open);
   }

@@ -14,7 +14,7 @@
  */
 import { mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openCaDir } from '../../ca/ca-dir.js';
 import { LocalTokenIssuer } from '../../ca/token.js';
 import { DEFAULT_SERVICE_CIDR, parseServiceCidr } from '../../config/cluster-ip.js';
@@ -31,7 +31,10 @@ import { Limiter } from './limiter.js';
 import { NetnsNetwork } from './netns-network.js';
 import type { ControlPlaneAddresses, UpNetwork } from './network.js';
 import { killRunProcesses, RUN_ENV } from './process-sweep.js';
-import { Publisher } from './publisher.js';
+import { atomicWrite, Publisher } from './publisher.js';
+import { withDefaultIngress } from './gateways.js';
+import { stringify } from 'yaml';
+import type { AnyObject } from '../../config/objects.js';
 import { runDirPath, runFiles, writeRunInfo, type UpMode } from './run-dir.js';
 import { sweepStale } from './stale.js';
 import { checkStateFile, chooseMode } from './preflight.js';
@@ -114,6 +117,7 @@ class Up {
   #code = 0;
   readonly done: Promise<number>;
   #syncedReported = false;
+  #ingressText = '';
 
   constructor(o: UpOptions, out: StatusOutput, dir: string, runId: string, run: string, stateFile: string, mode: UpMode) {
     this.#o = o;
@@ -146,7 +150,7 @@ class Up {
     this.#mesh = this.#newMesh(net, serving.then(() => undefined));
     this.#publisher = new Publisher(this.#run, { snapshots: () => this.#mesh?.snapshots() ?? [], services: () => this.#mesh?.services() ?? [], state: () => this.#state() }, this.#stateFile);
     const podsStart = performance.now();
-    const podsStarted = this.#mesh.apply(first.objects).then(() => {
+    const podsStarted = this.#apply(first.objects).then(() => {
       this.#initialDone = true;
       const pods = this.#mesh!.pods();
       const failed = pods.filter((p) => p.phase === 'Failed');
@@ -220,6 +224,7 @@ class Up {
       chownToken: this.#mode === 'netns',
       controlPlaneServing,
       sidecarStarts: new Limiter(availableParallelism()),
+      announce: (line) => this.#step(line),
       changed: (event) => {
         if (event) this.#event(event);
         this.#publisher?.changed();
@@ -254,8 +259,22 @@ class Up {
   async #configChanged(state: ConfigState): Promise<void> {
     this.#reportProblems(state, false);
     if (!this.#mesh || this.#shutdown) return;
-    await this.#mesh.apply(state.objects);
+    await this.#apply(state.objects);
     this.#publisher?.changed();
+  }
+
+  /**
+   * The config as the mesh runs it: with Istio's default ingress gateway when a Gateway wants one
+   * (gateways.ts). Its Service goes to the run's cluster directory, so the control plane maps the
+   * Gateway's ports as it would in a cluster (80 → 8080).
+   */
+  #apply(objects: ReadonlyMap<string, AnyObject>): Promise<void> {
+    const { objects: all, added } = withDefaultIngress(objects);
+    const services = added.filter((o) => o.kind === 'Service').map((o) => stringify(o)).join('---\n');
+    const text = services || '# no default ingress gateway\n';
+    // Unchanged, untouched: a write would make the control plane's watcher rescan for nothing.
+    if (text !== this.#ingressText) atomicWrite(join(runFiles.clusterDir(this.#run), 'ingress-gateway.yaml'), (this.#ingressText = text));
+    return this.#mesh!.apply(all);
   }
 
   #startStatus(): void {

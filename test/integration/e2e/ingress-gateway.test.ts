@@ -10,13 +10,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../helpers/ports.js';
-import { jsonLine, TrellisProcess } from '../../helpers/trellis-process.js';
+import type { TrellisProcess } from '../../helpers/trellis-process.js';
+import { backendServiceEntry, startRouterMesh } from './router-harness.js';
+import { curl, eventually, run } from './curl.js';
 
 const SHOP = 'shop.example.test';
 const SECURE = 'secure.example.test';
@@ -53,46 +55,7 @@ spec:
     route:
     - destination: {host: backend.shop.test, port: {number: 80}}
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: backend, namespace: shop}
-spec:
-  hosts: [backend.shop.test]
-  location: MESH_INTERNAL
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${p.backend}}}]
-`;
-}
-
-interface Curl { code: number; status: string; headers: string; body: string; stderr: string }
-
-/** Asynchronous: the backend answers from this process's event loop. */
-async function curl(args: string[]): Promise<Curl> {
-  const r = await run('curl', ['-sS', '--max-time', '5', '-D', '-', '-o', '-', ...args]);
-  const out = r.stdout;
-  const split = out.indexOf('\r\n\r\n');
-  const headers = split < 0 ? out : out.slice(0, split);
-  return { code: r.code, status: headers.split(' ')[1] ?? '', headers, body: split < 0 ? '' : out.slice(split + 4), stderr: r.stderr };
-}
-
-function run(cmd: string, args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(cmd, args, { encoding: 'utf8', timeout: 8000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-    child.stdin?.end(input);
-  });
-}
-
-/** Polls until `ok` holds (bounded: 75 tries, 200 ms apart): the proxy gets its config after it starts. */
-async function eventually(f: () => Promise<Curl>, ok: (c: Curl) => boolean): Promise<Curl> {
-  let c = await f();
-  for (let i = 0; i < 75 && !ok(c); i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    c = await f();
-  }
-  return c;
+${backendServiceEntry('shop', p.backend)}`;
 }
 
 describe('ingress gateway: Istio Gateway + VirtualService through a router proxy', { timeout: 90_000 }, () => {
@@ -117,13 +80,8 @@ describe('ingress gateway: Istio Gateway + VirtualService through a router proxy
     ports.https = await freePort();
     await mkdir(join(work, 'config'));
     await writeFile(join(work, 'config', 'ingress.yaml'), gatewayConfig(ports, work));
-    cp = new TrellisProcess(['controlplane', '--config-dir', join(work, 'config'), '--xds-port', '0', '--debug-port', '0']);
-    const ready = jsonLine<{ xds: string }>(await cp.waitForLine((l) => jsonLine(l)?.xds !== undefined, 20_000))!;
-    proxy = new TrellisProcess(
-      ['proxy', '--xds-address', ready.xds, '--node-id', 'router~127.0.0.1~istio-ingressgateway-7f9c.istio-system~istio-system.svc.cluster.local', '--admin-port', '0', '--drain-seconds', '0'],
-      { ISTIO_META_LABELS: JSON.stringify({ istio: 'ingressgateway', app: 'istio-ingressgateway' }) },
-    );
-    await proxy.waitForLine((l) => l.includes('admin listening'), 20_000);
+    const mesh = await startRouterMesh(join(work, 'config'), { istio: 'ingressgateway', app: 'istio-ingressgateway' });
+    ({ cp, proxy } = mesh);
   });
 
   after(async () => {

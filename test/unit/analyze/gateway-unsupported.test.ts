@@ -23,6 +23,10 @@ const served = `
 const secretServer = `
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: [shop.example.com]
+    tls: {mode: SIMPLE, credentialNames: [shop-rsa, shop-ec]}`;
+const credentialServer = `
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [shop.example.com]
     tls: {mode: SIMPLE, credentialName: shop-cert}`;
 const gateway = (servers: string) => `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -40,8 +44,8 @@ spec:
   http: [{route: [{destination: {host: shop}}]}]
 `;
 
-test('credentialName, ISTIO_MUTUAL and defaultEndpoint are CONFIG_UNSUPPORTED at their lines; PASSTHROUGH certificates are not', () => {
-  const text = gateway(served + secretServer + yaml`
+test('two credentialNames, ISTIO_MUTUAL and defaultEndpoint are CONFIG_UNSUPPORTED at their lines; credentialName and PASSTHROUGH certificates are not', () => {
+  const text = gateway(served + secretServer + credentialServer.replace('443, name: https', '444, name: https-one') + yaml`
 
     - port: {number: 15443, name: mtls, protocol: TLS}
       hosts: [mesh.example.com]
@@ -51,8 +55,8 @@ test('credentialName, ISTIO_MUTUAL and defaultEndpoint are CONFIG_UNSUPPORTED at
       tls: {mode: PASSTHROUGH, credentialName: ignored}`.replace(/^/gm, '  '));
   const found = analyzeFiles({ 'gw.yaml': text }).filter((p) => p.code === 'CONFIG_UNSUPPORTED');
   const line = (needle: string) => lineOfText(text, needle);
-  assert.deepEqual(found.map((p) => p.line).sort((a, b) => a - b), [line('defaultEndpoint'), line('shop-cert'), line('ISTIO_MUTUAL')], found.map((p) => p.reason).join('\n'));
-  assert.match(found.find((p) => p.line === line('shop-cert'))!.reason, /^Gateway default\/gw: spec\.servers\[1\]\.tls\.credentialName: .*not implemented for gateways: this server is not served/);
+  assert.deepEqual(found.map((p) => p.line).sort((a, b) => a - b), [line('defaultEndpoint'), line('shop-rsa'), line('ISTIO_MUTUAL')], found.map((p) => p.reason).join('\n'));
+  assert.match(found.find((p) => p.line === line('shop-rsa'))!.reason, /^Gateway default\/gw: spec\.servers\[1\]\.tls\.credentialNames: .*not implemented for gateways: this server is not served/);
 });
 
 /** Every resource an ingress gateway router gets, as bytes by type and name. */
@@ -68,6 +72,7 @@ function xds(text: string): Map<string, string> {
 
 test('what the warnings call "not served" adds nothing to the router\'s xDS; a served HTTPS server does (the control)', () => {
   assert.deepEqual(xds(gateway(served + secretServer)), xds(gateway(served)));
-  const files = secretServer.replace('credentialName: shop-cert', 'serverCertificate: /c.pem, privateKey: /k.pem');
+  assert.notDeepEqual(xds(gateway(served + credentialServer)), xds(gateway(served)), 'credentialName is served');
+  const files = credentialServer.replace('credentialName: shop-cert', 'serverCertificate: /c.pem, privateKey: /k.pem');
   assert.notDeepEqual(xds(gateway(served + files)), xds(gateway(served)));
 });

@@ -57,5 +57,5 @@ test('CUSTOM and targetRef(s) are reported as unsupported, at their lines; plain
     ['CONFIG_UNSUPPORTED', 'Unsupported', 'Warning', lineOfText(policies, 'targetRef: {kind: Gateway')],
   ]);
   assert.match(found[0]!.reason, /^AuthorizationPolicy foo\/ext: spec\.action: action CUSTOM \(provider "opa"\) is not supported: .* denied/);
-  assert.match(found[2]!.reason, /^RequestAuthentication foo\/gw-jwt: spec\.targetRef: targetRef\(s\) attach a policy to gateways/);
+  assert.match(found[2]!.reason, /^RequestAuthentication foo\/gw-jwt: spec\.targetRef: targetRef\(s\) attach a policy to Kubernetes Gateway API gateways and waypoints, .*Istio ingress gateway selects its pod with selector/);
 });

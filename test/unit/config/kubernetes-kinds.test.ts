@@ -33,7 +33,7 @@ const deployment = yaml`
 test('issue 13 item 1: standard Kubernetes kinds Trellis does not use load without a problem and contribute nothing', () => {
   const text = [
     'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n',
-    'apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n',
+    'apiVersion: v1\nkind: LimitRange\nmetadata: {name: l}\nspec: {limits: []}\n',
     'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec: {anything: [goes]}\n',
     'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d}\n',
     'apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: r}\n',
@@ -46,6 +46,14 @@ test('issue 13 item 1: standard Kubernetes kinds Trellis does not use load witho
   const loaded = loadConfigText('k8s.yaml', text);
   assert.deepEqual(reasonsOf(text), []);
   assert.deepEqual(loaded.documents.filter((d) => d.object).length, 0);
+});
+
+test('a Secret is read (gateways\' credentialName): data must be base64, stringData is plain', () => {
+  const ok = 'apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: istio-system}\ntype: kubernetes.io/tls\ndata: {tls.crt: Q0VSVA==, tls.key: S0VZ}\nstringData: {ca.crt: x}\n';
+  assert.deepEqual(reasonsOf(ok), []);
+  assert.equal(loadConfigText('s.yaml', ok).documents.filter((d) => d.object).length, 1);
+  assert.deepEqual(reasonsOf('apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {tls.crt: "not base64!"}\n'), ['Secret default/s: data["tls.crt"]: not base64']);
+  assert.deepEqual(reasonsOf('apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringdata: {a: b}\n').length, 1, 'a typo is reported');
 });
 
 test('a kind outside its own API group, a CRD or a misspelt kind is still unknown', () => {

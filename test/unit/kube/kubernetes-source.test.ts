@@ -9,6 +9,7 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import assert from 'node:assert/strict';
 import { KubernetesSource, type KubernetesSourceOptions } from '../../../src/controlplane/sources/kubernetes/kubernetes-source.js';
 import type { ConfigState } from '../../../src/controlplane/sources/source.js';
+import { buildModel } from '../../../src/controlplane/registry/build-model.js';
 import { KubeClient } from '../../../src/kube/kube-client.js';
 import { loadKubeConfig } from '../../../src/kube/kube-config.js';
 import { FakeKubeApiServer } from '../../helpers/fake-kube-apiserver/server.js';
@@ -219,6 +220,21 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
     api.fault = undefined;
     await until('the PeerAuthentication', () => has('PeerAuthentication/shop/strict'));
     api.remove('PeerAuthentication', 'shop', 'strict');
+  });
+
+  test('Secrets are read (gateways\' credentialName): a TLS Secret becomes the model\'s credential, an edit replaces it', async () => {
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const secret = (crt: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'shop-cert', namespace: 'shop' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64(crt), 'tls.key': b64('KEY') } });
+    api.apply(secret('CHAIN-1'));
+    try {
+      await startSource();
+      assert.deepEqual(buildModel(last()).credential('shop', 'shop-cert'), { cert: { chain: 'CHAIN-1', key: 'KEY' } });
+      api.apply(secret('CHAIN-2'));
+      await until('the edited Secret', () => buildModel(last()).credential('shop', 'shop-cert')?.cert?.chain === 'CHAIN-2');
+      assert.deepEqual(last().problems, []);
+    } finally {
+      api.remove('Secret', 'shop', 'shop-cert');
+    }
   });
 
   test('fields of built-in kinds Trellis does not know are dropped, not reported (the API server validated them)', async () => {

@@ -70,6 +70,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     gatewaysFor: () => [],
     telemetriesFor: () => undefined,
     gatewayApiFindings: [],
+    credential: () => undefined,
   };
 }
 

@@ -20,7 +20,7 @@ import { clusterScoped, objectKey, typeKey, type AnyObject, type Kind } from '..
 import type { ConfigProblem } from '../source.js';
 import type { RawObject } from './informer.js';
 
-const BUILT_IN: ReadonlySet<string> = new Set(['Namespace', 'Service', 'Pod', 'ServiceAccount', 'EndpointSlice']);
+const BUILT_IN: ReadonlySet<string> = new Set(['Namespace', 'Service', 'Pod', 'ServiceAccount', 'Secret', 'EndpointSlice']);
 
 /** "kubernetes:Service/default/reviews" or "kubernetes:Namespace/default". */
 export function locator(kind: string, namespace: string | undefined, name: string): string {

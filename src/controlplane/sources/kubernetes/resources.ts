@@ -30,6 +30,8 @@ export const watchedResources: readonly WatchedResource[] = [
   core('Service', 'services'),
   core('Pod', 'pods'),
   core('ServiceAccount', 'serviceaccounts'),
+  // Gateways' credentialName certificates (istiod watches every namespace's Secrets for the same reason).
+  core('Secret', 'secrets'),
   { kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', crd: false },
   istio('VirtualService', 'networking.istio.io', 'virtualservices'),
   istio('DestinationRule', 'networking.istio.io', 'destinationrules'),

@@ -60,8 +60,8 @@ const passthrough = (s: GatewayServer) => (s.tls?.mode ?? 'PASSTHROUGH') === 'PA
 export function unsupportedServer(s: GatewayServer): string | undefined {
   const mode = s.tls?.mode;
   if (mode === 'ISTIO_MUTUAL' || mode === 'AUTO_PASSTHROUGH') return `TLS mode ${mode} is not implemented for gateways`;
-  if (s.tls?.credentialName || (s.tls?.credentialNames ?? []).length > 0 || (s.tls?.tlsCertificates ?? []).length > 0) {
-    if (!passthrough(s)) return 'certificates from credentialName(s) or tlsCertificates are not implemented: use serverCertificate/privateKey files';
+  if (!s.tls?.credentialName && ((s.tls?.credentialNames ?? []).length > 1 || (s.tls?.tlsCertificates ?? []).length > 0)) {
+    if (!passthrough(s)) return 'several certificates (credentialNames with more than one name, tlsCertificates) are not implemented: use credentialName or serverCertificate/privateKey files';
   }
   if (s.bind?.startsWith('unix://')) return 'a unix domain socket bind is not implemented';
   return undefined;

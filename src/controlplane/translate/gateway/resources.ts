@@ -16,8 +16,10 @@ import type { RouteScope } from '../routes/index.js';
 import { ScopeResources, type RouteBuilders } from '../scope-resources.js';
 import type { SharedCache } from '../shared-cache.js';
 import { destinationHosts, virtualServicesForGateway } from './bound.js';
+import { credentialResources } from './credential-secrets.js';
 import { buildGatewayRouteConfig } from './http-routes.js';
-import { gatewayListeners } from './listeners.js';
+import { gatewayListeners, type GatewaySecurity } from './listeners.js';
+import { requestSecurity } from '../inbound-security.js';
 import { mergeGateways, type MergedGateway } from './merge.js';
 
 export class GatewayResources {
@@ -25,13 +27,19 @@ export class GatewayResources {
   /** The clusters and endpoints: a scope over the services the routes reach. */
   readonly scope: ScopeResources;
   readonly #routeScope: RouteScope;
+  readonly #security: () => GatewaySecurity;
   #listeners?: Map<string, XdsResource>;
   #routeNames?: ReadonlySet<string>;
   readonly #routes = new Map<string, XdsResource | null>();
   readonly #named = new WeakMap<ReadonlySet<string>, ResourceSet>();
+  readonly #secrets = new WeakMap<ReadonlySet<string>, ResourceSet>();
+  readonly #model: MeshModel;
+  readonly #namespace: string;
 
   constructor(key: string, model: MeshModel, node: ProxyNode, labels: Readonly<Record<string, string>>, shared: SharedCache, routes: RouteBuilders) {
     const namespace = node.namespace;
+    this.#model = model;
+    this.#namespace = namespace;
     this.merged = mergeGateways(model, model.gatewaysFor(labels, namespace), namespace, labels);
     const hosts = new Set<string>();
     for (const gw of this.merged.gatewayNames) {
@@ -40,13 +48,18 @@ export class GatewayResources {
     const services = visibleServices(model.services, namespace, undefined).filter((s) => hosts.has(s.hostname));
     const selectedRules = model.selectedDestinationRules(namespace, labels);
     this.#routeScope = { model, namespace, services, node: { ...node, labels }, ...(selectedRules ? { selectedRules } : {}) };
+    const request = requestSecurity(model, namespace, labels, shared);
+    this.#security = () => {
+      const { authn, authz } = request.make();
+      return { http: [...authn, ...authz.http], tcp: authz.tcp };
+    };
     this.scope = new ScopeResources({ key, scope: this.#routeScope, registryOnly: false, generator: 'envoy' }, shared, routes);
   }
 
   listeners(): Map<string, XdsResource> {
     if (this.#listeners) return this.#listeners;
     const out = new Map<string, XdsResource>();
-    for (const l of gatewayListeners(this.#routeScope, this.merged)) out.set(l.name, toResource(ListenerSchema, l.name, l));
+    for (const l of gatewayListeners(this.#routeScope, this.merged, this.#security())) out.set(l.name, toResource(ListenerSchema, l.name, l));
     return (this.#listeners = out);
   }
 
@@ -70,5 +83,12 @@ export class GatewayResources {
     }
     this.#named.set(names, out);
     return out;
+  }
+
+  /** The credentialName Secrets asked for, from the router's own namespace (credential-secrets.ts); memoised like routeConfigs. */
+  secrets(names: ReadonlySet<string>): ResourceSet {
+    let hit = this.#secrets.get(names);
+    if (!hit) this.#secrets.set(names, (hit = credentialResources(this.#model, this.#namespace, names)));
+    return hit;
   }
 }

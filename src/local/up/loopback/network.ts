@@ -18,7 +18,7 @@ import { LOW_PORT_SHIFT, viewAddress, viewPort } from '../../../controlplane/tra
 import { readFileSync } from 'node:fs';
 import { httpIn, tcpOpenIn } from '../../netns/index.js';
 import type { ServicePortBackends } from '../endpoints.js';
-import type { ControlPlaneAddresses, PodAddress, PodProcessSpec, Sidecar, SidecarOptions, UpNetwork } from '../network.js';
+import type { ControlPlaneAddresses, PodAddress, PodProcessSpec, PublishedPort, Sidecar, SidecarOptions, UpNetwork } from '../network.js';
 import { claimOctet, releaseOctet } from './claims.js';
 import { ServiceProxy } from './service-proxy.js';
 import { startLoopbackSidecar } from './sidecar.js';
@@ -125,7 +125,14 @@ export class LoopbackNetwork implements UpNetwork {
     return [...argv];
   }
 
+  publishPort(): Promise<PublishedPort> {
+    return Promise.reject(new TrellisError('CLI_USAGE', 'publishing a gateway port needs netns mode'));
+  }
+
   startSidecar(o: SidecarOptions): Promise<Sidecar> {
+    // A router binds 0.0.0.0:PORT (istiod's gateway listeners): without a namespace of its own that is every
+    // address of this machine, and a second gateway would collide with the first.
+    if (o.router) return Promise.reject(new TrellisError('CLI_USAGE', 'an ingress gateway needs netns mode (run trellis up as root)'));
     return startLoopbackSidecar(o, this.lowPorts, (argv, spec) => this.#spawn(argv, spec));
   }
 
