@@ -74,6 +74,9 @@ class GeneratorImpl implements TranslateGenerator {
         const routes = st.scope.routeConfigs(names ?? st.scope.routeNames());
         return st.loopback ? loopbackRoutes(routes, st.loopback) : routes;
       }
+      case TypeUrl.NameTable:
+        // istiod: DNS proxying is for sidecars (a router's agent gets no table).
+        return st.gateway || node.generator !== 'envoy' ? emptySet : st.scope.nameTable();
       default:
         // Identity (SDS) is served elsewhere; nothing here yet.
         return emptySet;
