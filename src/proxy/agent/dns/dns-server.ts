@@ -139,7 +139,13 @@ export class DnsServer {
     const local = this.#table.lookup(q.name, q.type);
     if (local.found) {
       this.stats.answered++;
-      return encodeAnswer(q, Rcode.NOERROR, local.answers, { authoritative: true, udpLimit: transport === 'udp' ? UDP_PLAIN_LIMIT : undefined });
+      try {
+        return encodeAnswer(q, Rcode.NOERROR, local.answers, { authoritative: true, udpLimit: transport === 'udp' ? UDP_PLAIN_LIMIT : undefined });
+      } catch (err) {
+        // The table is validated on arrival; a record that still cannot be written fails this answer, not the server.
+        this.#opts.log.warn('cannot encode DNS answer', { name: q.name, error: errorMessage(err) });
+        return encodeAnswer(q, Rcode.SERVFAIL, [], { authoritative: false });
+      }
     }
     if (this.#inFlight >= MAX_IN_FLIGHT) {
       this.stats.upstreamFailures++;

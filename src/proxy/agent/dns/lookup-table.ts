@@ -109,15 +109,27 @@ function altHosts(fqdn: string, info: NameInfo, proxy: ProxyDns): string[] {
   return [...out];
 }
 
+/** A DNS name as the table may hold it: labels of 1–63 letters, digits, '-' or '_', a leading "*." allowed. */
+function isHostName(name: string): boolean {
+  const labels = name.replace(/^\*\./, '').replace(/\.$/, '').split('.');
+  return name.length <= 253 && labels.every((l) => /^[A-Za-z0-9_-]{1,63}$/.test(l));
+}
+
 /** Every problem of a NameTable with its field path (the NACK's detail); empty when it can be used. */
 export function checkNameTable(table: Readonly<Record<string, NameInfo>>): string[] {
   const errors: string[] = [];
   for (const [host, info] of Object.entries(table)) {
     const path = `table[${JSON.stringify(host)}]`;
-    if (!/^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(host) || host.length > 253) errors.push(`${path}: not a host name`);
+    if (!isHostName(host)) errors.push(`${path}: not a host name`);
     info.ips.forEach((ip, i) => {
       if (!isIPv4(ip) && !isIPv6(ip)) errors.push(`${path}.ips[${i}]: ${JSON.stringify(ip)} is not an IP address`);
     });
+    info.altHosts.forEach((h, i) => {
+      if (!isHostName(h)) errors.push(`${path}.altHosts[${i}]: not a host name`);
+    });
+    for (const field of ['shortname', 'namespace'] as const) {
+      if (info[field] !== '' && !/^[A-Za-z0-9_-]{1,63}$/.test(info[field])) errors.push(`${path}.${field}: not a DNS label`);
+    }
   }
   return errors;
 }
