@@ -6,7 +6,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createSocket } from 'node:dgram';
 import { promises as dns } from 'node:dns';
 import { DnsServer } from '../../../src/proxy/agent/dns/dns-server.js';
@@ -15,6 +16,7 @@ import type { NameInfo } from '../../../src/proxy/agent/dns/lookup-table.js';
 import { logger } from '../../../src/log.js';
 import { startDnsmasq, type Dnsmasq } from '../../helpers/dnsmasq.js';
 
+const run = promisify(execFile);
 const hasDnsmasq = spawnSync('sh', ['-c', 'command -v dnsmasq']).status === 0;
 const hasDig = spawnSync('sh', ['-c', 'command -v dig']).status === 0;
 const ext = (ips: string[]): NameInfo => ({ ips, registry: 'External', shortname: '', namespace: '', altHosts: [] });
@@ -102,15 +104,15 @@ describe('the agent\'s DNS proxy', { skip: !hasDnsmasq && 'needs dnsmasq', timeo
     }
   });
 
-  test('dig over UDP and TCP', { skip: !hasDig && 'needs dig (bind9-dnsutils)' }, () => {
+  test('dig over UDP and TCP', { skip: !hasDig && 'needs dig (bind9-dnsutils)' }, async () => {
+    // Asynchronously: the server answers from this process's event loop.
+    const dig = async (...args: string[]) => (await run('dig', ['@127.0.0.1', '-p', String(port), '+tries=1', '+time=2', ...args], { timeout: 10_000 })).stdout;
     for (const transport of ['+notcp', '+tcp']) {
-      const own = spawnSync('dig', ['@127.0.0.1', '-p', String(port), transport, '+short', '+tries=1', '+time=2', 'api.example.com', 'A'], { encoding: 'utf8' });
-      assert.equal(own.stdout.trim(), '240.240.1.2', `${transport}: ${own.stderr}`);
-      const fwd = spawnSync('dig', ['@127.0.0.1', '-p', String(port), transport, '+short', '+tries=1', '+time=2', 'outside.example.test', 'A'], { encoding: 'utf8' });
-      assert.equal(fwd.stdout.trim(), '192.0.2.10', `${transport}: ${fwd.stderr}`);
+      assert.equal((await dig(transport, '+short', 'api.example.com', 'A')).trim(), '240.240.1.2', transport);
+      assert.equal((await dig(transport, '+short', 'outside.example.test', 'A')).trim(), '192.0.2.10', transport);
     }
-    const flags = spawnSync('dig', ['@127.0.0.1', '-p', String(port), '+tries=1', '+time=2', 'web.default.default.svc.cluster.local', 'A'], { encoding: 'utf8' }).stdout;
-    assert.match(flags, /flags: qr aa rd ra/, 'authoritative for its own names');
-    assert.match(flags, /CNAME\s+web\.default\./, 'the search-domain expansion is a CNAME');
+    const full = await dig('web.default.default.svc.cluster.local', 'A');
+    assert.match(full, /flags: qr aa rd ra/, 'authoritative for its own names');
+    assert.match(full, /CNAME\s+web\.default\./, 'the search-domain expansion is a CNAME');
   });
 });
