@@ -5,7 +5,7 @@ import { logger } from '../log.js';
 import { nonNegative, parsePort, withPortHint } from './flags.js';
 import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE, identitySettings, type IdentityFlags } from './proxy-identity.js';
 import { agentSettings, type AgentFlags } from './proxy-agent.js';
-import { parseServer, type UpstreamServer } from '../proxy/agent/dns/upstream.js';
+import type { UpstreamServer } from '../proxy/agent/dns/upstream.js';
 
 interface ProxyFlags extends IdentityFlags, AgentFlags {
   xdsAddress: string;
@@ -48,7 +48,7 @@ export function registerProxy(program: Command): void {
       const concurrency = nonNegative('--concurrency', flags.concurrency);
       const identity = identitySettings(flags, flags.xdsAddress);
       const agent = agentSettings(flags);
-      const dns = { port: parsePort('--dns-port', flags.dnsPort), ...(flags.dnsUpstream === undefined ? {} : { upstream: dnsUpstream(flags.dnsUpstream) }) };
+      const dns = { port: parsePort('--dns-port', flags.dnsPort), ...(flags.dnsUpstream === undefined ? {} : { upstream: await dnsUpstream(flags.dnsUpstream) }) };
       let stopping = false;
       const stop = async (code: number) => {
         if (stopping) return;
@@ -85,7 +85,8 @@ export function registerProxy(program: Command): void {
 }
 
 /** --dns-upstream: "10.0.0.10,127.0.0.1:5353,[fd00::a]:53" → servers; a bad entry is a usage error. */
-function dnsUpstream(text: string): UpstreamServer[] {
+async function dnsUpstream(text: string): Promise<UpstreamServer[]> {
+  const { parseServer } = await import('../proxy/agent/dns/upstream.js');
   return text.split(',').map((t) => t.trim()).filter((t) => t !== '').map((t) => {
     const s = parseServer(t);
     if (!s) throw new TrellisError('CLI_USAGE', `--dns-upstream: ${JSON.stringify(t)} is not IP[:PORT]`);
