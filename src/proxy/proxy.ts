@@ -24,7 +24,7 @@ import { captureUnavailable } from './listener/original-dst.js';
 import { SecretStore } from './tls/secret-store.js';
 import { CertAgent, type CertAgentOptions } from './identity/cert-agent.js';
 import { readFileSync } from 'node:fs';
-import { DnsServer } from './agent/dns/dns-server.js';
+import { DnsServer, dnsMetricsText } from './agent/dns/dns-server.js';
 import { Upstream, type UpstreamServer } from './agent/dns/upstream.js';
 import { parseResolvConf } from '../config/resolv-conf.js';
 import type { ConnectionOptions } from 'node:tls';
@@ -181,7 +181,7 @@ export class Proxy {
     this.#admin = await startAdmin(this.#opts.adminPort, this.#opts.adminAddress ?? '127.0.0.1', deps);
     if (this.#opts.agent) {
       // A draining proxy is not ready: the kubelet takes the pod out of its Services before connections are cut.
-      this.#agent = new AgentServer({ ...this.#opts.agent, log: logger('agent') }, { ready: () => deps.live() && !this.#stopping, proxyMetrics: () => prometheusText(deps) });
+      this.#agent = new AgentServer({ ...this.#opts.agent, log: logger('agent') }, { ready: () => deps.live() && !this.#stopping, proxyMetrics: () => prometheusText(deps) + (this.dns ? dnsMetricsText(this.dns.stats) : '') });
       this.#agentPorts = await this.#agent.start();
       log.info('agent ports listening', { ...this.#agentPorts });
     }

@@ -10,7 +10,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createSocket } from 'node:dgram';
 import { promises as dns } from 'node:dns';
-import { DnsServer } from '../../../src/proxy/agent/dns/dns-server.js';
+import { DnsServer, dnsMetricsText } from '../../../src/proxy/agent/dns/dns-server.js';
 import { Upstream, parseServer } from '../../../src/proxy/agent/dns/upstream.js';
 import type { NameInfo } from '../../../src/proxy/agent/dns/lookup-table.js';
 import { logger } from '../../../src/log.js';
@@ -84,6 +84,15 @@ describe('the agent\'s DNS proxy', { skip: !hasDnsmasq && 'needs dnsmasq', timeo
     } finally {
       sock.close();
     }
+  });
+
+  test('istio-agent\'s DNS counters: every query, the forwarded ones, the failed ones', () => {
+    const text = dnsMetricsText(server.stats);
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    assert.equal(value('istio_agent_dns_requests_total'), server.stats.queries);
+    assert.ok(value('istio_agent_dns_requests_total') > value('istio_agent_dns_upstream_requests_total'), 'own answers are not forwarded');
+    assert.equal(value('istio_agent_dns_upstream_requests_total'), server.stats.forwarded);
+    assert.equal(value('istio_agent_dns_upstream_failures_total'), 0);
   });
 
   test('an upstream that does not answer: SERVFAIL within the timeout', async () => {

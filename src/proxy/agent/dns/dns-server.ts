@@ -164,3 +164,15 @@ export class DnsServer {
     }
   }
 }
+
+/**
+ * istio-agent's DNS counters in Prometheus text, for the agent's merged
+ * /stats/prometheus (the status port): every query, those forwarded, and
+ * those no upstream answered (SERVFAIL, including the in-flight cap's).
+ */
+export function dnsMetricsText(s: DnsStats): string {
+  const counter = (name: string, help: string, v: number) => `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${v}\n`;
+  return counter('istio_agent_dns_requests_total', 'Total number of DNS requests.', s.queries)
+    + counter('istio_agent_dns_upstream_requests_total', 'Total number of DNS requests forwarded to upstream.', s.forwarded)
+    + counter('istio_agent_dns_upstream_failures_total', 'Total number of DNS requests no upstream answered.', s.upstreamFailures);
+}
