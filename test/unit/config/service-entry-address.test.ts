@@ -60,3 +60,16 @@ test('collisions probe forward, and addresses entries declare in the range are n
   assert.equal(n(moved), n(first) === 65534 ? 1 : n(first) + 1);
   assert.equal(out.has('default/owner.example.com'), false);
 });
+
+test('addresses istiod already wrote to status.addresses are kept, and never handed to another host', () => {
+  const derived = allocateServiceEntryAddresses([se('a', {})]).get('default/a.example.com')!;
+  const withStatus = { ...se('b', {}), status: { addresses: [{ host: 'b.example.com', value: derived.v4 }, { host: 'b.example.com', value: '2001:2::77' }] } } as ServiceEntry;
+  const out = allocateServiceEntryAddresses([se('a', {}), withStatus]);
+  assert.deepEqual(out.get('default/b.example.com'), { v4: derived.v4, v6: '2001:2::77' });
+  assert.notEqual(out.get('default/a.example.com')!.v4, derived.v4, '"a" probes past the address "b" holds');
+  // A status with one family only is not taken: both are derived.
+  const half = { ...se('c', {}), status: { addresses: [{ host: 'c.example.com', value: '240.240.9.9' }] } } as ServiceEntry;
+  const c = allocateServiceEntryAddresses([half]).get('default/c.example.com')!;
+  assert.deepEqual(c, allocateServiceEntryAddresses([se('c', {})]).get('default/c.example.com'));
+  assert.notEqual(c.v4, '240.240.9.9');
+});
