@@ -479,6 +479,11 @@ export interface RequestAuthenticationSpec {
 }
 export type RequestAuthentication = KObject<'RequestAuthentication', RequestAuthenticationSpec>;
 
+// ---- telemetry.istio.io, and the Istio kinds Trellis accepts but never applies ----
+
+export type { Telemetry, TelemetrySpec, AccessLogging, ProviderRef, WorkloadMode, EnvoyFilter, WasmPlugin, ProxyConfig, QuotaSpec } from './telemetry-objects.js';
+import type { Telemetry, EnvoyFilter, WasmPlugin, ProxyConfig, QuotaSpec } from './telemetry-objects.js';
+
 export type AnyObject =
   | Service
   | Pod
@@ -494,7 +499,12 @@ export type AnyObject =
   | Gateway
   | PeerAuthentication
   | AuthorizationPolicy
-  | RequestAuthentication;
+  | RequestAuthentication
+  | Telemetry
+  | EnvoyFilter
+  | WasmPlugin
+  | ProxyConfig
+  | QuotaSpec;
 
 export type Kind = AnyObject['kind'];
 
@@ -515,6 +525,11 @@ export const kindVersions: Record<Kind, readonly string[]> = {
   PeerAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   AuthorizationPolicy: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
   RequestAuthentication: ['security.istio.io/v1', 'security.istio.io/v1beta1'],
+  Telemetry: ['telemetry.istio.io/v1', 'telemetry.istio.io/v1alpha1'],
+  EnvoyFilter: ['networking.istio.io/v1alpha3'],
+  WasmPlugin: ['extensions.istio.io/v1alpha1'],
+  ProxyConfig: ['networking.istio.io/v1beta1'],
+  QuotaSpec: ['config.istio.io/v1alpha2'],
 };
 
 /** Cluster-scoped kinds have no namespace; everything else defaults to "default". */

@@ -22,6 +22,7 @@ const SHORT_NAMES: Readonly<Record<string, string[]>> = {
   PeerAuthentication: ['pa'],
   AuthorizationPolicy: ['ap'],
   RequestAuthentication: ['ra'],
+  Telemetry: ['telemetry'],
 };
 
 const openSchema = {

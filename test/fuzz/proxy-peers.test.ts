@@ -68,7 +68,7 @@ describe('fuzz: the proxy between hostile peers', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'liar', { timeout: ms(1500) })] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     port = await proxy.listenerPort('http');
   });
 

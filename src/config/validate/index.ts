@@ -15,6 +15,8 @@ import { serviceEntrySchema, sidecarSchema, workloadEntrySchema } from './servic
 import { gatewaySchema } from './gateway.js';
 import { authorizationPolicySchema, peerAuthenticationSchema } from './security.js';
 import { requestAuthenticationSchema } from './request-authentication.js';
+import { telemetrySchema } from './telemetry.js';
+import { envoyFilterSchema, proxyConfigSchema, quotaSpecSchema, wasmPluginSchema } from './never-applied.js';
 import { formatPath, isPlainObject, walk } from './walk.js';
 import type { Issue, ObjectSchema } from './schema.js';
 
@@ -33,6 +35,11 @@ export const kindSchemas: Readonly<Record<Kind, ObjectSchema>> = {
   PeerAuthentication: peerAuthenticationSchema,
   AuthorizationPolicy: authorizationPolicySchema,
   RequestAuthentication: requestAuthenticationSchema,
+  Telemetry: telemetrySchema,
+  EnvoyFilter: envoyFilterSchema,
+  WasmPlugin: wasmPluginSchema,
+  ProxyConfig: proxyConfigSchema,
+  QuotaSpec: quotaSpecSchema,
 };
 
 /** The outcome of validating one document. */

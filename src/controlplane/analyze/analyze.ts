@@ -66,7 +66,8 @@ export function problemOf(m: AnalysisMessage): ConfigProblem {
     severity: m.type.severity,
     file: m.file,
     line: m.line,
-    reason: `${o.kind} ${ns}${o.metadata.name}: ${formatPath(m.path)}: ${m.message}`,
+    // A finding about a whole document (a kind Trellis never applies) names no field.
+    reason: `${o.kind} ${ns}${o.metadata.name}: ${m.path.length > 0 ? `${formatPath(m.path)}: ` : ''}${m.message}`,
   };
 }
 

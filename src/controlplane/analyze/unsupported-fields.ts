@@ -11,8 +11,9 @@ import type { AnyObject } from '../../config/objects.js';
 import type { FieldPath } from '../../config/field-lines.js';
 import type { Finding } from './finding.js';
 import { Unsupported } from './messages.js';
+import { neverAppliedRules, telemetryRules } from './unsupported-kinds.js';
 
-interface Rule {
+export interface Rule {
   /** Path from the object's root; '*' matches every index of a list. */
   readonly path: readonly string[];
   /** What is not implemented and what Trellis does instead. */
@@ -97,6 +98,8 @@ const rules: Readonly<Record<string, readonly Rule[]>> = {
       when: (v) => Array.isArray(v) && v.length > 1,
     },
   ],
+  Telemetry: telemetryRules,
+  ...neverAppliedRules,
 };
 
 /** A gateway server's tls in a mode that uses no certificates (istiod then ignores them too). */

@@ -2,6 +2,7 @@ import type {
   AnyObject,
   AuthorizationPolicy,
   RequestAuthentication,
+  Telemetry,
   DestinationRule,
   EndpointSlice,
   Gateway,
@@ -24,6 +25,7 @@ import { PolicyIndex } from './policies.js';
 import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
 import { byAge } from './policies.js';
+import { TelemetryIndex, type ApplicableTelemetries } from './telemetries.js';
 
 export interface BuildModelOptions {
   /** Default "cluster.local". */
@@ -49,10 +51,11 @@ interface Buckets {
   pa: PeerAuthentication[];
   ap: AuthorizationPolicy[];
   ra: RequestAuthentication[];
+  telemetries: Telemetry[];
 }
 
 function bucket(objects: Iterable<AnyObject>): Buckets {
-  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [] };
+  const b: Buckets = { services: [], serviceEntries: [], pods: [], workloadEntries: [], slices: [], dr: [], vs: [], sidecars: [], gateways: [], pa: [], ap: [], ra: [], telemetries: [] };
   for (const o of objects) {
     switch (o.kind) {
       case 'Service': b.services.push(o); break;
@@ -68,6 +71,7 @@ function bucket(objects: Iterable<AnyObject>): Buckets {
       case 'PeerAuthentication': b.pa.push(o); break;
       case 'AuthorizationPolicy': b.ap.push(o); break;
       case 'RequestAuthentication': b.ra.push(o); break;
+      case 'Telemetry': b.telemetries.push(o); break;
       default: break;
     }
   }
@@ -136,7 +140,8 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const security = new SecurityPolicyIndex(b.pa, b.ap, b.ra, rootNamespace);
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
   const gateways = [...b.gateways].sort(byAge);
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways });
+  const telemetry = new TelemetryIndex(b.telemetries, rootNamespace);
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry });
 }
 
 interface MeshSettings {
@@ -157,6 +162,7 @@ class Model implements MeshModel {
   readonly #security: SecurityPolicyIndex;
   readonly #accounts = new Map<string, readonly string[]>();
   readonly #gateways: readonly Gateway[];
+  readonly #telemetry: TelemetryIndex;
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -166,9 +172,10 @@ class Model implements MeshModel {
     readonly revision: number,
     mesh: MeshSettings,
     readonly services: readonly MeshService[],
-    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex; gateways: readonly Gateway[] },
+    indexes: { byHost: ReadonlyMap<string, MeshService>; endpoints: EndpointIndex; workloads: WorkloadIndex; policies: PolicyIndex; security: SecurityPolicyIndex; gateways: readonly Gateway[]; telemetry: TelemetryIndex },
   ) {
     this.#gateways = indexes.gateways;
+    this.#telemetry = indexes.telemetry;
     ({ domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls } = mesh);
     this.#byHost = indexes.byHost;
     this.#eps = indexes.endpoints;
@@ -254,5 +261,9 @@ class Model implements MeshModel {
 
   requestAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): readonly RequestAuthentication[] {
     return this.#security.requestAuthenticationsFor(namespace, labels);
+  }
+
+  telemetriesFor(namespace: string, labels: Readonly<Record<string, string>>): ApplicableTelemetries | undefined {
+    return this.#telemetry.empty ? undefined : this.#telemetry.applicable(namespace, labels);
   }
 }

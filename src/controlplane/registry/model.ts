@@ -7,6 +7,7 @@ import type {
   Sidecar,
   VirtualService,
 } from '../../config/objects.js';
+import type { ApplicableTelemetries } from './telemetries.js';
 
 /**
  * The service model: what the mesh knows, indexed for the translators.
@@ -154,4 +155,10 @@ export interface MeshModel {
   authorizationPoliciesFor(namespace: string, labels: Readonly<Record<string, string>>): readonly AuthorizationPolicy[];
   /** The RequestAuthentications a sidecar enforces, chosen as AuthorizationPolicies are (root namespace, then its own; selector; no targetRef). */
   requestAuthenticationsFor(namespace: string, labels: Readonly<Record<string, string>>): readonly RequestAuthentication[];
+  /**
+   * The Telemetries that configure a sidecar (mesh, namespace, workload
+   * level: istiod's applicableTelemetries); undefined when the config has
+   * no Telemetry for sidecars at all.
+   */
+  telemetriesFor(namespace: string, labels: Readonly<Record<string, string>>): ApplicableTelemetries | undefined;
 }

@@ -11,6 +11,8 @@ import { inboundSecurity, type InboundSecuritySpec } from './inbound-security.js
 import { SharedCache } from './shared-cache.js';
 import { loopbackPlan, loopbackResources, loopbackRoutes, type LoopbackPlan } from './loopback.js';
 import { GatewayResources } from './gateway/resources.js';
+import { accessLogPolicy, meshDefaultPolicy, policyKey } from './telemetry/access-log-policy.js';
+import { ListenerAccessLogs } from './telemetry/listener-access-logs.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 
@@ -53,6 +55,9 @@ class GeneratorImpl implements TranslateGenerator {
   readonly #nodes = new WeakMap<ProxyNode, ProxyState>();
   readonly #sourceLabelNs = new Map<string, boolean>();
   readonly #filtered = new WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>();
+  readonly #accessLogs = new ListenerAccessLogs();
+  /** An inbound side with a Telemetry's access logs, per access log policy: shared by its proxies like the original. */
+  readonly #logged = new WeakMap<InboundState, Map<string, InboundState>>();
 
   constructor(readonly model: MeshModel, readonly routes: RouteBuilders, jwks: JwksLookup) {
     this.#shared = new SharedCache(model, jwks);
@@ -99,7 +104,7 @@ class GeneratorImpl implements TranslateGenerator {
     if (hit) return hit;
     const id = identify(this.model, node);
     if (node.type === 'router' && node.generator === 'envoy') {
-      const st = this.#routerState(node, id.labels);
+      const st = this.#withAccessLogs(this.#routerState(node, id.labels), id.namespace, id.labels, true);
       this.#nodes.set(node, st);
       return st;
     }
@@ -112,11 +117,24 @@ class GeneratorImpl implements TranslateGenerator {
     const inbound = this.#inboundState(scope, ports, security);
     const loopback = loopbackPlan(node);
     // A proxy without capture binds what capture would have handed it: its own copy, per proxy.
-    const st: ProxyState = loopback
+    const plain: ProxyState = loopback
       ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback }
       : { scope, inbound };
+    const st = envoy ? this.#withAccessLogs(plain, id.namespace, id.labels, false) : plain;
     this.#nodes.set(node, st);
     return st;
+  }
+
+  /** The proxy's listeners with the access logs the Telemetries that apply to it choose (unchanged without any). */
+  #withAccessLogs(st: ProxyState, namespace: string, labels: Readonly<Record<string, string>>, gateway: boolean): ProxyState {
+    const policy = accessLogPolicy(this.model.telemetriesFor(namespace, labels));
+    if (policy === meshDefaultPolicy || (policy.client === 'mesh-default' && policy.server === 'mesh-default')) return st;
+    const key = `${policyKey(policy)}/${gateway}`;
+    let byPolicy = this.#logged.get(st.inbound);
+    if (!byPolicy) this.#logged.set(st.inbound, (byPolicy = new Map()));
+    let inbound = byPolicy.get(key);
+    if (!inbound) byPolicy.set(key, (inbound = { clusters: st.inbound.clusters, listeners: this.#accessLogs.apply(st.inbound.listeners, policy, gateway) }));
+    return { ...st, inbound };
   }
 
   /**

@@ -34,6 +34,7 @@ export const FilterName = {
   httpRbac: 'envoy.filters.http.rbac',
   networkRbac: 'envoy.filters.network.rbac',
   stdoutLog: 'envoy.access_loggers.stdout',
+  fileLog: 'envoy.access_loggers.file',
 } as const;
 
 function routerFilter(): HttpFilter {
@@ -118,7 +119,7 @@ export function hcmFilter(hcm: HttpConnectionManager): Filter {
   return create(FilterSchema, { name: FilterName.hcm, configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } });
 }
 
-/** A sidecar's TCP proxy filter: one access-log line per connection, to stdout like the HTTP ones (Istio's default). */
+/** A sidecar's TCP proxy filter: one access-log line per connection, to stdout like the HTTP ones (Trellis's default, as Istio's demo profile; a Telemetry replaces it: telemetry/listener-access-logs.ts). */
 export function tcpProxyFilter(tcp: TcpProxy): Filter {
   // A copy: route translators share TcpProxy messages between listeners.
   const logged = tcp.accessLog.length > 0 ? tcp : create(TcpProxySchema, { ...tcp, accessLog: [stdoutAccessLog()] });

@@ -63,7 +63,26 @@ const handlers: Record<string, Handler> = {
   '/listeners': (u, d) => (u.searchParams.get('format') === 'json' ? json(listenersJson(d)) : text(listenersText(d))),
   '/stats': (u, d) => (u.searchParams.get('format') === 'json' ? json({ stats: [...envoyStats(d)].map(([name, value]) => ({ name, value })) }) : text([...envoyStats(d)].map(([k, v]) => `${k}: ${v}\n`).join(''))),
   '/stats/prometheus': (_u, d) => ({ type: 'text/plain; version=0.0.4', body: prometheusText(d) }),
+  '/memory': () => json(memoryJson()),
 };
+
+/**
+ * Envoy's /memory fields (uint64 as strings, as Envoy's JSON writes them) from V8's view: allocated = live
+ * JS heap plus memory held outside it (Buffers), heap_size = what V8 reserved, pageheap_free = reserved
+ * but unused, total_physical_bytes = the process's RSS. tcmalloc's thread caches and unmapped pages have no
+ * equivalent (0).
+ */
+function memoryJson(): Record<string, string> {
+  const m = process.memoryUsage();
+  return {
+    allocated: String(m.heapUsed + m.external),
+    heap_size: String(m.heapTotal),
+    pageheap_unmapped: '0',
+    pageheap_free: String(m.heapTotal - m.heapUsed),
+    total_thread_cache: '0',
+    total_physical_bytes: String(m.rss),
+  };
+}
 
 export function startAdmin(port: number, address: string, deps: AdminDeps): Promise<http.Server> {
   const server = http.createServer((req, res) => {

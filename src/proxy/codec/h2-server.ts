@@ -46,7 +46,14 @@ export class H2Server {
     this.#pending = undefined;
     const s = this.#session;
     this.#session = undefined;
-    return s && new H2Connection(s);
+    if (!s) return undefined;
+    // The listener's sockets allow half-open (for the TCP proxy), and node's session lives on after the client's
+    // FIN: its streams, and their upstream requests, would wait for the idle timeout. A client that ends the TCP
+    // connection is gone, as Envoy reads a remote close: every stream is reset (DC), their upstream requests
+    // cancelled (issue 12, connection storms). Ended already during detection: the same, once its bytes are read.
+    if (socket.readableEnded) setImmediate(() => s.destroy());
+    else socket.once('end', () => s.destroy());
+    return new H2Connection(s);
   }
 }
 

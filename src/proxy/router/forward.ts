@@ -67,6 +67,8 @@ class UpstreamRequest implements TimedRequest, UpstreamCancel {
       let body: RequestBody = withBody ? ex.req : undefined;
       if (withBody && ((retry && retry.numRetries > 0) || a.mirrors.length > 0)) {
         const kept = await bufferBody(ex.req);
+        // The client may have reset the stream while its body was read: nothing must go upstream for it then.
+        if (ex.downstreamGone) return finishStream(ex);
         body = kept.body;
         if (kept.kind === 'buffered') buffered = kept.body;
         else cluster.stats.retry_or_shadow_abandoned++;

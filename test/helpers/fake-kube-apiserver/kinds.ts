@@ -37,8 +37,11 @@ export const resourceDefs: readonly ResourceDef[] = [
   networking('serviceentries', 'ServiceEntry'),
   networking('workloadentries', 'WorkloadEntry'),
   networking('sidecars', 'Sidecar'),
+  networking('gateways', 'Gateway'),
   security('peerauthentications', 'PeerAuthentication'),
   security('authorizationpolicies', 'AuthorizationPolicy'),
+  security('requestauthentications', 'RequestAuthentication'),
+  { group: 'telemetry.istio.io', versions: ['v1', 'v1alpha1'], plural: 'telemetries', kind: 'Telemetry', namespaced: true, builtIn: false },
 ];
 
 export function apiVersion(def: ResourceDef, version: string): string {

@@ -1,4 +1,5 @@
 /** The admin API's paths and shapes (Envoy's), and /quitquitquit ending the process. */
+import { readFileSync } from 'node:fs';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'undici';
@@ -102,6 +103,16 @@ describe('proxy: admin API', () => {
     assert.equal(info.command_line_options.concurrency, 1);
     assert.match(proxy.stderr(), /--concurrency is not 1: this proxy serves from one event loop.*requested=2/);
     assert.equal((await proxy.admin('/nope')).status, 404);
+  });
+
+  test("/memory: Envoy's fields, as strings, consistent with the process's RSS", async () => {
+    const m = JSON.parse((await proxy.admin('/memory')).body) as Record<string, string>;
+    assert.deepEqual(Object.keys(m).sort(), ['allocated', 'heap_size', 'pageheap_free', 'pageheap_unmapped', 'total_physical_bytes', 'total_thread_cache']);
+    assert.ok(Object.values(m).every((v) => /^\d+$/.test(v)), JSON.stringify(m));
+    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8'))![1]);
+    // Read a moment apart: within a quarter of each other.
+    assert.ok(Math.abs(Number(m.total_physical_bytes) / 1024 - rssKiB) < rssKiB / 4, `${m.total_physical_bytes} vs ${rssKiB} KiB`);
+    assert.ok(Number(m.heap_size) >= Number(m.pageheap_free) && Number(m.allocated) > 0);
   });
 
   test('POST /quitquitquit ends the process', async () => {

@@ -54,7 +54,7 @@ describe('proxy: a changed filter chain drains its connections', () => {
     publish(false, 1);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     port = await proxy.listenerPort('in');
   });
 

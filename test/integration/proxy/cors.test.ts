@@ -92,7 +92,7 @@ describe('proxy: CORS (envoy.filters.http.cors)', () => {
     }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     port = await proxy.listenerPort('http');
   });
 

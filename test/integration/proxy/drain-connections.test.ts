@@ -43,7 +43,7 @@ describe('proxy: draining HTTP/1.1 and HTTP/2 connections', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'app')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port, ['--drain-seconds', '5']);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     port = await proxy.listenerPort('http');
   });
 

@@ -26,7 +26,7 @@ describe('proxy: drain on SIGTERM', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'slow')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port, ['--drain-seconds', '3']);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
   });
 
   after(async () => {

@@ -50,7 +50,7 @@ describe('proxy: gRPC', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/test.Empty/', 'empty'), prefixRoute('/', 'grpc')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     const port = await proxy.listenerPort('grpc');
     const Client = makeGenericClientConstructor(echoService, 'Echo');
     client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());

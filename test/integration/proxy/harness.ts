@@ -15,6 +15,8 @@ export interface RunningProxy {
   stderr(): string;
   admin(path: string, method?: 'GET' | 'POST'): Promise<{ status: number; body: string }>;
   listenerPort(name: string): Promise<number>;
+  /** Waits (5 s at most) until /ready answers 200: the first config is applied. */
+  ready(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,9 @@ export async function startProxy(adsPort: number, extra: string[] = [], env: Nod
     stdout: () => out,
     stderr: () => err,
     admin,
+    async ready() {
+      await eventually(async () => (await admin('/ready')).status === 200, 5000, 'proxy ready');
+    },
     async listenerPort(name) {
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {

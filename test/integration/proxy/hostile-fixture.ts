@@ -53,7 +53,7 @@ export interface FixtureOptions {
 }
 
 /**
- * The backend: /slow/* answers after 1 s (long enough for a client to
+ * The backend: /slow/* answers after 5 s (long enough for a client to
  * reset the stream first), /big/N answers N bytes (with back-pressure),
  * anything else answers with the number of body bytes it read.
  */
@@ -77,7 +77,7 @@ function backendHandler(counts: BackendCounts) {
       const answer = () => { if (!res.destroyed) res.end(String(n)); };
       const big = /^\/big\/(\d+)/.exec(req.url ?? '');
       if (big) writeBigBody(res, Number(big[1]));
-      else if (req.url?.startsWith('/slow')) setTimeout(answer, 1000);
+      else if (req.url?.startsWith('/slow')) setTimeout(answer, 5000);
       else answer();
     });
   };
@@ -95,7 +95,7 @@ export async function startHostileFixture(o: FixtureOptions = {}): Promise<Hosti
   for (const [type, name, any] of o.resources ?? []) ads.set(type, name, any);
   await ads.start();
   const proxy = await startProxy(ads.port, [], o.env);
-  await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+  await proxy.ready();
   const port = await proxy.listenerPort('http');
   const pid = proxy.proc.pid!;
 

@@ -48,7 +48,7 @@ describe('proxy: hostile HTTP/1.1 input', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'echo')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port, []);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     port = await proxy.listenerPort('http');
   });
 

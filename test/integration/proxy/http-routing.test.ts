@@ -104,7 +104,7 @@ describe('proxy: HTTP routing', () => {
     ])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     port = await proxy.listenerPort('http');
   });
 

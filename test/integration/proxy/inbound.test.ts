@@ -38,7 +38,7 @@ describe('proxy: inbound', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['inbound-routes', routeConfig('inbound-routes', [{ name: 'inbound', domains: ['*'], routes: [prefixRoute('/', cluster)] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port, [], { ISTIO_META_WORKLOAD_NAME: 'app-v1' });
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
   });
 
   after(async () => {

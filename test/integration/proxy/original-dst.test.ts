@@ -55,7 +55,7 @@ describe('proxy: use_original_dst hand-off', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['web-routes', routeConfig('web-routes', [{ name: 'web', domains: ['*'], routes: [prefixRoute('/', 'web')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     await proxy.listenerPort('virtualOutbound');
   });
 
@@ -113,7 +113,7 @@ describe('proxy: without SO_ORIGINAL_DST, capture listeners are refused', () => 
     ads.setAll(TypeUrl.RouteConfiguration, [['web-routes', routeConfig('web-routes', [{ name: 'web', domains: ['*'], routes: [prefixRoute('/', 'web')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port, [], { TRELLIS_NATIVE_DISABLE: '1' });
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
   });
 
   after(async () => {

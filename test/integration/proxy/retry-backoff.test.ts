@@ -46,7 +46,7 @@ describe('proxy: retry back-off (retries.backoff → retry_back_off.base_interva
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'flaky', { retryPolicy: policy })] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     port = await proxy.listenerPort('http');
   });
 

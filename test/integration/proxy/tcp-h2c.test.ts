@@ -39,7 +39,7 @@ describe('proxy: TCP and h2c', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'h')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     tcpPort = await proxy.listenerPort('tcp');
     httpPort = await proxy.listenerPort('http');
   });

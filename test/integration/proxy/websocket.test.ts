@@ -96,7 +96,7 @@ describe('proxy: websocket upgrades', { timeout: 30_000 }, () => {
     }])], ['prefix-only', routeConfig('prefix-only', [{ name: 'all', domains: ['*'], routes: [{ ...prefixRoute('/', 'backend'), name: 'default' }] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     ports.ws = await proxy.listenerPort('ws');
     ports.plain = await proxy.listenerPort('plain');
     ports.idle = await proxy.listenerPort('idle');

@@ -43,7 +43,7 @@ for (const protocol of ['delta', 'sotw'] as const) {
       ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'a')] }])]]);
       await ads.start();
       proxy = await startProxy(ads.port, ['--xds-protocol', protocol]);
-      await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+      await proxy.ready();
       port = await proxy.listenerPort('http');
       client = new Client(`http://127.0.0.1:${port}`, { pipelining: 1 });
       client.on('connect', () => connects++);

@@ -143,6 +143,7 @@ function xds(text: string): Map<string, string> {
 test('what the table calls unimplemented changes nothing in the xDS a sidecar gets (so the warning is true)', () => {
   const dr = (policy: string) => `\n---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: reviews, namespace: default}\nspec:\n  host: reviews\n  trafficPolicy:\n${policy}\n`;
   const vs = (route: string) => `\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: default}\nspec:\n  hosts: [reviews]\n  http:\n  - ${route}\n    route: [{destination: {host: reviews}}]\n`;
+  const tel = (spec: string) => `\n---\napiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: t, namespace: default}\nspec:\n${spec}\n`;
   const pairs: [string, string, string][] = [
     ['localityLbSetting', dr('    loadBalancer: {simple: RANDOM, localityLbSetting: {enabled: true}}'), dr('    loadBalancer: {simple: RANDOM}')],
     ['warmup', dr('    loadBalancer: {simple: RANDOM, warmupDurationSecs: 30s}'), dr('    loadBalancer: {simple: RANDOM}')],
@@ -150,7 +151,14 @@ test('what the table calls unimplemented changes nothing in the xDS a sidecar ge
     ['useClientProtocol', dr('    connectionPool: {http: {maxRetries: 3, useClientProtocol: true}}'), dr('    connectionPool: {http: {maxRetries: 3}}')],
     ['credentialName', dr('    tls: {mode: SIMPLE, sni: x, credentialName: c}'), dr('    tls: {mode: SIMPLE, sni: x}')],
     ['statPrefix', vs('match: [{uri: {prefix: /}, statPrefix: s}]'), vs('match: [{uri: {prefix: /}}]')],
+    ['Telemetry accessLogging filter', tel('  accessLogging:\n  - providers: [{name: envoy}]\n    filter: {expression: "response.code >= 400"}'), tel('  accessLogging:\n  - providers: [{name: envoy}]')],
+    ['Telemetry metrics overrides', tel('  metrics:\n  - reportingInterval: 5s\n    overrides:\n    - disabled: true\n      tagOverrides: {a: {operation: REMOVE}}'), tel('  metrics: []')],
+    ['Telemetry tracing', tel('  tracing:\n  - randomSamplingPercentage: 5\n    providers: [{name: zipkin}]'), tel('  tracing: []')],
+    ['Telemetry targetRef', tel('  targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: gw}\n  accessLogging:\n  - disabled: true'), ''],
+    ['EnvoyFilter', '\n---\napiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: e, namespace: default}\nspec:\n  configPatches:\n  - applyTo: CLUSTER\n    patch: {operation: REMOVE}\n', ''],
   ];
+  // Telemetry access logging (the envoy provider, disabled) is implemented: it shows.
+  assert.notDeepEqual(xds(tel('  accessLogging:\n  - disabled: true')), xds(''));
   // Controls: implemented fields do change the xDS, so the comparison can see a difference.
   assert.notDeepEqual(xds(dr('    loadBalancer: {simple: RANDOM}')), xds(dr('    loadBalancer: {simple: LEAST_REQUEST}')));
   assert.notDeepEqual(xds(vs('retries: {attempts: 2}')), xds(vs('retries: {attempts: 3}')));

@@ -54,7 +54,8 @@ test('a kind outside its own API group, a CRD or a misspelt kind is still unknow
   assert.equal(isIgnoredKind('v1', 'StatefulSet'), false);
   assert.equal(isIgnoredKind('batch/v1', 'CronJob'), true);
   assert.deepEqual(reasonsOf('apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: x}\n'), ['unknown kind Deploymnet (apiVersion apps/v1)']);
-  assert.deepEqual(reasonsOf('apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {name: x}\n'), ['unknown kind EnvoyFilter (apiVersion networking.istio.io/v1alpha3)']);
+  assert.deepEqual(reasonsOf('apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFiltr\nmetadata: {name: x}\n'), ['unknown kind EnvoyFiltr (apiVersion networking.istio.io/v1alpha3)']);
+  assert.deepEqual(reasonsOf('apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: x}\n'), ['unknown kind Certificate (apiVersion cert-manager.io/v1)']);
 });
 
 test('a Deployment is read as an object (what trellis up runs), its pod template checked like a Pod', () => {

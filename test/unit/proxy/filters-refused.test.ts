@@ -15,7 +15,7 @@ const router = { name: 'envoy.filters.http.router', configType: { case: 'typedCo
 const fault = { name: 'envoy.filters.http.fault', configType: { case: 'typedConfig' as const, value: anyPack(HTTPFaultSchema, create(HTTPFaultSchema)) } };
 const rbac = { name: 'envoy.filters.http.rbac', configType: { case: 'typedConfig' as const, value: anyPack(HttpRbacSchema, create(HttpRbacSchema)) } };
 /** A filter this proxy does not have (JWT authentication), with an empty config. */
-const jwt = (isOptional = false) => ({ name: 'envoy.filters.http.jwt_authn', isOptional, configType: { case: 'typedConfig' as const, value: { typeUrl: 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication', value: new Uint8Array() } as Any } });
+const extAuthz = (isOptional = false) => ({ name: 'envoy.filters.http.ext_authz', isOptional, configType: { case: 'typedConfig' as const, value: { typeUrl: 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz', value: new Uint8Array() } as Any } });
 
 function listener(networkFilters: { name: string; any: Any }[]) {
   return create(ListenerSchema, {
@@ -43,8 +43,8 @@ describe('unsupported filters are NACKed', () => {
   });
 
   test('an unknown HTTP filter is refused with its path, unless marked optional', () => {
-    assert.match(errorsOf(listener([hcm([jwt(), router])])), /filterChains\[0\]\.filters\[0\]\.typedConfig\.httpFilters\[0\]: unsupported HTTP filter envoy\.filters\.http\.jwt_authn/);
-    assert.equal(errorsOf(listener([hcm([jwt(true), router])])), '');
+    assert.match(errorsOf(listener([hcm([extAuthz(), router])])), /filterChains\[0\]\.filters\[0\]\.typedConfig\.httpFilters\[0\]: unsupported HTTP filter envoy\.filters\.http\.ext_authz/);
+    assert.equal(errorsOf(listener([hcm([extAuthz(true), router])])), '');
   });
 
   test('the router must be last', () => {

@@ -75,7 +75,7 @@ describe('proxy with its HTTP/1.1 engine', () => {
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [prefixRoute('/', 'raw')] }])]]);
     await ads.start();
     proxy = await startProxy(ads.port, []);
-    await eventually(async () => (await proxy.admin('/ready')).status === 200, 5000, 'proxy ready');
+    await proxy.ready();
     port = await proxy.listenerPort('http');
   });
 

@@ -67,6 +67,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     authorizationPoliciesFor: () => [],
     requestAuthenticationsFor: () => [],
     gatewaysFor: () => [],
+    telemetriesFor: () => undefined,
   };
 }
 

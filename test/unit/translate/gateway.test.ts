@@ -106,7 +106,7 @@ test('bookinfo-gateway: 0.0.0.0_8080 (the Service port 80 → its targetPort), b
   assert.equal(hcm.routeSpecifier.case === 'rds' && hcm.routeSpecifier.value.routeConfigName, 'http.8080');
   assert.equal(hcm.statPrefix, 'outbound_0.0.0.0_8080');
   assert.equal(hcm.useRemoteAddress, true);
-  assert.deepEqual(hcm.httpFilters.map((f) => f.name), ['envoy.filters.http.fault', 'envoy.filters.http.router']);
+  assert.deepEqual(hcm.httpFilters.map((f) => f.name), ['envoy.filters.http.fault', 'envoy.filters.http.cors', 'envoy.filters.http.router']);
   assert.deepEqual(routeNames, ['http.8080']);
 });
 

@@ -35,6 +35,7 @@ export const watchedResources: readonly WatchedResource[] = [
   istio('PeerAuthentication', 'security.istio.io', 'peerauthentications'),
   istio('AuthorizationPolicy', 'security.istio.io', 'authorizationpolicies'),
   istio('RequestAuthentication', 'security.istio.io', 'requestauthentications'),
+  istio('Telemetry', 'telemetry.istio.io', 'telemetries'),
 ];
 
 /** apiVersion as objects carry it: "v1", "discovery.k8s.io/v1". */
