@@ -15,6 +15,8 @@
  * INSTANCE_IP: the pod's IP, where the agent sends the app's rewritten probes.
  * ISTIO_KUBE_APP_PROBERS: the app's original probes, JSON (src/proxy/agent/app-probers.ts).
  * ISTIO_PROMETHEUS_ANNOTATIONS: the app's metrics endpoints, JSON (src/proxy/agent/app-metrics-config.ts).
+ * ISTIO_META_DNS_CAPTURE=true: `trellis iptables` captures DNS as with --redirect-dns (istio-iptables' default
+ *   from the same variable); the proxy reads it as node metadata DNS_CAPTURE (its DNS proxy, src/proxy/agent/dns/).
  * KUBECONFIG: kubeconfig files (':'-separated, as kubectl reads them) for
  *   `controlplane --source kubernetes` without --kubeconfig.
  * KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: set by the kubelet in
@@ -35,4 +37,5 @@ export const env = {
   instanceIp: process.env.INSTANCE_IP || undefined,
   appProbers: process.env.ISTIO_KUBE_APP_PROBERS || undefined,
   prometheusAnnotations: process.env.ISTIO_PROMETHEUS_ANNOTATIONS || undefined,
+  dnsCapture: process.env.ISTIO_META_DNS_CAPTURE === 'true',
 };

@@ -61,6 +61,10 @@ export type TrellisErrorCode =
   | 'UPSTREAM_CLOSED'
   // A STRICT_DNS / LOGICAL_DNS cluster's name did not resolve (the DNS error, ENOTFOUND, ETIMEOUT, ..., is the cause).
   | 'DNS_RESOLUTION_FAILED'
+  // The agent's DNS proxy (src/proxy/agent/dns/): a message that is not DNS (answered FORMERR, never thrown
+  // further), no upstream resolver answered a forwarded query (SERVFAIL to the app; the socket error is the cause).
+  | 'DNS_MALFORMED'
+  | 'DNS_UPSTREAM_FAILED'
   // The control plane's fetch of a RequestAuthentication jwksUri (src/controlplane/jwks/).
   | 'JWKS_FETCH_FAILED';
 

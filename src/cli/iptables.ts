@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { errorMessage } from '../errors.js';
+import { env } from '../env.js';
 import {
   addIptablesOptions, applyCapture, buildCaptureRules, cleanupCapture, configFromOptions, renderRestore,
 } from '../iptables/index.js';
@@ -21,7 +22,9 @@ function readResolvConf(): string {
   }
 }
 
-async function runIptables(opts: Record<string, unknown>): Promise<void> {
+async function runIptables(given: Record<string, unknown>): Promise<void> {
+  // As istio-iptables: ISTIO_META_DNS_CAPTURE=true (the pod's proxyMetadata) turns DNS capture on without the flag.
+  const opts = env.dnsCapture ? { ...given, redirectDns: true } : given;
   const parsed = configFromOptions(opts, opts.redirectDns === true && opts.dnsServers === undefined ? readResolvConf() : '');
   if (parsed.errors.length > 0) {
     process.stderr.write(parsed.errors.map((e) => `trellis iptables: ${e}\n`).join(''));

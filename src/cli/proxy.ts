@@ -5,6 +5,7 @@ import { logger } from '../log.js';
 import { nonNegative, parsePort, withPortHint } from './flags.js';
 import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE, identitySettings, type IdentityFlags } from './proxy-identity.js';
 import { agentSettings, type AgentFlags } from './proxy-agent.js';
+import type { UpstreamServer } from '../proxy/agent/dns/upstream.js';
 
 interface ProxyFlags extends IdentityFlags, AgentFlags {
   xdsAddress: string;
@@ -14,6 +15,8 @@ interface ProxyFlags extends IdentityFlags, AgentFlags {
   drainSeconds: string;
   xdsProtocol: string;
   concurrency: string;
+  dnsPort: string;
+  dnsUpstream?: string;
 }
 
 export function registerProxy(program: Command): void {
@@ -35,6 +38,8 @@ export function registerProxy(program: Command): void {
     .option('--health-port <port>', 'serve /healthz/ready here (Istio\'s 15021; the sidecar\'s readiness probe); off unless given')
     .option('--status-port <port>', 'serve Istio\'s agent port here (15020): /healthz/ready, merged /stats/prometheus, the app probes of ISTIO_KUBE_APP_PROBERS; off unless given')
     .option('--agent-bind <address>', 'address of the health and status ports (the kubelet probes the pod\'s IP)', '0.0.0.0')
+    .option('--dns-port <port>', 'with ISTIO_META_DNS_CAPTURE=true: the DNS proxy\'s UDP and TCP port on 127.0.0.1 (Istio\'s 15053; 0 = any free port)', '15053')
+    .option('--dns-upstream <servers>', 'with DNS capture: resolvers to forward to instead of /etc/resolv.conf\'s nameservers (IP[:PORT],...)')
     .action(async (flags: ProxyFlags) => {
       const protocol = flags.xdsProtocol;
       if (protocol !== 'delta' && protocol !== 'sotw') throw new TrellisError('CLI_USAGE', `--xds-protocol must be delta or sotw, not ${protocol}`);
@@ -43,6 +48,7 @@ export function registerProxy(program: Command): void {
       const concurrency = nonNegative('--concurrency', flags.concurrency);
       const identity = identitySettings(flags, flags.xdsAddress);
       const agent = agentSettings(flags);
+      const dns = { port: parsePort('--dns-port', flags.dnsPort), ...(flags.dnsUpstream === undefined ? {} : { upstream: await dnsUpstream(flags.dnsUpstream) }) };
       let stopping = false;
       const stop = async (code: number) => {
         if (stopping) return;
@@ -61,18 +67,29 @@ export function registerProxy(program: Command): void {
       boundRegexBacktracking();
       // Imported here, not at the top: `trellis` loads only the subcommand it runs (start time is a goal).
       const { Proxy } = await import('../proxy/proxy.js');
-      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, adminAddress: flags.adminAddress, drainSeconds, protocol, requestedConcurrency: concurrency, onQuit: () => void stop(0), ...('off' in identity ? {} : { identity }), ...(agent ? { agent } : {}) });
+      const proxy = new Proxy({ xdsAddress: flags.xdsAddress, nodeId: flags.nodeId, adminPort, adminAddress: flags.adminAddress, drainSeconds, protocol, requestedConcurrency: concurrency, dns, onQuit: () => void stop(0), ...('off' in identity ? {} : { identity }), ...(agent ? { agent } : {}) });
       if ('off' in identity) logger('identity').info(identity.off);
       process.once('SIGTERM', () => void stop(0));
       process.once('SIGINT', () => void stop(0));
       await proxy.start().catch(async (err: unknown) => {
         await proxy.stop().catch(() => undefined);
-        throw withPortHint(err, { '--admin-port': adminPort, ...(agent?.healthPort === undefined ? {} : { '--health-port': agent.healthPort }), ...(agent?.statusPort === undefined ? {} : { '--status-port': agent.statusPort }) });
+        throw withPortHint(err, { '--admin-port': adminPort, '--dns-port': dns.port, ...(agent?.healthPort === undefined ? {} : { '--health-port': agent.healthPort }), ...(agent?.statusPort === undefined ? {} : { '--status-port': agent.statusPort }) });
       });
       // Tests and supervisors read the ports from these lines.
       process.stdout.write(`trellis proxy: admin listening on ${flags.adminAddress}:${proxy.adminPort}\n`);
       const { healthPort, statusPort } = proxy.agentPorts;
       if (healthPort !== undefined) process.stdout.write(`trellis proxy: health listening on ${flags.agentBind}:${healthPort}\n`);
       if (statusPort !== undefined) process.stdout.write(`trellis proxy: status listening on ${flags.agentBind}:${statusPort}\n`);
+      if (proxy.dnsPort !== undefined) process.stdout.write(`trellis proxy: dns listening on 127.0.0.1:${proxy.dnsPort}\n`);
     });
+}
+
+/** --dns-upstream: "10.0.0.10,127.0.0.1:5353,[fd00::a]:53" → servers; a bad entry is a usage error. */
+async function dnsUpstream(text: string): Promise<UpstreamServer[]> {
+  const { parseServer } = await import('../proxy/agent/dns/upstream.js');
+  return text.split(',').map((t) => t.trim()).filter((t) => t !== '').map((t) => {
+    const s = parseServer(t);
+    if (!s) throw new TrellisError('CLI_USAGE', `--dns-upstream: ${JSON.stringify(t)} is not IP[:PORT]`);
+    return s;
+  });
 }

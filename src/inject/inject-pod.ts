@@ -92,7 +92,7 @@ export function injectPod(pod: PodLike, opts: InjectOptions): PodLike {
   }), overrides.proxy);
   // The capture rules exempt the proxy's uid and gid: a pod that runs its proxy as another user moves the exemption with it.
   const runAs = proxyUser(proxy);
-  const init = mode === 'NONE' ? [] : [applyOverride(initContainer(captureArgs(annotations, cfg, runAs), image, resources, cfg), overrides.init)];
+  const init = mode === 'NONE' ? [] : [applyOverride(initContainer(captureArgs(annotations, cfg, runAs), image, resources, cfg, podProxy.proxyMetadata), overrides.init)];
   const initContainers = native ? [...init, proxy, ...ownInit] : [...ownInit, ...init];
   const containers = native ? apps : hold ? [proxy, ...apps] : [...apps, proxy];
   const added = sidecarVolumes(annotations);

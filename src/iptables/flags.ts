@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { isIPv4, isIPv6 } from 'node:net';
+import { parseResolvConf } from '../config/resolv-conf.js';
 import { parseCidr } from './cidr.js';
 import { defaultCaptureConfig, type CaptureConfig, type Selection } from './config.js';
 import type { BackendKind } from './backend.js';
@@ -120,11 +121,7 @@ function defaultOptions(): Opts {
 
 /** Nameservers of a resolv.conf text, in order. */
 export function nameservers(resolvConf: string): string[] {
-  return resolvConf
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((w) => w[0] === 'nameserver' && w[1] !== undefined && (isIPv4(w[1]) || isIPv6(w[1])))
-    .map((w) => w[1] as string);
+  return parseResolvConf(resolvConf).nameservers;
 }
 
 function list(v: unknown): string[] {

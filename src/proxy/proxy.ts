@@ -18,12 +18,15 @@ import { Backoff } from './xds-client/backoff.js';
 import { buildNode } from './xds-client/node-info.js';
 import type { Node } from '../gen/envoy/config/core/v3/base_pb.js';
 import { parseNode } from '../xds/parse-node.js';
-import { clusterType, endpointType, listenerType, proxyTypes, routeType, secretType } from './xds-client/proxy-types.js';
+import { NAME_TABLE, clusterType, endpointType, listenerType, nameTableType, proxyTypes, routeType, secretType } from './xds-client/proxy-types.js';
 import { handler, type AppliedResource } from './xds-client/resource-type.js';
 import { captureUnavailable } from './listener/original-dst.js';
 import { SecretStore } from './tls/secret-store.js';
 import { CertAgent, type CertAgentOptions } from './identity/cert-agent.js';
 import { readFileSync } from 'node:fs';
+import { DnsServer, dnsMetricsText } from './agent/dns/dns-server.js';
+import { Upstream, type UpstreamServer } from './agent/dns/upstream.js';
+import { parseResolvConf } from '../config/resolv-conf.js';
 import type { ConnectionOptions } from 'node:tls';
 
 const log = logger('proxy');
@@ -47,6 +50,19 @@ export interface ProxyOptions {
   identity?: Omit<CertAgentOptions, 'secrets'>;
   /** Istio's agent ports (health 15021, status 15020); absent, neither is served. */
   agent?: Omit<AgentOptions, 'log'>;
+  /** The DNS proxy's settings, used when the node metadata has DNS_CAPTURE=true (ISTIO_META_DNS_CAPTURE). */
+  dns?: DnsOptions;
+}
+
+export interface DnsOptions {
+  /** Istio's 15053; 0 picks a free port (tests). */
+  port: number;
+  /** Default 127.0.0.1, where the capture rules redirect to. */
+  address?: string;
+  /** Default /etc/resolv.conf: its nameservers are the upstream, its search list is the pod's. */
+  resolvConfFile?: string;
+  /** Instead of resolv.conf's nameservers (and at any port). */
+  upstream?: UpstreamServer[];
 }
 
 /** As Envoy's initial_fetch_timeout: readiness waits this long for the first workload certificate, then no longer. */
@@ -74,6 +90,9 @@ export class Proxy {
   #stopping = false;
   #agent: AgentServer | undefined;
   #agentPorts: { healthPort?: number; statusPort?: number } = {};
+  /** istio-agent's DNS proxy, with DNS capture on. */
+  readonly dns: DnsServer | undefined;
+  #dnsPort: number | undefined;
 
   constructor(opts: ProxyOptions) {
     this.#opts = opts;
@@ -91,12 +110,15 @@ export class Proxy {
     const http = { router: new RouterFilter(this.clusters), routes: this.routes, stats: this.stats };
     this.listeners = new ListenerManager(http, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
     this.agent = opts.identity ? new CertAgent({ ...opts.identity, secrets: this.secrets }) : undefined;
+    // As istio-agent: ISTIO_META_DNS_CAPTURE=true turns the DNS proxy on and subscribes to the name table.
+    this.dns = md.DNS_CAPTURE === 'true' ? dnsServer(opts.dns, namespace, opts.nodeId) : undefined;
+    const dns = this.dns;
     this.xds = new XdsClient({
       address: opts.xdsAddress,
       tls: this.#xdsOverMtls() ? () => this.#xdsTls() : undefined,
       node,
       protocol: opts.protocol,
-      types: proxyTypes,
+      types: dns ? [...proxyTypes, nameTableType] : proxyTypes,
       // One typed handler per resource type, as grpc-js-xds registers them.
       handlers: [
         handler(clusterType, (r) => this.clusters.applyClusters(values(r))),
@@ -107,6 +129,7 @@ export class Proxy {
           this.routes.clear();
           for (const [k, e] of r) this.routes.set(k, e.value);
         }),
+        ...(dns ? [handler(nameTableType, (r) => dns.setTable(r.get(NAME_TABLE)?.value ?? {}))] : []),
       ],
       backoff: opts.backoff ? new Backoff(opts.backoff.baseMs, opts.backoff.maxMs) : undefined,
     });
@@ -158,11 +181,15 @@ export class Proxy {
     this.#admin = await startAdmin(this.#opts.adminPort, this.#opts.adminAddress ?? '127.0.0.1', deps);
     if (this.#opts.agent) {
       // A draining proxy is not ready: the kubelet takes the pod out of its Services before connections are cut.
-      this.#agent = new AgentServer({ ...this.#opts.agent, log: logger('agent') }, { ready: () => deps.live() && !this.#stopping, proxyMetrics: () => prometheusText(deps) });
+      this.#agent = new AgentServer({ ...this.#opts.agent, log: logger('agent') }, { ready: () => deps.live() && !this.#stopping, proxyMetrics: () => prometheusText(deps) + (this.dns ? dnsMetricsText(this.dns.stats) : '') });
       this.#agentPorts = await this.#agent.start();
       log.info('agent ports listening', { ...this.#agentPorts });
     }
     log.info('admin listening', { port: this.adminPort });
+    if (this.dns) {
+      this.#dnsPort = await this.dns.start();
+      log.info('DNS proxy listening', { address: this.#opts.dns?.address ?? DNS_ADDRESS, port: this.#dnsPort });
+    }
     const wanted = this.#opts.requestedConcurrency ?? 1;
     if (wanted !== 1) log.warn('--concurrency is not 1: this proxy serves from one event loop (scale with replicas)', { requested: wanted, effective: 1 });
     if (captureUnavailable !== undefined) log.error('transparent capture unavailable: listeners with use_original_dst will be refused', { reason: captureUnavailable });
@@ -174,6 +201,11 @@ export class Proxy {
 
   get adminPort(): number {
     return this.#admin ? adminPort(this.#admin) : 0;
+  }
+
+  /** The DNS proxy's port (UDP and TCP), when DNS capture is on. */
+  get dnsPort(): number | undefined {
+    return this.#dnsPort;
   }
 
   /** The bound health and status ports (only those asked for). */
@@ -190,9 +222,38 @@ export class Proxy {
     await this.listeners.close();
     await this.clusters.close();
     await this.#agent?.close();
+    await this.dns?.close();
     await new Promise<void>((r) => (this.#admin ? this.#admin.close(() => r()) : r()));
     this.#admin?.closeAllConnections();
   }
+}
+
+const DNS_ADDRESS = '127.0.0.1';
+const DNS_PORT = 15053;
+
+/**
+ * The DNS proxy of a proxy in `namespace`: the pod's resolvers and search
+ * list from resolv.conf (read once, at start: capture does not change the
+ * file, only where port 53 goes), its cluster domain from the node id
+ * (TYPE~IP~POD.NS~NS.svc.DOMAIN).
+ */
+function dnsServer(o: DnsOptions | undefined, namespace: string, nodeId: string): DnsServer {
+  let text = '';
+  try {
+    text = readFileSync(o?.resolvConfFile ?? '/etc/resolv.conf', 'utf8');
+  } catch (err) {
+    log.warn('cannot read resolv.conf: names outside the mesh will not resolve', { error: (err as Error).message });
+  }
+  const conf = parseResolvConf(text);
+  const upstream = o?.upstream ?? conf.nameservers.map((address) => ({ address, port: 53 }));
+  const domainSuffix = /^[^.]+\.svc\.(.+)$/.exec(nodeId.split('~')[3] ?? '')?.[1] ?? 'cluster.local';
+  return new DnsServer({
+    address: o?.address ?? DNS_ADDRESS,
+    port: o?.port ?? DNS_PORT,
+    upstream: new Upstream(upstream),
+    proxy: { namespace, domainSuffix, search: conf.search },
+    log: logger('dns'),
+  });
 }
 
 function readRootsOrEmpty(file: string): string | undefined {

@@ -26,6 +26,7 @@ import { file_envoy_extensions_transport_sockets_tls_v3_tls } from '../gen/envoy
 import { file_envoy_extensions_network_dns_resolver_cares_v3_cares_dns_resolver } from '../gen/envoy/extensions/network/dns_resolver/cares/v3/cares_dns_resolver_pb.js';
 import { file_envoy_extensions_upstreams_http_v3_http_protocol_options } from '../gen/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.js';
 import { file_envoy_service_discovery_v3_discovery } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
+import { file_networking_nds_v1_nds } from '../gen/networking/nds/v1/nds_pb.js';
 
 /**
  * Every message type that may appear inside a google.protobuf.Any in what we
@@ -60,4 +61,5 @@ export const xdsRegistry: Registry = createRegistry(
   file_envoy_extensions_transport_sockets_tls_v3_tls,
   file_envoy_extensions_upstreams_http_v3_http_protocol_options,
   file_envoy_service_discovery_v3_discovery,
+  file_networking_nds_v1_nds,
 );

@@ -10,6 +10,7 @@ import { promises as dns } from 'node:dns';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
+import { runInPod } from '../../src/local/netns/index.js';
 
 export interface Dnsmasq {
   port: number;
@@ -28,8 +29,18 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+/** Where dnsmasq serves, when not on a free loopback port of this namespace. */
+export interface DnsmasqPlace {
+  /** A network namespace of the test's (`ip netns exec`): dnsmasq runs there, and readiness is checked from there. */
+  netns: string;
+  address: string;
+  port: number;
+  /** Domains answered from the hosts file only (NXDOMAIN for other names under them), e.g. a search list's. */
+  localDomains?: string[];
+}
+
 /** `ttl`: the TTL dnsmasq gives its hosts-file records (--local-ttl). */
-export async function startDnsmasq(records: Record<string, string[]>, ttl = 1): Promise<Dnsmasq> {
+export async function startDnsmasq(records: Record<string, string[]>, ttl = 1, place?: DnsmasqPlace): Promise<Dnsmasq> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-dnsmasq-'));
   // dnsmasq drops to "nobody" and must still read the hosts file on SIGHUP.
   chmodSync(dir, 0o755);
@@ -39,17 +50,21 @@ export async function startDnsmasq(records: Record<string, string[]>, ttl = 1): 
     chmodSync(hosts, 0o644);
   };
   write(records);
-  const port = await freeUdpPort();
-  const proc: ChildProcess = spawn('dnsmasq', [
+  const port = place?.port ?? await freeUdpPort();
+  const address = place?.address ?? '127.0.0.1';
+  const args = [
     '--no-daemon', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', `--addn-hosts=${hosts}`, `--local-ttl=${ttl}`,
-    '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, '--pid-file=', '--cache-size=0', '--log-facility=-',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    `--listen-address=${address}`, '--bind-interfaces', `--port=${port}`, '--pid-file=', '--cache-size=0', '--log-facility=-',
+    ...(place?.localDomains ?? []).map((d) => `--local=/${d}/`),
+  ];
+  const proc: ChildProcess = place ? spawn('ip', ['netns', 'exec', place.netns, 'dnsmasq', ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const server = `127.0.0.1:${port}`;
+  const server = `${address}:${port}`;
   const resolver = new dns.Resolver({ timeout: 200, tries: 1 });
   resolver.setServers([server]);
+  const resolve4 = place ? (name: string) => resolveIn(place.netns, server, name) : (name: string) => resolver.resolve4(name);
   const serves = async (r: Record<string, string[]>) => {
     const deadline = Date.now() + 5000;
     for (;;) {
@@ -57,7 +72,7 @@ export async function startDnsmasq(records: Record<string, string[]>, ttl = 1): 
         const ok = await Promise.all(Object.entries(r).map(async ([name, addrs]) => {
           const v4 = addrs.filter((a) => !a.includes(':'));
           if (v4.length === 0) return true;
-          const got = await resolver.resolve4(name);
+          const got = await resolve4(name);
           return got.slice().sort().join() === v4.slice().sort().join();
         }));
         if (ok.every(Boolean)) return;
@@ -92,4 +107,11 @@ export async function startDnsmasq(records: Record<string, string[]>, ttl = 1): 
     },
     stop,
   };
+}
+
+/** resolve4 asked from inside a network namespace (a node one-liner there: the server is only reachable from it). */
+async function resolveIn(netns: string, server: string, name: string): Promise<string[]> {
+  const script = 'const r=new (require("node:dns").promises.Resolver)({timeout:200,tries:1});r.setServers([process.argv[1]]);r.resolve4(process.argv[2]).then((a)=>console.log(JSON.stringify(a)),()=>console.log("[]"))';
+  const r = await runInPod(netns, process.execPath, ['-e', script, server, name], { timeoutMs: 5000 });
+  return JSON.parse(r.stdout.trim() || '[]') as string[];
 }

@@ -23,6 +23,7 @@ import { convertGatewayApi, type GatewayApiFinding } from './gateway-api/convert
 import type { MeshEndpoint, MeshModel, MeshService, MtlsMode, Workload } from './model.js';
 import { mergeDelegates } from './delegates.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
+import { allocateServiceEntryAddresses } from '../../config/service-entry-address.js';
 import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload, type WorkloadIndex } from './workloads.js';
 import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
 import { PolicyIndex, type SelectedRules } from './policies.js';
@@ -115,7 +116,8 @@ function meshServices(b: Buckets, domainSuffix: string): Map<string, MeshService
     if (m) byHost.set(m.hostname, m);
   }
   const entries = [...b.serviceEntries].sort(byKey((e) => `${e.metadata.creationTimestamp ?? ''}/${e.metadata.namespace ?? ''}/${e.metadata.name}`));
-  for (const se of entries) for (const m of serviceEntryToMesh(se)) if (!byHost.has(m.hostname)) byHost.set(m.hostname, m);
+  const allocated = allocateServiceEntryAddresses(entries);
+  for (const se of entries) for (const m of serviceEntryToMesh(se, allocated)) if (!byHost.has(m.hostname)) byHost.set(m.hostname, m);
   return byHost;
 }
 

@@ -40,7 +40,15 @@ export interface MeshService {
   /** "." (own namespace), "*" (all) or namespace names; default ["*"]. */
   exportTo: readonly string[];
   origin: 'Service' | 'ServiceEntry';
-  resolution: 'STATIC' | 'DNS' | 'NONE';
+  /**
+   * A ServiceEntry host without addresses: Istio's auto-allocated addresses
+   * (IPv4, then IPv6; config/service-entry-address.ts). Only proxies that
+   * capture DNS use them (translate/scope.ts), as istiod's
+   * nodeUsesAutoallocatedIPs decides; `vip` stays unset for the others.
+   */
+  autoAddresses?: readonly string[];
+  /** DNS_ROUND_ROBIN (a ServiceEntry): one name, one host, a LOGICAL_DNS cluster. */
+  resolution: 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN' | 'NONE';
   meshExternal: boolean;
   /** Pods / WorkloadEntries this service selects (Service selector, ServiceEntry workloadSelector); undefined selects none. */
   selector?: Readonly<Record<string, string>>;

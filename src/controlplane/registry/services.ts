@@ -1,4 +1,5 @@
 import type { Service, ServiceEntry } from '../../config/objects.js';
+import { allocationKey, type AllocatedAddresses } from '../../config/service-entry-address.js';
 import type { MeshService, MeshServicePort } from './model.js';
 import { parseProtocol, servicePortProtocol } from './protocol.js';
 
@@ -43,8 +44,8 @@ function exportToOf(annotation: string | undefined): string[] {
   return list.length ? list : ['*'];
 }
 
-/** ServiceEntry → one MeshService per host. */
-export function serviceEntryToMesh(se: ServiceEntry): MeshService[] {
+/** ServiceEntry → one MeshService per host; `allocated` holds the auto-allocated addresses by namespace/host. */
+export function serviceEntryToMesh(se: ServiceEntry, allocated: ReadonlyMap<string, AllocatedAddresses> = new Map()): MeshService[] {
   const spec = se.spec;
   const namespace = se.metadata.namespace ?? 'default';
   const ports: MeshServicePort[] = (spec.ports ?? []).map((p) => ({
@@ -54,20 +55,24 @@ export function serviceEntryToMesh(se: ServiceEntry): MeshService[] {
     protocol: parseProtocol(p.protocol) ?? 'UNKNOWN',
   }));
   ports.sort((a, b) => a.port - b.port);
-  const resolution = spec.resolution === 'DNS' || spec.resolution === 'DNS_ROUND_ROBIN' ? 'DNS' : spec.resolution === 'STATIC' ? 'STATIC' : 'NONE';
+  const resolution = spec.resolution === 'DNS' || spec.resolution === 'DNS_ROUND_ROBIN' || spec.resolution === 'STATIC' ? spec.resolution : 'NONE';
   const vip = spec.addresses?.find((a) => !a.includes('/') || a.endsWith('/32'))?.replace(/\/32$/, '');
-  return (spec.hosts ?? []).map((host) => ({
-    hostname: host,
-    name: se.metadata.name,
-    namespace,
-    vip,
-    ports,
-    labels: se.metadata.labels ?? {},
-    exportTo: spec.exportTo && spec.exportTo.length ? spec.exportTo : ['*'],
-    origin: 'ServiceEntry' as const,
-    resolution,
-    meshExternal: spec.location !== 'MESH_INTERNAL',
-    selector: spec.workloadSelector?.labels,
-    subjectAltNames: spec.subjectAltNames,
-  }));
+  return (spec.hosts ?? []).map((host) => {
+    const auto = allocated.get(allocationKey(namespace, host));
+    return {
+      hostname: host,
+      name: se.metadata.name,
+      namespace,
+      vip,
+      ...(auto ? { autoAddresses: [auto.v4, auto.v6] } : {}),
+      ports,
+      labels: se.metadata.labels ?? {},
+      exportTo: spec.exportTo && spec.exportTo.length ? spec.exportTo : ['*'],
+      origin: 'ServiceEntry' as const,
+      resolution,
+      meshExternal: spec.location !== 'MESH_INTERNAL',
+      selector: spec.workloadSelector?.labels,
+      subjectAltNames: spec.subjectAltNames,
+    };
+  });
 }

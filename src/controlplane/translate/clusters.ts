@@ -4,15 +4,18 @@ import type { DestinationRule, Subset } from '../../config/objects.js';
 import {
   ClusterSchema,
   Cluster_DiscoveryType,
+  Cluster_DnsLookupFamily,
   Cluster_EdsClusterConfigSchema,
   Cluster_LbPolicy,
   type Cluster,
 } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { BindConfigSchema, SocketAddressSchema } from '../../gen/envoy/config/core/v3/address_pb.js';
+import { TypedExtensionConfigSchema } from '../../gen/envoy/config/core/v3/extension_pb.js';
+import { CaresDnsResolverConfigSchema } from '../../gen/envoy/extensions/network/dns_resolver/cares/v3/cares_dns_resolver_pb.js';
 import type { MeshEndpoint, MeshModel, MeshService, MeshServicePort } from '../registry/model.js';
 import { isHttp2Protocol, isHttpProtocol } from '../registry/protocol.js';
 import { selectorMatches } from '../registry/labels.js';
-import { adsConfigSource, durationMs, istioConfigMetadata, istioDuration } from './common.js';
+import { adsConfigSource, durationMs, istioConfigMetadata, istioDuration, typed } from './common.js';
 import { effectivePolicy } from './destination-rule.js';
 import { applyHttpOptions, applyLoadBalancer, applyOutlierDetection, applyTcpKeepalive, circuitBreakers } from './cluster-policy.js';
 import { buildLoadAssignment } from './endpoints.js';
@@ -28,8 +31,26 @@ export const InboundSourceAddress = '127.0.0.6';
 
 export type GeneratorKind = 'envoy' | 'grpc';
 
+/**
+ * The address family a proxy's DNS clusters resolve, as istiod picks it from
+ * the proxy's IPs: V6_ONLY when all are IPv6, else V4_ONLY (dual-stack
+ * proxies get V4_ONLY too, istiod's choice without ISTIO_DUAL_STACK).
+ */
+export type DnsFamily = 'V4_ONLY' | 'V6_ONLY';
+
+export function dnsFamilyOf(ipAddresses: readonly string[]): DnsFamily {
+  return ipAddresses.length > 0 && ipAddresses.every((ip) => ip.includes(':')) ? 'V6_ONLY' : 'V4_ONLY';
+}
+
+/** MeshConfig's default dnsRefreshRate, which istiod sets on every DNS cluster. */
+const DnsRefreshRateMs = 60_000;
+/** istiod's PILOT_DNS_CARES_UDP_MAX_QUERIES default. */
+const CaresUdpMaxQueries = 100;
+
 /** What a service's clusters read from the model besides the service and its DestinationRule. */
 export interface ClusterContext {
+  /** The lookup family of DNS clusters (the proxy's, see dnsFamilyOf). */
+  dnsFamily: DnsFamily;
   endpoints(port: number): readonly MeshEndpoint[];
   /** SPIFFE ids of the service's workloads (the SANs of ISTIO_MUTUAL). */
   serviceAccounts: readonly string[];
@@ -37,8 +58,9 @@ export interface ClusterContext {
   autoMtls(port: number, lbSimple: string | undefined): AutoMtls;
 }
 
-export function clusterContext(model: MeshModel, svc: MeshService): ClusterContext {
+export function clusterContext(model: MeshModel, svc: MeshService, dnsFamily: DnsFamily = 'V4_ONLY'): ClusterContext {
   return {
+    dnsFamily,
     endpoints: (port) => model.endpoints(svc.hostname, port),
     serviceAccounts: model.serviceAccounts(svc.hostname),
     autoMtls: (port, lbSimple) => ({ enabled: model.enableAutoMtls, mode: serviceMtlsMode(model, svc, port, lbSimple) }),
@@ -46,17 +68,31 @@ export function clusterContext(model: MeshModel, svc: MeshService): ClusterConte
 }
 
 /** How a cluster finds its endpoints: EDS for known endpoints, else what the service's resolution says. */
-function discovery(c: Cluster, svc: MeshService, port: number, generator: GeneratorKind, endpoints: readonly MeshEndpoint[]): void {
+function discovery(c: Cluster, svc: MeshService, port: number, generator: GeneratorKind, endpoints: readonly MeshEndpoint[], family: DnsFamily): void {
   if (generator === 'envoy' && svc.resolution === 'NONE') {
     c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST };
     c.lbPolicy = Cluster_LbPolicy.CLUSTER_PROVIDED;
-  } else if (generator === 'envoy' && svc.resolution === 'DNS') {
-    c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.STRICT_DNS };
+  } else if (generator === 'envoy' && (svc.resolution === 'DNS' || svc.resolution === 'DNS_ROUND_ROBIN')) {
+    // istiod: DNS is every address of every name (STRICT_DNS), DNS_ROUND_ROBIN one address of one name at a time (LOGICAL_DNS).
+    const type = svc.resolution === 'DNS' ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.LOGICAL_DNS;
+    c.clusterDiscoveryType = { case: 'type', value: type };
+    dnsSettings(c, family);
     c.loadAssignment = buildLoadAssignment(c.name, endpoints.length ? endpoints : [dnsSelf(svc, port)]);
   } else {
     c.clusterDiscoveryType = { case: 'type', value: Cluster_DiscoveryType.EDS };
     c.edsClusterConfig = create(Cluster_EdsClusterConfigSchema, { edsConfig: adsConfigSource(), serviceName: c.name });
   }
+}
+
+/** What istiod sets on every DNS cluster: the proxy's family, the mesh's refresh rate, TTLs respected, c-ares with its query cap. */
+function dnsSettings(c: Cluster, family: DnsFamily): void {
+  c.dnsLookupFamily = family === 'V6_ONLY' ? Cluster_DnsLookupFamily.V6_ONLY : Cluster_DnsLookupFamily.V4_ONLY;
+  c.dnsRefreshRate = durationMs(DnsRefreshRateMs);
+  c.respectDnsTtl = true;
+  c.typedDnsResolverConfig = create(TypedExtensionConfigSchema, {
+    name: 'envoy.network.dns_resolver.cares',
+    typedConfig: typed(CaresDnsResolverConfigSchema, { udpMaxQueries: CaresUdpMaxQueries }),
+  });
 }
 
 /** A DNS ServiceEntry without endpoints resolves its own host name. */
@@ -101,7 +137,7 @@ export function outboundCluster(
     circuitBreakers: circuitBreakers(policy.connectionPool),
     metadata: dr === undefined ? undefined : istioConfigMetadata('destination-rule', dr.metadata.namespace ?? 'default', dr.metadata.name),
   });
-  discovery(c, svc, port.port, generator, subset?.labels ? endpoints.filter((e) => selectorMatches(subset.labels, e.labels)) : endpoints);
+  discovery(c, svc, port.port, generator, subset?.labels ? endpoints.filter((e) => selectorMatches(subset.labels, e.labels)) : endpoints, ctx.dnsFamily);
   // An ORIGINAL_DST cluster has no load balancer of its own to choose.
   // gRPC has no ORIGINAL_DST: PASSTHROUGH is ignored for it, like any policy it cannot run.
   const lb = generator === 'grpc' && policy.loadBalancer?.simple === 'PASSTHROUGH' ? undefined : policy.loadBalancer;

@@ -86,6 +86,9 @@ class GeneratorImpl implements TranslateGenerator {
         // Workload identity comes from each proxy's own agent; the control plane serves only gateways'
         // credentialName Secrets, and only to routers (credential-secrets.ts).
         return st.gateway && names ? st.gateway.secrets(names) : emptySet;
+      case TypeUrl.NameTable:
+        // istiod: DNS proxying is for sidecars (a router's agent gets no table).
+        return st.gateway || node.generator !== 'envoy' ? emptySet : st.scope.nameTable();
       default:
         return emptySet;
     }

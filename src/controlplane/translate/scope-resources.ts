@@ -10,6 +10,11 @@ import { grpcListener, outboundPorts, portKind, sniOutboundListener, tcpOutbound
 import { resolveGrpcTarget, type ScopeSpec } from './scope.js';
 import { proxyKey, type ClusterGroup, type ServiceClusterSet, type SharedCache } from './shared-cache.js';
 import type { ProxyLocality } from './locality/proxy-locality.js';
+import { NameTableSchema } from '../../gen/networking/nds/v1/nds_pb.js';
+import { buildNameTable } from './name-table.js';
+
+/** istiod sends the one NameTable unnamed. */
+export const NAME_TABLE_RESOURCE = '';
 
 const log = logger('translate');
 
@@ -44,6 +49,7 @@ export class ScopeResources {
   #group?: ClusterGroup;
   #listeners?: Map<string, XdsResource>;
   #routeNames?: ReadonlySet<string>;
+  #nameTable?: ResourceSet;
   readonly #routes = new Map<string, XdsResource | null>();
   readonly #grpcListeners = new Map<string, XdsResource | null>();
   readonly #namedRoutes = new WeakMap<ReadonlySet<string>, ResourceSet>();
@@ -62,7 +68,7 @@ export class ScopeResources {
     const { model, namespace, services, selectedRules } = this.spec.scope;
     const sets: ServiceClusterSet[] = [];
     for (const svc of services) {
-      const set = guarded(svc.hostname, () => this.shared.serviceClusters(svc, model.destinationRule(svc.hostname, namespace, selectedRules), this.spec.generator));
+      const set = guarded(svc.hostname, () => this.shared.serviceClusters(svc, model.destinationRule(svc.hostname, namespace, selectedRules), this.spec.generator, this.spec.dnsFamily));
       if (set) sets.push(set);
     }
     return (this.#group = this.shared.clusterGroup(sets, this.spec.generator));
@@ -141,6 +147,14 @@ export class ScopeResources {
       this.#grpcListeners.set(name, hit);
     }
     return hit ?? undefined;
+  }
+
+  /** NDS: the scope's name table (one resource), for the sidecar's DNS proxy. */
+  nameTable(): ResourceSet {
+    if (this.#nameTable) return this.#nameTable;
+    const { model, services } = this.spec.scope;
+    const nt = guarded('name table', () => buildNameTable(model, services));
+    return (this.#nameTable = new Map(nt ? [[NAME_TABLE_RESOURCE, toResource(NameTableSchema, NAME_TABLE_RESOURCE, nt)]] : []));
   }
 
   /** Route config names the scope's listeners reference: "PORT" for Envoy, "HOST:PORT" for gRPC. */

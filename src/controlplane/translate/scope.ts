@@ -4,6 +4,8 @@ import type { MeshModel, MeshService, Workload } from '../registry/model.js';
 import { isEmpty } from '../registry/labels.js';
 import { visibleServices } from '../registry/visibility.js';
 import type { RouteScope } from './routes/index.js';
+import { dnsFamilyOf, type DnsFamily } from './clusters.js';
+import { usesAutoAddresses, withAutoVip } from './auto-addresses.js';
 
 /** Who a proxy is in the model: its workload (if known) and the labels that select its config. */
 export interface ProxyIdentity {
@@ -43,12 +45,15 @@ export interface ScopeSpec {
   scope: RouteScope;
   registryOnly: boolean;
   generator: 'envoy' | 'grpc';
+  /** The family of the scope's DNS clusters (V4_ONLY when absent). */
+  dnsFamily?: DnsFamily;
 }
 
 /**
  * The scope key and, when new, the scope: namespace + Sidecar + generator
  * (+ the proxy's labels when sourceLabels routing makes them matter, + the
- * DestinationRules whose workloadSelector selects the proxy).
+ * DestinationRules whose workloadSelector selects the proxy, + DNS capture and
+ * an IPv6-only family when they change what the proxy sees).
  * `sourceLabelNs` caches usesSourceLabels per namespace for one generator.
  */
 export function scopeKey(model: MeshModel, node: ProxyNode, id: ProxyIdentity, sourceLabelNs: Map<string, boolean>): { key: string; make: () => ScopeSpec } {
@@ -57,13 +62,16 @@ export function scopeKey(model: MeshModel, node: ProxyNode, id: ProxyIdentity, s
   if (bySource === undefined) sourceLabelNs.set(id.namespace, (bySource = usesSourceLabels(model, id.namespace)));
   // Rare: a DestinationRule with a workloadSelector selects this proxy, so its clusters and routes are its own.
   const selectedRules = model.selectedDestinationRules(id.namespace, id.labels);
-  const key = `${node.generator}|${id.namespace}|${sidecar ? objectKey(sidecar) : ''}${bySource ? `|${labelsKey(id.labels)}` : ''}${selectedRules ? `|dr:${selectedRules.key}` : ''}`;
+  const dnsFamily = dnsFamilyOf(node.ipAddresses);
+  const dnsCapture = node.generator === 'envoy' && usesAutoAddresses(node);
+  const key = `${node.generator}|${id.namespace}|${sidecar ? objectKey(sidecar) : ''}${bySource ? `|${labelsKey(id.labels)}` : ''}${selectedRules ? `|dr:${selectedRules.key}` : ''}${dnsCapture ? '|dns' : ''}${dnsFamily === 'V4_ONLY' ? '' : '|v6'}`;
   const make = (): ScopeSpec => {
-    const services: readonly MeshService[] = visibleServices(model.services, id.namespace, sidecar);
+    let services: readonly MeshService[] = visibleServices(model.services, id.namespace, sidecar);
+    if (dnsCapture) services = services.map((s) => withAutoVip(s, dnsFamily));
     const scope: RouteScope = {
       model, namespace: id.namespace, services, ...(bySource ? { node } : {}), ...(selectedRules ? { selectedRules } : {}),
     };
-    return { key, scope, registryOnly: sidecar?.spec.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY', generator: node.generator };
+    return { key, scope, registryOnly: sidecar?.spec.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY', generator: node.generator, dnsFamily };
   };
   return { key, make };
 }

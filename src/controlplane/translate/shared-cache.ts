@@ -7,7 +7,7 @@ import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.j
 import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
 import type { MeshModel, MeshService } from '../registry/model.js';
 import { parseClusterName } from './names.js';
-import { blackHoleCluster, clusterContext, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type GeneratorKind } from './clusters.js';
+import { blackHoleCluster, clusterContext, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type DnsFamily, type GeneratorKind } from './clusters.js';
 import { buildLoadAssignment, groupByLocality, lbEndpointMaker } from './endpoints.js';
 import { effectivePolicy, findSubset } from './destination-rule.js';
 import { localityLb, type LocalityLb } from './locality/lb-setting.js';
@@ -81,7 +81,7 @@ function isEds(c: Cluster): boolean {
  * cluster once. Keys are object identities (the model is immutable).
  */
 export class SharedCache {
-  readonly #svc = new Map<GeneratorKind, Map<MeshService, Map<DestinationRule | null, ServiceClusterSet>>>();
+  readonly #svc = new Map<string, Map<MeshService, Map<DestinationRule | null, ServiceClusterSet>>>();
   readonly #groups = new Map<string, ClusterGroup>();
   readonly #http = new Map<number, XdsResource>();
   readonly #inCluster = new Map<string, XdsResource>();
@@ -95,11 +95,12 @@ export class SharedCache {
 
   constructor(readonly model: MeshModel, readonly jwks: JwksLookup = () => undefined) {}
 
-  serviceClusters(svc: MeshService, dr: DestinationRule | undefined, generator: GeneratorKind): ServiceClusterSet {
-    const bySvc = memo(this.#svc, generator, () => new Map());
+  /** `dnsFamily`: the proxies' (DNS clusters resolve it); the rest of a cluster does not depend on it. */
+  serviceClusters(svc: MeshService, dr: DestinationRule | undefined, generator: GeneratorKind, dnsFamily: DnsFamily = 'V4_ONLY'): ServiceClusterSet {
+    const bySvc = memo(this.#svc, `${generator}|${dnsFamily}`, () => new Map());
     const byDr = memo(bySvc, svc, () => new Map<DestinationRule | null, ServiceClusterSet>());
     return memo(byDr, dr ?? null, () => {
-      const clusters = serviceClusters(svc, dr, generator, clusterContext(this.model, svc));
+      const clusters = serviceClusters(svc, dr, generator, clusterContext(this.model, svc, dnsFamily));
       const eds: EdsTarget[] = [];
       for (const c of clusters) {
         if (!isEds(c)) continue;

@@ -151,6 +151,19 @@ export class NetnsCluster {
   }
 
   /**
+   * /etc/netns/<ns>/resolv.conf, which `ip netns exec` shows as
+   * /etc/resolv.conf inside the pod (as the kubelet writes a pod's): its
+   * nameservers and search list.
+   */
+  writeResolvConf(podName: string, conf: { nameservers: readonly string[]; search: readonly string[] }): void {
+    const pod = this.pod(podName);
+    const dir = `/etc/netns/${pod.netns}`;
+    mkdirSync(dir, { recursive: true });
+    const lines = [...conf.nameservers.map((n) => `nameserver ${n}`), ...(conf.search.length > 0 ? [`search ${conf.search.join(' ')}`] : []), 'options ndots:5'];
+    writeFileSync(`${dir}/resolv.conf`, lines.join('\n') + '\n');
+  }
+
+  /**
    * Removes a pod's namespace (its processes are killed first; its veth
    * goes with it) and frees its address. Unknown names are ignored.
    */

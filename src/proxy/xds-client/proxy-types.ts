@@ -17,6 +17,8 @@ import { compileSecret, type SecretPlan } from '../tls/secret.js';
 import { compileRouteConfig, type RouteTable } from '../router/route-table.js';
 import { clusterTlsPlans, compileCluster, compileEndpoints, type ClusterPlan, type EndpointsPlan } from '../upstream/cluster-plan.js';
 import type { Decoded, Dependency, ResourceType } from './resource-type.js';
+import { NameTableSchema } from '../../gen/networking/nds/v1/nds_pb.js';
+import { checkNameTable, type NameInfo } from '../agent/dns/lookup-table.js';
 
 function decodeWith<S extends DescMessage, T>(
   schema: S, any: Any, nameOf: (m: MessageShape<S>) => string,
@@ -103,6 +105,22 @@ export const secretType: ResourceType<SecretPlan> = {
   decode: (any) => decodeWith(SecretSchema, any, (m) => m.name, compileSecret),
 };
 
+/**
+ * Istio's NDS, for the agent's DNS proxy: one unnamed NameTable (istiod sends
+ * it without a name), held here under NAME_TABLE. Subscribed only when the
+ * proxy captures DNS.
+ */
+export const NAME_TABLE = 'NameTable';
+
+export const nameTableType: ResourceType<Readonly<Record<string, NameInfo>>> = {
+  typeUrl: TypeUrl.NameTable,
+  short: 'NDS',
+  wildcard: true,
+  decode: (any) => decodeWith(NameTableSchema, any, () => NAME_TABLE, (m) => {
+    const errors = checkNameTable(m.table);
+    return errors.length === 0 ? { ok: true, value: m.table } : { ok: false, errors };
+  }),
+};
 
 /** Subscription order: clusters, endpoints and secrets before listeners and routes (make before break). */
 export const proxyTypes: readonly ResourceType[] = [clusterType, endpointType, secretType, listenerType, routeType];

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_APP_UID, MeshPod, PROXY_UID, type PodIdentity } from '../../../src/local/mesh-pod.js';
+import { DEFAULT_APP_UID, ISTIO_INIT_ARGS, MeshPod, PROXY_UID, type PodIdentity } from '../../../src/local/mesh-pod.js';
 import { NetnsCluster, runInPod, spawnInPod, type Pod } from '../../../src/local/netns/index.js';
 import { nativeAvailable } from '../../../src/native/original-dst.js';
 import { trellisBin } from '../../helpers/trellis-process.js';
-import { meshConfig, SERVICE } from './mesh-config.js';
+import { meshConfig, NAMESPACE, SERVICE } from './mesh-config.js';
 
 const ECHO_SERVER = fileURLToPath(new URL('./echo-server.js', import.meta.url));
 export const TRELLIS: readonly string[] = [process.execPath, trellisBin];
@@ -61,13 +61,24 @@ export interface TwoPodMeshOptions {
   identity?: { certTtl?: string };
   /** Further labels per pod (in the registry and the proxy's node metadata), e.g. topology labels. */
   labels?: Partial<Record<'server' | 'client' | 'server2', Record<string, string>>>;
+  /**
+   * Istio's DNS proxying: each pod's resolv.conf names this resolver (and the
+   * kubelet's search list), the init step adds --redirect-dns, the sidecars
+   * run with ISTIO_META_DNS_CAPTURE=true.
+   */
+  dnsCapture?: { nameserver: string };
 }
+
+/** The kubelet's search list for a pod in NAMESPACE. */
+export const SEARCH = [`${NAMESPACE}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'];
 
 export async function startTwoPodMesh(mesh: TwoPodMesh, o: TwoPodMeshOptions = {}): Promise<void> {
   const cluster = (mesh.cluster = await NetnsCluster.create());
   const serverPod = await cluster.addPod('server');
   const clientPod = await cluster.addPod('client');
   const server2Pod = o.secondServer ? await cluster.addPod('server2') : undefined;
+  // Before the init step: `trellis iptables --redirect-dns` captures DNS to the servers of the pod's resolv.conf.
+  if (o.dnsCapture) for (const p of [serverPod, clientPod, server2Pod]) if (p) cluster.writeResolvConf(p.name, { nameservers: [o.dnsCapture.nameserver], search: SEARCH });
   // kube-proxy's part: only traffic the sidecars do not capture (the proxy uid's) needs it.
   await cluster.addService({ clusterIp: SERVICE.clusterIp, port: SERVICE.port, target: { ip: serverPod.ip, port: SERVICE.targetPort } });
   mesh.dir = await mkdtemp(join(tmpdir(), 'trellis-e2e-'));
@@ -85,7 +96,8 @@ export async function startTwoPodMesh(mesh: TwoPodMesh, o: TwoPodMeshOptions = {
   );
   for (const [name, text] of Object.entries(files)) await writeFile(join(mesh.dir, CONFIG_DIR, name), text);
   await startControlPlane(mesh, cluster, mesh.dir, o.identity !== undefined);
-  const common = { trellis: TRELLIS, xdsAddress: mesh.xds as string, drainSeconds: 0 };
+  const dns = o.dnsCapture ? { iptablesArgs: [...ISTIO_INIT_ARGS, '--redirect-dns'], proxyEnv: { ...process.env, ISTIO_META_DNS_CAPTURE: 'true' } } : {};
+  const common = { trellis: TRELLIS, xdsAddress: mesh.xds as string, drainSeconds: 0, ...dns };
   const identity = async (sa: string) => (o.identity ? { identity: await podIdentity(mesh, sa, o.identity.certTtl) } : {});
   const [server, client] = await Promise.allSettled([
     MeshPod.start({ ...common, ...(await identity('web')), pod: serverPod, labels: { app: 'web', version: 'v1', ...extra.server } }),

@@ -125,6 +125,8 @@ export function differences(ours: TemplateView, want: TemplateView): string[] {
   if (wantInit || init) {
     same('capture flags', captureOf(init?.args), captureOf(wantInit?.args));
     same('init securityContext', init?.securityContext, wantInit?.securityContext);
+    // Istio's template gives istio-init the pod's proxyMetadata (ISTIO_META_DNS_CAPTURE turns on DNS capture there).
+    same('init env', init?.env ?? [], wantInit?.env ?? []);
   }
   const proxy = find(oursAll, 'trellis-proxy');
   const wantProxy = find(wantAll, 'trellis-proxy');

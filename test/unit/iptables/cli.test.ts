@@ -21,6 +21,15 @@ describe('trellis iptables (process)', () => {
     assert.equal(r.stdout, `# iptables-restore --noflush\n${renderRestore(rules.v4)}# ip6tables-restore --noflush\n${renderRestore(rules.v6)}`);
   });
 
+  test('ISTIO_META_DNS_CAPTURE=true captures DNS without --redirect-dns (istio-iptables\' default from the same variable)', () => {
+    const flags = ['--no-ipv6', '--dns-servers', '10.96.0.10'];
+    const off = cli([...flags, '--dry-run'], { ...process.env, ISTIO_META_DNS_CAPTURE: 'false' });
+    assert.doesNotMatch(off.stdout, /15053/);
+    const on = cli([...flags, '--dry-run'], { ...process.env, ISTIO_META_DNS_CAPTURE: 'true' });
+    assert.equal(on.code, 0, on.stderr);
+    assert.equal(on.stdout, `# iptables-restore --noflush\n${renderRestore(buildCaptureRules(parseIptablesArgs([...flags, '--redirect-dns']).config).v4)}`);
+  });
+
   test('--no-ipv6 --dry-run prints IPv4 only', () => {
     const r = cli(['--no-ipv6', '--dry-run']);
     assert.equal(r.code, 0);

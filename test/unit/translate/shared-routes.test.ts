@@ -6,6 +6,7 @@
  * message, equals what a generator computing only that proxy produces, and
  * equal config gives equal versions.
  */
+import { NameTableSchema } from '../../../src/gen/networking/nds/v1/nds_pb.js';
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -99,6 +100,7 @@ const schemas: Record<string, DescMessage> = {
   [TypeUrl.ClusterLoadAssignment]: ClusterLoadAssignmentSchema,
   [TypeUrl.Listener]: ListenerSchema,
   [TypeUrl.RouteConfiguration]: RouteConfigurationSchema,
+  [TypeUrl.NameTable]: NameTableSchema,
 };
 
 /** Every resource of every type for `node`, as Envoy would ask for them. */
