@@ -1,10 +1,12 @@
 /**
- * Standard Kubernetes kinds the mesh does not act on. istiod never sees them
- * as config (it watches only what it uses), so a directory of ordinary
- * manifests — Deployments, ConfigMaps, RBAC — must load without a problem
- * for each of them. Only the API groups Kubernetes itself serves are listed:
- * a kind from any other group (a CRD, a typo in the group) is still reported
- * as unknown, and so is a misspelt kind in a listed group.
+ * Kinds the mesh does not act on. istiod never sees them as config (it
+ * watches only what it uses), so a directory of ordinary manifests —
+ * Deployments, ConfigMaps, RBAC, other projects' custom resources (cert-manager
+ * Certificates, Prometheus ServiceMonitors, Argo Applications, as Istio's own
+ * samples carry them) — must load without a problem for each of them (issue
+ * 13). A misspelt kind in a Kubernetes or Istio group, and any kind in a group
+ * that names Istio or ends in k8s.io (a typo in the group), is still reported
+ * as unknown.
  */
 
 /** Built-in kinds by API group ('' is the core group, apiVersion "v1"). */
@@ -33,6 +35,8 @@ const builtIn: Readonly<Record<string, readonly string[]>> = {
   'events.k8s.io': ['Event'],
   'discovery.k8s.io': [],
   'resource.k8s.io': ['ResourceClaim', 'ResourceClaimTemplate', 'DeviceClass', 'ResourceSlice'],
+  // Read by istioctl install and the operator at install time, never by istiod.
+  'install.istio.io': ['IstioOperator'],
 };
 
 /** The API group of an apiVersion: "apps/v1" → "apps", "v1" → "". */
@@ -43,9 +47,14 @@ export function apiGroup(apiVersion: string): string {
 
 /**
  * True for a standard Kubernetes kind of its own API group that Trellis does
- * not use: the document is skipped silently, as istiod ignores it. (Kinds
- * Trellis acts on — Service, Pod, Deployment, ... — are checked before this.)
+ * not use, or any kind of another project's API group: the document is
+ * skipped silently, as istiod ignores it. (Kinds Trellis acts on — Service,
+ * Pod, Deployment, ... — are checked before this.)
  */
 export function isIgnoredKind(apiVersion: string, kind: string): boolean {
-  return builtIn[apiGroup(apiVersion)]?.includes(kind) ?? false;
+  const group = apiGroup(apiVersion);
+  const kinds = builtIn[group];
+  if (kinds) return kinds.includes(kind);
+  // Another project's API group: not mesh configuration.
+  return !group.includes('istio') && !group.endsWith('k8s.io');
 }

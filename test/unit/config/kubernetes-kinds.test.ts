@@ -56,14 +56,18 @@ test('a Secret is read (gateways\' credentialName): data must be base64, stringD
   assert.deepEqual(reasonsOf('apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringdata: {a: b}\n').length, 1, 'a typo is reported');
 });
 
-test('a kind outside its own API group, a CRD or a misspelt kind is still unknown', () => {
+test('a kind outside its own API group, a misspelt kind or a typo in an Istio or Kubernetes group is still unknown; other projects\' kinds are not mesh config', () => {
   assert.equal(isIgnoredKind('apps/v1', 'Deploymnet'), false);
-  assert.equal(isIgnoredKind('example.com/v1', 'ConfigMap'), false);
+  assert.equal(isIgnoredKind('example.k8s.io/v1', 'ConfigMap'), false);
+  assert.equal(isIgnoredKind('networking.istio.oi/v1', 'VirtualService'), false);
+  assert.equal(isIgnoredKind('install.istio.io/v1alpha1', 'IstioOperator'), true);
+  assert.equal(isIgnoredKind('monitoring.coreos.com/v1', 'ServiceMonitor'), true);
   assert.equal(isIgnoredKind('v1', 'StatefulSet'), false);
   assert.equal(isIgnoredKind('batch/v1', 'CronJob'), true);
   assert.deepEqual(reasonsOf('apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: x}\n'), ['unknown kind Deploymnet (apiVersion apps/v1)']);
   assert.deepEqual(reasonsOf('apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFiltr\nmetadata: {name: x}\n'), ['unknown kind EnvoyFiltr (apiVersion networking.istio.io/v1alpha3)']);
-  assert.deepEqual(reasonsOf('apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: x}\n'), ['unknown kind Certificate (apiVersion cert-manager.io/v1)']);
+  assert.deepEqual(reasonsOf('apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: x}\n'), []);
+  assert.deepEqual(reasonsOf('apiVersion: security.istio.io/v1\nkind: Certificate\nmetadata: {name: x}\n'), ['unknown kind Certificate (apiVersion security.istio.io/v1)']);
 });
 
 test('a Deployment is read as an object (what trellis up runs), its pod template checked like a Pod', () => {
