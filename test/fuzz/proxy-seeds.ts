@@ -15,7 +15,8 @@ import { ClusterLoadAssignmentSchema } from '../../src/gen/envoy/config/endpoint
 import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../src/gen/envoy/config/route/v3/route_pb.js';
 import { SecretSchema } from '../../src/gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
-import { clusterType, endpointType, listenerType, routeType, secretType } from '../../src/proxy/xds-client/proxy-types.js';
+import { clusterType, endpointType, listenerType, nameTableType, routeType, secretType } from '../../src/proxy/xds-client/proxy-types.js';
+import { NameTableSchema } from '../../src/gen/networking/nds/v1/nds_pb.js';
 import type { ResourceType } from '../../src/proxy/xds-client/resource-type.js';
 import { pushOrder, TypeUrl } from '../../src/xds/type-urls.js';
 import { TestPki } from '../helpers/pki.js';
@@ -36,6 +37,7 @@ const byType: Record<string, { type: ResourceType; schema: DescMessage }> = {
   [TypeUrl.Cluster]: { type: clusterType, schema: ClusterSchema },
   [TypeUrl.ClusterLoadAssignment]: { type: endpointType, schema: ClusterLoadAssignmentSchema },
   [TypeUrl.Secret]: { type: secretType, schema: SecretSchema },
+  [TypeUrl.NameTable]: { type: nameTableType, schema: NameTableSchema },
 };
 
 const policies = `

@@ -11,13 +11,13 @@ import type { Socket } from 'node:net';
 import { decodeHeaders } from '../filters/chain.js';
 import type { HttpFilter } from '../filters/filter.js';
 import { createFilters } from '../filters/http-filters.js';
-import { newStream, streamClosed } from '../filters/stream.js';
+import { downstreamGone, newStream, streamClosed } from '../filters/stream.js';
 import type { ConnContext } from '../listener/conn-context.js';
 import type { RequestView } from '../router/route-match.js';
 import type { RouteTable } from '../router/route-table.js';
 import type { ProxyStats } from '../telemetry/stats.js';
 import { StreamInfo } from '../telemetry/stream-info.js';
-import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
+import { streamAlreadyClosed, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 import { H1Server } from './h1/h1-server.js';
 import { H2Server } from './h2-server.js';
 import type { HcmPlan } from './hcm-plan.js';
@@ -83,6 +83,7 @@ export class ConnectionManager {
     const view: RequestView = req.method === 'CONNECT' ? connectView(req, info, h) : { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: h };
     const ex = newStream(req, res, plan, conn, info, this.#deps.stats, this.#filters, table?.route(info.authority, view, conn.tls !== undefined), view);
     res.on('close', () => streamClosed(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
+    if (streamAlreadyClosed(res)) return downstreamGone(ex);
     // Two property reads for ordinary requests; only upgrades and CONNECT are looked at further.
     if ((h.upgrade !== undefined || req.method === 'CONNECT') && !admitUpgrade(ex)) return;
     decodeHeaders(ex);

@@ -44,3 +44,14 @@ export function responseCompleted(res: DownstreamResponse): boolean {
   const h2 = h2Response(res);
   return h2 === undefined || !h2.stream.rstCode;
 }
+
+/**
+ * HTTP/2: the stream closed before the connection manager got its request (the client's RST_STREAM, or
+ * the end of its connection, read together with the HEADERS while the event loop was busy). Its 'close'
+ * has already fired; served anyway, its upstream request would hold a circuit-breaker slot until the
+ * upstream answered.
+ */
+export function streamAlreadyClosed(res: DownstreamResponse): boolean {
+  const h2 = h2Response(res);
+  return h2 !== undefined && (h2.stream.destroyed || h2.stream.closed);
+}

@@ -81,6 +81,11 @@ export function isGrpc(ex: HttpStream): boolean {
 /** The downstream response closed: if it did not finish, the client went away (DC) and the upstream side is cancelled. */
 export function streamClosed(ex: HttpStream): void {
   if (ex.finished || responseCompleted(ex.res)) return;
+  downstreamGone(ex);
+}
+
+/** The client is gone before its response completed (DC): what is in flight upstream is cancelled. */
+export function downstreamGone(ex: HttpStream): void {
   ex.downstreamGone = true;
   ex.info.addFlag('DC');
   const up = ex.upstream;

@@ -59,7 +59,22 @@ export class DnsServer {
   }
 
   /** Binds UDP, then TCP on the same port; resolves with that port. */
+  /**
+   * Binds UDP and TCP on the same port. With port 0 (tests, `--dns-port 0`) the UDP socket picks the port and
+   * TCP may find it taken by another process: then both are tried again on a new port, a few times.
+   */
   async start(): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#bind();
+      } catch (err) {
+        await this.close();
+        if (this.#opts.port !== 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async #bind(): Promise<number> {
     const udp = createSocket('udp4');
     this.#udp = udp;
     udp.on('message', (msg, rinfo) => void this.#onUdp(msg, rinfo.address, rinfo.port));
@@ -73,7 +88,6 @@ export class DnsServer {
     });
     const port = udp.address().port;
     const tcp = createServer((sock) => this.#onTcp(sock));
-    this.#tcp = tcp;
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
       tcp.listen(port, this.#opts.address, () => {
@@ -81,6 +95,7 @@ export class DnsServer {
         resolve();
       });
     });
+    this.#tcp = tcp;
     return port;
   }
 
