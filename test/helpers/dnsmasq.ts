@@ -39,8 +39,21 @@ export interface DnsmasqPlace {
   localDomains?: string[];
 }
 
-/** `ttl`: the TTL dnsmasq gives its hosts-file records (--local-ttl). */
+/**
+ * `ttl`: the TTL dnsmasq gives its hosts-file records (--local-ttl). On a free loopback port: another
+ * test may take the port between the probe and dnsmasq's bind (its TCP side too), so a few new ports are tried.
+ */
 export async function startDnsmasq(records: Record<string, string[]>, ttl = 1, place?: DnsmasqPlace): Promise<Dnsmasq> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(records, ttl, place);
+    } catch (e) {
+      if (place || attempt >= 4 || !String(e).includes('Address already in use')) throw e;
+    }
+  }
+}
+
+async function startOnce(records: Record<string, string[]>, ttl: number, place: DnsmasqPlace | undefined): Promise<Dnsmasq> {
   const dir = mkdtempSync(join(tmpdir(), 'trellis-dnsmasq-'));
   // dnsmasq drops to "nobody" and must still read the hosts file on SIGHUP.
   chmodSync(dir, 0o755);
