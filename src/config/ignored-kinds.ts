@@ -4,9 +4,10 @@
  * Deployments, ConfigMaps, RBAC, other projects' custom resources (cert-manager
  * Certificates, Prometheus ServiceMonitors, Argo Applications, as Istio's own
  * samples carry them) — must load without a problem for each of them (issue
- * 13). A misspelt kind in a Kubernetes or Istio group, and any kind in a group
- * that names Istio or ends in k8s.io (a typo in the group), is still reported
- * as unknown.
+ * 13). A misspelt kind in a Kubernetes, Istio or Gateway API group, and any
+ * kind in a group that names Istio (a typo in the group), is still reported
+ * as unknown; a typo in a Kubernetes group name is not (it reads as another
+ * project's group).
  */
 
 /** Built-in kinds by API group ('' is the core group, apiVersion "v1"). */
@@ -55,6 +56,7 @@ export function isIgnoredKind(apiVersion: string, kind: string): boolean {
   const group = apiGroup(apiVersion);
   const kinds = builtIn[group];
   if (kinds) return kinds.includes(kind);
-  // Another project's API group: not mesh configuration.
-  return !group.includes('istio') && !group.endsWith('k8s.io');
+  // Another project's API group (cert-manager's 2019 certmanager.k8s.io included): not mesh configuration.
+  // A group naming Istio, and the Gateway API's, are mesh configuration: an unknown kind there is a mistake.
+  return !group.includes('istio') && group !== 'gateway.networking.k8s.io';
 }

@@ -56,9 +56,10 @@ test('a Secret is read (gateways\' credentialName): data must be base64, stringD
   assert.deepEqual(reasonsOf('apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringdata: {a: b}\n').length, 1, 'a typo is reported');
 });
 
-test('a kind outside its own API group, a misspelt kind or a typo in an Istio or Kubernetes group is still unknown; other projects\' kinds are not mesh config', () => {
+test('a kind outside its own API group, a misspelt kind or a typo in an Istio group is still unknown; other projects\' kinds are not mesh config', () => {
   assert.equal(isIgnoredKind('apps/v1', 'Deploymnet'), false);
-  assert.equal(isIgnoredKind('example.k8s.io/v1', 'ConfigMap'), false);
+  assert.equal(isIgnoredKind('gateway.networking.k8s.io/v1', 'HTTPRoue'), false);
+  assert.equal(isIgnoredKind('certmanager.k8s.io/v1alpha1', 'Certificate'), true);
   assert.equal(isIgnoredKind('networking.istio.oi/v1', 'VirtualService'), false);
   assert.equal(isIgnoredKind('install.istio.io/v1alpha1', 'IstioOperator'), true);
   assert.equal(isIgnoredKind('monitoring.coreos.com/v1', 'ServiceMonitor'), true);
