@@ -94,6 +94,7 @@ describe('DNS proxying: ServiceEntry hosts through the sidecar\'s DNS', { skip: 
     return v;
   };
   const curl = (url: string) => runInPod(mesh.client!.pod, 'curl', ['-sS', '--max-time', '5', url], { uid: 1000, timeoutMs: 8000 });
+  // The log line is written when the stream ends, and reaches us through a pipe: after curl has its answer.
   const accessLogged = (cluster: string) => mesh.client!.proxyStdout.some((l) => l.includes(cluster));
 
   test('(a) a STATIC entry without addresses resolves to its allocated address, and its TCP port is served there', async () => {
@@ -106,7 +107,7 @@ describe('DNS proxying: ServiceEntry hosts through the sidecar\'s DNS', { skip: 
     const body = JSON.parse(r.stdout) as { name: string; url: string };
     assert.equal(body.name, 'static-entry');
     assert.equal(body.url, '/hello');
-    assert.ok(accessLogged(`outbound|${STATIC_PORT}||${STATIC_HOST}`), 'carried by the entry\'s cluster on the client\'s sidecar');
+    assert.ok(await until(async () => accessLogged(`outbound|${STATIC_PORT}||${STATIC_HOST}`), (v) => v), 'carried by the entry\'s cluster on the client\'s sidecar');
     // Not bound itself (capture hands it the connection): config_dump shows it, /listeners lists bound ones.
     const dump = (await mesh.client!.admin('/config_dump')).body;
     assert.ok(dump.includes(`"${want}_${STATIC_PORT}"`), 'the listener on the allocated address');
@@ -118,7 +119,7 @@ describe('DNS proxying: ServiceEntry hosts through the sidecar\'s DNS', { skip: 
     const r = await until(() => curl(`http://${DNS_HOST}:${DNS_PORT}/via-dns`), (x) => x.code === 0 && x.stdout.includes('dns-entry'));
     assert.equal(r.code, 0, `curl: ${r.stderr}`);
     assert.equal((JSON.parse(r.stdout) as { name: string }).name, 'dns-entry');
-    assert.ok(accessLogged(`outbound|${DNS_PORT}||${DNS_HOST}`), 'carried by the entry\'s cluster on the client\'s sidecar');
+    assert.ok(await until(async () => accessLogged(`outbound|${DNS_PORT}||${DNS_HOST}`), (v) => v), 'carried by the entry\'s cluster on the client\'s sidecar');
     const clusters = (await mesh.client!.admin('/clusters')).body;
     const hostLine = clusters.split('\n').find((l) => l.startsWith(`outbound|${DNS_PORT}||${DNS_HOST}::${mesh.server!.pod.ip}:${DNS_PORT}::`));
     assert.ok(hostLine, `the cluster's host is dnsmasq's answer: ${clusters.split('\n').filter((l) => l.includes(DNS_HOST)).join('\n')}`);
