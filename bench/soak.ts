@@ -230,17 +230,19 @@ async function main(): Promise<void> {
   const env: BenchEnv = { dir, core: undefined };
   const load0 = loadavg();
   const sidecars: Sidecar[] = [];
+  let backend: Awaited<ReturnType<typeof startBackend>> | undefined;
   try {
-    const backend = await startBackend(env);
+    const be = await startBackend(env);
+    backend = be;
     const tls = MTLS ? benchPki(env) : undefined;
     const serverPort = await freePort();
     let gen = 0;
-    const server = await startSidecar('soak-server', serverPort, serverConfig(gen, serverPort, backend.port, tls));
+    const server = await startSidecar('soak-server', serverPort, serverConfig(gen, serverPort, be.port, tls));
     await waitForPort(serverPort);
     const client = await startSidecar('soak-client', 0, clientConfig(gen, serverPort, tls));
     sidecars.push(client, server);
     client.port = await listenerPort(client.adminPort, 'soak-out');
-    console.log(`backend :${backend.port}, server sidecar :${serverPort} (pid ${server.proc.pid}), client sidecar :${client.port} (pid ${client.proc.pid}), ${MTLS ? 'mTLS' : 'plaintext'} between them`);
+    console.log(`backend :${be.port}, server sidecar :${serverPort} (pid ${server.proc.pid}), client sidecar :${client.port} (pid ${client.proc.pid}), ${MTLS ? 'mTLS' : 'plaintext'} between them`);
     console.log(`${SECONDS} s at ${RATE} rps, a config change every ${WINDOW_S} s, control plane restart at ${Math.round(SECONDS / 2)} s`);
 
     const load = new Load(client.port);
@@ -261,13 +263,13 @@ async function main(): Promise<void> {
         const down = Math.round(DOWN_S * 1000);
         reconnectMs = await Promise.all([
           restartAds(client, () => clientConfig(gen, serverPort, tls), down),
-          restartAds(server, () => serverConfig(gen, serverPort, backend.port, tls), down),
+          restartAds(server, () => serverConfig(gen, serverPort, be.port, tls), down),
         ]);
         event = `control plane down ${DOWN_S} s, restarted (gen ${gen}); streams back after ${reconnectMs.map((m) => m.toFixed(0)).join('/')} ms`;
       } else if (t < SECONDS) {
         gen++;
         apply(client.ads, clientConfig(gen, serverPort, tls));
-        apply(server.ads, serverConfig(gen, serverPort, backend.port, tls));
+        apply(server.ads, serverConfig(gen, serverPort, be.port, tls));
         const a0 = performance.now();
         const want = String(gen);
         let seen = await probe(probes).catch(() => ({ client: '', server: '' }));
@@ -295,6 +297,8 @@ async function main(): Promise<void> {
       await s.proc.stop();
       s.ads.stop();
     }
+    // The backend's pipes kept the process alive after the report (nginx outlived the run until killed).
+    await backend?.proc.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
