@@ -145,7 +145,9 @@ describe('proxy: connection storms', () => {
     const base = f.rssKiB();
     assert.deepEqual(tally(await connectAndDrop(f.port, 5000)), {});
     await burst();
-    await rssSettles(f, base, 20 * 1024, 'a second round of storms');
+    // 7,000 connections per round: 32 MiB still catches a leak of ~5 KiB per connection; 20 MiB was within V8's
+    // heap-sizing noise on a loaded CI machine (one run grew 21 MiB and settled later).
+    await rssSettles(f, base, 32 * 1024, 'a second round of storms');
     await f.alive();
   });
 });
