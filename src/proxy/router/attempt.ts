@@ -22,7 +22,11 @@ export async function attempt(
   const perTry = retry !== undefined && retry.perTryTimeoutMs > 0;
   const ac = perTry ? new Abort() : global;
   const onGlobal = () => ac.abort();
-  if (perTry) global.once('abort', onGlobal);
+  // A client gone before this attempt began: the per-try signal starts aborted (once() on a spent Abort never fires).
+  if (perTry) {
+    if (global.aborted) ac.abort();
+    else global.once('abort', onGlobal);
+  }
   let perTryTimedOut = false;
   const t = perTry ? setTimeout(() => { perTryTimedOut = true; ac.abort(); }, retry.perTryTimeoutMs) : undefined;
   const started = performance.now();
