@@ -27,7 +27,9 @@ export interface HostileFixture {
   /** The HTTP listener's port. */
   port: number;
   counts: BackendCounts;
-  /** Resets the backend counters (between cases). */
+  /** What the backend saw and holds open now, for a failing test's message. */
+  describe(): string;
+  /** Resets the backend counters (between cases); requests begun before no longer count. */
   resetCounts(): void;
   /** The proxy is alive, ready, and answers an HTTP/1.1 and an HTTP/2 request from a well-behaved client. */
   alive(): Promise<void>;
@@ -57,16 +59,23 @@ export interface FixtureOptions {
  * reset the stream first), /big/N answers N bytes (with back-pressure),
  * anything else answers with the number of body bytes it read.
  */
-function backendHandler(counts: BackendCounts) {
+/** `openPaths`: the requests the backend holds open now, for a failing test's message. */
+function backendHandler(counts: BackendCounts, generation: () => number, openPaths: Set<string>) {
   return (req: IncomingMessage, res: ServerResponse) => {
+    // A request of an earlier case that ends now (its abort still on its way) must not count against this one.
+    const gen = generation();
     counts.started++;
     counts.open++;
     counts.maxOpen = Math.max(counts.maxOpen, counts.open);
     let n = 0;
     let done = false;
+    const id = `${gen}:${counts.started}:${req.url ?? ''}`;
+    openPaths.add(id);
     const end = (how: 'completed' | 'aborted') => {
       if (done) return;
       done = true;
+      openPaths.delete(id);
+      if (gen !== generation()) return;
       counts.open--;
       counts[how]++;
     };
@@ -85,9 +94,11 @@ function backendHandler(counts: BackendCounts) {
 
 export async function startHostileFixture(o: FixtureOptions = {}): Promise<HostileFixture> {
   const counts: BackendCounts = { started: 0, open: 0, maxOpen: 0, completed: 0, aborted: 0, bytes: 0 };
+  let generation = 0;
+  const openPaths = new Set<string>();
   const ads = new FakeAdsServer();
   // Heads up to the proxy's limit must reach it: node's default (16 KiB) would answer 431 itself.
-  const backend = await startBackend(backendHandler(counts), { maxHeaderSize: 256 * 1024 });
+  const backend = await startBackend(backendHandler(counts, () => generation, openPaths), { maxHeaderSize: 256 * 1024 });
   ads.setAll(TypeUrl.Cluster, [['echo', edsCluster('echo', o.cluster)]]);
   ads.setAll(TypeUrl.ClusterLoadAssignment, [['echo', endpoints('echo', [backend.port])]]);
   ads.setAll(TypeUrl.Listener, [['http', httpListener('http', 'routes', 0, undefined, o.hcm)]]);
@@ -110,7 +121,8 @@ export async function startHostileFixture(o: FixtureOptions = {}): Promise<Hosti
 
   return {
     ads, backend, proxy, port, counts, alive,
-    resetCounts() { Object.assign(counts, { started: 0, open: 0, maxOpen: 0, completed: 0, aborted: 0, bytes: 0 }); },
+    describe: () => `${JSON.stringify(counts)} open now (generation:n:path): ${[...openPaths].slice(0, 10).join(' ') || 'none'}`,
+    resetCounts() { generation++; Object.assign(counts, { started: 0, open: 0, maxOpen: 0, completed: 0, aborted: 0, bytes: 0 }); },
     rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN),
     fds: () => readdirSync(`/proc/${pid}/fd`).length,
     async stat(name) {

@@ -94,7 +94,7 @@ describe('proxy: hostile HTTP/2 clients', () => {
     } finally {
       client.destroy();
     }
-    await eventually(() => f.counts.open === 0, 3000, 'every upstream request ended');
+    await eventually(() => f.counts.open === 0, 3000, () => `every upstream request ended: ${f.describe()}`);
     // Every request that reached the backend was aborted there, none ran to its end (the slow backend answers after
     // 5 s, the big responses are cancelled at their headers); a few cancelled early never left the proxy.
     assert.equal(f.counts.completed, 0, JSON.stringify(f.counts));
