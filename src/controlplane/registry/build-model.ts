@@ -20,6 +20,8 @@ import type { GatewayClass, KubernetesGateway, KubernetesGRPCRoute, KubernetesHT
 import { typeKey } from '../../config/objects.js';
 import type { ConfigState } from '../sources/source.js';
 import { convertGatewayApi, type GatewayApiFinding } from './gateway-api/convert.js';
+import { ReferenceGrants } from './gateway-api/reference-grants.js';
+import { GATEWAY_API_GROUP } from '../../config/gateway-api.js';
 import type { MeshEndpoint, MeshModel, MeshService, MtlsMode, Workload } from './model.js';
 import { mergeDelegates } from './delegates.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
@@ -171,7 +173,8 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const gateways = [...b.gateways].sort(byAge);
   const telemetry = new TelemetryIndex(b.telemetries, rootNamespace);
   const credentials = indexCredentials(b.secrets);
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials });
+  const grants = new ReferenceGrants(b.gatewayApi.grants);
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials, grants });
 }
 
 /**
@@ -211,6 +214,7 @@ class Model implements MeshModel {
   readonly #telemetry: TelemetryIndex;
   readonly gatewayApiFindings: readonly GatewayApiFinding[];
   readonly #credentials: ReadonlyMap<string, TlsCredential>;
+  readonly #grants: ReferenceGrants;
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -230,8 +234,10 @@ class Model implements MeshModel {
       gatewayApiFindings: readonly GatewayApiFinding[];
       telemetry: TelemetryIndex;
       credentials: ReadonlyMap<string, TlsCredential>;
+      grants: ReferenceGrants;
     },
   ) {
+    this.#grants = indexes.grants;
     this.#gateways = indexes.gateways;
     this.gatewayApiFindings = indexes.gatewayApiFindings;
     this.#telemetry = indexes.telemetry;
@@ -334,5 +340,9 @@ class Model implements MeshModel {
 
   credential(namespace: string, name: string): TlsCredential | undefined {
     return this.#credentials.get(`${namespace}/${name}`);
+  }
+
+  secretGrantedToGateways(gatewayNamespace: string, secretNamespace: string, secretName: string): boolean {
+    return this.#grants.allowed({ fromGroup: GATEWAY_API_GROUP, fromKind: 'Gateway', fromNamespace: gatewayNamespace, toGroup: '', toKind: 'Secret', toNamespace: secretNamespace, toName: secretName });
   }
 }

@@ -178,4 +178,6 @@ export interface MeshModel {
   telemetriesFor(namespace: string, labels: Readonly<Record<string, string>>): ApplicableTelemetries | undefined;
   /** The TLS credential of the Secret `name` in `namespace` (registry/secrets.ts), if it holds one. */
   credential(namespace: string, name: string): TlsCredential | undefined;
+  /** A ReferenceGrant (or the same namespace) lets Gateway API Gateways of `gatewayNamespace` use the Secret. */
+  secretGrantedToGateways(gatewayNamespace: string, secretNamespace: string, secretName: string): boolean;
 }

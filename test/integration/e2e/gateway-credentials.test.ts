@@ -5,7 +5,10 @@
  * the client CA from the Secret NAME-cacert — and curl and openssl check
  * the handshakes. A Secret edit rotates the certificate without a restart;
  * a broken one (key of another certificate) is NACKed by the proxy and the
- * last good certificate stays in service. Everything on loopback.
+ * last good certificate stays in service. A Kubernetes Gateway API Gateway
+ * of the same router takes its certificate from a Secret of another
+ * namespace through a ReferenceGrant (kubernetes-gateway://NS/NAME).
+ * Everything on loopback.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +24,7 @@ import { curl, eventually, run } from './curl.js';
 
 const SIMPLE = 'secure.example.test';
 const MUTUAL = 'mtls.example.test';
+const GATEWAY_API = 'api.example.test';
 
 function openssl(args: string[]): void {
   const r = spawnSync('openssl', args, { encoding: 'utf8' });
@@ -38,13 +42,44 @@ function pki(dir: string): void {
   leaf('simple-v1', `${SIMPLE} v1`, SIMPLE);
   leaf('simple-v2', `${SIMPLE} v2`, SIMPLE);
   leaf('mutual', MUTUAL, MUTUAL);
+  leaf('gateway-api', GATEWAY_API, GATEWAY_API);
   leaf('client', 'client');
 }
 
 const b64 = (dir: string, f: string) => readFileSync(join(dir, f)).toString('base64');
 
-function tlsSecret(dir: string, name: string, cert: string, key: string): string {
-  return `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: istio-system}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: ${b64(dir, cert)}\n  tls.key: ${b64(dir, key)}\n`;
+function tlsSecret(dir: string, name: string, cert: string, key: string, namespace = 'istio-system'): string {
+  return `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${namespace}}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: ${b64(dir, cert)}\n  tls.key: ${b64(dir, key)}\n`;
+}
+
+/** A Gateway API Gateway served by the same router, its certificate the Secret "api-cert" of namespace "certs" (granted). */
+function gatewayApiConfig(port: number): string {
+  return `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: istio-system}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: https
+    port: ${port}
+    protocol: HTTPS
+    hostname: ${GATEWAY_API}
+    tls: {mode: Terminate, certificateRefs: [{name: api-cert, namespace: certs}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: api, namespace: istio-system}
+spec:
+  parentRefs: [{name: edge}]
+  rules: [{backendRefs: [{group: networking.istio.io, kind: Hostname, name: backend.shop.test, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: edge-certs, namespace: certs}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: istio-system}]
+  to: [{group: "", kind: Secret, name: api-cert}]
+`;
 }
 
 function config(p: { simple: number; mutual: number; backend: number }): string {
@@ -79,7 +114,7 @@ describe('gateway credentialName: Secrets over SDS to a router proxy', { timeout
   let backend: Server;
   let cp: TrellisProcess | undefined;
   let proxy: TrellisProcess | undefined;
-  const ports = { simple: 0, mutual: 0, backend: 0 };
+  const ports = { simple: 0, mutual: 0, backend: 0, gatewayApi: 0 };
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'trellis-gw-creds-'));
@@ -89,18 +124,21 @@ describe('gateway credentialName: Secrets over SDS to a router proxy', { timeout
     ports.backend = (backend.address() as { port: number }).port;
     ports.simple = await freePort();
     ports.mutual = await freePort();
+    ports.gatewayApi = await freePort();
     mkdirSync(join(work, 'config'));
     writeFileSync(join(work, 'config', 'gateway.yaml'), config(ports));
     writeFileSync(join(work, 'config', 'simple-secret.yaml'), tlsSecret(work, 'simple-cert', 'simple-v1.crt', 'simple-v1.key'));
     writeFileSync(join(work, 'config', 'mutual-secret.yaml'), `${tlsSecret(work, 'mutual-cert', 'mutual.crt', 'mutual.key')}---\napiVersion: v1\nkind: Secret\nmetadata: {name: mutual-cert-cacert, namespace: istio-system}\ndata: {ca.crt: ${b64(work, 'ca.crt')}}\n`);
-    ({ cp, proxy } = await startRouterMesh(join(work, 'config'), { istio: 'ingressgateway' }, 'istio-ingressgateway-1', ['--debounce-ms', '50']));
+    writeFileSync(join(work, 'config', 'gateway-api.yaml'), `${gatewayApiConfig(ports.gatewayApi)}---\n${tlsSecret(work, 'api-cert', 'gateway-api.crt', 'gateway-api.key', 'certs')}`);
+    const labels = { istio: 'ingressgateway', 'gateway.networking.k8s.io/gateway-name': 'edge' };
+    ({ cp, proxy } = await startRouterMesh(join(work, 'config'), labels, 'istio-ingressgateway-1', ['--debounce-ms', '50']));
   });
 
   after(async () => {
     await proxy?.stop();
     await cp?.stop();
     await new Promise<void>((resolve) => (backend ? backend.close(() => resolve()) : resolve()));
-    if (work) rmSync(work, { recursive: true, force: true });
+    if (work && !process.env.KEEP) rmSync(work, { recursive: true, force: true });
   });
 
   const simple = () => curl(['--cacert', join(work, 'ca.crt'), '--resolve', `${SIMPLE}:${ports.simple}:127.0.0.1`, `https://${SIMPLE}:${ports.simple}/`]);
@@ -120,6 +158,13 @@ describe('gateway credentialName: Secrets over SDS to a router proxy', { timeout
     assert.equal(ok.body, 'backend with xfcc', 'the client certificate is forwarded as x-forwarded-client-cert');
     const none = await mutual([]);
     assert.notEqual(none.status, '200', 'no client certificate, no request');
+  });
+
+  test('Gateway API: a certificateRef to a Secret of another namespace, allowed by a ReferenceGrant, is served (kubernetes-gateway://certs/api-cert)', async () => {
+    const api = () => curl(['--cacert', join(work, 'ca.crt'), '--resolve', `${GATEWAY_API}:${ports.gatewayApi}:127.0.0.1`, `https://${GATEWAY_API}:${ports.gatewayApi}/`]);
+    const c = await eventually(api, (x) => x.status === '200');
+    assert.equal(c.status, '200', `${c.stderr}\nproxy: ${proxy!.lines.slice(-10).join('\n')}`);
+    assert.equal(c.body, 'backend without xfcc');
   });
 
   test('a Secret edit rotates the certificate without a restart; a broken one is NACKed and the last good stays', async () => {

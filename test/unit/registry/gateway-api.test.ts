@@ -331,3 +331,18 @@ spec:
   assert.deepEqual(model.gatewaysFor({ [GW_LABEL]: 'ext' }, 'shop'), []);
   assert.ok(findings.includes('Gateway/ext spec.gatewayClassName: unsupported: GatewayClass nginx (controller example.com/nginx) is not implemented, only istio.io/gateway-controller (class istio): this Gateway is not served'), findings.join('\n'));
 });
+
+test('tls-terminate-mode ISTIO_SIMPLE (the router\'s workload certificate) is not served, and says so', () => {
+  const simple = `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: mesh-edge, namespace: shop}
+spec:
+  gatewayClassName: istio
+  listeners: [{name: own, port: 443, protocol: HTTPS, tls: {mode: Terminate, options: {gateway.istio.io/tls-terminate-mode: ISTIO_SIMPLE}}}]
+`;
+  const { model, findings } = convert(simple);
+  assert.deepEqual(model.gatewaysFor({ [GW_LABEL]: 'mesh-edge' }, 'shop'), []);
+  assert.ok(findings.some((f) => f.startsWith('Gateway/mesh-edge spec.listeners.0.tls.options: unsupported: tls option gateway.istio.io/tls-terminate-mode ISTIO_SIMPLE')), findings.join('\n'));
+});

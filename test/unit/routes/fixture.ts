@@ -71,6 +71,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     telemetriesFor: () => undefined,
     gatewayApiFindings: [],
     credential: () => undefined,
+    secretGrantedToGateways: () => false,
   };
 }
 

@@ -185,3 +185,51 @@ spec:
   const hcm = anyUnpack(listener(text, '0.0.0.0_443').filterChains[0]!.filters[0]!.configType.value as never, HttpConnectionManagerSchema)!;
   assert.deepEqual(hcm.httpFilters.map((f) => f.name).slice(0, 2), ['envoy.filters.http.jwt_authn', 'envoy.filters.http.rbac']);
 });
+
+/** A Gateway API Gateway in "infra" whose HTTPS listener takes its certificate from the Secret "elsewhere" of "shop". */
+const gatewayApi = (grant: boolean, refName = 'elsewhere') => `
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: infra}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: tls
+    port: 443
+    protocol: HTTPS
+    hostname: shop.example.com
+    tls: {mode: Terminate, certificateRefs: [{name: ${refName}, namespace: shop}]}
+${grant ? `---
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: edge-certs, namespace: shop}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: infra}]
+  to: [{group: "", kind: Secret, name: elsewhere}]
+` : ''}`;
+const edgeRouter = (ns = 'infra') => router(ns, { 'gateway.networking.k8s.io/gateway-name': 'edge' });
+
+test('Gateway API certificateRef in another namespace, granted: the listener names "kubernetes-gateway://NS/NAME" and SDS serves that Secret to the Gateway\'s router', () => {
+  const cfg = gatewayApi(true);
+  const l = gen(cfg).generate(edgeRouter(), TypeUrl.Listener, undefined);
+  const https = [...l.values()].map((r) => r.message as Listener).find((x) => x.filterChains.some((c) => c.transportSocket));
+  assert.ok(https, 'an HTTPS listener');
+  const ctx = anyUnpack(https.filterChains.find((c) => c.transportSocket)!.transportSocket!.configType.value as never, DownstreamTlsContextSchema)!;
+  assert.deepEqual(ctx.commonTlsContext!.tlsCertificateSdsSecretConfigs.map((c) => c.name), ['kubernetes-gateway://shop/elsewhere']);
+  const got = sds(cfg, edgeRouter(), ['kubernetes-gateway://shop/elsewhere']);
+  assert.deepEqual([text(got.get('kubernetes-gateway://shop/elsewhere'), 'chain'), text(got.get('kubernetes-gateway://shop/elsewhere'), 'key')], ['E-CHAIN', 'E-KEY']);
+});
+
+test('Gateway API SDS authorization: no grant, a name the router\'s config does not use, a router of another namespace, a malformed name — nothing', () => {
+  assert.equal(sds(gatewayApi(false), edgeRouter(), ['kubernetes-gateway://shop/elsewhere']).size, 0, 'the grant withdrawn');
+  assert.equal(sds(gatewayApi(true), edgeRouter(), ['kubernetes-gateway://istio-system/shop-cert']).size, 0, 'a Secret the config never named');
+  assert.equal(sds(gatewayApi(true), router('other', { 'gateway.networking.k8s.io/gateway-name': 'edge' }), ['kubernetes-gateway://shop/elsewhere']).size, 0, 'a router of another namespace');
+  assert.equal(sds(gatewayApi(true), edgeRouter(), ['kubernetes-gateway://shop', 'kubernetes-gateway:///elsewhere', 'kubernetes-gateway://a/b/c']).size, 0);
+  assert.equal(sds(gatewayApi(true), edgeRouter('shop'), ['kubernetes-gateway://shop/elsewhere']).size, 1, 'the control: a router of the Secret\'s own namespace');
+});
+
+test('a ReferenceGrant for another Secret name does not cover this one', () => {
+  const cfg = gatewayApi(true, 'split') + gatewayApi(true).split('---').slice(2).map((d) => `---${d}`).join('');
+  assert.equal(sds(cfg, edgeRouter(), ['kubernetes-gateway://shop/split']).size, 0);
+});

@@ -70,8 +70,12 @@ function listenerTls(gw: KubernetesGateway, l: Listener, index: number, ctx: Con
   const ns = nsOf(gw);
   const mode = l.tls.options?.['gateway.istio.io/tls-terminate-mode'];
   if (mode === 'ISTIO_MUTUAL') return { mode: 'ISTIO_MUTUAL' };
-  // The router's own workload certificate (istiod's builtin:// credential).
-  if (mode === 'ISTIO_SIMPLE') return { mode: 'SIMPLE', credentialName: 'builtin://' };
+  // istiod serves the router's own workload certificate here (its builtin:// credential); Trellis's routers do not
+  // take their workload identity onto gateway listeners yet: said, and the listener is not served.
+  if (mode === 'ISTIO_SIMPLE') {
+    ctx.report(gw, ['spec', 'listeners', index, 'tls', 'options'], 'unsupported', 'tls option gateway.istio.io/tls-terminate-mode ISTIO_SIMPLE (the router\'s workload certificate) is not implemented: this listener is not served');
+    return null;
+  }
   const credentials: string[] = [];
   (l.tls.certificateRefs ?? []).forEach((ref, i) => {
     const at = ['spec', 'listeners', index, 'tls', 'certificateRefs', i];

@@ -16,7 +16,7 @@ import type { RouteScope } from '../routes/index.js';
 import { ScopeResources, type RouteBuilders } from '../scope-resources.js';
 import type { SharedCache } from '../shared-cache.js';
 import { destinationHosts, virtualServicesForGateway } from './bound.js';
-import { credentialResources } from './credential-secrets.js';
+import { credentialResources, verifiedCredentials, type VerifiedCredentials } from './credential-secrets.js';
 import { buildGatewayRouteConfig } from './http-routes.js';
 import { gatewayListeners, type GatewaySecurity } from './listeners.js';
 import { requestSecurity } from '../inbound-security.js';
@@ -33,6 +33,7 @@ export class GatewayResources {
   readonly #routes = new Map<string, XdsResource | null>();
   readonly #named = new WeakMap<ReadonlySet<string>, ResourceSet>();
   readonly #secrets = new WeakMap<ReadonlySet<string>, ResourceSet>();
+  #verified: VerifiedCredentials | undefined;
   readonly #model: MeshModel;
   readonly #namespace: string;
 
@@ -85,10 +86,14 @@ export class GatewayResources {
     return out;
   }
 
-  /** The credentialName Secrets asked for, from the router's own namespace (credential-secrets.ts); memoised like routeConfigs. */
+  /**
+   * The credentialName Secrets asked for, from the router's own namespace or, for the Gateway API
+   * certificateRefs its config names, the granted one (credential-secrets.ts); memoised like routeConfigs.
+   */
   secrets(names: ReadonlySet<string>): ResourceSet {
     let hit = this.#secrets.get(names);
-    if (!hit) this.#secrets.set(names, (hit = credentialResources(this.#model, this.#namespace, names)));
+    this.#verified ??= verifiedCredentials(this.merged, this.#namespace);
+    if (!hit) this.#secrets.set(names, (hit = credentialResources(this.#model, this.#namespace, names, this.#verified)));
     return hit;
   }
 }
