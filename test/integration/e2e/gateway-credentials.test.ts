@@ -138,7 +138,7 @@ describe('gateway credentialName: Secrets over SDS to a router proxy', { timeout
     await proxy?.stop();
     await cp?.stop();
     await new Promise<void>((resolve) => (backend ? backend.close(() => resolve()) : resolve()));
-    if (work && !process.env.KEEP) rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   const simple = () => curl(['--cacert', join(work, 'ca.crt'), '--resolve', `${SIMPLE}:${ports.simple}:127.0.0.1`, `https://${SIMPLE}:${ports.simple}/`]);
