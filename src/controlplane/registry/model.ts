@@ -10,14 +10,14 @@ import type {
 } from '../../config/objects.js';
 import type { ApplicableTelemetries } from './telemetries.js';
 import type { SelectedRules } from './policies.js';
+import type { TlsCredential } from './secrets.js';
 
 /**
  * The service model: what the mesh knows, indexed for the translators.
  * Built from a ConfigState by registry/build-model.ts; immutable once built.
  */
 
-/** Istio's protocol selection: from the port name prefix ("http-web") or appProtocol. */import type { TlsCredential } from './secrets.js';
-
+/** Istio's protocol selection: from the port name prefix ("http-web") or appProtocol. */
 export type Protocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'HTTPS' | 'TLS' | 'TCP' | 'MONGO' | 'REDIS' | 'MYSQL' | 'UDP' | 'UNKNOWN';
 
 export interface MeshServicePort {
