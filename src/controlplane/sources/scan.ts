@@ -2,7 +2,9 @@
  * Lists the config files under a directory: *.yaml, *.yml and *.json,
  * recursively, skipping dot-files and dot-directories (which also skips the
  * "..data" machinery of Kubernetes ConfigMap volumes while following the
- * visible symlinks into it).
+ * visible symlinks into it) and node_modules: a config directory that holds
+ * its apps (`trellis up`'s) may hold their packages, thousands of package.json
+ * files that are no config (each read, parsed and reported at every start).
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,7 +38,7 @@ async function scanDir(abs: string, rel: string, depth: number, found: [string, 
   seenDirs.add(id);
   const names = await readdir(abs);
   for (const name of names.sort()) {
-    if (name.startsWith('.')) continue;
+    if (name.startsWith('.') || name === 'node_modules') continue;
     const childAbs = join(abs, name);
     const childRel = rel === '' ? name : `${rel}/${name}`;
     const st = await stat(childAbs, { bigint: true }).catch(() => undefined);

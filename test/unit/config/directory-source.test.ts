@@ -37,13 +37,14 @@ describe('DirectorySource', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('initial state: yaml/yml/json files recursively; dot-files, dot-dirs and other files skipped', async () => {
+  test('initial state: yaml/yml/json files recursively; dot-files, dot-dirs, node_modules and other files skipped', async () => {
     await put('b.yaml', svc('b'));
     await put('sub/deeper/c.yml', svc('c'));
     await put('d.json', JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'd' } }));
     await put('.hidden.yaml', svc('hidden'));
     await put('.git/x.yaml', svc('git'));
     await put('notes.txt', svc('txt'));
+    await put('apps/node_modules/pkg/package.json', JSON.stringify({ name: 'pkg' }));
     const states = await startSource();
     const s = await states.next();
     assert.equal(s.revision, 1);
