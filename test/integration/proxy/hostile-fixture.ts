@@ -59,8 +59,8 @@ export interface FixtureOptions {
  * reset the stream first), /big/N answers N bytes (with back-pressure),
  * anything else answers with the number of body bytes it read.
  */
-/** `openPaths`: the requests the backend holds open now, for a failing test's message. */
-function backendHandler(counts: BackendCounts, generation: () => number, openPaths: Set<string>) {
+/** `openPaths`, `completedPaths`: the requests the backend holds open now and the first that ran to their end, for a failing test's message. */
+function backendHandler(counts: BackendCounts, generation: () => number, openPaths: Set<string>, completedPaths: string[]) {
   return (req: IncomingMessage, res: ServerResponse) => {
     // A request of an earlier case that ends now (its abort still on its way) must not count against this one.
     const gen = generation();
@@ -70,6 +70,7 @@ function backendHandler(counts: BackendCounts, generation: () => number, openPat
     let n = 0;
     let done = false;
     const id = `${gen}:${counts.started}:${req.url ?? ''}`;
+    const t0 = Date.now();
     openPaths.add(id);
     const end = (how: 'completed' | 'aborted') => {
       if (done) return;
@@ -78,6 +79,7 @@ function backendHandler(counts: BackendCounts, generation: () => number, openPat
       if (gen !== generation()) return;
       counts.open--;
       counts[how]++;
+      if (how === 'completed' && completedPaths.length < 10) completedPaths.push(`${id} after ${Date.now() - t0} ms`);
     };
     req.on('data', (c: Buffer) => { n += c.length; counts.bytes += c.length; });
     req.on('error', () => undefined);
@@ -96,9 +98,10 @@ export async function startHostileFixture(o: FixtureOptions = {}): Promise<Hosti
   const counts: BackendCounts = { started: 0, open: 0, maxOpen: 0, completed: 0, aborted: 0, bytes: 0 };
   let generation = 0;
   const openPaths = new Set<string>();
+  const completedPaths: string[] = [];
   const ads = new FakeAdsServer();
   // Heads up to the proxy's limit must reach it: node's default (16 KiB) would answer 431 itself.
-  const backend = await startBackend(backendHandler(counts, () => generation, openPaths), { maxHeaderSize: 256 * 1024 });
+  const backend = await startBackend(backendHandler(counts, () => generation, openPaths, completedPaths), { maxHeaderSize: 256 * 1024 });
   ads.setAll(TypeUrl.Cluster, [['echo', edsCluster('echo', o.cluster)]]);
   ads.setAll(TypeUrl.ClusterLoadAssignment, [['echo', endpoints('echo', [backend.port])]]);
   ads.setAll(TypeUrl.Listener, [['http', httpListener('http', 'routes', 0, undefined, o.hcm)]]);
@@ -121,8 +124,8 @@ export async function startHostileFixture(o: FixtureOptions = {}): Promise<Hosti
 
   return {
     ads, backend, proxy, port, counts, alive,
-    describe: () => `${JSON.stringify(counts)} open now (generation:n:path): ${[...openPaths].slice(0, 10).join(' ') || 'none'}`,
-    resetCounts() { generation++; Object.assign(counts, { started: 0, open: 0, maxOpen: 0, completed: 0, aborted: 0, bytes: 0 }); },
+    describe: () => `${JSON.stringify(counts)} open now (generation:n:path): ${[...openPaths].slice(0, 10).join(' ') || 'none'}; completed: ${completedPaths.join(', ') || 'none'}`,
+    resetCounts() { generation++; completedPaths.length = 0; Object.assign(counts, { started: 0, open: 0, maxOpen: 0, completed: 0, aborted: 0, bytes: 0 }); },
     rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN),
     fds: () => readdirSync(`/proc/${pid}/fd`).length,
     async stat(name) {
