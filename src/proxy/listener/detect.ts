@@ -46,7 +46,10 @@ export function classify(b: Buffer): Detected | 'more' {
   return RAW;
 }
 
-/** Reads until classify() decides or `timeoutMs` passes; resolves undefined if the peer closed or ended before its first byte. */
+/**
+ * Reads until classify() decides or `timeoutMs` passes (0: no deadline, Envoy's listener_filters_timeout 0s);
+ * resolves undefined if the peer closed or ended before its first byte.
+ */
 export function detect(socket: Socket, timeoutMs: number): Promise<Detected | undefined> {
   return new Promise((resolve) => {
     let buf: Buffer = Buffer.alloc(0);
@@ -67,8 +70,10 @@ export function detect(socket: Socket, timeoutMs: number): Promise<Detected | un
     // A peer that ended before its first byte has nothing to be served (Envoy closes on EOF while peeking too):
     // handed on, its 'end' would already be spent and the codec would hold it open until the idle timeout.
     const onEnd = () => done(buf.length > 0 ? decideNow(buf) : undefined);
-    const timer = setTimeout(() => done(decideNow(buf)), timeoutMs);
+    const timer = timeoutMs > 0 ? setTimeout(() => done(decideNow(buf)), timeoutMs) : undefined;
     socket.on('data', onData);
+    // A socket an earlier detection left paused (the HTTP codec sniffing after chain selection) flows again.
+    if (socket.isPaused()) socket.resume();
     socket.once('end', onEnd);
     socket.once('close', onEnd);
   });

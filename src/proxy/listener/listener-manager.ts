@@ -248,9 +248,19 @@ export class ListenerManager {
       return proxyTcp(socket, network.tcp, conn, this.#tcp);
     }
     const hcm = network.hcm;
+    if (http !== undefined || hcm.codec !== 'auto') return this.#acceptHttp(hcm, socket, http ?? 'h1', conn);
+    // Detection ended undecided (its deadline, for a chain chosen without the bytes): Envoy's AUTO codec
+    // decides on the first bytes whenever they come, within the time a request head has anyway. Taking
+    // HTTP/1.1 here answered a slow HTTP/2 client's preface with a 400 (seen under load as its "Protocol error").
+    void detect(socket, hcm.requestHeadersTimeoutMs).then((d) => {
+      if (d && !socket.destroyed) this.#acceptHttp(hcm, socket, d.http ?? 'h1', conn);
+      else socket.destroy();
+    });
+  }
+
+  #acceptHttp(hcm: HcmPlan, socket: Socket, proto: 'h1' | 'h2', conn: ConnContext): void {
     let cm = this.#managers.get(hcm);
     if (!cm) this.#managers.set(hcm, (cm = new ConnectionManager(hcm, this.#http)));
-    const proto = http ?? 'h1';
     conn.protocol = proto;
     cm.accept(socket, proto, conn);
     // The HTTP/2 session drains what detection unshifted by itself; HTTP/1 needs the stream flowing again.

@@ -49,6 +49,7 @@ export interface ListenerPlan {
   inspectors: Inspectors;
   /** Whether chain selection or the HTTP codec needs the first bytes. */
   needsDetection: boolean;
+  /** listener_filters_timeout: 0 waits for the first bytes without a deadline (istiod's protocolDetectionTimeout 0s). */
   detectTimeoutMs: number;
   /** listener.<address>_<port>.downstream_cx_total */
   statCx: string;
@@ -57,6 +58,10 @@ export interface ListenerPlan {
 
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TCP_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+/**
+ * Unset listener_filters_timeout: Trellis's deadline, shorter than Envoy's 15 s so that a server-first
+ * protocol on a listener that inspects still starts promptly. istiod sets the timeout (0s) on its listeners.
+ */
 const DEFAULT_DETECT_MS = 100;
 
 export type ListenerResult = { ok: true; value: ListenerPlan } | { ok: false; errors: string[] };
@@ -88,7 +93,9 @@ export function compileListener(l: Listener): ListenerResult {
       defaultChain,
       inspectors,
       needsDetection,
-      detectTimeoutMs: t && t > 0 ? t : DEFAULT_DETECT_MS,
+      // Explicit 0s is Envoy's "no deadline" (before, it was read as unset: under load a client slower than
+      // 100 ms to send its ClientHello or HTTP/2 preface was taken for plaintext or HTTP/1.1).
+      detectTimeoutMs: t === undefined ? DEFAULT_DETECT_MS : Math.max(0, t),
       statCx: `listener.${sa.address}_${sa.port}.downstream_cx_total`,
       message: l,
     },

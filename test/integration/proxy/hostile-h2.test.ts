@@ -11,6 +11,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { eventually } from './harness.js';
 import { ms } from './xds-builders.js';
 import { rssSettles, startHostileFixture, type HostileFixture } from './hostile-fixture.js';
@@ -101,6 +102,25 @@ describe('proxy: hostile HTTP/2 clients', () => {
     assert.ok(f.counts.aborted >= 100 && f.counts.aborted === f.counts.started, f.describe());
     assert.equal(await f.stat('cluster.echo.upstream_rq_active'), 0);
     await f.alive();
+  });
+
+  test('a client slow to send its HTTP/2 preface (past detection\'s 100 ms) is still served HTTP/2, not answered as HTTP/1.1', async () => {
+    const socket = net.connect(f.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    await new Promise((r) => setTimeout(r, 400));
+    const client = http2.connect(`http://127.0.0.1:${f.port}`, { createConnection: () => socket });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        client.once('error', reject);
+        const req = client.request({ ':path': '/late-preface' });
+        req.once('error', reject);
+        req.once('response', (h) => resolve(Number(h[':status'])));
+        req.end();
+      });
+      assert.equal(status, 200);
+    } finally {
+      client.destroy();
+    }
   });
 
   for (const c of [

@@ -2,7 +2,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
+import { create } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
 import { classify, detect } from '../../../src/proxy/listener/detect.js';
+import { compileListener } from '../../../src/proxy/listener/listener-plan.js';
+import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
+import { HttpConnectionManagerSchema } from '../../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 
 /** Captures the real ClientHello Node's TLS client sends, from a plain TCP server. */
 async function clientHello(servername: string, alpn: string[]): Promise<Buffer> {
@@ -84,6 +89,16 @@ describe('protocol detection', () => {
       s.destroy();
     });
 
+    test('timeout 0 is no deadline (Envoy\'s listener_filters_timeout 0s): a client that speaks after 300 ms is still classified', async () => {
+      const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+      const c = net.connect(port, '127.0.0.1', () => setTimeout(() => c.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), 300));
+      const s = await accepted;
+      const d = await detect(s, 0);
+      assert.equal(d?.http, 'h2');
+      c.destroy();
+      s.destroy();
+    });
+
     test('a client that ends before its first byte is nothing to serve (issue 12: such connections stayed open until the idle timeout)', async () => {
       const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
       const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => c.end());
@@ -93,4 +108,22 @@ describe('protocol detection', () => {
       s.destroy();
     });
   });
+});
+
+test('listener_filters_timeout: explicit 0s is no deadline (as Envoy and istiod mean it), a value is kept, unset is Trellis\'s 100 ms', () => {
+  const hcm = create(HttpConnectionManagerSchema, { statPrefix: 'x', routeSpecifier: { case: 'rds', value: { routeConfigName: 'r', configSource: { configSourceSpecifier: { case: 'ads', value: {} } } } } });
+  const plan = (timeout?: { seconds: bigint; nanos: number }) => {
+    const r = compileListener(create(ListenerSchema, {
+      name: 'l',
+      address: { address: { case: 'socketAddress', value: { address: '127.0.0.1', portSpecifier: { case: 'portValue', value: 0 } } } },
+      filterChains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', configType: { case: 'typedConfig', value: anyPack(HttpConnectionManagerSchema, hcm) } }] }],
+      ...(timeout ? { listenerFiltersTimeout: timeout } : {}),
+    }));
+    assert.ok(r.ok, r.ok ? '' : r.errors.join());
+    return r.value;
+  };
+  assert.equal(plan({ seconds: 0n, nanos: 0 }).detectTimeoutMs, 0);
+  assert.equal(plan({ seconds: 2n, nanos: 0 }).detectTimeoutMs, 2000);
+  assert.equal(plan().detectTimeoutMs, 100);
+  assert.equal(plan().needsDetection, true, 'an AUTO codec needs the first bytes');
 });
