@@ -14,10 +14,12 @@ import type { Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js
 import type { Route, VirtualHost } from '../../gen/envoy/config/route/v3/route_components_pb.js';
 import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { compileFault } from '../../proxy/filters/fault/fault-plan.js';
+import { compileRouteConfig } from '../../proxy/router/route-table.js';
 import { durationMs } from '../../proxy/util.js';
 import type { ProxyDump } from '../proxy-config/dump.js';
 import { endpointsOf, type ClustersJson, type EndpointRow } from '../proxy-config/endpoints-table.js';
 import { listenerAddress, listenerPort } from '../proxy-config/listeners-table.js';
+import { describeMatch } from '../proxy-config/route-text.js';
 
 const HCM = 'envoy.filters.network.http_connection_manager';
 const FAULT = 'envoy.filters.http.fault';
@@ -49,6 +51,8 @@ export interface RouteFacts {
 export interface RouteConfigFacts {
   name: string;
   virtualHosts: { name: string; domains: string[] }[];
+  /** The virtual host the proxy's own lookup picks for the authority, with its routes' matches (istioctl's MATCH). */
+  matched?: { name: string; routes: { name: string; match: string }[] };
 }
 
 function istioField(m: Metadata | undefined, key: string): unknown {
@@ -87,25 +91,52 @@ function rdsName(l: Listener): string | undefined {
   return undefined;
 }
 
+/** What the access log says of a request that routing looks at. */
+export interface RequestKey {
+  /** The listener address it came in on (HOST:PORT: %DOWNSTREAM_LOCAL_ADDRESS%). */
+  local?: string;
+  authority?: string;
+  path?: string;
+  /** %ROUTE_NAME%, when the route has one. */
+  routeName?: string;
+}
+
 /**
- * The route configuration a request to `local` (the listener address it came in on, HOST:PORT) used:
- * the listener bound to that address, else the wildcard one of its port; Istio names outbound HTTP
- * route configurations by port, which is the last resort.
+ * The route configuration the request used and the route it took, as the proxy's own route table picks
+ * them: the listener bound to the request's local address, else the wildcard one of its port (Istio names
+ * outbound HTTP route configurations by port: the last resort); the virtual host for its authority; the
+ * first route matching its path. Headers other than the authority are not in the log: a route that
+ * matches on them is judged without them.
  */
-export function routeConfigFor(dump: ProxyDump, local: string | undefined): RouteConfigFacts | undefined {
-  const i = local?.lastIndexOf(':') ?? -1;
-  const ip = i > 0 ? local!.slice(0, i) : undefined;
-  const port = i > 0 ? Number(local!.slice(i + 1)) : undefined;
+export function requestRouting(dump: ProxyDump, k: RequestKey): { routeConfig?: RouteConfigFacts; route?: RouteFacts } {
+  const i = k.local?.lastIndexOf(':') ?? -1;
+  const ip = i > 0 ? k.local!.slice(0, i) : undefined;
+  const port = i > 0 ? Number(k.local!.slice(i + 1)) : undefined;
   const onPort = dump.listeners.filter((l) => listenerPort(l) === port);
   const l = onPort.find((x) => listenerAddress(x) === ip) ?? onPort.find((x) => listenerAddress(x) === '0.0.0.0');
   const name = (l && rdsName(l)) ?? (port !== undefined ? String(port) : undefined);
   const rc = dump.routes.find((r) => r.name === name);
-  if (!rc) return undefined;
-  return { name: rc.name, virtualHosts: rc.virtualHosts.map((v) => ({ name: v.name, domains: [...v.domains] })) };
+  const byName = k.routeName ? routeByName(dump, k.routeName) : undefined;
+  if (!rc) return byName ? { route: byName } : {};
+  const compiled = compileRouteConfig(rc);
+  const authority = k.authority ?? '';
+  const cvh = compiled.ok ? compiled.table.virtualHost(authority) : undefined;
+  const vh = rc.virtualHosts.find((v) => v.name === cvh?.name);
+  const routeConfig: RouteConfigFacts = {
+    name: rc.name,
+    virtualHosts: rc.virtualHosts.map((v) => ({ name: v.name, domains: [...v.domains] })),
+    ...(vh ? { matched: { name: vh.name, routes: vh.routes.map((r) => ({ name: r.name, match: describeMatch(r.match) })) } } : {}),
+  };
+  const path = k.path ?? '/';
+  const q = path.indexOf('?');
+  const taken = compiled.ok ? compiled.table.route(authority, { path: q < 0 ? path : path.slice(0, q), query: q < 0 ? '' : path.slice(q + 1), headers: { host: authority } }) : undefined;
+  const idx = taken && cvh ? cvh.routes.indexOf(taken) : -1;
+  const route = vh && idx >= 0 ? describeRoute(vh.routes[idx]!, vh) : byName;
+  return { routeConfig, ...(route ? { route } : {}) };
 }
 
 /** The route of that name (the access log's %ROUTE_NAME%), in any route configuration. */
-export function routeFacts(dump: ProxyDump, routeName: string): RouteFacts | undefined {
+function routeByName(dump: ProxyDump, routeName: string): RouteFacts | undefined {
   for (const rc of dump.routes) {
     for (const vh of rc.virtualHosts) {
       const r = vh.routes.find((x) => x.name === routeName);

@@ -60,7 +60,9 @@ const uf: Rule = (e, f) => {
 
 const uo: Rule = (e, f) => {
   const c = f.cluster;
-  const limits = [c?.maxConnections !== undefined ? `maxConnections ${c.maxConnections}` : '', c?.maxPendingRequests !== undefined ? `http1MaxPendingRequests ${c.maxPendingRequests}` : '', c?.maxRequests !== undefined ? `http2MaxRequests ${c.maxRequests}` : ''].filter(Boolean).join(', ');
+  // Istio writes 2^32-1 for a limit the DestinationRule leaves unset: not a limit worth naming.
+  const set = (n: number | undefined) => n !== undefined && n < 0xffffffff;
+  const limits = [set(c?.maxConnections) ? `maxConnections ${c!.maxConnections}` : '', set(c?.maxPendingRequests) ? `http1MaxPendingRequests ${c!.maxPendingRequests}` : '', set(c?.maxRequests) ? `http2MaxRequests ${c!.maxRequests}` : ''].filter(Boolean).join(', ');
   const dr = configObjectName(c?.config);
   const src = dr ? `${dr}'s trafficPolicy.connectionPool` : 'the circuit breaker';
   return {
@@ -71,15 +73,18 @@ const uo: Rule = (e, f) => {
 
 const nr: Rule = (e, f) => {
   const rc = f.routeConfig;
-  const hosts = rc ? `; its virtual hosts are ${rc.virtualHosts.map((v) => `${v.name} [${v.domains.join(', ')}]`).join('; ') || 'none'}` : '';
-  return { sentence: `No route: no virtual host of route configuration ${rc?.name ?? '(unknown)'} matches the authority ${e.authority ?? '(none)'}${hosts}.`, next: routesCmd(f, rc?.name) };
+  const vh = rc?.matched;
+  const sentence = vh
+    ? `No route: in route configuration ${rc.name} the authority ${e.authority ?? '(none)'} selects virtual host ${vh.name}, and none of its routes (${vh.routes.map((r) => r.match).join('; ') || 'none'}) matches ${e.method ?? ''} ${e.path ?? ''}.`
+    : `No route: no virtual host of route configuration ${rc?.name ?? '(unknown)'} matches the authority ${e.authority ?? '(none)'}${rc ? `; its virtual hosts are ${rc.virtualHosts.map((v) => `${v.name} [${v.domains.join(', ')}]`).join('; ') || 'none'}` : ''}.`;
+  return { sentence: sentence.replace('  ', ' '), next: routesCmd(f, rc?.name) };
 };
 
 const fi: Rule = (e, f) => {
   const r = f.route;
   const vs = vsOf(r);
   const abort = r?.fault?.abortStatus !== undefined ? ` abort ${r.fault.abortStatus} for ${r.fault.abortPercent}% of requests` : '';
-  return { sentence: `Fault injected: ${vs ? `${vs}'s fault` : 'a fault'}${abort} (route ${e.routeName ?? r?.name ?? '-'}) answered ${e.responseCode} before any upstream was called.`, next: routesCmd(f, undefined) };
+  return { sentence: `Fault injected: ${vs ? `${vs}'s fault` : 'a fault'}${abort} (route ${e.routeName ?? (r?.name || '-')}) answered ${e.responseCode} before any upstream was called.`, next: routesCmd(f, undefined) };
 };
 
 const ut: Rule = (e, f) => {
@@ -142,11 +147,15 @@ export function explain(e: AccessLogEntry, f: ProxyFacts): Explanation {
   const denied = rbac(e, f);
   if (denied) return { flag: '-', flagLong: '-', ...denied };
   const flag = e.flags[0] ?? '-';
-  const ok = e.responseCode > 0 && e.responseCode < 400;
-  return {
-    flag,
-    flagLong: flag === '-' ? '-' : flagLongName(flag),
-    sentence: ok && flag === '-' ? `Nothing failed here: ${e.responseCode} ${e.details ?? ''}.`.replace(' .', '.') : `${e.responseCode} with flags ${e.flags.join(',') || '-'} and details ${e.details ?? '-'}: the upstream answered so${e.details === 'via_upstream' ? '' : ', or the proxy has no explanation for this'}.`,
-    ...(ok ? {} : { next: `trellis logs ${f.pod ?? 'POD'} -c proxy` }),
-  };
+  const flagLong = flag === '-' ? '-' : flagLongName(flag);
+  if (e.responseCode > 0 && e.responseCode < 400 && flag === '-') return { flag, flagLong, sentence: `Nothing failed here: ${e.responseCode} ${e.details ?? ''}.`.replace(' .', '.') };
+  if (e.details === 'via_upstream') {
+    return {
+      flag, flagLong,
+      sentence: `The upstream ${e.upstreamHost ?? ''} (${e.upstreamCluster ?? '-'}) answered ${e.responseCode} itself; this proxy passed it on${e.upstreamCluster?.startsWith('outbound|') ? ' (the server\'s sidecar, if it has one, logged why)' : ''}.`.replace('  ', ' '),
+      // An answer from another sidecar is explained by that sidecar's own line; an app's by its logs.
+      ...(e.upstreamCluster?.startsWith('inbound|') ? { next: `trellis logs ${f.pod ?? 'POD'}` } : {}),
+    };
+  }
+  return { flag, flagLong, sentence: `${e.responseCode} with flags ${e.flags.join(',') || '-'} and details ${e.details ?? '-'}: Trellis has no explanation for this one.`, next: `trellis logs ${f.pod ?? 'POD'} -c proxy` };
 }

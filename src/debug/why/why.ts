@@ -11,7 +11,7 @@ import { parseConfigDump, type ProxyDump } from '../proxy-config/dump.js';
 import type { ClustersJson } from '../proxy-config/endpoints-table.js';
 import { loadClusters, loadConfigDump, type ProxyTarget } from '../proxy-config/target.js';
 import { lineParser, type AccessLogEntry } from './access-log-line.js';
-import { clusterFacts, routeConfigFor, routeFacts } from './config-facts.js';
+import { clusterFacts, requestRouting } from './config-facts.js';
 import { explain, type Explanation, type ProxyFacts } from './explain-flag.js';
 import { linesInFile, linesInMesh, type FoundLine } from './find-lines.js';
 
@@ -57,8 +57,7 @@ function factsFrom(cfg: ProxyConfig | undefined, e: AccessLogEntry, pod: string 
   const f: ProxyFacts = pod ? { pod } : {};
   if (!cfg) return f;
   const cluster = e.upstreamCluster ? clusterFacts(cfg.dump, cfg.clusters, e.upstreamCluster) : undefined;
-  const route = e.routeName ? routeFacts(cfg.dump, e.routeName) : undefined;
-  const routeConfig = e.flags.includes('NR') ? routeConfigFor(cfg.dump, e.downstreamLocal) : undefined;
+  const { route, routeConfig } = requestRouting(cfg.dump, { local: e.downstreamLocal, authority: e.authority, path: e.path, routeName: e.routeName });
   return { ...f, ...(cluster ? { cluster } : {}), ...(route ? { route } : {}), ...(routeConfig ? { routeConfig } : {}) };
 }
 
