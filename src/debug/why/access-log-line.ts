@@ -53,9 +53,9 @@ export type LineParser = (line: string) => AccessLogEntry | undefined;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * A parser for lines written with `format` (Envoy's command syntax): each command becomes a capture — up
- * to the next quote when it is quoted, the next ']' in brackets, else one token. A line that does not fit
- * is not a request line (the proxy's own messages share the file).
+ * A parser for lines written with `format` (Envoy's command syntax): each command becomes a capture — a
+ * quoted one as short as lets the rest of the line match, one in brackets up to the ']', else one token.
+ * A line that does not fit is not a request line (the proxy's own messages share the file).
  */
 export function compileLineParser(format: string = ISTIO_DEFAULT_FORMAT): LineParser {
   const fields: (keyof AccessLogEntry | undefined)[] = [];
@@ -66,7 +66,8 @@ export function compileLineParser(format: string = ISTIO_DEFAULT_FORMAT): LinePa
     const before = format.slice(last, m.index);
     re += escape(before);
     const next = format[m.index + m[0].length];
-    re += next === '"' ? '([^"]*)' : next === ']' ? '([^\\]]*)' : '(\\S*)';
+    // Quoted values are not escaped by Envoy (a user agent may hold quotes): the shortest run that lets the rest match.
+    re += next === '"' ? '(.*?)' : next === ']' ? '([^\\]]*)' : '(\\S*)';
     fields.push(FIELD_OF[m[1]!]);
     last = m.index + m[0].length;
   }

@@ -75,13 +75,14 @@ export function isConnectFailure(err: unknown): boolean {
  * connection), as Envoy's connection reports it (spaces become underscores in details).
  */
 export function connectFailureDetails(err: unknown): string {
-  const errno = errnoOf(err) ?? errnoOf((err as { cause?: unknown } | undefined)?.cause);
+  let errno: number | undefined;
+  // The errno sits on node's error, which each client wraps once or twice (its own error, then ours).
+  for (let e = err, i = 0; e !== undefined && errno === undefined && i < 4; e = (e as { cause?: unknown }).cause, i++) errno = errnoOf(e);
   const reason = errno === undefined ? 'remote_connection_failure' : `remote_connection_failure,delayed_connect_error:_${errno}`;
   return `upstream_reset_before_response_started{${reason}}`;
 }
 
 function errnoOf(err: unknown): number | undefined {
-  const code = codeOf(err);
-  const n = code === undefined ? undefined : (osConstants.errno as Record<string, number | undefined>)[code];
-  return n;
+  const code = typeof err === 'object' && err !== null ? codeOf(err) : undefined;
+  return code === undefined ? undefined : (osConstants.errno as Record<string, number | undefined>)[code];
 }

@@ -13,6 +13,7 @@ import { Abort } from '../../../src/proxy/upstream/abort.js';
 import { H1Pool } from '../../../src/proxy/upstream/h1/pool.js';
 import { H2Client } from '../../../src/proxy/upstream/h2-client.js';
 import { classifyError } from '../../../src/proxy/router/retry.js';
+import { connectFailureDetails } from '../../../src/proxy/upstream/errors.js';
 
 async function closedPort(): Promise<number> {
   const probe = net.createServer();
@@ -34,6 +35,8 @@ test('a refused connection is UPSTREAM_CONNECT_FAILED on both clients, and a con
       assert.ok(err instanceof TrellisError, String(err));
       assert.equal(err.code, 'UPSTREAM_CONNECT_FAILED');
       assert.equal(classifyError(err), 'connect-failure');
+      // Envoy's response code details for it: the reset reason and the socket's errno (111 = ECONNREFUSED).
+      assert.equal(connectFailureDetails(err), 'upstream_reset_before_response_started{remote_connection_failure,delayed_connect_error:_111}');
     }
   } finally {
     pool.close();
