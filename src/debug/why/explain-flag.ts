@@ -34,11 +34,17 @@ const q = (s: string) => `'${s}'`;
 const vsOf = (r: RouteFacts | undefined) => configObjectName(r?.config);
 const ms = (n: number | undefined) => (n === undefined ? 'unset' : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
 
-function servicesOf(c: ClusterFacts | undefined): string {
-  const s = c?.services ?? [];
-  if (s.length === 0) return '';
-  // A ServiceEntry's hosts carry no Kubernetes name; a Service's do.
-  return ` (built for ${s.map((x) => (x.name && x.namespace ? `Service ${x.namespace}/${x.name}` : `ServiceEntry host ${x.host}`)).join(', ')})`;
+/**
+ * The Services (or ServiceEntry hosts) a cluster was built for: its `istio.services` metadata (inbound
+ * clusters), else its name's host — NAME.NS.svc.DOMAIN is a Kubernetes Service, another host a ServiceEntry's.
+ */
+function servicesOf(c: ClusterFacts | undefined, name: string | undefined): string {
+  const listed = (c?.services ?? []).map((x) => (x.name && x.namespace ? `Service ${x.namespace}/${x.name}` : `ServiceEntry host ${x.host}`));
+  const host = name?.startsWith('outbound|') ? name.split('|')[3] : undefined;
+  const k8s = host ? /^([^.]+)\.([^.]+)\.svc\./.exec(host) : null;
+  const fromName = host ? [k8s ? `Service ${k8s[2]}/${k8s[1]}` : `ServiceEntry host ${host}`] : [];
+  const all = listed.length > 0 ? listed : fromName;
+  return all.length > 0 ? ` (built for ${all.join(', ')})` : '';
 }
 
 const endpointsCmd = (e: AccessLogEntry, f: ProxyFacts) => `trellis proxy-config endpoints ${pod(f)} --cluster ${q(e.upstreamCluster ?? f.cluster?.name ?? 'CLUSTER')}`;
@@ -49,7 +55,7 @@ const uh: Rule = (e, f) => {
   const name = e.upstreamCluster ?? c?.name ?? 'its cluster';
   const counts = c ? `has ${c.healthy} healthy endpoint${c.healthy === 1 ? '' : 's'} of ${c.endpoints.length}` : 'had no healthy endpoint';
   const why = c && c.endpoints.length === 0 ? ': no ready pod matches its selector, or its port has no endpoint' : '';
-  return { sentence: `No healthy upstream: the cluster ${name}${servicesOf(c)} ${counts}${why}.`, next: endpointsCmd(e, f) };
+  return { sentence: `No healthy upstream: the cluster ${name}${servicesOf(c, e.upstreamCluster)} ${counts}${why}.`, next: endpointsCmd(e, f) };
 };
 
 const uf: Rule = (e, f) => {
