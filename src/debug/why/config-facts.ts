@@ -80,7 +80,8 @@ export function clusterFacts(dump: ProxyDump, clusters: ClustersJson | undefined
   };
 }
 
-function rdsName(l: Listener): string | undefined {
+/** The route configuration a listener's HTTP connection manager names over RDS. */
+export function rdsName(l: Listener): string | undefined {
   for (const fc of l.defaultFilterChain ? [...l.filterChains, l.defaultFilterChain] : l.filterChains) {
     for (const f of fc.filters) {
       if (f.name !== HCM || f.configType.case !== 'typedConfig') continue;

@@ -7,11 +7,11 @@
  */
 import { errorMessage, TrellisError } from '../../errors.js';
 import { jsonText, type Write } from '../output.js';
-import { parseConfigDump, type ProxyDump } from '../proxy-config/dump.js';
+import { parseConfigDump } from '../proxy-config/dump.js';
 import type { ClustersJson } from '../proxy-config/endpoints-table.js';
 import { loadClusters, loadConfigDump, type ProxyTarget } from '../proxy-config/target.js';
 import { lineParser, type AccessLogEntry } from './access-log-line.js';
-import { clusterFacts, requestRouting } from './config-facts.js';
+import { clusterFacts, rdsName, requestRouting } from './config-facts.js';
 import { explain, type Explanation, type ProxyFacts } from './explain-flag.js';
 import { linesInFile, linesInMesh, type FoundLine } from './find-lines.js';
 
@@ -48,22 +48,39 @@ export function sideOf(e: AccessLogEntry, podIp: string | undefined): Side {
   return local === podIp ? 'server' : 'client';
 }
 
+/** A proxy's /config_dump and /clusters as JSON: fetched once per proxy, decoded per line for what it needs. */
 interface ProxyConfig {
-  dump: ProxyDump;
-  clusters: ClustersJson;
+  dump: unknown;
+  clusters: ClustersJson | undefined;
 }
 
+/** Flags explained from the cluster the request went to, and from the route it took. */
+const CLUSTER_FLAGS = new Set(['UH', 'UO', 'UF', 'UR', 'URX', 'NC']);
+const ROUTE_FLAGS = new Set(['NR', 'FI', 'UT', 'URX']);
+
+/**
+ * The config a line's explanation uses, decoded alone: a sidecar's dump holds every cluster and route
+ * of the mesh, and decoding all of it for each line would cost more than everything else `why` does.
+ * Listeners on the request's port first, then the route configurations they name and the cluster.
+ */
 function factsFrom(cfg: ProxyConfig | undefined, e: AccessLogEntry, pod: string | undefined): ProxyFacts {
   const f: ProxyFacts = pod ? { pod } : {};
-  if (!cfg) return f;
-  const cluster = e.upstreamCluster ? clusterFacts(cfg.dump, cfg.clusters, e.upstreamCluster) : undefined;
-  const { route, routeConfig } = requestRouting(cfg.dump, { local: e.downstreamLocal, authority: e.authority, path: e.path, routeName: e.routeName });
+  const needsCluster = e.upstreamCluster !== undefined && e.flags.some((x) => CLUSTER_FLAGS.has(x));
+  const needsRoute = e.flags.some((x) => ROUTE_FLAGS.has(x));
+  if (!cfg || (!needsCluster && !needsRoute)) return f;
+  const port = e.downstreamLocal?.slice(e.downstreamLocal.lastIndexOf(':') + 1);
+  const listeners = needsRoute && port ? parseConfigDump(cfg.dump, (k, n) => k === 'listener' && n.endsWith(`_${port}`)).listeners : [];
+  const rds = new Set([port, ...listeners.map(rdsName)]);
+  const dump = { ...parseConfigDump(cfg.dump, (k, n) => (k === 'cluster' && needsCluster && n === e.upstreamCluster) || (k === 'route' && needsRoute && rds.has(n))), listeners };
+  const cluster = needsCluster ? clusterFacts(dump, cfg.clusters, e.upstreamCluster!) : undefined;
+  const { route, routeConfig } = needsRoute ? requestRouting(dump, { local: e.downstreamLocal, authority: e.authority, path: e.path, routeName: e.routeName }) : {};
   return { ...f, ...(cluster ? { cluster } : {}), ...(route ? { route } : {}), ...(routeConfig ? { routeConfig } : {}) };
 }
 
-async function readConfig(t: ProxyTarget): Promise<ProxyConfig> {
-  const [dump, clusters] = await Promise.all([loadConfigDump(t), loadClusters(t)]);
-  return { dump: parseConfigDump(dump), clusters: clusters as ClustersJson };
+async function readConfig(t: ProxyTarget, lines: readonly FoundLine[]): Promise<ProxyConfig> {
+  const needsClusters = lines.some((l) => l.entry.flags.some((x) => CLUSTER_FLAGS.has(x)));
+  const [dump, clusters] = await Promise.all([loadConfigDump(t), needsClusters ? loadClusters(t) : undefined]);
+  return { dump, clusters: clusters as ClustersJson | undefined };
 }
 
 /** The lines of the request, explained; REQUEST_NOT_FOUND when no line carries the id. */
@@ -81,8 +98,9 @@ export async function why(o: WhyOptions): Promise<WhyLine[]> {
     const target = targetOf(l, o.target);
     let cfg: ProxyConfig | undefined;
     let configError: string | undefined;
-    if (target) {
-      if (!configs.has(target.label)) configs.set(target.label, readConfig(target));
+    // Lines explained by themselves (DC, DPE, RBAC, an upstream's own answer) cost no request to the proxy.
+    if (target && l.entry.flags.some((x) => CLUSTER_FLAGS.has(x) || ROUTE_FLAGS.has(x))) {
+      if (!configs.has(target.label)) configs.set(target.label, readConfig(target, found.filter((x) => targetOf(x, o.target)?.label === target.label)));
       try {
         cfg = await configs.get(target.label);
       } catch (err) {

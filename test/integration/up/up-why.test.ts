@@ -6,32 +6,32 @@
  * access-log line's flag and response code details (as Envoy writes them),
  * istio_requests_total's response_flags, and `trellis why <id>`'s
  * explanation and next command, joined with the proxies' live config.
+ * `why` runs in this process against the mesh (a CLI process per request
+ * would cost more CPU than the mesh), and as the CLI for its text output,
+ * --log FILE and stdin. The mesh runs as root with --loopback, so this
+ * process finds its run as the CLI would.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MeshState } from '../../../src/local/state-file.js';
-import { runFiles } from '../../../src/local/up/run-dir.js';
 import type { PodExecInfo } from '../../../src/local/up/running-mesh.js';
+import type { WhyLine } from '../../../src/debug/why/why.js';
 import { UpRun, fixtureCopy } from './up-run.js';
-
-const APP_UID = 1000;
 
 function skipReason(): string | false {
   if (process.platform !== 'linux') return 'needs Linux (/proc, setpriv)';
-  if (process.getuid?.() !== 0) return 'runs trellis up as uid 1000 through setpriv, which needs root';
-  if (spawnSync('setpriv', [`--reuid=${APP_UID}`, `--regid=${APP_UID}`, '--clear-groups', process.execPath, '-e', '0'], { stdio: 'ignore' }).status !== 0) return `uid ${APP_UID} cannot run node`;
+  // As root the run's files are where this process (and the CLI) look for them.
+  if (process.getuid?.() !== 0) return 'reads the run of a trellis up started as root';
   return false;
 }
 
 interface WhyJson {
-  requestId: string;
-  lines: { side: string; pod?: string; line: string; flag: string; flagLong: string; sentence: string; next?: string; entry: { flags: string[]; details?: string; responseCode: number } }[];
+  lines: WhyLine[];
 }
 
 /** One request through a sidecar listener; `abortAfterMs` hangs up before the answer (DC). */
@@ -73,13 +73,17 @@ describe('trellis why: every response flag caused for real and explained', { ski
   let uoIds: string[] = [];
   let dpeAnswer = '';
   let tmp: string | undefined;
+  let cliText: { code: number; stdout: string; stderr: string };
   let fromFile: { code: number; stdout: string; stderr: string };
   let unknown: { code: number; stdout: string; stderr: string };
   let garbageAnswer = '';
 
   before(async () => {
     dir = fixtureCopy('why-mesh');
-    up = new UpRun(dir, { uid: APP_UID });
+    up = new UpRun(dir, { args: ['--loopback'] });
+    // The mesh's state file for why() here, as TRELLIS_STATE_FILE is for the CLI (read once, at import).
+    process.env.TRELLIS_STATE_FILE = up.stateFile;
+    const { why: whyIn } = await import('../../../src/debug/why/why.js');
     const m = await up.waitFor(/^✓ run [0-9a-f]{6} \(files in (\S+)\): loopback mode/, 30_000);
     runDir = m[1]!;
     await up.waitFor(/^✓ all proxies SYNCED/, 60_000);
@@ -88,7 +92,7 @@ describe('trellis why: every response flag caused for real and explained', { ski
     server = state.pods.find((p) => p.name.startsWith('server-'))!;
     // The client pod's view of each Service (where its sidecar listens for it in loopback mode), as its
     // environment says: read from the exec details trellis up keeps (what `trellis exec` runs with).
-    const info = JSON.parse(readFileSync(runFiles.podInfo(runDir, 'why', client.name), 'utf8')) as PodExecInfo;
+    const info = JSON.parse(readFileSync(join(runDir, 'pods', 'why', client.name, 'pod.json'), 'utf8')) as PodExecInfo;
     const env = info.containers[0]!.env;
     for (const name of ['backend', 'limited', 'nothere', 'closed', 'partial']) svc[name] = `${env[`${name.toUpperCase()}_SERVICE_HOST`]}:${env[`${name.toUpperCase()}_SERVICE_PORT`]}`;
     // The server pod gets ready, then its endpoint reaches the client's sidecar a push later: bounded.
@@ -112,15 +116,13 @@ describe('trellis why: every response flag caused for real and explained', { ski
     uoIds = uo.filter((_u, i) => codes[i] === 503);
     // The server's sidecar logs the DC once the client's sidecar has cancelled: ask when both lines are there.
     const ask = async (k: string, want = 1): Promise<void> => {
+      let lines: WhyLine[] = [];
       for (let i = 0; i < 20; i++) {
-        const r = await up.cliAsync(['why', k === 'uo' ? uoIds[0]! : id(k), '-o', 'json']);
-        if (r.code === 0) {
-          const j = JSON.parse(r.stdout) as WhyJson;
-          if (j.lines.length >= want) return void why.set(k, j);
-        }
+        lines = await whyIn({ requestId: k === 'uo' ? uoIds[0]! : id(k), output: 'json' }).catch(() => []);
+        if (lines.length >= want) return void why.set(k, { lines });
         await new Promise((res) => setTimeout(res, 200));
       }
-      throw new Error(`trellis why ${id(k)} found fewer than ${want} lines`);
+      throw new Error(`trellis why ${id(k)} found ${lines.length} of ${want} lines`);
     };
     await Promise.all([ask('uh'), ask('uf', 2), ask('uo'), ask('ut', 2), ask('urx', 2), ask('nr'), ask('fi'), ask('rbac', 2), ask('dc', 2), ask('dpe')]);
     // --log: the client's log as any Envoy-format file, and as stdin; no mesh config is read for it.
@@ -128,8 +130,11 @@ describe('trellis why: every response flag caused for real and explained', { ski
     tmp = mkdtempSync(join(tmpdir(), 'trellis-why-'));
     const file = join(tmp, 'access.log');
     writeFileSync(file, log);
-    spawnSync('chmod', ['-R', 'a+rX', tmp]);
-    [fromFile, unknown] = await Promise.all([up.cliAsync(['why', id('uh'), '--log', file]), up.cliAsync(['why', 'no-such-request', '--log', '-'], 20_000, log.toString('utf8'))]);
+    [cliText, fromFile, unknown] = await Promise.all([
+      up.cliAsync(['why', id('uh')]),
+      up.cliAsync(['why', id('uh'), '--log', file]),
+      up.cliAsync(['why', 'no-such-request', '--log', '-'], 20_000, log.toString('utf8')),
+    ]);
   });
 
   after(async () => {
@@ -235,6 +240,11 @@ describe('trellis why: every response flag caused for real and explained', { ski
     const [c, s] = await Promise.all([metrics(client.admin!), metrics(server.admin!)]);
     for (const f of ['UH', 'UO', 'UT', 'URX', 'NR', 'FI', 'DC', 'DPE']) assert.match(c, new RegExp(`^istio_requests_total\\{[^}]*response_flags="${f}"[^}]*\\} [1-9]`, 'm'), `client: ${f}`);
     for (const f of ['UF', 'DC']) assert.match(s, new RegExp(`^istio_requests_total\\{[^}]*response_flags="${f}"[^}]*\\} [1-9]`, 'm'), `server: ${f}`);
+  });
+
+  test('the CLI against the mesh: text with the line, the sentence and the next command', () => {
+    assert.equal(cliText.code, 0, cliText.stderr);
+    assert.match(cliText.stdout, new RegExp(`^request ${id('uh')}: GET / \\(authority nothere:8080\\)\n\nclient side, ${client.name}\\.why: 503 UH \\(NoHealthyUpstream\\) no_healthy_upstream\n {2}No healthy upstream: .* has 0 healthy endpoints of 0.*\n {2}next: trellis proxy-config endpoints ${client.name}\\.why --cluster 'outbound\\|8080\\|\\|nothere\\.why\\.svc\\.cluster\\.local'\n {2}line: \\[`));
   });
 
   test('--log FILE without a mesh: the line alone explained; an unknown id (stdin) is REQUEST_NOT_FOUND', () => {
