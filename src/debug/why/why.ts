@@ -6,6 +6,7 @@
  * default, `-o json` for scripts.
  */
 import { errorMessage, TrellisError } from '../../errors.js';
+import { flagLongName } from '../../proxy/telemetry/stream-info.js';
 import { jsonText, type Write } from '../output.js';
 import { parseConfigDump } from '../proxy-config/dump.js';
 import type { ClustersJson } from '../proxy-config/endpoints-table.js';
@@ -58,6 +59,11 @@ interface ProxyConfig {
 const CLUSTER_FLAGS = new Set(['UH', 'UO', 'UF', 'UR', 'URX', 'NC']);
 const ROUTE_FLAGS = new Set(['NR', 'FI', 'UT', 'URX']);
 
+/** What of its proxy's config a line's explanation reads: the cluster the request went to, the route it took. */
+function needs(e: AccessLogEntry): { cluster: boolean; route: boolean } {
+  return { cluster: e.upstreamCluster !== undefined && e.flags.some((x) => CLUSTER_FLAGS.has(x)), route: e.flags.some((x) => ROUTE_FLAGS.has(x)) };
+}
+
 /**
  * The config a line's explanation uses, decoded alone: a sidecar's dump holds every cluster and route
  * of the mesh, and decoding all of it for each line would cost more than everything else `why` does.
@@ -65,8 +71,7 @@ const ROUTE_FLAGS = new Set(['NR', 'FI', 'UT', 'URX']);
  */
 function factsFrom(cfg: ProxyConfig | undefined, e: AccessLogEntry, pod: string | undefined): ProxyFacts {
   const f: ProxyFacts = pod ? { pod } : {};
-  const needsCluster = e.upstreamCluster !== undefined && e.flags.some((x) => CLUSTER_FLAGS.has(x));
-  const needsRoute = e.flags.some((x) => ROUTE_FLAGS.has(x));
+  const { cluster: needsCluster, route: needsRoute } = needs(e);
   if (!cfg || (!needsCluster && !needsRoute)) return f;
   const port = e.downstreamLocal?.slice(e.downstreamLocal.lastIndexOf(':') + 1);
   const listeners = needsRoute && port ? parseConfigDump(cfg.dump, (k, n) => k === 'listener' && n.endsWith(`_${port}`)).listeners : [];
@@ -78,7 +83,7 @@ function factsFrom(cfg: ProxyConfig | undefined, e: AccessLogEntry, pod: string 
 }
 
 async function readConfig(t: ProxyTarget, lines: readonly FoundLine[]): Promise<ProxyConfig> {
-  const needsClusters = lines.some((l) => l.entry.flags.some((x) => CLUSTER_FLAGS.has(x)));
+  const needsClusters = lines.some((l) => needs(l.entry).cluster);
   const [dump, clusters] = await Promise.all([loadConfigDump(t), needsClusters ? loadClusters(t) : undefined]);
   return { dump, clusters: clusters as ClustersJson | undefined };
 }
@@ -99,7 +104,8 @@ export async function why(o: WhyOptions): Promise<WhyLine[]> {
     let cfg: ProxyConfig | undefined;
     let configError: string | undefined;
     // Lines explained by themselves (DC, DPE, RBAC, an upstream's own answer) cost no request to the proxy.
-    if (target && l.entry.flags.some((x) => CLUSTER_FLAGS.has(x) || ROUTE_FLAGS.has(x))) {
+    const n = needs(l.entry);
+    if (target && (n.cluster || n.route)) {
       if (!configs.has(target.label)) configs.set(target.label, readConfig(target, found.filter((x) => targetOf(x, o.target)?.label === target.label)));
       try {
         cfg = await configs.get(target.label);
@@ -126,7 +132,7 @@ export function whyText(requestId: string, lines: readonly WhyLine[]): string {
   let s = `request ${requestId}: ${e.method ?? '-'} ${e.path ?? '-'} (authority ${e.authority ?? '-'})\n`;
   for (const l of lines) {
     const where = l.pod ? `${l.side} side, ${l.pod}` : `${l.side} side, ${l.source}`;
-    const flags = l.entry.flags.length ? `${l.entry.flags.join(',')} (${l.entry.flags.map((f) => (f === l.flag ? l.flagLong : f)).join(',')})` : '-';
+    const flags = l.entry.flags.length ? `${l.entry.flags.join(',')} (${l.entry.flags.map(flagLongName).join(',')})` : '-';
     s += `\n${where}: ${l.entry.responseCode} ${flags} ${l.entry.details ?? '-'}\n`;
     s += `  ${l.sentence}\n`;
     if (l.configError) s += `  (its proxy's configuration could not be read: ${l.configError})\n`;
