@@ -118,7 +118,19 @@ export async function why(o: WhyOptions): Promise<WhyLine[]> {
     out.push({ side: sideOf(l.entry, l.pod?.ip), ...(pod ? { pod } : {}), source: l.source, line: l.line, entry: l.entry, ...explain(l.entry, facts), facts, ...(configError ? { configError } : {}) });
   }
   const rank: Record<Side, number> = { client: 0, server: 1, unknown: 2 };
-  return out.sort((a, b) => rank[a.side] - rank[b.side]);
+  return joinSides(out.sort((a, b) => rank[a.side] - rank[b.side]));
+}
+
+/**
+ * A server side that saw its client go (DC) while the client's sidecar failed the request (UT, ...):
+ * the client's sidecar hung up, and its line says why.
+ */
+function joinSides(lines: WhyLine[]): WhyLine[] {
+  const cause = lines.find((l) => l.side === 'client' && l.flag !== '-' && l.flag !== 'DC');
+  if (!cause) return lines;
+  return lines.map((l) => (l.side === 'server' && l.flag === 'DC'
+    ? { ...l, sentence: `${l.sentence} That client was ${cause.pod ?? 'the client'}'s sidecar, which gave up first: ${cause.flag} (${cause.flagLong}) on the client side.` }
+    : l));
 }
 
 function targetOf(l: FoundLine, given: ProxyTarget | undefined): ProxyTarget | undefined {

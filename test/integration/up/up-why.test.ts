@@ -184,7 +184,8 @@ describe('trellis why: every response flag caused for real and explained', { ski
     assert.equal(l.entry.responseCode, 504);
     assert.match(l.sentence, /within the route timeout 500ms set by VirtualService why\/backend/);
     assert.equal(l.next, `trellis proxy-config routes ${clientPod()} -o json`);
-    line('ut', 'server', 'DC', 'downstream_remote_disconnect');
+    const s = line('ut', 'server', 'DC', 'downstream_remote_disconnect');
+    assert.match(s.sentence, new RegExp(`That client was ${client.name}\\.why's sidecar, which gave up first: UT \\(UpstreamRequestTimeout\\) on the client side\\.$`));
   });
 
   test('URX: retries exhausted on a 503 backend — the retry policy and its VirtualService; 3 attempts on the server', () => {
