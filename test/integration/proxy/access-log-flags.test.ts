@@ -12,18 +12,11 @@ import http from 'node:http';
 import net from 'node:net';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { FakeAdsServer } from './fake-ads-server.js';
-import { eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
+import { freePort } from '../../helpers/ports.js';
+import { eventually, startBackend, startProxyListening, type Backend, type RunningProxy } from './harness.js';
 import { edsCluster, endpoints, httpListener, ms, prefixRoute, routeConfig } from './xds-builders.js';
 
 const FORMAT = '%REQ(X-REQUEST-ID)% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_FLAGS_LONG% %RESPONSE_CODE_DETAILS%\n';
-
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 describe('proxy: the access log says why a request failed, as Envoy does', () => {
   const ads = new FakeAdsServer();
@@ -55,7 +48,7 @@ describe('proxy: the access log says why a request failed, as Envoy does', () =>
       res.once('close', () => clearTimeout(t));
     });
     ads.setAll(TypeUrl.Cluster, [['empty', edsCluster('empty')], ['dead', edsCluster('dead')], ['hold', edsCluster('hold')]]);
-    ads.setAll(TypeUrl.ClusterLoadAssignment, [['empty', endpoints('empty', [])], ['dead', endpoints('dead', [await deadPort()])], ['hold', endpoints('hold', [hold.port])]]);
+    ads.setAll(TypeUrl.ClusterLoadAssignment, [['empty', endpoints('empty', [])], ['dead', endpoints('dead', [await freePort()])], ['hold', endpoints('hold', [hold.port])]]);
     ads.setAll(TypeUrl.Listener, [['http', httpListener('http', 'routes', 0, FORMAT)]]);
     ads.setAll(TypeUrl.RouteConfiguration, [['routes', routeConfig('routes', [{
       name: 'all',
@@ -67,9 +60,7 @@ describe('proxy: the access log says why a request failed, as Envoy does', () =>
       ],
     }])]]);
     await ads.start();
-    proxy = await startProxy(ads.port);
-    await proxy.ready();
-    port = await proxy.listenerPort('http');
+    ({ proxy, port } = await startProxyListening(ads.port));
   });
 
   after(async () => {

@@ -13,20 +13,13 @@ import { Abort } from '../../../src/proxy/upstream/abort.js';
 import { H1Pool } from '../../../src/proxy/upstream/h1/pool.js';
 import { H2Client } from '../../../src/proxy/upstream/h2-client.js';
 import { classifyError } from '../../../src/proxy/router/retry.js';
+import { freePort } from '../../helpers/ports.js';
 import { connectFailureDetails } from '../../../src/proxy/upstream/errors.js';
-
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
 
 const get = { path: '/', method: 'GET', headers: { host: 'x' }, body: undefined };
 
 test('a refused connection is UPSTREAM_CONNECT_FAILED on both clients, and a connect failure for retries', async () => {
-  const port = await closedPort();
+  const port = await freePort(); // nothing listens there
   const pool = new H1Pool({ address: '127.0.0.1', port, connections: 1, connectTimeoutMs: 1000 });
   const h2 = new H2Client(`http://127.0.0.1:${port}`, 1000);
   try {
