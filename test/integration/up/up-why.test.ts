@@ -124,7 +124,8 @@ describe('trellis why: every response flag caused for real and explained', { ski
       }
       throw new Error(`trellis why ${id(k)} found ${lines.length} of ${want} lines`);
     };
-    await Promise.all([ask('uh'), ask('uf', 2), ask('uo'), ask('ut', 2), ask('urx', 2), ask('nr'), ask('fi'), ask('rbac', 2), ask('dc', 2), ask('dpe')]);
+    // URX: the client's line and the server's three attempts.
+    await Promise.all([ask('uh'), ask('uf', 2), ask('ut', 2), ask('urx', 4), ask('nr'), ask('fi'), ask('rbac', 2), ask('dc', 2), ask('dpe'), ...(uoIds.length > 0 ? [ask('uo')] : [])]);
     // --log: the client's log as any Envoy-format file, and as stdin; no mesh config is read for it.
     const log = readFileSync(join(runDir, 'pods', 'why', client.name, 'istio-proxy.log'));
     tmp = mkdtempSync(join(tmpdir(), 'trellis-why-'));
