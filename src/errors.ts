@@ -37,6 +37,8 @@ export type TrellisErrorCode =
   | 'ADMIN_UNKNOWN'
   | 'UNREACHABLE'
   | 'STATE_FILE'
+  // `trellis why`: no access-log line carries the request id.
+  | 'REQUEST_NOT_FOUND'
   // Injection (src/inject/): a bad injection config, a pod whose annotations Istio would refuse,
   // an AdmissionReview that is not one, kube-inject input that is not YAML.
   | 'INJECT_CONFIG'

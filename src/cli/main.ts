@@ -19,6 +19,7 @@ import { registerKubeInject } from './kube-inject.js';
 import { registerCheckInject } from './check-inject.js';
 import { registerWait } from './wait.js';
 import { registerInstall } from './install.js';
+import { registerWhy } from './why.js';
 
 const program = new Command();
 program
@@ -44,6 +45,7 @@ registerKubeInject(program);
 registerCheckInject(program);
 registerWait(program);
 registerInstall(program);
+registerWhy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);

@@ -60,34 +60,42 @@ function decode<D extends DescMessage>(schema: D, any: unknown, problems: string
 
 const shortType = (t: unknown) => (typeof t === 'string' ? t.slice(t.lastIndexOf('.') + 1) : '');
 
-export function parseConfigDump(json: unknown): ProxyDump {
+/** Which resources to decode, by kind and name (undecoded ones cost a name lookup only): `trellis why` reads a few of a large dump. */
+export type DumpFilter = (kind: 'bootstrap' | 'cluster' | 'listener' | 'route' | 'secret', name: string) => boolean;
+
+const everything: DumpFilter = () => true;
+const nameOf = (o: unknown): string => (isObject(o) && typeof o['name'] === 'string' ? o['name'] : '');
+
+export function parseConfigDump(json: unknown, keep: DumpFilter = everything): ProxyDump {
   const out: ProxyDump = { bootstrap: undefined, clusters: [], listeners: [], routes: [], secrets: [], problems: [] };
+  const decodeIf = <D extends DescMessage>(kind: Parameters<DumpFilter>[0], schema: D, any: unknown, what: string): MessageShape<D> | undefined =>
+    keep(kind, nameOf(any)) ? decode(schema, any, out.problems, what) : undefined;
   const configs = isObject(json) ? list(json, 'configs') : [];
   for (const c of configs) {
     switch (shortType(c['@type'])) {
       case 'BootstrapConfigDump':
-        out.bootstrap = decode(BootstrapSchema, field(c, 'bootstrap'), out.problems, 'bootstrap');
+        out.bootstrap = keep('bootstrap', '') ? decode(BootstrapSchema, field(c, 'bootstrap'), out.problems, 'bootstrap') : undefined;
         break;
       case 'ClustersConfigDump':
         for (const k of ['staticClusters', 'dynamicActiveClusters']) {
-          for (const e of list(c, k)) push(out.clusters, decode(ClusterSchema, field(e, 'cluster'), out.problems, 'cluster'));
+          for (const e of list(c, k)) push(out.clusters, decodeIf('cluster', ClusterSchema, field(e, 'cluster'), 'cluster'));
         }
         break;
       case 'ListenersConfigDump':
-        for (const e of list(c, 'staticListeners')) push(out.listeners, decode(ListenerSchema, field(e, 'listener'), out.problems, 'listener'));
+        for (const e of list(c, 'staticListeners')) push(out.listeners, decodeIf('listener', ListenerSchema, field(e, 'listener'), 'listener'));
         for (const e of list(c, 'dynamicListeners')) {
           const active = field(e, 'activeState');
-          if (isObject(active)) push(out.listeners, decode(ListenerSchema, field(active, 'listener'), out.problems, 'listener'));
+          if (isObject(active)) push(out.listeners, decodeIf('listener', ListenerSchema, field(active, 'listener'), 'listener'));
         }
         break;
       case 'RoutesConfigDump':
         for (const k of ['staticRouteConfigs', 'dynamicRouteConfigs']) {
-          for (const e of list(c, k)) push(out.routes, decode(RouteConfigurationSchema, field(e, 'routeConfig'), out.problems, 'route'));
+          for (const e of list(c, k)) push(out.routes, decodeIf('route', RouteConfigurationSchema, field(e, 'routeConfig'), 'route'));
         }
         break;
       case 'SecretsConfigDump':
         for (const [k, state] of [['dynamicWarmingSecrets', 'WARMING'], ['dynamicActiveSecrets', 'ACTIVE']] as const) {
-          for (const e of list(c, k)) out.secrets.push(dumpedSecret(e, state, out.problems));
+          for (const e of list(c, k)) if (keep('secret', String(field(e, 'name') ?? ''))) out.secrets.push(dumpedSecret(e, state, out.problems));
         }
         break;
     }

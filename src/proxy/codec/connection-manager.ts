@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { decodeHeaders } from '../filters/chain.js';
 import type { HttpFilter } from '../filters/filter.js';
 import { createFilters } from '../filters/http-filters.js';
-import { downstreamGone, newStream, streamClosed } from '../filters/stream.js';
+import { downstreamGone, newStream, recordRequest, streamClosed } from '../filters/stream.js';
 import type { ConnContext } from '../listener/conn-context.js';
 import type { RequestView } from '../router/route-match.js';
 import type { RouteTable } from '../router/route-table.js';
@@ -49,7 +49,7 @@ export class ConnectionManager {
       idleMs: plan.streamIdleTimeoutMs,
       headersMs: plan.requestHeadersTimeoutMs,
       maxHeadBytes: plan.limits.maxRequestHeadersBytes,
-    });
+    }, (status, details, conn) => this.#onCodecError(status, details, conn));
     // Envoy's counter for connections closed by its premature reset check.
     const abusive = `http.${plan.statPrefix}.downstream_rq_too_many_premature_resets`;
     this.#h2 = new H2Server(onRequest, plan.streamIdleTimeoutMs, plan.limits, () => deps.stats.inc(abusive));
@@ -87,6 +87,23 @@ export class ConnectionManager {
     // Two property reads for ordinary requests; only upgrades and CONNECT are looked at further.
     if ((h.upgrade !== undefined || req.method === 'CONNECT') && !admitUpgrade(ex)) return;
     decodeHeaders(ex);
+  }
+
+  /**
+   * A request the HTTP/1.1 codec refused before it had headers: logged as Envoy does ("- - HTTP/1.1" 400 DPE
+   * http1.codec_error), with no method, path or request id to show.
+   */
+  #onCodecError(status: number, details: string, conn: ConnContext): void {
+    const info = new StreamInfo();
+    info.responseCode = status;
+    info.responseCodeDetails = details;
+    info.addFlag('DPE');
+    info.downstreamLocal = conn.local;
+    info.downstreamRemote = conn.remote;
+    info.requestedServerName = conn.serverName;
+    if (conn.peerUriSan) info.downstreamPeerUriSan = conn.peerUriSan;
+    info.finish();
+    recordRequest(info, this.plan, this.#deps.stats, conn.inbound, false);
   }
 }
 

@@ -5,6 +5,7 @@
  * answered by the upstream, by a local reply, or abandoned by the client.
  */
 import { responseCompleted, type DownstreamRequest, type DownstreamResponse } from '../codec/downstream.js';
+import { H1Response } from '../codec/h1/response.js';
 import type { HcmPlan } from '../codec/hcm-plan.js';
 import type { ConnContext } from '../listener/conn-context.js';
 import type { HeaderOp } from '../router/header-ops.js';
@@ -84,10 +85,22 @@ export function streamClosed(ex: HttpStream): void {
   downstreamGone(ex);
 }
 
-/** The client is gone before its response completed (DC): what is in flight upstream is cancelled. */
+/**
+ * The client is gone before its response completed (DC), or the codec refused the rest of the request
+ * (DPE, its 400 already written): what is in flight upstream is cancelled.
+ */
 export function downstreamGone(ex: HttpStream): void {
   ex.downstreamGone = true;
-  ex.info.addFlag('DC');
+  const protocolError = ex.res instanceof H1Response ? ex.res.protocolError : undefined;
+  if (protocolError !== undefined) {
+    ex.info.addFlag('DPE');
+    ex.info.responseCode = 400;
+    ex.info.responseCodeDetails = protocolError;
+  } else {
+    ex.info.addFlag('DC');
+    // Envoy keeps details already set (an answer under way, via_upstream); else the disconnect is the reason.
+    if (ex.info.responseCodeDetails === '') ex.info.responseCodeDetails = 'downstream_remote_disconnect';
+  }
   const up = ex.upstream;
   up?.cancel();
   // Nothing is waiting on an upstream response any more (or nothing was sent): account for the request now.
@@ -111,10 +124,14 @@ export function finishStream(ex: HttpStream): void {
     else if (c === 4) s.upstream_rq_4xx++;
     else if (c === 5) s.upstream_rq_5xx++;
   }
-  const stats = ex.stats;
-  const names = ex.plan.statNames;
+  recordRequest(info, ex.plan, ex.stats, ex.conn.inbound, isGrpc(ex));
+}
+
+/** A finished request in the HCM's counters, the Istio metrics and its access logs (also one the codec refused). */
+export function recordRequest(info: StreamInfo, plan: HcmPlan, stats: ProxyStats, inbound: boolean, grpc: boolean): void {
+  const names = plan.statNames;
   stats.inc(names.total);
   stats.inc(names.byClass[Math.floor(info.responseCode / 100)] ?? names.byClass[0]!);
-  stats.recordHttp(info, ex.conn.inbound, isGrpc(ex));
-  for (const log of ex.plan.accessLogs) log.write(log.format(info));
+  stats.recordHttp(info, inbound, grpc);
+  for (const log of plan.accessLogs) log.write(log.format(info));
 }

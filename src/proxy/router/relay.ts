@@ -10,6 +10,7 @@ import { h2Response, respondHeadersOnly, responseCompleted } from '../codec/down
 import { encodeHeaders } from '../filters/chain.js';
 import { localReply } from '../filters/local-reply.js';
 import { finishStream, type HttpStream } from '../filters/stream.js';
+import { connectFailureDetails } from '../upstream/errors.js';
 import type { BodySink, UpstreamResponse } from '../upstream/response.js';
 import type { HeaderOp } from './header-ops.js';
 import { downstreamHeaders } from './response-headers.js';
@@ -18,7 +19,7 @@ import type { AttemptOutcome } from './retry.js';
 export function respond(ex: HttpStream, o: AttemptOutcome, responseOps: readonly HeaderOp[]): void {
   if (o.kind === 'error') {
     if (o.reason === 'per-try-timeout') return localReply(ex, 504, 'UT', 'upstream_per_try_timeout');
-    if (o.reason === 'connect-failure') return localReply(ex, 503, 'UF', 'upstream_reset_before_response_started{connection_failure}');
+    if (o.reason === 'connect-failure') return localReply(ex, 503, 'UF', connectFailureDetails(o.error));
     return localReply(ex, 503, 'UR', 'upstream_reset_before_response_started{connection_termination}');
   }
   const { statusCode, headers, body } = o.data;

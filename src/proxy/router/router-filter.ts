@@ -52,7 +52,7 @@ export class RouterFilter implements HttpFilter {
     if (!cluster) return localReply(ex, a.clusterNotFoundStatus, 'NC', 'cluster_not_found');
     if (!cluster.admit()) {
       cluster.stats.upstream_rq_pending_overflow++;
-      return localReply(ex, 503, 'UO', 'overflow');
+      return localReply(ex, 503, 'UO', 'upstream_reset_before_response_started{overflow}');
     }
     ex.cluster = cluster;
     if (cluster.plan.istioServices.length > 0) ex.info.destinationService = cluster.plan.istioServices[0]!;

@@ -18,6 +18,7 @@ import { attempt } from './attempt.js';
 import { respond } from './relay.js';
 import { downstreamHeaders } from './response-headers.js';
 import type { CompiledRoute } from './route-table.js';
+import { connectFailureDetails } from '../upstream/errors.js';
 import { connectUpstream } from '../upstream/tcp-connect.js';
 import { Tunnel } from './tunnel.js';
 import { rewritePath, upstreamHeaders, type ForwardAction } from './upstream-headers.js';
@@ -103,19 +104,20 @@ function terminateConnect(ex: HttpStream, res: H1Response): void {
   }
   ex.info.upstreamHost = host.key;
   const c = connectUpstream(host, cluster.plan.sourceAddress);
-  const failed = (): void => {
+  const failed = (err: unknown): void => {
     cluster.stats.upstream_cx_connect_fail++;
-    localReply(ex, 503, 'UF', 'upstream_reset_before_response_started{connection_failure}');
+    localReply(ex, 503, 'UF', connectFailureDetails(err));
   };
-  if (c instanceof Error) return failed();
+  if (c instanceof Error) return failed(c);
   const up = c.socket;
   const timer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.plan.connectTimeoutMs);
   ex.upstream = { cancel: () => up.destroy() };
-  up.on('error', () => undefined);
+  let connectError: unknown;
+  up.on('error', (err) => { connectError = err; });
   const beforeReady = (): void => {
     clearTimeout(timer);
     if (ex.downstreamGone) finishStream(ex);
-    else failed();
+    else failed(connectError);
   };
   up.once('close', beforeReady);
   up.once(c.ready, () => {

@@ -16,6 +16,7 @@ const simple: Record<string, (s: StreamInfo) => string> = {
   PROTOCOL: (s) => dash(s.protocol),
   RESPONSE_CODE: (s) => String(s.responseCode),
   RESPONSE_FLAGS: (s) => s.flagString(),
+  RESPONSE_FLAGS_LONG: (s) => s.flagLongString(),
   RESPONSE_CODE_DETAILS: (s) => dash(s.responseCodeDetails),
   CONNECTION_TERMINATION_DETAILS: (s) => dash(s.connectionTerminationDetails),
   UPSTREAM_TRANSPORT_FAILURE_REASON: () => '-',

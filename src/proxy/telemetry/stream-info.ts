@@ -48,12 +48,33 @@ export class StreamInfo {
     return f.join(',');
   }
 
+  /** Envoy's %RESPONSE_FLAGS_LONG%: the same flags by their long names (NoHealthyUpstream), same order and separator. */
+  flagLongString(): string {
+    if (this.flags.length === 0) return '-';
+    return this.flagString().split(',').map(flagLongName).join(',');
+  }
+
   finish(): void {
     this.durationMs = Number((process.hrtime.bigint() - this.startNs) / 1_000_000n);
   }
 }
 
-/** The order of Envoy's ResponseFlag enum, which is the order it prints flags in. */
-const FLAG_ORDER = ['LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'RLSE', 'DC', 'URX', 'SI', 'IH', 'DPE', 'UMSDR', 'RFCF', 'NFCF', 'DT', 'UPE', 'NC', 'OM', 'DF', 'DO'];
-const RANK = new Map(FLAG_ORDER.map((f, i) => [f, i]));
-const flagRank = (f: string): number => RANK.get(f) ?? FLAG_ORDER.length;
+/**
+ * Envoy's response flags in the order of its ResponseFlag enum (the order it prints them in),
+ * each with the long name %RESPONSE_FLAGS_LONG% writes (source/common/stream_info/utility.h).
+ */
+export const RESPONSE_FLAGS: readonly (readonly [short: string, long: string])[] = [
+  ['LH', 'FailedLocalHealthCheck'], ['UH', 'NoHealthyUpstream'], ['UT', 'UpstreamRequestTimeout'], ['LR', 'LocalReset'],
+  ['UR', 'UpstreamRemoteReset'], ['UF', 'UpstreamConnectionFailure'], ['UC', 'UpstreamConnectionTermination'],
+  ['UO', 'UpstreamOverflow'], ['NR', 'NoRouteFound'], ['DI', 'DelayInjected'], ['FI', 'FaultInjected'], ['RL', 'RateLimited'],
+  ['UAEX', 'UnauthorizedExternalService'], ['RLSE', 'RateLimitServiceError'], ['DC', 'DownstreamConnectionTermination'],
+  ['URX', 'UpstreamRetryLimitExceeded'], ['SI', 'StreamIdleTimeout'], ['IH', 'InvalidEnvoyRequestHeaders'],
+  ['DPE', 'DownstreamProtocolError'], ['UMSDR', 'UpstreamMaxStreamDurationReached'], ['RFCF', 'ResponseFromCacheFilter'],
+  ['NFCF', 'NoFilterConfigFound'], ['DT', 'DurationTimeout'], ['UPE', 'UpstreamProtocolError'], ['NC', 'NoClusterFound'],
+  ['OM', 'OverloadManagerTerminated'], ['DF', 'DnsResolutionFailed'], ['DO', 'DropOverload'],
+];
+const RANK = new Map(RESPONSE_FLAGS.map(([f], i) => [f, i]));
+const LONG = new Map(RESPONSE_FLAGS.map(([f, l]) => [f, l]));
+const flagRank = (f: string): number => RANK.get(f) ?? RESPONSE_FLAGS.length;
+/** A flag's long name; one Envoy does not know stays as it is. */
+export const flagLongName = (f: string): string => LONG.get(f) ?? f;

@@ -5,6 +5,7 @@
  * (UF, retried under connect-failure) or a reset after connecting (UR) —
  * never node's or a library's codes. The original error stays as `cause`.
  */
+import { constants as osConstants } from 'node:os';
 import { errorMessage, TrellisError } from '../../errors.js';
 
 /** Node's errno codes for a connection that could not be made. */
@@ -66,4 +67,22 @@ export function isConnectFailure(err: unknown): boolean {
   if (code === 'UPSTREAM_CONNECT_FAILED' || code === 'UPSTREAM_CONNECT_TIMEOUT') return true;
   if (err instanceof TrellisError) return false;
   return isConnectCode(code) || isConnectCode(codeOf((err as { cause?: unknown } | undefined)?.cause));
+}
+
+/**
+ * Envoy's %RESPONSE_CODE_DETAILS% for a connection that was never made: the reset reason, then the
+ * transport's failure reason — a socket error as `delayed_connect_error:_<errno>` (111 for a refused
+ * connection), as Envoy's connection reports it (spaces become underscores in details).
+ */
+export function connectFailureDetails(err: unknown): string {
+  let errno: number | undefined;
+  // The errno sits on node's error, which each client wraps once or twice (its own error, then ours).
+  for (let e = err, i = 0; e !== undefined && errno === undefined && i < 4; e = (e as { cause?: unknown }).cause, i++) errno = errnoOf(e);
+  const reason = errno === undefined ? 'remote_connection_failure' : `remote_connection_failure,delayed_connect_error:_${errno}`;
+  return `upstream_reset_before_response_started{${reason}}`;
+}
+
+function errnoOf(err: unknown): number | undefined {
+  const code = typeof err === 'object' && err !== null ? codeOf(err) : undefined;
+  return code === undefined ? undefined : (osConstants.errno as Record<string, number | undefined>)[code];
 }

@@ -76,6 +76,13 @@ export async function startProxy(adsPort: number, extra: string[] = [], env: Nod
   };
 }
 
+/** A proxy on the ADS server at `adsPort`, its first config applied, and the bound port of its listener `listener`. */
+export async function startProxyListening(adsPort: number, listener = 'http'): Promise<{ proxy: RunningProxy; port: number }> {
+  const proxy = await startProxy(adsPort);
+  await proxy.ready();
+  return { proxy, port: await proxy.listenerPort(listener) };
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value; fails after `timeoutMs`. */

@@ -1,22 +1,13 @@
 /** Retries, route timeouts, circuit breaking and connect failures, with Envoy's status codes and response flags. */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { Agent, request } from 'undici';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
+import { freePort } from '../../helpers/ports.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
 import { edsCluster, endpoints, httpListener, ms, prefixRoute, rawCluster, routeConfig } from './xds-builders.js';
 import { Cluster_DiscoveryType } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
-
-/** A port with nothing listening (bound, then closed). */
-async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 describe('proxy: HTTP resilience', () => {
   const ads = new FakeAdsServer();
@@ -63,7 +54,8 @@ describe('proxy: HTTP resilience', () => {
     const broken = await startBackend((req, res) => { req.resume(); res.writeHead(500).end('broken'); });
     const healthy = await startBackend((req, res) => { req.resume(); res.end('healthy'); });
     backends.push(flaky, slow, hold, broken, healthy);
-    const dead = await deadPort();
+    // A port with nothing listening (bound, then closed).
+    const dead = await freePort();
     ads.setAll(TypeUrl.Cluster, [
       ['flaky', edsCluster('flaky')], ['slow', edsCluster('slow')], ['dead', edsCluster('dead', { connectTimeoutMs: 500 })],
       ['hold', edsCluster('hold', { maxConnections: 1, maxPendingRequests: 1, maxRequests: 100 })],

@@ -105,6 +105,18 @@ export class UpRun {
     return { code: r.status ?? 128, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** `cli` without blocking the event loop, so several commands (and the test's own servers) run at once. */
+  cliAsync(args: string[], timeoutMs = 20_000, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const argv = asUid(this.#uid, [process.execPath, trellisBin, ...args]);
+    const child = spawn(argv[0]!, argv.slice(1), { env: this.env(), stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin.end(stdin ?? '');
+    return new Promise((resolve) => child.once('close', (code) => resolve({ code: code ?? 128, stdout, stderr })));
+  }
+
   /** Polls `get pods -A` until every pod is Running with all containers ready (bounded). */
   async allReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

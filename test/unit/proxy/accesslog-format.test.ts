@@ -27,6 +27,15 @@ describe('access log format strings', () => {
     assert.equal(f(info()), 'GET /orig /api?q=1 503 UF,URX curl - - 100%%');
   });
 
+  test("%RESPONSE_FLAGS_LONG%: Envoy's long names, in its order, comma-separated; '-' when none", () => {
+    const f = compileFormat('%RESPONSE_FLAGS% %RESPONSE_FLAGS_LONG%');
+    assert.equal(f(info()), 'UF,URX UpstreamConnectionFailure,UpstreamRetryLimitExceeded');
+    assert.equal(f(new StreamInfo()), '- -');
+    const s = new StreamInfo();
+    for (const x of ['DPE', 'DC', 'UH', 'NR', 'FI', 'UO', 'UT', 'OM']) s.addFlag(x);
+    assert.equal(f(s), 'UH,UT,UO,NR,FI,DC,DPE,OM NoHealthyUpstream,UpstreamRequestTimeout,UpstreamOverflow,NoRouteFound,FaultInjected,DownstreamConnectionTermination,DownstreamProtocolError,OverloadManagerTerminated');
+  });
+
   test("response flags print in Envoy's fixed order, not the order they happened", () => {
     const s = new StreamInfo();
     assert.equal(s.flagString(), '-');

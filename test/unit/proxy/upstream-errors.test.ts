@@ -13,19 +13,13 @@ import { Abort } from '../../../src/proxy/upstream/abort.js';
 import { H1Pool } from '../../../src/proxy/upstream/h1/pool.js';
 import { H2Client } from '../../../src/proxy/upstream/h2-client.js';
 import { classifyError } from '../../../src/proxy/router/retry.js';
-
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
+import { freePort } from '../../helpers/ports.js';
+import { connectFailureDetails } from '../../../src/proxy/upstream/errors.js';
 
 const get = { path: '/', method: 'GET', headers: { host: 'x' }, body: undefined };
 
 test('a refused connection is UPSTREAM_CONNECT_FAILED on both clients, and a connect failure for retries', async () => {
-  const port = await closedPort();
+  const port = await freePort(); // nothing listens there
   const pool = new H1Pool({ address: '127.0.0.1', port, connections: 1, connectTimeoutMs: 1000 });
   const h2 = new H2Client(`http://127.0.0.1:${port}`, 1000);
   try {
@@ -34,6 +28,8 @@ test('a refused connection is UPSTREAM_CONNECT_FAILED on both clients, and a con
       assert.ok(err instanceof TrellisError, String(err));
       assert.equal(err.code, 'UPSTREAM_CONNECT_FAILED');
       assert.equal(classifyError(err), 'connect-failure');
+      // Envoy's response code details for it: the reset reason and the socket's errno (111 = ECONNREFUSED).
+      assert.equal(connectFailureDetails(err), 'upstream_reset_before_response_started{remote_connection_failure,delayed_connect_error:_111}');
     }
   } finally {
     pool.close();

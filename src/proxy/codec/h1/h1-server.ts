@@ -9,15 +9,20 @@ import type { H1Request } from './request.js';
 import type { H1Response } from './response.js';
 import { ServerConn, type ServerConnTimeouts } from './server-conn.js';
 
+/** A request refused by the codec before it became a stream (a malformed head), on a connection. */
+export type H1ErrorHandler = (status: number, details: string, conn: ConnContext) => void;
+
 export type H1Handler = (req: H1Request, res: H1Response, conn: ConnContext) => void;
 
 export class H1Server {
   readonly #handler: H1Handler;
   readonly #timeouts: ServerConnTimeouts;
+  readonly #onError: H1ErrorHandler | undefined;
 
-  constructor(handler: H1Handler, timeouts: ServerConnTimeouts) {
+  constructor(handler: H1Handler, timeouts: ServerConnTimeouts, onError?: H1ErrorHandler) {
     this.#handler = handler;
     this.#timeouts = timeouts;
+    this.#onError = onError;
   }
 
   /**
@@ -26,7 +31,8 @@ export class H1Server {
    */
   accept(socket: Socket, conn: ConnContext): CodecConnection {
     const handler = this.#handler;
-    const c = new ServerConn(socket, (req, res) => handler(req, res, conn), this.#timeouts);
+    const onError = this.#onError;
+    const c = new ServerConn(socket, (req, res) => handler(req, res, conn), this.#timeouts, onError && ((status, details) => onError(status, details, conn)));
     if (conn.draining) c.draining = true;
     return c;
   }

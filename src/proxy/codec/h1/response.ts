@@ -61,6 +61,12 @@ export class H1Response {
   headersSent = false;
   writableEnded = false;
   writableFinished = false;
+  /**
+   * Set by the codec when the request turned out malformed after its head (a bad chunk): Envoy's
+   * response code details for it (http1.codec_error). The stream ends as DPE with the codec's 400, not DC.
+   * Declared only: a response that never fails carries no such property (nothing on the hot path).
+   */
+  declare protocolError: string | undefined;
   readonly #owner: ResponseOwner;
   readonly #isHead: boolean;
   readonly #minor: number;

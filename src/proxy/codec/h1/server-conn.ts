@@ -18,6 +18,14 @@ import type { CodecConnection } from '../../listener/conn-context.js';
 /** What the connection calls for each request (the connection manager's router hand-off). */
 export type RequestHandler = (req: H1Request, res: H1Response) => void;
 
+/** A request the codec refused before it became a stream (a malformed head): its status and Envoy's details. */
+export type ProtocolErrorHandler = (status: number, details: string) => void;
+
+/** Envoy's response code details for what its HTTP/1 codec refuses (Http1ResponseCodeDetails). */
+function codecDetails(status: number): string {
+  return status === 431 ? 'http1.headers_too_large' : 'http1.codec_error';
+}
+
 export interface ServerConnTimeouts {
   /** No bytes either way for this long: an idle connection is closed, a stalled request body gets 408 (Envoy's stream_idle_timeout). 0 = none. */
   idleMs: number;
@@ -55,9 +63,12 @@ export class ServerConn implements ResponseOwner, CodecConnection {
   readonly #maxHead: number;
   #headTimer: NodeJS.Timeout | undefined;
 
-  constructor(socket: Socket, handler: RequestHandler, timeouts: ServerConnTimeouts) {
+  readonly #onProtocolError: ProtocolErrorHandler | undefined;
+
+  constructor(socket: Socket, handler: RequestHandler, timeouts: ServerConnTimeouts, onProtocolError?: ProtocolErrorHandler) {
     this.socket = socket;
     this.#handler = handler;
+    this.#onProtocolError = onProtocolError;
     this.#headersMs = timeouts.headersMs;
     this.#maxHead = timeouts.maxHeadBytes ?? MAX_HEAD_BYTES;
     socket.on('data', this.#onData);
@@ -260,7 +271,12 @@ export class ServerConn implements ResponseOwner, CodecConnection {
       return;
     }
     this.socket.end(errorReply(status), 'latin1');
-    // The router's response for this request (if any) is abandoned: it sees a closed connection.
+    // The router's response for this request (if any) is abandoned: it sees a closed connection,
+    // as a protocol error (DPE) unless the request only stalled (408).
+    if (status !== 408) {
+      if (res) res.protocolError = codecDetails(status);
+      else this.#onProtocolError?.(status, codecDetails(status));
+    }
     res?.socketClosed();
   }
 }
