@@ -13,6 +13,7 @@ import type { CompiledRoute } from '../router/route-table.js';
 import type { StreamInfo } from '../telemetry/stream-info.js';
 import type { ProxyStats } from '../telemetry/stats.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
+import type { TappedStream } from '../tap/tap-hub.js';
 import type { HttpFilter } from './filter.js';
 import type { RbacInput } from './rbac/rbac-input.js';
 import type { DynamicMetadata } from './rbac/metadata-match.js';
@@ -59,6 +60,8 @@ export interface HttpStream {
   routeTimedOut: boolean;
   /** An allowed upgrade (lower-case type, "connect" for CONNECT): the router tunnels it (router/upgrade.ts). */
   upgrade: string | undefined;
+  /** Set when a tapper selected the request (tap/tap-hub.ts): its response and end are tap events too. */
+  tap: TappedStream | undefined;
 }
 
 /** A new stream; every field set here so all streams share one shape. */
@@ -69,7 +72,7 @@ export function newStream(
   return {
     req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, corsOrigin: undefined, rbacInput: undefined, metadata: undefined,
     cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], hash: undefined,
-    downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false, upgrade: undefined,
+    downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false, upgrade: undefined, tap: undefined,
   };
 }
 
@@ -117,4 +120,5 @@ export function finishStream(ex: HttpStream): void {
   stats.inc(names.byClass[Math.floor(info.responseCode / 100)] ?? names.byClass[0]!);
   stats.recordHttp(info, ex.conn.inbound, isGrpc(ex));
   for (const log of ex.plan.accessLogs) log.write(log.format(info));
+  if (ex.tap !== undefined) ex.tap.end();
 }
