@@ -60,10 +60,9 @@ function envelope(s: TapSubject): TapEvent {
   if (info.upstreamCluster) dst.cluster = info.upstreamCluster;
   if (info.upstreamHost) dst.endpoint = info.upstreamHost;
   const routeMeta: Record<string, string> = {};
-  if (s.route) {
-    routeMeta.route = s.route.name;
-    routeMeta.virtual_host = s.route.vhost;
-  }
+  // Linkerd leaves out labels it has no value for; an unnamed route (Istio's default route) has none.
+  if (s.route?.name) routeMeta.route = s.route.name;
+  if (s.route?.vhost) routeMeta.virtual_host = s.route.vhost;
   return {
     source: peer(info.downstreamRemote, src),
     destination: peer(info.downstreamLocal, dst),
