@@ -13,7 +13,7 @@ import { Agent, request } from 'undici';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import type { TapEvent } from '../../../src/proxy/tap/tap-event.js';
 import { FakeAdsServer } from './fake-ads-server.js';
-import { echoBackend, eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
+import { closeServed, echoBackend, eventually, startBackend, startServed, type Backend, type RunningProxy } from './harness.js';
 import { edsCluster, endpoints, httpListener, prefixRoute, routeConfig } from './xds-builders.js';
 import { TrellisProcess, trellisBin } from '../../helpers/trellis-process.js';
 
@@ -96,18 +96,10 @@ describe('proxy: tap', () => {
         { ...prefixRoute('/', 'a'), name: 'default' },
       ],
     }])]]);
-    await ads.start();
-    proxy = await startProxy(ads.port);
-    await proxy.ready();
-    port = await proxy.listenerPort('http');
+    ({ proxy, port } = await startServed(ads, 'http'));
   });
 
-  after(async () => {
-    await agent.close();
-    await proxy?.stop();
-    ads.stop();
-    await Promise.all(backends.map((b) => b.close()));
-  });
+  after(() => closeServed(agent, proxy, ads, backends));
 
   test('K requests give K ordered req/rsp/end events with status, latency, bytes, route, cluster, endpoint and flags', async () => {
     const tap = await openTap(proxy.adminPort, 'path=/k');
