@@ -228,6 +228,7 @@ export class Proxy {
     await this.clusters.close();
     await this.#agent?.close();
     await this.dns?.close();
+    this.tap.closeAll();
     await new Promise<void>((r) => (this.#admin ? this.#admin.close(() => r()) : r()));
     this.#admin?.closeAllConnections();
   }

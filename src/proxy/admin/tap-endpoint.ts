@@ -47,6 +47,7 @@ export function serveTap(req: http.IncomingMessage, res: http.ServerResponse, ur
       res.write(line);
       return true;
     },
+    end: () => res.end(),
   });
   res.once('close', () => hub.remove(tapper));
 }

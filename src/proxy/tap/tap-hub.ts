@@ -21,6 +21,8 @@ import { tapMatches, TokenBucket, type TapMatch } from './tap-match.js';
 export interface TapSink {
   /** false: the line was dropped (the tapper has not read what it was sent). */
   write(line: string): boolean;
+  /** The stream ends (the proxy stops): the tapper sees a clean end, not a reset. */
+  end(): void;
 }
 
 export class Tapper {
@@ -61,6 +63,14 @@ export class TapHub {
     const i = this.tappers.indexOf(t);
     if (i >= 0) this.tappers.splice(i, 1);
     this.stats.counters.set('tap.tappers_active', this.tappers.length);
+  }
+
+  /** Ends every tapper's stream (the proxy is stopping: the admin API cannot close while they are open). */
+  closeAll(): void {
+    for (const t of [...this.tappers]) {
+      this.remove(t);
+      t.sink.end();
+    }
   }
 
   /** A new request while someone taps: the tappers that want it (and are under their rate) get its request-init event. */

@@ -21,6 +21,8 @@ import { TrellisProcess, trellisBin } from '../../helpers/trellis-process.js';
 interface Tap {
   events: TapEvent[];
   raw(): string;
+  /** Resolves when the proxy ends the stream (not when it is reset). */
+  ended: Promise<void>;
   waitFor(n: number, timeoutMs?: number): Promise<TapEvent[]>;
   close(): void;
 }
@@ -39,7 +41,11 @@ function openTap(adminPort: number, query: string): Promise<Tap> {
         for (const l of lines) events.push(JSON.parse(l) as TapEvent);
       });
       res.on('error', () => {});
+      // A reset (the proxy killed) rejects: the caller fails rather than waits.
+      const ended = new Promise<void>((r, j) => { res.on('end', r); res.on('close', () => j(new Error('tap stream reset, not ended'))); });
+      ended.catch(() => {});
       resolve({
+        ended,
         events,
         raw: () => raw,
         waitFor: (n, timeoutMs = 3000) => eventually(() => events.length >= n && events, timeoutMs, () => `${n} tap events, have ${events.length}`),
@@ -257,5 +263,16 @@ describe('proxy: tap', () => {
     const usage = await promisify(execFile)(process.execPath, [trellisBin, 'tap', '--admin', `127.0.0.1:${proxy.adminPort}`, '--max-rps', '0']).then(() => undefined, (e: { code: number; stderr: string }) => e);
     assert.equal(usage?.code, 2);
     assert.match(usage.stderr, /--max-rps: a number above 0/);
+  });
+
+  // Last: it stops the proxy.
+  test('stopping the proxy ends the tap streams cleanly and is not held up by them', async () => {
+    const tap = await openTap(proxy.adminPort, '');
+    const t0 = Date.now();
+    await proxy.stop();
+    await tap.ended;
+    // --drain-seconds is 1; an admin API waiting on the open tap would be killed by the harness after 3 s.
+    assert.ok(Date.now() - t0 < 2500, `stopped in ${Date.now() - t0} ms`);
+    assert.equal(proxy.proc.exitCode, 0);
   });
 });
