@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { TrellisError } from '../errors.js';
 import { addressFlag, choiceFlag, CONTROL_PLANE_HELP, runDebug, usageExits } from './debug-command.js';
 
 interface Flags {
@@ -42,6 +43,7 @@ Examples:
 async function run(pod: string | undefined, flags: Flags): Promise<number> {
   const output = choiceFlag('--output', flags.output ?? 'default', ['default', 'wide', 'json'] as const);
   const admin = addressFlag('--admin', flags.admin);
+  if (pod === undefined && admin === undefined) throw new TrellisError('CLI_USAGE', 'name a POD, or give --admin HOST:PORT');
   const controlPlane = addressFlag('--control-plane', flags.controlPlane);
   const [{ resolveTarget }, { locateMesh }, { streamTap, tapQuery }, { stdout }] = await Promise.all([
     import('../debug/proxy-config/target.js'), import('../debug/locate-mesh.js'), import('../debug/tap/tap-stream.js'), import('../debug/output.js'),
