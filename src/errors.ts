@@ -68,7 +68,9 @@ export type TrellisErrorCode =
   | 'DNS_MALFORMED'
   | 'DNS_UPSTREAM_FAILED'
   // The control plane's fetch of a RequestAuthentication jwksUri (src/controlplane/jwks/).
-  | 'JWKS_FETCH_FAILED';
+  | 'JWKS_FETCH_FAILED'
+  // A tap request the proxy's admin API refuses (400): an unknown parameter, a bad path prefix, method or max_rps.
+  | 'TAP_REQUEST';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

@@ -13,6 +13,7 @@ import type { RouteTable } from './router/route-table.js';
 import { ListenerManager } from './listener/listener-manager.js';
 import type { ListenerPlan } from './listener/listener-plan.js';
 import { ProxyStats } from './telemetry/stats.js';
+import { TapHub } from './tap/tap-hub.js';
 import { XdsClient, type XdsProtocol } from './xds-client/ads-client.js';
 import { Backoff } from './xds-client/backoff.js';
 import { buildNode } from './xds-client/node-info.js';
@@ -75,6 +76,8 @@ export class Proxy {
   readonly clusters = new ClusterManager(this.secrets);
   readonly routes = new Map<string, RouteTable>();
   readonly stats: ProxyStats;
+  /** The admin API's /tap tappers, which the request path feeds. */
+  readonly tap: TapHub;
   readonly listeners: ListenerManager;
   readonly xds: XdsClient;
   /** istio-agent's part: the workload certificate and the trust bundle as the secrets default and ROOTCA. */
@@ -107,7 +110,8 @@ export class Proxy {
     const idNamespace = opts.nodeId.split('~')[3]?.split('.')[0];
     const namespace = typeof md.NAMESPACE === 'string' ? md.NAMESPACE : idNamespace || 'unknown';
     this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace, app: typeof labels.app === 'string' ? labels.app : 'unknown' });
-    const http = { router: new RouterFilter(this.clusters), routes: this.routes, stats: this.stats };
+    this.tap = new TapHub(this.stats);
+    const http = { router: new RouterFilter(this.clusters), routes: this.routes, stats: this.stats, tap: this.tap };
     this.listeners = new ListenerManager(http, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
     this.agent = opts.identity ? new CertAgent({ ...opts.identity, secrets: this.secrets }) : undefined;
     // As istio-agent: ISTIO_META_DNS_CAPTURE=true turns the DNS proxy on and subscribes to the name table.
@@ -175,6 +179,7 @@ export class Proxy {
       startedAt: new Date(),
       concurrency: 1,
       secrets: this.secrets,
+      tap: this.tap,
       bootstrap: () => ({ node: this.#node, xdsAddress: this.#opts.xdsAddress, protocol: this.#opts.protocol, adminAddress: this.#opts.adminAddress ?? '127.0.0.1', adminPort: this.adminPort }),
       quit: () => this.#opts.onQuit?.(),
     };
@@ -223,6 +228,7 @@ export class Proxy {
     await this.clusters.close();
     await this.#agent?.close();
     await this.dns?.close();
+    this.tap.closeAll();
     await new Promise<void>((r) => (this.#admin ? this.#admin.close(() => r()) : r()));
     this.#admin?.closeAllConnections();
   }

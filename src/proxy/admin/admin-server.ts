@@ -1,7 +1,8 @@
 /**
  * The admin API on 127.0.0.1:--admin-port with Envoy's paths and shapes:
  * /ready, /server_info, /certs, /config_dump, /clusters, /listeners, /stats,
- * /stats/prometheus, /logging, /drain_listeners, /quitquitquit.
+ * /stats/prometheus, /logging, /drain_listeners, /quitquitquit; and Trellis'
+ * /tap (tap-endpoint.ts: live request events, as Linkerd's tap).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,8 @@ import type { XdsClient } from '../xds-client/ads-client.js';
 import type { SecretStore } from '../tls/secret-store.js';
 import { certsJson } from './certs.js';
 import type { BootstrapInputs } from './bootstrap.js';
+import type { TapHub } from '../tap/tap-hub.js';
+import { serveTap } from './tap-endpoint.js';
 
 export interface AdminDeps {
   xds: XdsClient;
@@ -31,6 +34,8 @@ export interface AdminDeps {
   secrets: SecretStore;
   /** What /config_dump shows as the bootstrap. */
   bootstrap?: () => BootstrapInputs;
+  /** The tappers of /tap (the request path emits their events). */
+  tap: TapHub;
   /** Called by POST /quitquitquit after the reply is sent. */
   quit(): void;
 }
@@ -98,6 +103,7 @@ export function startAdmin(port: number, address: string, deps: AdminDeps): Prom
       res.writeHead(r.status, { 'content-type': 'text/plain; charset=UTF-8' }).end(r.body);
       return;
     }
+    if (url.pathname === '/tap') return serveTap(req, res, url, deps.tap);
     if (url.pathname === '/drain_listeners' && post) {
       deps.listeners.drainAll();
       res.end('OK\n');

@@ -16,6 +16,7 @@ import type { ConnContext } from '../listener/conn-context.js';
 import type { RequestView } from '../router/route-match.js';
 import type { RouteTable } from '../router/route-table.js';
 import type { ProxyStats } from '../telemetry/stats.js';
+import type { TapHub } from '../tap/tap-hub.js';
 import { StreamInfo } from '../telemetry/stream-info.js';
 import { streamAlreadyClosed, type DownstreamRequest, type DownstreamResponse } from './downstream.js';
 import { H1Server } from './h1/h1-server.js';
@@ -31,6 +32,8 @@ export interface HttpDeps {
   /** Current RDS tables by name; looked up per request so updates reach open connections. */
   routes: ReadonlyMap<string, RouteTable>;
   stats: ProxyStats;
+  /** The admin API's tappers (/tap); while there are none a request costs one length check. */
+  tap: TapHub;
 }
 
 export class ConnectionManager {
@@ -83,6 +86,8 @@ export class ConnectionManager {
     const view: RequestView = req.method === 'CONNECT' ? connectView(req, info, h) : { path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), headers: h };
     const ex = newStream(req, res, plan, conn, info, this.#deps.stats, this.#filters, table?.route(info.authority, view, conn.tls !== undefined), view);
     res.on('close', () => streamClosed(ex)); // 'close' fires once; on() skips once()'s wrapper allocation
+    const tap = this.#deps.tap;
+    if (tap.tappers.length !== 0) tap.start(ex);
     if (streamAlreadyClosed(res)) return downstreamGone(ex);
     // Two property reads for ordinary requests; only upgrades and CONNECT are looked at further.
     if ((h.upgrade !== undefined || req.method === 'CONNECT') && !admitUpgrade(ex)) return;

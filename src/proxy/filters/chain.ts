@@ -31,4 +31,6 @@ function run(stream: HttpStream, from: number): void {
 export function encodeHeaders(stream: HttpStream, status: number, headers: Headers): void {
   const filters = stream.filters;
   for (let i = stream.filterIndex - 1; i >= 0; i--) filters[i]!.encodeHeaders?.(stream, status, headers);
+  // Every response's headers pass here just before they are written: the tap's response-init event.
+  if (stream.tap !== undefined) stream.tap.response(status, headers);
 }

@@ -14,6 +14,7 @@ import type { CompiledRoute } from '../router/route-table.js';
 import type { StreamInfo } from '../telemetry/stream-info.js';
 import type { ProxyStats } from '../telemetry/stats.js';
 import type { UpstreamCluster } from '../upstream/cluster.js';
+import type { TappedStream } from '../tap/tap-hub.js';
 import type { HttpFilter } from './filter.js';
 import type { RbacInput } from './rbac/rbac-input.js';
 import type { DynamicMetadata } from './rbac/metadata-match.js';
@@ -60,6 +61,8 @@ export interface HttpStream {
   routeTimedOut: boolean;
   /** An allowed upgrade (lower-case type, "connect" for CONNECT): the router tunnels it (router/upgrade.ts). */
   upgrade: string | undefined;
+  /** Set when a tapper selected the request (tap/tap-hub.ts): its response and end are tap events too. */
+  tap: TappedStream | undefined;
 }
 
 /** A new stream; every field set here so all streams share one shape. */
@@ -70,7 +73,7 @@ export function newStream(
   return {
     req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, corsOrigin: undefined, rbacInput: undefined, metadata: undefined,
     cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], hash: undefined,
-    downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false, upgrade: undefined,
+    downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false, upgrade: undefined, tap: undefined,
   };
 }
 
@@ -125,6 +128,7 @@ export function finishStream(ex: HttpStream): void {
     else if (c === 5) s.upstream_rq_5xx++;
   }
   recordRequest(info, ex.plan, ex.stats, ex.conn.inbound, isGrpc(ex));
+  if (ex.tap !== undefined) ex.tap.end();
 }
 
 /** A finished request in the HCM's counters, the Istio metrics and its access logs (also one the codec refused). */

@@ -127,3 +127,26 @@ export function echoBackend(name: string): Promise<Backend> {
     });
   });
 }
+
+/** What startServed and closeServed need of the fake ADS server. */
+interface AdsLike {
+  readonly port: number;
+  start(): Promise<unknown>;
+  stop(): void;
+}
+
+/** The usual before(): the ADS server (its resources set) started, then the proxy, ready, and the port of `listener`. */
+export async function startServed(ads: AdsLike, listener: string, extra: string[] = []): Promise<{ proxy: RunningProxy; port: number }> {
+  await ads.start();
+  const proxy = await startProxy(ads.port, extra);
+  await proxy.ready();
+  return { proxy, port: await proxy.listenerPort(listener) };
+}
+
+/** The usual after(): the client, the proxy, the ADS server and the backends closed, whatever of them started. */
+export async function closeServed(agent: { close(): Promise<void> }, proxy: RunningProxy | undefined, ads: AdsLike, backends: readonly Backend[]): Promise<void> {
+  await agent.close();
+  await proxy?.stop();
+  ads.stop();
+  await Promise.all(backends.map((b) => b.close()));
+}

@@ -10,6 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { runProcesses } from '../../../src/local/up/process-sweep.js';
 import { CLAIM_DIR } from '../../../src/local/up/loopback/claims.js';
@@ -92,6 +94,26 @@ describe('trellis up in loopback mode, as an unprivileged user', { skip, timeout
     // Without a sidecar the userspace service proxy answers at the pod's view.
     const plain = up.cli(['exec', 'deploy/plain', '--', 'sh', '-c', call]);
     assert.match(plain.stdout, /^front\(front-/, plain.stderr);
+  });
+
+  test('trellis tap POD streams the requests through that pod\'s proxy', async (t) => {
+    const tap = up.spawnCli(['tap', '-n', 'shop', 'deploy/front', '-o', 'wide']);
+    t.after(() => void tap.kill('SIGKILL'));
+    const lines: string[] = [];
+    createInterface({ input: tap.stdout! }).on('line', (l) => lines.push(l));
+    const rsp = () => lines.find((l) => l.startsWith('rsp ') && l.includes(' proxy=in '));
+    // Loopback mode: the front proxy's admin API is reachable from here; the tap is subscribed once it counts a tapper.
+    const state = JSON.parse(readFileSync(up.stateFile, 'utf8')) as { pods: Array<{ name: string; namespace: string; admin?: string }> };
+    const admin = state.pods.find((p) => p.namespace === 'shop' && p.name.startsWith('front-'))!.admin!;
+    const tappers = async () => ((await (await fetch(`http://${admin}/stats?format=json`)).json()) as { stats: Array<{ name: string; value: number }> }).stats.find((s) => s.name === 'tap.tappers_active')?.value;
+    for (let i = 0; i < 100 && (await tappers()) !== 1; i++) await new Promise((res) => setTimeout(res, 50));
+    up.cli(['exec', '-n', 'shop', 'deploy/tester', '--', 'sh', '-c', 'curl -sS --max-time 5 http://$FRONT_SERVICE_HOST:$FRONT_SERVICE_PORT/ >/dev/null']);
+    for (let i = 0; i < 40 && !rsp(); i++) await new Promise((res) => setTimeout(res, 50));
+    assert.match(rsp() ?? `none; tap printed: ${lines.join('\n')}`, /^rsp id=0:\d+ proxy=in  src=127\.\S+ dst=127\.\S+ tls=\S* :status=200 latency=\d+µs .*dst_cluster=inbound\|8080\|\| /);
+    assert.ok(lines.some((l) => /^req id=0:\d+ proxy=in .* :method=GET .* :path=\/ /.test(l)), lines.join('\n'));
+    tap.kill('SIGTERM');
+    const [code] = await once(tap, 'exit');
+    assert.equal(code, 0);
   });
 
   test('Ctrl-C leaves no process, claim or file behind', async () => {

@@ -117,6 +117,12 @@ export class UpRun {
     return new Promise((resolve) => child.once('close', (code) => resolve({ code: code ?? 128, stdout, stderr })));
   }
 
+  /** Another trellis command that keeps running (`tap`, `logs -f`): the caller reads it and ends it. */
+  spawnCli(args: string[]): ChildProcess {
+    const argv = asUid(this.#uid, [process.execPath, trellisBin, ...args]);
+    return spawn(argv[0]!, argv.slice(1), { env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
   /** Polls `get pods -A` until every pod is Running with all containers ready (bounded). */
   async allReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -12,7 +12,7 @@ import { fractionFromInteger, fractionFromPercent, parseDuration } from './value
 export const FaultFilterName = 'envoy.filters.http.fault';
 
 /** gRPC status names as Istio accepts them in abort.grpcStatus. */
-const grpcCodes: readonly string[] = [
+export const grpcCodes: readonly string[] = [
   'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
   'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE',
   'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
