@@ -51,7 +51,16 @@ export function typed<D extends DescMessage>(schema: D, init: Parameters<typeof 
  * istioctl proxy-config reads it for its VIRTUAL SERVICE and DESTINATION RULE
  * columns, and `istioctl x describe` to find the objects behind a proxy.
  */
-export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule', namespace: string, name: string): Metadata {
+export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule', namespace: string, name: string, field?: string): Metadata {
   const config = `/apis/networking.istio.io/v1/namespaces/${namespace}/${kind}/${name}`;
-  return create(MetadataSchema, { filterMetadata: { istio: { config } } });
+  const md = create(MetadataSchema, { filterMetadata: { istio: { config } } });
+  if (field !== undefined) md.filterMetadata[SourceFieldKey] = { field };
+  return md;
 }
+
+/**
+ * Where in its source object a resource came from ("http[1].match[0]"), beside
+ * istio.config, which names only the object: Istio has no field for this, so
+ * Trellis keeps it under its own filter_metadata key. `trellis explain` cites it.
+ */
+export const SourceFieldKey = 'trellis.source';

@@ -11,6 +11,7 @@ import { ClusterSchema, type Cluster } from '../../gen/envoy/config/cluster/v3/c
 import { ListenerSchema, type Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { SecretSchema, type Secret } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { xdsRegistry } from '../../xds/registry.js';
 
 export const dumpRegistry = createRegistry(xdsRegistry, file_envoy_config_bootstrap_v3_bootstrap);
@@ -29,6 +30,8 @@ export interface ProxyDump {
   listeners: Listener[];
   routes: RouteConfiguration[];
   secrets: DumpedSecret[];
+  /** EDS, present when the dump was asked for with include_eds. */
+  endpoints: ClusterLoadAssignment[];
   /** Resources that could not be decoded, with why. */
   problems: string[];
 }
@@ -61,7 +64,7 @@ function decode<D extends DescMessage>(schema: D, any: unknown, problems: string
 const shortType = (t: unknown) => (typeof t === 'string' ? t.slice(t.lastIndexOf('.') + 1) : '');
 
 export function parseConfigDump(json: unknown): ProxyDump {
-  const out: ProxyDump = { bootstrap: undefined, clusters: [], listeners: [], routes: [], secrets: [], problems: [] };
+  const out: ProxyDump = { bootstrap: undefined, clusters: [], listeners: [], routes: [], secrets: [], endpoints: [], problems: [] };
   const configs = isObject(json) ? list(json, 'configs') : [];
   for (const c of configs) {
     switch (shortType(c['@type'])) {
@@ -83,6 +86,11 @@ export function parseConfigDump(json: unknown): ProxyDump {
       case 'RoutesConfigDump':
         for (const k of ['staticRouteConfigs', 'dynamicRouteConfigs']) {
           for (const e of list(c, k)) push(out.routes, decode(RouteConfigurationSchema, field(e, 'routeConfig'), out.problems, 'route'));
+        }
+        break;
+      case 'EndpointsConfigDump':
+        for (const k of ['staticEndpointConfigs', 'dynamicEndpointConfigs']) {
+          for (const e of list(c, k)) push(out.endpoints, decode(ClusterLoadAssignmentSchema, field(e, 'endpointConfig'), out.problems, 'endpoints'));
         }
         break;
       case 'SecretsConfigDump':

@@ -51,10 +51,17 @@ export function translateHttpRoute(r: HTTPRoute, ctx: RouteContext, field: strin
     const name = m?.name !== undefined && m.name !== '' ? `${r.name ?? ''}.${m.name}` : (r.name ?? '');
     const route = buildRoute(r, m, ctx, `${field}.match[${i}]`, create(RouteSchema, { name, match }));
     route.decorator = routeDecorator(route, ctx.vsName, ctx.port);
-    route.metadata = istioConfigMetadata('virtual-service', ctx.vsNamespace, ctx.vsName);
+    route.metadata = istioConfigMetadata('virtual-service', ctx.vsNamespace, ctx.vsName, sourceField(field, m === undefined ? undefined : i));
     out.push(route);
   });
   return out;
+}
+
+/** "http[1]" or "http[1].match[0]", from the translator's "VirtualService/NS/NAME.http[1]". */
+function sourceField(field: string, match: number | undefined): string {
+  const at = field.lastIndexOf('.http[');
+  const own = at >= 0 ? field.slice(at + 1) : field;
+  return match === undefined ? own : `${own}.match[${match}]`;
 }
 
 function buildRoute(r: HTTPRoute, m: HTTPMatchRequest | undefined, ctx: RouteContext, field: string, route: Route): Route {
