@@ -22,23 +22,26 @@ export interface ListenerChoice {
 export function chooseListener(t: Trail, p: CompiledProxy, a: Arrival): ListenerChoice | undefined {
   const dst = `${a.dst.address}:${a.dst.port}`;
   const inbound = t.side === 'inbound';
-  const capturing = p.interception === 'NONE' ? undefined : p.listeners.find((l) => l.useOriginalDst && l.inbound === inbound);
+  const port = CAPTURE[t.side];
+  const capturing = p.interception === 'NONE' ? undefined : p.listeners.find((l) => l.port === port && l.bindToPort);
   let plan: ListenerPlan | undefined;
   if (capturing) {
     t.add('capture', inbound
       ? `the pod's iptables (ISTIO_INBOUND → ISTIO_IN_REDIRECT) redirect the connection to ${dst} to port ${CAPTURE.inbound}: listener ${capturing.name}`
       : `the pod's iptables (ISTIO_OUTPUT → ISTIO_REDIRECT) redirect the app's connection to ${dst} to port ${CAPTURE.outbound}: listener ${capturing.name}; uid ${PROXY_UID} (the proxy) is exempt`,
-    [`interception mode ${p.interception}; ${capturing.name} listens on ${capturing.address}:${capturing.port} with use_original_dst`]);
+    [`interception mode ${p.interception}; ${capturing.name} listens on ${capturing.address}:${capturing.port}${capturing.useOriginalDst ? ' with use_original_dst' : ''}`]);
     plan = handOff(p.byAddress, capturing, a.dst);
   } else {
-    t.add('capture', `no capture (interception mode ${p.interception}): the connection goes to the listener bound at ${dst}`);
+    t.add('capture', p.interception === 'NONE'
+      ? `no capture (interception mode NONE): the connection goes to the listener bound at ${dst}`
+      : `no listener on port ${port} to capture into: the connection goes to whatever listens at ${dst}`);
     plan = p.byAddress.get(dst) ?? p.byAddress.get(`0.0.0.0:${a.dst.port}`);
   }
   if (!plan) {
     t.add('listener', `no listener owns ${dst}: the connection is refused`);
     return undefined;
   }
-  const how = plan === capturing ? `no listener owns ${dst} or 0.0.0.0:${a.dst.port}: ${plan.name}'s own chains decide`
+  const how = plan === capturing ? (plan.useOriginalDst ? `no listener owns ${dst} or 0.0.0.0:${a.dst.port}: ${plan.name}'s own chains decide` : `${plan.name}'s chains decide by the original destination`)
     : plan.address === a.dst.address ? `${plan.name} owns ${dst}` : `${plan.name} (${plan.address}:${plan.port}) takes port ${a.dst.port} for any address`;
   t.add('listener', `listener ${plan.name}`, [how], citeMetadata(plan.message.metadata));
   const { chain } = chainFor(plan, a);
