@@ -48,11 +48,14 @@ export function typed<D extends DescMessage>(schema: D, init: Parameters<typeof 
  * istiod's `filter_metadata.istio.config` (util.AddConfigInfoMetadata): the
  * Istio object a route or cluster was generated from, as an API path
  * ("/apis/networking.istio.io/v1/namespaces/NS/virtual-service/NAME").
+ * Trellis also puts it on inbound filter chains, naming the
+ * PeerAuthentication that decided their mTLS mode (security.istio.io).
  * istioctl proxy-config reads it for its VIRTUAL SERVICE and DESTINATION RULE
  * columns, and `istioctl x describe` to find the objects behind a proxy.
  */
-export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule', namespace: string, name: string, field?: string): Metadata {
-  const config = `/apis/networking.istio.io/v1/namespaces/${namespace}/${kind}/${name}`;
+export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule' | 'peer-authentication', namespace: string, name: string, field?: string): Metadata {
+  const group = kind === 'peer-authentication' ? 'security.istio.io' : 'networking.istio.io';
+  const config = `/apis/${group}/v1/namespaces/${namespace}/${kind}/${name}`;
   const md = create(MetadataSchema, { filterMetadata: { istio: { config } } });
   if (field !== undefined) md.filterMetadata[SourceFieldKey] = { field };
   return md;

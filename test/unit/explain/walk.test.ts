@@ -55,6 +55,11 @@ spec:
   http: [{match: [{uri: {prefix: /only}}], route: [{destination: {host: ratings}}]}]
 ---
 apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: permissive, namespace: default}
+spec: {mtls: {mode: PERMISSIVE}}
+---
+apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: deny-admin, namespace: default}
 spec:
@@ -124,4 +129,12 @@ test('the destination\'s RBAC: a DENY rule that matches gives 403 with the polic
   const ok = explain(req('http://reviews:9080/reviews/1', { headers: header }), reviewsV2);
   assert.equal(ok.expected.server?.fromApp, true, JSON.stringify(ok, null, 1));
   assert.equal(ok.expected.server?.upstreamCluster, 'inbound|9080||');
+});
+
+test('citations: the subset\'s cluster names its DestinationRule subset, the inbound chain the PeerAuthentication that set its mode', () => {
+  const e = explain(req('http://reviews:9080/reviews/1', { headers: { 'x-variant': 'v2' } }), reviewsV2);
+  assert.ok(e.steps.some((s) => s.kind === 'endpoint' && s.source === 'DestinationRule default/reviews subsets[1]'), JSON.stringify(e.steps, null, 1));
+  const tls = e.steps.find((s) => s.kind === 'server-tls')!;
+  assert.equal(tls.source, 'PeerAuthentication default/permissive mtls.mode');
+  assert.match(tls.summary, /PERMISSIVE/);
 });
