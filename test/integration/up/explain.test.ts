@@ -10,13 +10,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { explainRequest } from '../../../src/debug/explain/explain.js';
 import { locateMesh } from '../../../src/debug/locate-mesh.js';
 import { readStateFile, type MeshState } from '../../../src/local/state-file.js';
 import { skipReason } from '../e2e/two-pod-mesh.js';
-import { UpRun, fixtureCopy } from './up-run.js';
+import { FIXTURES, UpRun, fixtureCopy } from './up-run.js';
 
 interface Outcome { status: number; responseFlags: string; responseCodeDetails: string; upstreamCluster: string; fromApp?: boolean }
 interface Explanation {
@@ -67,6 +67,8 @@ describe('trellis explain predicts what the proxies do', { skip: skipReason(), t
 
   before(async () => {
     dir = fixtureCopy('explain-mesh');
+    // The apps are up-mesh's (server, idle), shared rather than copied.
+    copyFileSync(join(FIXTURES, 'up-mesh', 'app.mjs'), join(dir, 'app.mjs'));
     up = new UpRun(dir);
     runDir = (await up.waitFor(/^✓ run [0-9a-f]{6} \(files in (\S+)\)/, 30_000))[1]!;
     await up.waitFor(/^✓ all proxies SYNCED/, 60_000);
