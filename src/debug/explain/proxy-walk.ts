@@ -49,14 +49,16 @@ export function passProxy(t: Trail, p: CompiledProxy, r: ParsedRequest, a: Proxy
   if (!choice) return { ...out, closed: true };
   out.names.listener = choice.listener.name;
   const chain = choice.chain;
+  if (t.side === 'inbound') {
+    const mode = mtlsMode(choice.listener, a.dst.port);
+    const cited = chain ?? choice.listener.chains.find((c) => c.match.destinationPort === a.dst.port);
+    t.add('server-tls', `the destination accepts ${mode === 'STRICT' ? 'only mutual TLS' : mode === 'PERMISSIVE' ? 'mutual TLS and plain text' : 'plain text'} on port ${a.dst.port} (PeerAuthentication mode ${mode})`,
+      [`the client sends ${a.detected.transport === 'tls' ? 'TLS' : 'plain text'}; the modes are read from the transport protocols of the listener's chains for the port`],
+      cited ? citeMetadata(rawChainOf(choice.listener, cited)?.metadata) : undefined);
+  }
   if (!chain || chain.network.kind === 'none') return { ...out, closed: true };
   out.names.filterChain = chain.name;
   out.terminatesTls = chain.tls !== undefined;
-  if (t.side === 'inbound') {
-    const mode = mtlsMode(choice.listener, a.dst.port);
-    t.add('server-tls', `the destination accepts ${mode === 'STRICT' ? 'only mutual TLS' : mode === 'PERMISSIVE' ? 'mutual TLS and plain text' : 'plain text'} on port ${a.dst.port} (PeerAuthentication mode ${mode})`,
-      ['from the transport protocols of the listener\'s chains for the port'], citeMetadata(rawChainOf(choice.listener, chain)?.metadata));
-  }
   if (chain.tls) {
     t.add('server-tls', `the chain terminates TLS${chain.tls.requireClientCert ? ' and requires a client certificate' : ''}`,
       a.peer ? [`the client presents ${a.peer.uriSans.join(', ') || a.peer.subject || 'a certificate'}`] : []);

@@ -48,7 +48,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'missing subset', url: `${BACKEND}/missing`, want: { status: 503, flags: 'NC', cluster: 'outbound|9080|v3|backend.shop.svc.cluster.local' } },
   { name: 'fault abort', url: `${BACKEND}/fault`, want: { status: 418, flags: 'FI' } },
   { name: 'authorization deny', url: `${BACKEND}/admin`, seed: 5, want: { status: 403, flags: '-', cluster: V1, source: /^AuthorizationPolicy shop\/deny-admin rules\[0\]$/ } },
-  { name: 'plaintext client, STRICT server', url: 'http://backend-plain.shop:9080/plain', want: { status: 503, flags: 'UR', cluster: 'outbound|9080||backend-plain.shop.svc.cluster.local' } },
+  { name: 'plaintext client, STRICT server', url: 'http://backend-plain.shop:9080/plain', want: { status: 503, flags: 'UR', cluster: 'outbound|9080||backend-plain.shop.svc.cluster.local', source: /^PeerAuthentication shop\/strict mtls\.mode$/ } },
   { name: 'no route', url: 'http://backend-plain.shop:9080/other', want: { status: 404, flags: 'NR' } },
 ];
 
