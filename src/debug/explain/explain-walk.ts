@@ -128,7 +128,9 @@ function destinationAddress(t: Trail, p: CompiledProxy, r: ParsedRequest): strin
   for (const { raw } of p.routes.values()) {
     for (const vh of raw.virtualHosts) {
       if (!vh.domains.some((d) => names.has(d.toLowerCase()))) continue;
-      const ip = vh.domains.map((d) => d.replace(/:\d+$/, '')).find((d) => isIP(d) === 4);
+      const ips = vh.domains.map((d) => d.replace(/:\d+$/, '')).filter((d) => isIP(d) === 4);
+      // Without capture (loopback mode) the app calls the address a listener is bound at (its service view).
+      const ip = ips.find((x) => p.byAddress.has(`${x}:${r.port}`)) ?? ips[0];
       if (ip) {
         t.add('capture', `${r.host} resolves to ${ip}`, [`virtual host ${vh.name} lists both`]);
         return ip;
