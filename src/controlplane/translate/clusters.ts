@@ -116,9 +116,9 @@ function grpcLoadBalancer(c: Cluster): void {
 }
 
 /** "subsets[1]" for a subset's cluster (explain cites it); the DestinationRule as a whole otherwise. */
-function subsetField(dr: DestinationRule, subset: Subset | undefined): string | undefined {
+function subsetField(dr: DestinationRule, subset: Subset | undefined): { field: string } | undefined {
   const i = subset ? (dr.spec.subsets ?? []).findIndex((s) => s.name === subset.name) : -1;
-  return i >= 0 ? `subsets[${i}]` : undefined;
+  return i >= 0 ? { field: `subsets[${i}]` } : undefined;
 }
 
 /**

@@ -53,11 +53,11 @@ export function typed<D extends DescMessage>(schema: D, init: Parameters<typeof 
  * istioctl proxy-config reads it for its VIRTUAL SERVICE and DESTINATION RULE
  * columns, and `istioctl x describe` to find the objects behind a proxy.
  */
-export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule' | 'peer-authentication', namespace: string, name: string, field?: string): Metadata {
+export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule' | 'peer-authentication', namespace: string, name: string, source?: SourceField): Metadata {
   const group = kind === 'peer-authentication' ? 'security.istio.io' : 'networking.istio.io';
   const config = `/apis/${group}/v1/namespaces/${namespace}/${kind}/${name}`;
   const md = create(MetadataSchema, { filterMetadata: { istio: { config } } });
-  if (field !== undefined) md.filterMetadata[SourceFieldKey] = { field };
+  if (source !== undefined) md.filterMetadata[SourceFieldKey] = { ...source };
   return md;
 }
 
@@ -67,3 +67,13 @@ export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule'
  * Trellis keeps it under its own filter_metadata key. `trellis explain` cites it.
  */
 export const SourceFieldKey = 'trellis.source';
+
+/**
+ * `field`: the object's field; `routes`: for a route, the VirtualService
+ * destination (route[k]) behind each cluster of its action, in order (a
+ * destination of weight 0 has no cluster, so Envoy's index is not Istio's).
+ */
+export interface SourceField {
+  field: string;
+  routes?: number[];
+}

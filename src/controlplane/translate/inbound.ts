@@ -138,7 +138,7 @@ interface ChainTarget {
 /** One filter chain per match option of the port's mode (inbound-chain-options.ts), as istiod's inboundChainForOpts. */
 function chainsFor(t: ChainTarget, mode: MtlsMode, sec: InboundSecurity): FilterChain[] {
   const source = modeSource(sec.mtls, t.port);
-  const metadata = source ? istioConfigMetadata('peer-authentication', source.pa.metadata.namespace ?? 'default', source.pa.metadata.name, source.field) : undefined;
+  const metadata = source ? istioConfigMetadata('peer-authentication', source.pa.metadata.namespace ?? 'default', source.pa.metadata.name, { field: source.field }) : undefined;
   return chainOptions(mode, t.protocol).map((o) => create(FilterChainSchema, {
     name: t.name(o.protocol),
     metadata,

@@ -14,14 +14,21 @@ const KINDS: Record<string, string> = {
   sidecar: 'Sidecar',
 };
 
-/** "VirtualService shop/backend http[1].match[0]", or undefined when the resource names no object. */
-export function citeMetadata(md: Metadata | undefined): string | undefined {
+/**
+ * "VirtualService shop/backend http[1].match[0]", or undefined when the
+ * resource names no object; with `cluster` (the index of the route's cluster
+ * the router chose) the VirtualService destination too: "http[3].route[1]".
+ */
+export function citeMetadata(md: Metadata | undefined, cluster?: number): string | undefined {
   const config = (md?.filterMetadata['istio'] as { config?: unknown } | undefined)?.config;
   if (typeof config !== 'string') return undefined;
   const m = /^\/apis\/[^/]+\/[^/]+\/namespaces\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(config);
   if (!m) return config;
-  const field = (md?.filterMetadata['trellis.source'] as { field?: unknown } | undefined)?.field;
-  return `${KINDS[m[2]!] ?? m[2]} ${m[1]}/${m[3]}${typeof field === 'string' ? ` ${field}` : ''}`;
+  const source = md?.filterMetadata['trellis.source'] as { field?: unknown; routes?: unknown } | undefined;
+  const field = typeof source?.field === 'string' ? source.field.replace(/\.match\[\d+\]$/, cluster === undefined ? '$&' : '') : undefined;
+  const k = cluster !== undefined && Array.isArray(source?.routes) ? source.routes[cluster] : undefined;
+  const dest = typeof k === 'number' ? `.route[${k}]` : '';
+  return `${KINDS[m[2]!] ?? m[2]} ${m[1]}/${m[3]}${field !== undefined ? ` ${field}${dest}` : ''}`;
 }
 
 /** "AuthorizationPolicy shop/deny-admin rules[0]" for istiod's policy name; other names as they are. */

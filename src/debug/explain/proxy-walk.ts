@@ -122,11 +122,12 @@ function passHttp(t: Trail, p: CompiledProxy, r: ParsedRequest, hcm: Hcm, conn: 
   }
   const pick = pickTarget(a.target, r.requestId, a.target.kind === 'header' ? r.headers[a.target.header] as string | undefined : undefined);
   const source = citeMetadata(lookup?.raw?.metadata);
+  const destination = citeMetadata(lookup?.raw?.metadata, a.target.kind === 'single' ? 0 : pick?.index);
   if (a.target.kind === 'weighted') {
     const shares = a.target.clusters.map((c, i) => `${c.name} ${c.upTo - (a.target.kind === 'weighted' && i > 0 ? a.target.clusters[i - 1]!.upTo : 0)}`);
     t.add('cluster', `weighted pick: ${pick?.name ?? '(none)'}`, [`weights: ${shares.join(', ')} (total ${a.target.total})`,
-      `x-request-id ${r.requestId}: FNV-1a modulo ${a.target.total} = ${pick?.draw}${r.seed !== undefined ? ` (from --seed ${r.seed})` : ''}`], source);
-  } else t.add('cluster', `cluster ${pick?.name ?? '(none: the header is missing)'}`, [], source);
+      `x-request-id ${r.requestId}: FNV-1a modulo ${a.target.total} = ${pick?.draw}${r.seed !== undefined ? ` (from --seed ${r.seed})` : ''}`], destination);
+  } else t.add('cluster', `cluster ${pick?.name ?? '(none: the header is missing)'}`, [], destination);
   const name = pick?.name;
   out.names.cluster = name;
   if (!name || !p.clusters.has(name)) {

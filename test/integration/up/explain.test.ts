@@ -42,8 +42,8 @@ const BACKEND = 'http://backend.shop:9080';
 const V1 = 'outbound|9080|v1|backend.shop.svc.cluster.local';
 const V2 = 'outbound|9080|v2|backend.shop.svc.cluster.local';
 const SCENARIOS: Scenario[] = [
-  { name: 'weights, seed 1', url: `${BACKEND}/`, seed: 1, want: { flags: '-', cluster: V1, source: /^VirtualService shop\/backend http\[3\]$/ } },
-  { name: 'weights, seed 4', url: `${BACKEND}/`, seed: 4, want: { flags: '-', cluster: V2 } },
+  { name: 'weights, seed 1', url: `${BACKEND}/`, seed: 1, want: { flags: '-', cluster: V1, source: /^VirtualService shop\/backend http\[3\]\.route\[0\]$/ } },
+  { name: 'weights, seed 4', url: `${BACKEND}/`, seed: 4, want: { flags: '-', cluster: V2, source: /^VirtualService shop\/backend http\[3\]\.route\[1\]$/ } },
   { name: 'header match', url: `${BACKEND}/`, headers: ['x-variant: v2'], want: { flags: '-', cluster: V2, source: /http\[0\]\.match\[0\]/ } },
   { name: 'missing subset', url: `${BACKEND}/missing`, want: { status: 503, flags: 'NC', cluster: 'outbound|9080|v3|backend.shop.svc.cluster.local' } },
   { name: 'fault abort', url: `${BACKEND}/fault`, want: { status: 418, flags: 'FI' } },

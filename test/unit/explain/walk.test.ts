@@ -104,6 +104,7 @@ test('weights with a seed: the pick is the router\'s for the x-request-id the se
     const draw = fnv1a(requestIdForSeed(seed)) % 100;
     assert.equal(e.request.requestId, requestIdForSeed(seed));
     assert.equal(e.cluster, `outbound|9080|${draw < 30 ? 'v1' : 'v2'}|reviews.default.svc.cluster.local`, `seed ${seed}: draw ${draw}`);
+    assert.equal(e.steps.find((s) => s.kind === 'cluster')?.source, `VirtualService default/reviews http[3].route[${draw < 30 ? 0 : 1}]`);
     const route = e.steps.find((s) => s.kind === 'route')!;
     assert.match(route.why.join('\n'), /route\[0\].*failed headers .*x-variant/);
     assert.match(route.why.join('\n'), /route\[1\].*failed prefix "\/missing"/);
