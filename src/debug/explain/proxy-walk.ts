@@ -11,7 +11,7 @@ import { networkInput } from '../../proxy/filters/rbac/rbac-input.js';
 import type { TlsPeer } from '../../proxy/tls/peer-identity.js';
 import type { RequestView } from '../../proxy/router/route-match.js';
 import type { ActionPlan } from '../../proxy/router/route-action.js';
-import { pickTarget } from '../../proxy/router/router-filter.js';
+import { routeForward } from './router-walk.js';
 import { citeMetadata, citeRbacPolicy } from './cite.js';
 import type { CompiledProxy } from './compiled-proxy.js';
 import { runFilters } from './http-filters.js';
@@ -120,25 +120,5 @@ function passHttp(t: Trail, p: CompiledProxy, r: ParsedRequest, hcm: Hcm, conn: 
     t.add('result', `the route redirects: ${a.status}`);
     return { ...out, answer: outcome(a.status, out.flags, '', '') };
   }
-  const pick = pickTarget(a.target, r.requestId, a.target.kind === 'header' ? r.headers[a.target.header] as string | undefined : undefined);
-  const source = citeMetadata(lookup?.raw?.metadata);
-  const destination = citeMetadata(lookup?.raw?.metadata, a.target.kind === 'single' ? 0 : pick?.index);
-  if (a.target.kind === 'weighted') {
-    const shares = a.target.clusters.map((c, i) => `${c.name} ${c.upTo - (a.target.kind === 'weighted' && i > 0 ? a.target.clusters[i - 1]!.upTo : 0)}`);
-    t.add('cluster', `weighted pick: ${pick?.name ?? '(none)'}`, [`weights: ${shares.join(', ')} (total ${a.target.total})`,
-      `x-request-id ${r.requestId}: FNV-1a modulo ${a.target.total} = ${pick?.draw}${r.seed !== undefined ? ` (from --seed ${r.seed})` : ''}`], destination);
-  } else t.add('cluster', `cluster ${pick?.name ?? '(none: the header is missing)'}`, [], destination);
-  const name = pick?.name;
-  out.names.cluster = name;
-  if (!name || !p.clusters.has(name)) {
-    t.add('result', `cluster ${name ?? ''} does not exist on this proxy: ${a.clusterNotFoundStatus} NC`.replace('  ', ' '));
-    return { ...out, answer: outcome(a.clusterNotFoundStatus, ['NC', ...out.flags], 'cluster_not_found', name ?? '') };
-  }
-  const policy = [`route timeout ${a.timeoutMs ? `${a.timeoutMs} ms` : 'none'}`];
-  if (a.retry) {
-    const on = Object.entries({ '5xx': a.retry.on5xx, 'gateway-error': a.retry.gatewayError, 'connect-failure': a.retry.connectFailure, reset: a.retry.reset }).filter(([, v]) => v).map(([k]) => k);
-    policy.push(`${a.retry.numRetries} retries on ${[...on, ...[...a.retry.statusCodes].map(String)].join(',') || 'nothing'}${a.retry.perTryTimeoutMs ? `, per try ${a.retry.perTryTimeoutMs} ms` : ''}`);
-  } else policy.push('no retries');
-  t.add('policy', policy.join('; '), [], source);
-  return { ...out, cluster: name, action: a };
+  return routeForward(t, p, r, a, lookup?.raw?.metadata, out);
 }
