@@ -26,13 +26,13 @@ export function lookupRoute(t: Trail, raw: RouteConfiguration | undefined, table
   }
   const rawVh = raw?.virtualHosts.find((v) => v.name === vh.name);
   const domains = rawVh?.domains ?? [];
-  t.add('virtual-host', `virtual host ${vh.name} (route configuration ${table.name})`, [`its domains ${domainMatch(domains, authority)} ${authority}`]);
+  t.add('virtual-host', `virtual host ${vh.name} (route configuration ${table.name})`, rawVh ? [`its domains ${domainMatch(domains, authority)} ${authority}`] : []);
   const why: string[] = [];
   for (const [i, r] of vh.routes.entries()) {
     const rawRoute = rawVh?.routes[i];
     const label = `route[${i}]${r.name ? ` ${r.name}` : ''}${cite(rawRoute)}`;
     if (r.match(view)) {
-      t.add('route', `route ${r.name || `[${i}]`} matches: ${conditionsText(rawRoute)}`, why, citeMetadata(rawRoute?.metadata));
+      t.add('route', `route ${r.name || `[${i}]`} matches${rawRoute ? `: ${conditionsText(rawRoute)}` : ''}`, why, citeMetadata(rawRoute?.metadata));
       return { vhost: vh.name, route: r, raw: rawRoute };
     }
     why.push(`${label} failed ${failedCondition(rawRoute, view)}`);
@@ -71,7 +71,7 @@ function conditionText(r: Route, field: string): string {
   return `${field} ${JSON.stringify(value)}`;
 }
 
-function conditionsText(r: Route | undefined): string {
-  if (!r?.match) return 'its match';
+function conditionsText(r: Route): string {
+  if (!r.match) return 'its match';
   return compileRouteConditions(r.match, 'match', []).map((c) => conditionText(r, c.field)).join(', ');
 }
