@@ -16,6 +16,7 @@ import { explainRequest } from '../../../src/debug/explain/explain.js';
 import { locateMesh } from '../../../src/debug/locate-mesh.js';
 import { readStateFile, type MeshState } from '../../../src/local/state-file.js';
 import { skipReason } from '../e2e/two-pod-mesh.js';
+import { trellisBin } from '../../helpers/trellis-process.js';
 import { FIXTURES, UpRun, fixtureCopy } from './up-run.js';
 
 interface Outcome { status: number; responseFlags: string; responseCodeDetails: string; upstreamCluster: string; fromApp?: boolean }
@@ -147,5 +148,16 @@ describe('trellis explain predicts what the proxies do', { skip: skipReason(), t
     assert.match(text.stdout, /source: AuthorizationPolicy shop\/deny-admin rules\[0\]/);
     const bad = up.cli(['explain', '--from', 'deploy/tester', 'backend:9080']);
     assert.equal(bad.code, 2, bad.stderr);
+  });
+
+  test('--from-admin without any mesh to locate: the source\'s side is explained, the destination is said to be unknown', () => {
+    // Inside the tester pod, where its admin API listens, with no state file: any proxy, no trellis up.
+    const r = execFileSync('ip', ['netns', 'exec', pod('tester-').netns!, process.execPath, trellisBin, 'explain', '--from-admin', '127.0.0.1:15000', '--seed', '4', `${BACKEND}/`, '-o', 'json'],
+      { encoding: 'utf8', env: { ...process.env, TRELLIS_STATE_FILE: join(dir, 'no-such-state.json') } });
+    const e = JSON.parse(r) as Explanation & { notes: string[] };
+    assert.equal(e.cluster, V2);
+    assert.equal(e.to, undefined);
+    assert.equal(e.expected.client.fromApp, true);
+    assert.ok(e.notes.some((n) => /has no sidecar explain knows/.test(n)), r);
   });
 });
