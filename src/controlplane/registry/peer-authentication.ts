@@ -82,3 +82,24 @@ export function mtlsModeForPort(e: EffectiveMtls, workloadPort: number): MtlsMod
 export function peerAuthKey(e: EffectiveMtls): string {
   return [e.mode, ...[...e.perPort].sort((a, b) => a[0] - b[0]).map(([p, mode]) => `${p}=${mode}`)].join(';');
 }
+
+/**
+ * The PeerAuthentication (and its field) that decides the mode of a port, or
+ * of every port without one; undefined when no policy sets it (Istio's
+ * default PERMISSIVE). What explain and the listener's metadata cite.
+ */
+export function modeSource(e: EffectiveMtls, port?: number): { pa: PeerAuthentication; field: string } | undefined {
+  const own = port === undefined ? undefined : e.workload?.spec?.portLevelMtls?.[String(port)];
+  if (e.workload && own && set(own.mode)) return { pa: e.workload, field: `portLevelMtls[${port}].mode` };
+  for (const pa of [e.workload, e.namespace, e.mesh]) if (pa && set(pa.spec?.mtls?.mode)) return { pa, field: 'mtls.mode' };
+  return undefined;
+}
+
+/** Which objects decide the modes: part of the key of a shared inbound listener, whose chains name them. */
+export function modeSourcesKey(e: EffectiveMtls): string {
+  const ports = [undefined, ...[...e.perPort.keys()].sort((a, b) => a - b)];
+  return ports.map((p) => {
+    const s = modeSource(e, p);
+    return s ? `${s.pa.metadata.namespace ?? 'default'}/${s.pa.metadata.name}` : '';
+  }).join(',');
+}

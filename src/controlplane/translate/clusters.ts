@@ -115,6 +115,12 @@ function grpcLoadBalancer(c: Cluster): void {
   }
 }
 
+/** "subsets[1]" for a subset's cluster (explain cites it); the DestinationRule as a whole otherwise. */
+function subsetField(dr: DestinationRule, subset: Subset | undefined): { field: string } | undefined {
+  const i = subset ? (dr.spec.subsets ?? []).findIndex((s) => s.name === subset.name) : -1;
+  return i >= 0 ? { field: `subsets[${i}]` } : undefined;
+}
+
 /**
  * One outbound cluster (subset undefined for the default one). The DestinationRule
  * is the one that applies to the proxy's namespace; its policies are merged in
@@ -135,7 +141,7 @@ export function outboundCluster(
     name,
     connectTimeout: istioDuration(policy.connectionPool?.tcp?.connectTimeout) ?? defaultConnectTimeout,
     circuitBreakers: circuitBreakers(policy.connectionPool),
-    metadata: dr === undefined ? undefined : istioConfigMetadata('destination-rule', dr.metadata.namespace ?? 'default', dr.metadata.name),
+    metadata: dr === undefined ? undefined : istioConfigMetadata('destination-rule', dr.metadata.namespace ?? 'default', dr.metadata.name, subsetField(dr, subset)),
   });
   discovery(c, svc, port.port, generator, subset?.labels ? endpoints.filter((e) => selectorMatches(subset.labels, e.labels)) : endpoints, ctx.dnsFamily);
   // An ORIGINAL_DST cluster has no load balancer of its own to choose.

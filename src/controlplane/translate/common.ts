@@ -48,10 +48,32 @@ export function typed<D extends DescMessage>(schema: D, init: Parameters<typeof 
  * istiod's `filter_metadata.istio.config` (util.AddConfigInfoMetadata): the
  * Istio object a route or cluster was generated from, as an API path
  * ("/apis/networking.istio.io/v1/namespaces/NS/virtual-service/NAME").
+ * Trellis also puts it on inbound filter chains, naming the
+ * PeerAuthentication that decided their mTLS mode (security.istio.io).
  * istioctl proxy-config reads it for its VIRTUAL SERVICE and DESTINATION RULE
  * columns, and `istioctl x describe` to find the objects behind a proxy.
  */
-export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule', namespace: string, name: string): Metadata {
-  const config = `/apis/networking.istio.io/v1/namespaces/${namespace}/${kind}/${name}`;
-  return create(MetadataSchema, { filterMetadata: { istio: { config } } });
+export function istioConfigMetadata(kind: 'virtual-service' | 'destination-rule' | 'peer-authentication', namespace: string, name: string, source?: SourceField): Metadata {
+  const group = kind === 'peer-authentication' ? 'security.istio.io' : 'networking.istio.io';
+  const config = `/apis/${group}/v1/namespaces/${namespace}/${kind}/${name}`;
+  const md = create(MetadataSchema, { filterMetadata: { istio: { config } } });
+  if (source !== undefined) md.filterMetadata[SourceFieldKey] = { ...source };
+  return md;
+}
+
+/**
+ * Where in its source object a resource came from ("http[1].match[0]"), beside
+ * istio.config, which names only the object: Istio has no field for this, so
+ * Trellis keeps it under its own filter_metadata key. `trellis explain` cites it.
+ */
+export const SourceFieldKey = 'trellis.source';
+
+/**
+ * `field`: the object's field; `routes`: for a route, the VirtualService
+ * destination (route[k]) behind each cluster of its action, in order (a
+ * destination of weight 0 has no cluster, so Envoy's index is not Istio's).
+ */
+export interface SourceField {
+  field: string;
+  routes?: number[];
 }

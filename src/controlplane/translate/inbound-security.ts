@@ -1,7 +1,7 @@
 import { objectKey } from '../../config/objects.js';
 import type { MeshModel } from '../registry/model.js';
 import type { InboundSecurity } from './inbound.js';
-import { composePeerAuthentication, peerAuthKey } from '../registry/peer-authentication.js';
+import { composePeerAuthentication, modeSourcesKey, peerAuthKey } from '../registry/peer-authentication.js';
 import type { SharedCache } from './shared-cache.js';
 
 /** A workload's inbound security and the key that identifies it among workloads. */
@@ -42,7 +42,7 @@ export function inboundSecurity(model: MeshModel, namespace: string, labels: Rea
   const mtls = composePeerAuthentication(model.rootNamespace, model.peerAuthenticationsFor(namespace, labels), { namespace, labels });
   const request = requestSecurity(model, namespace, labels, shared);
   return {
-    key: `${peerAuthKey(mtls)}#${request.key}`,
+    key: `${peerAuthKey(mtls)}@${modeSourcesKey(mtls)}#${request.key}`,
     make: () => ({ mtls, ...request.make(), trustDomain: model.trustDomain }),
   };
 }

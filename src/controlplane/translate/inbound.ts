@@ -14,12 +14,12 @@ import type { MeshModel, MtlsMode, Protocol, Workload } from '../registry/model.
 import type { SidecarIngress } from '../../config/objects.js';
 import { isHttpProtocol, parseProtocol } from '../registry/protocol.js';
 import { resolveTargetPort } from '../registry/endpoints-build.js';
-import { durationMs, socketAddress } from './common.js';
+import { durationMs, istioConfigMetadata, socketAddress } from './common.js';
 import { hcmFilter, inboundHcm, tcpProxyFilter, tcpProxyTo } from './hcm.js';
 import { inspectorListenerFilters, originalDstListenerFilter } from './listener-filters.js';
 import { chainOptions } from './inbound-chain-options.js';
 import { downstreamTransportSocket, inboundMtlsContext } from './inbound-tls.js';
-import { mtlsModeForPort, type EffectiveMtls } from '../registry/peer-authentication.js';
+import { modeSource, mtlsModeForPort, type EffectiveMtls } from '../registry/peer-authentication.js';
 import { BlackHoleCluster, InboundCapturePort, InboundPassthroughCluster, VirtualInbound, inboundClusterName } from './names.js';
 
 /** istiod's names for the chains of virtualInbound that serve no declared port. */
@@ -137,8 +137,11 @@ interface ChainTarget {
 
 /** One filter chain per match option of the port's mode (inbound-chain-options.ts), as istiod's inboundChainForOpts. */
 function chainsFor(t: ChainTarget, mode: MtlsMode, sec: InboundSecurity): FilterChain[] {
+  const source = modeSource(sec.mtls, t.port);
+  const metadata = source ? istioConfigMetadata('peer-authentication', source.pa.metadata.namespace ?? 'default', source.pa.metadata.name, { field: source.field }) : undefined;
   return chainOptions(mode, t.protocol).map((o) => create(FilterChainSchema, {
     name: t.name(o.protocol),
+    metadata,
     filterChainMatch: create(FilterChainMatchSchema, {
       destinationPort: t.port,
       transportProtocol: o.transportProtocol,

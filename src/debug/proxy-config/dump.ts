@@ -11,6 +11,7 @@ import { ClusterSchema, type Cluster } from '../../gen/envoy/config/cluster/v3/c
 import { ListenerSchema, type Listener } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { SecretSchema, type Secret } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
+import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { xdsRegistry } from '../../xds/registry.js';
 
 export const dumpRegistry = createRegistry(xdsRegistry, file_envoy_config_bootstrap_v3_bootstrap);
@@ -29,6 +30,8 @@ export interface ProxyDump {
   listeners: Listener[];
   routes: RouteConfiguration[];
   secrets: DumpedSecret[];
+  /** EDS, present when the dump was asked for with include_eds. */
+  endpoints: ClusterLoadAssignment[];
   /** Resources that could not be decoded, with why. */
   problems: string[];
 }
@@ -61,13 +64,14 @@ function decode<D extends DescMessage>(schema: D, any: unknown, problems: string
 const shortType = (t: unknown) => (typeof t === 'string' ? t.slice(t.lastIndexOf('.') + 1) : '');
 
 /** Which resources to decode, by kind and name (undecoded ones cost a name lookup only): `trellis why` reads a few of a large dump. */
-export type DumpFilter = (kind: 'bootstrap' | 'cluster' | 'listener' | 'route' | 'secret', name: string) => boolean;
+export type DumpFilter = (kind: 'bootstrap' | 'cluster' | 'listener' | 'route' | 'secret' | 'endpoints', name: string) => boolean;
 
 const everything: DumpFilter = () => true;
-const nameOf = (o: unknown): string => (isObject(o) && typeof o['name'] === 'string' ? o['name'] : '');
+/** A resource's name; a ClusterLoadAssignment's is its clusterName. */
+const nameOf = (o: unknown): string => (!isObject(o) ? '' : typeof o['name'] === 'string' ? o['name'] : typeof o['clusterName'] === 'string' ? o['clusterName'] : '');
 
 export function parseConfigDump(json: unknown, keep: DumpFilter = everything): ProxyDump {
-  const out: ProxyDump = { bootstrap: undefined, clusters: [], listeners: [], routes: [], secrets: [], problems: [] };
+  const out: ProxyDump = { bootstrap: undefined, clusters: [], listeners: [], routes: [], secrets: [], endpoints: [], problems: [] };
   const decodeIf = <D extends DescMessage>(kind: Parameters<DumpFilter>[0], schema: D, any: unknown, what: string): MessageShape<D> | undefined =>
     keep(kind, nameOf(any)) ? decode(schema, any, out.problems, what) : undefined;
   const configs = isObject(json) ? list(json, 'configs') : [];
@@ -91,6 +95,11 @@ export function parseConfigDump(json: unknown, keep: DumpFilter = everything): P
       case 'RoutesConfigDump':
         for (const k of ['staticRouteConfigs', 'dynamicRouteConfigs']) {
           for (const e of list(c, k)) push(out.routes, decodeIf('route', RouteConfigurationSchema, field(e, 'routeConfig'), 'route'));
+        }
+        break;
+      case 'EndpointsConfigDump':
+        for (const k of ['staticEndpointConfigs', 'dynamicEndpointConfigs']) {
+          for (const e of list(c, k)) push(out.endpoints, decodeIf('endpoints', ClusterLoadAssignmentSchema, field(e, 'endpointConfig'), 'endpoints'));
         }
         break;
       case 'SecretsConfigDump':

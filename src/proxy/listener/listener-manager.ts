@@ -15,7 +15,7 @@ import type { HcmPlan } from '../codec/hcm-plan.js';
 import { deniedTcp, proxyTcp, type TcpDeps } from '../tcp/tcp-proxy.js';
 import { decide } from '../filters/rbac/rbac-filter.js';
 import { networkInput } from '../filters/rbac/rbac-input.js';
-import { selectChain } from './chain-match.js';
+import { addressIndex, chainFor, handOff, type AddressIndex } from './dispatch.js';
 import { detect, type Detected } from './detect.js';
 import type { ChainPlan, ListenerPlan } from './listener-plan.js';
 import { captureUnavailable, normalize, originalDestination, type Destination } from './original-dst.js';
@@ -47,7 +47,7 @@ export class ListenerManager {
   /** Retired listeners whose connections are still draining. */
   readonly #draining = new Set<Bound>();
   /** Every listener (bound or not) by "ip:port", for use_original_dst hand-off. */
-  #byAddress = new Map<string, ListenerPlan>();
+  #byAddress: AddressIndex = new Map();
   readonly #managers = new WeakMap<HcmPlan, ConnectionManager>();
   readonly #http: HttpDeps;
   readonly #tcp: TcpDeps;
@@ -70,7 +70,7 @@ export class ListenerManager {
   async apply(plans: readonly ListenerPlan[]): Promise<string[]> {
     const next = new Map(plans.map((p) => [p.name, p]));
     // The hand-off target for an address is the listener that owns it, never a use_original_dst listener itself.
-    this.#byAddress = new Map(plans.filter((p) => !p.useOriginalDst).map((p) => [`${p.address}:${p.port}`, p]));
+    this.#byAddress = addressIndex(plans);
     for (const [name, b] of this.#bound) {
       const p = next.get(name);
       // A listener that failed to bind is retried on the next update.
@@ -178,10 +178,7 @@ export class ListenerManager {
     socket.on('error', () => undefined);
     const dst = originalDestination(socket);
     this.#tcp.stats.inc(b.plan.statCx);
-    let plan = b.plan;
-    if (plan.useOriginalDst) {
-      plan = this.#byAddress.get(`${dst.address}:${dst.port}`) ?? this.#byAddress.get(`0.0.0.0:${dst.port}`) ?? plan;
-    }
+    const plan = handOff(this.#byAddress, b.plan, dst);
     const remoteIp = normalize(socket.remoteAddress ?? '');
     const conn: ConnContext = {
       originalDst: dst,
@@ -202,20 +199,12 @@ export class ListenerManager {
   }
 
   #dispatch(plan: ListenerPlan, socket: Socket, d: Detected, conn: ConnContext): void {
-    // Chain matching sees only what the configured inspectors report for this port.
-    const port = conn.originalDst.port;
-    const tlsSeen = d.transport === 'tls' && (plan.inspectors.tls?.(port) ?? false);
-    const httpSeen = d.transport !== 'tls' && (plan.inspectors.http?.(port) ?? false);
-    conn.serverName = tlsSeen ? d.serverName : '';
-    const chain: ChainPlan | undefined = selectChain(plan.chains, {
-      port,
-      address: conn.originalDst.address,
-      serverName: conn.serverName,
-      transportProtocol: tlsSeen ? 'tls' : 'raw_buffer',
-      applicationProtocols: tlsSeen || httpSeen ? d.applicationProtocols : [],
-      sourceAddress: conn.remoteIp,
-      sourcePort: socket.remotePort ?? 0,
-    }) ?? plan.defaultChain;
+    const { chain, serverName } = chainFor(plan, {
+      dst: conn.originalDst,
+      source: { address: conn.remoteIp, port: socket.remotePort ?? 0 },
+      detected: d,
+    });
+    conn.serverName = serverName;
     conn.chainKey = chain?.key;
     const net = chain?.network;
     if (!chain || !net || net.kind === 'none') {

@@ -17,14 +17,31 @@ export interface RequestView {
 
 export type RoutePredicate = (r: RequestView) => boolean;
 
-export function compileRouteMatch(m: RouteMatch | undefined, path: string, errors: string[]): RoutePredicate {
+/** One condition of a RouteMatch: its field path inside the match (e.g. "headers[0]") and its test. */
+export interface RouteCondition {
+  field: string;
+  test: RoutePredicate;
+}
+
+/**
+ * A RouteMatch as its separate conditions, in Envoy's order (path, headers,
+ * query parameters); a route matches when all hold. `trellis explain` walks
+ * them to say which condition an earlier route failed.
+ */
+export function compileRouteConditions(m: RouteMatch | undefined, path: string, errors: string[]): RouteCondition[] {
   if (!m) {
     errors.push(`${path}: missing`);
-    return () => false;
+    return [{ field: 'match', test: () => false }];
   }
-  const parts: RoutePredicate[] = [compilePath(m, path, errors)];
-  m.headers.forEach((h, i) => parts.push(compileHeaderMatcher(h, `${path}.headers[${i}]`, errors)));
-  m.queryParameters.forEach((q, i) => parts.push(compileQueryMatcher(q, `${path}.queryParameters[${i}]`, errors)));
+  return [
+    { field: m.pathSpecifier.case ?? 'pathSpecifier', test: compilePath(m, path, errors) },
+    ...m.headers.map((h, i) => ({ field: `headers[${i}]`, test: compileHeaderMatcher(h, `${path}.headers[${i}]`, errors) })),
+    ...m.queryParameters.map((q, i) => ({ field: `queryParameters[${i}]`, test: compileQueryMatcher(q, `${path}.queryParameters[${i}]`, errors) })),
+  ];
+}
+
+export function compileRouteMatch(m: RouteMatch | undefined, path: string, errors: string[]): RoutePredicate {
+  const parts = compileRouteConditions(m, path, errors).map((c) => c.test);
   if (parts.length === 1) return parts[0];
   return (r) => {
     for (let i = 0; i < parts.length; i++) if (!parts[i](r)) return false;

@@ -12,7 +12,7 @@ import type { ClusterManager } from '../upstream/cluster-manager.js';
 import { fnv1a } from '../util.js';
 import { forward } from './forward.js';
 import { requestHash } from './request-hash.js';
-import type { ActionPlan, ClusterTarget } from './route-action.js';
+import type { ActionPlan, ClusterTarget, WeightedTarget } from './route-action.js';
 import type { CompiledRoute } from './route-table.js';
 
 export class RouterFilter implements HttpFilter {
@@ -63,18 +63,35 @@ export class RouterFilter implements HttpFilter {
 
 /** Weighted choice from one random value per request, derived from its x-request-id. */
 function pickCluster(ex: HttpStream, t: ClusterTarget, requestId: string | undefined): string | undefined {
-  if (t.kind === 'single') return t.name;
-  if (t.kind === 'header') {
-    const v = ex.req.headers[t.header];
-    return typeof v === 'string' ? v : undefined;
+  const header = t.kind === 'header' ? ex.req.headers[t.header] : undefined;
+  const p = pickTarget(t, requestId, typeof header === 'string' ? header : undefined);
+  if (p?.weighted) {
+    ex.clusterRequestOps = p.weighted.requestOps;
+    ex.clusterResponseOps = p.weighted.responseOps;
   }
-  const r = (requestId ? fnv1a(requestId) : Math.floor(Math.random() * 0xffffffff)) % t.total;
-  for (const c of t.clusters) {
-    if (r < c.upTo) {
-      ex.clusterRequestOps = c.requestOps;
-      ex.clusterResponseOps = c.responseOps;
-      return c.name;
-    }
-  }
-  return undefined;
+  return p?.name;
+}
+
+export interface TargetPick {
+  name: string;
+  /** The weighted cluster chosen, with its index among the route's weighted_clusters. */
+  weighted?: WeightedTarget;
+  index?: number;
+  /** The value in [0, total) that decided a weighted pick. */
+  draw?: number;
+}
+
+/**
+ * The cluster a route's target names for one request, without the request:
+ * `requestId` decides a weighted pick (FNV-1a of it, modulo the total
+ * weight), `headerValue` a cluster_header. Pure, so `trellis explain`
+ * predicts the very pick the router makes for the same x-request-id.
+ */
+export function pickTarget(t: ClusterTarget, requestId: string | undefined, headerValue?: string): TargetPick | undefined {
+  if (t.kind === 'single') return { name: t.name };
+  if (t.kind === 'header') return headerValue === undefined ? undefined : { name: headerValue };
+  const draw = (requestId ? fnv1a(requestId) : Math.floor(Math.random() * 0xffffffff)) % t.total;
+  const index = t.clusters.findIndex((c) => draw < c.upTo);
+  const c = t.clusters[index];
+  return c ? { name: c.name, weighted: c, index, draw } : undefined;
 }

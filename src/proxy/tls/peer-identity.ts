@@ -72,7 +72,11 @@ export function rfc2253(subject: string): string {
 
 /** Reads the peer of a server-side TLS socket whose handshake completed. */
 export function tlsPeer(tls: TLSSocket): TlsPeer {
-  const x509 = tls.getPeerX509Certificate();
+  return certificatePeer(tls.getPeerX509Certificate(), () => tls.getX509Certificate());
+}
+
+/** The peer that presents `x509` (`local`: this side's certificate, when there is one). */
+export function certificatePeer(x509: X509Certificate | undefined, local: () => X509Certificate | undefined = () => undefined): TlsPeer {
   const san = x509?.subjectAltName;
   let sha: string | undefined;
   return {
@@ -80,7 +84,7 @@ export function tlsPeer(tls: TLSSocket): TlsPeer {
     uriSans: sansOf(san, 'URI'),
     dnsSans: sansOf(san, 'DNS'),
     subject: x509 ? rfc2253(x509.subject) : '',
-    localUriSans: () => sansOf(tls.getX509Certificate()?.subjectAltName, 'URI'),
+    localUriSans: () => sansOf(local()?.subjectAltName, 'URI'),
     sha256: () => (sha ??= x509 ? x509.fingerprint256.replaceAll(':', '').toLowerCase() : ''),
     pem: () => x509?.toString() ?? '',
     chainPem: () => chainOf(x509),

@@ -166,6 +166,16 @@ export class UpstreamCluster {
     s.timer.unref();
   }
 
+  /**
+   * Marks the hosts ("addr:port") another proxy reported as ejected by outlier
+   * detection (its /clusters), so `pick` balances as that proxy does; no
+   * timer brings them back.
+   */
+  markEjected(keys: ReadonlySet<string>): void {
+    for (const h of this.#hosts.values()) if (keys.has(h.key)) h.outlier.ejected = true;
+    this.#refreshHealthy();
+  }
+
   get hosts(): readonly Host[] {
     return [...this.#hosts.values()];
   }

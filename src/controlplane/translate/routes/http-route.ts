@@ -20,7 +20,7 @@ import { FaultFilterName, faultConfig } from './fault.js';
 import { headerOps, mergeHeaderOps } from './headers.js';
 import { catchAllMatch, translateMatch } from './match.js';
 import { parseClusterName } from '../names.js';
-import { istioConfigMetadata } from '../common.js';
+import { istioConfigMetadata, type SourceField } from '../common.js';
 
 const log = logger('translate');
 
@@ -51,9 +51,19 @@ export function translateHttpRoute(r: HTTPRoute, ctx: RouteContext, field: strin
     const name = m?.name !== undefined && m.name !== '' ? `${r.name ?? ''}.${m.name}` : (r.name ?? '');
     const route = buildRoute(r, m, ctx, `${field}.match[${i}]`, create(RouteSchema, { name, match }));
     route.decorator = routeDecorator(route, ctx.vsName, ctx.port);
-    route.metadata = istioConfigMetadata('virtual-service', ctx.vsNamespace, ctx.vsName);
+    route.metadata = istioConfigMetadata('virtual-service', ctx.vsNamespace, ctx.vsName, sourceField(r, field, m === undefined ? undefined : i));
     out.push(route);
   });
+  return out;
+}
+
+/** "http[1]" or "http[1].match[0]" (from the translator's "VirtualService/NS/NAME.http[1]"), and route[k] of each cluster. */
+function sourceField(r: HTTPRoute, field: string, match: number | undefined): SourceField {
+  const at = field.lastIndexOf('.http[');
+  const own = at >= 0 ? field.slice(at + 1) : field;
+  const all = r.route ?? [];
+  const out: SourceField = { field: match === undefined ? own : `${own}.match[${match}]` };
+  if (r.redirect === undefined && r.directResponse === undefined && all.length > 0) out.routes = effectiveWeights(all).map(({ d }) => all.indexOf(d));
   return out;
 }
 

@@ -93,10 +93,22 @@ export function decide(f: RbacFilterPlan, i: RbacInput, stats: Counters): RbacVe
     if (debug) log.debug('no engine, allowed by default');
     return ALLOW;
   }
-  const r = evaluate(f.engine, i);
+  const r = enforcedVerdict(f, i);
   if (debug) log.debug(`enforced ${r.allowed ? 'allowed' : 'denied'}, matched policy ${r.policy || 'none'}`);
   stats.inc(r.allowed ? f.stats.allowed : f.stats.denied);
-  return r.allowed ? ALLOW : { allowed: false, detail: responseDetail(r.policy || 'none') };
+  return r.allowed ? ALLOW : { allowed: false, detail: r.detail };
+}
+
+/**
+ * The enforced verdict alone, without counters, shadow rules or logging:
+ * what `decide` answers, plus the engine's action and the policy that
+ * matched (for `trellis explain`).
+ */
+export function enforcedVerdict(f: RbacFilterPlan, i: RbacInput): RbacVerdict & { action: string; policy: string } {
+  if (!f.engine) return { allowed: true, action: 'none', policy: '' };
+  const r = evaluate(f.engine, i);
+  const base = { action: f.engine.action, policy: r.policy };
+  return r.allowed ? { allowed: true, ...base } : { allowed: false, detail: responseDetail(r.policy || 'none'), ...base };
 }
 
 /** What Envoy's "checking request/connection" line shows. */
