@@ -29,6 +29,8 @@ export interface PollerContext {
   /** Set once the first reconcile is done: until then "all SYNCED" would be vacuous. */
   initialPodsCreated: () => boolean;
   events: () => string[];
+  /** The dashboard's URL, once it serves. */
+  dashboard?: () => string | undefined;
 }
 
 const isIstioMetric = (n: string) => n === 'istio_requests_total' || n === 'istio_request_duration_milliseconds_bucket';
@@ -141,6 +143,7 @@ export class StatusPoller {
       modeLine: this.#ctx.modeLine,
       startedAt: performance.timeOrigin,
       controlPlane: this.#ctx.controlPlaneLine(),
+      ...(this.#ctx.dashboard?.() ? { dashboard: this.#ctx.dashboard()! } : {}),
       pods,
       services: this.#rates.rates(),
       ...(this.#allSyncedMs !== undefined ? { allSyncedMs: this.#allSyncedMs } : {}),
