@@ -18,9 +18,9 @@ export interface Placed {
   column: number;
 }
 
-export const COLUMN_WIDTH = 300;
-export const ROW_HEIGHT = 44;
-export const MARGIN = 24;
+export const COLUMN_WIDTH = 420;
+export const ROW_HEIGHT = 56;
+export const MARGIN = 36;
 
 export function layout(g: LayoutInput): { at: Map<string, Placed>; width: number; height: number } {
   const depth = new Map(g.nodes.map((n) => [n.id, 0]));

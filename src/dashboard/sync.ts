@@ -6,7 +6,8 @@
  * the control plane sent within a burst (versions are content hashes per
  * proxy, so there is no mesh-wide version to compare); a proxy has reached
  * it when every type the push sent it is acknowledged, or when the push
- * sent it nothing. Pure.
+ * sent it nothing. syncz keeps the latest response per type only, so an
+ * older push shows the types no later push replaced. Pure.
  */
 import { typeWord } from '../debug/proxy-status/status-rows.js';
 import type { SynczEntry } from '../debug/syncz.js';
@@ -60,13 +61,11 @@ export function configChanges(entries: readonly SynczEntry[]): ConfigChange[] {
   }
   const proxies = new Set(entries.map((e) => e.proxy));
   return bursts.reverse().slice(0, CHANGES_SHOWN).map((b) => {
-    const start = b[0]!.at;
-    // Everything each proxy was sent since this push began: a later push it has not acknowledged holds it back too.
-    const since = all.filter((s) => s.at >= start);
-    const behind = new Set(since.filter((s) => !s.acked).map((s) => s.proxy));
-    const nacked = new Set(since.filter((s) => s.nacked).map((s) => s.proxy));
+    // syncz keeps each type's latest response only: a type sent again later counts for the later push.
+    const behind = new Set(b.filter((s) => !s.acked).map((s) => s.proxy));
+    const nacked = new Set(b.filter((s) => s.nacked).map((s) => s.proxy));
     return {
-      at: new Date(start).toISOString(),
+      at: new Date(b[0]!.at).toISOString(),
       types: [...new Set(b.map((s) => s.type))].sort(),
       reached: [...proxies].filter((p) => !behind.has(p)).length,
       total: proxies.size,

@@ -10,7 +10,7 @@ import { layout, type Placed } from '../layout.js';
 import type { GraphEdge, GraphNode } from '../model.js';
 import { esc, fixed } from './dom.js';
 
-const BOX_W = 190;
+const BOX_W = 180;
 const BOX_H = 26;
 
 function nodeSvg(n: GraphNode, p: Placed): string {
@@ -30,20 +30,27 @@ function lockSvg(word: string, x: number, y: number): string {
   return `<g class="lock ${word}"><path d="${shackle}"/><rect x="${x}" y="${y}" width="12" height="9" rx="1"/><title>${word === 'mtls' ? 'mutual TLS' : word === 'plaintext' ? 'plaintext' : 'partly mutual TLS'}</title></g>`;
 }
 
-export function edgeLabel(e: GraphEdge): string {
+/** Two lines: traffic, then latency, mTLS share and flags. */
+export function edgeLabel(e: GraphEdge): [string, string] {
   const flags = Object.keys(e.flags);
-  return `${fixed(e.rps)} rps · ${fixed(e.errorPct)}% err · p50 ${fixed(e.p50Ms)} / p99 ${fixed(e.p99Ms)} ms${e.mtlsPct !== null ? ` · mTLS ${fixed(e.mtlsPct, 0)}%` : ''}${flags.length ? ` · ${flags.join(',')}` : ''}`;
+  return [
+    `${fixed(e.rps)} rps · ${fixed(e.errorPct)}% err`,
+    `p50 ${fixed(e.p50Ms)} / p99 ${fixed(e.p99Ms)} ms${e.mtlsPct !== null ? ` · mTLS ${fixed(e.mtlsPct, 0)}%` : ''}${flags.length ? ` · ${flags.join(',')}` : ''}`,
+  ];
 }
 
 function edgeSvg(e: GraphEdge, from: Placed, to: Placed): string {
   const [x1, y1, x2, y2] = [from.x + BOX_W, from.y + BOX_H / 2, to.x, to.y + BOX_H / 2];
   const mx = (x1 + x2) / 2;
-  const d = x2 > x1 ? `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}` : `M${from.x + BOX_W / 2},${from.y + BOX_H} Q${mx},${y1 + 60} ${to.x + BOX_W / 2},${to.y + BOX_H}`;
+  const forward = x2 > x1;
+  const d = forward ? `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}` : `M${from.x + BOX_W / 2},${from.y + BOX_H} Q${mx},${y1 + 60} ${to.x + BOX_W / 2},${to.y + BOX_H}`;
   const word = mtlsWord(e.mtlsPct);
-  const lx = x2 > x1 ? mx - 60 : mx;
-  const ly = (y1 + y2) / 2 - 4;
-  const tip = [edgeLabel(e), e.principals.length ? `principals: ${e.principals.join(', ')}` : '', e.explain ? `click: ${e.explain.command}` : ''].filter(Boolean).join('\n');
-  return `<g class="edge${e.errorPct > 0 ? ' errors' : ''}" data-edge="${esc(e.id)}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" data-rps="${e.rps}" data-error-pct="${e.errorPct}" data-mtls="${word}" data-flags="${esc(Object.keys(e.flags).join(','))}"><path d="${d}" marker-end="url(#arrow)"/>${lockSvg(word, lx - 16, ly - 8)}<text x="${lx}" y="${ly}">${esc(edgeLabel(e))}</text><title>${esc(tip)}</title></g>`;
+  // Labels sit just right of the source, above its line: edges leaving one node fan out below each other.
+  const lx = forward ? x1 + 22 : mx;
+  const ly = forward ? y1 - 16 : y1 + 40;
+  const [line1, line2] = edgeLabel(e);
+  const tip = [`${line1} · ${line2}`, e.principals.length ? `principals: ${e.principals.join(', ')}` : '', e.explain ? `click: ${e.explain.command}` : ''].filter(Boolean).join('\n');
+  return `<g class="edge${e.errorPct > 0 ? ' errors' : ''}" data-edge="${esc(e.id)}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" data-rps="${e.rps}" data-error-pct="${e.errorPct}" data-mtls="${word}" data-flags="${esc(Object.keys(e.flags).join(','))}"><path d="${d}" marker-end="url(#arrow)"/>${lockSvg(word, lx - 18, ly - 9)}<text x="${lx}" y="${ly}">${esc(line1)}<tspan x="${lx}" dy="12">${esc(line2)}</tspan></text><title>${esc(tip)}</title></g>`;
 }
 
 export function renderGraph(svg: SVGSVGElement, nodes: readonly GraphNode[], edges: readonly GraphEdge[]): void {
