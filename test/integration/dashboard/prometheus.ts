@@ -44,9 +44,10 @@ export class Prometheus {
     return new Prometheus(child, dir, address);
   }
 
-  /** An instant query's vector: each series' labels and value. */
-  async query(q: string): Promise<{ metric: Record<string, string>; value: number }[]> {
-    const r = await fetch(`http://${this.address}/api/v1/query?query=${encodeURIComponent(q)}`);
+  /** An instant query's vector (at `at` ms, else now): each series' labels and value. */
+  async query(q: string, at?: number): Promise<{ metric: Record<string, string>; value: number }[]> {
+    const time = at === undefined ? '' : `&time=${at / 1000}`;
+    const r = await fetch(`http://${this.address}/api/v1/query?query=${encodeURIComponent(q)}${time}`);
     const j = (await r.json()) as { status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
     if (j.status !== 'success') throw new Error(`prometheus: ${j.error ?? r.status}: ${q}`);
     return j.data!.result.map((s) => ({ metric: s.metric, value: Number(s.value[1]) }));
