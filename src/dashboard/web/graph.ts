@@ -30,12 +30,17 @@ function lockSvg(word: string, x: number, y: number): string {
   return `<g class="lock ${word}"><path d="${shackle}"/><rect x="${x}" y="${y}" width="12" height="9" rx="1"/><title>${word === 'mtls' ? 'mutual TLS' : word === 'plaintext' ? 'plaintext' : 'partly mutual TLS'}</title></g>`;
 }
 
-/** Two lines: traffic, then latency, mTLS share and flags. */
-export function edgeLabel(e: GraphEdge): [string, string] {
+/** "spiffe://td/ns/NS/sa/SA" → "NS/SA" (the whole id stays in the tooltip). */
+const shortPrincipal = (p: string) => /\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(p)?.slice(1).join('/') ?? p;
+
+/** Up to three lines: traffic; latency, mTLS share and flags; the clients' principals (server edges). */
+export function edgeLabel(e: GraphEdge): string[] {
   const flags = Object.keys(e.flags);
+  const shown = e.principals.slice(0, 3).map(shortPrincipal).join(', ');
   return [
     `${fixed(e.rps)} rps · ${fixed(e.errorPct)}% err`,
     `p50 ${fixed(e.p50Ms)} / p99 ${fixed(e.p99Ms)} ms${e.mtlsPct !== null ? ` · mTLS ${fixed(e.mtlsPct, 0)}%` : ''}${flags.length ? ` · ${flags.join(',')}` : ''}`,
+    ...(e.principals.length ? [`from ${shown}${e.principals.length > 3 ? ` +${e.principals.length - 3}` : ''}`] : []),
   ];
 }
 
@@ -48,9 +53,9 @@ function edgeSvg(e: GraphEdge, from: Placed, to: Placed): string {
   // Labels sit just right of the source, above its line: edges leaving one node fan out below each other.
   const lx = forward ? x1 + 22 : mx;
   const ly = forward ? y1 - 16 : y1 + 40;
-  const [line1, line2] = edgeLabel(e);
-  const tip = [`${line1} · ${line2}`, e.principals.length ? `principals: ${e.principals.join(', ')}` : '', e.explain ? `click: ${e.explain.command}` : ''].filter(Boolean).join('\n');
-  return `<g class="edge${e.errorPct > 0 ? ' errors' : ''}" data-edge="${esc(e.id)}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" data-rps="${e.rps}" data-error-pct="${e.errorPct}" data-mtls="${word}" data-flags="${esc(Object.keys(e.flags).join(','))}"><path d="${d}" marker-end="url(#arrow)"/>${lockSvg(word, lx - 18, ly - 9)}<text x="${lx}" y="${ly}">${esc(line1)}<tspan x="${lx}" dy="12">${esc(line2)}</tspan></text><title>${esc(tip)}</title></g>`;
+  const [line1, ...more] = edgeLabel(e);
+  const tip = [[line1, ...more].join(' · '), e.principals.length ? `principals: ${e.principals.join(', ')}` : '', e.explain ? `click: ${e.explain.command}` : ''].filter(Boolean).join('\n');
+  return `<g class="edge${e.errorPct > 0 ? ' errors' : ''}" data-edge="${esc(e.id)}" data-from="${esc(e.from)}" data-to="${esc(e.to)}" data-rps="${e.rps}" data-error-pct="${e.errorPct}" data-mtls="${word}" data-flags="${esc(Object.keys(e.flags).join(','))}"><path d="${d}" marker-end="url(#arrow)"/>${lockSvg(word, lx - 18, ly - 9)}<text x="${lx}" y="${ly}">${esc(line1)}${more.map((l) => `<tspan x="${lx}" dy="12">${esc(l)}</tspan>`).join('')}</text><title>${esc(tip)}</title></g>`;
 }
 
 export function renderGraph(svg: SVGSVGElement, nodes: readonly GraphNode[], edges: readonly GraphEdge[]): void {
