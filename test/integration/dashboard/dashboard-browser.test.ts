@@ -180,6 +180,7 @@ describe('trellis dashboard on trellis up, in headless chromium', { skip, timeou
     assert.equal(await edgeAttr(WEB_INBOUND, 'data-mtls'), 'mtls');
     const principals = (await apiModel()).edges.find((e) => e.id === WEB_INBOUND)!.principals;
     assert.deepEqual(principals, ['spiffe://cluster.local/ns/dash/sa/client']);
+    assert.match((await page.locator(`[data-edge="${WEB_INBOUND}"] text`).textContent()) ?? '', /mTLS 100% ?from dash\/client$/);
     writeFileSync(join(dir, 'policy.yaml'), readFileSync(join(dir, 'policy.yaml'), 'utf8').replace('STRICT', 'DISABLE'));
     // Plaintext once the whole window is: the push, then one window.
     const word = await until(() => edgeAttr(WEB_INBOUND, 'data-mtls'), (w) => w === 'plaintext', WINDOW_MS + 10_000);
