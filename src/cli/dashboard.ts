@@ -31,7 +31,7 @@ Example:
       const locator = await locateMesh(controlPlane === undefined ? {} : { controlPlane });
       // Services (ports, cluster IPs) are known when the mesh is a `trellis up`; elsewhere edges still show.
       const services = async () => (controlPlane === undefined ? readServices(findRunningMesh()).map(serviceInfo) : []);
-      const d = await startDashboard({ source: { locator, services }, port, staticDir: dashboardStaticDir(realpathSync(process.argv[1]!)) });
+      const d = await startDashboard({ locator, poll: { services }, port, staticDir: dashboardStaticDir(realpathSync(process.argv[1]!)) });
       process.stdout.write(`dashboard at ${d.url} (${locator.source}); Ctrl-C stops it\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

@@ -14,7 +14,11 @@ interface CertsJson {
   certificates?: { cert_chain?: { subject_alt_names?: { uri?: string }[]; valid_from?: string; expiration_time?: string }[] }[];
 }
 
-/** The workload certificate's row, or undefined when /certs has none (no mTLS identity yet) or is not Envoy's JSON. */
+/**
+ * The workload certificate's row (the first cert_chain's leaf), or undefined
+ * when /certs has none (no mTLS identity yet) or is not Envoy's JSON.
+ * `trellis up`'s status reads its expiry from here too.
+ */
 export function certRow(pod: string, body: string): CertRow | undefined {
   let j: CertsJson;
   try {
@@ -27,10 +31,10 @@ export function certRow(pod: string, body: string): CertRow | undefined {
     if (!leaf) continue;
     const from = Date.parse(leaf.valid_from ?? '');
     const to = Date.parse(leaf.expiration_time ?? '');
-    if (Number.isNaN(from) || Number.isNaN(to)) continue;
+    if (Number.isNaN(to)) continue;
     const spiffeId = leaf.subject_alt_names?.map((s) => s.uri).find((u) => u?.startsWith('spiffe://')) ?? '';
     const due = from + (to - from) * (DEFAULT_RENEW_AT - DEFAULT_RENEW_JITTER);
-    return { pod, spiffeId, notAfter: new Date(to).toISOString(), rotationDue: new Date(due).toISOString() };
+    return { pod, spiffeId, notAfter: new Date(to).toISOString(), rotationDue: Number.isNaN(due) ? null : new Date(due).toISOString() };
   }
   return undefined;
 }

@@ -1,13 +1,17 @@
 /**
  * A dashboard: the collector and the server together, for `trellis
- * dashboard` and `trellis up`. Listens on 127.0.0.1:port; with
- * `anyPortIfTaken` (trellis up, whose runs may overlap) a taken port falls
- * back to one the system picks, and the URL says which.
+ * dashboard` (which polls the mesh while someone looks) and `trellis up`
+ * (whose status poller feeds the collector what it reads anyway). Listens
+ * on 127.0.0.1:port; with `anyPortIfTaken` (trellis up, whose runs may
+ * overlap) a taken port falls back to one the system picks, and the URL
+ * says which.
  */
 import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ServiceLike } from '../local/up/kube-table.js';
-import { Collector, type DashboardSource, type ServiceInfo } from './collector.js';
+import type { MeshLocator } from '../debug/locator.js';
+import { Collector, type ServiceInfo } from './collector.js';
+import { MeshPoller } from './mesh-poller.js';
 import { startDashboardServer, type DashboardServer } from './server.js';
 
 /** Kiali's port: `istioctl dashboard kiali` opens it there too. */
@@ -16,7 +20,10 @@ export const DEFAULT_WINDOW_MS = 10_000;
 const INTERVAL_MS = 1000;
 
 export interface DashboardOptions {
-  source: DashboardSource;
+  /** The mesh: its pods and control plane (for polling) and what explain is asked about. */
+  locator: MeshLocator;
+  /** Poll the mesh while someone looks (`trellis dashboard`), with these Services; without it the caller feeds `collector`. */
+  poll?: { services(): Promise<readonly ServiceInfo[]> };
   port: number;
   staticDir: string;
   windowMs?: number;
@@ -28,8 +35,9 @@ export interface Dashboard extends DashboardServer {
 }
 
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
-  const collector = new Collector(o.source, { windowMs: o.windowMs ?? DEFAULT_WINDOW_MS, intervalMs: INTERVAL_MS });
-  const serve = (port: number) => startDashboardServer({ port, staticDir: o.staticDir, model: () => collector.model(), touch: () => collector.touch(), mesh: o.source.locator });
+  const collector = new Collector(o.locator.source, o.windowMs ?? DEFAULT_WINDOW_MS);
+  const poller = o.poll ? new MeshPoller({ locator: o.locator, services: o.poll.services }, collector, INTERVAL_MS) : undefined;
+  const serve = (port: number) => startDashboardServer({ port, staticDir: o.staticDir, model: () => collector.model(), ...(poller ? { touch: () => poller.touch() } : {}), mesh: o.locator });
   let server: DashboardServer;
   try {
     server = await serve(o.port);
@@ -41,7 +49,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     ...server,
     collector,
     close: async () => {
-      collector.close();
+      poller?.close();
       await server.close();
     },
   };

@@ -59,8 +59,8 @@ export interface CertRow {
   pod: string;
   spiffeId: string;
   notAfter: string;
-  /** When the agent starts renewing (its fraction of the lifetime; see certs.ts). */
-  rotationDue: string;
+  /** When the agent starts renewing (its fraction of the lifetime; see certs.ts); null without valid_from. */
+  rotationDue: string | null;
 }
 
 export interface DashboardModel {

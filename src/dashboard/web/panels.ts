@@ -31,6 +31,6 @@ export function fromNow(iso: string, now = Date.now()): string {
 
 export function renderCerts(el: HTMLElement, m: DashboardModel): void {
   table(el, ['POD', 'SPIFFE ID', 'NOT AFTER', 'ROTATION DUE'], m.certs.map((c) => [
-    td(c.pod), `<td data-spiffe="${esc(c.spiffeId)}">${esc(c.spiffeId)}</td>`, td(`${c.notAfter} (${fromNow(c.notAfter)})`), td(`${c.rotationDue} (${fromNow(c.rotationDue)})`),
+    td(c.pod), `<td data-spiffe="${esc(c.spiffeId)}">${esc(c.spiffeId)}</td>`, td(`${c.notAfter} (${fromNow(c.notAfter)})`), td(c.rotationDue === null ? '-' : `${c.rotationDue} (${fromNow(c.rotationDue)})`),
   ]), 'no workload certificate read yet');
 }

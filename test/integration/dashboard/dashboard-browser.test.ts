@@ -145,7 +145,8 @@ describe('trellis dashboard on trellis up, in headless chromium', { skip, timeou
     assert.ok(Math.abs(100 * err!.value - edge.errorPct) <= 6, `Prometheus ${(100 * err!.value).toFixed(1)} % errors, dashboard ${edge.errorPct.toFixed(1)} %`);
     const [inbound] = await prom!.query(`sum(rate(istio_requests_total{reporter="destination",destination_workload="web"}[10s])) by (destination_workload_namespace, destination_workload, destination_service)`, at);
     const webIn = model.edges.find((e) => e.id === WEB_INBOUND)!;
-    assert.ok(Math.abs(inbound!.value - webIn.rps) <= 0.1 * webIn.rps, `Prometheus ${inbound!.value.toFixed(2)} rps into web, dashboard ${webIn.rps.toFixed(2)} rps`);
+    // What passes the fault is thinned at random: windows a second apart differ by more than the steady load's do.
+    assert.ok(Math.abs(inbound!.value - webIn.rps) <= 0.15 * webIn.rps, `Prometheus ${inbound!.value.toFixed(2)} rps into web, dashboard ${webIn.rps.toFixed(2)} rps`);
   });
 
   test('certificates and the explain of a clicked edge', async () => {
