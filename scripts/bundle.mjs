@@ -8,7 +8,8 @@
  * files next to their own sources at run time (@grpc/grpc-js-xds's protos).
  */
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 const INLINE = new Set(['@bufbuild/protobuf']);
 
@@ -65,3 +66,18 @@ await build({
   logLevel: 'warning',
 });
 chmodSync('dist/bundle/main.js', 0o755);
+
+// The dashboard's page (src/dashboard/web): type-checked against the DOM (its own tsconfig: the CLI's has no DOM),
+// bundled for the browser with everything it imports, and served from dist/bundle/dashboard/ — no CDN, offline.
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'src/dashboard/web/tsconfig.json'], { stdio: 'inherit' });
+await build({
+  entryPoints: { app: 'src/dashboard/web/main.ts' },
+  outdir: 'dist/bundle/dashboard',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'chrome110',
+  minify: true,
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'app.css']) copyFileSync(`src/dashboard/web/${f}`, `dist/bundle/dashboard/${f}`);

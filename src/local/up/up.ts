@@ -23,7 +23,7 @@ import { DirectorySource } from '../../controlplane/sources/directory-source.js'
 import type { ConfigProblem, ConfigState } from '../../controlplane/sources/source.js';
 import { TrellisError, errorMessage } from '../../errors.js';
 import { newRunId } from '../netns/index.js';
-import { removeStateFile, stateFilePath, type MeshState } from '../state-file.js';
+import { removeStateFile, stateFilePath, type MeshState, type MeshStatePod } from '../state-file.js';
 import { ControlPlaneProcess } from './control-plane-process.js';
 import { LoopbackNetwork } from './loopback/network.js';
 import { Mesh } from './mesh.js';
@@ -41,6 +41,7 @@ import { checkStateFile, chooseMode } from './preflight.js';
 import { StatusOutput } from './status/output.js';
 import { StatusPoller } from './status/poller.js';
 import { renderStatus } from './status/render.js';
+import { dashboardStaticDir, DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
 
 export interface UpOptions {
   dir: string;
@@ -107,6 +108,7 @@ class Up {
   #source: ClusterIpSource | undefined;
   #publisher: Publisher | undefined;
   #poller: StatusPoller | undefined;
+  #dashboard: Dashboard | undefined;
   #timer: NodeJS.Timeout | undefined;
   #events: string[] = [];
   #problems = new Set<string>();
@@ -161,6 +163,7 @@ class Up {
     this.#serving = true;
     this.#publisher.flush();
     this.#step(`serving: state file ${this.#stateFile} (control plane debug ${this.#published.debug}); Ctrl-C tears everything down`, t);
+    await this.#startDashboard();
     this.#startStatus();
   }
 
@@ -239,15 +242,20 @@ class Up {
       startedAt: this.#startedAt,
       configDir: this.#dir,
       controlPlane: this.#published,
-      pods: this.#mesh.pods().filter((p) => p.address).map((p) => ({
-        name: p.plan.name,
-        namespace: p.plan.namespace,
-        ip: p.address!.ip,
-        ...(p.sidecar ? { admin: p.sidecar.admin } : {}),
-        ...(p.address!.netns ? { netns: p.address!.netns } : {}),
-        node: this.#network!.nodeName,
-      })),
+      pods: this.#statePods(),
     };
+  }
+
+  /** The pods as the state file names them: where each is and where its proxy's admin API listens. */
+  #statePods(): MeshStatePod[] {
+    return this.#mesh!.pods().filter((p) => p.address).map((p) => ({
+      name: p.plan.name,
+      namespace: p.plan.namespace,
+      ip: p.address!.ip,
+      ...(p.sidecar ? { admin: p.sidecar.admin } : {}),
+      ...(p.address!.netns ? { netns: p.address!.netns } : {}),
+      node: this.#network!.nodeName,
+    }));
   }
 
   #reportProblems(state: ConfigState, initial: boolean): void {
@@ -277,6 +285,24 @@ class Up {
     return this.#mesh!.apply(all);
   }
 
+  /** The dashboard on 127.0.0.1 (Kiali's port, or any when taken: runs may overlap); a failure is an event, not a failed start. */
+  async #startDashboard(): Promise<void> {
+    const published = this.#published!;
+    const locator = { source: `trellis up run ${this.#runId}`, controlPlane: published.debug, pods: () => Promise.resolve(this.#statePods()) };
+    try {
+      // Fed by the status poller (#startStatus): it reads every proxy anyway.
+      this.#dashboard = await startDashboard({
+        locator,
+        port: DEFAULT_DASHBOARD_PORT,
+        anyPortIfTaken: true,
+        staticDir: dashboardStaticDir(this.#o.trellis[1]!),
+      });
+      this.#step(`dashboard: ${this.#dashboard.url}`);
+    } catch (err) {
+      this.#event(`dashboard not started: ${errorMessage(err)}`);
+    }
+  }
+
   #startStatus(): void {
     const cp = () => this.#cp;
     this.#poller = new StatusPoller({
@@ -292,6 +318,7 @@ class Up {
         return `${c?.addresses.xds ?? '-'} ${state}${c && c.restarts > 0 ? ` (${c.restarts} restarts)` : ''}`;
       },
       initialPodsCreated: () => this.#initialDone,
+      dashboard: () => this.#dashboard,
       events: () => this.#events,
     });
     const tick = async () => {
@@ -329,6 +356,7 @@ class Up {
     const t = performance.now();
     this.#cp?.halt();
     const graceful = (async () => {
+      await this.#dashboard?.close();
       await this.#source?.stop().catch(() => undefined);
       this.#publisher?.close();
       if (this.#serving) removeStateFile(this.#stateFile);

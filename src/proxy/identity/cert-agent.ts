@@ -29,6 +29,10 @@ const log = logger('identity');
 /** Istio's SDS resource names for the workload certificate and the trust bundle. */
 export const WORKLOAD_SECRET = 'default';
 export const ROOT_SECRET = 'ROOTCA';
+/** Renewal starts at this fraction of the lifetime left on arrival, unless CertAgentOptions.renewAt says otherwise. */
+export const DEFAULT_RENEW_AT = 0.8;
+/** Renewal starts up to this fraction earlier, at random, unless CertAgentOptions.jitter says otherwise. */
+export const DEFAULT_RENEW_JITTER = 0.05;
 
 export interface CertAgentOptions {
   caAddress: string;
@@ -156,7 +160,7 @@ export class CertAgent {
    */
   #renewalDelay(c: AgentCertificate): number {
     const left = c.notAfter.getTime() - Date.now();
-    const fraction = (this.#o.renewAt ?? 0.8) - Math.random() * (this.#o.jitter ?? 0.05);
+    const fraction = (this.#o.renewAt ?? DEFAULT_RENEW_AT) - Math.random() * (this.#o.jitter ?? DEFAULT_RENEW_JITTER);
     return Math.max(0, left * fraction);
   }
 

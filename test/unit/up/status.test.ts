@@ -42,7 +42,7 @@ test('per service: the server side\'s metrics when it has a sidecar, the clients
     parsePrometheus(scrape('source', 'b.ns.svc.cluster.local', 503, 4, [['5', 4], ['+Inf', 4]])),
   ]));
   const [a, b] = w.rates();
-  assert.equal(a!.service, 'a.ns.svc.cluster.local');
+  assert.equal(a!.key, 'a.ns.svc.cluster.local');
   assert.equal(a!.rps, 10);
   assert.equal(a!.requests, 30);
   assert.equal(a!.errorPct, 0);
@@ -103,7 +103,7 @@ test('the status block names the mode, start-up numbers, pods and traffic', () =
   const lines = renderStatus({
     now, dir: '/d', modeLine: 'netns mode (kernel capture)', startedAt: now - 60_000, controlPlane: '10.244.0.1:15010 running',
     pods: [{ namespace: 'shop', name: 'web-x', ready: '2/2', status: 'Running', restarts: 0, ip: '10.244.0.10', sidecar: true, sync: 'SYNCED', certExpiresAt: now + 23 * 3600_000 }],
-    services: [{ service: 'web.shop.svc.cluster.local', rps: 2.5, errorPct: 0, p99Ms: 4.2, requests: 40 }],
+    services: [{ key: 'web.shop.svc.cluster.local', rps: 2.5, errorPct: 0, p50Ms: 2, p99Ms: 4.2, requests: 40, mtlsPct: 100, principals: {}, flags: {} }],
     allSyncedMs: 3200, sidecarReadyMs: [210, 260], rss: { total: 512 * 1024 * 1024, parts: [['proxies', 256 * 1024 * 1024]] }, events: ['12:00:00 shop/web-x: started'],
   });
   assert.equal(lines[0], 'trellis up /d · netns mode (kernel capture) · up 60s');

@@ -5,14 +5,19 @@
  * of every process of the run (from /proc), and when all proxies first were
  * SYNCED. Requests to a sidecar's admin API are made inside its pod
  * (UpNetwork.http). One tick at a time; a tick that fails leaves the last
- * values in place.
+ * values in place. What a tick read also feeds the dashboard's collector
+ * (src/dashboard/): one scrape of each proxy serves both.
  */
 import { kubePodLines } from './pod-lines.js';
 import type { Mesh } from '../mesh.js';
 import type { UpNetwork } from '../network.js';
 import type { ControlPlaneProcess } from '../control-plane-process.js';
 import { runProcesses } from '../process-sweep.js';
-import { parsePrometheus, type Sample } from './prometheus.js';
+import { isIstioMetric, parsePrometheus, type Sample } from './prometheus.js';
+import type { SynczEntry } from '../../../debug/syncz.js';
+import { certRow } from '../../../dashboard/certs.js';
+import { serviceInfo, type Dashboard } from '../../../dashboard/dashboard.js';
+import type { CertRow } from '../../../dashboard/model.js';
 import { RateWindow, serviceTotals } from './service-stats.js';
 import { syncStates, type ProxySync } from './sync.js';
 import { rssBytes } from './rss.js';
@@ -29,15 +34,16 @@ export interface PollerContext {
   /** Set once the first reconcile is done: until then "all SYNCED" would be vacuous. */
   initialPodsCreated: () => boolean;
   events: () => string[];
+  /** The dashboard, once it serves: its URL goes in the status, each tick's readings to its collector. */
+  dashboard?: () => Dashboard | undefined;
 }
-
-const isIstioMetric = (n: string) => n === 'istio_requests_total' || n === 'istio_request_duration_milliseconds_bucket';
 
 export class StatusPoller {
   readonly #ctx: PollerContext;
   readonly #rates = new RateWindow(10_000);
   #sync = new Map<string, ProxySync>();
-  #certs = new Map<string, number>();
+  #syncz: SynczEntry[] | undefined;
+  #certs = new Map<string, CertRow>();
   #rss: StatusModel['rss'];
   #allSyncedMs: number | undefined;
   /** When each proxy ("pod.namespace") was first seen SYNCED, in ms since the process started. */
@@ -64,9 +70,14 @@ export class StatusPoller {
     try {
       // Until every proxy was SYNCED only the control plane is asked (often): scraping proxies that are starting
       // would slow exactly what is being measured.
-      if (this.#allSyncedMs === undefined) return await this.#pollSync();
+      this.#syncz = undefined;
+      if (this.#allSyncedMs === undefined) {
+        await this.#pollSync();
+        return this.#feed(undefined, undefined);
+      }
       const tick = this.#tick++;
-      await Promise.all([this.#pollSync(), this.#pollMetrics(tick % 5 === 0)]);
+      const [, { scrapes, certs }] = await Promise.all([this.#pollSync(), this.#pollMetrics(tick % 5 === 0)]);
+      this.#feed(scrapes, certs);
       if (tick % 2 === 0) this.#pollRss();
     } finally {
       this.#busy = false;
@@ -79,7 +90,9 @@ export class StatusPoller {
     const r = await this.#ctx.network.http(undefined, cp.addresses.debug, '/debug/syncz', { timeoutMs: 2000 }).catch(() => undefined);
     if (r?.status !== 200) return;
     try {
-      this.#sync = syncStates(JSON.parse(r.body));
+      const entries = JSON.parse(r.body) as unknown;
+      this.#sync = syncStates(entries);
+      if (Array.isArray(entries)) this.#syncz = entries as SynczEntry[];
     } catch {
       return;
     }
@@ -93,23 +106,35 @@ export class StatusPoller {
     if (sidecars.length > 0 && firsts.every((t) => t !== undefined)) this.#allSyncedMs = Math.max(...(firsts as number[]));
   }
 
-  async #pollMetrics(withCerts: boolean): Promise<void> {
+  async #pollMetrics(withCerts: boolean): Promise<{ scrapes: Sample[][]; certs: Map<string, CertRow | undefined> | undefined }> {
     const pods = this.#ctx.mesh.pods().filter((p) => p.sidecar && p.address && p.phase === 'Running' && p.sidecar.exited() === undefined);
     const scrapes: Sample[][] = [];
+    const certs = withCerts ? new Map<string, CertRow | undefined>() : undefined;
     await Promise.all(pods.map(async (p) => {
       const net = this.#ctx.network;
       const m = await net.http(p.address, p.sidecar!.admin, '/stats/prometheus', { timeoutMs: 2000 }).catch(() => undefined);
       if (m?.status === 200) scrapes.push(parsePrometheus(m.body, isIstioMetric));
-      if (!withCerts) return;
+      if (!certs) return;
       const c = await net.http(p.address, p.sidecar!.admin, '/certs', { timeoutMs: 2000 }).catch(() => undefined);
-      const expiry = c?.status === 200 ? workloadCertExpiry(c.body) : undefined;
-      if (expiry !== undefined) this.#certs.set(p.key, expiry);
+      const row = c?.status === 200 ? certRow(`${p.plan.name}.${p.plan.namespace}`, c.body) : undefined;
+      certs.set(`${p.plan.name}.${p.plan.namespace}`, row);
+      if (row) this.#certs.set(p.key, row);
     }));
     const byVip = new Map<string, string>();
     for (const s of this.#ctx.mesh.services()) {
       if (s.spec?.clusterIP && s.spec.clusterIP !== 'None') byVip.set(s.spec.clusterIP, `${s.metadata.name}.${s.metadata.namespace ?? 'default'}.svc.cluster.local`);
     }
     this.#rates.add(Date.now(), serviceTotals(scrapes, (ip) => byVip.get(ip)));
+    return { scrapes, certs };
+  }
+
+  /** This tick's readings to the dashboard's collector (what was not read stays there as it was). */
+  #feed(scrapes: Sample[][] | undefined, certs: Map<string, CertRow | undefined> | undefined): void {
+    const collector = this.#ctx.dashboard?.()?.collector;
+    if (!collector) return;
+    const pods = this.#ctx.mesh.pods().map((p) => ({ name: p.plan.name, namespace: p.plan.namespace }));
+    const services = this.#ctx.mesh.services().map(serviceInfo);
+    collector.ingest({ at: Date.now(), ...(this.#syncz ? { syncz: this.#syncz } : {}), ...(scrapes ? { scrapes } : {}), ...(certs ? { certs } : {}), pods, services, problems: [] });
   }
 
   #pollRss(): void {
@@ -132,7 +157,7 @@ export class StatusPoller {
     const pods = kubePodLines(this.#ctx.mesh.snapshots(), now).map((l) => ({
       ...l,
       sync: l.sidecar ? this.sync(`${l.namespace}/${l.name}`) : undefined,
-      certExpiresAt: this.#certs.get(`${l.namespace}/${l.name}`),
+      certExpiresAt: certExpiry(this.#certs.get(`${l.namespace}/${l.name}`)),
     }));
     const readyMs = this.#ctx.mesh.pods().flatMap((p) => (p.sidecar?.readyMs !== undefined ? [p.sidecar.readyMs] : []));
     return {
@@ -141,6 +166,7 @@ export class StatusPoller {
       modeLine: this.#ctx.modeLine,
       startedAt: performance.timeOrigin,
       controlPlane: this.#ctx.controlPlaneLine(),
+      ...(this.#ctx.dashboard?.() ? { dashboard: this.#ctx.dashboard()!.url } : {}),
       pods,
       services: this.#rates.rates(),
       ...(this.#allSyncedMs !== undefined ? { allSyncedMs: this.#allSyncedMs } : {}),
@@ -151,14 +177,9 @@ export class StatusPoller {
   }
 }
 
-/** The earliest expiry among the workload certificates (cert_chain) in Envoy's /certs JSON. */
+const certExpiry = (row: CertRow | undefined) => (row ? Date.parse(row.notAfter) : undefined);
+
+/** The workload certificate's expiry in Envoy's /certs JSON (the dashboard's reading of it, certs.ts). */
 export function workloadCertExpiry(body: string): number | undefined {
-  try {
-    const j = JSON.parse(body) as { certificates?: { cert_chain?: { expiration_time?: string }[] }[] };
-    const times = (j.certificates ?? []).flatMap((c) => (c.cert_chain ?? []).slice(0, 1).map((x) => Date.parse(x.expiration_time ?? '')));
-    const valid = times.filter((t) => !Number.isNaN(t));
-    return valid.length ? Math.min(...valid) : undefined;
-  } catch {
-    return undefined;
-  }
+  return certExpiry(certRow('', body));
 }

@@ -25,3 +25,6 @@ export function parsePrometheus(text: string, only?: (name: string) => boolean):
   }
   return out;
 }
+
+/** The samples the status and the dashboard read: Istio's request counter and duration histogram. */
+export const isIstioMetric = (n: string): boolean => n === 'istio_requests_total' || n === 'istio_request_duration_milliseconds_bucket';

@@ -27,6 +27,8 @@ export interface StatusModel {
   startedAt: number;
   controlPlane: string;
   controlPlaneNote?: string;
+  /** The dashboard's URL. */
+  dashboard?: string;
   pods: PodLine[];
   services: ServiceRate[];
   allSyncedMs?: number;
@@ -57,7 +59,7 @@ function startupLine(m: StatusModel): string {
 
 export function renderStatus(m: StatusModel): string[] {
   const lines = [
-    `trellis up ${m.dir} · ${m.modeLine} · up ${humanDuration(m.now - m.startedAt)}`,
+    `trellis up ${m.dir} · ${m.modeLine} · up ${humanDuration(m.now - m.startedAt)}${m.dashboard ? ` · dashboard ${m.dashboard}` : ''}`,
     `control plane ${m.controlPlane}${m.controlPlaneNote ? ` (${m.controlPlaneNote})` : ''} · ${startupLine(m)}`,
     '',
   ];
@@ -69,7 +71,7 @@ export function renderStatus(m: StatusModel): string[] {
   lines.push(...alignTable(rows).trimEnd().split('\n'), '');
   const svc: string[][] = [['SERVICE', 'RPS', 'ERRORS', 'P99', 'REQUESTS']];
   for (const s of m.services) {
-    svc.push([s.service.replace(/\.svc\.cluster\.local$/, ''), s.rps.toFixed(1), `${s.errorPct.toFixed(1)}%`, s.p99Ms === undefined ? '-' : `${s.p99Ms < 10 ? s.p99Ms.toFixed(1) : Math.round(s.p99Ms)} ms`, String(s.requests)]);
+    svc.push([s.key.replace(/\.svc\.cluster\.local$/, ''), s.rps.toFixed(1), `${s.errorPct.toFixed(1)}%`, s.p99Ms === undefined ? '-' : `${s.p99Ms < 10 ? s.p99Ms.toFixed(1) : Math.round(s.p99Ms)} ms`, String(s.requests)]);
   }
   if (m.services.length > 0) lines.push(...alignTable(svc).trimEnd().split('\n'), '');
   else lines.push('no traffic yet', '');

@@ -37,6 +37,12 @@ function afterDelay(ex: HttpStream, f: FaultPlan, abort: boolean): void {
 }
 
 function faultAbort(ex: HttpStream, f: FaultPlan): void {
+  // Envoy resolves the route's cluster with the route, before any filter: an aborted request is counted for the
+  // service it was routed to (Istio's destination_service), not for the address the client happened to use.
+  const a = ex.route?.action;
+  const t = a?.kind === 'forward' ? a.target : undefined;
+  const cluster = t?.kind === 'single' ? t.name : t?.kind === 'weighted' ? t.clusters[0]?.name : undefined;
+  if (cluster !== undefined && ex.info.upstreamCluster === '') ex.info.upstreamCluster = cluster;
   if (f.abortGrpcStatus !== undefined && ex.req.httpVersionMajor === 2 && isGrpc(ex)) {
     ex.info.addFlag('FI');
     ex.info.responseCodeDetails = 'fault_filter_abort';
