@@ -1,12 +1,12 @@
 /**
- * Where clicking an edge meets `trellis explain`: the one function the
- * dashboard calls to explain a typical request of an edge. `trellis
- * explain` (src/debug/explain/, explainRequest()) is built beside the
- * dashboard; until this function calls it, it answers undefined and the page
- * shows the command to run instead (the API says 501 with that command).
- * Wiring it is one change here: call explainRequest() with the same mesh
- * locator and return its JSON (`trellis explain -o json`'s document).
+ * Where clicking an edge meets `trellis explain`: a typical request of the
+ * edge (GET of the service's first port from a pod of the client workload)
+ * walked by explainRequest() — the same walk, over the same live config, as
+ * the command the page shows beside it. A pod that is gone or a proxy that
+ * does not answer is an error the page shows, not a failed server.
  */
+import { errorMessage } from '../errors.js';
+import { explainRequest, renderExplanation, type Explanation } from '../debug/explain/index.js';
 import type { MeshLocator } from '../debug/locator.js';
 
 export interface EdgeRequest {
@@ -16,6 +16,13 @@ export interface EdgeRequest {
   url: string;
 }
 
-export async function explainEdgeRequest(_mesh: MeshLocator, _req: EdgeRequest): Promise<unknown | undefined> {
-  return undefined;
+export type EdgeExplanation = { explanation: Explanation; text: string } | { error: string };
+
+export async function explainEdgeRequest(mesh: MeshLocator, req: EdgeRequest): Promise<EdgeExplanation> {
+  try {
+    const explanation = await explainRequest({ method: 'GET', url: req.url, headers: {}, from: req.from, mesh: async () => mesh });
+    return { explanation, text: renderExplanation(explanation) };
+  } catch (err) {
+    return { error: errorMessage(err) };
+  }
 }

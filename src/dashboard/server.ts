@@ -109,9 +109,10 @@ async function explain(o: DashboardServerOptions, url: URL, res: ServerResponse)
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(from)) return sendJson(res, 400, { error: 'from: a pod, "name.namespace"' });
   if (!/^http:\/\/[^\s/]+\/\S*$/.test(target) || target.length > 2048) return sendJson(res, 400, { error: 'url: an http:// URL' });
   const command = `trellis explain --from ${from} ${target}`;
-  const result = o.mesh ? await explainEdgeRequest(o.mesh, { from, url: target }) : undefined;
-  if (result === undefined) return sendJson(res, 501, { command, error: 'explain is not available in this dashboard: run the command' });
-  sendJson(res, 200, { command, explain: result });
+  if (!o.mesh) return sendJson(res, 501, { command, error: 'this dashboard knows no mesh to explain in: run the command' });
+  const result = await explainEdgeRequest(o.mesh, { from, url: target });
+  if ('error' in result) return sendJson(res, 502, { command, error: result.error });
+  sendJson(res, 200, { command, explain: result.explanation, text: result.text });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

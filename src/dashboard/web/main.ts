@@ -39,8 +39,8 @@ async function showExplain(e: GraphEdge): Promise<void> {
   box.innerHTML = `<p>A typical request of ${esc(e.from)} → ${esc(e.to)}:</p><p class="cmd" id="explain-command">${esc(e.explain.command)}</p><pre id="explain-result">asking…</pre>`;
   const q = new URLSearchParams({ from: e.explain.from, url: e.explain.url });
   const r = await fetch(`/api/explain?${q}`).catch(() => undefined);
-  const body = (await r?.json().catch(() => undefined)) as { explain?: unknown; error?: string } | undefined;
-  byId('explain-result').textContent = r?.status === 200 ? JSON.stringify(body?.explain, null, 2) : body?.error ?? 'the dashboard did not answer';
+  const body = (await r?.json().catch(() => undefined)) as { text?: string; error?: string } | undefined;
+  byId('explain-result').textContent = r?.status === 200 ? body?.text ?? '' : body?.error ?? 'the dashboard did not answer';
 }
 
 byId<SVGSVGElement>('graph').addEventListener('click', (ev) => {

@@ -155,7 +155,8 @@ describe('trellis dashboard on trellis up, in headless chromium', { skip, timeou
     await page.locator(`[data-edge="${CLIENT_TO_WEB}"] path`).first().click({ force: true });
     const command = await page.textContent('#explain-command', { timeout: 5000 });
     assert.match(command ?? '', /^trellis explain --from client-[a-z0-9]+-[a-z0-9]{5}\.dash http:\/\/web\.dash\.svc\.cluster\.local:8000\/$/);
-    await page.locator('#explain-result', { hasText: /run the command/ }).waitFor({ timeout: 5000 });
+    // The walk itself, by explainRequest over the pods' live config: the client sidecar's route to web's cluster.
+    await page.locator('#explain-result', { hasText: /expected at the source: .*upstream cluster outbound\|8000\|\|web\.dash\.svc\.cluster\.local/ }).waitFor({ timeout: 10_000 });
     await shot('2-explain-and-certs');
   });
 

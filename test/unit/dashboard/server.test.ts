@@ -53,10 +53,12 @@ test('serves on 127.0.0.1 only: the page under a self-only CSP, and the model', 
   assert.ok(asked > 0, 'an API request keeps the collector polling');
 });
 
-test('explain: 501 with the command while the hook is not wired; bad parameters are 400', async () => {
+test('explain: a pod the mesh does not have is 502 with the command and the reason; bad parameters are 400', async () => {
   const ok = await send('GET', `/api/explain?from=client-1.shop&url=${encodeURIComponent('http://web.shop.svc.cluster.local:8000/')}`);
-  assert.equal(ok.status, 501);
-  assert.equal((JSON.parse(ok.body) as { command: string }).command, 'trellis explain --from client-1.shop http://web.shop.svc.cluster.local:8000/');
+  assert.equal(ok.status, 502);
+  const body = JSON.parse(ok.body) as { command: string; error: string };
+  assert.equal(body.command, 'trellis explain --from client-1.shop http://web.shop.svc.cluster.local:8000/');
+  assert.match(body.error, /client-1/);
   assert.equal((await send('GET', '/api/explain?from=$(rm)&url=http://a/')).status, 400);
   assert.equal((await send('GET', '/api/explain?from=a.b&url=file:///etc/passwd')).status, 400);
 });
