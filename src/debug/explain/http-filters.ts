@@ -12,6 +12,7 @@ import { httpInput } from '../../proxy/filters/rbac/rbac-input.js';
 import type { ConnContext } from '../../proxy/listener/conn-context.js';
 import type { RequestView } from '../../proxy/router/route-match.js';
 import type { CompiledRoute } from '../../proxy/router/route-table.js';
+import { routeClusterName } from '../../proxy/router/router-filter.js';
 import { citeRbacPolicy } from './cite.js';
 import type { ParsedRequest } from './request.js';
 import { outcome, type Trail } from './trail.js';
@@ -64,7 +65,9 @@ export function runFilters(t: Trail, filters: readonly HttpFilterConfig[], route
       const status = fault.abortStatus ?? FAULT_DEFAULT_STATUS;
       const sure = fault.abortPpm >= 1_000_000;
       t.add('filter', `fault injection: abort with ${status} for ${fault.abortPpm / 10_000}% of requests`, sure ? ['every request: flag FI, fault_filter_abort'] : ['a random draw per request decides']);
-      if (sure) return { stopped: outcome(status, [...flags, 'FI'], 'fault_filter_abort', ''), flags };
+      // The proxy names the route's cluster on an abort (as Envoy resolves it with the route), picked as the router would.
+      const cluster = routeClusterName(route, { ...r.headers, 'x-request-id': r.requestId });
+      if (sure) return { stopped: outcome(status, [...flags, 'FI'], 'fault_filter_abort', cluster ?? ''), flags };
       t.notes.push(`the abort is drawn per request (${fault.abortPpm / 10_000}%): predicted without it`);
     }
   }

@@ -72,6 +72,19 @@ function pickCluster(ex: HttpStream, t: ClusterTarget, requestId: string | undef
   return p?.name;
 }
 
+/**
+ * The cluster a route sends one request to, as the router will pick it (the same x-request-id, the same
+ * header): what Envoy resolves with the route, so a filter's local reply names it too (fault aborts).
+ */
+export function routeClusterName(route: CompiledRoute | undefined, headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
+  const a = route?.action;
+  if (a?.kind !== 'forward') return undefined;
+  const t = a.target;
+  const id = headers['x-request-id'];
+  const header = t.kind === 'header' ? headers[t.header] : undefined;
+  return pickTarget(t, typeof id === 'string' ? id : undefined, typeof header === 'string' ? header : undefined)?.name;
+}
+
 export interface TargetPick {
   name: string;
   /** The weighted cluster chosen, with its index among the route's weighted_clusters. */

@@ -111,11 +111,11 @@ test('weights with a seed: the pick is the router\'s for the x-request-id the se
   }
 });
 
-test('a missing subset is 503 NC naming the cluster; a fault is its status with FI; no route is 404 NR', () => {
+test('a missing subset is 503 NC naming the cluster; a fault is its status with FI, naming the route cluster (as the proxy logs it); no route is 404 NR', () => {
   const nc = explain(req('http://reviews:9080/missing')).expected.client;
   assert.deepEqual([nc.status, nc.responseFlags, nc.responseCodeDetails, nc.upstreamCluster], [503, 'NC', 'cluster_not_found', 'outbound|9080|v9|reviews.default.svc.cluster.local']);
   const fi = explain(req('http://reviews:9080/fault')).expected.client;
-  assert.deepEqual([fi.status, fi.responseFlags, fi.responseCodeDetails, fi.upstreamCluster], [418, 'FI', 'fault_filter_abort', '-']);
+  assert.deepEqual([fi.status, fi.responseFlags, fi.responseCodeDetails, fi.upstreamCluster], [418, 'FI', 'fault_filter_abort', 'outbound|9080|v1|reviews.default.svc.cluster.local']);
   const nr = explain(req('http://ratings:9090/elsewhere')).expected.client;
   assert.deepEqual([nr.status, nr.responseFlags, nr.responseCodeDetails], [404, 'NR', 'route_not_found']);
 });

@@ -10,6 +10,7 @@ import { CONTINUE, STOP, type FilterStatus, type HttpFilter } from '../filter.js
 import { grpcReply, LOCAL_BODY, localReply } from '../local-reply.js';
 import { finishStream, isGrpc, type HttpStream } from '../stream.js';
 import { FAULT_FILTER, hit, type FaultPlan } from './fault-plan.js';
+import { routeClusterName } from '../../router/router-filter.js';
 
 export class FaultFilter implements HttpFilter {
   readonly name = FAULT_FILTER;
@@ -38,10 +39,9 @@ function afterDelay(ex: HttpStream, f: FaultPlan, abort: boolean): void {
 
 function faultAbort(ex: HttpStream, f: FaultPlan): void {
   // Envoy resolves the route's cluster with the route, before any filter: an aborted request is counted for the
-  // service it was routed to (Istio's destination_service), not for the address the client happened to use.
-  const a = ex.route?.action;
-  const t = a?.kind === 'forward' ? a.target : undefined;
-  const cluster = t?.kind === 'single' ? t.name : t?.kind === 'weighted' ? t.clusters[0]?.name : undefined;
+  // service it was routed to (Istio's destination_service), not for the address the client happened to use —
+  // and for a weighted route, the cluster this request's x-request-id picks, as the router would.
+  const cluster = routeClusterName(ex.route, ex.req.headers);
   if (cluster !== undefined && ex.info.upstreamCluster === '') ex.info.upstreamCluster = cluster;
   if (f.abortGrpcStatus !== undefined && ex.req.httpVersionMajor === 2 && isGrpc(ex)) {
     ex.info.addFlag('FI');
