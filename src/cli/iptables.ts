@@ -11,6 +11,7 @@ import { env } from '../env.js';
 import {
   addIptablesOptions, applyCapture, buildCaptureRules, cleanupCapture, configFromOptions, renderRestore,
 } from '../iptables/index.js';
+import { registerIptablesAmbient } from './iptables-ambient.js';
 
 export const EXIT_FAILURE = 2;
 
@@ -63,4 +64,5 @@ export function registerIptables(program: Command): void {
       process.exitCode = EXIT_FAILURE;
     }
   });
+  registerIptablesAmbient(cmd);
 }

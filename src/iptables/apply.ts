@@ -27,12 +27,12 @@ export interface ApplyOptions {
 }
 
 /** run/runChecked, inside opts.netns when set. */
-interface Commands {
+export interface Commands {
   run: typeof run;
   runChecked: typeof runChecked;
 }
 
-function commands(netns: string | undefined): Commands {
+export function commands(netns: string | undefined): Commands {
   if (netns === undefined) return { run, runChecked };
   const wrap = (cmd: string, args: readonly string[]) => ['netns', 'exec', netns, cmd, ...args];
   return {
@@ -55,8 +55,8 @@ export async function applyCapture(cfg: CaptureConfig, opts: ApplyOptions = {}):
   const restoreInput: ApplyResult['restoreInput'] = {};
   restoreInput.v4 = await replaceFamily(sh, backend, 'v4', rules.v4, true);
   restoreInput.v6 = await replaceFamily(sh, backend, 'v6', rules.v6, cfg.ipv6);
-  if (cfg.inboundMode === 'TPROXY') await setupTproxyRouting(sh, cfg);
-  else await removeTproxyRouting(sh, cfg);
+  if (cfg.inboundMode === 'TPROXY') await setupPolicyRoute(sh, tproxyRoute(cfg), cfg.ipv6);
+  else await removePolicyRoute(sh, tproxyRoute(cfg));
   log.debug('capture rules applied', { backend: backend.kind, ipv6: cfg.ipv6, mode: cfg.inboundMode });
   return { backend, restoreInput };
 }
@@ -68,7 +68,7 @@ export async function cleanupCapture(cfg: CaptureConfig, opts: ApplyOptions = {}
   const restoreInput: ApplyResult['restoreInput'] = {};
   restoreInput.v4 = await replaceFamily(sh, backend, 'v4', [], true);
   restoreInput.v6 = await replaceFamily(sh, backend, 'v6', [], false);
-  await removeTproxyRouting(sh, cfg);
+  await removePolicyRoute(sh, tproxyRoute(cfg));
   log.debug('capture rules removed', { backend: backend.kind });
   return { backend, restoreInput };
 }
@@ -77,7 +77,7 @@ export async function cleanupCapture(cfg: CaptureConfig, opts: ApplyOptions = {}
  * One family: read what is there, then one restore. `required` false means
  * a family the kernel lacks (IPv6 disabled) is skipped instead of failing.
  */
-async function replaceFamily(sh: Commands, backend: Backend, family: Family, rules: Rule[], required: boolean): Promise<string> {
+export async function replaceFamily(sh: Commands, backend: Backend, family: Family, rules: Rule[], required: boolean): Promise<string> {
   let saved: string;
   try {
     saved = await sh.runChecked(backend.save(family), []);
@@ -92,32 +92,49 @@ async function replaceFamily(sh: Commands, backend: Backend, family: Family, rul
   return input;
 }
 
-function routeArgs(cfg: CaptureConfig, fam: '-4' | '-6') {
-  const mark = String(cfg.tproxyMark);
-  const table = String(cfg.tproxyRouteTable);
+/**
+ * A policy route: packets carrying `mark` are looked up in `table`, which
+ * routes everything to lo (so replies reach a transparent socket in the
+ * namespace instead of leaving by eth0).
+ */
+export interface PolicyRoute {
+  /** As `ip rule` takes it: "1337", or "0x111/0xfff". */
+  mark: string;
+  table: number;
+  /** The rule's preference (`pref`); the kernel picks one when unset. */
+  priority?: number;
+}
+
+function tproxyRoute(cfg: CaptureConfig): PolicyRoute {
+  return { mark: String(cfg.tproxyMark), table: cfg.tproxyRouteTable };
+}
+
+function routeArgs(p: PolicyRoute, fam: '-4' | '-6') {
+  const table = String(p.table);
+  const selector = ['fwmark', p.mark, ...(p.priority === undefined ? [] : ['pref', String(p.priority)]), 'lookup', table];
   return {
-    rule: [fam, 'rule', 'add', 'fwmark', mark, 'lookup', table],
+    rule: [fam, 'rule', 'add', ...selector],
     route: [fam, 'route', 'replace', 'local', fam === '-4' ? '0.0.0.0/0' : '::/0', 'dev', 'lo', 'table', table],
-    ruleDel: [fam, 'rule', 'del', 'fwmark', mark, 'lookup', table],
+    ruleDel: [fam, 'rule', 'del', ...selector],
     flush: [fam, 'route', 'flush', 'table', table],
   };
 }
 
-/** TPROXY needs marked packets routed to lo: one policy rule and one local route per family. */
-async function setupTproxyRouting(sh: Commands, cfg: CaptureConfig): Promise<void> {
-  await removeTproxyRouting(sh, cfg);
-  for (const fam of cfg.ipv6 ? (['-4', '-6'] as const) : (['-4'] as const)) {
-    const a = routeArgs(cfg, fam);
+/** One policy rule and one local route per family (replacing any earlier ones). */
+export async function setupPolicyRoute(sh: Commands, p: PolicyRoute, ipv6: boolean): Promise<void> {
+  await removePolicyRoute(sh, p);
+  for (const fam of ipv6 ? (['-4', '-6'] as const) : (['-4'] as const)) {
+    const a = routeArgs(p, fam);
     await sh.runChecked('ip', a.rule);
     await sh.runChecked('ip', a.route);
   }
 }
 
 /** Best effort: nothing to remove (or no `ip` binary in REDIRECT-only setups) is not an error. */
-async function removeTproxyRouting(sh: Commands, cfg: CaptureConfig): Promise<void> {
+export async function removePolicyRoute(sh: Commands, p: PolicyRoute): Promise<void> {
   try {
     for (const fam of ['-4', '-6'] as const) {
-      const a = routeArgs(cfg, fam);
+      const a = routeArgs(p, fam);
       // Duplicates may exist after a crash between add and record; bounded.
       for (let i = 0; i < 8; i++) if ((await sh.run('ip', a.ruleDel)).code !== 0) break;
       await sh.run('ip', a.flush);

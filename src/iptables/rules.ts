@@ -23,6 +23,9 @@ export const CHAIN = {
   divert: 'TRELLIS_DIVERT',
   tproxy: 'TRELLIS_TPROXY',
   drop: 'TRELLIS_DROP',
+  /** Ambient in-pod redirection (Istio's CNI: ISTIO_PRERT, and ISTIO_POSTRT in the node's namespace). */
+  prerouting: 'TRELLIS_PRERT',
+  postrouting: 'TRELLIS_POSTRT',
 } as const;
 
 export const CHAIN_PREFIX = 'TRELLIS_';
@@ -84,12 +87,21 @@ export class RuleBuilder {
   }
 }
 
-/** The custom chains a rule list uses, in order of first appearance (as chain or jump target). */
+/**
+ * The custom chains a rule list uses: those holding rules in order of first
+ * appearance, then those only jumped to (an ambient ingress pod jumps to an
+ * empty TRELLIS_PRERT in nat, as Istio's CNI does).
+ */
 export function chainsOf(rules: readonly Rule[], table: Table): string[] {
   const seen = new Set<string>();
   for (const r of rules) {
     if (r.table !== table) continue;
     if (!BUILTIN_CHAINS.has(r.chain)) seen.add(r.chain);
+  }
+  // Chains only jumped to come last, so that rule sets without them render exactly as before.
+  for (const r of rules) {
+    const target = r.table === table ? jumpTarget(r.args) : undefined;
+    if (target !== undefined) seen.add(target);
   }
   return [...seen];
 }

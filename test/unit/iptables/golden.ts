@@ -62,6 +62,6 @@ function stripComment(args: string[]): string[] {
   return out;
 }
 
-export function readGolden(name: string): string {
-  return readFileSync(`${GOLDEN_DIR}/${name}.golden`, 'utf8');
+export function readGolden(name: string, dir = GOLDEN_DIR): string {
+  return readFileSync(`${dir}/${name}.golden`, 'utf8');
 }
