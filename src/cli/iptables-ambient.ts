@@ -73,27 +73,22 @@ async function runAmbient(o: Record<string, unknown>): Promise<void> {
 
 /** Registers `trellis iptables ambient` under the `trellis iptables` command. */
 export function registerIptablesAmbient(iptables: Command): void {
-  // The parent's own flags (--dry-run, --redirect-dns...) must not swallow the subcommand's.
-  iptables.enablePositionalOptions();
+  // Flags `trellis iptables` already has (--dry-run, --cleanup, --redirect-dns, --[no-]ipv6, --backend)
+  // are parsed by it wherever they stand, so they are read from there (optsWithGlobals), never defined twice.
   iptables
     .command('ambient')
-    .description('set up an ambient pod\'s in-pod redirection to the node proxy (Istio CNI\'s rules)')
-    .option('--redirect-dns', 'capture DNS (udp/tcp 53) to the node proxy\'s port 15053', false)
+    .description('set up an ambient pod\'s in-pod redirection to the node proxy (Istio CNI\'s rules); '
+      + 'takes `trellis iptables`\' --dry-run, --cleanup, --redirect-dns (to port 15053), --no-ipv6 and --backend')
     .addOption(new Option('--pod-dns <override>', 'the pod\'s own DNS capture setting, over --redirect-dns').choices(['enabled', 'disabled']))
     .option('--ingress', 'ingress pod: inbound traffic is not captured', false)
     .option('--virtual-interfaces <ifaces>', 'interfaces whose inbound TCP is treated as outbound', '')
     .option('--probe-snat-address <ip>', 'source of kubelet probes after the node\'s SNAT (IPv4)')
     .option('--probe-snat-v6-address <ip>', 'the same for IPv6')
-    .option('--ipv6', 'also write the IPv6 rules and route (the default)')
-    .option('--no-ipv6', 'IPv4 only')
     .option('--netns <name>', 'apply inside /var/run/netns/NAME instead of the current namespace')
     .option('--host-rules', 'with --dry-run: the node-side probe SNAT rules instead of the pod\'s', false)
-    .option('-n, --dry-run', 'print the restore input and the route instead of applying them', false)
-    .option('--cleanup', 'remove the rules and the route', false)
-    .addOption(new Option('--backend <kind>', 'iptables back end (default: the system\'s iptables)').choices(['nft', 'legacy']))
-    .action(async (opts: Record<string, unknown>) => {
+    .action(async (_opts: Record<string, unknown>, cmd: Command) => {
       try {
-        await runAmbient(opts);
+        await runAmbient(cmd.optsWithGlobals());
       } catch (err) {
         process.stderr.write(`trellis iptables ambient: ${errorMessage(err)}\n`);
         process.exitCode = EXIT_FAILURE;
