@@ -107,6 +107,25 @@ describe('the CA\'s node authorizer: ImpersonatedIdentity on the TLS port', () =
     denied(await ask(ztunnel, 'shop', 'cart', false), /the CSR asks for spiffe:\/\/cluster\.local\/ns\/shop\/sa\/cart, but the caller proved spiffe:\/\/cluster\.local\/ns\/istio-system\/sa\/ztunnel/);
   });
 
+  test('--ca-trusted-node-accounts replaces the default; a node-bound token names the node directly', async () => {
+    const other = new TrellisProcess(['controlplane', '--config-dir', configDir, '--xds-port', '0', '--debug-port', '0', '--ca-port', '0', '--ca-dir', caDir,
+      '--ca-trusted-node-accounts', 'kube-system/node-proxy']);
+    let c: TestCaClient | undefined;
+    try {
+      const ready = jsonLine<{ ca?: string }>(await other.waitForLine((l) => jsonLine(l)?.ca !== undefined, 20_000))!;
+      c = new TestCaClient(ready.ca!, await readFile(join(caDir, 'root-cert.pem'), 'utf8'));
+      const on = (token: string, ns: string, sa: string) => c!.createCertificate(s.csr('ec', [spiffe(ns, sa)]).csrPem, token, 0, { ImpersonatedIdentity: spiffe(ns, sa) });
+      const nodeProxy = tokenCreate(caDir, 'kube-system', 'node-proxy', ['--node', 'node-b']);
+      const payments = await on(nodeProxy, 'shop', 'payments');
+      assert.ok(payments.ok, JSON.stringify(payments));
+      assert.equal(new X509Certificate(payments.certChain[0]!).subjectAltName, `URI:${spiffe('shop', 'payments')}`);
+      denied(await on(ztunnel, 'shop', 'cart'), /caller istio-system\/ztunnel is not a node proxy .*\(trusted node accounts: kube-system\/node-proxy\)/);
+    } finally {
+      c?.close();
+      await other.stop();
+    }
+  });
+
   test('the view follows the config: a payments pod scheduled on node-a makes payments allowed', async () => {
     await writeFile(join(configDir, 'pods.yaml'), PODS + '---\n' + pod('shop', 'payments-2', 'payments', 'node-a', 'uid-payments-2'));
     // Bounded: the directory watch and the next revision take well under a second.
