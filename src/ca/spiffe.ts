@@ -14,12 +14,17 @@ export interface WorkloadIdentity {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** A name Kubernetes accepts for a service account, pod or node: a DNS subdomain of at most 253 characters. */
+export function isDnsSubdomain(name: unknown): name is string {
+  return typeof name === 'string' && name.length <= 253 && DNS_SUBDOMAIN.test(name);
+}
+
 /** Throws TOKEN_CLAIMS unless `id` names a namespace and a service account Kubernetes would accept. */
 export function checkIdentity(id: WorkloadIdentity): WorkloadIdentity {
   if (typeof id.namespace !== 'string' || !DNS_LABEL.test(id.namespace)) {
     throw new TrellisError('TOKEN_CLAIMS', `namespace ${JSON.stringify(id.namespace)} is not a DNS label (lower-case letters, digits, '-', at most 63)`);
   }
-  if (typeof id.serviceAccount !== 'string' || id.serviceAccount.length > 253 || !DNS_SUBDOMAIN.test(id.serviceAccount)) {
+  if (!isDnsSubdomain(id.serviceAccount)) {
     throw new TrellisError('TOKEN_CLAIMS', `service account ${JSON.stringify(id.serviceAccount)} is not a DNS subdomain (lower-case letters, digits, '-', '.', at most 253)`);
   }
   return id;
@@ -39,4 +44,19 @@ export function parseServiceAccountSubject(subject: unknown): WorkloadIdentity {
   const m = typeof subject === 'string' ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(subject) : null;
   if (!m) throw new TrellisError('TOKEN_CLAIMS', `subject ${JSON.stringify(subject)} is not system:serviceaccount:NAMESPACE:NAME`);
   return checkIdentity({ namespace: m[1]!, serviceAccount: m[2]! });
+}
+
+/**
+ * The trust domain and identity of spiffe://TRUST_DOMAIN/ns/NS/sa/SA (names
+ * checked as checkIdentity does); CA_IDENTITY for anything else — a path of
+ * another shape names no service account the CA could sign for.
+ */
+export function parseSpiffeId(uri: string): { trustDomain: string; identity: WorkloadIdentity } {
+  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
+  if (!m) throw new TrellisError('CA_IDENTITY', `${JSON.stringify(uri)} is not a SPIFFE id of the form spiffe://TRUST_DOMAIN/ns/NAMESPACE/sa/SERVICE_ACCOUNT`);
+  try {
+    return { trustDomain: m[1]!, identity: checkIdentity({ namespace: m[2]!, serviceAccount: m[3]! }) };
+  } catch (err) {
+    throw new TrellisError('CA_IDENTITY', `${uri}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -7,6 +7,10 @@
  *   claims  {"iss":"trellis-controlplane","sub":"system:serviceaccount:NS:SA","aud":["istio-ca"],
  *            "iat":..,"nbf":..,"exp":..,"kubernetes.io":{"namespace":NS,"serviceaccount":{"name":SA}}}
  *
+ * A token may be bound to a pod and/or a node, as Kubernetes binds them
+ * (`"kubernetes.io": {..., "pod": {"name","uid"}, "node": {"name","uid"}}`):
+ * the CA's node authorizer learns from it which node a node proxy runs on.
+ *
  * Signed with token-key.pem in the CA directory (P-256, 0600, created on
  * first use); `kid` is the key's RFC 7638 thumbprint. Verification refuses
  * every other algorithm (none, HS256 — the classic confusion — RS256, ...)
@@ -21,7 +25,7 @@ import { TrellisError } from '../errors.js';
 import { CaFile } from './ca-dir.js';
 import { readPrivateKeyFile, writeNewFile } from './key-file.js';
 import { generatePrivateKey, privateKeyPem } from './keys.js';
-import { checkIdentity, parseServiceAccountSubject, serviceAccountSubject, type WorkloadIdentity } from './spiffe.js';
+import { checkIdentity, isDnsSubdomain, parseServiceAccountSubject, serviceAccountSubject, type WorkloadIdentity } from './spiffe.js';
 
 export const DEFAULT_TOKEN_AUDIENCE = 'istio-ca';
 export const TOKEN_ISSUER = 'trellis-controlplane';
@@ -30,14 +34,28 @@ export const MAX_TOKEN_BYTES = 16 * 1024;
 /** Clock difference tolerated on nbf (the issuer's clock may run ahead of the verifier's). */
 const NBF_LEEWAY_S = 60;
 
-/** Turns a bearer token into the identity it proves, or rejects with a TOKEN_* TrellisError. */
+/** A pod or node a token is bound to (Kubernetes' bound service-account tokens). */
+export interface BoundObject {
+  name: string;
+  uid?: string;
+}
+
+/** What a token proves: the service account, and the pod and node it is bound to, when it is bound. */
+export interface TokenSubject extends WorkloadIdentity {
+  pod?: BoundObject;
+  node?: BoundObject;
+}
+
+/** Turns a bearer token into what it proves, or rejects with a TOKEN_* TrellisError. */
 export interface TokenVerifier {
-  verify(token: string, audience: string): Promise<WorkloadIdentity>;
+  verify(token: string, audience: string): Promise<TokenSubject>;
 }
 
 export interface CreateTokenOptions extends WorkloadIdentity {
   ttlSeconds: number;
   audience?: string;
+  pod?: BoundObject;
+  node?: BoundObject;
 }
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
@@ -90,7 +108,12 @@ export class LocalTokenIssuer implements TokenVerifier {
       iat: now,
       nbf: now,
       exp: now + Math.ceil(opts.ttlSeconds),
-      'kubernetes.io': { namespace: id.namespace, serviceaccount: { name: id.serviceAccount } },
+      'kubernetes.io': {
+        namespace: id.namespace,
+        serviceaccount: { name: id.serviceAccount },
+        ...(opts.pod ? { pod: checkBound(opts.pod, 'pod') } : {}),
+        ...(opts.node ? { node: checkBound(opts.node, 'node') } : {}),
+      },
     };
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     // JWS (RFC 7518 3.4) wants ECDSA as raw r||s, not the DER node produces by default.
@@ -99,7 +122,7 @@ export class LocalTokenIssuer implements TokenVerifier {
   }
 
   /** The identity `jwt` proves for `audience`; throws TOKEN_MALFORMED/ALG/SIGNATURE/EXPIRED/NOT_YET_VALID/AUDIENCE/CLAIMS. */
-  verifyToken(jwt: string, audience: string): WorkloadIdentity {
+  verifyToken(jwt: string, audience: string): TokenSubject {
     if (typeof jwt !== 'string' || jwt.length > MAX_TOKEN_BYTES) throw new TrellisError('TOKEN_MALFORMED', `token is not a string of at most ${MAX_TOKEN_BYTES} bytes`);
     const parts = jwt.split('.');
     if (parts.length !== 3 || !parts.every((p) => B64URL.test(p)) || !parts[0] || !parts[1]) {
@@ -115,7 +138,7 @@ export class LocalTokenIssuer implements TokenVerifier {
     return checkClaims(jsonPart(parts[1], 'claims'), audience);
   }
 
-  verify(token: string, audience: string): Promise<WorkloadIdentity> {
+  verify(token: string, audience: string): Promise<TokenSubject> {
     try {
       return Promise.resolve(this.verifyToken(token, audience));
     } catch (err) {
@@ -135,7 +158,7 @@ function jsonPart(part: string, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function checkClaims(c: Record<string, unknown>, audience: string): WorkloadIdentity {
+function checkClaims(c: Record<string, unknown>, audience: string): TokenSubject {
   const now = Math.floor(Date.now() / 1000);
   if (c.iss !== TOKEN_ISSUER) throw new TrellisError('TOKEN_CLAIMS', `token issuer ${JSON.stringify(c.iss)} is not ${TOKEN_ISSUER}`);
   if (typeof c.exp !== 'number') throw new TrellisError('TOKEN_CLAIMS', 'token has no exp');
@@ -144,11 +167,27 @@ function checkClaims(c: Record<string, unknown>, audience: string): WorkloadIden
   const aud = typeof c.aud === 'string' ? [c.aud] : Array.isArray(c.aud) ? c.aud : [];
   if (!aud.includes(audience)) throw new TrellisError('TOKEN_AUDIENCE', `token audience ${JSON.stringify(c.aud ?? null)} does not include ${audience}`);
   const id = parseServiceAccountSubject(c.sub);
-  const k8s = c['kubernetes.io'] as { namespace?: unknown; serviceaccount?: { name?: unknown } } | undefined;
+  const k8s = c['kubernetes.io'] as { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: unknown; node?: unknown } | undefined;
   if (k8s !== undefined && (k8s?.namespace !== id.namespace || k8s?.serviceaccount?.name !== id.serviceAccount)) {
     throw new TrellisError('TOKEN_CLAIMS', 'token kubernetes.io claims disagree with its subject');
   }
-  return id;
+  return {
+    ...id,
+    ...(k8s?.pod !== undefined ? { pod: checkBound(k8s.pod, 'pod') } : {}),
+    ...(k8s?.node !== undefined ? { node: checkBound(k8s.node, 'node') } : {}),
+  };
+}
+
+/** A bound pod or node claim: a name Kubernetes would accept and an optional uid; TOKEN_CLAIMS otherwise. */
+export function checkBound(v: unknown, what: 'pod' | 'node'): BoundObject {
+  const o = v as { name?: unknown; uid?: unknown } | null;
+  if (typeof o !== 'object' || o === null || !isDnsSubdomain(o.name)) {
+    throw new TrellisError('TOKEN_CLAIMS', `token ${what} claim ${JSON.stringify(v)} has no valid name (a DNS subdomain)`);
+  }
+  if (o.uid !== undefined && (typeof o.uid !== 'string' || o.uid.length === 0 || o.uid.length > 128)) {
+    throw new TrellisError('TOKEN_CLAIMS', `token ${what} claim's uid ${JSON.stringify(o.uid)} is not a string of 1 to 128 characters`);
+  }
+  return { name: o.name, ...(o.uid !== undefined ? { uid: o.uid } : {}) };
 }
 
 /** RFC 7638 JWK thumbprint (SHA-256, base64url) of a P-256 public key. */

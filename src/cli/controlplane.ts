@@ -6,6 +6,7 @@ import { TrellisError } from '../errors.js';
 import { DEFAULT_WEBHOOK_CONFIG } from '../kube/names.js';
 import type { ConfigSource } from '../controlplane/sources/source.js';
 import type { ControlPlaneOptions } from '../controlplane/control-plane.js';
+import { DEFAULT_TRUSTED_NODE_ACCOUNTS, parseTrustedNodeAccounts } from '../ca/impersonation/node-authorizer.js';
 
 const collect = (v: string, all: string[] | undefined): string[] => [...(all ?? []), v];
 
@@ -30,6 +31,7 @@ interface Flags extends CaFlags {
   webhookPort?: string | true;
   webhookDnsNames?: string;
   injectionConfig?: string;
+  caTrustedNodeAccounts: string;
 }
 
 export function registerControlplane(program: Command): void {
@@ -57,6 +59,7 @@ export function registerControlplane(program: Command): void {
     .option('--cert-ttl <duration>', 'default lifetime of workload certificates', '24h')
     .option('--max-cert-ttl <duration>', 'longest lifetime a workload may request (longer requests are refused)', '2160h')
     .option('--ca-key-type <ec|rsa>', 'key of a root created on first start: ECDSA P-256 or RSA 2048', 'ec')
+    .option('--ca-trusted-node-accounts <list>', 'service accounts of node proxies (NAMESPACE/NAME, comma-separated; istiod\'s CA_TRUSTED_NODE_ACCOUNTS) that may get certificates for the service accounts of pods on their own node; "" allows none', DEFAULT_TRUSTED_NODE_ACCOUNTS)
     .option('--webhook-port [port]', 'serve the sidecar-injection webhook (HTTPS, POST /inject) on this port; the flag alone: istiod\'s 15017 (0: any); needs --ca-dir. Off unless given')
     .option('--webhook-dns-names <names>', 'DNS names of the webhook\'s certificate, comma-separated (default: istiod.NS.svc and istiod.NS.svc.DOMAIN of the injection config\'s control-plane namespace)')
     .option('--injection-config <file>', 'injection settings (YAML: image, revision, policy, nativeSidecars, neverInjectSelector, ...; see docs/ARCHITECTURE.md "Sidecar injection")')
@@ -65,9 +68,10 @@ export function registerControlplane(program: Command): void {
       if (sourceKind !== 'directory' && sourceKind !== 'kubernetes') throw new TrellisError('CLI_USAGE', `--source must be directory or kubernetes, not ${sourceKind}`);
       const xdsPort = parsePort('--xds-port', f.xdsPort);
       const debugPort = parsePort('--debug-port', f.debugPort);
+      const trustedNodeAccounts = parseTrustedNodeAccounts('--ca-trusted-node-accounts', f.caTrustedNodeAccounts);
       const inputs = sourceKind === 'kubernetes' ? await kubernetesInputs(f) : await directoryInputs(f);
       const { ControlPlane } = await import('../controlplane/control-plane.js');
-      const ca = inputs.ca;
+      const ca = inputs.ca ? { ...inputs.ca, trustedNodeAccounts } : undefined;
       const webhook = await webhookFromFlags(f, ca !== undefined).catch(async (err: unknown) => {
         await inputs.stop();
         throw err;

@@ -18,7 +18,10 @@ import { JwksResolver } from './jwks/jwks-resolver.js';
 import { jwksUrisOf } from './jwks/jwks-uris.js';
 import type { CertificateAuthority } from '../ca/authority.js';
 import type { TokenVerifier } from '../ca/token.js';
+import type { WorkloadIdentity } from '../ca/spiffe.js';
+import type { PodDirectory } from '../ca/impersonation/node-authorizer.js';
 import type { InjectionConfig } from '../inject/config.js';
+import type { Pod } from '../config/objects.js';
 
 export interface ControlPlaneOptions {
   source: ConfigSource;
@@ -35,7 +38,11 @@ export interface ControlPlaneOptions {
   /** Upper bound on how long a burst of changes may delay a push (istiod's PILOT_DEBOUNCE_MAX). */
   debounceMaxMs?: number;
   /** The CA and its TLS port (istiod's 15012: CreateCertificate and ADS over TLS). Absent: no CA, no TLS port. */
-  ca?: { authority: CertificateAuthority; tokens: TokenVerifier; port: number; namespace?: string };
+  ca?: {
+    authority: CertificateAuthority; tokens: TokenVerifier; port: number; namespace?: string;
+    /** Node proxies' service accounts that may ask for the identities of pods on their node. Absent: none may. */
+    trustedNodeAccounts?: readonly WorkloadIdentity[];
+  };
   /** The sidecar-injection webhook (istiod's 15017), HTTPS with a certificate from `ca` for `dnsNames`. Absent: off. */
   webhook?: { port: number; config: InjectionConfig; dnsNames: string[] };
 }
@@ -130,9 +137,25 @@ export class ControlPlane {
       ca: ca.authority, tokens: ca.tokens, ads: this.#ads, bind: this.#opts.bind, port: ca.port,
       domainSuffix: this.#opts.domainSuffix ?? 'cluster.local', metrics: this.metrics,
       ...(ca.namespace ? { namespace: ca.namespace } : {}),
+      ...(ca.trustedNodeAccounts ? { trustedNodeAccounts: ca.trustedNodeAccounts, pods: await this.#podIndex() } : {}),
     });
     this.#tlsPort = port;
     return port.listen();
+  }
+
+  /** The node authorizer's view of the pods: the accepted Pod objects, indexed once per config revision. */
+  async #podIndex(): Promise<() => PodDirectory> {
+    const { PodIndex } = await import('../ca/impersonation/pod-index.js');
+    let built: { revision: number; index: PodDirectory } | undefined;
+    return () => {
+      const state = this.#state;
+      const revision = state?.revision ?? -1;
+      if (built?.revision !== revision) {
+        const pods = [...(state?.objects.values() ?? [])].filter((o): o is Pod => o.kind === 'Pod');
+        built = { revision, index: new PodIndex(pods) };
+      }
+      return built.index;
+    };
   }
 
   problems(): readonly ConfigProblem[] {

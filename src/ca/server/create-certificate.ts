@@ -7,7 +7,11 @@
  *      INVALID_ARGUMENT otherwise;
  *   3. authorise: the CSR's URI SAN must be the SPIFFE id the token proved →
  *      PERMISSION_DENIED otherwise (istiod instead ignores the CSR's SANs and
- *      writes the caller's; refusing tells a misconfigured workload why);
+ *      writes the caller's; refusing tells a misconfigured workload why).
+ *      A node proxy names another identity in the request's metadata
+ *      (ImpersonatedIdentity): the node authorizer decides (impersonation/),
+ *      PERMISSION_DENIED with its reason when refused, and the CSR must then
+ *      ask for that identity;
  *   4. sign with the requested TTL (validity_duration; 0 = the default,
  *      above the maximum → INVALID_ARGUMENT, as istiod);
  *   5. answer as istiod does: the leaf, the intermediates, then every root of
@@ -25,13 +29,17 @@ import {
   type IstioCertificateResponse,
 } from '../../gen/security/v1alpha1/ca_pb.js';
 import type { CertificateAuthority } from '../authority.js';
-import { DEFAULT_TOKEN_AUDIENCE, type TokenVerifier } from '../token.js';
+import { DEFAULT_TOKEN_AUDIENCE, type TokenSubject, type TokenVerifier } from '../token.js';
 import type { WorkloadIdentity } from '../spiffe.js';
+import { authorizeImpersonation, IMPERSONATED_IDENTITY, type PodDirectory } from '../impersonation/node-authorizer.js';
 import type { CaMetrics } from './ca-metrics.js';
 import { CappedLog } from './log-cap.js';
 
 /** A CSR is a few hundred bytes (EC) to ~1.5 KiB (RSA 4096); 64 KiB leaves room and refuses floods. */
 export const MAX_CSR_BYTES = 64 * 1024;
+
+/** A SPIFFE id is a trust domain and two Kubernetes names: well under 1 KiB. */
+const MAX_IMPERSONATED_BYTES = 1024;
 
 export interface CreateCertificateDeps {
   ca: CertificateAuthority;
@@ -40,7 +48,13 @@ export interface CreateCertificateDeps {
   audience?: string;
   log: Logger;
   metrics: CaMetrics;
+  /** Service accounts allowed to ask for other identities (node proxies); none: every impersonation is refused. */
+  trustedNodeAccounts?: readonly WorkloadIdentity[];
+  /** The pods as the CA sees them now (read per impersonating request); none: every impersonation is refused. */
+  pods?: () => PodDirectory;
 }
+
+const NO_PODS: PodDirectory = { pod: () => undefined, hasServiceAccountOn: () => false };
 
 type Call = ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>;
 type Reply = sendUnaryData<IstioCertificateResponse>;
@@ -62,7 +76,7 @@ export function createCertificateHandler(deps: CreateCertificateDeps): (call: Ca
     }
     // Through a promise even if a verifier throws synchronously: a caller's bad token must never escape as an exception.
     Promise.resolve().then(() => deps.tokens.verify(token, audience)).then(
-      (id) => signFor(call, reply, id),
+      (subject) => authorise(call, reply, subject),
       (err: unknown) => {
         deps.metrics.authnError.inc();
         refuse(call, reply, status.UNAUTHENTICATED, `token refused: ${errorMessage(err)}`);
@@ -73,6 +87,28 @@ export function createCertificateHandler(deps: CreateCertificateDeps): (call: Ca
       reply({ code: status.INTERNAL, details: 'internal error' });
     });
   };
+
+  function authorise(call: Call, reply: Reply, subject: TokenSubject): void {
+    const caller: WorkloadIdentity = { namespace: subject.namespace, serviceAccount: subject.serviceAccount };
+    const requested = call.request.metadata?.[IMPERSONATED_IDENTITY];
+    // An empty value asks for nothing, as istiod reads it.
+    if (requested === undefined || requested === '') return signFor(call, reply, caller);
+    if (typeof requested !== 'string' || requested.length > MAX_IMPERSONATED_BYTES) {
+      const what = typeof requested === 'string' ? `${requested.length} characters` : JSON.stringify(requested).slice(0, 100);
+      return refuse(call, reply, status.INVALID_ARGUMENT, `metadata ${IMPERSONATED_IDENTITY} must be a SPIFFE id string of at most ${MAX_IMPERSONATED_BYTES} characters, not ${what}`, caller);
+    }
+    const decision = authorizeImpersonation({
+      caller: subject, requested, trustDomain: deps.ca.trustDomain,
+      trustedNodeAccounts: deps.trustedNodeAccounts ?? [], pods: deps.pods?.() ?? NO_PODS,
+    });
+    if (!decision.allowed) {
+      // Counted as istiod counts it; the status says why (istiod answers an opaque UNAUTHENTICATED).
+      deps.metrics.authnError.inc();
+      return refuse(call, reply, status.PERMISSION_DENIED, `impersonation of ${requested} refused: ${decision.reason}`, caller);
+    }
+    deps.log.debug('node proxy impersonation allowed', { caller: `${caller.namespace}/${caller.serviceAccount}`, identity: requested, node: decision.node });
+    signFor(call, reply, decision.identity);
+  }
 
   function signFor(call: Call, reply: Reply, id: WorkloadIdentity): void {
     const req = call.request;

@@ -18,6 +18,8 @@ import { bindError, type AdsServer } from '../../controlplane/server/ads-server.
 import type { Metrics } from '../../controlplane/metrics/metrics.js';
 import type { CertificateAuthority } from '../authority.js';
 import type { TokenVerifier } from '../token.js';
+import type { WorkloadIdentity } from '../spiffe.js';
+import type { PodDirectory } from '../impersonation/node-authorizer.js';
 import { istioCertificateServiceDefinition } from './ca-service.js';
 import { caMetrics } from './ca-metrics.js';
 import { createCertificateHandler } from './create-certificate.js';
@@ -37,6 +39,10 @@ export interface TlsPortOptions {
   namespace?: string;
   metrics: Metrics;
   log?: Logger;
+  /** Node proxies' service accounts, allowed to ask for the identities of pods on their node (node-authorizer.ts). */
+  trustedNodeAccounts?: readonly WorkloadIdentity[];
+  /** The pods as the control plane sees them now. */
+  pods?: () => PodDirectory;
 }
 
 /** The same keepalive and size limits as the plaintext ADS port. */
@@ -91,7 +97,11 @@ export class TlsPort {
 
     const server = new Server(serverOptions);
     server.addService(istioCertificateServiceDefinition, {
-      CreateCertificate: createCertificateHandler({ ca, tokens: this.#opts.tokens, log: this.#log, metrics }),
+      CreateCertificate: createCertificateHandler({
+        ca, tokens: this.#opts.tokens, log: this.#log, metrics,
+        ...(this.#opts.trustedNodeAccounts ? { trustedNodeAccounts: this.#opts.trustedNodeAccounts } : {}),
+        ...(this.#opts.pods ? { pods: this.#opts.pods } : {}),
+      }),
     });
     const adsRefusals = new CappedLog(this.#log);
     this.#opts.ads.addTo(server, (call) => {

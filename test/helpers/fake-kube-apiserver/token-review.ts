@@ -12,6 +12,8 @@ export interface KnownToken {
   username: string;
   uid: string;
   audiences: string[];
+  /** A bound token's user extra fields (authentication.kubernetes.io/pod-name, pod-uid, node-name, ...). */
+  extra?: Record<string, string[]>;
 }
 
 /** The API server's own audience (what a review without audiences is checked against). */
@@ -37,6 +39,7 @@ export function reviewToken(body: unknown, tokens: ReadonlyMap<string, KnownToke
         username: known.username,
         uid: known.uid,
         groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+        ...(known.extra ? { extra: known.extra } : {}),
       },
       audiences: shared,
     },

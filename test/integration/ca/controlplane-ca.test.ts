@@ -17,21 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { credentials, status } from '@grpc/grpc-js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { TestAdsClient, nameOfAny } from '../../helpers/ads-client.js';
-import { TestCaClient } from '../../helpers/ca-client.js';
+import { TestCaClient, tokenCreate } from '../../helpers/ca-client.js';
 import { Scratch } from '../../helpers/openssl.js';
 import { TestPki } from '../../helpers/pki.js';
-import { jsonLine, trellisBin, TrellisProcess } from '../../helpers/trellis-process.js';
+import { jsonLine, TrellisProcess } from '../../helpers/trellis-process.js';
 
 const exampleDir = fileURLToPath(new URL('../../../../examples/grpc-split/', import.meta.url));
 const spiffe = (ns: string, sa: string) => `spiffe://cluster.local/ns/${ns}/sa/${sa}`;
 const sidecar = (pod: string) => `sidecar~127.0.0.9~${pod}.default~default.svc.cluster.local`;
-
-/** `trellis token create`, the real binary. */
-function tokenCreate(caDir: string, ns: string, sa: string, extra: string[] = []): string {
-  const r = spawnSync(process.execPath, [trellisBin, 'token', 'create', '--ca-dir', caDir, '--namespace', ns, '--service-account', sa, ...extra], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
 
 describe('trellis controlplane --ca-dir: CreateCertificate and ADS on the TLS port', () => {
   const s = new Scratch();

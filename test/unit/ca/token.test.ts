@@ -116,6 +116,18 @@ describe('workload tokens', () => {
     assert.throws(() => issuer.createToken({ namespace: 'Bad_NS', serviceAccount: 'x', ttlSeconds: 60 }), code('TOKEN_CLAIMS'));
   });
 
+  test('a token bound to a pod and a node carries them as Kubernetes does, and verification returns them', () => {
+    const jwt = issuer.createToken({ namespace: 'istio-system', serviceAccount: 'ztunnel', ttlSeconds: 60, pod: { name: 'ztunnel-1', uid: 'u-1' }, node: { name: 'node-a' } });
+    const body = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { 'kubernetes.io': unknown };
+    assert.deepEqual(body['kubernetes.io'], { namespace: 'istio-system', serviceaccount: { name: 'ztunnel' }, pod: { name: 'ztunnel-1', uid: 'u-1' }, node: { name: 'node-a' } });
+    assert.deepEqual(issuer.verifyToken(jwt, 'istio-ca'), { namespace: 'istio-system', serviceAccount: 'ztunnel', pod: { name: 'ztunnel-1', uid: 'u-1' }, node: { name: 'node-a' } });
+    const k8s = (extra: Record<string, unknown>) => claims({ 'kubernetes.io': { namespace: 'default', serviceaccount: { name: 'reviews' }, ...extra } });
+    for (const bad of [{ pod: 'p' }, { pod: { name: 'Bad/Name' } }, { node: {} }, { node: { name: 'n', uid: 7 } }, { pod: { name: 'p', uid: '' } }]) {
+      assert.throws(() => issuer.verifyToken(es256(header(), k8s(bad)), 'istio-ca'), code('TOKEN_CLAIMS'), JSON.stringify(bad));
+    }
+    assert.throws(() => issuer.createToken({ namespace: 'default', serviceAccount: 'x', ttlSeconds: 60, node: { name: '' } }), code('TOKEN_CLAIMS'));
+  });
+
   test('a token key readable by others is refused; a missing CA directory is created', () => {
     const d = mkdtempSync(join(tmpdir(), 'trellis-token-mode-'));
     try {

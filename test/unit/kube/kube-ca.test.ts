@@ -56,6 +56,16 @@ describe('Kubernetes parts of the CA', () => {
     await assert.rejects(unreachable.verify('ok', 'istio-ca'), { code: 'TOKEN_REVIEW_UNAVAILABLE' });
   });
 
+  test('TokenReview: a bound token\'s pod and node come from the review\'s extra fields (the node authorizer\'s input)', async () => {
+    const extra = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [`authentication.kubernetes.io/${k}`, [v]]));
+    api.tokens.set('ztunnel', { username: 'system:serviceaccount:istio-system:ztunnel', uid: '4', audiences: ['istio-ca'],
+      extra: extra({ 'pod-name': 'ztunnel-x1', 'pod-uid': 'u-1', 'node-name': 'node-a' }) });
+    api.tokens.set('bad-pod', { username: 'system:serviceaccount:istio-system:ztunnel', uid: '5', audiences: ['istio-ca'], extra: extra({ 'pod-name': 'Not/A/Name' }) });
+    const v = new TokenReviewVerifier(client);
+    assert.deepEqual(await v.verify('ztunnel', 'istio-ca'), { namespace: 'istio-system', serviceAccount: 'ztunnel', pod: { name: 'ztunnel-x1', uid: 'u-1' }, node: { name: 'node-a' } });
+    await assert.rejects(v.verify('bad-pod', 'istio-ca'), { code: 'TOKEN_CLAIMS' });
+  });
+
   test('a plugged-in cacerts Secret wins, and nothing is created', async () => {
     const { files } = newRoot({ trustDomain: 'cluster.local', keyType: 'ec' });
     const b64 = (s: string) => Buffer.from(s).toString('base64');
