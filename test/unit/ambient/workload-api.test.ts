@@ -259,3 +259,42 @@ describe('workload API: authorization', () => {
     assert.equal(analyzeConfig(stateOf(bookinfo + policies).objects.values(), modelOf(bookinfo + policies)).filter((p) => /node proxy of ambient/.test(p.reason)).length, 0);
   });
 });
+
+const peerAuthn = (spec: string, name = 'pa', ns = 'shop') => `
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: ${name}, namespace: ${ns}}
+spec: ${spec}
+`;
+
+describe('workload API: PeerAuthentication', () => {
+  const policiesOf = (yaml: string, pod = 'Kubernetes//Pod/shop/web-1') => workload(addresses(yaml).get(pod)).authorizationPolicies;
+
+  test('STRICT (mesh-wide here) names istiod\'s static strict DENY: no peer identity, denied', () => {
+    const yaml = mesh + peerAuthn('{mtls: {mode: STRICT}}', 'default', 'istio-system');
+    assert.deepEqual(policiesOf(yaml), ['istio-system/istio_converted_static_strict']);
+    const a = authorizations(yaml).get('istio-system/istio_converted_static_strict')!;
+    assert.deepEqual(json(a), { name: 'istio_converted_static_strict', namespace: 'istio-system', scope: 'WORKLOAD_SELECTOR', action: 'DENY', rules: [{ clauses: [{ matches: [{ notPrincipals: [{ presence: {} }] }] }] }] });
+  });
+
+  test('PERMISSIVE, or none: nothing to enforce', () => {
+    assert.deepEqual(policiesOf(mesh + peerAuthn('{mtls: {mode: PERMISSIVE}}')), []);
+    assert.equal(authorizations(mesh).size, 0);
+  });
+
+  test('STRICT with a PERMISSIVE port: a converted policy in the workload policy\'s namespace, plain text allowed to that port only', () => {
+    const yaml = mesh + peerAuthn('{selector: {matchLabels: {app: web}}, mtls: {mode: STRICT}, portLevelMtls: {"8080": {mode: PERMISSIVE}}}', 'web-pa');
+    assert.deepEqual(policiesOf(yaml), ['shop/converted_peer_authentication_web-pa']);
+    assert.deepEqual(json(authorizations(yaml).get('shop/converted_peer_authentication_web-pa')!).rules, [
+      { clauses: [{ matches: [{ notPrincipals: [{ presence: {} }] }] }, { matches: [{ notDestinationPorts: [8080] }] }] },
+    ]);
+  });
+
+  test('PERMISSIVE with a STRICT port: plain text denied to that port only', () => {
+    const yaml = mesh + peerAuthn('{selector: {matchLabels: {app: web}}, mtls: {mode: PERMISSIVE}, portLevelMtls: {"9001": {mode: STRICT}}}', 'web-pa');
+    assert.deepEqual(json(authorizations(yaml).get('shop/converted_peer_authentication_web-pa')!).rules, [
+      { clauses: [{ matches: [{ notPrincipals: [{ presence: {} }], destinationPorts: [9001] }] }] },
+    ]);
+  });
+});

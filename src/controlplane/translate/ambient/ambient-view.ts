@@ -1,7 +1,7 @@
 /**
  * The workload API of one model: every ambient workload and service as an
  * Address resource, and the Authorizations that apply to an ambient
- * workload, built once per model (the same for every node proxy; istiod
+ * workload (from AuthorizationPolicies and PeerAuthentications), built once per model (the same for every node proxy; istiod
  * sends its whole table too) and shared by the generator and the analysis.
  */
 import { create } from '@bufbuild/protobuf';
@@ -15,6 +15,7 @@ import { podAmbient, serviceAmbient } from './enrollment.js';
 import { authorizationName, convertPolicy } from './authorization.js';
 import { inWorkloadApi, serviceMessage, serviceResourceName } from './services.js';
 import { workloadMessage } from './workloads.js';
+import { peerAuthenticationPolicy } from './peer-authentication.js';
 
 export interface AmbientView {
   /** Workloads by uid, services by "namespace/hostname". */
@@ -61,11 +62,19 @@ function build(model: MeshModel): AmbientView {
   }
   const applying = converted.filter((c) => pods.some((p) => applies(c, p, model.rootNamespace)));
   const addresses = new Map<string, XdsResource>();
+  const authorizations = new Map(applying.map((c) => [nameOf(c.authorization), toResource(AuthorizationSchema, nameOf(c.authorization), c.authorization)] as const));
   for (const pod of pods) {
+    const policies = applying.filter((c) => c.authorization.scope === Scope.WORKLOAD_SELECTOR && applies(c, pod, model.rootNamespace)).map((c) => nameOf(c.authorization));
+    // istiod lists the PeerAuthentication one after the AuthorizationPolicies.
+    const mtls = peerAuthenticationPolicy(model, pod);
+    if (mtls) {
+      policies.push(nameOf(mtls));
+      if (!authorizations.has(nameOf(mtls))) authorizations.set(nameOf(mtls), toResource(AuthorizationSchema, nameOf(mtls), mtls));
+    }
     const w = workloadMessage(pod, {
       trustDomain: model.trustDomain,
       services: services.filter((s) => s.namespace === pod.metadata.namespace && selects(s, pod)),
-      policies: applying.filter((c) => c.authorization.scope === Scope.WORKLOAD_SELECTOR && applies(c, pod, model.rootNamespace)).map((c) => nameOf(c.authorization)),
+      policies,
     });
     if (w) addresses.set(w.uid, toResource(AddressSchema, w.uid, create(AddressSchema, { type: { case: 'workload', value: w } })));
   }
@@ -73,7 +82,6 @@ function build(model: MeshModel): AmbientView {
     const name = serviceResourceName(s.namespace, s.hostname);
     addresses.set(name, toResource(AddressSchema, name, create(AddressSchema, { type: { case: 'service', value: serviceMessage(s) } })));
   }
-  const authorizations = new Map(applying.map((c) => [nameOf(c.authorization), toResource(AuthorizationSchema, nameOf(c.authorization), c.authorization)] as const));
   const l7Losses = applying.filter((c) => c.l7.length > 0).map((c) => ({ policy: c.policy, l7: c.l7, deny: c.authorization.action === Action.DENY }));
   return { addresses, authorizations, l7Losses };
 }
