@@ -54,9 +54,12 @@ export function named(set: ResourceSet, names: ReadonlySet<string> | undefined):
 function build(model: MeshModel): AmbientView {
   const src = model.ambient;
   const pods = src.pods.filter((p) => podAmbient(src, p));
-  const services = model.services.filter((s) => inWorkloadApi(s) && serviceAmbient(src, s, selectsAny(s, pods)));
+  const podsByNs = byNamespace(pods, (p) => p.metadata.namespace ?? 'default');
+  const services = model.services.filter((s) => inWorkloadApi(s) && serviceAmbient(src, s, selectsAny(s, podsByNs.get(s.namespace) ?? [])));
+  const servicesByNs = byNamespace(services, (s) => s.namespace);
   const converted: Converted[] = [];
-  for (const policy of src.authorizationPolicies) {
+  // Without ambient pods no policy applies: a sidecar-only mesh converts nothing.
+  for (const policy of pods.length > 0 ? src.authorizationPolicies : []) {
     const c = convertPolicy(policy, model.rootNamespace);
     if (c) converted.push({ policy, ...c });
   }
@@ -73,7 +76,7 @@ function build(model: MeshModel): AmbientView {
     }
     const w = workloadMessage(pod, {
       trustDomain: model.trustDomain,
-      services: services.filter((s) => s.namespace === pod.metadata.namespace && selects(s, pod)),
+      services: (servicesByNs.get(pod.metadata.namespace ?? 'default') ?? []).filter((s) => selects(s, pod)),
       policies,
     });
     if (w) addresses.set(w.uid, toResource(AddressSchema, w.uid, create(AddressSchema, { type: { case: 'workload', value: w } })));
@@ -92,8 +95,19 @@ function selects(s: MeshService, pod: Pod): boolean {
   return !isEmpty(s.selector) && selectorMatches(s.selector, pod.metadata.labels ?? {});
 }
 
+/** `pods`: those of the service's namespace. */
 function selectsAny(s: MeshService, pods: readonly Pod[]): boolean {
-  return pods.some((p) => p.metadata.namespace === s.namespace && selects(s, p));
+  return pods.some((p) => selects(s, p));
+}
+
+function byNamespace<T>(items: readonly T[], ns: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const t of items) {
+    let list = out.get(ns(t));
+    if (!list) out.set(ns(t), (list = []));
+    list.push(t);
+  }
+  return out;
 }
 
 /** istiod's scoping: mesh-wide from the root namespace, namespace-wide, or by selector from the pod's namespace or the root one. */
