@@ -114,6 +114,11 @@ describe('trellis controlplane: the workload API over Delta xDS', () => {
     const a = anyUnpack(authz.resources[0]!.resource!, AuthorizationSchema)!;
     assert.equal(a.action, Action.ALLOW);
     assert.equal(a.rules.length, 1, 'the rule with methods is dropped: the policy allows less, never more');
+    await eventually(async () => {
+      const syncz = (await (await fetch(`${debug}/debug/syncz`)).json()) as { nodeId: string; stream: string; types: Record<string, { status: string }> }[];
+      const me = syncz.find((p) => p.nodeId === ztunnel);
+      return me?.stream === 'delta' && me.types.WDS?.status === 'SYNCED' && me.types.WADS?.status === 'SYNCED';
+    }, 3000, 'WDS and WADS SYNCED in /debug/syncz');
   });
 
   test('a pod added, then removed: Delta responses with just that workload, then its name in removed_resources', async () => {
