@@ -20,6 +20,7 @@ import { securityFindings } from './security-findings.js';
 import { gatewaySecretFindings } from './gateway-secrets.js';
 import { unsupportedFieldFindings } from './unsupported-fields.js';
 import { gatewayApiMessages } from './gateway-api-findings.js';
+import { ambientFindings } from './ambient-findings.js';
 
 /** A finding placed: the object it is about, and where in which file. */
 export interface AnalysisMessage extends Finding {
@@ -32,7 +33,7 @@ export function placed(o: AnyObject, f: Finding): AnalysisMessage {
   return { ...f, object: o, file: o.origin?.file ?? '', line: fieldLine(o.origin, f.path) };
 }
 
-/** IST0101 for VirtualService destinations (hosts, ports, subsets) and gateways' credentialName Secrets; fields and AuthorizationPolicy / RequestAuthentication features that Trellis does not implement. */
+/** IST0101 for VirtualService destinations (hosts, ports, subsets) and gateways' credentialName Secrets; fields and AuthorizationPolicy / RequestAuthentication features that Trellis does not implement; what ambient workloads' L4 policies leave out. */
 export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel): AnalysisMessage[] {
   const rules: DestinationRule[] = [];
   const virtualServices: VirtualService[] = [];
@@ -53,6 +54,7 @@ export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel
   }
   for (const p of authz) for (const f of securityFindings(p)) out.push(placed(p, f));
   for (const m of gatewayApiMessages(model)) out.push(placed(m.object, m.finding));
+  for (const m of ambientFindings(model)) out.push(placed(m.object, m.finding));
   for (const { gateway, finding } of gatewaySecretFindings(accepted)) out.push(placed(gateway, finding));
   return out;
 }

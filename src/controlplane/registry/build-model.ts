@@ -34,6 +34,7 @@ import { byKey, isEmpty, selectorMatches } from './labels.js';
 import { byAge } from './policies.js';
 import { TelemetryIndex, type ApplicableTelemetries } from './telemetries.js';
 import { indexCredentials, type TlsCredential } from './secrets.js';
+import { ambientSource, type AmbientSource } from './ambient-source.js';
 
 export interface BuildModelOptions {
   /** Default "cluster.local". */
@@ -174,7 +175,8 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const telemetry = new TelemetryIndex(b.telemetries, rootNamespace);
   const credentials = indexCredentials(b.secrets);
   const grants = new ReferenceGrants(b.gatewayApi.grants);
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials, grants });
+  const ambient = ambientSource(b.namespaces, b.pods, b.ap);
+  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials, grants, ambient });
 }
 
 /**
@@ -215,6 +217,7 @@ class Model implements MeshModel {
   readonly gatewayApiFindings: readonly GatewayApiFinding[];
   readonly #credentials: ReadonlyMap<string, TlsCredential>;
   readonly #grants: ReferenceGrants;
+  readonly ambient: AmbientSource;
   readonly domainSuffix: string;
   readonly trustDomain: string;
   readonly rootNamespace: string;
@@ -235,9 +238,11 @@ class Model implements MeshModel {
       telemetry: TelemetryIndex;
       credentials: ReadonlyMap<string, TlsCredential>;
       grants: ReferenceGrants;
+      ambient: AmbientSource;
     },
   ) {
     this.#grants = indexes.grants;
+    this.ambient = indexes.ambient;
     this.#gateways = indexes.gateways;
     this.gatewayApiFindings = indexes.gatewayApiFindings;
     this.#telemetry = indexes.telemetry;

@@ -11,6 +11,7 @@ import type {
 import type { ApplicableTelemetries } from './telemetries.js';
 import type { SelectedRules } from './policies.js';
 import type { TlsCredential } from './secrets.js';
+import type { AmbientSource } from './ambient-source.js';
 
 /**
  * The service model: what the mesh knows, indexed for the translators.
@@ -178,6 +179,8 @@ export interface MeshModel {
   telemetriesFor(namespace: string, labels: Readonly<Record<string, string>>): ApplicableTelemetries | undefined;
   /** The TLS credential of the Secret `name` in `namespace` (registry/secrets.ts), if it holds one. */
   credential(namespace: string, name: string): TlsCredential | undefined;
+  /** What the workload API (ambient mode) reads: namespace labels, pods and AuthorizationPolicies as they are. */
+  readonly ambient: AmbientSource;
   /** A ReferenceGrant (or the same namespace) lets Gateway API Gateways of `gatewayNamespace` use the Secret. */
   secretGrantedToGateways(gatewayNamespace: string, secretNamespace: string, secretName: string): boolean;
 }

@@ -6,11 +6,11 @@ import {
   type DiscoveryResponse,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
-import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
+import { deltaOnlyTypes, isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet } from '../cache/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
-import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
+import { driveStream, invalidArgument, nodeOf, type ParseNode } from './stream-call.js';
 import { TypeSync, type SyncSource } from './sync-status.js';
 import type { Reappearance } from './reappearance.js';
 
@@ -52,6 +52,8 @@ export class SotwConnection implements PushTarget, SyncSource {
       return;
     }
     const type = req.typeUrl;
+    // The workload API is incremental by design (ztunnel speaks only Delta): say so rather than leave the client waiting.
+    if (deltaOnlyTypes.has(type)) throw invalidArgument(`${type} (${shortName[type]}) is served over Delta xDS only (DeltaAggregatedResources), not StreamAggregatedResources`);
     const watch = this.#watches.get(type);
     // No nonce, or a nonce from before this stream existed (reconnect): a new subscription.
     if (!watch || req.responseNonce === '') {

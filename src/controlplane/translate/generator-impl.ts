@@ -14,6 +14,7 @@ import { GatewayResources } from './gateway/resources.js';
 import { accessLogPolicy, meshDefaultPolicy, policyKey } from './telemetry/access-log-policy.js';
 import { ListenerAccessLogs } from './telemetry/listener-access-logs.js';
 import { proxyLocality, type ProxyLocality } from './locality/proxy-locality.js';
+import { ambientView, named } from './ambient/ambient-view.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 
@@ -67,6 +68,9 @@ class GeneratorImpl implements TranslateGenerator {
   }
 
   generate(node: ProxyNode, typeUrl: TypeUrl, names: ReadonlySet<string> | undefined): ResourceSet {
+    // The workload API is one table for every node proxy: nothing of the asking proxy's own scope.
+    if (typeUrl === TypeUrl.Address) return named(ambientView(this.model).addresses, names);
+    if (typeUrl === TypeUrl.Authorization) return named(ambientView(this.model).authorizations, names);
     const st = this.#state(node);
     switch (typeUrl) {
       case TypeUrl.Cluster:

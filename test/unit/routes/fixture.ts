@@ -7,6 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import type { DestinationRule, VirtualService } from '../../../src/config/objects.js';
 import type { MeshModel, MeshService, MeshServicePort, Protocol } from '../../../src/controlplane/registry/model.js';
 import type { RouteScope } from '../../../src/controlplane/translate/routes/index.js';
+import { ambientSource } from '../../../src/controlplane/registry/ambient-source.js';
 
 export const Domain = 'cluster.local';
 
@@ -72,6 +73,7 @@ export function fakeModel(services: MeshService[], yamlText = ''): MeshModel {
     gatewayApiFindings: [],
     credential: () => undefined,
     secretGrantedToGateways: () => false,
+    ambient: ambientSource([], [], []),
   };
 }
 

@@ -41,7 +41,7 @@ function matchNever(): Policy {
   return create(PolicySchema, { permissions: [permissionNot(permissionAny())], principals: [principalNot(principalAny())] });
 }
 
-function isDryRun(p: AuthorizationPolicy): boolean {
+export function isDryRun(p: AuthorizationPolicy): boolean {
   // Go's strconv.ParseBool: anything else is false (and logged by istiod).
   return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(p.metadata.annotations?.[DryRunAnnotation] ?? '');
 }
