@@ -1,0 +1,151 @@
+/**
+ * HBONE between Trellis's own client and server over real loopback sockets:
+ * a round trip with half-close, a large transfer under back-pressure, 401
+ * and 503, pooling per (source, destination identity, address), a server
+ * certificate with the wrong SAN aborting the client, a client of another
+ * trust domain refused; and the openssl CLI as an outside judge of the TLS:
+ * TLS 1.3 + h2 show the SPIFFE leaf, no client certificate and TLS 1.2 are refused.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, createHash, X509Certificate } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import type { Duplex } from 'node:stream';
+import { HboneServer } from '../../../src/ztunnel/hbone/server.js';
+import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
+import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
+import type { SpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
+import { CLIENT_ID, hbonePeers, SERVER_ID, summary, type HbonePeers } from '../../helpers/hbone-peers.js';
+import { spiffe } from '../../helpers/pki.js';
+
+const DENIED_PORT = 9;
+
+/** Everything the tunnel returns until its end, with a bound on the wait. */
+function readAll(t: Duplex, ms = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => reject(new Error(`tunnel did not end in ${ms} ms`)), ms);
+    t.on('data', (d: Buffer) => chunks.push(d));
+    t.once('end', () => (clearTimeout(timer), resolve(Buffer.concat(chunks))));
+    t.once('error', (e) => (clearTimeout(timer), reject(e)));
+  });
+}
+
+const sslClient = (port: number, args: string[]) =>
+  spawnSync('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-noservername', ...args], { input: '', timeout: 15_000, encoding: 'utf8' });
+
+describe('HBONE: Trellis client ↔ Trellis server', () => {
+  let peers: HbonePeers;
+  let server: HboneServer;
+  let port: number;
+  let client: HboneClient;
+  const seen: Array<{ peer: SpiffeId; request: HboneRequest }> = [];
+
+  before(async () => {
+    peers = await hbonePeers();
+    server = new HboneServer({
+      certificate: peers.workload(peers.server),
+      trustDomain: 'cluster.local',
+      authorize: (peer, request) => (seen.push({ peer, request }), request.destination.port === DENIED_PORT ? 'deny' : 'allow'),
+    });
+    port = (await server.listen(0)).port;
+    client = new HboneClient({ certificate: peers.workload(peers.client), identity: CLIENT_ID });
+  });
+  after(async () => {
+    await client?.close();
+    await server?.close();
+    await peers?.close();
+  });
+
+  const tunnel = (destPort: number, extra: Partial<Parameters<HboneClient['connect']>[0]> = {}) =>
+    client.connect({ address: '127.0.0.1', port, destination: { host: '127.0.0.1', port: destPort }, expectedIdentities: [SERVER_ID], ...extra });
+
+  it('carries bytes both ways with half-close, and the server reads the peer identity, forwarded, baggage and traceparent', async () => {
+    const t = await tunnel(peers.summarize.port, {
+      forwardedFor: { host: '10.1.2.3', port: 45678 },
+      baggage: 'k8s.namespace.name=ambient',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
+    const reply = readAll(t);
+    t.write('hello ');
+    t.end('world');
+    // The upstream answers only after our FIN crossed the tunnel, and its answer still reaches us: half-close both ways.
+    assert.equal((await reply).toString(), summary(Buffer.from('hello world')));
+    const last = seen.at(-1)!;
+    assert.equal(last.peer.uri, CLIENT_ID);
+    assert.deepEqual(last.request.destination, { host: '127.0.0.1', port: peers.summarize.port });
+    assert.deepEqual(last.request.forwardedFor, { host: '10.1.2.3', port: 45678 });
+    assert.equal(last.request.baggage, 'k8s.namespace.name=ambient');
+    assert.equal(last.request.traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+  });
+
+  it('moves 24 MiB both ways intact, the writer held back by flow control', async () => {
+    const data = randomBytes(24 * 1024 * 1024);
+    const t = await tunnel(peers.echo.port);
+    const back = readAll(t, 20_000);
+    let pushedBack = 0;
+    for (let i = 0; i < data.length; i += 256 * 1024) {
+      if (!t.write(data.subarray(i, i + 256 * 1024))) {
+        pushedBack++;
+        await new Promise((r) => t.once('drain', r));
+      }
+    }
+    t.end();
+    const got = await back;
+    assert.equal(got.length, data.length);
+    assert.equal(createHash('sha256').update(got).digest('hex'), createHash('sha256').update(data).digest('hex'));
+    // 24 MiB cannot fit in the 4 MiB stream window: write() must have said "wait" (back-pressure), not buffered it all.
+    assert.ok(pushedBack > 0, 'write() never returned false');
+  });
+
+  it('answers 401 when authorize denies and 503 when the upstream connect fails', async () => {
+    await assert.rejects(tunnel(DENIED_PORT), (e: unknown) => e instanceof HboneRefusedError && e.status === 401);
+    await assert.rejects(tunnel(peers.refusedPort), (e: unknown) => e instanceof HboneRefusedError && e.status === 503 && e.code === 'HBONE_REFUSED');
+  });
+
+  it('pools one connection per (source, destination identity, address)', async () => {
+    await client.close();
+    const a = await tunnel(peers.echo.port);
+    const b = await tunnel(peers.echo.port);
+    assert.equal(client.connections, 1);
+    // Another expected identity is another pool key, even for the same address.
+    const c = await tunnel(peers.echo.port, { expectedIdentities: [SERVER_ID, spiffe('ambient', 'other')] });
+    assert.equal(client.connections, 2);
+    for (const t of [a, b, c]) t.destroy();
+  });
+
+  it('aborts the handshake when the server is not one of the expected identities', async () => {
+    const before = seen.length;
+    await assert.rejects(tunnel(peers.echo.port, { expectedIdentities: [spiffe('ambient', 'reviews')] }), (e: unknown) =>
+      e instanceof Error && (e as { code?: string }).code === 'HBONE_IDENTITY' && e.message.includes(SERVER_ID));
+    assert.equal(seen.length, before, 'no CONNECT reached the server');
+  });
+
+  it('refuses a client certificate of another trust domain before any CONNECT', async () => {
+    const foreign = new HboneClient({ certificate: peers.workload(peers.foreign), identity: 'spiffe://other.domain/ns/ambient/sa/client', connectTimeoutMs: 5_000 });
+    const before = seen.length;
+    try {
+      await assert.rejects(foreign.connect({ address: '127.0.0.1', port, destination: { host: '127.0.0.1', port: peers.echo.port }, expectedIdentities: [SERVER_ID] }),
+        (e: unknown) => (e as { code?: string }).code === 'HBONE_CONNECT_FAILED');
+    } finally {
+      await foreign.close();
+    }
+    assert.equal(seen.length, before);
+  });
+
+  it('openssl s_client -tls1_3 -alpn h2 sees the SPIFFE leaf; no client certificate and TLS 1.2 are refused', () => {
+    const ok = sslClient(port, ['-tls1_3', '-alpn', 'h2', '-cert', peers.client.certFile, '-key', peers.client.keyFile, '-CAfile', peers.pki.ca.certFile, '-showcerts']);
+    assert.match(ok.stdout, /Protocol\s*: TLSv1\.3/);
+    assert.match(ok.stdout, /ALPN protocol: h2/);
+    assert.match(ok.stdout, /Verify return code: 0 \(ok\)/);
+    const leaf = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(ok.stdout)![0];
+    assert.ok(new X509Certificate(leaf).subjectAltName?.includes(`URI:${SERVER_ID}`));
+
+    const noCert = sslClient(port, ['-tls1_3', '-alpn', 'h2', '-CAfile', peers.pki.ca.certFile]);
+    assert.match(noCert.stdout + noCert.stderr, /certificate required/);
+
+    const tls12 = sslClient(port, ['-tls1_2', '-alpn', 'h2', '-cert', peers.client.certFile, '-key', peers.client.keyFile, '-CAfile', peers.pki.ca.certFile]);
+    assert.notEqual(tls12.status, 0);
+    assert.match(tls12.stdout + tls12.stderr, /protocol version/);
+  });
+});
