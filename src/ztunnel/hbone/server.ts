@@ -89,7 +89,11 @@ export class HboneServer {
     const ids = certificateSpiffeIds((session.socket as TLSSocket).getPeerX509Certificate());
     const refused = trustDomainMismatch(ids, this.#opts.trustDomain);
     if (refused) {
-      session.destroy();
+      // INADEQUATE_SECURITY in the GOAWAY: the peer learns why, where a plain close would look like a crash.
+      session.on('error', () => undefined);
+      session.goaway(constants.NGHTTP2_INADEQUATE_SECURITY);
+      session.close();
+      setTimeout(() => session.destroy(), 1_000).unref();
       return;
     }
     this.#peers.set(session, ids.find((id) => id.trustDomain === this.#opts.trustDomain)!);
