@@ -24,6 +24,14 @@ const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 type Json = Record<string, unknown>;
 
+// ztunnel's values, written out: a test importing the constants would follow them wherever they went.
+const STREAM_WINDOW = 4 * 1024 * 1024;
+const CONNECTION_WINDOW = 16 * 1024 * 1024;
+const FRAME_SIZE = 1024 * 1024;
+const MAX_HEADER_LIST = 64 * 1024;
+
+const pick = (o: unknown, keys: string[]) => Object.fromEntries(keys.map((k) => [k, (o as Json)[k]]));
+
 /** The Python client's one JSON line (bounded: the fixture's socket timeout, then ours). */
 function pyClient(pem: { certFile: string; keyFile: string }, ca: string, port: number, args: string[]): Promise<Json> {
   return new Promise((resolve, reject) => {
@@ -54,6 +62,14 @@ class PyServer {
       await new Promise<void>((r) => (this.#waiters.push(r), setTimeout(r, 200)));
     }
     return this.lines[n]!;
+  }
+
+  /** Waits (at most 10 s) for a line that `pred` accepts. */
+  async waitFor(pred: (l: Json) => boolean): Promise<Json> {
+    for (let n = 0; ; n++) {
+      const l = await this.line(n);
+      if (pred(l)) return l;
+    }
   }
 
   async port(): Promise<number> {
@@ -94,6 +110,9 @@ describe('HBONE interop with Python h2', { skip }, () => {
         '--header', 'forwarded=for="10.9.8.7:5555"', '--header', 'baggage=k8s.pod.name=a', '--header', `traceparent=${TRACEPARENT}`]);
       assert.deepEqual({ tls: out['tls'], alpn: out['alpn'], sans: out['server_uri_sans'], status: out['status'] }, { tls: 'TLSv1.3', alpn: 'h2', sans: [SERVER_ID], status: 200 });
       assert.equal(out['data'], summary(Buffer.from('ping')));
+      // ztunnel's HTTP/2 settings as the server sends them: 200 streams, 4 MiB stream window, 1 MiB frames, 64 KiB headers, 16 MiB connection window.
+      assert.deepEqual(pick(out['peer_settings'], ['3', '4', '5', '6']), { 3: 200, 4: STREAM_WINDOW, 5: FRAME_SIZE, 6: MAX_HEADER_LIST });
+      assert.equal(out['peer_connection_window'], CONNECTION_WINDOW);
       const req = seen.at(-1)!;
       assert.deepEqual(req.forwardedFor, { host: '10.9.8.7', port: 5555 });
       assert.equal(req.baggage, 'k8s.pod.name=a');
@@ -155,12 +174,26 @@ describe('HBONE interop with Python h2', { skip }, () => {
       assert.deepEqual(got['pseudo'], [[':method', 'CONNECT'], [':authority', `127.0.0.1:${peers.summarize.port}`]]);
       assert.deepEqual(got['headers'], { forwarded: 'for="10.1.2.3:4567"', baggage: 'k8s.namespace.name=ambient', traceparent: TRACEPARENT });
       assert.deepEqual({ sni: got['sni'], tls: got['tls'], alpn: got['alpn'], sans: got['peer_uri_sans'] }, { sni: null, tls: 'TLSv1.3', alpn: 'h2', sans: [CLIENT_ID] });
+      // The client's side of ztunnel's settings: no push, 100 streams, the same windows and sizes.
+      assert.deepEqual(pick(got['peer_settings'], ['2', '3', '4', '5', '6']), { 2: 0, 3: 100, 4: STREAM_WINDOW, 5: FRAME_SIZE, 6: MAX_HEADER_LIST });
+      assert.equal(got['peer_connection_window'], CONNECTION_WINDOW);
     });
 
     it('turns 400, 401 and 503 answers into HboneRefusedError with the status', async () => {
       for (const [host, port, status] of [['example.com', 80, 400], ['127.0.0.1', DENIED_PORT, 401], ['127.0.0.1', peers.refusedPort, 503]] as const) {
         await assert.rejects(tunnel(host, port), (e: unknown) => e instanceof HboneRefusedError && e.status === status);
         assert.equal((await py.line(lines++))['status'], status);
+      }
+    });
+
+    it('pings an idle connection (ztunnel keepalive; interval shortened here)', async () => {
+      const pinging = new HboneClient({ certificate: peers.workload(peers.client), identity: CLIENT_ID, keepalive: { intervalMs: 50, timeoutMs: 2_000 } });
+      try {
+        const t = await pinging.connect({ address: '127.0.0.1', port: pyPort, destination: { host: '127.0.0.1', port: peers.echo.port }, expectedIdentities: [SERVER_ID] });
+        await py.waitFor((l) => l['ping'] === true);
+        t.destroy();
+      } finally {
+        await pinging.close();
       }
     });
 
