@@ -11,12 +11,14 @@ import assert from 'node:assert/strict';
 import { randomBytes, createHash, X509Certificate } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
 import { HboneServer } from '../../../src/ztunnel/hbone/server.js';
 import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
 import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
 import type { SpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
 import { CLIENT_ID, hbonePeers, SERVER_ID, summary, type HbonePeers } from '../../helpers/hbone-peers.js';
 import { spiffe } from '../../helpers/pki.js';
+import { settingsFrame } from '../../helpers/h2-raw.js';
 
 const DENIED_PORT = 9;
 
@@ -137,6 +139,29 @@ describe('HBONE: Trellis client ↔ Trellis server', () => {
       await foreign.close();
     }
     assert.equal(seen.length, before);
+  });
+
+  it('drops a connection whose peer stops answering PINGs, failing its tunnels', async () => {
+    // A peer that completes TLS and sends its SETTINGS, then never answers anything (a pod whose namespace vanished).
+    const mute = createTlsServer({ cert: peers.server.cert, key: peers.server.key, ALPNProtocols: ['h2'] }, (s) => {
+      s.on('error', () => undefined);
+      s.write(settingsFrame([]));
+      s.resume();
+    });
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+    const quick = new HboneClient({ certificate: peers.workload(peers.client), identity: CLIENT_ID, keepalive: { intervalMs: 50, timeoutMs: 200 } });
+    try {
+      const started = Date.now();
+      await assert.rejects(quick.connect({ address: '127.0.0.1', port: (mute.address() as { port: number }).port, destination: { host: '127.0.0.1', port: 80 }, expectedIdentities: [SERVER_ID] }),
+        (e: unknown) => (e as { code?: string }).code === 'HBONE_CONNECT_FAILED' && /keepalive/.test((e as Error).message));
+      assert.ok(Date.now() - started < 5_000);
+      // The pool forgets the connection on its 'close', which follows the destroy.
+      for (const deadline = Date.now() + 2_000; quick.connections > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(quick.connections, 0);
+    } finally {
+      await quick.close();
+      mute.close();
+    }
   });
 
   it('openssl s_client -tls1_3 -alpn h2 sees the SPIFFE leaf; no client certificate and TLS 1.2 are refused', async () => {
