@@ -23,6 +23,8 @@ export interface HbonePeers {
   foreign: Pem;
   /** Answers "<bytes> <sha256>\n" once the caller's FIN arrived, then closes its side. */
   summarize: { port: number };
+  /** Says "first\n" and ends at once, then still reads: `received()` is what the caller sent after that FIN, up to its own. */
+  speakFirst: { port: number; received(): Promise<string> };
   /** Echoes every byte; ends when the caller ends. */
   echo: { port: number };
   /** Nothing listens there: a dial gets ECONNREFUSED. */
@@ -45,7 +47,15 @@ export async function hbonePeers(): Promise<HbonePeers> {
     s.on('end', () => s.end(`${n} ${hash.digest('hex')}\n`));
   });
   const echo = createServer({ allowHalfOpen: true }, (s) => (track(s), s.pipe(s)));
-  const [summarizePort, echoPort] = [await listen(summarize), await listen(echo)];
+  const heard: Array<(text: string) => void> = [];
+  const speakFirst = createServer({ allowHalfOpen: true }, (s) => {
+    track(s);
+    s.end('first\n');
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('end', () => heard.shift()?.(text));
+  });
+  const [summarizePort, echoPort, speakFirstPort] = [await listen(summarize), await listen(echo), await listen(speakFirst)];
   return {
     pki,
     server: pki.leaf(SERVER_ID),
@@ -53,11 +63,12 @@ export async function hbonePeers(): Promise<HbonePeers> {
     foreign: pki.leaf('spiffe://other.domain/ns/ambient/sa/client'),
     summarize: { port: summarizePort },
     echo: { port: echoPort },
+    speakFirst: { port: speakFirstPort, received: () => new Promise((resolve) => heard.push(resolve)) },
     refusedPort: await freePort(),
     workload: (p) => ({ cert: p.cert, key: p.key, ca: pki.ca.cert }),
     async close() {
       for (const s of sockets) s.destroy();
-      await Promise.all([summarize, echo].map((s) => new Promise((r) => s.close(r))));
+      await Promise.all([summarize, echo, speakFirst].map((s) => new Promise((r) => s.close(r))));
       pki.remove();
     },
   };

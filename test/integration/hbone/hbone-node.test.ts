@@ -87,6 +87,15 @@ describe('HBONE: Trellis client ↔ Trellis server', () => {
     assert.equal(last.request.traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
   });
 
+  it('keeps the caller\'s direction open after the upstream ended first', async () => {
+    const received = peers.speakFirst.received();
+    const t = await tunnel(peers.speakFirst.port);
+    // The upstream's FIN arrives as the tunnel's end; what we send afterwards must still reach it.
+    assert.equal((await readAll(t)).toString(), 'first\n');
+    t.end('after your FIN');
+    assert.equal(await received, 'after your FIN');
+  });
+
   it('moves 24 MiB both ways intact, the writer held back by flow control', async () => {
     const data = randomBytes(24 * 1024 * 1024);
     const t = await tunnel(peers.echo.port);
