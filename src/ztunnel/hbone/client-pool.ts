@@ -36,7 +36,8 @@ export class ClientPool {
       entry = created;
       list.push(created);
       const drop = () => this.#drop(key, created);
-      created.session.then((s) => (s.closed || s.destroyed ? drop() : s.once('close', drop)), drop);
+      // A GOAWAY'd connection takes no new tunnels (its open ones finish on it): out of the pool at once.
+      created.session.then((s) => (s.closed || s.destroyed ? drop() : (s.once('close', drop), s.once('goaway', drop))), drop);
     }
     entry.active++;
     clearTimeout(entry.idle);

@@ -77,7 +77,8 @@ export class HboneClient {
       return stream;
     } catch (err) {
       release();
-      throw err;
+      // session.request() throws node's own errors when the connection went away in between.
+      throw err instanceof TrellisError ? err : new TrellisError('HBONE_CONNECT_FAILED', `HBONE CONNECT ${target}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -12,7 +12,7 @@ import { randomBytes, createHash, X509Certificate } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import { HboneServer } from '../../../src/ztunnel/hbone/server.js';
+import { dialTcp, HboneServer } from '../../../src/ztunnel/hbone/server.js';
 import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
 import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
 import type { SpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
@@ -118,6 +118,29 @@ describe('HBONE: Trellis client ↔ Trellis server', () => {
   it('answers 401 when authorize denies and 503 when the upstream connect fails', async () => {
     await assert.rejects(tunnel(DENIED_PORT), (e: unknown) => e instanceof HboneRefusedError && e.status === 401);
     await assert.rejects(tunnel(peers.refusedPort), (e: unknown) => e instanceof HboneRefusedError && e.status === 503 && e.code === 'HBONE_REFUSED');
+  });
+
+  it('answers 200 only once the upstream connect succeeded', async () => {
+    let open!: () => void;
+    let dialing!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const dialed = new Promise<void>((r) => (dialing = r));
+    const slow = new HboneServer({ certificate: peers.workload(peers.server), trustDomain: 'cluster.local', dial: async (d) => (dialing(), await gate, dialTcp(d)) });
+    const slowPort = (await slow.listen(0)).port;
+    try {
+      let settled = false;
+      const pending = tunnel(peers.echo.port, { port: slowPort }).finally(() => (settled = true));
+      await dialed;
+      // The CONNECT is at the dial; a server that answered before it would have its 200 here within a loopback round trip.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(settled, false, 'the client had an answer before the upstream was connected');
+      open();
+      const t = await pending;
+      t.end('x');
+      assert.equal((await readAll(t)).toString(), 'x');
+    } finally {
+      await slow.close();
+    }
   });
 
   it('pools one connection per (source, destination identity, address)', async () => {
