@@ -40,7 +40,7 @@ export interface TunnelRequest {
   traceparent?: string;
 }
 
-/** The server answered the CONNECT with `status` (400, 401, 405, 503, ...). */
+/** The server answered the CONNECT with `status` (400, 401, 503, ...). */
 export class HboneRefusedError extends TrellisError {
   constructor(readonly status: number, target: string) {
     super('HBONE_REFUSED', `HBONE CONNECT ${target}: the server answered ${status}`);

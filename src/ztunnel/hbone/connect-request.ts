@@ -19,7 +19,7 @@ export interface HboneRequest {
   traceparent?: string;
 }
 
-export type RequestVerdict = { ok: true; request: HboneRequest } | { ok: false; status: 400 | 405; reason: string };
+export type RequestVerdict = { ok: true; request: HboneRequest } | { ok: false; status: 400; reason: string };
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -56,8 +56,8 @@ export const formatForwarded = (source: Destination): string => `for="${formatHo
 /** Checks a CONNECT's pseudo-headers and reads the destination and Istio's metadata. */
 export function readConnectRequest(h: Headers): RequestVerdict {
   const method = one(h[':method']);
-  // As ztunnel: anything but CONNECT on the HBONE port is 405 (a plain GET is not a malformed CONNECT).
-  if (method !== 'CONNECT') return { ok: false, status: 405, reason: `method ${JSON.stringify(method)} is not CONNECT` };
+  // As ztunnel (inbound.rs, NonConnectMethod): anything but CONNECT on the HBONE port is 400.
+  if (method !== 'CONNECT') return { ok: false, status: 400, reason: `method ${JSON.stringify(method)} is not CONNECT` };
   for (const p of [':scheme', ':path', ':protocol']) {
     if (h[p] !== undefined) return { ok: false, status: 400, reason: `a CONNECT carries no ${p} (RFC 9113 §8.5)` };
   }

@@ -4,8 +4,8 @@
  * checked to carry a SPIFFE id of this trust domain; then HTTP/2 CONNECT
  * only. Each tunnel: authorize(peer, request) → 401 when denied; dial(dest)
  * → 503 when the upstream connect fails; 200 only once it succeeded, then
- * bytes both ways. Malformed requests get 400 (405 for another method, as
- * ztunnel); nothing a client sends can throw out of here.
+ * bytes both ways. A request that is not such a CONNECT gets 400, as
+ * ztunnel's; nothing a client sends can throw out of here.
  */
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { constants, createSecureServer, type Http2SecureServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';

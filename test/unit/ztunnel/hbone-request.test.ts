@@ -17,7 +17,7 @@ describe('HBONE CONNECT request', () => {
 
   it('refuses what is not an HBONE CONNECT, with the status HBONE answers', () => {
     const cases: Array<[Record<string, string>, number]> = [
-      [{ ':method': 'GET', ':authority': '10.0.0.1:80', ':path': '/' }, 405],
+      [{ ':method': 'GET', ':authority': '10.0.0.1:80', ':path': '/' }, 400],
       [{ ':method': 'CONNECT', ':authority': '10.0.0.1:80', ':path': '/' }, 400],
       [{ ':method': 'CONNECT', ':authority': '10.0.0.1:80', ':scheme': 'https' }, 400],
       [{ ':method': 'CONNECT', ':authority': '10.0.0.1:80', ':protocol': 'websocket' }, 400],
