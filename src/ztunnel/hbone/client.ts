@@ -66,7 +66,12 @@ export class HboneClient {
     const target = `${formatHostPort(req.destination)} via ${endpoint}`;
     const timeoutMs = this.#opts.connectTimeoutMs ?? 10_000;
     const key = poolKey(this.#opts.identity, req.expectedIdentities, endpoint);
-    const { session, release } = await withTimeout(this.#pool.acquire(key, () => this.#open(endpoint, req.expectedIdentities)), timeoutMs, target);
+    const acquiring = this.#pool.acquire(key, () => this.#open(endpoint, req.expectedIdentities, timeoutMs));
+    const { session, release } = await withTimeout(acquiring, timeoutMs, target).catch((err: unknown) => {
+      // Given up on, but the pool still counts this tunnel once its connection comes: hand it back then.
+      acquiring.then((a) => a.release(), () => undefined);
+      throw err;
+    });
     try {
       const stream = session.request(connectHeaders(req), { endStream: false });
       stream.once('close', release);
@@ -87,7 +92,7 @@ export class HboneClient {
     return this.#pool.close();
   }
 
-  #open(endpoint: string, expected: readonly string[]): Promise<ClientHttp2Session> {
+  #open(endpoint: string, expected: readonly string[], timeoutMs: number): Promise<ClientHttp2Session> {
     return new Promise((resolve, reject) => {
       const session = h2Connect(`https://${endpoint}`, {
         ...workloadTlsOptions(this.#opts.certificate),
@@ -98,7 +103,11 @@ export class HboneClient {
           return why ? new TrellisError('HBONE_IDENTITY', `HBONE ${endpoint}: ${why}`) : undefined;
         },
       });
+      // A peer that never finishes the handshake must not leave a pending connection in the pool for ever.
+      const stalled = setTimeout(() => session.destroy(new Error(`no TLS handshake in ${timeoutMs} ms`)), timeoutMs);
+      session.once('close', () => clearTimeout(stalled));
       session.once('connect', () => {
+        clearTimeout(stalled);
         session.off('error', reject);
         session.on('error', () => undefined);
         session.setLocalWindowSize(CONNECTION_WINDOW);

@@ -12,6 +12,7 @@ import { randomBytes, createHash, X509Certificate } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createNetServer } from 'node:net';
 import { dialTcp, HboneServer } from '../../../src/ztunnel/hbone/server.js';
 import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
 import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
@@ -31,6 +32,13 @@ function readAll(t: Duplex, ms = 10_000): Promise<Buffer> {
     t.once('end', () => (clearTimeout(timer), resolve(Buffer.concat(chunks))));
     t.once('error', (e) => (clearTimeout(timer), reject(e)));
   });
+}
+
+/** Waits for `cond`, polling every 10 ms for at most 2 s. */
+async function until(cond: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 2_000; !cond(); await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > deadline) assert.fail(`condition not met in 2 s: ${cond}`);
+  }
 }
 
 /** openssl s_client without SNI, asynchronously: the server under test runs on this event loop. */
@@ -188,11 +196,26 @@ describe('HBONE: Trellis client ↔ Trellis server', () => {
         (e: unknown) => (e as { code?: string }).code === 'HBONE_CONNECT_FAILED' && /keepalive/.test((e as Error).message));
       assert.ok(Date.now() - started < 5_000);
       // The pool forgets the connection on its 'close', which follows the destroy.
-      for (const deadline = Date.now() + 2_000; quick.connections > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(quick.connections, 0);
+      await until(() => quick.connections === 0);
     } finally {
       await quick.close();
       mute.close();
+    }
+  });
+
+  it('gives up on a peer that never finishes the TLS handshake, leaving nothing in the pool', async () => {
+    const silent = createNetServer((s) => s.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const impatient = new HboneClient({ certificate: peers.workload(peers.client), identity: CLIENT_ID, connectTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      await assert.rejects(impatient.connect({ address: '127.0.0.1', port: (silent.address() as { port: number }).port, destination: { host: '127.0.0.1', port: 80 }, expectedIdentities: [SERVER_ID] }),
+        (e: unknown) => (e as { code?: string }).code === 'HBONE_CONNECT_FAILED');
+      assert.ok(Date.now() - started < 3_000);
+      await until(() => impatient.connections === 0);
+    } finally {
+      await impatient.close();
+      silent.close();
     }
   });
 
