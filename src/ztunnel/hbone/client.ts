@@ -8,6 +8,7 @@
  * END_STREAM of our half, its 'end' the server's.
  */
 import { connect as h2Connect, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TrellisError } from '../../errors.js';
 import { ClientPool, poolKey } from './client-pool.js';
@@ -62,6 +63,8 @@ export class HboneClient {
 
   /** Opens a tunnel; resolves once the server answered 200 (its upstream is connected). */
   async connect(req: TunnelRequest): Promise<Duplex> {
+    // Raised before any I/O: a name here would be resolved through DNS, and HBONE endpoints are workload addresses.
+    if (!isIP(req.address)) throw new TrellisError('HBONE_CONNECT_FAILED', `HBONE endpoint ${JSON.stringify(req.address)} is not an IP address`);
     const endpoint = formatHostPort({ host: req.address, port: req.port ?? HBONE_PORT });
     const target = `${formatHostPort(req.destination)} via ${endpoint}`;
     const timeoutMs = this.#opts.connectTimeoutMs ?? 10_000;

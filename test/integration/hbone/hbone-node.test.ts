@@ -123,9 +123,10 @@ describe('HBONE: Trellis client ↔ Trellis server', () => {
     assert.ok(pushedBack > 0, 'write() never returned false');
   });
 
-  it('answers 401 when authorize denies and 503 when the upstream connect fails', async () => {
+  it('answers 401 when authorize denies and 503 when the upstream connect fails; a named endpoint is refused before any I/O', async () => {
     await assert.rejects(tunnel(DENIED_PORT), (e: unknown) => e instanceof HboneRefusedError && e.status === 401);
     await assert.rejects(tunnel(peers.refusedPort), (e: unknown) => e instanceof HboneRefusedError && e.status === 503 && e.code === 'HBONE_REFUSED');
+    await assert.rejects(tunnel(peers.echo.port, { address: 'localhost' }), (e: unknown) => (e as { code?: string }).code === 'HBONE_CONNECT_FAILED' && /not an IP address/.test((e as Error).message));
   });
 
   it('answers 200 only once the upstream connect succeeded', async () => {
