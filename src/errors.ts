@@ -70,7 +70,12 @@ export type TrellisErrorCode =
   // The control plane's fetch of a RequestAuthentication jwksUri (src/controlplane/jwks/).
   | 'JWKS_FETCH_FAILED'
   // A tap request the proxy's admin API refuses (400): an unknown parameter, a bad path prefix, method or max_rps.
-  | 'TAP_REQUEST';
+  | 'TAP_REQUEST'
+  // HBONE (src/ztunnel/hbone/): the peer's SPIFFE identity is not the expected one, the server answered
+  // the CONNECT with something other than 200 (the status rides in the message), the tunnel could not be opened.
+  | 'HBONE_IDENTITY'
+  | 'HBONE_REFUSED'
+  | 'HBONE_CONNECT_FAILED';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

@@ -1,0 +1,157 @@
+/**
+ * The HBONE client: a CONNECT tunnel to a destination through the HBONE
+ * endpoint in front of it (address:15008), over mutual TLS with the source
+ * workload's certificate. The server must prove one of the destination's
+ * expected SPIFFE identities during the handshake, or the handshake is
+ * aborted before any byte of the tunnel is sent. No SNI is sent (the endpoint
+ * is an IP address). The result is the tunnel as a Duplex: its end() is the
+ * END_STREAM of our half, its 'end' the server's.
+ */
+import { connect as h2Connect, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { TrellisError } from '../../errors.js';
+import { ClientPool, poolKey } from './client-pool.js';
+import { formatForwarded, formatHostPort, type Destination } from './connect-request.js';
+import { keepAlive, type KeepaliveTiming } from './keepalive.js';
+import { CLIENT_MAX_STREAMS, CONNECTION_WINDOW, h2Settings, HBONE_PORT } from './settings.js';
+import { identityMismatch, sanSpiffeIds } from './spiffe-peer.js';
+import { workloadTlsOptions, type WorkloadCertificate } from './workload-tls.js';
+
+export interface HboneClientOptions {
+  certificate: WorkloadCertificate;
+  /** The source workload's SPIFFE id (the pool key's first part). */
+  identity: string;
+  keepalive?: KeepaliveTiming;
+  /** How long opening one tunnel (TLS, CONNECT, upstream connect) may take; 10 s by default. */
+  connectTimeoutMs?: number;
+}
+
+export interface TunnelRequest {
+  /** The HBONE endpoint's address (the destination pod's, or its waypoint's). */
+  address: string;
+  port?: number;
+  /** Where the tunnel goes: the CONNECT's :authority. */
+  destination: Destination;
+  /** SPIFFE ids the server may present; anything else aborts the handshake. */
+  expectedIdentities: readonly string[];
+  /** The original source, sent as forwarded: for="ip:port". */
+  forwardedFor?: Destination;
+  baggage?: string;
+  traceparent?: string;
+}
+
+/** The server answered the CONNECT with `status` (400, 401, 503, ...). */
+export class HboneRefusedError extends TrellisError {
+  constructor(readonly status: number, target: string) {
+    super('HBONE_REFUSED', `HBONE CONNECT ${target}: the server answered ${status}`);
+  }
+}
+
+export class HboneClient {
+  readonly #opts: HboneClientOptions;
+  readonly #pool = new ClientPool();
+
+  constructor(opts: HboneClientOptions) {
+    this.#opts = opts;
+  }
+
+  /** Open pooled connections. */
+  get connections(): number {
+    return this.#pool.size;
+  }
+
+  /** Opens a tunnel; resolves once the server answered 200 (its upstream is connected). */
+  async connect(req: TunnelRequest): Promise<Duplex> {
+    // Raised before any I/O: a name here would be resolved through DNS, and HBONE endpoints are workload addresses.
+    if (!isIP(req.address)) throw new TrellisError('HBONE_CONNECT_FAILED', `HBONE endpoint ${JSON.stringify(req.address)} is not an IP address`);
+    const endpoint = formatHostPort({ host: req.address, port: req.port ?? HBONE_PORT });
+    const target = `${formatHostPort(req.destination)} via ${endpoint}`;
+    const timeoutMs = this.#opts.connectTimeoutMs ?? 10_000;
+    const key = poolKey(this.#opts.identity, req.expectedIdentities, endpoint);
+    const acquiring = this.#pool.acquire(key, () => this.#open(endpoint, req.expectedIdentities, timeoutMs));
+    const { session, release } = await withTimeout(acquiring, timeoutMs, target).catch((err: unknown) => {
+      // Given up on, but the pool still counts this tunnel once its connection comes: hand it back then.
+      acquiring.then((a) => a.release(), () => undefined);
+      throw err;
+    });
+    try {
+      const stream = session.request(connectHeaders(req), { endStream: false });
+      stream.once('close', release);
+      await withTimeout(answered(stream, target), timeoutMs, target).catch((err: unknown) => {
+        stream.destroy();
+        throw err;
+      });
+      return stream;
+    } catch (err) {
+      release();
+      // session.request() throws node's own errors when the connection went away in between.
+      throw err instanceof TrellisError ? err : new TrellisError('HBONE_CONNECT_FAILED', `HBONE CONNECT ${target}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Closes every pooled connection (and the tunnels on them). */
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  #open(endpoint: string, expected: readonly string[], timeoutMs: number): Promise<ClientHttp2Session> {
+    return new Promise((resolve, reject) => {
+      const session = h2Connect(`https://${endpoint}`, {
+        ...workloadTlsOptions(this.#opts.certificate),
+        settings: { ...h2Settings(CLIENT_MAX_STREAMS), enablePush: false },
+        // node's own check reads DNS and IP SANs only; HBONE's identity is the SPIFFE URI SAN.
+        checkServerIdentity: (_host, cert) => {
+          const why = identityMismatch(sanSpiffeIds(cert.subjectaltname), expected);
+          return why ? new TrellisError('HBONE_IDENTITY', `HBONE ${endpoint}: ${why}`) : undefined;
+        },
+      });
+      // A peer that never finishes the handshake must not leave a pending connection in the pool for ever.
+      const stalled = setTimeout(() => session.destroy(new Error(`no TLS handshake in ${timeoutMs} ms`)), timeoutMs);
+      session.once('close', () => clearTimeout(stalled));
+      session.once('connect', () => {
+        clearTimeout(stalled);
+        session.off('error', reject);
+        session.on('error', () => undefined);
+        session.setLocalWindowSize(CONNECTION_WINDOW);
+        keepAlive(session, this.#opts.keepalive);
+        resolve(session);
+      });
+      session.once('error', (err) => {
+        session.destroy();
+        reject(err instanceof TrellisError ? err : new TrellisError('HBONE_CONNECT_FAILED', `HBONE ${endpoint}: ${err.message}`, { cause: err }));
+      });
+    });
+  }
+}
+
+function connectHeaders(req: TunnelRequest): OutgoingHttpHeaders {
+  const h: OutgoingHttpHeaders = { ':method': 'CONNECT', ':authority': formatHostPort(req.destination) };
+  if (req.forwardedFor) h['forwarded'] = formatForwarded(req.forwardedFor);
+  if (req.baggage !== undefined) h['baggage'] = req.baggage;
+  if (req.traceparent !== undefined) h['traceparent'] = req.traceparent;
+  return h;
+}
+
+function answered(stream: ClientHttp2Stream, target: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (err?: Error) => reject(new TrellisError('HBONE_CONNECT_FAILED', `HBONE CONNECT ${target}: the stream closed before an answer${err ? ` (${err.message})` : ''}`, { cause: err }));
+    stream.once('error', failed);
+    stream.once('close', () => failed());
+    stream.once('response', (h) => {
+      stream.off('error', failed);
+      stream.on('error', () => undefined);
+      const status = Number(h[':status']);
+      if (status === 200) resolve();
+      else reject(new HboneRefusedError(status, target));
+    });
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, target: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TrellisError('HBONE_CONNECT_FAILED', `HBONE CONNECT ${target}: no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
