@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { presentList } from './present.js';
+import { selectorFilter } from './field-selector.js';
 import { badRequest, continueExpired } from './status.js';
 import type { Route } from './routes.js';
 import type { Store, StoredObject } from './store.js';
@@ -27,7 +28,7 @@ export class Lister {
     const limit = Number(query.get('limit') ?? '0');
     const token = query.get('continue') ?? '';
     const rv = query.get('resourceVersion') ?? '';
-    if (query.get('labelSelector') || query.get('fieldSelector')) throw badRequest('the test double does not implement selectors');
+    const selected = selectorFilter(route.def, query);
     let snap: Snapshot;
     if (token) {
       if (rv !== '' && rv !== '0') throw badRequest('specifying resource version is not allowed when using continue');
@@ -37,7 +38,7 @@ export class Lister {
       snap = found;
     } else {
       const { rv: now, items } = this.store.list(route.def, route.namespace);
-      snap = { rv: now, items, offset: 0 };
+      snap = { rv: now, items: items.filter(selected), offset: 0 };
     }
     const end = limit > 0 ? Math.min(snap.items.length, snap.offset + limit) : snap.items.length;
     const page = snap.items.slice(snap.offset, end);

@@ -8,13 +8,14 @@
  *   - allowWatchBookmarks=true: BOOKMARK events now and then, whose object
  *     has only kind, apiVersion and metadata.resourceVersion;
  *   - timeoutSeconds: the server ends the stream then.
- * Selectors are not implemented: a request with one is refused (400), never
- * answered wrongly.
+ * Field selectors as field-selector.ts reads them; label selectors are not
+ * implemented: a request with one is refused (400), never answered wrongly.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { apiVersion } from './kinds.js';
 import { present } from './present.js';
-import { ApiFailure, badRequest } from './status.js';
+import { selectorFilter } from './field-selector.js';
+import { ApiFailure } from './status.js';
 import type { Route } from './routes.js';
 import type { Store, StoreEvent } from './store.js';
 
@@ -25,12 +26,13 @@ export interface WatchOptions {
 }
 
 export function serveWatch(store: Store, route: Route, query: URLSearchParams, res: ServerResponse, _req: IncomingMessage, o: WatchOptions): void {
-  if (query.get('labelSelector') || query.get('fieldSelector')) throw badRequest('the test double does not implement selectors');
+  const selected = selectorFilter(route.def, query);
   const { def, version, namespace } = route;
   const rvParam = query.get('resourceVersion') ?? '';
   // Nothing is written once the stream has ended (timeoutSeconds) or been cut; the real server stops its watcher then too.
   const send = (type: string, object: unknown) => void (res.writableEnded || res.destroyed || res.write(`${JSON.stringify({ type, object })}\n`));
-  const mine = (e: StoreEvent) => e.def === def && (namespace === undefined || e.obj.metadata.namespace === namespace);
+  // The fields selected on here (name, namespace, a Secret's type) never change: an object never moves in or out.
+  const mine = (e: StoreEvent) => e.def === def && (namespace === undefined || e.obj.metadata.namespace === namespace) && selected(e.obj);
 
   // Subscribe first, so that nothing written between the backlog and the live feed is lost.
   const buffered: StoreEvent[] = [];
@@ -49,7 +51,7 @@ export function serveWatch(store: Store, route: Route, query: URLSearchParams, r
   let backlog: StoreEvent[];
   if (rvParam === '' || rvParam === '0') {
     const { rv, items } = store.list(def, namespace);
-    backlog = items.map((obj) => ({ rv, type: 'ADDED' as const, def, obj }));
+    backlog = items.filter(selected).map((obj) => ({ rv, type: 'ADDED' as const, def, obj }));
     for (const e of backlog) send('ADDED', present(def, version, e.obj));
     lastSent = rv;
   } else {

@@ -237,6 +237,26 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
     }
   });
 
+  test('Secrets are listed and watched with istiod\'s field selector: service-account tokens and Helm releases never reach the source', async () => {
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    const secret = (name: string, type: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'shop' }, type, data: { 'tls.crt': b64('C'), 'tls.key': b64('K') } });
+    api.apply(secret('listed-token', 'kubernetes.io/service-account-token'));
+    api.apply(secret('listed-helm', 'helm.sh/release.v1'));
+    api.apply(secret('listed-tls', 'kubernetes.io/tls'));
+    try {
+      await startSource();
+      assert.ok(has('Secret/shop/listed-tls'), 'the control: a TLS Secret is listed');
+      // Watched later: the selector holds on the watch as on the list.
+      api.apply(secret('watched-token', 'kubernetes.io/service-account-token'));
+      api.apply(secret('watched-tls', 'kubernetes.io/tls'));
+      await until('the watched TLS Secret', () => has('Secret/shop/watched-tls'));
+      const names = [...last().objects.keys()].filter((k) => k.startsWith('Secret/'));
+      assert.deepEqual(names.filter((k) => /token|helm/.test(k)), [], names.join(', '));
+    } finally {
+      for (const n of ['listed-token', 'listed-helm', 'listed-tls', 'watched-token', 'watched-tls']) api.remove('Secret', 'shop', n);
+    }
+  });
+
   test('fields of built-in kinds Trellis does not know are dropped, not reported (the API server validated them)', async () => {
     const svc = service('shop', 'cart', 8080);
     (svc.spec as Record<string, unknown>).someFutureField = { x: 1 };

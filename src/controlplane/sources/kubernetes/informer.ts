@@ -262,7 +262,8 @@ class InformerWatch extends Watch {
       this.#informer.watchEvent(phase, obj as { code?: number });
       callback(phase, obj, raw);
     };
-    controller = await super.watch(path, { ...query, allowWatchBookmarks: true, timeoutSeconds }, onEvent, onDone);
+    const fieldSelector = this.#informer.resource.fieldSelector;
+    controller = await super.watch(path, { ...query, ...(fieldSelector ? { fieldSelector } : {}), allowWatchBookmarks: true, timeoutSeconds }, onEvent, onDone);
     if (!ended) {
       connected = true;
       arm();
@@ -294,10 +295,10 @@ export async function listAll(client: KubeClient, r: WatchedResource, pageSize: 
   for (let page = 0; page < MAX_PAGES; page++) {
     let res: RawList;
     try {
-      res = await client.get<RawList>(path, { limit: pageSize, continue: cont });
+      res = await client.get<RawList>(path, { limit: pageSize, continue: cont, fieldSelector: r.fieldSelector });
     } catch (err) {
       // The continue token expired mid-list: one list without pages, as client-go's pager does.
-      if (cont !== undefined && isGone(err)) return complete(r, await client.get<RawList>(path));
+      if (cont !== undefined && isGone(err)) return complete(r, await client.get<RawList>(path, { fieldSelector: r.fieldSelector }));
       throw err;
     }
     items.push(...((res.items as RawObject[] | null | undefined) ?? []));

@@ -19,7 +19,12 @@ export interface WatchedResource {
   readonly plural: string;
   /** A CustomResourceDefinition: may not be installed (404), which is an empty collection, not an outage. */
   readonly crd: boolean;
+  /** Only the objects the API server selects (list and watch): what the registry would never read is not sent. */
+  readonly fieldSelector?: string;
 }
+
+/** istiod's SecretsFieldSelector (pilot/pkg/credentials/kube). */
+export const SECRETS_FIELD_SELECTOR = 'type!=helm.sh/release.v1,type!=kubernetes.io/service-account-token';
 
 const core = (kind: Kind, plural: string): WatchedResource => ({ kind, group: '', version: 'v1', plural, crd: false });
 const istio = (kind: Kind, group: string, plural: string): WatchedResource => ({ kind, group, version: 'v1', plural, crd: true });
@@ -30,8 +35,10 @@ export const watchedResources: readonly WatchedResource[] = [
   core('Service', 'services'),
   core('Pod', 'pods'),
   core('ServiceAccount', 'serviceaccounts'),
-  // Gateways' credentialName certificates (istiod watches every namespace's Secrets for the same reason).
-  core('Secret', 'secrets'),
+  // Gateways' credentialName certificates (istiod watches every namespace's Secrets for the same reason), without
+  // the two kinds of Secret that are many and never a certificate — istiod's field selector: Helm's release
+  // records and service-account tokens.
+  { ...core('Secret', 'secrets'), fieldSelector: SECRETS_FIELD_SELECTOR },
   { kind: 'EndpointSlice', group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', crd: false },
   istio('VirtualService', 'networking.istio.io', 'virtualservices'),
   istio('DestinationRule', 'networking.istio.io', 'destinationrules'),
