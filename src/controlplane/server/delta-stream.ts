@@ -77,11 +77,16 @@ export class DeltaConnection implements PushTarget, SyncSource {
     if (change) this.#respond(type, watch, change.added, change.added.size > 0 || change.wildcardOn);
   }
 
-  /** Envoy's rule: an empty first subscribe list on LDS/CDS, or "*", is a wildcard subscription. */
+  /**
+   * Envoy's rule: an empty first subscribe list on a wildcard type (LDS, CDS, the workload API), or "*", is a
+   * wildcard subscription — unless the same request unsubscribes "*", which is how a client asks for nothing
+   * but the names it will subscribe to later (ztunnel's on-demand mode; unsubscribe applies after subscribe).
+   */
   #first(type: TypeUrl, req: DeltaDiscoveryRequest): void {
     const subs = req.resourceNamesSubscribe;
+    const optedOut = req.resourceNamesUnsubscribe.includes('*');
     const watch: DeltaWatch = {
-      wildcard: subs.includes('*') || (subs.length === 0 && wildcardTypes.has(type)),
+      wildcard: !optedOut && (subs.includes('*') || (subs.length === 0 && wildcardTypes.has(type))),
       names: new Set(subs.filter((n) => n !== '*')),
       clientHas: new Map(Object.entries(req.initialResourceVersions)),
       view: '',

@@ -120,6 +120,20 @@ describe('ADS Delta', () => {
     s.close();
   });
 
+  test('a first request that unsubscribes "*" is no wildcard (on-demand): nothing, then exactly the names subscribed', async () => {
+    for (const subscribe of [[], ['*']]) {
+      const s = client.delta(nodeId(`ondemand-${subscribe.length}`, 'default'));
+      s.request(CDS, { resourceNamesSubscribe: subscribe, resourceNamesUnsubscribe: ['*'] });
+      const r1 = await s.next();
+      assert.deepEqual(names(r1), [], `subscribe ${JSON.stringify(subscribe)}`);
+      s.ack(r1);
+      s.request(CDS, { resourceNamesSubscribe: ['b'] });
+      const r2 = await s.next();
+      assert.deepEqual(names(r2), ['b']);
+      s.close();
+    }
+  });
+
   test('wildcard via "*" and leaving it with unsubscribe "*"', async () => {
     const s = client.delta(nodeId('star', 'default'));
     s.request(CDS, { resourceNamesSubscribe: ['*'] });
