@@ -22,11 +22,8 @@ export async function attempt(
   const perTry = retry !== undefined && retry.perTryTimeoutMs > 0;
   const ac = perTry ? new Abort() : global;
   const onGlobal = () => ac.abort();
-  // A client gone before this attempt began: the per-try signal starts aborted (once() on a spent Abort never fires).
-  if (perTry) {
-    if (global.aborted) ac.abort();
-    else global.once('abort', onGlobal);
-  }
+  // A client gone before this attempt began: once() on the spent request signal aborts the per-try one at once.
+  if (perTry) global.once('abort', onGlobal);
   let perTryTimedOut = false;
   const t = perTry ? setTimeout(() => { perTryTimedOut = true; ac.abort(); }, retry.perTryTimeoutMs) : undefined;
   const started = performance.now();

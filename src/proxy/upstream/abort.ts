@@ -1,7 +1,8 @@
 /**
  * A minimal abort signal: `aborted` and a one-shot 'abort' event with
  * once()/off(), which is all the proxy's HTTP/1.1 (h1/pool.ts)
- * and HTTP/2 clients use. Cheaper per request and per attempt than an
+ * and HTTP/2 clients use. Unlike an AbortSignal's, a listener added to a
+ * spent signal is called at once. Cheaper per request and per attempt than an
  * AbortController (and its AbortSignal) or an EventEmitter.
  */
 
@@ -15,8 +16,13 @@ export class Abort {
   aborted = false;
   #listeners: Array<() => void> | undefined;
 
+  /**
+   * A listener added after the abort runs at once: a request begun after its client left (an attempt, a
+   * pool's queue, an HTTP/2 stream) is then ended like one in flight, with no `aborted` check at each caller.
+   */
   once(_event: 'abort', fn: () => void): this {
-    (this.#listeners ??= []).push(fn);
+    if (this.aborted) fn();
+    else (this.#listeners ??= []).push(fn);
     return this;
   }
 

@@ -8,7 +8,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
 import type { AbortLike } from './abort.js';
-import { asUpstreamError, connectFailed, connectTimeout, upstreamReset } from './errors.js';
+import { aborted, asUpstreamError, connectFailed, connectTimeout, upstreamReset } from './errors.js';
 import type { UpstreamRequestOptions } from './request.js';
 import { readableBody, type UpstreamHeaders, type UpstreamResponse } from './response.js';
 import { keepaliveOnConnect, type KeepalivePlan } from './keepalive.js';
@@ -58,6 +58,8 @@ export class H2Client {
 
   request(o: UpstreamRequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
+      // Aborted already: no stream is opened (the h1 pool does the same), rather than one opened and reset.
+      if (signal.aborted) return reject(aborted());
       const headers: http2.OutgoingHttpHeaders = { ':method': o.method, ':path': o.path };
       for (const k in o.headers) {
         if (k === 'host') headers[':authority'] = o.headers[k];
