@@ -53,7 +53,7 @@ export class SeqpacketConnection {
   send(data: Uint8Array, passFd?: number): void {
     const fd = this.#fd;
     if (fd === undefined) throw new TrellisError('NATIVE', 'send on a closed seqpacket socket', { cause: Object.assign(new Error('closed'), { code: 'EBADF' }) });
-    nativeCall('sendmsg', (a) => a.seqpacketSend(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), passFd ?? -1));
+    nativeCall('send', (a) => a.seqpacketSend(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), passFd ?? -1));
   }
 
   /** Stops reading and closes the fd; idempotent; `closed` is not called. */
@@ -70,7 +70,7 @@ export class SeqpacketConnection {
       let p: Packet | null;
       try {
         const fd = this.#fd;
-        p = nativeCall('recvmsg', (a) => a.seqpacketRecv(fd, this.#maxPacket));
+        p = nativeCall('receive', (a) => a.seqpacketRecv(fd, this.#maxPacket));
       } catch (err) {
         return this.#fail(err as Error);
       }
