@@ -1,12 +1,12 @@
 /*
  * Sockets in other network namespaces, for the node proxy's listeners and
  * connections inside pods and for reaching a pod's 127.0.0.1:
- *   socketInNetns(path)                                  a TCP/IPv4 socket made in the namespace at `path`
  *   openNetns(path)                                      an fd naming a network namespace (checked to be one)
  *   closeFd(fd)
  *   listenInNetns(nsFd, host, port, mark, transparent, backlog)   bound and listening; SO_REUSEADDR, SO_MARK, IP_TRANSPARENT
  *   socketFromNetns(nsFd, mark, sourceIp)                unconnected; SO_MARK; with sourceIp IP_TRANSPARENT + bind(sourceIp, 0)
  * A mark of 0 sets no SO_MARK (0 is every socket's mark anyway).
+ * (socketInNetns(path) of src/native is openNetns + socketFromNetns.)
  */
 #include "common.h"
 
@@ -86,29 +86,7 @@ static int set_options(int fd, int family, uint32_t mark, bool transparent, cons
   return 0;
 }
 
-static napi_value fail_closing(napi_env env, int fd, const char *what) {
-  int e = errno;
-  close(fd);
-  return throw_errno(env, what, e);
-}
 #endif
-
-napi_value socket_in_netns(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  char path[4096];
-  if (!get_args(env, info, 1, 1, argv) || !arg_string(env, argv[0], path, sizeof path)) return NULL;
-#ifdef __linux__
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) return throw_errno(env, path, errno);
-  int e = 0;
-  int fd = socket_in(target, AF_INET, &e);
-  close(target);
-  if (fd < 0) return throw_errno(env, "socket in network namespace", e);
-  return make_int(env, fd);
-#else
-  return throw_errno(env, "socketInNetns (Linux only)", EOPNOTSUPP);
-#endif
-}
 
 napi_value open_netns(napi_env env, napi_callback_info info) {
   napi_value argv[1];

@@ -28,12 +28,15 @@
 #define MAX_FDS 4
 
 #ifdef __linux__
-static int unix_addr(const char *path, struct sockaddr_un *sa) {
+/* A new non-blocking seqpacket socket and the address of `path`; -1 with the error thrown. */
+static int unix_socket(napi_env env, const char *path, struct sockaddr_un *sa) {
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
-  if (strlen(path) >= sizeof sa->sun_path) return 0;
+  if (strlen(path) >= sizeof sa->sun_path) return throw_errno(env, path, ENAMETOOLONG), -1;
   strcpy(sa->sun_path, path);
-  return 1;
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(env, "socket(AF_UNIX, SOCK_SEQPACKET)", errno);
+  return fd;
 }
 #endif
 
@@ -44,14 +47,9 @@ napi_value seqpacket_listen(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 2, 2, argv) || !arg_string(env, argv[0], path, sizeof path) || !arg_fd(env, argv[1], &backlog)) return NULL;
 #ifdef __linux__
   struct sockaddr_un sa;
-  if (!unix_addr(path, &sa)) return throw_errno(env, path, ENAMETOOLONG);
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket(AF_UNIX, SOCK_SEQPACKET)", errno);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, backlog) != 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, path, e);
-  }
+  int fd = unix_socket(env, path, &sa);
+  if (fd < 0) return NULL;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, backlog) != 0) return fail_closing(env, fd, path);
   return make_int(env, fd);
 #else
   return throw_errno(env, "seqpacketListen (Linux only)", EOPNOTSUPP);
@@ -64,15 +62,10 @@ napi_value seqpacket_connect(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 1, 1, argv) || !arg_string(env, argv[0], path, sizeof path)) return NULL;
 #ifdef __linux__
   struct sockaddr_un sa;
-  if (!unix_addr(path, &sa)) return throw_errno(env, path, ENAMETOOLONG);
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket(AF_UNIX, SOCK_SEQPACKET)", errno);
+  int fd = unix_socket(env, path, &sa);
+  if (fd < 0) return NULL;
   // A unix connect completes at once or fails (EAGAIN: the listener's backlog is full); it is never in progress.
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, path, e);
-  }
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) return fail_closing(env, fd, path);
   return make_int(env, fd);
 #else
   return throw_errno(env, "seqpacketConnect (Linux only)", EOPNOTSUPP);
