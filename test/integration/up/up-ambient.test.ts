@@ -9,8 +9,8 @@
  * node-bound istio-system/ztunnel token; only ambient pods sent, each with
  * an fd that is its own namespace (same inode, and a listener made through
  * it answers at the pod's address); no sidecars; the in-pod rules in
- * ambient pods only; a removed pod removed over ZDS; the node proxy
- * stopped with the mesh.
+ * ambient pods only; a removed pod removed over ZDS; a killed node proxy
+ * restarted and sent the pods again; the node proxy stopped with the mesh.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -123,8 +123,23 @@ describe('trellis up: ambient pods and the node proxy', { skip, timeout: 120_000
     await until('remove of solo', () => reported().find((r) => r.event === 'remove' && r.uid === uid));
   });
 
+  test('a node proxy that dies is restarted and sent every ambient pod again, then SnapshotSent', async () => {
+    const first = Number(reported().find((r) => r.event === 'start')?.pid);
+    process.kill(first, 'SIGKILL');
+    const restartAt = await until('a second start', () => {
+      const i = reported().findIndex((r, k) => r.event === 'start' && k > 0);
+      return i > 0 ? i : undefined;
+    });
+    const after = await until('the replay and its snapshot', () => {
+      const rest = reported().slice(restartAt);
+      return rest.some((r) => r.event === 'snapshot') ? rest : undefined;
+    });
+    assert.deepEqual(after.filter((r) => r.event === 'add').map((r) => `${r.namespace}/${String(r.name).replace(/-.*/, '')}`), ['shop/web']);
+    assert.deepEqual(after.map((r) => r.event), ['start', 'add', 'snapshot']);
+  });
+
   test('the node proxy stops with the mesh', async () => {
-    const pid = Number(reported().find((r) => r.event === 'start')?.pid);
+    const pid = Number(reported().filter((r) => r.event === 'start').pop()?.pid);
     const r = await up.stop('SIGINT');
     assert.equal(r.code, 130);
     assert.ok(reported().some((x) => x.event === 'exit'), 'the node proxy was asked to stop (SIGTERM), not killed');

@@ -184,6 +184,8 @@ export class AmbientNode {
     if (this.#stopped || child !== this.#child) return;
     this.#conn?.client.close();
     this.#conn = undefined;
+    // With no pod to serve (they failed, or left), the next ambient pod starts it again.
+    if (this.#pods.size === 0) return this.#o.event(`node proxy ${how} (log: ${runFiles.nodeProxyLog(this.#o.run)})`);
     if (this.#restarts >= MAX_RESTARTS) return this.#o.event(`node proxy ${how}; not restarted after ${MAX_RESTARTS} restarts`);
     const delay = RESTART_MS[Math.min(this.#restarts, RESTART_MS.length - 1)]!;
     this.#o.event(`node proxy ${how}; restarting in ${delay / 1000} s (log: ${runFiles.nodeProxyLog(this.#o.run)})`);
