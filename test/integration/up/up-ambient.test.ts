@@ -18,6 +18,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 import { runInPod } from '../../../src/local/netns/index.js';
 import { skipReason } from '../e2e/two-pod-mesh.js';
 import { readFrom } from '../ztunnel/netns-client.js';
@@ -42,11 +43,11 @@ describe('trellis up: ambient pods and the node proxy', { skip, timeout: 120_000
     assert.ok(p, `no pod ${prefix}`);
     return p;
   };
+  /** The pod's uid as the control plane reads it (RUN/cluster/pods.yaml, the API server's copy). */
   const uidOf = (name: string) => {
-    const got = up.cli(['get', 'pods', '-A', '-o', 'json']);
-    assert.equal(got.code, 0, got.stderr);
-    const item = (JSON.parse(got.stdout) as { items: { metadata: { name: string; uid: string } }[] }).items.find((i) => i.metadata.name === name);
-    assert.ok(item, `pod ${name} in get pods`);
+    const docs = parseAllDocuments(readFileSync(`/run/trellis/up-${runId}/cluster/pods.yaml`, 'utf8')).map((d) => d.toJS() as { metadata?: { name: string; uid: string } } | null);
+    const item = docs.find((d) => d?.metadata?.name === name);
+    assert.ok(item?.metadata, `pod ${name} in pods.yaml`);
     return item.metadata.uid;
   };
   async function until<T>(what: string, f: () => T | undefined, timeoutMs = 15_000): Promise<T> {
