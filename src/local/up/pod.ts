@@ -108,7 +108,6 @@ export class RunningPod {
   #sidecarRestarts = 0;
   #logFds: number[] = [];
   #published: PublishedPort[] = [];
-  #enrolled = false;
 
   constructor(plan: PodPlan, ctx: PodContext) {
     this.plan = plan;
@@ -235,7 +234,6 @@ export class RunningPod {
   async #enrollAmbient(): Promise<void> {
     const a = this.address!;
     await this.#ctx.ambient.enroll({ uid: this.uid, name: this.plan.name, namespace: this.plan.namespace, serviceAccount: this.#serviceAccount(), netns: a.netns });
-    this.#enrolled = true;
   }
 
   #sidecarDied(how: string): void {
@@ -367,7 +365,8 @@ export class RunningPod {
     await Promise.all(this.containers.map((c) => c.stop(2000)));
     await Promise.all(this.#published.splice(0).map((p) => p.close().catch(() => undefined)));
     await this.sidecar?.stop().catch(() => undefined);
-    if (this.#enrolled) await this.#ctx.ambient.release(this.uid).catch((err: unknown) => log.warn('node proxy did not release the pod', { pod: this.key, error: errorMessage(err) }));
+    // Also while its enrollment is still under way: the node proxy is then never sent it, or told to drop it.
+    if (this.plan.ambient) await this.#ctx.ambient.release(this.uid).catch((err: unknown) => log.warn('node proxy did not release the pod', { pod: this.key, error: errorMessage(err) }));
     if (this.address) await this.#ctx.network.removePod(this.address).catch((err: unknown) => log.warn('pod network not removed', { pod: this.key, error: errorMessage(err) }));
     for (const fd of this.#logFds.splice(0)) closeSync(fd);
   }

@@ -104,7 +104,11 @@ export class AmbientNode {
     }
   }
 
-  /** The pod is going: the node proxy stops serving it (before its namespace is deleted). */
+  /**
+   * The pod is going: the node proxy stops serving it (before its namespace
+   * is deleted). A pod still being enrolled is dropped from it: #add sends
+   * nothing for a uid no longer here, and a del follows an add already sent.
+   */
   async release(uid: string): Promise<void> {
     if (!this.#pods.delete(uid)) return;
     const conn = this.#conn;
