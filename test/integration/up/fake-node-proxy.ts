@@ -4,7 +4,8 @@
  * a test. `trellis up` runs it in place of the real one (TRELLIS_UP_NODE_PROXY)
  * with the contract's flags. It serves ZDS with the real ZdsServer, and for
  * each pod listens on 15008 (marked 0x539, as the node proxy does) inside
- * the namespace whose fd it received, answering "fake-node-proxy NAME".
+ * the namespace whose fd it received, answering "fake-node-proxy NAME"; a
+ * pod named "refused" it refuses.
  * What it gets is appended as JSON lines to $FAKE_NODE_PROXY_REPORT.
  */
 import { appendFileSync, fstatSync, readFileSync } from 'node:fs';
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
   const servers = new Map<string, { server: Server; pod: ZdsPod }>();
   const zds = new ZdsServer(f['zds-socket']!, {
     add: async (pod) => {
+      // How a test sees a node proxy's refusal reach the pod.
+      if (pod.name === 'refused') throw new Error('the fake node proxy refuses this pod');
       const st = fstatSync(pod.netnsFd);
       const server = createServer((s) => s.on('error', () => undefined).end(`fake-node-proxy ${pod.name}\n`));
       await new Promise<void>((r) => server.listen({ fd: listenInNetns(pod.netnsFd, { host: '0.0.0.0', port: 15008, mark: 0x539 }) }, () => r()));

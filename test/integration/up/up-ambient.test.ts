@@ -9,7 +9,8 @@
  * node-bound istio-system/ztunnel token; only ambient pods sent, each with
  * an fd that is its own namespace (same inode, and a listener made through
  * it answers at the pod's address); no sidecars; the in-pod rules in
- * ambient pods only; a removed pod removed over ZDS; a killed node proxy
+ * ambient pods only; a removed pod removed over ZDS; a refused pod failed
+ * with the node proxy's reason; a killed node proxy
  * restarted and sent the pods again; the node proxy stopped with the mesh.
  */
 import { after, before, describe, test } from 'node:test';
@@ -122,6 +123,12 @@ describe('trellis up: ambient pods and the node proxy', { skip, timeout: 120_000
     const yaml = readFileSync(join(dir, 'mesh.yaml'), 'utf8');
     writeFileSync(join(dir, 'mesh.yaml'), yaml.replace(/---\napiVersion: v1\nkind: Pod\nmetadata: \{name: solo,[\s\S]*?(?=---)/, ''));
     await until('remove of solo', () => reported().find((r) => r.event === 'remove' && r.uid === uid));
+  });
+
+  test('a pod the node proxy refuses fails to start, with the node proxy\'s reason', async () => {
+    writeFileSync(join(dir, 'refused.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: refused, namespace: shop}\nspec:\n  containers:\n  - {name: c, image: ignored, command: [sleep, "3600"]}\n');
+    await up.waitFor(/shop\/refused: failed to start: the node proxy refused add [0-9a-f-]+: the fake node proxy refuses this pod/, 15_000);
+    writeFileSync(join(dir, 'refused.yaml'), '# gone\n');
   });
 
   test('a node proxy that dies is restarted and sent every ambient pod again, then SnapshotSent', async () => {
