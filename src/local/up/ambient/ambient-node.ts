@@ -160,6 +160,11 @@ export class AmbientNode {
     for (const uid of this.#pods.keys()) conn.sent.set(uid, this.#add(conn, uid));
     await Promise.allSettled(conn.sent.values());
     await client.snapshotSent();
+    // Pods released while this connection was being made found no connection to send their del on.
+    for (const uid of [...conn.sent.keys()].filter((u) => !this.#pods.has(u))) {
+      conn.sent.delete(uid);
+      await client.remove(uid).catch((err: unknown) => log.warn('node proxy did not release a pod', { uid, error: errorMessage(err) }));
+    }
     this.#conn = conn;
     return conn;
   }
