@@ -1,0 +1,175 @@
+/**
+ * HBONE in the sidecar/waypoint proxy, configured only with Envoy resources shaped as
+ * istiod generates them (hbone-builders.ts), against the real `trellis proxy` binary and
+ * the HBONE client and server of src/ztunnel/hbone over loopback sockets:
+ * - CONNECT termination: an HBONE client reaches an echo app through connect_terminate
+ *   (HTTP/2 CONNECT over mTLS), the connect_authority filter state and the main_internal
+ *   internal listener; the proxy's SPIFFE identity is what the client checks, the client's
+ *   is what the proxy logs;
+ * - origination: a sidecar's HTTP request to an ambient endpoint (an envoy_internal_address
+ *   with original_dst metadata) leaves through connect_originate as an HBONE CONNECT with
+ *   the workload's IP:port as :authority and the tunneling headers, the proxy's certificate
+ *   from SDS, the server's SAN checked;
+ * - a waypoint chain: HBONE in → an HTTP chain (header route, weighted split, L7 RBAC deny)
+ *   → internal endpoints → HBONE out.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { request } from 'undici';
+import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
+import { create } from '@bufbuild/protobuf';
+import { HboneClient } from '../../../src/ztunnel/hbone/client.js';
+import { HboneServer } from '../../../src/ztunnel/hbone/server.js';
+import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
+import type { SpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
+import { TypeUrl } from '../../../src/xds/type-urls.js';
+import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
+import { CLIENT_ID, hbonePeers, SERVER_ID, type HbonePeers } from '../../helpers/hbone-peers.js';
+import { spiffe } from '../../helpers/pki.js';
+import { FakeAdsServer } from './fake-ads-server.js';
+import { eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
+import { httpListener, prefixRoute } from './xds-builders.js';
+import { caSecret, certSecret } from './tls-builders.js';
+import { deny, httpRbac, istioPolicy } from './security-builders.js';
+import {
+  connectOriginateCluster, connectTerminateListener, hboneSidecarCluster, hcmFilter, internalCluster, internalListener, originalDstCluster, tcpProxyFilter,
+} from './hbone-builders.js';
+
+const WAYPOINT_ID = spiffe('ambient', 'waypoint');
+/** The service port the waypoint's HTTP chain is selected by (the CONNECT's authority port; nothing listens there). */
+const SVC_PORT = 9080;
+
+describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listeners, connect_originate)', () => {
+  let peers: HbonePeers;
+  let ads: FakeAdsServer;
+  let proxy: RunningProxy;
+  let hboneServer: HboneServer;
+  let v1: Backend;
+  let v2: Backend;
+  let terminatePort: number;
+  let sidecarPort: number;
+  let client: HboneClient;
+  const seen: Array<{ peer: SpiffeId; request: HboneRequest }> = [];
+
+  before(async () => {
+    peers = await hbonePeers();
+    const app = (name: string) => (req: http.IncomingMessage, res: http.ServerResponse) => res.end(`${name} ${req.url}`);
+    [v1, v2] = [await startBackend(app('v1')), await startBackend(app('v2'))];
+    // The destination's node proxy: records who tunnels where, then dials the workload.
+    hboneServer = new HboneServer({ certificate: peers.workload(peers.server), trustDomain: 'cluster.local', authorize: (peer, request) => (seen.push({ peer, request }), 'allow') });
+    const hbonePort = (await hboneServer.listen(0)).port;
+    const waypoint = peers.pki.leaf(WAYPOINT_ID);
+
+    ads = new FakeAdsServer();
+    await ads.start();
+    const waypointHttp = hcmFilter('inbound-vip|9080|http|app.ambient.svc.cluster.local', [
+      { match: { pathSpecifier: { case: 'prefix', value: '/' }, headers: [{ name: 'x-version', headerMatchSpecifier: { case: 'stringMatch', value: { matchPattern: { case: 'exact', value: 'v2' } } } }] }, action: { case: 'route', value: { clusterSpecifier: { case: 'cluster', value: 'app-v2' } } } },
+      { match: { pathSpecifier: { case: 'prefix', value: '/' } }, action: { case: 'route', value: { clusterSpecifier: { case: 'weightedClusters', value: { clusters: [{ name: 'app-v1', weight: 1 }, { name: 'app-v2', weight: 1 }] } } } } },
+    ], [httpRbac(deny({ 'ns[ambient]-policy[no-admin]-rule[0]': istioPolicy({ paths: ['/admin*'] }) }))]);
+    const listeners: Array<[string, Any]> = [
+      ['connect_terminate', connectTerminateListener()],
+      ['main_internal', internalListener('main_internal', [
+        { name: 'direct-tcp', filterChainMatch: { destinationPort: peers.echo.port }, filters: [tcpProxyFilter('direct-tcp', 'passthrough')] },
+        { name: 'inbound-vip|9080|http|app', filterChainMatch: { destinationPort: SVC_PORT }, filters: [waypointHttp] },
+      ])],
+      ['connect_originate', internalListener('connect_originate', [{ filters: [tcpProxyFilter('connect_originate', 'connect_originate', { baggage: 'k8s.namespace.name=ambient' })] }])],
+      ['sidecar_out', httpListener('sidecar_out', 'sidecar-routes')],
+    ];
+    ads.setAll(TypeUrl.Listener, listeners);
+    ads.setAll(TypeUrl.RouteConfiguration, [['sidecar-routes', anyPack(RouteConfigurationSchema, create(RouteConfigurationSchema, {
+      name: 'sidecar-routes', virtualHosts: [{ name: 'app', domains: ['*'], routes: [prefixRoute('/', 'outbound|80||app.ambient.svc.cluster.local')] }],
+    }))]]);
+    ads.setAll(TypeUrl.Cluster, [
+      ['main_internal', internalCluster('main_internal', 'main_internal', [])],
+      ['passthrough', originalDstCluster('passthrough')],
+      ['connect_originate', connectOriginateCluster(hbonePort, 'spiffe://cluster.local/ns/ambient/sa/')],
+      ['app-v1', internalCluster('app-v1', 'connect_originate', [v1.port])],
+      ['app-v2', internalCluster('app-v2', 'connect_originate', [v2.port])],
+      ['outbound|80||app.ambient.svc.cluster.local', hboneSidecarCluster('outbound|80||app.ambient.svc.cluster.local', [v1.port])],
+    ]);
+    ads.setAll(TypeUrl.Secret, [['default', certSecret('default', waypoint)], ['ROOTCA', caSecret('ROOTCA', peers.pki.ca.cert)]]);
+    proxy = await startProxy(ads.port);
+    await proxy.ready();
+    [terminatePort, sidecarPort] = [await proxy.listenerPort('connect_terminate'), await proxy.listenerPort('sidecar_out')];
+    client = new HboneClient({ certificate: peers.workload(peers.client), identity: CLIENT_ID, connectTimeoutMs: 5_000 });
+  });
+
+  after(async () => {
+    await client?.close();
+    await proxy?.stop();
+    ads?.stop();
+    await hboneServer?.close();
+    await Promise.all([v1?.close(), v2?.close()]);
+    await peers?.close();
+  });
+
+  /** A tunnel through the proxy's connect_terminate to 127.0.0.1:port, the proxy proving `expected`. */
+  const tunnel = (port: number, expected = WAYPOINT_ID) =>
+    client.connect({ address: '127.0.0.1', port: terminatePort, destination: { host: '127.0.0.1', port }, expectedIdentities: [expected] });
+
+  function readAll(t: Duplex): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let s = '';
+      const timer = setTimeout(() => reject(new Error('tunnel did not end in 5 s')), 5_000);
+      t.on('data', (d: Buffer) => (s += d.toString()));
+      t.once('end', () => (clearTimeout(timer), resolve(s)));
+      t.once('error', (e) => (clearTimeout(timer), reject(e)));
+    });
+  }
+
+  /** One HTTP/1.1 request inside a fresh HBONE tunnel to the waypoint's service port. */
+  async function viaWaypoint(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+    const t = await tunnel(SVC_PORT);
+    return new Promise((resolve, reject) => {
+      const req = http.request({ path, headers: { host: 'app.ambient.svc.cluster.local', connection: 'close', ...headers }, createConnection: () => t as never }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('terminates an HBONE CONNECT and reaches the app through an internal listener, both identities checked', async () => {
+    const t = await tunnel(peers.echo.port);
+    const echoed = readAll(t);
+    t.end('ping through the waypoint');
+    // The echo app ends after our FIN: the reply proves half-close is passed on both ways, across the internal listener.
+    assert.equal(await echoed, 'ping through the waypoint');
+    // The proxy logs the client's SPIFFE id from its certificate: it was verified against ROOTCA.
+    await eventually(() => proxy.stdout().includes(`terminate CONNECT 127.0.0.1:${peers.echo.port} 200 - ${CLIENT_ID}`), 3_000, () => `terminate log line in:\n${proxy.stdout()}`);
+    // A client that expects another identity than the proxy's certificate carries aborts in the handshake.
+    await assert.rejects(tunnel(peers.echo.port, SERVER_ID), /server identity .*waypoint.* is not one of the expected/);
+  });
+
+  it("sends a sidecar's request to an ambient endpoint as HBONE: CONNECT IP:port with the tunneling headers, the proxy's SDS certificate", async () => {
+    const from = seen.length;
+    const r = await request(`http://127.0.0.1:${sidecarPort}/hello`);
+    assert.equal(r.statusCode, 200);
+    assert.equal(await r.body.text(), 'v1 /hello');
+    const hop = seen.slice(from).find((s) => s.request.destination.port === v1.port);
+    assert.ok(hop, `the HBONE server saw no CONNECT to 127.0.0.1:${v1.port}`);
+    assert.equal(hop.request.destination.host, '127.0.0.1');
+    assert.equal(hop.request.baggage, 'k8s.namespace.name=ambient');
+    assert.equal(hop.peer.uri, WAYPOINT_ID);
+  });
+
+  it('runs a waypoint chain: HBONE in, header route, weighted split and L7 RBAC deny, HBONE out', async () => {
+    const from = seen.length;
+    const denied = await viaWaypoint('/admin/users');
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body, 'RBAC: access denied');
+    const pinned = await Promise.all(Array.from({ length: 4 }, () => viaWaypoint('/pinned', { 'x-version': 'v2' })));
+    assert.deepEqual(pinned.map((r) => r.body), Array(4).fill('v2 /pinned'));
+    const split = await Promise.all(Array.from({ length: 16 }, () => viaWaypoint('/split')));
+    const bodies = new Set(split.map((r) => r.body));
+    assert.deepEqual([...bodies].sort(), ['v1 /split', 'v2 /split'], 'a 1:1 split sends 16 requests to both versions');
+    // The requests left the waypoint as HBONE to the chosen versions' workloads (pooled connections: one tunnel may carry several).
+    const out = seen.slice(from);
+    assert.deepEqual([...new Set(out.map((s) => s.request.destination.port))].sort(), [v1.port, v2.port].sort());
+    assert.ok(out.every((s) => s.peer.uri === WAYPOINT_ID));
+  });
+});
