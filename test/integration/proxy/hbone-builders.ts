@@ -84,21 +84,27 @@ function stdoutLog(format: string) {
   return [{ name: 'envoy.access_loggers.stdout', ...typed(anyPack(StdoutAccessLogSchema, create(StdoutAccessLogSchema, { accessLogFormat: { case: 'logFormat', value: { format: { case: 'textFormat', value: format } } } }))) }];
 }
 
-/** The waypoint's HBONE terminate listener (buildConnectTerminateListener), on 127.0.0.1:0 for the test. */
-export function connectTerminateListener(): Any {
+/** A CONNECT route terminated into `cluster` (buildWaypointInboundConnectTerminate's route). */
+export const connectRoute = (cluster: string): RouteInit => ({
+  match: { pathSpecifier: { case: 'connectMatcher', value: {} } },
+  action: { case: 'route', value: { clusterSpecifier: { case: 'cluster', value: cluster }, upgradeConfigs: [{ upgradeType: 'CONNECT', connectConfig: {} }] } },
+});
+
+/**
+ * The waypoint's HBONE terminate listener (buildConnectTerminateListener), on 127.0.0.1:0 for the test;
+ * `direct` adds a virtual host per authority terminated straight into a TCP cluster.
+ */
+export function connectTerminateListener(direct: Record<string, string> = {}): Any {
   const hcm = create(HttpConnectionManagerSchema, {
     statPrefix: 'connect_terminate',
     routeSpecifier: {
       case: 'routeConfig',
       value: {
         name: 'default',
-        virtualHosts: [{
-          name: 'default', domains: ['*'],
-          routes: [{
-            match: { pathSpecifier: { case: 'connectMatcher', value: {} } },
-            action: { case: 'route', value: { clusterSpecifier: { case: 'cluster', value: 'main_internal' }, upgradeConfigs: [{ upgradeType: 'CONNECT', connectConfig: {} }] } },
-          }],
-        }],
+        virtualHosts: [
+          ...Object.entries(direct).map(([authority, cluster]) => ({ name: authority, domains: [authority], routes: [connectRoute(cluster)] })),
+          { name: 'default', domains: ['*'], routes: [connectRoute('main_internal')] },
+        ],
       },
     },
     streamIdleTimeout: ms(0),

@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import { request } from 'undici';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { create } from '@bufbuild/protobuf';
-import { HboneClient } from '../../../src/ztunnel/hbone/client.js';
+import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
 import { HboneServer } from '../../../src/ztunnel/hbone/server.js';
 import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
 import type { SpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
@@ -32,7 +32,7 @@ import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
 import { httpListener, prefixRoute } from './xds-builders.js';
 import { caSecret, certSecret } from './tls-builders.js';
-import { deny, httpRbac, istioPolicy } from './security-builders.js';
+import { deny, httpRbac, istioPolicy, staticCluster } from './security-builders.js';
 import {
   connectOriginateCluster, connectTerminateListener, hboneSidecarCluster, hcmFilter, internalCluster, internalListener, originalDstCluster, tcpProxyFilter,
 } from './hbone-builders.js';
@@ -69,7 +69,7 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
       { match: { pathSpecifier: { case: 'prefix', value: '/' } }, action: { case: 'route', value: { clusterSpecifier: { case: 'weightedClusters', value: { clusters: [{ name: 'app-v1', weight: 1 }, { name: 'app-v2', weight: 1 }] } } } } },
     ], [httpRbac(deny({ 'ns[ambient]-policy[no-admin]-rule[0]': istioPolicy({ paths: ['/admin*'] }) }))]);
     const listeners: Array<[string, Any]> = [
-      ['connect_terminate', connectTerminateListener()],
+      ['connect_terminate', connectTerminateListener({ [`127.0.0.1:${peers.refusedPort}`]: 'refused' })],
       ['main_internal', internalListener('main_internal', [
         { name: 'direct-tcp', filterChainMatch: { destinationPort: peers.echo.port }, filters: [tcpProxyFilter('direct-tcp', 'passthrough')] },
         { name: 'inbound-vip|9080|http|app', filterChainMatch: { destinationPort: SVC_PORT }, filters: [waypointHttp] },
@@ -84,6 +84,7 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     ads.setAll(TypeUrl.Cluster, [
       ['main_internal', internalCluster('main_internal', 'main_internal', [])],
       ['passthrough', originalDstCluster('passthrough')],
+      ['refused', staticCluster('refused', peers.refusedPort)],
       ['connect_originate', connectOriginateCluster(hbonePort, 'spiffe://cluster.local/ns/ambient/sa/')],
       ['app-v1', internalCluster('app-v1', 'connect_originate', [v1.port])],
       ['app-v2', internalCluster('app-v2', 'connect_originate', [v2.port])],
@@ -141,6 +142,8 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     assert.equal(await echoed, 'ping through the waypoint');
     // The proxy logs the client's SPIFFE id from its certificate: it was verified against ROOTCA.
     await eventually(() => proxy.stdout().includes(`terminate CONNECT 127.0.0.1:${peers.echo.port} 200 - ${CLIENT_ID}`), 3_000, () => `terminate log line in:\n${proxy.stdout()}`);
+    // A CONNECT terminated straight into a TCP cluster whose endpoint refuses: 503 (UF), never a 200 first.
+    await assert.rejects(tunnel(peers.refusedPort), (e: unknown) => e instanceof HboneRefusedError && e.status === 503);
     // A client that expects another identity than the proxy's certificate carries aborts in the handshake.
     await assert.rejects(tunnel(peers.echo.port, SERVER_ID), /server identity .*waypoint.* is not one of the expected/);
   });
