@@ -175,4 +175,16 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     assert.deepEqual([...new Set(out.map((s) => s.request.destination.port))].sort(), [v1.port, v2.port].sort());
     assert.ok(out.every((s) => s.peer.uri === WAYPOINT_ID));
   });
+
+  it('shows the HBONE config in /config_dump as Envoy does, and the internal endpoints in /clusters', async () => {
+    const dump = await proxy.admin('/config_dump');
+    assert.equal(dump.status, 200);
+    for (const t of ['envoy.extensions.bootstrap.internal_listener.v3.InternalListener', 'envoy.extensions.filters.http.set_filter_state.v3.Config',
+      'envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport', 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst']) {
+      assert.ok(dump.body.includes(`"type.googleapis.com/${t}"`), `${t} in /config_dump`);
+    }
+    assert.match(dump.body, /"(internal_listener|internalListener)": \{\}/);
+    const clusters = await proxy.admin('/clusters');
+    assert.ok(clusters.body.includes(`app-v1::envoy://connect_originate/127.0.0.1:${v1.port}::`), clusters.body);
+  });
 });
