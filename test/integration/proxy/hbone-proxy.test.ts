@@ -16,7 +16,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
 import { request } from 'undici';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { create } from '@bufbuild/protobuf';
@@ -26,7 +25,7 @@ import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js
 import type { SpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
-import { CLIENT_ID, hbonePeers, SERVER_ID, type HbonePeers } from '../../helpers/hbone-peers.js';
+import { CLIENT_ID, hbonePeers, readAll, SERVER_ID, type HbonePeers } from '../../helpers/hbone-peers.js';
 import { spiffe } from '../../helpers/pki.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
@@ -110,16 +109,6 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
   const tunnel = (port: number, expected = WAYPOINT_ID) =>
     client.connect({ address: '127.0.0.1', port: terminatePort, destination: { host: '127.0.0.1', port }, expectedIdentities: [expected] });
 
-  function readAll(t: Duplex): Promise<string> {
-    return new Promise((resolve, reject) => {
-      let s = '';
-      const timer = setTimeout(() => reject(new Error('tunnel did not end in 5 s')), 5_000);
-      t.on('data', (d: Buffer) => (s += d.toString()));
-      t.once('end', () => (clearTimeout(timer), resolve(s)));
-      t.once('error', (e) => (clearTimeout(timer), reject(e)));
-    });
-  }
-
   /** One HTTP/1.1 request inside a fresh HBONE tunnel to the waypoint's service port. */
   async function viaWaypoint(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
     const t = await tunnel(SVC_PORT);
@@ -136,10 +125,10 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
 
   it('terminates an HBONE CONNECT and reaches the app through an internal listener, both identities checked', async () => {
     const t = await tunnel(peers.echo.port);
-    const echoed = readAll(t);
+    const echoed = readAll(t, 5_000);
     t.end('ping through the waypoint');
     // The echo app ends after our FIN: the reply proves half-close is passed on both ways, across the internal listener.
-    assert.equal(await echoed, 'ping through the waypoint');
+    assert.equal((await echoed).toString(), 'ping through the waypoint');
     // The proxy logs the client's SPIFFE id from its certificate: it was verified against ROOTCA.
     await eventually(() => proxy.stdout().includes(`terminate CONNECT 127.0.0.1:${peers.echo.port} 200 - ${CLIENT_ID}`), 3_000, () => `terminate log line in:\n${proxy.stdout()}`);
     // A CONNECT terminated straight into a TCP cluster whose endpoint refuses: 503 (UF), never a 200 first.
