@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { CodecConnection, ConnContext } from '../listener/conn-context.js';
 import { guardH2Session, h2ServerOptions, type HcmLimits } from './limits.js';
+import { keepAlive } from '../../ztunnel/hbone/keepalive.js';
 
 export type H2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, conn: ConnContext) => void;
 
@@ -39,6 +40,7 @@ export class H2Server {
       }
       s.on('error', () => undefined);
       guardH2Session(s, idleMs, onAbusive);
+      if (limits.keepalive) keepAlive(s, limits.keepalive);
     });
   }
 

@@ -94,7 +94,7 @@ export const connectRoute = (cluster: string): RouteInit => ({
  * The waypoint's HBONE terminate listener (buildConnectTerminateListener), on 127.0.0.1:0 for the test;
  * `direct` adds a virtual host per authority terminated straight into a TCP cluster.
  */
-export function connectTerminateListener(direct: Record<string, string> = {}): Any {
+export function connectTerminateListener(direct: Record<string, string> = {}, keepalive = { intervalMs: 10_000, timeoutMs: 20_000 }): Any {
   const hcm = create(HttpConnectionManagerSchema, {
     statPrefix: 'connect_terminate',
     routeSpecifier: {
@@ -109,7 +109,7 @@ export function connectTerminateListener(direct: Record<string, string> = {}): A
     },
     streamIdleTimeout: ms(0),
     upgradeConfigs: [{ upgradeType: 'CONNECT' }],
-    http2ProtocolOptions: { allowConnect: true, maxConcurrentStreams: 100 },
+    http2ProtocolOptions: { allowConnect: true, maxConcurrentStreams: 100, connectionKeepalive: { interval: ms(keepalive.intervalMs), timeout: ms(keepalive.timeoutMs) } },
     httpFilters: [connectAuthority, router],
     accessLog: stdoutLog('terminate %REQ(:METHOD)% %REQ(:AUTHORITY)% %RESPONSE_CODE% %RESPONSE_FLAGS% %DOWNSTREAM_PEER_URI_SAN%\n'),
   });

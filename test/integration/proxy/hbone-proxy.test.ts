@@ -17,6 +17,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { request } from 'undici';
+import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
+import { PREFACE, settingsFrame } from '../../helpers/h2-raw.js';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import { create } from '@bufbuild/protobuf';
 import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
@@ -68,7 +71,8 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
       { match: { pathSpecifier: { case: 'prefix', value: '/' } }, action: { case: 'route', value: { clusterSpecifier: { case: 'weightedClusters', value: { clusters: [{ name: 'app-v1', weight: 1 }, { name: 'app-v2', weight: 1 }] } } } } },
     ], [httpRbac(deny({ 'ns[ambient]-policy[no-admin]-rule[0]': istioPolicy({ paths: ['/admin*'] }) }))]);
     const listeners: Array<[string, Any]> = [
-      ['connect_terminate', connectTerminateListener({ [`127.0.0.1:${peers.refusedPort}`]: 'refused' })],
+      // ztunnel's PING timing (10 s / 20 s) shortened so that a mute peer is dropped within the test.
+      ['connect_terminate', connectTerminateListener({ [`127.0.0.1:${peers.refusedPort}`]: 'refused' }, { intervalMs: 300, timeoutMs: 600 })],
       ['main_internal', internalListener('main_internal', [
         { name: 'direct-tcp', filterChainMatch: { destinationPort: peers.echo.port }, filters: [tcpProxyFilter('direct-tcp', 'passthrough')] },
         { name: 'inbound-vip|9080|http|app', filterChainMatch: { destinationPort: SVC_PORT }, filters: [waypointHttp] },
@@ -163,6 +167,19 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     const out = seen.slice(from);
     assert.deepEqual([...new Set(out.map((s) => s.request.destination.port))].sort(), [v1.port, v2.port].sort());
     assert.ok(out.every((s) => s.peer.uri === WAYPOINT_ID));
+  });
+
+  it('drops an HTTP/2 peer that stops answering PINGs (http2_protocol_options.connection_keepalive)', async () => {
+    const s = tlsConnect({ host: '127.0.0.1', port: terminatePort, cert: peers.client.cert, key: peers.client.key, ca: peers.pki.ca.cert, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined });
+    s.on('error', () => undefined);
+    await once(s, 'secureConnect');
+    const started = Date.now();
+    // The preface and SETTINGS, then silence: nothing the server sends is ever answered, its PINGs included.
+    s.write(Buffer.concat([PREFACE, settingsFrame([])]));
+    s.resume();
+    const closed = once(s, 'close');
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the mute peer was not dropped in 5 s')), 5_000))]);
+    assert.ok(Date.now() - started >= 600, 'dropped by the PING timeout, not at once');
   });
 
   it('shows the HBONE config in /config_dump as Envoy does, and the internal endpoints in /clusters', async () => {
