@@ -19,8 +19,8 @@ export class InternalSocket extends Duplex {
   readonly localPort = 0;
   readonly remotePort = 0;
   readonly connecting = false;
-  /** A write held until the peer reads again (its buffer was full). */
-  #pending: (() => void) | undefined;
+  /** The peer's write held until this end reads again (its buffer was full). */
+  #pending: ((err?: Error) => void) | undefined;
   #idle: NodeJS.Timeout | undefined;
 
   constructor(local: string, remote: string) {
@@ -35,7 +35,7 @@ export class InternalSocket extends Duplex {
     this.#touch();
     peer.#touch();
     if (peer.push(chunk)) return cb();
-    peer.#pending = () => cb();
+    peer.#pending = cb;
   }
 
   override _read(): void {
@@ -53,9 +53,12 @@ export class InternalSocket extends Duplex {
     clearTimeout(this.#idle);
     const peer = this.peer;
     this.peer = undefined;
-    // A close before both ends finished is a reset for the other side, as a TCP RST would be.
-    if (peer && !peer.destroyed && !(this.writableFinished && this.readableEnded)) peer.destroy();
-    else if (peer && !peer.destroyed && !peer.readableEnded) peer.push(null);
+    const held = this.#pending;
+    this.#pending = undefined;
+    held?.(new Error('internal connection closed'));
+    // Our FIN reached the peer: it still reads all we wrote, as after a TCP close (its own writes now fail, as
+    // on a reset socket). Closed without a FIN (destroy, an error): the peer is reset, as by a TCP RST.
+    if (peer && !peer.destroyed && !this.writableFinished) peer.destroy();
     cb(err);
   }
 

@@ -183,3 +183,18 @@ describe('the in-process socket pair', () => {
     client.destroy();
   });
 });
+
+describe('the in-process socket pair, closing', () => {
+  it('a writer that closes after its FIN (destroySoon) does not reset a reader that has not read the FIN yet', async () => {
+    const { client, server } = internalPair('l', 'id3');
+    client.write(Buffer.alloc(20_000));
+    client.destroySoon();
+    await new Promise((r) => setImmediate(r));
+    assert.equal((server.read() as Buffer | null)?.length, 20_000);
+    await new Promise((r) => client.once('close', r));
+    // The FIN is still unread on the server: a TCP reader would get it, and so must this one, not a reset.
+    const ended = new Promise<string>((r) => (server.once('end', () => r('end')), server.once('close', () => r('close'))));
+    server.resume();
+    assert.equal(await ended, 'end');
+  });
+});
