@@ -216,10 +216,18 @@ export function internalCluster(name: string, listener: string, workloadPorts: n
   }));
 }
 
-/** A sidecar's outbound cluster whose endpoints are ambient workloads: transport_socket_matches "hbone" on tunnel=http. */
-export function hboneSidecarCluster(name: string, workloadPorts: number[]): Any {
+/**
+ * A sidecar's outbound cluster whose endpoints are ambient workloads: transport_socket_matches "hbone" on tunnel=http;
+ * `h2`: the service speaks HTTP/2 (istiod's http2 protocol options for gRPC / h2c ports).
+ */
+export function hboneSidecarCluster(name: string, workloadPorts: number[], h2 = false): Any {
   return anyPack(ClusterSchema, create(ClusterSchema, {
     name,
+    typedExtensionProtocolOptions: h2 ? {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': anyPack(HttpProtocolOptionsSchema, create(HttpProtocolOptionsSchema, {
+        upstreamProtocolOptions: { case: 'explicitHttpConfig', value: { protocolConfig: { case: 'http2ProtocolOptions', value: {} } } },
+      })),
+    } : {},
     clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC },
     connectTimeout: ms(1000),
     loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: workloadPorts.map((p) => internalEndpoint('connect_originate', p, { tunnel: 'http' })) }] },

@@ -16,6 +16,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
@@ -50,6 +52,7 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
   let hboneServer: HboneServer;
   let v1: Backend;
   let v2: Backend;
+  let h2app: http2.Http2Server;
   let terminatePort: number;
   let sidecarPort: number;
   let client: HboneClient;
@@ -59,6 +62,9 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     peers = await hbonePeers();
     const app = (name: string) => (req: http.IncomingMessage, res: http.ServerResponse) => res.end(`${name} ${req.url}`);
     [v1, v2] = [await startBackend(app('v1')), await startBackend(app('v2'))];
+    h2app = http2.createServer((req, res) => res.end(`h2 ${req.url} HTTP/${req.httpVersion}`));
+    await new Promise<void>((r) => h2app.listen(0, '127.0.0.1', r));
+    const h2Port = (h2app.address() as AddressInfo).port;
     // The destination's node proxy: records who tunnels where, then dials the workload.
     hboneServer = new HboneServer({ certificate: peers.workload(peers.server), trustDomain: 'cluster.local', authorize: (peer, request) => (seen.push({ peer, request }), 'allow') });
     const hbonePort = (await hboneServer.listen(0)).port;
@@ -82,7 +88,7 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     ];
     ads.setAll(TypeUrl.Listener, listeners);
     ads.setAll(TypeUrl.RouteConfiguration, [['sidecar-routes', anyPack(RouteConfigurationSchema, create(RouteConfigurationSchema, {
-      name: 'sidecar-routes', virtualHosts: [{ name: 'app', domains: ['*'], routes: [prefixRoute('/', 'outbound|80||app.ambient.svc.cluster.local')] }],
+      name: 'sidecar-routes', virtualHosts: [{ name: 'app', domains: ['*'], routes: [prefixRoute('/h2/', 'outbound|81||app.ambient.svc.cluster.local'), prefixRoute('/', 'outbound|80||app.ambient.svc.cluster.local')] }],
     }))]]);
     ads.setAll(TypeUrl.Cluster, [
       ['main_internal', internalCluster('main_internal', 'main_internal', [])],
@@ -92,6 +98,7 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
       ['app-v1', internalCluster('app-v1', 'connect_originate', [v1.port])],
       ['app-v2', internalCluster('app-v2', 'connect_originate', [v2.port])],
       ['outbound|80||app.ambient.svc.cluster.local', hboneSidecarCluster('outbound|80||app.ambient.svc.cluster.local', [v1.port])],
+      ['outbound|81||app.ambient.svc.cluster.local', hboneSidecarCluster('outbound|81||app.ambient.svc.cluster.local', [h2Port], true)],
     ]);
     ads.setAll(TypeUrl.Secret, [['default', certSecret('default', waypoint)], ['ROOTCA', caSecret('ROOTCA', peers.pki.ca.cert)]]);
     proxy = await startProxy(ads.port);
@@ -105,7 +112,7 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     await proxy?.stop();
     ads?.stop();
     await hboneServer?.close();
-    await Promise.all([v1?.close(), v2?.close()]);
+    await Promise.all([v1?.close(), v2?.close(), new Promise((r) => (h2app ? h2app.close(r) : r(undefined)))]);
     await peers?.close();
   });
 
@@ -151,6 +158,9 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     assert.equal(hop.request.destination.host, '127.0.0.1');
     assert.equal(hop.request.baggage, 'k8s.namespace.name=ambient');
     assert.equal(hop.peer.uri, WAYPOINT_ID);
+    // An HTTP/2 cluster: h2c inside the in-process connection, then inside the HBONE tunnel.
+    const h2 = await request(`http://127.0.0.1:${sidecarPort}/h2/x`);
+    assert.equal(await h2.body.text(), 'h2 /h2/x HTTP/2.0');
   });
 
   it('runs a waypoint chain: HBONE in, header route, weighted split and L7 RBAC deny, HBONE out', async () => {
