@@ -22,10 +22,10 @@ import { detect, type Detected } from './detect.js';
 import type { ChainPlan, ListenerPlan } from './listener-plan.js';
 import { captureUnavailable, normalize, originalDestination, type Destination } from './original-dst.js';
 import { terminateTls } from './terminate-tls.js';
-import { internalPair } from '../internal/internal-socket.js';
 import type { InternalHandoff } from '../internal/filter-state.js';
 import { applySetFilterState } from '../internal/set-filter-state.js';
-import { connStateSource, internalConnContext } from './internal-conn.js';
+import { connStateSource } from './internal-conn.js';
+import { InternalListeners } from './internal-listeners.js';
 
 const log = logger('listener');
 const DETECT_AFTER_TLS_MS = 5_000;
@@ -51,8 +51,12 @@ export interface ListenerStatus {
 
 export class ListenerManager {
   readonly #bound = new Map<string, Bound>();
-  /** Internal listeners by name: no socket, connections from connectInternal(). */
-  readonly #internal = new Map<string, Bound>();
+  /** Internal listeners: no socket, connections from connectInternal(). */
+  readonly #internal = new InternalListeners({
+    serve: (plan, socket, conn) => this.#start(plan, socket, conn),
+    retire: (l) => this.#retireDrained({ ...l, server: undefined, local: undefined, error: undefined }),
+    count: (stat) => this.#tcp.stats.inc(stat),
+  });
   /** Retired listeners whose connections are still draining. */
   readonly #draining = new Set<Bound>();
   /** Every listener (bound or not) by "ip:port", for use_original_dst hand-off. */
@@ -85,7 +89,7 @@ export class ListenerManager {
       // A listener that failed to bind is retried on the next update.
       if (!p || !p.bindToPort || p.address !== b.plan.address || p.port !== b.plan.port || b.error) this.#retire(name, b);
     }
-    this.#applyInternal(plans.filter((p) => p.internal));
+    this.#internal.apply(plans.filter((p) => p.internal));
     const binds: Promise<string | undefined>[] = [];
     const errors: string[] = [];
     for (const p of plans) {
@@ -104,45 +108,12 @@ export class ListenerManager {
     return errors;
   }
 
-  /** Internal listeners: updated in place (their connections keep their chain until it changes), removed ones drained. */
-  #applyInternal(plans: readonly ListenerPlan[]): void {
-    const names = new Set(plans.map((p) => p.name));
-    for (const [name, b] of this.#internal) {
-      if (names.has(name)) continue;
-      this.#internal.delete(name);
-      this.#draining.add(b);
-      this.#drain(b.sockets, () => this.#draining.delete(b));
-    }
-    for (const p of plans) {
-      const b = this.#internal.get(p.name);
-      if (b) b.plan = p;
-      else this.#internal.set(p.name, { plan: p, server: undefined, sockets: new Map(), local: undefined, error: undefined });
-    }
-  }
-
   /**
    * A new in-process connection to the internal listener `name` (an upstream's envoy_internal_address):
    * the client end, or an Error when there is no such listener (the upstream's connect fails, UF).
    */
   connectInternal(name: string, h: InternalHandoff): Socket | Error {
-    const b = this.#internal.get(name);
-    if (!b) return new Error(`no internal listener ${JSON.stringify(name)}`);
-    const { client, server } = internalPair(name, h.endpointId);
-    const socket = server as unknown as Socket;
-    const conn = internalConnContext(b.plan, h, server.localAddress);
-    this.#tcp.stats.inc(b.plan.statCx);
-    b.sockets.set(socket, conn);
-    socket.once('close', () => b.sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const plan = b.plan;
-    if (!plan.needsDetection) this.#dispatch(plan, socket, NO_DETECTION, conn);
-    else {
-      void detect(socket, plan.detectTimeoutMs).then((d) => {
-        if (d && !socket.destroyed) this.#dispatch(plan, socket, d, conn);
-        else socket.destroy();
-      });
-    }
-    return client as unknown as Socket;
+    return this.#internal.connect(name, h);
   }
 
   /**
@@ -154,7 +125,7 @@ export class ListenerManager {
   #drainChangedChains(plans: readonly ListenerPlan[]): void {
     const live = new Set(plans.flatMap((p) => (p.defaultChain ? [...p.chains, p.defaultChain] : p.chains).map((c) => c.key)));
     const changed: Array<[Socket, ConnContext]> = [];
-    for (const b of [...this.#bound.values(), ...this.#internal.values()]) {
+    for (const b of [...this.#bound.values(), ...this.#internal.all()]) {
       for (const e of b.sockets) if (e[1].chainKey !== undefined && !live.has(e[1].chainKey)) changed.push(e);
     }
     this.#drain(changed);
@@ -209,8 +180,12 @@ export class ListenerManager {
   /** Stops accepting and drains the listener's connections. */
   #retire(name: string, b: Bound): void {
     this.#bound.delete(name);
-    this.#draining.add(b);
     b.server?.close();
+    this.#retireDrained(b);
+  }
+
+  #retireDrained(b: Bound): void {
+    this.#draining.add(b);
     this.#drain(b.sockets, () => this.#draining.delete(b));
   }
 
@@ -243,6 +218,11 @@ export class ListenerManager {
       protocol: undefined,
     };
     b.sockets.set(socket, conn);
+    this.#start(plan, socket, conn);
+  }
+
+  /** Detection when the listener needs the first bytes, then the chain. */
+  #start(plan: ListenerPlan, socket: Socket, conn: ConnContext): void {
     if (!plan.needsDetection) return this.#dispatch(plan, socket, NO_DETECTION, conn);
     void detect(socket, plan.detectTimeoutMs).then((d) => {
       if (d && !socket.destroyed) this.#dispatch(plan, socket, d, conn);
@@ -337,17 +317,17 @@ export class ListenerManager {
   /** Stops accepting on every listener (Envoy's /drain_listeners). */
   drainAll(): void {
     for (const [name, b] of [...this.#bound]) this.#retire(name, b);
-    this.#applyInternal([]);
+    this.#internal.apply([]);
   }
 
   async close(): Promise<void> {
-    const all = [...this.#bound.values(), ...this.#internal.values()];
+    const all = [...this.#bound.values()];
     this.#bound.clear();
-    this.#internal.clear();
     for (const b of [...all, ...this.#draining]) {
       b.server?.close();
       for (const s of b.sockets.keys()) s.destroy();
     }
+    for (const l of this.#internal.clear()) for (const s of l.sockets.keys()) s.destroy();
     this.#draining.clear();
   }
 }
