@@ -165,9 +165,9 @@ const h2ConnectOptions = {
 };
 
 /** istiod's connect_originate cluster; `hbonePort` replaces 15008 (the test's HBONE server has an ephemeral port). */
-export function connectOriginateCluster(hbonePort: number, uriSanPrefix: string): Any {
+export function connectOriginateCluster(hbonePort: number, uriSanPrefix: string, name = 'connect_originate'): Any {
   return anyPack(ClusterSchema, create(ClusterSchema, {
-    name: 'connect_originate',
+    name,
     clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.ORIGINAL_DST },
     lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
     connectTimeout: ms(2000),
@@ -220,7 +220,7 @@ export function internalCluster(name: string, listener: string, workloadPorts: n
  * A sidecar's outbound cluster whose endpoints are ambient workloads: transport_socket_matches "hbone" on tunnel=http;
  * `h2`: the service speaks HTTP/2 (istiod's http2 protocol options for gRPC / h2c ports).
  */
-export function hboneSidecarCluster(name: string, workloadPorts: number[], h2 = false): Any {
+export function hboneSidecarCluster(name: string, workloadPorts: number[], h2 = false, listener = 'connect_originate'): Any {
   return anyPack(ClusterSchema, create(ClusterSchema, {
     name,
     typedExtensionProtocolOptions: h2 ? {
@@ -230,7 +230,7 @@ export function hboneSidecarCluster(name: string, workloadPorts: number[], h2 = 
     } : {},
     clusterDiscoveryType: { case: 'type', value: Cluster_DiscoveryType.STATIC },
     connectTimeout: ms(1000),
-    loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: workloadPorts.map((p) => internalEndpoint('connect_originate', p, { tunnel: 'http' })) }] },
+    loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: workloadPorts.map((p) => internalEndpoint(listener, p, { tunnel: 'http' })) }] },
     transportSocketMatches: [{ name: 'hbone', match: { tunnel: 'http' }, transportSocket: internalUpstream }],
   }));
 }

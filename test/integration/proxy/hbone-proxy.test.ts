@@ -84,11 +84,13 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
         { name: 'inbound-vip|9080|http|app', filterChainMatch: { destinationPort: SVC_PORT }, filters: [waypointHttp] },
       ])],
       ['connect_originate', internalListener('connect_originate', [{ filters: [tcpProxyFilter('connect_originate', 'connect_originate', { baggage: 'k8s.namespace.name=ambient' })] }])],
+      // The same origination, but the cluster's validation context wants a peer of another namespace.
+      ['connect_originate_elsewhere', internalListener('connect_originate_elsewhere', [{ filters: [tcpProxyFilter('connect_originate_elsewhere', 'connect_originate_elsewhere', {})] }])],
       ['sidecar_out', httpListener('sidecar_out', 'sidecar-routes')],
     ];
     ads.setAll(TypeUrl.Listener, listeners);
     ads.setAll(TypeUrl.RouteConfiguration, [['sidecar-routes', anyPack(RouteConfigurationSchema, create(RouteConfigurationSchema, {
-      name: 'sidecar-routes', virtualHosts: [{ name: 'app', domains: ['*'], routes: [prefixRoute('/h2/', 'outbound|81||app.ambient.svc.cluster.local'), prefixRoute('/', 'outbound|80||app.ambient.svc.cluster.local')] }],
+      name: 'sidecar-routes', virtualHosts: [{ name: 'app', domains: ['*'], routes: [prefixRoute('/h2/', 'outbound|81||app.ambient.svc.cluster.local'), prefixRoute('/elsewhere/', 'elsewhere'), prefixRoute('/', 'outbound|80||app.ambient.svc.cluster.local')] }],
     }))]]);
     ads.setAll(TypeUrl.Cluster, [
       ['main_internal', internalCluster('main_internal', 'main_internal', [])],
@@ -99,6 +101,8 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
       ['app-v2', internalCluster('app-v2', 'connect_originate', [v2.port])],
       ['outbound|80||app.ambient.svc.cluster.local', hboneSidecarCluster('outbound|80||app.ambient.svc.cluster.local', [v1.port])],
       ['outbound|81||app.ambient.svc.cluster.local', hboneSidecarCluster('outbound|81||app.ambient.svc.cluster.local', [h2Port], true)],
+      ['connect_originate_elsewhere', connectOriginateCluster(hbonePort, 'spiffe://cluster.local/ns/elsewhere/', 'connect_originate_elsewhere')],
+      ['elsewhere', hboneSidecarCluster('elsewhere', [v1.port], false, 'connect_originate_elsewhere')],
     ]);
     ads.setAll(TypeUrl.Secret, [['default', certSecret('default', waypoint)], ['ROOTCA', caSecret('ROOTCA', peers.pki.ca.cert)]]);
     proxy = await startProxy(ads.port);
@@ -158,6 +162,13 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     assert.equal(hop.request.destination.host, '127.0.0.1');
     assert.equal(hop.request.baggage, 'k8s.namespace.name=ambient');
     assert.equal(hop.peer.uri, WAYPOINT_ID);
+    // A server whose URI SAN the cluster's validation context does not accept: no CONNECT is sent, the request fails.
+    const before = seen.length;
+    const refused = await request(`http://127.0.0.1:${sidecarPort}/elsewhere/`);
+    assert.equal(refused.statusCode, 503);
+    await refused.body.text();
+    assert.equal(seen.length, before, 'the HBONE server saw no CONNECT');
+    await eventually(() => /connect_originate_elsewhere 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+ UF/.test(proxy.stdout()), 3_000, 'a UF line for the refused server');
     // An HTTP/2 cluster: h2c inside the in-process connection, then inside the HBONE tunnel.
     const h2 = await request(`http://127.0.0.1:${sidecarPort}/h2/x`);
     assert.equal(await h2.body.text(), 'h2 /h2/x HTTP/2.0');
