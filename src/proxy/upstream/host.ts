@@ -60,6 +60,7 @@ export class Host {
   readonly #settings: PoolSettings;
   readonly internal: InternalTarget | undefined;
   #h1: H1Pool | undefined;
+  readonly #byState = new Map<string, StatePools>();
   #h2: H2Client | undefined;
 
   constructor(address: string, port: number, weight: number, healthy: boolean, settings: PoolSettings, internal?: InternalTarget) {
@@ -90,20 +91,50 @@ export class Host {
     return s.dialInternal(t.listener, handoff(s.internal, t.endpointId, t.metadata, s.clusterMetadata, filterState));
   }
 
-  /** One HTTP/1.1 request to this endpoint. */
-  exchange(o: UpstreamRequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
-    const s = this.#settings;
-    const dial = this.internal ? () => this.dialInternal() : undefined;
-    this.#h1 ??= new H1Pool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress, tls: s.tls, keepalive: s.keepalive, dial });
+  /**
+   * One HTTP/1.1 request to this endpoint. `shared`: the filter state the downstream shares with upstream; an
+   * internal endpoint gets a pool per distinct state (as Envoy keys its pools by it), so that each connection
+   * carries its requests' state — istiod's waypoint passes a pod's address to connect_originate that way.
+   */
+  exchange(o: UpstreamRequestOptions, signal: AbortLike, shared?: FilterState): Promise<UpstreamResponse> {
+    if (shared && this.internal) return this.#statePools(shared).exchange(o, signal);
+    this.#h1 ??= this.#newH1();
     return this.#h1.exchange(o, signal);
   }
 
-  /** One multiplexed HTTP/2 (h2c) connection, for gRPC and clusters configured for HTTP/2. */
-  get h2(): H2Client {
-    const s = this.#settings;
-    const dial = this.internal ? () => this.dialInternal() : undefined;
-    this.#h2 ??= new H2Client(this.internal ? 'http://internal' : `http://${this.key}`, s.connectTimeoutMs, s.sourceAddress, s.tls, s.keepalive, dial);
+  /** One multiplexed HTTP/2 (h2c) connection, for gRPC and clusters configured for HTTP/2 (per shared state, as exchange). */
+  h2(shared?: FilterState): H2Client {
+    if (shared && this.internal) return this.#statePools(shared).h2;
+    this.#h2 ??= this.#newH2();
     return this.#h2;
+  }
+
+  #newH1(shared?: FilterState): H1Pool {
+    const s = this.#settings;
+    const dial = this.internal ? () => this.dialInternal(shared) : undefined;
+    return new H1Pool({ address: this.address, port: this.port, connections: s.connections, connectTimeoutMs: s.connectTimeoutMs, localAddress: s.sourceAddress, tls: s.tls, keepalive: s.keepalive, dial });
+  }
+
+  #newH2(shared?: FilterState): H2Client {
+    const s = this.#settings;
+    const dial = this.internal ? () => this.dialInternal(shared) : undefined;
+    return new H2Client(this.internal ? 'http://internal' : `http://${this.key}`, s.connectTimeoutMs, s.sourceAddress, s.tls, s.keepalive, dial);
+  }
+
+  /** The pools of one shared filter state; the oldest state's are closed past MAX_STATE_POOLS. */
+  #statePools(shared: FilterState): StatePools {
+    const key = JSON.stringify([...shared].sort(([a], [b]) => (a < b ? -1 : 1)));
+    let p = this.#byState.get(key);
+    if (!p) {
+      if (this.#byState.size >= MAX_STATE_POOLS) {
+        const [oldest, pools] = this.#byState.entries().next().value!;
+        this.#byState.delete(oldest);
+        pools.close();
+      }
+      p = new StatePools(() => this.#newH1(shared), () => this.#newH2(shared));
+      this.#byState.set(key, p);
+    }
+    return p;
   }
 
   /** Lets in-flight requests finish, then closes the connections. */
@@ -114,6 +145,34 @@ export class Host {
     this.#h1 = undefined;
     h2?.close();
     h1?.close();
+    for (const p of this.#byState.values()) p.close();
+    this.#byState.clear();
+  }
+}
+
+/** Envoy bounds nothing here; one waypoint's destinations are few, and idle pools cost little: 256 is plenty. */
+const MAX_STATE_POOLS = 256;
+
+/** An internal endpoint's pools for one shared filter state, each made on first use. */
+class StatePools {
+  #h1: H1Pool | undefined;
+  #h2: H2Client | undefined;
+
+  constructor(readonly newH1: () => H1Pool, readonly newH2: () => H2Client) {}
+
+  exchange(o: UpstreamRequestOptions, signal: AbortLike): Promise<UpstreamResponse> {
+    this.#h1 ??= this.newH1();
+    return this.#h1.exchange(o, signal);
+  }
+
+  get h2(): H2Client {
+    this.#h2 ??= this.newH2();
+    return this.#h2;
+  }
+
+  close(): void {
+    this.#h1?.close();
+    this.#h2?.close();
   }
 }
 

@@ -16,6 +16,7 @@ import { HttpConnectionManagerSchema, type HttpFilterSchema } from '../../../src
 import { TcpProxySchema } from '../../../src/gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { RouterSchema } from '../../../src/gen/envoy/extensions/filters/http/router/v3/router_pb.js';
 import { ConfigSchema as HttpSetFilterStateSchema } from '../../../src/gen/envoy/extensions/filters/http/set_filter_state/v3/set_filter_state_pb.js';
+import { ConfigSchema as NetworkSetFilterStateSchema } from '../../../src/gen/envoy/extensions/filters/network/set_filter_state/v3/set_filter_state_pb.js';
 import { FilterStateValue_SharedWithUpstream, type FilterStateValueSchema } from '../../../src/gen/envoy/extensions/filters/common/set_filter_state/v3/value_pb.js';
 import { OriginalDstSchema } from '../../../src/gen/envoy/extensions/filters/listener/original_dst/v3/original_dst_pb.js';
 import { InternalUpstreamTransportSchema } from '../../../src/gen/envoy/extensions/transport_sockets/internal_upstream/v3/internal_upstream_pb.js';
@@ -77,6 +78,14 @@ const connectAuthority: HttpFilterInit = {
       stateValue('envoy.filters.listener.original_dst.remote_ip', '%DOWNSTREAM_REMOTE_ADDRESS%'),
       stateValue('io.istio.peer_principal', '%DOWNSTREAM_PEER_URI_SAN%', 'envoy.string'),
     ],
+  }))),
+};
+
+/** istiod's ConnectAuthorityNetworkFilter: the destination handed to this internal connection, passed on once more. */
+export const connectAuthorityNetwork: FilterInit = {
+  name: 'connect_authority',
+  ...typed(anyPack(NetworkSetFilterStateSchema, create(NetworkSetFilterStateSchema, {
+    onNewConnection: [stateValue('envoy.filters.listener.original_dst.local_ip', '%FILTER_STATE(envoy.filters.listener.original_dst.local_ip:PLAIN)%')],
   }))),
 };
 

@@ -38,7 +38,7 @@ import { httpListener, prefixRoute } from './xds-builders.js';
 import { caSecret, certSecret } from './tls-builders.js';
 import { deny, httpRbac, istioPolicy, staticCluster } from './security-builders.js';
 import {
-  connectOriginateCluster, connectTerminateListener, hboneSidecarCluster, hcmFilter, internalCluster, internalListener, originalDstCluster, tcpProxyFilter,
+  connectAuthorityNetwork, connectOriginateCluster, connectTerminateListener, hboneSidecarCluster, hcmFilter, internalCluster, internalListener, originalDstCluster, tcpProxyFilter,
 } from './hbone-builders.js';
 
 const WAYPOINT_ID = spiffe('ambient', 'waypoint');
@@ -82,6 +82,8 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
       ['main_internal', internalListener('main_internal', [
         { name: 'direct-tcp', filterChainMatch: { destinationPort: peers.echo.port }, filters: [tcpProxyFilter('direct-tcp', 'passthrough')] },
         { name: 'inbound-vip|9080|http|app', filterChainMatch: { destinationPort: SVC_PORT }, filters: [waypointHttp] },
+        // Direct pod access over HTTP (istiod's "direct-http"): the pod's address travels as filter state to connect_originate.
+        { name: 'direct-http', filterChainMatch: { destinationPort: v2.port }, filters: [connectAuthorityNetwork, hcmFilter('direct-http', [{ match: { pathSpecifier: { case: 'prefix', value: '/' } }, action: { case: 'route', value: { clusterSpecifier: { case: 'cluster', value: 'encap' } } } }])] },
       ])],
       ['connect_originate', internalListener('connect_originate', [{ filters: [tcpProxyFilter('connect_originate', 'connect_originate', { baggage: 'k8s.namespace.name=ambient' })] }])],
       // The same origination, but the cluster's validation context wants a peer of another namespace.
@@ -94,6 +96,7 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     }))]]);
     ads.setAll(TypeUrl.Cluster, [
       ['main_internal', internalCluster('main_internal', 'main_internal', [])],
+      ['encap', internalCluster('encap', 'connect_originate', [])],
       ['passthrough', originalDstCluster('passthrough')],
       ['refused', staticCluster('refused', peers.refusedPort)],
       ['connect_originate', connectOriginateCluster(hbonePort, 'spiffe://cluster.local/ns/ambient/sa/')],
@@ -124,9 +127,9 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
   const tunnel = (port: number, expected = WAYPOINT_ID) =>
     client.connect({ address: '127.0.0.1', port: terminatePort, destination: { host: '127.0.0.1', port }, expectedIdentities: [expected] });
 
-  /** One HTTP/1.1 request inside a fresh HBONE tunnel to the waypoint's service port. */
-  async function viaWaypoint(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-    const t = await tunnel(SVC_PORT);
+  /** One HTTP/1.1 request inside a fresh HBONE tunnel to the waypoint's service port (or `port`). */
+  async function viaWaypoint(path: string, headers: Record<string, string> = {}, port = SVC_PORT): Promise<{ status: number; body: string }> {
+    const t = await tunnel(port);
     return new Promise((resolve, reject) => {
       const req = http.request({ path, headers: { host: 'app.ambient.svc.cluster.local', connection: 'close', ...headers }, createConnection: () => t as never }, (res) => {
         let body = '';
@@ -188,6 +191,9 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     const out = seen.slice(from);
     assert.deepEqual([...new Set(out.map((s) => s.request.destination.port))].sort(), [v1.port, v2.port].sort());
     assert.ok(out.every((s) => s.peer.uri === WAYPOINT_ID));
+    // A pod addressed directly: its address reaches connect_originate as filter state, on a pooled connection too.
+    const direct = await Promise.all(Array.from({ length: 3 }, () => viaWaypoint('/direct', {}, v2.port)));
+    assert.deepEqual(direct.map((r) => r.body), Array(3).fill('v2 /direct'));
   });
 
   it('drops an HTTP/2 peer that stops answering PINGs (http2_protocol_options.connection_keepalive)', async () => {
