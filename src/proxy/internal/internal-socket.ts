@@ -7,7 +7,8 @@
  * addresses), so the code that serves a TCP connection serves this one
  * unchanged. Bytes keep their back-pressure (a write waits until the other
  * end reads), an end() is a FIN the other side reads as 'end' while its own
- * direction stays open, and destroying one end resets the other.
+ * direction stays open, and destroying one end before its FIN resets the
+ * other (after it, the other still reads to the end, as after a TCP close).
  */
 import { Duplex } from 'node:stream';
 
