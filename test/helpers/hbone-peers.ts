@@ -6,7 +6,8 @@
  * Debian python3 that has the h2 library.
  */
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { freePort } from './ports.js';
@@ -91,5 +92,15 @@ export function readAll(t: Duplex, ms = 10_000): Promise<Buffer> {
     t.on('data', (d: Buffer) => chunks.push(d));
     t.once('end', () => (clearTimeout(timer), resolve(Buffer.concat(chunks))));
     t.once('error', (e) => (clearTimeout(timer), reject(e)));
+  });
+}
+
+const fixtures = fileURLToPath(new URL('../../../test/fixtures/hbone/', import.meta.url));
+
+/** test/fixtures/hbone/hbone_client.py's one JSON line (bounded: the fixture's socket timeout, then ours). */
+export function pyHboneClient(python: string, pem: { certFile: string; keyFile: string }, ca: string, port: number, args: string[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    execFile(python, [`${fixtures}hbone_client.py`, '--port', String(port), '--cert', pem.certFile, '--key', pem.keyFile, '--ca', ca, ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as Record<string, unknown>));
   });
 }

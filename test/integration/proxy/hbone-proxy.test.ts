@@ -30,7 +30,7 @@ import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js
 import type { SpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
-import { CLIENT_ID, hbonePeers, readAll, SERVER_ID, type HbonePeers } from '../../helpers/hbone-peers.js';
+import { CLIENT_ID, hbonePeers, pyHboneClient, pythonWithH2, readAll, SERVER_ID, type HbonePeers } from '../../helpers/hbone-peers.js';
 import { spiffe } from '../../helpers/pki.js';
 import { FakeAdsServer } from './fake-ads-server.js';
 import { eventually, startBackend, startProxy, type Backend, type RunningProxy } from './harness.js';
@@ -44,6 +44,8 @@ import {
 const WAYPOINT_ID = spiffe('ambient', 'waypoint');
 /** The service port the waypoint's HTTP chain is selected by (the CONNECT's authority port; nothing listens there). */
 const SVC_PORT = 9080;
+/** Debian's python3-h2 (in .ci/run's packages); without it the Python half of the first test is skipped. */
+const python = pythonWithH2();
 
 describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listeners, connect_originate)', () => {
   let peers: HbonePeers;
@@ -151,6 +153,11 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     await eventually(() => proxy.stdout().includes(`terminate CONNECT 127.0.0.1:${peers.echo.port} 200 - ${CLIENT_ID}`), 3_000, () => `terminate log line in:\n${proxy.stdout()}`);
     // A CONNECT terminated straight into a TCP cluster whose endpoint refuses: 503 (UF), never a 200 first.
     await assert.rejects(tunnel(peers.refusedPort), (e: unknown) => e instanceof HboneRefusedError && e.status === 503);
+    // An independent HTTP/2 stack (Debian's python3-h2) gets the same: TLS 1.3, h2, the proxy's SPIFFE leaf, the echo.
+    if (python) {
+      const py = await pyHboneClient(python, peers.client, peers.pki.ca.certFile, terminatePort, ['--authority', `127.0.0.1:${peers.echo.port}`, '--send', 'from python']);
+      assert.deepEqual([py['tls'], py['alpn'], py['server_uri_sans'], py['status'], py['data']], ['TLSv1.3', 'h2', [WAYPOINT_ID], 200, 'from python']);
+    }
     // A client that expects another identity than the proxy's certificate carries aborts in the handshake.
     await assert.rejects(tunnel(peers.echo.port, SERVER_ID), /server identity .*waypoint.* is not one of the expected/);
   });
