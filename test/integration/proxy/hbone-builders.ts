@@ -101,11 +101,13 @@ export const connectRoute = (cluster: string): RouteInit => ({
 
 /**
  * The waypoint's HBONE terminate listener (buildConnectTerminateListener), on 127.0.0.1:0 for the test;
- * `direct` adds a virtual host per authority terminated straight into a TCP cluster.
+ * `direct` adds a virtual host per authority terminated straight into a TCP cluster; `plaintext` names a
+ * listener without TLS (HTTP/1.1 CONNECT too), the same routes.
  */
-export function connectTerminateListener(direct: Record<string, string> = {}, keepalive = { intervalMs: 10_000, timeoutMs: 20_000 }): Any {
+export function connectTerminateListener(direct: Record<string, string> = {}, keepalive = { intervalMs: 10_000, timeoutMs: 20_000 }, plaintext?: string): Any {
+  const name = plaintext ?? 'connect_terminate';
   const hcm = create(HttpConnectionManagerSchema, {
-    statPrefix: 'connect_terminate',
+    statPrefix: name,
     routeSpecifier: {
       case: 'routeConfig',
       value: {
@@ -123,11 +125,11 @@ export function connectTerminateListener(direct: Record<string, string> = {}, ke
     accessLog: stdoutLog('terminate %REQ(:METHOD)% %REQ(:AUTHORITY)% %RESPONSE_CODE% %RESPONSE_FLAGS% %DOWNSTREAM_PEER_URI_SAN%\n'),
   });
   return anyPack(ListenerSchema, create(ListenerSchema, {
-    name: 'connect_terminate',
+    name,
     address: sock(0),
     filterChains: [{
       name: 'default',
-      transportSocket: { name: 'tls', ...typed(anyPack(DownstreamTlsContextSchema, create(DownstreamTlsContextSchema, { commonTlsContext: connectTls(), requireClientCertificate: true }))) },
+      transportSocket: plaintext ? undefined : { name: 'tls', ...typed(anyPack(DownstreamTlsContextSchema, create(DownstreamTlsContextSchema, { commonTlsContext: connectTls(), requireClientCertificate: true }))) },
       filters: [{ name: 'envoy.filters.network.http_connection_manager', ...typed(anyPack(HttpConnectionManagerSchema, hcm)) }],
     }],
   }));

@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
@@ -81,6 +81,7 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     const listeners: Array<[string, Any]> = [
       // ztunnel's PING timing (10 s / 20 s) shortened so that a mute peer is dropped within the test.
       ['connect_terminate', connectTerminateListener({ [`127.0.0.1:${peers.refusedPort}`]: 'refused' }, { intervalMs: 300, timeoutMs: 600 })],
+      ['connect_plain', connectTerminateListener({}, undefined, 'connect_plain')],
       ['main_internal', internalListener('main_internal', [
         { name: 'direct-tcp', filterChainMatch: { destinationPort: peers.echo.port }, filters: [tcpProxyFilter('direct-tcp', 'passthrough')] },
         { name: 'inbound-vip|9080|http|app', filterChainMatch: { destinationPort: SVC_PORT }, filters: [waypointHttp] },
@@ -160,6 +161,18 @@ describe('HBONE in the proxy (istiod-shaped connect_terminate, internal listener
     }
     // A client that expects another identity than the proxy's certificate carries aborts in the handshake.
     await assert.rejects(tunnel(peers.echo.port, SERVER_ID), /server identity .*waypoint.* is not one of the expected/);
+  });
+
+  it('terminates an HTTP/1.1 CONNECT into the same internal listener (200, then the bytes, half-close)', async () => {
+    const s = netConnect(await proxy.listenerPort('connect_plain'), '127.0.0.1');
+    s.on('error', () => undefined);
+    const target = `127.0.0.1:${peers.echo.port}`;
+    s.write(`CONNECT ${target} HTTP/1.1\r\nhost: ${target}\r\n\r\n`);
+    const head = await new Promise<string>((resolve) => s.once('data', (d: Buffer) => resolve(d.toString())));
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    const rest = readAll(s, 5_000);
+    s.end('over http/1.1');
+    assert.equal((await rest).toString(), 'over http/1.1');
   });
 
   it("sends a sidecar's request to an ambient endpoint as HBONE: CONNECT IP:port with the tunneling headers, the proxy's SDS certificate", async () => {
