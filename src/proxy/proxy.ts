@@ -73,7 +73,8 @@ export class Proxy {
   readonly #opts: ProxyOptions;
   /** SDS secrets, shared by listeners (TLS termination) and clusters (upstream TLS). */
   readonly secrets = new SecretStore();
-  readonly clusters = new ClusterManager(this.secrets);
+  // Internal listeners are reached through the listener manager, made in the constructor (read at dial time).
+  readonly clusters = new ClusterManager(this.secrets, (name, h) => this.listeners.connectInternal(name, h));
   readonly routes = new Map<string, RouteTable>();
   readonly stats: ProxyStats;
   /** The admin API's /tap tappers, which the request path feeds. */

@@ -6,8 +6,10 @@
  * Debian python3 that has the h2 library.
  */
 import { createHash } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { freePort } from './ports.js';
 import { spiffe, TestPki, type Pem } from './pki.js';
 import type { WorkloadCertificate } from '../../src/ztunnel/hbone/workload-tls.js';
@@ -80,4 +82,25 @@ export const summary = (data: Buffer): string => `${data.length} ${createHash('s
 /** A python3 with the h2 library (Debian's python3-h2), or undefined: Debian's first, a PATH one may be another install. */
 export function pythonWithH2(): string | undefined {
   return ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import h2'], { stdio: 'ignore', timeout: 10_000 }).status === 0);
+}
+
+/** Everything the tunnel returns until its end, with a bound on the wait. */
+export function readAll(t: Duplex, ms = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => reject(new Error(`tunnel did not end in ${ms} ms`)), ms);
+    t.on('data', (d: Buffer) => chunks.push(d));
+    t.once('end', () => (clearTimeout(timer), resolve(Buffer.concat(chunks))));
+    t.once('error', (e) => (clearTimeout(timer), reject(e)));
+  });
+}
+
+const fixtures = fileURLToPath(new URL('../../../test/fixtures/hbone/', import.meta.url));
+
+/** test/fixtures/hbone/hbone_client.py's one JSON line (bounded: the fixture's socket timeout, then ours). */
+export function pyHboneClient(python: string, pem: { certFile: string; keyFile: string }, ca: string, port: number, args: string[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    execFile(python, [`${fixtures}hbone_client.py`, '--port', String(port), '--cert', pem.certFile, '--key', pem.keyFile, '--ca', ca, ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as Record<string, unknown>));
+  });
 }

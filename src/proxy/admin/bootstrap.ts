@@ -3,7 +3,8 @@
  * trellis proxy has no bootstrap file, its command line plays that part, so
  * this is the bootstrap an Envoy started with the same settings would have —
  * the node it announces, ADS through a static "xds-grpc" cluster (Istio's
- * name for it), and the admin address. `istioctl proxy-config bootstrap`
+ * name for it), the internal listener extension internal listeners need
+ * (as Istio's bootstrap has it), and the admin address. `istioctl proxy-config bootstrap`
  * (and `trellis proxy-config bootstrap`) print it.
  */
 import { create } from '@bufbuild/protobuf';
@@ -14,6 +15,8 @@ import type { Node } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { AggregatedConfigSourceSchema, ApiConfigSource_ApiType, ApiVersion, ConfigSourceSchema } from '../../gen/envoy/config/core/v3/config_source_pb.js';
 import { GrpcServiceSchema } from '../../gen/envoy/config/core/v3/grpc_service_pb.js';
 import { isIP } from 'node:net';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { InternalListenerSchema } from '../../gen/envoy/extensions/bootstrap/internal_listener/v3/internal_listener_pb.js';
 
 export interface BootstrapInputs {
   node: Node;
@@ -57,5 +60,6 @@ export function bootstrapOf(b: BootstrapInputs): Bootstrap {
       },
     },
     admin: { address: socket(b.adminAddress, b.adminPort) },
+    bootstrapExtensions: [{ name: 'envoy.bootstrap.internal_listener', typedConfig: anyPack(InternalListenerSchema, create(InternalListenerSchema, {})) }],
   });
 }

@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { CodecConnection, ConnContext } from '../listener/conn-context.js';
 import { guardH2Session, h2ServerOptions, type HcmLimits } from './limits.js';
+import { keepAlive } from '../../ztunnel/hbone/keepalive.js';
 
 export type H2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, conn: ConnContext) => void;
 
@@ -20,11 +21,14 @@ export class H2Server {
 
   /** `onAbusive`: a connection closed by the premature reset check (limits.ts). */
   constructor(handler: H2Handler, idleMs: number, limits: HcmLimits, onAbusive: () => void) {
-    this.#server = http2.createServer(h2ServerOptions(limits), (req, res) => {
+    const onRequest = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
       const conn = this.#conns.get(req.stream.session as http2.Http2Session);
       if (conn) handler(req, res, conn);
       else res.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-    });
+    };
+    this.#server = http2.createServer(h2ServerOptions(limits), onRequest);
+    // node answers a CONNECT 405 by itself unless 'connect' is handled: CONNECT is the HCM's to allow or refuse (HBONE).
+    this.#server.on('connect', onRequest);
     // node:http2 keeps a connection open after it answered a protocol error with GOAWAY (and an idle
     // one forever): the idle timeout is what ends both (found by test/fuzz/proxy-peers.test.ts).
     if (idleMs > 0) this.#server.setTimeout(idleMs);
@@ -36,6 +40,7 @@ export class H2Server {
       }
       s.on('error', () => undefined);
       guardH2Session(s, idleMs, onAbusive);
+      if (limits.keepalive) keepAlive(s, limits.keepalive);
     });
   }
 

@@ -13,6 +13,8 @@
  */
 import http2 from 'node:http2';
 import type { HttpConnectionManager } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
+import type { KeepaliveTiming } from '../../ztunnel/hbone/keepalive.js';
+import { durationMs } from '../util.js';
 
 /**
  * Concurrent streams per connection when the HCM's http2_protocol_options do not say: Envoy's default is
@@ -31,13 +33,28 @@ export interface HcmLimits {
   maxRequestHeadersBytes: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS. */
   maxConcurrentStreams: number;
+  /**
+   * http2_protocol_options.connection_keepalive: a PING every interval, the connection closed when one is not
+   * answered within timeout (istiod sets ztunnel's 10 s / 20 s on the HBONE terminate listener: a peer whose
+   * pod is gone sends no FIN). Jitter and connection_idle_interval are not implemented (the plain timer runs).
+   */
+  keepalive: KeepaliveTiming | undefined;
 }
 
 export function compileLimits(hcm: HttpConnectionManager): HcmLimits {
   return {
     maxRequestHeadersBytes: (hcm.maxRequestHeadersKb || DEFAULT_MAX_REQUEST_HEADERS_KB) * 1024,
     maxConcurrentStreams: hcm.http2ProtocolOptions?.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    keepalive: pingTiming(hcm),
   };
+}
+
+function pingTiming(hcm: HttpConnectionManager): KeepaliveTiming | undefined {
+  const k = hcm.http2ProtocolOptions?.connectionKeepalive;
+  const intervalMs = durationMs(k?.interval);
+  const timeoutMs = durationMs(k?.timeout);
+  // Envoy requires the timeout; no interval means pings only after idle periods, which Trellis does not send.
+  return intervalMs && timeoutMs ? { intervalMs, timeoutMs } : undefined;
 }
 
 /** The HTTP/2 server's settings; the header list limit holds once the client has acknowledged them. */

@@ -18,19 +18,24 @@ import { compileHttpRbac, type Counters, type RbacFilterPlan } from './rbac/rbac
 import { JwtAuthenticationSchema } from '../../gen/envoy/extensions/filters/http/jwt_authn/v3/config_pb.js';
 import { compileJwtAuthn, type JwtPlan } from './jwt/jwt-plan.js';
 import { JwtAuthnFilter } from './jwt/jwt-filter.js';
+import { ConfigSchema as SetFilterStateSchema } from '../../gen/envoy/extensions/filters/http/set_filter_state/v3/set_filter_state_pb.js';
+import { compileSetFilterState, type FilterStateSetter } from '../internal/set-filter-state.js';
+import { SetFilterStateFilter } from './set-filter-state/set-filter-state-filter.js';
 
 /** One configured filter before the router, in the listed order. */
 export type HttpFilterConfig =
   | { kind: 'fault' }
   | { kind: 'cors'; stats: CorsStatNames }
   | { kind: 'rbac'; name: string; rbac: RbacFilterPlan }
-  | { kind: 'jwt'; name: string; jwt: JwtPlan };
+  | { kind: 'jwt'; name: string; jwt: JwtPlan }
+  | { kind: 'setFilterState'; name: string; setters: FilterStateSetter[] };
 
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 const CORS = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors';
 const JWT_AUTHN = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
+const SET_FILTER_STATE = 'type.googleapis.com/envoy.extensions.filters.http.set_filter_state.v3.Config';
 
 /**
  * The filters before the router, in the listed order (Envoy runs them so). Fault injection is driven by
@@ -56,6 +61,9 @@ export function compileHttpFilters(hcm: HttpConnectionManager, path: string, err
     } else if (type === JWT_AUTHN && any) {
       const cfg = unpackTyped(any, JwtAuthenticationSchema, p, errors);
       if (cfg) out.push({ kind: 'jwt', name: f.name, jwt: compileJwtAuthn(cfg, `${p}.typedConfig`, errors) });
+    } else if (type === SET_FILTER_STATE && any) {
+      const cfg = unpackTyped(any, SetFilterStateSchema, p, errors);
+      if (cfg) out.push({ kind: 'setFilterState', name: f.name, setters: compileSetFilterState(cfg.onRequestHeaders, `${p}.typedConfig.onRequestHeaders`, errors) });
     } else if (!f.isOptional) {
       errors.push(`${p}: unsupported HTTP filter ${f.name} (${type ?? 'no typed_config'})`);
     }
@@ -73,6 +81,7 @@ export function createFilters(configs: readonly HttpFilterConfig[], router: Http
       case 'fault': return FAULT_INSTANCE;
       case 'cors': return new CorsFilter(c.stats, counters);
       case 'jwt': return new JwtAuthnFilter(c.name, c.jwt);
+      case 'setFilterState': return new SetFilterStateFilter(c.name, c.setters);
       default: return new HttpRbacFilter(c.name, c.rbac, counters);
     }
   });

@@ -18,6 +18,7 @@ import type { TappedStream } from '../tap/tap-hub.js';
 import type { HttpFilter } from './filter.js';
 import type { RbacInput } from './rbac/rbac-input.js';
 import type { DynamicMetadata } from './rbac/metadata-match.js';
+import type { FilterState } from '../internal/filter-state.js';
 
 /** What is in flight upstream for a stream: cancelled when the client goes away. */
 export interface UpstreamCancel {
@@ -63,6 +64,10 @@ export interface HttpStream {
   upgrade: string | undefined;
   /** Set when a tapper selected the request (tap/tap-hub.ts): its response and end are tap events too. */
   tap: TappedStream | undefined;
+  /** Filter state set by set_filter_state (shared ones travel to an internal upstream connection). */
+  filterState: FilterState | undefined;
+  /** A CONNECT tunnel on an HTTP/2 stream (router/h2-tunnel.ts) ends the stream itself once both sides closed. */
+  tunnelled: boolean;
 }
 
 /** A new stream; every field set here so all streams share one shape. */
@@ -74,6 +79,7 @@ export function newStream(
     req, res, plan, conn, info, stats, filters, filterIndex: 0, route, view, corsOrigin: undefined, rbacInput: undefined, metadata: undefined,
     cluster: undefined, clusterRequestOps: [], clusterResponseOps: [], hash: undefined,
     downstreamGone: false, finished: false, upstream: undefined, routeTimer: undefined, routeTimedOut: false, upgrade: undefined, tap: undefined,
+    filterState: undefined, tunnelled: false,
   };
 }
 
@@ -84,7 +90,7 @@ export function isGrpc(ex: HttpStream): boolean {
 
 /** The downstream response closed: if it did not finish, the client went away (DC) and the upstream side is cancelled. */
 export function streamClosed(ex: HttpStream): void {
-  if (ex.finished || responseCompleted(ex.res)) return;
+  if (ex.finished || ex.tunnelled || responseCompleted(ex.res)) return;
   downstreamGone(ex);
 }
 

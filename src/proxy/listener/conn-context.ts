@@ -5,6 +5,8 @@
  * the access log, ORIGINAL_DST clusters.
  */
 import type { TlsPeer } from '../tls/peer-identity.js';
+import type { JsonObject } from '@bufbuild/protobuf';
+import type { FilterState } from '../internal/filter-state.js';
 
 /** An HTTP connection as its codec serves it (codec/h1/server-conn.ts, codec/h2-server.ts). */
 export interface CodecConnection {
@@ -41,4 +43,8 @@ export interface ConnContext {
   xfcc?: string | undefined;
   /** The decrypted socket the HTTP/TCP code reads when the listener terminated TLS (the raw one is the map key). */
   tlsSocket?: import('node:net').Socket | undefined;
+  /** Filter state: shared by the upstream that opened this (internal) connection, and set by network set_filter_state. */
+  filterState?: FilterState | undefined;
+  /** Dynamic metadata an internal connection was handed (internal_upstream's passthrough_metadata). */
+  metadata?: Record<string, JsonObject> | undefined;
 }

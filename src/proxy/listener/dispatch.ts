@@ -14,7 +14,7 @@ export type AddressIndex = ReadonlyMap<string, ListenerPlan>;
 
 /** The hand-off targets by "ip:port": never a use_original_dst listener itself. */
 export function addressIndex(plans: readonly ListenerPlan[]): AddressIndex {
-  return new Map(plans.filter((p) => !p.useOriginalDst).map((p) => [`${p.address}:${p.port}`, p]));
+  return new Map(plans.filter((p) => !p.useOriginalDst && !p.internal).map((p) => [`${p.address}:${p.port}`, p]));
 }
 
 export function handOff(index: AddressIndex, plan: ListenerPlan, dst: { address: string; port: number }): ListenerPlan {

@@ -16,6 +16,8 @@ export type PortPredicate = (port: number) => boolean;
 export interface Inspectors {
   tls: PortPredicate | undefined;
   http: PortPredicate | undefined;
+  /** envoy.filters.listener.original_dst is listed: an internal listener restores the destination it was handed. */
+  originalDst: boolean;
 }
 
 const TLS_INSPECTOR = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
@@ -25,7 +27,7 @@ const MAX_DEPTH = 32;
 const enabled: PortPredicate = () => true;
 
 export function compileListenerFilters(filters: readonly ListenerFilter[], path: string, errors: string[]): Inspectors {
-  const out: Inspectors = { tls: undefined, http: undefined };
+  const out: Inspectors = { tls: undefined, http: undefined, originalDst: false };
   filters.forEach((f, i) => {
     const p = `${path}[${i}]`;
     const type = f.configType.case === 'typedConfig' ? f.configType.value.typeUrl : undefined;
@@ -36,7 +38,7 @@ export function compileListenerFilters(filters: readonly ListenerFilter[], path:
     const disabled = f.filterDisabled ? compilePredicate(f.filterDisabled, `${p}.filterDisabled`, errors, 0) : undefined;
     const runs: PortPredicate = disabled ? (port) => !disabled(port) : enabled;
     // The original destination is always read (listener/original-dst.ts); use_original_dst decides the hand-off.
-    if (type === ORIGINAL_DST) return;
+    if (type === ORIGINAL_DST) return void (out.originalDst = true);
     if (type === TLS_INSPECTOR) out.tls = runs;
     else if (type === HTTP_INSPECTOR) out.http = runs;
     else errors.push(`${p}: unsupported listener filter ${f.name} (${type})`);

@@ -3,7 +3,9 @@
  * original destination → (use_original_dst hand-off to the listener owning
  * that address) → protocol detection → filter chain → HTTP connection manager
  * or TCP proxy. Updating a listener keeps its socket and open connections;
- * a removed listener stops accepting and its connections drain.
+ * a removed listener stops accepting and its connections drain. Internal
+ * listeners (Listener.internal_listener) bind nothing: connectInternal()
+ * hands them in-process connections from cluster endpoints that name them.
  */
 import net, { type Socket } from 'node:net';
 import type { SecretStore } from '../tls/secret-store.js';
@@ -20,6 +22,10 @@ import { detect, type Detected } from './detect.js';
 import type { ChainPlan, ListenerPlan } from './listener-plan.js';
 import { captureUnavailable, normalize, originalDestination, type Destination } from './original-dst.js';
 import { terminateTls } from './terminate-tls.js';
+import type { InternalHandoff } from '../internal/filter-state.js';
+import { applySetFilterState } from '../internal/set-filter-state.js';
+import { connStateSource } from './internal-conn.js';
+import { InternalListeners } from './internal-listeners.js';
 
 const log = logger('listener');
 const DETECT_AFTER_TLS_MS = 5_000;
@@ -27,7 +33,8 @@ const NO_DETECTION: Detected = { transport: 'raw_buffer', applicationProtocols: 
 
 interface Bound {
   plan: ListenerPlan;
-  server: net.Server;
+  /** undefined for an internal listener. */
+  server: net.Server | undefined;
   /** Open connections and what they carry (for draining). */
   sockets: Map<Socket, ConnContext>;
   /** The address actually bound (port 0 resolves to a real port). */
@@ -44,6 +51,12 @@ export interface ListenerStatus {
 
 export class ListenerManager {
   readonly #bound = new Map<string, Bound>();
+  /** Internal listeners: no socket, connections from connectInternal(). */
+  readonly #internal = new InternalListeners({
+    serve: (plan, socket, conn) => this.#start(plan, socket, conn),
+    retire: (l) => this.#retireDrained({ ...l, server: undefined, local: undefined, error: undefined }),
+    count: (stat) => this.#tcp.stats.inc(stat),
+  });
   /** Retired listeners whose connections are still draining. */
   readonly #draining = new Set<Bound>();
   /** Every listener (bound or not) by "ip:port", for use_original_dst hand-off. */
@@ -76,6 +89,7 @@ export class ListenerManager {
       // A listener that failed to bind is retried on the next update.
       if (!p || !p.bindToPort || p.address !== b.plan.address || p.port !== b.plan.port || b.error) this.#retire(name, b);
     }
+    this.#internal.apply(plans.filter((p) => p.internal));
     const binds: Promise<string | undefined>[] = [];
     const errors: string[] = [];
     for (const p of plans) {
@@ -95,6 +109,14 @@ export class ListenerManager {
   }
 
   /**
+   * A new in-process connection to the internal listener `name` (an upstream's envoy_internal_address):
+   * the client end, or an Error when there is no such listener (the upstream's connect fails, UF).
+   */
+  connectInternal(name: string, h: InternalHandoff): Socket | Error {
+    return this.#internal.connect(name, h);
+  }
+
+  /**
    * Envoy's filter-chain update: connections served by a chain that no longer
    * exists (its config changed or it was removed) are drained, so the new
    * chain — a new AuthorizationPolicy, mTLS mode, route config source —
@@ -103,7 +125,7 @@ export class ListenerManager {
   #drainChangedChains(plans: readonly ListenerPlan[]): void {
     const live = new Set(plans.flatMap((p) => (p.defaultChain ? [...p.chains, p.defaultChain] : p.chains).map((c) => c.key)));
     const changed: Array<[Socket, ConnContext]> = [];
-    for (const b of this.#bound.values()) {
+    for (const b of [...this.#bound.values(), ...this.#internal.all()]) {
       for (const e of b.sockets) if (e[1].chainKey !== undefined && !live.has(e[1].chainKey)) changed.push(e);
     }
     this.#drain(changed);
@@ -132,11 +154,12 @@ export class ListenerManager {
 
   /** Binds one listener; resolves with why it could not, if it could not. */
   #bind(plan: ListenerPlan): Promise<string | undefined> {
-    const b: Bound = { plan, server: net.createServer({ allowHalfOpen: true }), sockets: new Map(), local: undefined, error: undefined };
+    const server = net.createServer({ allowHalfOpen: true });
+    const b: Bound = { plan, server, sockets: new Map(), local: undefined, error: undefined };
     this.#bound.set(plan.name, b);
-    b.server.on('connection', (s) => this.#onConnection(b, s));
+    server.on('connection', (s) => this.#onConnection(b, s));
     return new Promise((resolve) => {
-      b.server.on('error', (err) => {
+      server.on('error', (err) => {
         if (b.local) {
           log.warn('listener error', { listener: plan.name, error: err.message });
           return;
@@ -145,8 +168,8 @@ export class ListenerManager {
         log.error('listener bind failed', { listener: plan.name, address: `${plan.address}:${plan.port}`, error: err.message });
         resolve(`LDS ${plan.name}: cannot bind '${plan.address}:${plan.port}': ${err.message}`);
       });
-      b.server.listen({ host: plan.address, port: plan.port, backlog: 1024 }, () => {
-        const a = b.server.address() as net.AddressInfo;
+      server.listen({ host: plan.address, port: plan.port, backlog: 1024 }, () => {
+        const a = server.address() as net.AddressInfo;
         b.local = { address: normalize(a.address), port: a.port };
         log.info('listener bound', { listener: plan.name, address: `${a.address}:${a.port}` });
         resolve(undefined);
@@ -157,8 +180,12 @@ export class ListenerManager {
   /** Stops accepting and drains the listener's connections. */
   #retire(name: string, b: Bound): void {
     this.#bound.delete(name);
+    b.server?.close();
+    this.#retireDrained(b);
+  }
+
+  #retireDrained(b: Bound): void {
     this.#draining.add(b);
-    b.server.close();
     this.#drain(b.sockets, () => this.#draining.delete(b));
   }
 
@@ -191,6 +218,11 @@ export class ListenerManager {
       protocol: undefined,
     };
     b.sockets.set(socket, conn);
+    this.#start(plan, socket, conn);
+  }
+
+  /** Detection when the listener needs the first bytes, then the chain. */
+  #start(plan: ListenerPlan, socket: Socket, conn: ConnContext): void {
     if (!plan.needsDetection) return this.#dispatch(plan, socket, NO_DETECTION, conn);
     void detect(socket, plan.detectTimeoutMs).then((d) => {
       if (d && !socket.destroyed) this.#dispatch(plan, socket, d, conn);
@@ -225,6 +257,7 @@ export class ListenerManager {
   #serve(chain: ChainPlan, socket: Socket, http: Detected['http'], conn: ConnContext): void {
     const network = chain.network;
     if (network.kind === 'none') return void socket.destroy();
+    if (chain.setState.length > 0) conn.filterState = applySetFilterState(chain.setState, connStateSource(conn), conn.filterState);
     for (const r of chain.rbac) {
       const v = decide(r, networkInput(conn), this.#tcp.stats);
       if (v.allowed) continue;
@@ -284,15 +317,17 @@ export class ListenerManager {
   /** Stops accepting on every listener (Envoy's /drain_listeners). */
   drainAll(): void {
     for (const [name, b] of [...this.#bound]) this.#retire(name, b);
+    this.#internal.apply([]);
   }
 
   async close(): Promise<void> {
     const all = [...this.#bound.values()];
     this.#bound.clear();
     for (const b of [...all, ...this.#draining]) {
-      b.server.close();
+      b.server?.close();
       for (const s of b.sockets.keys()) s.destroy();
     }
+    for (const l of this.#internal.clear()) for (const s of l.sockets.keys()) s.destroy();
     this.#draining.clear();
   }
 }

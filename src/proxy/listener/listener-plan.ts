@@ -16,6 +16,8 @@ import { compileTcpProxy, type TcpPlan } from '../tcp/tcp-plan.js';
 import { durationMs, unpackTyped } from '../util.js';
 import { compileMatch, type CompiledMatch } from './chain-match.js';
 import { compileDownstreamTls, type TlsPlan } from '../tls/tls-plan.js';
+import { ConfigSchema as NetworkSetFilterStateSchema } from '../../gen/envoy/extensions/filters/network/set_filter_state/v3/set_filter_state_pb.js';
+import { compileSetFilterState, type FilterStateSetter } from '../internal/set-filter-state.js';
 
 export type NetworkPlan = { kind: 'http'; hcm: HcmPlan } | { kind: 'tcp'; tcp: TcpPlan } | { kind: 'none' };
 
@@ -32,6 +34,8 @@ export interface ChainPlan {
   network: NetworkPlan;
   /** Network RBAC filters listed before the terminal filter, in order. */
   rbac: RbacFilterPlan[];
+  /** envoy.filters.network.set_filter_state before the terminal filter: run on each new connection. */
+  setState: FilterStateSetter[];
   /** TLS termination (DownstreamTlsContext); undefined = plaintext. */
   tls: TlsPlan | undefined;
 }
@@ -42,6 +46,11 @@ export interface ListenerPlan {
   port: number;
   bindToPort: boolean;
   useOriginalDst: boolean;
+  /**
+   * Listener.internal_listener: no socket and no address; connections come in-process from cluster
+   * endpoints with an envoy_internal_address naming it (listener/internal-listeners.ts).
+   */
+  internal: boolean;
   inbound: boolean;
   chains: ChainPlan[];
   defaultChain: ChainPlan | undefined;
@@ -69,7 +78,11 @@ export type ListenerResult = { ok: true; value: ListenerPlan } | { ok: false; er
 export function compileListener(l: Listener): ListenerResult {
   const errors: string[] = [];
   if (!l.name) errors.push('name: missing');
-  const sa = socketAddress(l.address, 'address', errors);
+  const internal = l.listenerSpecifier.case === 'internalListener';
+  // An internal listener has no address (Envoy ignores one); any other listener needs its socket address.
+  const sa = internal ? { address: '', port: 0 } : socketAddress(l.address, 'address', errors);
+  // The unified matcher (xDS matcher trees) would pick chains differently from filter_chain_match: refused, not ignored.
+  if (l.filterChainMatcher) errors.push('filterChainMatcher: xDS matcher trees are not supported; use filterChains[].filterChainMatch');
   const chains = l.filterChains.map((fc, i) => compileChain(fc, `filterChains[${i}]`, errors));
   const defaultChain = l.defaultFilterChain ? compileChain(l.defaultFilterChain, 'defaultFilterChain', errors) : undefined;
   if (chains.length === 0 && !defaultChain) errors.push('filterChains: empty and no defaultFilterChain');
@@ -86,8 +99,9 @@ export function compileListener(l: Listener): ListenerResult {
       name: l.name,
       address: sa.address,
       port: sa.port,
-      bindToPort: l.bindToPort ?? true,
+      bindToPort: !internal && (l.bindToPort ?? true),
       useOriginalDst: l.useOriginalDst ?? false,
+      internal,
       inbound: l.trafficDirection === TrafficDirection.INBOUND || l.name === 'virtualInbound',
       chains,
       defaultChain,
@@ -96,18 +110,20 @@ export function compileListener(l: Listener): ListenerResult {
       // Explicit 0s is Envoy's "no deadline" (before, it was read as unset: under load a client slower than
       // 100 ms to send its ClientHello or HTTP/2 preface was taken for plaintext or HTTP/1.1).
       detectTimeoutMs: t === undefined ? DEFAULT_DETECT_MS : Math.max(0, t),
-      statCx: `listener.${sa.address}_${sa.port}.downstream_cx_total`,
+      statCx: internal ? `listener.${l.name}.downstream_cx_total` : `listener.${sa.address}_${sa.port}.downstream_cx_total`,
       message: l,
     },
   };
 }
 
 const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
+const SET_FILTER_STATE_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config';
 
 function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPlan {
   const match = compileMatch(fc.filterChainMatch, `${path}.filterChainMatch`, errors);
   let network: NetworkPlan = { kind: 'none' };
   const rbac: RbacFilterPlan[] = [];
+  const setState: FilterStateSetter[] = [];
   fc.filters.forEach((f, i) => {
     const p = `${path}.filters[${i}]`;
     if (f.configType.case !== 'typedConfig') {
@@ -126,6 +142,9 @@ function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPla
     } else if (any.typeUrl === RBAC_TYPE) {
       const r = unpackTyped(any, NetworkRbacSchema, p, errors);
       if (r) rbac.push(compileNetworkRbac(r, `${p}.typedConfig`, errors));
+    } else if (any.typeUrl === SET_FILTER_STATE_TYPE) {
+      const c = unpackTyped(any, NetworkSetFilterStateSchema, p, errors);
+      if (c) setState.push(...compileSetFilterState(c.onNewConnection, `${p}.typedConfig.onNewConnection`, errors));
     } else {
       // Other network filters (metadata exchange, ...) are not implemented: refuse rather than run without them.
       errors.push(`${p}: unsupported network filter ${f.name} (${any.typeUrl})`);
@@ -133,5 +152,5 @@ function compileChain(fc: FilterChain, path: string, errors: string[]): ChainPla
   });
   const tls = compileDownstreamTls(fc.transportSocket, `${path}.transportSocket`, errors);
   const key = createHash('sha1').update(toBinary(FilterChainSchema, fc)).digest('base64');
-  return { name: fc.name, key, match, network, rbac, tls };
+  return { name: fc.name, key, match, network, rbac, setState, tls };
 }

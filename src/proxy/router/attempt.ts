@@ -5,6 +5,7 @@
  * outlier detection, and its failure classified for the retry policy. Never
  * rejects: the outcome is a response or a failure reason.
  */
+import { sharedWithUpstream } from '../internal/filter-state.js';
 import type { HttpStream } from '../filters/stream.js';
 import { Abort } from '../upstream/abort.js';
 import type { Host } from '../upstream/host.js';
@@ -33,7 +34,9 @@ export async function attempt(
   try {
     const up = cluster.plan.upstreamHttp;
     const o: UpstreamRequestOptions = { path, method: ex.req.method ?? 'GET', headers, body };
-    const data = up === 'http2' || (up === 'downstream' && ex.req.httpVersionMajor === 2) ? await host.h2.request(o, ac) : await host.exchange(o, ac);
+    // Filter state travels only to internal listeners (istiod's waypoint: a pod's address to connect_originate).
+    const shared = host.internal ? sharedWithUpstream(ex.conn.filterState, ex.filterState) : undefined;
+    const data = up === 'http2' || (up === 'downstream' && ex.req.httpVersionMajor === 2) ? await host.h2(shared).request(o, ac) : await host.exchange(o, ac, shared);
     ex.info.upstreamServiceTimeMs = Math.round(performance.now() - started);
     if (cluster.plan.outlier) cluster.report(host, data.statusCode);
     return { kind: 'response', data, host };

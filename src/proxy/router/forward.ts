@@ -7,6 +7,7 @@
  * to the client (relay.ts). Failures end as local replies (filters/local-reply.ts);
  * nothing here calls back into the router.
  */
+import type { DstSources } from '../upstream/original-dst-lb.js';
 import { requestHasBody } from '../codec/downstream.js';
 import { localReply } from '../filters/local-reply.js';
 import { finishStream, type HttpStream, type UpstreamCancel } from '../filters/stream.js';
@@ -79,7 +80,7 @@ class UpstreamRequest implements TimedRequest, UpstreamCancel {
       startRouteTimeout(this, a.timeoutMs);
       ex.upstream = this;
       for (let n = 0; ; n++) {
-        const host = cluster.pick(ex.conn.originalDst, ex.hash);
+        const host = cluster.pick(ex.conn.originalDst, ex.hash, dstSources(ex));
         if (!host) {
           cluster.stats.upstream_cx_none_healthy++;
           return localReply(ex, 503, 'UH', 'no_healthy_upstream');
@@ -115,4 +116,10 @@ class UpstreamRequest implements TimedRequest, UpstreamCancel {
     this.ex.cluster!.stats.upstream_rq_timeout++;
     localReply(this.ex, 504, 'UT', 'upstream_response_timeout');
   }
+}
+
+/** What an ORIGINAL_DST cluster may read its destination from: the request's headers, the connection's dynamic metadata. */
+function dstSources(ex: HttpStream): Omit<DstSources, 'local'> {
+  const h = ex.req.headers;
+  return { header: (n) => { const v = h[n]; return Array.isArray(v) ? v[0] : v; }, metadata: [ex.conn.metadata] };
 }

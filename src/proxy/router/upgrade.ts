@@ -21,6 +21,9 @@ import type { CompiledRoute } from './route-table.js';
 import { connectFailureDetails } from '../upstream/errors.js';
 import { connectUpstream } from '../upstream/tcp-connect.js';
 import { Tunnel } from './tunnel.js';
+import { h2Tunnel } from './h2-tunnel.js';
+import { h2Response } from '../codec/downstream.js';
+import { sharedWithUpstream } from '../internal/filter-state.js';
 import { rewritePath, upstreamHeaders, type ForwardAction } from './upstream-headers.js';
 
 const SWITCH_HEADERS = ['connection', 'upgrade'];
@@ -28,14 +31,15 @@ const SWITCH_HEADERS = ['connection', 'upgrade'];
 export async function forwardUpgrade(ex: HttpStream, route: CompiledRoute, a: ForwardAction): Promise<void> {
   const cluster = ex.cluster!;
   const info = ex.info;
+  if (ex.upgrade === 'connect') {
+    // Terminated here, the CONNECT's upstream is a raw connection: the cluster's HTTP protocol does not matter.
+    if (a.upgrades?.terminateConnect) return terminateConnect(ex);
+    // Proxying the CONNECT itself to an upstream that terminates it: not implemented (src/proxy/README.md).
+    return localReply(ex, 503, undefined, 'connect_proxying_not_supported', 'CONNECT is only terminated here, not proxied');
+  }
   if (!(ex.res instanceof H1Response) || cluster.plan.upstreamHttp === 'http2') {
     // Envoy would carry it as an extended CONNECT (RFC 8441) over HTTP/2; Trellis does not (src/proxy/README.md).
     return localReply(ex, 503, undefined, 'upgrade_over_http2_not_supported', 'upgrades over HTTP/2 are not supported');
-  }
-  if (ex.upgrade === 'connect') {
-    if (a.upgrades?.terminateConnect) return terminateConnect(ex, ex.res);
-    // Proxying the CONNECT itself to an upstream that terminates it: not implemented (src/proxy/README.md).
-    return localReply(ex, 503, undefined, 'connect_proxying_not_supported', 'CONNECT is only terminated here, not proxied');
   }
   const headers = upstreamHeaders(ex, route, a);
   headers.upgrade = ex.req.headers.upgrade;
@@ -91,19 +95,22 @@ function switchProtocols(ex: HttpStream, up: UpstreamResponse, route: CompiledRo
 
 /**
  * A CONNECT terminated here (the route's connect_config): a TCP connection to
- * the cluster's host, in its transport socket; once it is up, 200 to the
- * client and the tunnel. Envoy's answers when it cannot: UH, UF (connect
- * failure or timeout).
+ * the cluster's host, in its transport socket — or an in-process one when the
+ * host is an internal listener, carrying the filter state the stream shares
+ * with upstream; once it is up, 200 to the client and the tunnel (HTTP/1.1:
+ * tunnel.ts, HTTP/2: h2-tunnel.ts). Envoy's answers when it cannot: UH, UF
+ * (connect failure or timeout), always before any 200.
  */
-function terminateConnect(ex: HttpStream, res: H1Response): void {
+function terminateConnect(ex: HttpStream): void {
+  const res = ex.res;
   const cluster = ex.cluster!;
-  const host = cluster.pick(ex.conn.originalDst, ex.hash);
+  const host = cluster.pick(ex.conn.originalDst, ex.hash, { metadata: [ex.conn.metadata] });
   if (!host) {
     cluster.stats.upstream_cx_none_healthy++;
     return localReply(ex, 503, 'UH', 'no_healthy_upstream');
   }
   ex.info.upstreamHost = host.key;
-  const c = connectUpstream(host, cluster.plan.sourceAddress);
+  const c = connectUpstream(host, cluster.plan.sourceAddress, sharedWithUpstream(ex.conn.filterState, ex.filterState));
   const failed = (err: unknown): void => {
     cluster.stats.upstream_cx_connect_fail++;
     localReply(ex, 503, 'UF', connectFailureDetails(err));
@@ -127,9 +134,11 @@ function terminateConnect(ex: HttpStream, res: H1Response): void {
       up.destroy();
       return finishStream(ex);
     }
+    const h2 = h2Response(res);
+    if (h2) return h2Tunnel(ex, h2, up);
     ex.info.responseCode = 200;
     ex.info.responseCodeDetails = 'via_upstream';
-    const down = res.switchProtocols(200, {});
+    const down = (res as H1Response).switchProtocols(200, {});
     new Tunnel(ex, down, { socket: up, rest: undefined }, ex.plan.streamIdleTimeoutMs);
   });
 }

@@ -2,6 +2,7 @@
 import type { TcpProxy } from '../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { durationMs } from '../util.js';
 import { compileAccessLog, type AccessLogSink } from '../telemetry/access-log-sink.js';
+import { compileTunneling, type TunnelingPlan } from './tunneling-plan.js';
 
 export interface TcpPlan {
   statPrefix: string;
@@ -12,6 +13,8 @@ export interface TcpPlan {
   idleTimeoutMs: number;
   /** One line per connection, written when it closes. */
   accessLogs: AccessLogSink[];
+  /** tunneling_config: each connection goes in an HTTP/2 CONNECT to the endpoint (tcp-tunnel.ts). */
+  tunneling: TunnelingPlan | undefined;
 }
 
 export function compileTcpProxy(tp: TcpProxy, path: string, errors: string[]): TcpPlan {
@@ -33,5 +36,6 @@ export function compileTcpProxy(tp: TcpProxy, path: string, errors: string[]): T
     errors.push(`${path}.clusterSpecifier: missing`);
   }
   const accessLogs = tp.accessLog.map((a, i) => compileAccessLog(a, `${path}.accessLog[${i}]`, errors)).filter((x): x is AccessLogSink => !!x);
-  return { statPrefix: tp.statPrefix, clusters, total, idleTimeoutMs: durationMs(tp.idleTimeout) ?? 3_600_000, accessLogs };
+  const tunneling = compileTunneling(tp.tunnelingConfig, path, errors);
+  return { statPrefix: tp.statPrefix, clusters, total, idleTimeoutMs: durationMs(tp.idleTimeout) ?? 3_600_000, accessLogs, tunneling };
 }

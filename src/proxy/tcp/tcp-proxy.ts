@@ -11,6 +11,11 @@ import { logger } from '../../log.js';
 import type { TcpPlan } from './tcp-plan.js';
 import { StreamInfo } from '../telemetry/stream-info.js';
 import { connectUpstream } from '../upstream/tcp-connect.js';
+import { sharedWithUpstream } from '../internal/filter-state.js';
+import type { UpstreamCluster } from '../upstream/cluster.js';
+import type { Host } from '../upstream/host.js';
+import type { TunnelingPlan } from './tunneling-plan.js';
+import { tunnelTcp } from './tcp-tunnel.js';
 
 const log = logger('tcp');
 
@@ -55,7 +60,7 @@ export function deniedTcp(plan: TcpPlan, conn: ConnContext, details: string): vo
 export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: TcpDeps): void {
   const name = pickCluster(plan);
   const cluster = name ? deps.clusters.get(name) : undefined;
-  const host = cluster?.pick(conn.originalDst);
+  const host = cluster?.pick(conn.originalDst, undefined, { metadata: [conn.metadata] });
   const info = streamInfo(plan, conn, name);
   if (!cluster || !host) {
     if (cluster) cluster.stats.upstream_cx_none_healthy++;
@@ -72,8 +77,9 @@ export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: T
     down.destroy();
     return;
   }
-  if (info) info.upstreamHost = `${host.address}:${host.port}`;
-  const c = connectUpstream(host, cluster.plan.sourceAddress);
+  if (info) info.upstreamHost = host.key;
+  if (plan.tunneling) return tunnel(down, plan, plan.tunneling, conn, deps, cluster, host, info);
+  const c = connectUpstream(host, cluster.plan.sourceAddress, sharedWithUpstream(conn.filterState));
   if (c instanceof Error) {
     cluster.release();
     cluster.stats.upstream_cx_connect_fail++;
@@ -128,4 +134,34 @@ export function proxyTcp(down: Socket, plan: TcpPlan, conn: ConnContext, deps: T
     down.setTimeout(plan.idleTimeoutMs, idle);
     up.setTimeout(plan.idleTimeoutMs, idle);
   }
+}
+
+/** tunneling_config: the same accounting as a direct connection, the bytes inside a CONNECT (tcp-tunnel.ts). */
+function tunnel(down: Socket, plan: TcpPlan, t: TunnelingPlan, conn: ConnContext, deps: TcpDeps, cluster: UpstreamCluster, host: Host, info: StreamInfo | undefined): void {
+  const name = cluster.plan.name;
+  host.active++;
+  const release = () => {
+    host.active--;
+    cluster.release();
+  };
+  tunnelTcp(down, t, conn, cluster, host, plan.idleTimeoutMs, {
+    opened: () => deps.stats.recordTcp(name, 'open'),
+    failed: (err) => {
+      release();
+      cluster.stats.upstream_cx_connect_fail++;
+      log.debug('tunnel failed', { cluster: name, error: err.message });
+      info?.addFlag('UF');
+      writeLog(plan, info);
+      down.destroy();
+    },
+    done: (sent, received) => {
+      release();
+      deps.stats.recordTcp(name, 'close', sent, received);
+      if (info) {
+        info.bytesReceived = received;
+        info.bytesSent = sent;
+      }
+      writeLog(plan, info);
+    },
+  });
 }

@@ -6,6 +6,7 @@
  */
 import { createSecureContext, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import { uriSans, type SecretPlan } from './secret.js';
+import { parseSans } from './peer-identity.js';
 import type { TlsPlan } from './tls-plan.js';
 
 /** Every SAN of a peer certificate, without its type prefix (Envoy matches any SAN type). */
@@ -18,8 +19,8 @@ export function peerSans(cert: PeerCertificate | undefined): string[] {
 /** Whether a verified peer's SANs satisfy the plan's matchers (none configured: any peer). */
 export function sanAllowed(plan: TlsPlan, cert: PeerCertificate | undefined): boolean {
   if (plan.sanMatchers.length === 0) return true;
-  const sans = peerSans(cert);
-  return sans.some((s) => plan.sanMatchers.some((m) => m(s)));
+  const sans = parseSans(cert?.subjectaltname);
+  return sans.some(([type, v]) => plan.sanMatchers.some((m) => (m.type === undefined || m.type === type) && m.match(v)));
 }
 
 /** The peer's identity for logs and metrics: its first URI SAN (a SPIFFE id in a mesh). */

@@ -10,7 +10,7 @@ import type { MessageShape } from '@bufbuild/protobuf';
 import { unpackTyped } from '../util.js';
 import type { TransportSocket } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { createSecureContext, type SecureVersion } from 'node:tls';
-import { TlsParameters_TlsProtocol, type CertificateValidationContext, type TlsParameters } from '../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
+import { SubjectAltNameMatcher_SanType as SanType, TlsParameters_TlsProtocol, type CertificateValidationContext, type TlsParameters } from '../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import type { SdsSecretConfig } from '../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import {
   DownstreamTlsContextSchema,
@@ -27,8 +27,11 @@ export interface TlsPlan {
   /** SDS name of the trusted CA, or the inline one; neither = the peer is not verified. */
   caSecret: string | undefined;
   inlineCa: SecretPlan | undefined;
-  /** The peer must present a SAN matching one of these (empty: any verified peer). */
-  sanMatchers: StringPredicate[];
+  /**
+   * The peer must present a SAN matching one of these (empty: any verified peer); `type` is node's SAN
+   * prefix (URI, DNS, email, IP Address) for match_typed_subject_alt_names, undefined for any SAN.
+   */
+  sanMatchers: SanMatcher[];
   alpn: string[];
   /** Upstream: the SNI sent. */
   sni: string;
@@ -43,6 +46,19 @@ export interface TlsPlan {
   /** TlsParameters for node:tls (Envoy's defaults: TLS 1.2 to 1.3, the library's ciphers and curves). */
   params: TlsParams;
 }
+
+export interface SanMatcher {
+  type: string | undefined;
+  match: StringPredicate;
+}
+
+/** SubjectAltNameMatcher.san_type → node's subjectaltname prefix. */
+const SAN_TYPES: Record<number, string | undefined> = {
+  [SanType.EMAIL]: 'email',
+  [SanType.DNS]: 'DNS',
+  [SanType.URI]: 'URI',
+  [SanType.IP_ADDRESS]: 'IP Address',
+};
 
 export interface TlsParams {
   minVersion: SecureVersion;
@@ -131,8 +147,18 @@ function common(ctx: CommonTlsContext | undefined, path: string, errors: string[
   if (ctx.tlsCertificateSdsSecretConfigs[0]) plan.certSecret = sdsName(ctx.tlsCertificateSdsSecretConfigs[0], `${path}.tlsCertificateSdsSecretConfigs[0]`, errors, plan);
   if (side === 'downstream' && !plan.inlineCert && !plan.certSecret) errors.push(`${path}: no certificate (tlsCertificates or tlsCertificateSdsSecretConfigs)`);
   const v = ctx.validationContextType;
-  const matchers = (vc: CertificateValidationContext | undefined, p: string) =>
-    (vc?.matchSubjectAltNames ?? []).map((m, i) => compileStringMatcher(m, `${p}.matchSubjectAltNames[${i}]`, errors));
+  // As Envoy: match_typed_subject_alt_names, when given, replaces the deprecated untyped list.
+  const matchers = (vc: CertificateValidationContext | undefined, p: string): SanMatcher[] => {
+    const typed = vc?.matchTypedSubjectAltNames ?? [];
+    if (typed.length === 0) return (vc?.matchSubjectAltNames ?? []).map((m, i) => ({ type: undefined, match: compileStringMatcher(m, `${p}.matchSubjectAltNames[${i}]`, errors) }));
+    return typed.map((t, i) => {
+      const at = `${p}.matchTypedSubjectAltNames[${i}]`;
+      const type = SAN_TYPES[t.sanType];
+      if (!type) errors.push(`${at}.sanType: ${SanType[t.sanType] ?? t.sanType} is not supported (EMAIL, DNS, URI, IP_ADDRESS)`);
+      if (!t.matcher) errors.push(`${at}.matcher: missing`);
+      return { type, match: t.matcher ? compileStringMatcher(t.matcher, `${at}.matcher`, errors) : () => false };
+    });
+  };
   switch (v.case) {
     case 'validationContext':
       if (v.value.trustedCa) plan.inlineCa = compileValidation(v.value, 'inline', `${path}.validationContext`, errors);

@@ -9,6 +9,7 @@ import { logger } from '../../log.js';
 import type { ClusterPlan, EndpointsPlan } from './cluster-plan.js';
 import type { Host } from './host.js';
 import { UpstreamCluster } from './cluster.js';
+import type { InternalDialer } from '../internal/internal-upstream.js';
 import type { SecretStore } from '../tls/secret-store.js';
 import { DnsDiscovery } from './dns/dns-discovery.js';
 
@@ -25,8 +26,12 @@ export class ClusterManager {
   readonly #secrets: SecretStore | undefined;
 
   /** `secrets`: where clusters with upstream TLS find their certificates (SDS). */
-  constructor(secrets?: SecretStore) {
+  readonly #dialInternal: InternalDialer | undefined;
+
+  /** `dialInternal`: in-process connections to internal listeners (endpoints with an envoy_internal_address). */
+  constructor(secrets?: SecretStore, dialInternal?: InternalDialer) {
     this.#secrets = secrets;
+    this.#dialInternal = dialInternal;
   }
 
   get(name: string): UpstreamCluster | undefined {
@@ -61,7 +66,7 @@ export class ClusterManager {
         this.#warm(plan, prev);
         continue;
       }
-      const c = new UpstreamCluster(plan, prev, this.#secrets);
+      const c = new UpstreamCluster(plan, prev, this.#secrets, this.#dialInternal);
       if (prev) {
         retired.push(...c.adoptHosts(prev));
         this.#stopDiscovery(prev);
@@ -78,7 +83,7 @@ export class ClusterManager {
 
   /** Starts resolving a DNS cluster; it replaces `prev` (which serves meanwhile) once warm. */
   #warm(plan: ClusterPlan, prev: UpstreamCluster | undefined): void {
-    const c = new UpstreamCluster(plan, prev, this.#secrets);
+    const c = new UpstreamCluster(plan, prev, this.#secrets, this.#dialInternal);
     const d = new DnsDiscovery(plan.name, plan.dns!, plan.type === 'LOGICAL_DNS', c.stats, () => {
       if (this.#clusters.get(plan.name) === c) for (const h of c.setEndpoints(d.endpoints())) void h.close();
     });

@@ -1,5 +1,5 @@
 /** Validates a CDS Cluster / EDS ClusterLoadAssignment and compiles it into what the proxy runs. */
-import { compileUpstreamTls, type TlsPlan } from '../tls/tls-plan.js';
+import type { TlsPlan } from '../tls/tls-plan.js';
 import { Cluster_DiscoveryType as Type, Cluster_LbPolicy as Lb, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import type { ClusterLoadAssignment } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { HealthStatus } from '../../gen/envoy/config/core/v3/health_check_pb.js';
@@ -12,6 +12,8 @@ import type { JsonObject } from '@bufbuild/protobuf';
 import { compileSocketMatches, socketMatchMetadata, type SocketMatch } from './socket-match.js';
 import { compileDns, type DnsPlan } from './dns/dns-plan.js';
 import { compileKeepalive, type KeepalivePlan } from './keepalive.js';
+import { compileUpstreamTransport, internalAddress, type InternalUpstreamPlan } from '../internal/internal-upstream.js';
+import { compileOriginalDstLb, type OriginalDstLb } from './original-dst-lb.js';
 
 export type LbKind = 'round_robin' | 'least_request' | 'random' | 'ring_hash';
 
@@ -44,6 +46,12 @@ export interface ClusterPlan {
   localityWeighted: boolean;
   /** Upstream TLS (UpstreamTlsContext); undefined = plaintext. The default when no socket match applies. */
   tls: TlsPlan | undefined;
+  /** The cluster's transport socket is internal_upstream (endpoints are internal listeners). */
+  internal: InternalUpstreamPlan | undefined;
+  /** The cluster's filter_metadata (internal_upstream passes namespaces of it through). */
+  metadata: Record<string, JsonObject>;
+  /** ORIGINAL_DST: original_dst_lb_config (port override, HTTP header, metadata key). */
+  originalDstLb: OriginalDstLb | undefined;
   /** transport_socket_matches: per-endpoint transport sockets chosen by endpoint metadata (auto-mTLS). */
   socketMatches: SocketMatch[];
   /** upstream_connection_options.tcp_keepalive, on every upstream connection. */
@@ -65,6 +73,10 @@ export interface EndpointSpec {
   locality?: number;
   /** Its LocalityLbEndpoints' load_balancing_weight (unset: 0 under locality weighting, as in Envoy). */
   localityWeight?: number | undefined;
+  /** An envoy_internal_address endpoint: the internal listener it names (address is then "envoy://LISTENER/ID"). */
+  internal?: { listener: string; endpointId: string } | undefined;
+  /** The endpoint's filter_metadata (internal_upstream passes namespaces of it through). */
+  metadata?: Record<string, JsonObject> | undefined;
 }
 
 export interface EndpointsPlan {
@@ -97,7 +109,8 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
   const assigned = (type === 'STATIC' || isDns(type)) && c.loadAssignment ? endpointsOf(c.loadAssignment, 'loadAssignment', errors) : [];
   const staticEndpoints = type === 'STATIC' ? assigned : [];
   const dns = isDns(type) ? compileDns(c, type === 'LOGICAL_DNS', assigned, errors) : undefined;
-  const tls = compileUpstreamTls(c.transportSocket, 'transportSocket', errors);
+  const { tls, internal } = compileUpstreamTransport(c.transportSocket, 'transportSocket', errors);
+  const originalDstLb = compileOriginalDstLb(c, type === 'ORIGINAL_DST', errors);
   const socketMatches = compileSocketMatches(c, errors);
   if (errors.length > 0) return { ok: false, errors };
   return {
@@ -117,6 +130,9 @@ export function compileCluster(c: Cluster): PlanResult<ClusterPlan> {
       panicThresholdPercent: c.commonLbConfig?.healthyPanicThreshold?.value ?? 50,
       localityWeighted: c.commonLbConfig?.localityConfigSpecifier.case === 'localityWeightedLbConfig',
       tls,
+      internal,
+      metadata: { ...c.metadata?.filterMetadata },
+      originalDstLb,
       socketMatches,
       istioServices: istioServices(c),
       keepalive: compileKeepalive(c),
@@ -199,7 +215,9 @@ function endpointsOf(cla: ClusterLoadAssignment, prefix: string, errors: string[
         errors.push(`${path}.endpoint: missing`);
         return;
       }
-      const sa = socketAddress(e.hostIdentifier.value.address, `${path}.endpoint.address`, errors);
+      const addr = e.hostIdentifier.value.address;
+      const internal = internalAddress(addr);
+      const sa = internal ? { address: `envoy://${internal.listener}/${internal.endpointId}`, port: 0 } : socketAddress(addr, `${path}.endpoint.address`, errors);
       if (!sa) return;
       const hs = e.healthStatus;
       if (e.loadBalancingWeight === 0) {
@@ -210,6 +228,7 @@ function endpointsOf(cla: ClusterLoadAssignment, prefix: string, errors: string[
         ...sa, weight: e.loadBalancingWeight ?? 1, healthy: hs === HealthStatus.UNKNOWN || hs === HealthStatus.HEALTHY,
         socketMatch: socketMatchMetadata(e.metadata), localitySocketMatch: socketMatchMetadata(loc.metadata),
         priority: loc.priority, locality: i, localityWeight: loc.loadBalancingWeight,
+        ...(internal ? { internal, metadata: { ...e.metadata?.filterMetadata } } : {}),
       });
     });
   });

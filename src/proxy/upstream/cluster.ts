@@ -11,6 +11,8 @@ import { resolveSocket } from './socket-match.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancer.js';
 import { ejectionMs, recordResult, type AttemptResult } from './outlier.js';
 import type { DnsStats } from './dns/dns-discovery.js';
+import type { InternalDialer } from '../internal/internal-upstream.js';
+import { originalDstTarget, type DstSources } from './original-dst-lb.js';
 
 /** Envoy's cluster.<name>.* counters (the subset we maintain; update_* and membership_change are counted by DNS clusters). */
 export interface ClusterStats extends DnsStats {
@@ -62,19 +64,22 @@ export class UpstreamCluster {
   active = 0;
   retriesActive = 0;
 
-  constructor(plan: ClusterPlan, previous?: UpstreamCluster, secrets?: SecretStore) {
+  constructor(plan: ClusterPlan, previous?: UpstreamCluster, secrets?: SecretStore, dialInternal?: InternalDialer) {
     this.plan = plan;
     this.stats = previous?.stats ?? zeroStats();
     this.#lb = createLoadBalancer(plan.lb);
-    const settings = (tls: TlsPlan | undefined): PoolSettings => ({
+    const settings = (tls: TlsPlan | undefined, internal: ClusterPlan['internal']): PoolSettings => ({
       connections: plan.thresholds.maxConnections,
       connectTimeoutMs: plan.connectTimeoutMs,
       sourceAddress: plan.sourceAddress,
       tls: tls ? () => (secrets ? secrets.clientOptions(tls) : new Error('no secret store for upstream TLS')) : undefined,
       tlsKey: tls?.key,
       keepalive: plan.keepalive,
+      internal,
+      dialInternal,
+      clusterMetadata: plan.metadata,
     });
-    this.#settings = [...plan.socketMatches.map((m) => settings(m.tls)), settings(plan.tls)];
+    this.#settings = [...plan.socketMatches.map((m) => settings(m.tls, m.internal)), settings(plan.tls, plan.internal)];
     this.#bareSocket = this.#socketOf(undefined, undefined);
     if (plan.type === 'STATIC') this.setEndpoints(plan.staticEndpoints);
   }
@@ -114,7 +119,8 @@ export class UpstreamCluster {
     for (const s of specs) {
       const socket = this.#socketOf(s.socketMatch, s.localitySocketMatch);
       const key = this.#poolKey(hostKey(s.address, s.port), socket);
-      const h = this.#hosts.get(key) ?? new Host(s.address, s.port, s.weight, s.healthy, this.#settings[socket]);
+      const internal = s.internal ? { ...s.internal, metadata: s.metadata } : undefined;
+      const h = this.#hosts.get(key) ?? new Host(s.address, s.port, s.weight, s.healthy, this.#settings[socket], internal);
       h.weight = s.weight;
       h.healthy = s.healthy;
       h.priority = s.priority ?? 0;
@@ -180,15 +186,19 @@ export class UpstreamCluster {
     return [...this.#hosts.values()];
   }
 
-  /** Picks an endpoint; ORIGINAL_DST clusters use the connection's original destination. */
-  pick(originalDst: { address: string; port: number } | undefined, hash?: number): Host | undefined {
+  /**
+   * Picks an endpoint; ORIGINAL_DST clusters use the connection's original destination, or what their
+   * original_dst_lb_config reads from `dst` (a request header, dynamic metadata), its port overridden.
+   */
+  pick(originalDst: { address: string; port: number } | undefined, hash?: number, dst?: Omit<DstSources, 'local'>): Host | undefined {
     if (this.plan.type === 'ORIGINAL_DST') {
-      if (!originalDst) return undefined;
-      const key = this.#poolKey(hostKey(originalDst.address, originalDst.port), this.#bareSocket);
+      const target = originalDst ? originalDstTarget(this.plan.originalDstLb, { local: originalDst, ...dst }) : undefined;
+      if (!target) return undefined;
+      const key = this.#poolKey(hostKey(target.host, target.port), this.#bareSocket);
       let h = this.#hosts.get(key);
       if (!h) {
         if (this.#hosts.size >= ORIGINAL_DST_MAX_HOSTS) this.#evictIdle();
-        h = new Host(originalDst.address, originalDst.port, 1, true, this.#settings[this.#bareSocket]);
+        h = new Host(target.host, target.port, 1, true, this.#settings[this.#bareSocket]);
         this.#hosts.set(key, h);
       }
       return h;

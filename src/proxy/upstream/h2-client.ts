@@ -20,9 +20,12 @@ export class H2Client {
   #session: http2.ClientHttp2Session | undefined;
   readonly #tls: (() => ConnectionOptions | Error) | undefined;
   readonly #keepalive: KeepalivePlan | undefined;
+  /** An internal listener's endpoint: its in-process connection instead of TCP (h2c over it). */
+  readonly #dial: (() => net.Socket | Error) | undefined;
 
-  constructor(origin: string, connectTimeoutMs: number, localAddress?: string, tls?: () => ConnectionOptions | Error, keepalive?: KeepalivePlan) {
+  constructor(origin: string, connectTimeoutMs: number, localAddress?: string, tls?: () => ConnectionOptions | Error, keepalive?: KeepalivePlan, dial?: () => net.Socket | Error) {
     this.#origin = origin;
+    this.#dial = dial;
     this.#tls = tls;
     this.#keepalive = keepalive;
     this.#connectTimeoutMs = connectTimeoutMs;
@@ -36,6 +39,12 @@ export class H2Client {
     const t = this.#tls?.();
     if (t instanceof Error) throw t;
     const keepalive = this.#keepalive;
+    const dial = this.#dial;
+    if (dial) {
+      const d = dial();
+      if (d instanceof Error) throw d;
+      return this.#track(http2.connect(this.#origin, { createConnection: () => d }));
+    }
     const session = http2.connect(this.#origin, localAddress || t || keepalive ? {
       createConnection: (u: URL) => {
         const o = { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port), localAddress };
@@ -45,6 +54,10 @@ export class H2Client {
         return socket;
       },
     } : {});
+    return this.#track(session);
+  }
+
+  #track(session: http2.ClientHttp2Session): http2.ClientHttp2Session {
     const timer = setTimeout(() => session.destroy(connectTimeout()), this.#connectTimeoutMs);
     session.once('connect', () => clearTimeout(timer));
     session.on('error', () => clearTimeout(timer));

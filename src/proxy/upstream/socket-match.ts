@@ -10,7 +10,8 @@
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import type { Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import type { Metadata } from '../../gen/envoy/config/core/v3/base_pb.js';
-import { compileUpstreamTls, type TlsPlan } from '../tls/tls-plan.js';
+import type { TlsPlan } from '../tls/tls-plan.js';
+import { compileUpstreamTransport, type InternalUpstreamPlan } from '../internal/internal-upstream.js';
 
 export const SOCKET_MATCH_KEY = 'envoy.transport_socket_match';
 
@@ -19,6 +20,8 @@ export interface SocketMatch {
   match: JsonObject;
   /** undefined = plaintext (raw_buffer). */
   tls: TlsPlan | undefined;
+  /** internal_upstream: the endpoint is an internal listener (istiod's "hbone" match on tunnel: http). */
+  internal?: InternalUpstreamPlan | undefined;
 }
 
 export function compileSocketMatches(c: Cluster, errors: string[]): SocketMatch[] {
@@ -26,7 +29,7 @@ export function compileSocketMatches(c: Cluster, errors: string[]): SocketMatch[
     const path = `transportSocketMatches[${i}]`;
     if (!m.name) errors.push(`${path}.name: missing`);
     if (!m.transportSocket) errors.push(`${path}.transportSocket: missing`);
-    return { name: m.name, match: m.match ?? {}, tls: compileUpstreamTls(m.transportSocket, `${path}.transportSocket`, errors) };
+    return { name: m.name, match: m.match ?? {}, ...compileUpstreamTransport(m.transportSocket, `${path}.transportSocket`, errors) };
   });
 }
 

@@ -5,10 +5,13 @@
  * expected SPIFFE identities during the handshake, or the handshake is
  * aborted before any byte of the tunnel is sent. No SNI is sent (the endpoint
  * is an IP address). The result is the tunnel as a Duplex: its end() is the
- * END_STREAM of our half, its 'end' the server's.
+ * END_STREAM of our half, its 'end' the server's. The sidecar proxy uses the
+ * same client with TLS options made from its SDS secrets (`tls`), whose own
+ * peer check is the cluster's validation context.
  */
 import { connect as h2Connect, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { TrellisError } from '../../errors.js';
 import { ClientPool, poolKey } from './client-pool.js';
@@ -19,7 +22,13 @@ import { identityMismatch, sanSpiffeIds } from './spiffe-peer.js';
 import { workloadTlsOptions, type WorkloadCertificate } from './workload-tls.js';
 
 export interface HboneClientOptions {
-  certificate: WorkloadCertificate;
+  /** The source workload's certificate; the server must then prove one of the request's expectedIdentities. */
+  certificate?: WorkloadCertificate;
+  /**
+   * Or: TLS options made elsewhere (the proxy's SDS secrets), checking the server themselves
+   * (checkServerIdentity); TLS 1.3 and ALPN h2 are still required. An Error: no connection (secrets missing).
+   */
+  tls?: () => ConnectionOptions | Error;
   /** The source workload's SPIFFE id (the pool key's first part). */
   identity: string;
   keepalive?: KeepaliveTiming;
@@ -37,6 +46,10 @@ export interface TunnelRequest {
   expectedIdentities: readonly string[];
   /** The original source, sent as forwarded: for="ip:port". */
   forwardedFor?: Destination;
+  /** The :authority when it is not the destination's IP:port (Envoy's tunneling_config hostname). */
+  authority?: string;
+  /** More request headers (Envoy's tunneling_config headers_to_add). */
+  headers?: Readonly<Record<string, string>>;
   baggage?: string;
   traceparent?: string;
 }
@@ -95,16 +108,30 @@ export class HboneClient {
     return this.#pool.close();
   }
 
+  /** TLS for one connection: the workload certificate with the SPIFFE check, or the caller's options. */
+  #tlsOptions(endpoint: string, expected: readonly string[]): ConnectionOptions {
+    const { certificate, tls } = this.#opts;
+    if (tls) {
+      const t = tls();
+      if (t instanceof Error) throw new TrellisError('HBONE_CONNECT_FAILED', `HBONE ${endpoint}: ${t.message}`, { cause: t });
+      return { ...t, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ALPNProtocols: ['h2'] };
+    }
+    if (!certificate) throw new TrellisError('HBONE_CONNECT_FAILED', `HBONE ${endpoint}: no certificate and no TLS options`);
+    return {
+      ...workloadTlsOptions(certificate),
+      // node's own check reads DNS and IP SANs only; HBONE's identity is the SPIFFE URI SAN.
+      checkServerIdentity: (_host, cert) => {
+        const why = identityMismatch(sanSpiffeIds(cert.subjectaltname), expected);
+        return why ? new TrellisError('HBONE_IDENTITY', `HBONE ${endpoint}: ${why}`) : undefined;
+      },
+    };
+  }
+
   #open(endpoint: string, expected: readonly string[], timeoutMs: number): Promise<ClientHttp2Session> {
     return new Promise((resolve, reject) => {
       const session = h2Connect(`https://${endpoint}`, {
-        ...workloadTlsOptions(this.#opts.certificate),
+        ...this.#tlsOptions(endpoint, expected),
         settings: { ...h2Settings(CLIENT_MAX_STREAMS), enablePush: false },
-        // node's own check reads DNS and IP SANs only; HBONE's identity is the SPIFFE URI SAN.
-        checkServerIdentity: (_host, cert) => {
-          const why = identityMismatch(sanSpiffeIds(cert.subjectaltname), expected);
-          return why ? new TrellisError('HBONE_IDENTITY', `HBONE ${endpoint}: ${why}`) : undefined;
-        },
       });
       // A peer that never finishes the handshake must not leave a pending connection in the pool for ever.
       const stalled = setTimeout(() => session.destroy(new Error(`no TLS handshake in ${timeoutMs} ms`)), timeoutMs);
@@ -126,7 +153,7 @@ export class HboneClient {
 }
 
 function connectHeaders(req: TunnelRequest): OutgoingHttpHeaders {
-  const h: OutgoingHttpHeaders = { ':method': 'CONNECT', ':authority': formatHostPort(req.destination) };
+  const h: OutgoingHttpHeaders = { ...req.headers, ':method': 'CONNECT', ':authority': req.authority ?? formatHostPort(req.destination) };
   if (req.forwardedFor) h['forwarded'] = formatForwarded(req.forwardedFor);
   if (req.baggage !== undefined) h['baggage'] = req.baggage;
   if (req.traceparent !== undefined) h['traceparent'] = req.traceparent;

@@ -10,29 +10,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash, X509Certificate } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { createServer as createNetServer } from 'node:net';
 import { dialTcp, HboneServer } from '../../../src/ztunnel/hbone/server.js';
 import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
 import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
 import type { SpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
-import { CLIENT_ID, hbonePeers, SERVER_ID, summary, type HbonePeers } from '../../helpers/hbone-peers.js';
+import { CLIENT_ID, hbonePeers, readAll, SERVER_ID, summary, type HbonePeers } from '../../helpers/hbone-peers.js';
 import { spiffe } from '../../helpers/pki.js';
 import { settingsFrame } from '../../helpers/h2-raw.js';
 
 const DENIED_PORT = 9;
-
-/** Everything the tunnel returns until its end, with a bound on the wait. */
-function readAll(t: Duplex, ms = 10_000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => reject(new Error(`tunnel did not end in ${ms} ms`)), ms);
-    t.on('data', (d: Buffer) => chunks.push(d));
-    t.once('end', () => (clearTimeout(timer), resolve(Buffer.concat(chunks))));
-    t.once('error', (e) => (clearTimeout(timer), reject(e)));
-  });
-}
 
 /** Waits for `cond`, polling every 10 ms for at most 2 s. */
 async function until(cond: () => boolean): Promise<void> {

@@ -7,13 +7,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { HboneServer } from '../../../src/ztunnel/hbone/server.js';
 import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
 import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
-import { CLIENT_ID, hbonePeers, pythonWithH2, SERVER_ID, summary, type HbonePeers } from '../../helpers/hbone-peers.js';
+import { CLIENT_ID, hbonePeers, pyHboneClient, pythonWithH2, SERVER_ID, summary, type HbonePeers } from '../../helpers/hbone-peers.js';
 import { spiffe, type Pem } from '../../helpers/pki.js';
 
 const fixtures = fileURLToPath(new URL('../../../../test/fixtures/hbone/', import.meta.url));
@@ -32,13 +32,7 @@ const MAX_HEADER_LIST = 64 * 1024;
 
 const pick = (o: unknown, keys: string[]) => Object.fromEntries(keys.map((k) => [k, (o as Json)[k]]));
 
-/** The Python client's one JSON line (bounded: the fixture's socket timeout, then ours). */
-function pyClient(pem: { certFile: string; keyFile: string }, ca: string, port: number, args: string[]): Promise<Json> {
-  return new Promise((resolve, reject) => {
-    execFile(python!, [`${fixtures}hbone_client.py`, '--port', String(port), '--cert', pem.certFile, '--key', pem.keyFile, '--ca', ca, ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as Json));
-  });
-}
+const pyClient = (pem: { certFile: string; keyFile: string }, ca: string, port: number, args: string[]) => pyHboneClient(python!, pem, ca, port, args);
 
 /** A Python HBONE server: its port and the JSON lines it printed (one per CONNECT). */
 class PyServer {

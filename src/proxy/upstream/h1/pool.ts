@@ -22,6 +22,8 @@ export interface H1PoolOptions {
   /** TLS to the upstream: tls.connect options with the current secrets, or why there are none. */
   tls?: (() => ConnectionOptions | Error) | undefined;
   keepalive?: KeepalivePlan | undefined;
+  /** An endpoint that is an internal listener: its in-process connection (which says 'connect' like a socket), or why not. */
+  dial?: (() => net.Socket | Error) | undefined;
 }
 
 export class H1Pool implements ConnOwner {
@@ -60,7 +62,9 @@ export class H1Pool implements ConnOwner {
   #connect(): void {
     const o = this.#o;
     let tlsOpts: ConnectionOptions | undefined;
-    if (o.tls) {
+    const dialed = o.dial?.();
+    if (dialed instanceof Error) return void queueMicrotask(() => this.#nextLive()?.fail(connectFailed(dialed)));
+    if (o.tls && !dialed) {
       const t = o.tls();
       // No secrets yet (or of the wrong kind): fail like a refused connection, never fall back to plaintext.
       // Every dispatch that finds no connection comes here, so each waiting request gets its own answer.
@@ -68,10 +72,10 @@ export class H1Pool implements ConnOwner {
       tlsOpts = t;
     }
     this.#connecting++;
-    const socket = tlsOpts
+    const socket = dialed ?? (tlsOpts
       // tls.connect takes socket.connect() options too (localAddress), which its typings leave out.
       ? tls.connect({ ...tlsOpts, host: o.address, port: o.port, localAddress: o.localAddress } as ConnectionOptions)
-      : net.connect({ host: o.address, port: o.port, localAddress: o.localAddress });
+      : net.connect({ host: o.address, port: o.port, localAddress: o.localAddress }));
     keepaliveOnConnect(socket, o.keepalive);
     let done = false;
     const timer = o.connectTimeoutMs > 0 ? setTimeout(() => fail(connectTimeout()), o.connectTimeoutMs) : undefined;
