@@ -48,6 +48,8 @@ const PLAIN_UID = 2001;
 describe('trellis ztunnel: the node proxy', { skip }, () => {
   const ns = `trellis-zt-${randomBytes(3).toString('hex')}`;
   let work: string;
+  let configDir: string;
+  let readiness: string;
   let cp: TrellisProcess | undefined;
   let zt: TrellisProcess | undefined;
   let app: ChildProcess | undefined;
@@ -61,7 +63,7 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'trellis-zt-'));
     const caDir = join(work, 'ca');
-    const configDir = join(work, 'config');
+    configDir = join(work, 'config');
     await mkdir(configDir);
     await writeFile(join(configDir, 'mesh.yaml'), CONFIG);
     sh('ip', 'netns', 'add', ns);
@@ -88,9 +90,10 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
     });
     await chmod(work, 0o755);
     zt = new TrellisProcess(['ztunnel', '--node-name', 'node-1', '--xds-address', ready.ca, '--ca-address', ready.ca, '--root-cert', join(caDir, 'root-cert.pem'), '--token-file', tokenFile,
-      '--admin-port', '0', '--readiness-port', '0', '--shared-namespace'], {}, inNs);
+      '--admin-port', '0', '--readiness-port', '15021', '--shared-namespace'], {}, inNs);
     const line = await zt.waitForLine((l) => /admin listening on/.test(l), 20_000);
     admin = /on (\S+)$/.exec(line)![1]!;
+    readiness = `127.0.0.1:${/:(\d+)$/.exec(await zt.waitForLine((l) => /readiness listening on/.test(l)))![1]}`;
     await eventually(async () => (await httpIn(ns, admin, '/ready')).status === 200, 20_000);
   });
 
@@ -163,5 +166,24 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
     const r = await connect(IP.client, IP.outside, 8080);
     assert.equal(r.local, `${IP.outside}:8080`, JSON.stringify(r));
     assert.match(await metrics(), /istio_tcp_connections_opened_total\{reporter="source",source_workload="client",[^}]*destination_workload="unknown",[^}]*connection_security_policy="unknown"[^}]*\} 1/);
+  });
+
+  test('the admin API: readiness on its own port, the rest only on the admin port; what it cannot serve is an HTTP error', async () => {
+    assert.equal((await httpIn(ns, readiness, '/healthz/ready')).status, 200);
+    assert.equal((await httpIn(ns, readiness, '/config_dump')).status, 404, 'config is not served on the readiness port');
+    assert.equal((await httpIn(ns, admin, '/quitquitquit')).status, 405, 'GET does not stop it');
+    assert.equal((await httpIn(ns, admin, '/nothing')).status, 404);
+    assert.equal((await httpIn(ns, admin, '/ready')).status, 200, 'still running');
+  });
+
+  test('the last pod of a service account leaving the node drops its listeners and its certificate', async () => {
+    await writeFile(join(configDir, 'mesh.yaml'), CONFIG.replace(pod('denied', 'denied', 'node-1', IP.denied), pod('denied', 'denied', 'node-2', IP.denied)));
+    await eventually(async () => {
+      const d = await dump();
+      return !d.pods.some((p) => p.name === 'denied') && !d.certificates.some((c) => c.identity.endsWith('/sa/denied'));
+    }, 10_000);
+    assert.deepEqual((await dump()).certificates.map((c) => c.identity), ['client', 'server'].map((sa) => `spiffe://cluster.local/ns/shop/sa/${sa}`));
+    const r = await runInPod(ns, process.execPath, [SCRIPTS.client, IP.denied, '15008'], { timeoutMs: 10_000 });
+    assert.match(r.stdout, /ECONNREFUSED/, 'its HBONE port is closed');
   });
 });
