@@ -68,7 +68,7 @@ export function registerZtunnel(program: Command): void {
         clusterId: f.clusterId,
         adminPort,
         readinessPort,
-        network: new SharedNamespaceNetwork(),
+        network: (index) => new SharedNamespaceNetwork((p) => index.workloadOf(p)?.addresses[0]),
         podsFromWorkloads: true,
         self: { podName: env.podName ?? `ztunnel-${f.nodeName}`, podNamespace: env.podNamespace ?? 'istio-system', ip: env.instanceIp ?? '127.0.0.1' },
         onQuit: () => void stop(0),

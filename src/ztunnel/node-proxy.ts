@@ -40,7 +40,8 @@ export interface NodeProxyOptions {
   adminPort: number;
   /** 0: not served. */
   readinessPort: number;
-  network: PodNetwork;
+  /** Where pods are served (given the index: the shared-namespace network finds pods' addresses there). */
+  network: (index: WorkloadIndex) => PodNetwork;
   /** Pods from the Workloads whose node is this one (no ZDS): the shared-namespace mode. */
   podsFromWorkloads: boolean;
   /** Who this proxy is, for its xDS node id (ztunnel's POD_NAME, POD_NAMESPACE, INSTANCE_IP). */
@@ -57,6 +58,7 @@ export class NodeProxy {
   readonly #own: CertAgent;
   readonly #xds: XdsClient;
   readonly #outbound: Outbound;
+  readonly #network: PodNetwork;
   #servers: http.Server[] = [];
   #stopping = false;
 
@@ -65,9 +67,11 @@ export class NodeProxy {
     const trustDomain = o.identity.trustDomain;
     this.certs = new WorkloadCertificates(o.identity);
     this.#own = new CertAgent({ ...o.identity, secrets: { setAgentSecrets: () => undefined } });
-    this.#outbound = new Outbound({ index: this.index, network: o.network, certs: this.certs, metrics: this.metrics, trustDomain });
-    const inbound = new Inbound({ index: this.index, network: o.network, metrics: this.metrics, trustDomain });
-    this.pods = new PodProxies({ index: this.index, network: o.network, certs: this.certs, inbound, outbound: this.#outbound });
+    const network = o.network(this.index);
+    this.#network = network;
+    this.#outbound = new Outbound({ index: this.index, network, certs: this.certs, metrics: this.metrics, trustDomain });
+    const inbound = new Inbound({ index: this.index, network, metrics: this.metrics, trustDomain });
+    this.pods = new PodProxies({ index: this.index, network, certs: this.certs, inbound, outbound: this.#outbound });
     const { podName, podNamespace, ip } = o.self;
     const node = create(NodeSchema, {
       id: `ztunnel~${ip}~${podName}.${podNamespace}~${podNamespace}.svc.cluster.local`,
@@ -124,8 +128,8 @@ export class NodeProxy {
     const deps: ZtunnelAdminDeps = {
       ready: () => this.ready(),
       configDump: () => configDump(this.index, this.certs.list(this.#o.identity.trustDomain), {
-        config: { nodeName: this.#o.nodeName, xdsAddress: this.#o.xdsAddress, caAddress: this.#o.identity.caAddress, clusterId: this.#o.clusterId, trustDomain: this.#o.identity.trustDomain, inpod: this.#o.network.mode },
-        pods: this.pods.pods.map((p) => ({ uid: p.uid, name: p.name, namespace: p.namespace, serviceAccount: p.serviceAccount, ip: p.ip })),
+        config: { nodeName: this.#o.nodeName, xdsAddress: this.#o.xdsAddress, caAddress: this.#o.identity.caAddress, clusterId: this.#o.clusterId, trustDomain: this.#o.identity.trustDomain, inpod: this.#network.mode },
+        pods: this.pods.pods.map((p) => ({ uid: p.uid, name: p.name, namespace: p.namespace, serviceAccount: p.serviceAccount, ips: this.index.workloadOf(p)?.addresses ?? [] })),
       }),
       prometheus: () => this.metrics.prometheus(),
       quit: () => this.#o.onQuit(),

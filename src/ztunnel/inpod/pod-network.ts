@@ -7,7 +7,11 @@
  */
 import type { Server, Socket } from 'node:net';
 
-/** A pod the node proxy serves: ZDS's ZdsPod plus the address the workload API gives it. */
+/**
+ * A pod the node proxy serves: what ZDS's ZdsPod says of it. Its addresses are its Workload's
+ * (WorkloadIndex.workloadByName), looked up when needed: ZDS may announce a pod before the
+ * workload API has it.
+ */
 export interface ServedPod {
   uid: string;
   name: string;
@@ -15,8 +19,6 @@ export interface ServedPod {
   serviceAccount: string;
   /** The pod's network namespace (ZDS hands it over); absent in the shared-namespace implementation. */
   netnsFd?: number;
-  /** The pod's IP, from its Workload. */
-  ip: string;
 }
 
 export interface PodNetwork {
@@ -24,6 +26,11 @@ export interface PodNetwork {
   readonly mode: string;
   /** A listening server for the pod's port (15001, 15006, 15008); connections arrive on 'connection'. */
   listen(pod: ServedPod, port: number): Promise<Server>;
+  /**
+   * Where the pod's HBONE server listens: an address, or a listening socket's fd (made in the pod's
+   * namespace), as net.Server.listen takes them.
+   */
+  listenHbone(pod: ServedPod, port: number): { port: number; host: string } | { fd: number };
   /** A TCP connection from inside the pod to host:port, from `sourceIp` when given (the caller's, kept); resolves once connected. */
   connect(pod: ServedPod, host: string, port: number, sourceIp?: string): Promise<Socket>;
 }

@@ -75,10 +75,7 @@ export class PodProxies {
 
   async #add(a: PodAnnouncement): Promise<void> {
     if (this.#pods.has(a.uid)) return;
-    const w = this.#d.index.workloadByName(a.namespace, a.name);
-    const ip = w?.addresses[0];
-    if (!ip) throw new TrellisError('CONFIG_INVALID', `pod ${a.namespace}/${a.name}: no workload with an address for it in the workload API`);
-    const pod: ServedPod = { ...a, ip };
+    const pod: ServedPod = { ...a };
     const id = { namespace: a.namespace, serviceAccount: a.serviceAccount };
     const running: Running = { pod, servers: [] };
     this.#d.certs.acquire(id, a.uid);
@@ -90,13 +87,16 @@ export class PodProxies {
       const plain = tracked(await this.#d.network.listen(pod, ZTUNNEL_PORTS.inboundPlaintext));
       running.servers.push(plain);
       this.#d.inbound.servePlaintext(pod, plain);
-      running.hbone = await this.#d.inbound.hbone(pod, certificate, (s) => s.listen(ZTUNNEL_PORTS.inboundHbone, ip));
+      const where = this.#d.network.listenHbone(pod, ZTUNNEL_PORTS.inboundHbone);
+      // HboneServer.listen(port, host) hands its arguments to net.Server.listen, which also takes { fd } (a socket made in the pod).
+      running.hbone = await this.#d.inbound.hbone(pod, certificate, (s) => ('fd' in where ? s.listen(where as unknown as number) : s.listen(where.port, where.host)));
     } catch (err) {
-      await this.#stop(running);
+      // A rejected add: ZDS closes the namespace's fd itself.
+      await this.#stop(running, false);
       throw new TrellisError('IO', `pod ${a.namespace}/${a.name}: ${errorMessage(err)}`, { cause: err });
     }
     this.#pods.set(a.uid, running);
-    log.info('pod added', { pod: `${a.namespace}/${a.name}`, uid: a.uid, ip, mode: this.#d.network.mode });
+    log.info('pod added', { pod: `${a.namespace}/${a.name}`, uid: a.uid, ips: this.#d.index.workloadOf(pod)?.addresses ?? [], mode: this.#d.network.mode });
   }
 
   async #remove(uid: string): Promise<void> {
@@ -107,10 +107,11 @@ export class PodProxies {
     log.info('pod removed', { pod: `${r.pod.namespace}/${r.pod.name}`, uid });
   }
 
-  async #stop(r: Running): Promise<void> {
+  /** `ownsFd`: the pod was added (then its namespace's fd is ours to close). */
+  async #stop(r: Running, ownsFd = true): Promise<void> {
     await Promise.all([...r.servers.map(closeServer), r.hbone?.close()]);
     this.#d.certs.release({ namespace: r.pod.namespace, serviceAccount: r.pod.serviceAccount }, r.pod.uid);
-    if (r.pod.netnsFd !== undefined) this.#d.closeFd?.(r.pod.netnsFd);
+    if (ownsFd && r.pod.netnsFd !== undefined) this.#d.closeFd?.(r.pod.netnsFd);
   }
 
   async close(): Promise<void> {

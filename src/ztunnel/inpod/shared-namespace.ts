@@ -8,6 +8,7 @@
  * proxy by uid (it cannot mark its sockets without the native addon).
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { TrellisError } from '../../errors.js';
 import type { PodNetwork, ServedPod } from './pod-network.js';
 
 function listenOn(host: string, port: number): Promise<Server> {
@@ -34,9 +35,23 @@ function dial(host: string, port: number, localAddress?: string): Promise<Socket
 
 export class SharedNamespaceNetwork implements PodNetwork {
   readonly mode = 'shared-namespace';
+  readonly #ipOf: (pod: ServedPod) => string | undefined;
+
+  /** `ipOf`: the pod's address (its Workload's), where its ports listen. */
+  constructor(ipOf: (pod: ServedPod) => string | undefined) {
+    this.#ipOf = ipOf;
+  }
 
   listen(pod: ServedPod, port: number): Promise<Server> {
-    return listenOn(pod.ip, port);
+    const ip = this.#ipOf(pod);
+    if (!ip) return Promise.reject(new TrellisError('CONFIG_INVALID', `pod ${pod.namespace}/${pod.name}: no workload with an address for it in the workload API`));
+    return listenOn(ip, port);
+  }
+
+  listenHbone(pod: ServedPod, port: number): { port: number; host: string } {
+    const ip = this.#ipOf(pod);
+    if (!ip) throw new TrellisError('CONFIG_INVALID', `pod ${pod.namespace}/${pod.name}: no workload with an address for it in the workload API`);
+    return { port, host: ip };
   }
 
   async connect(_pod: ServedPod, host: string, port: number, sourceIp?: string): Promise<Socket> {

@@ -43,8 +43,9 @@ export class Inbound {
 
   /** Policy for a connection to `pod`; logs and counts a refusal. */
   check(pod: ServedPod, conn: L4Connection): Verdict {
-    const w = this.#d.index.workloadByIp(pod.ip);
-    if (!w || conn.destinationIp !== pod.ip) return { allow: false, reason: `destination ${conn.destinationIp} is not pod ${pod.namespace}/${pod.name} (${pod.ip})` };
+    const w = this.#d.index.workloadOf(pod);
+    if (!w) return { allow: false, reason: `pod ${pod.namespace}/${pod.name} is not in the workload API (yet)` };
+    if (!w.addresses.includes(conn.destinationIp)) return { allow: false, reason: `destination ${conn.destinationIp} is not pod ${pod.namespace}/${pod.name} (${w.addresses.join(', ')})` };
     if (OWN_PORTS.has(conn.destinationPort)) return { allow: false, reason: `port ${conn.destinationPort} is the node proxy's own` };
     const v = authorize(this.#d.index.policiesFor(w), conn);
     if (!v.allow) {
@@ -54,7 +55,7 @@ export class Inbound {
     return v;
   }
 
-  /** The pod's HBONE server (its certificate now), on `listen`'s address. */
+  /** The pod's HBONE server (its certificate now), listening where `listen` says. */
   async hbone(pod: ServedPod, certificate: WorkloadCertificate, listen: (s: HboneServer) => Promise<unknown>): Promise<HboneServer> {
     const server = new HboneServer({
       certificate,
@@ -67,7 +68,7 @@ export class Inbound {
         const from = this.#pendingSource.get(k);
         this.#pendingSource.delete(k);
         const socket = await this.#d.network.connect(pod, dest.host, dest.port, from?.sourceIp);
-        this.#count(socket, connectionLabels('destination', { workload: from ? this.#d.index.workloadByIp(from.sourceIp) : undefined, principal: from?.principal }, { workload: this.#d.index.workloadByIp(pod.ip) }, true));
+        this.#count(socket, connectionLabels('destination', { workload: from ? this.#d.index.workloadByIp(from.sourceIp) : undefined, principal: from?.principal }, { workload: this.#d.index.workloadOf(pod) }, true));
         return socket;
       },
     });
@@ -99,7 +100,7 @@ export class Inbound {
       if (!v.allow) return void socket.destroy();
       this.#d.network.connect(pod, canonicalIp(dst.address), dst.port, sourceIp).then(
         (upstream) => {
-          this.#count(upstream, connectionLabels('destination', { workload: this.#d.index.workloadByIp(sourceIp) }, { workload: this.#d.index.workloadByIp(pod.ip) }, false));
+          this.#count(upstream, connectionLabels('destination', { workload: this.#d.index.workloadByIp(sourceIp) }, { workload: this.#d.index.workloadOf(pod) }, false));
           return splice(socket, upstream);
         },
         (err: unknown) => {

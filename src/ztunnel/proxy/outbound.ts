@@ -56,7 +56,7 @@ export class Outbound {
     const dst = originalDestination(socket);
     const host = canonicalIp(dst.address);
     const target = this.#d.index.resolve(host, dst.port);
-    const source = this.#d.index.workloadByIp(pod.ip);
+    const source = this.#d.index.workloadOf(pod);
     if (target.kind === 'passthrough') return this.#plain(pod, socket, host, dst.port, { workload: source }, {});
     if (target.kind === 'no-endpoint') {
       this.#d.metrics.refused('no_healthy_upstream');

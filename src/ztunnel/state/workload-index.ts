@@ -55,6 +55,11 @@ export class WorkloadIndex {
     return undefined;
   }
 
+  /** A served pod's Workload. */
+  workloadOf(pod: { namespace: string; name: string }): WorkloadInfo | undefined {
+    return this.workloadByName(pod.namespace, pod.name);
+  }
+
   /** The policies that apply to a destination workload. */
   policiesFor(w: WorkloadInfo): CompiledPolicy[] {
     return applicable(this.policies.values(), { namespace: w.namespace, policies: w.authorizationPolicies });

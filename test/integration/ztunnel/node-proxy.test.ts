@@ -110,7 +110,7 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
     services: { hostname: string; vips: string[]; ports: Record<string, number> }[];
     policies: { name: string; namespace: string; action: string }[];
     certificates: { identity: string; state: string }[];
-    pods: { name: string; ip: string }[];
+    pods: { name: string; ips: string[] }[];
   };
   /** Connects as the app (uid 1000) from `from` to host:port: the app server's JSON line, or what went wrong. */
   const connect = async (from: string, host: string, port: number) => {
