@@ -75,7 +75,14 @@ export type TrellisErrorCode =
   // the CONNECT with something other than 200 (the status rides in the message), the tunnel could not be opened.
   | 'HBONE_IDENTITY'
   | 'HBONE_REFUSED'
-  | 'HBONE_CONNECT_FAILED';
+  | 'HBONE_CONNECT_FAILED'
+  // The native addon refused a call (src/native/): the errno Error, with its code (EPERM, EINVAL, ...), is the cause.
+  | 'NATIVE'
+  // ZDS (src/ztunnel/zds/), the node agent <-> node proxy protocol: the peer sent something that is not ZDS
+  // (or too much of it), the node proxy answered a request with an error ack, the peer is not there or went away.
+  | 'ZDS_PROTOCOL'
+  | 'ZDS_REJECTED'
+  | 'ZDS_UNAVAILABLE';
 
 export class TrellisError extends Error {
   readonly code: TrellisErrorCode;

@@ -2,12 +2,13 @@
  * Trellis native addon (C++ against the plain C N-API of node_api.h; no node-addon-api):
  *   getOriginalDst(fd) -> { address, port, family }   SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST
  *   setTransparent(fd)  -> undefined                   IP_TRANSPARENT / IPV6_TRANSPARENT
- *   socketInNetns(path) -> fd                          a TCP/IPv4 socket created in another network namespace
  *   setKeepalive(fd, idle, interval, count)            SO_KEEPALIVE + TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT
+ * and, from netns_socket.cc and seqpacket.cc, sockets in other network
+ * namespaces and the unix SOCK_SEQPACKET sockets of ZDS (see those files).
  * Errors are thrown as JS Errors whose `code` is the errno name (e.g. "ENOENT"
  * when the connection was not redirected by netfilter).
  */
-#include <node_api.h>
+#include "common.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,39 +19,11 @@
 #include <sys/socket.h>
 
 #ifdef __linux__
-#include <fcntl.h>
-#include <sched.h>
-#include <unistd.h>
-#endif
-
-#ifdef __linux__
 #include <linux/netfilter_ipv4.h>  /* SO_ORIGINAL_DST */
 #ifndef IP6T_SO_ORIGINAL_DST
 #define IP6T_SO_ORIGINAL_DST 80
 #endif
 #endif
-
-static const char *errno_code(int e) {
-  switch (e) {
-    case EBADF: return "EBADF";
-    case ENOTSOCK: return "ENOTSOCK";
-    case ENOENT: return "ENOENT";
-    case ENOPROTOOPT: return "ENOPROTOOPT";
-    case EPERM: return "EPERM";
-    case EINVAL: return "EINVAL";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EACCES: return "EACCES";
-    case EMFILE: return "EMFILE";
-    default: return "EIO";
-  }
-}
-
-static napi_value throw_errno(napi_env env, const char *what, int e) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(e));
-  napi_throw_error(env, errno_code(e), msg);
-  return NULL;
-}
 
 static int fd_arg(napi_env env, napi_callback_info info, int32_t *fd) {
   size_t argc = 1;
@@ -137,52 +110,6 @@ static napi_value set_transparent(napi_env env, napi_callback_info info) {
 }
 
 /*
- * A socket belongs to the network namespace its creator was in when it was
- * made, for its whole life. So: enter the target namespace on this thread,
- * socket(), and go back at once. Only this (the JS) thread moves, for the
- * length of two syscalls; nothing else runs on it meanwhile. Failing to go
- * back would leave every later socket of the process in the pod: fatal.
- */
-static napi_value socket_in_netns(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  char path[4096];
-  size_t len = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len == 0 || len >= sizeof path - 1) {
-    napi_throw_type_error(env, "EINVAL", "expected the path of a network namespace (e.g. /var/run/netns/NAME)");
-    return NULL;
-  }
-#ifdef __linux__
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  if (self < 0) return throw_errno(env, "open /proc/thread-self/ns/net", errno);
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) {
-    int e = errno;
-    close(self);
-    return throw_errno(env, path, e);
-  }
-  if (setns(target, CLONE_NEWNET) != 0) {
-    int e = errno;
-    close(self);
-    close(target);
-    return throw_errno(env, "setns", e);
-  }
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int e = errno;
-  if (setns(self, CLONE_NEWNET) != 0) napi_fatal_error("trellis_native.socketInNetns", NAPI_AUTO_LENGTH, "cannot return to the process's network namespace", NAPI_AUTO_LENGTH);
-  close(self);
-  close(target);
-  if (fd < 0) return throw_errno(env, "socket", e);
-  napi_value out;
-  napi_create_int32(env, fd, &out);
-  return out;
-#else
-  return throw_errno(env, "socketInNetns (Linux only)", EOPNOTSUPP);
-#endif
-}
-
-/*
  * TCP keepalive with all three timers (Envoy's upstream tcp_keepalive): Node's
  * setKeepAlive sets only the idle time. A value of 0 leaves the system's.
  */
@@ -212,12 +139,36 @@ static napi_value set_keepalive(napi_env env, napi_callback_info info) {
 #endif
 }
 
+napi_value socket_in_netns(napi_env env, napi_callback_info info);
+napi_value open_netns(napi_env env, napi_callback_info info);
+napi_value close_fd(napi_env env, napi_callback_info info);
+napi_value listen_in_netns(napi_env env, napi_callback_info info);
+napi_value socket_from_netns(napi_env env, napi_callback_info info);
+napi_value seqpacket_listen(napi_env env, napi_callback_info info);
+napi_value seqpacket_connect(napi_env env, napi_callback_info info);
+napi_value seqpacket_accept(napi_env env, napi_callback_info info);
+napi_value seqpacket_send(napi_env env, napi_callback_info info);
+napi_value seqpacket_recv(napi_env env, napi_callback_info info);
+napi_value watch_readable(napi_env env, napi_callback_info info);
+napi_value unwatch(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getOriginalDst", NULL, get_original_dst, NULL, NULL, NULL, napi_default, NULL},
     {"setTransparent", NULL, set_transparent, NULL, NULL, NULL, napi_default, NULL},
     {"socketInNetns", NULL, socket_in_netns, NULL, NULL, NULL, napi_default, NULL},
     {"setKeepalive", NULL, set_keepalive, NULL, NULL, NULL, napi_default, NULL},
+    {"openNetns", NULL, open_netns, NULL, NULL, NULL, napi_default, NULL},
+    {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"listenInNetns", NULL, listen_in_netns, NULL, NULL, NULL, napi_default, NULL},
+    {"socketFromNetns", NULL, socket_from_netns, NULL, NULL, NULL, napi_default, NULL},
+    {"seqpacketListen", NULL, seqpacket_listen, NULL, NULL, NULL, napi_default, NULL},
+    {"seqpacketConnect", NULL, seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
+    {"seqpacketAccept", NULL, seqpacket_accept, NULL, NULL, NULL, napi_default, NULL},
+    {"seqpacketSend", NULL, seqpacket_send, NULL, NULL, NULL, napi_default, NULL},
+    {"seqpacketRecv", NULL, seqpacket_recv, NULL, NULL, NULL, napi_default, NULL},
+    {"watchReadable", NULL, watch_readable, NULL, NULL, NULL, napi_default, NULL},
+    {"unwatch", NULL, unwatch, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -10,7 +10,7 @@
 import { request } from 'node:http';
 import { Socket } from 'node:net';
 import { TrellisError, errorMessage } from '../../errors.js';
-import { socketInNetns } from '../../native/original-dst.js';
+import { socketInNetns } from '../../native/netns-socket.js';
 
 /** A connecting socket to host:port, from inside `netns` (a name under /var/run/netns) when given. */
 export function connectIn(netns: string | undefined, host: string, port: number): Socket {

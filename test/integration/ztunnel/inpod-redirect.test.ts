@@ -13,41 +13,11 @@ import { runInPod, type Pod } from '../../../src/local/netns/index.js';
 import { ourRules, parseTables } from '../../../src/iptables/index.js';
 import { trellisBin } from '../../helpers/trellis-process.js';
 import { APP_UID, connectFrom, createMesh, destroyMesh, skipReason, startServer, type Mesh } from '../interception/fixture.js';
+import { identityFrom } from './netns-client.js';
 
-/**
- * A client the node proxy's way: SO_MARK 0x539 on the socket, and with a
- * source address, IP_TRANSPARENT and a bind to it (the caller's address,
- * kept). Node cannot set either option on a client socket; Python can.
- */
-const MARKED_CLIENT = `
-import json, socket, sys
-dst, port, mark, src = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0), sys.argv[4]
-s = socket.socket()
-s.settimeout(3)
-try:
-    s.setsockopt(socket.SOL_SOCKET, 36, mark)  # SO_MARK
-    if src:
-        s.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
-        s.bind((src, 0))
-    s.connect((dst, port))
-    data = b''
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    print(data.decode().strip())
-except OSError as e:
-    print(json.dumps({'error': str(e)}))
-`;
-
-async function marked(pod: Pod, host: string, port: number, src = ''): Promise<Record<string, unknown>> {
-  const r = await runInPod(pod, 'python3', ['-c', MARKED_CLIENT, host, String(port), '0x539', src], { timeoutMs: 10_000 });
-  try {
-    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-  } catch {
-    return { error: `no answer (exit ${r.code}): ${r.stderr.trim()}` };
-  }
+/** The node proxy's way of connecting: SO_MARK 0x539 and, with a source address, the caller's address kept. */
+function marked(pod: Pod, host: string, port: number, src = ''): Promise<Record<string, unknown>> {
+  return identityFrom(pod.netns, host, port, { mark: 0x539, ...(src ? { sourceIp: src } : {}) });
 }
 
 function ambient(pod: Pod, args: string[]) {
@@ -79,9 +49,7 @@ async function state(pod: Pod) {
   };
 }
 
-const python = spawnSync('python3', ['--version']).status === 0;
-
-describe('ambient in-pod redirection', { skip: skipReason() || (!python && 'needs python3') }, () => {
+describe('ambient in-pod redirection', { skip: skipReason() }, () => {
   let mesh: Mesh;
   let app: Pod;
   let peer: Pod;
