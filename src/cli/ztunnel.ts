@@ -48,11 +48,10 @@ export function registerZtunnel(program: Command): void {
       for (const [flag, file] of [['--token-file', f.tokenFile], ['--root-cert', f.rootCert]] as const) {
         if (!existsSync(file)) throw new TrellisError('CLI_USAGE', `${flag}: ${file} does not exist`);
       }
-      if (!f.sharedNamespace) {
-        throw new TrellisError('CLI_USAGE', `in-pod mode needs ZDS on ${f.zdsSocket}, which this build does not have yet: run with --shared-namespace`);
-      }
       const { NodeProxy } = await import('../ztunnel/node-proxy.js');
       const { SharedNamespaceNetwork } = await import('../ztunnel/inpod/shared-namespace.js');
+      const { NetnsNetwork } = await import('../ztunnel/inpod/netns-network.js');
+      const { closeFd } = await import('../native/netns-socket.js');
       const host = f.xdsAddress.slice(0, f.xdsAddress.lastIndexOf(':'));
       let stopping = false;
       const stop = async (code: number) => {
@@ -68,8 +67,9 @@ export function registerZtunnel(program: Command): void {
         clusterId: f.clusterId,
         adminPort,
         readinessPort,
-        network: (index) => new SharedNamespaceNetwork((p) => index.workloadOf(p)?.addresses[0]),
-        podsFromWorkloads: true,
+        ...(f.sharedNamespace
+          ? { network: (index) => new SharedNamespaceNetwork((p) => index.workloadOf(p)?.addresses[0]), pods: 'from-workloads' as const }
+          : { network: () => new NetnsNetwork(), pods: { zdsSocket: f.zdsSocket }, closeFd }),
         self: { podName: env.podName ?? `ztunnel-${f.nodeName}`, podNamespace: env.podNamespace ?? 'istio-system', ip: env.instanceIp ?? '127.0.0.1' },
         onQuit: () => void stop(0),
       });

@@ -42,8 +42,13 @@ export interface NodeProxyOptions {
   readinessPort: number;
   /** Where pods are served (given the index: the shared-namespace network finds pods' addresses there). */
   network: (index: WorkloadIndex) => PodNetwork;
-  /** Pods from the Workloads whose node is this one (no ZDS): the shared-namespace mode. */
-  podsFromWorkloads: boolean;
+  /**
+   * Where pods come from: ZDS on this socket (in-pod mode: the node agent hands each pod's network
+   * namespace over), or the Workloads whose node is this one (the shared-namespace mode).
+   */
+  pods: { zdsSocket: string } | 'from-workloads';
+  /** Closes a pod's namespace fd once the pod is removed (ZDS's fds are the node proxy's after add). */
+  closeFd?: (fd: number) => void;
   /** Who this proxy is, for its xDS node id (ztunnel's POD_NAME, POD_NAMESPACE, INSTANCE_IP). */
   self: { podName: string; podNamespace: string; ip: string };
   onQuit(): void;
@@ -60,6 +65,7 @@ export class NodeProxy {
   readonly #outbound: Outbound;
   readonly #network: PodNetwork;
   #servers: http.Server[] = [];
+  #zds: { close(): Promise<void> } | undefined;
   #stopping = false;
 
   constructor(o: NodeProxyOptions) {
@@ -71,7 +77,7 @@ export class NodeProxy {
     this.#network = network;
     this.#outbound = new Outbound({ index: this.index, network, certs: this.certs, metrics: this.metrics, trustDomain });
     const inbound = new Inbound({ index: this.index, network, metrics: this.metrics, trustDomain });
-    this.pods = new PodProxies({ index: this.index, network, certs: this.certs, inbound, outbound: this.#outbound });
+    this.pods = new PodProxies({ index: this.index, network, certs: this.certs, inbound, outbound: this.#outbound, ...(o.closeFd ? { closeFd: o.closeFd } : {}) });
     const { podName, podNamespace, ip } = o.self;
     const node = create(NodeSchema, {
       id: `ztunnel~${ip}~${podName}.${podNamespace}~${podNamespace}.svc.cluster.local`,
@@ -91,7 +97,7 @@ export class NodeProxy {
       handlers: [
         handler(addresses, (r) => {
           this.index.setAddresses([...r.values()].map((e) => e.value as AddressInfo));
-          if (o.podsFromWorkloads) void this.#reconcileNodePods();
+          if (o.pods === 'from-workloads') void this.#reconcileNodePods();
         }),
         handler(authorizationType, (r) => this.index.setPolicies([...r.values()].map((e) => e.value))),
       ],
@@ -145,11 +151,18 @@ export class NodeProxy {
     this.#own.start();
     if (this.#overMtls()) await this.#own.waitReady(15_000);
     this.#xds.start();
+    if (this.#o.pods !== 'from-workloads') {
+      const { ZdsServer } = await import('./zds/server.js');
+      const zds = new ZdsServer(this.#o.pods.zdsSocket, this.pods);
+      await zds.listen();
+      this.#zds = zds;
+    }
     return { adminPort: boundPort(admin), ...(readinessPort === undefined ? {} : { readinessPort }) };
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    await this.#zds?.close();
     this.#xds.close();
     this.#own.stop();
     await this.pods.close();
