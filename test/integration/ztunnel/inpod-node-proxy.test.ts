@@ -12,7 +12,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ spec: {serviceAccountName: ${name}, nodeName: node-1, containers: [{name: app, i
 status: {podIP: ${ip}, phase: Running, conditions: [{type: Ready, status: "True"}]}
 `;
 
+const run = (cmd: string, args: string[]) => promisify(execFile)(cmd, args, { timeout: 20_000 });
+
 describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => {
   let cluster: NetnsCluster | undefined;
   let client: Pod;
@@ -47,10 +50,8 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
     cluster = await NetnsCluster.create();
     client = await cluster.addPod('client');
     server = await cluster.addPod('server');
-    for (const p of [client, server]) {
-      const r = spawnSync(process.execPath, [trellisBin, 'iptables', 'ambient', '--netns', p.netns], { encoding: 'utf8', timeout: 20_000 });
-      assert.equal(r.status, 0, r.stderr);
-    }
+    // Written while the control plane starts (below): start-up time is most of this file's.
+    const rules = Promise.all([client, server].map((p) => run(process.execPath, [trellisBin, 'iptables', 'ambient', '--netns', p.netns])));
     work = await mkdtemp(join(tmpdir(), 'trellis-zt-inpod-'));
     const caDir = join(work, 'ca');
     const configDir = join(work, 'config');
@@ -64,6 +65,7 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
     const inNode = ['ip', 'netns', 'exec', cluster.nodeNetns];
     cp = new TrellisProcess(['controlplane', '--config-dir', configDir, '--xds-port', '0', '--debug-port', '0', '--ca-port', '0', '--ca-dir', caDir, '--debounce-ms', '10'], {}, inNode);
     const ready = jsonLine<{ ca: string }>(await cp.waitForLine((l) => jsonLine(l)?.ca !== undefined, 20_000))!;
+    await rules;
     const tokenFile = join(work, 'ztunnel-token');
     await writeFile(tokenFile, tokenCreate(caDir, 'istio-system', 'ztunnel', ['--pod', 'ztunnel-node-1', '--pod-uid', 'uid-zt']));
     app = spawnInPod(server, process.execPath, [SCRIPTS.server, 'server', '8080'], { uid: OTHER_UID });
