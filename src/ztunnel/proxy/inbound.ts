@@ -23,6 +23,7 @@ import type { PodNetwork, ServedPod } from '../inpod/pod-network.js';
 import { canonicalIp } from '../state/ip.js';
 import type { WorkloadIndex } from '../state/workload-index.js';
 import { connectionLabels } from './labels.js';
+import { forwardedSource } from './forwarded-source.js';
 
 const log = logger('ztunnel');
 const OWN_PORTS: ReadonlySet<number> = new Set(Object.values(ZTUNNEL_PORTS));
@@ -67,7 +68,7 @@ export class Inbound {
         const k = tunnelKey(pod, dest.host, dest.port);
         const from = this.#pendingSource.get(k);
         this.#pendingSource.delete(k);
-        const socket = await this.#d.network.connect(pod, dest.host, dest.port, from?.sourceIp);
+        const socket = await this.#d.network.connect(pod, dest.host, dest.port, from?.sourceIp || undefined);
         this.#count(socket, connectionLabels('destination', { workload: from ? this.#d.index.workloadByIp(from.sourceIp) : undefined, principal: from?.principal }, { workload: this.#d.index.workloadOf(pod) }, true));
         return socket;
       },
@@ -79,7 +80,9 @@ export class Inbound {
   readonly #pendingSource = new Map<string, { sourceIp: string; principal: string }>();
 
   #authorizeTunnel(pod: ServedPod, peer: SpiffeId, req: HboneRequest): Decision {
-    const sourceIp = req.forwardedFor ? canonicalIp(req.forwardedFor.host) : '';
+    const claimed = forwardedSource(this.#d.index, peer, req.forwardedFor);
+    if (req.forwardedFor && claimed === undefined) log.info('forwarded for= ignored: not an address of the peer\'s identity', { pod: `${pod.namespace}/${pod.name}`, peer: peer.uri, forwarded: req.forwardedFor.host });
+    const sourceIp = claimed ?? '';
     const v = this.check(pod, {
       sourceIp,
       destinationIp: canonicalIp(req.destination.host),

@@ -17,6 +17,8 @@ import { addressType } from '../../../src/ztunnel/xds/workload-types.js';
 import { canonicalIp, ipFromBytes } from '../../../src/ztunnel/state/ip.js';
 import type { AddressInfo } from '../../../src/ztunnel/state/model.js';
 import { WorkloadIndex } from '../../../src/ztunnel/state/workload-index.js';
+import { forwardedSource } from '../../../src/ztunnel/proxy/forwarded-source.js';
+import { parseSpiffeId } from '../../../src/ztunnel/hbone/spiffe-peer.js';
 
 const type = addressType('cluster.local');
 const bytes = (ip: string) => Uint8Array.from(ip.split('.').map(Number));
@@ -77,5 +79,16 @@ describe('workload API on the node proxy', () => {
     assert.equal(canonicalIp('::ffff:10.0.0.1'), '10.0.0.1');
     assert.equal(canonicalIp('FD00:0:0::5'), 'fd00::5');
     assert.equal(ipFromBytes(new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1])), '10.0.0.1');
+  });
+
+  it('a tunnel\'s forwarded for= is believed only for an address of a workload with the peer\'s own identity', () => {
+    const index = new WorkloadIndex();
+    index.setAddresses(decodeAll(workload('a', '10.1.0.1', 8080)));
+    const web = parseSpiffeId('spiffe://cluster.local/ns/shop/sa/web')!;
+    assert.equal(forwardedSource(index, web, { host: '::ffff:10.1.0.1' }), '10.1.0.1');
+    assert.equal(forwardedSource(index, parseSpiffeId('spiffe://cluster.local/ns/shop/sa/evil')!, { host: '10.1.0.1' }), undefined, 'another identity claiming the address of a');
+    assert.equal(forwardedSource(index, parseSpiffeId('spiffe://other.domain/ns/shop/sa/web')!, { host: '10.1.0.1' }), undefined, 'another trust domain');
+    assert.equal(forwardedSource(index, web, { host: '10.9.9.9' }), undefined, 'an address no workload has');
+    assert.equal(forwardedSource(index, web, undefined), undefined);
   });
 });
