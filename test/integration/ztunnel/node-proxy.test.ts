@@ -54,7 +54,7 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
   let zt: TrellisProcess | undefined;
   let app: ChildProcess | undefined;
   let admin: string;
-  let caMetrics: string;
+  let debug: string;
   const sh = (...args: string[]) => {
     const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', timeout: 10_000 });
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
@@ -80,7 +80,7 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
     const inNs = ['ip', 'netns', 'exec', ns];
     cp = new TrellisProcess(['controlplane', '--config-dir', configDir, '--xds-port', '0', '--debug-port', '0', '--ca-port', '0', '--ca-dir', caDir, '--debounce-ms', '10'], {}, inNs);
     const ready = jsonLine<{ debug: string; ca: string }>(await cp.waitForLine((l) => jsonLine(l)?.ca !== undefined, 20_000))!;
-    caMetrics = `${ready.debug}`;
+    debug = `${ready.debug}`;
     const tokenFile = join(work, 'ztunnel-token');
     await writeFile(tokenFile, tokenCreate(caDir, 'istio-system', 'ztunnel', ['--pod', 'ztunnel-node-1', '--pod-uid', 'uid-zt']));
     app = spawnInPod(ns, process.execPath, [SCRIPTS.server, 'app', '8080'], { uid: OTHER_UID });
@@ -131,7 +131,11 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
     assert.deepEqual(d.pods.map((p) => p.name).sort(), ['client', 'denied', 'server'], 'other runs on node-2');
     // shop/other has no pod on node-1: never asked for (the CA would refuse it anyway).
     assert.deepEqual(d.certificates.map((c) => c.identity), ['shop/client', 'shop/denied', 'shop/server'].map((k) => `spiffe://cluster.local/ns/${k.replace('/', '/sa/')}`));
-    const ca = (await httpIn(ns, caMetrics, '/metrics')).body;
+    // Both types ACKed, as the control plane sees it.
+    const syncz = JSON.parse((await httpIn(ns, debug, '/debug/syncz')).body) as { nodeId: string; stream: string; types: Record<string, { status: string }> }[];
+    const me = syncz.find((p) => p.nodeId.startsWith('ztunnel~'));
+    assert.deepEqual([me?.stream, me?.types.WDS?.status, me?.types.WADS?.status], ['delta', 'SYNCED', 'SYNCED'], JSON.stringify(me));
+    const ca = (await httpIn(ns, debug, '/metrics')).body;
     assert.equal(Number(/^citadel_server_success_cert_issuance_count (\d+)$/m.exec(ca)?.[1]), 4, 'three impersonated + its own');
     assert.doesNotMatch(ca, /^citadel_server_authentication_failure_count [1-9]/m, 'no refused request');
   });
