@@ -133,9 +133,8 @@ export class NodeProxy {
   async start(): Promise<{ adminPort: number; readinessPort?: number }> {
     const deps: ZtunnelAdminDeps = {
       ready: () => this.ready(),
-      configDump: () => configDump(this.index, this.certs.list(this.#o.identity.trustDomain), {
-        config: { nodeName: this.#o.nodeName, xdsAddress: this.#o.xdsAddress, caAddress: this.#o.identity.caAddress, clusterId: this.#o.clusterId, trustDomain: this.#o.identity.trustDomain, inpod: this.#network.mode },
-        pods: this.pods.pods.map((p) => ({ uid: p.uid, name: p.name, namespace: p.namespace, serviceAccount: p.serviceAccount, ips: this.index.workloadOf(p)?.addresses ?? [] })),
+      configDump: () => configDump(this.index, this.certs.list(this.#o.identity.trustDomain), this.pods.pods, this.#o.identity.trustDomain, {
+        config: { nodeName: this.#o.nodeName, xdsAddress: this.#o.xdsAddress, caAddress: this.#o.identity.caAddress, clusterId: this.#o.clusterId, trustDomain: this.#o.identity.trustDomain, podNetwork: this.#network.mode },
       }),
       prometheus: () => this.metrics.prometheus(),
       quit: () => this.#o.onQuit(),

@@ -39,6 +39,8 @@ export interface CompiledPolicy {
   action: 'allow' | 'deny';
   dryRun: boolean;
   rules: CompiledMatch[][][];
+  /** As received (for /config_dump). */
+  raw: Authorization;
 }
 
 function stringTest(m: StringMatch): StringTest | undefined {
@@ -102,6 +104,6 @@ export function compilePolicy(a: Authorization): { ok: true; value: CompiledPoli
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
-    value: { key: `${a.namespace}/${a.name}`, name: a.name, namespace: a.namespace, scope: scope!, action: a.action === Action.DENY ? 'deny' : 'allow', dryRun: a.dryRun, rules },
+    value: { key: `${a.namespace}/${a.name}`, name: a.name, namespace: a.namespace, scope: scope!, action: a.action === Action.DENY ? 'deny' : 'allow', dryRun: a.dryRun, rules, raw: a },
   };
 }

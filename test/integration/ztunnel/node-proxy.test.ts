@@ -14,7 +14,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { httpIn, runInPod, spawnInPod } from '../../../src/local/netns/index.js';
 import { tokenCreate } from '../../helpers/ca-client.js';
 import { jsonLine, TrellisProcess } from '../../helpers/trellis-process.js';
@@ -108,10 +108,12 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
   const dump = async () => JSON.parse((await httpIn(ns, admin, '/config_dump')).body) as {
     workloads: { name: string; workloadIps: string[]; protocol: string; node: string }[];
     services: { hostname: string; vips: string[]; ports: Record<string, number> }[];
-    policies: { name: string; namespace: string; action: string }[];
-    certificates: { identity: string; state: string }[];
-    pods: { name: string; ips: string[] }[];
+    policies: { name: string; namespace: string; action: string; rules: unknown }[];
+    certificates: { identity: string; state: string; certChain: { pem: string; serialNumber: string; expirationTime: string }[] }[];
+    workloadState: Record<string, { state: string; info: { name: string } }>;
   };
+  /** The pods the node proxy serves (ztunnel's workloadState). */
+  const served = (d: Awaited<ReturnType<typeof dump>>) => Object.values(d.workloadState).map((s) => s.info.name).sort();
   /** Connects as the app (uid 1000) from `from` to host:port: the app server's JSON line, or what went wrong. */
   const connect = async (from: string, host: string, port: number) => {
     const r = await runInPod(ns, process.execPath, [SCRIPTS.client, host, String(port), '--from', from], { uid: APP_UID, timeoutMs: 10_000 });
@@ -121,14 +123,19 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
   const metrics = async () => (await httpIn(ns, admin, '/stats/prometheus')).body;
 
   test('reports what the control plane gave it, serves the pods of its node, and holds a certificate per service account with a pod here', async () => {
-    await eventually(async () => (await dump()).pods.length === 3 && (await dump()).certificates.every((c) => c.state === 'Available'), 20_000);
+    await eventually(async () => served(await dump()).length === 3 && (await dump()).certificates.every((c) => c.state === 'Available'), 20_000);
     const d = await dump();
     assert.deepEqual(d.workloads.map((w) => `${w.name} ${w.workloadIps.join()} ${w.protocol} ${w.node}`), [
       `client ${IP.client} HBONE node-1`, `denied ${IP.denied} HBONE node-1`, `other ${IP.other} HBONE node-2`, `server ${IP.server} HBONE node-1`,
     ]);
     assert.deepEqual(d.services.map((s) => [s.hostname, s.vips, s.ports]), [['server.shop.svc.cluster.local', [`/${VIP}`], { 80: 8080 }]]);
     assert.deepEqual(d.policies.map((p) => `${p.namespace}/${p.name} ${p.action}`).sort(), ['istio-system/istio_converted_static_strict Deny', 'shop/no-denied Deny']);
-    assert.deepEqual(d.pods.map((p) => p.name).sort(), ['client', 'denied', 'server'], 'other runs on node-2');
+    assert.deepEqual(d.policies.find((p) => p.name === 'no-denied')?.rules, [[[{ principals: [{ Exact: 'cluster.local/ns/shop/sa/denied' }] }]]]);
+    assert.deepEqual(served(d), ['client', 'denied', 'server'], 'other runs on node-2');
+    // istioctl ztunnel-config's reading: each certificate of the chain, PEM base64-encoded, decimal serial.
+    const leaf = new X509Certificate(Buffer.from(d.certificates[0]!.certChain[0]!.pem, 'base64').toString());
+    assert.equal(leaf.subjectAltName, `URI:${d.certificates[0]!.identity}`);
+    assert.equal(d.certificates[0]!.certChain[0]!.serialNumber, BigInt(`0x${leaf.serialNumber}`).toString());
     // shop/other has no pod on node-1: never asked for (the CA would refuse it anyway).
     assert.deepEqual(d.certificates.map((c) => c.identity), ['shop/client', 'shop/denied', 'shop/server'].map((k) => `spiffe://cluster.local/ns/${k.replace('/', '/sa/')}`));
     // Both types ACKed, as the control plane sees it.
@@ -184,7 +191,7 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
     await writeFile(join(configDir, 'mesh.yaml'), CONFIG.replace(pod('denied', 'denied', 'node-1', IP.denied), pod('denied', 'denied', 'node-2', IP.denied)));
     await eventually(async () => {
       const d = await dump();
-      return !d.pods.some((p) => p.name === 'denied') && !d.certificates.some((c) => c.identity.endsWith('/sa/denied'));
+      return !served(d).includes('denied') && !d.certificates.some((c) => c.identity.endsWith('/sa/denied'));
     }, 10_000);
     assert.deepEqual((await dump()).certificates.map((c) => c.identity), ['client', 'server'].map((sa) => `spiffe://cluster.local/ns/shop/sa/${sa}`));
     const r = await runInPod(ns, process.execPath, [SCRIPTS.client, IP.denied, '15008'], { timeoutMs: 10_000 });
