@@ -112,8 +112,8 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
 
   test('a pod removed over ZDS: its ports close inside its namespace and its certificate is dropped', async () => {
     await zds!.remove('uid-client');
-    const d = JSON.parse((await httpIn(cluster!.nodeNetns, admin, '/config_dump')).body) as { pods: { name: string }[]; certificates: { identity: string }[] };
-    assert.deepEqual(d.pods.map((p) => p.name), ['server']);
+    const d = JSON.parse((await httpIn(cluster!.nodeNetns, admin, '/config_dump')).body) as { workloadState: Record<string, { info: { name: string } }>; certificates: { identity: string }[] };
+    assert.deepEqual(Object.values(d.workloadState).map((s) => s.info.name), ['server']);
     assert.deepEqual(d.certificates.map((c) => c.identity), ['spiffe://cluster.local/ns/shop/sa/server']);
     const r = await fromPod(client, '127.0.0.1', 15001);
     assert.equal(r.error, 'ECONNREFUSED', JSON.stringify(r));
