@@ -14,8 +14,9 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes, X509Certificate } from 'node:crypto';
-import { httpIn, runInPod, spawnInPod } from '../../../src/local/netns/index.js';
+import { X509Certificate } from 'node:crypto';
+import { httpIn, namespaceName, newRunId, removeStale, runInPod, spawnInPod } from '../../../src/local/netns/index.js';
+import { removeRunMarker, writeRunMarker } from '../../../src/local/netns/stale.js';
 import { tokenCreate } from '../../helpers/ca-client.js';
 import { jsonLine, TrellisProcess } from '../../helpers/trellis-process.js';
 import { APP_UID, OTHER_UID, SCRIPTS, skipReason } from '../interception/fixture.js';
@@ -46,7 +47,9 @@ const skip = skipReason();
 const PLAIN_UID = 2001;
 
 describe('trellis ztunnel: the node proxy', { skip }, () => {
-  const ns = `trellis-zt-${randomBytes(3).toString('hex')}`;
+  // Named and marked as the local cluster's namespaces are: a run that crashed is cleaned up by the next one.
+  const runId = newRunId();
+  const ns = namespaceName(runId, 'ztunnel-node');
   let work: string;
   let configDir: string;
   let readiness: string;
@@ -61,6 +64,8 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
   };
 
   before(async () => {
+    await removeStale();
+    writeRunMarker(runId);
     work = await mkdtemp(join(tmpdir(), 'trellis-zt-'));
     const caDir = join(work, 'ca');
     configDir = join(work, 'config');
@@ -102,6 +107,7 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
     await cp?.stop();
     if (app && app.exitCode === null) app.kill('SIGKILL');
     spawnSync('ip', ['netns', 'del', ns]);
+    removeRunMarker(runId);
     if (work) await rm(work, { recursive: true, force: true });
   });
 
