@@ -43,7 +43,7 @@ function workloadJson(w: WorkloadInfo) {
 
 function serviceJson(s: ServiceInfo, index: WorkloadIndex) {
   const endpoints: Record<string, unknown> = {};
-  for (const w of index.workloads.values()) {
+  for (const w of index.endpointsOf(s.key)) {
     const ports = w.services.get(s.key);
     if (ports) endpoints[`/${w.addresses[0] ?? ''}`] = { workloadUid: w.uid, service: s.key, port: portMap(ports), status: w.healthy ? 'Healthy' : 'Unhealthy' };
   }

@@ -21,17 +21,29 @@ export class WorkloadIndex {
   readonly services = new Map<string, ServiceInfo>();
   readonly policies = new Map<string, CompiledPolicy>();
   readonly #byIp = new Map<string, WorkloadInfo>();
+  /** NAMESPACE/NAME → workload: looked up per connection (the served pod's own Workload). */
+  readonly #byName = new Map<string, WorkloadInfo>();
   readonly #byVip = new Map<string, ServiceInfo>();
+  /** NAMESPACE/HOSTNAME → the workloads whose services map names it (computed once per update, not per connection). */
+  readonly #endpoints = new Map<string, WorkloadInfo[]>();
   #roundRobin = 0;
 
   setAddresses(all: Iterable<AddressInfo>): void {
     this.workloads.clear();
     this.services.clear();
     this.#byIp.clear();
+    this.#byName.clear();
     this.#byVip.clear();
+    this.#endpoints.clear();
     for (const a of all) {
       if (a.kind === 'workload') {
         this.workloads.set(a.uid, a);
+        this.#byName.set(`${a.namespace}/${a.name}`, a);
+        for (const key of a.services.keys()) {
+          const list = this.#endpoints.get(key);
+          if (list) list.push(a);
+          else this.#endpoints.set(key, [a]);
+        }
         for (const ip of a.addresses) this.#byIp.set(ip, a);
       } else {
         this.services.set(a.key, a);
@@ -51,8 +63,12 @@ export class WorkloadIndex {
 
   /** The pods ZDS names by namespace/name (ZDS carries the Kubernetes uid, the workload API its own). */
   workloadByName(namespace: string, name: string): WorkloadInfo | undefined {
-    for (const w of this.workloads.values()) if (w.namespace === namespace && w.name === name) return w;
-    return undefined;
+    return this.#byName.get(`${namespace}/${name}`);
+  }
+
+  /** The workloads that serve a service (healthy or not). */
+  endpointsOf(serviceKey: string): readonly WorkloadInfo[] {
+    return this.#endpoints.get(serviceKey) ?? [];
   }
 
   /** A served pod's Workload. */
@@ -78,7 +94,7 @@ export class WorkloadIndex {
     const sp = s.ports.find((p) => p.servicePort === port);
     if (!sp) return { kind: 'no-endpoint', service: s, reason: `service ${s.key} has no port ${port}` };
     const endpoints: { w: WorkloadInfo; port: number }[] = [];
-    for (const e of this.workloads.values()) {
+    for (const e of this.endpointsOf(s.key)) {
       if (!e.healthy) continue;
       const mapping = e.services.get(s.key)?.find((p: PortMapping) => p.servicePort === port);
       if (!mapping) continue;
