@@ -64,10 +64,12 @@ export class Inbound {
       authorize: (peer, req) => this.#authorizeTunnel(pod, peer, req),
       dial: async (dest) => {
         // HboneServer's dial sees only the destination; the caller authorize() saw is handed over here. The server
-        // calls dial right after authorize (one microtask later), so no other tunnel's authorize runs in between.
+        // calls dial for every allowed tunnel, one microtask after its authorize: tunnels to one destination whose
+        // streams arrived in one read are authorized, then dialled, in the same order — first in, first out.
         const k = tunnelKey(pod, dest.host, dest.port);
-        const from = this.#pendingSource.get(k);
-        this.#pendingSource.delete(k);
+        const queue = this.#pendingSource.get(k);
+        const from = queue?.shift();
+        if (queue?.length === 0) this.#pendingSource.delete(k);
         const socket = await this.#d.network.connect(pod, dest.host, dest.port, from?.sourceIp || undefined);
         this.#count(socket, connectionLabels('destination', { workload: from ? this.#d.index.workloadByIp(from.sourceIp) : undefined, principal: from?.principal }, { workload: this.#d.index.workloadOf(pod) }, true));
         return socket;
@@ -77,7 +79,7 @@ export class Inbound {
     return server;
   }
 
-  readonly #pendingSource = new Map<string, { sourceIp: string; principal: string }>();
+  readonly #pendingSource = new Map<string, { sourceIp: string; principal: string }[]>();
 
   #authorizeTunnel(pod: ServedPod, peer: SpiffeId, req: HboneRequest): Decision {
     const claimed = forwardedSource(this.#d.index, peer, req.forwardedFor);
@@ -89,7 +91,12 @@ export class Inbound {
       destinationPort: req.destination.port,
       identity: { trustDomain: peer.trustDomain, namespace: peer.namespace, serviceAccount: peer.serviceAccount },
     });
-    if (v.allow) this.#pendingSource.set(tunnelKey(pod, req.destination.host, req.destination.port), { sourceIp, principal: peer.uri });
+    if (v.allow) {
+      const k = tunnelKey(pod, req.destination.host, req.destination.port);
+      const queue = this.#pendingSource.get(k);
+      if (queue) queue.push({ sourceIp, principal: peer.uri });
+      else this.#pendingSource.set(k, [{ sourceIp, principal: peer.uri }]);
+    }
     return v.allow ? 'allow' : 'deny';
   }
 
