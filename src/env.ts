@@ -21,6 +21,9 @@
  *   `controlplane --source kubernetes` without --kubeconfig.
  * KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT: set by the kubelet in
  *   every pod; with the mounted service-account token they mean "in cluster".
+ * TRELLIS_UP_NODE_PROXY: the command `trellis up` runs as the node proxy instead of this CLI's `ztunnel`, as a
+ *   JSON array of strings (its argv before the flags; src/local/up/ambient/node-proxy-argv.ts): another build,
+ *   or a test's stand-in.
  * POD_NAMESPACE: the control plane's namespace on Kubernetes (the CA Secret,
  *   the leader Lease); the service account's namespace file when unset.
  */
@@ -38,4 +41,5 @@ export const env = {
   appProbers: process.env.ISTIO_KUBE_APP_PROBERS || undefined,
   prometheusAnnotations: process.env.ISTIO_PROMETHEUS_ANNOTATIONS || undefined,
   dnsCapture: process.env.ISTIO_META_DNS_CAPTURE === 'true',
+  upNodeProxy: process.env.TRELLIS_UP_NODE_PROXY || undefined,
 };

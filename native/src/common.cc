@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *errno_code(int e) {
   switch (e) {
@@ -91,4 +92,10 @@ napi_value make_int(napi_env env, int32_t v) {
   napi_value out;
   napi_create_int32(env, v, &out);
   return out;
+}
+
+napi_value fail_closing(napi_env env, int fd, const char *what) {
+  int e = errno;
+  close(fd);
+  return throw_errno(env, what, e);
 }

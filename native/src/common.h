@@ -21,5 +21,7 @@ int arg_string(napi_env env, napi_value v, char *buf, size_t size);
 /* Up to `want` arguments; 0 with a TypeError when fewer than `need` were passed. */
 int get_args(napi_env env, napi_callback_info info, size_t need, size_t want, napi_value *argv);
 napi_value make_int(napi_env env, int32_t v);
+/* Closes `fd` (a socket being set up) and throws errno's error for `what`. */
+napi_value fail_closing(napi_env env, int fd, const char *what);
 
 #endif

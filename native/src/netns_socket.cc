@@ -1,12 +1,13 @@
 /*
  * Sockets in other network namespaces, for the node proxy's listeners and
  * connections inside pods and for reaching a pod's 127.0.0.1:
- *   socketInNetns(path)                                  a TCP/IPv4 socket made in the namespace at `path`
  *   openNetns(path)                                      an fd naming a network namespace (checked to be one)
  *   closeFd(fd)
  *   listenInNetns(nsFd, host, port, mark, transparent, backlog)   bound and listening; SO_REUSEADDR, SO_MARK, IP_TRANSPARENT
  *   socketFromNetns(nsFd, mark, sourceIp)                unconnected; SO_MARK; with sourceIp IP_TRANSPARENT + bind(sourceIp, 0)
  * A mark of 0 sets no SO_MARK (0 is every socket's mark anyway).
+ * (socketInNetns(path) of src/native is openNetns + socketFromNetns.) Linux only,
+ * as this whole file (native/build.mjs builds the addon on Linux alone).
  */
 #include "common.h"
 
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#ifdef __linux__
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -25,9 +25,7 @@
 #ifndef NS_GET_NSTYPE
 #define NS_GET_NSTYPE _IO(0xb7, 0x3)
 #endif
-#endif
 
-#ifdef __linux__
 /*
  * A socket belongs to the network namespace its creator was in when it was
  * made, for its whole life; bind, listen, setsockopt and connect act in the
@@ -86,35 +84,11 @@ static int set_options(int fd, int family, uint32_t mark, bool transparent, cons
   return 0;
 }
 
-static napi_value fail_closing(napi_env env, int fd, const char *what) {
-  int e = errno;
-  close(fd);
-  return throw_errno(env, what, e);
-}
-#endif
-
-napi_value socket_in_netns(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  char path[4096];
-  if (!get_args(env, info, 1, 1, argv) || !arg_string(env, argv[0], path, sizeof path)) return NULL;
-#ifdef __linux__
-  int target = open(path, O_RDONLY | O_CLOEXEC);
-  if (target < 0) return throw_errno(env, path, errno);
-  int e = 0;
-  int fd = socket_in(target, AF_INET, &e);
-  close(target);
-  if (fd < 0) return throw_errno(env, "socket in network namespace", e);
-  return make_int(env, fd);
-#else
-  return throw_errno(env, "socketInNetns (Linux only)", EOPNOTSUPP);
-#endif
-}
 
 napi_value open_netns(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[4096];
   if (!get_args(env, info, 1, 1, argv) || !arg_string(env, argv[0], path, sizeof path)) return NULL;
-#ifdef __linux__
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, path, errno);
   // Another kind of file (or namespace) would make setns fail later, far from the mistake.
@@ -126,18 +100,13 @@ napi_value open_netns(napi_env env, napi_callback_info info) {
     return throw_errno(env, what, EINVAL);
   }
   return make_int(env, fd);
-#else
-  return throw_errno(env, "openNetns (Linux only)", EOPNOTSUPP);
-#endif
 }
 
 napi_value close_fd(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
   if (!get_args(env, info, 1, 1, argv) || !arg_fd(env, argv[0], &fd)) return NULL;
-#ifdef __linux__
   if (close(fd) != 0 && errno != EINTR) return throw_errno(env, "close", errno);
-#endif
   return NULL;
 }
 
@@ -149,7 +118,6 @@ napi_value listen_in_netns(napi_env env, napi_callback_info info) {
   char host[INET6_ADDRSTRLEN + 1];
   if (!get_args(env, info, 6, 6, argv) || !arg_fd(env, argv[0], &nsfd) || !arg_string(env, argv[1], host, sizeof host) ||
       !arg_fd(env, argv[2], &port) || !arg_u32(env, argv[3], &mark) || !arg_bool(env, argv[4], &transparent) || !arg_fd(env, argv[5], &backlog)) return NULL;
-#ifdef __linux__
   struct sockaddr_storage ss;
   socklen_t len;
   if (port > 65535 || !parse_addr(host, port, &ss, &len)) return throw_usage(env, "expected an IP address and a port (0-65535)");
@@ -162,9 +130,6 @@ napi_value listen_in_netns(napi_env env, napi_callback_info info) {
   if (bind(fd, (struct sockaddr *)&ss, len) != 0) return fail_closing(env, fd, "bind");
   if (listen(fd, backlog) != 0) return fail_closing(env, fd, "listen");
   return make_int(env, fd);
-#else
-  return throw_errno(env, "listenInNetns (Linux only)", EOPNOTSUPP);
-#endif
 }
 
 napi_value socket_from_netns(napi_env env, napi_callback_info info) {
@@ -173,7 +138,6 @@ napi_value socket_from_netns(napi_env env, napi_callback_info info) {
   uint32_t mark;
   char source[INET6_ADDRSTRLEN + 1];
   if (!get_args(env, info, 3, 3, argv) || !arg_fd(env, argv[0], &nsfd) || !arg_u32(env, argv[1], &mark) || !arg_string(env, argv[2], source, sizeof source)) return NULL;
-#ifdef __linux__
   struct sockaddr_storage ss;
   socklen_t len = 0;
   bool bindSource = source[0] != '\0';
@@ -187,7 +151,4 @@ napi_value socket_from_netns(napi_env env, napi_callback_info info) {
   // Port 0: the kernel picks one, as connect() would.
   if (bindSource && bind(fd, (struct sockaddr *)&ss, len) != 0) return fail_closing(env, fd, "bind to the source address");
   return make_int(env, fd);
-#else
-  return throw_errno(env, "socketFromNetns (Linux only)", EOPNOTSUPP);
-#endif
 }

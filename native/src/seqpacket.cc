@@ -8,6 +8,7 @@
  *   seqpacketRecv(fd, max) -> null (nothing waiting) | { data, fds, truncated }   data.length 0: the peer closed
  *   watchReadable(fd, callback) -> handle     unwatch(handle)
  * Every socket is non-blocking: nothing here ever blocks the JS thread.
+ * Linux only, as this whole file (native/build.mjs builds the addon on Linux alone).
  * watchReadable puts the fd in libuv's own poll set (uv_poll_t), so the
  * callback runs from the event loop when the fd is readable, like any
  * socket's 'data' — no thread per connection, no polling timer.
@@ -18,81 +19,58 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#ifdef __linux__
 #include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
-#endif
 
 /* Enough for the one fd ZDS sends; a few more so that a peer sending several is told, not silently cut. */
 #define MAX_FDS 4
 
-#ifdef __linux__
-static int unix_addr(const char *path, struct sockaddr_un *sa) {
+/* A new non-blocking seqpacket socket and the address of `path`; -1 with the error thrown. */
+static int unix_socket(napi_env env, const char *path, struct sockaddr_un *sa) {
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
-  if (strlen(path) >= sizeof sa->sun_path) return 0;
+  if (strlen(path) >= sizeof sa->sun_path) return throw_errno(env, path, ENAMETOOLONG), -1;
   strcpy(sa->sun_path, path);
-  return 1;
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(env, "socket(AF_UNIX, SOCK_SEQPACKET)", errno);
+  return fd;
 }
-#endif
 
 napi_value seqpacket_listen(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   char path[256];
   int32_t backlog;
   if (!get_args(env, info, 2, 2, argv) || !arg_string(env, argv[0], path, sizeof path) || !arg_fd(env, argv[1], &backlog)) return NULL;
-#ifdef __linux__
   struct sockaddr_un sa;
-  if (!unix_addr(path, &sa)) return throw_errno(env, path, ENAMETOOLONG);
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket(AF_UNIX, SOCK_SEQPACKET)", errno);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, backlog) != 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, path, e);
-  }
+  int fd = unix_socket(env, path, &sa);
+  if (fd < 0) return NULL;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, backlog) != 0) return fail_closing(env, fd, path);
   return make_int(env, fd);
-#else
-  return throw_errno(env, "seqpacketListen (Linux only)", EOPNOTSUPP);
-#endif
 }
 
 napi_value seqpacket_connect(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   char path[256];
   if (!get_args(env, info, 1, 1, argv) || !arg_string(env, argv[0], path, sizeof path)) return NULL;
-#ifdef __linux__
   struct sockaddr_un sa;
-  if (!unix_addr(path, &sa)) return throw_errno(env, path, ENAMETOOLONG);
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket(AF_UNIX, SOCK_SEQPACKET)", errno);
+  int fd = unix_socket(env, path, &sa);
+  if (fd < 0) return NULL;
   // A unix connect completes at once or fails (EAGAIN: the listener's backlog is full); it is never in progress.
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, path, e);
-  }
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) return fail_closing(env, fd, path);
   return make_int(env, fd);
-#else
-  return throw_errno(env, "seqpacketConnect (Linux only)", EOPNOTSUPP);
-#endif
 }
 
 napi_value seqpacket_accept(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   int32_t fd;
   if (!get_args(env, info, 1, 1, argv) || !arg_fd(env, argv[0], &fd)) return NULL;
-#ifdef __linux__
   int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (c < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED || errno == EINTR) return make_int(env, -1);
     return throw_errno(env, "accept", errno);
   }
   return make_int(env, c);
-#else
-  return throw_errno(env, "seqpacketAccept (Linux only)", EOPNOTSUPP);
-#endif
 }
 
 napi_value seqpacket_send(napi_env env, napi_callback_info info) {
@@ -103,7 +81,6 @@ napi_value seqpacket_send(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, 3, 3, argv) || !arg_fd(env, argv[0], &fd)) return NULL;
   if (napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) return throw_usage(env, "expected a Buffer");
   if (napi_get_value_int32(env, argv[2], &pass) != napi_ok) return throw_usage(env, "expected an fd to pass, or -1");
-#ifdef __linux__
   struct iovec iov = {data, len};
   struct msghdr msg;
   memset(&msg, 0, sizeof msg);
@@ -126,16 +103,12 @@ napi_value seqpacket_send(napi_env env, napi_callback_info info) {
   ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
   if (n < 0) return throw_errno(env, "sendmsg", errno);
   return NULL;
-#else
-  return throw_errno(env, "seqpacketSend (Linux only)", EOPNOTSUPP);
-#endif
 }
 
 napi_value seqpacket_recv(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int32_t fd, max;
   if (!get_args(env, info, 2, 2, argv) || !arg_fd(env, argv[0], &fd) || !arg_fd(env, argv[1], &max)) return NULL;
-#ifdef __linux__
   if (max == 0 || max > 1 << 20) return throw_usage(env, "expected a receive size of 1 byte to 1 MiB");
   void *data;
   napi_value buffer;
@@ -180,12 +153,8 @@ napi_value seqpacket_recv(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "fds", fds);
   napi_set_named_property(env, out, "truncated", truncated);
   return out;
-#else
-  return throw_errno(env, "seqpacketRecv (Linux only)", EOPNOTSUPP);
-#endif
 }
 
-#ifdef __linux__
 struct Watch {
   uv_poll_t poll;
   napi_env env;
@@ -217,7 +186,6 @@ static void on_closed(uv_handle_t *handle) {
   napi_async_destroy(w->env, w->context);
   delete w;
 }
-#endif
 
 napi_value watch_readable(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -225,7 +193,6 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
   napi_valuetype t;
   if (!get_args(env, info, 2, 2, argv) || !arg_fd(env, argv[0], &fd)) return NULL;
   if (napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) return throw_usage(env, "expected a callback");
-#ifdef __linux__
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_errno(env, "no event loop", EINVAL);
   Watch *w = new Watch();
@@ -249,9 +216,6 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
   }
   napi_create_external(env, w, NULL, NULL, &handle);
   return handle;
-#else
-  return throw_errno(env, "watchReadable (Linux only)", EOPNOTSUPP);
-#endif
 }
 
 /* Stops the watch; the fd must stay open until this is called (libuv's rule), and may be closed right after. */
@@ -259,13 +223,11 @@ napi_value unwatch(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   void *p;
   if (!get_args(env, info, 1, 1, argv) || napi_get_value_external(env, argv[0], &p) != napi_ok) return throw_usage(env, "expected a watch handle");
-#ifdef __linux__
   Watch *w = (Watch *)p;
   if (!w->closed) {
     w->closed = true;
     uv_poll_stop(&w->poll);
     uv_close((uv_handle_t *)&w->poll, on_closed);
   }
-#endif
   return NULL;
 }

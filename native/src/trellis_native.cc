@@ -139,7 +139,6 @@ static napi_value set_keepalive(napi_env env, napi_callback_info info) {
 #endif
 }
 
-napi_value socket_in_netns(napi_env env, napi_callback_info info);
 napi_value open_netns(napi_env env, napi_callback_info info);
 napi_value close_fd(napi_env env, napi_callback_info info);
 napi_value listen_in_netns(napi_env env, napi_callback_info info);
@@ -156,7 +155,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"getOriginalDst", NULL, get_original_dst, NULL, NULL, NULL, napi_default, NULL},
     {"setTransparent", NULL, set_transparent, NULL, NULL, NULL, napi_default, NULL},
-    {"socketInNetns", NULL, socket_in_netns, NULL, NULL, NULL, napi_default, NULL},
     {"setKeepalive", NULL, set_keepalive, NULL, NULL, NULL, napi_default, NULL},
     {"openNetns", NULL, open_netns, NULL, NULL, NULL, napi_default, NULL},
     {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},

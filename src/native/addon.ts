@@ -22,7 +22,6 @@ export interface RawPacket {
 export interface Addon {
   getOriginalDst(fd: number): { address: string; port: number; family: 4 | 6 };
   setTransparent(fd: number): void;
-  socketInNetns(path: string): number;
   setKeepalive(fd: number, idleS: number, intervalS: number, probes: number): void;
   openNetns(path: string): number;
   closeFd(fd: number): void;

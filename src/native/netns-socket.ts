@@ -73,7 +73,12 @@ export function socketFromNetns(netnsFd: number, opts: SocketFromNetnsOptions = 
 
 /** A new non-blocking TCP/IPv4 socket's fd, made inside the network namespace at `path` (/var/run/netns/NAME). */
 export function socketInNetns(path: string): number {
-  return nativeCall(`socket in ${path}`, (a) => a.socketInNetns(path));
+  const ns = openNetns(path);
+  try {
+    return socketFromNetns(ns);
+  } finally {
+    closeFd(ns);
+  }
 }
 
 function checkFd(fd: number): void {

@@ -9,7 +9,7 @@
  */
 import { unlinkSync } from 'node:fs';
 import { TrellisError, errorMessage } from '../errors.js';
-import { nativeCall, type Addon, type RawPacket } from './addon.js';
+import { nativeCall, type RawPacket } from './addon.js';
 
 export type Packet = RawPacket;
 
@@ -25,18 +25,53 @@ export interface ConnectionEvents {
   closed(err?: Error): void;
 }
 
-export class SeqpacketConnection {
-  #fd: number | undefined;
+/** An fd of ours in libuv's poll set: `readable` runs when it is; closing stops the watch first (libuv's rule). */
+class WatchedFd {
+  protected fd: number | undefined;
   #watch: object | undefined;
+
+  constructor(fd: number, readable: () => void) {
+    this.fd = fd;
+    try {
+      this.#watch = nativeCall('watch a seqpacket socket', (a) => a.watchReadable(fd, readable));
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  get open(): boolean {
+    return this.fd !== undefined;
+  }
+
+  /** Stops reading and closes the fd; idempotent. */
+  close(): void {
+    const fd = this.fd;
+    if (fd === undefined) return;
+    this.fd = undefined;
+    const watch = this.#watch;
+    this.#watch = undefined;
+    try {
+      nativeCall('close', (a) => {
+        if (watch) a.unwatch(watch);
+        a.closeFd(fd);
+      });
+    } catch (err) {
+      // A close that fails leaves nothing to do; say so rather than throw from cleanup paths.
+      process.emitWarning(`seqpacket close: ${errorMessage(err)}`);
+    }
+  }
+}
+
+export class SeqpacketConnection extends WatchedFd {
   readonly #events: ConnectionEvents;
   readonly #maxPacket: number;
 
   /** Takes ownership of a connected socket's fd. */
   constructor(fd: number, events: ConnectionEvents, maxPacket = DEFAULT_MAX_PACKET) {
-    this.#fd = fd;
+    super(fd, () => this.#readable());
     this.#events = events;
     this.#maxPacket = maxPacket;
-    this.#watch = nativeCall('watch a seqpacket socket', (a) => a.watchReadable(fd, () => this.#readable()));
   }
 
   /** Connects at once or throws a NATIVE error whose cause's code says why (ENOENT, ECONNREFUSED, EAGAIN: backlog full). */
@@ -45,31 +80,18 @@ export class SeqpacketConnection {
     return new SeqpacketConnection(fd, events, maxPacket);
   }
 
-  get open(): boolean {
-    return this.#fd !== undefined;
-  }
-
   /** One packet, with `passFd` duplicated to the peer when given (the caller still owns its own). */
   send(data: Uint8Array, passFd?: number): void {
-    const fd = this.#fd;
+    const fd = this.fd;
     if (fd === undefined) throw new TrellisError('NATIVE', 'send on a closed seqpacket socket', { cause: Object.assign(new Error('closed'), { code: 'EBADF' }) });
     nativeCall('send', (a) => a.seqpacketSend(fd, Buffer.from(data.buffer, data.byteOffset, data.byteLength), passFd ?? -1));
   }
 
-  /** Stops reading and closes the fd; idempotent; `closed` is not called. */
-  close(): void {
-    const fd = this.#fd;
-    if (fd === undefined) return;
-    this.#fd = undefined;
-    release(fd, this.#watch);
-    this.#watch = undefined;
-  }
-
   #readable(): void {
-    for (let i = 0; i < READS_PER_WAKEUP && this.#fd !== undefined; i++) {
+    for (let i = 0; i < READS_PER_WAKEUP && this.fd !== undefined; i++) {
       let p: Packet | null;
       try {
-        const fd = this.#fd;
+        const fd = this.fd;
         p = nativeCall('receive', (a) => a.seqpacketRecv(fd, this.#maxPacket));
       } catch (err) {
         return this.#fail(err as Error);
@@ -88,58 +110,34 @@ export class SeqpacketConnection {
 }
 
 /** A listening seqpacket socket at `path`; each accepted connection's fd goes to `accepted`. */
-export class SeqpacketListener {
-  #fd: number | undefined;
-  #watch: object | undefined;
+export class SeqpacketListener extends WatchedFd {
   readonly path: string;
 
   private constructor(path: string, fd: number, accepted: (fd: number) => void) {
-    this.path = path;
-    this.#fd = fd;
-    this.#watch = nativeCall('watch a seqpacket listener', (a) => a.watchReadable(fd, () => {
-      for (let i = 0; i < READS_PER_WAKEUP && this.#fd !== undefined; i++) {
-        const c = nativeCall('accept', (a2) => a2.seqpacketAccept(fd));
+    super(fd, () => {
+      for (let i = 0; i < READS_PER_WAKEUP && this.fd !== undefined; i++) {
+        const c = nativeCall('accept', (a) => a.seqpacketAccept(fd));
         if (c < 0) return;
         accepted(c);
       }
-    }));
+    });
+    this.path = path;
   }
 
   /** bind + listen (the file is made with the process umask: callers chmod it, in a directory only they can enter). */
   static listen(path: string, accepted: (fd: number) => void, backlog = 128): SeqpacketListener {
     const fd = nativeCall(`listen on ${path}`, (a) => a.seqpacketListen(path, backlog));
-    try {
-      return new SeqpacketListener(path, fd, accepted);
-    } catch (err) {
-      release(fd, undefined);
-      throw err;
-    }
+    return new SeqpacketListener(path, fd, accepted);
   }
 
   /** Stops accepting, closes the socket and removes its file. */
-  close(): void {
-    const fd = this.#fd;
-    if (fd === undefined) return;
-    this.#fd = undefined;
-    release(fd, this.#watch);
-    this.#watch = undefined;
+  override close(): void {
+    if (!this.open) return;
+    super.close();
     try {
       unlinkSync(this.path);
     } catch {
       // already gone
     }
-  }
-}
-
-/** libuv must stop polling an fd before it is closed. */
-function release(fd: number, watch: object | undefined): void {
-  try {
-    nativeCall('close', (a: Addon) => {
-      if (watch) a.unwatch(watch);
-      a.closeFd(fd);
-    });
-  } catch (err) {
-    // A close that fails leaves nothing to do; say so rather than throw from cleanup paths.
-    process.emitWarning(`seqpacket close: ${errorMessage(err)}`);
   }
 }

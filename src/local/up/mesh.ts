@@ -17,6 +17,7 @@ import { serviceEnv } from './service-env.js';
 import { desiredWorkloads, namespaceLabels, reconcile, type PodToCreate, type Workload } from './workloads.js';
 import { gatewayPorts, gatewaysSelecting, gatewayUrls } from './gateways.js';
 import { templateHash } from './pod-names.js';
+import { isAmbientPod } from './ambient/enrollment.js';
 
 const log = logger('up');
 
@@ -105,7 +106,8 @@ export class Mesh {
       Object.assign(labels, extra.labels);
       Object.assign(annotations, extra.annotations);
     }
-    const plan: PodPlan = { ...c, labels, annotations, spec: t.spec, injection, workloadName: c.owner.name, ...(gateway ? { gateway } : {}) };
+    const ambient = !injection.sidecar && !gateway && isAmbientPod({ namespace: c.namespace, name: c.name, labels, annotations }, nsLabels);
+    const plan: PodPlan = { ...c, labels, annotations, spec: t.spec, injection, ambient, workloadName: c.owner.name, ...(gateway ? { gateway } : {}) };
     return new RunningPod(plan, {
       ...this.#ctx,
       serviceEnv: (addr) => {

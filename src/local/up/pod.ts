@@ -27,6 +27,7 @@ import { runFiles } from './run-dir.js';
 import type { PodRef } from './workloads.js';
 import { RUN_ENV } from './process-sweep.js';
 import type { Limiter } from './limiter.js';
+import type { AmbientNode } from './ambient/ambient-node.js';
 
 const log = logger('up');
 
@@ -58,6 +59,8 @@ export interface PodContext {
   sidecarStarts: Limiter;
   /** A line for `up`'s output (a gateway's published address). */
   announce: (line: string) => void;
+  /** The node's ambient dataplane: redirection in ambient pods and the node proxy serving them. */
+  ambient: Pick<AmbientNode, 'enroll' | 'release'>;
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Failed' | 'Terminating';
@@ -67,6 +70,8 @@ export interface PodPlan extends PodRef {
   annotations: Record<string, string>;
   spec: RunnablePodSpec;
   injection: InjectionDecision;
+  /** In ambient mode (ambient/enrollment.ts): no sidecar; the node proxy serves it. */
+  ambient: boolean;
   workloadName: string;
   /**
    * Set for an ingress gateway pod (gateways.ts): its proxy is a router, it
@@ -133,6 +138,8 @@ export class RunningPod {
       await this.#ctx.controlPlaneServing;
       if (this.#stopping) return;
       if (this.plan.injection.sidecar) await this.#startSidecar();
+      // As the CNI plugin does before a pod's containers run: its traffic is the node proxy's from the first packet.
+      if (this.plan.ambient) await this.#enrollAmbient();
       if (this.#stopping) return;
       if (this.plan.gateway) return await this.#runGateway();
       // Apps queue behind every waiting sidecar (a mesh waits for its proxies; an app's own start only delays them)
@@ -222,6 +229,11 @@ export class RunningPod {
     }));
     this.proxyState = { state: 'running', startedAt: new Date().toISOString(), restarts: this.#sidecarRestarts, ready: true };
     this.sidecar.onExit((how) => this.#sidecarDied(how));
+  }
+
+  async #enrollAmbient(): Promise<void> {
+    const a = this.address!;
+    await this.#ctx.ambient.enroll({ uid: this.uid, name: this.plan.name, namespace: this.plan.namespace, serviceAccount: this.#serviceAccount(), netns: a.netns });
   }
 
   #sidecarDied(how: string): void {
@@ -353,6 +365,8 @@ export class RunningPod {
     await Promise.all(this.containers.map((c) => c.stop(2000)));
     await Promise.all(this.#published.splice(0).map((p) => p.close().catch(() => undefined)));
     await this.sidecar?.stop().catch(() => undefined);
+    // Also while its enrollment is still under way: the node proxy is then never sent it, or told to drop it.
+    if (this.plan.ambient) await this.#ctx.ambient.release(this.uid).catch((err: unknown) => log.warn('node proxy did not release the pod', { pod: this.key, error: errorMessage(err) }));
     if (this.address) await this.#ctx.network.removePod(this.address).catch((err: unknown) => log.warn('pod network not removed', { pod: this.key, error: errorMessage(err) }));
     for (const fd of this.#logFds.splice(0)) closeSync(fd);
   }

@@ -8,6 +8,7 @@
  *   RUN/ca/                     the control plane's CA (a new root per run)
  *   RUN/controlplane.log
  *   RUN/pods/NS/POD/CONTAINER.log, istio-proxy.log, token, pod.json (what `trellis exec` needs)
+ *   RUN/ztunnel/                the node proxy's (0700): token, ztunnel.sock (ZDS); RUN/ztunnel.log its output
  *
  * A run whose owner process is gone is stale: the next `up` removes it.
  */
@@ -43,6 +44,10 @@ export const runFiles = {
   podDir: (run: string, ns: string, pod: string) => join(run, 'pods', ns, pod),
   containerLog: (run: string, ns: string, pod: string, container: string) => join(run, 'pods', ns, pod, `${container}.log`),
   podInfo: (run: string, ns: string, pod: string) => join(run, 'pods', ns, pod, 'pod.json'),
+  nodeProxyDir: (run: string) => join(run, 'ztunnel'),
+  nodeProxyToken: (run: string) => join(run, 'ztunnel', 'token'),
+  zdsSocket: (run: string) => join(run, 'ztunnel', 'ztunnel.sock'),
+  nodeProxyLog: (run: string) => join(run, 'ztunnel.log'),
 };
 
 export function writeRunInfo(run: string, info: RunInfo): void {

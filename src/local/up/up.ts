@@ -41,6 +41,9 @@ import { checkStateFile, chooseMode } from './preflight.js';
 import { StatusOutput } from './status/output.js';
 import { StatusPoller } from './status/poller.js';
 import { renderStatus } from './status/render.js';
+import { env } from '../../env.js';
+import { AmbientNode } from './ambient/ambient-node.js';
+import { nodeProxyCommand, nodeProxyToken } from './ambient/node-proxy-argv.js';
 import { dashboardStaticDir, DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
 
 export interface UpOptions {
@@ -67,13 +70,14 @@ export async function runUp(o: UpOptions): Promise<number> {
   const stateFile = stateFilePath();
   checkStateFile(stateFile);
   const { mode, why } = chooseMode(o.loopback);
+  const nodeProxy = nodeProxyCommand(o.trellis, env.upNodeProxy);
   const step = (s: string) => out.line(`✓ ${s}`);
   for (const line of await sweepStale(mode === 'netns')) step(`removed leftovers of a crashed run: ${line}`);
 
   const runId = newRunId();
   const run = runDirPath(runId);
   writeRunInfo(run, { pid: process.pid, runId, mode, dir, startedAt: new Date().toISOString(), stateFile });
-  const up = new Up(o, out, dir, runId, run, stateFile, mode);
+  const up = new Up(o, out, dir, runId, run, stateFile, mode, nodeProxy);
   const stopOnSignal = (signal: NodeJS.Signals) => void up.shutdown(signal === 'SIGINT' ? 130 : 143, `${signal}`);
   process.on('SIGINT', stopOnSignal);
   process.on('SIGTERM', stopOnSignal);
@@ -101,7 +105,9 @@ class Up {
   readonly #run: string;
   readonly #stateFile: string;
   readonly #mode: UpMode;
+  readonly #nodeProxy: readonly string[];
   #network: UpNetwork | undefined;
+  #ambient: AmbientNode | undefined;
   #cp: ControlPlaneProcess | undefined;
   #published: ControlPlaneAddresses | undefined;
   #mesh: Mesh | undefined;
@@ -121,7 +127,7 @@ class Up {
   #syncedReported = false;
   #ingressText = '';
 
-  constructor(o: UpOptions, out: StatusOutput, dir: string, runId: string, run: string, stateFile: string, mode: UpMode) {
+  constructor(o: UpOptions, out: StatusOutput, dir: string, runId: string, run: string, stateFile: string, mode: UpMode, nodeProxy: readonly string[]) {
     this.#o = o;
     this.#out = out;
     this.#dir = dir;
@@ -129,6 +135,7 @@ class Up {
     this.#run = run;
     this.#stateFile = stateFile;
     this.#mode = mode;
+    this.#nodeProxy = nodeProxy;
     this.done = new Promise((r) => (this.#exit = r));
   }
 
@@ -156,7 +163,7 @@ class Up {
       this.#initialDone = true;
       const pods = this.#mesh!.pods();
       const failed = pods.filter((p) => p.phase === 'Failed');
-      this.#step(`pods: ${pods.length} started (${pods.filter((p) => p.plan.injection.sidecar).length} with sidecars${failed.length ? `, ${failed.length} FAILED: ${failed.map((p) => `${p.key}: ${p.message}`).join('; ')}` : ''})`, podsStart);
+      this.#step(`pods: ${pods.length} started (${pods.filter((p) => p.plan.injection.sidecar).length} with sidecars, ${pods.filter((p) => p.plan.ambient).length} ambient${failed.length ? `, ${failed.length} FAILED: ${failed.map((p) => `${p.key}: ${p.message}`).join('; ')}` : ''})`, podsStart);
     });
     const [cp] = await Promise.all([serving, podsStarted]);
     this.#published = await net.publish(cp.addresses);
@@ -215,6 +222,16 @@ class Up {
     const host = net.controlPlaneHost;
     const podSide: ControlPlaneAddresses = { xds: `${host}:${net.controlPlanePorts.xds}`, debug: `${host}:${net.controlPlanePorts.debug}`, ca: `${host}:${net.controlPlanePorts.ca}` };
     controlPlaneServing.catch(() => undefined);
+    this.#ambient = new AmbientNode({
+      network: net,
+      runId: this.#runId,
+      run: this.#run,
+      command: this.#nodeProxy,
+      controlPlane: () => podSide,
+      rootCertFile: `${caDir}/root-cert.pem`,
+      token: () => issuer.createToken(nodeProxyToken(net.nodeName, 24 * 3600)),
+      event: (e) => this.#event(e),
+    });
     return new Mesh({
       network: net,
       run: this.#run,
@@ -228,6 +245,7 @@ class Up {
       controlPlaneServing,
       sidecarStarts: new Limiter(availableParallelism()),
       announce: (line) => this.#step(line),
+      ambient: this.#ambient,
       changed: (event) => {
         if (event) this.#event(event);
         this.#publisher?.changed();
@@ -361,6 +379,7 @@ class Up {
       this.#publisher?.close();
       if (this.#serving) removeStateFile(this.#stateFile);
       await this.#mesh?.stop();
+      await this.#ambient?.stop();
       await this.#cp?.stop();
     })();
     let timer: NodeJS.Timeout | undefined;

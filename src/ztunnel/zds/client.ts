@@ -63,6 +63,11 @@ export class ZdsClient {
     return c;
   }
 
+  /** Whether the connection is gone (closed by either side, or failed): every later call rejects. */
+  get closed(): boolean {
+    return this.#closedWith !== undefined;
+  }
+
   /** Sends the pod with its network namespace (opened from `netnsPath` and closed here once sent). */
   add(pod: { uid: string; name: string; namespace: string; serviceAccount: string }, netnsPath: string): Promise<void> {
     return this.#request({ kind: 'add', ...pod }, netnsPath);

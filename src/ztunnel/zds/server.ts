@@ -79,6 +79,7 @@ export class ZdsServer {
   #accepted(fd: number): void {
     const c = new ZdsConnection(fd, this.#handler, this.#live, () => this.#connections.delete(c));
     this.#connections.add(c);
+    c.greet();
   }
 }
 
@@ -103,6 +104,10 @@ class ZdsConnection {
         this.#gone();
       },
     });
+  }
+
+  /** ztunnel speaks first on a connection. */
+  greet(): void {
     this.#send(encodeHello());
   }
 
