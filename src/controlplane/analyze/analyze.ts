@@ -21,6 +21,7 @@ import { gatewaySecretFindings } from './gateway-secrets.js';
 import { unsupportedFieldFindings } from './unsupported-fields.js';
 import { gatewayApiMessages } from './gateway-api-findings.js';
 import { ambientFindings } from './ambient-findings.js';
+import { waypointFindings } from './waypoint-findings.js';
 
 /** A finding placed: the object it is about, and where in which file. */
 export interface AnalysisMessage extends Finding {
@@ -55,6 +56,7 @@ export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel
   for (const p of authz) for (const f of securityFindings(p)) out.push(placed(p, f));
   for (const m of gatewayApiMessages(model)) out.push(placed(m.object, m.finding));
   for (const m of ambientFindings(model)) out.push(placed(m.object, m.finding));
+  for (const m of waypointFindings(model, accepted)) out.push(placed(m.object, m.finding));
   for (const { gateway, finding } of gatewaySecretFindings(accepted)) out.push(placed(gateway, finding));
   return out;
 }

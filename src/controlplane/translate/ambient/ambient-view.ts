@@ -16,6 +16,7 @@ import { authorizationName, convertPolicy } from './authorization.js';
 import { inWorkloadApi, serviceMessage, serviceResourceName } from './services.js';
 import { workloadMessage } from './workloads.js';
 import { peerAuthenticationPolicy } from './peer-authentication.js';
+import { bindWaypoint, waypointIndex, type WaypointBinding, type WaypointProblem } from './waypoints.js';
 
 export interface AmbientView {
   /** Workloads by uid, services by "namespace/hostname". */
@@ -24,6 +25,13 @@ export interface AmbientView {
   readonly authorizations: ResourceSet;
   /** Policies that apply to an ambient workload and lost L7 attributes in conversion, with what they lost. */
   readonly l7Losses: readonly { policy: AuthorizationPolicy; l7: readonly string[]; deny: boolean }[];
+  /** use-waypoint labels that do not simply bind, by the object carrying the label (one per object and message). */
+  readonly waypointProblems: readonly WaypointLabelProblem[];
+}
+
+export interface WaypointLabelProblem {
+  readonly object: { kind: 'Pod' | 'Service' | 'Namespace'; namespace?: string; name: string };
+  readonly problem: WaypointProblem;
 }
 
 interface Converted {
@@ -65,6 +73,16 @@ function build(model: MeshModel): AmbientView {
   }
   const applying = converted.filter((c) => pods.some((p) => applies(c, p, model.rootNamespace)));
   const addresses = new Map<string, XdsResource>();
+  const waypoints = waypointIndex(model);
+  const problems = new Map<string, WaypointLabelProblem>();
+  const bind = (kind: 'Pod' | 'Service', namespace: string, name: string, labels: Readonly<Record<string, string>>): WaypointBinding => {
+    const b = bindWaypoint(model, waypoints, { kind: kind === 'Pod' ? 'workload' : 'service', namespace, labels });
+    if (b.problem) {
+      const object = b.problem.labelledBy === 'self' ? { kind, namespace, name } : { kind: 'Namespace' as const, name: namespace };
+      problems.set(`${object.kind}/${namespace}/${object.name}|${b.problem.message}`, { object, problem: b.problem });
+    }
+    return b;
+  };
   const authorizations = new Map(applying.map((c) => [nameOf(c.authorization), toResource(AuthorizationSchema, nameOf(c.authorization), c.authorization)] as const));
   for (const pod of pods) {
     const policies = applying.filter((c) => c.authorization.scope === Scope.WORKLOAD_SELECTOR && applies(c, pod, model.rootNamespace)).map((c) => nameOf(c.authorization));
@@ -78,15 +96,16 @@ function build(model: MeshModel): AmbientView {
       trustDomain: model.trustDomain,
       services: (servicesByNs.get(pod.metadata.namespace ?? 'default') ?? []).filter((s) => selects(s, pod)),
       policies,
+      waypoint: bind('Pod', pod.metadata.namespace ?? 'default', pod.metadata.name, pod.metadata.labels ?? {}).address,
     });
     if (w) addresses.set(w.uid, toResource(AddressSchema, w.uid, create(AddressSchema, { type: { case: 'workload', value: w } })));
   }
   for (const s of services) {
     const name = serviceResourceName(s.namespace, s.hostname);
-    addresses.set(name, toResource(AddressSchema, name, create(AddressSchema, { type: { case: 'service', value: serviceMessage(s) } })));
+    addresses.set(name, toResource(AddressSchema, name, create(AddressSchema, { type: { case: 'service', value: serviceMessage(s, bind('Service', s.namespace, s.name, s.labels).address) } })));
   }
   const l7Losses = applying.filter((c) => c.l7.length > 0).map((c) => ({ policy: c.policy, l7: c.l7, deny: c.authorization.action === Action.DENY }));
-  return { addresses, authorizations, l7Losses };
+  return { addresses, authorizations, l7Losses, waypointProblems: [...problems.values()] };
 }
 
 const nameOf = (a: Authorization) => authorizationName(a.namespace, a.name);
