@@ -21,6 +21,8 @@ import { file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy } from '..
 import { file_envoy_extensions_path_match_uri_template_v3_uri_template_match } from '../gen/envoy/extensions/path/match/uri_template/v3/uri_template_match_pb.js';
 import { file_envoy_extensions_load_balancing_policies_round_robin_v3_round_robin } from '../gen/envoy/extensions/load_balancing_policies/round_robin/v3/round_robin_pb.js';
 import { file_envoy_extensions_transport_sockets_raw_buffer_v3_raw_buffer } from '../gen/envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer_pb.js';
+import { file_envoy_extensions_transport_sockets_internal_upstream_v3_internal_upstream } from '../gen/envoy/extensions/transport_sockets/internal_upstream/v3/internal_upstream_pb.js';
+import { file_envoy_extensions_filters_http_set_filter_state_v3_set_filter_state } from '../gen/envoy/extensions/filters/http/set_filter_state/v3/set_filter_state_pb.js';
 import { file_envoy_extensions_transport_sockets_tls_v3_secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
 import { file_envoy_extensions_transport_sockets_tls_v3_tls } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { file_envoy_extensions_network_dns_resolver_cares_v3_cares_dns_resolver } from '../gen/envoy/extensions/network/dns_resolver/cares/v3/cares_dns_resolver_pb.js';
@@ -57,6 +59,8 @@ export const xdsRegistry: Registry = createRegistry(
   file_envoy_extensions_network_dns_resolver_cares_v3_cares_dns_resolver,
   file_envoy_extensions_path_match_uri_template_v3_uri_template_match,
   file_envoy_extensions_transport_sockets_raw_buffer_v3_raw_buffer,
+  file_envoy_extensions_transport_sockets_internal_upstream_v3_internal_upstream,
+  file_envoy_extensions_filters_http_set_filter_state_v3_set_filter_state,
   file_envoy_extensions_transport_sockets_tls_v3_secret,
   file_envoy_extensions_transport_sockets_tls_v3_tls,
   file_envoy_extensions_upstreams_http_v3_http_protocol_options,
