@@ -16,7 +16,8 @@ import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { parseNodeId } from '../../../src/xds/parse-node.js';
 import { xdsRegistry } from '../../../src/xds/registry.js';
 import type { ProxyNode } from '../../../src/xds/proxy-node.js';
-import { modelOf } from '../translate/helpers.js';
+import { modelOf, stateOf } from '../translate/helpers.js';
+import { analyzeConfig } from '../../../src/controlplane/analyze/analyze.js';
 import { waypointLabels, waypointMesh, waypointNodeId } from './fixture.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -146,4 +147,11 @@ test('a sidecar of the same namespace is still a sidecar; a waypoint of nothing 
   const bare = parseNodeId('waypoint~10.1.0.98~other.shop~shop.svc.cluster.local');
   const names = [...gen.generate(bare, TypeUrl.Listener, undefined).keys()].sort();
   assert.deepEqual(names, ['connect_originate', 'connect_terminate', 'main_internal']);
+});
+
+test('a policy attached to the waypoint by targetRefs is enforced there, so it is not reported as unserved; one attached to an ingress Gateway still is', () => {
+  const reasons = (yaml: string) => analyzeConfig(stateOf(yaml).objects.values(), modelOf(yaml)).map((p) => p.reason).filter((r) => r.includes('targetRef'));
+  assert.deepEqual(reasons(waypointMesh), []);
+  const ingress = waypointMesh.replace('targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: wp}]', 'targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: edge}]');
+  assert.equal(reasons(ingress).length, 1);
 });

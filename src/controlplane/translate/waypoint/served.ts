@@ -47,6 +47,13 @@ function refsOf(p: AuthorizationPolicy): readonly PolicyTargetReference[] {
   return p.spec.targetRefs ?? (p.spec.targetRef ? [p.spec.targetRef] : []);
 }
 
+/** Whether a waypoint enforces `p`: each targetRef a Service, a waypoint Gateway of its namespace, or (from the root namespace) the waypoint class. */
+export function attachedToWaypoint(model: MeshModel, p: AuthorizationPolicy): boolean {
+  const ns = p.metadata.namespace ?? 'default';
+  const index = waypointIndex(model);
+  return refsOf(p).every((t) => t.kind === 'Service' || (t.kind === 'Gateway' && index.has(`${ns}/${t.name}`)) || (t.kind === 'GatewayClass' && t.name === 'istio-waypoint'));
+}
+
 /**
  * Policies of `namespace` attached by targetRef(s) to the waypoint's Gateway
  * and, with `service`, to that Service (istiod's NewBuilderForService for
