@@ -17,6 +17,10 @@ import { proxyLocality, type ProxyLocality } from './locality/proxy-locality.js'
 import { ambientView, named } from './ambient/ambient-view.js';
 import { WaypointResources } from './waypoint/resources.js';
 import { waypointOf } from './waypoint/served.js';
+import { hboneClusters, hboneEndpoints, hboneListeners, hboneSidecar, sidecarMainInternal } from './hbone/sidecar.js';
+import { virtualInboundListener } from './inbound.js';
+import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
+import { toResource } from '../cache/resource.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 
@@ -39,6 +43,8 @@ interface ProxyState {
   loopback?: LoopbackPlan;
   /** Set for a router (a gateway): its listeners and routes replace the sidecar's. */
   gateway?: GatewayResources;
+  /** Set for a sidecar speaking HBONE (hbone/sidecar.ts): the ambient pods' addresses, whose endpoints it tunnels to. */
+  hboneIps?: ReadonlySet<string>;
   /** Set for a waypoint: HBONE in, its services' L7 stack, HBONE out; no RDS (routes are inline). */
   waypoint?: WaypointResources;
   /** Where the proxy is, for clusters with locality load balancing (computed when one is asked for). */
@@ -86,6 +92,7 @@ class GeneratorImpl implements TranslateGenerator {
         return this.#filter(st.inbound.listeners, names, (n) => st.scope.grpcListener(n));
       case TypeUrl.ClusterLoadAssignment:
         if (st.waypoint) return st.waypoint.endpoints(names);
+        if (st.hboneIps) return hboneEndpoints(st.scope.endpoints(names ?? st.scope.edsNames(), st.locality), st.hboneIps);
         return st.scope.endpoints(names ?? st.scope.edsNames(), st.locality);
       case TypeUrl.RouteConfiguration: {
         if (st.waypoint) return emptySet;
@@ -145,7 +152,8 @@ class GeneratorImpl implements TranslateGenerator {
     const plain: ProxyState = loopback
       ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback, locality }
       : { scope, inbound, locality };
-    const st = envoy ? this.#withAccessLogs(plain, id.namespace, id.labels, false) : plain;
+    const logged = envoy ? this.#withAccessLogs(plain, id.namespace, id.labels, false) : plain;
+    const st = hboneSidecar(node) && !loopback ? this.#withHbone(logged, node, ports, security!) : logged;
     this.#nodes.set(node, st);
     return st;
   }
@@ -175,6 +183,15 @@ class GeneratorImpl implements TranslateGenerator {
     st = { scope: gateway.scope, inbound: { clusters: gateway.scope.clusters(), listeners: gateway.listeners() }, gateway };
     this.#gateways.set(key, st);
     return st;
+  }
+
+  /** A sidecar that speaks HBONE: its own listeners and clusters (main_internal names its pod's addresses). */
+  #withHbone(st: ProxyState, node: ProxyNode, ports: readonly InboundPort[], security: InboundSecuritySpec): ProxyState {
+    const td = this.model.trustDomain;
+    const plainInbound = virtualInboundListener(ports, { ...security.make(), mtls: { mode: 'DISABLE', perPort: new Map(), shadowed: [] } });
+    const listeners = new Map(st.inbound.listeners);
+    for (const l of hboneListeners(td, sidecarMainInternal(plainInbound, node.ipAddresses))) listeners.set(l.name, toResource(ListenerSchema, l.name, l));
+    return { ...st, inbound: { clusters: hboneClusters(st.inbound.clusters, td), listeners }, hboneIps: ambientView(this.model).podIps };
   }
 
   /** A waypoint's resources: one per waypoint Gateway, shared by its replicas. */

@@ -25,6 +25,8 @@ export interface AmbientView {
   readonly authorizations: ResourceSet;
   /** Policies that apply to an ambient workload and lost L7 attributes in conversion, with what they lost. */
   readonly l7Losses: readonly { policy: AuthorizationPolicy; l7: readonly string[]; deny: boolean }[];
+  /** The addresses of ambient pods: HBONE sidecars reach these over HBONE (translate/hbone/sidecar.ts). */
+  readonly podIps: ReadonlySet<string>;
   /** use-waypoint labels that do not simply bind, by the object carrying the label (one per object and message). */
   readonly waypointProblems: readonly WaypointLabelProblem[];
 }
@@ -105,7 +107,8 @@ function build(model: MeshModel): AmbientView {
     addresses.set(name, toResource(AddressSchema, name, create(AddressSchema, { type: { case: 'service', value: serviceMessage(s, bind('Service', s.namespace, s.name, s.labels).address) } })));
   }
   const l7Losses = applying.filter((c) => c.l7.length > 0).map((c) => ({ policy: c.policy, l7: c.l7, deny: c.authorization.action === Action.DENY }));
-  return { addresses, authorizations, l7Losses, waypointProblems: [...problems.values()] };
+  const podIps = new Set(pods.flatMap((p) => (p.status?.podIPs?.length ? p.status.podIPs.map((x) => x.ip) : p.status?.podIP ? [p.status.podIP] : [])));
+  return { addresses, authorizations, l7Losses, podIps, waypointProblems: [...problems.values()] };
 }
 
 const nameOf = (a: Authorization) => authorizationName(a.namespace, a.name);
