@@ -4,10 +4,8 @@
  * split 90/10 with retries and a fault on /slow; an AuthorizationPolicy
  * attached to the waypoint's Gateway denies DELETE.
  */
-export const waypointMesh = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop, labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: wp}}
+/** A waypoint Gateway "wp" in shop, its Service and a pod behind it (what istiod's deployment controller makes). */
+export const waypointYaml = (ready = true) => `
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -24,8 +22,14 @@ spec: {clusterIP: 10.96.9.9, selector: {gateway.networking.k8s.io/gateway-name: 
 apiVersion: v1
 kind: Pod
 metadata: {name: wp-1, namespace: shop, labels: {gateway.networking.k8s.io/gateway-name: wp, istio.io/dataplane-mode: none}}
-status: {podIP: 10.1.0.99, phase: Running, conditions: [{type: Ready, status: "True"}]}
----
+status: {podIP: 10.1.0.99, phase: Running, conditions: [{type: Ready, status: "${ready ? 'True' : 'False'}"}]}
+`;
+
+export const waypointMesh = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {istio.io/dataplane-mode: ambient, istio.io/use-waypoint: wp}}
+${waypointYaml()}---
 apiVersion: v1
 kind: Service
 metadata: {name: reviews, namespace: shop}

@@ -13,26 +13,7 @@ import { analyzeConfig } from '../../../src/controlplane/analyze/analyze.js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { parseNodeId } from '../../../src/xds/parse-node.js';
 import { modelOf, stateOf, testRoutes } from '../translate/helpers.js';
-
-/** A waypoint Gateway "wp" in shop, its Service and a ready pod behind it (what istiod's deployment controller makes). */
-export const waypointYaml = (ready = true) => `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: wp, namespace: shop}
-spec:
-  gatewayClassName: istio-waypoint
-  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: wp, namespace: shop, labels: {gateway.istio.io/managed: istio.io-mesh-controller, gateway.networking.k8s.io/gateway-name: wp}}
-spec: {clusterIP: 10.96.9.9, selector: {gateway.networking.k8s.io/gateway-name: wp}, ports: [{name: mesh, port: 15008}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: wp-1, namespace: shop, labels: {gateway.networking.k8s.io/gateway-name: wp, istio.io/dataplane-mode: none}}
-status: {podIP: 10.1.0.99, phase: Running, conditions: [{type: Ready, status: "${ready ? 'True' : 'False'}"}]}
-`;
+import { waypointYaml } from './fixture.js';
 
 const apps = (nsLabels: string, svcLabels = '{}', podLabels = '{app: web}') => `
 apiVersion: v1
