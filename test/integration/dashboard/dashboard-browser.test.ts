@@ -152,7 +152,9 @@ describe('trellis dashboard on trellis up, in headless chromium', { skip, timeou
   test('certificates and the explain of a clicked edge', async () => {
     await page.waitForSelector('[data-spiffe="spiffe://cluster.local/ns/dash/sa/client"]', { timeout: 10_000 });
     assert.match((await page.textContent('[data-cmd="certs"]')) ?? '', /^trellis proxy-config secret POD$/);
-    await page.locator(`[data-edge="${CLIENT_TO_WEB}"] path`).first().click({ force: true });
+    // The edge's label, as a user clicks it: its line can be flat (a zero-height box Playwright calls invisible), and
+    // without force Playwright re-finds the element when the page's poll redraws the graph mid-click.
+    await page.locator(`[data-edge="${CLIENT_TO_WEB}"] text`).first().click({ timeout: 10_000 });
     const command = await page.textContent('#explain-command', { timeout: 5000 });
     assert.match(command ?? '', /^trellis explain --from client-[a-z0-9]+-[a-z0-9]{5}\.dash http:\/\/web\.dash\.svc\.cluster\.local:8000\/$/);
     // The walk itself, by explainRequest over the pods' live config: the client sidecar's route to web's cluster.

@@ -110,3 +110,53 @@ describe('lean HTTP/1.1 server connection', () => {
     assert.match(big, /^HTTP\/1\.1 431 /);
   });
 });
+
+describe('an HTTP/1.1 connection drained by a listener update', () => {
+  /** A server whose connections are all drained the moment `drainNow` is called; answers "ok". */
+  async function drainingServer(): Promise<{ port: number; drainNow: () => void; close: () => Promise<void> }> {
+    const conns: Array<{ drain(): void }> = [];
+    const lean = new H1Server((_req, res) => res.end('ok'), { idleMs: 5000, headersMs: 5000 });
+    const server = net.createServer({ allowHalfOpen: true }, (s) => conns.push(lean.accept(s, { ...ctx })));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      drainNow: () => conns.forEach((c) => c.drain()),
+      close: () => new Promise((r) => server.close(() => r())),
+    };
+  }
+
+  test('a connection drained before its first request arrived still serves it, with connection: close', async () => {
+    const srv = await drainingServer();
+    try {
+      const got = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(srv.port, '127.0.0.1');
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`timeout; got ${JSON.stringify(out)}`)), 3000);
+        s.on('data', (c) => (out += c.toString('latin1')));
+        s.on('close', () => { clearTimeout(timer); resolve(out); });
+        // Accepted, then the listener drains it, then the request's bytes arrive (a push racing a new connection).
+        s.on('connect', () => setTimeout(() => { srv.drainNow(); setTimeout(() => s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'), 20); }, 20));
+      });
+      assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(got, /\r\nconnection: close\r\n/i);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('a keep-alive connection between requests is closed at once', async () => {
+    const srv = await drainingServer();
+    try {
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = net.connect(srv.port, '127.0.0.1');
+        const timer = setTimeout(() => { s.destroy(); resolve(false); }, 1000);
+        s.on('data', () => setTimeout(() => srv.drainNow(), 20));
+        s.on('close', () => { clearTimeout(timer); resolve(true); });
+        s.on('connect', () => s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+      });
+      assert.ok(closed, 'closed well before the 5 s idle timeout');
+    } finally {
+      await srv.close();
+    }
+  });
+});

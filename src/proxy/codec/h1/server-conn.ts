@@ -59,6 +59,8 @@ export class ServerConn implements ResponseOwner, CodecConnection {
   /** Bytes of a partial head already checked for bad line ends and control characters. */
   #checked = 0;
   #skippedEmptyLine = false;
+  /** Responses completed on this connection. */
+  #served = 0;
   readonly #headersMs: number;
   readonly #maxHead: number;
   #headTimer: NodeJS.Timeout | undefined;
@@ -100,11 +102,16 @@ export class ServerConn implements ResponseOwner, CodecConnection {
     return this.#res === undefined;
   }
 
-  /** No more requests: between requests the connection ends now, otherwise after the response in progress. */
+  /**
+   * No more requests: between requests the connection ends now, otherwise after the response in progress.
+   * A connection that has not finished its first request (accepted just before a listener update, its
+   * request still on the way or half read) is not "between requests": its request is served, with
+   * "connection: close" — closing it would answer a client that did nothing wrong with an empty reply.
+   */
   drain(): void {
     this.draining = true;
     // A detached (upgraded) connection is the tunnel's: the listener's drain deadline ends it.
-    if (this.idle && !this.#closed) this.socket.end();
+    if (this.idle && this.#served > 0 && this.#buf === undefined && !this.#closed) this.socket.end();
   }
 
   /** The response in progress switched protocols (101): the socket is the caller's now; returns the bytes read past the request head. */
@@ -242,6 +249,7 @@ export class ServerConn implements ResponseOwner, CodecConnection {
   responseDone(res: H1Response, close: boolean): void {
     if (res !== this.#res) return;
     this.#res = undefined;
+    this.#served++;
     const req = this.#req;
     this.#req = undefined;
     const unread = this.#decoder !== undefined && !this.#decoder.done;
