@@ -81,6 +81,11 @@ describe('trellis controlplane: a waypoint proxy over Delta ADS', () => {
     const lds = await next(wp, TypeUrl.Listener);
     assert.deepEqual(names(lds), ['connect_originate', 'connect_terminate', 'main_internal']);
     assert.deepEqual(split(lds), [`inbound-vip|9080|http/v1|${HOST}=90`, `inbound-vip|9080|http/v2|${HOST}=10`]);
+    // config_dump prints every typed config it sent (the new types are in the registry).
+    const dump = await fetch(`${debug}/debug/config_dump?proxyID=wp-1.shop`);
+    assert.equal(dump.status, 200);
+    const text = await dump.text();
+    for (const t of ['set_filter_state.v3.Config', 'internal_upstream.v3.InternalUpstreamTransport', '%DOWNSTREAM_LOCAL_ADDRESS%']) assert.ok(text.includes(t), t);
   });
 
   test('a VirtualService change re-sends main_internal only', async () => {
