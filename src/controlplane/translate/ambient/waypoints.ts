@@ -98,8 +98,16 @@ export function gatewayAddress(ref: WaypointRef, domainSuffix: string): GatewayA
   });
 }
 
-/** Every waypoint of the config, by "namespace/name". */
+const indexes = new WeakMap<MeshModel, ReadonlyMap<string, Waypoint>>();
+
+/** Every waypoint of the config, by "namespace/name"; built once per model. */
 export function waypointIndex(model: MeshModel): ReadonlyMap<string, Waypoint> {
+  let hit = indexes.get(model);
+  if (!hit) indexes.set(model, (hit = buildIndex(model)));
+  return hit;
+}
+
+function buildIndex(model: MeshModel): ReadonlyMap<string, Waypoint> {
   const out = new Map<string, Waypoint>();
   for (const gw of model.ambient.gateways) {
     if (!isWaypointClass(model.ambient, gw)) continue;
