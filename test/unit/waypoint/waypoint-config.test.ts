@@ -155,3 +155,28 @@ test('a policy attached to the waypoint by targetRefs is enforced there, so it i
   const ingress = waypointMesh.replace('targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: wp}]', 'targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: edge}]');
   assert.equal(reasons(ingress).length, 1);
 });
+
+test('a policy attached to a Service applies on that service\'s chains only; one attached to another Service nowhere here', () => {
+  const yaml = waypointMesh + `
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: reviews-get-only, namespace: shop}
+spec:
+  targetRefs: [{kind: Service, group: "", name: reviews}]
+  rules: [{to: [{operation: {methods: [GET]}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: other-svc, namespace: shop}
+spec:
+  targetRefs: [{kind: Service, group: "", name: ratings}]
+  rules: [{to: [{operation: {methods: [POST]}}]}]
+`;
+  const g = createGenerator(modelOf(yaml), routeBuilders);
+  const l = g.generate(node, TypeUrl.Listener, new Set(['main_internal'])).get('main_internal')!;
+  const text = JSON.stringify(toJson(ListenerSchema, l.message as never, { registry: xdsRegistry }));
+  assert.match(text, /ns\[shop\]-policy\[reviews-get-only\]-rule\[0\]/);
+  assert.match(text, /ns\[shop\]-policy\[no-delete\]-rule\[0\]/);
+  assert.doesNotMatch(text, /other-svc/);
+});
