@@ -15,6 +15,7 @@ import { routeBuilders } from '../../../src/controlplane/translate/routes/index.
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { parseNodeId } from '../../../src/xds/parse-node.js';
 import { xdsRegistry } from '../../../src/xds/registry.js';
+import { AddressSchema, type Address } from '../../../src/gen/workloadapi/workload_pb.js';
 import type { ProxyNode } from '../../../src/xds/proxy-node.js';
 import { modelOf } from '../translate/helpers.js';
 
@@ -35,6 +36,11 @@ apiVersion: v1
 kind: Pod
 metadata: {name: reviews-sidecar, namespace: shop, labels: {app: reviews, security.istio.io/tlsMode: istio}, annotations: {sidecar.istio.io/status: "{}"}}
 status: {podIP: 10.1.0.6, phase: Running, conditions: [{type: Ready, status: "True"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: reviews-hbone, namespace: shop, labels: {app: reviews, security.istio.io/tlsMode: istio, networking.istio.io/tunnel: http}, annotations: {sidecar.istio.io/status: "{}"}}
+status: {podIP: 10.1.0.7, phase: Running, conditions: [{type: Ready, status: "True"}]}
 ---
 apiVersion: v1
 kind: Pod
@@ -64,6 +70,9 @@ test('an ambient endpoint goes through connect_originate with istiod\'s tunnel m
     filterMetadata: { 'envoy.filters.listener.original_dst': { local: '10.1.0.5:9080' }, 'envoy.transport_socket_match': { tunnel: 'http' } },
   });
   assert.deepEqual(byAddr.get(JSON.stringify({ socketAddress: { address: '10.1.0.6', portValue: 9080 } })), { filterMetadata: { 'envoy.transport_socket_match': { tlsMode: 'istio' } } });
+  assert.deepEqual(byAddr.get(JSON.stringify({ envoyInternalAddress: { serverListenerName: 'connect_originate', endpointId: '10.1.0.7:9080' } })), {
+    filterMetadata: { 'envoy.filters.listener.original_dst': { local: '10.1.0.7:9080' }, 'envoy.transport_socket_match': { tlsMode: 'istio', tunnel: 'http' } },
+  }, 'a sidecar that terminates HBONE (tunnel label) is reached over HBONE too');
   const plain = all(node(false), TypeUrl.ClusterLoadAssignment, ClusterLoadAssignmentSchema, [CLUSTER]).get(CLUSTER)!;
   assert.ok(!JSON.stringify(plain).includes('connect_originate'), 'without ENABLE_HBONE: no HBONE');
 });
@@ -92,4 +101,14 @@ test('listeners: connect_terminate on 15008 into main_internal, whose chains are
   assert.ok(listeners.has('virtualInbound'), 'the sidecar keeps its capture listeners');
   const plain = all(node(false), TypeUrl.Listener, ListenerSchema);
   assert.ok(!plain.has('connect_terminate') && !plain.has('main_internal'));
+});
+
+test('the workload API sends a sidecar pod labelled networking.istio.io/tunnel=http as istiod does (HBONE, native tunnel, no L4 policy), and no other sidecar pod', () => {
+  const zt = parseNodeId('ztunnel~10.0.0.100~ztunnel-abc.istio-system~istio-system.svc.cluster.local');
+  const set = gen.generate(zt, TypeUrl.Address, undefined);
+  const w = (n: string) => set.get(n) && (toJson(AddressSchema, set.get(n)!.message as Address) as Json).workload;
+  assert.deepEqual([w('Kubernetes//Pod/shop/reviews-hbone')?.tunnelProtocol, w('Kubernetes//Pod/shop/reviews-hbone')?.nativeTunnel], ['HBONE', true]);
+  assert.equal(w('Kubernetes//Pod/shop/reviews-hbone')?.authorizationPolicies, undefined);
+  assert.equal(w('Kubernetes//Pod/shop/reviews-ambient')?.nativeTunnel, undefined);
+  assert.equal(set.get('Kubernetes//Pod/shop/reviews-sidecar'), undefined);
 });

@@ -11,7 +11,7 @@ import { Action, AuthorizationSchema, Scope, type Authorization } from '../../..
 import { toResource, type ResourceSet, type XdsResource } from '../../cache/resource.js';
 import { isEmpty, selectorMatches } from '../../registry/labels.js';
 import type { MeshModel, MeshService } from '../../registry/model.js';
-import { podAmbient, serviceAmbient } from './enrollment.js';
+import { podAmbient, podNativeTunnel, serviceAmbient } from './enrollment.js';
 import { authorizationName, convertPolicy } from './authorization.js';
 import { inWorkloadApi, serviceMessage, serviceResourceName } from './services.js';
 import { workloadMessage } from './workloads.js';
@@ -63,17 +63,20 @@ export function named(set: ResourceSet, names: ReadonlySet<string> | undefined):
 
 function build(model: MeshModel): AmbientView {
   const src = model.ambient;
-  const pods = src.pods.filter((p) => podAmbient(src, p));
+  // Ambient pods, and pods whose sidecar terminates HBONE itself (sent as istiod sends them: native tunnel).
+  const pods = src.pods.filter((p) => podAmbient(src, p) || podNativeTunnel(p));
+  // Policies are the node proxy's to enforce for ambient pods only: a sidecar enforces its own.
+  const ambientPods = pods.filter((p) => podAmbient(src, p));
   const podsByNs = byNamespace(pods, (p) => p.metadata.namespace ?? 'default');
   const services = model.services.filter((s) => inWorkloadApi(s) && serviceAmbient(src, s, selectsAny(s, podsByNs.get(s.namespace) ?? [])));
   const servicesByNs = byNamespace(services, (s) => s.namespace);
   const converted: Converted[] = [];
   // Without ambient pods no policy applies: a sidecar-only mesh converts nothing.
-  for (const policy of pods.length > 0 ? src.authorizationPolicies : []) {
+  for (const policy of ambientPods.length > 0 ? src.authorizationPolicies : []) {
     const c = convertPolicy(policy, model.rootNamespace);
     if (c) converted.push({ policy, ...c });
   }
-  const applying = converted.filter((c) => pods.some((p) => applies(c, p, model.rootNamespace)));
+  const applying = converted.filter((c) => ambientPods.some((p) => applies(c, p, model.rootNamespace)));
   const addresses = new Map<string, XdsResource>();
   const waypoints = waypointIndex(model);
   const problems = new Map<string, WaypointLabelProblem>();
@@ -87,9 +90,10 @@ function build(model: MeshModel): AmbientView {
   };
   const authorizations = new Map(applying.map((c) => [nameOf(c.authorization), toResource(AuthorizationSchema, nameOf(c.authorization), c.authorization)] as const));
   for (const pod of pods) {
-    const policies = applying.filter((c) => c.authorization.scope === Scope.WORKLOAD_SELECTOR && applies(c, pod, model.rootNamespace)).map((c) => nameOf(c.authorization));
+    const tunnelOnly = !podAmbient(src, pod);
+    const policies = tunnelOnly ? [] : applying.filter((c) => c.authorization.scope === Scope.WORKLOAD_SELECTOR && applies(c, pod, model.rootNamespace)).map((c) => nameOf(c.authorization));
     // istiod lists the PeerAuthentication one after the AuthorizationPolicies.
-    const mtls = peerAuthenticationPolicy(model, pod);
+    const mtls = tunnelOnly ? undefined : peerAuthenticationPolicy(model, pod);
     if (mtls) {
       policies.push(nameOf(mtls));
       if (!authorizations.has(nameOf(mtls))) authorizations.set(nameOf(mtls), toResource(AuthorizationSchema, nameOf(mtls), mtls));
@@ -100,6 +104,7 @@ function build(model: MeshModel): AmbientView {
       policies,
       waypoint: bind('Pod', pod.metadata.namespace ?? 'default', pod.metadata.name, pod.metadata.labels ?? {}).address,
     });
+    if (w && podNativeTunnel(pod)) w.nativeTunnel = true;
     if (w) addresses.set(w.uid, toResource(AddressSchema, w.uid, create(AddressSchema, { type: { case: 'workload', value: w } })));
   }
   for (const s of services) {
