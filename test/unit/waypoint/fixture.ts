@@ -1,3 +1,18 @@
+import { toJson, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import type { TranslateGenerator } from '../../../src/controlplane/translate/generator-impl.js';
+import type { TypeUrl } from '../../../src/xds/type-urls.js';
+import type { ProxyNode } from '../../../src/xds/proxy-node.js';
+import { xdsRegistry } from '../../../src/xds/registry.js';
+
+/** Envoy's config as JSON, walked by field path in the assertions. */
+export type Json = Record<string, any>;
+
+/** What `gen` sends `node` of `type` (the named ones, or all), as JSON by name. */
+export function jsonResources<D extends DescMessage>(gen: TranslateGenerator, node: ProxyNode, type: TypeUrl, schema: D, names?: string[]): Map<string, Json> {
+  const set = gen.generate(node, type, names ? new Set(names) : undefined);
+  return new Map([...set].map(([n, r]) => [n, toJson(schema, r.message as MessageShape<D>, { registry: xdsRegistry }) as Json]));
+}
+
 /**
  * A mesh with a waypoint, for the waypoint tests (unit and integration):
  * namespace shop is ambient and uses waypoint "wp"; reviews has two subsets

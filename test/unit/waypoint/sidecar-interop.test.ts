@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toJson, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { toJson, type DescMessage } from '@bufbuild/protobuf';
 import { ClusterSchema } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
@@ -14,12 +14,11 @@ import { createGenerator } from '../../../src/controlplane/translate/generator-i
 import { routeBuilders } from '../../../src/controlplane/translate/routes/index.js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { parseNodeId } from '../../../src/xds/parse-node.js';
-import { xdsRegistry } from '../../../src/xds/registry.js';
 import { AddressSchema, type Address } from '../../../src/gen/workloadapi/workload_pb.js';
 import type { ProxyNode } from '../../../src/xds/proxy-node.js';
 import { modelOf } from '../translate/helpers.js';
+import { jsonResources, type Json } from './fixture.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const mesh = `
 apiVersion: v1
@@ -58,10 +57,7 @@ const CLUSTER = 'outbound|9080||reviews.shop.svc.cluster.local';
 const gen = createGenerator(modelOf(mesh), routeBuilders);
 const node = (hbone: boolean): ProxyNode => parseNodeId('sidecar~10.1.0.50~client.shop~shop.svc.cluster.local', hbone ? { ENABLE_HBONE: 'true' } : {});
 
-function all<D extends DescMessage>(n: ProxyNode, type: TypeUrl, schema: D, names?: string[]): Map<string, Json> {
-  const set = gen.generate(n, type, names ? new Set(names) : undefined);
-  return new Map([...set].map(([k, r]) => [k, toJson(schema, r.message as MessageShape<D>, { registry: xdsRegistry }) as Json]));
-}
+const all = <D extends DescMessage>(n: ProxyNode, type: TypeUrl, schema: D, names?: string[]) => jsonResources(gen, n, type, schema, names);
 
 test('an ambient endpoint goes through connect_originate with istiod\'s tunnel metadata; a sidecar endpoint stays as it was', () => {
   const eps = all(node(true), TypeUrl.ClusterLoadAssignment, ClusterLoadAssignmentSchema, [CLUSTER]).get(CLUSTER)!.endpoints.flatMap((l: Json) => l.lbEndpoints);

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { toJson, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { toJson, type DescMessage } from '@bufbuild/protobuf';
 import { ClusterSchema } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
@@ -18,17 +18,13 @@ import { xdsRegistry } from '../../../src/xds/registry.js';
 import type { ProxyNode } from '../../../src/xds/proxy-node.js';
 import { modelOf, stateOf } from '../translate/helpers.js';
 import { analyzeConfig } from '../../../src/controlplane/analyze/analyze.js';
-import { waypointLabels, waypointMesh, waypointNodeId } from './fixture.js';
+import { jsonResources, waypointLabels, waypointMesh, waypointNodeId, type Json } from './fixture.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const node: ProxyNode = { ...parseNodeId(waypointNodeId), labels: waypointLabels };
 const gen = createGenerator(modelOf(waypointMesh), routeBuilders);
 
-function all<D extends DescMessage>(type: TypeUrl, schema: D, names?: string[]): Map<string, Json> {
-  const set = gen.generate(node, type, names ? new Set(names) : undefined);
-  return new Map([...set].map(([n, r]) => [n, toJson(schema, r.message as MessageShape<D>, { registry: xdsRegistry }) as Json]));
-}
+const all = <D extends DescMessage>(type: TypeUrl, schema: D, names?: string[]) => jsonResources(gen, node, type, schema, names);
 
 const HOST = 'reviews.shop.svc.cluster.local';
 const listeners = all(TypeUrl.Listener, ListenerSchema);
