@@ -143,6 +143,8 @@ test('a sidecar of the same namespace is still a sidecar; a waypoint of nothing 
   const bare = parseNodeId('waypoint~10.1.0.98~other.shop~shop.svc.cluster.local');
   const names = [...gen.generate(bare, TypeUrl.Listener, undefined).keys()].sort();
   assert.deepEqual(names, ['connect_originate', 'connect_terminate', 'main_internal']);
+  const mi = jsonResources(gen, bare, TypeUrl.Listener, ListenerSchema, ['main_internal']).get('main_internal')!;
+  assert.deepEqual(mi.filterChains.map((c: Json) => [c.name, c.filters[0].typedConfig.cluster]), [['virtualInbound-blackhole', 'BlackHoleCluster']], 'Envoy needs a chain: one that goes nowhere');
 });
 
 test('a policy attached to the waypoint by targetRefs is enforced there, so it is not reported as unserved; one attached to an ingress Gateway still is', () => {

@@ -20,7 +20,9 @@ import { RouteConfigurationSchema } from '../../../gen/envoy/config/route/v3/rou
 import { VirtualHostSchema } from '../../../gen/envoy/config/route/v3/route_components_pb.js';
 import type { MeshService, MeshServicePort } from '../../registry/model.js';
 import type { AuthzFilters } from '../authz/builder.js';
-import { hcmFilter, sidecarHcm, tcpProxyFilter } from '../hcm.js';
+import { hcmFilter, sidecarHcm, tcpProxyFilter, tcpProxyTo } from '../hcm.js';
+import { InboundChainName } from '../inbound.js';
+import { BlackHoleCluster } from '../names.js';
 import { inboundVipClusterName, MainInternal } from '../hbone/names.js';
 import { internalListener } from '../hbone/listeners.js';
 import { portKind } from '../listeners.js';
@@ -77,5 +79,7 @@ export function waypointMainInternal(services: readonly ServedService[], routes:
       for (const kind of vipKinds(p)) chains.push(kind === 'http' ? httpChain(s, p.port, served) : tcpChain(s, p.port, served, routes));
     }
   }
+  // Envoy refuses a listener without filter chains: a waypoint serving nothing yet gets one that never matches (istiod's).
+  if (chains.length === 0) chains.push(create(FilterChainSchema, { name: InboundChainName.blackhole, filters: [tcpProxyFilter(tcpProxyTo(BlackHoleCluster))] }));
   return internalListener(MainInternal, chains, TrafficDirection.INBOUND);
 }
