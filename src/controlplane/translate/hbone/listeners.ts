@@ -42,23 +42,39 @@ import { ConnectOriginate, ConnectTerminate, HbonePort, MainInternal, OriginalDs
 /** Envoy's (and istiod's) upgrade type for CONNECT. */
 export const ConnectUpgradeType = 'CONNECT';
 
-function filterState(key: string, format: string) {
+/** Envoy's own string object factory: istiod names Istio's (istio.hashable_string), which only Istio's Envoy build has. */
+const StringFactory = 'envoy.string';
+
+function filterState(key: string, format: string, factoryKey = '') {
   return create(FilterStateValueSchema, {
     key: { case: 'objectKey', value: key },
+    factoryKey,
     value: { case: 'formatString', value: create(SubstitutionFormatStringSchema, { format: { case: 'textFormatSource', value: create(DataSourceSchema, { specifier: { case: 'inlineString', value: format } }) } }) },
     sharedWithUpstream: FilterStateValue_SharedWithUpstream.ONCE,
   });
 }
 
 /**
- * istiod's connect_authority filter, the part the internal listener needs:
- * the CONNECT's :authority as the destination, the tunnel's peer as the source
- * (shared ONCE: with the internal connection the router opens).
+ * istiod's connect_authority filter: the CONNECT's :authority as the
+ * destination (and as io.istio.connect_authority), the tunnel's peer as the
+ * source and its SPIFFE id as io.istio.peer_principal — shared ONCE, with the
+ * internal connection the router opens. istiod also stores the local
+ * principal; nothing reads it here.
  */
 function connectAuthorityFilter() {
   return create(HttpFilterSchema, {
     name: 'connect_authority',
-    configType: { case: 'typedConfig', value: typed(SetFilterStateSchema, { onRequestHeaders: [filterState(OriginalDstLocalIp, '%REQ(:AUTHORITY)%'), filterState(OriginalDstRemoteIp, '%DOWNSTREAM_REMOTE_ADDRESS%')] }) },
+    configType: {
+      case: 'typedConfig',
+      value: typed(SetFilterStateSchema, {
+        onRequestHeaders: [
+          filterState(OriginalDstLocalIp, '%REQ(:AUTHORITY)%'),
+          filterState('io.istio.connect_authority', '%REQ(:AUTHORITY)%', StringFactory),
+          filterState(OriginalDstRemoteIp, '%DOWNSTREAM_REMOTE_ADDRESS%'),
+          filterState('io.istio.peer_principal', '%DOWNSTREAM_PEER_URI_SAN%', StringFactory),
+        ],
+      }),
+    },
   });
 }
 
