@@ -107,7 +107,7 @@ test('clusters: main_internal to its listener, connect_originate ORIGINAL_DST on
   const co = clusters.get('connect_originate')!;
   assert.equal(co.type, 'ORIGINAL_DST');
   assert.equal(co.lbPolicy, 'CLUSTER_PROVIDED');
-  assert.deepEqual(co.originalDstLbConfig, { upstreamPortOverride: 15008 });
+  assert.deepEqual(co.originalDstLbConfig, { upstreamPortOverride: 15008, metadataKey: { key: 'envoy.filters.listener.original_dst', path: [{ key: 'waypoint' }] } });
   const h2 = co.typedExtensionProtocolOptions['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicitHttpConfig.http2ProtocolOptions;
   assert.deepEqual(h2, { allowConnect: true, initialStreamWindowSize: 4194304, initialConnectionWindowSize: 16777216 });
   assert.equal(co.transportSocket.typedConfig['@type'], 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');

@@ -13,7 +13,8 @@ import { HttpProtocolOptionsSchema, HttpProtocolOptions_ExplicitHttpConfigSchema
 import { HttpProtocolOptionsKey } from '../cluster-policy.js';
 import { durationMs, typed } from '../common.js';
 import { internalAddress, internalUpstream } from './internal.js';
-import { ConnectOriginate, HbonePort, MainInternal } from './names.js';
+import { ConnectOriginate, HbonePort, MainInternal, OriginalDstMetadataKey } from './names.js';
+import { MetadataKeySchema, MetadataKey_PathSegmentSchema } from '../../../gen/envoy/type/metadata/v3/metadata_pb.js';
 import { connectOriginateTls } from './tls.js';
 
 /** ztunnel's HBONE windows, which istiod gives Envoy too (HBONE_INITIAL_STREAM/CONNECTION_WINDOW_SIZE). */
@@ -55,7 +56,14 @@ export function connectOriginateCluster(trustDomain: string): Cluster {
     lbPolicy: Cluster_LbPolicy.CLUSTER_PROVIDED,
     connectTimeout: durationMs(10_000),
     cleanupInterval: durationMs(60_000),
-    lbConfig: { case: 'originalDstLbConfig', value: create(Cluster_OriginalDstLbConfigSchema, { upstreamPortOverride: HbonePort }) },
+    lbConfig: {
+      case: 'originalDstLbConfig',
+      value: create(Cluster_OriginalDstLbConfigSchema, {
+        upstreamPortOverride: HbonePort,
+        // istiod's: a request or connection whose metadata names a waypoint ("IP:PORT") is sent there instead.
+        metadataKey: create(MetadataKeySchema, { key: OriginalDstMetadataKey, path: [create(MetadataKey_PathSegmentSchema, { segment: { case: 'key', value: 'waypoint' } })] }),
+      }),
+    },
     typedExtensionProtocolOptions: { [HttpProtocolOptionsKey]: typed(HttpProtocolOptionsSchema, options) },
     transportSocket: connectOriginateTls(trustDomain),
   });
