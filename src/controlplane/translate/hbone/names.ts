@@ -18,12 +18,3 @@ export const TunnelHttp = 'http';
 export function inboundVipClusterName(port: number, kind: 'http' | 'tcp', subset: string | undefined, hostname: string): string {
   return `inbound-vip|${port}|${subset ? `${kind}/${subset}` : kind}|${hostname}`;
 }
-
-export function parseInboundVipClusterName(name: string): { port: number; kind: 'http' | 'tcp'; subset?: string; hostname: string } | undefined {
-  const parts = name.split('|');
-  if (parts.length !== 4 || parts[0] !== 'inbound-vip') return undefined;
-  const port = Number(parts[1]);
-  const [kind, subset] = parts[2]!.split('/') as [string, string | undefined];
-  if (!Number.isInteger(port) || (kind !== 'http' && kind !== 'tcp')) return undefined;
-  return { port, kind, ...(subset ? { subset } : {}), hostname: parts[3]! };
-}
