@@ -4,7 +4,7 @@
  * AuthorizationPolicies attached to it by targetRef(s) — to the Gateway
  * (every service it serves) or to a Service (that one).
  */
-import { GATEWAY_NAME_LABEL } from '../../../config/gateway-api.js';
+import { GATEWAY_NAME_LABEL, WAYPOINT_CLASS } from '../../../config/gateway-api.js';
 import type { AuthorizationPolicy, PolicyTargetReference } from '../../../config/objects.js';
 import type { ProxyNode } from '../../../xds/proxy-node.js';
 import type { MeshModel, MeshService } from '../../registry/model.js';
@@ -51,7 +51,7 @@ function refsOf(p: AuthorizationPolicy): readonly PolicyTargetReference[] {
 export function attachedToWaypoint(model: MeshModel, p: AuthorizationPolicy): boolean {
   const ns = p.metadata.namespace ?? 'default';
   const index = waypointIndex(model);
-  return refsOf(p).every((t) => t.kind === 'Service' || (t.kind === 'Gateway' && index.has(`${ns}/${t.name}`)) || (t.kind === 'GatewayClass' && t.name === 'istio-waypoint'));
+  return refsOf(p).every((t) => t.kind === 'Service' || (t.kind === 'Gateway' && index.has(`${ns}/${t.name}`)) || (t.kind === 'GatewayClass' && t.name === WAYPOINT_CLASS));
 }
 
 /**
@@ -65,7 +65,7 @@ export function targetingPolicies(model: MeshModel, ref: WaypointRef, service?: 
     return refsOf(p).some((t) => {
       const kind = t.kind;
       if (kind === 'Gateway' && ns === ref.namespace && t.name === ref.name) return true;
-      if (kind === 'GatewayClass' && ns === model.rootNamespace && t.name === 'istio-waypoint') return true;
+      if (kind === 'GatewayClass' && ns === model.rootNamespace && t.name === WAYPOINT_CLASS) return true;
       return service !== undefined && kind === 'Service' && ns === service.namespace && t.name === service.name;
     });
   });

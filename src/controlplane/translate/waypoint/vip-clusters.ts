@@ -14,7 +14,6 @@ import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../.
 import { EndpointSchema, LbEndpointSchema, type LbEndpoint } from '../../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
 import { HealthStatus } from '../../../gen/envoy/config/core/v3/health_check_pb.js';
 import type { MeshEndpoint, MeshModel, MeshService } from '../../registry/model.js';
-import { selectorMatches } from '../../registry/labels.js';
 import { clusterContext, outboundCluster } from '../clusters.js';
 import { groupByLocality, localityLbEndpoints } from '../endpoints.js';
 import { inboundVipClusterName } from '../hbone/names.js';
@@ -62,6 +61,6 @@ function tunnelLbEndpoint(ep: MeshEndpoint): LbEndpoint {
 }
 
 export function vipLoadAssignment(model: MeshModel, t: VipTarget): ClusterLoadAssignment {
-  const eps = model.endpoints(t.hostname, t.port).filter((e) => selectorMatches(t.subsetLabels, e.labels));
-  return create(ClusterLoadAssignmentSchema, { clusterName: t.name, endpoints: groupByLocality(eps).map((g) => localityLbEndpoints(g, tunnelLbEndpoint)) });
+  const groups = groupByLocality(model.endpoints(t.hostname, t.port), t.subsetLabels);
+  return create(ClusterLoadAssignmentSchema, { clusterName: t.name, endpoints: groups.map((g) => localityLbEndpoints(g, tunnelLbEndpoint)) });
 }
