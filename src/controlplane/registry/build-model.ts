@@ -175,7 +175,7 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const telemetry = new TelemetryIndex(b.telemetries, rootNamespace);
   const credentials = indexCredentials(b.secrets);
   const grants = new ReferenceGrants(b.gatewayApi.grants);
-  const ambient = ambientSource(b.namespaces, b.pods, b.ap);
+  const ambient = ambientSource(b.namespaces, b.pods, b.ap, b.gatewayApi.gateways, b.gatewayApi.classes);
   return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials, grants, ambient });
 }
 

@@ -4,7 +4,7 @@ import type { AnyObject } from '../../config/objects.js';
  * Analyzer codes: Istio's (IST*, with Istio's names and wording), and
  * Trellis' own (TRL*) for checks Istio's analyzers do not make.
  */
-export type AnalysisCode = 'IST0101' | 'IST0109' | 'IST0118' | 'IST0150' | 'TRL0001' | 'TRL0002' | 'TRL0003' | 'CONFIG_UNSUPPORTED';
+export type AnalysisCode = 'IST0101' | 'IST0109' | 'IST0118' | 'IST0150' | 'TRL0001' | 'TRL0002' | 'TRL0003' | 'TRL0004' | 'CONFIG_UNSUPPORTED';
 export type AnalysisName =
   | 'ReferencedResourceNotFound'
   | 'ConflictingMeshGatewayVirtualServiceHosts'
@@ -12,7 +12,7 @@ export type AnalysisName =
   | 'ExternalNameServiceTypeInvalidPortName'
   | 'MultiplePeerAuthenticationsWithoutWorkloadSelectors'
   | 'ConflictingPeerAuthenticationWorkloadSelectors'
-  | 'GatewayApiReferenceRefused'
+  | 'GatewayApiReferenceRefused' | 'WaypointNotBound'
   | 'Unsupported';
 
 /**

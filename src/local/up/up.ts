@@ -32,7 +32,7 @@ import { NetnsNetwork } from './netns-network.js';
 import type { ControlPlaneAddresses, UpNetwork } from './network.js';
 import { killRunProcesses, RUN_ENV } from './process-sweep.js';
 import { atomicWrite, Publisher } from './publisher.js';
-import { withDefaultIngress } from './gateways.js';
+import { withDefaultIngress, withWaypoints } from './gateways.js';
 import { stringify } from 'yaml';
 import type { AnyObject } from '../../config/objects.js';
 import { runDirPath, runFiles, writeRunInfo, type UpMode } from './run-dir.js';
@@ -295,9 +295,13 @@ class Up {
    * Gateway's ports as it would in a cluster (80 → 8080).
    */
   #apply(objects: ReadonlyMap<string, AnyObject>): Promise<void> {
-    const { objects: all, added } = withDefaultIngress(objects);
+    const ingress = withDefaultIngress(objects);
+    // Waypoint Gateways get their Deployment and Service as istiod's deployment controller makes them.
+    const waypoints = withWaypoints(ingress.objects);
+    const all = waypoints.objects;
+    const added = [...ingress.added, ...waypoints.added];
     const services = added.filter((o) => o.kind === 'Service').map((o) => stringify(o)).join('---\n');
-    const text = services || '# no default ingress gateway\n';
+    const text = services || '# no default ingress gateway, no waypoint\n';
     // Unchanged, untouched: a write would make the control plane's watcher rescan for nothing.
     if (text !== this.#ingressText) atomicWrite(join(runFiles.clusterDir(this.#run), 'ingress-gateway.yaml'), (this.#ingressText = text));
     return this.#mesh!.apply(all);
