@@ -1,7 +1,7 @@
 import type { JwksLookup } from './authn/jwt-authn.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { TypeUrl } from '../../xds/type-urls.js';
-import type { ResourceSet, XdsResource } from '../cache/resource.js';
+import type { ResourceSet, XdsResource } from '../wire/resource.js';
 import type { MeshModel } from '../registry/model.js';
 import type { Generator } from './generator.js';
 import { identify, labelsKey, scopeKey } from './scope.js';

@@ -2,8 +2,8 @@ import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.j
 import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { logger } from '../../log.js';
 import { errorMessage } from '../../errors.js';
-import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
-import { routeConfigResource } from '../cache/route-resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../wire/resource.js';
+import { routeConfigResource } from '../wire/route-resource.js';
 import type { MeshService } from '../registry/model.js';
 import type { BuildGrpcRouteConfig, BuildOutboundRouteConfig, BuildTcpProxy, RouteScope, TlsFilterChainMatch } from './routes/index.js';
 import { grpcListener, outboundPorts, portKind, sniOutboundListener, tcpOutboundListener } from './listeners.js';

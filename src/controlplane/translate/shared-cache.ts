@@ -4,7 +4,7 @@ import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '../../gen/en
 import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import type { LbEndpoint } from '../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../wire/resource.js';
 import type { MeshModel, MeshService } from '../registry/model.js';
 import { parseClusterName } from './names.js';
 import { blackHoleCluster, clusterContext, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type DnsFamily, type GeneratorKind } from './clusters.js';
