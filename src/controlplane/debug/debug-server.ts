@@ -107,7 +107,6 @@ function metricsHandler(opts: DebugServerOptions, res: ServerResponse): void {
   const problems = opts.configProblems().length;
   const m = xdsMetrics(opts.metrics);
   m.configProblems.set(problems);
-  m.cfgEvents.set(problems);
   send(res, 200, exposition, opts.metrics.expose());
 }
 
