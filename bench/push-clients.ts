@@ -2,7 +2,8 @@
  * The client side of the push fan-out benchmark, in its own process:
  * `node push-clients.js ADDRESS N sotw|delta NAMESPACES`. Connects N simulated
  * sidecars at once (a control-plane restart: every proxy reconnects), prints
- * {"started":…} just before and {"synced":N,"at":…} once all have received CDS, EDS, LDS and RDS. Then it
+ * {"started":…} just before, {"progress":K,…} every twentieth of them and
+ * {"synced":N,"at":…} once all have received CDS, EDS, LDS and RDS. Then it
  * follows the benchmark's commands on stdin, one JSON line each:
  *   {"mark":ID,"type":TYPE_URL} — from now, wait until every proxy has a new
  *     version of TYPE_URL, then print {"mark":ID,"first":…,"last":…};
@@ -35,6 +36,7 @@ for (let i = 0; i < n; i++) {
     if (!isSynced && needed.every((t) => p.receivedAt.has(t))) {
       isSynced = true;
       if (++synced === n) print({ synced, at: wall() });
+      else if (synced % Math.max(1, Math.floor(n / 20)) === 0) print({ progress: synced, at: wall() });
       return;
     }
     const m = mark;

@@ -46,6 +46,13 @@ interface Run {
   fullTranslateMs: number;
   peakRssMiB: number;
   allSyncedInSyncz: boolean;
+  /** Set when not every proxy got SYNCED in time (then nothing else was measured). */
+  connectNote?: string;
+}
+
+function unfinished(proxies: number, mode: 'sotw' | 'delta', fullTranslateMs: number): Run {
+  const none = { p50: NaN, max: NaN, firstP50: NaN };
+  return { proxies, mode, connectMs: NaN, vsEdit: none, endpoint: { ...none, types: {}, cpPushMs: NaN }, fullTranslateMs, peakRssMiB: NaN, allSyncedInSyncz: false };
 }
 
 async function writeMesh(dir: string): Promise<{ vsFile: string; epFile: string }> {
@@ -103,7 +110,12 @@ async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number
     const script = fileURLToPath(new URL('./push-clients.js', import.meta.url));
     clients = new ClientsProcess(script, [ready.xds, String(n), mode, String(mesh.namespaces)], hasTaskset ? '1' : undefined);
     const started = await clients.waitLine((j) => j.started !== undefined, waitMs, 'start');
-    const synced = await clients.waitLine((j) => j.synced === n, waitMs, `${n} proxies synced`);
+    const synced = await clients.waitLine((j) => j.synced === n, waitMs, `${n} proxies synced`).catch(() => undefined);
+    if (!synced) {
+      // The storm did not finish: say how far it got rather than nothing.
+      const got = clients.last((j) => j.progress !== undefined)?.progress ?? 0;
+      return { ...unfinished(n, mode, fullTranslateMs), connectMs: NaN, connectNote: `> ${waitMs / 1000} s: ${got} of ${n} SYNCED`, peakRssMiB: await peakRssMiB(cp.child.pid!) };
+    }
     const connectMs = Math.round((synced.at as number) - (started.started as number));
     await sleep(1000);
 
@@ -145,6 +157,7 @@ async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number
 
 function rowsOf(r: Run): (string | number)[][] {
   const row = (s: Scenario, measured: string | number, met: string) => [r.proxies, r.mode, goals[s].what, measured, goals[s].goal, met];
+  if (r.connectNote) return [row('connect', r.connectNote, 'NOT met'), row('fullTranslate', r.fullTranslateMs, verdict('fullTranslate', r.fullTranslateMs)), row('peakRss', r.peakRssMiB, verdict('peakRss', r.peakRssMiB))];
   return [
     row('connect', r.connectMs, verdict('connect', r.connectMs)),
     row('vsEdit', `${r.vsEdit.p50} / ${r.vsEdit.max} (first proxy ${r.vsEdit.firstP50})`, verdict('vsEdit', r.vsEdit.p50)),
@@ -171,7 +184,7 @@ const note = [
   `Mesh: ${mesh.services} services (2 ports, 2 subsets each), ${endpoints} endpoints in ${mesh.namespaces} namespaces; every proxy sees every service, so every proxy is affected by the endpoint change.`,
   `${rounds} changes per scenario and row; times from the file write, so they include the directory watch and the 100 ms debounce (the first proxy's time shows that floor).`,
   `"Rebuild + translate + queue" is the control plane's own log of the push (model from the full state, translation, responses serialised and queued), median of the endpoint changes.`,
-  `All proxies SYNCED in /debug/syncz at the end: ${runs.every((r) => r.allSyncedInSyncz) ? 'yes' : 'NO'}. Cores pinned: ${hasTaskset ? 'control plane on 0, clients on 1 (the in-process translation runs before, unpinned)' : 'no (taskset missing)'}.`,
+  `All proxies SYNCED in /debug/syncz at the end: ${runs.every((r) => r.allSyncedInSyncz) ? 'yes' : 'NO'} (BENCH_WAIT_MS ${waitMs}). Cores pinned: ${hasTaskset ? 'control plane on 0, clients on 1 (the in-process translation runs before, unpinned)' : 'no (taskset missing)'}.`,
   `Not measured here: endpoint churn (100 pod changes/s for 60 s).`,
   `Load before: ${loadBefore}`,
   `Load after:  ${loadAfter} (loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')})`,

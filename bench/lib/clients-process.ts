@@ -24,6 +24,11 @@ export class ClientsProcess {
     });
   }
 
+  /** The last line so far that matches. */
+  last(pred: (j: ClientLine) => boolean): ClientLine | undefined {
+    return this.#lines.findLast(pred);
+  }
+
   send(cmd: object): void {
     this.child.stdin!.write(JSON.stringify(cmd) + '\n');
   }
