@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { importCycles, importGraph } from '../../helpers/import-graph.js';
+import { importCycles, importGraph, importsOf } from '../../helpers/import-graph.js';
 
 const controlplane = fileURLToPath(new URL('../../../../src/controlplane/', import.meta.url));
 
@@ -21,6 +21,23 @@ test('importCycles finds a cycle through a type-only import and a self-import, a
   ]);
   assert.deepEqual(importCycles(graph), [['a.ts', 'b.ts', 'c.ts'], ['e.ts']]);
   assert.deepEqual(importCycles(new Map([['a.ts', ['b.ts']], ['b.ts', []]])), []);
+});
+
+test('importsOf reads static, type-only, multi-line, re-export, side-effect and dynamic imports, not ones in comments', () => {
+  const source = [
+    "import { a } from './a.js';",
+    "import type { B } from '../b.js';",
+    'import {',
+    '  c,',
+    "  type D,",
+    "} from './c.js';",
+    "export { e } from './e.js';",
+    "export type * from './f.js';",
+    "import './g.js';",
+    "const h = await import('./h.js');",
+    " * import { x } from './in-a-comment.js';",
+  ].join('\n');
+  assert.deepEqual(importsOf(source), ['./a.js', '../b.js', './c.js', './e.js', './f.js', './g.js', './h.js']);
 });
 
 test('importGraph sees type-only imports (the compiled JavaScript would not)', () => {
