@@ -173,7 +173,8 @@ const loadBefore = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
 const runs: Run[] = [];
 for (const n of sizes) {
   // Before any control plane starts: nothing else of ours competes for the core.
-  const translations = Array.from({ length: num('BENCH_TRANSLATE_RUNS', 3) }, () => fullTranslation(stateOf(syntheticMesh(mesh)), benchNodes(n, mesh.namespaces)));
+  const nodes = benchNodes(num('BENCH_TRANSLATE_PROXIES', n), mesh.namespaces);
+  const translations = Array.from({ length: num('BENCH_TRANSLATE_RUNS', 3) }, () => fullTranslation(stateOf(syntheticMesh(mesh)), nodes));
   const fullMs = Math.round(median(translations.map((t) => t.modelMs + t.translateMs)));
   for (const mode of modes) runs.push(await runOne(n, mode, fullMs));
 }

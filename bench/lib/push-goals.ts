@@ -10,7 +10,7 @@ export const goals: Readonly<Record<Scenario, { what: string; goal: string; limi
   endpointAcked: { what: 'one endpoint added/removed → all affected ACKed (ms, p50 / max)', goal: '≤ 300 ms', limit: 300 },
   endpointOnlyEds: { what: 'one endpoint added/removed: responses sent, by type', goal: 'only EDS', limit: 0 },
   endpointTranslate: { what: 'one endpoint added/removed: control plane rebuild + translate + queue (ms, p50)', goal: '≤ 20 ms', limit: 20 },
-  fullTranslate: { what: 'full translation: model + all types for the N proxies (ms, in-process)', goal: '≤ 2 s', limit: 2000 },
+  fullTranslate: { what: 'full translation: model + all types for N proxies (ms, in-process; N = BENCH_TRANSLATE_PROXIES if set)', goal: '≤ 2 s', limit: 2000 },
   peakRss: { what: 'control-plane peak RSS with N proxies (MiB)', goal: '≤ 1 GiB', limit: 1024 },
 };
 
