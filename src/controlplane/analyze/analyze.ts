@@ -10,7 +10,7 @@ import type { AnyObject, AuthorizationPolicy, DestinationRule, RequestAuthentica
 import { fieldLine } from '../../config/field-lines.js';
 import { formatPath } from '../../config/validate/walk.js';
 import type { MeshModel } from '../registry/model.js';
-import type { ConfigProblem } from '../sources/source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 import { destinationHostFindings } from './destination-hosts.js';
 import { destinationSubsetFindings } from './destination-subsets.js';
 import { RuleSubsets } from './rule-subsets.js';

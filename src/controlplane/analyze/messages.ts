@@ -3,7 +3,7 @@
  * and wording (istio/istio pkg/config/analysis/msg/messages.yaml), so that
  * what `istioctl analyze` users search for and grep in logs carries over.
  */
-import type { ConfigProblem } from '../sources/source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 
 export interface MessageType {
   readonly code: ConfigProblem['code'];

@@ -1,7 +1,7 @@
 import type { JwksLookup } from './authn/jwt-authn.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { TypeUrl } from '../../xds/type-urls.js';
-import type { ResourceSet, XdsResource } from '../cache/resource.js';
+import type { ResourceSet, XdsResource } from '../wire/resource.js';
 import type { MeshModel } from '../registry/model.js';
 import type { Generator } from './generator.js';
 import { identify, labelsKey, scopeKey } from './scope.js';
@@ -20,7 +20,7 @@ import { waypointOf } from './waypoint/served.js';
 import { hboneClusters, hboneEndpoints, hboneListeners, hboneSidecar, sidecarMainInternal } from './hbone/sidecar.js';
 import { virtualInboundListener } from './inbound.js';
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import { toResource } from '../cache/resource.js';
+import { toResource } from '../wire/resource.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 

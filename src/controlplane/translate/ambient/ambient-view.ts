@@ -8,7 +8,7 @@ import { create } from '@bufbuild/protobuf';
 import type { AuthorizationPolicy, Pod } from '../../../config/objects.js';
 import { AddressSchema } from '../../../gen/workloadapi/workload_pb.js';
 import { Action, AuthorizationSchema, Scope, type Authorization } from '../../../gen/workloadapi/security/authorization_pb.js';
-import { toResource, type ResourceSet, type XdsResource } from '../../cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../../wire/resource.js';
 import { isEmpty, selectorMatches } from '../../registry/labels.js';
 import type { MeshModel, MeshService } from '../../registry/model.js';
 import { podAmbient, podNativeTunnel, serviceAmbient } from './enrollment.js';

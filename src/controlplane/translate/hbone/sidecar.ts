@@ -20,7 +20,7 @@ import { TrafficDirection, type TransportSocket } from '../../../gen/envoy/confi
 import { ClusterLoadAssignmentSchema, type ClusterLoadAssignment } from '../../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { type Listener } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
 import { FilterChainMatchSchema, FilterChainSchema } from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
-import { toResource, type ResourceSet, type XdsResource } from '../../cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../../wire/resource.js';
 import type { ProxyNode } from '../../../xds/proxy-node.js';
 import { TransportSocketMatchKey } from '../auto-mtls.js';
 import { InboundChainName } from '../inbound.js';

@@ -11,7 +11,7 @@ import { ClusterSchema } from '../../../gen/envoy/config/cluster/v3/cluster_pb.j
 import { ClusterLoadAssignmentSchema } from '../../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { ListenerSchema } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
 import { objectKey } from '../../../config/objects.js';
-import { toResource, type ResourceSet, type XdsResource } from '../../cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../../wire/resource.js';
 import type { MeshModel } from '../../registry/model.js';
 import { visibleServices } from '../../registry/visibility.js';
 import type { WaypointRef } from '../ambient/waypoints.js';
