@@ -23,6 +23,7 @@ import { registerCheckInject } from './check-inject.js';
 import { registerWait } from './wait.js';
 import { registerInstall } from './install.js';
 import { registerWhy } from './why.js';
+import { registerZtunnel } from './ztunnel.js';
 
 const program = new Command();
 program
@@ -52,6 +53,7 @@ registerCheckInject(program);
 registerWait(program);
 registerInstall(program);
 registerWhy(program);
+registerZtunnel(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`trellis: ${describeError(err)}\n`);

@@ -17,8 +17,10 @@ export class TrellisProcess {
   #waiters: { match: (l: string) => boolean; resolve: (l: string) => void }[] = [];
   #listeners: ((line: string) => void)[] = [];
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [trellisBin, ...args], {
+  /** `prefix`: a command the CLI runs under, e.g. ['ip', 'netns', 'exec', NS] to start it in a namespace. */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, prefix: readonly string[] = []) {
+    const argv = [...prefix, process.execPath, trellisBin, ...args];
+    this.child = spawn(argv[0]!, argv.slice(1), {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

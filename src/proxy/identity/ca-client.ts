@@ -26,13 +26,15 @@ export interface CaCallOptions {
   /** Requested lifetime; 0 = the CA's default. */
   ttlSeconds: number;
   timeoutMs: number;
+  /** The request's metadata (a node proxy's ImpersonatedIdentity). */
+  metadata?: Record<string, string>;
 }
 
 /** One CreateCertificate call on a fresh TLS connection; resolves with cert_chain, or rejects with CA_UNAVAILABLE and the status. */
 export async function createCertificate(o: CaCallOptions): Promise<string[]> {
   const channel = new GrpcChannel(o.address, { tls: () => ({ ca: o.trustedRoots, ALPNProtocols: ['h2'] }) });
   try {
-    const res = await unaryCall(channel, CREATE_CERTIFICATE, create(IstioCertificateRequestSchema, { csr: o.csrPem, validityDuration: BigInt(o.ttlSeconds) }), {
+    const res = await unaryCall(channel, CREATE_CERTIFICATE, create(IstioCertificateRequestSchema, { csr: o.csrPem, validityDuration: BigInt(o.ttlSeconds), ...(o.metadata ? { metadata: o.metadata } : {}) }), {
       metadata: { authorization: `Bearer ${o.token}` },
       timeoutMs: o.timeoutMs,
     });

@@ -17,7 +17,8 @@ import { errorMessage } from '../../errors.js';
 import { createCsr } from '../../ca/csr.js';
 import { generatePrivateKey, privateKeyPem, type KeyType } from '../../ca/keys.js';
 import { pemBlocks, certificatePem } from '../../ca/pem.js';
-import { spiffeId } from '../../ca/spiffe.js';
+import { spiffeId, type WorkloadIdentity } from '../../ca/spiffe.js';
+import { IMPERSONATED_IDENTITY } from '../../ca/impersonation/node-authorizer.js';
 import type { SecretStore } from '../tls/secret-store.js';
 import { Backoff } from '../xds-client/backoff.js';
 import { createCertificate } from './ca-client.js';
@@ -39,7 +40,13 @@ export interface CertAgentOptions {
   rootCertFile: string;
   tokenFile: string;
   trustDomain: string;
-  secrets: SecretStore;
+  /** Where the certificate goes: the proxy's secret store, or a node proxy's per-identity slot. */
+  secrets: Pick<SecretStore, 'setAgentSecrets'>;
+  /**
+   * A node proxy's request for another workload's identity with its own token (the CA's
+   * ImpersonatedIdentity); absent: the token's own identity.
+   */
+  impersonate?: WorkloadIdentity;
   /** Requested lifetime in seconds; 0 = the CA's default (24 h in Trellis and istiod). */
   ttlSeconds?: number;
   /** Fraction of the lifetime after which renewal starts (Istio's SECRET_GRACE_PERIOD_RATIO complement). */
@@ -118,7 +125,7 @@ export class CertAgent {
 
   async #fetch(): Promise<AgentCertificate> {
     const [token, rootsPem] = await Promise.all([readFile(this.#o.tokenFile, 'utf8'), readFile(this.#o.rootCertFile, 'utf8')]);
-    const id = spiffeId(this.#o.trustDomain, tokenIdentity(token));
+    const id = spiffeId(this.#o.trustDomain, this.#o.impersonate ?? tokenIdentity(token));
     const key: KeyObject = generatePrivateKey(this.#o.keyType ?? 'ec');
     const chain = await createCertificate({
       address: this.#o.caAddress,
@@ -127,6 +134,7 @@ export class CertAgent {
       csrPem: createCsr(key, id),
       ttlSeconds: this.#o.ttlSeconds ?? 0,
       timeoutMs: this.#o.callTimeoutMs ?? 10_000,
+      ...(this.#o.impersonate ? { metadata: { [IMPERSONATED_IDENTITY]: id } } : {}),
     });
     const trusted = pemBlocks(rootsPem, 'CERTIFICATE').map((der) => new X509Certificate(certificatePem(der)));
     return { ...checkIssuedChain(chain, key, id, trusted), keyPem: privateKeyPem(key) };

@@ -1,7 +1,9 @@
 /**
  * Test helper process (not a test): connects to HOST PORT, prints the one
  * line the server answers, or {"error": CODE}. Stands in for an unmodified
- * application. With --udp, sends one datagram and prints the answer.
+ * application. With --udp, sends one datagram and prints the answer; with
+ * --from IP, connects from that local address (a pod's, where pods share a
+ * namespace).
  * Without arguments it exits at once.
  */
 import { createSocket } from 'node:dgram';
@@ -27,11 +29,11 @@ function udp(host: string, port: number): void {
 }
 
 function main(argv: string[]): void {
-  const [host, port, flag] = argv;
+  const [host, port, flag, from] = argv;
   if (!host || !port) return;
   if (flag === '--udp') return udp(host, Number(port));
   let data = '';
-  const s = connect({ host, port: Number(port) });
+  const s = connect({ host, port: Number(port), ...(flag === '--from' && from ? { localAddress: from } : {}) });
   s.setTimeout(3000, () => s.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
   s.setEncoding('utf8').on('data', (d: string) => (data += d));
   s.on('end', () => process.stdout.write(data.trim() + '\n'));

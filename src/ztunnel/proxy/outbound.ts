@@ -1,0 +1,116 @@
+/**
+ * Outbound (the pod's 15001): the connection's original destination →
+ * a workload IP (that pod), a service VIP (one ready endpoint, the port
+ * mapped), or neither (outside the mesh: passed through as is). Mesh
+ * destinations with HBONE get a tunnel to endpointIP:15008 with the source
+ * pod's certificate, the destination's SPIFFE id required of the server
+ * and forwarded: for= the caller; others get plain TCP.
+ */
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { logger } from '../../log.js';
+import { errorMessage } from '../../errors.js';
+import { originalDestination } from '../../proxy/listener/original-dst.js';
+import { HboneClient } from '../hbone/client.js';
+import { splice } from '../hbone/splice.js';
+import { HBONE_PORT } from '../hbone/settings.js';
+import type { WorkloadCertificates } from '../certs/workload-certificates.js';
+import type { TcpMetrics } from '../admin/tcp-metrics.js';
+import type { PodNetwork, ServedPod } from '../inpod/pod-network.js';
+import { canonicalIp } from '../state/ip.js';
+import { workloadIdentity, type WorkloadInfo } from '../state/model.js';
+import type { WorkloadIndex } from '../state/workload-index.js';
+import { connectionLabels } from './labels.js';
+
+const log = logger('ztunnel');
+
+export interface OutboundDeps {
+  index: WorkloadIndex;
+  network: PodNetwork;
+  certs: WorkloadCertificates;
+  metrics: TcpMetrics;
+  trustDomain: string;
+  /** The HBONE port of destinations (15008; tests may move it). */
+  hbonePort?: number;
+}
+
+export class Outbound {
+  readonly #d: OutboundDeps;
+  /** One HBONE client per source identity and certificate: a renewed certificate starts new connections. */
+  readonly #clients = new Map<string, { serial: string; client: HboneClient }>();
+
+  constructor(d: OutboundDeps) {
+    this.#d = d;
+  }
+
+  /** Serves one connection the pod's app made (redirected to 15001). */
+  handle(pod: ServedPod, socket: Socket): void {
+    socket.on('error', () => undefined);
+    this.#handle(pod, socket).catch((err: unknown) => {
+      log.warn('outbound connection failed', { pod: `${pod.namespace}/${pod.name}`, error: errorMessage(err) });
+      socket.destroy();
+    });
+  }
+
+  async #handle(pod: ServedPod, socket: Socket): Promise<void> {
+    const dst = originalDestination(socket);
+    const host = canonicalIp(dst.address);
+    const target = this.#d.index.resolve(host, dst.port);
+    const source = this.#d.index.workloadOf(pod);
+    if (target.kind === 'passthrough') return this.#plain(pod, socket, host, dst.port, { workload: source }, {});
+    if (target.kind === 'no-endpoint') {
+      this.#d.metrics.refused('no_healthy_upstream');
+      log.warn('outbound: no endpoint', { pod: `${pod.namespace}/${pod.name}`, reason: target.reason });
+      return void socket.destroy();
+    }
+    const service = target.kind === 'service' ? target.service : undefined;
+    const w = target.workload;
+    const ip = w.addresses[0]!;
+    if (!w.hbone) return this.#plain(pod, socket, ip, target.port, { workload: source }, { workload: w, service });
+    const labels = connectionLabels('source', { workload: source }, { workload: w, service }, true);
+    const tunnel = await this.#tunnel(pod, socket, w, ip, target.port).catch((err: unknown) => {
+      this.#d.metrics.refused('hbone_failed');
+      throw err;
+    });
+    await this.#relay(socket, tunnel, labels);
+  }
+
+  async #tunnel(pod: ServedPod, socket: Socket, w: WorkloadInfo, ip: string, port: number): Promise<Duplex> {
+    const id = { namespace: pod.namespace, serviceAccount: pod.serviceAccount };
+    const client = await this.#client(id);
+    return client.connect({
+      address: ip,
+      port: this.#d.hbonePort ?? HBONE_PORT,
+      destination: { host: ip, port },
+      expectedIdentities: [workloadIdentity(w)],
+      forwardedFor: { host: canonicalIp(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 },
+    });
+  }
+
+  async #client(id: { namespace: string; serviceAccount: string }): Promise<HboneClient> {
+    const cert = await this.#d.certs.get(id);
+    const key = `${id.namespace}/${id.serviceAccount}`;
+    const known = this.#clients.get(key);
+    // The leaf PEM names the certificate: a renewal gives a new one.
+    if (known && known.serial === cert.cert) return known.client;
+    const client = new HboneClient({ certificate: cert, identity: `spiffe://${this.#d.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}` });
+    this.#clients.set(key, { serial: cert.cert, client });
+    return client;
+  }
+
+  async #plain(pod: ServedPod, socket: Socket, host: string, port: number, src: Parameters<typeof connectionLabels>[1], dst: Parameters<typeof connectionLabels>[2]): Promise<void> {
+    const upstream = await this.#d.network.connect(pod, host, port);
+    await this.#relay(socket, upstream, connectionLabels('source', src, dst, false));
+  }
+
+  async #relay(socket: Socket, upstream: Duplex, labels: ReturnType<typeof connectionLabels>): Promise<void> {
+    this.#d.metrics.opened(labels);
+    await splice(socket, upstream);
+    this.#d.metrics.closed(labels, socket.bytesRead, socket.bytesWritten);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map((c) => c.client.close()));
+    this.#clients.clear();
+  }
+}

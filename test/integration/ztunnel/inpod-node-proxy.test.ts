@@ -1,0 +1,121 @@
+/**
+ * `trellis ztunnel` in in-pod mode on a real kernel: a cluster of the
+ * test's own (node namespace with a bridge, two pod namespaces with Istio's
+ * in-pod rules written by `trellis iptables ambient`), the control plane and
+ * the node proxy in the node namespace, the pods handed over by a ZDS client
+ * with their namespace fds. An unmodified app in the client pod reaches the
+ * server pod: redirected to 15001 inside its pod, HBONE across the bridge to
+ * the server's 15008, the app dialled from inside the server pod with the
+ * client's address kept; plain text from the node to the server's app port
+ * lands on its 15006 and STRICT refuses it; a removed pod's ports close.
+ * Everything is deleted in after(), also on failure.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NetnsCluster, httpIn, runInPod, spawnInPod, type Pod } from '../../../src/local/netns/index.js';
+import { ZdsClient } from '../../../src/ztunnel/zds/index.js';
+import { tokenCreate } from '../../helpers/ca-client.js';
+import { jsonLine, TrellisProcess, trellisBin } from '../../helpers/trellis-process.js';
+import { APP_UID, OTHER_UID, SCRIPTS, skipReason } from '../interception/fixture.js';
+import { eventually } from '../proxy/harness.js';
+import { netnsPath } from './netns-client.js';
+
+const pod = (name: string, ip: string) => `
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: shop, uid: uid-${name}, labels: {app: ${name}}}
+spec: {serviceAccountName: ${name}, nodeName: node-1, containers: [{name: app, image: app}]}
+status: {podIP: ${ip}, phase: Running, conditions: [{type: Ready, status: "True"}]}
+`;
+
+const run = (cmd: string, args: string[]) => promisify(execFile)(cmd, args, { timeout: 20_000 });
+
+describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => {
+  let cluster: NetnsCluster | undefined;
+  let client: Pod;
+  let server: Pod;
+  let work: string;
+  let cp: TrellisProcess | undefined;
+  let zt: TrellisProcess | undefined;
+  let zds: ZdsClient | undefined;
+  let app: ChildProcess | undefined;
+  let admin: string;
+
+  before(async () => {
+    cluster = await NetnsCluster.create();
+    client = await cluster.addPod('client');
+    server = await cluster.addPod('server');
+    // Written while the control plane starts (below): start-up time is most of this file's.
+    const rules = Promise.all([client, server].map((p) => run(process.execPath, [trellisBin, 'iptables', 'ambient', '--netns', p.netns])));
+    work = await mkdtemp(join(tmpdir(), 'trellis-zt-inpod-'));
+    const caDir = join(work, 'ca');
+    const configDir = join(work, 'config');
+    await mkdir(configDir);
+    await writeFile(join(configDir, 'mesh.yaml'), [
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio.io/dataplane-mode: ambient}}\n',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: ztunnel-node-1, namespace: istio-system, uid: uid-zt}\nspec: {serviceAccountName: ztunnel, nodeName: node-1, containers: [{name: z, image: z}]}\n',
+      pod('client', client.ip), pod('server', server.ip),
+      'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: strict, namespace: shop}\nspec: {mtls: {mode: STRICT}}\n',
+    ].join('---\n'));
+    const inNode = ['ip', 'netns', 'exec', cluster.nodeNetns];
+    cp = new TrellisProcess(['controlplane', '--config-dir', configDir, '--xds-port', '0', '--debug-port', '0', '--ca-port', '0', '--ca-dir', caDir, '--debounce-ms', '10'], {}, inNode);
+    const ready = jsonLine<{ ca: string }>(await cp.waitForLine((l) => jsonLine(l)?.ca !== undefined, 20_000))!;
+    await rules;
+    const tokenFile = join(work, 'ztunnel-token');
+    await writeFile(tokenFile, tokenCreate(caDir, 'istio-system', 'ztunnel', ['--pod', 'ztunnel-node-1', '--pod-uid', 'uid-zt']));
+    app = spawnInPod(server, process.execPath, [SCRIPTS.server, 'server', '8080'], { uid: OTHER_UID });
+    await new Promise<void>((resolve, reject) => {
+      app!.stdout!.once('data', () => resolve());
+      app!.once('exit', (code) => reject(new Error(`app exited ${code}`)));
+    });
+    const socket = join(work, 'zds', 'ztunnel.sock');
+    zt = new TrellisProcess(['ztunnel', '--node-name', 'node-1', '--xds-address', ready.ca, '--ca-address', ready.ca, '--root-cert', join(caDir, 'root-cert.pem'),
+      '--token-file', tokenFile, '--zds-socket', socket, '--admin-port', '0', '--readiness-port', '0'], {}, inNode);
+    admin = /on (\S+)$/.exec(await zt.waitForLine((l) => /admin listening on/.test(l), 20_000))![1]!;
+    zds = await ZdsClient.connect(socket, { timeoutMs: 10_000 });
+    // Each add is acknowledged once the pod's certificate is in force and its ports listen in its namespace.
+    for (const p of [client, server]) await zds.add({ uid: `uid-${p.name}`, name: p.name, namespace: 'shop', serviceAccount: p.name }, netnsPath(p.netns));
+  });
+
+  after(async () => {
+    zds?.close();
+    await zt?.stop();
+    await cp?.stop();
+    if (app && app.exitCode === null) app.kill('SIGKILL');
+    await cluster?.teardown();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  const fromPod = async (p: Pod | string, host: string, port: number, uid?: number) => {
+    const r = await runInPod(p, process.execPath, [SCRIPTS.client, host, String(port)], { ...(uid === undefined ? {} : { uid }), timeoutMs: 10_000 });
+    return jsonLine<{ peer?: string; local?: string; error?: string }>(r.stdout.trim()) ?? { error: `no answer: ${JSON.stringify(r.stdout.trim())}` };
+  };
+
+  test('an unmodified app in one pod reaches another over HBONE; the server app sees the client pod\'s address', async () => {
+    const r = await fromPod(client, server.ip, 8080, APP_UID);
+    assert.equal(r.local, `${server.ip}:8080`, JSON.stringify(r));
+    assert.equal(r.peer?.split(':')[0], client.ip, 'the caller\'s address, kept by the transparent dial inside the server pod');
+    const m = (await httpIn(cluster!.nodeNetns, admin, '/stats/prometheus')).body;
+    assert.match(m, /istio_tcp_connections_opened_total\{reporter="destination",source_workload="client",[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/shop\/sa\/client",destination_workload="server",[^}]*connection_security_policy="mutual_tls"[^}]*\} 1/);
+  });
+
+  test('plain text from the node to the server\'s app port is redirected to its 15006 and refused by STRICT', async () => {
+    const r = await fromPod(cluster!.nodeNetns, server.ip, 8080);
+    assert.equal(r.local, undefined, JSON.stringify(r));
+    await eventually(async () => zt!.stderr.some((l) => /connection denied/.test(l) && /identity="none"/.test(l) && /istio_converted_static_strict/.test(l)), 5000);
+  });
+
+  test('a pod removed over ZDS: its ports close inside its namespace and its certificate is dropped', async () => {
+    await zds!.remove('uid-client');
+    const d = JSON.parse((await httpIn(cluster!.nodeNetns, admin, '/config_dump')).body) as { workloadState: Record<string, { info: { name: string } }>; certificates: { identity: string }[] };
+    assert.deepEqual(Object.values(d.workloadState).map((s) => s.info.name), ['server']);
+    assert.deepEqual(d.certificates.map((c) => c.identity), ['spiffe://cluster.local/ns/shop/sa/server']);
+    const r = await fromPod(client, '127.0.0.1', 15001);
+    assert.equal(r.error, 'ECONNREFUSED', JSON.stringify(r));
+  });
+});
