@@ -347,6 +347,10 @@ class Up {
         return `${c?.addresses.xds ?? '-'} ${state}${c && c.restarts > 0 ? ` (${c.restarts} restarts)` : ''}`;
       },
       initialPodsCreated: () => this.#initialDone,
+      nodeProxy: () => {
+        const pid = this.#ambient?.pid;
+        return pid === undefined ? undefined : { pid, proxy: `${nodeProxyName(this.#network!.nodeName)}.${NODE_PROXY_ACCOUNT.namespace}` };
+      },
       dashboard: () => this.#dashboard,
       events: () => this.#events,
     });

@@ -20,6 +20,15 @@ export interface PodLine {
   certExpiresAt?: number;
 }
 
+/** The two data planes' memory side by side: the sidecars', and the node proxy's for the ambient pods. */
+export interface DataPlaneMemory {
+  sidecars: number;
+  sidecarBytes: number;
+  /** Absent when no node proxy runs. */
+  nodeProxyBytes?: number;
+  ambientPods: number;
+}
+
 export interface StatusModel {
   now: number;
   dir: string;
@@ -33,7 +42,7 @@ export interface StatusModel {
   services: ServiceRate[];
   allSyncedMs?: number;
   sidecarReadyMs: number[];
-  rss?: { total: number; parts: [string, number][] };
+  rss?: { total: number; parts: [string, number][]; dataPlane?: DataPlaneMemory };
   events: string[];
 }
 
@@ -57,10 +66,23 @@ function startupLine(m: StatusModel): string {
   return parts.join(' · ');
 }
 
+/**
+ * "data plane memory: 2 sidecars 81 MiB · node proxy 46 MiB for 2 ambient
+ * pods" — only in a mesh with ambient pods or a node proxy (with sidecars
+ * only, the RSS parts say it all).
+ */
+export function dataPlaneLine(d: DataPlaneMemory | undefined): string | undefined {
+  if (!d || (d.nodeProxyBytes === undefined && d.ambientPods === 0)) return undefined;
+  const nodeProxy = d.nodeProxyBytes === undefined ? 'node proxy not running' : `node proxy ${Math.round(d.nodeProxyBytes / MiB)} MiB`;
+  return `data plane memory: ${d.sidecars} sidecars ${Math.round(d.sidecarBytes / MiB)} MiB · ${nodeProxy} for ${d.ambientPods} ambient pods`;
+}
+
 export function renderStatus(m: StatusModel): string[] {
+  const dataPlane = dataPlaneLine(m.rss?.dataPlane);
   const lines = [
     `trellis up ${m.dir} · ${m.modeLine} · up ${humanDuration(m.now - m.startedAt)}${m.dashboard ? ` · dashboard ${m.dashboard}` : ''}`,
     `control plane ${m.controlPlane}${m.controlPlaneNote ? ` (${m.controlPlaneNote})` : ''} · ${startupLine(m)}`,
+    ...(dataPlane ? [dataPlane] : []),
     '',
   ];
   const rows: string[][] = [['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'IP', 'PROXY', 'CERT EXPIRES']];
