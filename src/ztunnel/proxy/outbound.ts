@@ -36,8 +36,11 @@ export interface OutboundDeps {
 
 export class Outbound {
   readonly #d: OutboundDeps;
-  /** One HBONE client per source identity and certificate: a renewed certificate starts new connections. */
-  readonly #clients = new Map<string, { serial: string; client: HboneClient }>();
+  /**
+   * One HBONE client per source identity and certificate: a renewed certificate starts new connections;
+   * the old client's tunnels finish on their connections, which its pool closes once idle.
+   */
+  readonly #clients = new Map<string, { certPem: string; client: HboneClient }>();
 
   constructor(d: OutboundDeps) {
     this.#d = d;
@@ -91,10 +94,9 @@ export class Outbound {
     const cert = await this.#d.certs.get(id);
     const key = `${id.namespace}/${id.serviceAccount}`;
     const known = this.#clients.get(key);
-    // The leaf PEM names the certificate: a renewal gives a new one.
-    if (known && known.serial === cert.cert) return known.client;
+    if (known && known.certPem === cert.cert) return known.client;
     const client = new HboneClient({ certificate: cert, identity: `spiffe://${this.#d.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}` });
-    this.#clients.set(key, { serial: cert.cert, client });
+    this.#clients.set(key, { certPem: cert.cert, client });
     return client;
   }
 

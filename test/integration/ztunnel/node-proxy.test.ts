@@ -203,4 +203,10 @@ describe('trellis ztunnel: the node proxy', { skip }, () => {
     const r = await runInPod(ns, process.execPath, [SCRIPTS.client, IP.denied, '15008'], { timeoutMs: 10_000 });
     assert.match(r.stdout, /ECONNREFUSED/, 'its HBONE port is closed');
   });
+
+  test('POST /quitquitquit stops it (last: the node proxy is gone afterwards)', async () => {
+    const exited = new Promise<number | null>((resolve) => zt!.child.once('exit', (code) => resolve(code)));
+    assert.equal((await httpIn(ns, admin, '/quitquitquit', { method: 'POST' })).status, 200);
+    assert.equal(await exited, 0);
+  });
 });
