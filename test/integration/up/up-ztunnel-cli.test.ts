@@ -37,11 +37,27 @@ describe('trellis up with the node proxy: ztunnel-config, proxy-status, the memo
     return r;
   }
 
+  type Result = Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The commands the tests check, started together once the mesh serves: each is a process start, and the suite's time is counted. */
+  let runs: { workloads: Result; solo: Result; certificates: Result; proxyStatus: Result };
+  const rowsOf = (x: { stdout: string }) => x.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/ +/)[1]);
+  const ids = ['spiffe://cluster.local/ns/shop/sa/web', 'spiffe://cluster.local/ns/default/sa/default'];
+  const leaf = (out: string, id: string) => out.split('\n').find((l) => l.startsWith(`${id} `) && / Leaf +Available +true +[0-9a-f]+ /.test(l));
+  const nodeProxyName = () => `${state().nodeProxies?.[0]?.name ?? '?'}.istio-system`;
+
   before(async () => {
     dir = fixtureCopy('up-ambient');
     up = new UpRun(dir);
     await up.waitFor(/^✓ pods: 3 started \(0 with sidecars, 2 ambient\)/, 60_000);
     await up.waitFor(/^✓ serving: /, 30_000);
+    runs = {
+      workloads: cliUntil(['ztunnel-config', 'workloads'], (x) => x.code === 0 && /\nshop +web-/.test(x.stdout) && /\ndefault +solo /.test(x.stdout)),
+      solo: cliUntil(['ztunnel-config', 'workloads', 'solo.default'], (x) => x.code === 0 && rowsOf(x).length > 0),
+      certificates: cliUntil(['ztunnel-config', 'certificates'], (x) => x.code === 0 && ids.every((id) => leaf(x.stdout, id))),
+      proxyStatus: cliUntil(['proxy-status'], (x) => x.code === 0 && x.stdout.includes(nodeProxyName())),
+    };
+    // Each test awaits its own; a failure must not be an unhandled rejection before then.
+    for (const r of Object.values(runs)) r.catch(() => undefined);
   });
 
   after(async () => {
@@ -60,7 +76,7 @@ describe('trellis up with the node proxy: ztunnel-config, proxy-status, the memo
   });
 
   test('ztunnel-config workloads: the ambient pods with protocol HBONE on this node; a named pod alone', async () => {
-    const r = await cliUntil(['ztunnel-config', 'workloads'], (x) => x.code === 0 && /\nshop +web-/.test(x.stdout) && /\ndefault +solo /.test(x.stdout));
+    const [r, one] = await Promise.all([runs.workloads, runs.solo]);
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^NAMESPACE +POD NAME +ADDRESS +NODE +WAYPOINT +PROTOCOL$/);
     const node = state().nodeProxies![0]!.node;
@@ -68,21 +84,17 @@ describe('trellis up with the node proxy: ztunnel-config, proxy-status, the memo
       const row = lines.find((l) => l.split(/ +/)[1]!.startsWith(name));
       assert.match(row ?? '', new RegExp(`^\\S+ +${name}\\S* +10\\.244\\.0\\.\\d+ +${node} +None +HBONE$`), r.stdout);
     }
-    const one = await up.cliAsync(['ztunnel-config', 'workloads', 'solo.default']);
-    assert.equal(one.code, 0, one.stderr);
-    assert.deepEqual(one.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/ +/)[1]), ['solo']);
+    assert.deepEqual(rowsOf(one), ['solo'], one.stdout);
   });
 
   test('ztunnel-config certificates: each ambient service account\'s SPIFFE id, a valid Leaf', async () => {
-    const ids = ['spiffe://cluster.local/ns/shop/sa/web', 'spiffe://cluster.local/ns/default/sa/default'];
-    const leaf = (out: string, id: string) => out.split('\n').find((l) => l.startsWith(`${id} `) && / Leaf +Available +true +[0-9a-f]+ /.test(l));
-    const r = await cliUntil(['ztunnel-config', 'certificates'], (x) => x.code === 0 && ids.every((id) => leaf(x.stdout, id)));
+    const r = await runs.certificates;
     assert.match(r.stdout.split('\n')[0]!, /^CERTIFICATE NAME +TYPE +STATUS +VALID CERT +SERIAL NUMBER +NOT AFTER +NOT BEFORE$/);
   });
 
   test('proxy-status lists the node proxy with the workload API types SYNCED', async () => {
-    const name = `${state().nodeProxies![0]!.name}.istio-system`;
-    const r = await cliUntil(['proxy-status'], (x) => x.code === 0 && x.stdout.includes(name));
+    const name = nodeProxyName();
+    const r = await runs.proxyStatus;
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^NAME +CLUSTER +CDS +LDS +EDS +RDS +ECDS +WADS +WDS +CONTROL PLANE +VERSION$/);
     assert.match(lines.find((l) => l.startsWith(`${name} `)) ?? '', /^\S+ +Kubernetes +(?:\S+(?: SENT)? +){5}SYNCED \(\w+\) +SYNCED \(\w+\) /, r.stdout);
