@@ -8,7 +8,8 @@
  * with protocol HBONE (and one pod's row when that pod is named);
  * `certificates` shows each service account's SPIFFE id as a valid Leaf;
  * `proxy-status` lists ztunnel-NODE.istio-system with WDS and WADS SYNCED;
- * the status shows the node proxy's memory beside the sidecars'.
+ * the status shows the node proxy's memory beside the sidecars', and its
+ * sync in the ambient pods' PROXY column.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -100,9 +101,12 @@ describe('trellis up with the node proxy: ztunnel-config, proxy-status, the memo
     assert.match(lines.find((l) => l.startsWith(`${name} `)) ?? '', /^\S+ +Kubernetes +(?:\S+(?: SENT)? +){5}SYNCED \(\w+\) +SYNCED \(\w+\) /, r.stdout);
   });
 
-  test('the live status shows the node proxy\'s memory beside the sidecars\'', async () => {
+  test('the live status shows the node proxy\'s memory beside the sidecars\', and its sync for the ambient pods', async () => {
     const m = await up.waitFor(/^data plane memory: 0 sidecars 0 MiB · node proxy (\d+) MiB for 2 ambient pods$/, 20_000);
     assert.ok(Number(m[1]) > 10, `a node proxy of ${m[1]} MiB`);
     await up.waitFor(/RSS \d+ MiB \(control plane \d+, 0 sidecars 0, node proxy [1-9]\d*, apps \d+, trellis up \d+\)/, 5_000);
+    // The ambient pods' PROXY column is their node proxy's sync; the plain pod has none.
+    await up.waitFor(/^default +solo +1\/1 +Running .* node proxy SYNCED *$/, 5_000);
+    await up.waitFor(/^default +plain +1\/1 +Running .* no sidecar *$/, 5_000);
   });
 });

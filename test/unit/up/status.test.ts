@@ -126,3 +126,15 @@ test('with ambient pods: the sidecars\' and the node proxy\'s memory side by sid
   assert.match(lines[1]!, /RSS 100 MiB \(0 sidecars 0, node proxy 50\)$/);
   assert.equal(lines[2], 'data plane memory: 0 sidecars 0 MiB · node proxy 50 MiB for 2 ambient pods');
 });
+
+test('an ambient pod\'s PROXY is the node proxy and its sync; it does not count as a synced sidecar', () => {
+  const pod = { namespace: 'shop', ready: '1/1', status: 'Running', restarts: 0, ip: '10.244.0.12' };
+  const lines = renderStatus({
+    now: 0, dir: '/d', modeLine: 'netns mode', startedAt: 0, controlPlane: 'cp', services: [], sidecarReadyMs: [], events: [],
+    pods: [{ ...pod, name: 'web', sidecar: false, ambient: true, sync: 'SYNCED' }, { ...pod, name: 'api', sidecar: true, sync: 'STALE' }, { ...pod, name: 'plain', sidecar: false }],
+  });
+  assert.match(lines[1]!, / · 3 pods \(1 with sidecars\) · 0\/1 proxies SYNCED$/);
+  assert.match(lines.find((l) => l.includes(' web '))!, / node proxy SYNCED *$/);
+  assert.match(lines.find((l) => l.includes(' api '))!, / STALE +-$/);
+  assert.match(lines.find((l) => l.includes(' plain '))!, / no sidecar *$/);
+});

@@ -173,9 +173,11 @@ export class StatusPoller {
   }
 
   model(now = Date.now()): StatusModel {
+    const nodeProxy = this.#ctx.nodeProxy?.();
+    const nodeProxySync = nodeProxy ? this.#sync.get(nodeProxy.proxy) : undefined;
     const pods = kubePodLines(this.#ctx.mesh.snapshots(), now).map((l) => ({
       ...l,
-      sync: l.sidecar ? this.sync(`${l.namespace}/${l.name}`) : undefined,
+      sync: l.sidecar ? this.sync(`${l.namespace}/${l.name}`) : l.ambient ? nodeProxySync : undefined,
       certExpiresAt: certExpiry(this.#certs.get(`${l.namespace}/${l.name}`)),
     }));
     const readyMs = this.#ctx.mesh.pods().flatMap((p) => (p.sidecar?.readyMs !== undefined ? [p.sidecar.readyMs] : []));

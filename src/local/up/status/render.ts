@@ -16,6 +16,8 @@ export interface PodLine {
   restarts: number;
   ip: string;
   sidecar: boolean;
+  /** Served by the node proxy: `sync` is then the node proxy's. */
+  ambient?: boolean;
   sync?: ProxySync;
   certExpiresAt?: number;
 }
@@ -54,7 +56,7 @@ function ms(n: number): string {
 
 function startupLine(m: StatusModel): string {
   const sidecars = m.pods.filter((p) => p.sidecar).length;
-  const synced = m.pods.filter((p) => p.sync === 'SYNCED').length;
+  const synced = m.pods.filter((p) => p.sidecar && p.sync === 'SYNCED').length;
   const parts = [`${m.pods.length} pods (${sidecars} with sidecars)`];
   if (sidecars === 0) parts.push('no sidecars');
   else parts.push(m.allSyncedMs !== undefined ? `all proxies SYNCED ${ms(m.allSyncedMs)} after start` : `${synced}/${sidecars} proxies SYNCED`);
@@ -88,7 +90,8 @@ export function renderStatus(m: StatusModel): string[] {
   const rows: string[][] = [['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'IP', 'PROXY', 'CERT EXPIRES']];
   for (const p of m.pods) {
     const cert = p.certExpiresAt === undefined ? (p.sidecar ? '-' : '') : `in ${humanDuration(p.certExpiresAt - m.now)}`;
-    rows.push([p.namespace, p.name, p.ready, p.status, String(p.restarts), p.ip, p.sidecar ? p.sync ?? '-' : 'no sidecar', cert]);
+    const proxy = p.sidecar ? p.sync ?? '-' : p.ambient ? `node proxy ${p.sync ?? '-'}` : 'no sidecar';
+    rows.push([p.namespace, p.name, p.ready, p.status, String(p.restarts), p.ip, proxy, cert]);
   }
   lines.push(...alignTable(rows).trimEnd().split('\n'), '');
   const svc: string[][] = [['SERVICE', 'RPS', 'ERRORS', 'P99', 'REQUESTS']];
