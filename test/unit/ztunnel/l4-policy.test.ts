@@ -47,6 +47,7 @@ describe('L4 policy: ztunnel\'s evaluation', () => {
   const rows: Array<[string, CompiledPolicy[], L4Connection, boolean]> = [
     ['no policy: allowed', [], frontend, true],
     ['an ALLOW that matches', [allow([[[{ principals: [exact('cluster.local/ns/front/sa/web')] }]]])], frontend, true],
+    ['a principal prefix (Istio\'s "cluster.local/ns/front/*")', [allow([[[{ principals: [prefix('cluster.local/ns/front/')] }]]])], frontend, true],
     ['principals are written without spiffe://; with it they never match', [allow([[[{ principals: [exact('spiffe://cluster.local/ns/front/sa/web')] }]]])], frontend, false],
     ['ALLOW present, none matching: denied', [allow([[[{ principals: [exact('cluster.local/ns/other/sa/x')] }]]])], frontend, false],
     ['DENY wins over a matching ALLOW', [allow([[[{ namespaces: [exact('front')] }]]]), deny([[[{ principals: [suffix('/sa/web')] }]]])], frontend, false],
