@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { TrellisError } from '../errors.js';
 import { addressFlag, choiceFlag, runDebug, usageExits } from './debug-command.js';
 
 interface Flags {
@@ -13,10 +14,12 @@ interface Flags {
   serviceNamespace?: string;
   policyNamespace?: string;
   withHeaders?: boolean;
+  level?: string;
+  reset?: boolean;
 }
 
 interface Verb {
-  verb: 'workloads' | 'services' | 'policies' | 'certificates' | 'all';
+  verb: 'workloads' | 'services' | 'policies' | 'certificates' | 'all' | 'log';
   aliases: string[];
   what: string;
   example: string;
@@ -31,6 +34,7 @@ const VERBS: Verb[] = [
   { verb: 'policies', aliases: ['policy', 'p', 'pol'], what: 'authorization policies: NAMESPACE, POLICY NAME, ACTION, SCOPE', example: 'trellis ztunnel-config policies', single: false },
   { verb: 'certificates', aliases: ['certificate', 'certs', 'cert'], what: 'certificates by identity: CERTIFICATE NAME, TYPE, STATUS, VALID CERT, SERIAL NUMBER, NOT AFTER, NOT BEFORE', example: 'trellis ztunnel-config certificates', single: true },
   { verb: 'all', aliases: [], what: 'every table above (-o json|yaml: the whole /config_dump)', example: 'trellis ztunnel-config all --with-headers', single: false },
+  { verb: 'log', aliases: ['o'], what: "the node proxy's log levels, read or changed (POST /logging, as proxy-config log)", example: 'trellis ztunnel-config log --level ztunnel:debug', single: false },
 ];
 
 export function registerZtunnelConfig(program: Command): void {
@@ -52,8 +56,12 @@ function registerVerb(zc: Command, v: Verb): void {
     .option('--admin <host:port>', "the node proxy's admin API (default: from the running mesh)")
     .option('--node <node>', 'the node proxy of this node')
     .option('-n, --namespace <ns>', "POD's namespace, when POD does not say (POD.NAMESPACE)")
-    .option('-f, --file <config_dump.json>', "read a saved node proxy /config_dump instead")
     .option('-o, --output <format>', 'short, json or yaml', 'short');
+  if (v.verb !== 'log') cmd.option('-f, --file <config_dump.json>', 'read a saved node proxy /config_dump instead');
+  if (v.verb === 'log') {
+    cmd.option('--level <spec>', 'LEVEL for every logger, or LOGGER:LEVEL,...; levels: trace, debug, info, warning, error, critical, off')
+      .option('-r, --reset', "every logger back to Trellis' default level (info)");
+  }
   if (v.verb === 'workloads') {
     cmd.option('--address <ip>', 'only workloads with this address')
       .option('--workload-namespace <ns>', 'only workloads of this namespace')
@@ -80,10 +88,17 @@ Example:
 async function run(v: Verb, pod: string | undefined, flags: Flags): Promise<number> {
   const output = choiceFlag('--output', flags.output, ['short', 'json', 'yaml'] as const);
   const admin = addressFlag('--admin', flags.admin);
-  const [{ resolveZtunnelTarget }, { ztunnelConfig }, { stdout }] = await Promise.all([
-    import('../debug/ztunnel-config/target.js'), import('../debug/ztunnel-config/ztunnel-config.js'), import('../debug/output.js'),
+  if (v.verb === 'log' && output !== 'short') throw new TrellisError('CLI_USAGE', '--output is not applicable for this command');
+  if (flags.level !== undefined && flags.reset) throw new TrellisError('CLI_USAGE', '--level cannot be combined with --reset');
+  const [{ resolveZtunnelTarget }, { ztunnelConfig }, { proxyConfig }, { stdout }] = await Promise.all([
+    import('../debug/ztunnel-config/target.js'), import('../debug/ztunnel-config/ztunnel-config.js'), import('../debug/proxy-config/proxy-config.js'), import('../debug/output.js'),
   ]);
   const target = await resolveZtunnelTarget({ pod, admin, node: flags.node, file: flags.file, namespace: flags.namespace, single: v.single });
+  if (v.verb === 'log') {
+    // The node proxy's /logging is the sidecar's (Envoy's): proxy-config log reads and changes it.
+    const none = {};
+    return proxyConfig({ type: 'log', target, output: 'short', clusters: none, listeners: none, endpoints: none, level: flags.level, reset: flags.reset, warn: () => undefined }, stdout);
+  }
   return ztunnelConfig({
     verb: v.verb,
     target,

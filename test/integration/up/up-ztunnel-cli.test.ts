@@ -8,6 +8,7 @@
  * with protocol HBONE (and one pod's row when that pod is named);
  * `certificates` shows each service account's SPIFFE id as a valid Leaf;
  * `proxy-status` lists ztunnel-NODE.istio-system with WDS and WADS SYNCED;
+ * `ztunnel-config log` sets a logger's level on it;
  * the status shows the node proxy's memory beside the sidecars', and its
  * sync in the ambient pods' PROXY column.
  */
@@ -40,7 +41,7 @@ describe('trellis up with the node proxy: ztunnel-config, proxy-status, the memo
 
   type Result = Promise<{ code: number; stdout: string; stderr: string }>;
   /** The commands the tests check, started together once the mesh serves: each is a process start, and the suite's time is counted. */
-  let runs: { workloads: Result; solo: Result; certificates: Result; proxyStatus: Result };
+  let runs: { workloads: Result; solo: Result; certificates: Result; proxyStatus: Result; log: Result };
   const rowsOf = (x: { stdout: string }) => x.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/ +/)[1]);
   const ids = ['spiffe://cluster.local/ns/shop/sa/web', 'spiffe://cluster.local/ns/default/sa/default'];
   const leaf = (out: string, id: string) => out.split('\n').find((l) => l.startsWith(`${id} `) && / Leaf +Available +true +[0-9a-f]+ /.test(l));
@@ -56,6 +57,7 @@ describe('trellis up with the node proxy: ztunnel-config, proxy-status, the memo
       solo: cliUntil(['ztunnel-config', 'workloads', 'solo.default'], (x) => x.code === 0 && rowsOf(x).length > 0),
       certificates: cliUntil(['ztunnel-config', 'certificates'], (x) => x.code === 0 && ids.every((id) => leaf(x.stdout, id))),
       proxyStatus: cliUntil(['proxy-status'], (x) => x.code === 0 && x.stdout.includes(nodeProxyName())),
+      log: up.cliAsync(['ztunnel-config', 'log', '--level', 'ztunnel:debug']),
     };
     // Each test awaits its own; a failure must not be an unhandled rejection before then.
     for (const r of Object.values(runs)) r.catch(() => undefined);
@@ -99,6 +101,12 @@ describe('trellis up with the node proxy: ztunnel-config, proxy-status, the memo
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^NAME +CLUSTER +CDS +LDS +EDS +RDS +ECDS +WADS +WDS +CONTROL PLANE +VERSION$/);
     assert.match(lines.find((l) => l.startsWith(`${name} `)) ?? '', /^\S+ +Kubernetes +(?:\S+(?: SENT)? +){5}SYNCED \(\w+\) +SYNCED \(\w+\) /, r.stdout);
+  });
+
+  test('ztunnel-config log changes the node proxy\'s log level through its admin API', async () => {
+    const r = await runs.log;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${nodeProxyName().replace(/\./g, '\\.')}:\nactive loggers:\n(?:.*\n)*  ztunnel: debug\n`), r.stdout);
   });
 
   test('the live status shows the node proxy\'s memory beside the sidecars\', and its sync for the ambient pods', async () => {
