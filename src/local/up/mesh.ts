@@ -173,6 +173,7 @@ export class Mesh {
       spec: p.plan.spec,
       owner: p.plan.owner,
       sidecar: p.plan.injection.sidecar,
+      ...(p.plan.ambient ? { ambient: true as const } : {}),
       nodeName: this.#ctx.network.nodeName,
       ...(p.address ? { ip: p.address.ip } : {}),
       phase: p.phase,

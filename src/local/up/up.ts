@@ -24,7 +24,7 @@ import type { ConfigState } from '../../controlplane/sources/source.js';
 import type { ConfigProblem } from '../../config/config-problem.js';
 import { TrellisError, errorMessage } from '../../errors.js';
 import { newRunId } from '../netns/index.js';
-import { removeStateFile, stateFilePath, type MeshState, type MeshStatePod } from '../state-file.js';
+import { removeStateFile, stateFilePath, type MeshState, type MeshStateNodeProxy, type MeshStatePod } from '../state-file.js';
 import { ControlPlaneProcess } from './control-plane-process.js';
 import { LoopbackNetwork } from './loopback/network.js';
 import { Mesh } from './mesh.js';
@@ -44,7 +44,7 @@ import { StatusPoller } from './status/poller.js';
 import { renderStatus } from './status/render.js';
 import { env } from '../../env.js';
 import { AmbientNode } from './ambient/ambient-node.js';
-import { nodeProxyCommand, nodeProxyToken } from './ambient/node-proxy-argv.js';
+import { NODE_PROXY_ACCOUNT, NODE_PROXY_ADMIN_PORT, nodeProxyCommand, nodeProxyName, nodeProxyToken } from './ambient/node-proxy-argv.js';
 import { dashboardStaticDir, DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
 
 export interface UpOptions {
@@ -231,7 +231,11 @@ class Up {
       controlPlane: () => podSide,
       rootCertFile: `${caDir}/root-cert.pem`,
       token: () => issuer.createToken(nodeProxyToken(net.nodeName, 24 * 3600)),
-      event: (e) => this.#event(e),
+      // Its start and its exit are events: the state file's nodeProxies changes with them.
+      event: (e) => {
+        this.#event(e);
+        this.#publisher?.changed();
+      },
     });
     return new Mesh({
       network: net,
@@ -262,7 +266,14 @@ class Up {
       configDir: this.#dir,
       controlPlane: this.#published,
       pods: this.#statePods(),
+      ...(this.#ambient?.pid !== undefined ? { nodeProxies: [this.#stateNodeProxy(this.#ambient.pid)] } : {}),
     };
+  }
+
+  /** The node proxy as the CLI finds it: its admin API on 127.0.0.1 in the node namespace, where it runs. */
+  #stateNodeProxy(pid: number): MeshStateNodeProxy {
+    const node = this.#network!.nodeName;
+    return { name: nodeProxyName(node), namespace: NODE_PROXY_ACCOUNT.namespace, node, admin: `127.0.0.1:${NODE_PROXY_ADMIN_PORT}`, ...(this.#mode === 'netns' ? { netns: node } : {}), pid };
   }
 
   /** The pods as the state file names them: where each is and where its proxy's admin API listens. */
@@ -341,6 +352,10 @@ class Up {
         return `${c?.addresses.xds ?? '-'} ${state}${c && c.restarts > 0 ? ` (${c.restarts} restarts)` : ''}`;
       },
       initialPodsCreated: () => this.#initialDone,
+      nodeProxy: () => {
+        const pid = this.#ambient?.pid;
+        return pid === undefined ? undefined : { pid, proxy: `${nodeProxyName(this.#network!.nodeName)}.${NODE_PROXY_ACCOUNT.namespace}` };
+      },
       dashboard: () => this.#dashboard,
       events: () => this.#events,
     });
