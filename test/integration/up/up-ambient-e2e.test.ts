@@ -162,6 +162,8 @@ describe('trellis up: ambient pods through the real node proxy', { skip, timeout
       assert.doesNotMatch(denied.stdout, /from=/);
       const o = await curl(other, 'http://server.amb/other');
       assert.equal(o.stdout.trim(), `${B.name} from=${other.ip} path=/other`, o.stderr);
+      // Refused again after the other client passed: a policy, not a moment of reconfiguration.
+      assert.notEqual((await curl(A, 'http://server.amb/denied-again')).code, 0);
     } finally {
       rmSync(policy, { force: true });
     }
@@ -176,6 +178,7 @@ describe('trellis up: ambient pods through the real node proxy', { skip, timeout
       await until('the outside pod refused', () => curl(outsider, `http://${B.ip}:8080/strict`), (r) => r.code !== 0);
       const a = await curl(A, 'http://server.amb/strict');
       assert.equal(a.stdout.trim(), `${B.name} from=${A.ip} path=/strict`, a.stderr);
+      assert.notEqual((await curl(outsider, `http://${B.ip}:8080/strict-again`)).code, 0);
       write('PERMISSIVE');
       const back = await until('the outside pod allowed', () => curl(outsider, `http://${B.ip}:8080/permissive`), (r) => r.code === 0);
       assert.equal(back.stdout.trim(), `${B.name} from=${outsider.ip} path=/permissive`);
