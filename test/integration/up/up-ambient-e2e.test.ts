@@ -38,7 +38,10 @@ describe('trellis up: ambient pods through the real node proxy', { skip, timeout
   let B: StatePod;
   let outsider: StatePod;
 
-  /** curl inside the pod as its app's user, as a workload would run it (bounded). */
+  /**
+   * curl inside the pod as its app's user, as a workload would run it (bounded). Straight into the namespace, not
+   * `trellis exec` (the first test's path): no Node start per probe in the polls.
+   */
   const curl = (from: StatePod, url: string, extra: string[] = []) =>
     runInPod(from.netns, 'curl', ['-sS', '--max-time', '3', ...extra, url], { uid: APP_UID, timeoutMs: 5_000 });
   const byName = (prefix: string, namespace: string): StatePod => {
