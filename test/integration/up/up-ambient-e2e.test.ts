@@ -117,6 +117,7 @@ describe('trellis up: ambient pods through the real node proxy', { skip, timeout
       // The control's answer came after A's: once it is written, A's packets are too.
       const bytes = await until('the plain-text control in the capture', async () => readFileSync(pcap), (b) => b.includes(clear), 3_000);
       tcpdump.kill('SIGINT');
+      await new Promise((r) => (t.exitCode !== null ? r(undefined) : t.once('exit', r)));
       assert.ok(!bytes.includes(secret), 'A\'s path, header or B\'s echo of it crossed the veth in clear');
       const toB = spawnSync('tcpdump', ['-r', pcap, '-nn', '-q', 'dst', 'host', B.ip], { encoding: 'utf8' }).stdout.trim().split('\n')
         .map((l) => / IP (\d+\.\d+\.\d+\.\d+)\.\d+ > [\d.]+\.(\d+):/.exec(l)).filter((m) => m !== null)
