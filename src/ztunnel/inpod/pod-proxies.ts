@@ -5,6 +5,8 @@
  * only for a service account with a pod on this node), then its ports
  * listen; remove() closes them, releases the certificate and the pod's
  * network namespace. A pod that fails to start is left with nothing open.
+ * A renewed certificate goes into the HBONE servers of its service
+ * account's pods at once (open connections keep theirs).
  */
 import type { Server } from 'node:net';
 import { logger } from '../../log.js';
