@@ -111,7 +111,8 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
   });
 
   test('outbound HBONE leaves from the client pod itself: the server pod\'s 15008 sees the client pod\'s address as the peer', async () => {
-    // The tunnel of the test above is still pooled (idle connections live for minutes): the kernel's view of it, inside the server pod.
+    // A tunnel's connection stays pooled after it (idle connections live for minutes): the kernel's view of it, inside the server pod.
+    assert.equal((await fromPod(client, server.ip, 8080, APP_UID)).local, `${server.ip}:8080`);
     const r = await runInPod(server, 'ss', ['-Htn', 'state', 'established', '( sport = :15008 )'], { timeoutMs: 5000 });
     const peers = r.stdout.trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).pop()!.replace(/:\d+$/, '').replace(/^\[::ffff:(.+)\]$/, '$1'));
     assert.ok(peers.length > 0, `no HBONE connection in the server pod: ${r.stdout}${r.stderr}`);
