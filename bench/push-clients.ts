@@ -1,10 +1,16 @@
 /**
  * The client side of the push fan-out benchmark, in its own process:
  * `node push-clients.js ADDRESS N sotw|delta NAMESPACES`. Connects N simulated
- * sidecars, prints {"synced":N,...} once all have received CDS, EDS, LDS and
- * RDS, then one {"round":k,...} line each time every proxy has received a new
- * RDS version (the benchmark edits a VirtualService between rounds).
+ * sidecars at once (a control-plane restart: every proxy reconnects), prints
+ * {"started":…} just before, {"progress":K,…} every twentieth of them and
+ * {"synced":N,"at":…} once all have received CDS, EDS, LDS and RDS. Then it
+ * follows the benchmark's commands on stdin, one JSON line each:
+ *   {"mark":ID,"type":TYPE_URL} — from now, wait until every proxy has a new
+ *     version of TYPE_URL, then print {"mark":ID,"first":…,"last":…};
+ *   {"report":ID} — print {"report":ID,"types":{typeUrl: responses}} with the
+ *     responses of each type received since the last mark.
  */
+import { createInterface } from 'node:readline';
 import { SimProxy } from './lib/sim-proxy.js';
 import { TypeUrl } from '../src/xds/type-urls.js';
 
@@ -13,14 +19,13 @@ const n = Number(nStr);
 const mode = modeStr === 'delta' ? 'delta' : 'sotw';
 const namespaces = Number(nsStr ?? '4');
 const wall = () => performance.timeOrigin + performance.now();
+const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
-const proxies: SimProxy[] = [];
 const needed = [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment, TypeUrl.Listener, TypeUrl.RouteConfiguration];
+const proxies: SimProxy[] = [];
 let synced = 0;
-let round = 0;
-let updated = new Set<SimProxy>();
-let firstAt = 0;
-const rdsVersion = new Map<SimProxy, string>();
+/** The current mark: the type awaited, each proxy's version when it was set, and who has moved since. */
+let mark: { id: number; type: string; before: Map<SimProxy, string | undefined>; updated: Set<SimProxy>; first: number } | undefined;
 
 for (let i = 0; i < n; i++) {
   const ns = `ns-${i % namespaces}`;
@@ -30,30 +35,32 @@ for (let i = 0; i < n; i++) {
   p.onResponse = (typeUrl) => {
     if (!isSynced && needed.every((t) => p.receivedAt.has(t))) {
       isSynced = true;
-      rdsVersion.set(p, p.versions.get(TypeUrl.RouteConfiguration)!);
-      if (++synced === n) process.stdout.write(JSON.stringify({ synced, at: wall() }) + '\n');
+      if (++synced === n) print({ synced, at: wall() });
+      else if (synced % Math.max(1, Math.floor(n / 20)) === 0) print({ progress: synced, at: wall() });
       return;
     }
-    if (isSynced && synced === n && typeUrl === TypeUrl.RouteConfiguration) {
-      const v = p.versions.get(typeUrl)!;
-      if (v === rdsVersion.get(p)) return;
-      rdsVersion.set(p, v);
-      if (updated.size === 0) firstAt = wall();
-      updated.add(p);
-      if (updated.size === n) {
-        round++;
-        process.stdout.write(JSON.stringify({ round, first: firstAt, last: wall() }) + '\n');
-        updated = new Set();
-      }
-    }
+    const m = mark;
+    if (!m || typeUrl !== m.type || m.updated.has(p) || p.versions.get(typeUrl) === m.before.get(p)) return;
+    if (m.updated.size === 0) m.first = wall();
+    m.updated.add(p);
+    if (m.updated.size === n) print({ mark: m.id, first: m.first, last: wall() });
   };
   proxies.push(p);
 }
-// Connect in small batches so the control plane sees a realistic ramp, not one burst.
-for (let i = 0; i < proxies.length; i += 50) {
-  for (const p of proxies.slice(i, i + 50)) p.start();
-  await new Promise((r) => setTimeout(r, 20));
-}
+print({ started: wall() });
+for (const p of proxies) p.start();
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const cmd = JSON.parse(line) as { mark?: number; type?: string; report?: number };
+  if (cmd.mark !== undefined) {
+    for (const p of proxies) p.responses.clear();
+    mark = { id: cmd.mark, type: cmd.type!, before: new Map(proxies.map((p) => [p, p.versions.get(cmd.type!)])), updated: new Set(), first: 0 };
+  } else if (cmd.report !== undefined) {
+    const types: Record<string, number> = {};
+    for (const p of proxies) for (const [t, c] of p.responses) types[t] = (types[t] ?? 0) + c;
+    print({ report: cmd.report, types });
+  }
+});
 process.once('SIGTERM', () => {
   for (const p of proxies) p.close();
   process.exit(0);

@@ -1,108 +1,194 @@
 /**
- * Push fan-out: N simulated sidecars (100, 1,000) connected over real gRPC to
- * the real `trellis controlplane`; one VirtualService edit → the time until
- * every proxy has received (and ACKed) the new routes, then /debug/syncz is
- * checked to show them all SYNCED. Control plane and clients run in separate
+ * The control plane at scale (issue 16): N simulated sidecars (real gRPC, one
+ * connection each, Envoy's LDS → RDS and CDS → EDS walk) against the real
+ * `trellis controlplane` on a synthetic mesh of BENCH_SERVICES services with
+ * BENCH_ENDPOINTS_PER_SERVICE endpoints each. Measures, per proxies × stream:
+ * all proxies connecting at once → all SYNCED; a VirtualService edit → all
+ * ACKed; one endpoint added or removed → all affected proxies ACKed, which
+ * types were sent, and the control plane's rebuild time; the full
+ * translation in-process; the control plane's peak RSS. One table, each
+ * scenario beside the issue's goal, met or NOT met, saved to bench/results/
+ * with the machine and its load. Control plane and clients run in separate
  * processes, pinned to separate cores when `taskset` is available.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { splitVirtualService, syntheticMesh } from './lib/synthetic-mesh.js';
-import { formatTable, saveResults } from './lib/machine.js';
-import { jsonLine, TrellisProcess } from '../test/helpers/trellis-process.js';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { endpointSlice, splitVirtualService, syntheticMesh, type MeshSize } from './lib/synthetic-mesh.js';
+import { formatTable, saveResults } from './lib/machine.js';
+import { benchNodes, fullTranslation, stateOf } from './lib/full-translation.js';
+import { ClientsProcess } from './lib/clients-process.js';
+import { goals, median, onlyEdsVerdict, typesText, verdict, type Scenario } from './lib/push-goals.js';
+import { jsonLine, TrellisProcess } from '../test/helpers/trellis-process.js';
+import { TypeUrl } from '../src/xds/type-urls.js';
 
+const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
+const mesh: MeshSize = { namespaces: num('BENCH_NAMESPACES', 4), services: num('BENCH_SERVICES', 40), endpointsPerService: num('BENCH_ENDPOINTS_PER_SERVICE', 5) };
 const sizes = (process.env.BENCH_PROXIES ?? '100,1000').split(',').map(Number);
 const modes = (process.env.BENCH_MODES ?? 'sotw,delta').split(',') as ('sotw' | 'delta')[];
-const rounds = Number(process.env.BENCH_ROUNDS ?? '5');
-const mesh = { namespaces: 4, services: 40, endpointsPerService: 5 };
+const rounds = num('BENCH_ROUNDS', 5);
+const waitMs = num('BENCH_WAIT_MS', 120_000);
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 const wall = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** svc-0's VirtualService is edited, svc-1's EndpointSlice gains and loses an endpoint: each in a file of its own. */
+const edited = { vs: 'svc-0', endpoints: 'svc-1' };
 
-interface Row {
+interface Run {
   proxies: number;
-  mode: string;
-  connectAndSyncMs: number;
-  pushP50Ms: number;
-  pushMaxMs: number;
-  firstProxyMs: number;
+  mode: 'sotw' | 'delta';
+  connectMs: number;
+  vsEdit: { p50: number; max: number; firstP50: number };
+  endpoint: { p50: number; max: number; firstP50: number; types: Record<string, number>; cpPushMs: number };
+  fullTranslateMs: number;
+  peakRssMiB: number;
   allSyncedInSyncz: boolean;
+  /** Set when not every proxy got SYNCED in time (then nothing else was measured). */
+  connectNote?: string;
 }
 
-async function runOne(n: number, mode: 'sotw' | 'delta'): Promise<Row> {
-  const dir = await mkdtemp(join(tmpdir(), 'trellis-bench-push-'));
-  const objects = syntheticMesh(mesh).filter((o) => !(o.kind === 'VirtualService' && o.metadata.name === 'svc-0'));
+function unfinished(proxies: number, mode: 'sotw' | 'delta', fullTranslateMs: number): Run {
+  const none = { p50: NaN, max: NaN, firstP50: NaN };
+  return { proxies, mode, connectMs: NaN, vsEdit: none, endpoint: { ...none, types: {}, cpPushMs: NaN }, fullTranslateMs, peakRssMiB: NaN, allSyncedInSyncz: false };
+}
+
+async function writeMesh(dir: string): Promise<{ vsFile: string; epFile: string }> {
+  const objects = syntheticMesh(mesh).filter(
+    (o) => !(o.kind === 'VirtualService' && o.metadata.name === edited.vs) && !(o.kind === 'EndpointSlice' && o.metadata.name === `${edited.endpoints}-abc`),
+  );
   await writeFile(join(dir, 'mesh.yaml'), objects.map((o) => stringify(o)).join('---\n'));
   const vsFile = join(dir, 'edited-vs.yaml');
-  await writeFile(vsFile, stringify(splitVirtualService('svc-0', 'ns-0', 90)));
+  const epFile = join(dir, 'edited-endpoints.yaml');
+  await writeFile(vsFile, stringify(splitVirtualService(edited.vs, 'ns-0', 90)));
+  await writeEndpoints(epFile, mesh.endpointsPerService);
+  return { vsFile, epFile };
+}
 
-  const cp = new TrellisProcess(['controlplane', '--config-dir', dir, '--xds-port', '0', '--debug-port', '0'], { TRELLIS_LOG: 'warn' });
-  const ready = jsonLine<{ xds: string; debug: string }>(await cp.waitForLine((l) => jsonLine(l)?.xds !== undefined))!;
-  if (hasTaskset && cp.child.pid) spawnSync('taskset', ['-pc', '0', String(cp.child.pid)]);
+function writeEndpoints(file: string, count: number): Promise<void> {
+  return writeFile(file, stringify(endpointSlice(1, `ns-${1 % mesh.namespaces}`, count, mesh.endpointsPerService)));
+}
 
-  const script = fileURLToPath(new URL('./push-clients.js', import.meta.url));
-  const args = [script, ready.xds, String(n), mode, String(mesh.namespaces)];
-  const clients = hasTaskset ? spawn('taskset', ['-c', '1', process.execPath, ...args]) : spawn(process.execPath, args);
-  const lines: Record<string, number>[] = [];
-  let notify: () => void = () => undefined;
-  createInterface({ input: clients.stdout! }).on('line', (l) => {
-    const j = jsonLine<Record<string, number>>(l);
-    if (j) lines.push(j), notify();
-  });
-  const waitLine = (pred: (j: Record<string, number>) => boolean, ms: number) =>
-    new Promise<Record<string, number>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timeout waiting for clients (${n}, ${mode})`)), ms);
-      notify = () => {
-        const hit = lines.find(pred);
-        if (hit) clearTimeout(timer), resolve(hit);
-      };
-      notify();
-    });
+/** The control plane's own account of its pushes after stderr line `from`: ms of each (model + translation + responses queued). */
+function pushedMs(cp: TrellisProcess, from: number): number[] {
+  return cp.stderr.slice(from).flatMap((l) => (/ pushed .*\bms=([\d.]+)/.exec(l) ? [Number(/\bms=([\d.]+)/.exec(l)![1])] : []));
+}
 
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024);
+}
+
+/** `rounds` changes, each awaited until every proxy has a new version of `type`; returns the times from each write. */
+async function changeRounds(clients: ClientsProcess, type: string, change: (round: number) => Promise<void>, after?: (round: number) => Promise<void>) {
+  const all: number[] = [];
+  const firsts: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const id = Math.random();
+    clients.send({ mark: id, type });
+    const at = wall();
+    await change(r);
+    const done = await clients.waitLine((j) => j.mark === id, waitMs, `every proxy gets new ${type}`);
+    all.push((done.last as number) - at);
+    firsts.push((done.first as number) - at);
+    await after?.(r);
+    await sleep(300);
+  }
+  return { p50: Math.round(median(all)), max: Math.round(Math.max(...all)), firstP50: Math.round(median(firsts)) };
+}
+
+async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number): Promise<Run> {
+  const dir = await mkdtemp(join(tmpdir(), 'trellis-bench-push-'));
+  const { vsFile, epFile } = await writeMesh(dir);
+  const cp = new TrellisProcess(['controlplane', '--config-dir', dir, '--xds-port', '0', '--debug-port', '0'], { TRELLIS_LOG: 'info' });
+  let clients: ClientsProcess | undefined;
   try {
-    const t0 = wall();
-    const synced = await waitLine((j) => j.synced === n, 120_000);
-    const connectAndSyncMs = synced.at! - t0;
-    await new Promise((r) => setTimeout(r, 1000));
-    const pushes: number[] = [];
-    const firsts: number[] = [];
-    for (let r = 1; r <= rounds; r++) {
-      const editedAt = wall();
-      await writeFile(vsFile, stringify(splitVirtualService('svc-0', 'ns-0', r % 2 === 1 ? 10 : 90)));
-      const done = await waitLine((j) => j.round === r, 30_000);
-      pushes.push(done.last! - editedAt);
-      firsts.push(done.first! - editedAt);
-      await new Promise((res) => setTimeout(res, 500));
+    const ready = jsonLine<{ xds: string; debug: string }>(await cp.waitForLine((l) => jsonLine(l)?.xds !== undefined, waitMs))!;
+    if (hasTaskset && cp.child.pid) spawnSync('taskset', ['-pc', '0', String(cp.child.pid)]);
+    const script = fileURLToPath(new URL('./push-clients.js', import.meta.url));
+    clients = new ClientsProcess(script, [ready.xds, String(n), mode, String(mesh.namespaces)], hasTaskset ? '1' : undefined);
+    const started = await clients.waitLine((j) => j.started !== undefined, waitMs, 'start');
+    const synced = await clients.waitLine((j) => j.synced === n, waitMs, `${n} proxies synced`).catch(() => undefined);
+    if (!synced) {
+      // The storm did not finish: say how far it got rather than nothing.
+      const got = clients.last((j) => j.progress !== undefined)?.progress ?? 0;
+      return { ...unfinished(n, mode, fullTranslateMs), connectMs: NaN, connectNote: `> ${waitMs / 1000} s: ${got} of ${n} SYNCED`, peakRssMiB: await peakRssMiB(cp.child.pid!) };
     }
+    const connectMs = Math.round((synced.at as number) - (started.started as number));
+    await sleep(1000);
+
+    const vsEdit = await changeRounds(clients, TypeUrl.RouteConfiguration, (r) => writeFile(vsFile, stringify(splitVirtualService(edited.vs, 'ns-0', r % 2 === 1 ? 10 : 90))));
+    const types: Record<string, number> = {};
+    const cpMs: number[] = [];
+    let logFrom = 0;
+    const endpoint = await changeRounds(
+      clients,
+      TypeUrl.ClusterLoadAssignment,
+      (r) => ((logFrom = cp.stderr.length), writeEndpoints(epFile, mesh.endpointsPerService + (r % 2))),
+      async (r) => {
+        // Whatever else this change sends follows EDS within the same push: give it time to arrive, then count.
+        await sleep(500);
+        clients!.send({ report: r });
+        const rep = await clients!.waitLine((j) => j.report === r, waitMs, 'report');
+        for (const [t, c] of Object.entries(rep.types as Record<string, number>)) types[t] = (types[t] ?? 0) + c;
+        cpMs.push(...pushedMs(cp, logFrom));
+      },
+    );
     const syncz = (await (await fetch(`http://${ready.debug}/debug/syncz`)).json()) as { types: Record<string, { status: string }> }[];
     const allSynced = syncz.length >= n && syncz.every((p) => Object.values(p.types).every((t) => t.status === 'SYNCED' || t.status === 'NOT SENT'));
-    pushes.sort((a, b) => a - b);
     return {
       proxies: n,
       mode,
-      connectAndSyncMs: Math.round(connectAndSyncMs),
-      pushP50Ms: Math.round(pushes[Math.floor(pushes.length / 2)]!),
-      pushMaxMs: Math.round(pushes.at(-1)!),
-      firstProxyMs: Math.round(firsts.sort((a, b) => a - b)[Math.floor(firsts.length / 2)]!),
+      connectMs,
+      vsEdit,
+      endpoint: { ...endpoint, types, cpPushMs: Math.round(median(cpMs) * 10) / 10 },
+      fullTranslateMs,
+      peakRssMiB: await peakRssMiB(cp.child.pid!),
       allSyncedInSyncz: allSynced,
     };
   } finally {
-    clients.kill('SIGTERM');
+    clients?.stop();
     await cp.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-const rows: Row[] = [];
-for (const n of sizes) for (const mode of modes) rows.push(await runOne(n, mode));
-const table = formatTable(
-  ['proxies', 'stream', 'connect+sync (ms)', 'edit→all ACKed p50 (ms)', 'max (ms)', 'edit→first proxy (ms)', 'syncz all SYNCED'],
-  rows.map((r) => [r.proxies, r.mode, r.connectAndSyncMs, r.pushP50Ms, r.pushMaxMs, r.firstProxyMs, r.allSyncedInSyncz ? 'yes' : 'NO']),
-);
-const note = `Mesh: ${mesh.services} services, ${mesh.services * mesh.endpointsPerService} endpoints in ${mesh.namespaces} namespaces; ${rounds} edits per row; includes file-watch latency and the 100 ms debounce. Cores pinned: ${hasTaskset ? 'control plane on 0, clients on 1' : 'no (taskset missing)'}. Goal: 1,000 proxies SYNCED ≤ 1 s.`;
+function rowsOf(r: Run): (string | number)[][] {
+  const row = (s: Scenario, measured: string | number, met: string) => [r.proxies, r.mode, goals[s].what, measured, goals[s].goal, met];
+  if (r.connectNote) return [row('connect', r.connectNote, 'NOT met'), row('fullTranslate', r.fullTranslateMs, verdict('fullTranslate', r.fullTranslateMs)), row('peakRss', r.peakRssMiB, verdict('peakRss', r.peakRssMiB))];
+  return [
+    row('connect', r.connectMs, verdict('connect', r.connectMs)),
+    row('vsEdit', `${r.vsEdit.p50} / ${r.vsEdit.max} (first proxy ${r.vsEdit.firstP50})`, verdict('vsEdit', r.vsEdit.p50)),
+    row('endpointAcked', `${r.endpoint.p50} / ${r.endpoint.max} (first proxy ${r.endpoint.firstP50})`, verdict('endpointAcked', r.endpoint.p50)),
+    row('endpointOnlyEds', `${typesText(r.endpoint.types)} in ${rounds} changes`, onlyEdsVerdict(r.endpoint.types)),
+    row('endpointTranslate', r.endpoint.cpPushMs, verdict('endpointTranslate', r.endpoint.cpPushMs)),
+    row('fullTranslate', r.fullTranslateMs, verdict('fullTranslate', r.fullTranslateMs)),
+    row('peakRss', r.peakRssMiB, verdict('peakRss', r.peakRssMiB)),
+  ];
+}
+
+const loadBefore = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+const runs: Run[] = [];
+for (const n of sizes) {
+  // Before any control plane starts: nothing else of ours competes for the core.
+  const nodes = benchNodes(num('BENCH_TRANSLATE_PROXIES', n), mesh.namespaces);
+  const translations = Array.from({ length: num('BENCH_TRANSLATE_RUNS', 3) }, () => fullTranslation(stateOf(syntheticMesh(mesh)), nodes));
+  const fullMs = Math.round(median(translations.map((t) => t.modelMs + t.translateMs)));
+  for (const mode of modes) runs.push(await runOne(n, mode, fullMs));
+}
+const loadAfter = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+const table = formatTable(['proxies', 'stream', 'scenario', 'measured', 'goal', 'verdict'], runs.flatMap(rowsOf));
+const endpoints = mesh.services * mesh.endpointsPerService;
+const note = [
+  `Mesh: ${mesh.services} services (2 ports, 2 subsets each), ${endpoints} endpoints in ${mesh.namespaces} namespaces; every proxy sees every service, so every proxy is affected by the endpoint change.`,
+  `${rounds} changes per scenario and row; times from the file write, so they include the directory watch and the 100 ms debounce (the first proxy's time shows that floor).`,
+  `"Rebuild + translate + queue" is the control plane's own log of the push (model from the full state, translation, responses serialised and queued), median of the endpoint changes.`,
+  `All proxies SYNCED in /debug/syncz at the end: ${runs.every((r) => r.allSyncedInSyncz) ? 'yes' : 'NO'} (BENCH_WAIT_MS ${waitMs}). Cores pinned: ${hasTaskset ? 'control plane on 0, clients on 1 (the in-process translation runs before, unpinned)' : 'no (taskset missing)'}.`,
+  `Not measured here: endpoint churn (100 pod changes/s for 60 s).`,
+  `Load before: ${loadBefore}`,
+  `Load after:  ${loadAfter} (loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')})`,
+].join('\n');
 console.log(table + '\n\n' + note);
-console.log('saved', saveResults('push-fanout', table + '\n\n' + note, rows));
+console.log('saved', saveResults(`push-fanout-${mesh.services}svc`, table + '\n\n' + note, { mesh, runs }));

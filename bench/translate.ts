@@ -4,13 +4,7 @@
  * namespaces — timed over several runs, with heap use. Run with --expose-gc.
  */
 import { loadavg } from 'node:os';
-import { objectKey, type AnyObject } from '../src/config/objects.js';
-import type { ConfigState } from '../src/controlplane/sources/source.js';
-import { buildModel } from '../src/controlplane/registry/build-model.js';
-import { createGenerator } from '../src/controlplane/translate/generator-impl.js';
-import { routeBuilders } from '../src/controlplane/translate/routes/index.js';
-import { parseNodeId } from '../src/xds/parse-node.js';
-import { pushOrder } from '../src/xds/type-urls.js';
+import { benchNodes, fullTranslation, stateOf } from './lib/full-translation.js';
 import { syntheticMesh } from './lib/synthetic-mesh.js';
 import { formatTable, saveResults } from './lib/machine.js';
 
@@ -22,18 +16,11 @@ const sizes = [
 ];
 const proxies = Number(process.env.BENCH_PROXIES ?? '1000');
 
-function stateOf(objects: AnyObject[]): ConfigState {
-  return { objects: new Map(objects.map((o) => [objectKey(o), o])), problems: [], revision: 1 };
-}
-
 const rows: (string | number)[][] = [];
 const data: unknown[] = [];
 for (const size of sizes) {
   const state = stateOf(syntheticMesh(size));
-  const nodes = Array.from({ length: proxies }, (_, i) => {
-    const ns = `ns-${i % size.namespaces}`;
-    return parseNodeId(`sidecar~10.200.${Math.floor(i / 250)}.${(i % 250) + 1}~client-${i}.${ns}~${ns}.svc.cluster.local`);
-  });
+  const nodes = benchNodes(proxies, size.namespaces);
   const model_ms: number[] = [];
   const gen_ms: number[] = [];
   const gen_cpu: number[] = [];
@@ -42,20 +29,11 @@ for (const size of sizes) {
   for (let r = 0; r < runs; r++) {
     gc?.();
     const before = process.memoryUsage().heapUsed;
-    const t0 = performance.now();
-    const model = buildModel(state, { domainSuffix: 'cluster.local', trustDomain: 'cluster.local' });
-    const t1 = performance.now();
-    const c1 = process.cpuUsage();
-    const gen = createGenerator(model, routeBuilders);
-    resources = 0;
-    for (const node of nodes) {
-      for (const type of pushOrder) resources += gen.generate(node, type, undefinedOrNames(gen, node, type)).size;
-    }
-    const t2 = performance.now();
-    const cpu = process.cpuUsage(c1);
-    model_ms.push(t1 - t0);
-    gen_ms.push(t2 - t1);
-    gen_cpu.push((cpu.user + cpu.system) / 1000);
+    const run = fullTranslation(state, nodes);
+    resources = run.resources;
+    model_ms.push(run.modelMs);
+    gen_ms.push(run.translateMs);
+    gen_cpu.push(run.translateCpuMs);
     heapMiB = (process.memoryUsage().heapUsed - before) / 2 ** 20;
   }
   const med = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
@@ -71,12 +49,6 @@ for (const size of sizes) {
   };
   data.push(row);
   rows.push([row.services, row.endpoints, row.proxies, row.modelMs, row.allProxiesMs, row.allProxiesCpuMs, row.resourcesPerProxy, row.heapDeltaMiB]);
-}
-
-/** Envoy asks for routes and endpoints by name: the names its listeners and clusters reference. */
-function undefinedOrNames(gen: ReturnType<typeof createGenerator>, node: ReturnType<typeof parseNodeId>, type: string) {
-  if (type === pushOrder[0] || type === pushOrder[2] || type === pushOrder[4]) return undefined;
-  return gen.referencedNames(node, type as (typeof pushOrder)[number]);
 }
 
 const table = formatTable(

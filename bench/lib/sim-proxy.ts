@@ -1,23 +1,30 @@
 import * as grpc from '@grpc/grpc-js';
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { adsServiceDefinition } from '../../src/xds/ads-service.js';
 import { TypeUrl } from '../../src/xds/type-urls.js';
 import {
   DeltaDiscoveryRequestSchema,
   DiscoveryRequestSchema,
   type DeltaDiscoveryRequest,
-  type DeltaDiscoveryResponse,
   type DiscoveryRequest,
-  type DiscoveryResponse,
 } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
+import { readDeltaResponse, readSotwResponse, type LightResponse } from './light-response.js';
 import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
-import { ClusterSchema, Cluster_DiscoveryType } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
+import { Cluster_DiscoveryType } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { HttpConnectionManagerSchema } from '../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { NodeSchema } from '../../src/gen/envoy/config/core/v3/base_pb.js';
 
-const AdsClient = grpc.makeGenericClientConstructor(adsServiceDefinition, 'AggregatedDiscoveryService');
-type AdsCall = grpc.ClientDuplexStream<DiscoveryRequest | DeltaDiscoveryRequest, DiscoveryResponse | DeltaDiscoveryResponse>;
+const { StreamAggregatedResources: sotwMethod, DeltaAggregatedResources: deltaMethod } = adsServiceDefinition;
+const AdsClient = grpc.makeGenericClientConstructor(
+  {
+    StreamAggregatedResources: { ...sotwMethod, responseDeserialize: readSotwResponse },
+    DeltaAggregatedResources: { ...deltaMethod, responseDeserialize: readDeltaResponse },
+  },
+  'AggregatedDiscoveryService',
+);
+type AdsCall = grpc.ClientDuplexStream<DiscoveryRequest | DeltaDiscoveryRequest, LightResponse>;
 
 /**
  * A simulated Envoy sidecar for load tests: one gRPC connection of its own,
@@ -31,6 +38,8 @@ export class SimProxy {
   readonly versions = new Map<string, string>();
   /** When each type last received a response. */
   readonly receivedAt = new Map<string, number>();
+  /** Responses received per type (the benchmark resets it to see which types a change sent). */
+  readonly responses = new Map<string, number>();
   onResponse: (typeUrl: string) => void = () => undefined;
   #client: grpc.Client;
   #call: AdsCall | undefined;
@@ -44,13 +53,17 @@ export class SimProxy {
     private readonly mode: 'sotw' | 'delta',
   ) {
     this.id = id;
-    this.#client = new AdsClient(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    this.#client = new AdsClient(address, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      // A big mesh's CDS is larger than grpc-js' 4 MB default; Envoy has no such limit on ADS.
+      'grpc.max_receive_message_length': -1,
+    });
   }
 
   start(): void {
     const method = this.mode === 'sotw' ? 'StreamAggregatedResources' : 'DeltaAggregatedResources';
     this.#call = (this.#client as unknown as Record<string, () => AdsCall>)[method]!.call(this.#client);
-    this.#call!.on('data', (r: DiscoveryResponse | DeltaDiscoveryResponse) => this.#onData(r));
+    this.#call!.on('data', (r: LightResponse) => this.#onData(r));
     this.#call!.on('error', () => undefined);
     this.#subscribe(TypeUrl.Cluster, []);
     this.#subscribe(TypeUrl.Listener, []);
@@ -75,24 +88,21 @@ export class SimProxy {
     }
   }
 
-  #onData(r: DiscoveryResponse | DeltaDiscoveryResponse): void {
+  #onData(r: LightResponse): void {
     const typeUrl = r.typeUrl;
-    const sotw = r.$typeName === 'envoy.service.discovery.v3.DiscoveryResponse';
-    const anys = sotw ? (r as DiscoveryResponse).resources : (r as DeltaDiscoveryResponse).resources.flatMap((x) => (x.resource ? [x.resource] : []));
-    if (typeUrl === TypeUrl.Listener) this.#follow(anys.flatMap(routeNames), this.#routes, TypeUrl.RouteConfiguration);
-    if (typeUrl === TypeUrl.Cluster) this.#follow(anys.flatMap(edsNames), this.#edsNames, TypeUrl.ClusterLoadAssignment);
+    if (typeUrl === TypeUrl.Listener) this.#follow(r.resources.flatMap(routeNames), this.#routes, TypeUrl.RouteConfiguration);
+    if (typeUrl === TypeUrl.Cluster) this.#follow(r.resources.flatMap(edsNames), this.#edsNames, TypeUrl.ClusterLoadAssignment);
     // ACK: same type, the response's nonce, no error.
-    if (sotw) {
-      const s = r as DiscoveryResponse;
-      this.versions.set(typeUrl, s.versionInfo);
+    if (this.mode === 'sotw') {
+      this.versions.set(typeUrl, r.version);
       const names = typeUrl === TypeUrl.RouteConfiguration ? [...this.#routes] : typeUrl === TypeUrl.ClusterLoadAssignment ? [...this.#edsNames] : [];
-      this.#call!.write(create(DiscoveryRequestSchema, { typeUrl, versionInfo: s.versionInfo, responseNonce: s.nonce, resourceNames: names }));
+      this.#call!.write(create(DiscoveryRequestSchema, { typeUrl, versionInfo: r.version, responseNonce: r.nonce, resourceNames: names }));
     } else {
-      const d = r as DeltaDiscoveryResponse;
-      this.versions.set(typeUrl, d.systemVersionInfo + '/' + d.nonce);
-      this.#call!.write(create(DeltaDiscoveryRequestSchema, { typeUrl, responseNonce: d.nonce }));
+      this.versions.set(typeUrl, r.version + '/' + r.nonce);
+      this.#call!.write(create(DeltaDiscoveryRequestSchema, { typeUrl, responseNonce: r.nonce }));
     }
     this.receivedAt.set(typeUrl, performance.now());
+    this.responses.set(typeUrl, (this.responses.get(typeUrl) ?? 0) + 1);
     this.onResponse(typeUrl);
   }
 
@@ -105,8 +115,8 @@ export class SimProxy {
   }
 }
 
-function routeNames(any: { typeUrl: string; value: Uint8Array }): string[] {
-  const l = fromBinary(ListenerSchema, any.value);
+function routeNames(value: Uint8Array): string[] {
+  const l = fromBinary(ListenerSchema, value);
   const out: string[] = [];
   const hcms = [...l.filterChains.flatMap((c) => c.filters), ...(l.defaultFilterChain?.filters ?? [])];
   for (const f of hcms) {
@@ -121,8 +131,32 @@ function routeNames(any: { typeUrl: string; value: Uint8Array }): string[] {
   return out;
 }
 
-function edsNames(any: { value: Uint8Array }): string[] {
-  const c = fromBinary(ClusterSchema, any.value);
-  if (c.clusterDiscoveryType.case !== 'type' || c.clusterDiscoveryType.value !== Cluster_DiscoveryType.EDS) return [];
-  return [c.edsClusterConfig?.serviceName || c.name];
+/**
+ * The EDS name of an EDS cluster, read from the wire without decoding the
+ * Cluster (a big mesh sends thousands per proxy to a thousand proxies):
+ * name (1), type (2), eds_cluster_config (3) → service_name (2).
+ */
+function edsNames(value: Uint8Array): string[] {
+  const r = new BinaryReader(value);
+  let name = '';
+  let serviceName = '';
+  let eds = false;
+  while (r.pos < r.len) {
+    const [field, wire] = r.tag();
+    if (field === 1 && wire === WireType.LengthDelimited) name = r.string();
+    else if (field === 2 && wire === WireType.Varint) eds = r.int32() === Cluster_DiscoveryType.EDS;
+    else if (field === 3 && wire === WireType.LengthDelimited) serviceName = edsServiceName(r.bytes());
+    else r.skip(wire, field);
+  }
+  return eds ? [serviceName || name] : [];
+}
+
+function edsServiceName(bytes: Uint8Array): string {
+  const r = new BinaryReader(bytes);
+  while (r.pos < r.len) {
+    const [field, wire] = r.tag();
+    if (field === 2 && wire === WireType.LengthDelimited) return r.string();
+    r.skip(wire, field);
+  }
+  return '';
 }

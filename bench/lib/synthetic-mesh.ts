@@ -35,27 +35,7 @@ export function syntheticMesh(size: MeshSize): AnyObject[] {
         ],
       },
     });
-    const endpoints = [];
-    for (let e = 0; e < size.endpointsPerService; e++) {
-      const idx = s * size.endpointsPerService + e;
-      endpoints.push({
-        addresses: [`10.${Math.floor(idx / 65536) + 1}.${Math.floor(idx / 256) % 256}.${idx % 256}`],
-        conditions: { ready: true },
-        targetRef: { kind: 'Pod', name: `${name}-${e}`, namespace: ns },
-      });
-    }
-    out.push({
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name: `${name}-abc`, namespace: ns, labels: { 'kubernetes.io/service-name': name } },
-      spec: undefined,
-      addressType: 'IPv4',
-      endpoints,
-      ports: [
-        { name: 'http', port: 9080, protocol: 'TCP' },
-        { name: 'grpc', port: 9090, protocol: 'TCP' },
-      ],
-    });
+    out.push(endpointSlice(s, ns, size.endpointsPerService, size.endpointsPerService));
     out.push({
       apiVersion: 'networking.istio.io/v1',
       kind: 'DestinationRule',
@@ -89,5 +69,35 @@ export function splitVirtualService(name: string, ns: string, v1Weight: number):
         },
       ],
     },
+  };
+}
+
+/**
+ * Service number `s`'s EndpointSlice with `count` endpoints (version v1/v2
+ * alternating); addresses are unique per (service, index) for indexes below
+ * `stride`, the mesh's endpoints per service, and one more.
+ */
+export function endpointSlice(s: number, ns: string, count: number, stride: number): AnyObject {
+  const name = `svc-${s}`;
+  const endpoints = [];
+  for (let e = 0; e < count; e++) {
+    const idx = s * (stride + 1) + e;
+    endpoints.push({
+      addresses: [`10.${Math.floor(idx / 65536) + 1}.${Math.floor(idx / 256) % 256}.${idx % 256}`],
+      conditions: { ready: true },
+      targetRef: { kind: 'Pod', name: `${name}-${e}`, namespace: ns },
+    });
+  }
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${name}-abc`, namespace: ns, labels: { 'kubernetes.io/service-name': name } },
+    spec: undefined,
+    addressType: 'IPv4',
+    endpoints,
+    ports: [
+      { name: 'http', port: 9080, protocol: 'TCP' },
+      { name: 'grpc', port: 9090, protocol: 'TCP' },
+    ],
   };
 }

@@ -10,7 +10,7 @@
  * rare in a /16 with a few hundred Services.
  */
 import { TrellisError } from '../errors.js';
-import type { ConfigProblem } from '../controlplane/sources/source.js';
+import type { ConfigProblem } from './config-problem.js';
 import type { AnyObject, Service } from './objects.js';
 
 /** Kubernetes' kubeadm default is 10.96.0.0/12; the one-machine cluster routes a /16 of it. */

@@ -14,6 +14,9 @@ export const GATEWAY_API_GROUP = 'gateway.networking.k8s.io';
 
 /** istiod's GatewayClass `istio` controller; Gateways of other classes are another controller's. */
 export const ISTIO_GATEWAY_CONTROLLER = 'istio.io/gateway-controller';
+/** istiod's waypoint class and its controller (ambient mode: translate/ambient/waypoints.ts). */
+export const WAYPOINT_CLASS = 'istio-waypoint';
+export const MESH_CONTROLLER = 'istio.io/mesh-controller';
 
 /** The label istiod puts on the pods it deploys for a Gateway; a router proxy with it serves that Gateway. */
 export const GATEWAY_NAME_LABEL = 'gateway.networking.k8s.io/gateway-name';

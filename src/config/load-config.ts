@@ -4,7 +4,7 @@
 import { clipMiddle } from '../clip.js';
 import { parseYamlDocuments } from './load-yaml.js';
 import { validateDocument, type ValidatedDocument } from './validate/index.js';
-import type { ConfigProblem } from '../controlplane/sources/source.js';
+import type { ConfigProblem } from './config-problem.js';
 
 /**
  * Longest problem reason. Reasons quote the file (a YAML error's token, a

@@ -5,7 +5,7 @@
  */
 import { parseAllDocuments, isMap, isSeq, isScalar, type Document, type Node, type YAMLMap } from 'yaml';
 import type { AnyObject, Origin } from './objects.js';
-import type { ConfigProblem } from '../controlplane/sources/source.js';
+import type { ConfigProblem } from './config-problem.js';
 import { errorMessage } from '../errors.js';
 import { lineAt, recordLines, type FieldPath } from './field-lines.js';
 import { errorLine, lineCount, lineIndex } from './text-lines.js';

@@ -3,7 +3,8 @@ import { env } from '../env.js';
 import { TrellisError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { logger } from '../log.js';
-import type { ConfigProblem, ConfigSource, ConfigState } from './sources/source.js';
+import type { ConfigSource, ConfigState } from './sources/source.js';
+import type { ConfigProblem } from '../config/config-problem.js';
 import { buildModel } from './registry/build-model.js';
 import { createGenerator } from './translate/generator-impl.js';
 import { routeBuilders } from './translate/routes/index.js';
@@ -11,6 +12,7 @@ import { AdsServer } from './server/ads-server.js';
 import { startDebugServer } from './debug/debug-server.js';
 import { Metrics } from './metrics/metrics.js';
 import { xdsMetrics, type XdsMetrics } from './metrics/xds-metrics.js';
+import { configEvents } from './metrics/config-events.js';
 import { parseNode } from '../xds/parse-node.js';
 import { Debouncer } from './debounce.js';
 import { ConfigAnalysis } from './analyze/config-analysis.js';
@@ -86,6 +88,7 @@ export class ControlPlane {
   /** Loads the first config, applies it, then starts serving. Resolves with the bound ports. */
   async start(): Promise<{ xdsPort: number; debugPort: number; caPort?: number; webhookPort?: number }> {
     await this.#opts.source.start((state) => {
+      for (const e of configEvents(this.#state?.objects ?? new Map(), state.objects)) this.#xdsMetrics.cfgEvents.inc({ type: e.type, event: e.event });
       this.#state = state;
       this.#countProblems();
       this.#xdsMetrics.sourceUp.set(sourceProblem(state) ? 0 : 1);
@@ -165,7 +168,6 @@ export class ControlPlane {
   #countProblems(): void {
     const n = this.problems().length;
     this.#xdsMetrics.configProblems.set(n);
-    this.#xdsMetrics.cfgEvents.set(n);
   }
 
   /**

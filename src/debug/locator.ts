@@ -78,8 +78,8 @@ export function podKey(p: { name: string; namespace: string }): string {
  * namespace only needs no namespace. Unknown or ambiguous names are
  * POD_NOT_FOUND errors that list the pods the user can choose from.
  */
-export function findPod(pods: readonly PodRef[], query: string, source: string, namespace?: string): PodRef {
-  const inNs = (p: PodRef) => namespace === undefined || p.namespace === namespace;
+export function findPod<T extends PodRef>(pods: readonly T[], query: string, source: string, namespace?: string): T {
+  const inNs = (p: T) => namespace === undefined || p.namespace === namespace;
   const deploy = /^(?:deploy|deployment|deployments)\/(.+)$/.exec(query);
   if (deploy) return deploymentPod(pods.filter(inNs), deploy[1]!, source, namespace);
   const q = query.replace(/^(pod|pods|po)\//, '');
@@ -101,7 +101,7 @@ export function findPod(pods: readonly PodRef[], query: string, source: string, 
  * NAME-TEMPLATEHASH-XXXXX: the locator knows names, not owners, and the
  * name is what both Kubernetes and `trellis up` give.
  */
-function deploymentPod(pods: readonly PodRef[], deployment: string, source: string, namespace: string | undefined): PodRef {
+function deploymentPod<T extends PodRef>(pods: readonly T[], deployment: string, source: string, namespace: string | undefined): T {
   const escaped = deployment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const re = new RegExp(`^${escaped}-[a-z0-9]{1,10}-[a-z0-9]{5}$`);
   const hits = pods.filter((p) => re.test(p.name)).sort((a, b) => podKey(a).localeCompare(podKey(b)));

@@ -31,7 +31,7 @@ export const ISTIO_INIT_ARGS: readonly string[] = [
 ];
 
 /** The node id istiod expects from a sidecar: sidecar~IP~POD.NS~NS.svc.DOMAIN (router~… for a gateway). */
-export function sidecarNodeId(podName: string, podIp: string, namespace = 'default', domain = 'cluster.local', type: 'sidecar' | 'router' = 'sidecar'): string {
+export function sidecarNodeId(podName: string, podIp: string, namespace = 'default', domain = 'cluster.local', type: 'sidecar' | 'router' | 'waypoint' = 'sidecar'): string {
   return `${type}~${podIp}~${podName}.${namespace}~${namespace}.svc.${domain}`;
 }
 
@@ -75,8 +75,8 @@ export interface MeshPodOptions {
    * by default a `trellis iptables` process in the pod, as istio-init.
    */
   init?: (pod: Pod) => Promise<void>;
-  /** The proxy's node type: a sidecar (default) or a gateway's router. */
-  nodeType?: 'sidecar' | 'router';
+  /** The proxy's node type: a sidecar (default), a gateway's router or a waypoint. */
+  nodeType?: 'sidecar' | 'router' | 'waypoint';
 }
 
 /** What the injector mounts for istio-agent: the CA's address, the mesh root, the workload token. */

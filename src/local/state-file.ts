@@ -15,10 +15,15 @@
  *       { "name": "reviews-v1-5d8f7", "namespace": "default", "ip": "10.244.0.12",
  *         "admin": "127.0.0.1:15000",         // the sidecar's admin API, in netns when given; absent without a sidecar
  *         "netns": "trellis-reviews-v1-5d8f7", "node": "trellis-node-1" }
+ *     ],
+ *     "nodeProxies": [                      // optional: ambient mode's per-node proxy (`trellis ztunnel`), one per node running one
+ *       { "name": "ztunnel-trellis-node-1", "namespace": "istio-system", "node": "trellis-node-1",
+ *         "admin": "127.0.0.1:15000", "netns": "trellis-node-1", "pid": 4343 }
  *     ]
  *   }
  * Only controlPlane.debug and controlPlane.xds, and each pod's name,
- * namespace and ip, are required; readers ignore fields they do not know, so
+ * namespace and ip, are required (and each node proxy's name, namespace,
+ * node and admin when there is one); readers ignore fields they do not know, so
  * `up` may add more. A newer major `version` is refused with a clear error.
  *
  * Where: $TRELLIS_STATE_FILE when set; otherwise `up` run as root writes
@@ -53,6 +58,20 @@ export interface MeshStatePod {
   node?: string;
 }
 
+/**
+ * A node proxy (ztunnel's role): named as the control plane knows it
+ * ("ztunnel-NODE" in istio-system, its xDS node id's pod), its admin API
+ * inside `netns` when set, as a pod's sidecar admin is.
+ */
+export interface MeshStateNodeProxy {
+  name: string;
+  namespace: string;
+  node: string;
+  admin: string;
+  netns?: string;
+  pid?: number;
+}
+
 export interface MeshState {
   version?: number;
   pid?: number;
@@ -60,6 +79,8 @@ export interface MeshState {
   configDir?: string;
   controlPlane: { debug: string; xds: string; ca?: string };
   pods: MeshStatePod[];
+  /** Absent when no node proxy runs (no ambient pod, loopback mode, or a state file of an older trellis). */
+  nodeProxies?: MeshStateNodeProxy[];
 }
 
 const uid = () => (typeof process.getuid === 'function' ? process.getuid() : -1);
@@ -152,6 +173,13 @@ export function parseMeshState(text: string, path: string): MeshState {
     if (p.admin !== undefined && !isAddress(p.admin)) throw bad(`pods[${i}].admin must be a HOST:PORT string`);
   });
   if (v.pid !== undefined && !Number.isInteger(v.pid)) throw bad('pid must be an integer');
+  if (v.nodeProxies !== undefined && !Array.isArray(v.nodeProxies)) throw bad('nodeProxies must be an array');
+  (v.nodeProxies as unknown[] | undefined)?.forEach((n: unknown, i) => {
+    if (!isObject(n) || typeof n.name !== 'string' || typeof n.namespace !== 'string' || typeof n.node !== 'string') throw bad(`nodeProxies[${i}] needs name, namespace and node (strings)`);
+    if (!isAddress(n.admin)) throw bad(`nodeProxies[${i}].admin must be a HOST:PORT string`);
+    if (n.netns !== undefined && typeof n.netns !== 'string') throw bad(`nodeProxies[${i}].netns must be a string`);
+    if (n.pid !== undefined && !Number.isInteger(n.pid)) throw bad(`nodeProxies[${i}].pid must be an integer`);
+  });
   return v as unknown as MeshState;
 }
 

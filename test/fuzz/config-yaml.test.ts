@@ -19,7 +19,7 @@ import type { AnyObject } from '../../src/config/objects.js';
 import { acceptFile, mergeFiles, type FileContribution } from '../../src/controlplane/sources/file-merge.js';
 import { buildModel } from '../../src/controlplane/registry/build-model.js';
 import { analyzeConfig } from '../../src/controlplane/analyze/analyze.js';
-import type { ConfigProblem } from '../../src/controlplane/sources/source.js';
+import type { ConfigProblem } from '../../src/config/config-problem.js';
 
 // A mutated Gateway API seed can be refused (TRL0003) or ask for what is not implemented (an unknown listener protocol).
 const codes = new Set<string>(['CONFIG_PARSE', 'CONFIG_INVALID', 'CONFIG_CONFLICT', 'IST0101', 'TRL0003', 'CONFIG_UNSUPPORTED']);

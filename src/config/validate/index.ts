@@ -6,7 +6,7 @@
  */
 import { clusterScoped, kindVersions, objectKey, typeKey, type AnyObject, type Origin, type TypeKey } from '../objects.js';
 import type { FieldPath, Locate, RawDocument } from '../load-yaml.js';
-import type { ConfigProblem } from '../../controlplane/sources/source.js';
+import type { ConfigProblem } from '../config-problem.js';
 import { kubernetesSchemas } from './kubernetes.js';
 import { isIgnoredKind } from '../ignored-kinds.js';
 import { virtualServiceSchema } from './virtual-service.js';

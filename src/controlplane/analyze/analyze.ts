@@ -10,7 +10,7 @@ import type { AnyObject, AuthorizationPolicy, DestinationRule, RequestAuthentica
 import { fieldLine } from '../../config/field-lines.js';
 import { formatPath } from '../../config/validate/walk.js';
 import type { MeshModel } from '../registry/model.js';
-import type { ConfigProblem } from '../sources/source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 import { destinationHostFindings } from './destination-hosts.js';
 import { destinationSubsetFindings } from './destination-subsets.js';
 import { RuleSubsets } from './rule-subsets.js';
@@ -21,6 +21,8 @@ import { gatewaySecretFindings } from './gateway-secrets.js';
 import { unsupportedFieldFindings } from './unsupported-fields.js';
 import { gatewayApiMessages } from './gateway-api-findings.js';
 import { ambientFindings } from './ambient-findings.js';
+import { waypointFindings } from './waypoint-findings.js';
+import { attachedToWaypoint } from '../translate/waypoint/served.js';
 
 /** A finding placed: the object it is about, and where in which file. */
 export interface AnalysisMessage extends Finding {
@@ -52,9 +54,11 @@ export function referenceFindings(objects: Iterable<AnyObject>, model: MeshModel
     for (const f of destinationHostFindings(vs, hosts)) out.push(placed(vs, f));
     for (const f of destinationSubsetFindings(vs, subsets, hosts)) out.push(placed(vs, f));
   }
-  for (const p of authz) for (const f of securityFindings(p)) out.push(placed(p, f));
+  const waypoint = (p: AuthorizationPolicy) => attachedToWaypoint(model, p);
+  for (const p of authz) for (const f of securityFindings(p, waypoint)) out.push(placed(p, f));
   for (const m of gatewayApiMessages(model)) out.push(placed(m.object, m.finding));
   for (const m of ambientFindings(model)) out.push(placed(m.object, m.finding));
+  for (const m of waypointFindings(model, accepted)) out.push(placed(m.object, m.finding));
   for (const { gateway, finding } of gatewaySecretFindings(accepted)) out.push(placed(gateway, finding));
   return out;
 }

@@ -6,7 +6,7 @@
 import type { AnyObject } from '../../config/objects.js';
 import type { Logger } from '../../log.js';
 import type { MeshModel } from '../registry/model.js';
-import type { ConfigProblem } from '../sources/source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 import { analyzeConfig, byPlace } from './analyze.js';
 import { errorMessage } from '../../errors.js';
 

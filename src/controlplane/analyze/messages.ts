@@ -3,7 +3,7 @@
  * and wording (istio/istio pkg/config/analysis/msg/messages.yaml), so that
  * what `istioctl analyze` users search for and grep in logs carries over.
  */
-import type { ConfigProblem } from '../sources/source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 
 export interface MessageType {
   readonly code: ConfigProblem['code'];
@@ -32,6 +32,13 @@ export const ConflictingPeerAuthenticationWorkloadSelectors: MessageType = { cod
  * of files does not have.
  */
 export const GatewayApiReferenceRefused: MessageType = { code: 'TRL0003', name: 'GatewayApiReferenceRefused', severity: 'Warning' };
+
+/**
+ * Trellis' own: an istio.io/use-waypoint that does not simply bind. istiod
+ * says it only in the istio.io/WaypointBound condition of the Service or
+ * Pod (same reasons and wording), which a directory of files does not have.
+ */
+export const WaypointNotBound: MessageType = { code: 'TRL0004', name: 'WaypointNotBound', severity: 'Error' };
 
 /** Not an Istio message: valid Istio config that Trellis does not implement; the reason says what it does instead. */
 export const Unsupported: MessageType = { code: 'CONFIG_UNSUPPORTED', name: 'Unsupported', severity: 'Warning' };

@@ -12,15 +12,7 @@ import type { FieldPath } from '../../config/field-lines.js';
 import type { Finding } from './finding.js';
 import { Unsupported } from './messages.js';
 import { neverAppliedRules, telemetryRules } from './unsupported-kinds.js';
-
-export interface Rule {
-  /** Path from the object's root; '*' matches every index of a list. */
-  readonly path: readonly string[];
-  /** What is not implemented and what Trellis does instead. */
-  readonly message: string;
-  /** When set, the finding applies only if this holds of the value (e.g. lists longer than one) and the object holding it. */
-  readonly when?: (value: unknown, parent: unknown) => boolean;
-}
+import type { Rule } from './unsupported-rule.js';
 
 /** The places a TrafficPolicy sits in a DestinationRule. */
 const trafficPolicies: readonly (readonly string[])[] = [

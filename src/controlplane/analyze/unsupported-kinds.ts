@@ -4,7 +4,7 @@
  * document (the empty path: the document's own line).
  */
 import { isEnvoyProvider } from '../translate/telemetry/access-log-policy.js';
-import type { Rule } from './unsupported-fields.js';
+import type { Rule } from './unsupported-rule.js';
 
 const tracingFields = ['providers', 'match', 'customTags', 'randomSamplingPercentage', 'disableSpanReporting', 'useRequestIdForTraceSampling', 'enableIstioTags'];
 const noTracing = 'tracing through the Telemetry API is not implemented: the proxy propagates trace headers (W3C, B3) but reports no spans and samples nothing';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { errorMessage, TrellisError } from '../../errors.js';
 import { logger } from '../../log.js';
-import type { ConfigProblem } from '../sources/source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 import type { AnyObject } from '../../config/objects.js';
 import { configz } from './configz.js';
 import { exposition, type Metrics } from '../metrics/metrics.js';
@@ -107,7 +107,6 @@ function metricsHandler(opts: DebugServerOptions, res: ServerResponse): void {
   const problems = opts.configProblems().length;
   const m = xdsMetrics(opts.metrics);
   m.configProblems.set(problems);
-  m.cfgEvents.set(problems);
   send(res, 200, exposition, opts.metrics.expose());
 }
 

@@ -22,8 +22,8 @@ export interface XdsMetrics {
   configSize: Histogram;
   /** trellis_config_problems: config problems currently known (rejected documents, conflicts, analysis findings). */
   configProblems: Gauge;
-  /** pilot_k8s_cfg_events: the same number under istiod's name. */
-  cfgEvents: Gauge;
+  /** pilot_k8s_cfg_events{type,event}: config objects added, updated and deleted (metrics/config-events.ts), as istiod counts its informers' events. */
+  cfgEvents: Counter;
   /** trellis_config_source_up: 1 while the config source is readable, 0 while the last good config is served without it. */
   sourceUp: Gauge;
 }
@@ -47,7 +47,7 @@ export function xdsMetrics(m: Metrics): XdsMetrics {
     pushTime: m.histogram('pilot_xds_push_time', 'Total time in seconds Pilot takes to push lds, rds, cds and eds.', [], convergenceBuckets),
     configSize: m.histogram('pilot_xds_config_size_bytes', 'Distribution of configuration sizes pushed to clients', ['type'], sizeBuckets),
     configProblems: m.gauge('trellis_config_problems', 'Configuration problems currently known: documents skipped, conflicts, references to resources that do not exist.'),
-    cfgEvents: m.gauge('pilot_k8s_cfg_events', 'Configuration problems currently known (Trellis: same as trellis_config_problems).'),
+    cfgEvents: m.counter('pilot_k8s_cfg_events', 'Events from k8s config.', ['type', 'event']),
     sourceUp: m.gauge('trellis_config_source_up', '1 while the config source is readable; 0 while it is unavailable and the last good config is served.'),
   };
 }

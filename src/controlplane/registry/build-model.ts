@@ -22,17 +22,17 @@ import type { ConfigState } from '../sources/source.js';
 import { convertGatewayApi, type GatewayApiFinding } from './gateway-api/convert.js';
 import { ReferenceGrants } from './gateway-api/reference-grants.js';
 import { GATEWAY_API_GROUP } from '../../config/gateway-api.js';
-import type { MeshEndpoint, MeshModel, MeshService, MtlsMode, Workload } from './model.js';
+import type { ApplicableTelemetries, MeshEndpoint, MeshModel, MeshService, MtlsMode, SelectedRules, Workload } from './model.js';
 import { mergeDelegates } from './delegates.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
 import { allocateServiceEntryAddresses } from '../../config/service-entry-address.js';
 import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload, type WorkloadIndex } from './workloads.js';
 import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
-import { PolicyIndex, type SelectedRules } from './policies.js';
+import { PolicyIndex } from './policies.js';
 import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
 import { byAge } from './policies.js';
-import { TelemetryIndex, type ApplicableTelemetries } from './telemetries.js';
+import { TelemetryIndex } from './telemetries.js';
 import { indexCredentials, type TlsCredential } from './secrets.js';
 import { ambientSource, type AmbientSource } from './ambient-source.js';
 
@@ -175,7 +175,7 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const telemetry = new TelemetryIndex(b.telemetries, rootNamespace);
   const credentials = indexCredentials(b.secrets);
   const grants = new ReferenceGrants(b.gatewayApi.grants);
-  const ambient = ambientSource(b.namespaces, b.pods, b.ap);
+  const ambient = ambientSource(b.namespaces, b.pods, b.ap, b.gatewayApi.gateways, b.gatewayApi.classes);
   return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials, grants, ambient });
 }
 

@@ -6,10 +6,9 @@ import type {
   PeerAuthentication,
   RequestAuthentication,
   Sidecar,
+  Telemetry,
   VirtualService,
 } from '../../config/objects.js';
-import type { ApplicableTelemetries } from './telemetries.js';
-import type { SelectedRules } from './policies.js';
 import type { TlsCredential } from './secrets.js';
 import type { AmbientSource } from './ambient-source.js';
 
@@ -95,7 +94,28 @@ export interface Workload {
   locality?: string;
 }
 
-export type { SelectedRules };
+/**
+ * The DestinationRules with a workloadSelector that select one proxy: rules
+ * of its own namespace whose matchLabels its labels carry, in age order.
+ * `key` names them, for caches shared by proxies that select the same.
+ */
+export interface SelectedRules {
+  readonly key: string;
+  readonly rules: ReadonlySet<DestinationRule>;
+}
+
+/**
+ * The Telemetries that apply to one sidecar, as istiod's
+ * applicableTelemetries picks them: the mesh-wide one (the oldest without a
+ * selector in the root namespace), the namespace-wide one (the same in the
+ * proxy's own namespace) and the workload one (the oldest of its namespace
+ * whose selector its labels satisfy). Later levels override earlier ones.
+ */
+export interface ApplicableTelemetries {
+  readonly mesh?: Telemetry;
+  readonly namespace?: Telemetry;
+  readonly workload?: Telemetry;
+}
 
 export interface MeshModel {
   /** Bumped with every rebuild; used as part of cache keys. */

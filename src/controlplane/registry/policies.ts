@@ -1,4 +1,5 @@
 import type { AuthorizationPolicy, DestinationRule, KObject, PeerAuthentication, Sidecar, VirtualService } from '../../config/objects.js';
+import type { SelectedRules } from './model.js';
 import { hostMatches, isExportedTo } from './visibility.js';
 import { isEmpty, selectorMatches } from './labels.js';
 
@@ -72,16 +73,6 @@ function candidatesInNamespace(idx: RuleIndex | undefined, hostname: string, fro
   if (exact.length > 0) return exact;
   const first = idx.wildcard.find((w) => hostMatches(w.host, hostname) && visible(w.dr, fromNs));
   return first ? idx.wildcard.filter((w) => w.host === first.host && visible(w.dr, fromNs)).map((w) => w.dr) : [];
-}
-
-/**
- * The DestinationRules with a workloadSelector that select one proxy: rules
- * of its own namespace whose matchLabels its labels carry, in age order.
- * `key` names them, for caches shared by proxies that select the same.
- */
-export interface SelectedRules {
-  readonly key: string;
-  readonly rules: ReadonlySet<DestinationRule>;
 }
 
 /** What one host resolves to from one namespace: the candidates, and the pick for a proxy no selector selects. */

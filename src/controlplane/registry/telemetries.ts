@@ -1,19 +1,7 @@
 import type { Telemetry } from '../../config/objects.js';
+import type { ApplicableTelemetries } from './model.js';
 import { groupByNamespace } from './policies.js';
 import { isEmpty, selectorMatches } from './labels.js';
-
-/**
- * The Telemetries that apply to one sidecar, as istiod's
- * applicableTelemetries picks them: the mesh-wide one (the oldest without a
- * selector in the root namespace), the namespace-wide one (the same in the
- * proxy's own namespace) and the workload one (the oldest of its namespace
- * whose selector its labels satisfy). Later levels override earlier ones.
- */
-export interface ApplicableTelemetries {
-  readonly mesh?: Telemetry;
-  readonly namespace?: Telemetry;
-  readonly workload?: Telemetry;
-}
 
 /** A Telemetry with targetRef(s) configures gateways and waypoints of the Gateway API, never a sidecar. */
 function targetsRefs(t: Telemetry): boolean {

@@ -4,7 +4,7 @@ import { errorMessage } from '../../errors.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import type { SyncSource } from './sync-status.js';
 import { shortName, type TypeUrl } from '../../xds/type-urls.js';
-import { setVersion, type ResourceSet } from '../cache/resource.js';
+import { setVersion, type ResourceSet } from '../wire/resource.js';
 import type { Generator } from '../translate/generator.js';
 import type { XdsMetrics } from '../metrics/xds-metrics.js';
 import type { Reappearance } from './reappearance.js';

@@ -18,7 +18,7 @@
  * the return must still get the new spelling.
  */
 import { TypeUrl } from '../../xds/type-urls.js';
-import type { ResourceSet, XdsResource } from '../cache/resource.js';
+import type { ResourceSet, XdsResource } from '../wire/resource.js';
 import { respell } from './respell.js';
 
 /** The SotW types whose omission from a response means "deleted" to a client. */

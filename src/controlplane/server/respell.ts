@@ -17,7 +17,7 @@ import { ClusterSchema, Cluster_DiscoveryType, Cluster_EdsClusterConfigSchema } 
 import { MetadataSchema } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
 import { TypeUrl } from '../../xds/type-urls.js';
-import { toResource, type XdsResource } from '../cache/resource.js';
+import { toResource, type XdsResource } from '../wire/resource.js';
 
 /** The filter_metadata key of a respelled Listener. */
 export const reappearedKey = 'trellis';

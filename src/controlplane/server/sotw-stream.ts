@@ -7,7 +7,7 @@ import {
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { deltaOnlyTypes, isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
-import type { ResourceSet } from '../cache/resource.js';
+import type { ResourceSet } from '../wire/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
 import { driveStream, invalidArgument, nodeOf, type ParseNode } from './stream-call.js';

@@ -1,7 +1,7 @@
 import { clip } from '../../clip.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { shortName, type TypeUrl } from '../../xds/type-urls.js';
-import type { ResourceSet } from '../cache/resource.js';
+import type { ResourceSet } from '../wire/resource.js';
 
 /** Per proxy and type: SYNCED when the last response was ACKed, STALE when it is pending or NACKed. */
 export type SyncState = 'SYNCED' | 'STALE' | 'NOT SENT';

@@ -18,7 +18,8 @@ import { logger } from '../../log.js';
 import { acceptFile, mergeFiles, unreadableFile, type FileContribution, type MergedConfig } from './file-merge.js';
 import { scanConfigFiles, type FileStamp } from './scan.js';
 import { EmptyHold } from './empty-hold.js';
-import type { ConfigProblem, ConfigSource, ConfigState } from './source.js';
+import type { ConfigSource, ConfigState } from './source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 
 const log = logger('config');
 

@@ -5,7 +5,7 @@
  */
 import { objectKey, type AnyObject, type Origin } from '../../config/objects.js';
 import { fileProblems, type LoadedFile } from '../../config/load-config.js';
-import type { ConfigProblem } from './source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 
 /** The accepted objects of one file (in document order) and its problems. */
 export interface FileContribution {

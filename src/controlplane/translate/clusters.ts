@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import type { InboundService } from './inbound.js';
+import type { GeneratorKind, InboundService } from './contracts.js';
 import type { DestinationRule, Subset } from '../../config/objects.js';
 import {
   ClusterSchema,
@@ -29,7 +29,6 @@ const defaultConnectTimeout = durationMs(DefaultConnectTimeoutMs);
 /** Inbound traffic is sent to the app from this address, so iptables can tell it from the app's own traffic. */
 export const InboundSourceAddress = '127.0.0.6';
 
-export type GeneratorKind = 'envoy' | 'grpc';
 
 /**
  * The address family a proxy's DNS clusters resolve, as istiod picks it from

@@ -1,7 +1,7 @@
 import type { JwksLookup } from './authn/jwt-authn.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { TypeUrl } from '../../xds/type-urls.js';
-import type { ResourceSet, XdsResource } from '../cache/resource.js';
+import type { ResourceSet, XdsResource } from '../wire/resource.js';
 import type { MeshModel } from '../registry/model.js';
 import type { Generator } from './generator.js';
 import { identify, labelsKey, scopeKey } from './scope.js';
@@ -15,6 +15,12 @@ import { accessLogPolicy, meshDefaultPolicy, policyKey } from './telemetry/acces
 import { ListenerAccessLogs } from './telemetry/listener-access-logs.js';
 import { proxyLocality, type ProxyLocality } from './locality/proxy-locality.js';
 import { ambientView, named } from './ambient/ambient-view.js';
+import { WaypointResources } from './waypoint/resources.js';
+import { waypointOf } from './waypoint/served.js';
+import { hboneClusters, hboneEndpoints, hboneListeners, hboneSidecar, sidecarMainInternal } from './hbone/sidecar.js';
+import { virtualInboundListener } from './inbound.js';
+import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
+import { toResource } from '../wire/resource.js';
 
 export type { RouteBuilders } from './scope-resources.js';
 
@@ -37,6 +43,10 @@ interface ProxyState {
   loopback?: LoopbackPlan;
   /** Set for a router (a gateway): its listeners and routes replace the sidecar's. */
   gateway?: GatewayResources;
+  /** Set for a sidecar speaking HBONE (hbone/sidecar.ts): the ambient pods' addresses, whose endpoints it tunnels to. */
+  hboneIps?: ReadonlySet<string>;
+  /** Set for a waypoint: HBONE in, its services' L7 stack, HBONE out; no RDS (routes are inline). */
+  waypoint?: WaypointResources;
   /** Where the proxy is, for clusters with locality load balancing (computed when one is asked for). */
   locality: () => ProxyLocality;
 }
@@ -56,6 +66,7 @@ class GeneratorImpl implements TranslateGenerator {
   readonly #scopes = new Map<string, ScopeResources>();
   readonly #inbound = new Map<string, InboundState>();
   readonly #gateways = new Map<string, Omit<ProxyState, 'locality'>>();
+  readonly #waypoints = new Map<string, Omit<ProxyState, 'locality'>>();
   readonly #nodes = new WeakMap<ProxyNode, ProxyState>();
   readonly #sourceLabelNs = new Map<string, boolean>();
   readonly #filtered = new WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>();
@@ -80,8 +91,11 @@ class GeneratorImpl implements TranslateGenerator {
         // Any client asking for "HOST:PORT" by name gets an API listener, as istiod does for proxyless gRPC.
         return this.#filter(st.inbound.listeners, names, (n) => st.scope.grpcListener(n));
       case TypeUrl.ClusterLoadAssignment:
+        if (st.waypoint) return st.waypoint.endpoints(names);
+        if (st.hboneIps) return hboneEndpoints(st.scope.endpoints(names ?? st.scope.edsNames(), st.locality), st.hboneIps);
         return st.scope.endpoints(names ?? st.scope.edsNames(), st.locality);
       case TypeUrl.RouteConfiguration: {
+        if (st.waypoint) return emptySet;
         if (st.gateway) return st.gateway.routeConfigs(names ?? st.gateway.routeNames());
         const routes = st.scope.routeConfigs(names ?? st.scope.routeNames());
         return st.loopback ? loopbackRoutes(routes, st.loopback) : routes;
@@ -92,7 +106,7 @@ class GeneratorImpl implements TranslateGenerator {
         return st.gateway && names ? st.gateway.secrets(names) : emptySet;
       case TypeUrl.NameTable:
         // istiod: DNS proxying is for sidecars (a router's agent gets no table).
-        return st.gateway || node.generator !== 'envoy' ? emptySet : st.scope.nameTable();
+        return st.gateway || st.waypoint || node.generator !== 'envoy' ? emptySet : st.scope.nameTable();
       default:
         return emptySet;
     }
@@ -101,8 +115,8 @@ class GeneratorImpl implements TranslateGenerator {
   referencedNames(node: ProxyNode, typeUrl: TypeUrl): ReadonlySet<string> {
     const st = this.#state(node);
     switch (typeUrl) {
-      case TypeUrl.ClusterLoadAssignment: return st.scope.edsNames();
-      case TypeUrl.RouteConfiguration: return st.gateway ? st.gateway.routeNames() : st.scope.routeNames();
+      case TypeUrl.ClusterLoadAssignment: return st.waypoint ? st.waypoint.edsNames() : st.scope.edsNames();
+      case TypeUrl.RouteConfiguration: return st.waypoint ? noNames : st.gateway ? st.gateway.routeNames() : st.scope.routeNames();
       case TypeUrl.Cluster: return (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
       case TypeUrl.Listener: return (st.inbound.listenerNames ??= new Set(st.inbound.listeners.keys()));
       default: return noNames;
@@ -115,6 +129,12 @@ class GeneratorImpl implements TranslateGenerator {
     const id = identify(this.model, node);
     let where: ProxyLocality | undefined;
     const locality = () => (where ??= proxyLocality(node, id.labels, id.workload));
+    const waypoint = node.generator === 'envoy' ? waypointOf(this.model, node, id.labels) : undefined;
+    if (waypoint) {
+      const st = { ...this.#waypointState(`waypoint|${waypoint.namespace}/${waypoint.name}`, waypoint), locality };
+      this.#nodes.set(node, st);
+      return st;
+    }
     if (node.type === 'router' && node.generator === 'envoy') {
       const st = this.#withAccessLogs({ ...this.#routerState(node, id.labels), locality }, id.namespace, id.labels, true);
       this.#nodes.set(node, st);
@@ -132,7 +152,8 @@ class GeneratorImpl implements TranslateGenerator {
     const plain: ProxyState = loopback
       ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback, locality }
       : { scope, inbound, locality };
-    const st = envoy ? this.#withAccessLogs(plain, id.namespace, id.labels, false) : plain;
+    const logged = envoy ? this.#withAccessLogs(plain, id.namespace, id.labels, false) : plain;
+    const st = hboneSidecar(node) && !loopback ? this.#withHbone(logged, node, ports, security!) : logged;
     this.#nodes.set(node, st);
     return st;
   }
@@ -161,6 +182,25 @@ class GeneratorImpl implements TranslateGenerator {
     const gateway = new GatewayResources(key, this.model, node, labels, this.#shared, this.routes);
     st = { scope: gateway.scope, inbound: { clusters: gateway.scope.clusters(), listeners: gateway.listeners() }, gateway };
     this.#gateways.set(key, st);
+    return st;
+  }
+
+  /** A sidecar that speaks HBONE: its own listeners and clusters (main_internal names its pod's addresses). */
+  #withHbone(st: ProxyState, node: ProxyNode, ports: readonly InboundPort[], security: InboundSecuritySpec): ProxyState {
+    const td = this.model.trustDomain;
+    const plainInbound = virtualInboundListener(ports, { ...security.make(), mtls: { mode: 'DISABLE', perPort: new Map(), shadowed: [] } });
+    const listeners = new Map(st.inbound.listeners);
+    for (const l of hboneListeners(td, sidecarMainInternal(plainInbound, node.ipAddresses))) listeners.set(l.name, toResource(ListenerSchema, l.name, l));
+    return { ...st, inbound: { clusters: hboneClusters(st.inbound.clusters, td), listeners }, hboneIps: ambientView(this.model).podIps };
+  }
+
+  /** A waypoint's resources: one per waypoint Gateway, shared by its replicas. */
+  #waypointState(key: string, ref: { namespace: string; name: string }): Omit<ProxyState, 'locality'> {
+    let st = this.#waypoints.get(key);
+    if (st) return st;
+    const waypoint = new WaypointResources(key, this.model, ref, this.#shared, this.routes);
+    st = { scope: waypoint.scope, inbound: { clusters: waypoint.clusters(), listeners: waypoint.listeners() }, waypoint };
+    this.#waypoints.set(key, st);
     return st;
   }
 

@@ -1,6 +1,6 @@
 import type { TypeUrl } from '../../xds/type-urls.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
-import type { ResourceSet } from '../cache/resource.js';
+import type { ResourceSet } from '../wire/resource.js';
 
 /**
  * The contract between translation and the xDS server.

@@ -21,6 +21,7 @@ import { chainOptions } from './inbound-chain-options.js';
 import { downstreamTransportSocket, inboundMtlsContext } from './inbound-tls.js';
 import { modeSource, mtlsModeForPort, type EffectiveMtls } from '../registry/peer-authentication.js';
 import { BlackHoleCluster, InboundCapturePort, InboundPassthroughCluster, VirtualInbound, inboundClusterName } from './names.js';
+import type { InboundService } from './contracts.js';
 
 /** istiod's names for the chains of virtualInbound that serve no declared port. */
 export const InboundChainName = {
@@ -37,12 +38,6 @@ export interface InboundPort {
   services: readonly InboundService[];
   /** A Sidecar ingress listener's defaultEndpoint on the pod's loopback: the app's port there (else the original destination). */
   loopbackPort?: number;
-}
-
-export interface InboundService {
-  host: string;
-  name: string;
-  namespace: string;
 }
 
 /** What the inbound listener enforces for its workload, besides the ports it serves. */

@@ -7,8 +7,7 @@ import { ListenerSchema, type Listener } from '../../gen/envoy/config/listener/v
 import { HttpConnectionManagerSchema } from '../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { MeshService, MeshServicePort } from '../registry/model.js';
 import { isHttpProtocol } from '../registry/protocol.js';
-import type { BuildTcpProxy, RouteScope } from './routes/index.js';
-import type { BuildTlsFilterChainMatches } from './scope-resources.js';
+import type { BuildTcpProxy, BuildTlsFilterChainMatches, RouteScope } from './contracts.js';
 import { socketAddress } from './common.js';
 import { grpcHcm, hcmFilter, sidecarHcm, tcpProxyFilter, tcpProxyTo } from './hcm.js';
 import { originalDstListenerFilter, tlsInspectorListenerFilter } from './listener-filters.js';

@@ -36,7 +36,7 @@ import { RouteConfigurationSchema, type RouteConfiguration } from '../../gen/env
 import { formatIpv4, parseIpv4, parseServiceCidr, type Ipv4Cidr } from '../../config/cluster-ip.js';
 import { logger } from '../../log.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
-import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../wire/resource.js';
 import type { MeshService } from '../registry/model.js';
 import { buildLoadAssignment } from './endpoints.js';
 import { socketAddress } from './common.js';

@@ -2,10 +2,10 @@ import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.j
 import type { RouteConfiguration } from '../../gen/envoy/config/route/v3/route_pb.js';
 import { logger } from '../../log.js';
 import { errorMessage } from '../../errors.js';
-import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
-import { routeConfigResource } from '../cache/route-resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../wire/resource.js';
+import { routeConfigResource } from '../wire/route-resource.js';
 import type { MeshService } from '../registry/model.js';
-import type { BuildGrpcRouteConfig, BuildOutboundRouteConfig, BuildTcpProxy, RouteScope, TlsFilterChainMatch } from './routes/index.js';
+import type { RouteBuilders, RouteScope, TlsFilterChainMatch } from './contracts.js';
 import { grpcListener, outboundPorts, portKind, sniOutboundListener, tcpOutboundListener } from './listeners.js';
 import { resolveGrpcTarget, type ScopeSpec } from './scope.js';
 import { proxyKey, type ClusterGroup, type ServiceClusterSet, type SharedCache } from './shared-cache.js';
@@ -18,16 +18,7 @@ export const NAME_TABLE_RESOURCE = '';
 
 const log = logger('translate');
 
-/** SNI-matched filter chains for a TLS/HTTPS port (routes/tcp.ts buildTlsFilterChainMatches). */
-export type BuildTlsFilterChainMatches = (scope: RouteScope, service: MeshService, port: number) => TlsFilterChainMatch[];
-
-/** The route builders the generator calls (owned by translate/routes); `tls` adds SNI filter chains on TLS/HTTPS ports. */
-export interface RouteBuilders {
-  outbound: BuildOutboundRouteConfig;
-  grpc: BuildGrpcRouteConfig;
-  tcp: BuildTcpProxy;
-  tls?: BuildTlsFilterChainMatches;
-}
+export type { RouteBuilders } from './contracts.js';
 
 /** Runs one resource's translation; a failure drops that resource (logged), not the whole response. */
 function guarded<T>(what: string, f: () => T): T | undefined {

@@ -3,7 +3,7 @@ import type { ProxyNode } from '../../xds/proxy-node.js';
 import type { MeshModel, MeshService, Workload } from '../registry/model.js';
 import { isEmpty } from '../registry/labels.js';
 import { visibleServices } from '../registry/visibility.js';
-import type { RouteScope } from './routes/index.js';
+import type { RouteScope } from './contracts.js';
 import { dnsFamilyOf, type DnsFamily } from './clusters.js';
 import { usesAutoAddresses, withAutoVip } from './auto-addresses.js';
 

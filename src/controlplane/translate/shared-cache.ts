@@ -1,13 +1,13 @@
 import type { DestinationRule } from '../../config/objects.js';
-import type { InboundService } from './inbound.js';
+import type { GeneratorKind, InboundService } from './contracts.js';
 import { ClusterSchema, Cluster_DiscoveryType, type Cluster } from '../../gen/envoy/config/cluster/v3/cluster_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import type { LbEndpoint } from '../../gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
 import { ListenerSchema } from '../../gen/envoy/config/listener/v3/listener_pb.js';
-import { toResource, type ResourceSet, type XdsResource } from '../cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../wire/resource.js';
 import type { MeshModel, MeshService } from '../registry/model.js';
 import { parseClusterName } from './names.js';
-import { blackHoleCluster, clusterContext, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type DnsFamily, type GeneratorKind } from './clusters.js';
+import { blackHoleCluster, clusterContext, inboundCluster, inboundPassthroughCluster, passthroughCluster, serviceClusters, type DnsFamily } from './clusters.js';
 import { buildLoadAssignment, groupByLocality, lbEndpointMaker } from './endpoints.js';
 import { effectivePolicy, findSubset } from './destination-rule.js';
 import { localityLb, type LocalityLb } from './locality/lb-setting.js';

@@ -16,7 +16,7 @@ import {
   type UpstreamTlsContext,
 } from '../../gen/envoy/extensions/transport_sockets/tls/v3/tls_pb.js';
 import { StringMatcherSchema } from '../../gen/envoy/type/matcher/v3/string_pb.js';
-import type { GeneratorKind } from './clusters.js';
+import type { GeneratorKind } from './contracts.js';
 import { grpcIstioMutual } from './grpc-tls.js';
 import { rootCaSds, workloadCertSds } from './sds.js';
 

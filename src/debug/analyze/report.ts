@@ -7,7 +7,7 @@
  * is CONFIG_PARSE, a duplicate object CONFIG_CONFLICT. Pure.
  */
 import type { AnalysisMessage } from '../../controlplane/analyze/analyze.js';
-import type { ConfigProblem } from '../../controlplane/sources/source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 import { suggestedFix } from './fixes.js';
 
 export type Level = 'Error' | 'Warning' | 'Info';

@@ -9,7 +9,7 @@ import { formatTable } from '../format/table.js';
 import { findPod, podKey, type MeshLocator, type PodRef } from '../locator.js';
 import { structured, type Write } from '../output.js';
 import { fetchSyncz, podOfSyncz } from '../syncz.js';
-import { outOfSync, outOfSyncReasons, PROXY_STATUS_HEADER, statusRows } from './status-rows.js';
+import { outOfSync, outOfSyncReasons, proxyStatusHeader, statusRows } from './status-rows.js';
 
 export interface ProxyStatusOptions {
   mesh: MeshLocator;
@@ -37,7 +37,7 @@ export async function proxyStatus(o: ProxyStatusOptions, write: Write): Promise<
     write(`no proxies are connected to the control plane at ${controlPlane}${o.namespace ? ` in namespace ${o.namespace}` : ''}\n`);
     return 0;
   }
-  write(formatTable([PROXY_STATUS_HEADER, ...statusRows(entries, now)], 5));
+  write(formatTable([proxyStatusHeader(entries), ...statusRows(entries, now)], 5));
   if (o.pod !== undefined) {
     const reasons = outOfSyncReasons(entries[0]!, now);
     if (reasons.length > 0) write(`\n${reasons.join('\n')}\n`);

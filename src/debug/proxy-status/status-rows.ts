@@ -5,14 +5,30 @@
  * response), NOT SENT, IGNORED (not subscribed) — the first two with the age
  * of the last response, as "SYNCED (5m)". Pure: entries and a clock in,
  * rows out.
+ *
+ * The node proxy (`trellis ztunnel`, ztunnel's role) subscribes to the
+ * workload API only: when one is listed, WADS and WDS columns follow ECDS,
+ * as istioctl adds a column per type it sees after the Envoy ones (sorted by
+ * type URL: istio.security.Authorization, then istio.workload.Address), and
+ * every other row reads IGNORED there.
  */
 import type { TypeStatus } from '../../controlplane/server/sync-status.js';
 import { humanDuration } from '../format/human-duration.js';
 import type { Row } from '../format/table.js';
 import type { SynczEntry } from '../syncz.js';
 
-export const PROXY_STATUS_HEADER: Row = ['NAME', 'CLUSTER', 'CDS', 'LDS', 'EDS', 'RDS', 'ECDS', 'CONTROL PLANE', 'VERSION'];
 const TYPES = ['CDS', 'LDS', 'EDS', 'RDS', 'ECDS'] as const;
+const WORKLOAD_API_TYPES = ['WADS', 'WDS'] as const;
+
+/** The type columns: Envoy's, then the workload API's when some proxy subscribes to it. */
+export function typeColumns(entries: readonly SynczEntry[]): string[] {
+  const workloadApi = entries.some((e) => WORKLOAD_API_TYPES.some((t) => e.types[t] !== undefined));
+  return [...TYPES, ...(workloadApi ? WORKLOAD_API_TYPES : [])];
+}
+
+export function proxyStatusHeader(entries: readonly SynczEntry[]): Row {
+  return ['NAME', 'CLUSTER', ...typeColumns(entries), 'CONTROL PLANE', 'VERSION'];
+}
 
 export type TypeWord = 'SYNCED' | 'STALE' | 'ERROR' | 'NOT SENT' | 'IGNORED';
 
@@ -35,17 +51,19 @@ export function proxyVersion(e: SynczEntry): string {
   return e.istioVersion ?? e.userAgent ?? '';
 }
 
-export function statusRow(e: SynczEntry, now: number): Row {
-  return [e.proxy, e.clusterId ?? '', ...TYPES.map((t) => cell(e.types[t], now)), e.controlPlane ?? '', proxyVersion(e)];
+export function statusRow(e: SynczEntry, now: number, types: readonly string[] = TYPES): Row {
+  return [e.proxy, e.clusterId ?? '', ...types.map((t) => cell(e.types[t], now)), e.controlPlane ?? '', proxyVersion(e)];
 }
 
+/** Sorted by name, with the columns of `proxyStatusHeader(entries)`. */
 export function statusRows(entries: readonly SynczEntry[], now: number): Row[] {
-  return [...entries].sort((a, b) => (a.proxy < b.proxy ? -1 : a.proxy > b.proxy ? 1 : 0)).map((e) => statusRow(e, now));
+  const types = typeColumns(entries);
+  return [...entries].sort((a, b) => (a.proxy < b.proxy ? -1 : a.proxy > b.proxy ? 1 : 0)).map((e) => statusRow(e, now, types));
 }
 
 /** True when some type is STALE or ERROR: what makes `trellis proxy-status` exit 1. */
 export function outOfSync(e: SynczEntry): boolean {
-  return TYPES.some((t) => ['STALE', 'ERROR'].includes(typeWord(e.types[t])));
+  return [...TYPES, ...WORKLOAD_API_TYPES].some((t) => ['STALE', 'ERROR'].includes(typeWord(e.types[t])));
 }
 
 /**

@@ -16,6 +16,8 @@
  *   publishes each on the machine's 127.0.0.1 at the same number.
  */
 import type { Deployment } from '../../config/deployment.js';
+import { GATEWAY_NAME_LABEL, MESH_CONTROLLER, WAYPOINT_CLASS, type GatewayClass, type KubernetesGateway } from '../../config/gateway-api.js';
+import { typeKey } from '../../config/objects.js';
 import type { AnyObject, Gateway, Service, VirtualService } from '../../config/objects.js';
 import { objectKey } from '../../config/objects.js';
 
@@ -76,6 +78,59 @@ export function withDefaultIngress(objects: ReadonlyMap<string, AnyObject>): { o
   const out = new Map(objects);
   for (const o of added) out.set(objectKey(o), o);
   return { objects: out, added };
+}
+
+/** The Gateway API Gateways of istiod's waypoint class (or a class of its mesh controller). */
+function waypointGateways(objects: Iterable<AnyObject>): KubernetesGateway[] {
+  const all = [...objects];
+  const meshClasses = new Set(all.filter((o): o is GatewayClass => typeKey(o) === 'GatewayClass.gateway.networking.k8s.io' && (o as GatewayClass).spec?.controllerName === MESH_CONTROLLER).map((c) => c.metadata.name));
+  return all.filter((o): o is KubernetesGateway => typeKey(o) === 'Gateway.gateway.networking.k8s.io'
+    && ((o as KubernetesGateway).spec.gatewayClassName === WAYPOINT_CLASS || meshClasses.has((o as KubernetesGateway).spec.gatewayClassName)));
+}
+
+/**
+ * What istiod's deployment controller makes for a waypoint Gateway NAME:
+ * Deployment and Service NAME, labelled with the gateway name and
+ * gateway.istio.io/managed, the pods kept out of ambient capture, the
+ * Service on 15008 (HBONE) and 15021 (status).
+ */
+function waypointObjects(gw: KubernetesGateway): AnyObject[] {
+  const name = gw.metadata.name;
+  const namespace = gw.metadata.namespace ?? 'default';
+  const labels = { [GATEWAY_NAME_LABEL]: name, 'gateway.istio.io/managed': 'istio.io-mesh-controller' };
+  const podLabels = { ...labels, 'istio.io/dataplane-mode': 'none' };
+  const deployment = {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace, labels },
+    spec: { selector: { matchLabels: { [GATEWAY_NAME_LABEL]: name } }, template: { metadata: { labels: podLabels }, spec: { serviceAccountName: name, containers: [] } } },
+  } as unknown as Deployment;
+  const service: Service = {
+    apiVersion: 'v1', kind: 'Service', metadata: { name, namespace, labels },
+    spec: {
+      selector: { [GATEWAY_NAME_LABEL]: name },
+      ports: [
+        { name: 'status-port', port: 15021, targetPort: 15021, protocol: 'TCP' },
+        { name: 'mesh', port: 15008, targetPort: 15008, protocol: 'TCP', appProtocol: 'all' },
+      ],
+    },
+  };
+  return [deployment, service];
+}
+
+/** The config with a Deployment and Service for each waypoint Gateway that has none; `added` lists them. */
+export function withWaypoints(objects: ReadonlyMap<string, AnyObject>): { objects: ReadonlyMap<string, AnyObject>; added: AnyObject[] } {
+  const added = waypointGateways(objects.values()).flatMap(waypointObjects).filter((o) => !objects.has(objectKey(o)));
+  if (added.length === 0) return { objects, added };
+  const out = new Map(objects);
+  for (const o of added) out.set(objectKey(o), o);
+  return { objects: out, added };
+}
+
+/** "namespace/name" of the waypoint Gateway a pod with these labels serves, if any. */
+export function waypointServed(objects: Iterable<AnyObject>, namespace: string, labels: Readonly<Record<string, string>>): string | undefined {
+  const name = labels[GATEWAY_NAME_LABEL];
+  if (name === undefined) return undefined;
+  const gw = waypointGateways(objects).find((g) => g.metadata.name === name && (g.metadata.namespace ?? 'default') === namespace);
+  return gw ? `${namespace}/${name}` : undefined;
 }
 
 /** A server port as the gateway pod listens on it: a selecting Service's numeric targetPort for that port, else the number. */

@@ -15,7 +15,7 @@ import type { PodSnapshot } from './pod-objects.js';
 import { randomSuffix } from './pod-names.js';
 import { serviceEnv } from './service-env.js';
 import { desiredWorkloads, namespaceLabels, reconcile, type PodToCreate, type Workload } from './workloads.js';
-import { gatewayPorts, gatewaysSelecting, gatewayUrls } from './gateways.js';
+import { gatewayPorts, gatewaysSelecting, gatewayUrls, waypointServed } from './gateways.js';
 import { templateHash } from './pod-names.js';
 import { isAmbientPod } from './ambient/enrollment.js';
 
@@ -96,9 +96,12 @@ export class Mesh {
     const annotations: Record<string, string> = { ...(t.metadata?.annotations ?? {}) };
     const gateways = gatewaysSelecting(this.#objects.values(), labels);
     const ports = gateways.length > 0 ? gatewayPorts(this.#objects.values(), c.namespace, labels) : [];
-    const gateway = gateways.length > 0 ? { ports, urls: gatewayUrls(this.#objects.values(), ports) } : undefined;
-    // A gateway pod is Istio's gateway injection template: the proxy alone, as a router.
-    const injection = gateway
+    const waypoint = waypointServed(this.#objects.values(), c.namespace, labels);
+    const gateway = waypoint ? { ports: [], urls: [], waypoint: true } : gateways.length > 0 ? { ports, urls: gatewayUrls(this.#objects.values(), ports) } : undefined;
+    // A gateway pod is Istio's gateway injection template: the proxy alone, as a router (or a waypoint).
+    const injection = waypoint
+      ? { sidecar: true, reason: `waypoint for ${waypoint}` }
+      : gateway
       ? { sidecar: true, reason: `ingress gateway for ${gateways.map((g) => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`).join(', ')}` }
       : injectionDecision({ labels, annotations, spec: t.spec, namespace: c.namespace, namespaceLabels: nsLabels });
     if (injection.sidecar) {
@@ -170,6 +173,7 @@ export class Mesh {
       spec: p.plan.spec,
       owner: p.plan.owner,
       sidecar: p.plan.injection.sidecar,
+      ...(p.plan.ambient ? { ambient: true as const } : {}),
       nodeName: this.#ctx.network.nodeName,
       ...(p.address ? { ip: p.address.ip } : {}),
       phase: p.phase,

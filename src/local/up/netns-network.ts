@@ -135,7 +135,7 @@ export class NetnsNetwork implements UpNetwork {
       identity: { caAddress: o.ca, rootCertFile: o.rootCertFile, tokenFile: o.tokenFile },
       proxyOutput: o.logFd,
       supervised: true,
-      nodeType: o.router ? 'router' : 'sidecar',
+      nodeType: o.router ? (o.waypoint ? 'waypoint' : 'router') : 'sidecar',
       // A restarted sidecar re-runs the step on a namespace that has the rules: the idempotent apply.
       // A gateway has no capture; as Istio's gateway chart, it may bind any port as the proxy's user.
       init: o.router

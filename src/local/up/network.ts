@@ -48,6 +48,8 @@ export interface SidecarOptions {
   logFd: number;
   /** An ingress gateway: a `router~` node id, no capture (Istio's gateway pods have no istio-init). */
   router?: boolean;
+  /** With `router`: a waypoint's pod, a `waypoint~` node id (no capture either). */
+  waypoint?: boolean;
 }
 
 /** A pod's port published on this machine's 127.0.0.1. */

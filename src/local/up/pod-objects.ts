@@ -19,6 +19,8 @@ export interface PodSnapshot {
   spec: RunnablePodSpec;
   owner: { kind: 'Deployment' | 'Pod'; name: string; hash: string };
   sidecar: boolean;
+  /** Served by the node proxy (ambient mode): set only then. */
+  ambient?: true;
   nodeName: string;
   ip?: string;
   phase: PodPhase;

@@ -77,7 +77,7 @@ export interface PodPlan extends PodRef {
    * Set for an ingress gateway pod (gateways.ts): its proxy is a router, it
    * runs no app containers, and these ports are published on 127.0.0.1.
    */
-  gateway?: { ports: GatewayPort[]; urls: string[] };
+  gateway?: { ports: GatewayPort[]; urls: string[]; waypoint?: boolean };
 }
 
 /** The PATH a container image's Dockerfile would have (Debian's). */
@@ -226,6 +226,7 @@ export class RunningPod {
       env: { ...this.#env(), ...(process.env.TRELLIS_LOG ? { TRELLIS_LOG: process.env.TRELLIS_LOG } : {}) },
       logFd: this.#logFd('istio-proxy'),
       router: this.plan.gateway !== undefined,
+      waypoint: this.plan.gateway?.waypoint === true,
     }));
     this.proxyState = { state: 'running', startedAt: new Date().toISOString(), restarts: this.#sidecarRestarts, ready: true };
     this.sidecar.onExit((how) => this.#sidecarDied(how));

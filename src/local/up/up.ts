@@ -20,10 +20,11 @@ import { LocalTokenIssuer } from '../../ca/token.js';
 import { DEFAULT_SERVICE_CIDR, parseServiceCidr } from '../../config/cluster-ip.js';
 import { ClusterIpSource } from '../../controlplane/sources/cluster-ip-source.js';
 import { DirectorySource } from '../../controlplane/sources/directory-source.js';
-import type { ConfigProblem, ConfigState } from '../../controlplane/sources/source.js';
+import type { ConfigState } from '../../controlplane/sources/source.js';
+import type { ConfigProblem } from '../../config/config-problem.js';
 import { TrellisError, errorMessage } from '../../errors.js';
 import { newRunId } from '../netns/index.js';
-import { removeStateFile, stateFilePath, type MeshState, type MeshStatePod } from '../state-file.js';
+import { removeStateFile, stateFilePath, type MeshState, type MeshStateNodeProxy, type MeshStatePod } from '../state-file.js';
 import { ControlPlaneProcess } from './control-plane-process.js';
 import { LoopbackNetwork } from './loopback/network.js';
 import { Mesh } from './mesh.js';
@@ -32,7 +33,7 @@ import { NetnsNetwork } from './netns-network.js';
 import type { ControlPlaneAddresses, UpNetwork } from './network.js';
 import { killRunProcesses, RUN_ENV } from './process-sweep.js';
 import { atomicWrite, Publisher } from './publisher.js';
-import { withDefaultIngress } from './gateways.js';
+import { withDefaultIngress, withWaypoints } from './gateways.js';
 import { stringify } from 'yaml';
 import type { AnyObject } from '../../config/objects.js';
 import { runDirPath, runFiles, writeRunInfo, type UpMode } from './run-dir.js';
@@ -43,7 +44,7 @@ import { StatusPoller } from './status/poller.js';
 import { renderStatus } from './status/render.js';
 import { env } from '../../env.js';
 import { AmbientNode } from './ambient/ambient-node.js';
-import { nodeProxyCommand, nodeProxyToken } from './ambient/node-proxy-argv.js';
+import { NODE_PROXY_ACCOUNT, NODE_PROXY_ADMIN_PORT, nodeProxyCommand, nodeProxyName, nodeProxyToken } from './ambient/node-proxy-argv.js';
 import { dashboardStaticDir, DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from '../../dashboard/dashboard.js';
 
 export interface UpOptions {
@@ -230,7 +231,11 @@ class Up {
       controlPlane: () => podSide,
       rootCertFile: `${caDir}/root-cert.pem`,
       token: () => issuer.createToken(nodeProxyToken(net.nodeName, 24 * 3600)),
-      event: (e) => this.#event(e),
+      // Its start and its exit are events: the state file's nodeProxies changes with them.
+      event: (e) => {
+        this.#event(e);
+        this.#publisher?.changed();
+      },
     });
     return new Mesh({
       network: net,
@@ -261,7 +266,14 @@ class Up {
       configDir: this.#dir,
       controlPlane: this.#published,
       pods: this.#statePods(),
+      ...(this.#ambient?.pid !== undefined ? { nodeProxies: [this.#stateNodeProxy(this.#ambient.pid)] } : {}),
     };
+  }
+
+  /** The node proxy as the CLI finds it: its admin API on 127.0.0.1 in the node namespace, where it runs. */
+  #stateNodeProxy(pid: number): MeshStateNodeProxy {
+    const node = this.#network!.nodeName;
+    return { name: nodeProxyName(node), namespace: NODE_PROXY_ACCOUNT.namespace, node, admin: `127.0.0.1:${NODE_PROXY_ADMIN_PORT}`, ...(this.#mode === 'netns' ? { netns: node } : {}), pid };
   }
 
   /** The pods as the state file names them: where each is and where its proxy's admin API listens. */
@@ -295,9 +307,13 @@ class Up {
    * Gateway's ports as it would in a cluster (80 → 8080).
    */
   #apply(objects: ReadonlyMap<string, AnyObject>): Promise<void> {
-    const { objects: all, added } = withDefaultIngress(objects);
+    const ingress = withDefaultIngress(objects);
+    // Waypoint Gateways get their Deployment and Service as istiod's deployment controller makes them.
+    const waypoints = withWaypoints(ingress.objects);
+    const all = waypoints.objects;
+    const added = [...ingress.added, ...waypoints.added];
     const services = added.filter((o) => o.kind === 'Service').map((o) => stringify(o)).join('---\n');
-    const text = services || '# no default ingress gateway\n';
+    const text = services || '# no default ingress gateway, no waypoint\n';
     // Unchanged, untouched: a write would make the control plane's watcher rescan for nothing.
     if (text !== this.#ingressText) atomicWrite(join(runFiles.clusterDir(this.#run), 'ingress-gateway.yaml'), (this.#ingressText = text));
     return this.#mesh!.apply(all);
@@ -336,6 +352,10 @@ class Up {
         return `${c?.addresses.xds ?? '-'} ${state}${c && c.restarts > 0 ? ` (${c.restarts} restarts)` : ''}`;
       },
       initialPodsCreated: () => this.#initialDone,
+      nodeProxy: () => {
+        const pid = this.#ambient?.pid;
+        return pid === undefined ? undefined : { pid, proxy: `${nodeProxyName(this.#network!.nodeName)}.${NODE_PROXY_ACCOUNT.namespace}` };
+      },
       dashboard: () => this.#dashboard,
       events: () => this.#events,
     });

@@ -12,7 +12,7 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from '../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
-import type { XdsResource } from '../../../src/controlplane/cache/resource.js';
+import type { XdsResource } from '../../../src/controlplane/wire/resource.js';
 import { adsServiceDefinition } from '../../../src/xds/ads-service.js';
 
 type Call = ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>;

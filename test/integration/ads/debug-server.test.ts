@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
 import { startDebugServer, type DebugServer } from '../../../src/controlplane/debug/debug-server.js';
-import type { ConfigProblem } from '../../../src/controlplane/sources/source.js';
+import type { ConfigProblem } from '../../../src/config/config-problem.js';
 import { logger } from '../../../src/log.js';
 import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, route } from './fake-generator.js';
 import { parseNode } from '../../../src/xds/parse-node.js';

@@ -5,7 +5,7 @@ import { ClusterLoadAssignmentSchema } from '../../../src/gen/envoy/config/endpo
 import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { RouteConfigurationSchema } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
 import { VirtualHostSchema } from '../../../src/gen/envoy/config/route/v3/route_components_pb.js';
-import { toResource, type ResourceSet, type XdsResource } from '../../../src/controlplane/cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../../../src/controlplane/wire/resource.js';
 import type { Generator } from '../../../src/controlplane/translate/generator.js';
 import type { ProxyNode } from '../../../src/xds/proxy-node.js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';

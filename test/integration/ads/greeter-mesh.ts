@@ -23,7 +23,7 @@ import {
   HttpFilterSchema,
   RdsSchema,
 } from '../../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
-import { toResource } from '../../../src/controlplane/cache/resource.js';
+import { toResource } from '../../../src/controlplane/wire/resource.js';
 import { CDS, EDS, LDS, RDS, type FakeMesh } from './fake-generator.js';
 
 const ident = (b: Buffer) => b;

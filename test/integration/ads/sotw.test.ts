@@ -4,7 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { DiscoveryRequestSchema } from '../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { AdsServer } from '../../../src/controlplane/server/ads-server.js';
 import { Metrics } from '../../../src/controlplane/metrics/metrics.js';
-import { setVersion } from '../../../src/controlplane/cache/resource.js';
+import { setVersion } from '../../../src/controlplane/wire/resource.js';
 import { logger } from '../../../src/log.js';
 import { CDS, EDS, FakeGenerator, LDS, RDS, cluster, endpoints, listener, route, type FakeMesh } from './fake-generator.js';
 import { parseNode, parseNodeId } from '../../../src/xds/parse-node.js';

@@ -3,6 +3,7 @@
  * routing to an undefined subset and to an unknown host is reported (IST0101,
  * file and line) in /debug/config_problems, /metrics and the log — once — and
  * the route is kept, pointing at a cluster CDS does not have, as istiod does.
+ * pilot_k8s_cfg_events counts config events (issue 16), not those problems.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,7 +68,12 @@ describe('analysis findings in the running control plane', () => {
           'VirtualService default/greeter: spec.http[0].mirror.host: Referenced mirror host not found: "greeter-shadow"'],
       ],
     );
-    assert.match(await (await fetch(`${debug}/metrics`)).text(), /^trellis_config_problems 2$/m);
+    const metrics = await (await fetch(`${debug}/metrics`)).text();
+    assert.match(metrics, /^trellis_config_problems 2$/m);
+    // istiod's pilot_k8s_cfg_events counts config events by kind, not problems: one add each, nothing for registry kinds.
+    assert.match(metrics, /^pilot_k8s_cfg_events\{type="VirtualService",event="add"\} 1$/m);
+    assert.match(metrics, /^pilot_k8s_cfg_events\{type="DestinationRule",event="add"\} 1$/m);
+    assert.doesNotMatch(metrics, /^pilot_k8s_cfg_events\{type="(Pod|Service|ServiceAccount|Namespace)"/m);
   });
 
   test('the route is kept: RDS names the missing subset cluster, CDS does not have it', async () => {
@@ -91,7 +97,11 @@ describe('analysis findings in the running control plane', () => {
     assert.equal(logged().length, 1);
     await writeFile(join(dir, 'routing.yaml'), routing.replace('subset: v3', 'subset: v2').replace('host: greeter-shadow', 'host: greeter'));
     await eventually(async () => assert.deepEqual(await findings(), []));
-    assert.match(await (await fetch(`${debug}/metrics`)).text(), /^trellis_config_problems 0$/m);
+    const metrics = await (await fetch(`${debug}/metrics`)).text();
+    assert.match(metrics, /^trellis_config_problems 0$/m);
+    // The edited VirtualService is an update; the DestinationRule re-read from the same file, unchanged, is no event.
+    assert.match(metrics, /^pilot_k8s_cfg_events\{type="VirtualService",event="update"\} 1$/m);
+    assert.doesNotMatch(metrics, /^pilot_k8s_cfg_events\{type="DestinationRule",event="update"\}/m);
   });
 });
 

@@ -3,7 +3,7 @@ import { loadConfigText } from '../../../src/config/load-config.js';
 import { acceptFile, mergeFiles } from '../../../src/controlplane/sources/file-merge.js';
 import { buildModel } from '../../../src/controlplane/registry/build-model.js';
 import { analyzeConfig } from '../../../src/controlplane/analyze/analyze.js';
-import type { ConfigProblem } from '../../../src/controlplane/sources/source.js';
+import type { ConfigProblem } from '../../../src/config/config-problem.js';
 
 /** Analysis findings for a set of files (name → YAML text); load problems must be none unless `allowInvalid`. */
 export function analyzeFiles(files: Record<string, string>, allowInvalid = false): ConfigProblem[] {

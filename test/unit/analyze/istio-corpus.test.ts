@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigProblem } from '../../../src/controlplane/sources/source.js';
+import type { ConfigProblem } from '../../../src/config/config-problem.js';
 import { analyzeFiles, messageOf } from './helpers.js';
 
 const corpus = '/work/shared/conformance/istio-analyze';

@@ -1,7 +1,8 @@
 /** Shared helpers for the config tests. */
 import { loadConfigText, fileProblems } from '../../../src/config/load-config.js';
 import assert from 'node:assert/strict';
-import type { ConfigProblem, ConfigState } from '../../../src/controlplane/sources/source.js';
+import type { ConfigState } from '../../../src/controlplane/sources/source.js';
+import type { ConfigProblem } from '../../../src/config/config-problem.js';
 import type { Origin } from '../../../src/config/objects.js';
 
 /** Every problem of a YAML text, as the directory source would see it. */

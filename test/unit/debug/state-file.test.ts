@@ -38,8 +38,14 @@ test('malformed files are STATE_FILE errors naming the file and the field; unkno
     ['{"controlPlane": {"debug": "a:1", "xds": "a:2"}}', /pods must be an array/],
     ['{"controlPlane": {"debug": "a:1", "xds": "a:2"}, "pods": [{"name": "x", "namespace": "y"}]}', /pods\[0\] needs name, namespace and ip/],
     ['{"controlPlane": {"debug": "a:1", "xds": "a:2"}, "pods": [{"name": "x", "namespace": "y", "ip": "1.2.3.4", "admin": "15000"}]}', /pods\[0\]\.admin must be a HOST:PORT/],
+    ['{"controlPlane": {"debug": "a:1", "xds": "a:2"}, "pods": [], "nodeProxies": {}}', /nodeProxies must be an array/],
+    ['{"controlPlane": {"debug": "a:1", "xds": "a:2"}, "pods": [], "nodeProxies": [{"name": "z", "namespace": "istio-system"}]}', /nodeProxies\[0\] needs name, namespace and node/],
+    ['{"controlPlane": {"debug": "a:1", "xds": "a:2"}, "pods": [], "nodeProxies": [{"name": "z", "namespace": "n", "node": "d", "admin": "x"}]}', /nodeProxies\[0\]\.admin must be a HOST:PORT/],
+    ['{"controlPlane": {"debug": "a:1", "xds": "a:2"}, "pods": [], "nodeProxies": [{"name": "z", "namespace": "n", "node": "d", "admin": "a:1", "pid": "7"}]}', /nodeProxies\[0\]\.pid must be an integer/],
   ];
   for (const [text, why] of bad) assert.throws(() => parseMeshState(text, '/run/trellis/mesh.json'), (e: Error) => e.message.startsWith('mesh state file /run/trellis/mesh.json: ') && why.test(e.message), text);
   const extra = parseMeshState('{"controlPlane": {"debug": "[::1]:15014", "xds": "a:2"}, "pods": [], "future": true}', 'f');
   assert.equal(extra.controlPlane.debug, '[::1]:15014');
+  const withNodeProxy = parseMeshState('{"controlPlane": {"debug": "a:1", "xds": "a:2"}, "pods": [], "nodeProxies": [{"name": "ztunnel-n", "namespace": "istio-system", "node": "n", "admin": "127.0.0.1:15000", "netns": "n", "pid": 7}]}', 'f');
+  assert.deepEqual(withNodeProxy.nodeProxies, [{ name: 'ztunnel-n', namespace: 'istio-system', node: 'n', admin: '127.0.0.1:15000', netns: 'n', pid: 7 }]);
 });

@@ -1,7 +1,7 @@
 /** proxy-status rows from /debug/syncz entries: istioctl's words per type, the age of the last response, the reasons. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { outOfSync, outOfSyncReasons, statusRows, typeWord } from '../../../src/debug/proxy-status/status-rows.js';
+import { outOfSync, outOfSyncReasons, proxyStatusHeader, statusRows, typeWord } from '../../../src/debug/proxy-status/status-rows.js';
 import type { SynczEntry } from '../../../src/debug/syncz.js';
 
 const now = Date.parse('2026-06-01T12:00:00Z');
@@ -38,4 +38,17 @@ test('rows sorted by name; ISTIO_VERSION wins over the user agent; an in-sync pr
   const rows = statusRows([entry('b.default', { CDS: synced(1) }, { istioVersion: '1.24.0', userAgent: 'envoy/1.32' }), entry('a.default', { CDS: synced(1) })], now);
   assert.deepEqual(rows.map((r) => [r[0], r[8]]), [['a.default', ''], ['b.default', '1.24.0']]);
   assert.equal(outOfSync(entry('c', { CDS: synced(1), LDS: { status: 'NOT SENT' } })), false);
+});
+
+test('a node proxy (workload API only): WADS and WDS columns after ECDS, SYNCED from the control plane\'s view; sidecars IGNORED there; a STALE WDS is out of sync', () => {
+  const ztunnel = entry('ztunnel-node-1.istio-system', { CDS: { status: 'NOT SENT' }, WDS: synced(60), WADS: synced(60) }, { namespace: 'istio-system', userAgent: 'trellis/0.1.0' });
+  const sidecar = entry('a.default', { CDS: synced(1) });
+  assert.deepEqual(proxyStatusHeader([sidecar]), ['NAME', 'CLUSTER', 'CDS', 'LDS', 'EDS', 'RDS', 'ECDS', 'CONTROL PLANE', 'VERSION']);
+  assert.deepEqual(proxyStatusHeader([sidecar, ztunnel]), ['NAME', 'CLUSTER', 'CDS', 'LDS', 'EDS', 'RDS', 'ECDS', 'WADS', 'WDS', 'CONTROL PLANE', 'VERSION']);
+  assert.deepEqual(statusRows([ztunnel, sidecar], now), [
+    ['a.default', 'Kubernetes', 'SYNCED (1s)', 'IGNORED', 'IGNORED', 'IGNORED', 'IGNORED', 'IGNORED', 'IGNORED', '', ''],
+    ['ztunnel-node-1.istio-system', 'Kubernetes', 'NOT SENT', 'IGNORED', 'IGNORED', 'IGNORED', 'IGNORED', 'SYNCED (60s)', 'SYNCED (60s)', '', 'trellis/0.1.0'],
+  ]);
+  assert.equal(outOfSync(ztunnel), false);
+  assert.ok(outOfSync({ ...ztunnel, types: { ...ztunnel.types, WDS: { status: 'STALE', sent: { version: 'v2', nonce: 'n2' }, sentAt: at(1) } } }));
 });

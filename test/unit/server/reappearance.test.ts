@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ReappearanceMemo } from '../../../src/controlplane/server/reappearance.js';
 import { CDS, EDS, LDS, RDS } from '../../integration/ads/fake-generator.js';
 import { mesh } from '../../integration/ads/greeter-mesh.js';
-import type { ResourceSet } from '../../../src/controlplane/cache/resource.js';
+import type { ResourceSet } from '../../../src/controlplane/wire/resource.js';
 
 const greeter = mesh(50051).default!;
 const setOf = (type: string): ResourceSet => new Map(greeter[type as keyof typeof greeter]!.map((r) => [r.name, r]));

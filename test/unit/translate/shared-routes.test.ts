@@ -1,6 +1,6 @@
 /**
  * Route configurations are assembled from virtual hosts shared across
- * namespaces and encoded by parts (cache/route-resource.ts,
+ * namespaces and encoded by parts (wire/route-resource.ts,
  * translate/routes/vhost-memo.ts). These tests pin that sharing changes
  * nothing a proxy receives: every resource equals a plain toBinary of its
  * message, equals what a generator computing only that proxy produces, and
@@ -15,10 +15,10 @@ import { TypeUrl, pushOrder } from '../../../src/xds/type-urls.js';
 import { createGenerator } from '../../../src/controlplane/translate/generator-impl.js';
 import { buildOutboundRouteConfig, routeBuilders } from '../../../src/controlplane/translate/routes/index.js';
 import { visibleServices } from '../../../src/controlplane/registry/visibility.js';
-import { encodeRouteConfiguration } from '../../../src/controlplane/cache/route-resource.js';
-import { encodeWithParts } from '../../../src/controlplane/cache/parts-encoding.js';
+import { encodeRouteConfiguration } from '../../../src/controlplane/wire/route-resource.js';
+import { encodeWithParts } from '../../../src/controlplane/wire/parts-encoding.js';
 import { EndpointSchema, LbEndpointSchema, LocalityLbEndpointsSchema, type LbEndpoint } from '../../../src/gen/envoy/config/endpoint/v3/endpoint_components_pb.js';
-import type { XdsResource } from '../../../src/controlplane/cache/resource.js';
+import type { XdsResource } from '../../../src/controlplane/wire/resource.js';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
 import { RouteSchema, VirtualHostSchema, type VirtualHost } from '../../../src/gen/envoy/config/route/v3/route_components_pb.js';
 import { ClusterSchema } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';

@@ -4,7 +4,7 @@ import { parsePrometheus } from '../../../src/local/up/status/prometheus.js';
 import { RateWindow, quantile, serviceTotals } from '../../../src/local/up/status/service-stats.js';
 import { syncStates } from '../../../src/local/up/status/sync.js';
 import { workloadCertExpiry } from '../../../src/local/up/status/poller.js';
-import { renderStatus } from '../../../src/local/up/status/render.js';
+import { dataPlaneLine, renderStatus } from '../../../src/local/up/status/render.js';
 
 function scrape(reporter: string, svc: string, code: number, count: number, buckets: [string, number][]): string {
   const l = `reporter="${reporter}",destination_service="${svc}",response_code="${code}"`;
@@ -111,4 +111,30 @@ test('the status block names the mode, start-up numbers, pods and traffic', () =
   assert.ok(lines.includes('shop        web-x   2/2     Running   0          10.244.0.10   SYNCED   in 23h'), lines.join('\n'));
   assert.ok(lines.includes('web.shop   2.5   0.0%     4.2 ms   40'), lines.join('\n'));
   assert.ok(lines.includes('  12:00:00 shop/web-x: started'));
+  assert.equal(lines[2], '', 'no data plane line without ambient pods or a node proxy');
+});
+
+test('with ambient pods: the sidecars\' and the node proxy\'s memory side by side', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(dataPlaneLine({ sidecars: 3, sidecarBytes: 150 * MiB, nodeProxyBytes: 52.4 * MiB, ambientPods: 4 }), 'data plane memory: 3 sidecars 150 MiB · node proxy 52 MiB for 4 ambient pods');
+  assert.equal(dataPlaneLine({ sidecars: 0, sidecarBytes: 0, ambientPods: 2 }), 'data plane memory: 0 sidecars 0 MiB · node proxy not running for 2 ambient pods');
+  assert.equal(dataPlaneLine({ sidecars: 2, sidecarBytes: 90 * MiB, ambientPods: 0 }), undefined);
+  const lines = renderStatus({
+    now: 0, dir: '/d', modeLine: 'netns mode', startedAt: 0, controlPlane: 'cp', pods: [], services: [], sidecarReadyMs: [], events: [],
+    rss: { total: 100 * MiB, parts: [['0 sidecars', 0], ['node proxy', 50 * MiB]], dataPlane: { sidecars: 0, sidecarBytes: 0, nodeProxyBytes: 50 * MiB, ambientPods: 2 } },
+  });
+  assert.match(lines[1]!, /RSS 100 MiB \(0 sidecars 0, node proxy 50\)$/);
+  assert.equal(lines[2], 'data plane memory: 0 sidecars 0 MiB · node proxy 50 MiB for 2 ambient pods');
+});
+
+test('an ambient pod\'s PROXY is the node proxy and its sync; it does not count as a synced sidecar', () => {
+  const pod = { namespace: 'shop', ready: '1/1', status: 'Running', restarts: 0, ip: '10.244.0.12' };
+  const lines = renderStatus({
+    now: 0, dir: '/d', modeLine: 'netns mode', startedAt: 0, controlPlane: 'cp', services: [], sidecarReadyMs: [], events: [],
+    pods: [{ ...pod, name: 'web', sidecar: false, ambient: true, sync: 'SYNCED' }, { ...pod, name: 'api', sidecar: true, sync: 'STALE' }, { ...pod, name: 'plain', sidecar: false }],
+  });
+  assert.match(lines[1]!, / · 3 pods \(1 with sidecars\) · 0\/1 proxies SYNCED$/);
+  assert.match(lines.find((l) => l.includes(' web '))!, / node proxy SYNCED *$/);
+  assert.match(lines.find((l) => l.includes(' api '))!, / STALE +-$/);
+  assert.match(lines.find((l) => l.includes(' plain '))!, / no sidecar *$/);
 });

@@ -6,7 +6,7 @@
  * router proxy serves a Gateway API Gateway exactly as an Istio one; what
  * cannot take effect is returned as findings on the Gateway API objects.
  */
-import { ISTIO_GATEWAY_CONTROLLER, type GatewayClass, type KubernetesGateway, type KubernetesGRPCRoute, type KubernetesHTTPRoute, type KubernetesTCPRoute, type KubernetesTLSRoute, type ReferenceGrant } from '../../../config/gateway-api.js';
+import { ISTIO_GATEWAY_CONTROLLER, MESH_CONTROLLER, WAYPOINT_CLASS, type GatewayClass, type KubernetesGateway, type KubernetesGRPCRoute, type KubernetesHTTPRoute, type KubernetesTCPRoute, type KubernetesTLSRoute, type ReferenceGrant } from '../../../config/gateway-api.js';
 import type { Gateway, Namespace, VirtualService } from '../../../config/objects.js';
 import { byAge } from '../policies.js';
 import { nsOf, type ConvertContext, type GatewayApiFinding } from './context.js';
@@ -39,7 +39,7 @@ export interface GatewayApiOutput {
 const builtinClasses: Readonly<Record<string, string>> = {
   istio: ISTIO_GATEWAY_CONTROLLER,
   'istio-remote': 'istio.io/unmanaged-gateway',
-  'istio-waypoint': 'istio.io/mesh-controller',
+  [WAYPOINT_CLASS]: MESH_CONTROLLER,
   'istio-east-west': 'istio.io/eastwest-controller',
 };
 
@@ -48,6 +48,8 @@ function istioClass(gw: KubernetesGateway, classes: ReadonlyMap<string, string>,
   const className = gw.spec.gatewayClassName;
   const controller = classes.get(className) ?? builtinClasses[className];
   if (controller === ISTIO_GATEWAY_CONTROLLER) return true;
+  // A waypoint: served by the waypoint proxy (translate/waypoint/), not as an ingress gateway.
+  if (controller === MESH_CONTROLLER) return false;
   const at = ['spec', 'gatewayClassName'];
   if (controller === undefined) ctx.report(gw, at, 'not-found', `Referenced GatewayClass not found: "${className}": this Gateway is not served`);
   else ctx.report(gw, at, 'unsupported', `GatewayClass ${className} (controller ${controller}) is not implemented, only ${ISTIO_GATEWAY_CONTROLLER} (class istio): this Gateway is not served`);

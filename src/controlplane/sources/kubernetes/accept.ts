@@ -17,7 +17,7 @@
 import { kindSchemas, validateObject, type ValidatedDocument } from '../../../config/validate/index.js';
 import { pruneUnknown } from '../../../config/validate/prune.js';
 import { clusterScoped, objectKey, typeKey, type AnyObject, type Kind } from '../../../config/objects.js';
-import type { ConfigProblem } from '../source.js';
+import type { ConfigProblem } from '../../../config/config-problem.js';
 import type { RawObject } from './informer.js';
 
 const BUILT_IN: ReadonlySet<string> = new Set(['Namespace', 'Service', 'Pod', 'ServiceAccount', 'Secret', 'EndpointSlice']);

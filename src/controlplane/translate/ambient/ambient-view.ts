@@ -8,14 +8,15 @@ import { create } from '@bufbuild/protobuf';
 import type { AuthorizationPolicy, Pod } from '../../../config/objects.js';
 import { AddressSchema } from '../../../gen/workloadapi/workload_pb.js';
 import { Action, AuthorizationSchema, Scope, type Authorization } from '../../../gen/workloadapi/security/authorization_pb.js';
-import { toResource, type ResourceSet, type XdsResource } from '../../cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../../wire/resource.js';
 import { isEmpty, selectorMatches } from '../../registry/labels.js';
 import type { MeshModel, MeshService } from '../../registry/model.js';
-import { podAmbient, serviceAmbient } from './enrollment.js';
+import { podAmbient, podNativeTunnel, serviceAmbient } from './enrollment.js';
 import { authorizationName, convertPolicy } from './authorization.js';
 import { inWorkloadApi, serviceMessage, serviceResourceName } from './services.js';
 import { workloadMessage } from './workloads.js';
 import { peerAuthenticationPolicy } from './peer-authentication.js';
+import { bindWaypoint, waypointIndex, type WaypointBinding, type WaypointProblem } from './waypoints.js';
 
 export interface AmbientView {
   /** Workloads by uid, services by "namespace/hostname". */
@@ -24,6 +25,15 @@ export interface AmbientView {
   readonly authorizations: ResourceSet;
   /** Policies that apply to an ambient workload and lost L7 attributes in conversion, with what they lost. */
   readonly l7Losses: readonly { policy: AuthorizationPolicy; l7: readonly string[]; deny: boolean }[];
+  /** The addresses of ambient pods: HBONE sidecars reach these over HBONE (translate/hbone/sidecar.ts). */
+  readonly podIps: ReadonlySet<string>;
+  /** use-waypoint labels that do not simply bind, by the object carrying the label (one per object and message). */
+  readonly waypointProblems: readonly WaypointLabelProblem[];
+}
+
+export interface WaypointLabelProblem {
+  readonly object: { kind: 'Pod' | 'Service' | 'Namespace'; namespace?: string; name: string };
+  readonly problem: WaypointProblem;
 }
 
 interface Converted {
@@ -53,23 +63,37 @@ export function named(set: ResourceSet, names: ReadonlySet<string> | undefined):
 
 function build(model: MeshModel): AmbientView {
   const src = model.ambient;
-  const pods = src.pods.filter((p) => podAmbient(src, p));
+  // Ambient pods, and pods whose sidecar terminates HBONE itself (sent as istiod sends them: native tunnel).
+  const pods = src.pods.filter((p) => podAmbient(src, p) || podNativeTunnel(p));
+  // Policies are the node proxy's to enforce for ambient pods only: a sidecar enforces its own.
+  const ambientPods = pods.filter((p) => podAmbient(src, p));
   const podsByNs = byNamespace(pods, (p) => p.metadata.namespace ?? 'default');
   const services = model.services.filter((s) => inWorkloadApi(s) && serviceAmbient(src, s, selectsAny(s, podsByNs.get(s.namespace) ?? [])));
   const servicesByNs = byNamespace(services, (s) => s.namespace);
   const converted: Converted[] = [];
   // Without ambient pods no policy applies: a sidecar-only mesh converts nothing.
-  for (const policy of pods.length > 0 ? src.authorizationPolicies : []) {
+  for (const policy of ambientPods.length > 0 ? src.authorizationPolicies : []) {
     const c = convertPolicy(policy, model.rootNamespace);
     if (c) converted.push({ policy, ...c });
   }
-  const applying = converted.filter((c) => pods.some((p) => applies(c, p, model.rootNamespace)));
+  const applying = converted.filter((c) => ambientPods.some((p) => applies(c, p, model.rootNamespace)));
   const addresses = new Map<string, XdsResource>();
+  const waypoints = waypointIndex(model);
+  const problems = new Map<string, WaypointLabelProblem>();
+  const bind = (kind: 'Pod' | 'Service', namespace: string, name: string, labels: Readonly<Record<string, string>>): WaypointBinding => {
+    const b = bindWaypoint(model, waypoints, { kind: kind === 'Pod' ? 'workload' : 'service', namespace, labels });
+    if (b.problem) {
+      const object = b.problem.labelledBy === 'self' ? { kind, namespace, name } : { kind: 'Namespace' as const, name: namespace };
+      problems.set(`${object.kind}/${namespace}/${object.name}|${b.problem.message}`, { object, problem: b.problem });
+    }
+    return b;
+  };
   const authorizations = new Map(applying.map((c) => [nameOf(c.authorization), toResource(AuthorizationSchema, nameOf(c.authorization), c.authorization)] as const));
   for (const pod of pods) {
-    const policies = applying.filter((c) => c.authorization.scope === Scope.WORKLOAD_SELECTOR && applies(c, pod, model.rootNamespace)).map((c) => nameOf(c.authorization));
+    const tunnelOnly = !podAmbient(src, pod);
+    const policies = tunnelOnly ? [] : applying.filter((c) => c.authorization.scope === Scope.WORKLOAD_SELECTOR && applies(c, pod, model.rootNamespace)).map((c) => nameOf(c.authorization));
     // istiod lists the PeerAuthentication one after the AuthorizationPolicies.
-    const mtls = peerAuthenticationPolicy(model, pod);
+    const mtls = tunnelOnly ? undefined : peerAuthenticationPolicy(model, pod);
     if (mtls) {
       policies.push(nameOf(mtls));
       if (!authorizations.has(nameOf(mtls))) authorizations.set(nameOf(mtls), toResource(AuthorizationSchema, nameOf(mtls), mtls));
@@ -78,15 +102,18 @@ function build(model: MeshModel): AmbientView {
       trustDomain: model.trustDomain,
       services: (servicesByNs.get(pod.metadata.namespace ?? 'default') ?? []).filter((s) => selects(s, pod)),
       policies,
+      waypoint: bind('Pod', pod.metadata.namespace ?? 'default', pod.metadata.name, pod.metadata.labels ?? {}).address,
     });
+    if (w && podNativeTunnel(pod)) w.nativeTunnel = true;
     if (w) addresses.set(w.uid, toResource(AddressSchema, w.uid, create(AddressSchema, { type: { case: 'workload', value: w } })));
   }
   for (const s of services) {
     const name = serviceResourceName(s.namespace, s.hostname);
-    addresses.set(name, toResource(AddressSchema, name, create(AddressSchema, { type: { case: 'service', value: serviceMessage(s) } })));
+    addresses.set(name, toResource(AddressSchema, name, create(AddressSchema, { type: { case: 'service', value: serviceMessage(s, bind('Service', s.namespace, s.name, s.labels).address) } })));
   }
   const l7Losses = applying.filter((c) => c.l7.length > 0).map((c) => ({ policy: c.policy, l7: c.l7, deny: c.authorization.action === Action.DENY }));
-  return { addresses, authorizations, l7Losses };
+  const podIps = new Set(pods.flatMap((p) => (p.status?.podIPs?.length ? p.status.podIPs.map((x) => x.ip) : p.status?.podIP ? [p.status.podIP] : [])));
+  return { addresses, authorizations, l7Losses, podIps, waypointProblems: [...problems.values()] };
 }
 
 const nameOf = (a: Authorization) => authorizationName(a.namespace, a.name);

@@ -29,3 +29,11 @@ export function podAmbient(source: AmbientSource, pod: Pod): boolean {
 export function serviceAmbient(source: AmbientSource, svc: MeshService, selectsAmbientPod: boolean): boolean {
   return namespaceAmbient(source, svc.namespace) || svc.labels[DATAPLANE_MODE] === 'ambient' || selectsAmbientPod;
 }
+
+/** Istio's tunnel label: a pod whose proxy terminates HBONE itself (a sidecar with HBONE listening). */
+export const TUNNEL_LABEL = 'networking.istio.io/tunnel';
+
+/** istiod's setTunnelProtocol: such a pod is sent with tunnel HBONE and native_tunnel, so node proxies reach its own 15008. */
+export function podNativeTunnel(pod: Pod): boolean {
+  return pod.metadata.labels?.[TUNNEL_LABEL] === 'http';
+}

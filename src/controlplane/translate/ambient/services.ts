@@ -1,6 +1,6 @@
 /** A Kubernetes Service as istiod sends it in the workload API (its Service message, resource name "NAMESPACE/HOSTNAME"). */
 import { create } from '@bufbuild/protobuf';
-import { AppProtocol, NetworkAddressSchema, PortSchema, ServiceSchema, type Port, type Service } from '../../../gen/workloadapi/workload_pb.js';
+import { AppProtocol, type GatewayAddress, NetworkAddressSchema, PortSchema, ServiceSchema, type Port, type Service } from '../../../gen/workloadapi/workload_pb.js';
 import type { MeshService, Protocol } from '../../registry/model.js';
 import { ipBytes } from './ip-bytes.js';
 
@@ -29,7 +29,8 @@ export function servicePorts(svc: MeshService): Port[] {
   );
 }
 
-export function serviceMessage(svc: MeshService): Service {
+/** `waypoint`: the one its traffic goes through (waypoints.ts). */
+export function serviceMessage(svc: MeshService, waypoint?: GatewayAddress): Service {
   const vip = svc.vip === undefined ? undefined : ipBytes(svc.vip);
   return create(ServiceSchema, {
     name: svc.name,
@@ -38,6 +39,7 @@ export function serviceMessage(svc: MeshService): Service {
     // Headless: no address; the workloads are reached by their own.
     addresses: vip ? [create(NetworkAddressSchema, { network: '', address: vip })] : [],
     ports: servicePorts(svc),
+    ...(waypoint ? { waypoint } : {}),
     // A Kubernetes Service's hostname is its own: it wins lookups from other namespaces.
     canonical: true,
   });

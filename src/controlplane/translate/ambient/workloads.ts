@@ -6,6 +6,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { Pod } from '../../../config/objects.js';
 import {
+  type GatewayAddress,
   LocalitySchema,
   PortListSchema,
   PortSchema,
@@ -38,6 +39,8 @@ export interface WorkloadContext {
   services: readonly MeshService[];
   /** "namespace/name" of the selector-scoped Authorizations that apply, sorted. */
   policies: readonly string[];
+  /** The waypoint its workload-addressed traffic goes through (waypoints.ts). */
+  waypoint?: GatewayAddress;
 }
 
 /** Undefined for a pod without an address, or one that has finished (istiod skips both). */
@@ -60,6 +63,7 @@ export function workloadMessage(pod: Pod, ctx: WorkloadContext): Workload | unde
     // istiod elides the default trust domain.
     trustDomain: ctx.trustDomain === 'cluster.local' ? '' : ctx.trustDomain,
     serviceAccount: w.serviceAccount,
+    ...(ctx.waypoint ? { waypoint: ctx.waypoint } : {}),
     node: pod.spec?.nodeName ?? '',
     canonicalName: canonicalName(w.labels, owner),
     canonicalRevision: canonicalRevision(w.labels),

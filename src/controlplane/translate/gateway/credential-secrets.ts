@@ -15,7 +15,7 @@ import { create } from '@bufbuild/protobuf';
 import { DataSourceSchema } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import { CertificateValidationContextSchema, TlsCertificateSchema } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/common_pb.js';
 import { SecretSchema, type Secret } from '../../../gen/envoy/extensions/transport_sockets/tls/v3/secret_pb.js';
-import { toResource, type XdsResource } from '../../cache/resource.js';
+import { toResource, type XdsResource } from '../../wire/resource.js';
 import type { MeshModel } from '../../registry/model.js';
 import { CaCertSuffix, credentialCaName, credentialResourceName, parseCredentialResource, serverCredentialName } from './credential-names.js';
 import type { MergedGateway } from './merge.js';

@@ -7,8 +7,8 @@
  * (namespace, labels) and push, shared by the routers that match.
  */
 import { ListenerSchema } from '../../../gen/envoy/config/listener/v3/listener_pb.js';
-import { toResource, type ResourceSet, type XdsResource } from '../../cache/resource.js';
-import { routeConfigResource } from '../../cache/route-resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../../wire/resource.js';
+import { routeConfigResource } from '../../wire/route-resource.js';
 import type { MeshModel } from '../../registry/model.js';
 import { visibleServices } from '../../registry/visibility.js';
 import type { ProxyNode } from '../../../xds/proxy-node.js';

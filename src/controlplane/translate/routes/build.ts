@@ -16,7 +16,7 @@ import type { MeshService } from '../../registry/model.js';
 import { PassthroughCluster } from '../names.js';
 import { routeAction, type RouteContext } from './action.js';
 import { selectVirtualService, vsNamespace } from './hosts.js';
-import type { RouteScope } from './index.js';
+import type { RouteScope } from '../contracts.js';
 import { routeDecorator } from './http-route.js';
 import { catchAllMatch } from './match.js';
 import { hasLooseHosts, nonServiceHosts, vsRoutes } from './vs-hosts.js';

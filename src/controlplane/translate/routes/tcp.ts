@@ -14,14 +14,8 @@ import type { MeshService } from '../../registry/model.js';
 import { outboundClusterName } from '../names.js';
 import { destinationCluster, type RouteContext } from './action.js';
 import { appliesToMesh, vsNamespace, vsSelects } from './hosts.js';
-import type { RouteScope } from './index.js';
+import type { RouteScope, TlsFilterChainMatch } from '../contracts.js';
 import { matchApplies, type MatchContext } from './match.js';
-
-/** One TLS filter chain: SNI names and where their connections go. */
-export interface TlsFilterChainMatch {
-  serverNames: string[];
-  tcpProxy: TcpProxy;
-}
 
 function contextFor(scope: RouteScope, port: number, vs: VirtualService): RouteContext {
   return { model: scope.model, namespace: scope.namespace, labels: scope.node?.labels, selectedRules: scope.selectedRules, port, vsNamespace: vsNamespace(vs), vsName: vs.metadata.name, grpc: false };

@@ -11,7 +11,7 @@ import type { MeshService } from '../../registry/model.js';
 import type { RouteContext } from './action.js';
 import { appliesToMesh, resolvedHosts, servicesSelectedBy, vsNamespace } from './hosts.js';
 import { translateHttpRoute } from './http-route.js';
-import type { RouteScope } from './index.js';
+import type { RouteScope } from '../contracts.js';
 import { isCatchAll } from './match.js';
 
 /** The HTTP routes of one VirtualService for a port, cut after the first catch-all. */

@@ -4,7 +4,7 @@
  * built-in `envoy` (a text log on the proxy's stdout). Pure.
  */
 import type { AccessLogging, WorkloadMode } from '../../../config/objects.js';
-import type { ApplicableTelemetries } from '../../registry/telemetries.js';
+import type { ApplicableTelemetries } from '../../registry/model.js';
 
 /**
  * `mesh-default`: no Telemetry configures access logging, so the mesh's

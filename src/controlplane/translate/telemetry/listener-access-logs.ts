@@ -19,7 +19,7 @@ import { FileAccessLogSchema } from '../../../gen/envoy/extensions/access_logger
 import { HttpConnectionManagerSchema } from '../../../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { TcpProxySchema } from '../../../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.js';
 import { ISTIO_DEFAULT_FORMAT } from '../../../xds/istio-log-format.js';
-import { toResource, type ResourceSet, type XdsResource } from '../../cache/resource.js';
+import { toResource, type ResourceSet, type XdsResource } from '../../wire/resource.js';
 import { typed } from '../common.js';
 import { FilterName } from '../hcm.js';
 import type { AccessLogChoice, AccessLogPolicy } from './access-log-policy.js';

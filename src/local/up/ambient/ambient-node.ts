@@ -83,6 +83,16 @@ export class AmbientNode {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
+  /** The running node proxy's pid, for the state file and the memory status; undefined when none runs. */
+  get pid(): number | undefined {
+    return this.running ? this.#child!.pid : undefined;
+  }
+
+  /** How many pods it serves (or is being sent). */
+  get podCount(): number {
+    return this.#pods.size;
+  }
+
   /** Redirection in the pod, then the pod on the node proxy; rejects (the pod fails) when either cannot be done. */
   async enroll(pod: AmbientPod): Promise<void> {
     if (pod.netns === undefined) {

@@ -5,7 +5,7 @@
  * proxy serves exactly the pods the control plane describes to it. Pure.
  */
 import { podAmbient } from '../../../controlplane/translate/ambient/enrollment.js';
-import type { AmbientSource } from '../../../controlplane/registry/ambient-source.js';
+import { ambientSource } from '../../../controlplane/registry/ambient-source.js';
 
 export interface PodMetadata {
   namespace: string;
@@ -17,6 +17,6 @@ export interface PodMetadata {
 
 export function isAmbientPod(pod: PodMetadata, namespaceLabels: Readonly<Record<string, string>>): boolean {
   // Only the namespace's labels are read for one pod's decision.
-  const source: AmbientSource = { namespaceLabels: () => namespaceLabels, pods: [], authorizationPolicies: [] };
+  const source = ambientSource([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: pod.namespace, labels: { ...namespaceLabels } }, spec: {} }], [], []);
   return podAmbient(source, { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace, labels: { ...pod.labels }, annotations: { ...pod.annotations } }, spec: {} });
 }

@@ -13,6 +13,9 @@ export const NODE_PROXY_ACCOUNT = { namespace: 'istio-system', serviceAccount: '
 /** As Istio's: the admin API on 127.0.0.1 in the node namespace. */
 export const NODE_PROXY_ADMIN_PORT = 15000;
 
+/** The node proxy's name, as `trellis ztunnel` names itself to the control plane without POD_NAME (its xDS node id). */
+export const nodeProxyName = (nodeName: string): string => `ztunnel-${nodeName}`;
+
 export interface NodeProxyFlags {
   nodeName: string;
   xds: string;

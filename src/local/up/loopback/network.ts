@@ -132,7 +132,7 @@ export class LoopbackNetwork implements UpNetwork {
   startSidecar(o: SidecarOptions): Promise<Sidecar> {
     // A router binds 0.0.0.0:PORT (istiod's gateway listeners): without a namespace of its own that is every
     // address of this machine, and a second gateway would collide with the first.
-    if (o.router) return Promise.reject(new TrellisError('CLI_USAGE', 'an ingress gateway needs netns mode (run trellis up as root)'));
+    if (o.router) return Promise.reject(new TrellisError('CLI_USAGE', `${o.waypoint ? 'a waypoint' : 'an ingress gateway'} needs netns mode (run trellis up as root)`));
     return startLoopbackSidecar(o, this.lowPorts, (argv, spec) => this.#spawn(argv, spec));
   }
 

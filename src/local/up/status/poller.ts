@@ -2,8 +2,9 @@
  * Gathers the live status: proxy sync from the control plane's
  * /debug/syncz, Istio metrics from each sidecar's /stats/prometheus (every
  * tick), certificate expiry from its /certs (every fifth), resident memory
- * of every process of the run (from /proc), and when all proxies first were
- * SYNCED. Requests to a sidecar's admin API are made inside its pod
+ * of every process of the run (from /proc: the control plane, the sidecars,
+ * the node proxy, the apps, each its own part), and when all proxies — the
+ * sidecars and, with ambient pods, the node proxy — first were SYNCED. Requests to a sidecar's admin API are made inside its pod
  * (UpNetwork.http). One tick at a time; a tick that fails leaves the last
  * values in place. What a tick read also feeds the dashboard's collector
  * (src/dashboard/): one scrape of each proxy serves both.
@@ -34,6 +35,8 @@ export interface PollerContext {
   /** Set once the first reconcile is done: until then "all SYNCED" would be vacuous. */
   initialPodsCreated: () => boolean;
   events: () => string[];
+  /** The node proxy when one runs: its pid and its name as the control plane knows it ("ztunnel-NODE.istio-system"). */
+  nodeProxy?: () => { pid: number; proxy: string } | undefined;
   /** The dashboard, once it serves: its URL goes in the status, each tick's readings to its collector. */
   dashboard?: () => Dashboard | undefined;
 }
@@ -101,9 +104,14 @@ export class StatusPoller {
     if (this.#allSyncedMs !== undefined || !this.#ctx.initialPodsCreated()) return;
     // Each proxy's first SYNCED (its whole first config ACKed), the last of them: the mesh has converged once. Later
     // pushes (endpoints as apps get ready) make proxies STALE for a moment, which is operation, not start-up.
-    const sidecars = this.#ctx.mesh.pods().filter((p) => p.plan.injection.sidecar && p.phase !== 'Failed');
-    const firsts = sidecars.map((p) => this.#firstSynced.get(`${p.plan.name}.${p.plan.namespace}`));
-    if (sidecars.length > 0 && firsts.every((t) => t !== undefined)) this.#allSyncedMs = Math.max(...(firsts as number[]));
+    const pods = this.#ctx.mesh.pods().filter((p) => p.phase !== 'Failed');
+    const proxies = pods.filter((p) => p.plan.injection.sidecar).map((p) => `${p.plan.name}.${p.plan.namespace}`);
+    const nodeProxy = this.#ctx.nodeProxy?.();
+    // Ambient pods have no proxy of their own: theirs is the node proxy, which must have its config too (loopback
+    // mode runs none: nothing to wait for).
+    if (nodeProxy && pods.some((p) => p.plan.ambient)) proxies.push(nodeProxy.proxy);
+    const firsts = proxies.map((p) => this.#firstSynced.get(p));
+    if (proxies.length > 0 && firsts.every((t) => t !== undefined)) this.#allSyncedMs = Math.max(...(firsts as number[]));
   }
 
   async #pollMetrics(withCerts: boolean): Promise<{ scrapes: Sample[][]; certs: Map<string, CertRow | undefined> | undefined }> {
@@ -139,24 +147,37 @@ export class StatusPoller {
 
   #pollRss(): void {
     const cpPid = this.#ctx.controlPlane()?.pid;
-    const proxyPids = new Set(this.#ctx.mesh.pods().flatMap((p) => (p.sidecar?.pid !== undefined ? [p.sidecar.pid] : [])));
+    const pods = this.#ctx.mesh.pods();
+    const sidecarPids = new Set(pods.flatMap((p) => (p.sidecar?.pid !== undefined ? [p.sidecar.pid] : [])));
+    const nodeProxyPid = this.#ctx.nodeProxy?.()?.pid;
     let cp = 0;
-    let proxies = 0;
+    let sidecars = 0;
+    let nodeProxy = 0;
     let apps = 0;
     for (const pid of runProcesses(this.#ctx.runId)) {
       const rss = rssBytes(pid);
       if (pid === cpPid) cp += rss;
-      else if (proxyPids.has(pid)) proxies += rss;
+      else if (sidecarPids.has(pid)) sidecars += rss;
+      else if (pid === nodeProxyPid) nodeProxy += rss;
       else apps += rss;
     }
     const self = process.memoryUsage.rss();
-    this.#rss = { total: cp + proxies + apps + self, parts: [['control plane', cp], [`${proxyPids.size} proxies`, proxies], ['apps', apps], ['trellis up', self]] };
+    const dataPlane = {
+      sidecars: sidecarPids.size,
+      sidecarBytes: sidecars,
+      ambientPods: pods.filter((p) => p.plan.ambient && p.phase === 'Running').length,
+      ...(nodeProxyPid !== undefined ? { nodeProxyBytes: nodeProxy } : {}),
+    };
+    const parts: [string, number][] = [['control plane', cp], [`${sidecarPids.size} sidecars`, sidecars], ...(nodeProxyPid !== undefined ? [['node proxy', nodeProxy] as [string, number]] : []), ['apps', apps], ['trellis up', self]];
+    this.#rss = { total: cp + sidecars + nodeProxy + apps + self, parts, dataPlane };
   }
 
   model(now = Date.now()): StatusModel {
+    const nodeProxy = this.#ctx.nodeProxy?.();
+    const nodeProxySync = nodeProxy ? this.#sync.get(nodeProxy.proxy) : undefined;
     const pods = kubePodLines(this.#ctx.mesh.snapshots(), now).map((l) => ({
       ...l,
-      sync: l.sidecar ? this.sync(`${l.namespace}/${l.name}`) : undefined,
+      sync: l.sidecar ? this.sync(`${l.namespace}/${l.name}`) : l.ambient ? nodeProxySync : undefined,
       certExpiresAt: certExpiry(this.#certs.get(`${l.namespace}/${l.name}`)),
     }));
     const readyMs = this.#ctx.mesh.pods().flatMap((p) => (p.sidecar?.readyMs !== undefined ? [p.sidecar.readyMs] : []));

@@ -16,8 +16,19 @@ export interface PodLine {
   restarts: number;
   ip: string;
   sidecar: boolean;
+  /** Served by the node proxy: `sync` is then the node proxy's. */
+  ambient?: boolean;
   sync?: ProxySync;
   certExpiresAt?: number;
+}
+
+/** The two data planes' memory side by side: the sidecars', and the node proxy's for the ambient pods. */
+export interface DataPlaneMemory {
+  sidecars: number;
+  sidecarBytes: number;
+  /** Absent when no node proxy runs. */
+  nodeProxyBytes?: number;
+  ambientPods: number;
 }
 
 export interface StatusModel {
@@ -33,7 +44,7 @@ export interface StatusModel {
   services: ServiceRate[];
   allSyncedMs?: number;
   sidecarReadyMs: number[];
-  rss?: { total: number; parts: [string, number][] };
+  rss?: { total: number; parts: [string, number][]; dataPlane?: DataPlaneMemory };
   events: string[];
 }
 
@@ -45,7 +56,7 @@ function ms(n: number): string {
 
 function startupLine(m: StatusModel): string {
   const sidecars = m.pods.filter((p) => p.sidecar).length;
-  const synced = m.pods.filter((p) => p.sync === 'SYNCED').length;
+  const synced = m.pods.filter((p) => p.sidecar && p.sync === 'SYNCED').length;
   const parts = [`${m.pods.length} pods (${sidecars} with sidecars)`];
   if (sidecars === 0) parts.push('no sidecars');
   else parts.push(m.allSyncedMs !== undefined ? `all proxies SYNCED ${ms(m.allSyncedMs)} after start` : `${synced}/${sidecars} proxies SYNCED`);
@@ -57,16 +68,30 @@ function startupLine(m: StatusModel): string {
   return parts.join(' · ');
 }
 
+/**
+ * "data plane memory: 2 sidecars 81 MiB · node proxy 46 MiB for 2 ambient
+ * pods" — only in a mesh with ambient pods or a node proxy (with sidecars
+ * only, the RSS parts say it all).
+ */
+export function dataPlaneLine(d: DataPlaneMemory | undefined): string | undefined {
+  if (!d || (d.nodeProxyBytes === undefined && d.ambientPods === 0)) return undefined;
+  const nodeProxy = d.nodeProxyBytes === undefined ? 'node proxy not running' : `node proxy ${Math.round(d.nodeProxyBytes / MiB)} MiB`;
+  return `data plane memory: ${d.sidecars} sidecars ${Math.round(d.sidecarBytes / MiB)} MiB · ${nodeProxy} for ${d.ambientPods} ambient pods`;
+}
+
 export function renderStatus(m: StatusModel): string[] {
+  const dataPlane = dataPlaneLine(m.rss?.dataPlane);
   const lines = [
     `trellis up ${m.dir} · ${m.modeLine} · up ${humanDuration(m.now - m.startedAt)}${m.dashboard ? ` · dashboard ${m.dashboard}` : ''}`,
     `control plane ${m.controlPlane}${m.controlPlaneNote ? ` (${m.controlPlaneNote})` : ''} · ${startupLine(m)}`,
+    ...(dataPlane ? [dataPlane] : []),
     '',
   ];
   const rows: string[][] = [['NAMESPACE', 'NAME', 'READY', 'STATUS', 'RESTARTS', 'IP', 'PROXY', 'CERT EXPIRES']];
   for (const p of m.pods) {
     const cert = p.certExpiresAt === undefined ? (p.sidecar ? '-' : '') : `in ${humanDuration(p.certExpiresAt - m.now)}`;
-    rows.push([p.namespace, p.name, p.ready, p.status, String(p.restarts), p.ip, p.sidecar ? p.sync ?? '-' : 'no sidecar', cert]);
+    const proxy = p.sidecar ? p.sync ?? '-' : p.ambient ? `node proxy ${p.sync ?? '-'}` : 'no sidecar';
+    rows.push([p.namespace, p.name, p.ready, p.status, String(p.restarts), p.ip, proxy, cert]);
   }
   lines.push(...alignTable(rows).trimEnd().split('\n'), '');
   const svc: string[][] = [['SERVICE', 'RPS', 'ERRORS', 'P99', 'REQUESTS']];
