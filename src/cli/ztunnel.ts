@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { TrellisError } from '../errors.js';
 import { env } from '../env.js';
-import { parsePort, withPortHint } from './flags.js';
+import { durationSeconds, parsePort, withPortHint } from './flags.js';
 import { DEFAULT_ROOT_CERT, DEFAULT_TOKEN_FILE } from './proxy-identity.js';
 
 interface ZtunnelFlags {
@@ -22,6 +22,7 @@ interface ZtunnelFlags {
   adminPort: string;
   readinessPort: string;
   sharedNamespace?: boolean;
+  certTtl?: string;
 }
 
 const CA_PORT = 15012;
@@ -40,10 +41,12 @@ export function registerZtunnel(program: Command): void {
     .option('--zds-socket <path>', 'the ZDS socket the node agent hands pods over on', '/var/run/ztunnel/ztunnel.sock')
     .option('--admin-port <port>', 'admin API on 127.0.0.1 (0 = any free port)', '15000')
     .option('--readiness-port <port>', 'serve /healthz/ready on 0.0.0.0 here (0 = off)', '15021')
+    .option('--cert-ttl <duration>', 'lifetime asked of the CA for the certificates (the pods\' and its own), as `trellis proxy --cert-ttl` (default: the CA\'s)')
     .option('--shared-namespace', 'serve the HBONE pods of this node (Workload.node = --node-name) in this process\'s own network namespace, each on its own IP, instead of taking pods from ZDS')
     .action(async (f: ZtunnelFlags) => {
       const adminPort = parsePort('--admin-port', f.adminPort);
       const readinessPort = parsePort('--readiness-port', f.readinessPort);
+      const ttlSeconds = f.certTtl === undefined ? 0 : durationSeconds('--cert-ttl', f.certTtl);
       if (!/^.+:\d+$/.test(f.xdsAddress)) throw new TrellisError('CLI_USAGE', `--xds-address: not HOST:PORT: ${f.xdsAddress}`);
       for (const [flag, file] of [['--token-file', f.tokenFile], ['--root-cert', f.rootCert]] as const) {
         if (!existsSync(file)) throw new TrellisError('CLI_USAGE', `${flag}: ${file} does not exist`);
@@ -63,7 +66,7 @@ export function registerZtunnel(program: Command): void {
       const proxy = new NodeProxy({
         nodeName: f.nodeName,
         xdsAddress: f.xdsAddress,
-        identity: { caAddress: f.caAddress ?? `${host}:${CA_PORT}`, rootCertFile: f.rootCert, tokenFile: f.tokenFile, trustDomain: f.trustDomain },
+        identity: { caAddress: f.caAddress ?? `${host}:${CA_PORT}`, rootCertFile: f.rootCert, tokenFile: f.tokenFile, trustDomain: f.trustDomain, ttlSeconds },
         clusterId: f.clusterId,
         adminPort,
         readinessPort,

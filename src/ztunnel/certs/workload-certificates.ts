@@ -7,7 +7,7 @@
  * first pod of a service account starts it, the last one to go stops and
  * drops it; a service account with no pod here is never asked for.
  */
-import { CertAgent, type CertAgentOptions } from '../../proxy/identity/cert-agent.js';
+import { CertAgent, type AgentCertificate, type CertAgentOptions } from '../../proxy/identity/cert-agent.js';
 import type { WorkloadIdentity } from '../../ca/spiffe.js';
 import { TrellisError } from '../../errors.js';
 import type { WorkloadCertificate } from '../hbone/workload-tls.js';
@@ -31,14 +31,18 @@ export interface CertificateStatus {
   rootsPem?: string;
 }
 
-const noSecrets = { setAgentSecrets: () => undefined };
+/** A renewed certificate of `id`, now in force (the first one too). */
+export type RenewalListener = (id: WorkloadIdentity, certificate: WorkloadCertificate) => void;
 const key = (id: WorkloadIdentity) => `${id.namespace}/${id.serviceAccount}`;
+
+const toWorkloadCertificate = (c: AgentCertificate): WorkloadCertificate => ({ cert: c.chainPem, key: c.keyPem, ca: c.rootsPem });
 
 export class WorkloadCertificates {
   readonly #settings: AgentSettings;
   readonly #slots = new Map<string, Slot>();
   /** Certificates asked for and not yet released (a test reads this through /config_dump). */
   readonly counters = { started: 0, stopped: 0 };
+  readonly #listeners: RenewalListener[] = [];
 
   constructor(settings: AgentSettings) {
     this.#settings = settings;
@@ -48,13 +52,25 @@ export class WorkloadCertificates {
   acquire(id: WorkloadIdentity, holder: string): void {
     let slot = this.#slots.get(key(id));
     if (!slot) {
-      const agent = new CertAgent({ ...this.#settings, secrets: noSecrets, impersonate: id });
+      // The agent calls its sink once a certificate is in force (current is set by then), and with nothing at expiry.
+      const agent: CertAgent = new CertAgent({ ...this.#settings, impersonate: id, secrets: { setAgentSecrets: () => this.#renewed(id, agent) } });
       slot = { agent, holders: new Set() };
       this.#slots.set(key(id), slot);
       this.counters.started++;
       agent.start();
     }
     slot.holders.add(holder);
+  }
+
+  /** Calls `listener` with each certificate that comes into force (servers holding the old one swap it). */
+  onRenewed(listener: RenewalListener): void {
+    this.#listeners.push(listener);
+  }
+
+  #renewed(id: WorkloadIdentity, agent: CertAgent): void {
+    if (!agent.current) return;
+    const c = toWorkloadCertificate(agent.current);
+    for (const l of this.#listeners) l(id, c);
   }
 
   /** `holder` is gone; the last one stops the renewals and drops the certificate. */
@@ -73,8 +89,7 @@ export class WorkloadCertificates {
     if (!(await slot.agent.waitReady(timeoutMs)) || !slot.agent.current) {
       throw new TrellisError('CA_UNAVAILABLE', `no certificate for ${key(id)} within ${timeoutMs} ms`);
     }
-    const c = slot.agent.current;
-    return { cert: c.chainPem, key: c.keyPem, ca: c.rootsPem };
+    return toWorkloadCertificate(slot.agent.current);
   }
 
   list(trustDomain: string): CertificateStatus[] {

@@ -11,9 +11,9 @@
  */
 import { connect as h2Connect, type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { TrellisError } from '../../errors.js';
+import { errorMessage, TrellisError } from '../../errors.js';
 import { ClientPool, poolKey } from './client-pool.js';
 import { formatForwarded, formatHostPort, type Destination } from './connect-request.js';
 import { keepAlive, type KeepaliveTiming } from './keepalive.js';
@@ -34,6 +34,11 @@ export interface HboneClientOptions {
   keepalive?: KeepaliveTiming;
   /** How long opening one tunnel (TLS, CONNECT, upstream connect) may take; 10 s by default. */
   connectTimeoutMs?: number;
+  /**
+   * Makes the TCP connection to an HBONE endpoint (connecting; TLS goes on top): the node proxy's,
+   * from inside the source pod's network namespace. Absent: node's own connect from this process.
+   */
+  socket?: (endpoint: { host: string; port: number }) => Duplex;
 }
 
 export interface TunnelRequest {
@@ -78,11 +83,12 @@ export class HboneClient {
   async connect(req: TunnelRequest): Promise<Duplex> {
     // Raised before any I/O: a name here would be resolved through DNS, and HBONE endpoints are workload addresses.
     if (!isIP(req.address)) throw new TrellisError('HBONE_CONNECT_FAILED', `HBONE endpoint ${JSON.stringify(req.address)} is not an IP address`);
-    const endpoint = formatHostPort({ host: req.address, port: req.port ?? HBONE_PORT });
+    const at = { host: req.address, port: req.port ?? HBONE_PORT };
+    const endpoint = formatHostPort(at);
     const target = `${formatHostPort(req.destination)} via ${endpoint}`;
     const timeoutMs = this.#opts.connectTimeoutMs ?? 10_000;
     const key = poolKey(this.#opts.identity, req.expectedIdentities, endpoint);
-    const acquiring = this.#pool.acquire(key, () => this.#open(endpoint, req.expectedIdentities, timeoutMs));
+    const acquiring = this.#pool.acquire(key, () => this.#open(at, req.expectedIdentities, timeoutMs));
     const { session, release } = await withTimeout(acquiring, timeoutMs, target).catch((err: unknown) => {
       // Given up on, but the pool still counts this tunnel once its connection comes: hand it back then.
       acquiring.then((a) => a.release(), () => undefined);
@@ -127,12 +133,23 @@ export class HboneClient {
     };
   }
 
-  #open(endpoint: string, expected: readonly string[], timeoutMs: number): Promise<ClientHttp2Session> {
+  #open(at: { host: string; port: number }, expected: readonly string[], timeoutMs: number): Promise<ClientHttp2Session> {
+    const endpoint = formatHostPort(at);
     return new Promise((resolve, reject) => {
-      const session = h2Connect(`https://${endpoint}`, {
-        ...this.#tlsOptions(endpoint, expected),
-        settings: { ...h2Settings(CLIENT_MAX_STREAMS), enablePush: false },
-      });
+      const tls = this.#tlsOptions(endpoint, expected);
+      const { socket } = this.#opts;
+      let session: ClientHttp2Session;
+      try {
+        session = h2Connect(`https://${endpoint}`, {
+          ...tls,
+          settings: { ...h2Settings(CLIENT_MAX_STREAMS), enablePush: false },
+          // host: the IP, so that no SNI is sent and the identity check runs as without a socket of ours.
+          ...(socket ? { createConnection: () => tlsConnect({ ...tls, host: at.host, port: at.port, socket: socket(at) }) } : {}),
+        });
+      } catch (err) {
+        // The socket could not be made (its network namespace gone): no connection, said as the others.
+        return reject(new TrellisError('HBONE_CONNECT_FAILED', `HBONE ${endpoint}: ${errorMessage(err)}`, { cause: err }));
+      }
       // A peer that never finishes the handshake must not leave a pending connection in the pool for ever.
       const stalled = setTimeout(() => session.destroy(new Error(`no TLS handshake in ${timeoutMs} ms`)), timeoutMs);
       session.once('close', () => clearTimeout(stalled));

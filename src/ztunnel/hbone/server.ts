@@ -67,15 +67,30 @@ export class HboneServer {
     this.#server.on('tlsClientError', () => undefined);
   }
 
-  /** Listens on host:port (127.0.0.1 unless told; port 0 picks one). */
-  listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+  /**
+   * Listens on host:port (127.0.0.1 unless told; port 0 picks one), or on a listening socket made
+   * elsewhere (`{ fd }`: the node proxy's, inside a pod's network namespace).
+   */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  listen(handle: { fd: number }): Promise<AddressInfo>;
+  listen(where: number | { fd: number }, host = '127.0.0.1'): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
+      const listening = () => {
         this.#server.off('error', reject);
         resolve(this.#server.address() as AddressInfo);
-      });
+      };
+      if (typeof where === 'number') this.#server.listen(where, host, listening);
+      else this.#server.listen(where, listening);
     });
+  }
+
+  /**
+   * Presents `certificate` from the next handshake on (a renewal); connections already made keep
+   * the one they were made with, and stay up.
+   */
+  setCertificate(certificate: WorkloadCertificate): void {
+    this.#server.setSecureContext(workloadTlsOptions(certificate));
   }
 
   /** Stops listening and destroys every connection (and its tunnels). */

@@ -4,7 +4,8 @@
  * the pod's redirection rules let the node proxy's own traffic through and
  * the replies to its transparent connections take the policy route back.
  * Listeners on 0.0.0.0 in the pod; a dial to the app binds the caller's
- * address with IP_TRANSPARENT (the app sees the real caller).
+ * address with IP_TRANSPARENT (the app sees the real caller); outbound
+ * HBONE leaves from the pod's own address.
  */
 import { createServer, Socket, type Server } from 'node:net';
 import { TrellisError } from '../../errors.js';
@@ -39,9 +40,8 @@ export class NetnsNetwork implements PodNetwork {
   }
 
   connect(pod: ServedPod, host: string, port: number, sourceIp?: string): Promise<Socket> {
-    const fd = socketFromNetns(netnsOf(pod), { mark: INPOD_MARK, ...(sourceIp ? { sourceIp } : {}) });
     return new Promise((resolve, reject) => {
-      const s = new Socket({ fd, readable: true, writable: true, allowHalfOpen: true });
+      const s = this.#socket(pod, { allowHalfOpen: true, sourceIp });
       s.once('connect', () => {
         s.off('error', reject);
         resolve(s);
@@ -49,5 +49,15 @@ export class NetnsNetwork implements PodNetwork {
       s.once('error', reject);
       s.connect(port, host);
     });
+  }
+
+  // No transparent bind: the pod's own address is the source inside its namespace.
+  hboneSocket(pod: ServedPod, host: string, port: number): Socket {
+    return this.#socket(pod, { allowHalfOpen: false }).connect(port, host);
+  }
+
+  #socket(pod: ServedPod, o: { allowHalfOpen: boolean; sourceIp?: string | undefined }): Socket {
+    const fd = socketFromNetns(netnsOf(pod), { mark: INPOD_MARK, ...(o.sourceIp ? { sourceIp: o.sourceIp } : {}) });
+    return new Socket({ fd, readable: true, writable: true, allowHalfOpen: o.allowHalfOpen });
   }
 }

@@ -33,4 +33,10 @@ export interface PodNetwork {
   listenHbone(pod: ServedPod, port: number): { port: number; host: string } | { fd: number };
   /** A TCP connection from inside the pod to host:port, from `sourceIp` when given (the caller's, kept); resolves once connected. */
   connect(pod: ServedPod, host: string, port: number, sourceIp?: string): Promise<Socket>;
+  /**
+   * The pod's outbound HBONE connections' TCP socket to host:port (connecting), made where the pod's own
+   * traffic is: in-pod, inside its namespace (its address the source, its veth the way out), as ztunnel
+   * dials. Absent: HBONE is dialled from the node proxy's own namespace.
+   */
+  hboneSocket?(pod: ServedPod, host: string, port: number): Socket;
 }

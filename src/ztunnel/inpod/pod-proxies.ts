@@ -5,6 +5,8 @@
  * only for a service account with a pod on this node), then its ports
  * listen; remove() closes them, releases the certificate and the pod's
  * network namespace. A pod that fails to start is left with nothing open.
+ * A renewed certificate goes into the HBONE servers of its service
+ * account's pods at once (open connections keep theirs).
  */
 import type { Server } from 'node:net';
 import { logger } from '../../log.js';
@@ -53,6 +55,11 @@ export class PodProxies {
 
   constructor(d: PodProxiesDeps) {
     this.#d = d;
+    d.certs.onRenewed((id, certificate) => {
+      for (const r of this.#pods.values()) {
+        if (r.pod.namespace === id.namespace && r.pod.serviceAccount === id.serviceAccount) r.hbone?.setCertificate(certificate);
+      }
+    });
   }
 
   get pods(): ServedPod[] {
@@ -88,8 +95,10 @@ export class PodProxies {
       running.servers.push(plain);
       this.#d.inbound.servePlaintext(pod, plain);
       const where = this.#d.network.listenHbone(pod, ZTUNNEL_PORTS.inboundHbone);
-      // HboneServer.listen(port, host) hands its arguments to net.Server.listen, which also takes { fd } (a socket made in the pod).
-      running.hbone = await this.#d.inbound.hbone(pod, certificate, (s) => ('fd' in where ? s.listen(where as unknown as number) : s.listen(where.port, where.host)));
+      running.hbone = await this.#d.inbound.hbone(pod, certificate, (s) => ('fd' in where ? s.listen(where) : s.listen(where.port, where.host)));
+      // A renewal while the ports opened reached no server (the pod is not in #pods yet): catch up.
+      const now = await this.#d.certs.get(id);
+      if (now.cert !== certificate.cert) running.hbone.setCertificate(now);
     } catch (err) {
       // A rejected add: ZDS closes the namespace's fd itself.
       await this.#stop(running, false);
@@ -109,7 +118,7 @@ export class PodProxies {
 
   /** `ownsFd`: the pod was added (then its namespace's fd is ours to close). */
   async #stop(r: Running, ownsFd = true): Promise<void> {
-    await Promise.all([...r.servers.map(closeServer), r.hbone?.close()]);
+    await Promise.all([...r.servers.map(closeServer), r.hbone?.close(), this.#d.outbound.forget(r.pod)]);
     this.#d.certs.release({ namespace: r.pod.namespace, serviceAccount: r.pod.serviceAccount }, r.pod.uid);
     if (ownsFd && r.pod.netnsFd !== undefined) this.#d.closeFd?.(r.pod.netnsFd);
   }

@@ -37,8 +37,9 @@ export interface OutboundDeps {
 export class Outbound {
   readonly #d: OutboundDeps;
   /**
-   * One HBONE client per source identity and certificate: a renewed certificate starts new connections;
-   * the old client's tunnels finish on their connections, which its pool closes once idle.
+   * One HBONE client per source pod and certificate (ztunnel's pools are keyed by source address too, and
+   * in-pod each pod's connections leave from its own namespace): a renewed certificate starts new
+   * connections; the old client's tunnels finish on their connections, which its pool closes once idle.
    */
   readonly #clients = new Map<string, { certPem: string; client: HboneClient }>();
 
@@ -79,8 +80,7 @@ export class Outbound {
   }
 
   async #tunnel(pod: ServedPod, socket: Socket, w: WorkloadInfo, ip: string, port: number): Promise<Duplex> {
-    const id = { namespace: pod.namespace, serviceAccount: pod.serviceAccount };
-    const client = await this.#client(id);
+    const client = await this.#client(pod);
     return client.connect({
       address: ip,
       port: this.#d.hbonePort ?? HBONE_PORT,
@@ -90,14 +90,25 @@ export class Outbound {
     });
   }
 
-  async #client(id: { namespace: string; serviceAccount: string }): Promise<HboneClient> {
-    const cert = await this.#d.certs.get(id);
-    const key = `${id.namespace}/${id.serviceAccount}`;
-    const known = this.#clients.get(key);
+  async #client(pod: ServedPod): Promise<HboneClient> {
+    const cert = await this.#d.certs.get({ namespace: pod.namespace, serviceAccount: pod.serviceAccount });
+    const known = this.#clients.get(pod.uid);
     if (known && known.certPem === cert.cert) return known.client;
-    const client = new HboneClient({ certificate: cert, identity: `spiffe://${this.#d.trustDomain}/ns/${id.namespace}/sa/${id.serviceAccount}` });
-    this.#clients.set(key, { certPem: cert.cert, client });
+    const { network } = this.#d;
+    const client = new HboneClient({
+      certificate: cert,
+      identity: `spiffe://${this.#d.trustDomain}/ns/${pod.namespace}/sa/${pod.serviceAccount}`,
+      ...(network.hboneSocket ? { socket: (at: { host: string; port: number }) => network.hboneSocket!(pod, at.host, at.port) } : {}),
+    });
+    this.#clients.set(pod.uid, { certPem: cert.cert, client });
     return client;
+  }
+
+  /** The pod is gone: its HBONE connections close (their sockets are in its namespace). */
+  async forget(pod: ServedPod): Promise<void> {
+    const known = this.#clients.get(pod.uid);
+    this.#clients.delete(pod.uid);
+    await known?.client.close();
   }
 
   async #plain(pod: ServedPod, socket: Socket, host: string, port: number, src: Parameters<typeof connectionLabels>[1], dst: Parameters<typeof connectionLabels>[2]): Promise<void> {

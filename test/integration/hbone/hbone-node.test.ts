@@ -4,14 +4,15 @@
  * and 503, pooling per (source, destination identity, address), a server
  * certificate with the wrong SAN aborting the client, a client of another
  * trust domain refused; and the openssl CLI as an outside judge of the TLS:
- * TLS 1.3 + h2 show the SPIFFE leaf, no client certificate and TLS 1.2 are refused.
+ * TLS 1.3 + h2 show the SPIFFE leaf, no client certificate and TLS 1.2 are refused;
+ * a certificate swapped on a listening server; the client over a socket its user made.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, createHash, X509Certificate } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { createServer as createTlsServer } from 'node:tls';
-import { createServer as createNetServer } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import { dialTcp, HboneServer } from '../../../src/ztunnel/hbone/server.js';
 import { HboneClient, HboneRefusedError } from '../../../src/ztunnel/hbone/client.js';
 import type { HboneRequest } from '../../../src/ztunnel/hbone/connect-request.js';
@@ -205,6 +206,50 @@ describe('HBONE: Trellis client ↔ Trellis server', () => {
     } finally {
       await impatient.close();
       silent.close();
+    }
+  });
+
+  it('setCertificate: a tunnel opened before the swap keeps working, and the next handshake presents the new certificate', async () => {
+    const renewed = peers.pki.leaf(SERVER_ID);
+    const rotating = new HboneServer({ certificate: peers.workload(peers.server), trustDomain: 'cluster.local' });
+    const rotatingPort = (await rotating.listen(0)).port;
+    const servedSerial = async () => {
+      const r = await sslClient(rotatingPort, ['-tls1_3', '-alpn', 'h2', '-cert', peers.client.certFile, '-key', peers.client.keyFile, '-CAfile', peers.pki.ca.certFile]);
+      return new X509Certificate(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.out)![0]).serialNumber;
+    };
+    const early = new HboneClient({ certificate: peers.workload(peers.client), identity: CLIENT_ID });
+    try {
+      const open = await early.connect({ address: '127.0.0.1', port: rotatingPort, destination: { host: '127.0.0.1', port: peers.echo.port }, expectedIdentities: [SERVER_ID] });
+      assert.equal(await servedSerial(), new X509Certificate(peers.server.cert).serialNumber);
+      rotating.setCertificate(peers.workload(renewed));
+      assert.equal(await servedSerial(), new X509Certificate(renewed.cert).serialNumber);
+      const back = readAll(open);
+      open.end('still up');
+      assert.equal((await back).toString(), 'still up');
+    } finally {
+      await early.close();
+      await rotating.close();
+    }
+  });
+
+  it('dials through the socket its user makes (the node proxy: inside the source pod); one that cannot be made is HBONE_CONNECT_FAILED', async () => {
+    const made: string[] = [];
+    const own = new HboneClient({
+      certificate: peers.workload(peers.client),
+      identity: CLIENT_ID,
+      socket: (at) => (made.push(`${at.host}:${at.port}`), netConnect({ host: at.host, port: at.port, localAddress: '127.0.0.7' })),
+    });
+    const broken = new HboneClient({ certificate: peers.workload(peers.client), identity: CLIENT_ID, socket: () => { throw new Error('network namespace gone'); } });
+    const req = { address: '127.0.0.1', port, destination: { host: '127.0.0.1', port: peers.summarize.port }, expectedIdentities: [SERVER_ID] };
+    try {
+      const t = await own.connect(req);
+      const reply = readAll(t);
+      t.end('abc');
+      assert.equal((await reply).toString(), summary(Buffer.from('abc')));
+      assert.deepEqual(made, [`127.0.0.1:${port}`]);
+      await assert.rejects(broken.connect(req), (e: unknown) => (e as { code?: string }).code === 'HBONE_CONNECT_FAILED' && /network namespace gone/.test((e as Error).message));
+    } finally {
+      await Promise.all([own.close(), broken.close()]);
     }
   });
 

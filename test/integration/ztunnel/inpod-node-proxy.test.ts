@@ -13,10 +13,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { NetnsCluster, httpIn, runInPod, spawnInPod, type Pod } from '../../../src/local/netns/index.js';
 import { ZdsClient } from '../../../src/ztunnel/zds/index.js';
 import { tokenCreate } from '../../helpers/ca-client.js';
@@ -32,6 +34,10 @@ metadata: {name: ${name}, namespace: shop, uid: uid-${name}, labels: {app: ${nam
 spec: {serviceAccountName: ${name}, nodeName: node-1, containers: [{name: app, image: app}]}
 status: {podIP: ${ip}, phase: Running, conditions: [{type: Ready, status: "True"}]}
 `;
+
+// Short enough for two renewals of every certificate (at ~80 % of it) within one test's load.
+const CERT_TTL = '4s';
+const LOAD = join(fileURLToPath(new URL('.', import.meta.url)), 'tcp-load.js');
 
 const run = (cmd: string, args: string[]) => promisify(execFile)(cmd, args, { timeout: 20_000 });
 
@@ -75,7 +81,7 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
     });
     const socket = join(work, 'zds', 'ztunnel.sock');
     zt = new TrellisProcess(['ztunnel', '--node-name', 'node-1', '--xds-address', ready.ca, '--ca-address', ready.ca, '--root-cert', join(caDir, 'root-cert.pem'),
-      '--token-file', tokenFile, '--zds-socket', socket, '--admin-port', '0', '--readiness-port', '0'], {}, inNode);
+      '--token-file', tokenFile, '--zds-socket', socket, '--admin-port', '0', '--readiness-port', '0', '--cert-ttl', CERT_TTL], {}, inNode);
     admin = /on (\S+)$/.exec(await zt.waitForLine((l) => /admin listening on/.test(l), 20_000))![1]!;
     zds = await ZdsClient.connect(socket, { timeoutMs: 10_000 });
     // Each add is acknowledged once the pod's certificate is in force and its ports listen in its namespace.
@@ -102,6 +108,35 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
     assert.equal(r.peer?.split(':')[0], client.ip, 'the caller\'s address, kept by the transparent dial inside the server pod');
     const m = (await httpIn(cluster!.nodeNetns, admin, '/stats/prometheus')).body;
     assert.match(m, /istio_tcp_connections_opened_total\{reporter="destination",source_workload="client",[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/shop\/sa\/client",destination_workload="server",[^}]*connection_security_policy="mutual_tls"[^}]*\} 1/);
+  });
+
+  test('outbound HBONE leaves from the client pod itself: the server pod\'s 15008 sees the client pod\'s address as the peer', async () => {
+    // A tunnel's connection stays pooled after it (idle connections live for minutes): the kernel's view of it, inside the server pod.
+    assert.equal((await fromPod(client, server.ip, 8080, APP_UID)).local, `${server.ip}:8080`);
+    const r = await runInPod(server, 'ss', ['-Htn', 'state', 'established', '( sport = :15008 )'], { timeoutMs: 5000 });
+    const peers = r.stdout.trim().split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).pop()!.replace(/:\d+$/, '').replace(/^\[::ffff:(.+)\]$/, '$1'));
+    assert.ok(peers.length > 0, `no HBONE connection in the server pod: ${r.stdout}${r.stderr}`);
+    assert.deepEqual([...new Set(peers)], [client.ip], 'dialled from the client pod\'s namespace, not the node\'s');
+  });
+
+  test('certificate rotation with a short TTL under load: no connection fails, and 15008 serves the renewed certificate', async () => {
+    const served = async () => {
+      const hs = await runInPod(cluster!.nodeNetns, 'openssl', ['s_client', '-connect', `${server.ip}:15008`, '-tls1_3', '-alpn', 'h2'], { timeoutMs: 5000, input: '' });
+      const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(hs.stdout)?.[0];
+      assert.ok(pem, `no certificate from ${server.ip}:15008: ${hs.stdout}${hs.stderr}`);
+      return new X509Certificate(pem);
+    };
+    const first = await served();
+    const r = await runInPod(client, process.execPath, [LOAD, server.ip, '8080', '8', '4'], { uid: APP_UID, timeoutMs: 30_000 });
+    const load = jsonLine<{ ok: number; failed: number; errors: Record<string, number> }>(r.stdout.trim());
+    assert.ok(load, `no result: ${r.stdout}${r.stderr}`);
+    assert.equal(load.failed, 0, JSON.stringify(load));
+    assert.ok(load.ok >= 100, `only ${load.ok} connections`);
+    // 8 s with a 4 s lifetime: the certificate that 15008 presented at first has been replaced, and has expired.
+    const last = await served();
+    assert.notEqual(last.serialNumber, first.serialNumber, 'a new handshake gets the renewed certificate');
+    assert.ok(Date.parse(last.validTo) > Date.now(), `served certificate valid until ${last.validTo}`);
+    assert.match(last.subjectAltName ?? '', /spiffe:\/\/cluster\.local\/ns\/shop\/sa\/server/);
   });
 
   test('plain text from the node to the server\'s app port is redirected to its 15006 and refused by STRICT', async () => {
