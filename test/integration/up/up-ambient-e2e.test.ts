@@ -122,11 +122,10 @@ describe('trellis up: ambient pods through the real node proxy', { skip, timeout
       const toB = spawnSync('tcpdump', ['-r', pcap, '-nn', '-q', 'dst', 'host', B.ip], { encoding: 'utf8' }).stdout.trim().split('\n')
         .map((l) => / IP (\d+\.\d+\.\d+\.\d+)\.\d+ > [\d.]+\.(\d+):/.exec(l)).filter((m) => m !== null)
         .map((m) => ({ src: m[1]!, port: Number(m[2]) }));
-      // TODO(i15 outbound dialling from the source pod): the HBONE peer is the node's address until the node proxy
-      // dials from A's namespace; then the meshed packets' source should be A.ip.
+      // The node proxy dials HBONE from inside A's namespace: A's packets to B leave by A's veth with A's address.
       const meshed = toB.filter((p) => p.src !== outsider.ip);
       assert.ok(meshed.length > 0, 'A\'s request crossed B\'s veth');
-      assert.deepEqual([...new Set(meshed.map((p) => p.port))], [15008]);
+      assert.deepEqual([...new Set(meshed.map((p) => `${p.src}:${p.port}`))], [`${A.ip}:15008`]);
       assert.ok(toB.some((p) => p.src === outsider.ip && p.port === 8080), 'the control went to 8080 in clear');
     } finally {
       if (tcpdump && tcpdump.exitCode === null) tcpdump.kill('SIGKILL');
