@@ -1,7 +1,9 @@
 /**
  * Outbound (the pod's 15001): the connection's original destination →
  * a workload IP (that pod), a service VIP (one ready endpoint, the port
- * mapped), or neither (outside the mesh: passed through as is). Mesh
+ * mapped), or neither (outside the mesh: passed through as is); one with a
+ * waypoint goes to the waypoint instead (state/waypoint.ts), over HBONE
+ * whatever the destination's protocol, or is refused if it has none. Mesh
  * destinations with HBONE get a tunnel to endpointIP:15008 with the source
  * pod's certificate, the destination's SPIFFE id required of the server
  * and forwarded: for= the caller; others get plain TCP.
@@ -59,13 +61,21 @@ export class Outbound {
   async #handle(pod: ServedPod, socket: Socket): Promise<void> {
     const dst = originalDestination(socket);
     const host = canonicalIp(dst.address);
-    const target = this.#d.index.resolve(host, dst.port);
     const source = this.#d.index.workloadOf(pod);
+    const target = this.#d.index.resolve(host, dst.port, source);
     if (target.kind === 'passthrough') return this.#plain(pod, socket, host, dst.port, { workload: source }, {});
     if (target.kind === 'no-endpoint') {
       this.#d.metrics.refused('no_healthy_upstream');
       log.warn('outbound: no endpoint', { pod: `${pod.namespace}/${pod.name}`, reason: target.reason });
       return void socket.destroy();
+    }
+    if (target.kind === 'waypoint') {
+      const via = { address: target.waypoint.addresses[0]!, port: target.port };
+      const tunnel = await this.#tunnel(pod, socket, target.waypoint, target.authority.host, target.authority.port, via).catch((err: unknown) => {
+        this.#d.metrics.refused('hbone_failed');
+        throw err;
+      });
+      return this.#relay(socket, tunnel, connectionLabels('source', { workload: source }, target.destination, true));
     }
     const service = target.kind === 'service' ? target.service : undefined;
     const w = target.workload;
@@ -79,11 +89,12 @@ export class Outbound {
     await this.#relay(socket, tunnel, labels);
   }
 
-  async #tunnel(pod: ServedPod, socket: Socket, w: WorkloadInfo, ip: string, port: number): Promise<Duplex> {
+  /** A tunnel to `w` (its identity required) for ip:port; `via`: the HBONE endpoint when it is not ip itself (a waypoint). */
+  async #tunnel(pod: ServedPod, socket: Socket, w: WorkloadInfo, ip: string, port: number, via?: { address: string; port: number }): Promise<Duplex> {
     const client = await this.#client(pod);
     return client.connect({
-      address: ip,
-      port: this.#d.hbonePort ?? HBONE_PORT,
+      address: via?.address ?? ip,
+      port: this.#d.hbonePort ?? via?.port ?? HBONE_PORT,
       destination: { host: ip, port },
       expectedIdentities: [workloadIdentity(w)],
       forwardedFor: { host: canonicalIp(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 },

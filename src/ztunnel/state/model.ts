@@ -11,6 +11,15 @@ export interface PortMapping {
   targetPort: number;
 }
 
+/**
+ * The workload API's GatewayAddress of a waypoint: a hostname (a Service,
+ * istiod's usual form) or an address (a workload IP or a service VIP), and
+ * the HBONE port there.
+ */
+export type WaypointAddress =
+  | { kind: 'hostname'; namespace: string; hostname: string; port: number }
+  | { kind: 'address'; ip: string; port: number };
+
 export interface WorkloadInfo {
   kind: 'workload';
   uid: string;
@@ -26,6 +35,8 @@ export interface WorkloadInfo {
   /** NAMESPACE/HOSTNAME → this workload's ports for that service. */
   services: ReadonlyMap<string, PortMapping[]>;
   authorizationPolicies: string[];
+  /** Where traffic addressed to this workload's IP goes first. */
+  waypoint?: WaypointAddress;
   raw: Workload;
 }
 
@@ -38,6 +49,8 @@ export interface ServiceInfo {
   hostname: string;
   vips: string[];
   ports: PortMapping[];
+  /** Where traffic addressed to this service's VIPs goes first. */
+  waypoint?: WaypointAddress;
   raw: Service;
 }
 

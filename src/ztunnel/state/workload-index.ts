@@ -2,18 +2,20 @@
  * The workload and service index the data path looks things up in, rebuilt
  * whole on each WDS/WADS update (the sets are a node's worth: small):
  * workloads by uid and by IP, services by VIP with their endpoints (the
- * workloads whose services map names them), policies by key. Waypoints are
- * not followed yet. Pure: no I/O.
+ * workloads whose services map names them), policies by key; a destination
+ * with a waypoint leads to that waypoint (waypoint.ts). Pure: no I/O.
  */
 import type { CompiledPolicy } from '../policy/compiled-policy.js';
 import { applicable } from '../policy/evaluate.js';
 import type { AddressInfo, PortMapping, ServiceInfo, WorkloadInfo } from './model.js';
+import { waypointHop, type WaypointHop } from './waypoint.js';
 
 /** Where an outbound connection's original destination leads. */
 export type OutboundTarget =
   | { kind: 'workload'; workload: WorkloadInfo; port: number }
   | { kind: 'service'; service: ServiceInfo; workload: WorkloadInfo; port: number }
-  | { kind: 'no-endpoint'; service: ServiceInfo; reason: string }
+  | WaypointHop
+  | { kind: 'no-endpoint'; service?: ServiceInfo; reason: string }
   | { kind: 'passthrough' };
 
 export class WorkloadIndex {
@@ -81,16 +83,34 @@ export class WorkloadIndex {
     return applicable(this.policies.values(), { namespace: w.namespace, policies: w.authorizationPolicies });
   }
 
+  /** The service a NAMESPACE/HOSTNAME names, then a workload or service by IP (a waypoint's GatewayAddress). */
+  byHostname(namespace: string, hostname: string): ServiceInfo | undefined {
+    return this.services.get(`${namespace}/${hostname}`);
+  }
+
+  byAddress(ip: string): AddressInfo | undefined {
+    return this.#byIp.get(ip) ?? this.#byVip.get(ip);
+  }
+
+  /** One of `n` choices, in turn (the data path's only load balancing). */
+  nextIndex(n: number): number {
+    return this.#roundRobin++ % n;
+  }
+
   /**
-   * The original destination resolved as ztunnel does: a workload's IP → that workload; a service VIP →
-   * one of its healthy HBONE endpoints (round robin), the port mapped to the endpoint's target port;
-   * anything else is outside the mesh (passthrough).
+   * The original destination resolved as ztunnel does: a destination with a waypoint → that waypoint
+   * (unless the caller is that waypoint); a workload's IP → that workload; a service VIP → one of its
+   * healthy HBONE endpoints (round robin), the port mapped to the endpoint's target port; anything else
+   * is outside the mesh (passthrough).
    */
-  resolve(ip: string, port: number): OutboundTarget {
+  resolve(ip: string, port: number, source?: WorkloadInfo): OutboundTarget {
     const w = this.#byIp.get(ip);
+    if (w?.waypoint) return waypointHop(this, w.waypoint, { host: ip, port }, { workload: w }, source) ?? { kind: 'workload', workload: w, port };
     if (w) return { kind: 'workload', workload: w, port };
     const s = this.#byVip.get(ip);
     if (!s) return { kind: 'passthrough' };
+    const hop = s.waypoint ? waypointHop(this, s.waypoint, { host: ip, port }, { service: s }, source) : undefined;
+    if (hop) return hop;
     const sp = s.ports.find((p) => p.servicePort === port);
     if (!sp) return { kind: 'no-endpoint', service: s, reason: `service ${s.key} has no port ${port}` };
     const endpoints: { w: WorkloadInfo; port: number }[] = [];
@@ -101,7 +121,7 @@ export class WorkloadIndex {
       endpoints.push({ w: e, port: mapping.targetPort || sp.targetPort || port });
     }
     if (endpoints.length === 0) return { kind: 'no-endpoint', service: s, reason: `service ${s.key} has no ready endpoint for port ${port}` };
-    const pick = endpoints[this.#roundRobin++ % endpoints.length]!;
+    const pick = endpoints[this.nextIndex(endpoints.length)]!;
     return { kind: 'service', service: s, workload: pick.w, port: pick.port };
   }
 }

@@ -6,13 +6,13 @@
  * its field path and keeps its last good version.
  */
 import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
-import { AddressSchema, TunnelProtocol, WorkloadStatus, type Service, type Workload } from '../../gen/workloadapi/workload_pb.js';
+import { AddressSchema, TunnelProtocol, WorkloadStatus, type GatewayAddress, type Service, type Workload } from '../../gen/workloadapi/workload_pb.js';
 import { AuthorizationSchema } from '../../gen/workloadapi/security/authorization_pb.js';
 import { TypeUrl } from '../../xds/type-urls.js';
 import type { Decoded, ResourceType } from '../../proxy/xds-client/resource-type.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compiled-policy.js';
 import { ipFromBytes } from '../state/ip.js';
-import type { AddressInfo, PortMapping, ServiceInfo, WorkloadInfo } from '../state/model.js';
+import type { AddressInfo, PortMapping, ServiceInfo, WaypointAddress, WorkloadInfo } from '../state/model.js';
 
 function unpack<T>(any: Any, decode: () => T | undefined): { ok: true; value: T } | { ok: false; error: string } {
   try {
@@ -33,6 +33,23 @@ function ips(list: readonly Uint8Array[], path: string, errors: string[]): strin
 
 const ports = (list: readonly { servicePort: number; targetPort: number }[]): PortMapping[] => list.map((p) => ({ servicePort: p.servicePort, targetPort: p.targetPort }));
 
+/** A waypoint without a destination or port is an error, not "no waypoint": dropping it would bypass L7 policy. */
+function waypointAddress(g: GatewayAddress | undefined, path: string, errors: string[]): WaypointAddress | undefined {
+  if (!g) return undefined;
+  if (!g.hboneMtlsPort) errors.push(`${path}.hbone_mtls_port: missing`);
+  const d = g.destination;
+  if (d.case === 'hostname') {
+    if (!d.value.hostname) errors.push(`${path}.hostname.hostname: missing`);
+    return { kind: 'hostname', namespace: d.value.namespace, hostname: d.value.hostname, port: g.hboneMtlsPort };
+  }
+  if (d.case === 'address') {
+    const ip = ips([d.value.address], `${path}.address.address`, errors)[0];
+    return ip === undefined ? undefined : { kind: 'address', ip, port: g.hboneMtlsPort };
+  }
+  errors.push(`${path}.destination: neither hostname nor address`);
+  return undefined;
+}
+
 function workloadInfo(w: Workload, trustDomain: string, errors: string[]): WorkloadInfo {
   if (!w.uid) errors.push('workload.uid: missing');
   if (!w.namespace) errors.push('workload.namespace: missing');
@@ -49,6 +66,7 @@ function workloadInfo(w: Workload, trustDomain: string, errors: string[]): Workl
     healthy: w.status === WorkloadStatus.HEALTHY,
     services: new Map(Object.entries(w.services).map(([k, v]) => [k, ports(v.ports)])),
     authorizationPolicies: [...w.authorizationPolicies],
+    waypoint: waypointAddress(w.waypoint, 'workload.waypoint', errors),
     raw: w,
   };
 }
@@ -63,6 +81,7 @@ function serviceInfo(s: Service, errors: string[]): ServiceInfo {
     hostname: s.hostname,
     vips: ips(s.addresses.map((a) => a.address), 'service.addresses', errors),
     ports: ports(s.ports),
+    waypoint: waypointAddress(s.waypoint, 'service.waypoint', errors),
     raw: s,
   };
 }

@@ -2,7 +2,8 @@
  * The workload API's `waypoint` field as istiod binds istio.io/use-waypoint
  * (namespace < Service / Pod, `none` opting out, waypoint-for), and the
  * fail-closed departure: a waypoint that does not exist or is not ready is
- * still referenced, and a finding names it.
+ * still referenced, and a finding names it. The waypoint's own pods are sent
+ * (native tunnel, no waypoint, no policy) so node proxies can reach them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,6 +59,19 @@ test('a namespace use-waypoint binds its Services (the default waypoint-for: ser
   assert.equal(w.pod, undefined, 'inherited by a workload from a service waypoint: none, and no finding');
   assert.equal(w.wpSvc, undefined, 'the waypoint\'s own Service has no waypoint');
   assert.deepEqual(problems(yaml), []);
+});
+
+test('the waypoint\'s pod is sent, although not ambient, as a native-tunnel workload of its Service, so a node proxy resolves the GatewayAddress to it', () => {
+  const set = createGenerator(modelOf(apps(', istio.io/use-waypoint: wp') + '---' + waypointYaml()), testRoutes).generate(ztunnel, TypeUrl.Address, undefined);
+  const a = set.get('Kubernetes//Pod/shop/wp-1')?.message as Address | undefined;
+  assert.ok(a, 'the waypoint pod is in the workload API');
+  const w = toJson(AddressSchema, a) as { workload: Record<string, unknown> };
+  assert.deepEqual([w.workload.tunnelProtocol, w.workload.nativeTunnel, w.workload.status, w.workload.waypoint, w.workload.authorizationPolicies],
+    ['HBONE', true, undefined, undefined, undefined], 'HBONE, natively, healthy (the default), no waypoint of its own, no policy');
+  assert.deepEqual(Object.keys(w.workload.services as object), ['shop/wp.shop.svc.cluster.local']);
+  const plain = waypointYaml().replace('gateway.networking.k8s.io/gateway-name: wp, istio.io', 'app: other, istio.io');
+  assert.equal(createGenerator(modelOf(apps('') + '---' + plain), testRoutes).generate(ztunnel, TypeUrl.Address, undefined).get('Kubernetes//Pod/shop/wp-1'), undefined,
+    'a pod opted out of ambient that is no waypoint\'s is not sent');
 });
 
 test('precedence: Service and Pod labels over the namespace; none opts out; use-waypoint-namespace names another namespace', () => {

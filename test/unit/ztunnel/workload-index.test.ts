@@ -4,14 +4,18 @@
  * trust domain filled in; the index resolving an original destination as
  * ztunnel does: a pod IP, a service VIP (healthy endpoints only, round
  * robin, the service port mapped to each endpoint's target port), a VIP
- * without that port or without endpoints, and everything else passed through.
+ * without that port or without endpoints, and everything else passed through;
+ * a destination with a waypoint (by hostname or address) led to a ready
+ * waypoint pod with the original destination as authority, refused when the
+ * waypoint is unknown or unready, and not looped back from the waypoint.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { anyPack, type Any } from '@bufbuild/protobuf/wkt';
 import {
-  AddressSchema, NetworkAddressSchema, PortListSchema, PortSchema, ServiceSchema, TunnelProtocol, WorkloadSchema, WorkloadStatus,
+  AddressSchema, GatewayAddressSchema, NamespacedHostnameSchema, NetworkAddressSchema, PortListSchema, PortSchema, ServiceSchema, TunnelProtocol, WorkloadSchema, WorkloadStatus,
+  type GatewayAddress,
 } from '../../../src/gen/workloadapi/workload_pb.js';
 import { addressType } from '../../../src/ztunnel/xds/workload-types.js';
 import { canonicalIp, ipFromBytes } from '../../../src/ztunnel/state/ip.js';
@@ -24,17 +28,20 @@ const type = addressType('cluster.local');
 const bytes = (ip: string) => Uint8Array.from(ip.split('.').map(Number));
 const SVC = 'shop/web.shop.svc.cluster.local';
 
-function workload(name: string, ip: string, targetPort: number, healthy = true) {
+function workload(name: string, ip: string, targetPort: number, healthy = true, o: { svc?: string; port?: number; sa?: string; waypoint?: GatewayAddress } = {}) {
   return anyPack(AddressSchema, create(AddressSchema, { type: { case: 'workload', value: create(WorkloadSchema, {
-    uid: `Kubernetes//Pod/shop/${name}`, name, namespace: 'shop', addresses: [bytes(ip)], serviceAccount: 'web', tunnelProtocol: TunnelProtocol.HBONE,
-    status: healthy ? WorkloadStatus.HEALTHY : WorkloadStatus.UNHEALTHY,
-    services: { [SVC]: create(PortListSchema, { ports: [create(PortSchema, { servicePort: 80, targetPort })] }) },
+    uid: `Kubernetes//Pod/shop/${name}`, name, namespace: 'shop', addresses: [bytes(ip)], serviceAccount: o.sa ?? 'web', tunnelProtocol: TunnelProtocol.HBONE,
+    status: healthy ? WorkloadStatus.HEALTHY : WorkloadStatus.UNHEALTHY, waypoint: o.waypoint,
+    services: { [o.svc ?? SVC]: create(PortListSchema, { ports: [create(PortSchema, { servicePort: o.port ?? 80, targetPort })] }) },
   }) } }));
 }
-const service = anyPack(AddressSchema, create(AddressSchema, { type: { case: 'service', value: create(ServiceSchema, {
-  name: 'web', namespace: 'shop', hostname: 'web.shop.svc.cluster.local', addresses: [create(NetworkAddressSchema, { address: bytes('10.96.0.5') })],
-  ports: [create(PortSchema, { servicePort: 80, targetPort: 8080 })],
-}) } }));
+function serviceOf(name: string, vip: string, port: number, targetPort: number, waypoint?: GatewayAddress) {
+  return anyPack(AddressSchema, create(AddressSchema, { type: { case: 'service', value: create(ServiceSchema, {
+    name, namespace: 'shop', hostname: `${name}.shop.svc.cluster.local`, addresses: [create(NetworkAddressSchema, { address: bytes(vip) })],
+    ports: [create(PortSchema, { servicePort: port, targetPort })], waypoint,
+  }) } }));
+}
+const service = serviceOf('web', '10.96.0.5', 80, 8080);
 
 function decodeAll(...anys: Any[]): AddressInfo[] {
   return anys.map((a) => {
@@ -90,5 +97,56 @@ describe('workload API on the node proxy', () => {
     assert.equal(forwardedSource(index, parseSpiffeId('spiffe://other.domain/ns/shop/sa/web')!, { host: '10.1.0.1' }), undefined, 'another trust domain');
     assert.equal(forwardedSource(index, web, { host: '10.9.9.9' }), undefined, 'an address no workload has');
     assert.equal(forwardedSource(index, web, undefined), undefined);
+  });
+
+  describe('waypoints', () => {
+    const WP = 'shop/wp.shop.svc.cluster.local';
+    const byName = (name: string) => create(GatewayAddressSchema, {
+      destination: { case: 'hostname', value: create(NamespacedHostnameSchema, { namespace: 'shop', hostname: `${name}.shop.svc.cluster.local` }) }, hboneMtlsPort: 15008,
+    });
+    const wpPod = (name: string, ip: string, healthy = true) => workload(name, ip, 15008, healthy, { svc: WP, port: 15008, sa: 'wp' });
+    const wpSvc = serviceOf('wp', '10.96.0.9', 15008, 15008);
+    const index = (...anys: Any[]) => {
+      const i = new WorkloadIndex();
+      i.setAddresses(decodeAll(...anys));
+      return i;
+    };
+    const hop = (i: WorkloadIndex, ip: string, port: number, source?: string) => {
+      const t = i.resolve(ip, port, source === undefined ? undefined : i.workloadByName('shop', source));
+      if (t.kind === 'waypoint') return `${t.waypoint.name} ${t.waypoint.addresses[0]}:${t.port} authority ${t.authority.host}:${t.authority.port} for ${t.destination.service?.name ?? t.destination.workload?.name}`;
+      if (t.kind === 'no-endpoint') return t.reason;
+      return t.kind === 'service' || t.kind === 'workload' ? `${t.kind} ${t.workload.name}:${t.port}` : t.kind;
+    };
+
+    it('a service bound by hostname goes to a ready waypoint pod on 15008, the VIP:port as authority', () => {
+      const i = index(workload('a', '10.1.0.1', 8080), wpPod('wp-1', '10.1.0.9'), wpPod('wp-sick', '10.1.0.8', false), wpSvc, serviceOf('web', '10.96.0.5', 80, 8080, byName('wp')));
+      assert.deepEqual([hop(i, '10.96.0.5', 80), hop(i, '10.96.0.5', 80)], Array(2).fill('wp-1 10.1.0.9:15008 authority 10.96.0.5:80 for web'), 'never the unready waypoint pod');
+      assert.equal(hop(i, '10.96.0.5', 81), 'wp-1 10.1.0.9:15008 authority 10.96.0.5:81 for web', 'ports the service lacks are the waypoint\'s to judge');
+      assert.equal(hop(i, '10.1.0.1', 8080), 'workload a:8080', 'the pod\'s own IP: its workload has no waypoint');
+      const w = i.resolve('10.96.0.5', 80);
+      assert.equal(w.kind === 'waypoint' && w.waypoint.serviceAccount, 'wp', 'the waypoint\'s identity is the one required');
+    });
+
+    it('fails closed: an unknown waypoint or one without a ready pod refuses, naming it; the destination is never picked', () => {
+      const missing = index(workload('a', '10.1.0.1', 8080), serviceOf('web', '10.96.0.5', 80, 8080, byName('gone')));
+      assert.equal(hop(missing, '10.96.0.5', 80), 'waypoint shop/gone has no ready endpoint (its Service gone.shop.svc.cluster.local is unknown)');
+      const unready = index(workload('a', '10.1.0.1', 8080), wpPod('wp-sick', '10.1.0.8', false), wpSvc, serviceOf('web', '10.96.0.5', 80, 8080, byName('wp')));
+      assert.equal(hop(unready, '10.96.0.5', 80), 'waypoint shop/wp has no ready endpoint');
+    });
+
+    it('a workload\'s waypoint by address; the waypoint\'s own traffic to its destination is not sent back to it', () => {
+      const byIp = create(GatewayAddressSchema, { destination: { case: 'address', value: create(NetworkAddressSchema, { address: bytes('10.1.0.9') }) }, hboneMtlsPort: 15008 });
+      const i = index(workload('a', '10.1.0.1', 8080, true, { waypoint: byIp }), workload('b', '10.1.0.2', 8080), wpPod('wp-1', '10.1.0.9'), wpSvc,
+        serviceOf('web', '10.96.0.5', 80, 8080, byName('wp')));
+      assert.equal(hop(i, '10.1.0.1', 8080, 'b'), 'wp-1 10.1.0.9:15008 authority 10.1.0.1:8080 for a');
+      assert.equal(hop(i, '10.1.0.1', 8080, 'wp-1'), 'workload a:8080');
+      assert.match(hop(i, '10.96.0.5', 80, 'wp-1'), /^service (a|b):8080$/);
+      assert.equal(hop(index(workload('a', '10.1.0.1', 8080, true, { waypoint: byIp })), '10.1.0.1', 8080), 'waypoint 10.1.0.9 has no ready endpoint (nothing is at 10.1.0.9)');
+    });
+
+    it('a waypoint without a port is an error with its path, not "no waypoint"', () => {
+      const bad = serviceOf('web', '10.96.0.5', 80, 8080, create(GatewayAddressSchema, { destination: { case: 'hostname', value: create(NamespacedHostnameSchema, { namespace: 'shop', hostname: 'wp.shop.svc.cluster.local' }) } }));
+      assert.deepEqual(type.decode(bad), { ok: false, name: SVC, errors: ['service.waypoint.hbone_mtls_port: missing'] });
+    });
   });
 });

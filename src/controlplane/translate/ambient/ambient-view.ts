@@ -6,6 +6,7 @@
  */
 import { create } from '@bufbuild/protobuf';
 import type { AuthorizationPolicy, Pod } from '../../../config/objects.js';
+import { GATEWAY_NAME_LABEL } from '../../../config/gateway-api.js';
 import { AddressSchema } from '../../../gen/workloadapi/workload_pb.js';
 import { Action, AuthorizationSchema, Scope, type Authorization } from '../../../gen/workloadapi/security/authorization_pb.js';
 import { toResource, type ResourceSet, type XdsResource } from '../../wire/resource.js';
@@ -63,8 +64,16 @@ export function named(set: ResourceSet, names: ReadonlySet<string> | undefined):
 
 function build(model: MeshModel): AmbientView {
   const src = model.ambient;
+  const waypoints = waypointIndex(model);
+  // A waypoint's pods terminate HBONE themselves: sent like native-tunnel pods, so that node proxies resolve a
+  // waypoint's GatewayAddress to them (istiod sends every pod; Trellis sends the ones a node proxy may tunnel to).
+  const waypointPod = (p: Pod): boolean => {
+    const gw = p.metadata.labels?.[GATEWAY_NAME_LABEL];
+    return gw !== undefined && waypoints.has(`${p.metadata.namespace ?? 'default'}/${gw}`);
+  };
+  const nativeTunnel = (p: Pod): boolean => podNativeTunnel(p) || waypointPod(p);
   // Ambient pods, and pods whose sidecar terminates HBONE itself (sent as istiod sends them: native tunnel).
-  const pods = src.pods.filter((p) => podAmbient(src, p) || podNativeTunnel(p));
+  const pods = src.pods.filter((p) => podAmbient(src, p) || nativeTunnel(p));
   // Policies are the node proxy's to enforce for ambient pods only: a sidecar enforces its own.
   const ambientPods = pods.filter((p) => podAmbient(src, p));
   const podsByNs = byNamespace(pods, (p) => p.metadata.namespace ?? 'default');
@@ -78,7 +87,6 @@ function build(model: MeshModel): AmbientView {
   }
   const applying = converted.filter((c) => ambientPods.some((p) => applies(c, p, model.rootNamespace)));
   const addresses = new Map<string, XdsResource>();
-  const waypoints = waypointIndex(model);
   const problems = new Map<string, WaypointLabelProblem>();
   const bind = (kind: 'Pod' | 'Service', namespace: string, name: string, labels: Readonly<Record<string, string>>): WaypointBinding => {
     const b = bindWaypoint(model, waypoints, { kind: kind === 'Pod' ? 'workload' : 'service', namespace, labels });
@@ -104,7 +112,7 @@ function build(model: MeshModel): AmbientView {
       policies,
       waypoint: bind('Pod', pod.metadata.namespace ?? 'default', pod.metadata.name, pod.metadata.labels ?? {}).address,
     });
-    if (w && podNativeTunnel(pod)) w.nativeTunnel = true;
+    if (w && nativeTunnel(pod)) w.nativeTunnel = true;
     if (w) addresses.set(w.uid, toResource(AddressSchema, w.uid, create(AddressSchema, { type: { case: 'workload', value: w } })));
   }
   for (const s of services) {
