@@ -126,15 +126,18 @@ describe('KubernetesSource against the fake kube-apiserver', () => {
 
   test('a watch that goes silent (a half-open connection) is given up after its timeout and a grace, and what it missed arrives', async () => {
     api.apply(service('shop', 'cart', 8080));
-    await startSource(500, { watchTimeoutSeconds: () => 1, silentWatchGraceMs: 300, minWatchIntervalMs: 0 });
+    await startSource(500, { watchTimeoutSeconds: () => 2, silentWatchGraceMs: 300, minWatchIntervalMs: 0 });
     api.stallWatches = true;
     api.dropWatches();
     await until('stalled watches open', () => source!.stats().Service!.dropped >= 1);
+    const stalledAt = Date.now();
     await new Promise((r) => setTimeout(r, 100));
     api.stallWatches = false;
     api.apply(service('shop', 'orders', 8081));
     await new Promise((r) => setTimeout(r, 500));
-    assert.ok(!has('Service/shop/orders'), 'nothing arrives on a silent watch');
+    // Judged only while the silent watch cannot have been given up yet (its 2 s timeout): on a loaded machine
+    // the wait above can stretch past it, and then the watchdog has rightly restarted the watch already.
+    if (Date.now() - stalledAt < 1500) assert.ok(!has('Service/shop/orders'), 'nothing arrives on a silent watch');
     await until('the watchdog restarted the watch and the change arrived', () => has('Service/shop/orders'), 5000);
     assert.ok(source!.stats().Service!.dropped >= 2, 'the silent watch counted as cut');
   });
