@@ -72,7 +72,8 @@ describe('DirectorySource: a vanished or emptied directory', () => {
       await mkdir(dir);
       await writeFile(join(dir, 'a.yaml'), svc('a'));
       await writeFile(join(dir, 'b.yaml'), svc('b'));
-      const up = await states.until((s) => s.problems.length === 0, 2000);
+      // A rescan may land between the two writes (a state with a only, which is right for that moment).
+      const up = await states.until((s) => s.problems.length === 0 && s.objects.size === 2, 2000);
       assert.deepEqual([...up.objects.keys()], ['Service/default/a', 'Service/default/b']);
       assert.equal(lines.filter((l) => l.includes('config directory readable again')).length, 1);
     });
