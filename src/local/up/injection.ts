@@ -11,7 +11,7 @@
  * 6. Otherwise no.
  */
 import type { RunnablePodSpec } from '../../config/deployment.js';
-import { TUNNEL_LABEL } from '../../controlplane/translate/ambient/enrollment.js';
+import { LABEL } from '../../inject/names.js';
 
 export interface InjectionInput {
   labels: Readonly<Record<string, string>>;
@@ -61,7 +61,7 @@ export function injectedMetadata(labels: Readonly<Record<string, string>>, workl
   return {
     labels: {
       'security.istio.io/tlsMode': 'istio',
-      ...(hbone ? { [TUNNEL_LABEL]: labels[TUNNEL_LABEL] ?? 'http' } : {}),
+      ...(hbone ? { [LABEL.tunnel]: labels[LABEL.tunnel] ?? 'http' } : {}),
       'service.istio.io/canonical-name': canonical.name,
       'service.istio.io/canonical-revision': canonical.revision,
     },
