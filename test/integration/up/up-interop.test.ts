@@ -102,7 +102,8 @@ describe('trellis up: sidecar ↔ ambient over HBONE', { skip, timeout: 120_000 
 
   test('ambient → sidecar: 200 through the node proxy\'s HBONE to the sidecar\'s 15008; the sidecar sees the ambient pod\'s SPIFFE identity over mTLS', async () => {
     const sideNs = pod('side-echo').netns!;
-    const match = { reporter: 'destination', source_principal: AMB_SA, connection_security_policy: 'mutual_tls' };
+    // The app's request itself, inside the tunnel (the tunnel's peer passed on as io.istio.peer_principal), not only the CONNECT.
+    const match = { reporter: 'destination', source_principal: AMB_SA, destination_service: 'side-echo.side.svc.cluster.local', connection_security_policy: 'mutual_tls' };
     const before = series(await admin(sideNs, '/stats/prometheus'), 'istio_requests_total', match);
     const r = await curlUntil('amb', 'deploy/amb-echo', 'http://side-echo.side:8080/', (x) => x.status === 200);
     assert.equal(r.status, 200, r.body);
