@@ -76,7 +76,7 @@ export function injectPod(pod: PodLike, opts: InjectOptions): PodLike {
   const agentPort = agentPortText(annotations, cfg);
   const proxyImage = annotations[ANNOTATION.proxyImage];
   const image = proxyImage?.includes('/') ? proxyImage : cfg.image;
-  const labels = injectedLabels(meta.labels ?? {}, workload);
+  const labels = injectedLabels(meta.labels ?? {}, workload, podProxy.proxyMetadata);
   const prom = prometheusMerge(annotations, cfg, agentPort);
   const rewriteAnno = annotations[ANNOTATION.rewriteAppProbers];
   const rewrite = (rewriteAnno === undefined ? cfg.rewriteAppProbes : parseGoBool(rewriteAnno) ?? cfg.rewriteAppProbes) && agentPort !== '0';

@@ -20,6 +20,8 @@ export const LABEL = {
   tlsMode: 'security.istio.io/tlsMode',
   canonicalName: 'service.istio.io/canonical-name',
   canonicalRevision: 'service.istio.io/canonical-revision',
+  /** Istio's template sets it ("http") when proxyMetadata has ISTIO_META_ENABLE_HBONE=true: the sidecar terminates HBONE. */
+  tunnel: 'networking.istio.io/tunnel',
   workloadName: 'service.istio.io/workload-name',
   podTemplateHash: 'pod-template-hash',
 } as const;

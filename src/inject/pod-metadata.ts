@@ -23,10 +23,11 @@ export function canonicalRevision(labels: Readonly<Record<string, string>>): str
   return labels[LABEL.canonicalRevision] || labels['app.kubernetes.io/version'] || labels.version || 'latest';
 }
 
-export function injectedLabels(labels: Readonly<Record<string, string>>, w: WorkloadMeta): Record<string, string> {
+export function injectedLabels(labels: Readonly<Record<string, string>>, w: WorkloadMeta, proxyMetadata: Readonly<Record<string, string>> = {}): Record<string, string> {
   return {
     ...labels,
     [LABEL.tlsMode]: labels[LABEL.tlsMode] || 'istio',
+    ...(proxyMetadata.ISTIO_META_ENABLE_HBONE === 'true' ? { [LABEL.tunnel]: labels[LABEL.tunnel] || 'http' } : {}),
     [LABEL.canonicalName]: canonicalName(labels, w),
     [LABEL.canonicalRevision]: canonicalRevision(labels),
   };

@@ -12,7 +12,8 @@ export const TransportSocketMatchKey = 'envoy.transport_socket_match';
 export const IstioTlsMode = 'istio';
 export const RawBufferTransportSocketName = 'envoy.transport_sockets.raw_buffer';
 
-const rawBuffer: TransportSocket = create(TransportSocketSchema, {
+/** Plain text (istiod's xdsfilters.RawBufferTransportSocket): a match without TLS still names its socket. */
+export const rawBuffer: TransportSocket = create(TransportSocketSchema, {
   name: RawBufferTransportSocketName,
   configType: { case: 'typedConfig', value: typed(RawBufferSchema, {}) },
 });

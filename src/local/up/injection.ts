@@ -11,6 +11,7 @@
  * 6. Otherwise no.
  */
 import type { RunnablePodSpec } from '../../config/deployment.js';
+import { LABEL } from '../../inject/names.js';
 
 export interface InjectionInput {
   labels: Readonly<Record<string, string>>;
@@ -49,12 +50,18 @@ export function canonicalService(labels: Readonly<Record<string, string>>, workl
   };
 }
 
-/** The labels and annotations Istio's injector adds to a pod it injects. */
-export function injectedMetadata(labels: Readonly<Record<string, string>>, workload: string): { labels: Record<string, string>; annotations: Record<string, string> } {
+/**
+ * The labels and annotations Istio's injector adds to a pod it injects.
+ * `hbone`: the proxy has ISTIO_META_ENABLE_HBONE=true, and Istio's template
+ * then labels the pod `networking.istio.io/tunnel` (its own value, else
+ * "http") so that the workload API sends it with tunnel HBONE.
+ */
+export function injectedMetadata(labels: Readonly<Record<string, string>>, workload: string, hbone = false): { labels: Record<string, string>; annotations: Record<string, string> } {
   const canonical = canonicalService(labels, workload);
   return {
     labels: {
       'security.istio.io/tlsMode': 'istio',
+      ...(hbone ? { [LABEL.tunnel]: labels[LABEL.tunnel] ?? 'http' } : {}),
       'service.istio.io/canonical-name': canonical.name,
       'service.istio.io/canonical-revision': canonical.revision,
     },

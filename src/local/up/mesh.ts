@@ -105,7 +105,8 @@ export class Mesh {
       ? { sidecar: true, reason: `ingress gateway for ${gateways.map((g) => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`).join(', ')}` }
       : injectionDecision({ labels, annotations, spec: t.spec, namespace: c.namespace, namespaceLabels: nsLabels });
     if (injection.sidecar) {
-      const extra = injectedMetadata(labels, c.owner.name);
+      // Sidecars with capture listen for HBONE (ISTIO_META_ENABLE_HBONE, pod.ts); loopback ones cannot (15008 on a shared address).
+      const extra = injectedMetadata(labels, c.owner.name, !gateway && this.#ctx.network.mode === 'netns');
       Object.assign(labels, extra.labels);
       Object.assign(annotations, extra.annotations);
     }

@@ -221,7 +221,8 @@ export class RunningPod {
         ISTIO_META_APP_CONTAINERS: (this.plan.spec.containers ?? []).map((c) => c.name).join(','),
         ISTIO_META_NAMESPACE: this.plan.namespace,
         ISTIO_META_SERVICE_ACCOUNT: this.#serviceAccount(),
-        ...(addr.netns && !this.plan.gateway ? { ISTIO_META_INTERCEPTION_MODE: 'REDIRECT' } : {}),
+        // A captured sidecar sends and terminates HBONE, as Istio's injector with ENABLE_HBONE (mesh.ts labels the pod for it).
+        ...(addr.netns && !this.plan.gateway ? { ISTIO_META_INTERCEPTION_MODE: 'REDIRECT', ISTIO_META_ENABLE_HBONE: 'true' } : {}),
       },
       env: { ...this.#env(), ...(process.env.TRELLIS_LOG ? { TRELLIS_LOG: process.env.TRELLIS_LOG } : {}) },
       logFd: this.#logFd('istio-proxy'),

@@ -13,6 +13,7 @@ import type { HttpFilter } from '../filters/filter.js';
 import { createFilters } from '../filters/http-filters.js';
 import { downstreamGone, newStream, recordRequest, streamClosed } from '../filters/stream.js';
 import type { ConnContext } from '../listener/conn-context.js';
+import { PEER_PRINCIPAL_KEY } from '../internal/filter-state.js';
 import type { RequestView } from '../router/route-match.js';
 import type { RouteTable } from '../router/route-table.js';
 import type { ProxyStats } from '../telemetry/stats.js';
@@ -79,6 +80,8 @@ export class ConnectionManager {
     info.downstreamRemote = conn.remote;
     info.requestedServerName = conn.serverName;
     if (conn.peerUriSan) info.downstreamPeerUriSan = conn.peerUriSan;
+    const principal = conn.filterState?.get(PEER_PRINCIPAL_KEY);
+    if (principal) info.peerPrincipal = principal.value;
     applyXfcc(plan.xfcc, h, conn);
     if (plan.generateRequestId && h['x-request-id'] === undefined) h['x-request-id'] = randomUUID();
     const table = plan.inline ?? (plan.rdsName !== undefined ? this.#deps.routes.get(plan.rdsName) : undefined);

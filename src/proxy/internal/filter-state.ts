@@ -22,6 +22,8 @@ export type FilterState = Map<string, FilterStateObject>;
 export const ORIGINAL_DST_FILTER = 'envoy.filters.listener.original_dst';
 export const LOCAL_IP_KEY = 'envoy.filters.listener.original_dst.local_ip';
 export const REMOTE_IP_KEY = 'envoy.filters.listener.original_dst.remote_ip';
+/** The HBONE peer's SPIFFE id, set by connect_terminate for the connections it opens (Istio's key). */
+export const PEER_PRINCIPAL_KEY = 'io.istio.peer_principal';
 
 /**
  * What an upstream connection opened now carries to the internal listener:

@@ -52,7 +52,7 @@ export class ProxyStats {
   /** One finished HTTP request; `inbound` selects reporter="destination". */
   recordHttp(s: StreamInfo, inbound: boolean, grpc: boolean): void {
     // The label string is ~600 characters: build it once per distinct input, not per request.
-    const key = `${inbound ? 'i' : 'o'}${grpc ? 'g' : 'h'}${s.responseCode}|${s.flagString()}|${s.upstreamCluster}|${s.authority}|${s.downstreamPeerUriSan}|${s.destinationService}`;
+    const key = `${inbound ? 'i' : 'o'}${grpc ? 'g' : 'h'}${s.responseCode}|${s.flagString()}|${s.upstreamCluster}|${s.authority}|${s.peerPrincipal || s.downstreamPeerUriSan}|${s.destinationService}`;
     let series = this.#byKey.get(key);
     if (!series) {
       if (this.#byKey.size >= 4096) this.#byKey.clear();
@@ -70,8 +70,9 @@ export class ProxyStats {
     // Only a service hostname (name.ns.svc...) names a service; an IP authority (a call by cluster IP) does not.
     const [svcName, svcNs] = isIP(svc) ? [] : svc.split('.');
     const me = this.#self;
-    // Inbound over mTLS the client's SPIFFE id is known from its certificate (Istio's source_principal).
-    const peer = inbound ? s.downstreamPeerUriSan : '';
+    // Inbound, the client's SPIFFE id (Istio's source_principal): as istio_stats, the HBONE tunnel's peer
+    // (filter state io.istio.peer_principal) first, else the mTLS connection's certificate.
+    const peer = inbound ? s.peerPrincipal || s.downstreamPeerUriSan : '';
     const labels =
       `reporter="${inbound ? 'destination' : 'source'}",source_workload="${inbound ? 'unknown' : me.workload}",source_workload_namespace="${inbound ? 'unknown' : me.namespace}",source_app="${inbound ? 'unknown' : me.app}",source_principal="${esc(peer || 'unknown')}",` +
       `destination_workload="${inbound ? me.workload : 'unknown'}",destination_workload_namespace="${inbound ? me.namespace : 'unknown'}",destination_service="${esc(svc)}",destination_service_name="${esc(svcName ?? 'unknown')}",destination_service_namespace="${esc(svcNs ?? 'unknown')}",` +

@@ -33,6 +33,8 @@ export class StreamInfo {
   downstreamRemote = '';
   requestedServerName = '';
   downstreamPeerUriSan = '';
+  /** Filter state io.istio.peer_principal: the caller's identity when the request came through an HBONE tunnel. */
+  peerPrincipal = '';
   /** Filled when the request/connection ends. */
   durationMs = 0;
 

@@ -51,6 +51,11 @@ apiVersion: v1
 kind: Service
 metadata: {name: client, namespace: shop}
 spec: {clusterIP: 10.96.5.50, selector: {app: client}, ports: [{name: http, port: 8000}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: client-plain, namespace: shop}
+spec: {host: client.shop.svc.cluster.local, trafficPolicy: {tls: {mode: DISABLE}}}
 `;
 
 const CLUSTER = 'outbound|9080||reviews.shop.svc.cluster.local';
@@ -66,9 +71,8 @@ test('an ambient endpoint goes through connect_originate with istiod\'s tunnel m
     filterMetadata: { 'envoy.filters.listener.original_dst': { local: '10.1.0.5:9080' }, 'envoy.transport_socket_match': { tunnel: 'http' } },
   });
   assert.deepEqual(byAddr.get(JSON.stringify({ socketAddress: { address: '10.1.0.6', portValue: 9080 } })), { filterMetadata: { 'envoy.transport_socket_match': { tlsMode: 'istio' } } });
-  assert.deepEqual(byAddr.get(JSON.stringify({ envoyInternalAddress: { serverListenerName: 'connect_originate', endpointId: '10.1.0.7:9080' } })), {
-    filterMetadata: { 'envoy.filters.listener.original_dst': { local: '10.1.0.7:9080' }, 'envoy.transport_socket_match': { tlsMode: 'istio', tunnel: 'http' } },
-  }, 'a sidecar that terminates HBONE (tunnel label) is reached over HBONE too');
+  assert.deepEqual(byAddr.get(JSON.stringify({ socketAddress: { address: '10.1.0.7', portValue: 9080 } })), { filterMetadata: { 'envoy.transport_socket_match': { tlsMode: 'istio' } } },
+    'a sidecar that also terminates HBONE (tunnel label) is reached by sidecars over Istio mTLS, not tunnelled');
   const plain = all(node(false), TypeUrl.ClusterLoadAssignment, ClusterLoadAssignmentSchema, [CLUSTER]).get(CLUSTER)!;
   assert.ok(!JSON.stringify(plain).includes('connect_originate'), 'without ENABLE_HBONE: no HBONE');
 });
@@ -81,6 +85,9 @@ test('the cluster tries hbone first (internal_upstream passing the destination o
   assert.equal(clusters.get('connect_originate')?.type, 'ORIGINAL_DST');
   assert.equal(clusters.get('main_internal')?.type, 'STATIC');
   assert.ok(!all(node(false), TypeUrl.Cluster, ClusterSchema).has('connect_originate'));
+  // A DestinationRule with TLS DISABLE leaves no socket to keep: the plain match is raw_buffer, as istiod's (the proxy refuses a match without one).
+  const plain = clusters.get('outbound|8000||client.shop.svc.cluster.local')!;
+  assert.deepEqual(plain.transportSocketMatches.map((m: Json) => [m.name, m.transportSocket?.name]), [['hbone', 'envoy.transport_sockets.internal_upstream'], ['tlsMode-disabled', 'envoy.transport_sockets.raw_buffer']]);
 });
 
 test('listeners: connect_terminate on 15008 into main_internal, whose chains are the inbound ones without mTLS and for the pod\'s own address', () => {

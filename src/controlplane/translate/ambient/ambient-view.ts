@@ -26,7 +26,7 @@ export interface AmbientView {
   readonly authorizations: ResourceSet;
   /** Policies that apply to an ambient workload and lost L7 attributes in conversion, with what they lost. */
   readonly l7Losses: readonly { policy: AuthorizationPolicy; l7: readonly string[]; deny: boolean }[];
-  /** The addresses of ambient pods: HBONE sidecars reach these over HBONE (translate/hbone/sidecar.ts). */
+  /** The addresses of ambient pods (not HBONE sidecars): HBONE sidecars reach these over HBONE (translate/hbone/sidecar.ts). */
   readonly podIps: ReadonlySet<string>;
   /** use-waypoint labels that do not simply bind, by the object carrying the label (one per object and message). */
   readonly waypointProblems: readonly WaypointLabelProblem[];
@@ -120,7 +120,9 @@ function build(model: MeshModel): AmbientView {
     addresses.set(name, toResource(AddressSchema, name, create(AddressSchema, { type: { case: 'service', value: serviceMessage(s, bind('Service', s.namespace, s.name, s.labels).address) } })));
   }
   const l7Losses = applying.filter((c) => c.l7.length > 0).map((c) => ({ policy: c.policy, l7: c.l7, deny: c.authorization.action === Action.DENY }));
-  const podIps = new Set(pods.flatMap((p) => (p.status?.podIPs?.length ? p.status.podIPs.map((x) => x.ip) : p.status?.podIP ? [p.status.podIP] : [])));
+  // Ambient pods only: a sidecar that also terminates HBONE is still reached by sidecars over Istio mTLS
+  // (departure from istiod's HBONE sending: the tunnel path does not yet carry all the sidecar path does).
+  const podIps = new Set(ambientPods.flatMap((p) => (p.status?.podIPs?.length ? p.status.podIPs.map((x) => x.ip) : p.status?.podIP ? [p.status.podIP] : [])));
   return { addresses, authorizations, l7Losses, podIps, waypointProblems: [...problems.values()] };
 }
 

@@ -22,7 +22,7 @@ import { type Listener } from '../../../gen/envoy/config/listener/v3/listener_pb
 import { FilterChainMatchSchema, FilterChainSchema } from '../../../gen/envoy/config/listener/v3/listener_components_pb.js';
 import { toResource, type ResourceSet, type XdsResource } from '../../wire/resource.js';
 import type { ProxyNode } from '../../../xds/proxy-node.js';
-import { TransportSocketMatchKey } from '../auto-mtls.js';
+import { rawBuffer, TransportSocketMatchKey } from '../auto-mtls.js';
 import { InboundChainName } from '../inbound.js';
 import { connectOriginateCluster, mainInternalCluster } from './clusters.js';
 import { internalUpstream, tunnelEndpoint } from './internal.js';
@@ -50,8 +50,9 @@ function withHboneMatch(c: Cluster): Cluster {
   } else {
     const ts: TransportSocket | undefined = x.transportSocket;
     x.transportSocket = undefined;
-    // Without TLS: HBONE or plain; with a DestinationRule's TLS: HBONE instead of it, or that TLS alone.
-    x.transportSocketMatches = [hboneMatch(), create(Cluster_TransportSocketMatchSchema, { name: ts ? 'user' : 'tlsMode-disabled', match: {}, ...(ts ? { transportSocket: ts } : {}) })];
+    // Without TLS: HBONE or plain (raw_buffer, as istiod's default match); with a DestinationRule's TLS: HBONE
+    // instead of it, or that TLS alone.
+    x.transportSocketMatches = [hboneMatch(), create(Cluster_TransportSocketMatchSchema, { name: ts ? 'user' : 'tlsMode-disabled', match: {}, transportSocket: ts ?? rawBuffer })];
   }
   return x;
 }

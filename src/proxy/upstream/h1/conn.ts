@@ -66,6 +66,7 @@ export class UpstreamConn implements ExchangeConn {
     socket.on('data', this.#onData);
     socket.on('error', noop);
     socket.on('close', this.#onClose);
+    socket.on('end', this.#onEnd);
   }
 
   get closed(): boolean {
@@ -198,6 +199,7 @@ export class UpstreamConn implements ExchangeConn {
     this.#buf = undefined;
     this.#ex = undefined;
     this.socket.off('data', this.#onData);
+    this.socket.off('end', this.#onEnd);
     ex.switched(headers, this.socket, rest);
     return false;
   }
@@ -218,6 +220,14 @@ export class UpstreamConn implements ExchangeConn {
     else this.socket.resume();
     this.#owner.released(this, reusable);
   }
+
+  /**
+   * The server closed a kept-alive connection: it leaves the pool now, as Envoy's codec closes on a remote
+   * close, not when the next request finds it. Through a tunnel (HBONE) no reset would come back for that request.
+   */
+  readonly #onEnd = (): void => {
+    if (!this.#ex) this.socket.destroy();
+  };
 
   readonly #onClose = (): void => {
     this.#closed = true;
