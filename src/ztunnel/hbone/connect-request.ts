@@ -17,6 +17,8 @@ export interface HboneRequest {
   forwardedFor?: Destination;
   baggage?: string;
   traceparent?: string;
+  /** The HBONE connection's TCP peer address, set by the server (not a header): where the tunnel came from. */
+  connectionSource?: string;
 }
 
 export type RequestVerdict = { ok: true; request: HboneRequest } | { ok: false; status: 400; reason: string };

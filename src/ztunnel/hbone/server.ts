@@ -125,7 +125,8 @@ export class HboneServer {
     if (!peer) return void stream.close(constants.NGHTTP2_REFUSED_STREAM);
     const verdict = readConnectRequest(headers);
     if (!verdict.ok) return void respond(stream, verdict.status);
-    this.#tunnel(stream, peer, verdict.request).catch(() => stream.destroy());
+    const connectionSource = stream.session?.socket?.remoteAddress;
+    this.#tunnel(stream, peer, connectionSource ? { ...verdict.request, connectionSource } : verdict.request).catch(() => stream.destroy());
   }
 
   async #tunnel(stream: ServerHttp2Stream, peer: SpiffeId, request: HboneRequest): Promise<void> {

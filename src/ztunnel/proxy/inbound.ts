@@ -84,7 +84,10 @@ export class Inbound {
   #authorizeTunnel(pod: ServedPod, peer: SpiffeId, req: HboneRequest): Decision {
     const claimed = forwardedSource(this.#d.index, peer, req.forwardedFor);
     if (req.forwardedFor && claimed === undefined) log.info('forwarded for= ignored: not an address of the peer\'s identity', { pod: `${pod.namespace}/${pod.name}`, peer: peer.uri, forwarded: req.forwardedFor.host });
-    const sourceIp = claimed ?? '';
+    // Without a believed forwarded for= (a sidecar sends none), the tunnel's own TCP source, under the same
+    // rule: the address of a workload with the peer's identity (a sidecar pod, or a node proxy dialling from its pod).
+    const fromConnection = req.connectionSource ? forwardedSource(this.#d.index, peer, { host: req.connectionSource }) : undefined;
+    const sourceIp = claimed ?? fromConnection ?? '';
     const v = this.check(pod, {
       sourceIp,
       destinationIp: canonicalIp(req.destination.host),

@@ -98,6 +98,8 @@ describe('trellis up: sidecar ↔ ambient over HBONE', { skip, timeout: 120_000 
     assert.match(line ?? '', new RegExp(`"envoy://connect_originate/${pod('amb-echo').ip.replaceAll('.', '\\.')}:8080" outbound\\|8080\\|\\|amb-echo\\.amb\\.svc\\.cluster\\.local`), `the sidecar tunnelled it: ${line}`);
     const opened = series(await admin(nodeNs, '/metrics'), 'istio_tcp_connections_opened_total', match);
     assert.ok(opened > before, `node proxy: a connection from ${SIDE_SA} over mutual_tls (${before} → ${opened})`);
+    // The tunnel carries no forwarded for=: the node proxy dials the app from the tunnel's own source, the sidecar pod.
+    assert.equal((JSON.parse(r.body) as { remote: string }).remote, pod('side-echo').ip, 'the ambient app sees the sidecar pod as its caller');
   });
 
   test('ambient → sidecar: 200 through the node proxy\'s HBONE to the sidecar\'s 15008; the sidecar sees the ambient pod\'s SPIFFE identity over mTLS', async () => {
