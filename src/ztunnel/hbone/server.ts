@@ -23,8 +23,11 @@ export type Decision = 'allow' | 'deny';
 /** L4 policy for one tunnel: the authenticated peer, where it wants to go, and what it said (forwarded, baggage, traceparent). */
 export type Authorize = (peer: SpiffeId, request: HboneRequest) => Decision | Promise<Decision>;
 
-/** Opens the upstream connection; resolves once it is connected, rejects when it cannot be. */
-export type Dial = (destination: Destination) => Promise<Duplex>;
+/**
+ * Opens the upstream connection; resolves once it is connected, rejects when it cannot be. `tunnel` is what
+ * authorize() judged (the peer and its request), so a dial can act on the same caller.
+ */
+export type Dial = (destination: Destination, tunnel: { peer: SpiffeId; request: HboneRequest }) => Promise<Duplex>;
 
 export interface HboneServerOptions {
   certificate: WorkloadCertificate;
@@ -134,7 +137,7 @@ export class HboneServer {
     if (decision !== 'allow') return respond(stream, 401);
     let upstream: Duplex;
     try {
-      upstream = await (this.#opts.dial ?? dialTcp)(request.destination);
+      upstream = await (this.#opts.dial ?? dialTcp)(request.destination, { peer, request });
     } catch {
       return respond(stream, 503);
     }

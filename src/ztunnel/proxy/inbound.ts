@@ -62,16 +62,10 @@ export class Inbound {
       certificate,
       trustDomain: this.#d.trustDomain,
       authorize: (peer, req) => this.#authorizeTunnel(pod, peer, req),
-      dial: async (dest) => {
-        // HboneServer's dial sees only the destination; the caller authorize() saw is handed over here. The server
-        // calls dial for every allowed tunnel, one microtask after its authorize: tunnels to one destination whose
-        // streams arrived in one read are authorized, then dialled, in the same order — first in, first out.
-        const k = tunnelKey(pod, dest.host, dest.port);
-        const queue = this.#pendingSource.get(k);
-        const from = queue?.shift();
-        if (queue?.length === 0) this.#pendingSource.delete(k);
-        const socket = await this.#d.network.connect(pod, dest.host, dest.port, from?.sourceIp || undefined);
-        this.#count(socket, connectionLabels('destination', { workload: from ? this.#d.index.workloadByIp(from.sourceIp) : undefined, principal: from?.principal }, { workload: this.#d.index.workloadOf(pod) }, true));
+      dial: async (dest, { peer, request }) => {
+        const sourceIp = this.#callerIp(peer, request);
+        const socket = await this.#d.network.connect(pod, dest.host, dest.port, sourceIp);
+        this.#count(socket, connectionLabels('destination', { workload: sourceIp ? this.#d.index.workloadByIp(sourceIp) : undefined, principal: peer.uri }, { workload: this.#d.index.workloadOf(pod) }, true));
         return socket;
       },
     });
@@ -79,27 +73,26 @@ export class Inbound {
     return server;
   }
 
-  readonly #pendingSource = new Map<string, { sourceIp: string; principal: string }[]>();
+  /**
+   * The caller's address a tunnel may claim: `forwarded: for=` when it is an address of a workload with the
+   * peer's own identity; without one (a sidecar sends none), the tunnel's own TCP source under the same rule
+   * (a sidecar pod, or a node proxy dialling from its pod). Undefined: no known source.
+   */
+  #callerIp(peer: SpiffeId, req: HboneRequest): string | undefined {
+    const claimed = forwardedSource(this.#d.index, peer, req.forwardedFor);
+    if (claimed !== undefined || req.connectionSource === undefined) return claimed;
+    return forwardedSource(this.#d.index, peer, { host: req.connectionSource });
+  }
 
   #authorizeTunnel(pod: ServedPod, peer: SpiffeId, req: HboneRequest): Decision {
-    const claimed = forwardedSource(this.#d.index, peer, req.forwardedFor);
-    if (req.forwardedFor && claimed === undefined) log.info('forwarded for= ignored: not an address of the peer\'s identity', { pod: `${pod.namespace}/${pod.name}`, peer: peer.uri, forwarded: req.forwardedFor.host });
-    // Without a believed forwarded for= (a sidecar sends none), the tunnel's own TCP source, under the same
-    // rule: the address of a workload with the peer's identity (a sidecar pod, or a node proxy dialling from its pod).
-    const fromConnection = req.connectionSource ? forwardedSource(this.#d.index, peer, { host: req.connectionSource }) : undefined;
-    const sourceIp = claimed ?? fromConnection ?? '';
+    const sourceIp = this.#callerIp(peer, req);
+    if (req.forwardedFor && canonicalIp(req.forwardedFor.host) !== sourceIp) log.info('forwarded for= ignored: not an address of the peer\'s identity', { pod: `${pod.namespace}/${pod.name}`, peer: peer.uri, forwarded: req.forwardedFor.host });
     const v = this.check(pod, {
-      sourceIp,
+      sourceIp: sourceIp ?? '',
       destinationIp: canonicalIp(req.destination.host),
       destinationPort: req.destination.port,
       identity: { trustDomain: peer.trustDomain, namespace: peer.namespace, serviceAccount: peer.serviceAccount },
     });
-    if (v.allow) {
-      const k = tunnelKey(pod, req.destination.host, req.destination.port);
-      const queue = this.#pendingSource.get(k);
-      if (queue) queue.push({ sourceIp, principal: peer.uri });
-      else this.#pendingSource.set(k, [{ sourceIp, principal: peer.uri }]);
-    }
     return v.allow ? 'allow' : 'deny';
   }
 
@@ -131,4 +124,3 @@ export class Inbound {
   }
 }
 
-const tunnelKey = (pod: ServedPod, host: string, port: number) => `${pod.uid}|${canonicalIp(host)}|${port}`;

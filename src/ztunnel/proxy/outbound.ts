@@ -71,10 +71,7 @@ export class Outbound {
     }
     if (target.kind === 'waypoint') {
       const via = { address: target.waypoint.addresses[0]!, port: target.port };
-      const tunnel = await this.#tunnel(pod, socket, target.waypoint, target.authority.host, target.authority.port, via).catch((err: unknown) => {
-        this.#d.metrics.refused('hbone_failed');
-        throw err;
-      });
+      const tunnel = await this.#tunnel(pod, socket, target.waypoint, target.authority.host, target.authority.port, via);
       return this.#relay(socket, tunnel, connectionLabels('source', { workload: source }, target.destination, true));
     }
     const service = target.kind === 'service' ? target.service : undefined;
@@ -82,23 +79,25 @@ export class Outbound {
     const ip = w.addresses[0]!;
     if (!w.hbone) return this.#plain(pod, socket, ip, target.port, { workload: source }, { workload: w, service });
     const labels = connectionLabels('source', { workload: source }, { workload: w, service }, true);
-    const tunnel = await this.#tunnel(pod, socket, w, ip, target.port).catch((err: unknown) => {
-      this.#d.metrics.refused('hbone_failed');
-      throw err;
-    });
+    const tunnel = await this.#tunnel(pod, socket, w, ip, target.port);
     await this.#relay(socket, tunnel, labels);
   }
 
   /** A tunnel to `w` (its identity required) for ip:port; `via`: the HBONE endpoint when it is not ip itself (a waypoint). */
   async #tunnel(pod: ServedPod, socket: Socket, w: WorkloadInfo, ip: string, port: number, via?: { address: string; port: number }): Promise<Duplex> {
-    const client = await this.#client(pod);
-    return client.connect({
-      address: via?.address ?? ip,
-      port: this.#d.hbonePort ?? via?.port ?? HBONE_PORT,
-      destination: { host: ip, port },
-      expectedIdentities: [workloadIdentity(w)],
-      forwardedFor: { host: canonicalIp(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 },
-    });
+    try {
+      const client = await this.#client(pod);
+      return await client.connect({
+        address: via?.address ?? ip,
+        port: this.#d.hbonePort ?? via?.port ?? HBONE_PORT,
+        destination: { host: ip, port },
+        expectedIdentities: [workloadIdentity(w)],
+        forwardedFor: { host: canonicalIp(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 },
+      });
+    } catch (err) {
+      this.#d.metrics.refused('hbone_failed');
+      throw err;
+    }
   }
 
   async #client(pod: ServedPod): Promise<HboneClient> {

@@ -123,7 +123,7 @@ describe('HBONE: Trellis client ↔ Trellis server', () => {
     let dialing!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     const dialed = new Promise<void>((r) => (dialing = r));
-    const slow = new HboneServer({ certificate: peers.workload(peers.server), trustDomain: 'cluster.local', dial: async (d) => (dialing(), await gate, dialTcp(d)) });
+    const slow = new HboneServer({ certificate: peers.workload(peers.server), trustDomain: 'cluster.local', dial: async (d, t) => (dialing(), await gate, dialTcp(d, t)) });
     const slowPort = (await slow.listen(0)).port;
     try {
       let settled = false;
