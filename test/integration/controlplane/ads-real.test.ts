@@ -91,7 +91,7 @@ describe('trellis controlplane over raw ADS streams', () => {
     s.ack(await s.next(5000));
   });
 
-  test('a pod going unready is an endpoint push: only its service\'s ClusterLoadAssignment is sent', async () => {
+  test('a pod going unready is an endpoint push: only its service\'s ClusterLoadAssignment is sent, on Delta and on SotW', async () => {
     const s = ads.delta(node('eds-client'));
     s.request(TypeUrl.Cluster);
     s.ack(await s.next(5000));
@@ -99,6 +99,11 @@ describe('trellis controlplane over raw ADS streams', () => {
     const v2 = `outbound|50051|v2|${host}`;
     s.request(TypeUrl.ClusterLoadAssignment, { resourceNamesSubscribe: [v1, v2] });
     s.ack(await s.next(5000));
+    const sotw = ads.sotw(node('sotw-eds-client'));
+    sotw.request(TypeUrl.ClusterLoadAssignment, [v1, v2]);
+    const full = await sotw.next(5000);
+    assert.deepEqual(full.resources.map(nameOfAny).sort(), [v1, v2], 'a request is answered with the whole set');
+    sotw.ack(full, [v1, v2]);
     const counter = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
     const before = await (await fetch(`${debug}/metrics`)).text();
 
@@ -111,11 +116,16 @@ describe('trellis controlplane over raw ADS streams', () => {
     const left = anyUnpack(push.resources[0]!.resource!, ClusterLoadAssignmentSchema)!.endpoints.flatMap((l) => l.lbEndpoints);
     assert.deepEqual(left, [], 'the unready endpoint is no longer sent');
     s.ack(push);
+    const sotwPush = await sotw.next(5000);
+    assert.deepEqual(sotwPush.resources.map(nameOfAny), [v1], 'SotW EDS pushes only what changed: v2 is kept by the client');
+    assert.notEqual(sotwPush.versionInfo, full.versionInfo);
+    sotw.ack(sotwPush, [v1, v2]);
     const now = await (await fetch(`${debug}/metrics`)).text();
     assert.equal(counter(now, 'pilot_push_triggers\\{type="endpoint"\\}'), counter(before, 'pilot_push_triggers\\{type="endpoint"\\}') + 1, 'translated as an endpoint push');
     assert.equal(counter(now, 'pilot_xds_pushes\\{type="cds"\\}'), counter(before, 'pilot_xds_pushes\\{type="cds"\\}'), 'no CDS response to anyone');
     await writeFile(file, text);
     s.ack(await s.next(5000));
+    sotw.close();
   });
 
   test('SotW NACK: STALE with the error in /debug/syncz, counted in /metrics, not re-sent', async () => {
