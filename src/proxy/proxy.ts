@@ -8,6 +8,7 @@ import { logger } from '../log.js';
 import { adminPort, prometheusText, startAdmin, type AdminDeps } from './admin/admin-server.js';
 import { AgentServer, type AgentOptions } from './agent/agent-server.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
+import { ClusterDiscovery } from './upstream/cluster-discovery.js';
 import { RouterFilter } from './router/router-filter.js';
 import type { RouteTable } from './router/route-table.js';
 import { ListenerManager } from './listener/listener-manager.js';
@@ -77,6 +78,8 @@ export class Proxy {
   readonly clusters = new ClusterManager(this.secrets, (name, h) => this.listeners.connectInternal(name, h));
   readonly routes = new Map<string, RouteTable>();
   readonly stats: ProxyStats;
+  /** On-demand CDS (envoy.filters.http.on_demand's odcds): clusters subscribed when a request needs them. */
+  readonly discovery: ClusterDiscovery;
   /** The admin API's /tap tappers, which the request path feeds. */
   readonly tap: TapHub;
   readonly listeners: ListenerManager;
@@ -112,7 +115,12 @@ export class Proxy {
     const namespace = typeof md.NAMESPACE === 'string' ? md.NAMESPACE : idNamespace || 'unknown';
     this.stats = new ProxyStats({ workload: str('WORKLOAD_NAME'), namespace, app: typeof labels.app === 'string' ? labels.app : 'unknown' });
     this.tap = new TapHub(this.stats);
-    const http = { router: new RouterFilter(this.clusters), routes: this.routes, stats: this.stats, tap: this.tap };
+    // The ADS client is made below; the discovery reaches it only when a request asks for a cluster.
+    this.discovery = new ClusterDiscovery({
+      subscribeOnDemand: (type, names) => this.xds.subscribeOnDemand(type, names),
+      watch: (type, name, w) => this.xds.watch(type, name, w),
+    }, this.clusters, clusterType, this.stats);
+    const http = { router: new RouterFilter(this.clusters), onDemand: this.discovery, routes: this.routes, stats: this.stats, tap: this.tap };
     this.listeners = new ListenerManager(http, { clusters: this.clusters, stats: this.stats }, opts.drainSeconds * 1000, this.secrets);
     this.agent = opts.identity ? new CertAgent({ ...opts.identity, secrets: this.secrets }) : undefined;
     // As istio-agent: ISTIO_META_DNS_CAPTURE=true turns the DNS proxy on and subscribes to the name table.

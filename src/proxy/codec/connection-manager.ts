@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { decodeHeaders } from '../filters/chain.js';
 import type { HttpFilter } from '../filters/filter.js';
 import { createFilters } from '../filters/http-filters.js';
+import type { OnDemandClusters } from '../filters/on-demand/on-demand-filter.js';
 import { downstreamGone, newStream, recordRequest, streamClosed } from '../filters/stream.js';
 import type { ConnContext } from '../listener/conn-context.js';
 import { PEER_PRINCIPAL_KEY } from '../internal/filter-state.js';
@@ -30,6 +31,8 @@ import { applyXfcc } from './xfcc.js';
 export interface HttpDeps {
   /** The router filter, last in every filter list. */
   router: HttpFilter;
+  /** On-demand cluster discovery, for envoy.filters.http.on_demand. */
+  onDemand: OnDemandClusters;
   /** Current RDS tables by name; looked up per request so updates reach open connections. */
   routes: ReadonlyMap<string, RouteTable>;
   stats: ProxyStats;
@@ -47,7 +50,7 @@ export class ConnectionManager {
   constructor(plan: HcmPlan, deps: HttpDeps) {
     this.plan = plan;
     this.#deps = deps;
-    this.#filters = createFilters(plan.filters, deps.router, deps.stats);
+    this.#filters = createFilters(plan.filters, { router: deps.router, counters: deps.stats, clusters: deps.onDemand });
     const onRequest = (req: DownstreamRequest, res: DownstreamResponse, conn: ConnContext) => this.#onRequest(req, res, conn);
     this.#h1 = new H1Server(onRequest, {
       idleMs: plan.streamIdleTimeoutMs,

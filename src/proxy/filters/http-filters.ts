@@ -1,7 +1,7 @@
 /**
  * Which HTTP filters an HttpConnectionManager runs: compiled from its
  * http_filters list when the listener arrives (JWT authentication, RBAC,
- * fault injection, CORS, the router last), then instantiated once per
+ * fault injection, CORS, set_filter_state, on-demand CDS, the router last), then instantiated once per
  * connection manager. Any other filter that is not marked is_optional is
  * refused: running without, say, an ext_authz filter would be silently
  * wrong, so the listener is NACKed instead, as
@@ -21,6 +21,9 @@ import { JwtAuthnFilter } from './jwt/jwt-filter.js';
 import { ConfigSchema as SetFilterStateSchema } from '../../gen/envoy/extensions/filters/http/set_filter_state/v3/set_filter_state_pb.js';
 import { compileSetFilterState, type FilterStateSetter } from '../internal/set-filter-state.js';
 import { SetFilterStateFilter } from './set-filter-state/set-filter-state-filter.js';
+import { OnDemandSchema } from '../../gen/envoy/extensions/filters/http/on_demand/v3/on_demand_pb.js';
+import { compileOnDemand, ON_DEMAND_TYPE, type OnDemandPlan } from './on-demand/on-demand-plan.js';
+import { OnDemandFilter, type OnDemandClusters } from './on-demand/on-demand-filter.js';
 
 /** One configured filter before the router, in the listed order. */
 export type HttpFilterConfig =
@@ -28,7 +31,8 @@ export type HttpFilterConfig =
   | { kind: 'cors'; stats: CorsStatNames }
   | { kind: 'rbac'; name: string; rbac: RbacFilterPlan }
   | { kind: 'jwt'; name: string; jwt: JwtPlan }
-  | { kind: 'setFilterState'; name: string; setters: FilterStateSetter[] };
+  | { kind: 'setFilterState'; name: string; setters: FilterStateSetter[] }
+  | { kind: 'onDemand'; name: string; plan: OnDemandPlan };
 
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -64,6 +68,9 @@ export function compileHttpFilters(hcm: HttpConnectionManager, path: string, err
     } else if (type === SET_FILTER_STATE && any) {
       const cfg = unpackTyped(any, SetFilterStateSchema, p, errors);
       if (cfg) out.push({ kind: 'setFilterState', name: f.name, setters: compileSetFilterState(cfg.onRequestHeaders, `${p}.typedConfig.onRequestHeaders`, errors) });
+    } else if (type === ON_DEMAND_TYPE && any) {
+      const cfg = unpackTyped(any, OnDemandSchema, p, errors);
+      if (cfg) out.push({ kind: 'onDemand', name: f.name, plan: compileOnDemand(cfg, `${p}.typedConfig`, errors) });
     } else if (!f.isOptional) {
       errors.push(`${p}: unsupported HTTP filter ${f.name} (${type ?? 'no typed_config'})`);
     }
@@ -74,17 +81,27 @@ export function compileHttpFilters(hcm: HttpConnectionManager, path: string, err
 
 const FAULT_INSTANCE = new FaultFilter();
 
+/** What the filters share across connection managers (one of each per proxy). */
+export interface FilterDeps {
+  /** The router filter, last in every filter list. */
+  router: HttpFilter;
+  counters: Counters;
+  /** On-demand cluster discovery (upstream/cluster-discovery.ts), for envoy.filters.http.on_demand. */
+  clusters: OnDemandClusters;
+}
+
 /** A connection manager's filter list: the configured filters in order, then the router. */
-export function createFilters(configs: readonly HttpFilterConfig[], router: HttpFilter, counters: Counters): HttpFilter[] {
+export function createFilters(configs: readonly HttpFilterConfig[], deps: FilterDeps): HttpFilter[] {
   const out: HttpFilter[] = configs.map((c) => {
     switch (c.kind) {
       case 'fault': return FAULT_INSTANCE;
-      case 'cors': return new CorsFilter(c.stats, counters);
+      case 'cors': return new CorsFilter(c.stats, deps.counters);
       case 'jwt': return new JwtAuthnFilter(c.name, c.jwt);
       case 'setFilterState': return new SetFilterStateFilter(c.name, c.setters);
-      default: return new HttpRbacFilter(c.name, c.rbac, counters);
+      case 'onDemand': return new OnDemandFilter(c.name, c.plan, deps.clusters);
+      default: return new HttpRbacFilter(c.name, c.rbac, deps.counters);
     }
   });
-  out.push(router);
+  out.push(deps.router);
   return out;
 }

@@ -24,6 +24,7 @@ export class ClusterManager {
   /** Latest EDS assignments by resource name, kept even before their cluster exists. */
   #endpoints = new Map<string, EndpointsPlan>();
   readonly #secrets: SecretStore | undefined;
+  readonly #updated = new Set<() => void>();
 
   /** `secrets`: where clusters with upstream TLS find their certificates (SDS). */
   readonly #dialInternal: InternalDialer | undefined;
@@ -40,6 +41,31 @@ export class ClusterManager {
 
   all(): IterableIterator<UpstreamCluster> {
     return this.#clusters.values();
+  }
+
+  /**
+   * Whether the router can use the cluster now: it is in service (a DNS cluster once warm) and, for
+   * EDS, its ClusterLoadAssignment arrived — in Envoy an EDS cluster warms until then, and only a warm
+   * cluster reaches the workers (what on-demand discovery waits for).
+   */
+  usable(name: string): boolean {
+    const c = this.#clusters.get(name);
+    return c !== undefined && (c.plan.edsName === undefined || this.#endpoints.has(c.plan.edsName));
+  }
+
+  /** The cluster arrived over CDS, in service or still warming. */
+  known(name: string): boolean {
+    return this.#clusters.has(name) || this.#warming.has(name);
+  }
+
+  /** Calls `fn` after every change of clusters or endpoints; returns what stops it. */
+  onUpdate(fn: () => void): () => void {
+    this.#updated.add(fn);
+    return () => this.#updated.delete(fn);
+  }
+
+  #changed(): void {
+    for (const fn of this.#updated) fn();
   }
 
   /** How many clusters are warming (readiness waits for none, as Envoy's initialisation does). */
@@ -79,6 +105,7 @@ export class ClusterManager {
     }
     for (const h of retired) void h.close();
     log.debug('clusters applied', { count: this.#clusters.size, warming: this.#warming.size });
+    this.#changed();
   }
 
   /** Starts resolving a DNS cluster; it replaces `prev` (which serves meanwhile) once warm. */
@@ -108,6 +135,7 @@ export class ClusterManager {
     this.#clusters.set(name, c);
     for (const h of retired) void h.close();
     log.debug('dns cluster warmed', { cluster: name, hosts: c.hosts.length });
+    this.#changed();
   }
 
   #cancelWarming(name: string): void {
@@ -130,6 +158,7 @@ export class ClusterManager {
       const eds = this.#endpoints.get(c.plan.edsName);
       for (const h of c.setEndpoints(eds?.endpoints ?? [], eds?.overprovisioningFactor)) void h.close();
     }
+    this.#changed();
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,7 @@ import { Backoff } from './backoff.js';
 import type { AppliedResource, ResourceType, ResourceWatcher, TypeHandler } from './resource-type.js';
 import { TypeState } from './type-state.js';
 import { decodeAll } from './decode-all.js';
+import { deltaNames } from './delta-names.js';
 import type { ConnectionOptions } from 'node:tls';
 import { GrpcChannel, type BidiMethod, type BidiStream } from './grpc-stream.js';
 
@@ -106,14 +107,34 @@ export class XdsClient {
     return () => set.delete(watcher);
   }
 
-  #notify(st: TypeState, before: ReadonlyMap<string, AppliedResource>): void {
+  /**
+   * Envoy's on-demand discovery (ODCDS): adds `names` to a wildcard type's subscription, keeping the
+   * wildcard, and asks for them now (again, if asked before: the server answers anew). Their arrival
+   * or absence (the server lists a name it does not have in removed_resources) reaches watch()ers.
+   * Delta only, as in Envoy: on SotW, or for a type that is not wildcard, 'unsupported' and nothing is
+   * sent. While disconnected the names wait for the next stream, whose first request names them all.
+   */
+  subscribeOnDemand(type: ResourceType, names: readonly string[]): 'requested' | 'unsupported' {
+    const st = this.#states.get(type.typeUrl);
+    if (this.#opts.protocol !== 'delta' || !st?.type.wildcard) return 'unsupported';
+    for (const n of names) {
+      st.onDemand.add(n);
+      st.sent.delete(n);
+    }
+    if (this.#stream) this.#request(this.#stream, st);
+    return 'requested';
+  }
+
+  /** `removed`: names the server listed in removed_resources (Delta), known before or not: absent either way. */
+  #notify(st: TypeState, before: ReadonlyMap<string, AppliedResource>, removed: readonly string[] = []): void {
     const byName = this.#watchers.get(st.type.typeUrl);
     if (!byName) return;
+    const absent = new Set(removed);
     for (const [name, set] of byName) {
       const now = st.resources.get(name);
       const was = before.get(name);
       if (now && now !== was) for (const w of set) w.onChanged(now.value, now);
-      else if (!now && was) for (const w of set) w.onDoesNotExist();
+      else if (!now && (was || absent.has(name))) for (const w of set) w.onDoesNotExist();
     }
   }
 
@@ -181,16 +202,15 @@ export class XdsClient {
 
   #request(stream: AnyStream, st: TypeState, node?: Node, nack?: { nonce: string; detail: string }, first = false): void {
     if (this.#opts.protocol === 'delta') {
-      const subscribe = st.type.wildcard ? [] : [...st.names].filter((n) => !st.sent.has(n));
-      const unsubscribe = st.type.wildcard ? [] : [...st.sent].filter((n) => !st.names.has(n));
+      const names = deltaNames(st);
       // Known versions go only in a stream's first request for the type, so the server can skip unchanged resources.
       const initial = first ? st.versions() : {};
-      st.sent = new Set(st.names);
+      st.sent = names.sent;
       stream.write(create(DeltaDiscoveryRequestSchema, {
         node,
         typeUrl: st.type.typeUrl,
-        resourceNamesSubscribe: subscribe,
-        resourceNamesUnsubscribe: unsubscribe,
+        resourceNamesSubscribe: names.subscribe,
+        resourceNamesUnsubscribe: names.unsubscribe,
         initialResourceVersions: initial,
       }));
       return;
@@ -225,7 +245,7 @@ export class XdsClient {
     const before = new Map(st.resources);
     for (const r of result.applied) st.resources.set(r.name, r);
     for (const name of resp.removedResources) st.resources.delete(name);
-    const failure = await this.#apply(st, resp.systemVersionInfo, resp.nonce, before, result.ok ? undefined : result.detail);
+    const failure = await this.#apply(st, resp.systemVersionInfo, resp.nonce, before, result.ok ? undefined : result.detail, resp.removedResources);
     if (this.#stream !== stream) return;
     if (failure === undefined) this.#ackDelta(st, resp.nonce);
     this.#followDependencies(st);
@@ -276,10 +296,10 @@ export class XdsClient {
    * the ACK. `invalid`: the errors of resources rejected by validation (not applied). Resolves with the
    * NACK detail when those or the handler's failures make it a NACK (already sent).
    */
-  async #apply(st: TypeState, version: string, nonce: string, before: ReadonlyMap<string, AppliedResource>, invalid: string | undefined): Promise<string | undefined> {
+  async #apply(st: TypeState, version: string, nonce: string, before: ReadonlyMap<string, AppliedResource>, invalid: string | undefined, removed: readonly string[] = []): Promise<string | undefined> {
     st.received = true;
     const pending = st.handler?.apply(st.resources);
-    this.#notify(st, before);
+    this.#notify(st, before, removed);
     const handled = pending ? await pending : undefined;
     const failure = invalid === undefined ? handled : handled === undefined ? invalid : `${invalid}; ${handled}`;
     if (failure !== undefined) {

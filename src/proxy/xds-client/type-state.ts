@@ -11,6 +11,11 @@ export class TypeState {
   readonly type: ResourceType;
   /** Explicit names; ignored while `type.wildcard`. */
   names = new Set<string>();
+  /**
+   * Names subscribed on demand on top of a wildcard subscription (Delta only: on-demand CDS). Never
+   * unsubscribed, as Envoy's ODCDS: a cluster asked for once stays subscribed, across reconnects.
+   */
+  readonly onDemand = new Set<string>();
   /** When each name was first asked for (Envoy's initial_fetch_timeout counts from there). */
   readonly askedAt = new Map<string, number>();
   readonly resources = new Map<string, AppliedResource>();
@@ -23,7 +28,7 @@ export class TypeState {
   /** Envoy's <type>.update_success / update_rejected. */
   accepted = 0;
   rejected = 0;
-  /** Names subscribed on the current stream (Delta diffing). */
+  /** Names subscribed on the current stream (Delta diffing; "*" once a wildcard type named it explicitly). */
   sent = new Set<string>();
 
   /** What puts accepted updates in service; none: they are held (and shown), ACKed, used by nothing. */

@@ -1,0 +1,167 @@
+/**
+ * On-demand cluster discovery, Envoy's ODCDS (OdCdsApiImpl with the cluster
+ * manager's ClusterDiscoveryManager): a request whose cluster the proxy has
+ * not got asks for it here; the name is subscribed over the ADS stream on top
+ * of the wildcard CDS subscription (xds-client `subscribeOnDemand`), and the
+ * waiter is called back once, when every name it waits for is usable (the
+ * cluster in service with its endpoints: the CDS → EDS walk does the rest),
+ * reported absent by the server (removed_resources), or when the timeout
+ * passes. One discovery per name at a time: requests for a name already
+ * being discovered join it and share its timer (the first request's
+ * timeout, as Envoy's per-name timer). A waiter that leaves (its client
+ * disconnected) is dropped at once, and a discovery nobody waits for any
+ * more is dropped with it; the subscription stays (Envoy never unsubscribes
+ * on-demand names).
+ *
+ * Counted as Envoy's ODCDS subscription is, under cluster_manager.odcds.:
+ * update_attempt (a name asked for), update_success (the server answered
+ * for it, present or absent), init_fetch_timeout (no answer in time).
+ */
+import { logger } from '../../log.js';
+import type { ProxyStats } from '../telemetry/stats.js';
+import type { ResourceType, ResourceWatcher } from '../xds-client/resource-type.js';
+
+type Counters = Pick<ProxyStats, 'inc'>;
+
+const log = logger('cluster');
+
+export type DiscoveryStatus = 'available' | 'missing' | 'timeout';
+
+/** The xDS client's part (XdsClient has it). */
+export interface OnDemandSource {
+  subscribeOnDemand(type: ResourceType, names: readonly string[]): 'requested' | 'unsupported';
+  watch<T>(type: ResourceType<T>, name: string, w: ResourceWatcher<T>): () => void;
+}
+
+/** The cluster manager's part (ClusterManager has it). */
+export interface ClusterView {
+  usable(name: string): boolean;
+  known(name: string): boolean;
+  onUpdate(fn: () => void): () => void;
+}
+
+export interface DiscoveryHandle {
+  /** The waiter left: it is never called back. */
+  cancel(): void;
+}
+
+export const ODCDS_STATS = {
+  attempt: 'cluster_manager.odcds.update_attempt',
+  success: 'cluster_manager.odcds.update_success',
+  timeout: 'cluster_manager.odcds.init_fetch_timeout',
+} as const;
+
+interface Waiter {
+  remaining: Set<string>;
+  /** The first name that did not become available decides (missing or timeout). */
+  status: DiscoveryStatus;
+  done: (status: DiscoveryStatus) => void;
+}
+
+interface Pending {
+  timer: NodeJS.Timeout;
+  unwatch: () => void;
+  waiters: Set<Waiter>;
+}
+
+export class ClusterDiscovery {
+  readonly #source: OnDemandSource;
+  readonly #clusters: ClusterView;
+  readonly #type: ResourceType;
+  readonly #counters: Counters;
+  readonly #pending = new Map<string, Pending>();
+  #stopUpdates: (() => void) | undefined;
+
+  /** `type`: the CDS resource type the names are subscribed on. */
+  constructor(source: OnDemandSource, clusters: ClusterView, type: ResourceType, counters: Counters) {
+    this.#source = source;
+    this.#clusters = clusters;
+    this.#type = type;
+    this.#counters = counters;
+  }
+
+  /** Whether the router can use the cluster now (the cluster manager's answer). */
+  usable(name: string): boolean {
+    return this.#clusters.usable(name);
+  }
+
+  /** Names being discovered (admin and tests). */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Waits for `names` (none usable yet). 'unsupported' when the ADS stream cannot subscribe on demand
+   * (SotW): nothing is held then.
+   */
+  discover(names: readonly string[], timeoutMs: number, done: (status: DiscoveryStatus) => void): DiscoveryHandle | 'unsupported' {
+    // A cluster that arrived but waits for its endpoints (or its first DNS answer) is not asked for again.
+    const ask = names.filter((n) => !this.#pending.has(n) && !this.#clusters.known(n));
+    if (ask.length > 0) {
+      if (this.#source.subscribeOnDemand(this.#type, ask) === 'unsupported') return 'unsupported';
+      for (let i = 0; i < ask.length; i++) this.#counters.inc(ODCDS_STATS.attempt);
+      log.debug('on-demand cluster discovery', { clusters: ask });
+    }
+    const w: Waiter = { remaining: new Set(names), status: 'available', done };
+    for (const n of names) this.#join(n, timeoutMs).waiters.add(w);
+    this.#stopUpdates ??= this.#clusters.onUpdate(() => this.#check());
+    return { cancel: () => this.#leave(w) };
+  }
+
+  #join(name: string, timeoutMs: number): Pending {
+    const known = this.#pending.get(name);
+    if (known) return known;
+    const p: Pending = {
+      timer: setTimeout(() => this.#settle(name, 'timeout'), timeoutMs),
+      unwatch: () => undefined,
+      waiters: new Set(),
+    };
+    this.#pending.set(name, p);
+    p.unwatch = this.#source.watch(this.#type, name, {
+      onChanged: () => undefined,
+      onError: () => undefined,
+      onDoesNotExist: () => this.#settle(name, 'missing'),
+    });
+    return p;
+  }
+
+  /** After a cluster or endpoint update: the names that became usable. */
+  #check(): void {
+    for (const name of [...this.#pending.keys()]) if (this.#clusters.usable(name)) this.#settle(name, 'available');
+  }
+
+  #settle(name: string, status: DiscoveryStatus): void {
+    const p = this.#drop(name);
+    if (!p) return;
+    this.#counters.inc(status === 'timeout' ? ODCDS_STATS.timeout : ODCDS_STATS.success);
+    if (status !== 'available') log.debug('on-demand cluster not discovered', { cluster: name, status });
+    for (const w of p.waiters) {
+      w.remaining.delete(name);
+      if (status !== 'available' && w.status === 'available') w.status = status;
+      if (w.remaining.size === 0) w.done(w.status);
+    }
+  }
+
+  #leave(w: Waiter): void {
+    for (const name of w.remaining) {
+      const p = this.#pending.get(name);
+      if (!p) continue;
+      p.waiters.delete(w);
+      if (p.waiters.size === 0) this.#drop(name);
+    }
+    w.remaining.clear();
+  }
+
+  #drop(name: string): Pending | undefined {
+    const p = this.#pending.get(name);
+    if (!p) return undefined;
+    this.#pending.delete(name);
+    clearTimeout(p.timer);
+    p.unwatch();
+    if (this.#pending.size === 0) {
+      this.#stopUpdates?.();
+      this.#stopUpdates = undefined;
+    }
+    return p;
+  }
+}
