@@ -182,7 +182,7 @@ class GeneratorImpl implements TranslateGenerator {
     }
     const loopback = loopbackPlan(node);
     const hbone = hboneSidecar(node) && !loopback;
-    const onDemand = wantsOnDemandClusters(node) && !hbone && !loopback;
+    const onDemand = wantsOnDemandClusters(node) && !hbone;
     const { key, make } = scopeKey(this.model, node, id, this.#d.sourceLabelNs, onDemand);
     let scope = this.#d.scopes.get(key);
     if (!scope) this.#d.scopes.set(key, (scope = new ScopeResources(make(), this.#d.shared, this.routes)));

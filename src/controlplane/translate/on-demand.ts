@@ -12,8 +12,9 @@ import { adsConfigSource, durationMs, typed } from './common.js';
  * no HTTP route needs: the service clusters of HTTP ports come when its app
  * first calls the service, by name over the same stream; its routes still
  * name them all. TCP ports' clusters stay in the wildcard set (tcp_proxy has
- * no on-demand lookup here). Not for routers, waypoints, proxyless gRPC,
- * HBONE sidecars or sidecars without capture: they keep the full set.
+ * no on-demand lookup here). Sidecars without capture (loopback.ts) too:
+ * their VIP listeners copy 0.0.0.0_PORT's chains. Not for routers,
+ * waypoints, proxyless gRPC or HBONE sidecars: they keep the full set.
  */
 export const ON_DEMAND_METADATA = 'ENABLE_ON_DEMAND_CDS';
 

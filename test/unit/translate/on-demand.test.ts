@@ -57,3 +57,13 @@ test('on-demand is not for proxyless gRPC or HBONE sidecars: they keep every clu
     assert.ok([...gen.generate(node, TypeUrl.Cluster, undefined).keys()].includes('outbound|9080||reviews.default.svc.cluster.local'), node.metadata.GENERATOR ?? 'hbone');
   }
 });
+
+test('a sidecar without capture (loopback) gets on-demand clusters too: its VIP listeners hold requests like 0.0.0.0_PORT', () => {
+  const gen = createGenerator(modelOf(bookinfo), routeBuilders);
+  const meta = { INTERCEPTION_MODE: 'NONE', LOOPBACK_APP_IP: '127.0.0.2', LOOPBACK_SERVICE_VIEW: '127.41.0.0/16', ENABLE_ON_DEMAND_CDS: 'true' };
+  const node = parseNodeId('sidecar~10.0.9.2~client.default~default.svc.cluster.local', meta);
+  const wildcard = [...gen.generate(node, TypeUrl.Cluster, undefined).keys()];
+  assert.ok(!wildcard.includes('outbound|9080||reviews.default.svc.cluster.local') && wildcard.includes('outbound|5432||db.other.svc.cluster.local'), wildcard.join(' '));
+  const vip = gen.generate(node, TypeUrl.Listener, undefined).get('10.96.0.20_9080')!.message as Listener;
+  assert.ok(httpFilters(vip).includes('envoy.filters.http.on_demand'));
+});
