@@ -117,12 +117,13 @@ export class SotwStream extends TestStream<DiscoveryRequest, DiscoveryResponse> 
 }
 
 export class DeltaStream extends TestStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
-  constructor(call: ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>, readonly node: string) {
+  /** `metadata`: the node's, sent with every request (as Envoy sends its Node on the first). */
+  constructor(call: ClientDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>, readonly node: string, readonly metadata: Record<string, string> = {}) {
     super(call);
   }
 
   request(typeUrl: string, fields: Partial<Pick<DeltaDiscoveryRequest, 'resourceNamesSubscribe' | 'resourceNamesUnsubscribe' | 'initialResourceVersions' | 'responseNonce'>> = {}): void {
-    this.send(create(DeltaDiscoveryRequestSchema, { node: create(NodeSchema, { id: this.node }), typeUrl, ...fields }));
+    this.send(create(DeltaDiscoveryRequestSchema, { node: create(NodeSchema, { id: this.node, metadata: this.metadata }), typeUrl, ...fields }));
   }
 
   ack(res: DeltaDiscoveryResponse): void {
@@ -156,8 +157,8 @@ export class TestAdsClient {
     return s;
   }
 
-  delta(node: string): DeltaStream {
-    const s = new DeltaStream(this.#stub.DeltaAggregatedResources(), node);
+  delta(node: string, metadata?: Record<string, string>): DeltaStream {
+    const s = new DeltaStream(this.#stub.DeltaAggregatedResources(), node, metadata);
     this.#streams.push(s);
     return s;
   }

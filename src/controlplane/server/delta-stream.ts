@@ -143,7 +143,15 @@ export class DeltaConnection implements PushTarget, SyncSource {
   }
 
   #generate(type: TypeUrl, watch: DeltaWatch): ResourceSet | undefined {
-    return generateSafely(this.ctx, this.node, type, watch.wildcard ? undefined : watch.names);
+    if (!watch.wildcard) return generateSafely(this.ctx, this.node, type, watch.names);
+    const all = generateSafely(this.ctx, this.node, type, undefined);
+    if (!all || watch.names.size === 0) return all;
+    // Wildcard and names at once (a sidecar with on-demand clusters): what the wildcard brings, and the names besides.
+    const named = generateSafely(this.ctx, this.node, type, watch.names);
+    if (!named || [...named].every(([n, r]) => all.get(n) === r)) return all;
+    const out = new Map(all);
+    for (const [n, r] of named) out.set(n, r);
+    return out;
   }
 
   /**

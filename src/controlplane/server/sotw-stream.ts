@@ -10,6 +10,7 @@ import { deltaOnlyTypes, isKnownType, pushOrder, shortName, TypeUrl, wildcardTyp
 import type { ResourceSet, XdsResource } from '../wire/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
+import { ON_DEMAND_METADATA } from '../translate/on-demand.js';
 import { driveStream, invalidArgument, nodeOf, type ParseNode } from './stream-call.js';
 import { TypeSync, type SyncSource } from './sync-status.js';
 import type { Reappearance } from './reappearance.js';
@@ -167,6 +168,17 @@ function sameSubscription(watch: SotwWatch, type: TypeUrl, names: readonly strin
   return explicit.every((n) => watch.names.has(n));
 }
 
+/**
+ * On-demand clusters need Delta (as Envoy's ODCDS does): a SotW client that
+ * asks for them is served the full set, and told so in the log.
+ */
+function withoutOnDemand(node: ProxyNode, ctx: StreamContext): ProxyNode {
+  if (node.metadata[ON_DEMAND_METADATA] === undefined) return node;
+  ctx.log.warn('on-demand clusters need Delta xDS; serving this SotW stream every cluster', { proxy: node.id });
+  const { [ON_DEMAND_METADATA]: _dropped, ...metadata } = node.metadata;
+  return { ...node, metadata };
+}
+
 /** Serves one StreamAggregatedResources call until it ends. */
 export function serveSotw(
   call: ServerDuplexStream<DiscoveryRequest | UndecodableRequest, DiscoveryResponse>,
@@ -179,7 +191,7 @@ export function serveSotw(
     ctx,
     (req) => {
       if (!conn) {
-        conn = new SotwConnection(nodeOf(req.node, parseNode), call, ctx);
+        conn = new SotwConnection(withoutOnDemand(nodeOf(req.node, parseNode), ctx), call, ctx);
         ctx.connected(conn);
       }
       conn.onRequest(req);

@@ -10,6 +10,8 @@ import { ScopeResources, type RouteBuilders } from './scope-resources.js';
 import { inboundSecurity, type InboundSecuritySpec } from './inbound-security.js';
 import { SharedCache } from './shared-cache.js';
 import { EndpointMemo } from './endpoint-memo.js';
+import { wantsOnDemandClusters } from './on-demand.js';
+import { wildcardClusters } from './on-demand-clusters.js';
 import { endpointsReachOnlyEds } from './incremental.js';
 import { loopbackPlan, loopbackResources, loopbackRoutes, type LoopbackPlan } from './loopback.js';
 import { GatewayResources } from './gateway/resources.js';
@@ -49,6 +51,8 @@ interface ProxyState {
   hboneIps?: ReadonlySet<string>;
   /** Set for a waypoint: HBONE in, its services' L7 stack, HBONE out; no RDS (routes are inline). */
   waypoint?: WaypointResources;
+  /** Set for a sidecar with on-demand clusters: what it gets without naming them (the rest comes by name). */
+  wildcardClusters?: ResourceSet;
   /** Where the proxy is, for clusters with locality load balancing (computed when one is asked for). */
   locality: () => ProxyLocality;
 }
@@ -80,6 +84,8 @@ interface Durable {
   readonly accessLogs: ListenerAccessLogs;
   /** An inbound side with a Telemetry's access logs, per access log policy: shared by its proxies like the original. */
   readonly logged: WeakMap<InboundState, Map<string, InboundState>>;
+  /** The wildcard CDS of on-demand sidecars, by their full cluster set. */
+  readonly onDemand: WeakMap<ResourceSet, ResourceSet>;
   /** Set once a proxy state holds the ambient pods' addresses (HBONE sidecars): they come from Pods. */
   readonly hbone: { built: boolean };
 }
@@ -100,7 +106,7 @@ class GeneratorImpl implements TranslateGenerator {
     }
     this.#d = {
       shared: new SharedCache(model, jwks), scopes: new Map(), inbound: new Map(), gateways: new Map(), nodes: new WeakMap(),
-      sourceLabelNs: new Map(), filtered: new WeakMap(), accessLogs: new ListenerAccessLogs(), logged: new WeakMap(), hbone: { built: false },
+      sourceLabelNs: new Map(), filtered: new WeakMap(), accessLogs: new ListenerAccessLogs(), logged: new WeakMap(), onDemand: new WeakMap(), hbone: { built: false },
     };
     this.#eds = new EndpointMemo(model);
   }
@@ -118,7 +124,7 @@ class GeneratorImpl implements TranslateGenerator {
     const st = this.#state(node);
     switch (typeUrl) {
       case TypeUrl.Cluster:
-        return this.#filter(st.inbound.clusters, names);
+        return names ? this.#filter(st.inbound.clusters, names) : st.wildcardClusters ?? st.inbound.clusters;
       case TypeUrl.Listener:
         if (names && node.generator === 'grpc') return this.#grpcListeners(st.scope, names);
         // Any client asking for "HOST:PORT" by name gets an API listener, as istiod does for proxyless gRPC.
@@ -150,7 +156,7 @@ class GeneratorImpl implements TranslateGenerator {
     switch (typeUrl) {
       case TypeUrl.ClusterLoadAssignment: return st.waypoint ? st.waypoint.edsNames() : st.scope.edsNames();
       case TypeUrl.RouteConfiguration: return st.waypoint ? noNames : st.gateway ? st.gateway.routeNames() : st.scope.routeNames();
-      case TypeUrl.Cluster: return (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
+      case TypeUrl.Cluster: return st.wildcardClusters ? new Set(st.wildcardClusters.keys()) : (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
       case TypeUrl.Listener: return (st.inbound.listenerNames ??= new Set(st.inbound.listeners.keys()));
       default: return noNames;
     }
@@ -174,22 +180,31 @@ class GeneratorImpl implements TranslateGenerator {
       this.#d.nodes.set(node, st);
       return st;
     }
-    const { key, make } = scopeKey(this.model, node, id, this.#d.sourceLabelNs);
+    const loopback = loopbackPlan(node);
+    const hbone = hboneSidecar(node) && !loopback;
+    const onDemand = wantsOnDemandClusters(node) && !hbone;
+    const { key, make } = scopeKey(this.model, node, id, this.#d.sourceLabelNs, onDemand);
     let scope = this.#d.scopes.get(key);
     if (!scope) this.#d.scopes.set(key, (scope = new ScopeResources(make(), this.#d.shared, this.routes)));
     const envoy = node.generator !== 'grpc';
     const ports = envoy ? inboundPorts(this.model, id.namespace, id.labels, id.workload) : [];
     const security = envoy ? inboundSecurity(this.model, id.namespace, id.labels, this.#d.shared) : undefined;
     const inbound = this.#inboundState(scope, ports, security);
-    const loopback = loopbackPlan(node);
     // A proxy without capture binds what capture would have handed it: its own copy, per proxy.
     const plain: ProxyState = loopback
       ? { scope, inbound: loopbackResources(inbound.listeners, inbound.clusters, scope.spec.scope.services, loopback), loopback, locality }
       : { scope, inbound, locality };
     const logged = envoy ? this.#withAccessLogs(plain, id.namespace, id.labels, false) : plain;
-    const st = hboneSidecar(node) && !loopback ? this.#withHbone(logged, node, ports, security!) : logged;
+    const st = hbone ? this.#withHbone(logged, node, ports, security!) : onDemand ? this.#withOnDemand(logged) : logged;
     this.#d.nodes.set(node, st);
     return st;
+  }
+
+  /** A sidecar with on-demand clusters: its wildcard CDS without the clusters its HTTP routes name (on-demand.ts). */
+  #withOnDemand(st: ProxyState): ProxyState {
+    let wildcard = this.#d.onDemand.get(st.inbound.clusters);
+    if (!wildcard) this.#d.onDemand.set(st.inbound.clusters, (wildcard = wildcardClusters(st.inbound.clusters, st.scope.spec.scope.services)));
+    return { ...st, wildcardClusters: wildcard };
   }
 
   /** The proxy's listeners with the access logs the Telemetries that apply to it choose (unchanged without any). */

@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { onDemandFilter } from './on-demand.js';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { TrafficDirection } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { ApiListenerSchema } from '../../gen/envoy/config/listener/v3/api_listener_pb.js';
@@ -47,14 +48,17 @@ export function portKind(p: MeshServicePort): 'http' | 'tcp' | 'none' {
 }
 
 /** 0.0.0.0_PORT: every HTTP service on PORT, routed by Host through route config "PORT". */
-export function httpOutboundListener(port: number): Listener {
+export function httpOutboundListener(port: number, onDemand = false): Listener {
   const name = outboundListenerName('0.0.0.0', port);
+  const hcm = sidecarHcm(`outbound_0.0.0.0_${port}`, { rds: String(port) }, true);
+  // Envoy runs on_demand just before the router, after the filters that may answer locally.
+  if (onDemand) hcm.httpFilters.splice(hcm.httpFilters.length - 1, 0, onDemandFilter());
   return create(ListenerSchema, {
     name,
     address: socketAddress('0.0.0.0', port),
     bindToPort: false,
     trafficDirection: TrafficDirection.OUTBOUND,
-    filterChains: [create(FilterChainSchema, { name, filters: [hcmFilter(sidecarHcm(`outbound_0.0.0.0_${port}`, { rds: String(port) }, true))] })],
+    filterChains: [create(FilterChainSchema, { name, filters: [hcmFilter(hcm)] })],
   });
 }
 

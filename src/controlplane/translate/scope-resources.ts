@@ -109,7 +109,7 @@ export class ScopeResources {
     out.set(vout.name, vout);
     const ports = outboundPorts(services);
     for (const port of ports.http) {
-      const r = this.shared.httpListener(port);
+      const r = this.shared.httpListener(port, this.spec.onDemand);
       out.set(r.name, r);
     }
     for (const { svc, port } of ports.tcp) {

@@ -47,6 +47,8 @@ export interface ScopeSpec {
   generator: 'envoy' | 'grpc';
   /** The family of the scope's DNS clusters (V4_ONLY when absent). */
   dnsFamily?: DnsFamily;
+  /** Its HTTP listeners find clusters on demand (on-demand.ts). */
+  onDemand?: boolean;
 }
 
 /**
@@ -56,7 +58,7 @@ export interface ScopeSpec {
  * an IPv6-only family when they change what the proxy sees).
  * `sourceLabelNs` caches usesSourceLabels per namespace for one generator.
  */
-export function scopeKey(model: MeshModel, node: ProxyNode, id: ProxyIdentity, sourceLabelNs: Map<string, boolean>): { key: string; make: () => ScopeSpec } {
+export function scopeKey(model: MeshModel, node: ProxyNode, id: ProxyIdentity, sourceLabelNs: Map<string, boolean>, onDemand = false): { key: string; make: () => ScopeSpec } {
   const sidecar = model.sidecarFor(id.namespace, id.labels);
   let bySource = sourceLabelNs.get(id.namespace);
   if (bySource === undefined) sourceLabelNs.set(id.namespace, (bySource = usesSourceLabels(model, id.namespace)));
@@ -64,14 +66,14 @@ export function scopeKey(model: MeshModel, node: ProxyNode, id: ProxyIdentity, s
   const selectedRules = model.selectedDestinationRules(id.namespace, id.labels);
   const dnsFamily = dnsFamilyOf(node.ipAddresses);
   const dnsCapture = node.generator === 'envoy' && usesAutoAddresses(node);
-  const key = `${node.generator}|${id.namespace}|${sidecar ? objectKey(sidecar) : ''}${bySource ? `|${labelsKey(id.labels)}` : ''}${selectedRules ? `|dr:${selectedRules.key}` : ''}${dnsCapture ? '|dns' : ''}${dnsFamily === 'V4_ONLY' ? '' : '|v6'}`;
+  const key = `${node.generator}|${id.namespace}|${sidecar ? objectKey(sidecar) : ''}${bySource ? `|${labelsKey(id.labels)}` : ''}${selectedRules ? `|dr:${selectedRules.key}` : ''}${dnsCapture ? '|dns' : ''}${dnsFamily === 'V4_ONLY' ? '' : '|v6'}${onDemand ? '|odcds' : ''}`;
   const make = (): ScopeSpec => {
     let services: readonly MeshService[] = visibleServices(model.services, id.namespace, sidecar);
     if (dnsCapture) services = services.map((s) => withAutoVip(s, dnsFamily));
     const scope: RouteScope = {
       model, namespace: id.namespace, services, ...(bySource ? { node } : {}), ...(selectedRules ? { selectedRules } : {}),
     };
-    return { key, scope, registryOnly: sidecar?.spec.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY', generator: node.generator, dnsFamily };
+    return { key, scope, registryOnly: sidecar?.spec.outboundTrafficPolicy?.mode === 'REGISTRY_ONLY', generator: node.generator, dnsFamily, ...(onDemand ? { onDemand } : {}) };
   };
   return { key, make };
 }

@@ -73,7 +73,7 @@ function isEds(c: Cluster): boolean {
 interface Memos {
   readonly svc: Map<string, Map<MeshService, Map<DestinationRule | null, ServiceClusterSet>>>;
   readonly groups: Map<string, ClusterGroup>;
-  readonly http: Map<number, XdsResource>;
+  readonly http: Map<string, XdsResource>;
   readonly inCluster: Map<string, XdsResource>;
   readonly vin: Map<string, XdsResource>;
   readonly authz: Map<string, AuthzFilters>;
@@ -173,9 +173,9 @@ export class SharedCache {
     });
   }
 
-  httpListener(port: number): XdsResource {
-    return memo(this.#m.http, port, () => {
-      const l = httpOutboundListener(port);
+  httpListener(port: number, onDemand = false): XdsResource {
+    return memo(this.#m.http, `${port}|${onDemand}`, () => {
+      const l = httpOutboundListener(port, onDemand);
       return toResource(ListenerSchema, l.name, l);
     });
   }

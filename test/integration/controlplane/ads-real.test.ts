@@ -10,7 +10,9 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { anyUnpack } from '@bufbuild/protobuf/wkt';
+import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
+import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
+import { HttpConnectionManagerSchema } from '../../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import { ClusterLoadAssignmentSchema } from '../../../src/gen/envoy/config/endpoint/v3/endpoint_pb.js';
 import { TypeUrl } from '../../../src/xds/type-urls.js';
 import { TestAdsClient, namesOf, nameOfAny } from '../../helpers/ads-client.js';
@@ -126,6 +128,28 @@ describe('trellis controlplane over raw ADS streams', () => {
     await writeFile(file, text);
     s.ack(await s.next(5000));
     sotw.close();
+  });
+
+  test('on-demand clusters over Delta: the wildcard leaves out HTTP service clusters, a name brings one, the listener holds requests for it', async () => {
+    const s = ads.delta(node('odcds-client'), { ENABLE_ON_DEMAND_CDS: 'true' });
+    s.request(TypeUrl.Cluster, { resourceNamesSubscribe: ['*'] });
+    const cds = await s.next(5000);
+    const wildcard = cds.resources.map((r) => r.name);
+    assert.ok(wildcard.includes('PassthroughCluster') && !wildcard.some((n) => n.startsWith('outbound|50051|')), wildcard.join(' '));
+    s.ack(cds);
+    const v1 = `outbound|50051|v1|${host}`;
+    s.request(TypeUrl.Cluster, { resourceNamesSubscribe: [v1, 'outbound|1||missing.default.svc.cluster.local'] });
+    const asked = await s.next(5000);
+    assert.deepEqual(asked.resources.map((r) => r.name), [v1], 'the named cluster, and nothing the wildcard already sent');
+    assert.deepEqual(asked.removedResources, ['outbound|1||missing.default.svc.cluster.local'], 'a name that does not exist is reported absent');
+    s.ack(asked);
+    s.request(TypeUrl.Listener);
+    const lds = await s.next(5000);
+    const listener = anyUnpack(lds.resources.find((r) => r.name === '0.0.0.0_50051')!.resource!, ListenerSchema)!;
+    const hcm = anyUnpack(listener.filterChains[0]!.filters[0]!.configType.value as Any, HttpConnectionManagerSchema)!;
+    assert.deepEqual(hcm.httpFilters.map((f) => f.name).slice(-2), ['envoy.filters.http.on_demand', 'envoy.filters.http.router']);
+    s.ack(lds);
+    s.close();
   });
 
   test('SotW NACK: STALE with the error in /debug/syncz, counted in /metrics, not re-sent', async () => {
