@@ -11,7 +11,10 @@
  * timeout, as Envoy's per-name timer). A waiter that leaves (its client
  * disconnected) is dropped at once, and a discovery nobody waits for any
  * more is dropped with it; the subscription stays (Envoy never unsubscribes
- * on-demand names).
+ * on-demand names). A name the server reported absent is not discovered
+ * again while it stays subscribed: the server pushes it if it comes to
+ * exist, and answers nothing to a name subscribed twice — a request for it
+ * goes on at once (503 NC) instead of waiting out the timeout each time.
  *
  * Counted as Envoy's ODCDS subscription is, under cluster_manager.odcds.:
  * update_attempt (a name asked for), update_success (the server answered
@@ -70,7 +73,8 @@ export class ClusterDiscovery {
   readonly #type: ResourceType;
   readonly #counters: Counters;
   readonly #pending = new Map<string, Pending>();
-  #stopUpdates: (() => void) | undefined;
+  /** Reported absent by the server, still subscribed (until the cluster arrives). */
+  readonly #absent = new Set<string>();
 
   /** `type`: the CDS resource type the names are subscribed on. */
   constructor(source: OnDemandSource, clusters: ClusterView, type: ResourceType, counters: Counters) {
@@ -78,11 +82,12 @@ export class ClusterDiscovery {
     this.#clusters = clusters;
     this.#type = type;
     this.#counters = counters;
+    clusters.onUpdate(() => this.#check());
   }
 
-  /** Whether the router can use the cluster now (the cluster manager's answer). */
-  usable(name: string): boolean {
-    return this.#clusters.usable(name);
+  /** Of `names`, those a request must wait for: not usable yet, and not known to be absent. */
+  missing(names: readonly string[]): string[] {
+    return names.filter((n) => !this.#clusters.usable(n) && !this.#absent.has(n));
   }
 
   /** Names being discovered (admin and tests). */
@@ -91,7 +96,7 @@ export class ClusterDiscovery {
   }
 
   /**
-   * Waits for `names` (none usable yet). 'unsupported' when the ADS stream cannot subscribe on demand
+   * Waits for `names` (what missing() returned). 'unsupported' when the ADS stream cannot subscribe on demand
    * (SotW): nothing is held then.
    */
   discover(names: readonly string[], timeoutMs: number, done: (status: DiscoveryStatus) => void): DiscoveryHandle | 'unsupported' {
@@ -104,7 +109,6 @@ export class ClusterDiscovery {
     }
     const w: Waiter = { remaining: new Set(names), status: 'available', done };
     for (const n of names) this.#join(n, timeoutMs).waiters.add(w);
-    this.#stopUpdates ??= this.#clusters.onUpdate(() => this.#check());
     return { cancel: () => this.#leave(w) };
   }
 
@@ -120,13 +124,17 @@ export class ClusterDiscovery {
     p.unwatch = this.#source.watch(this.#type, name, {
       onChanged: () => undefined,
       onError: () => undefined,
-      onDoesNotExist: () => this.#settle(name, 'missing'),
+      onDoesNotExist: () => {
+        this.#absent.add(name);
+        this.#settle(name, 'missing');
+      },
     });
     return p;
   }
 
-  /** After a cluster or endpoint update: the names that became usable. */
+  /** After a cluster or endpoint update: the names that became usable, and absent ones that arrived after all. */
   #check(): void {
+    for (const name of this.#absent) if (this.#clusters.known(name)) this.#absent.delete(name);
     for (const name of [...this.#pending.keys()]) if (this.#clusters.usable(name)) this.#settle(name, 'available');
   }
 
@@ -158,10 +166,6 @@ export class ClusterDiscovery {
     this.#pending.delete(name);
     clearTimeout(p.timer);
     p.unwatch();
-    if (this.#pending.size === 0) {
-      this.#stopUpdates?.();
-      this.#stopUpdates = undefined;
-    }
     return p;
   }
 }

@@ -140,14 +140,18 @@ describe('on-demand cluster discovery', () => {
     assert.equal(s.count(ODCDS_STATS.attempt), 0);
   });
 
-  test('asked again after it was reported absent: a new discovery asks the server again', () => {
+  test('a name reported absent is not waited for again, until the server pushes the cluster after all', () => {
     s = setup();
+    assert.deepEqual(s.discovery.missing(['later', 'other']), ['later', 'other']);
     waiter(s, ['later']);
     s.ads.absent('later');
-    const b = waiter(s, ['later']);
-    assert.deepEqual(s.ads.asked, [['later'], ['later']]);
+    assert.deepEqual(s.discovery.missing(['later', 'other']), ['other'], 'the router answers 503 NC at once');
     s.cds('later');
+    assert.deepEqual(s.discovery.missing(['later']), ['later'], 'arrived: waited for until its endpoints come');
+    const b = waiter(s, ['later']);
     s.eds('later');
     assert.deepEqual(b.results, ['available']);
+    assert.deepEqual(s.ads.asked, [['later']], 'asked for once');
+    assert.deepEqual(s.discovery.missing(['later']), []);
   });
 });

@@ -98,8 +98,8 @@ class FakeDiscovery implements OnDemandClusters {
   cancelled = 0;
   supported = true;
 
-  usable(name: string): boolean {
-    return this.usableNames.has(name);
+  missing(names: readonly string[]): string[] {
+    return names.filter((n) => !this.usableNames.has(n));
   }
 
   discover(names: readonly string[], timeoutMs: number, done: (s: DiscoveryStatus) => void) {

@@ -24,7 +24,8 @@ const log = logger('proxy');
 
 /** What the filter needs of the proxy's on-demand discovery (ClusterDiscovery has it). */
 export interface OnDemandClusters {
-  usable(name: string): boolean;
+  /** Of `names`, those to wait for (not usable yet; not already reported absent). */
+  missing(names: readonly string[]): string[];
   discover(names: readonly string[], timeoutMs: number, done: (status: DiscoveryStatus) => void): DiscoveryHandle | 'unsupported';
 }
 
@@ -45,7 +46,7 @@ export class OnDemandFilter implements HttpFilter {
   decodeHeaders(ex: HttpStream): FilterStatus {
     const odcds = this.#plan.odcds;
     if (!odcds) return CONTINUE;
-    const missing = routeClusters(ex.route, ex.req.headers).filter((n) => !this.#clusters.usable(n));
+    const missing = this.#clusters.missing(routeClusters(ex.route, ex.req.headers));
     if (missing.length === 0) return CONTINUE;
     const handle = this.#clusters.discover(missing, odcds.timeoutMs, () => resume(ex));
     if (handle === 'unsupported') {
