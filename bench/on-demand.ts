@@ -68,7 +68,7 @@ async function measure(mode: Row['mode'], cp: TrellisProcess, xds: string, debug
     const atConnect = await sentBytes(debug);
     const revision = lastPushedRevision(cp);
     await writeFile(epFile, stringify(endpointSlice(1, changed.namespace, mesh.endpointsPerService + 1 + round, mesh.endpointsPerService + 2)));
-    await cp.waitForLine((l) => pushedRevision(l) > revision, 60_000);
+    for (const deadline = Date.now() + 60_000; lastPushedRevision(cp) <= revision; await sleep(50)) if (Date.now() > deadline) throw new Error('the endpoint change was not pushed');
     await sleep(1000);
     const afterChange = await sentBytes(debug);
     await sleep(settleMs);
