@@ -11,11 +11,14 @@
  * plane's CPU (/proc/PID/stat) and peak RSS (VmRSS sampled) from the first
  * change until the last proxy converged; its pushes and its source's states
  * (its log); the responses by type. BENCH_CPU_PROF=DIR also profiles the
- * control plane and prints where the churn's CPU went.
+ * control plane during the same window (cpu-profile-preload.ts) and prints
+ * where its CPU went.
  */
-import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { endpointSliceOf, syntheticMesh, type MeshSize } from './lib/synthetic-mesh.js';
 import { ChurnPlan } from './lib/churn-plan.js';
@@ -91,6 +94,7 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
   const pid = cp.child.pid!;
   clients.send({ report: 0 });
   await clients.waitLine((j) => j.report === 0, waitMs, 'responses reset');
+  if (profileDir) cp.child.kill('SIGUSR2');
   const logFrom = cp.stderr.length;
   const cpu0 = cpuSeconds(pid);
   const peak = sampleRss(pid);
@@ -101,6 +105,7 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
   const wallSeconds = (wall() - first) / 1000;
   const cpu = cpuSeconds(pid) - cpu0;
   const peakRssMiB = peak();
+  if (profileDir) cp.child.kill('SIGPWR');
   // Responses of the last push may still be in flight to the other proxies' sockets: count them too.
   await sleep(500);
   clients.send({ report: 1 });
@@ -129,48 +134,46 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
 
 async function runOne(mode: 'sotw' | 'delta'): Promise<{ run?: ChurnRun; note?: string; profile?: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'trellis-bench-churn-'));
-  const profDir = profileDir && join(profileDir, mode);
+  const profile = profileDir && join(profileDir, `churn-${mode}.cpuprofile`);
   let started: PushMesh | undefined;
   try {
     const plan = new ChurnPlan(mesh.services, mesh.endpointsPerService);
     await writeMesh(dir, plan);
-    if (profDir) await mkdir(profDir, { recursive: true });
-    const env = profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` } : {};
+    if (profileDir) await mkdir(profileDir, { recursive: true });
+    const preload = fileURLToPath(new URL('./lib/cpu-profile-preload.js', import.meta.url));
+    const env = profile ? { NODE_OPTIONS: `--import ${preload}`, TRELLIS_CPU_PROFILE: profile } : {};
     const hold = '^outbound\\|\\d+\\|\\|svc-\\d+\\.';
     const m = (started = await startPushMesh({ dir, proxies, mode, namespaces: mesh.namespaces, waitMs, hold, env }));
     if ('note' in m.connect) return { note: `${mode}: ${m.connect.note}; churn not run` };
     await sleep(1000);
     const run = await measure(m, dir, plan, mode, m.connect.ms);
-    const stoppedAt = wall();
-    await m.stop();
-    started = undefined;
-    return { run, ...(profDir ? { profile: await summarise(profDir, run, stoppedAt) } : {}) };
+    return { run, ...(profile ? { profile: await summarise(profile) } : {}) };
   } finally {
     await started?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Where the control plane's CPU went from the first change until the last proxy converged (the profile ends at its exit). */
-async function summarise(dir: string, run: ChurnRun, stoppedAt: number): Promise<string> {
-  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) return `(no profile written in ${dir})`;
-  const endAgo = wall() - stoppedAt;
-  const window: [number, number] = [run.wallSeconds * 1000 + 500 + endAgo, 500 + endAgo];
+/** Where the control plane's CPU went from the first change until the last proxy converged. */
+async function summarise(file: string): Promise<string> {
+  for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(100);
+  if (!existsSync(file)) return `(no profile written to ${file})`;
+  // Matched against "functionName url" of every frame of a sample's stack.
   const patterns: Record<string, RegExp> = {
-    'directory source: rescan (stat every file, re-read changed)': /^#scanOnce$|^scanConfigFiles$|^scanDir$/,
-    'directory source: re-read + parse one file': /^#reload$/,
-    'directory source: deliver (merge all files, fingerprint)': /^#deliver$/,
-    '  of which mergeFiles': /^mergeFiles$/,
-    '  of which fingerprintOf (JSON of the whole state)': /^fingerprintOf$/,
-    'state listener: configEvents (diff of the whole state)': /^configEvents$/,
-    'push: model + translation + responses (#push)': /^#push$/,
-    '  of which buildModel': /^buildModel$/,
-    '  of which ADS push (generate, encode, queue)': /^push$/,
-    'GC': /^\(garbage collector\)$/,
-    'idle': /^\(idle\)$/,
+    "Node's recursive fs.watch (JS on Linux: readdirSync, statSync per event)": / node:internal\/fs\/recursive_watch$/,
+    'directory source: rescan (stat every file, re-read changed)': /^(#scanOnce|scanConfigFiles|scanDir) /,
+    '  of which re-read + parse the changed file': /^#reload /,
+    'directory source: deliver (merge all files, fingerprint)': /^#deliver /,
+    '  of which mergeFiles': /^mergeFiles /,
+    '  of which fingerprintOf (JSON of the whole state)': /^fingerprintOf /,
+    'state listener: configEvents (diff of the whole state)': /^configEvents /,
+    'push: model + translation + responses (#push)': /^#push /,
+    '  of which buildModel': /^buildModel /,
+    '  of which ADS push (generate, encode, queue)': /^push .*bundle/,
+    'GC': /^\(garbage collector\) /,
+    'idle': /^\(idle\) /,
   };
-  return `Control plane CPU profile (${join(dir, file)}), the churn's window:\n\n${inclusiveTable(join(dir, file), patterns, window)}\n\n${topSelf(join(dir, file), 15)}`;
+  return `Control plane CPU profile (${file}), first change → all converged:\n\n${inclusiveTable(file, patterns)}\n\n${topSelf(file, 15)}`;
 }
 
 function rowsOf(r: ChurnRun): (string | number)[][] {

@@ -10,7 +10,7 @@ import { HealthStatus } from '../../src/gen/envoy/config/core/v3/health_check_pb
 import { eachField } from './light-response.js';
 
 /** envoy.config.endpoint.v3.ClusterLoadAssignment.cluster_name (1). */
-export function loadAssignmentName(cla: Uint8Array): string {
+function loadAssignmentName(cla: Uint8Array): string {
   const r = new BinaryReader(cla);
   while (r.pos < r.len) {
     const [n, wire] = r.tag();
@@ -29,7 +29,7 @@ const usable = new Set([HealthStatus.UNKNOWN, HealthStatus.HEALTHY, HealthStatus
  * endpoints (2) → lb_endpoints (2) → endpoint (1) and health_status (2) →
  * address (1) → socket_address (1) → address (2), port_value (3).
  */
-export function heldEndpoints(cla: Uint8Array): string {
+function heldEndpoints(cla: Uint8Array): string {
   const out: string[] = [];
   eachField(cla, 2, (locality) =>
     eachField(locality, 2, (lb) => {
@@ -65,4 +65,30 @@ function socketAddress(endpoint: Uint8Array): string {
     }),
   );
   return text;
+}
+
+interface Read {
+  readonly name: string;
+  endpoints?: string;
+}
+
+/** By content (the bytes as a latin1 string): a thousand proxies receive the same load assignments. Bounded. */
+const memo = new Map<string, Read>();
+const memoMax = 200_000;
+
+/**
+ * A load assignment's cluster name, and its held endpoints when `wanted`
+ * says so, read once per distinct content for the whole process: a SotW
+ * proxy receives every load assignment again with every push, and decoding
+ * each (~20 µs) for a thousand proxies would make the clients the limit.
+ */
+export function readLoadAssignment(cla: Uint8Array, wanted: (cluster: string) => boolean): Readonly<Read> {
+  const key = Buffer.from(cla.buffer, cla.byteOffset, cla.byteLength).toString('latin1');
+  let read = memo.get(key);
+  if (read === undefined) {
+    if (memo.size >= memoMax) memo.clear();
+    memo.set(key, (read = { name: loadAssignmentName(cla) }));
+  }
+  if (read.endpoints === undefined && wanted(read.name)) read.endpoints = heldEndpoints(cla);
+  return read;
 }

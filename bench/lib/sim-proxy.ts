@@ -11,7 +11,7 @@ import {
   type DiscoveryRequest,
 } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { readDeltaResponse, readSotwResponse, type LightResponse } from './light-response.js';
-import { heldEndpoints, loadAssignmentName } from './light-endpoints.js';
+import { readLoadAssignment } from './light-endpoints.js';
 import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { Cluster_DiscoveryType } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { HttpConnectionManagerSchema } from '../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
@@ -116,10 +116,8 @@ export class SimProxy {
   #hold(resources: readonly Uint8Array[]): void {
     const now = performance.timeOrigin + performance.now();
     for (const cla of resources) {
-      const name = loadAssignmentName(cla);
-      if (!this.holds(name)) continue;
-      const endpoints = heldEndpoints(cla);
-      if (this.held.get(name)?.endpoints !== endpoints) this.held.set(name, { endpoints, since: now });
+      const { name, endpoints } = readLoadAssignment(cla, this.holds);
+      if (endpoints !== undefined && this.held.get(name)?.endpoints !== endpoints) this.held.set(name, { endpoints, since: now });
     }
   }
 

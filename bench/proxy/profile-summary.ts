@@ -12,8 +12,6 @@ interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
-  startTime: number;
-  endTime: number;
 }
 
 /** Which part of the process a sampled function belongs to. */
@@ -49,33 +47,31 @@ function selfTimeTable(file: string, keyOf: (f: ProfileNode['callFrame']) => str
 }
 
 /**
- * Time spent in (or under) functions whose name matches each pattern, in
- * seconds and percent of the samples, from samples taken within the last
- * `window` (ms before the profile ended, e.g. [60_000, 2_000]): a profile
- * covers the whole process and the benchmark wants one phase of it. The
- * patterns overlap when the functions call each other; "(idle)" and
- * "(garbage collector)" count as functions.
+ * Time spent in (or under) functions whose "name url" matches each pattern,
+ * in seconds and percent of all samples. The patterns overlap when the
+ * functions call each other; "(idle)" and "(garbage collector)" count as
+ * functions.
  */
-export function inclusiveTable(file: string, patterns: Readonly<Record<string, RegExp>>, window?: readonly [number, number]): string {
+export function inclusiveTable(file: string, patterns: Readonly<Record<string, RegExp>>): string {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const parent = new Map<number, number>();
   for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
-  const [from, to] = window ? [p.endTime - window[0] * 1000, p.endTime - window[1] * 1000] : [-Infinity, Infinity];
   const acc = new Map(Object.keys(patterns).map((k) => [k, 0]));
   let total = 0;
-  let t = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
     const dt = p.timeDeltas[i] ?? 0;
-    t += dt;
-    if (t < from || t > to) continue;
     total += dt;
     const names: string[] = [];
-    for (let id: number | undefined = p.samples[i]; id !== undefined; id = parent.get(id)) names.push(byId.get(id)?.callFrame.functionName ?? '');
+    for (let id: number | undefined = p.samples[i]; id !== undefined; id = parent.get(id)) names.push(frameText(byId.get(id)?.callFrame));
     for (const [k, re] of Object.entries(patterns)) if (names.some((n) => re.test(n))) acc.set(k, acc.get(k)! + dt);
   }
   const rows = [...acc].map(([k, v]) => [(v / 1e6).toFixed(2), ((100 * v) / total).toFixed(1), k]);
-  return formatTable(['s', '%', 'in or under'], [...rows, [(total / 1e6).toFixed(2), '100.0', 'all samples in the window']]);
+  return formatTable(['s', '%', 'in or under'], [...rows, [(total / 1e6).toFixed(2), '100.0', 'all samples']]);
+}
+
+function frameText(cf: ProfileNode['callFrame'] | undefined): string {
+  return cf ? `${cf.functionName} ${cf.url}` : '';
 }
 
 /** Self time by component, as a markdown table. */
