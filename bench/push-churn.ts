@@ -53,6 +53,8 @@ interface ChurnRun {
   peakRssMiB: number;
   pushes: { count: number; p50Ms: number; maxMs: number; responses: number };
   sourceStates: number;
+  /** From the last change to the source's last state and to the end of the last push (the log's ms clock). */
+  lastChangeTo: { state: number; pushed: number };
   types: Record<string, number>;
   note?: string;
 }
@@ -112,6 +114,7 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
   const types = (await clients.waitLine((j) => j.report === 1, waitMs, 'report')).types as Record<string, number>;
   const times = done.times as unknown as number[];
   const pushes = pushesSince(cp, logFrom);
+  const states = statesSince(cp, logFrom);
   return {
     mode,
     connectMs,
@@ -127,7 +130,8 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
       maxMs: Math.max(...pushes.map((p) => p.ms)),
       responses: pushes.reduce((s, p) => s + p.responses, 0),
     },
-    sourceStates: statesSince(cp, logFrom),
+    sourceStates: states.length,
+    lastChangeTo: { state: Math.round(Math.max(...states) - last), pushed: Math.round(Math.max(...pushes.map((p) => p.at)) - last) },
     types,
   };
 }
@@ -187,6 +191,7 @@ function rowsOf(r: ChurnRun): (string | number)[][] {
     row('control-plane peak RSS during the churn (MiB, VmRSS every 100 ms)', r.peakRssMiB),
     row('pushes (count; ms p50 / max; responses)', `${r.pushes.count}; ${r.pushes.p50Ms} / ${r.pushes.maxMs}; ${r.pushes.responses}`),
     row('config states the directory source delivered', r.sourceStates),
+    row('last change → the source\'s last state / the last push logged (ms)', `${r.lastChangeTo.state} / ${r.lastChangeTo.pushed}`),
     row('responses received, by type (all proxies)', typesText(r.types)),
     row('N proxies connect at once → all SYNCED (ms)', r.connectMs),
   ];

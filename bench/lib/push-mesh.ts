@@ -67,8 +67,9 @@ export async function peakRssMiB(pid: number): Promise<number> {
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024);
 }
 
-/** One "pushed" line of the control plane's log: the push's ms (model + translation + responses queued) and responses. */
+/** One "pushed" line of the control plane's log: when it ended (epoch ms), its ms (model + translation + responses queued) and responses. */
 export interface PushLine {
+  at: number;
   ms: number;
   responses: number;
 }
@@ -77,11 +78,11 @@ export interface PushLine {
 export function pushesSince(cp: TrellisProcess, from: number): PushLine[] {
   return cp.stderr.slice(from).flatMap((l) => {
     if (!/ pushed /.test(l)) return [];
-    return [{ ms: Number(/\bms=([\d.]+)/.exec(l)?.[1] ?? NaN), responses: Number(/\bresponses=(\d+)/.exec(l)?.[1] ?? NaN) }];
+    return [{ at: Date.parse(l.slice(0, l.indexOf(' '))), ms: Number(/\bms=([\d.]+)/.exec(l)?.[1] ?? NaN), responses: Number(/\bresponses=(\d+)/.exec(l)?.[1] ?? NaN) }];
   });
 }
 
-/** How many config states the source delivered after stderr line `from` (its "config state" log lines). */
-export function statesSince(cp: TrellisProcess, from: number): number {
-  return cp.stderr.slice(from).filter((l) => / config state /.test(l)).length;
+/** When (epoch ms, from each line's ISO time) the config source delivered a state after stderr line `from` (its "config state" lines). */
+export function statesSince(cp: TrellisProcess, from: number): number[] {
+  return cp.stderr.slice(from).flatMap((l) => (/ config state /.test(l) ? [Date.parse(l.slice(0, l.indexOf(' ')))] : []));
 }
