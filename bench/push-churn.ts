@@ -38,6 +38,8 @@ const seconds = num('BENCH_CHURN_SECONDS', 60);
 const waitMs = num('BENCH_WAIT_MS', 120_000);
 const profileDir = process.env.BENCH_CPU_PROF;
 const nsOf = (s: number) => `ns-${s % mesh.namespaces}`;
+/** The largest value, NaN for none (a run where nothing converged or nothing was pushed). */
+const maxOf = (values: readonly number[]) => (values.length ? Math.max(...values) : NaN);
 const defaultCluster = (s: number, port: number) => outboundClusterName(port, undefined, `svc-${s}.${nsOf(s)}.svc.cluster.local`);
 
 interface ChurnRun {
@@ -76,7 +78,13 @@ async function writeSlice(dir: string, s: number, plan: ChurnPlan): Promise<void
 /** The control plane's RSS, sampled until stopped; returns the peak in MiB. */
 function sampleRss(pid: number): () => number {
   let peak = rssMiB(pid);
-  const timer = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 100);
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMiB(pid));
+    } catch {
+      // The control plane is gone: the run fails where it waits for it, not here.
+    }
+  }, 100);
   return () => (clearInterval(timer), Math.round(peak));
 }
 
@@ -120,18 +128,18 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
     connectMs,
     changes: total,
     writeSeconds: (last - first) / 1000,
-    converged: { p50: Math.round(median(times)), max: Math.round(Math.max(...times)), pending: done.pending as number },
+    converged: { p50: Math.round(median(times)), max: Math.round(maxOf(times)), pending: done.pending as number },
     cpuSeconds: cpu,
     wallSeconds,
     peakRssMiB,
     pushes: {
       count: pushes.length,
       p50Ms: median(pushes.map((p) => p.ms)),
-      maxMs: Math.max(...pushes.map((p) => p.ms)),
+      maxMs: maxOf(pushes.map((p) => p.ms)),
       responses: pushes.reduce((s, p) => s + p.responses, 0),
     },
     sourceStates: states.length,
-    lastChangeTo: { state: Math.round(Math.max(...states) - last), pushed: Math.round(Math.max(...pushes.map((p) => p.at)) - last) },
+    lastChangeTo: { state: Math.round(maxOf(states) - last), pushed: Math.round(maxOf(pushes.map((p) => p.at)) - last) },
     types,
   };
 }
