@@ -50,6 +50,8 @@ interface ChurnRun {
   writeSeconds: number;
   converged: { p50: number; max: number; pending: number };
   cpuSeconds: number;
+  /** The simulated proxies' process over the same window: near one core, they were a limit of the benchmark. */
+  clientsCpuSeconds: number;
   /** Wall seconds from the first change until the last proxy converged (or gave up): CPU's denominator. */
   wallSeconds: number;
   peakRssMiB: number;
@@ -107,6 +109,7 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
   if (profileDir) cp.child.kill('SIGUSR2');
   const logFrom = cp.stderr.length;
   const cpu0 = cpuSeconds(pid);
+  const clientsCpu0 = cpuSeconds(clients.child.pid!);
   const peak = sampleRss(pid);
   const total = Math.max(1, Math.round(rate * seconds));
   const { first, last } = await churn(dir, plan, total);
@@ -114,6 +117,7 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
   const done = await clients.waitLine((j) => j.converge === 1, waitMs + 10_000, 'convergence');
   const wallSeconds = (wall() - first) / 1000;
   const cpu = cpuSeconds(pid) - cpu0;
+  const clientsCpu = cpuSeconds(clients.child.pid!) - clientsCpu0;
   const peakRssMiB = peak();
   if (profileDir) cp.child.kill('SIGPWR');
   // Responses of the last push may still be in flight to the other proxies' sockets: count them too.
@@ -130,6 +134,7 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
     writeSeconds: (last - first) / 1000,
     converged: { p50: Math.round(median(times)), max: Math.round(maxOf(times)), pending: done.pending as number },
     cpuSeconds: cpu,
+    clientsCpuSeconds: clientsCpu,
     wallSeconds,
     peakRssMiB,
     pushes: {
@@ -196,6 +201,7 @@ function rowsOf(r: ChurnRun): (string | number)[][] {
     row(`changes written (${rate}/s for ${seconds} s asked)`, `${r.changes} in ${r.writeSeconds.toFixed(1)} s`),
     row(goals.churnConverged.what, `${r.converged.p50} / ${r.converged.max}${pending}`, goals.churnConverged.goal, converged),
     row('control-plane CPU, first change → all converged (s; % of one core)', `${r.cpuSeconds.toFixed(1)} in ${r.wallSeconds.toFixed(1)} s; ${((100 * r.cpuSeconds) / r.wallSeconds).toFixed(0)} %`),
+    row('simulated proxies\' process CPU, same window (s; % of one core)', `${r.clientsCpuSeconds.toFixed(1)}; ${((100 * r.clientsCpuSeconds) / r.wallSeconds).toFixed(0)} %`),
     row('control-plane peak RSS during the churn (MiB, VmRSS every 100 ms)', r.peakRssMiB),
     row('pushes (count; ms p50 / max; responses)', `${r.pushes.count}; ${r.pushes.p50Ms} / ${r.pushes.maxMs}; ${r.pushes.responses}`),
     row('config states the directory source delivered', r.sourceStates),

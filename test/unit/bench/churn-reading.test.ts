@@ -14,6 +14,8 @@ import { HealthStatus } from '../../../src/gen/envoy/config/core/v3/health_check
 import type { MeshEndpoint } from '../../../src/controlplane/registry/model.js';
 import { readLoadAssignment } from '../../../bench/lib/light-endpoints.js';
 import { ChurnPlan } from '../../../bench/lib/churn-plan.js';
+import { Convergence } from '../../../bench/lib/convergence.js';
+import { SimProxy } from '../../../bench/lib/sim-proxy.js';
 
 const ep = (address: string, ready: boolean, locality?: string): MeshEndpoint => ({ address, port: 9080, servicePort: 9080, labels: {}, namespace: 'ns', ready, ...(locality ? { locality } : {}) });
 const all = () => true;
@@ -67,4 +69,26 @@ test('churn plan: bounded, deterministic, addresses never reused, the final stat
   for (const op of ['add', 'remove', 'flip']) assert.ok(a.ops.includes(op), op);
   const final = a.states.at(-1)!;
   assert.equal(a.states.indexOf(final), a.states.length - 1);
+});
+
+test('convergence: a proxy counts once every expected cluster holds exactly the expected endpoints, timed by the last to arrive', () => {
+  // Never started: no connection is made, only `held` is read.
+  const [a, b] = [new SimProxy('127.0.0.1:1', 'a', 'sotw'), new SimProxy('127.0.0.1:1', 'b', 'delta')];
+  try {
+    const expected = { x: '10.0.0.1:80', y: '' };
+    a.held.set('x', { endpoints: '10.0.0.1:80', since: 1_010 });
+    b.held.set('x', { endpoints: '10.0.0.1:80,10.0.0.2:80', since: 1_005 });
+    b.held.set('y', { endpoints: '', since: 1_001 });
+    const c = new Convergence([a, b], expected, 1_000);
+    assert.equal(c.done, false, 'a lacks y, b holds a stale x');
+    a.held.set('y', { endpoints: '', since: 1_020 });
+    assert.equal(c.check(a), false);
+    b.held.set('x', { endpoints: '10.0.0.1:80', since: 1_300 });
+    assert.equal(c.check(b), true);
+    assert.equal(c.check(b), true, 'a converged proxy is counted once');
+    assert.deepEqual(c.result(), { times: [20, 300], pending: 0 });
+  } finally {
+    a.close();
+    b.close();
+  }
 });
