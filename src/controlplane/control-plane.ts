@@ -5,8 +5,10 @@ import type { Logger } from '../log.js';
 import { logger } from '../log.js';
 import type { ConfigSource, ConfigState } from './sources/source.js';
 import type { ConfigProblem } from '../config/config-problem.js';
-import { buildModel } from './registry/build-model.js';
-import { createGenerator } from './translate/generator-impl.js';
+import { buildModel, updateEndpoints } from './registry/build-model.js';
+import { endpointOnlyChange } from './registry/endpoint-change.js';
+import type { MeshModel } from './registry/model.js';
+import { createGenerator, deriveGenerator, type TranslateGenerator } from './translate/generator-impl.js';
 import { routeBuilders } from './translate/routes/index.js';
 import { AdsServer } from './server/ads-server.js';
 import { startDebugServer } from './debug/debug-server.js';
@@ -63,6 +65,8 @@ export class ControlPlane {
   /** Findings about references between accepted objects (IST0101), refreshed with every model. */
   readonly #analysis = new ConfigAnalysis(logger('config'));
   #state: ConfigState | undefined;
+  /** What the last push published: an endpoint-only change derives the next Generator from it. */
+  #published: { state: ConfigState; model: MeshModel; generator: TranslateGenerator; jwksVersion: number } | undefined;
   #pushedRevision = -1;
   /** Bumped whenever fetched JWKS keys change: a push is due although the config did not change. */
   #jwksVersion = 0;
@@ -187,26 +191,46 @@ export class ControlPlane {
     if (!state || (state.revision === this.#pushedRevision && this.#jwksVersion === this.#pushedJwksVersion)) return;
     const t0 = performance.now();
     try {
-      const model = buildModel(state, {
-        trustDomain: this.#opts.trustDomain,
-        domainSuffix: this.#opts.domainSuffix ?? 'cluster.local',
-        rootNamespace: this.#opts.rootNamespace,
-        enableAutoMtls: this.#opts.enableAutoMtls,
-      });
-      this.#analysis.update(state.objects.values(), model);
-      this.#countProblems();
       this.#jwks.want(jwksUrisOf(state.objects.values()));
       const jwksVersion = this.#jwksVersion;
-      this.#ads.setGenerator(createGenerator(model, routeBuilders, this.#jwks.snapshot()));
+      const { model, generator, trigger } = this.#translate(state, jwksVersion);
+      const translateMs = performance.now() - t0;
+      this.#analysis.update(state.objects.values(), model);
+      this.#countProblems();
+      this.#ads.setGenerator(generator);
+      this.#published = { state, model, generator, jwksVersion };
       this.#pushedRevision = state.revision;
       this.#pushedJwksVersion = jwksVersion;
+      this.#xdsMetrics.pushTriggers.inc({ type: trigger });
       const stats = this.#ads.push();
-      this.#log.info('pushed', { revision: state.revision, ms: +(performance.now() - t0).toFixed(1), ...stats });
+      this.#log.info('pushed', { revision: state.revision, trigger, ms: +(performance.now() - t0).toFixed(1), translateMs: +translateMs.toFixed(1), ...stats });
     } catch (err) {
       // A translation bug must not take the control plane down: keep serving the last generator.
       this.#xdsMetrics.internalErrors.inc();
       this.#log.error('push failed; keeping the last config', { revision: state.revision, error: String(err), stack: (err as Error).stack });
     }
+  }
+
+  /**
+   * The model and Generator for `state`: derived from the last published
+   * ones when only endpoints changed and they reach nothing but EDS
+   * (istiod's EDS-only push: "endpoint"), else built in full ("config").
+   */
+  #translate(state: ConfigState, jwksVersion: number): { model: MeshModel; generator: TranslateGenerator; trigger: 'endpoint' | 'config' } {
+    const prev = this.#published;
+    if (prev && prev.jwksVersion === jwksVersion) {
+      const change = endpointOnlyChange(prev.state.objects, state.objects);
+      const update = change && updateEndpoints(prev.model, state, change);
+      const generator = update && deriveGenerator(prev.generator, update.model, update.changedHosts);
+      if (generator) return { model: update.model, generator, trigger: 'endpoint' };
+    }
+    const model = buildModel(state, {
+      trustDomain: this.#opts.trustDomain,
+      domainSuffix: this.#opts.domainSuffix ?? 'cluster.local',
+      rootNamespace: this.#opts.rootNamespace,
+      enableAutoMtls: this.#opts.enableAutoMtls,
+    });
+    return { model, generator: createGenerator(model, routeBuilders, this.#jwks.snapshot()), trigger: 'config' };
   }
 
   async stop(): Promise<void> {

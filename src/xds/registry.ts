@@ -28,6 +28,7 @@ import { file_envoy_extensions_upstreams_http_v3_http_protocol_options } from '.
 import { file_envoy_service_discovery_v3_discovery } from '../gen/envoy/service/discovery/v3/discovery_pb.js';
 import { file_networking_nds_v1_nds } from '../gen/networking/nds/v1/nds_pb.js';
 import { file_envoy_extensions_filters_http_set_filter_state_v3_set_filter_state } from '../gen/envoy/extensions/filters/http/set_filter_state/v3/set_filter_state_pb.js';
+import { file_envoy_extensions_filters_http_on_demand_v3_on_demand } from '../gen/envoy/extensions/filters/http/on_demand/v3/on_demand_pb.js';
 import { file_envoy_extensions_filters_network_set_filter_state_v3_set_filter_state } from '../gen/envoy/extensions/filters/network/set_filter_state/v3/set_filter_state_pb.js';
 import { file_envoy_extensions_transport_sockets_internal_upstream_v3_internal_upstream } from '../gen/envoy/extensions/transport_sockets/internal_upstream/v3/internal_upstream_pb.js';
 import { file_envoy_extensions_bootstrap_internal_listener_v3_internal_listener } from '../gen/envoy/extensions/bootstrap/internal_listener/v3/internal_listener_pb.js';
@@ -67,6 +68,7 @@ export const xdsRegistry: Registry = createRegistry(
   file_envoy_service_discovery_v3_discovery,
   file_networking_nds_v1_nds,
   // HBONE in the proxy: istiod's waypoint and sidecar HBONE config (docs/ARCHITECTURE.md, "HBONE in the proxy").
+  file_envoy_extensions_filters_http_on_demand_v3_on_demand,
   file_envoy_extensions_filters_http_set_filter_state_v3_set_filter_state,
   file_envoy_extensions_filters_network_set_filter_state_v3_set_filter_state,
   file_envoy_extensions_transport_sockets_internal_upstream_v3_internal_upstream,

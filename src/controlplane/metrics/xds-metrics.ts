@@ -24,6 +24,7 @@ export interface XdsMetrics {
   configProblems: Gauge;
   /** pilot_k8s_cfg_events{type,event}: config objects added, updated and deleted (metrics/config-events.ts), as istiod counts its informers' events. */
   cfgEvents: Counter;
+  pushTriggers: Counter;
   /** trellis_config_source_up: 1 while the config source is readable, 0 while the last good config is served without it. */
   sourceUp: Gauge;
 }
@@ -48,6 +49,8 @@ export function xdsMetrics(m: Metrics): XdsMetrics {
     configSize: m.histogram('pilot_xds_config_size_bytes', 'Distribution of configuration sizes pushed to clients', ['type'], sizeBuckets),
     configProblems: m.gauge('trellis_config_problems', 'Configuration problems currently known: documents skipped, conflicts, references to resources that do not exist.'),
     cfgEvents: m.counter('pilot_k8s_cfg_events', 'Events from k8s config.', ['type', 'event']),
+    // istiod's reasons: "endpoint" for an EDS-only push, "config" for a full one.
+    pushTriggers: m.counter('pilot_push_triggers', 'Total number of times a push was triggered, labeled by reason for the push.', ['type']),
     sourceUp: m.gauge('trellis_config_source_up', '1 while the config source is readable; 0 while it is unavailable and the last good config is served.'),
   };
 }

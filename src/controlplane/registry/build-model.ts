@@ -17,7 +17,7 @@ import type {
   WorkloadEntry,
 } from '../../config/objects.js';
 import type { GatewayClass, KubernetesGateway, KubernetesGRPCRoute, KubernetesHTTPRoute, KubernetesTCPRoute, KubernetesTLSRoute, ReferenceGrant } from '../../config/gateway-api.js';
-import { typeKey } from '../../config/objects.js';
+import { objectKey, typeKey } from '../../config/objects.js';
 import type { ConfigState } from '../sources/source.js';
 import { convertGatewayApi, type GatewayApiFinding } from './gateway-api/convert.js';
 import { ReferenceGrants } from './gateway-api/reference-grants.js';
@@ -27,7 +27,8 @@ import { mergeDelegates } from './delegates.js';
 import { serviceEntryToMesh, serviceToMesh } from './services.js';
 import { allocateServiceEntryAddresses } from '../../config/service-entry-address.js';
 import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload, type WorkloadIndex } from './workloads.js';
-import { buildEndpoints, type EndpointIndex } from './endpoints-build.js';
+import { buildEndpoints, sameEndpoints, type EndpointIndex, type EndpointInputs } from './endpoints-build.js';
+import type { EndpointChange } from './endpoint-change.js';
 import { PolicyIndex } from './policies.js';
 import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
@@ -167,7 +168,8 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   for (const s of b.services) {
     if (s.spec?.type === 'ExternalName' && s.spec.externalName) externalNames.set(`${s.metadata.name}.${s.metadata.namespace ?? 'default'}.svc.${domainSuffix}`, s.spec.externalName);
   }
-  const endpoints = buildEndpoints(services, { workloads: wIndex, podReady: ready, slices: slicesByService(b.slices), serviceEntries: seByName, externalNames });
+  const inputs: EndpointInputs = { workloads: wIndex, podReady: ready, slices: slicesByService(b.slices), serviceEntries: seByName, externalNames };
+  const endpoints = buildEndpoints(services, inputs);
   const policies = new PolicyIndex(b, domainSuffix, rootNamespace);
   const security = new SecurityPolicyIndex(b.pa, b.ap, b.ra, rootNamespace);
   const mesh = { domainSuffix, trustDomain: opts.trustDomain ?? domainSuffix, rootNamespace, enableAutoMtls: opts.enableAutoMtls ?? true };
@@ -176,7 +178,28 @@ export function buildModel(state: ConfigState, opts: BuildModelOptions = {}): Me
   const credentials = indexCredentials(b.secrets);
   const grants = new ReferenceGrants(b.gatewayApi.grants);
   const ambient = ambientSource(b.namespaces, b.pods, b.ap, b.gatewayApi.gateways, b.gatewayApi.classes);
-  return new Model(state.revision, mesh, services, { byHost, endpoints, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials, grants, ambient });
+  return new Model(state.revision, mesh, services, { byHost, endpoints, inputs, workloads: wIndex, policies, security, gateways, telemetry, gatewayApiFindings: gatewayApi, credentials, grants, ambient });
+}
+
+/** The model after an endpoint-only change, and the hostnames whose endpoints it changed. */
+export interface EndpointUpdate {
+  readonly model: MeshModel;
+  readonly changedHosts: ReadonlySet<string>;
+}
+
+/**
+ * The model for `next` when it differs from `prev`'s state only by `change`
+ * (registry/endpoint-change.ts): the same objects as `prev` for everything
+ * but the endpoints of the services the change can reach, the readiness of
+ * its pods and the ambient view's pods — so that translation memoised on
+ * those objects (translate/incremental.ts) stays valid. Only the services
+ * named by the changed slices and those in the changed pods' namespaces are
+ * recomputed; a service whose recomputed endpoints equal the old ones keeps
+ * the old list. Equal to buildModel(next) in everything a reader can see
+ * (the incremental property test checks it through translation).
+ */
+export function updateEndpoints(prev: MeshModel, next: ConfigState, change: EndpointChange): EndpointUpdate | undefined {
+  return prev instanceof Model ? prev.withEndpoints(next, change) : undefined;
 }
 
 /**
@@ -204,7 +227,24 @@ interface MeshSettings {
 
 const none: readonly never[] = Object.freeze([]);
 
+interface ModelIndexes {
+  byHost: ReadonlyMap<string, MeshService>;
+  endpoints: EndpointIndex;
+  /** What the endpoints were built from: an endpoint-only change rebuilds some of them. */
+  inputs: EndpointInputs;
+  workloads: WorkloadIndex;
+  policies: PolicyIndex;
+  security: SecurityPolicyIndex;
+  gateways: readonly Gateway[];
+  gatewayApiFindings: readonly GatewayApiFinding[];
+  telemetry: TelemetryIndex;
+  credentials: ReadonlyMap<string, TlsCredential>;
+  grants: ReferenceGrants;
+  ambient: AmbientSource;
+}
+
 class Model implements MeshModel {
+  readonly #indexes: ModelIndexes;
   readonly #selecting = new Map<string, MeshService[]>();
   readonly #byHost: ReadonlyMap<string, MeshService>;
   readonly #eps: EndpointIndex;
@@ -227,20 +267,9 @@ class Model implements MeshModel {
     readonly revision: number,
     mesh: MeshSettings,
     readonly services: readonly MeshService[],
-    indexes: {
-      byHost: ReadonlyMap<string, MeshService>;
-      endpoints: EndpointIndex;
-      workloads: WorkloadIndex;
-      policies: PolicyIndex;
-      security: SecurityPolicyIndex;
-      gateways: readonly Gateway[];
-      gatewayApiFindings: readonly GatewayApiFinding[];
-      telemetry: TelemetryIndex;
-      credentials: ReadonlyMap<string, TlsCredential>;
-      grants: ReferenceGrants;
-      ambient: AmbientSource;
-    },
+    indexes: ModelIndexes,
   ) {
+    this.#indexes = indexes;
     this.#grants = indexes.grants;
     this.ambient = indexes.ambient;
     this.#gateways = indexes.gateways;
@@ -260,6 +289,45 @@ class Model implements MeshModel {
       if (!list) this.#selecting.set(s.namespace, (list = []));
       list.push(s);
     }
+  }
+
+  /** See updateEndpoints(). */
+  withEndpoints(next: ConfigState, change: EndpointChange): EndpointUpdate {
+    const { inputs } = this.#indexes;
+    const podNamespaces = new Set<string>();
+    const podReadiness = new Map(inputs.podReady);
+    for (const pod of change.pods.values()) {
+      const key = `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`;
+      podNamespaces.add(pod.metadata.namespace ?? 'default');
+      if (podReadiness.has(key)) podReadiness.set(key, podReady(pod));
+    }
+    // Pod readiness reaches endpoints only through selectors, which stay inside the namespace.
+    const affected = this.services.filter((s) => podNamespaces.has(s.namespace) || (s.origin === 'Service' && change.services.has(`${s.namespace}/${s.name}`)));
+    const keys = new Set(affected.filter((s) => s.origin === 'Service').map((s) => `${s.namespace}/${s.name}`));
+    const slices: EndpointSlice[] = [];
+    for (const o of next.objects.values()) {
+      if (typeKey(o) !== 'EndpointSlice') continue;
+      const svc = o.metadata.labels?.['kubernetes.io/service-name'];
+      if (svc && keys.has(`${o.metadata.namespace ?? 'default'}/${svc}`)) slices.push(o as EndpointSlice);
+    }
+    const sliceIndex = new Map(inputs.slices);
+    for (const key of keys) sliceIndex.delete(key);
+    for (const [key, list] of slicesByService(slices)) sliceIndex.set(key, list);
+    const nextInputs: EndpointInputs = { ...inputs, podReady: podReadiness, slices: sliceIndex };
+    const rebuilt = buildEndpoints(affected, nextInputs);
+    const endpoints: EndpointIndex = new Map(this.#eps);
+    const changedHosts = new Set<string>();
+    for (const svc of affected) {
+      const after = rebuilt.get(svc.hostname);
+      if (sameEndpoints(this.#eps.get(svc.hostname), after)) continue;
+      changedHosts.add(svc.hostname);
+      if (after) endpoints.set(svc.hostname, after);
+      else endpoints.delete(svc.hostname);
+    }
+    const ambient = change.pods.size === 0 ? this.ambient : { ...this.ambient, pods: this.ambient.pods.map((p) => change.pods.get(objectKey(p)) ?? p) };
+    const mesh = { domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls };
+    const model = new Model(next.revision, mesh, this.services, { ...this.#indexes, endpoints, inputs: nextInputs, ambient });
+    return { model, changedHosts };
   }
 
   service(hostname: string): MeshService | undefined {

@@ -163,3 +163,35 @@ function dedupe(list: MeshEndpoint[]): MeshEndpoint[] {
   }
   return out;
 }
+
+/** Whether two services' endpoints (by service port) say the same: what an EDS answer is built from. */
+export function sameEndpoints(a: ReadonlyMap<number, readonly MeshEndpoint[]> | undefined, b: ReadonlyMap<number, readonly MeshEndpoint[]> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.size !== b.size) return false;
+  for (const [port, list] of a) {
+    const other = b.get(port);
+    if (!other || other.length !== list.length) return false;
+    for (let i = 0; i < list.length; i++) if (!sameEndpoint(list[i]!, other[i]!)) return false;
+  }
+  return true;
+}
+
+const same = (a: unknown, b: unknown) => a === b;
+/** Every field, so that a field added to MeshEndpoint does not compile until it is compared. */
+const endpointFields: { readonly [K in keyof Required<MeshEndpoint>]: (a: MeshEndpoint[K], b: MeshEndpoint[K]) => boolean } = {
+  address: same, port: same, servicePort: same, labels: sameLabels, serviceAccount: same, namespace: same,
+  ready: same, locality: same, weight: same, workload: same, tlsMode: same,
+};
+const fieldNames = Object.keys(endpointFields) as (keyof MeshEndpoint)[];
+
+function sameEndpoint(a: MeshEndpoint, b: MeshEndpoint): boolean {
+  return fieldNames.every((k) => (endpointFields[k] as (x: unknown, y: unknown) => boolean)(a[k], b[k]));
+}
+
+function sameLabels(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}

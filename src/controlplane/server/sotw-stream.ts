@@ -6,8 +6,8 @@ import {
   type DiscoveryResponse,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
-import { deltaOnlyTypes, isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
-import type { ResourceSet } from '../wire/resource.js';
+import { deltaOnlyTypes, isKnownType, pushOrder, shortName, TypeUrl, wildcardTypes } from '../../xds/type-urls.js';
+import type { ResourceSet, XdsResource } from '../wire/resource.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
 import { driveStream, invalidArgument, nodeOf, type ParseNode } from './stream-call.js';
@@ -19,14 +19,20 @@ interface SotwWatch {
   wildcard: boolean;
   names: Set<string>;
   sync: TypeSync;
+  /** A response was NACKed: the client holds older versions than we sent, so the next push sends the whole set. */
+  needsFull?: boolean;
 }
 
 const controlPlane = { identifier: 'trellis' };
 
 /**
- * One State-of-the-World ADS stream. Every response carries the full set of
- * the type; version_info is setVersion(set), so a push compares strings and
- * sends nothing when the proxy's set did not change.
+ * One State-of-the-World ADS stream. A response to a request carries the
+ * full set of the type; version_info is setVersion(set), so a push compares
+ * strings and sends nothing when the proxy's set did not change. A push of
+ * EDS carries only the assignments that changed, as istiod's incremental
+ * EDS does: the protocol makes only LDS and CDS responses the state of the
+ * world (an assignment a response does not name is kept by Envoy and gRPC),
+ * so one endpoint change costs one assignment per proxy, not all of them.
  */
 export class SotwConnection implements PushTarget, SyncSource {
   readonly kind = 'sotw' as const;
@@ -88,6 +94,7 @@ export class SotwConnection implements PushTarget, SyncSource {
 
   #nack(watch: SotwWatch, nonce: string, error: string): void {
     watch.sync.recordNack(nonce, error);
+    watch.needsFull = true;
     this.ctx.metrics.rejects.inc({ type: typeLabel(watch.sync.typeUrl) });
     this.ctx.log.warn('NACK', { proxy: this.node.id, type: shortName[watch.sync.typeUrl], nonce, version: watch.sync.sent?.version, error });
   }
@@ -97,15 +104,16 @@ export class SotwConnection implements PushTarget, SyncSource {
     return set && this.#reappearance.spell(type, set);
   }
 
-  #send(type: TypeUrl, watch: SotwWatch, set: ResourceSet, version: string): void {
+  /** `changed`: the resources to write when not the whole set (an EDS push); the client then holds `set`. */
+  #send(type: TypeUrl, watch: SotwWatch, set: ResourceSet, version: string, changed?: readonly XdsResource[]): void {
     const nonce = this.ctx.nonce();
-    const resources = [];
-    for (const r of set.values()) resources.push(r.any);
-    const res = create(DiscoveryResponseSchema, { versionInfo: version, resources, typeUrl: type, nonce, controlPlane });
+    const written = changed ?? [...set.values()];
+    const res = create(DiscoveryResponseSchema, { versionInfo: version, resources: written.map((r) => r.any), typeUrl: type, nonce, controlPlane });
     this.#reappearance.removed(type, dropped(watch, set));
     watch.sync.recordSent(version, nonce, set);
+    if (!changed) watch.needsFull = false;
     this.ctx.metrics.pushes.inc({ type: typeLabel(type) });
-    this.ctx.metrics.configSize.observe(sizeOf(set.values()), { type: typeLabel(type) });
+    this.ctx.metrics.configSize.observe(sizeOf(written), { type: typeLabel(type) });
     this.call.write(res);
   }
 
@@ -119,7 +127,7 @@ export class SotwConnection implements PushTarget, SyncSource {
       const version = this.ctx.versionOf(set);
       // Also covers a NACKed version: it is the last sent one, so it is not sent again.
       if (version === watch.sync.sent?.version) continue;
-      this.#send(type, watch, set, version);
+      this.#send(type, watch, set, version, type === TypeUrl.ClusterLoadAssignment && !watch.needsFull ? changedOnly(watch, set) : undefined);
       sent++;
     }
     if (sent > 0) this.ctx.metrics.convergence.observe((performance.now() - started) / 1000);
@@ -129,6 +137,19 @@ export class SotwConnection implements PushTarget, SyncSource {
   close(): void {
     this.call.end();
   }
+}
+
+/**
+ * The resources of `set` that differ from the last response's view, or
+ * undefined when a name the client watches went away (the whole set is sent
+ * then, as before: only a full response says what is gone).
+ */
+function changedOnly(watch: SotwWatch, set: ResourceSet): XdsResource[] | undefined {
+  const before = watch.sync.resources;
+  for (const _gone of dropped(watch, set)) return undefined;
+  const out: XdsResource[] = [];
+  for (const [name, r] of set) if (before.get(name)?.version !== r.version) out.push(r);
+  return out;
 }
 
 /** Names the last response had, this one lacks, and the client still watches: to the client, deleted. */

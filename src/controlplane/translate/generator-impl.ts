@@ -9,6 +9,8 @@ import { inboundKey, inboundPorts, type InboundPort } from './inbound.js';
 import { ScopeResources, type RouteBuilders } from './scope-resources.js';
 import { inboundSecurity, type InboundSecuritySpec } from './inbound-security.js';
 import { SharedCache } from './shared-cache.js';
+import { EndpointMemo } from './endpoint-memo.js';
+import { endpointsReachOnlyEds } from './incremental.js';
 import { loopbackPlan, loopbackResources, loopbackRoutes, type LoopbackPlan } from './loopback.js';
 import { GatewayResources } from './gateway/resources.js';
 import { accessLogPolicy, meshDefaultPolicy, policyKey } from './telemetry/access-log-policy.js';
@@ -61,21 +63,52 @@ interface InboundState {
 const emptySet: ResourceSet = new Map();
 const noNames: ReadonlySet<string> = new Set();
 
-class GeneratorImpl implements TranslateGenerator {
-  readonly #shared: SharedCache;
-  readonly #scopes = new Map<string, ScopeResources>();
-  readonly #inbound = new Map<string, InboundState>();
-  readonly #gateways = new Map<string, Omit<ProxyState, 'locality'>>();
-  readonly #waypoints = new Map<string, Omit<ProxyState, 'locality'>>();
-  readonly #nodes = new WeakMap<ProxyNode, ProxyState>();
-  readonly #sourceLabelNs = new Map<string, boolean>();
-  readonly #filtered = new WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>();
-  readonly #accessLogs = new ListenerAccessLogs();
+/**
+ * What a Generator memoises that stays valid across an endpoint-only change:
+ * scopes, inbound sides, routers' and proxies' states hold clusters,
+ * listeners and routes, which do not read endpoints (incremental.ts checks
+ * the exceptions). A derived Generator shares it; the previous one is dropped.
+ */
+interface Durable {
+  readonly shared: SharedCache;
+  readonly scopes: Map<string, ScopeResources>;
+  readonly inbound: Map<string, InboundState>;
+  readonly gateways: Map<string, Omit<ProxyState, 'locality'>>;
+  readonly nodes: WeakMap<ProxyNode, ProxyState>;
+  readonly sourceLabelNs: Map<string, boolean>;
+  readonly filtered: WeakMap<ResourceSet, WeakMap<ReadonlySet<string>, ResourceSet>>;
+  readonly accessLogs: ListenerAccessLogs;
   /** An inbound side with a Telemetry's access logs, per access log policy: shared by its proxies like the original. */
-  readonly #logged = new WeakMap<InboundState, Map<string, InboundState>>();
+  readonly logged: WeakMap<InboundState, Map<string, InboundState>>;
+  /** Set once a proxy state holds the ambient pods' addresses (HBONE sidecars): they come from Pods. */
+  readonly hbone: { built: boolean };
+}
 
-  constructor(readonly model: MeshModel, readonly routes: RouteBuilders, jwks: JwksLookup) {
-    this.#shared = new SharedCache(model, jwks);
+class GeneratorImpl implements TranslateGenerator {
+  readonly #d: Durable;
+  /** Endpoints, and what reads them: rebuilt by every Generator, carried over in part by a derived one. */
+  readonly #eds: EndpointMemo;
+  readonly #waypoints = new Map<string, Omit<ProxyState, 'locality'>>();
+  readonly #waypointNodes = new WeakMap<ProxyNode, ProxyState>();
+
+  constructor(readonly model: MeshModel, readonly routes: RouteBuilders, jwks: JwksLookup, from?: { gen: GeneratorImpl; changedHosts: ReadonlySet<string> }) {
+    if (from) {
+      const d = from.gen.#d;
+      this.#d = { ...d, shared: d.shared.withModel(model) };
+      this.#eds = new EndpointMemo(model, { from: from.gen.#eds, changedHosts: from.changedHosts });
+      return;
+    }
+    this.#d = {
+      shared: new SharedCache(model, jwks), scopes: new Map(), inbound: new Map(), gateways: new Map(), nodes: new WeakMap(),
+      sourceLabelNs: new Map(), filtered: new WeakMap(), accessLogs: new ListenerAccessLogs(), logged: new WeakMap(), hbone: { built: false },
+    };
+    this.#eds = new EndpointMemo(model);
+  }
+
+  /** A Generator for `model`, which differs from this one's by the endpoints of `changedHosts` only; undefined when they reach more than EDS. */
+  derive(model: MeshModel, changedHosts: ReadonlySet<string>): TranslateGenerator | undefined {
+    const reach = { shared: this.#d.shared, hboneBuilt: this.#d.hbone.built };
+    return endpointsReachOnlyEds(this.model, model, changedHosts, reach) ? new GeneratorImpl(model, this.routes, () => undefined, { gen: this, changedHosts }) : undefined;
   }
 
   generate(node: ProxyNode, typeUrl: TypeUrl, names: ReadonlySet<string> | undefined): ResourceSet {
@@ -91,9 +124,9 @@ class GeneratorImpl implements TranslateGenerator {
         // Any client asking for "HOST:PORT" by name gets an API listener, as istiod does for proxyless gRPC.
         return this.#filter(st.inbound.listeners, names, (n) => st.scope.grpcListener(n));
       case TypeUrl.ClusterLoadAssignment:
-        if (st.waypoint) return st.waypoint.endpoints(names);
-        if (st.hboneIps) return hboneEndpoints(st.scope.endpoints(names ?? st.scope.edsNames(), st.locality), st.hboneIps);
-        return st.scope.endpoints(names ?? st.scope.edsNames(), st.locality);
+        if (st.waypoint) return st.waypoint.endpoints(names, this.#eds);
+        if (st.hboneIps) return hboneEndpoints(st.scope.endpoints(names ?? st.scope.edsNames(), this.#eds, st.locality), st.hboneIps);
+        return st.scope.endpoints(names ?? st.scope.edsNames(), this.#eds, st.locality);
       case TypeUrl.RouteConfiguration: {
         if (st.waypoint) return emptySet;
         if (st.gateway) return st.gateway.routeConfigs(names ?? st.gateway.routeNames());
@@ -124,7 +157,7 @@ class GeneratorImpl implements TranslateGenerator {
   }
 
   #state(node: ProxyNode): ProxyState {
-    const hit = this.#nodes.get(node);
+    const hit = this.#d.nodes.get(node) ?? this.#waypointNodes.get(node);
     if (hit) return hit;
     const id = identify(this.model, node);
     let where: ProxyLocality | undefined;
@@ -132,20 +165,21 @@ class GeneratorImpl implements TranslateGenerator {
     const waypoint = node.generator === 'envoy' ? waypointOf(this.model, node, id.labels) : undefined;
     if (waypoint) {
       const st = { ...this.#waypointState(`waypoint|${waypoint.namespace}/${waypoint.name}`, waypoint), locality };
-      this.#nodes.set(node, st);
+      // A waypoint's EDS reads endpoints through its own memo: never carried into a derived Generator.
+      this.#waypointNodes.set(node, st);
       return st;
     }
     if (node.type === 'router' && node.generator === 'envoy') {
       const st = this.#withAccessLogs({ ...this.#routerState(node, id.labels), locality }, id.namespace, id.labels, true);
-      this.#nodes.set(node, st);
+      this.#d.nodes.set(node, st);
       return st;
     }
-    const { key, make } = scopeKey(this.model, node, id, this.#sourceLabelNs);
-    let scope = this.#scopes.get(key);
-    if (!scope) this.#scopes.set(key, (scope = new ScopeResources(make(), this.#shared, this.routes)));
+    const { key, make } = scopeKey(this.model, node, id, this.#d.sourceLabelNs);
+    let scope = this.#d.scopes.get(key);
+    if (!scope) this.#d.scopes.set(key, (scope = new ScopeResources(make(), this.#d.shared, this.routes)));
     const envoy = node.generator !== 'grpc';
     const ports = envoy ? inboundPorts(this.model, id.namespace, id.labels, id.workload) : [];
-    const security = envoy ? inboundSecurity(this.model, id.namespace, id.labels, this.#shared) : undefined;
+    const security = envoy ? inboundSecurity(this.model, id.namespace, id.labels, this.#d.shared) : undefined;
     const inbound = this.#inboundState(scope, ports, security);
     const loopback = loopbackPlan(node);
     // A proxy without capture binds what capture would have handed it: its own copy, per proxy.
@@ -154,7 +188,7 @@ class GeneratorImpl implements TranslateGenerator {
       : { scope, inbound, locality };
     const logged = envoy ? this.#withAccessLogs(plain, id.namespace, id.labels, false) : plain;
     const st = hboneSidecar(node) && !loopback ? this.#withHbone(logged, node, ports, security!) : logged;
-    this.#nodes.set(node, st);
+    this.#d.nodes.set(node, st);
     return st;
   }
 
@@ -163,10 +197,10 @@ class GeneratorImpl implements TranslateGenerator {
     const policy = accessLogPolicy(this.model.telemetriesFor(namespace, labels));
     if (policy === meshDefaultPolicy || (policy.client === 'mesh-default' && policy.server === 'mesh-default')) return st;
     const key = `${policyKey(policy)}/${gateway}`;
-    let byPolicy = this.#logged.get(st.inbound);
-    if (!byPolicy) this.#logged.set(st.inbound, (byPolicy = new Map()));
+    let byPolicy = this.#d.logged.get(st.inbound);
+    if (!byPolicy) this.#d.logged.set(st.inbound, (byPolicy = new Map()));
     let inbound = byPolicy.get(key);
-    if (!inbound) byPolicy.set(key, (inbound = { clusters: st.inbound.clusters, listeners: this.#accessLogs.apply(st.inbound.listeners, policy, gateway) }));
+    if (!inbound) byPolicy.set(key, (inbound = { clusters: st.inbound.clusters, listeners: this.#d.accessLogs.apply(st.inbound.listeners, policy, gateway) }));
     return { ...st, inbound };
   }
 
@@ -177,11 +211,11 @@ class GeneratorImpl implements TranslateGenerator {
    */
   #routerState(node: ProxyNode, labels: Readonly<Record<string, string>>): Omit<ProxyState, 'locality'> {
     const key = `router|${node.namespace}|${labelsKey(labels)}`;
-    let st = this.#gateways.get(key);
+    let st = this.#d.gateways.get(key);
     if (st) return st;
-    const gateway = new GatewayResources(key, this.model, node, labels, this.#shared, this.routes);
+    const gateway = new GatewayResources(key, this.model, node, labels, this.#d.shared, this.routes);
     st = { scope: gateway.scope, inbound: { clusters: gateway.scope.clusters(), listeners: gateway.listeners() }, gateway };
-    this.#gateways.set(key, st);
+    this.#d.gateways.set(key, st);
     return st;
   }
 
@@ -191,6 +225,7 @@ class GeneratorImpl implements TranslateGenerator {
     const plainInbound = virtualInboundListener(ports, { ...security.make(), mtls: { mode: 'DISABLE', perPort: new Map(), shadowed: [] } });
     const listeners = new Map(st.inbound.listeners);
     for (const l of hboneListeners(td, sidecarMainInternal(plainInbound, node.ipAddresses))) listeners.set(l.name, toResource(ListenerSchema, l.name, l));
+    this.#d.hbone.built = true;
     return { ...st, inbound: { clusters: hboneClusters(st.inbound.clusters, td), listeners }, hboneIps: ambientView(this.model).podIps };
   }
 
@@ -198,7 +233,7 @@ class GeneratorImpl implements TranslateGenerator {
   #waypointState(key: string, ref: { namespace: string; name: string }): Omit<ProxyState, 'locality'> {
     let st = this.#waypoints.get(key);
     if (st) return st;
-    const waypoint = new WaypointResources(key, this.model, ref, this.#shared, this.routes);
+    const waypoint = new WaypointResources(key, this.model, ref, this.#d.shared, this.routes);
     st = { scope: waypoint.scope, inbound: { clusters: waypoint.clusters(), listeners: waypoint.listeners() }, waypoint };
     this.#waypoints.set(key, st);
     return st;
@@ -208,7 +243,7 @@ class GeneratorImpl implements TranslateGenerator {
   #inboundState(scope: ScopeResources, ports: readonly InboundPort[], security: InboundSecuritySpec | undefined): InboundState {
     const ikey = `${inboundKey(ports)}#${security?.key ?? ''}`;
     const key = `${scope.key}#${ikey}`;
-    let st = this.#inbound.get(key);
+    let st = this.#d.inbound.get(key);
     if (st) return st;
     if (scope.spec.generator === 'grpc') {
       st = { clusters: scope.clusters(), listeners: scope.listeners() };
@@ -216,15 +251,15 @@ class GeneratorImpl implements TranslateGenerator {
       // Without inbound ports the scope's own Map is used as is (no copy per workload kind).
       const clusters = ports.length === 0 ? scope.clusters() : new Map<string, XdsResource>(scope.clusters());
       for (const p of ports) {
-        const r = this.#shared.inboundCluster(p.port, p.services, p.loopbackPort);
+        const r = this.#d.shared.inboundCluster(p.port, p.services, p.loopbackPort);
         (clusters as Map<string, XdsResource>).set(r.name, r);
       }
       const listeners = new Map<string, XdsResource>(scope.listeners());
-      const vin = this.#shared.virtualInbound(ikey, ports, security!.make);
+      const vin = this.#d.shared.virtualInbound(ikey, ports, security!.make);
       listeners.set(vin.name, vin);
       st = { clusters, listeners };
     }
-    this.#inbound.set(key, st);
+    this.#d.inbound.set(key, st);
     return st;
   }
 
@@ -241,8 +276,8 @@ class GeneratorImpl implements TranslateGenerator {
   /** The named subset of a full set; memoised on both identities so repeated asks return the same Map. */
   #filter(full: ResourceSet, names: ReadonlySet<string> | undefined, fallback?: (name: string) => XdsResource | undefined): ResourceSet {
     if (!names) return full;
-    let byNames = this.#filtered.get(full);
-    if (!byNames) this.#filtered.set(full, (byNames = new WeakMap()));
+    let byNames = this.#d.filtered.get(full);
+    if (!byNames) this.#d.filtered.set(full, (byNames = new WeakMap()));
     let hit = byNames.get(names);
     if (!hit) {
       const out = new Map<string, XdsResource>();
@@ -264,4 +299,17 @@ class GeneratorImpl implements TranslateGenerator {
  */
 export function createGenerator(model: MeshModel, routes: RouteBuilders, jwks: JwksLookup = () => undefined): TranslateGenerator {
   return new GeneratorImpl(model, routes, jwks);
+}
+
+/**
+ * The Generator for `model` after an endpoint-only change to `changedHosts`
+ * (registry/build-model.ts updateEndpoints): it shares `prev`'s clusters,
+ * listeners, routes and proxy states and rebuilds only the changed
+ * services' ClusterLoadAssignments (and waypoints', and the workload API).
+ * Undefined when the change reaches further than EDS (incremental.ts) or
+ * `prev` was not made here: translate in full then. Same keys for JWKS as
+ * `prev` (a change of keys is a full push).
+ */
+export function deriveGenerator(prev: TranslateGenerator, model: MeshModel, changedHosts: ReadonlySet<string>): TranslateGenerator | undefined {
+  return prev instanceof GeneratorImpl ? prev.derive(model, changedHosts) : undefined;
 }

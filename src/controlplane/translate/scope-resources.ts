@@ -9,6 +9,7 @@ import type { RouteBuilders, RouteScope, TlsFilterChainMatch } from './contracts
 import { grpcListener, outboundPorts, portKind, sniOutboundListener, tcpOutboundListener } from './listeners.js';
 import { resolveGrpcTarget, type ScopeSpec } from './scope.js';
 import { proxyKey, type ClusterGroup, type ServiceClusterSet, type SharedCache } from './shared-cache.js';
+import type { EndpointMemo } from './endpoint-memo.js';
 import type { ProxyLocality } from './locality/proxy-locality.js';
 import { NameTableSchema } from '../../gen/networking/nds/v1/nds_pb.js';
 import { buildNameTable } from './name-table.js';
@@ -75,27 +76,21 @@ export class ScopeResources {
   }
 
   /**
-   * The named ClusterLoadAssignments. Clusters with locality load balancing
-   * are answered for `proxy`'s locality (asked only then); proxies of equal
-   * locality and failoverPriority labels share the answer, and scopes
-   * without such clusters keep one answer for everyone.
+   * The named ClusterLoadAssignments, from `eds` (the asking Generator's).
+   * Clusters with locality load balancing are answered for `proxy`'s
+   * locality (asked only then); proxies of equal locality and
+   * failoverPriority labels share the answer, and scopes without such
+   * clusters keep one answer for everyone.
    */
-  endpoints(names: ReadonlySet<string>, proxy?: () => ProxyLocality): ResourceSet {
+  endpoints(names: ReadonlySet<string>, eds: EndpointMemo, proxy?: () => ProxyLocality): ResourceSet {
     const group = this.clusterGroup();
     const labels = group.localityLabels;
     const p = labels !== undefined && proxy !== undefined ? proxy() : undefined;
-    let named = group.named;
-    if (p) {
-      const key = proxyKey(p, labels!);
-      const hit = group.namedByProxy.get(key);
-      if (hit) named = hit;
-      else group.namedByProxy.set(key, (named = new WeakMap()));
-    }
     const one = (name: string) => {
       const t = group.eds.get(name);
-      return t && guarded(name, () => (p ? this.shared.loadAssignmentFor(t, p) : this.shared.loadAssignment(t)));
+      return t && guarded(name, () => (p ? eds.loadAssignmentFor(t, p) : eds.loadAssignment(t)));
     };
-    return namedSet(named, canonical(names, group.edsNames), one);
+    return namedSet(eds.answers(group, p && proxyKey(p, labels!)), canonical(names, group.edsNames), one);
   }
 
   /** Envoy: virtualOutbound, 0.0.0.0_PORT for HTTP ports, VIP_PORT for TCP ports (virtualInbound is per workload). gRPC: HOST:PORT for every port. */

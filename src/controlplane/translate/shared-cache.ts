@@ -26,11 +26,8 @@ export interface EdsTarget {
   hostname: string;
   port: number;
   subsetLabels?: Readonly<Record<string, string>>;
-  cla?: XdsResource;
   /** Locality load balancing: the assignment then depends on the asking proxy (see proxyKey). */
   lb?: LocalityLb;
-  /** Per-proxy assignments by proxyKey. */
-  byProxy?: Map<string, XdsResource>;
 }
 
 /** One service's clusters for one DestinationRule and generator kind. */
@@ -43,20 +40,18 @@ export interface ServiceClusterSet {
 /**
  * The clusters of every scope that sees the same services with the same
  * rules (typically every namespace without its own Sidecar): one Map, one
- * EDS name set, one memo of named EDS answers.
+ * EDS name set (its answers are memoised per Generator: endpoint-memo.ts).
  */
 export interface ClusterGroup {
   readonly clusters: Map<string, XdsResource>;
   readonly eds: Map<string, EdsTarget>;
   readonly edsNames: ReadonlySet<string>;
-  readonly named: WeakMap<ReadonlySet<string>, ResourceSet>;
   /**
    * Set when some EDS cluster has locality load balancing: the labels of the
    * proxy that any of them reads (failoverPriority). Proxies with the same
-   * locality and values of these share one answer (namedByProxy).
+   * locality and values of these share one answer.
    */
   readonly localityLabels?: readonly string[];
-  readonly namedByProxy: Map<string, WeakMap<ReadonlySet<string>, ResourceSet>>;
 }
 
 /** What a locality-dependent answer depends on: the proxy's locality and the values of `labels`. */
@@ -74,6 +69,25 @@ function isEds(c: Cluster): boolean {
   return c.clusterDiscoveryType.case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS;
 }
 
+/** What a SharedCache memoises; shared by the caches of Generators derived from one another. */
+interface Memos {
+  readonly svc: Map<string, Map<MeshService, Map<DestinationRule | null, ServiceClusterSet>>>;
+  readonly groups: Map<string, ClusterGroup>;
+  readonly http: Map<number, XdsResource>;
+  readonly inCluster: Map<string, XdsResource>;
+  readonly vin: Map<string, XdsResource>;
+  readonly authz: Map<string, AuthzFilters>;
+  readonly authn: Map<string, HttpFilter[]>;
+  readonly vout: Map<boolean, XdsResource>;
+  readonly fixed: Map<string, XdsResource>;
+  /** ServiceClusterSet ids key the groups: one counter for every cache sharing them. */
+  readonly ids: { next: number };
+}
+
+function freshMemos(): Memos {
+  return { svc: new Map(), groups: new Map(), http: new Map(), inCluster: new Map(), vin: new Map(), authz: new Map(), authn: new Map(), vout: new Map(), fixed: new Map(), ids: { next: 0 } };
+}
+
 /**
  * Resources shared by every scope of one Generator: a service's clusters
  * depend only on the service, the applicable DestinationRule and the
@@ -81,23 +95,47 @@ function isEds(c: Cluster): boolean {
  * cluster once. Keys are object identities (the model is immutable).
  */
 export class SharedCache {
-  readonly #svc = new Map<string, Map<MeshService, Map<DestinationRule | null, ServiceClusterSet>>>();
-  readonly #groups = new Map<string, ClusterGroup>();
-  readonly #http = new Map<number, XdsResource>();
-  readonly #inCluster = new Map<string, XdsResource>();
-  readonly #vin = new Map<string, XdsResource>();
-  readonly #authz = new Map<string, AuthzFilters>();
-  readonly #authn = new Map<string, HttpFilter[]>();
-  readonly #vout = new Map<boolean, XdsResource>();
-  readonly #fixed = new Map<string, XdsResource>();
-  readonly #lbEndpoints = new Map<string, LbEndpoint>();
-  #nextId = 0;
+  readonly #m: Memos;
 
-  constructor(readonly model: MeshModel, readonly jwks: JwksLookup = () => undefined) {}
+  /** `from`: a cache whose memos this one shares (withModel()). */
+  constructor(readonly model: MeshModel, readonly jwks: JwksLookup = () => undefined, from?: SharedCache) {
+    this.#m = from ? from.#m : freshMemos();
+  }
+
+  /**
+   * The same memos read with `model`, for a Generator derived after an
+   * endpoint-only change (incremental.ts): what they hold does not read
+   * endpoints, except the clusters of the changed services, which
+   * clustersUnchanged() must have confirmed first.
+   */
+  withModel(model: MeshModel): SharedCache {
+    return new SharedCache(model, this.jwks, this);
+  }
+
+  /**
+   * Whether every cluster built so far for these services comes out the same
+   * from `model`. Clusters read endpoints for auto mTLS (their tlsMode),
+   * for the SANs (their service accounts) and, for STATIC and DNS services,
+   * as inline endpoints.
+   */
+  clustersUnchanged(hostnames: ReadonlySet<string>, model: MeshModel): boolean {
+    for (const [key, bySvc] of this.#m.svc) {
+      const [generator, dnsFamily] = key.split('|') as [GeneratorKind, DnsFamily];
+      for (const [svc, byDr] of bySvc) {
+        if (!hostnames.has(svc.hostname)) continue;
+        for (const [dr, set] of byDr) {
+          const now = serviceClusters(svc, dr ?? undefined, generator, clusterContext(model, svc, dnsFamily));
+          if (now.length !== set.resources.length) return false;
+          for (let i = 0; i < now.length; i++) if (toResource(ClusterSchema, now[i]!.name, now[i]!).version !== set.resources[i]!.version) return false;
+        }
+      }
+    }
+    return true;
+  }
 
   /** `dnsFamily`: the proxies' (DNS clusters resolve it); the rest of a cluster does not depend on it. */
   serviceClusters(svc: MeshService, dr: DestinationRule | undefined, generator: GeneratorKind, dnsFamily: DnsFamily = 'V4_ONLY'): ServiceClusterSet {
-    const bySvc = memo(this.#svc, `${generator}|${dnsFamily}`, () => new Map());
+    const bySvc = memo(this.#m.svc, `${generator}|${dnsFamily}`, () => new Map());
     const byDr = memo(bySvc, svc, () => new Map<DestinationRule | null, ServiceClusterSet>());
     return memo(byDr, dr ?? null, () => {
       const clusters = serviceClusters(svc, dr, generator, clusterContext(this.model, svc, dnsFamily));
@@ -109,14 +147,14 @@ export class SharedCache {
         const lb = localityLb(effectivePolicy(dr, parsed.port, parsed.subset || undefined));
         eds.push({ name: c.name, hostname: svc.hostname, port: parsed.port, subsetLabels, ...(lb ? { lb } : {}) });
       }
-      return { id: this.#nextId++, resources: clusters.map((c) => toResource(ClusterSchema, c.name, c)), eds };
+      return { id: this.#m.ids.next++, resources: clusters.map((c) => toResource(ClusterSchema, c.name, c)), eds };
     });
   }
 
   /** The group for this list of service cluster sets (plus the fixed clusters for Envoy). */
   clusterGroup(sets: readonly ServiceClusterSet[], generator: GeneratorKind): ClusterGroup {
     const key = `${generator}|${sets.map((s) => s.id).join(',')}`;
-    return memo(this.#groups, key, () => {
+    return memo(this.#m.groups, key, () => {
       const clusters = new Map<string, XdsResource>();
       const eds = new Map<string, EdsTarget>();
       let localityLabels: Set<string> | undefined;
@@ -130,38 +168,20 @@ export class SharedCache {
         }
       }
       if (generator === 'envoy') for (const r of this.#fixedClusters()) clusters.set(r.name, r);
-      const group: ClusterGroup = { clusters, eds, edsNames: new Set(eds.keys()), named: new WeakMap(), namedByProxy: new Map() };
+      const group: ClusterGroup = { clusters, eds, edsNames: new Set(eds.keys()) };
       return localityLabels ? { ...group, localityLabels: [...localityLabels].sort() } : group;
     });
   }
 
-  loadAssignment(t: EdsTarget): XdsResource {
-    return (t.cla ??= toResource(
-      ClusterLoadAssignmentSchema,
-      t.name,
-      buildLoadAssignment(t.name, this.model.endpoints(t.hostname, t.port), t.subsetLabels, this.#lbEndpoints),
-    ));
-  }
-
-  /** The assignment as `proxy` sees it: per locality (and failoverPriority labels) when the cluster balances by locality. */
-  loadAssignmentFor(t: EdsTarget, proxy: ProxyLocality): XdsResource {
-    if (!t.lb) return this.loadAssignment(t);
-    const lb = t.lb;
-    return memo((t.byProxy ??= new Map()), proxyKey(proxy, lb.priorityLabels), () => {
-      const groups = groupByLocality(this.model.endpoints(t.hostname, t.port), t.subsetLabels);
-      return toResource(ClusterLoadAssignmentSchema, t.name, localityLoadAssignment(t.name, groups, lbEndpointMaker(this.#lbEndpoints), lb, proxy));
-    });
-  }
-
   httpListener(port: number): XdsResource {
-    return memo(this.#http, port, () => {
+    return memo(this.#m.http, port, () => {
       const l = httpOutboundListener(port);
       return toResource(ListenerSchema, l.name, l);
     });
   }
 
   virtualOutbound(registryOnly: boolean): XdsResource {
-    return memo(this.#vout, registryOnly, () => {
+    return memo(this.#m.vout, registryOnly, () => {
       const l = virtualOutboundListener(registryOnly);
       return toResource(ListenerSchema, l.name, l);
     });
@@ -169,7 +189,7 @@ export class SharedCache {
 
   /** `key` must cover everything the listener depends on: ports, merged mTLS, the selected policies (see inbound-security.ts). */
   virtualInbound(key: string, ports: readonly InboundPort[], security: () => InboundSecurity): XdsResource {
-    return memo(this.#vin, key, () => {
+    return memo(this.#m.vin, key, () => {
       const l = virtualInboundListener(ports, security());
       return toResource(ListenerSchema, l.name, l);
     });
@@ -177,16 +197,16 @@ export class SharedCache {
 
   /** RBAC filters for one list of policies, keyed by their identities (the model is immutable). */
   authzFilters(key: string, policies: readonly AuthorizationPolicy[]): AuthzFilters {
-    return memo(this.#authz, key, () => buildAuthzFilters(policies, this.model.trustDomain));
+    return memo(this.#m.authz, key, () => buildAuthzFilters(policies, this.model.trustDomain));
   }
 
   /** The jwt_authn filter for one list of RequestAuthentications, keyed by their identities (the keys are fixed for the push). */
   authnFilters(key: string, policies: readonly RequestAuthentication[]): HttpFilter[] {
-    return memo(this.#authn, key, () => jwtAuthnFilters(policies, this.jwks));
+    return memo(this.#m.authn, key, () => jwtAuthnFilters(policies, this.jwks));
   }
 
   inboundCluster(port: number, services: readonly InboundService[], loopbackPort?: number): XdsResource {
-    return memo(this.#inCluster, `${port}|${services.map((x) => x.host).join('+')}|${loopbackPort ?? ''}`, () => {
+    return memo(this.#m.inCluster, `${port}|${services.map((x) => x.host).join('+')}|${loopbackPort ?? ''}`, () => {
       const c = inboundCluster(port, services, loopbackPort);
       return toResource(ClusterSchema, c.name, c);
     });
@@ -195,7 +215,7 @@ export class SharedCache {
   /** PassthroughCluster, BlackHoleCluster, InboundPassthroughCluster. */
   #fixedClusters(): XdsResource[] {
     return [passthroughCluster, blackHoleCluster, inboundPassthroughCluster].map((make) =>
-      memo(this.#fixed, make.name, () => {
+      memo(this.#m.fixed, make.name, () => {
         const c = make();
         return toResource(ClusterSchema, c.name, c);
       }));

@@ -82,14 +82,19 @@ export class WorkloadCertificates {
     this.counters.stopped++;
   }
 
+  /** The certificate in force for `id` now, if any (what the last renewal announced). */
+  current(id: WorkloadIdentity): WorkloadCertificate | undefined {
+    const c = this.#slots.get(key(id))?.agent.current;
+    return c && toWorkloadCertificate(c);
+  }
+
   /** The certificate in force for `id`, waiting up to `timeoutMs` for the first one. */
   async get(id: WorkloadIdentity, timeoutMs = 10_000): Promise<WorkloadCertificate> {
     const slot = this.#slots.get(key(id));
     if (!slot) throw new TrellisError('CA_UNAVAILABLE', `no pod of ${key(id)} on this node: no certificate is held for it`);
-    if (!(await slot.agent.waitReady(timeoutMs)) || !slot.agent.current) {
-      throw new TrellisError('CA_UNAVAILABLE', `no certificate for ${key(id)} within ${timeoutMs} ms`);
-    }
-    return toWorkloadCertificate(slot.agent.current);
+    const c = (await slot.agent.waitReady(timeoutMs)) ? this.current(id) : undefined;
+    if (!c) throw new TrellisError('CA_UNAVAILABLE', `no certificate for ${key(id)} within ${timeoutMs} ms`);
+    return c;
   }
 
   list(trustDomain: string): CertificateStatus[] {

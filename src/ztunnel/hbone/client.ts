@@ -109,6 +109,15 @@ export class HboneClient {
     }
   }
 
+  /**
+   * Stops using this client (its certificate was replaced): no new tunnels; each connection closes with
+   * GOAWAY as soon as its last tunnel ends, idle ones at once, and no open tunnel is cut. Resolves once
+   * the last connection is gone.
+   */
+  drain(): Promise<void> {
+    return this.#pool.drain();
+  }
+
   /** Closes every pooled connection (and the tunnels on them). */
   close(): Promise<void> {
     return this.#pool.close();

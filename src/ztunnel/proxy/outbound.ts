@@ -11,12 +11,13 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { logger } from '../../log.js';
-import { errorMessage } from '../../errors.js';
+import { errorMessage, TrellisError } from '../../errors.js';
 import { originalDestination } from '../../proxy/listener/original-dst.js';
 import { HboneClient } from '../hbone/client.js';
 import { splice } from '../hbone/splice.js';
 import { HBONE_PORT } from '../hbone/settings.js';
 import type { WorkloadCertificates } from '../certs/workload-certificates.js';
+import type { WorkloadIdentity } from '../../ca/spiffe.js';
 import type { TcpMetrics } from '../admin/tcp-metrics.js';
 import type { PodNetwork, ServedPod } from '../inpod/pod-network.js';
 import { canonicalIp } from '../state/ip.js';
@@ -36,17 +37,36 @@ export interface OutboundDeps {
   hbonePort?: number;
 }
 
+/** A source pod's HBONE clients: the one with the certificate in force, and those a renewal drains. */
+interface PodClients {
+  id: WorkloadIdentity;
+  current?: { certPem: string; client: HboneClient };
+  draining: Set<HboneClient>;
+}
+
 export class Outbound {
   readonly #d: OutboundDeps;
   /**
    * One HBONE client per source pod and certificate (ztunnel's pools are keyed by source address too, and
    * in-pod each pod's connections leave from its own namespace): a renewed certificate starts new
-   * connections; the old client's tunnels finish on their connections, which its pool closes once idle.
+   * connections, and the old client is drained at once — its tunnels finish on their connections, each of
+   * which closes with its last tunnel (idle ones at once), so short lifetimes do not pile connections up.
    */
-  readonly #clients = new Map<string, { certPem: string; client: HboneClient }>();
+  readonly #clients = new Map<string, PodClients>();
 
   constructor(d: OutboundDeps) {
     this.#d = d;
+    d.certs.onRenewed((id, certificate) => this.#renewed(id, certificate.cert));
+  }
+
+  #renewed(id: WorkloadIdentity, certPem: string): void {
+    for (const p of this.#clients.values()) {
+      const old = p.current;
+      if (!old || old.certPem === certPem || p.id.namespace !== id.namespace || p.id.serviceAccount !== id.serviceAccount) continue;
+      p.current = undefined;
+      p.draining.add(old.client);
+      void old.client.drain().then(() => p.draining.delete(old.client));
+    }
   }
 
   /** Serves one connection the pod's app made (redirected to 15001). */
@@ -86,8 +106,10 @@ export class Outbound {
   /** A tunnel to `w` (its identity required) for ip:port; `via`: the HBONE endpoint when it is not ip itself (a waypoint). */
   async #tunnel(pod: ServedPod, socket: Socket, w: WorkloadInfo, ip: string, port: number, via?: { address: string; port: number }): Promise<Duplex> {
     try {
-      const client = await this.#client(pod);
-      return await client.connect({
+      const id = { namespace: pod.namespace, serviceAccount: pod.serviceAccount };
+      await this.#d.certs.get(id);
+      // From here to connect() nothing awaits: a renewal cannot drain the client between its choice and its use.
+      return await this.#client(pod, id).connect({
         address: via?.address ?? ip,
         port: this.#d.hbonePort ?? via?.port ?? HBONE_PORT,
         destination: { host: ip, port },
@@ -100,25 +122,28 @@ export class Outbound {
     }
   }
 
-  async #client(pod: ServedPod): Promise<HboneClient> {
-    const cert = await this.#d.certs.get({ namespace: pod.namespace, serviceAccount: pod.serviceAccount });
-    const known = this.#clients.get(pod.uid);
-    if (known && known.certPem === cert.cert) return known.client;
+  /** The pod's client with the certificate in force now (made on first use after each renewal). */
+  #client(pod: ServedPod, id: WorkloadIdentity): HboneClient {
+    const cert = this.#d.certs.current(id);
+    if (!cert) throw new TrellisError('CA_UNAVAILABLE', `no certificate in force for ${id.namespace}/${id.serviceAccount}`);
+    const p = this.#clients.get(pod.uid) ?? { id, draining: new Set<HboneClient>() };
+    this.#clients.set(pod.uid, p);
+    if (p.current?.certPem === cert.cert) return p.current.client;
     const { network } = this.#d;
     const client = new HboneClient({
       certificate: cert,
       identity: `spiffe://${this.#d.trustDomain}/ns/${pod.namespace}/sa/${pod.serviceAccount}`,
       ...(network.hboneSocket ? { socket: (at: { host: string; port: number }) => network.hboneSocket!(pod, at.host, at.port) } : {}),
     });
-    this.#clients.set(pod.uid, { certPem: cert.cert, client });
+    p.current = { certPem: cert.cert, client };
     return client;
   }
 
-  /** The pod is gone: its HBONE connections close (their sockets are in its namespace). */
+  /** The pod is gone: its HBONE connections close, draining ones too (their sockets are in its namespace). */
   async forget(pod: ServedPod): Promise<void> {
-    const known = this.#clients.get(pod.uid);
+    const p = this.#clients.get(pod.uid);
     this.#clients.delete(pod.uid);
-    await known?.client.close();
+    if (p) await closeAll(p);
   }
 
   async #plain(pod: ServedPod, socket: Socket, host: string, port: number, src: Parameters<typeof connectionLabels>[1], dst: Parameters<typeof connectionLabels>[2]): Promise<void> {
@@ -133,7 +158,10 @@ export class Outbound {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#clients.values()].map((c) => c.client.close()));
+    const all = [...this.#clients.values()];
     this.#clients.clear();
+    await Promise.all(all.map(closeAll));
   }
 }
+
+const closeAll = (p: PodClients) => Promise.all([p.current?.client, ...p.draining].map((c) => c?.close()));

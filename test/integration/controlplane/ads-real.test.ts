@@ -91,6 +91,43 @@ describe('trellis controlplane over raw ADS streams', () => {
     s.ack(await s.next(5000));
   });
 
+  test('a pod going unready is an endpoint push: only its service\'s ClusterLoadAssignment is sent, on Delta and on SotW', async () => {
+    const s = ads.delta(node('eds-client'));
+    s.request(TypeUrl.Cluster);
+    s.ack(await s.next(5000));
+    const v1 = `outbound|50051|v1|${host}`;
+    const v2 = `outbound|50051|v2|${host}`;
+    s.request(TypeUrl.ClusterLoadAssignment, { resourceNamesSubscribe: [v1, v2] });
+    s.ack(await s.next(5000));
+    const sotw = ads.sotw(node('sotw-eds-client'));
+    sotw.request(TypeUrl.ClusterLoadAssignment, [v1, v2]);
+    const full = await sotw.next(5000);
+    assert.deepEqual(full.resources.map(nameOfAny).sort(), [v1, v2], 'a request is answered with the whole set');
+    sotw.ack(full, [v1, v2]);
+    const counter = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const before = await (await fetch(`${debug}/metrics`)).text();
+
+    const file = join(dir, 'greeter.yaml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text.replace(/(podIP: 127\.0\.0\.2\n  conditions:\n    - type: Ready\n      status:) "True"/, '$1 "False"'));
+    const push = await s.next(5000);
+    assert.equal(push.typeUrl, TypeUrl.ClusterLoadAssignment);
+    assert.deepEqual(push.resources.map((r) => r.name), [v1], 'only the changed assignment (v2 did not change)');
+    const left = anyUnpack(push.resources[0]!.resource!, ClusterLoadAssignmentSchema)!.endpoints.flatMap((l) => l.lbEndpoints);
+    assert.deepEqual(left, [], 'the unready endpoint is no longer sent');
+    s.ack(push);
+    const sotwPush = await sotw.next(5000);
+    assert.deepEqual(sotwPush.resources.map(nameOfAny), [v1], 'SotW EDS pushes only what changed: v2 is kept by the client');
+    assert.notEqual(sotwPush.versionInfo, full.versionInfo);
+    sotw.ack(sotwPush, [v1, v2]);
+    const now = await (await fetch(`${debug}/metrics`)).text();
+    assert.equal(counter(now, 'pilot_push_triggers\\{type="endpoint"\\}'), counter(before, 'pilot_push_triggers\\{type="endpoint"\\}') + 1, 'translated as an endpoint push');
+    assert.equal(counter(now, 'pilot_xds_pushes\\{type="cds"\\}'), counter(before, 'pilot_xds_pushes\\{type="cds"\\}'), 'no CDS response to anyone');
+    await writeFile(file, text);
+    s.ack(await s.next(5000));
+    sotw.close();
+  });
+
   test('SotW NACK: STALE with the error in /debug/syncz, counted in /metrics, not re-sent', async () => {
     const s = ads.sotw(node('nack-client'));
     s.request(TypeUrl.Listener);

@@ -5,7 +5,9 @@
  * certificate with the wrong SAN aborting the client, a client of another
  * trust domain refused; and the openssl CLI as an outside judge of the TLS:
  * TLS 1.3 + h2 show the SPIFFE leaf, no client certificate and TLS 1.2 are refused;
- * a certificate swapped on a listening server; the client over a socket its user made.
+ * a certificate swapped on a listening server; a drained client (its certificate
+ * replaced) closing idle connections at once and busy ones with their last
+ * tunnel, counted by `ss`; the client over a socket its user made.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,8 +26,8 @@ import { settingsFrame } from '../../helpers/h2-raw.js';
 const DENIED_PORT = 9;
 
 /** Waits for `cond`, polling every 10 ms for at most 2 s. */
-async function until(cond: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 2_000; !cond(); await new Promise((r) => setTimeout(r, 10))) {
+async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 2_000; !(await cond()); await new Promise((r) => setTimeout(r, 10))) {
     if (Date.now() > deadline) assert.fail(`condition not met in 2 s: ${cond}`);
   }
 }
@@ -229,6 +231,38 @@ describe('HBONE: Trellis client ↔ Trellis server', () => {
     } finally {
       await early.close();
       await rotating.close();
+    }
+  });
+
+  it('drain(): an idle connection closes at once, an open tunnel keeps going and its connection closes when it ends; no new tunnel', async () => {
+    const draining = new HboneServer({ certificate: peers.workload(peers.server), trustDomain: 'cluster.local' });
+    const drainingPort = (await draining.listen(0)).port;
+    // The kernel's view: our client's established connections to that server.
+    const established = () => new Promise<number>((resolve, reject) => execFile('ss', ['-Htn', 'state', 'established', `( dport = :${drainingPort} )`], (err, out) =>
+      err ? reject(err) : resolve(out.split('\n').filter((l) => l.trim()).length)));
+    const old = new HboneClient({ certificate: peers.workload(peers.client), identity: CLIENT_ID });
+    const req = (ids: string[]) => ({ address: '127.0.0.1', port: drainingPort, destination: { host: '127.0.0.1', port: peers.echo.port }, expectedIdentities: ids });
+    try {
+      const open = await old.connect(req([SERVER_ID]));
+      // Another pool key, so another connection: idle once its only tunnel ended.
+      const brief = await old.connect(req([SERVER_ID, spiffe('ambient', 'other')]));
+      const echoed = readAll(brief);
+      brief.end('x');
+      await echoed;
+      assert.equal(await established(), 2);
+      const drained = old.drain();
+      await assert.rejects(old.connect(req([SERVER_ID])), (e: unknown) => (e as { code?: string }).code === 'HBONE_CONNECT_FAILED' && /drained/.test((e as Error).message));
+      await until(async () => (await established()) === 1);
+      const back = new Promise((r) => open.once('data', r));
+      open.write('still up');
+      assert.equal(String(await back), 'still up', 'the tunnel opened before the drain still carries bytes both ways');
+      assert.equal(await established(), 1);
+      open.end();
+      await drained;
+      await until(async () => (await established()) === 0);
+    } finally {
+      await old.close();
+      await draining.close();
     }
   });
 

@@ -37,7 +37,16 @@ status: {podIP: ${ip}, phase: Running, conditions: [{type: Ready, status: "True"
 
 // Short enough for two renewals of every certificate (at ~80 % of it) within one test's load.
 const CERT_TTL = '4s';
-const LOAD = join(fileURLToPath(new URL('.', import.meta.url)), 'tcp-load.js');
+const here = fileURLToPath(new URL('.', import.meta.url));
+const LOAD = join(here, 'tcp-load.js');
+const HELD = join(here, 'held-connection.js');
+const ECHO = join(here, '..', 'e2e', 'echo-server.js');
+
+/** Resolves at the child's first output ("ready"). */
+const firstOutput = (c: ChildProcess) => new Promise<void>((resolve, reject) => {
+  c.stdout!.once('data', () => resolve());
+  c.once('exit', (code) => reject(new Error(`${c.spawnargs.join(' ')} exited ${code}`)));
+});
 
 const run = (cmd: string, args: string[]) => promisify(execFile)(cmd, args, { timeout: 20_000 });
 
@@ -50,6 +59,9 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
   let zt: TrellisProcess | undefined;
   let zds: ZdsClient | undefined;
   let app: ChildProcess | undefined;
+  /** An HTTP server in the server pod (8081), for a connection held across renewals. */
+  let echo: ChildProcess | undefined;
+  let held: ChildProcess | undefined;
   let admin: string;
 
   before(async () => {
@@ -75,10 +87,8 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
     const tokenFile = join(work, 'ztunnel-token');
     await writeFile(tokenFile, tokenCreate(caDir, 'istio-system', 'ztunnel', ['--pod', 'ztunnel-node-1', '--pod-uid', 'uid-zt']));
     app = spawnInPod(server, process.execPath, [SCRIPTS.server, 'server', '8080'], { uid: OTHER_UID });
-    await new Promise<void>((resolve, reject) => {
-      app!.stdout!.once('data', () => resolve());
-      app!.once('exit', (code) => reject(new Error(`app exited ${code}`)));
-    });
+    echo = spawnInPod(server, process.execPath, [ECHO, 'server', '8081'], { uid: OTHER_UID });
+    await Promise.all([app, echo].map(firstOutput));
     const socket = join(work, 'zds', 'ztunnel.sock');
     zt = new TrellisProcess(['ztunnel', '--node-name', 'node-1', '--xds-address', ready.ca, '--ca-address', ready.ca, '--root-cert', join(caDir, 'root-cert.pem'),
       '--token-file', tokenFile, '--zds-socket', socket, '--admin-port', '0', '--readiness-port', '0', '--cert-ttl', CERT_TTL], {}, inNode);
@@ -92,10 +102,17 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
     zds?.close();
     await zt?.stop();
     await cp?.stop();
-    if (app && app.exitCode === null) app.kill('SIGKILL');
+    for (const c of [app, echo, held]) if (c && c.exitCode === null) c.kill('SIGKILL');
     await cluster?.teardown();
     if (work) await rm(work, { recursive: true, force: true });
   });
+
+  /** The client pod's established connections to any 15008, as its kernel lists them (kept for messages). */
+  let ssLines: string[] = [];
+  const hboneConnections = async () => {
+    const r = await runInPod(client, 'ss', ['-Htn', 'state', 'established', '( dport = :15008 )'], { timeoutMs: 5000 });
+    return (ssLines = r.stdout.trim().split('\n').filter(Boolean));
+  };
 
   const fromPod = async (p: Pod | string, host: string, port: number, uid?: number) => {
     const r = await runInPod(p, process.execPath, [SCRIPTS.client, host, String(port)], { ...(uid === undefined ? {} : { uid }), timeoutMs: 10_000 });
@@ -119,7 +136,7 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
     assert.deepEqual([...new Set(peers)], [client.ip], 'dialled from the client pod\'s namespace, not the node\'s');
   });
 
-  test('certificate rotation with a short TTL under load: no connection fails, and 15008 serves the renewed certificate', async () => {
+  test('certificate rotation with a short TTL under load: no connection fails, a connection held through the renewals keeps working while the old HBONE connections drain, and 15008 serves the renewed certificate', async () => {
     const served = async () => {
       const hs = await runInPod(cluster!.nodeNetns, 'openssl', ['s_client', '-connect', `${server.ip}:15008`, '-tls1_3', '-alpn', 'h2'], { timeoutMs: 5000, input: '' });
       const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(hs.stdout)?.[0];
@@ -127,11 +144,27 @@ describe('trellis ztunnel: in-pod mode with ZDS', { skip: skipReason() }, () => 
       return new X509Certificate(pem);
     };
     const first = await served();
+    // Opened before the renewals below, on the HBONE client of the certificate in force now.
+    held = spawnInPod(client, process.execPath, [HELD, server.ip, '8081', '200'], { uid: APP_UID, stdio: ['pipe', 'pipe', 'pipe'] });
+    await firstOutput(held);
     const r = await runInPod(client, process.execPath, [LOAD, server.ip, '8080', '8', '4'], { uid: APP_UID, timeoutMs: 30_000 });
     const load = jsonLine<{ ok: number; failed: number; errors: Record<string, number> }>(r.stdout.trim());
     assert.ok(load, `no result: ${r.stdout}${r.stderr}`);
     assert.equal(load.failed, 0, JSON.stringify(load));
     assert.ok(load.ok >= 100, `only ${load.ok} connections`);
+    // Every renewal drained the pod's previous HBONE client: its idle connection closed at once (they piled up
+    // for 5 minutes before), the one under the held tunnel stays while that tunnel is open, plus the current one.
+    await eventually(async () => (await hboneConnections()).length <= 2, 5000, () => `at most 2 HBONE connections from the client pod: ${ssLines.join(' | ')}`);
+    const result = new Promise<string>((resolve) => {
+      let out = '';
+      held!.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d)).on('end', () => resolve(out.trim()));
+    });
+    held.stdin!.end();
+    const h = jsonLine<{ ok: number; failed: number; sockets: number }>(await result);
+    assert.deepEqual({ failed: h?.failed, sockets: h?.sockets }, { failed: 0, sockets: 1 }, `held connection: ${JSON.stringify(h)}`);
+    assert.ok(h!.ok >= 20, `only ${h!.ok} requests on the held connection`);
+    // Its tunnel was the drained connection's last: that connection closes with it.
+    await eventually(async () => (await hboneConnections()).length <= 1, 5000, () => `at most 1 HBONE connection after the held one ended: ${ssLines.join(' | ')}`);
     // 8 s with a 4 s lifetime: the certificate that 15008 presented at first has been replaced, and has expired.
     const last = await served();
     assert.notEqual(last.serialNumber, first.serialNumber, 'a new handshake gets the renewed certificate');

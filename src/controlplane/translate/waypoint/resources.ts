@@ -19,6 +19,7 @@ import { connectOriginateCluster, mainInternalCluster } from '../hbone/clusters.
 import { connectOriginateListener, connectTerminateListener } from '../hbone/listeners.js';
 import { ScopeResources, type RouteBuilders } from '../scope-resources.js';
 import type { SharedCache } from '../shared-cache.js';
+import type { EndpointMemo } from '../endpoint-memo.js';
 import { waypointMainInternal, type ServedService } from './chains.js';
 import { servedServices, targetingPolicies } from './served.js';
 import { vipClusters, vipLoadAssignment, type VipTarget } from './vip-clusters.js';
@@ -75,10 +76,10 @@ export class WaypointResources {
     return (this.#edsNames ??= new Set([...this.scope.edsNames(), ...this.#targets!.keys()]));
   }
 
-  endpoints(names: ReadonlySet<string> | undefined): ResourceSet {
+  endpoints(names: ReadonlySet<string> | undefined, eds: EndpointMemo): ResourceSet {
     this.clusters();
     const asked = names ?? this.edsNames();
-    const outbound = this.scope.endpoints(new Set([...asked].filter((n) => !this.#targets!.has(n))));
+    const outbound = this.scope.endpoints(new Set([...asked].filter((n) => !this.#targets!.has(n))), eds);
     const out = new Map(outbound);
     for (const n of asked) {
       const t = this.#targets!.get(n);

@@ -1,0 +1,72 @@
+import type { AnyObject, EndpointSlice, Pod } from '../../config/objects.js';
+import { typeKey } from '../../config/objects.js';
+
+/**
+ * A change between two accepted states that touches only endpoints: every
+ * changed object is an EndpointSlice (added, updated or deleted) or a Pod
+ * whose status changed and nothing else that the model reads — its readiness.
+ * What istiod turns into an EDS-only push. Anything else (a Pod added,
+ * deleted, relabelled or given a new IP; any Service or Istio object) is a
+ * full push: it can move proxies between scopes or change their clusters.
+ */
+export interface EndpointChange {
+  /** "namespace/service" of every changed slice, before and after (the label kubernetes.io/service-name). */
+  readonly services: ReadonlySet<string>;
+  /** The changed Pods, by objectKey, as they are after the change. */
+  readonly pods: ReadonlyMap<string, Pod>;
+}
+
+const SLICE = 'EndpointSlice';
+const POD = 'Pod';
+
+/** Undefined unless the change is endpoint-only (see EndpointChange); an empty change is endpoint-only too. */
+export function endpointOnlyChange(before: ReadonlyMap<string, AnyObject>, after: ReadonlyMap<string, AnyObject>): EndpointChange | undefined {
+  const services = new Set<string>();
+  const pods = new Map<string, Pod>();
+  for (const [key, o] of after) {
+    const old = before.get(key);
+    if (old === o) continue;
+    const kind = typeKey(o);
+    if (kind === SLICE) {
+      addSlice(services, o as EndpointSlice);
+      if (old) addSlice(services, old as EndpointSlice);
+    } else if (kind === POD && old !== undefined && readinessOnly(old as Pod, o as Pod)) {
+      pods.set(key, o as Pod);
+    } else if (!old || !sameContent(old, o)) {
+      return undefined;
+    }
+  }
+  for (const [key, o] of before) {
+    if (after.has(key)) continue;
+    if (typeKey(o) !== SLICE) return undefined;
+    addSlice(services, o as EndpointSlice);
+  }
+  return { services, pods };
+}
+
+function addSlice(out: Set<string>, s: EndpointSlice): void {
+  const svc = s.metadata.labels?.['kubernetes.io/service-name'];
+  if (svc) out.add(`${s.metadata.namespace ?? 'default'}/${svc}`);
+}
+
+/**
+ * Same labels, annotations, spec and IPs: only conditions and phase differ.
+ * The bookkeeping fields Kubernetes bumps on every write are not content.
+ */
+function readinessOnly(a: Pod, b: Pod): boolean {
+  return JSON.stringify(podIdentity(a)) === JSON.stringify(podIdentity(b));
+}
+
+function podIdentity(p: Pod): unknown {
+  const { resourceVersion: _rv, ...metadata } = p.metadata as Pod['metadata'] & { managedFields?: unknown };
+  delete metadata.managedFields;
+  return [metadata, p.spec ?? null, p.status?.podIP ?? null, p.status?.podIPs ?? null];
+}
+
+function sameContent(a: AnyObject, b: AnyObject): boolean {
+  const va = a.metadata.resourceVersion;
+  const vb = b.metadata.resourceVersion;
+  if (va !== undefined && vb !== undefined && va === vb) return true;
+  const strip = (o: AnyObject) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
