@@ -55,7 +55,7 @@ interface ChurnRun {
   /** Wall seconds from the first change until the last proxy converged (or gave up): CPU's denominator. */
   wallSeconds: number;
   peakRssMiB: number;
-  pushes: { count: number; p50Ms: number; maxMs: number; responses: number };
+  pushes: { count: number; p50Ms: number; maxMs: number; responses: number; byTrigger: Record<string, number> };
   sourceStates: number;
   /** From the last change to the source's last state and to the end of the last push (the log's ms clock). */
   lastChangeTo: { state: number; pushed: number };
@@ -142,6 +142,7 @@ async function measure(m: PushMesh, dir: string, plan: ChurnPlan, mode: 'sotw' |
       p50Ms: median(pushes.map((p) => p.ms)),
       maxMs: maxOf(pushes.map((p) => p.ms)),
       responses: pushes.reduce((s, p) => s + p.responses, 0),
+      byTrigger: pushes.reduce<Record<string, number>>((by, p) => ({ ...by, [p.trigger]: (by[p.trigger] ?? 0) + 1 }), {}),
     },
     sourceStates: states.length,
     lastChangeTo: { state: Math.round(maxOf(states) - last), pushed: Math.round(maxOf(pushes.map((p) => p.at)) - last) },
@@ -185,7 +186,7 @@ async function summarise(file: string): Promise<string> {
     '  of which fingerprintOf (JSON of the whole state)': /^fingerprintOf /,
     'state listener: configEvents (diff of the whole state)': /^configEvents /,
     'push: model + translation + responses (#push)': /^#push /,
-    '  of which buildModel': /^buildModel /,
+    '  of which the model and generator (#translate: full, or endpoint-only)': /^#translate /,
     '  of which ADS push (generate, encode, queue)': /^push .*bundle/,
     'GC': /^\(garbage collector\) /,
     'idle': /^\(idle\) /,
@@ -203,7 +204,7 @@ function rowsOf(r: ChurnRun): (string | number)[][] {
     row('control-plane CPU, first change → all converged (s; % of one core)', `${r.cpuSeconds.toFixed(1)} in ${r.wallSeconds.toFixed(1)} s; ${((100 * r.cpuSeconds) / r.wallSeconds).toFixed(0)} %`),
     row('simulated proxies\' process CPU, same window (s; % of one core)', `${r.clientsCpuSeconds.toFixed(1)}; ${((100 * r.clientsCpuSeconds) / r.wallSeconds).toFixed(0)} %`),
     row('control-plane peak RSS during the churn (MiB, VmRSS every 100 ms)', r.peakRssMiB),
-    row('pushes (count; ms p50 / max; responses)', `${r.pushes.count}; ${r.pushes.p50Ms} / ${r.pushes.maxMs}; ${r.pushes.responses}`),
+    row('pushes (count by trigger; ms p50 / max; responses)', `${r.pushes.count} (${Object.entries(r.pushes.byTrigger).map(([t, n]) => `${t || '?'} ${n}`).join(', ')}); ${r.pushes.p50Ms} / ${r.pushes.maxMs}; ${r.pushes.responses}`),
     row('config states the directory source delivered', r.sourceStates),
     row('last change → the source\'s last state / the last push logged (ms)', `${r.lastChangeTo.state} / ${r.lastChangeTo.pushed}`),
     row('responses received, by type (all proxies)', typesText(r.types)),

@@ -67,18 +67,19 @@ export async function peakRssMiB(pid: number): Promise<number> {
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024);
 }
 
-/** One "pushed" line of the control plane's log: when it ended (epoch ms), its ms (model + translation + responses queued) and responses. */
+/** One "pushed" line of the control plane's log: when it ended (epoch ms), its ms (model + translation + responses queued), responses, and trigger (endpoint: the endpoint-only path; config: a full push). */
 export interface PushLine {
   at: number;
   ms: number;
   responses: number;
+  trigger: string;
 }
 
 /** The control plane's pushes logged after stderr line `from`. */
 export function pushesSince(cp: TrellisProcess, from: number): PushLine[] {
   return cp.stderr.slice(from).flatMap((l) => {
     if (!/ pushed /.test(l)) return [];
-    return [{ at: Date.parse(l.slice(0, l.indexOf(' '))), ms: Number(/\bms=([\d.]+)/.exec(l)?.[1] ?? NaN), responses: Number(/\bresponses=(\d+)/.exec(l)?.[1] ?? NaN) }];
+    return [{ at: Date.parse(l.slice(0, l.indexOf(' '))), ms: Number(/\bms=([\d.]+)/.exec(l)?.[1] ?? NaN), responses: Number(/\bresponses=(\d+)/.exec(l)?.[1] ?? NaN), trigger: /\btrigger="(\w+)"/.exec(l)?.[1] ?? '' }];
   });
 }
 
