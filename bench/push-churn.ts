@@ -180,7 +180,7 @@ async function summarise(file: string): Promise<string> {
   const patterns: Record<string, RegExp> = {
     "Node's recursive fs.watch (JS on Linux: readdirSync, statSync per event)": / node:internal\/fs\/recursive_watch$/,
     'directory source: rescan (stat every file, re-read changed)': /^(#scanOnce|scanConfigFiles|scanDir) /,
-    '  of which re-read + parse the changed file': /^#reload /,
+    'directory source: re-read + parse the changed files (async: not under the rescan)': /^#reload /,
     'directory source: deliver (merge all files, fingerprint)': /^#deliver /,
     '  of which mergeFiles': /^mergeFiles /,
     '  of which fingerprintOf (JSON of the whole state)': /^fingerprintOf /,
