@@ -1,6 +1,7 @@
 /**
- * The client side of the push fan-out benchmark, in its own process:
- * `node push-clients.js ADDRESS N sotw|delta NAMESPACES`. Connects N simulated
+ * The client side of the push benchmarks, in its own process:
+ * `node push-clients.js ADDRESS N sotw|delta NAMESPACES [HOLD]`, HOLD a regular
+ * expression of the clusters whose endpoints each proxy keeps. Connects N simulated
  * sidecars at once (a control-plane restart: every proxy reconnects), prints
  * {"started":…} just before, {"progress":K,…} every twentieth of them and
  * {"synced":N,"at":…} once all have received CDS, EDS, LDS and RDS. Then it
@@ -8,16 +9,21 @@
  *   {"mark":ID,"type":TYPE_URL} — from now, wait until every proxy has a new
  *     version of TYPE_URL, then print {"mark":ID,"first":…,"last":…};
  *   {"report":ID} — print {"report":ID,"types":{typeUrl: responses}} with the
- *     responses of each type received since the last mark.
+ *     responses of each type received since the last mark or report;
+ *   {"converge":ID,"from":T,"expect":{cluster: endpoints},"ms":MS} — wait until
+ *     every proxy holds the expected endpoints (or MS passed), then print
+ *     {"converge":ID,"times":[ms after T, per converged proxy],"pending":K}.
  */
 import { createInterface } from 'node:readline';
 import { SimProxy } from './lib/sim-proxy.js';
+import { Convergence } from './lib/convergence.js';
 import { TypeUrl } from '../src/xds/type-urls.js';
 
-const [address, nStr, modeStr, nsStr] = process.argv.slice(2);
+const [address, nStr, modeStr, nsStr, holdStr] = process.argv.slice(2);
 const n = Number(nStr);
 const mode = modeStr === 'delta' ? 'delta' : 'sotw';
 const namespaces = Number(nsStr ?? '4');
+const hold = holdStr ? new RegExp(holdStr) : undefined;
 const wall = () => performance.timeOrigin + performance.now();
 const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
@@ -26,11 +32,12 @@ const proxies: SimProxy[] = [];
 let synced = 0;
 /** The current mark: the type awaited, each proxy's version when it was set, and who has moved since. */
 let mark: { id: number; type: string; before: Map<SimProxy, string | undefined>; updated: Set<SimProxy>; first: number } | undefined;
+let converging: { id: number; convergence: Convergence; timer: NodeJS.Timeout } | undefined;
 
 for (let i = 0; i < n; i++) {
   const ns = `ns-${i % namespaces}`;
   const ip = `10.200.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-  const p = new SimProxy(address!, `sidecar~${ip}~client-${i}.${ns}~${ns}.svc.cluster.local`, mode);
+  const p = new SimProxy(address!, `sidecar~${ip}~client-${i}.${ns}~${ns}.svc.cluster.local`, mode, hold && ((c) => hold.test(c)));
   let isSynced = false;
   p.onResponse = (typeUrl) => {
     if (!isSynced && needed.every((t) => p.receivedAt.has(t))) {
@@ -39,6 +46,7 @@ for (let i = 0; i < n; i++) {
       else if (synced % Math.max(1, Math.floor(n / 20)) === 0) print({ progress: synced, at: wall() });
       return;
     }
+    if (converging && typeUrl === TypeUrl.ClusterLoadAssignment && converging.convergence.check(p)) converged();
     const m = mark;
     if (!m || typeUrl !== m.type || m.updated.has(p) || p.versions.get(typeUrl) === m.before.get(p)) return;
     if (m.updated.size === 0) m.first = wall();
@@ -50,15 +58,27 @@ for (let i = 0; i < n; i++) {
 print({ started: wall() });
 for (const p of proxies) p.start();
 
+function converged(): void {
+  const c = converging!;
+  converging = undefined;
+  clearTimeout(c.timer);
+  print({ converge: c.id, ...c.convergence.result() });
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
-  const cmd = JSON.parse(line) as { mark?: number; type?: string; report?: number };
+  const cmd = JSON.parse(line) as { mark?: number; type?: string; report?: number; converge?: number; from?: number; expect?: Record<string, string>; ms?: number };
   if (cmd.mark !== undefined) {
     for (const p of proxies) p.responses.clear();
     mark = { id: cmd.mark, type: cmd.type!, before: new Map(proxies.map((p) => [p, p.versions.get(cmd.type!)])), updated: new Set(), first: 0 };
   } else if (cmd.report !== undefined) {
     const types: Record<string, number> = {};
     for (const p of proxies) for (const [t, c] of p.responses) types[t] = (types[t] ?? 0) + c;
+    for (const p of proxies) p.responses.clear();
     print({ report: cmd.report, types });
+  } else if (cmd.converge !== undefined) {
+    const convergence = new Convergence(proxies, cmd.expect!, cmd.from!);
+    converging = { id: cmd.converge, convergence, timer: setTimeout(converged, cmd.ms!) };
+    if (convergence.done) converged();
   }
 });
 process.once('SIGTERM', () => {

@@ -11,18 +11,16 @@
  * with the machine and its load. Control plane and clients run in separate
  * processes, pinned to separate cores when `taskset` is available.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { endpointSlice, splitVirtualService, syntheticMesh, type MeshSize } from './lib/synthetic-mesh.js';
-import { formatTable, saveResults } from './lib/machine.js';
+import { formatTable, saveResults, uptime } from './lib/machine.js';
 import { benchNodes, fullTranslation, stateOf } from './lib/full-translation.js';
-import { ClientsProcess } from './lib/clients-process.js';
+import type { ClientsProcess } from './lib/clients-process.js';
 import { goals, median, onlyEdsVerdict, typesText, verdict, type Scenario } from './lib/push-goals.js';
-import { jsonLine, TrellisProcess } from '../test/helpers/trellis-process.js';
+import { hasTaskset, peakRssMiB, pushesSince, sleep, startPushMesh, wall, type PushMesh } from './lib/push-mesh.js';
 import { TypeUrl } from '../src/xds/type-urls.js';
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
@@ -31,9 +29,6 @@ const sizes = (process.env.BENCH_PROXIES ?? '100,1000').split(',').map(Number);
 const modes = (process.env.BENCH_MODES ?? 'sotw,delta').split(',') as ('sotw' | 'delta')[];
 const rounds = num('BENCH_ROUNDS', 5);
 const waitMs = num('BENCH_WAIT_MS', 120_000);
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const wall = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** svc-0's VirtualService is edited, svc-1's EndpointSlice gains and loses an endpoint: each in a file of its own. */
 const edited = { vs: 'svc-0', endpoints: 'svc-1' };
 
@@ -71,16 +66,6 @@ function writeEndpoints(file: string, count: number): Promise<void> {
   return writeFile(file, stringify(endpointSlice(1, `ns-${1 % mesh.namespaces}`, count, mesh.endpointsPerService)));
 }
 
-/** The control plane's own account of its pushes after stderr line `from`: ms of each (model + translation + responses queued). */
-function pushedMs(cp: TrellisProcess, from: number): number[] {
-  return cp.stderr.slice(from).flatMap((l) => (/ pushed .*\bms=([\d.]+)/.exec(l) ? [Number(/\bms=([\d.]+)/.exec(l)![1])] : []));
-}
-
-async function peakRssMiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024);
-}
-
 /** `rounds` changes, each awaited until every proxy has a new version of `type`; returns the times from each write. */
 async function changeRounds(clients: ClientsProcess, type: string, change: (round: number) => Promise<void>, after?: (round: number) => Promise<void>) {
   const all: number[] = [];
@@ -101,22 +86,13 @@ async function changeRounds(clients: ClientsProcess, type: string, change: (roun
 
 async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'trellis-bench-push-'));
-  const { vsFile, epFile } = await writeMesh(dir);
-  const cp = new TrellisProcess(['controlplane', '--config-dir', dir, '--xds-port', '0', '--debug-port', '0'], { TRELLIS_LOG: 'info' });
-  let clients: ClientsProcess | undefined;
+  let started: PushMesh | undefined;
   try {
-    const ready = jsonLine<{ xds: string; debug: string }>(await cp.waitForLine((l) => jsonLine(l)?.xds !== undefined, waitMs))!;
-    if (hasTaskset && cp.child.pid) spawnSync('taskset', ['-pc', '0', String(cp.child.pid)]);
-    const script = fileURLToPath(new URL('./push-clients.js', import.meta.url));
-    clients = new ClientsProcess(script, [ready.xds, String(n), mode, String(mesh.namespaces)], hasTaskset ? '1' : undefined);
-    const started = await clients.waitLine((j) => j.started !== undefined, waitMs, 'start');
-    const synced = await clients.waitLine((j) => j.synced === n, waitMs, `${n} proxies synced`).catch(() => undefined);
-    if (!synced) {
-      // The storm did not finish: say how far it got rather than nothing.
-      const got = clients.last((j) => j.progress !== undefined)?.progress ?? 0;
-      return { ...unfinished(n, mode, fullTranslateMs), connectMs: NaN, connectNote: `> ${waitMs / 1000} s: ${got} of ${n} SYNCED`, peakRssMiB: await peakRssMiB(cp.child.pid!) };
-    }
-    const connectMs = Math.round((synced.at as number) - (started.started as number));
+    const { vsFile, epFile } = await writeMesh(dir);
+    const m = (started = await startPushMesh({ dir, proxies: n, mode, namespaces: mesh.namespaces, waitMs }));
+    const { cp, clients } = m;
+    if ('note' in m.connect) return { ...unfinished(n, mode, fullTranslateMs), connectNote: m.connect.note, peakRssMiB: await peakRssMiB(cp.child.pid!) };
+    const connectMs = m.connect.ms;
     await sleep(1000);
 
     const vsEdit = await changeRounds(clients, TypeUrl.RouteConfiguration, (r) => writeFile(vsFile, stringify(splitVirtualService(edited.vs, 'ns-0', r % 2 === 1 ? 10 : 90))));
@@ -130,13 +106,13 @@ async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number
       async (r) => {
         // Whatever else this change sends follows EDS within the same push: give it time to arrive, then count.
         await sleep(500);
-        clients!.send({ report: r });
-        const rep = await clients!.waitLine((j) => j.report === r, waitMs, 'report');
+        clients.send({ report: r });
+        const rep = await clients.waitLine((j) => j.report === r, waitMs, 'report');
         for (const [t, c] of Object.entries(rep.types as Record<string, number>)) types[t] = (types[t] ?? 0) + c;
-        cpMs.push(...pushedMs(cp, logFrom));
+        cpMs.push(...pushesSince(cp, logFrom).map((p) => p.ms));
       },
     );
-    const syncz = (await (await fetch(`http://${ready.debug}/debug/syncz`)).json()) as { types: Record<string, { status: string }> }[];
+    const syncz = (await (await fetch(`http://${m.debug}/debug/syncz`)).json()) as { types: Record<string, { status: string }> }[];
     const allSynced = syncz.length >= n && syncz.every((p) => Object.values(p.types).every((t) => t.status === 'SYNCED' || t.status === 'NOT SENT'));
     return {
       proxies: n,
@@ -149,8 +125,7 @@ async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number
       allSyncedInSyncz: allSynced,
     };
   } finally {
-    clients?.stop();
-    await cp.stop();
+    await started?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -169,7 +144,7 @@ function rowsOf(r: Run): (string | number)[][] {
   ];
 }
 
-const loadBefore = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+const loadBefore = uptime();
 const runs: Run[] = [];
 for (const n of sizes) {
   // Before any control plane starts: nothing else of ours competes for the core.
@@ -178,7 +153,7 @@ for (const n of sizes) {
   const fullMs = Math.round(median(translations.map((t) => t.modelMs + t.translateMs)));
   for (const mode of modes) runs.push(await runOne(n, mode, fullMs));
 }
-const loadAfter = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+const loadAfter = uptime();
 const table = formatTable(['proxies', 'stream', 'scenario', 'measured', 'goal', 'verdict'], runs.flatMap(rowsOf));
 const endpoints = mesh.services * mesh.endpointsPerService;
 const note = [
@@ -186,7 +161,7 @@ const note = [
   `${rounds} changes per scenario and row; times from the file write, so they include the directory watch and the 100 ms debounce (the first proxy's time shows that floor).`,
   `"Rebuild + translate + queue" is the control plane's own log of the push (model from the full state, translation, responses serialised and queued), median of the endpoint changes.`,
   `All proxies SYNCED in /debug/syncz at the end: ${runs.every((r) => r.allSyncedInSyncz) ? 'yes' : 'NO'} (BENCH_WAIT_MS ${waitMs}). Cores pinned: ${hasTaskset ? 'control plane on 0, clients on 1 (the in-process translation runs before, unpinned)' : 'no (taskset missing)'}.`,
-  `Not measured here: endpoint churn (100 pod changes/s for 60 s).`,
+  `Endpoint churn (100 pod changes/s for 60 s): npm run bench:churn.`,
   `Load before: ${loadBefore}`,
   `Load after:  ${loadAfter} (loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')})`,
 ].join('\n');

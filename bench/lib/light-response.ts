@@ -53,12 +53,17 @@ function anyValue(any: Uint8Array): Uint8Array {
 
 /** The last length-delimited field `no` of a message, or undefined. */
 function field(bytes: Uint8Array, no: number): Uint8Array | undefined {
-  const r = new BinaryReader(bytes);
   let found: Uint8Array | undefined;
+  eachField(bytes, no, (b) => (found = b));
+  return found;
+}
+
+/** Calls `fn` with every length-delimited field `no` of a message, in order. */
+export function eachField(bytes: Uint8Array, no: number, fn: (value: Uint8Array) => void): void {
+  const r = new BinaryReader(bytes);
   while (r.pos < r.len) {
     const [n, wire] = r.tag();
-    if (n === no && wire === WireType.LengthDelimited) found = r.bytes();
+    if (n === no && wire === WireType.LengthDelimited) fn(r.bytes());
     else r.skip(wire, n);
   }
-  return found;
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { cpus, hostname, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,4 +32,9 @@ export function formatTable(header: string[], rows: (string | number)[][]): stri
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   return [line(cells[0]!), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
+}
+
+/** The machine's load as `uptime` prints it: saved before and after a run, since the machine is shared. */
+export function uptime(): string {
+  return spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
 }

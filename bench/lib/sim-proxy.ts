@@ -11,6 +11,7 @@ import {
   type DiscoveryRequest,
 } from '../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { readDeltaResponse, readSotwResponse, type LightResponse } from './light-response.js';
+import { readLoadAssignment } from './light-endpoints.js';
 import { ListenerSchema } from '../../src/gen/envoy/config/listener/v3/listener_pb.js';
 import { Cluster_DiscoveryType } from '../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { HttpConnectionManagerSchema } from '../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
@@ -40,6 +41,8 @@ export class SimProxy {
   readonly receivedAt = new Map<string, number>();
   /** Responses received per type (the benchmark resets it to see which types a change sent). */
   readonly responses = new Map<string, number>();
+  /** For the clusters `holds` names: the endpoints held (heldEndpoints' form) and since when (epoch ms). */
+  readonly held = new Map<string, { endpoints: string; since: number }>();
   onResponse: (typeUrl: string) => void = () => undefined;
   #client: grpc.Client;
   #call: AdsCall | undefined;
@@ -51,6 +54,8 @@ export class SimProxy {
     address: string,
     id: string,
     private readonly mode: 'sotw' | 'delta',
+    /** Which clusters' endpoints to read and keep in `held` (none by default: reading costs). */
+    private readonly holds: (cluster: string) => boolean = () => false,
   ) {
     this.id = id;
     this.#client = new AdsClient(address, grpc.credentials.createInsecure(), {
@@ -92,6 +97,7 @@ export class SimProxy {
     const typeUrl = r.typeUrl;
     if (typeUrl === TypeUrl.Listener) this.#follow(r.resources.flatMap(routeNames), this.#routes, TypeUrl.RouteConfiguration);
     if (typeUrl === TypeUrl.Cluster) this.#follow(r.resources.flatMap(edsNames), this.#edsNames, TypeUrl.ClusterLoadAssignment);
+    if (typeUrl === TypeUrl.ClusterLoadAssignment) this.#hold(r.resources);
     // ACK: same type, the response's nonce, no error.
     if (this.mode === 'sotw') {
       this.versions.set(typeUrl, r.version);
@@ -104,6 +110,15 @@ export class SimProxy {
     this.receivedAt.set(typeUrl, performance.now());
     this.responses.set(typeUrl, (this.responses.get(typeUrl) ?? 0) + 1);
     this.onResponse(typeUrl);
+  }
+
+  /** Keeps the endpoints of the load assignments asked about, with the time they last changed. */
+  #hold(resources: readonly Uint8Array[]): void {
+    const now = performance.timeOrigin + performance.now();
+    for (const cla of resources) {
+      const { name, endpoints } = readLoadAssignment(cla, this.holds);
+      if (endpoints !== undefined && this.held.get(name)?.endpoints !== endpoints) this.held.set(name, { endpoints, since: now });
+    }
   }
 
   /** Subscribes to names newly referenced (SotW: the whole set; Delta: only the additions). */

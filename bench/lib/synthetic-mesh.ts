@@ -29,10 +29,7 @@ export function syntheticMesh(size: MeshSize): AnyObject[] {
       spec: {
         clusterIP: vip,
         selector: { app: name },
-        ports: [
-          { name: 'http', port: 9080, targetPort: 9080 },
-          { name: 'grpc', port: 9090, targetPort: 9090 },
-        ],
+        ports: meshPorts.map((p) => ({ ...p, targetPort: p.port })),
       },
     });
     out.push(endpointSlice(s, ns, size.endpointsPerService, size.endpointsPerService));
@@ -78,26 +75,38 @@ export function splitVirtualService(name: string, ns: string, v1Weight: number):
  * `stride`, the mesh's endpoints per service, and one more.
  */
 export function endpointSlice(s: number, ns: string, count: number, stride: number): AnyObject {
+  const endpoints = Array.from({ length: count }, (_, e) => ({ address: endpointAddress(s * (stride + 1) + e), ready: true, pod: `svc-${s}-${e}` }));
+  return endpointSliceOf(s, ns, endpoints);
+}
+
+/** One endpoint of a synthetic EndpointSlice: its address, readiness, and the (absent) pod it names. */
+export interface SliceEndpoint {
+  address: string;
+  ready: boolean;
+  pod: string;
+}
+
+/** The address numbered `idx` in 10.1.0.0 upwards: unique for idx below 2^24 - 2^16. */
+export function endpointAddress(idx: number): string {
+  return `10.${Math.floor(idx / 65536) + 1}.${Math.floor(idx / 256) % 256}.${idx % 256}`;
+}
+
+/** Service number `s`'s EndpointSlice holding exactly `endpoints`, on the mesh's two ports. */
+export function endpointSliceOf(s: number, ns: string, endpoints: readonly SliceEndpoint[]): AnyObject {
   const name = `svc-${s}`;
-  const endpoints = [];
-  for (let e = 0; e < count; e++) {
-    const idx = s * (stride + 1) + e;
-    endpoints.push({
-      addresses: [`10.${Math.floor(idx / 65536) + 1}.${Math.floor(idx / 256) % 256}.${idx % 256}`],
-      conditions: { ready: true },
-      targetRef: { kind: 'Pod', name: `${name}-${e}`, namespace: ns },
-    });
-  }
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: { name: `${name}-abc`, namespace: ns, labels: { 'kubernetes.io/service-name': name } },
     spec: undefined,
     addressType: 'IPv4',
-    endpoints,
-    ports: [
-      { name: 'http', port: 9080, protocol: 'TCP' },
-      { name: 'grpc', port: 9090, protocol: 'TCP' },
-    ],
+    endpoints: endpoints.map((e) => ({ addresses: [e.address], conditions: { ready: e.ready }, targetRef: { kind: 'Pod', name: e.pod, namespace: ns } })),
+    ports: meshPorts.map((p) => ({ name: p.name, port: p.port, protocol: 'TCP' })),
   };
 }
+
+/** Every synthetic service's ports (service port = target port). */
+export const meshPorts: readonly { name: string; port: number }[] = [
+  { name: 'http', port: 9080 },
+  { name: 'grpc', port: 9090 },
+];

@@ -12,13 +12,12 @@
  *
  *   node dist/bench/proxy/big-config.js
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { stringify } from 'yaml';
 import { TrellisProcess, jsonLine } from '../../test/helpers/trellis-process.js';
-import { freePort } from '../../test/helpers/ports.js';
+import { sidecarMemory, startSidecar, waitForClusters } from '../lib/sidecar-memory.js';
 import { syntheticMesh } from '../lib/synthetic-mesh.js';
 import { formatTable, saveResults } from '../lib/machine.js';
 import { sleep } from './procs.js';
@@ -39,16 +38,6 @@ interface Measured {
   heapTotalMiB: number;
 }
 
-function status(pid: number, field: string): number {
-  const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  const r = await request(`http://127.0.0.1:${port}${path}`);
-  return { status: r.statusCode, body: await r.body.text() };
-}
-
 async function measure(services: number, endpoints: number, dir: string): Promise<Measured> {
   const config = join(dir, `mesh-${services}`);
   mkdirSync(config);
@@ -58,34 +47,12 @@ async function measure(services: number, endpoints: number, dir: string): Promis
   let proxy: TrellisProcess | undefined;
   try {
     const ready = jsonLine<{ xds: string }>(await cp.waitForLine((l) => jsonLine(l)?.xds !== undefined, 60_000))!;
-    const adminPort = await freePort();
-    const t0 = performance.now();
-    proxy = new TrellisProcess(
-      ['proxy', '--xds-address', ready.xds, '--node-id', 'sidecar~10.255.0.1~bench-0.ns-0~ns-0.svc.cluster.local', '--admin-port', String(adminPort), '--drain-seconds', '0'],
-      { ISTIO_META_NAMESPACE: 'ns-0', ISTIO_META_WORKLOAD_NAME: 'bench', TRELLIS_LOG: 'warn' },
-    );
-    let readyMs = NaN;
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(5)) {
-      const r = await get(adminPort, '/ready').catch(() => undefined);
-      if (r?.status === 200) {
-        readyMs = performance.now() - t0;
-        break;
-      }
-    }
-    if (Number.isNaN(readyMs)) throw new Error(`proxy not ready: ${proxy.stderr.join('\n')}`);
+    const sidecar = await startSidecar(ready.xds);
+    proxy = sidecar.proxy;
     // Every service's clusters: 2 ports × (the service + 2 subsets).
-    let clusters = 0;
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline && clusters < services * 6; await sleep(200)) {
-      clusters = (JSON.parse((await get(adminPort, '/clusters?format=json')).body) as { cluster_statuses?: unknown[] }).cluster_statuses?.length ?? 0;
-    }
+    const clusters = await waitForClusters(sidecar.adminPort, services * 6);
     await sleep(SETTLE_S * 1000);
-    const pid = proxy.child.pid!;
-    const mem = JSON.parse((await get(adminPort, '/memory')).body) as { heap_size: string; pageheap_free: string };
-    const heapTotalMiB = Number(mem.heap_size) / 2 ** 20;
-    return {
-      services, endpoints, clusters, readyMs, rssMiB: status(pid, 'VmRSS'), rssAnonMiB: status(pid, 'RssAnon'),
-      heapUsedMiB: heapTotalMiB - Number(mem.pageheap_free) / 2 ** 20, heapTotalMiB,
-    };
+    return { services, endpoints, clusters, readyMs: sidecar.readyMs, ...(await sidecarMemory(sidecar)) };
   } finally {
     await proxy?.stop();
     await cp.stop();

@@ -46,6 +46,34 @@ function selfTimeTable(file: string, keyOf: (f: ProfileNode['callFrame']) => str
   return formatTable(['self %', header], rows.map(([k, v]) => [((100 * v) / total).toFixed(1), k]));
 }
 
+/**
+ * Time spent in (or under) functions whose "name url" matches each pattern,
+ * in seconds and percent of all samples. The patterns overlap when the
+ * functions call each other; "(idle)" and "(garbage collector)" count as
+ * functions.
+ */
+export function inclusiveTable(file: string, patterns: Readonly<Record<string, RegExp>>): string {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const parent = new Map<number, number>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const byId = new Map(p.nodes.map((x) => [x.id, x]));
+  const acc = new Map(Object.keys(patterns).map((k) => [k, 0]));
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i] ?? 0;
+    total += dt;
+    const names: string[] = [];
+    for (let id: number | undefined = p.samples[i]; id !== undefined; id = parent.get(id)) names.push(frameText(byId.get(id)?.callFrame));
+    for (const [k, re] of Object.entries(patterns)) if (names.some((n) => re.test(n))) acc.set(k, acc.get(k)! + dt);
+  }
+  const rows = [...acc].map(([k, v]) => [(v / 1e6).toFixed(2), ((100 * v) / total).toFixed(1), k]);
+  return formatTable(['s', '%', 'in or under'], [...rows, [(total / 1e6).toFixed(2), '100.0', 'all samples']]);
+}
+
+function frameText(cf: ProfileNode['callFrame'] | undefined): string {
+  return cf ? `${cf.functionName} ${cf.url}` : '';
+}
+
 /** Self time by component, as a markdown table. */
 export function byComponent(file: string): string {
   return selfTimeTable(file, (cf) => component(cf.functionName, cf.url), 'component');

@@ -10,6 +10,7 @@ import {
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../wire/resource.js';
+import { shareList } from '../wire/parts-encoding.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
 import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
@@ -20,7 +21,8 @@ interface DeltaWatch {
   wildcard: boolean;
   names: Set<string>;
   /** What the client has, name → version: from initial_resource_versions, then from what we sent. */
-  clientHas: Map<string, string>;
+  /** Name → version of what the client holds; shared between streams (versionsOf) until one changes it. */
+  clientHas: ReadonlyMap<string, string>;
   /** setVersion of the set the client's view was last computed from. */
   view: string;
   sync: TypeSync;
@@ -35,6 +37,24 @@ function wrap(r: XdsResource): Resource {
     wrapped.set(r, m);
   }
   return m;
+}
+
+const wholeSets = new WeakMap<ResourceSet, Resource[]>();
+
+/** Every resource of `set`, wrapped: one shared list per set. */
+function wrapAll(set: ResourceSet): Resource[] {
+  let list = wholeSets.get(set);
+  if (!list) wholeSets.set(set, (list = shareList([...set.values()].map(wrap))));
+  return list;
+}
+
+const versionMaps = new WeakMap<ResourceSet, ReadonlyMap<string, string>>();
+
+/** Name → version of a set, shared by every stream whose client holds exactly that set (1,000 proxies × 12,000 names). */
+function versionsOf(set: ResourceSet): ReadonlyMap<string, string> {
+  let v = versionMaps.get(set);
+  if (!v) versionMaps.set(set, (v = new Map([...set.values()].map((r) => [r.name, r.version]))));
+  return v;
 }
 
 const controlPlane = { identifier: 'trellis' };
@@ -126,7 +146,11 @@ export class DeltaConnection implements PushTarget, SyncSource {
         changed = true;
       }
       // The client drops what it unsubscribed from; it must get it again if it re-subscribes.
-      if (!watch.wildcard) watch.clientHas.delete(n);
+      if (!watch.wildcard && watch.clientHas.has(n)) {
+        const copy = new Map(watch.clientHas);
+        copy.delete(n);
+        watch.clientHas = copy;
+      }
     }
     for (const n of req.resourceNamesSubscribe) {
       if (n === '*') {
@@ -164,13 +188,15 @@ export class DeltaConnection implements PushTarget, SyncSource {
     if (!set) return false;
     const version = this.ctx.versionOf(set);
     if (!force && version === watch.view) return false;
-    const resources: Resource[] = [];
+    let resources: Resource[] = [];
     const changed: XdsResource[] = [];
     for (const r of set.values()) {
       if (watch.clientHas.get(r.name) === r.version) continue;
       resources.push(wrap(r));
       changed.push(r);
     }
+    // The whole set (a proxy connecting): the list every such proxy gets, encoded once (server-service.ts).
+    if (changed.length === set.size) resources = wrapAll(set);
     const removed = [...watch.clientHas.keys()].filter((n) => !set.has(n));
     for (const n of added) if (!set.has(n) && !watch.clientHas.has(n)) removed.push(n);
     if (!force && resources.length === 0 && removed.length === 0) {
@@ -180,7 +206,7 @@ export class DeltaConnection implements PushTarget, SyncSource {
       return false;
     }
     watch.view = version;
-    watch.clientHas = new Map([...set.values()].map((r) => [r.name, r.version]));
+    watch.clientHas = versionsOf(set);
     this.#send(type, watch, set, version, resources, removed, changed);
     return true;
   }
@@ -195,7 +221,9 @@ export class DeltaConnection implements PushTarget, SyncSource {
     changed: XdsResource[],
   ): void {
     const nonce = this.ctx.nonce();
-    const res = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: version, resources, typeUrl: type, removedResources, nonce, controlPlane });
+    const res = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: version, typeUrl: type, removedResources, nonce, controlPlane });
+    // Assigned, not passed to create(), which would copy the list and lose the shared one's identity.
+    res.resources = resources;
     watch.sync.recordSent(version, nonce, set);
     this.ctx.metrics.pushes.inc({ type: typeLabel(type) });
     this.ctx.metrics.configSize.observe(sizeOf(changed), { type: typeLabel(type) });

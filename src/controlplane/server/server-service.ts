@@ -17,6 +17,9 @@
  * (SotW) or Resource (Delta, built once per XdsResource) is encoded once and
  * its bytes are copied into every response that carries it; the result is
  * byte-identical to toBinary (test/unit/server/response-encoding.test.ts).
+ * A whole set sent to many proxies (a reconnect storm: every proxy of a
+ * scope gets the same clusters) is one shared list, encoded once as a
+ * block: each response then costs one copy of it (parts-encoding.ts).
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
@@ -29,7 +32,7 @@ import {
   type DeltaDiscoveryResponse,
   type DiscoveryResponse,
 } from '../../gen/envoy/service/discovery/v3/discovery_pb.js';
-import { encodeWithParts, memoEncoder } from '../wire/parts-encoding.js';
+import { encodeWithSharedList, memoEncoder } from '../wire/parts-encoding.js';
 
 /** A request whose bytes are not the message the method takes. */
 export class UndecodableRequest {
@@ -54,11 +57,11 @@ const resourceBytes = memoEncoder(ResourceSchema);
 const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 export function encodeSotwResponse(m: DiscoveryResponse): Buffer {
-  return asBuffer(encodeWithParts(DiscoveryResponseSchema, m, 'resources', anyBytes).bytes);
+  return asBuffer(encodeWithSharedList(DiscoveryResponseSchema, m, 'resources', anyBytes));
 }
 
 export function encodeDeltaResponse(m: DeltaDiscoveryResponse): Buffer {
-  return asBuffer(encodeWithParts(DeltaDiscoveryResponseSchema, m, 'resources', resourceBytes).bytes);
+  return asBuffer(encodeWithSharedList(DeltaDiscoveryResponseSchema, m, 'resources', resourceBytes));
 }
 
 export const adsServerDefinition = {

@@ -8,6 +8,8 @@ import {
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { deltaOnlyTypes, isKnownType, pushOrder, shortName, TypeUrl, wildcardTypes } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../wire/resource.js';
+import { shareList } from '../wire/parts-encoding.js';
+import type { Any } from '@bufbuild/protobuf/wkt';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
 import { ON_DEMAND_METADATA } from '../translate/on-demand.js';
@@ -109,7 +111,9 @@ export class SotwConnection implements PushTarget, SyncSource {
   #send(type: TypeUrl, watch: SotwWatch, set: ResourceSet, version: string, changed?: readonly XdsResource[]): void {
     const nonce = this.ctx.nonce();
     const written = changed ?? [...set.values()];
-    const res = create(DiscoveryResponseSchema, { versionInfo: version, resources: written.map((r) => r.any), typeUrl: type, nonce, controlPlane });
+    const res = create(DiscoveryResponseSchema, { versionInfo: version, typeUrl: type, nonce, controlPlane });
+    // Assigned, not passed to create(), which would copy the list: the whole set's list is shared and encoded once (server-service.ts).
+    res.resources = changed ? changed.map((r) => r.any) : anysOf(set);
     this.#reappearance.removed(type, dropped(watch, set));
     watch.sync.recordSent(version, nonce, set);
     if (!changed) watch.needsFull = false;
@@ -138,6 +142,15 @@ export class SotwConnection implements PushTarget, SyncSource {
   close(): void {
     this.call.end();
   }
+}
+
+const anyLists = new WeakMap<ResourceSet, Any[]>();
+
+/** The Anys of a whole set: one shared list per set, whatever the number of proxies it is sent to. */
+function anysOf(set: ResourceSet): Any[] {
+  let list = anyLists.get(set);
+  if (!list) anyLists.set(set, (list = shareList([...set.values()].map((r) => r.any))));
+  return list;
 }
 
 /**

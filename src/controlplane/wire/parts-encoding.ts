@@ -69,29 +69,81 @@ export function encodeWithParts<D extends DescMessage>(schema: D, message: Messa
     const bytes = toBinary(schema, message);
     return { bytes, head: new Uint8Array(0), parts: [], tail: bytes };
   }
+  const { head, tail } = headAndTail(schema, m, layout);
+  const parts = (m[list] as never[]).map(part);
+  const out = new Uint8Array(head.length + blockSize(parts) + tail.length);
+  out.set(head, 0);
+  const at = writeBlock(out, head.length, parts);
+  out.set(tail, at);
+  return { bytes: out, head, parts, tail };
+}
+
+const sharedLists = new WeakSet<object>();
+const blocks = new WeakMap<object, Uint8Array>();
+
+/**
+ * Marks an array that many messages carry as their list (every proxy of a
+ * scope is sent the same resources): encodeWithSharedList encodes its
+ * elements once, as one block. The array must not change afterwards.
+ */
+export function shareList<T extends object>(items: T[]): T[] {
+  sharedLists.add(items);
+  return items;
+}
+
+/**
+ * encodeWithParts' bytes; when the list is a shared one (shareList), its
+ * elements' encoding is one block kept with the array, so each message costs
+ * one copy of the block instead of assembling thousands of parts again.
+ */
+export function encodeWithSharedList<D extends DescMessage>(schema: D, message: MessageShape<D>, list: string, part: (element: never) => Uint8Array): Uint8Array {
+  const layout = layoutOf(schema, list);
+  const m = message as unknown as Fields & { $unknown?: unknown };
+  const items = m[list] as never[];
+  if (layout === null || m.$unknown !== undefined || !sharedLists.has(items)) return encodeWithParts(schema, message, list, part).bytes;
+  let block = blocks.get(items);
+  if (block === undefined) {
+    const parts = items.map(part);
+    block = new Uint8Array(blockSize(parts));
+    writeBlock(block, 0, parts);
+    blocks.set(items, block);
+  }
+  const { head, tail } = headAndTail(schema, m, layout);
+  const out = new Uint8Array(head.length + block.length + tail.length);
+  out.set(head, 0);
+  out.set(block, head.length);
+  out.set(tail, head.length + block.length);
+  return out;
+}
+
+/** Field 1 alone, and every field but 1 and the list: what comes before and after the list's bytes. */
+function headAndTail<D extends DescMessage>(schema: D, m: Fields, layout: Layout): { head: Uint8Array; tail: Uint8Array } {
   let head = new Uint8Array(0);
   if (layout.head !== undefined) {
     const only = create(schema) as unknown as Fields;
     only[layout.head] = m[layout.head];
     head = toBinary(schema, only as MessageShape<D>);
   }
-  const rest: Fields = { ...m, [list]: [] };
+  const rest: Fields = { ...m, [layout.list]: [] };
   if (layout.head !== undefined) rest[layout.head] = (create(schema) as unknown as Fields)[layout.head];
-  const tail = toBinary(schema, rest as MessageShape<D>);
-  const parts = (m[list] as never[]).map(part);
-  let size = head.length + tail.length;
+  return { head, tail: toBinary(schema, rest as MessageShape<D>) };
+}
+
+function blockSize(parts: readonly Uint8Array[]): number {
+  let size = 0;
   for (const p of parts) size += 1 + varintLength(p.length) + p.length;
-  const out = new Uint8Array(size);
-  out.set(head, 0);
-  let at = head.length;
+  return size;
+}
+
+/** Each part as field 2 (tag, length, bytes) from `at`; returns the end. */
+function writeBlock(out: Uint8Array, at: number, parts: readonly Uint8Array[]): number {
   for (const p of parts) {
     out[at++] = listTag;
     at = writeVarint(out, at, p.length);
     out.set(p, at);
     at += p.length;
   }
-  out.set(tail, at);
-  return { bytes: out, head, parts, tail };
+  return at;
 }
 
 /** toBinary for one schema, memoised per message object (messages are not mutated once built). */

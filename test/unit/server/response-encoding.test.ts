@@ -16,6 +16,7 @@ import {
 } from '../../../src/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { ClusterSchema } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { encodeDeltaResponse, encodeSotwResponse } from '../../../src/controlplane/server/server-service.js';
+import { shareList } from '../../../src/controlplane/wire/parts-encoding.js';
 
 const clusters = Array.from({ length: 6 }, (_, i) => anyPack(ClusterSchema, create(ClusterSchema, { name: `outbound|9080||svc-${i}.ns.svc.cluster.local`, altStatName: 'x'.repeat(i * 40) })));
 const resources = clusters.map((any, i) => create(ResourceSchema, { name: `c${i}`, version: `v${i}`, resource: any, aliases: i % 2 ? ['a'] : [] }));
@@ -41,5 +42,21 @@ test('Delta responses: the same bytes as toBinary, with removals', () => {
       assert.deepEqual(new Uint8Array(encodeDeltaResponse(m)), toBinary(DeltaDiscoveryResponseSchema, m));
     }),
     { seed: 16, numRuns: 200 },
+  );
+});
+
+test('a shared list (a whole set sent to many proxies) is encoded once and every response around it stays exact', () => {
+  const sotwList = shareList(clusters.slice(0, 4));
+  const deltaList = shareList(resources.slice(1, 5));
+  fc.assert(
+    fc.property(text, text, text, fc.boolean(), (version, nonce, typeUrl, canary) => {
+      const s = create(DiscoveryResponseSchema, { versionInfo: version, nonce, typeUrl, canary, controlPlane: { identifier: 'trellis' } });
+      s.resources = sotwList;
+      assert.deepEqual(new Uint8Array(encodeSotwResponse(s)), toBinary(DiscoveryResponseSchema, s));
+      const d = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: version, nonce, typeUrl, removedResources: canary ? ['gone'] : [] });
+      d.resources = deltaList;
+      assert.deepEqual(new Uint8Array(encodeDeltaResponse(d)), toBinary(DeltaDiscoveryResponseSchema, d));
+    }),
+    { seed: 17, numRuns: 100 },
   );
 });
