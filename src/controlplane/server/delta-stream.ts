@@ -138,11 +138,14 @@ export class DeltaConnection implements PushTarget, SyncSource {
     let changed = false;
     let wildcardOn = false;
     const added = new Set<string>();
+    // A new set, never the old one changed: the generator caches what it filtered by the names set's identity.
+    const names = new Set(watch.names);
+    watch.names = names;
     for (const n of req.resourceNamesUnsubscribe) {
       if (n === '*') {
         changed ||= watch.wildcard;
         watch.wildcard = false;
-      } else if (watch.names.delete(n)) {
+      } else if (names.delete(n)) {
         changed = true;
       }
       // The client drops what it unsubscribed from; it must get it again if it re-subscribes.
@@ -157,8 +160,8 @@ export class DeltaConnection implements PushTarget, SyncSource {
         wildcardOn = !watch.wildcard;
         changed ||= wildcardOn;
         watch.wildcard = true;
-      } else if (!watch.names.has(n)) {
-        watch.names.add(n);
+      } else if (!names.has(n)) {
+        names.add(n);
         added.add(n);
         changed = true;
       }
