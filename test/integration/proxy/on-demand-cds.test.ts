@@ -146,17 +146,20 @@ describe('on-demand clusters: real control plane and proxy (Delta ODCDS)', { ski
       TRELLIS_META_LOOPBACK_SERVICE_VIEW: `127.${octet}.0.0/16`,
       // Capture listeners (15001/15006) are refused rather than bound on ports other tests may hold.
       TRELLIS_NATIVE_DISABLE: '1',
-      ...(process.env.ODCDS_DEBUG ? { TRELLIS_LOG: 'debug' } : {}),
+      ...(process.env.TRELLIS_TEST_VERBOSE ? { TRELLIS_LOG: 'debug' } : {}),
     });
     await proxy.ready();
     await eventually(async () => (await proxy!.admin('/listeners')).body.includes(`10.96.0.11_${PORT}`), 5000, 'the view listeners');
   });
 
   after(async () => {
-    if (process.env.ODCDS_DEBUG) console.error(proxy?.stderr(), proxy?.stdout());
+    if (process.env.TRELLIS_TEST_VERBOSE) console.error(proxy?.stderr(), proxy?.stdout());
     await proxy?.stop();
     await cp?.stop();
-    for (const s of apps) s.close();
+    for (const s of apps) {
+      s.closeAllConnections();
+      s.close();
+    }
     if (dir) await rm(dir, { recursive: true, force: true });
     if (octet !== undefined) releaseOctet(octet);
   });
@@ -167,8 +170,14 @@ describe('on-demand clusters: real control plane and proxy (Delta ODCDS)', { ski
     assert.deepEqual(names.filter((n) => n.startsWith('outbound|')), [], 'no outbound service cluster before any request');
   });
 
-  test('the first request is held until its cluster is discovered, then answered by that service; only that cluster came', async () => {
-    assert.deepEqual(pick(await curl(viewUrl(11, '/first'))), [200, 'reviews /first']);
+  test('the first request is held until its cluster is discovered, then answered by that service; only that cluster came', async (t) => {
+    const first = await curl(viewUrl(11, '/first'));
+    assert.deepEqual(pick(first), [200, 'reviews /first']);
+    const second = await curl(viewUrl(11, '/second'));
+    assert.deepEqual(pick(second), [200, 'reviews /second']);
+    // The proxy's own view (access log %DURATION%): the first request's includes the discovery.
+    const durations = [...proxy!.stdout().matchAll(/"GET \/(first|second) HTTP\/1\.1" 200 \S+ \S+ \S+ "-" \d+ \d+ (\d+) /g)].map((m) => `${m[1]} ${m[2]} ms`);
+    t.diagnostic(`in the proxy: ${durations.join(', ')}; curl: ${Math.round(first.ms)} ms, ${Math.round(second.ms)} ms`);
     const names = await clusterNames(proxy!);
     assert.ok(names.includes(cluster('reviews')), names.join(' '));
     assert.ok(!names.includes(cluster('ratings')) && !names.includes(cluster('details')), 'the services not called stay out');
