@@ -109,7 +109,7 @@ export class XdsClient {
 
   /**
    * Envoy's on-demand discovery (ODCDS): adds `names` to a wildcard type's subscription, keeping the
-   * wildcard, and asks for them now (again, if asked before: the server answers anew). Their arrival
+   * wildcard, and asks for them now (a name asked before is subscribed again, as Envoy does). Their arrival
    * or absence (the server lists a name it does not have in removed_resources) reaches watch()ers.
    * Delta only, as in Envoy: on SotW, or for a type that is not wildcard, 'unsupported' and nothing is
    * sent. While disconnected the names wait for the next stream, whose first request names them all.
