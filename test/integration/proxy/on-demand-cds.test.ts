@@ -190,6 +190,13 @@ describe('on-demand clusters: real control plane and proxy (Delta ODCDS)', { ski
     assert.equal(await stat(proxy!, 'cluster_manager.odcds.update_attempt'), 2);
   });
 
+  test('concurrent first requests for one service share one discovery', async () => {
+    const before = await stat(proxy!, 'cluster_manager.odcds.update_attempt');
+    const replies = await Promise.all([1, 2, 3].map((i) => curl(viewUrl(12, `/c${i}`))));
+    assert.deepEqual(replies.map(pick), [[200, 'ratings /c1'], [200, 'ratings /c2'], [200, 'ratings /c3']]);
+    assert.equal(await stat(proxy!, 'cluster_manager.odcds.update_attempt'), before + 1, 'asked for once');
+  });
+
   test('a route to a cluster that does not exist: 503 NC as soon as the control plane reports it absent', async () => {
     const r = await curl(viewUrl(20));
     assert.equal(r.status, 503);
