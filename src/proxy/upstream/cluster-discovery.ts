@@ -15,6 +15,10 @@
  * again while it stays subscribed: the server pushes it if it comes to
  * exist, and answers nothing to a name subscribed twice — a request for it
  * goes on at once (503 NC) instead of waiting out the timeout each time.
+ * Names that never arrived are bounded (`maxUnresolved`): a cluster_header
+ * takes its name from the request, and every name asked stays subscribed on
+ * the proxy and the control plane; past the bound a name not known is not
+ * asked for (the request goes on: 503 NC), said once in the log.
  *
  * Counted as Envoy's ODCDS subscription is, under cluster_manager.odcds.:
  * update_attempt (a name asked for), update_success (the server answered
@@ -48,6 +52,9 @@ export interface DiscoveryHandle {
   cancel(): void;
 }
 
+/** Names asked for that did not arrive (pending or absent) before unknown ones are no longer asked for. */
+export const MAX_UNRESOLVED = 1024;
+
 export const ODCDS_STATS = {
   attempt: 'cluster_manager.odcds.update_attempt',
   success: 'cluster_manager.odcds.update_success',
@@ -75,19 +82,29 @@ export class ClusterDiscovery {
   readonly #pending = new Map<string, Pending>();
   /** Reported absent by the server, still subscribed (until the cluster arrives). */
   readonly #absent = new Set<string>();
+  readonly #maxUnresolved: number;
+  #boundLogged = false;
 
   /** `type`: the CDS resource type the names are subscribed on. */
-  constructor(source: OnDemandSource, clusters: ClusterView, type: ResourceType, counters: Counters) {
+  constructor(source: OnDemandSource, clusters: ClusterView, type: ResourceType, counters: Counters, maxUnresolved = MAX_UNRESOLVED) {
     this.#source = source;
     this.#clusters = clusters;
     this.#type = type;
     this.#counters = counters;
+    this.#maxUnresolved = maxUnresolved;
     clusters.onUpdate(() => this.#check());
   }
 
-  /** Of `names`, those a request must wait for: not usable yet, and not known to be absent. */
+  /** Of `names`, those a request must wait for: not usable yet, not known to be absent, and within the bound. */
   missing(names: readonly string[]): string[] {
-    return names.filter((n) => !this.#clusters.usable(n) && !this.#absent.has(n));
+    return names.filter((n) => !this.#clusters.usable(n) && !this.#absent.has(n) && this.#mayAsk(n));
+  }
+
+  #mayAsk(name: string): boolean {
+    if (this.#pending.has(name) || this.#clusters.known(name) || this.#pending.size + this.#absent.size < this.#maxUnresolved) return true;
+    if (!this.#boundLogged) log.warn('on-demand cluster discovery: too many names never resolved; unknown ones are no longer asked for', { max: this.#maxUnresolved });
+    this.#boundLogged = true;
+    return false;
   }
 
   /** Names being discovered (admin and tests). */

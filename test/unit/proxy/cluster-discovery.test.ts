@@ -44,11 +44,11 @@ function decoded<T>(type: ResourceType<T>, any: Any): T {
   return d.value;
 }
 
-function setup() {
+function setup(maxUnresolved?: number) {
   const ads = new FakeAds();
   const clusters = new ClusterManager();
   const stats = new ProxyStats({ workload: 'w', namespace: 'ns', app: 'a' });
-  const discovery = new ClusterDiscovery(ads, clusters, clusterType, stats);
+  const discovery = new ClusterDiscovery(ads, clusters, clusterType, stats, maxUnresolved);
   const cds = (...names: string[]) => clusters.applyClusters(names.map((n) => decoded(clusterType, edsCluster(n))));
   const eds = (...names: string[]) => clusters.applyEndpoints(new Map(names.map((n) => [n, decoded(endpointType, endpoints(n, [1]))])));
   const count = (name: string) => stats.counters.get(name) ?? 0;
@@ -131,6 +131,21 @@ describe('on-demand cluster discovery', () => {
     s.cds('c1');
     s.eds('c1');
     assert.deepEqual([a.results, b.results], [[], []]);
+  });
+
+  test('names that never resolve are bounded: past the bound an unknown name is not asked for (the request goes on)', () => {
+    s = setup(2);
+    waiter(s, ['ghost1']);
+    s.ads.absent('ghost1');
+    const pending = waiter(s, ['slow']);
+    assert.deepEqual(s.discovery.missing(['ghost2', 'slow']), ['slow'], 'one absent and one pending: full');
+    s.cds('known');
+    assert.deepEqual(s.discovery.missing(['known']), ['known'], 'a cluster that arrived is still waited for');
+    s.cds('slow', 'known');
+    s.eds('slow', 'known');
+    assert.deepEqual(pending.results, ['available']);
+    assert.deepEqual(s.discovery.missing(['ghost2']), ['ghost2'], 'room again');
+    assert.deepEqual(s.ads.asked, [['ghost1'], ['slow']]);
   });
 
   test('a stream that cannot subscribe on demand (SotW): unsupported, nothing held', () => {
