@@ -11,6 +11,7 @@ import type { ProxyNode } from '../../xds/proxy-node.js';
 import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../wire/resource.js';
 import { shareList } from '../wire/parts-encoding.js';
+import { diffFrom, versionsOf } from './set-diff.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
 import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
@@ -46,15 +47,6 @@ function wrapAll(set: ResourceSet): Resource[] {
   let list = wholeSets.get(set);
   if (!list) wholeSets.set(set, (list = shareList([...set.values()].map(wrap))));
   return list;
-}
-
-const versionMaps = new WeakMap<ResourceSet, ReadonlyMap<string, string>>();
-
-/** Name → version of a set, shared by every stream whose client holds exactly that set (1,000 proxies × 12,000 names). */
-function versionsOf(set: ResourceSet): ReadonlyMap<string, string> {
-  let v = versionMaps.get(set);
-  if (!v) versionMaps.set(set, (v = new Map([...set.values()].map((r) => [r.name, r.version]))));
-  return v;
 }
 
 const controlPlane = { identifier: 'trellis' };
@@ -191,16 +183,11 @@ export class DeltaConnection implements PushTarget, SyncSource {
     if (!set) return false;
     const version = this.ctx.versionOf(set);
     if (!force && version === watch.view) return false;
-    let resources: Resource[] = [];
-    const changed: XdsResource[] = [];
-    for (const r of set.values()) {
-      if (watch.clientHas.get(r.name) === r.version) continue;
-      resources.push(wrap(r));
-      changed.push(r);
-    }
+    const diff = diffFrom(watch.clientHas, set);
+    const changed = diff.changed;
     // The whole set (a proxy connecting): the list every such proxy gets, encoded once (server-service.ts).
-    if (changed.length === set.size) resources = wrapAll(set);
-    const removed = [...watch.clientHas.keys()].filter((n) => !set.has(n));
+    const resources = changed.length === set.size ? wrapAll(set) : changed.map(wrap);
+    const removed = [...diff.removed];
     for (const n of added) if (!set.has(n) && !watch.clientHas.has(n)) removed.push(n);
     if (!force && resources.length === 0 && removed.length === 0) {
       // The view shrank with an unsubscribe: nothing to tell the client.
@@ -221,7 +208,7 @@ export class DeltaConnection implements PushTarget, SyncSource {
     version: string,
     resources: Resource[],
     removedResources: string[],
-    changed: XdsResource[],
+    changed: readonly XdsResource[],
   ): void {
     const nonce = this.ctx.nonce();
     const res = create(DeltaDiscoveryResponseSchema, { systemVersionInfo: version, typeUrl: type, removedResources, nonce, controlPlane });

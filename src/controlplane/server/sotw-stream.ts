@@ -9,6 +9,7 @@ import type { ProxyNode } from '../../xds/proxy-node.js';
 import { deltaOnlyTypes, isKnownType, pushOrder, shortName, TypeUrl, wildcardTypes } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../wire/resource.js';
 import { shareList } from '../wire/parts-encoding.js';
+import { diffFrom, versionsOf } from './set-diff.js';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
@@ -158,12 +159,9 @@ function anysOf(set: ResourceSet): Any[] {
  * undefined when a name the client watches went away (the whole set is sent
  * then, as before: only a full response says what is gone).
  */
-function changedOnly(watch: SotwWatch, set: ResourceSet): XdsResource[] | undefined {
-  const before = watch.sync.resources;
-  for (const _gone of dropped(watch, set)) return undefined;
-  const out: XdsResource[] = [];
-  for (const [name, r] of set) if (before.get(name)?.version !== r.version) out.push(r);
-  return out;
+function changedOnly(watch: SotwWatch, set: ResourceSet): readonly XdsResource[] | undefined {
+  const diff = diffFrom(versionsOf(watch.sync.resources), set);
+  return diff.removed.some((n) => watch.wildcard || watch.names.has(n)) ? undefined : diff.changed;
 }
 
 /** Names the last response had, this one lacks, and the client still watches: to the client, deleted. */

@@ -65,6 +65,12 @@ interface InboundState {
 }
 
 const emptySet: ResourceSet = new Map();
+const setNames = new WeakMap<ResourceSet, ReadonlySet<string>>();
+function namesOf(set: ResourceSet): ReadonlySet<string> {
+  let names = setNames.get(set);
+  if (!names) setNames.set(set, (names = new Set(set.keys())));
+  return names;
+}
 const noNames: ReadonlySet<string> = new Set();
 
 /**
@@ -97,15 +103,16 @@ class GeneratorImpl implements TranslateGenerator {
   readonly #waypoints = new Map<string, Omit<ProxyState, 'locality'>>();
   readonly #waypointNodes = new WeakMap<ProxyNode, ProxyState>();
 
-  constructor(readonly model: MeshModel, readonly routes: RouteBuilders, jwks: JwksLookup, from?: { gen: GeneratorImpl; changedHosts: ReadonlySet<string> }) {
-    if (from) {
-      const d = from.gen.#d;
+  /** `source`: the JWKS keys of a new Generator, or the Generator this one is derived from (derive()). */
+  constructor(readonly model: MeshModel, readonly routes: RouteBuilders, source: { jwks: JwksLookup } | { from: GeneratorImpl; changedHosts: ReadonlySet<string> }) {
+    if ('from' in source) {
+      const d = source.from.#d;
       this.#d = { ...d, shared: d.shared.withModel(model) };
-      this.#eds = new EndpointMemo(model, { from: from.gen.#eds, changedHosts: from.changedHosts });
+      this.#eds = new EndpointMemo(model, { from: source.from.#eds, changedHosts: source.changedHosts });
       return;
     }
     this.#d = {
-      shared: new SharedCache(model, jwks), scopes: new Map(), inbound: new Map(), gateways: new Map(), nodes: new WeakMap(),
+      shared: new SharedCache(model, source.jwks), scopes: new Map(), inbound: new Map(), gateways: new Map(), nodes: new WeakMap(),
       sourceLabelNs: new Map(), filtered: new WeakMap(), accessLogs: new ListenerAccessLogs(), logged: new WeakMap(), onDemand: new WeakMap(), hbone: { built: false },
     };
     this.#eds = new EndpointMemo(model);
@@ -114,7 +121,7 @@ class GeneratorImpl implements TranslateGenerator {
   /** A Generator for `model`, which differs from this one's by the endpoints of `changedHosts` only; undefined when they reach more than EDS. */
   derive(model: MeshModel, changedHosts: ReadonlySet<string>): TranslateGenerator | undefined {
     const reach = { shared: this.#d.shared, hboneBuilt: this.#d.hbone.built };
-    return endpointsReachOnlyEds(this.model, model, changedHosts, reach) ? new GeneratorImpl(model, this.routes, () => undefined, { gen: this, changedHosts }) : undefined;
+    return endpointsReachOnlyEds(this.model, model, changedHosts, reach) ? new GeneratorImpl(model, this.routes, { from: this, changedHosts }) : undefined;
   }
 
   generate(node: ProxyNode, typeUrl: TypeUrl, names: ReadonlySet<string> | undefined): ResourceSet {
@@ -156,7 +163,7 @@ class GeneratorImpl implements TranslateGenerator {
     switch (typeUrl) {
       case TypeUrl.ClusterLoadAssignment: return st.waypoint ? st.waypoint.edsNames() : st.scope.edsNames();
       case TypeUrl.RouteConfiguration: return st.waypoint ? noNames : st.gateway ? st.gateway.routeNames() : st.scope.routeNames();
-      case TypeUrl.Cluster: return st.wildcardClusters ? new Set(st.wildcardClusters.keys()) : (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
+      case TypeUrl.Cluster: return st.wildcardClusters ? namesOf(st.wildcardClusters) : (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
       case TypeUrl.Listener: return (st.inbound.listenerNames ??= new Set(st.inbound.listeners.keys()));
       default: return noNames;
     }
@@ -313,7 +320,7 @@ class GeneratorImpl implements TranslateGenerator {
  * before this push (none: every such rule gets istiod's reject-all keys).
  */
 export function createGenerator(model: MeshModel, routes: RouteBuilders, jwks: JwksLookup = () => undefined): TranslateGenerator {
-  return new GeneratorImpl(model, routes, jwks);
+  return new GeneratorImpl(model, routes, { jwks });
 }
 
 /**
