@@ -8,6 +8,9 @@ import type { ConfigProblem } from '../config/config-problem.js';
 import { buildModel } from './registry/build-model.js';
 import { createGenerator } from './translate/generator-impl.js';
 import { routeBuilders } from './translate/routes/index.js';
+import type { RouteBuilders } from './translate/generator-impl.js';
+import { prepare } from './snapshot/prepare.js';
+import { summarise } from './snapshot/consistency.js';
 import { AdsServer } from './server/ads-server.js';
 import { startDebugServer } from './debug/debug-server.js';
 import { Metrics } from './metrics/metrics.js';
@@ -47,6 +50,8 @@ export interface ControlPlaneOptions {
   };
   /** The sidecar-injection webhook (istiod's 15017), HTTPS with a certificate from `ca` for `dnsNames`. Absent: off. */
   webhook?: { port: number; config: InjectionConfig; dnsNames: string[] };
+  /** The VirtualService translators; the real ones (translate/routes) unless a test injects its own. */
+  routeBuilders?: RouteBuilders;
 }
 
 /**
@@ -197,11 +202,21 @@ export class ControlPlane {
       this.#countProblems();
       this.#jwks.want(jwksUrisOf(state.objects.values()));
       const jwksVersion = this.#jwksVersion;
-      this.#ads.setGenerator(createGenerator(model, routeBuilders, this.#jwks.snapshot()));
+      const generator = createGenerator(model, this.#opts.routeBuilders ?? routeBuilders, this.#jwks.snapshot());
+      // Translated and checked before anything is served: a snapshot with a dangling reference is never
+      // published, the last good one keeps serving and the revision stays unpushed (the next change retries).
+      const prepared = prepare(generator, this.#ads.connections());
+      if (prepared.dangling.length > 0) {
+        this.#xdsMetrics.inconsistentSnapshots.inc();
+        this.#log.error('snapshot not published: dangling references; keeping the last config', { revision: state.revision, dangling: summarise(prepared.dangling) });
+        return;
+      }
+      this.#ads.setGenerator(generator);
       this.#pushedRevision = state.revision;
       this.#pushedJwksVersion = jwksVersion;
       const stats = this.#ads.push();
-      this.#log.info('pushed', { revision: state.revision, ms: +(performance.now() - t0).toFixed(1), ...stats });
+      const { translateMs, checkMs } = prepared;
+      this.#log.info('pushed', { revision: state.revision, ms: +(performance.now() - t0).toFixed(1), translateMs, checkMs, ...stats });
     } catch (err) {
       // A translation bug must not take the control plane down: keep serving the last generator.
       this.#xdsMetrics.internalErrors.inc();

@@ -26,6 +26,8 @@ export interface XdsMetrics {
   cfgEvents: Counter;
   /** trellis_config_source_up: 1 while the config source is readable, 0 while the last good config is served without it. */
   sourceUp: Gauge;
+  /** trellis_inconsistent_snapshots: translated snapshots not published because a reference in them dangles (snapshot/consistency.ts). */
+  inconsistentSnapshots: Counter;
 }
 
 const sizeBuckets = [1, 10_000, 100_000, 1_000_000, 10_000_000, 20_000_000, 30_000_000];
@@ -48,6 +50,7 @@ export function xdsMetrics(m: Metrics): XdsMetrics {
     configSize: m.histogram('pilot_xds_config_size_bytes', 'Distribution of configuration sizes pushed to clients', ['type'], sizeBuckets),
     configProblems: m.gauge('trellis_config_problems', 'Configuration problems currently known: documents skipped, conflicts, references to resources that do not exist.'),
     cfgEvents: m.counter('pilot_k8s_cfg_events', 'Events from k8s config.', ['type', 'event']),
+    inconsistentSnapshots: m.counter('trellis_inconsistent_snapshots', 'Translated snapshots not published because a route, cluster or load assignment they reference does not exist.'),
     sourceUp: m.gauge('trellis_config_source_up', '1 while the config source is readable; 0 while it is unavailable and the last good config is served.'),
   };
 }
