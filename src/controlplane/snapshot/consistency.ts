@@ -51,11 +51,14 @@ export function proxyAnswers(g: TranslateGenerator, node: ProxyNode): ProxyAnswe
 }
 
 /**
- * Memo on the answers' identities (listeners → routes → clusters →
- * endpoints): proxies of one scope get the same Map objects, so 1,000 of them
- * cost one check. WeakMaps: a published generator's sets go with it.
+ * Memos on the answers' identities: proxies of one scope get the same Map
+ * objects, so 1,000 of them cost one check. The listener and route walk is
+ * keyed on (listeners, routes, clusters); the CDS → EDS walk on (clusters,
+ * endpoints) alone, which scopes seeing the same services share. WeakMaps: a
+ * generator's sets go with it.
  */
-const memo = new WeakMap<ResourceSet, WeakMap<ResourceSet, WeakMap<ResourceSet, WeakMap<ResourceSet, readonly Finding[]>>>>();
+const listenerMemo = new WeakMap<ResourceSet, WeakMap<ResourceSet, WeakMap<ResourceSet, readonly Finding[]>>>();
+const clusterMemo = new WeakMap<ResourceSet, WeakMap<ResourceSet, readonly Finding[]>>();
 
 function level<K extends object, V>(m: WeakMap<K, V>, k: K, make: () => V): V {
   let v = m.get(k);
@@ -69,17 +72,20 @@ export function checkProxy(g: TranslateGenerator, node: ProxyNode): Dangling[] {
 }
 
 export function checkAnswers(a: ProxyAnswers): readonly Finding[] {
-  const byRoutes = level(memo, a.listeners, () => new WeakMap());
+  const byRoutes = level(listenerMemo, a.listeners, () => new WeakMap());
   const byClusters = level(byRoutes, a.routes, () => new WeakMap());
-  const byEndpoints = level(byClusters, a.clusters, () => new WeakMap());
-  return level(byEndpoints, a.endpoints, () => findDangling(a));
+  const routed = level(byClusters, a.clusters, () => danglingClusters(a));
+  const eds = level(level(clusterMemo, a.clusters, () => new WeakMap()), a.endpoints, () => danglingEndpoints(a));
+  return routed.length === 0 ? eds : eds.length === 0 ? routed : [...routed, ...eds];
 }
 
-function findDangling(a: ProxyAnswers): Finding[] {
+/** LDS → RDS, and the clusters listeners and route configurations name. */
+function danglingClusters(a: ProxyAnswers): Finding[] {
   const out: Finding[] = [];
-  const known = knownDestinations(a);
+  // Only needed for a missing cluster: a consistent snapshot never reads it.
+  let known: ReadonlySet<string> | undefined;
   const cluster = (resource: string, ref: ClusterRef) => {
-    if (!a.clusters.has(ref.cluster) && !allowedDangling(ref, known)) out.push({ type: 'CDS', resource, missing: ref.cluster });
+    if (!a.clusters.has(ref.cluster) && !allowedDangling(ref, (known ??= knownDestinations(a)))) out.push({ type: 'CDS', resource, missing: ref.cluster });
   };
   for (const l of a.listeners.values()) {
     const refs = listenerRefs(l);
@@ -87,6 +93,12 @@ function findDangling(a: ProxyAnswers): Finding[] {
     for (const c of refs.clusters) cluster(`LDS/${l.name}`, c);
   }
   for (const rc of a.routes.values()) for (const c of routeConfigRefs(rc).clusters) cluster(`RDS/${rc.name}`, c);
+  return out;
+}
+
+/** CDS → EDS: every EDS cluster's load assignment. */
+function danglingEndpoints(a: Pick<ProxyAnswers, 'clusters' | 'endpoints'>): Finding[] {
+  const out: Finding[] = [];
   for (const c of a.clusters.values()) {
     const eds = edsServiceName(c);
     if (eds !== undefined && !a.endpoints.has(eds)) out.push({ type: 'EDS', resource: `CDS/${c.name}`, missing: eds });
