@@ -12,7 +12,8 @@ import { createGenerator, type TranslateGenerator } from '../../../src/controlpl
 import { routeBuilders } from '../../../src/controlplane/translate/routes/index.js';
 import { checkAnswers, checkProxy, proxyAnswers } from '../../../src/controlplane/snapshot/consistency.js';
 import { prepare } from '../../../src/controlplane/snapshot/prepare.js';
-import { listenerRefs, routeConfigRefs } from '../../../src/controlplane/snapshot/references.js';
+import { edsServiceName, listenerRefs, routeConfigRefs } from '../../../src/controlplane/snapshot/references.js';
+import { Cluster_DiscoveryType, type Cluster } from '../../../src/gen/envoy/config/cluster/v3/cluster_pb.js';
 import { toResource, type ResourceSet, type XdsResource } from '../../../src/controlplane/wire/resource.js';
 import { RouteConfigurationSchema, type RouteConfiguration } from '../../../src/gen/envoy/config/route/v3/route_pb.js';
 import { ListenerSchema } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
@@ -127,6 +128,36 @@ describe('snapshot consistency', () => {
     }
     assert.deepEqual(checkProxy(g, node), []);
     assert.deepEqual(checkProxy(g, sidecarNode('10.0.2.9', 'client', 'other')), []);
+  });
+
+  test('the wire scan reads what a full decode reads: route clusters, virtual hosts, EDS names', () => {
+    const g = generator(routing);
+    const a = proxyAnswers(g, node);
+    for (const r of a.routes.values()) {
+      const rc = r.message as RouteConfiguration;
+      const decoded = new Set<string>();
+      for (const vh of rc.virtualHosts) {
+        for (const route of vh.routes) {
+          if (route.action.case !== 'route') continue;
+          const cs = route.action.value.clusterSpecifier;
+          if (cs.case === 'cluster') decoded.add(cs.value);
+          if (cs.case === 'weightedClusters') for (const w of cs.value.clusters) decoded.add(w.name);
+          for (const m of route.action.value.requestMirrorPolicies) decoded.add(m.cluster);
+        }
+      }
+      const refs = routeConfigRefs(r);
+      assert.deepEqual(new Set(refs.clusters.map((c) => c.cluster)), decoded, r.name);
+      assert.deepEqual(refs.hosts, rc.virtualHosts.map((vh) => vh.name));
+      assert.ok(refs.clusters.every((c) => c.tolerated), 'RDS with validate_clusters false');
+    }
+    let eds = 0;
+    for (const c of a.clusters.values()) {
+      const cluster = c.message as Cluster;
+      const want = cluster.clusterDiscoveryType.case === 'type' && cluster.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS ? cluster.edsClusterConfig?.serviceName || cluster.name : undefined;
+      assert.equal(edsServiceName(c), want, c.name);
+      if (want) eds++;
+    }
+    assert.ok(eds > 3);
   });
 
   test('a route to a cluster nobody defines is flagged with proxy, route configuration and name', () => {
