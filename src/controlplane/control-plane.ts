@@ -10,7 +10,7 @@ import { createGenerator } from './translate/generator-impl.js';
 import { routeBuilders } from './translate/routes/index.js';
 import type { RouteBuilders } from './translate/generator-impl.js';
 import { prepare } from './snapshot/prepare.js';
-import { summarise } from './snapshot/consistency.js';
+import { publishable } from './snapshot/publish.js';
 import { AdsServer } from './server/ads-server.js';
 import { startDebugServer } from './debug/debug-server.js';
 import { Metrics } from './metrics/metrics.js';
@@ -206,11 +206,7 @@ export class ControlPlane {
       // Translated and checked before anything is served: a snapshot with a dangling reference is never
       // published, the last good one keeps serving and the revision stays unpushed (the next change retries).
       const prepared = prepare(generator, this.#ads.connections());
-      if (prepared.dangling.length > 0) {
-        this.#xdsMetrics.inconsistentSnapshots.inc();
-        this.#log.error('snapshot not published: dangling references; keeping the last config', { revision: state.revision, dangling: summarise(prepared.dangling) });
-        return;
-      }
+      if (!publishable(prepared, state.revision, this.#log, this.#xdsMetrics)) return;
       this.#ads.setGenerator(generator);
       this.#pushedRevision = state.revision;
       this.#pushedJwksVersion = jwksVersion;

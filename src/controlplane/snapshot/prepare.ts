@@ -3,6 +3,7 @@
  * connected proxy's answers are generated (so the push loop only reads the
  * generator's memos) and checked for consistency on those same answers.
  */
+import { errorMessage } from '../../errors.js';
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { pushOrder, TypeUrl } from '../../xds/type-urls.js';
 import type { TranslateGenerator } from '../translate/generator-impl.js';
@@ -22,6 +23,12 @@ export interface Prepared {
   proxies: number;
   /** Empty when the snapshot may be published. */
   dangling: Dangling[];
+  /**
+   * Proxies whose translation threw (a translation bug, or a node no one
+   * foresaw): they do not hold back the others — their streams meet the
+   * same error and keep their last config, as before (context.ts generateSafely).
+   */
+  failed: { proxy: string; error: string }[];
 }
 
 /** What Envoy resolves through its listeners and clusters: always generated and checked for an Envoy-style proxy. */
@@ -36,20 +43,31 @@ const walked: ReadonlySet<TypeUrl> = new Set([TypeUrl.Cluster, TypeUrl.ClusterLo
  * listeners or clusters to check.
  */
 export function prepare(g: TranslateGenerator, proxies: readonly PreparedProxy[]): Prepared {
+  const failed: Prepared['failed'] = [];
+  const ok: PreparedProxy[] = [];
   const t0 = performance.now();
   for (const p of proxies) {
-    const envoy = p.node.type !== 'ztunnel';
-    for (const type of pushOrder) {
-      if (type === TypeUrl.Secret || !((envoy && walked.has(type)) || p.types.has(type))) continue;
-      const named = type === TypeUrl.ClusterLoadAssignment || type === TypeUrl.RouteConfiguration;
-      g.generate(p.node, type, named ? g.referencedNames(p.node, type) : undefined);
+    try {
+      generateAll(g, p);
+      ok.push(p);
+    } catch (err) {
+      failed.push({ proxy: p.node.id, error: errorMessage(err) });
     }
   }
   const t1 = performance.now();
   const dangling: Dangling[] = [];
-  for (const p of proxies) if (p.node.type !== 'ztunnel') dangling.push(...checkProxy(g, p.node));
+  for (const p of ok) if (p.node.type !== 'ztunnel') dangling.push(...checkProxy(g, p.node));
   const t2 = performance.now();
-  return { translateMs: round(t1 - t0), checkMs: round(t2 - t1), proxies: proxies.length, dangling };
+  return { translateMs: round(t1 - t0), checkMs: round(t2 - t1), proxies: proxies.length, dangling, failed };
+}
+
+function generateAll(g: TranslateGenerator, p: PreparedProxy): void {
+  const envoy = p.node.type !== 'ztunnel';
+  for (const type of pushOrder) {
+    if (type === TypeUrl.Secret || !((envoy && walked.has(type)) || p.types.has(type))) continue;
+    const named = type === TypeUrl.ClusterLoadAssignment || type === TypeUrl.RouteConfiguration;
+    g.generate(p.node, type, named ? g.referencedNames(p.node, type) : undefined);
+  }
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -218,4 +218,19 @@ describe('snapshot consistency', () => {
     assert.deepEqual(new Set(bad.dangling.map((d) => d.proxy)), new Set(nodes.map((n) => n.id)));
     assert.ok(bad.dangling.every((d) => d.missing === reviews), JSON.stringify(bad.dangling));
   });
+
+  test('a proxy whose translation throws does not hold back the others', () => {
+    const real = generator();
+    const odd = sidecarNode('10.0.0.66', 'odd', 'default');
+    const g: TranslateGenerator = {
+      referencedNames: (n, t) => real.referencedNames(n, t),
+      generate: (n, t, names) => {
+        if (n === odd) throw new Error('translation bug');
+        return real.generate(n, t, names);
+      },
+    };
+    const p = prepare(g, [node, odd].map((n) => ({ node: n, types: new Map() })));
+    assert.deepEqual(p.failed, [{ proxy: odd.id, error: 'translation bug' }]);
+    assert.deepEqual(p.dangling, []);
+  });
 });
