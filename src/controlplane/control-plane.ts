@@ -10,6 +10,9 @@ import { endpointOnlyChange } from './registry/endpoint-change.js';
 import type { MeshModel } from './registry/model.js';
 import { createGenerator, deriveGenerator, type TranslateGenerator } from './translate/generator-impl.js';
 import { routeBuilders } from './translate/routes/index.js';
+import type { RouteBuilders } from './translate/generator-impl.js';
+import { prepare } from './snapshot/prepare.js';
+import { publishable } from './snapshot/publish.js';
 import { AdsServer } from './server/ads-server.js';
 import { startDebugServer } from './debug/debug-server.js';
 import { Metrics } from './metrics/metrics.js';
@@ -49,6 +52,8 @@ export interface ControlPlaneOptions {
   };
   /** The sidecar-injection webhook (istiod's 15017), HTTPS with a certificate from `ca` for `dnsNames`. Absent: off. */
   webhook?: { port: number; config: InjectionConfig; dnsNames: string[] };
+  /** The VirtualService translators; the real ones (translate/routes) unless a test injects its own. */
+  routeBuilders?: RouteBuilders;
 }
 
 /**
@@ -195,14 +200,19 @@ export class ControlPlane {
       this.#jwks.want(jwksUrisOf(state.objects.values()));
       const jwksVersion = this.#jwksVersion;
       const { model, generator, trigger } = this.#translate(state, jwksVersion);
-      const translateMs = performance.now() - t0;
+      const buildMs = performance.now() - t0;
+      // Translated and checked before anything is served: a snapshot with a dangling reference is never
+      // published, the last good one keeps serving and the revision stays unpushed (the next change retries).
+      const prepared = prepare(generator, this.#ads.connections());
+      if (!publishable(prepared, state.revision, this.#log, this.#xdsMetrics)) return;
       this.#ads.setGenerator(generator);
       this.#published = { state, model, generator, jwksVersion };
       this.#pushedRevision = state.revision;
       this.#pushedJwksVersion = jwksVersion;
       this.#xdsMetrics.pushTriggers.inc({ type: trigger });
       const stats = this.#ads.push();
-      this.#log.info('pushed', { revision: state.revision, trigger, ms: +(performance.now() - t0).toFixed(1), translateMs: +translateMs.toFixed(1), ...stats });
+      const { translateMs, checkMs } = prepared;
+      this.#log.info('pushed', { revision: state.revision, trigger, ms: +(performance.now() - t0).toFixed(1), buildMs: +buildMs.toFixed(1), translateMs, checkMs, ...stats });
       this.#analyzeSoon();
     } catch (err) {
       // A translation bug must not take the control plane down: keep serving the last generator.
@@ -247,7 +257,7 @@ export class ControlPlane {
       rootNamespace: this.#opts.rootNamespace,
       enableAutoMtls: this.#opts.enableAutoMtls,
     });
-    return { model, generator: createGenerator(model, routeBuilders, this.#jwks.snapshot()), trigger: 'config' };
+    return { model, generator: createGenerator(model, this.#opts.routeBuilders ?? routeBuilders, this.#jwks.snapshot()), trigger: 'config' };
   }
 
   async stop(): Promise<void> {

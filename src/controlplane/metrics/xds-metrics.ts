@@ -24,9 +24,12 @@ export interface XdsMetrics {
   configProblems: Gauge;
   /** pilot_k8s_cfg_events{type,event}: config objects added, updated and deleted (metrics/config-events.ts), as istiod counts its informers' events. */
   cfgEvents: Counter;
+  /** pilot_push_triggers{type}: pushes by reason, "endpoint" (EDS-only, incremental) or "config" (full). */
   pushTriggers: Counter;
   /** trellis_config_source_up: 1 while the config source is readable, 0 while the last good config is served without it. */
   sourceUp: Gauge;
+  /** trellis_inconsistent_snapshots: translated snapshots not published because a reference in them dangles (snapshot/consistency.ts). */
+  inconsistentSnapshots: Counter;
 }
 
 const sizeBuckets = [1, 10_000, 100_000, 1_000_000, 10_000_000, 20_000_000, 30_000_000];
@@ -51,6 +54,7 @@ export function xdsMetrics(m: Metrics): XdsMetrics {
     cfgEvents: m.counter('pilot_k8s_cfg_events', 'Events from k8s config.', ['type', 'event']),
     // istiod's reasons: "endpoint" for an EDS-only push, "config" for a full one.
     pushTriggers: m.counter('pilot_push_triggers', 'Total number of times a push was triggered, labeled by reason for the push.', ['type']),
+    inconsistentSnapshots: m.counter('trellis_inconsistent_snapshots', 'Translated snapshots not published because a route, cluster or load assignment they reference does not exist.'),
     sourceUp: m.gauge('trellis_config_source_up', '1 while the config source is readable; 0 while it is unavailable and the last good config is served.'),
   };
 }

@@ -14,6 +14,7 @@ import { packedResource, resourceFromBytes, sha1, type XdsResource } from './res
 
 const virtualHostBytes = memoEncoder(VirtualHostSchema);
 const partDigests = new WeakMap<Uint8Array, string>();
+const encodings = new WeakMap<XdsResource, PartsEncoding>();
 
 /** toBinary(RouteConfigurationSchema, rc), reusing the encoding of virtual hosts seen before. */
 export function encodeRouteConfiguration(rc: RouteConfiguration): Uint8Array {
@@ -50,5 +51,16 @@ export function routeConfigResource(name: string, rc: RouteConfiguration): XdsRe
   const hit = packedResource(rc);
   if (hit && hit.name === name) return hit;
   const e = encodeWithParts(RouteConfigurationSchema, rc, 'virtualHosts', virtualHostBytes);
-  return resourceFromBytes(RouteConfigurationSchema, name, rc, e.bytes, partsVersion(e));
+  const r = resourceFromBytes(RouteConfigurationSchema, name, rc, e.bytes, partsVersion(e));
+  encodings.set(r, e);
+  return r;
+}
+
+/**
+ * How a route configuration resource was encoded: its virtual hosts' bytes
+ * are the same Uint8Array objects in every configuration sharing them, so a
+ * reader memoising on them (snapshot/references.ts) reads each once.
+ */
+export function routeConfigParts(r: XdsResource): PartsEncoding | undefined {
+  return encodings.get(r);
 }
