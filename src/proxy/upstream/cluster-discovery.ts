@@ -9,9 +9,10 @@
  * passes. One discovery per name at a time: requests for a name already
  * being discovered join it and share its timer (the first request's
  * timeout, as Envoy's per-name timer). A waiter that leaves (its client
- * disconnected) is dropped at once, and a discovery nobody waits for any
- * more is dropped with it; the subscription stays (Envoy never unsubscribes
- * on-demand names). A name the server reported absent is not discovered
+ * disconnected) is dropped at once; its discovery runs on to its answer or
+ * timeout (bounded), so that an answer still counts, and an absent name is
+ * remembered. The subscription stays (Envoy never unsubscribes on-demand
+ * names). A name the server reported absent is not discovered
  * again while it stays subscribed: the server pushes it if it comes to
  * exist, and answers nothing to a name subscribed twice — a request for it
  * goes on at once (503 NC) instead of waiting out the timeout each time.
@@ -69,6 +70,8 @@ interface Waiter {
 }
 
 interface Pending {
+  /** Subscribed for this discovery (not a cluster that had arrived and waited for its endpoints). */
+  asked: boolean;
   timer: NodeJS.Timeout;
   unwatch: () => void;
   waiters: Set<Waiter>;
@@ -125,14 +128,15 @@ export class ClusterDiscovery {
       log.debug('on-demand cluster discovery', { clusters: ask });
     }
     const w: Waiter = { remaining: new Set(names), status: 'available', done };
-    for (const n of names) this.#join(n, timeoutMs).waiters.add(w);
+    for (const n of names) this.#join(n, timeoutMs, ask.includes(n)).waiters.add(w);
     return { cancel: () => this.#leave(w) };
   }
 
-  #join(name: string, timeoutMs: number): Pending {
+  #join(name: string, timeoutMs: number, asked: boolean): Pending {
     const known = this.#pending.get(name);
     if (known) return known;
     const p: Pending = {
+      asked,
       timer: setTimeout(() => this.#settle(name, 'timeout'), timeoutMs),
       unwatch: () => undefined,
       waiters: new Set(),
@@ -156,9 +160,12 @@ export class ClusterDiscovery {
   }
 
   #settle(name: string, status: DiscoveryStatus): void {
-    const p = this.#drop(name);
+    const p = this.#pending.get(name);
     if (!p) return;
-    this.#counters.inc(status === 'timeout' ? ODCDS_STATS.timeout : ODCDS_STATS.success);
+    this.#pending.delete(name);
+    clearTimeout(p.timer);
+    p.unwatch();
+    if (p.asked) this.#counters.inc(status === 'timeout' ? ODCDS_STATS.timeout : ODCDS_STATS.success);
     if (status !== 'available') log.debug('on-demand cluster not discovered', { cluster: name, status });
     for (const w of p.waiters) {
       w.remaining.delete(name);
@@ -168,21 +175,7 @@ export class ClusterDiscovery {
   }
 
   #leave(w: Waiter): void {
-    for (const name of w.remaining) {
-      const p = this.#pending.get(name);
-      if (!p) continue;
-      p.waiters.delete(w);
-      if (p.waiters.size === 0) this.#drop(name);
-    }
+    for (const name of w.remaining) this.#pending.get(name)?.waiters.delete(w);
     w.remaining.clear();
-  }
-
-  #drop(name: string): Pending | undefined {
-    const p = this.#pending.get(name);
-    if (!p) return undefined;
-    this.#pending.delete(name);
-    clearTimeout(p.timer);
-    p.unwatch();
-    return p;
   }
 }

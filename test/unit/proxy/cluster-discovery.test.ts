@@ -110,27 +110,34 @@ describe('on-demand cluster discovery', () => {
     assert.deepEqual(a.results, ['missing']);
   });
 
-  test('a cluster that arrived but waits for its endpoints is not asked for again', () => {
+  test('a cluster that arrived but waits for its endpoints is not asked for again (nor counted)', () => {
     s = setup();
     s.cds('c1');
     const a = waiter(s, ['c1']);
     assert.deepEqual(s.ads.asked, []);
     s.eds('c1');
     assert.deepEqual(a.results, ['available']);
+    assert.deepEqual([s.count(ODCDS_STATS.attempt), s.count(ODCDS_STATS.success)], [0, 0]);
   });
 
-  test('a waiter that leaves is never called; the last one leaving drops the discovery and its watch', () => {
+  test('a waiter that leaves is never called; its discovery runs on to the answer, then nothing is left', () => {
     s = setup();
     const a = waiter(s, ['c1']);
     const b = waiter(s, ['c1']);
     a.handle.cancel();
-    assert.equal(s.discovery.pending, 1, 'b still waits');
     b.handle.cancel();
-    assert.equal(s.discovery.pending, 0);
+    assert.equal(s.discovery.pending, 1, 'still asked for');
+    s.ads.absent('c1');
     assert.equal(s.ads.watchers.get('c1')?.size, 0, 'watch cancelled');
-    s.cds('c1');
-    s.eds('c1');
     assert.deepEqual([a.results, b.results], [[], []]);
+    assert.deepEqual(s.discovery.missing(['c1']), [], 'the answer is remembered');
+  });
+
+  test('a discovery nobody waits for any more still ends at its timeout', async () => {
+    s = setup();
+    waiter(s, ['slow'], 10).handle.cancel();
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(s.count(ODCDS_STATS.timeout), 1);
   });
 
   test('names that never resolve are bounded: past the bound an unknown name is not asked for (the request goes on)', () => {
