@@ -40,10 +40,17 @@ export interface ProxyAnswers {
 
 type Finding = Omit<Dangling, 'proxy'>;
 
-/** The answers a proxy gets: CDS and LDS wildcard, RDS and EDS for the names its listeners and clusters reference. */
+/**
+ * The answers a proxy gets: CDS and LDS wildcard, RDS and EDS for the names
+ * its listeners and clusters reference. A proxy with on-demand clusters
+ * (translate/on-demand.ts) gets fewer clusters by wildcard than it may hold:
+ * its clusters are all it can ask for by name.
+ */
 export function proxyAnswers(g: TranslateGenerator, node: ProxyNode): ProxyAnswers {
+  const wildcard = g.generate(node, TypeUrl.Cluster, undefined);
+  const reachable = g.referencedNames(node, TypeUrl.Cluster);
   return {
-    clusters: g.generate(node, TypeUrl.Cluster, undefined),
+    clusters: reachable.size === wildcard.size ? wildcard : g.generate(node, TypeUrl.Cluster, reachable),
     endpoints: g.generate(node, TypeUrl.ClusterLoadAssignment, g.referencedNames(node, TypeUrl.ClusterLoadAssignment)),
     listeners: g.generate(node, TypeUrl.Listener, undefined),
     routes: g.generate(node, TypeUrl.RouteConfiguration, g.referencedNames(node, TypeUrl.RouteConfiguration)),

@@ -65,12 +65,6 @@ interface InboundState {
 }
 
 const emptySet: ResourceSet = new Map();
-const setNames = new WeakMap<ResourceSet, ReadonlySet<string>>();
-function namesOf(set: ResourceSet): ReadonlySet<string> {
-  let names = setNames.get(set);
-  if (!names) setNames.set(set, (names = new Set(set.keys())));
-  return names;
-}
 const noNames: ReadonlySet<string> = new Set();
 
 /**
@@ -163,7 +157,8 @@ class GeneratorImpl implements TranslateGenerator {
     switch (typeUrl) {
       case TypeUrl.ClusterLoadAssignment: return st.waypoint ? st.waypoint.edsNames() : st.scope.edsNames();
       case TypeUrl.RouteConfiguration: return st.waypoint ? noNames : st.gateway ? st.gateway.routeNames() : st.scope.routeNames();
-      case TypeUrl.Cluster: return st.wildcardClusters ? namesOf(st.wildcardClusters) : (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
+      // Every cluster the proxy may hold, also those a proxy with on-demand clusters gets only by name.
+      case TypeUrl.Cluster: return (st.inbound.clusterNames ??= new Set(st.inbound.clusters.keys()));
       case TypeUrl.Listener: return (st.inbound.listenerNames ??= new Set(st.inbound.listeners.keys()));
       default: return noNames;
     }

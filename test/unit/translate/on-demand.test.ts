@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { anyUnpack, type Any } from '@bufbuild/protobuf/wkt';
 import { createGenerator } from '../../../src/controlplane/translate/generator-impl.js';
 import { routeBuilders } from '../../../src/controlplane/translate/routes/index.js';
+import { checkProxy } from '../../../src/controlplane/snapshot/consistency.js';
 import { OnDemandSchema } from '../../../src/gen/envoy/extensions/filters/http/on_demand/v3/on_demand_pb.js';
 import { HttpConnectionManagerSchema, type HttpConnectionManager } from '../../../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager_pb.js';
 import type { Listener } from '../../../src/gen/envoy/config/listener/v3/listener_pb.js';
@@ -34,7 +35,8 @@ test('on-demand sidecar: wildcard CDS without HTTP service clusters, those by na
   assert.ok(everything.includes('outbound|9080||reviews.default.svc.cluster.local'));
   assert.ok(!wildcard.some((n) => n.startsWith('outbound|9080|') || n.startsWith('outbound|9090|')), wildcard.join(' '));
   for (const n of ['PassthroughCluster', 'BlackHoleCluster', 'InboundPassthroughCluster', 'outbound|5432||db.other.svc.cluster.local']) assert.ok(wildcard.includes(n), `${n} stays: ${wildcard.join(' ')}`);
-  assert.deepEqual([...gen.referencedNames(onDemand, TypeUrl.Cluster)].sort(), wildcard.sort());
+  assert.deepEqual([...gen.referencedNames(onDemand, TypeUrl.Cluster)].sort(), everything.sort(), 'it may hold every cluster, by name');
+  assert.deepEqual(checkProxy(gen, onDemand), [], 'its routes name clusters it does not hold yet: not dangling, it gets them by name');
 
   const asked = 'outbound|9080||reviews.default.svc.cluster.local';
   const named = gen.generate(onDemand, TypeUrl.Cluster, new Set([asked, 'outbound|1||nothing.here']));
