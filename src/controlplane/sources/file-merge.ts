@@ -85,6 +85,7 @@ export function keepUnchanged(prev: FileContribution, next: FileContribution): F
 
 /** Whether two merged states are the same: objects by identity (unchanged files keep theirs), problems by value. */
 export function sameMerged(a: MergedConfig, b: MergedConfig): boolean {
+  if (a.objects === b.objects) return isDeepStrictEqual(a.problems, b.problems);
   if (a.objects.size !== b.objects.size) return false;
   for (const [key, o] of a.objects) if (b.objects.get(key) !== o) return false;
   return isDeepStrictEqual(a.problems, b.problems);
@@ -110,19 +111,29 @@ export function mergeFiles(files: readonly (readonly [string, FileContribution])
         winners.set(key, o);
         continue;
       }
-      const ns = o.metadata.namespace === undefined ? '' : `${o.metadata.namespace}/`;
-      const at = winner.origin ? `${winner.origin.file}:${winner.origin.line}` : 'another source';
-      problems.push({
-        code: 'CONFIG_CONFLICT',
-        file: o.origin?.file ?? file,
-        line: o.origin?.line ?? 1,
-        reason: `${o.kind} ${ns}${o.metadata.name} is also defined at ${at}; this one is ignored`,
-      });
+      problems.push(conflictProblem(o, winner, file));
     }
   }
-  const objects = new Map([...winners.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+  const objects = new Map([...winners.entries()].sort(byKey));
   const rank = new Map(files.map(([f], i) => [f, i]));
   const order = (p: ConfigProblem) => rank.get(p.file) ?? files.length;
   problems.sort((a, b) => order(a) - order(b) || a.line - b.line);
   return { objects, problems };
+}
+
+/** `o` (from `file`) has the key of `winner`, which comes first: it is ignored. */
+export function conflictProblem(o: AnyObject, winner: AnyObject, file: string): ConfigProblem {
+  const ns = o.metadata.namespace === undefined ? '' : `${o.metadata.namespace}/`;
+  const at = winner.origin ? `${winner.origin.file}:${winner.origin.line}` : 'another source';
+  return {
+    code: 'CONFIG_CONFLICT',
+    file: o.origin?.file ?? file,
+    line: o.origin?.line ?? 1,
+    reason: `${o.kind} ${ns}${o.metadata.name} is also defined at ${at}; this one is ignored`,
+  };
+}
+
+/** Orders [key, value] entries by key (code units, as the rest of the state is ordered). */
+export function byKey(a: readonly [string, unknown], b: readonly [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

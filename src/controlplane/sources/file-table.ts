@@ -3,13 +3,15 @@
  * contribution (file-merge.ts), updated file by file. A file whose stamp is
  * unchanged is not read; one read with the same bytes is not parsed; one
  * parsed to the same objects keeps its previous objects (keepUnchanged).
+ * The merge of all files follows file by file (merged-files.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadConfigText } from '../../config/load-config.js';
 import { errorMessage } from '../../errors.js';
-import { acceptFile, keepUnchanged, mergeFiles, unreadableFile, type FileContribution, type MergedConfig } from './file-merge.js';
+import { acceptFile, keepUnchanged, unreadableFile, type FileContribution, type MergedConfig } from './file-merge.js';
+import { MergedFiles } from './merged-files.js';
 import { isUnder, type FileStamp } from './scan.js';
 
 interface FileEntry {
@@ -22,6 +24,7 @@ export class FileTable {
   readonly #dir: string;
   readonly #namePrefix: string;
   readonly #files = new Map<string, FileEntry>();
+  readonly #merged = new MergedFiles();
 
   /** `namePrefix` goes before every file name in problems and origins. */
   constructor(dir: string, namePrefix: string) {
@@ -49,7 +52,13 @@ export class FileTable {
 
   /** Returns whether the file was there. */
   delete(file: string): boolean {
+    this.#merged.set(this.#namePrefix + file, undefined);
     return this.#files.delete(file);
+  }
+
+  #set(file: string, entry: FileEntry): void {
+    this.#files.set(file, entry);
+    this.#merged.set(this.#namePrefix + file, entry.contribution);
   }
 
   /**
@@ -60,7 +69,7 @@ export class FileTable {
   async apply(under: string, found: ReadonlyMap<string, FileStamp>, stopped: () => boolean): Promise<boolean> {
     let changed = false;
     for (const file of this.#files.keys()) {
-      if (isUnder(file, under) && !found.has(file)) changed = this.#files.delete(file) || changed;
+      if (isUnder(file, under) && !found.has(file)) changed = this.delete(file) || changed;
     }
     for (const [file, stamp] of found) {
       if (stopped()) return false;
@@ -76,8 +85,8 @@ export class FileTable {
     try {
       text = await readFile(join(this.#dir, file), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.#files.delete(file);
-      this.#files.set(file, { stamp, hash: '', contribution: unreadableFile(prev?.contribution, this.#namePrefix + file, errorMessage(err)) });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.delete(file);
+      this.#set(file, { stamp, hash: '', contribution: unreadableFile(prev?.contribution, this.#namePrefix + file, errorMessage(err)) });
       return true;
     }
     const hash = createHash('sha256').update(text).digest('hex');
@@ -87,15 +96,12 @@ export class FileTable {
     }
     const next = acceptFile(prev?.contribution, loadConfigText(this.#namePrefix + file, text));
     const contribution = prev ? keepUnchanged(prev.contribution, next) : next;
-    this.#files.set(file, { stamp, hash, contribution });
+    this.#set(file, { stamp, hash, contribution });
     return contribution !== prev?.contribution;
   }
 
-  /** All files merged, in path order (the conflict order). */
+  /** All files merged, in path order (the conflict order); the same objects map as last time when no object changed. */
   merge(): MergedConfig {
-    const files = [...this.#files.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([file, e]) => [this.#namePrefix + file, e.contribution] as const);
-    return mergeFiles(files);
+    return this.#merged.result();
   }
 }
