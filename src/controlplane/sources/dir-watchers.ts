@@ -30,6 +30,7 @@ export class DirWatchers {
   readonly #onEvent: DirEvent;
   readonly #dirs = new Map<string, Watched>();
   #warned = false;
+  #closed = false;
 
   constructor(root: string, useWatch: boolean, onEvent: DirEvent) {
     this.#root = root;
@@ -39,6 +40,8 @@ export class DirWatchers {
 
   /** A scan reached `rel` (about to list it): watch it, again if it is another directory than the one watched there. */
   ensure(rel: string, abs: string, id: string): void {
+    // A scan still running when the source stopped must not leave a watch open (it would keep the process alive).
+    if (this.#closed) return;
     const cur = this.#dirs.get(rel);
     if (cur?.id === id && (cur.watcher !== undefined || !this.#useWatch)) return;
     cur?.watcher?.close();
@@ -65,8 +68,15 @@ export class DirWatchers {
     return this.#dirs.has(rel);
   }
 
-  closeAll(): void {
+  /** Forgets every directory (the root was replaced: they belong to another tree). */
+  forgetAll(): void {
     this.retain('', new Set());
+  }
+
+  /** For good: later scans watch nothing. */
+  close(): void {
+    this.#closed = true;
+    this.forgetAll();
   }
 
   #watch(rel: string, abs: string): FSWatcher | undefined {

@@ -104,7 +104,7 @@ export class DirectorySource implements ConfigSource {
     clearInterval(this.#pollTimer);
     clearTimeout(this.#debounceTimer);
     this.#emptyHold.cancel();
-    this.#watchers.closeAll();
+    this.#watchers.close();
     await this.#scanning;
   }
 
@@ -195,7 +195,7 @@ export class DirectorySource implements ConfigSource {
   async #checkRoot(): Promise<void> {
     const st = await stat(this.#dir, { bigint: true }).catch(() => undefined);
     const id = st === undefined ? undefined : dirIdOf(st);
-    if (id !== this.#rootId) this.#watchers.closeAll();
+    if (id !== this.#rootId) this.#watchers.forgetAll();
     this.#rootId = id;
   }
 
