@@ -179,11 +179,13 @@ async function summarise(file: string): Promise<string> {
   // Matched against "functionName url" of every frame of a sample's stack.
   const patterns: Record<string, RegExp> = {
     "Node's recursive fs.watch (JS on Linux: readdirSync, statSync per event)": / node:internal\/fs\/recursive_watch$/,
-    'directory source: rescan (stat every file, re-read changed)': /^(#scanOnce|scanConfigFiles|scanDir) /,
-    'directory source: re-read + parse the changed files (async: not under the rescan)': /^#reload /,
-    'directory source: deliver (merge all files, fingerprint)': /^#deliver /,
+    'directory source: fs.watch events (one plain watch per directory)': /^#onFsEvent /,
+    'directory source: full rescan (stat every file, re-read changed)': /^(#scanAll|scanTree|scanConfigFiles|scanDir) /,
+    'directory source: events handled (stat the named files, re-read changed)': /^(#applyEvents|#applyPath|#rescanUnder) /,
+    'directory source: re-read + parse a file (async: not under the above)': /^(reload|#reload) /,
+    'directory source: deliver (merge all files, compare)': /^#deliver /,
     '  of which mergeFiles': /^mergeFiles /,
-    '  of which fingerprintOf (JSON of the whole state)': /^fingerprintOf /,
+    '  of which the comparison with the last state (before: JSON of the whole state)': /^(sameMerged|fingerprintOf) /,
     'state listener: configEvents (diff of the whole state)': /^configEvents /,
     'push: model + translation + responses (#push)': /^#push /,
     '  of which the model and generator (#translate: full, or endpoint-only)': /^#translate /,

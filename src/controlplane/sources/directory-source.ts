@@ -1,22 +1,24 @@
 /**
  * A ConfigSource over a directory of YAML/JSON files, watched for changes.
  *
- * Change detection has two layers: fs.watch (recursive, which Node 20 supports
- * on Linux) triggers a rescan ~20 ms after the first raw event, and a periodic
- * rescan catches whatever a watcher can miss (network filesystems, watcher
- * errors, ConfigMap symlink swaps). A rescan stats every file and re-reads
- * only those whose size/mtime/ctime/inode changed, so it is cheap; a state is
- * delivered only when the merged result actually differs.
+ * Change detection has two layers. One plain fs.watch per directory
+ * (dir-watchers.ts) names the entry that changed; ~20 ms after the first
+ * event the named files alone are stat'ed and, if their stamp changed,
+ * re-read (a named directory, or one that comes or goes, is scanned by
+ * itself). A periodic full rescan catches whatever a watcher can miss
+ * (events the kernel drops, watcher errors, network filesystems); it stats
+ * every file and re-reads only those whose size/mtime/ctime/inode changed.
+ * A state is delivered only when the merged result differs: unchanged files
+ * keep their objects, so that is an identity check per object.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfigText } from '../../config/load-config.js';
 import { TrellisError, errorMessage } from '../../errors.js';
 import { logger } from '../../log.js';
-import { acceptFile, mergeFiles, unreadableFile, type FileContribution, type MergedConfig } from './file-merge.js';
-import { scanConfigFiles, type FileStamp } from './scan.js';
+import { sameMerged, type MergedConfig } from './file-merge.js';
+import { dirIdOf, isConfigFile, isUnder, scanTree, stampOf, type ScanResult } from './scan.js';
+import { DirWatchers } from './dir-watchers.js';
+import { FileTable } from './file-table.js';
 import { EmptyHold } from './empty-hold.js';
 import type { ConfigSource, ConfigState } from './source.js';
 import type { ConfigProblem } from '../../config/config-problem.js';
@@ -26,7 +28,7 @@ const log = logger('config');
 export interface DirectorySourceOptions {
   /** Period of the safety-net rescan in ms (default 2000). */
   pollMs?: number;
-  /** Delay between the first raw fs event and the rescan, to coalesce bursts (default 20). */
+  /** Delay between the first raw fs event and handling the burst, to coalesce it (default 20). */
   debounceMs?: number;
   /** Use fs.watch (default true); false leaves only the periodic rescan. */
   watch?: boolean;
@@ -36,11 +38,8 @@ export interface DirectorySourceOptions {
   namePrefix?: string;
 }
 
-interface FileEntry {
-  stamp: FileStamp;
-  hash: string;
-  contribution: FileContribution;
-}
+/** What handling a burst of events found: whether a contribution changed, or that only a full rescan can tell. */
+type Outcome = boolean | 'full';
 
 /**
  * Problems name files by their path relative to `dir` ('/'-separated), and
@@ -50,33 +49,35 @@ export class DirectorySource implements ConfigSource {
   readonly #dir: string;
   readonly #pollMs: number;
   readonly #debounceMs: number;
-  readonly #useWatch: boolean;
-  readonly #namePrefix: string;
-  readonly #files = new Map<string, FileEntry>();
+  readonly #table: FileTable;
+  readonly #watchers: DirWatchers;
   #onState: ((state: ConfigState) => void) | undefined;
   #revision = 0;
-  #fingerprint = '';
+  /** What was delivered last (sources' problems included), to deliver only a different result. */
+  #delivered: MergedConfig | undefined;
   #logged = new Set<string>();
-  #watcher: FSWatcher | undefined;
-  /** dev:inode of the watched directory, to notice when it is replaced. */
+  /** dev:inode of the root directory, to notice when it is replaced. */
   #rootId: string | undefined;
+  /** Paths (relative) named by events since they were last handled; directories whose event named nothing. */
+  #eventPaths = new Set<string>();
+  #eventDirs = new Set<string>();
+  #fullRequested = false;
   #pollTimer: NodeJS.Timeout | undefined;
   #debounceTimer: NodeJS.Timeout | undefined;
   #scanning: Promise<void> | undefined;
-  #rescanRequested = false;
+  #again = false;
   /** Set while the directory cannot be listed: reported with the kept config. */
   #sourceProblem: ConfigProblem | undefined;
   readonly #emptyHold: EmptyHold;
-  #watchWarned = false;
   #stopped = false;
 
   constructor(dir: string, opts: DirectorySourceOptions = {}) {
     this.#dir = dir;
     this.#pollMs = opts.pollMs ?? 2000;
     this.#debounceMs = opts.debounceMs ?? 20;
-    this.#useWatch = opts.watch ?? true;
-    this.#namePrefix = opts.namePrefix ?? '';
-    this.#emptyHold = new EmptyHold(dir, opts.emptyHoldMs ?? 5000, () => this.#rescan());
+    this.#table = new FileTable(dir, opts.namePrefix ?? '');
+    this.#watchers = new DirWatchers(dir, opts.watch ?? true, (d, name) => this.#onFsEvent(d, name));
+    this.#emptyHold = new EmptyHold(dir, opts.emptyHoldMs ?? 5000, () => this.#kick(true));
   }
 
   /** Delivers revision 1 (the full initial state) before resolving. Rejects with CONFIG_SOURCE if `dir` is not a readable directory. */
@@ -87,83 +88,43 @@ export class DirectorySource implements ConfigSource {
     });
     if (!st.isDirectory()) throw new TrellisError('CONFIG_SOURCE', `config directory ${this.#dir}: not a directory`);
     this.#onState = onState;
-    // Watch before the first scan so that no change falls between the two.
-    if (this.#useWatch) this.#startWatcher();
-    this.#rescan();
+    // The first scan watches every directory before listing it, so that no change falls between the two.
+    this.#kick(true);
     await this.#scanning;
     if (this.#revision === 0) {
       await this.stop();
       throw new TrellisError('CONFIG_SOURCE', this.#sourceProblem?.reason ?? `config directory ${this.#dir}: initial scan failed`);
     }
-    this.#pollTimer = setInterval(() => this.#rescan(), this.#pollMs);
+    this.#pollTimer = setInterval(() => this.#kick(true), this.#pollMs);
   }
 
-  /** Closes the watcher and timers; waits for a scan in progress. No state is delivered after this resolves. */
+  /** Closes the watchers and timers; waits for a scan in progress. No state is delivered after this resolves. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#pollTimer);
     clearTimeout(this.#debounceTimer);
     this.#emptyHold.cancel();
-    this.#watcher?.close();
-    this.#watcher = undefined;
+    this.#watchers.close();
     await this.#scanning;
   }
 
-  #startWatcher(): void {
-    try {
-      const w = watch(this.#dir, { recursive: true }, () => this.#onFsEvent());
-      w.on('error', (err) => {
-        this.#warnWatch('directory watcher failed; relying on periodic rescans', err);
-        w.close();
-        if (this.#watcher === w) this.#watcher = undefined;
-      });
-      this.#watcher = w;
-    } catch (err) {
-      this.#warnWatch('cannot watch directory; relying on periodic rescans', err);
-    }
-  }
-
-  #warnWatch(msg: string, err: unknown): void {
-    if (!this.#watchWarned) log.warn(msg, { dir: this.#dir, error: errorMessage(err) });
-    this.#watchWarned = true;
-  }
-
-  /**
-   * A watcher follows the directory's inode: when the directory is replaced
-   * (deleted and recreated, a volume remounted) or the watcher died, watch again.
-   */
-  async #rewatchIfReplaced(): Promise<void> {
-    if (!this.#useWatch || this.#stopped) return;
-    const st = await stat(this.#dir, { bigint: true }).catch(() => undefined);
-    if (st === undefined) {
-      // Gone: the watcher watches a dead inode (which a new directory may even reuse), so drop it now.
-      this.#watcher?.close();
-      this.#watcher = undefined;
-      return;
-    }
-    const id = `${st.dev}:${st.ino}`;
-    if (id === this.#rootId && this.#watcher !== undefined) return;
-    const replaced = this.#rootId !== undefined;
-    this.#rootId = id;
-    if (!replaced && this.#watcher !== undefined) return;
-    this.#watcher?.close();
-    this.#watcher = undefined;
-    if (!this.#stopped) this.#startWatcher();
-  }
-
-  #onFsEvent(): void {
-    if (this.#stopped || this.#debounceTimer !== undefined) return;
+  #onFsEvent(dir: string, name: string | null): void {
+    if (this.#stopped) return;
+    if (name === null) this.#eventDirs.add(dir);
+    else this.#eventPaths.add(dir === '' ? name : `${dir}/${name}`);
+    if (this.#debounceTimer !== undefined) return;
     this.#debounceTimer = setTimeout(() => {
       this.#debounceTimer = undefined;
-      this.#rescan();
+      this.#kick(false);
     }, this.#debounceMs);
   }
 
-  /** Scans are serialized; a request during a scan runs one more scan after it. */
-  #rescan(): void {
+  /** Passes are serialized; a request during one runs one more pass after it. `full`: rescan the whole tree. */
+  #kick(full: boolean): void {
     if (this.#stopped) return;
+    if (full) this.#fullRequested = true;
     if (this.#scanning) {
-      this.#rescanRequested = true;
+      this.#again = true;
       return;
     }
     this.#scanning = this.#scanLoop().finally(() => (this.#scanning = undefined));
@@ -171,10 +132,10 @@ export class DirectorySource implements ConfigSource {
 
   async #scanLoop(): Promise<void> {
     do {
-      this.#rescanRequested = false;
+      this.#again = false;
       let changed: boolean;
       try {
-        changed = await this.#scanOnce();
+        changed = await this.#pass();
       } catch (err) {
         this.#sourceDown(err);
         continue;
@@ -183,7 +144,17 @@ export class DirectorySource implements ConfigSource {
       if (recovered) log.info('config directory readable again', { dir: this.#dir });
       this.#sourceProblem = undefined;
       if ((changed || recovered || this.#revision === 0) && !this.#stopped) this.#deliver();
-    } while (this.#rescanRequested && !this.#stopped);
+    } while (this.#again && !this.#stopped);
+  }
+
+  /** Handles the events since the last pass, or rescans everything when asked to or when the events cannot tell. */
+  async #pass(): Promise<boolean> {
+    if (!this.#fullRequested) {
+      const outcome = await this.#applyEvents();
+      if (outcome !== 'full') return outcome;
+    }
+    this.#fullRequested = false;
+    return this.#scanAll();
   }
 
   /**
@@ -201,54 +172,104 @@ export class DirectorySource implements ConfigSource {
     if (changed && this.#revision > 0 && !this.#stopped) this.#deliver();
   }
 
-  /** Rescans; returns whether the files' contributions may have changed. */
-  async #scanOnce(): Promise<boolean> {
-    await this.#rewatchIfReplaced();
-    const found = await scanConfigFiles(this.#dir);
-    if (this.#emptyHold.holds(found.size, this.#files.size)) return false;
+  /** Rescans the whole tree; returns whether the files' contributions changed. Throws when the root cannot be listed. */
+  async #scanAll(): Promise<boolean> {
+    // Whatever the events named, this scan sees it.
+    this.#eventPaths.clear();
+    this.#eventDirs.clear();
+    await this.#checkRoot();
+    const found = await scanTree(this.#dir, { onDir: this.#onDir });
+    this.#watchers.retain('', found.dirs);
+    if (this.#emptyHold.holds(found.files.size, this.#table.size)) return false;
+    return this.#table.apply('', found.files, () => this.#stopped);
+  }
+
+  readonly #onDir = (rel: string, abs: string, id: string): void => this.#watchers.ensure(rel, abs, id);
+
+  /**
+   * A watch follows its directory's inode: when the root is replaced (deleted
+   * and recreated, a volume remounted) or gone, every watch watches a dead
+   * tree (whose inode a new directory may even reuse), so drop them all; the
+   * scan watches what it finds.
+   */
+  async #checkRoot(): Promise<void> {
+    const st = await stat(this.#dir, { bigint: true }).catch(() => undefined);
+    const id = st === undefined ? undefined : dirIdOf(st);
+    if (id !== this.#rootId) this.#watchers.forgetAll();
+    this.#rootId = id;
+  }
+
+  /** The events since the last pass, each path on its own ('full' when only a full rescan can tell). */
+  async #applyEvents(): Promise<Outcome> {
+    const paths = this.#eventPaths;
+    const dirs = this.#eventDirs;
+    if (paths.size + dirs.size === 0) return false;
+    this.#eventPaths = new Set();
+    this.#eventDirs = new Set();
+    // Held empty or unavailable: the files known are not the directory's; a root gone or replaced: the events' names mean nothing.
+    if (this.#emptyHold.active || this.#sourceProblem !== undefined || dirs.has('') || !(await this.#rootUnchanged())) return 'full';
+    const scanned: string[] = [];
     let changed = false;
-    for (const file of this.#files.keys()) {
-      if (!found.has(file)) changed = this.#files.delete(file) || changed;
-    }
-    for (const [file, stamp] of found) {
+    for (const rel of [...dirs, ...paths]) {
+      if (scanned.some((d) => isUnder(rel, d))) continue;
+      const outcome = dirs.has(rel) ? await this.#rescanUnder(rel, scanned) : await this.#applyPath(rel, scanned);
+      if (outcome === 'full') return 'full';
       if (this.#stopped) return false;
-      if (this.#files.get(file)?.stamp !== stamp) changed = (await this.#reload(file, stamp)) || changed;
+      changed = outcome || changed;
     }
     return changed;
   }
 
-  /** Re-reads one file; returns whether its contribution may have changed. */
-  async #reload(file: string, stamp: FileStamp): Promise<boolean> {
-    const prev = this.#files.get(file);
-    let text: string;
+  async #rootUnchanged(): Promise<boolean> {
+    const st = await stat(this.#dir, { bigint: true }).catch(() => undefined);
+    return st !== undefined && st.isDirectory() && dirIdOf(st) === this.#rootId;
+  }
+
+  /** One path an event named: a config file is re-read if its stamp changed; a directory that came, went or was swapped is scanned. */
+  async #applyPath(rel: string, scanned: string[]): Promise<Outcome> {
+    const slash = rel.lastIndexOf('/');
+    const parent = slash < 0 ? '' : rel.slice(0, slash);
+    const name = rel.slice(slash + 1);
+    const st = await stat(join(this.#dir, rel), { bigint: true }).catch(() => undefined);
+    if (st?.isDirectory()) {
+      if (name === 'node_modules') return false;
+      // A dot-directory is not scanned, but a ConfigMap volume swaps its "..data" link: the visible links beside it now point elsewhere.
+      return this.#rescanUnder(name.startsWith('.') ? parent : rel, scanned);
+    }
+    if (isConfigFile(name)) {
+      if (st?.isFile()) return this.#table.stampOf(rel) === stampOf(st) ? false : this.#table.reload(rel, stampOf(st));
+      if (!this.#table.has(rel)) return false;
+      // The last file: an emptied directory goes through the hold, which the full rescan applies.
+      return this.#table.size === 1 ? 'full' : this.#table.delete(rel);
+    }
+    // A directory removed or renamed away takes its files with it.
+    if (st === undefined && this.#watchers.has(rel)) return this.#rescanUnder(rel, scanned);
+    return false;
+  }
+
+  /** Scans one subtree as the full rescan would (a subtree that is gone has no files left). */
+  async #rescanUnder(under: string, scanned: string[]): Promise<Outcome> {
+    if (under === '') return 'full';
+    scanned.push(under);
+    let found: ScanResult;
     try {
-      text = await readFile(join(this.#dir, file), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.#files.delete(file);
-      this.#files.set(file, { stamp, hash: '', contribution: unreadableFile(prev?.contribution, this.#namePrefix + file, errorMessage(err)) });
-      return true;
+      found = await scanTree(this.#dir, { under, seenDirs: this.#watchers.idsOutside(under), onDir: this.#onDir });
+    } catch {
+      found = { files: new Map(), dirs: new Set() };
     }
-    const hash = createHash('sha256').update(text).digest('hex');
-    if (prev && prev.hash === hash) {
-      prev.stamp = stamp;
-      return false;
-    }
-    const contribution = acceptFile(prev?.contribution, loadConfigText(this.#namePrefix + file, text));
-    this.#files.set(file, { stamp, hash, contribution });
-    return true;
+    if (found.files.size === 0 && this.#table.size > 0 && this.#table.allUnder(under)) return 'full';
+    this.#watchers.retain(under, found.dirs);
+    return this.#table.apply(under, found.files, () => this.#stopped);
   }
 
   #deliver(): void {
-    const files = [...this.#files.entries()]
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-      .map(([file, e]) => [this.#namePrefix + file, e.contribution] as const);
-    const merged = mergeFiles(files);
-    const fingerprint = fingerprintOf(merged, this.#sourceProblem);
-    if (this.#revision > 0 && fingerprint === this.#fingerprint) return;
-    this.#fingerprint = fingerprint;
+    const merged = this.#table.merge();
+    const problems = this.#sourceProblem ? [this.#sourceProblem, ...merged.problems] : merged.problems;
+    const result: MergedConfig = { objects: merged.objects, problems };
+    if (this.#delivered !== undefined && sameMerged(this.#delivered, result)) return;
+    this.#delivered = result;
     this.#logNewProblems(merged.problems);
     this.#revision += 1;
-    const problems = this.#sourceProblem ? [this.#sourceProblem, ...merged.problems] : merged.problems;
     const state: ConfigState = { objects: merged.objects, problems, revision: this.#revision };
     log.info('config state', { dir: this.#dir, revision: state.revision, objects: state.objects.size, problems: state.problems.length });
     try {
@@ -268,8 +289,4 @@ export class DirectorySource implements ConfigSource {
     }
     this.#logged = current;
   }
-}
-
-function fingerprintOf(merged: MergedConfig, sourceProblem: ConfigProblem | undefined): string {
-  return JSON.stringify([[...merged.objects.entries()], merged.problems, sourceProblem ?? null]);
 }

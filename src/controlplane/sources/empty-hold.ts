@@ -47,6 +47,11 @@ export class EmptyHold {
     return false;
   }
 
+  /** Whether an empty listing is being held (the current config is not what the directory holds). */
+  get active(): boolean {
+    return this.#since !== undefined;
+  }
+
   cancel(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;

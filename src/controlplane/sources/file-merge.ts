@@ -6,6 +6,7 @@
 import { objectKey, type AnyObject, type Origin } from '../../config/objects.js';
 import { fileProblems, type LoadedFile } from '../../config/load-config.js';
 import type { ConfigProblem } from '../../config/config-problem.js';
+import { isDeepStrictEqual } from 'node:util';
 
 /** The accepted objects of one file (in document order) and its problems. */
 export interface FileContribution {
@@ -14,7 +15,6 @@ export interface FileContribution {
   /** False when the file has never been read successfully; then nothing is kept on a syntax error. */
   readonly parsedOnce: boolean;
 }
-
 
 /**
  * What a file contributes now. A syntax error keeps the previous objects of
@@ -63,6 +63,34 @@ export function unreadableFile(prev: FileContribution | undefined, file: string,
   return { objects: prev?.objects ?? [], problems: [problem], parsedOnce: prev?.parsedOnce ?? false };
 }
 
+/**
+ * A file re-read with other bytes may still mean the same (a comment edited
+ * in place) or change one object of many. Equal objects keep their previous
+ * identity, which the control plane compares first (registry/endpoint-change.ts,
+ * metrics/config-events.ts); when nothing differs the previous contribution
+ * itself is returned, so the caller knows by identity that nothing changed.
+ */
+export function keepUnchanged(prev: FileContribution, next: FileContribution): FileContribution {
+  const before = new Map(prev.objects.map((o) => [objectKey(o), o]));
+  let same = prev.objects.length === next.objects.length && prev.parsedOnce === next.parsedOnce;
+  const objects = next.objects.map((o, i) => {
+    const old = before.get(objectKey(o));
+    const kept = old !== undefined && isDeepStrictEqual(old, o) ? old : o;
+    same &&= kept === prev.objects[i];
+    return kept;
+  });
+  if (same && isDeepStrictEqual(prev.problems, next.problems)) return prev;
+  return { ...next, objects };
+}
+
+/** Whether two merged states are the same: objects by identity (unchanged files keep theirs), problems by value. */
+export function sameMerged(a: MergedConfig, b: MergedConfig): boolean {
+  if (a.objects === b.objects) return isDeepStrictEqual(a.problems, b.problems);
+  if (a.objects.size !== b.objects.size) return false;
+  for (const [key, o] of a.objects) if (b.objects.get(key) !== o) return false;
+  return isDeepStrictEqual(a.problems, b.problems);
+}
+
 export interface MergedConfig {
   /** By objectKey, sorted by key. */
   readonly objects: ReadonlyMap<string, AnyObject>;
@@ -83,19 +111,29 @@ export function mergeFiles(files: readonly (readonly [string, FileContribution])
         winners.set(key, o);
         continue;
       }
-      const ns = o.metadata.namespace === undefined ? '' : `${o.metadata.namespace}/`;
-      const at = winner.origin ? `${winner.origin.file}:${winner.origin.line}` : 'another source';
-      problems.push({
-        code: 'CONFIG_CONFLICT',
-        file: o.origin?.file ?? file,
-        line: o.origin?.line ?? 1,
-        reason: `${o.kind} ${ns}${o.metadata.name} is also defined at ${at}; this one is ignored`,
-      });
+      problems.push(conflictProblem(o, winner, file));
     }
   }
-  const objects = new Map([...winners.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+  const objects = new Map([...winners.entries()].sort(byKey));
   const rank = new Map(files.map(([f], i) => [f, i]));
   const order = (p: ConfigProblem) => rank.get(p.file) ?? files.length;
   problems.sort((a, b) => order(a) - order(b) || a.line - b.line);
   return { objects, problems };
+}
+
+/** `o` (from `file`) has the key of `winner`, which comes first: it is ignored. */
+export function conflictProblem(o: AnyObject, winner: AnyObject, file: string): ConfigProblem {
+  const ns = o.metadata.namespace === undefined ? '' : `${o.metadata.namespace}/`;
+  const at = winner.origin ? `${winner.origin.file}:${winner.origin.line}` : 'another source';
+  return {
+    code: 'CONFIG_CONFLICT',
+    file: o.origin?.file ?? file,
+    line: o.origin?.line ?? 1,
+    reason: `${o.kind} ${ns}${o.metadata.name} is also defined at ${at}; this one is ignored`,
+  };
+}
+
+/** Orders [key, value] entries by key (code units, as the rest of the state is ordered). */
+export function byKey(a: readonly [string, unknown], b: readonly [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

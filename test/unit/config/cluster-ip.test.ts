@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { objectKey, type AnyObject, type Service } from '../../../src/config/objects.js';
 import { allocateClusterIps, cidrContains, parseIpv4, parseServiceCidr } from '../../../src/config/cluster-ip.js';
 import { mergeStates } from '../../../src/controlplane/sources/union-source.js';
-import { withClusterIps } from '../../../src/controlplane/sources/cluster-ip-source.js';
+import { ClusterIpSource, withClusterIps } from '../../../src/controlplane/sources/cluster-ip-source.js';
+import { DirectorySource } from '../../../src/controlplane/sources/directory-source.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { States } from './helpers.js';
 import { buildModel } from '../../../src/controlplane/registry/build-model.js';
 import { createGenerator } from '../../../src/controlplane/translate/generator-impl.js';
 import { routeBuilders } from '../../../src/controlplane/translate/routes/index.js';
@@ -87,4 +92,29 @@ test('issue 13 item 2: a TCP Service written without clusterIP gets its outbound
   const ip = ipOf(allocated.objects, 'tcp-echo');
   const names = [...createGenerator(buildModel(allocated), routeBuilders).generate(node, TypeUrl.Listener, undefined).keys()];
   assert.ok(names.includes(`${ip}_9000`), names.join(', '));
+});
+
+test('issue 16: through the directory source, an addressed Service keeps its identity while the Services do not change', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'trellis-clusterip-'));
+  const source = new ClusterIpSource(new DirectorySource(dir, { pollMs: 60_000 }), cidr);
+  try {
+    const service = (port: number) => `apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: ${port}\n`;
+    const slice = (ip: string) => `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: web-1\n  labels:\n    kubernetes.io/service-name: web\naddressType: IPv4\nendpoints:\n- addresses: ["${ip}"]\n`;
+    await writeFile(join(dir, 'svc.yaml'), service(80));
+    await writeFile(join(dir, 'slice.yaml'), slice('10.0.0.1'));
+    const states = new States();
+    await source.start(states.push);
+    const initial = await states.next();
+    const first = initial.objects.get('Service/default/web')!;
+    assert.ok(ipOf(initial.objects, 'web'), 'addressed');
+    await writeFile(join(dir, 'slice.yaml'), slice('10.0.0.2'));
+    const second = await states.until((s) => JSON.stringify(s.objects.get('EndpointSlice/default/web-1')).includes('10.0.0.2'));
+    assert.equal(second.objects.get('Service/default/web'), first, 'only an endpoint changed: the same addressed Service');
+    await writeFile(join(dir, 'svc.yaml'), service(81));
+    const third = await states.until((s) => s.objects.get('Service/default/web') !== first);
+    assert.equal((third.objects.get('Service/default/web')!.spec as { clusterIP: string }).clusterIP, (first.spec as { clusterIP: string }).clusterIP);
+  } finally {
+    await source.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
