@@ -24,6 +24,15 @@ const n = Number(nStr);
 const mode = modeStr === 'delta' ? 'delta' : 'sotw';
 const namespaces = Number(nsStr ?? '4');
 const hold = holdStr ? new RegExp(holdStr) : undefined;
+/** BENCH_ON_DEMAND=K: every proxy uses on-demand clusters and calls K services (svc-0 and svc-1, whose changes the benchmark makes, among them). */
+const onDemand = Number(process.env.BENCH_ON_DEMAND ?? 0);
+const services = Number(process.env.BENCH_SERVICES ?? 40);
+function calledClusters(i: number): string[] | undefined {
+  if (onDemand <= 0) return undefined;
+  const called = new Set([0, 1]);
+  for (let j = 0; called.size < Math.min(onDemand, services); j++) called.add((i * 7 + j * 13) % services);
+  return [...called].flatMap((s) => ['', 'v1', 'v2'].map((subset) => `outbound|9080|${subset}|svc-${s}.ns-${s % namespaces}.svc.cluster.local`));
+}
 const wall = () => performance.timeOrigin + performance.now();
 const print = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
 
@@ -37,7 +46,7 @@ let converging: { id: number; convergence: Convergence; timer: NodeJS.Timeout } 
 for (let i = 0; i < n; i++) {
   const ns = `ns-${i % namespaces}`;
   const ip = `10.200.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-  const p = new SimProxy(address!, `sidecar~${ip}~client-${i}.${ns}~${ns}.svc.cluster.local`, mode, hold && ((c) => hold.test(c)));
+  const p = new SimProxy(address!, `sidecar~${ip}~client-${i}.${ns}~${ns}.svc.cluster.local`, mode, hold && ((c) => hold.test(c)), calledClusters(i));
   let isSynced = false;
   p.onResponse = (typeUrl) => {
     if (!isSynced && needed.every((t) => p.receivedAt.has(t))) {

@@ -28,6 +28,7 @@ const mesh: MeshSize = { namespaces: num('BENCH_NAMESPACES', 4), services: num('
 const sizes = (process.env.BENCH_PROXIES ?? '100,1000').split(',').map(Number);
 const modes = (process.env.BENCH_MODES ?? 'sotw,delta').split(',') as ('sotw' | 'delta')[];
 const rounds = num('BENCH_ROUNDS', 5);
+const onDemand = num('BENCH_ON_DEMAND', 0);
 const waitMs = num('BENCH_WAIT_MS', 120_000);
 /** svc-0's VirtualService is edited, svc-1's EndpointSlice gains and loses an endpoint: each in a file of its own. */
 const edited = { vs: 'svc-0', endpoints: 'svc-1' };
@@ -158,6 +159,7 @@ const table = formatTable(['proxies', 'stream', 'scenario', 'measured', 'goal', 
 const endpoints = mesh.services * mesh.endpointsPerService;
 const note = [
   `Mesh: ${mesh.services} services (2 ports, 2 subsets each), ${endpoints} endpoints in ${mesh.namespaces} namespaces; every proxy sees every service, so every proxy is affected by the endpoint change.`,
+  ...(onDemand > 0 ? [`On-demand clusters (BENCH_ON_DEMAND=${onDemand}): every proxy has ENABLE_ON_DEMAND_CDS and asks by name for the clusters of ${onDemand} services it calls (svc-0 and svc-1 among them, so the edit and the endpoint change reach all); the rest of the mesh's clusters and load assignments it never receives. Delta only (SotW streams ignore it).`] : []),
   `${rounds} changes per scenario and row; times from the file write, so they include the directory watch and the 100 ms debounce (the first proxy's time shows that floor).`,
   `"Rebuild + translate + queue" is the control plane's own log of the push (model from the full state, translation, responses serialised and queued), median of the endpoint changes.`,
   `All proxies SYNCED in /debug/syncz at the end: ${runs.every((r) => r.allSyncedInSyncz) ? 'yes' : 'NO'} (BENCH_WAIT_MS ${waitMs}). Cores pinned: ${hasTaskset ? 'control plane on 0, clients on 1 (the in-process translation runs before, unpinned)' : 'no (taskset missing)'}.`,
@@ -166,4 +168,4 @@ const note = [
   `Load after:  ${loadAfter} (loadavg ${loadavg().map((l) => l.toFixed(2)).join(' ')})`,
 ].join('\n');
 console.log(table + '\n\n' + note);
-console.log('saved', saveResults(`push-fanout-${mesh.services}svc`, table + '\n\n' + note, { mesh, runs }));
+console.log('saved', saveResults(`push-fanout-${mesh.services}svc${onDemand > 0 ? '-ondemand' : ''}`, table + '\n\n' + note, { mesh, runs, onDemand }));

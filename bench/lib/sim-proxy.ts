@@ -56,6 +56,11 @@ export class SimProxy {
     private readonly mode: 'sotw' | 'delta',
     /** Which clusters' endpoints to read and keep in `held` (none by default: reading costs). */
     private readonly holds: (cluster: string) => boolean = () => false,
+    /**
+     * Delta only: on-demand clusters (ENABLE_ON_DEMAND_CDS) — the wildcard CDS
+     * and these clusters by name, as a sidecar whose app called their services.
+     */
+    private readonly onDemand?: readonly string[],
   ) {
     this.id = id;
     this.#client = new AdsClient(address, grpc.credentials.createInsecure(), {
@@ -70,7 +75,7 @@ export class SimProxy {
     this.#call = (this.#client as unknown as Record<string, () => AdsCall>)[method]!.call(this.#client);
     this.#call!.on('data', (r: LightResponse) => this.#onData(r));
     this.#call!.on('error', () => undefined);
-    this.#subscribe(TypeUrl.Cluster, []);
+    this.#subscribe(TypeUrl.Cluster, this.onDemand && this.mode === 'delta' ? ['*', ...this.onDemand] : []);
     this.#subscribe(TypeUrl.Listener, []);
   }
 
@@ -82,7 +87,7 @@ export class SimProxy {
   #node() {
     if (!this.#first) return undefined;
     this.#first = false;
-    return create(NodeSchema, { id: this.id });
+    return create(NodeSchema, { id: this.id, ...(this.onDemand ? { metadata: { ENABLE_ON_DEMAND_CDS: 'true' } } : {}) });
   }
 
   #subscribe(typeUrl: string, names: string[]): void {
