@@ -38,7 +38,7 @@ interface Run {
   mode: 'sotw' | 'delta';
   connectMs: number;
   vsEdit: { p50: number; max: number; firstP50: number };
-  endpoint: { p50: number; max: number; firstP50: number; types: Record<string, number>; cpPushMs: number };
+  endpoint: { p50: number; max: number; firstP50: number; types: Record<string, number>; cpPushMs: number; cpTranslationMs: number };
   fullTranslateMs: number;
   peakRssMiB: number;
   allSyncedInSyncz: boolean;
@@ -48,7 +48,7 @@ interface Run {
 
 function unfinished(proxies: number, mode: 'sotw' | 'delta', fullTranslateMs: number): Run {
   const none = { p50: NaN, max: NaN, firstP50: NaN };
-  return { proxies, mode, connectMs: NaN, vsEdit: none, endpoint: { ...none, types: {}, cpPushMs: NaN }, fullTranslateMs, peakRssMiB: NaN, allSyncedInSyncz: false };
+  return { proxies, mode, connectMs: NaN, vsEdit: none, endpoint: { ...none, types: {}, cpPushMs: NaN, cpTranslationMs: NaN }, fullTranslateMs, peakRssMiB: NaN, allSyncedInSyncz: false };
 }
 
 async function writeMesh(dir: string): Promise<{ vsFile: string; epFile: string }> {
@@ -99,6 +99,7 @@ async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number
     const vsEdit = await changeRounds(clients, TypeUrl.RouteConfiguration, (r) => writeFile(vsFile, stringify(splitVirtualService(edited.vs, 'ns-0', r % 2 === 1 ? 10 : 90))));
     const types: Record<string, number> = {};
     const cpMs: number[] = [];
+    const cpTranslationMs: number[] = [];
     let logFrom = 0;
     const endpoint = await changeRounds(
       clients,
@@ -110,7 +111,10 @@ async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number
         clients.send({ report: r });
         const rep = await clients.waitLine((j) => j.report === r, waitMs, 'report');
         for (const [t, c] of Object.entries(rep.types as Record<string, number>)) types[t] = (types[t] ?? 0) + c;
-        cpMs.push(...pushesSince(cp, logFrom).map((p) => p.ms));
+        for (const p of pushesSince(cp, logFrom)) {
+          cpMs.push(p.ms);
+          cpTranslationMs.push(p.translationMs);
+        }
       },
     );
     const syncz = (await (await fetch(`http://${m.debug}/debug/syncz`)).json()) as { types: Record<string, { status: string }> }[];
@@ -120,7 +124,7 @@ async function runOne(n: number, mode: 'sotw' | 'delta', fullTranslateMs: number
       mode,
       connectMs,
       vsEdit,
-      endpoint: { ...endpoint, types, cpPushMs: Math.round(median(cpMs) * 10) / 10 },
+      endpoint: { ...endpoint, types, cpPushMs: Math.round(median(cpMs) * 10) / 10, cpTranslationMs: Math.round(median(cpTranslationMs) * 10) / 10 },
       fullTranslateMs,
       peakRssMiB: await peakRssMiB(cp.child.pid!),
       allSyncedInSyncz: allSynced,
@@ -139,7 +143,8 @@ function rowsOf(r: Run): (string | number)[][] {
     row('vsEdit', `${r.vsEdit.p50} / ${r.vsEdit.max} (first proxy ${r.vsEdit.firstP50})`, verdict('vsEdit', r.vsEdit.p50)),
     row('endpointAcked', `${r.endpoint.p50} / ${r.endpoint.max} (first proxy ${r.endpoint.firstP50})`, verdict('endpointAcked', r.endpoint.p50)),
     row('endpointOnlyEds', `${typesText(r.endpoint.types)} in ${rounds} changes`, onlyEdsVerdict(r.endpoint.types)),
-    row('endpointTranslate', r.endpoint.cpPushMs, verdict('endpointTranslate', r.endpoint.cpPushMs)),
+    row('endpointTranslate', r.endpoint.cpTranslationMs, verdict('endpointTranslate', r.endpoint.cpTranslationMs)),
+    row('endpointPush', r.endpoint.cpPushMs, '—'),
     row('fullTranslate', r.fullTranslateMs, verdict('fullTranslate', r.fullTranslateMs)),
     row('peakRss', r.peakRssMiB, verdict('peakRss', r.peakRssMiB)),
   ];
@@ -161,7 +166,7 @@ const note = [
   `Mesh: ${mesh.services} services (2 ports, 2 subsets each), ${endpoints} endpoints in ${mesh.namespaces} namespaces; every proxy sees every service, so every proxy is affected by the endpoint change.`,
   ...(onDemand > 0 ? [`On-demand clusters (BENCH_ON_DEMAND=${onDemand}): every proxy has ENABLE_ON_DEMAND_CDS and asks by name for the clusters of ${onDemand} services it calls (svc-0 and svc-1 among them, so the edit and the endpoint change reach all); the rest of the mesh's clusters and load assignments it never receives. Delta only (SotW streams ignore it).`] : []),
   `${rounds} changes per scenario and row; times from the file write, so they include the directory watch and the 100 ms debounce (the first proxy's time shows that floor).`,
-  `"Rebuild + translate + queue" is the control plane's own log of the push (model from the full state, translation, responses serialised and queued), median of the endpoint changes.`,
+  'The control plane\'s times are from its own log of each push (median of the endpoint changes): the model update and the translation for every connected proxy with the snapshot check (buildMs + translateMs + checkMs) against the goal, and the whole push, which also serialises and queues every response.',
   `All proxies SYNCED in /debug/syncz at the end: ${runs.every((r) => r.allSyncedInSyncz) ? 'yes' : 'NO'} (BENCH_WAIT_MS ${waitMs}). Cores pinned: ${hasTaskset ? 'control plane on 0, clients on 1 (the in-process translation runs before, unpinned)' : 'no (taskset missing)'}.`,
   `Endpoint churn (100 pod changes/s for 60 s): npm run bench:churn.`,
   `Load before: ${loadBefore}`,

@@ -71,6 +71,8 @@ export async function peakRssMiB(pid: number): Promise<number> {
 export interface PushLine {
   at: number;
   ms: number;
+  /** Model (or its endpoint update) and translation for every connected proxy, with the snapshot check: buildMs + translateMs + checkMs. */
+  translationMs: number;
   responses: number;
   trigger: string;
 }
@@ -79,7 +81,8 @@ export interface PushLine {
 export function pushesSince(cp: TrellisProcess, from: number): PushLine[] {
   return cp.stderr.slice(from).flatMap((l) => {
     if (!/ pushed /.test(l)) return [];
-    return [{ at: Date.parse(l.slice(0, l.indexOf(' '))), ms: Number(/\bms=([\d.]+)/.exec(l)?.[1] ?? NaN), responses: Number(/\bresponses=(\d+)/.exec(l)?.[1] ?? NaN), trigger: /\btrigger="(\w+)"/.exec(l)?.[1] ?? '' }];
+    const field = (name: string) => Number(new RegExp(`\\b${name}=([\\d.]+)`).exec(l)?.[1] ?? NaN);
+    return [{ at: Date.parse(l.slice(0, l.indexOf(' '))), ms: field('ms'), translationMs: field('buildMs') + field('translateMs') + field('checkMs'), responses: Number(/\bresponses=(\d+)/.exec(l)?.[1] ?? NaN), trigger: /\btrigger="(\w+)"/.exec(l)?.[1] ?? '' }];
   });
 }
 
