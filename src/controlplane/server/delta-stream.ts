@@ -127,6 +127,8 @@ export class DeltaConnection implements PushTarget, SyncSource {
 
   /** Applies subscribe/unsubscribe; returns what was added, or undefined when nothing changed. */
   #changeSubscription(watch: DeltaWatch, req: DeltaDiscoveryRequest): { added: Set<string>; wildcardOn: boolean } | undefined {
+    // An ACK names nothing: no copy of a set of thousands of names.
+    if (req.resourceNamesSubscribe.length === 0 && req.resourceNamesUnsubscribe.length === 0) return undefined;
     let changed = false;
     let wildcardOn = false;
     const added = new Set<string>();
