@@ -5,10 +5,10 @@ import type { Logger } from '../log.js';
 import { logger } from '../log.js';
 import type { ConfigSource, ConfigState } from './sources/source.js';
 import type { ConfigProblem } from '../config/config-problem.js';
-import { buildModel, updateEndpoints } from './registry/build-model.js';
-import { endpointOnlyChange } from './registry/endpoint-change.js';
+import { buildModel, updateEndpoints, updateRouting } from './registry/build-model.js';
+import { endpointOnlyChange, routingOnlyChange } from './registry/endpoint-change.js';
 import type { MeshModel } from './registry/model.js';
-import { createGenerator, deriveGenerator, type TranslateGenerator } from './translate/generator-impl.js';
+import { createGenerator, deriveGenerator, deriveRoutingGenerator, type TranslateGenerator } from './translate/generator-impl.js';
 import { routeBuilders } from './translate/routes/index.js';
 import type { RouteBuilders } from './translate/generator-impl.js';
 import { prepare } from './snapshot/prepare.js';
@@ -241,7 +241,8 @@ export class ControlPlane {
   /**
    * The model and Generator for `state`: derived from the last published
    * ones when only endpoints changed and they reach nothing but EDS
-   * (istiod's EDS-only push: "endpoint"), else built in full ("config").
+   * (istiod's EDS-only push: "endpoint") or when only VirtualServices
+   * changed (routes again, clusters kept), else built in full ("config").
    */
   #translate(state: ConfigState, jwksVersion: number): { model: MeshModel; generator: TranslateGenerator; trigger: 'endpoint' | 'config' } {
     const prev = this.#published;
@@ -250,6 +251,10 @@ export class ControlPlane {
       const update = change && updateEndpoints(prev.model, state, change);
       const generator = update && deriveGenerator(prev.generator, update.model, update.changedHosts);
       if (generator) return { model: update.model, generator, trigger: 'endpoint' };
+      // Only VirtualServices changed: routes and listeners again, clusters and endpoints kept (still istiod's "config").
+      const routing = !change && routingOnlyChange(prev.state.objects, state.objects) ? updateRouting(prev.model, state) : undefined;
+      const routed = routing && deriveRoutingGenerator(prev.generator, routing);
+      if (routed) return { model: routing, generator: routed, trigger: 'config' };
     }
     const model = buildModel(state, {
       trustDomain: this.#opts.trustDomain,

@@ -203,6 +203,17 @@ export function updateEndpoints(prev: MeshModel, next: ConfigState, change: Endp
 }
 
 /**
+ * The model for `next` when it differs from `prev`'s state only in
+ * VirtualServices (registry/endpoint-change.ts routingOnlyChange): the
+ * routing policies rebuilt, everything else `prev`'s own objects — the same
+ * services, endpoints and DestinationRules, so that clusters, load
+ * assignments and virtual hosts memoised on them stay valid.
+ */
+export function updateRouting(prev: MeshModel, next: ConfigState): MeshModel | undefined {
+  return prev instanceof Model ? prev.withRouting(next) : undefined;
+}
+
+/**
  * The Gateway API converted as istiod converts it: its Istio Gateways and
  * VirtualServices join the buckets translation reads; returns its findings.
  */
@@ -291,6 +302,19 @@ class Model implements MeshModel {
     }
   }
 
+  /** See updateRouting(). */
+  withRouting(next: ConfigState): MeshModel {
+    const b = bucket(next.objects.values());
+    // The Gateway API's routes become VirtualServices too (new objects each time: their virtual hosts are built again).
+    addGatewayApi(b, this.domainSuffix);
+    const policies = new PolicyIndex(b, this.domainSuffix, this.rootNamespace);
+    return new Model(next.revision, this.#mesh(), this.services, { ...this.#indexes, policies });
+  }
+
+  #mesh(): MeshSettings {
+    return { domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls };
+  }
+
   /** See updateEndpoints(). */
   withEndpoints(next: ConfigState, change: EndpointChange): EndpointUpdate {
     const { inputs } = this.#indexes;
@@ -325,8 +349,7 @@ class Model implements MeshModel {
       else endpoints.delete(svc.hostname);
     }
     const ambient = change.pods.size === 0 ? this.ambient : { ...this.ambient, pods: this.ambient.pods.map((p) => change.pods.get(objectKey(p)) ?? p) };
-    const mesh = { domainSuffix: this.domainSuffix, trustDomain: this.trustDomain, rootNamespace: this.rootNamespace, enableAutoMtls: this.enableAutoMtls };
-    const model = new Model(next.revision, mesh, this.services, { ...this.#indexes, endpoints, inputs: nextInputs, ambient });
+    const model = new Model(next.revision, this.#mesh(), this.services, { ...this.#indexes, endpoints, inputs: nextInputs, ambient });
     return { model, changedHosts };
   }
 

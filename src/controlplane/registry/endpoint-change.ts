@@ -23,25 +23,44 @@ const POD = 'Pod';
 export function endpointOnlyChange(before: ReadonlyMap<string, AnyObject>, after: ReadonlyMap<string, AnyObject>): EndpointChange | undefined {
   const services = new Set<string>();
   const pods = new Map<string, Pod>();
-  for (const [key, o] of after) {
-    const old = before.get(key);
-    if (old === o) continue;
-    const kind = typeKey(o);
+  for (const { key, old, now } of stateChanges(before, after)) {
+    const kind = typeKey((now ?? old)!);
     if (kind === SLICE) {
-      addSlice(services, o as EndpointSlice);
-      if (old) addSlice(services, old as EndpointSlice);
-    } else if (kind === POD && old !== undefined && readinessOnly(old as Pod, o as Pod)) {
-      pods.set(key, o as Pod);
-    } else if (!old || !sameContent(old, o)) {
+      for (const s of [old, now]) if (s) addSlice(services, s as EndpointSlice);
+    } else if (kind === POD && old && now && readinessOnly(old as Pod, now as Pod)) {
+      pods.set(key, now as Pod);
+    } else {
       return undefined;
     }
   }
-  for (const [key, o] of before) {
-    if (after.has(key)) continue;
-    if (typeKey(o) !== SLICE) return undefined;
-    addSlice(services, o as EndpointSlice);
-  }
   return { services, pods };
+}
+
+/**
+ * Whether every changed object is a VirtualService: a routing-only change,
+ * which rebuilds routes and listeners and keeps clusters and endpoints
+ * (registry/build-model.ts updateRouting).
+ */
+export function routingOnlyChange(before: ReadonlyMap<string, AnyObject>, after: ReadonlyMap<string, AnyObject>): boolean {
+  let any = false;
+  for (const { old, now } of stateChanges(before, after)) {
+    if (typeKey((now ?? old)!) !== 'VirtualService') return false;
+    any = true;
+  }
+  return any;
+}
+
+/** The objects that differ between two states: added (no `old`), deleted (no `now`) or changed in content. */
+function* stateChanges(before: ReadonlyMap<string, AnyObject>, after: ReadonlyMap<string, AnyObject>): Iterable<{ key: string; old?: AnyObject; now?: AnyObject }> {
+  for (const [key, now] of after) {
+    const old = before.get(key);
+    if (old === now) continue;
+    // A Pod's or a slice's every write is a change; other kinds re-read unchanged (a file touched) are not.
+    const kind = typeKey(now);
+    if (old && kind !== SLICE && kind !== POD && sameContent(old, now)) continue;
+    yield { key, ...(old ? { old } : {}), now };
+  }
+  for (const [key, old] of before) if (!after.has(key)) yield { key, old };
 }
 
 function addSlice(out: Set<string>, s: EndpointSlice): void {

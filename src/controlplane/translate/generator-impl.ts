@@ -90,6 +90,13 @@ interface Durable {
   readonly hbone: { built: boolean };
 }
 
+function freshDurable(shared: SharedCache): Durable {
+  return {
+    shared, scopes: new Map(), inbound: new Map(), gateways: new Map(), nodes: new WeakMap(), sourceLabelNs: new Map(), filtered: new WeakMap(),
+    accessLogs: new ListenerAccessLogs(), logged: new WeakMap(), onDemand: new WeakMap(), hbone: { built: false },
+  };
+}
+
 class GeneratorImpl implements TranslateGenerator {
   readonly #d: Durable;
   /** Endpoints, and what reads them: rebuilt by every Generator, carried over in part by a derived one. */
@@ -97,19 +104,31 @@ class GeneratorImpl implements TranslateGenerator {
   readonly #waypoints = new Map<string, Omit<ProxyState, 'locality'>>();
   readonly #waypointNodes = new WeakMap<ProxyNode, ProxyState>();
 
-  /** `source`: the JWKS keys of a new Generator, or the Generator this one is derived from (derive()). */
-  constructor(readonly model: MeshModel, readonly routes: RouteBuilders, source: { jwks: JwksLookup } | { from: GeneratorImpl; changedHosts: ReadonlySet<string> }) {
-    if ('from' in source) {
-      const d = source.from.#d;
-      this.#d = { ...d, shared: d.shared.withModel(model) };
-      this.#eds = new EndpointMemo(model, { from: source.from.#eds, changedHosts: source.changedHosts });
+  /**
+   * `source`: the JWKS keys of a new Generator, or the Generator this one is
+   * derived from — after an endpoint-only change (derive(): everything but
+   * the changed services' assignments kept) or a routing-only one
+   * (deriveForRouting(): clusters and assignments kept, scopes rebuilt).
+   */
+  constructor(
+    readonly model: MeshModel,
+    readonly routes: RouteBuilders,
+    source: { jwks: JwksLookup } | { from: GeneratorImpl; changedHosts: ReadonlySet<string> } | { from: GeneratorImpl; routing: true },
+  ) {
+    if (!('from' in source)) {
+      this.#d = freshDurable(new SharedCache(model, source.jwks));
+      this.#eds = new EndpointMemo(model);
       return;
     }
-    this.#d = {
-      shared: new SharedCache(model, source.jwks), scopes: new Map(), inbound: new Map(), gateways: new Map(), nodes: new WeakMap(),
-      sourceLabelNs: new Map(), filtered: new WeakMap(), accessLogs: new ListenerAccessLogs(), logged: new WeakMap(), onDemand: new WeakMap(), hbone: { built: false },
-    };
-    this.#eds = new EndpointMemo(model);
+    const d = source.from.#d;
+    const shared = d.shared.withModel(model);
+    this.#d = 'routing' in source ? freshDurable(shared) : { ...d, shared };
+    this.#eds = new EndpointMemo(model, { from: source.from.#eds, changedHosts: 'routing' in source ? noNames : source.changedHosts });
+  }
+
+  /** A Generator for `model`, which differs from this one's in VirtualServices only: new scopes, the same clusters and assignments. */
+  deriveForRouting(model: MeshModel): TranslateGenerator {
+    return new GeneratorImpl(model, this.routes, { from: this, routing: true });
   }
 
   /** A Generator for `model`, which differs from this one's by the endpoints of `changedHosts` only; undefined when they reach more than EDS. */
@@ -329,4 +348,16 @@ export function createGenerator(model: MeshModel, routes: RouteBuilders, jwks: J
  */
 export function deriveGenerator(prev: TranslateGenerator, model: MeshModel, changedHosts: ReadonlySet<string>): TranslateGenerator | undefined {
   return prev instanceof GeneratorImpl ? prev.derive(model, changedHosts) : undefined;
+}
+
+/**
+ * The Generator for `model` after a routing-only change (VirtualServices;
+ * registry/build-model.ts updateRouting): scopes, listeners and routes are
+ * translated again — virtual hosts of unchanged VirtualServices come from
+ * the memo (routes/vhost-memo.ts) — while clusters and load assignments,
+ * which no VirtualService shapes, are `prev`'s. Undefined if `prev` was not
+ * made here.
+ */
+export function deriveRoutingGenerator(prev: TranslateGenerator, model: MeshModel): TranslateGenerator | undefined {
+  return prev instanceof GeneratorImpl ? prev.deriveForRouting(model) : undefined;
 }

@@ -2,7 +2,8 @@
  * Incremental translation (issue 16): after every step of a random sequence
  * of changes, the Generator the control plane would publish — derived from
  * the previous one when only endpoints changed (registry/endpoint-change.ts,
- * updateEndpoints, deriveGenerator), else built in full — answers every
+ * updateEndpoints, deriveGenerator) or only VirtualServices (updateRouting,
+ * deriveRoutingGenerator), else built in full — answers every
  * proxy, every type, exactly as a Generator translated from scratch: the
  * same names with the same versions (hashes of the bytes). The mesh has what
  * makes endpoints reach beyond EDS: auto mTLS (tlsMode), SANs (service
@@ -15,10 +16,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { objectKey, type AnyObject } from '../../../src/config/objects.js';
 import type { ConfigState } from '../../../src/controlplane/sources/source.js';
-import { buildModel, updateEndpoints } from '../../../src/controlplane/registry/build-model.js';
-import { endpointOnlyChange } from '../../../src/controlplane/registry/endpoint-change.js';
+import { buildModel, updateEndpoints, updateRouting } from '../../../src/controlplane/registry/build-model.js';
+import { endpointOnlyChange, routingOnlyChange } from '../../../src/controlplane/registry/endpoint-change.js';
 import type { MeshModel } from '../../../src/controlplane/registry/model.js';
-import { createGenerator, deriveGenerator, type TranslateGenerator } from '../../../src/controlplane/translate/generator-impl.js';
+import { createGenerator, deriveGenerator, deriveRoutingGenerator, type TranslateGenerator } from '../../../src/controlplane/translate/generator-impl.js';
 import { routeBuilders } from '../../../src/controlplane/translate/routes/index.js';
 import { parseNodeId } from '../../../src/xds/parse-node.js';
 import type { ProxyNode } from '../../../src/xds/proxy-node.js';
@@ -79,7 +80,6 @@ function fixed(): AnyObject[] {
     dr('svc-1', 'svc-1.a.svc.cluster.local', { trafficPolicy: { outlierDetection: { consecutive5xxErrors: 3 } } }),
     dr('api', 'api.a.svc.cluster.local', { subsets: [{ name: 'v1', labels: { version: 'v1' } }] }),
     pod('client', 'a', '10.3.0.1', { app: 'client', 'topology.kubernetes.io/region': 'r1', 'topology.kubernetes.io/zone': 'z1' }, 'client', true),
-    { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'svc-0', namespace: 'a' }, spec: { hosts: ['svc-0'], http: [{ route: [{ destination: { host: 'svc-0', subset: 'v1' }, weight: 80 }, { destination: { host: 'svc-0', subset: 'v2' }, weight: 20 }] }] } } as AnyObject,
     { apiVersion: 'networking.istio.io/v1', kind: 'Sidecar', metadata: { name: 'default', namespace: 'b' }, spec: { egress: [{ hosts: ['./*', 'a/svc-0.a.svc.cluster.local', 'a/hl.a.svc.cluster.local'] }] } } as AnyObject,
   ];
 }
@@ -91,6 +91,9 @@ interface World {
   ambientReady: boolean[];
   drSubset: string;
   nextIp: number;
+  /** svc-0's VirtualService: v1's weight; and whether ns b routes svc-2 with a VirtualService of its own. */
+  vsWeight: number;
+  vsB: boolean;
 }
 
 function initialWorld(): World {
@@ -98,7 +101,7 @@ function initialWorld(): World {
   SLICED.forEach((s, i) => slices.set(s, [{ ip: `10.1.${i}.1`, ready: true, pod: 'api-0', zone: 'z1' }, { ip: `10.1.${i}.2`, ready: true, zone: 'z2' }]));
   slices.set('hl', [{ ip: '10.1.9.1', ready: true }]);
   const pods = PODS.map((_, i) => ({ ready: i !== 3, version: i % 2 ? 'v2' : 'v1', sa: i < 2 ? 'api' : 'api-canary', tls: i !== 1 }));
-  return { slices, pods, ambientReady: [true, true, true], drSubset: 'v1', nextIp: 10 };
+  return { slices, pods, ambientReady: [true, true, true], drSubset: 'v1', nextIp: 10, vsWeight: 80, vsB: false };
 }
 
 function stateOf(w: World, revision: number, previous?: ConfigState): ConfigState {
@@ -107,6 +110,9 @@ function stateOf(w: World, revision: number, previous?: ConfigState): ConfigStat
   w.pods.forEach((p, i) => objects.push(pod(PODS[i]!, 'a', `10.0.0.${i + 1}`, { app: 'api', version: p.version, ...(p.tls ? { 'security.istio.io/tlsMode': 'istio' } : {}) }, p.sa, p.ready)));
   AMBIENT_PODS.forEach((p, i) => objects.push(pod(p, 'amb', `10.2.0.${i + 1}`, { app: 'amb' }, 'amb', w.ambientReady[i]!)));
   objects.push(pod('wp-1', 'amb', '10.2.0.99', { [WP_LABEL]: 'wp', 'istio.io/dataplane-mode': 'none' }, 'wp', w.ambientReady[2]!));
+  const vs = (name: string, namespace: string, http: unknown[]) => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name, namespace }, spec: { hosts: [name], http } }) as AnyObject;
+  objects.push(vs('svc-0', 'a', [{ route: [{ destination: { host: 'svc-0', subset: 'v1' }, weight: w.vsWeight }, { destination: { host: 'svc-0', subset: 'v2' }, weight: 100 - w.vsWeight }] }]));
+  if (w.vsB) objects.push(vs('svc-2', 'b', [{ match: [{ uri: { prefix: '/a' } }], route: [{ destination: { host: 'svc-0.a.svc.cluster.local' } }], timeout: '2s' }, { route: [{ destination: { host: 'svc-2' } }], retries: { attempts: 2 } }]));
   const api = objects.find((o) => o.kind === 'DestinationRule' && o.metadata.name === 'api')!;
   (api.spec as { subsets: { labels: Record<string, string> }[] }).subsets[0]!.labels = { version: w.drSubset };
   const map = new Map(objects.map((o) => [objectKey(o), o]));
@@ -124,7 +130,9 @@ type Step =
   | { op: 'ambient-ready'; pod: number }
   | { op: 'pod-relabel'; pod: number }
   | { op: 'pod-sa'; pod: number }
-  | { op: 'dr'; };
+  | { op: 'dr' }
+  | { op: 'vs-weight' }
+  | { op: 'vs-toggle' };
 
 const sliceKeys = [...SLICED, 'hl'];
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -137,6 +145,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('pod-relabel' as const), pod: fc.nat(3) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('pod-sa' as const), pod: fc.nat(3) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('dr' as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('vs-weight' as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('vs-toggle' as const) }) },
 );
 
 function apply(w: World, s: Step): void {
@@ -157,6 +167,8 @@ function apply(w: World, s: Step): void {
     case 'pod-relabel': w.pods[s.pod]!.version = w.pods[s.pod]!.version === 'v1' ? 'v2' : 'v1'; return;
     case 'pod-sa': w.pods[s.pod]!.sa = w.pods[s.pod]!.sa === 'api' ? 'api-canary' : 'api'; return;
     case 'dr': w.drSubset = w.drSubset === 'v1' ? 'v2' : 'v1'; return;
+    case 'vs-weight': w.vsWeight = w.vsWeight === 80 ? 50 : 80; return;
+    case 'vs-toggle': w.vsB = !w.vsB; return;
   }
 }
 
@@ -192,7 +204,7 @@ const full = (state: ConfigState) => {
 };
 
 test('incremental translation equals a full one after every step of random changes', () => {
-  const tally = { derived: 0, refused: 0, full: 0 };
+  const tally = { derived: 0, refused: 0, routing: 0, full: 0 };
   fc.assert(
     fc.property(fc.array(fc.tuple(stepArb, fc.array(fc.boolean(), { minLength: nodes.length, maxLength: nodes.length })), { minLength: 1, maxLength: 8 }), (steps) => {
       const w = initialWorld();
@@ -206,18 +218,21 @@ test('incremental translation equals a full one after every step of random chang
         const change = endpointOnlyChange(state.objects, next.objects);
         const update = change && updateEndpoints(model, next, change);
         const derived = update && deriveGenerator(gen, update.model, update.changedHosts);
+        const routingModel = !change && routingOnlyChange(state.objects, next.objects) ? updateRouting(model, next) : undefined;
+        const routed = routingModel && deriveRoutingGenerator(gen, routingModel);
         if (derived) tally.derived++;
         else if (update) tally.refused++;
+        else if (routed) tally.routing++;
         else tally.full++;
-        ({ model, gen } = derived ? { model: update.model, gen: derived } : full(next));
+        ({ model, gen } = derived ? { model: update.model, gen: derived } : routed ? { model: routingModel, gen: routed } : full(next));
         state = next;
         assert.equal(answers(gen, nodes), answers(full(next).gen, nodes), `after ${JSON.stringify(steps.slice(0, i + 1).map(([s]) => s))}`);
       }
     }),
     { seed: 1616, numRuns: 16 },
   );
-  // The property means something only if all three paths were taken.
-  assert.ok(tally.derived > tally.refused && tally.refused > 0 && tally.full > 0, JSON.stringify(tally));
+  // The property means something only if every path was taken.
+  assert.ok(tally.derived > tally.refused && tally.refused > 0 && tally.routing > 0 && tally.full > 0, JSON.stringify(tally));
 });
 
 test('an endpoint-only change classifies slices and readiness only', () => {

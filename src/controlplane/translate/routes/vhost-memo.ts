@@ -11,7 +11,11 @@
  *     namespace (hash policies), recorded while building,
  *   - the proxy's namespace and labels, only through sourceNamespace and
  *     sourceLabels match conditions: such VirtualServices are never memoised,
- *   - the model (WeakMap key; a model is immutable).
+ *   - the model's services (WeakMap key: a model is immutable, and a model
+ *     derived after a routing-only or endpoint-only change keeps its
+ *     predecessor's services, registry/build-model.ts, so their virtual
+ *     hosts carry over — each hit still re-checks the VirtualService and
+ *     the DestinationRules against the new model).
  * A memoised virtual host is reused only when all of these are equal, which
  * is checked on every hit, so sharing never changes what a proxy receives.
  */
@@ -39,7 +43,7 @@ interface ServiceMemo {
   unique?: boolean;
 }
 
-const memos = new WeakMap<MeshModel, Map<MeshService, ServiceMemo>>();
+const memos = new WeakMap<readonly MeshService[], Map<MeshService, ServiceMemo>>();
 const sourceDependent = new WeakMap<VirtualService, boolean>();
 
 /** Does any HTTP match block of `vs` depend on who the proxy is (sourceLabels, sourceNamespace)? */
@@ -54,8 +58,8 @@ export function dependsOnSource(vs: VirtualService): boolean {
 }
 
 function serviceMemo(model: MeshModel, svc: MeshService): ServiceMemo {
-  let bySvc = memos.get(model);
-  if (bySvc === undefined) memos.set(model, (bySvc = new Map()));
+  let bySvc = memos.get(model.services);
+  if (bySvc === undefined) memos.set(model.services, (bySvc = new Map()));
   let m = bySvc.get(svc);
   if (m === undefined) bySvc.set(svc, (m = { entries: new Map(), domains: new Map() }));
   return m;
@@ -97,7 +101,7 @@ export function hasUniqueDomains(model: MeshModel, svc: MeshService): boolean {
     uniqueComputed.add(model);
   }
   // A service not in model.services (never the case for visible services) is treated as shared.
-  return memos.get(model)?.get(svc)?.unique ?? false;
+  return memos.get(model.services)?.get(svc)?.unique ?? false;
 }
 
 export interface VirtualHostKey {
