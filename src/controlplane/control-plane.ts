@@ -6,7 +6,7 @@ import { logger } from '../log.js';
 import type { ConfigSource, ConfigState } from './sources/source.js';
 import type { ConfigProblem } from '../config/config-problem.js';
 import { buildModel, updateEndpoints, updateRouting } from './registry/build-model.js';
-import { endpointOnlyChange, routingOnlyChange } from './registry/endpoint-change.js';
+import { endpointOnlyChange, routingOnlyChange } from './registry/state-change.js';
 import type { MeshModel } from './registry/model.js';
 import { createGenerator, deriveGenerator, deriveRoutingGenerator, type TranslateGenerator } from './translate/generator-impl.js';
 import { routeBuilders } from './translate/routes/index.js';

@@ -28,7 +28,7 @@ import { serviceEntryToMesh, serviceToMesh } from './services.js';
 import { allocateServiceEntryAddresses } from '../../config/service-entry-address.js';
 import { indexWorkloads, podReady, podToWorkload, workloadEntryToWorkload, type WorkloadIndex } from './workloads.js';
 import { buildEndpoints, sameEndpoints, type EndpointIndex, type EndpointInputs } from './endpoints-build.js';
-import type { EndpointChange } from './endpoint-change.js';
+import type { EndpointChange } from './state-change.js';
 import { PolicyIndex } from './policies.js';
 import { SecurityPolicyIndex } from './security-policies.js';
 import { byKey, isEmpty, selectorMatches } from './labels.js';
@@ -189,7 +189,7 @@ export interface EndpointUpdate {
 
 /**
  * The model for `next` when it differs from `prev`'s state only by `change`
- * (registry/endpoint-change.ts): the same objects as `prev` for everything
+ * (registry/state-change.ts): the same objects as `prev` for everything
  * but the endpoints of the services the change can reach, the readiness of
  * its pods and the ambient view's pods — so that translation memoised on
  * those objects (translate/incremental.ts) stays valid. Only the services
@@ -204,7 +204,7 @@ export function updateEndpoints(prev: MeshModel, next: ConfigState, change: Endp
 
 /**
  * The model for `next` when it differs from `prev`'s state only in
- * VirtualServices (registry/endpoint-change.ts routingOnlyChange): the
+ * VirtualServices (registry/state-change.ts routingOnlyChange): the
  * routing policies rebuilt, everything else `prev`'s own objects — the same
  * services, endpoints and DestinationRules, so that clusters, load
  * assignments and virtual hosts memoised on them stay valid.

@@ -66,7 +66,7 @@ export function unreadableFile(prev: FileContribution | undefined, file: string,
 /**
  * A file re-read with other bytes may still mean the same (a comment edited
  * in place) or change one object of many. Equal objects keep their previous
- * identity, which the control plane compares first (registry/endpoint-change.ts,
+ * identity, which the control plane compares first (registry/state-change.ts,
  * metrics/config-events.ts); when nothing differs the previous contribution
  * itself is returned, so the caller knows by identity that nothing changed.
  */

@@ -1,7 +1,7 @@
 /**
  * Incremental translation (issue 16): after every step of a random sequence
  * of changes, the Generator the control plane would publish — derived from
- * the previous one when only endpoints changed (registry/endpoint-change.ts,
+ * the previous one when only endpoints changed (registry/state-change.ts,
  * updateEndpoints, deriveGenerator) or only VirtualServices (updateRouting,
  * deriveRoutingGenerator), else built in full — answers every
  * proxy, every type, exactly as a Generator translated from scratch: the
@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { objectKey, type AnyObject } from '../../../src/config/objects.js';
 import type { ConfigState } from '../../../src/controlplane/sources/source.js';
 import { buildModel, updateEndpoints, updateRouting } from '../../../src/controlplane/registry/build-model.js';
-import { endpointOnlyChange, routingOnlyChange } from '../../../src/controlplane/registry/endpoint-change.js';
+import { endpointOnlyChange, routingOnlyChange } from '../../../src/controlplane/registry/state-change.js';
 import type { MeshModel } from '../../../src/controlplane/registry/model.js';
 import { createGenerator, deriveGenerator, deriveRoutingGenerator, type TranslateGenerator } from '../../../src/controlplane/translate/generator-impl.js';
 import { routeBuilders } from '../../../src/controlplane/translate/routes/index.js';

@@ -1,6 +1,11 @@
 import type { AnyObject, EndpointSlice, Pod } from '../../config/objects.js';
 import { typeKey } from '../../config/objects.js';
 
+/*
+ * What kind of change lies between two accepted states, for the pushes that
+ * need less than a full recompute: endpoint-only (EDS) and routing-only.
+ */
+
 /**
  * A change between two accepted states that touches only endpoints: every
  * changed object is an EndpointSlice (added, updated or deleted) or a Pod
