@@ -14,8 +14,8 @@ import { Readable } from 'node:stream';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 
-/** dist/test, or a folder of it given as the argument (e.g. dist/test/unit/ca) for a quick local run. */
-const ROOT = process.argv[2] ?? 'dist/test';
+/** dist/test, or folders and files of it given as arguments (e.g. dist/test/unit/ca) for a quick local run. */
+const ROOTS = process.argv.length > 2 ? process.argv.slice(2) : ['dist/test'];
 
 function testFiles(dir) {
   const out = [];
@@ -27,7 +27,7 @@ function testFiles(dir) {
   return out;
 }
 
-const all = testFiles(ROOT);
+const all = ROOTS.flatMap((root) => (statSync(root).isDirectory() ? testFiles(root) : [root]));
 const isIntegration = (f) => f.split('/').includes('integration');
 const phases = [
   { files: all.filter((f) => !isIntegration(f)), concurrency: 2 },
