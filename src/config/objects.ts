@@ -583,3 +583,16 @@ export const clusterScoped: ReadonlySet<string> = new Set(['Namespace', `Gateway
 export function objectKey(o: { apiVersion?: string; kind: string; metadata: { name: string; namespace?: string } }): string {
   return `${typeKey(o)}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 }
+
+/**
+ * Whether two versions of an object say the same: the same object (a
+ * source keeps unchanged objects), the same resourceVersion when both have
+ * one (the API server bumps it on every write), else equal contents.
+ */
+export function sameObjectContent(a: AnyObject, b: AnyObject): boolean {
+  if (a === b) return true;
+  const va = a.metadata.resourceVersion;
+  const vb = b.metadata.resourceVersion;
+  if (va !== undefined && vb !== undefined) return va === vb;
+  return JSON.stringify(a) === JSON.stringify(b);
+}

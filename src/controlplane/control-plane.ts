@@ -6,7 +6,7 @@ import { logger } from '../log.js';
 import type { ConfigSource, ConfigState } from './sources/source.js';
 import type { ConfigProblem } from '../config/config-problem.js';
 import { buildModel, updateEndpoints, updateRouting } from './registry/build-model.js';
-import { endpointOnlyChange, routingOnlyChange } from './registry/state-change.js';
+import { classifyChange } from './registry/state-change.js';
 import type { MeshModel } from './registry/model.js';
 import { createGenerator, deriveGenerator, deriveRoutingGenerator, type TranslateGenerator } from './translate/generator-impl.js';
 import { routeBuilders } from './translate/routes/index.js';
@@ -247,12 +247,12 @@ export class ControlPlane {
   #translate(state: ConfigState, jwksVersion: number): { model: MeshModel; generator: TranslateGenerator; trigger: 'endpoint' | 'config' } {
     const prev = this.#published;
     if (prev && prev.jwksVersion === jwksVersion) {
-      const change = endpointOnlyChange(prev.state.objects, state.objects);
-      const update = change && updateEndpoints(prev.model, state, change);
+      const change = classifyChange(prev.state.objects, state.objects);
+      const update = change && 'endpoints' in change ? updateEndpoints(prev.model, state, change.endpoints) : undefined;
       const generator = update && deriveGenerator(prev.generator, update.model, update.changedHosts);
       if (generator) return { model: update.model, generator, trigger: 'endpoint' };
       // Only VirtualServices changed: routes and listeners again, clusters and endpoints kept (still istiod's "config").
-      const routing = !change && routingOnlyChange(prev.state.objects, state.objects) ? updateRouting(prev.model, state) : undefined;
+      const routing = change && 'routing' in change ? updateRouting(prev.model, state) : undefined;
       const routed = routing && deriveRoutingGenerator(prev.generator, routing);
       if (routed) return { model: routing, generator: routed, trigger: 'config' };
     }

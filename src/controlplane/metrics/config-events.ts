@@ -1,4 +1,4 @@
-import type { AnyObject } from '../../config/objects.js';
+import { sameObjectContent, type AnyObject } from '../../config/objects.js';
 
 /** One label set of istiod's pilot_k8s_cfg_events: the kind, and add / update / delete. */
 export interface ConfigEvent {
@@ -31,16 +31,8 @@ export function configEvents(before: ReadonlyMap<string, AnyObject>, after: Read
     if (!isConfigKind(o)) continue;
     const old = before.get(key);
     if (!old) out.push({ type: o.kind, event: 'add' });
-    else if (!sameObject(old, o)) out.push({ type: o.kind, event: 'update' });
+    else if (!sameObjectContent(old, o)) out.push({ type: o.kind, event: 'update' });
   }
   for (const [key, o] of before) if (isConfigKind(o) && !after.has(key)) out.push({ type: o.kind, event: 'delete' });
   return out;
-}
-
-function sameObject(a: AnyObject, b: AnyObject): boolean {
-  if (a === b) return true;
-  const va = a.metadata.resourceVersion;
-  const vb = b.metadata.resourceVersion;
-  if (va !== undefined && vb !== undefined) return va === vb;
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -204,7 +204,7 @@ export function updateEndpoints(prev: MeshModel, next: ConfigState, change: Endp
 
 /**
  * The model for `next` when it differs from `prev`'s state only in
- * VirtualServices (registry/state-change.ts routingOnlyChange): the
+ * VirtualServices (registry/state-change.ts classifyChange): the
  * routing policies rebuilt, everything else `prev`'s own objects — the same
  * services, endpoints and DestinationRules, so that clusters, load
  * assignments and virtual hosts memoised on them stay valid.

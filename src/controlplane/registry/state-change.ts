@@ -1,5 +1,5 @@
 import type { AnyObject, EndpointSlice, Pod } from '../../config/objects.js';
-import { typeKey } from '../../config/objects.js';
+import { sameObjectContent, typeKey } from '../../config/objects.js';
 
 /*
  * What kind of change lies between two accepted states, for the pushes that
@@ -24,35 +24,30 @@ export interface EndpointChange {
 const SLICE = 'EndpointSlice';
 const POD = 'Pod';
 
-/** Undefined unless the change is endpoint-only (see EndpointChange); an empty change is endpoint-only too. */
-export function endpointOnlyChange(before: ReadonlyMap<string, AnyObject>, after: ReadonlyMap<string, AnyObject>): EndpointChange | undefined {
+/**
+ * What lies between two states, in one pass: endpoint-only (an empty change
+ * too), routing-only — every changed object a VirtualService, which rebuilds
+ * routes and listeners and keeps clusters and endpoints (registry/build-model.ts
+ * updateRouting) — or undefined: anything else, a full push.
+ */
+export function classifyChange(before: ReadonlyMap<string, AnyObject>, after: ReadonlyMap<string, AnyObject>): { endpoints: EndpointChange } | { routing: true } | undefined {
   const services = new Set<string>();
   const pods = new Map<string, Pod>();
+  let routing = false;
   for (const { key, old, now } of stateChanges(before, after)) {
     const kind = typeKey((now ?? old)!);
     if (kind === SLICE) {
       for (const s of [old, now]) if (s) addSlice(services, s as EndpointSlice);
     } else if (kind === POD && old && now && readinessOnly(old as Pod, now as Pod)) {
       pods.set(key, now as Pod);
+    } else if (kind === 'VirtualService') {
+      routing = true;
     } else {
       return undefined;
     }
   }
-  return { services, pods };
-}
-
-/**
- * Whether every changed object is a VirtualService: a routing-only change,
- * which rebuilds routes and listeners and keeps clusters and endpoints
- * (registry/build-model.ts updateRouting).
- */
-export function routingOnlyChange(before: ReadonlyMap<string, AnyObject>, after: ReadonlyMap<string, AnyObject>): boolean {
-  let any = false;
-  for (const { old, now } of stateChanges(before, after)) {
-    if (typeKey((now ?? old)!) !== 'VirtualService') return false;
-    any = true;
-  }
-  return any;
+  if (!routing) return { endpoints: { services, pods } };
+  return services.size === 0 && pods.size === 0 ? { routing } : undefined;
 }
 
 /** The objects that differ between two states: added (no `old`), deleted (no `now`) or changed in content. */
@@ -62,7 +57,7 @@ function* stateChanges(before: ReadonlyMap<string, AnyObject>, after: ReadonlyMa
     if (old === now) continue;
     // A Pod's or a slice's every write is a change; other kinds re-read unchanged (a file touched) are not.
     const kind = typeKey(now);
-    if (old && kind !== SLICE && kind !== POD && sameContent(old, now)) continue;
+    if (old && kind !== SLICE && kind !== POD && sameObjectContent(old, now)) continue;
     yield { key, ...(old ? { old } : {}), now };
   }
   for (const [key, old] of before) if (!after.has(key)) yield { key, old };
@@ -87,10 +82,3 @@ function podIdentity(p: Pod): unknown {
   return [metadata, p.spec ?? null, p.status?.podIP ?? null, p.status?.podIPs ?? null];
 }
 
-function sameContent(a: AnyObject, b: AnyObject): boolean {
-  const va = a.metadata.resourceVersion;
-  const vb = b.metadata.resourceVersion;
-  if (va !== undefined && vb !== undefined && va === vb) return true;
-  const strip = (o: AnyObject) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
-}

@@ -10,8 +10,7 @@ import {
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { isKnownType, pushOrder, shortName, wildcardTypes, type TypeUrl } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../wire/resource.js';
-import { shareList } from '../wire/parts-encoding.js';
-import { diffFrom, versionsOf } from './set-diff.js';
+import { diffFrom, versionsOf, wholeList } from './set-diff.js';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
 import { driveStream, nodeOf, type ParseNode } from './stream-call.js';
@@ -41,13 +40,6 @@ function wrap(r: XdsResource): Resource {
 }
 
 const wholeSets = new WeakMap<ResourceSet, Resource[]>();
-
-/** Every resource of `set`, wrapped: one shared list per set. */
-function wrapAll(set: ResourceSet): Resource[] {
-  let list = wholeSets.get(set);
-  if (!list) wholeSets.set(set, (list = shareList([...set.values()].map(wrap))));
-  return list;
-}
 
 const controlPlane = { identifier: 'trellis' };
 
@@ -188,7 +180,7 @@ export class DeltaConnection implements PushTarget, SyncSource {
     const diff = diffFrom(watch.clientHas, set);
     const changed = diff.changed;
     // The whole set (a proxy connecting): the list every such proxy gets, encoded once (server-service.ts).
-    const resources = changed.length === set.size ? wrapAll(set) : changed.map(wrap);
+    const resources = changed.length === set.size ? wholeList(set, wrap, wholeSets) : changed.map(wrap);
     const removed = [...diff.removed];
     for (const n of added) if (!set.has(n) && !watch.clientHas.has(n)) removed.push(n);
     if (!force && resources.length === 0 && removed.length === 0) {

@@ -1,4 +1,5 @@
 import type { ResourceSet, XdsResource } from '../wire/resource.js';
+import { shareList } from '../wire/parts-encoding.js';
 
 /** What a client holding some versions must be sent to hold a set: the resources it lacks or has another version of, and the names it has that the set lacks. */
 export interface SetDiff {
@@ -35,4 +36,15 @@ export function diffFrom(has: ReadonlyMap<string, string>, set: ResourceSet): Se
     bySet.set(set, (d = { changed, removed }));
   }
   return d;
+}
+
+/**
+ * `wrap` of every resource of a set, as one shared list per set and wrap
+ * (parts-encoding.ts shareList): every proxy sent the whole set gets the same
+ * list, whose encoding is then made once.
+ */
+export function wholeList<T extends object>(set: ResourceSet, wrap: (r: XdsResource) => T, memo: WeakMap<ResourceSet, T[]>): T[] {
+  let list = memo.get(set);
+  if (!list) memo.set(set, (list = shareList([...set.values()].map(wrap))));
+  return list;
 }

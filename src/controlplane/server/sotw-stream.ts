@@ -8,8 +8,7 @@ import {
 import type { ProxyNode } from '../../xds/proxy-node.js';
 import { deltaOnlyTypes, isKnownType, pushOrder, shortName, TypeUrl, wildcardTypes } from '../../xds/type-urls.js';
 import type { ResourceSet, XdsResource } from '../wire/resource.js';
-import { shareList } from '../wire/parts-encoding.js';
-import { diffFrom, versionsOf } from './set-diff.js';
+import { diffFrom, versionsOf, wholeList } from './set-diff.js';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { generateSafely, sizeOf, typeLabel, type PushTarget, type StreamContext } from './context.js';
 import type { UndecodableRequest } from './server-service.js';
@@ -114,7 +113,7 @@ export class SotwConnection implements PushTarget, SyncSource {
     const written = changed ?? [...set.values()];
     const res = create(DiscoveryResponseSchema, { versionInfo: version, typeUrl: type, nonce, controlPlane });
     // Assigned, not passed to create(), which would copy the list: the whole set's list is shared and encoded once (server-service.ts).
-    res.resources = changed ? changed.map((r) => r.any) : anysOf(set);
+    res.resources = changed ? changed.map((r) => r.any) : wholeList(set, anyOf, anyLists);
     this.#reappearance.removed(type, dropped(watch, set));
     watch.sync.recordSent(version, nonce, set);
     if (!changed) watch.needsFull = false;
@@ -146,13 +145,7 @@ export class SotwConnection implements PushTarget, SyncSource {
 }
 
 const anyLists = new WeakMap<ResourceSet, Any[]>();
-
-/** The Anys of a whole set: one shared list per set, whatever the number of proxies it is sent to. */
-function anysOf(set: ResourceSet): Any[] {
-  let list = anyLists.get(set);
-  if (!list) anyLists.set(set, (list = shareList([...set.values()].map((r) => r.any))));
-  return list;
-}
+const anyOf = (r: XdsResource) => r.any;
 
 /**
  * The resources of `set` that differ from the last response's view, or

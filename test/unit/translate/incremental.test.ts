@@ -17,7 +17,12 @@ import fc from 'fast-check';
 import { objectKey, type AnyObject } from '../../../src/config/objects.js';
 import type { ConfigState } from '../../../src/controlplane/sources/source.js';
 import { buildModel, updateEndpoints, updateRouting } from '../../../src/controlplane/registry/build-model.js';
-import { endpointOnlyChange, routingOnlyChange } from '../../../src/controlplane/registry/state-change.js';
+import { classifyChange } from '../../../src/controlplane/registry/state-change.js';
+
+const endpointOnlyChange = (a: ConfigState['objects'], b: ConfigState['objects']) => {
+  const c = classifyChange(a, b);
+  return c && 'endpoints' in c ? c.endpoints : undefined;
+};
 import type { MeshModel } from '../../../src/controlplane/registry/model.js';
 import { createGenerator, deriveGenerator, deriveRoutingGenerator, type TranslateGenerator } from '../../../src/controlplane/translate/generator-impl.js';
 import { routeBuilders } from '../../../src/controlplane/translate/routes/index.js';
@@ -215,10 +220,10 @@ test('incremental translation equals a full one after every step of random chang
         answers(gen, nodes.filter((_, j) => warm[j]));
         apply(w, step);
         const next = stateOf(w, i + 2, state);
-        const change = endpointOnlyChange(state.objects, next.objects);
-        const update = change && updateEndpoints(model, next, change);
+        const kind = classifyChange(state.objects, next.objects);
+        const update = kind && 'endpoints' in kind ? updateEndpoints(model, next, kind.endpoints) : undefined;
         const derived = update && deriveGenerator(gen, update.model, update.changedHosts);
-        const routingModel = !change && routingOnlyChange(state.objects, next.objects) ? updateRouting(model, next) : undefined;
+        const routingModel = kind && 'routing' in kind ? updateRouting(model, next) : undefined;
         const routed = routingModel && deriveRoutingGenerator(gen, routingModel);
         if (derived) tally.derived++;
         else if (update) tally.refused++;
